@@ -98,6 +98,9 @@ class KernelContext {
 struct Work {
   int64_t macs = 0;   // multiply-accumulates (Conv, Gemm, MatMul)
   int64_t flops = 0;  // other arithmetic operations (elementwise, reductions)
+  // Trainable parameters among the node's constant inputs; -1: all constant inputs count.
+  // (BatchNormalization counts scale and bias, not its running statistics, as torchvision does.)
+  int64_t params = -1;
 };
 struct CostContext {
   const ir::Node& node;
