@@ -7,6 +7,12 @@ namespace frugal::ops {
 namespace {
 
 void infer_identity(InferContext& ctx) {
+  // Dropout with training_mode=true is random and not an inference op.
+  if (ctx.node().op_type == "Dropout" && ctx.has_input(2)) {
+    const Tensor& mode = ctx.require_value(2);
+    if (mode.numel() != 1) ctx.fail("training_mode must be a scalar");
+    if (mode.at_double(0) != 0) ctx.unsupported("training_mode=true (random dropout) is not supported");
+  }
   if (const Tensor* v = ctx.value(0)) {
     ctx.set_output_value(0, *v);
   } else {

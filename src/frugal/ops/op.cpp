@@ -13,6 +13,8 @@ InferContext::InferContext(const ir::Node& node, int64_t opset,
 
 DType InferContext::dtype(size_t i) const {
   if (!has_input(i)) fail("input " + std::to_string(i) + " is required");
+  // Produced by a node whose outputs are only known at run time.
+  if (inputs_[i]->dtype == DType::kUndefined && !inputs_[i]->shape) throw DataDependentShape{};
   return inputs_[i]->dtype;
 }
 

@@ -1,0 +1,179 @@
+#include "frugal/ops/infer.h"
+
+#include <set>
+
+namespace frugal::ops {
+
+bool GraphInfo::supported() const {
+  for (const auto& s : nodes)
+    if (s.state == NodeStatus::State::kUnsupported) return false;
+  return true;
+}
+
+const TensorInfo& GraphInfo::at(const std::string& value) const {
+  auto it = values.find(value);
+  if (it == values.end()) throw InternalError("no inferred info for value '" + value + "'");
+  return it->second;
+}
+
+std::string GraphInfo::unsupported_summary() const {
+  std::string s;
+  std::set<std::string> seen;
+  for (const auto& n : nodes) {
+    if (n.state != NodeStatus::State::kUnsupported || !seen.insert(n.reason).second) continue;
+    s += (s.empty() ? "" : "; ") + n.reason;
+  }
+  return s;
+}
+
+namespace {
+
+void check_arity(const OpDef& def, const ir::Node& n) {
+  int ni = static_cast<int>(n.inputs.size());
+  // Trailing omitted optional inputs do not count.
+  while (ni > 0 && n.inputs[ni - 1].empty()) --ni;
+  int no = static_cast<int>(n.outputs.size());
+  if (ni < def.min_inputs || (def.max_inputs >= 0 && ni > def.max_inputs))
+    throw UserError(n.describe() + ": has " + std::to_string(ni) + " inputs, expected " +
+                    std::to_string(def.min_inputs) +
+                    (def.max_inputs == def.min_inputs
+                         ? std::string()
+                         : " to " + (def.max_inputs < 0 ? std::string("any number")
+                                                        : std::to_string(def.max_inputs))));
+  for (int i = 0; i < def.min_inputs; ++i)
+    if (n.inputs[i].empty())
+      throw UserError(n.describe() + ": required input " + std::to_string(i) + " is empty");
+  if (no < def.min_outputs || (def.max_outputs >= 0 && no > def.max_outputs))
+    throw UserError(n.describe() + ": has " + std::to_string(no) + " outputs, expected " +
+                    std::to_string(def.min_outputs) + " to " + std::to_string(def.max_outputs));
+}
+
+Shape input_shape(const ir::ValueInfo& v, const InferOptions& opt) {
+  auto it = opt.input_shapes.find(v.name);
+  if (it != opt.input_shapes.end()) {
+    shape_numel(it->second);
+    return it->second;
+  }
+  if (!v.shape)
+    throw UserError("graph input '" + v.name + "' has no declared shape; give its shape");
+  Shape s;
+  for (size_t i = 0; i < v.shape->size(); ++i) {
+    const ir::Dim& d = (*v.shape)[i];
+    if (d.known()) {
+      s.push_back(d.value);
+    } else if (i == 0) {
+      s.push_back(opt.batch);
+    } else {
+      throw UserError("graph input '" + v.name + "' dimension " + std::to_string(i) + " is " +
+                      (d.param.empty() ? std::string("unknown") : "symbolic ('" + d.param + "')") +
+                      "; give the input's full shape");
+    }
+  }
+  try {
+    shape_numel(s);
+  } catch (const UserError&) {
+    throw UserError("graph input '" + v.name + "' has shape " + shape_str(s) +
+                    " whose size overflows");
+  }
+  return s;
+}
+
+}  // namespace
+
+GraphInfo infer_graph(const ir::Graph& g, const InferOptions& opt) {
+  GraphInfo info;
+  for (const auto& [name, t] : g.initializers) info.values[name] = {t.dtype(), t.shape(), t};
+  for (const auto& v : g.inputs) {
+    if (v.dtype == DType::kUndefined)
+      throw UserError("graph input '" + v.name + "' has no declared element type");
+    Shape s = input_shape(v, opt);
+    info.input_shapes[v.name] = s;
+    info.values[v.name] = {v.dtype, s, std::nullopt};
+  }
+  for (const auto& [name, s] : opt.input_shapes)
+    if (!g.find_input(name)) throw UserError("the model has no input named '" + name + "'");
+
+  info.nodes.resize(g.nodes.size());
+  std::set<std::string> unreached;  // values downstream of an unsupported node
+  const int64_t opset = g.opset("");
+  for (size_t k = 0; k < g.nodes.size(); ++k) {
+    const ir::Node& n = g.nodes[k];
+    NodeStatus& st = info.nodes[k];
+    bool blocked = false;
+    for (const auto& in : n.inputs) blocked |= !in.empty() && unreached.count(in);
+    const OpDef* def = find_op(n.domain, n.op_type);
+    auto mark_unreached = [&] {
+      for (const auto& o : n.outputs)
+        if (!o.empty()) unreached.insert(o);
+    };
+    if (!def) {
+      st.state = NodeStatus::State::kUnsupported;
+      st.reason = n.op_type + (n.domain.empty() ? "" : " (domain " + n.domain + ")") +
+                  ": operator not implemented";
+      mark_unreached();
+      continue;
+    }
+    check_arity(*def, n);
+    if (blocked) {
+      st.state = NodeStatus::State::kUnreached;
+      mark_unreached();
+      continue;
+    }
+    std::vector<const TensorInfo*> ins(n.inputs.size(), nullptr);
+    bool all_const = true;
+    for (size_t i = 0; i < n.inputs.size(); ++i) {
+      if (n.inputs[i].empty()) continue;
+      ins[i] = &info.values.at(n.inputs[i]);
+      all_const &= ins[i]->value.has_value();
+    }
+    const int64_t node_opset = n.domain.empty() ? opset : g.opset(n.domain);
+    InferContext ctx(n, node_opset, ins);
+    try {
+      def->infer(ctx);
+    } catch (const DataDependentShape&) {
+      st.state = NodeStatus::State::kDynamic;
+      for (const auto& o : n.outputs)
+        if (!o.empty()) info.values[o] = {};
+      continue;
+    } catch (const UnsupportedError& e) {
+      st.state = NodeStatus::State::kUnsupported;
+      st.reason = e.what();
+      mark_unreached();
+      continue;
+    }
+    bool all_out_known = true;
+    int64_t out_elems = 0;
+    for (size_t i = 0; i < n.outputs.size(); ++i) {
+      if (n.outputs[i].empty()) continue;
+      const TensorInfo& o = ctx.outputs()[i];
+      if (o.dtype == DType::kUndefined || !o.shape)
+        throw InternalError(n.describe() + ": inference did not set output " + std::to_string(i));
+      all_out_known &= o.value.has_value();
+      out_elems += shape_numel(*o.shape);
+    }
+    if (!all_out_known && all_const && def->foldable && opt.fold_constants &&
+        out_elems <= opt.fold_max_elements) {
+      std::vector<Tensor> in_vals(n.inputs.size());
+      for (size_t i = 0; i < n.inputs.size(); ++i)
+        if (ins[i]) in_vals[i] = *ins[i]->value;
+      auto outs = evaluate(n, node_opset, in_vals);
+      for (size_t i = 0; i < n.outputs.size(); ++i)
+        if (!n.outputs[i].empty()) ctx.set_output_value(i, outs[i]);
+      all_out_known = true;
+    }
+    st.state = all_out_known ? NodeStatus::State::kFolded : NodeStatus::State::kStatic;
+    for (size_t i = 0; i < n.outputs.size(); ++i)
+      if (!n.outputs[i].empty()) info.values[n.outputs[i]] = std::move(ctx.outputs()[i]);
+  }
+  return info;
+}
+
+void require_supported(const ir::Graph& g, const GraphInfo& info, const std::string& origin) {
+  if (info.supported()) return;
+  size_t count = 0;
+  for (const auto& s : info.nodes) count += s.state == NodeStatus::State::kUnsupported;
+  throw UnsupportedError(origin + ": " + std::to_string(count) + " unsupported node" +
+                         (count == 1 ? "" : "s") + ": " + info.unsupported_summary());
+}
+
+}  // namespace frugal::ops

@@ -1,0 +1,174 @@
+#include "frugal/runtime/session.h"
+
+namespace frugal::runtime {
+
+struct Session::Step {
+  size_t node_index;
+  const ops::OpDef* def;
+  std::unique_ptr<Kernel> kernel;
+  std::vector<int64_t> in_slots;   // -1 for omitted inputs
+  std::vector<int64_t> out_slots;  // -1 for omitted outputs
+  std::vector<int64_t> free_after;  // slots whose last use is this step
+  bool dynamic;
+};
+
+Session::~Session() = default;
+
+Session::Session(const ir::Graph& graph, SessionOptions options)
+    : graph_(graph), options_(std::move(options)) {
+  if (options_.backends.empty()) throw UserError("--backend: no backend given");
+  for (const auto& b : options_.backends) backends_.push_back(make_backend(b));
+  info_ = ops::infer_graph(graph_, options_.infer);
+  ops::require_supported(graph_, info_, options_.origin);
+
+  auto slot = [&](const std::string& name) -> int64_t {
+    if (name.empty()) return -1;
+    auto [it, fresh] = slot_of_.emplace(name, slot_of_.size());
+    if (fresh) {
+      const auto& ti = info_.values.count(name) ? info_.at(name) : ops::TensorInfo{};
+      constants_.push_back(ti.value ? *ti.value : Tensor());
+    }
+    return static_cast<int64_t>(it->second);
+  };
+  for (const auto& in : graph_.inputs) {
+    input_slots_.push_back(slot(in.name));
+    inputs_.push_back({in.name, in.dtype, info_.input_shapes.at(in.name)});
+  }
+  for (size_t k = 0; k < graph_.nodes.size(); ++k) {
+    const ir::Node& n = graph_.nodes[k];
+    const auto state = info_.nodes[k].state;
+    if (state == ops::NodeStatus::State::kFolded) {
+      for (const auto& o : n.outputs) slot(o);
+      continue;
+    }
+    Step st;
+    st.node_index = k;
+    st.def = ops::find_op(n.domain, n.op_type);
+    st.dynamic = state == ops::NodeStatus::State::kDynamic;
+    NodeView view{n, n.domain.empty() ? graph_.opset("") : graph_.opset(n.domain), {}, {},
+                  st.dynamic};
+    for (const auto& i : n.inputs) {
+      st.in_slots.push_back(slot(i));
+      view.inputs.push_back(i.empty() ? nullptr : &info_.at(i));
+    }
+    for (const auto& o : n.outputs) {
+      st.out_slots.push_back(slot(o));
+      view.outputs.push_back(o.empty() ? nullptr : &info_.at(o));
+    }
+    NodeAssignment a{k, n.name, n.op_type, "", "", {}};
+    for (auto& b : backends_) {
+      std::string why;
+      st.kernel = b->create(view, why);
+      if (st.kernel) {
+        a.backend = b->name();
+        a.impl = st.kernel->impl();
+        break;
+      }
+      a.declined.push_back(b->name() + ": " + why);
+    }
+    if (!st.kernel) {
+      std::string reasons;
+      for (const auto& d : a.declined) reasons += (reasons.empty() ? "" : "; ") + d;
+      throw UnsupportedError(options_.origin + ": " + n.describe() +
+                             ": no backend can run it (" + reasons + ")");
+    }
+    assignments_.push_back(std::move(a));
+    steps_.push_back(std::move(st));
+  }
+  for (const auto& out : graph_.outputs) {
+    output_slots_.push_back(slot(out.name));
+    const auto& ti = info_.at(out.name);
+    outputs_.push_back({out.name, ti.dtype, ti.shape ? *ti.shape : Shape{}});
+  }
+  // Free each intermediate after its last reader, so peak memory is the live set.
+  std::vector<int64_t> last_use(slot_of_.size(), -1);
+  for (size_t s = 0; s < steps_.size(); ++s)
+    for (int64_t i : steps_[s].in_slots)
+      if (i >= 0) last_use[i] = static_cast<int64_t>(s);
+  for (size_t o : output_slots_) last_use[o] = static_cast<int64_t>(steps_.size());
+  for (size_t sl = 0; sl < last_use.size(); ++sl)
+    if (last_use[sl] >= 0 && last_use[sl] < static_cast<int64_t>(steps_.size()) &&
+        !constants_[sl].defined())
+      steps_[last_use[sl]].free_after.push_back(static_cast<int64_t>(sl));
+}
+
+std::vector<Tensor> Session::run(const std::vector<Tensor>& inputs) {
+  if (inputs.size() != inputs_.size())
+    throw UserError(options_.origin + ": expected " + std::to_string(inputs_.size()) +
+                    " inputs, got " + std::to_string(inputs.size()));
+  std::vector<Tensor> slots = constants_;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const Port& p = inputs_[i];
+    const Tensor& t = inputs[i];
+    if (t.dtype() != p.dtype)
+      throw UserError("input '" + p.name + "': expected dtype " +
+                      std::string(dtype_name(p.dtype)) + ", got " +
+                      std::string(dtype_name(t.dtype())));
+    if (t.shape() != p.shape)
+      throw UserError("input '" + p.name + "': expected shape " + shape_str(p.shape) +
+                      ", got " + shape_str(t.shape()));
+    slots[input_slots_[i]] = t;
+  }
+  for (size_t s = 0; s < steps_.size(); ++s) {
+    Step& st = steps_[s];
+    const ir::Node& n = graph_.nodes[st.node_index];
+    const int64_t opset = n.domain.empty() ? graph_.opset("") : graph_.opset(n.domain);
+    std::vector<const Tensor*> ins(st.in_slots.size(), nullptr);
+    for (size_t i = 0; i < ins.size(); ++i)
+      if (st.in_slots[i] >= 0) ins[i] = &slots[st.in_slots[i]];
+    if (st.dynamic) {
+      // Shapes depend on run-time values: infer again with the actual tensors.
+      std::vector<ops::TensorInfo> infos(ins.size());
+      std::vector<const ops::TensorInfo*> iptr(ins.size(), nullptr);
+      for (size_t i = 0; i < ins.size(); ++i)
+        if (ins[i]) {
+          infos[i] = {ins[i]->dtype(), ins[i]->shape(), *ins[i]};
+          iptr[i] = &infos[i];
+        }
+      ops::InferContext ictx(n, opset, iptr);
+      st.def->infer(ictx);
+      for (size_t o = 0; o < st.out_slots.size(); ++o) {
+        if (st.out_slots[o] < 0) continue;
+        auto& oi = ictx.outputs()[o];
+        slots[st.out_slots[o]] = oi.value ? *oi.value : Tensor(oi.dtype, *oi.shape);
+      }
+    } else {
+      for (size_t o = 0; o < st.out_slots.size(); ++o) {
+        if (st.out_slots[o] < 0) continue;
+        const auto& oi = info_.at(n.outputs[o]);
+        slots[st.out_slots[o]] = Tensor(oi.dtype, *oi.shape);
+      }
+    }
+    std::vector<Tensor*> outs(st.out_slots.size(), nullptr);
+    for (size_t o = 0; o < outs.size(); ++o)
+      if (st.out_slots[o] >= 0) outs[o] = &slots[st.out_slots[o]];
+    ops::KernelContext kctx(n, opset, std::move(ins), std::move(outs));
+    if (observer_) observer_->before(s);
+    st.kernel->run(kctx);
+    if (observer_) observer_->after(s);
+    for (int64_t f : st.free_after) slots[f] = Tensor();
+  }
+  std::vector<Tensor> result;
+  for (size_t o : output_slots_) result.push_back(slots[o]);
+  return result;
+}
+
+std::map<std::string, Tensor> Session::run(const std::map<std::string, Tensor>& inputs) {
+  std::vector<Tensor> v;
+  for (const auto& p : inputs_) {
+    auto it = inputs.find(p.name);
+    if (it == inputs.end()) throw UserError("missing input '" + p.name + "'");
+    v.push_back(it->second);
+  }
+  for (const auto& [name, t] : inputs) {
+    bool known = false;
+    for (const auto& p : inputs_) known |= p.name == name;
+    if (!known) throw UserError("the model has no input named '" + name + "'");
+  }
+  auto outs = run(v);
+  std::map<std::string, Tensor> m;
+  for (size_t i = 0; i < outs.size(); ++i) m[outputs_[i].name] = outs[i];
+  return m;
+}
+
+}  // namespace frugal::runtime

@@ -1,0 +1,81 @@
+// Session: compiles a Graph into a Plan (shapes inferred and constants folded once,
+// a kernel chosen per node with the reasons other backends declined) and runs it.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "frugal/ir/graph.h"
+#include "frugal/ops/infer.h"
+#include "frugal/runtime/backend.h"
+
+namespace frugal::runtime {
+
+struct SessionOptions {
+  std::vector<std::string> backends{"ref"};  // preference order
+  ops::InferOptions infer;
+  std::string origin = "model";  // names the model in error messages (its file)
+};
+
+struct NodeAssignment {
+  size_t node_index;
+  std::string node_name;
+  std::string op_type;
+  std::string backend;  // empty for folded nodes
+  std::string impl;
+  std::vector<std::string> declined;  // "cpu: reason" for each preferred backend that declined
+};
+
+// Per-node timing hook for profilers (measure layer); called around each kernel.
+struct NodeObserver {
+  virtual ~NodeObserver() = default;
+  virtual void before(size_t step) {}
+  virtual void after(size_t step) {}
+};
+
+class Session {
+ public:
+  // Compiles `graph` (copied). Throws UnsupportedError listing every unsupported node,
+  // UserError for an inconsistent model or bad options.
+  Session(const ir::Graph& graph, SessionOptions options = {});
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  struct Port {
+    std::string name;
+    DType dtype;
+    Shape shape;  // concrete (batch fixed); outputs of dynamic graphs may be empty
+  };
+  const std::vector<Port>& inputs() const { return inputs_; }
+  const std::vector<Port>& outputs() const { return outputs_; }
+
+  // Runs once. Inputs in graph-input order; each must match its port's dtype and shape
+  // (else UserError naming the input). Returns outputs in graph-output order.
+  std::vector<Tensor> run(const std::vector<Tensor>& inputs);
+  std::map<std::string, Tensor> run(const std::map<std::string, Tensor>& inputs);
+
+  const ir::Graph& graph() const { return graph_; }
+  const ops::GraphInfo& info() const { return info_; }
+  // One entry per executed step (folded nodes are not steps).
+  const std::vector<NodeAssignment>& assignments() const { return assignments_; }
+  void set_observer(NodeObserver* obs) { observer_ = obs; }
+
+ private:
+  struct Step;
+  ir::Graph graph_;
+  SessionOptions options_;
+  ops::GraphInfo info_;
+  std::vector<std::unique_ptr<Backend>> backends_;
+  std::vector<Step> steps_;
+  std::vector<NodeAssignment> assignments_;
+  std::vector<Port> inputs_, outputs_;
+  std::map<std::string, size_t> slot_of_;  // value name -> slot index
+  std::vector<Tensor> constants_;          // slot contents known at compile time
+  std::vector<size_t> input_slots_, output_slots_;
+  NodeObserver* observer_ = nullptr;
+};
+
+}  // namespace frugal::runtime
