@@ -1,0 +1,155 @@
+// frugal info MODEL: what the model is and what it costs, layer by layer.
+#include <cstdio>
+#include <filesystem>
+
+#include "frugal/cli/command.h"
+#include "frugal/cli/common.h"
+#include "frugal/ir/onnx_io.h"
+#include "frugal/ops/cost.h"
+
+namespace frugal::cli {
+namespace {
+
+struct InfoArgs {
+  std::string model;
+  int64_t batch = 1;
+  std::vector<std::string> shapes;
+  bool json = false;
+};
+
+const char* state_name(ops::NodeStatus::State s) {
+  switch (s) {
+    case ops::NodeStatus::State::kStatic: return "static";
+    case ops::NodeStatus::State::kFolded: return "folded";
+    case ops::NodeStatus::State::kDynamic: return "dynamic";
+    case ops::NodeStatus::State::kUnsupported: return "unsupported";
+    case ops::NodeStatus::State::kUnreached: return "unreached";
+  }
+  return "?";
+}
+
+void run_info(const InfoArgs& a) {
+  ir::Graph g = ir::load_onnx(a.model);
+  ops::InferOptions opt;
+  if (a.batch < 1) throw UserError("--batch: must be at least 1");
+  opt.batch = a.batch;
+  parse_input_shapes(a.shapes, opt);
+  ops::GraphInfo info = ops::infer_graph(g, opt);
+  ops::GraphCost cost = ops::analyze_cost(g, info);
+
+  auto out_shape = [&](const ir::Node& n) {
+    std::string s;
+    for (const auto& o : n.outputs) {
+      if (o.empty()) continue;
+      auto it = info.values.find(o);
+      std::string t = it != info.values.end() && it->second.shape ? shape_str(*it->second.shape)
+                                                                 : "?";
+      s += (s.empty() ? "" : ", ") + t;
+    }
+    return s;
+  };
+  std::vector<std::string> unsupported;
+  for (size_t k = 0; k < g.nodes.size(); ++k)
+    if (info.nodes[k].state == ops::NodeStatus::State::kUnsupported)
+      unsupported.push_back(g.nodes[k].name + ": " + info.nodes[k].reason);
+
+  if (a.json) {
+    nlohmann::json j;
+    j["model"] = a.model;
+    j["ir_version"] = g.ir_version;
+    j["producer"] = g.producer_name + (g.producer_version.empty() ? "" : " " + g.producer_version);
+    for (const auto& [d, v] : g.opsets) j["opsets"][d.empty() ? "ai.onnx" : d] = v;
+    for (const auto& in : g.inputs)
+      j["inputs"].push_back({{"name", in.name}, {"dtype", dtype_name(in.dtype)},
+                             {"shape", info.input_shapes.at(in.name)}});
+    for (const auto& o : g.outputs) {
+      auto it = info.values.find(o.name);
+      nlohmann::json oj{{"name", o.name}};
+      if (it != info.values.end() && it->second.shape) {
+        oj["dtype"] = dtype_name(it->second.dtype);
+        oj["shape"] = *it->second.shape;
+      }
+      j["outputs"].push_back(oj);
+    }
+    j["layers"] = nlohmann::json::array();
+    for (size_t k = 0; k < g.nodes.size(); ++k) {
+      const auto& c = cost.nodes[k];
+      j["layers"].push_back({{"name", g.nodes[k].name}, {"op", g.nodes[k].op_type},
+                             {"state", state_name(info.nodes[k].state)},
+                             {"output_shape", out_shape(g.nodes[k])}, {"params", c.params},
+                             {"macs", c.macs}, {"flops", c.flops},
+                             {"bytes_read", c.bytes_read}, {"bytes_written", c.bytes_written}});
+    }
+    j["totals"] = {{"nodes", g.nodes.size()},        {"params", cost.total.params},
+                   {"macs", cost.total.macs},        {"flops", cost.total.flops},
+                   {"bytes_read", cost.total.bytes_read},
+                   {"bytes_written", cost.total.bytes_written},
+                   {"weight_bytes", cost.weight_bytes}};
+    j["unsupported"] = unsupported;
+    j["method"] = "static analysis of the graph (estimated, not measured)";
+    print_json(j);
+    return;
+  }
+  std::printf("model     %s\n", a.model.c_str());
+  std::printf("format    ONNX ir_version %lld, producer %s%s\n",
+              static_cast<long long>(g.ir_version), g.producer_name.c_str(),
+              g.producer_version.empty() ? "" : (" " + g.producer_version).c_str());
+  std::string opsets;
+  for (const auto& [d, v] : g.opsets)
+    opsets += (opsets.empty() ? "" : ", ") + (d.empty() ? std::string("ai.onnx") : d) + " " +
+              std::to_string(v);
+  std::printf("opsets    %s\n", opsets.c_str());
+  for (const auto& in : g.inputs)
+    std::printf("input     %s: %s %s\n", in.name.c_str(), std::string(dtype_name(in.dtype)).c_str(),
+                shape_str(info.input_shapes.at(in.name)).c_str());
+  for (const auto& o : g.outputs) {
+    auto it = info.values.find(o.name);
+    std::string shape = it != info.values.end() && it->second.shape ? shape_str(*it->second.shape)
+                                                                   : "?";
+    std::printf("output    %s: %s\n", o.name.c_str(), shape.c_str());
+  }
+  std::printf("\n");
+  Table t({"#", "layer", "op", "output", "params", "MACs", "bytes"});
+  for (size_t k = 0; k < g.nodes.size(); ++k) {
+    const auto& n = g.nodes[k];
+    const auto& c = cost.nodes[k];
+    std::string note;
+    if (info.nodes[k].state == ops::NodeStatus::State::kFolded) note = " (folded)";
+    if (info.nodes[k].state == ops::NodeStatus::State::kUnsupported) note = " (UNSUPPORTED)";
+    t.add({std::to_string(k), n.name, n.op_type + note, out_shape(n), with_commas(c.params),
+           with_commas(c.macs), with_commas(c.bytes_read + c.bytes_written)});
+  }
+  std::printf("%s\n", t.str().c_str());
+  std::printf("totals    %zu nodes, %s parameters, %s MACs (%s), %s FLOPs other, weights %s B\n",
+              g.nodes.size(), with_commas(cost.total.params).c_str(),
+              with_commas(cost.total.macs).c_str(), si(static_cast<double>(cost.total.macs)).c_str(),
+              with_commas(cost.total.flops).c_str(), with_commas(cost.weight_bytes).c_str());
+  std::printf("traffic   %s B read, %s B written (each node's inputs and outputs; estimated)\n",
+              with_commas(cost.total.bytes_read).c_str(),
+              with_commas(cost.total.bytes_written).c_str());
+  if (unsupported.empty()) {
+    std::printf("support   every node is supported\n");
+  } else {
+    std::printf("support   %zu unsupported node(s):\n", unsupported.size());
+    for (const auto& u : unsupported) std::printf("          %s\n", u.c_str());
+  }
+}
+
+void setup(CLI::App& app) {
+  auto a = std::make_shared<InfoArgs>();
+  auto* sub = app.add_subcommand("info", "Show a model's inputs, outputs and per-layer cost");
+  sub->footer(
+      "Examples:\n  frugal info resnet18.onnx\n  frugal info model.onnx --batch 8 --json\n"
+      "  frugal info model.onnx --shape input=1x3x160x160");
+  sub->add_option("model", a->model, "ONNX model file")->required();
+  sub->add_option("--batch", a->batch, "size of a dynamic batch dimension (default 1)");
+  sub->add_option("--shape", a->shapes, "full shape of an input: NAME=DIMS (e.g. x=1x3x224x224)");
+  sub->add_flag("--json", a->json, "machine-readable output");
+  sub->callback([a] { run_info(*a); });
+}
+
+}  // namespace
+
+FRUGAL_REGISTER_COMMAND(info, 10, setup);
+
+}  // namespace frugal::cli

@@ -1,0 +1,87 @@
+#include "frugal/cli/common.h"
+
+#include <cmath>
+#include <cstdio>
+
+namespace frugal::cli {
+
+Shape parse_shape(const std::string& text, const std::string& option) {
+  Shape s;
+  if (text == "scalar") return s;
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t x = text.find('x', pos);
+    std::string part = text.substr(pos, x == std::string::npos ? std::string::npos : x - pos);
+    char* end = nullptr;
+    long long v = part.empty() ? -1 : std::strtoll(part.c_str(), &end, 10);
+    if (part.empty() || *end != '\0' || v < 0)
+      throw UserError(option + ": '" + text + "' is not a shape (expected e.g. 1x3x224x224)");
+    s.push_back(v);
+    if (x == std::string::npos) break;
+    pos = x + 1;
+  }
+  shape_numel(s);
+  return s;
+}
+
+void parse_input_shapes(const std::vector<std::string>& specs, ops::InferOptions& opt) {
+  for (const auto& spec : specs) {
+    auto eq = spec.rfind('=');
+    if (eq == std::string::npos || eq == 0)
+      throw UserError("--shape: '" + spec + "' is not NAME=DIMS (e.g. input=1x3x224x224)");
+    opt.input_shapes[spec.substr(0, eq)] = parse_shape(spec.substr(eq + 1), "--shape");
+  }
+}
+
+std::string with_commas(int64_t v) {
+  std::string s = std::to_string(v < 0 ? -v : v), out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (i && (s.size() - i) % 3 == 0) out += ',';
+    out += s[i];
+  }
+  return v < 0 ? "-" + out : out;
+}
+
+std::string si(double v, int digits) {
+  const char* units[] = {"", " K", " M", " G", " T", " P"};
+  int u = 0;
+  while (std::fabs(v) >= 1000 && u < 5) {
+    v /= 1000;
+    ++u;
+  }
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*g%s", digits, v, units[u]);
+  return buf;
+}
+
+std::string Table::str() const {
+  std::vector<size_t> w(header_.size(), 0);
+  auto widen = [&](const std::vector<std::string>& r) {
+    for (size_t i = 0; i < r.size() && i < w.size(); ++i) w[i] = std::max(w[i], r[i].size());
+  };
+  widen(header_);
+  for (const auto& r : rows_) widen(r);
+  auto numeric = [](const std::string& s) {
+    return !s.empty() && (std::isdigit(static_cast<unsigned char>(s[0])) || s[0] == '-') &&
+           s.find_first_not_of("0123456789,.-+eE %KMGTP") == std::string::npos;
+  };
+  std::string out;
+  auto line = [&](const std::vector<std::string>& r) {
+    for (size_t i = 0; i < w.size(); ++i) {
+      std::string c = i < r.size() ? r[i] : "";
+      std::string pad(w[i] - c.size(), ' ');
+      out += (i ? "  " : "") + (numeric(c) ? pad + c : c + (i + 1 < w.size() ? pad : ""));
+    }
+    out += '\n';
+  };
+  line(header_);
+  size_t total = 0;
+  for (size_t x : w) total += x + 2;
+  out += std::string(total > 2 ? total - 2 : 0, '-') + '\n';
+  for (const auto& r : rows_) line(r);
+  return out;
+}
+
+void print_json(const nlohmann::json& j) { std::printf("%s\n", j.dump(2).c_str()); }
+
+}  // namespace frugal::cli

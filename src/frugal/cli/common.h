@@ -1,0 +1,36 @@
+// Small helpers shared by subcommands: option parsing and table printing.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "frugal/core/tensor.h"
+#include "frugal/ops/infer.h"
+
+namespace frugal::cli {
+
+// "1x3x224x224" -> {1,3,224,224}; throws UserError naming `option` on bad text.
+Shape parse_shape(const std::string& text, const std::string& option);
+// "name=1x3x224x224" entries -> InferOptions.input_shapes.
+void parse_input_shapes(const std::vector<std::string>& specs, ops::InferOptions& opt);
+
+// 1234567 -> "1,234,567"; 1.8e9 -> "1.81 G" (human form).
+std::string with_commas(int64_t v);
+std::string si(double v, int digits = 3);
+
+// A plain text table with right-aligned numeric columns.
+class Table {
+ public:
+  explicit Table(std::vector<std::string> header) : header_(std::move(header)) {}
+  void add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
+  std::string str() const;
+
+ private:
+  std::vector<std::string> header_;
+  std::vector<std::vector<std::string>> rows_;
+};
+
+void print_json(const nlohmann::json& j);
+
+}  // namespace frugal::cli
