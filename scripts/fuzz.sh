@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Builds the ONNX-loader fuzzer with clang (libFuzzer + ASan + UBSan) into build-fuzz/ and
+# runs it for a bounded time (seconds, default 30) on a seed corpus of real models.
+#   scripts/fuzz.sh [SECONDS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs="${1:-30}"
+if ! command -v clang++ >/dev/null; then
+  echo "fuzz: clang++ not found; skipped"
+  exit 0
+fi
+cmake -S tools/fuzz -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake --build build-fuzz -j "${FRUGAL_JOBS:-$(nproc)}"
+corpus=build-fuzz/corpus
+mkdir -p "$corpus"
+data=/usr/share/libonnx-testdata/data/node
+for t in test_conv_with_strides_padding test_relu test_gemm_default_matrix_bias test_reshape_reordered_all_dims \
+         test_maxpool_2d_pads test_batchnorm_example test_concat_2d_axis_0 test_slice test_resize_upsample_scales_linear; do
+  [ -f "$data/$t/model.onnx" ] && cp "$data/$t/model.onnx" "$corpus/$t.onnx"
+done
+[ -x build/frugal ] && ./build/frugal zoo lenet5 -o "$corpus/lenet5.onnx" >/dev/null || true
+# -rss_limit_mb bounds memory: the loader must never try a huge allocation.
+./build-fuzz/onnx_loader_fuzz "$corpus" -max_total_time="$secs" -rss_limit_mb=2048 \
+  -malloc_limit_mb=1024 -print_final_stats=1 2>&1 | tail -15

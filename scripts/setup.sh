@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs everything frugal needs on Debian 12 (as root, or with sudo), then configures
+# and builds Release into build/. Idempotent: packages already present are not fetched
+# again and `apt-get update` runs at most once.
+#   FRUGAL_WERROR=ON  treat warnings as errors (CI sets it)
+#   FRUGAL_JOBS=N     parallel build jobs (default: number of cores)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  build-essential cmake ninja-build git pkg-config clang libclang-rt-14-dev
+  libdnnl-dev libprotobuf-dev protobuf-compiler libonnx-dev
+  libcli11-dev nlohmann-json3-dev libfmt-dev libsqlite3-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  libmpfr-dev libgmp-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev
+  dataset-fashion-mnist libonnx-testdata
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  echo "setup: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+werror="${FRUGAL_WERROR:-OFF}"
+[ "${CI:-}" = "true" ] && werror=ON
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DFRUGAL_WERROR="$werror" >/dev/null
+cmake --build build -j "${FRUGAL_JOBS:-$(nproc)}"
+echo "setup: built build/frugal"

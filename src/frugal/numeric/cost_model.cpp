@@ -1,0 +1,144 @@
+// Arithmetic cost model (see cost_model.h and docs/cost-model.md).
+#include "frugal/numeric/cost_model.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "frugal/core/error.h"
+
+namespace frugal::numeric {
+namespace {
+
+enum Unit { kIntAdd, kIntMul, kFpAdd, kFpMul };
+const char* const kUnitNames[] = {"int add", "int mul", "fp add", "fp mul"};
+const int kPower[] = {1, 2, 1, 2};  // adders linear, multipliers quadratic in width
+
+// Horowitz, ISSCC 2014, 45 nm, 0.9 V: energy per operation (pJ) and area (um^2).
+const std::vector<CostAnchor> kAnchors = {
+    {"int add", 8, 0.03, 36},   {"int add", 16, 0.05, 67}, {"int add", 32, 0.1, 137},
+    {"int mul", 8, 0.2, 282},   {"int mul", 32, 3.1, 3495},
+    {"fp add", 11, 0.4, 1360},  {"fp add", 24, 0.9, 4184},  // fp16, fp32 (significand bits)
+    {"fp mul", 11, 1.1, 1640},  {"fp mul", 24, 3.7, 7700},
+};
+
+// Least squares through the origin for y = k * w^power.
+double fit_coefficient(Unit u, bool area) {
+  double num = 0, den = 0;
+  for (const auto& a : kAnchors) {
+    if (a.unit != kUnitNames[u]) continue;
+    const double x = std::pow(a.width, kPower[u]);
+    num += x * (area ? a.area_um2 : a.energy_pj);
+    den += x * x;
+  }
+  return num / den;
+}
+
+// The fitted law times the anchors' ratio (anchor / fit), interpolated linearly in log2 of
+// the width between anchors and held constant beyond them: exact at every anchor.
+double model(Unit u, double width, bool area) {
+  const double k = fit_coefficient(u, area);
+  auto fit = [&](double w) { return k * std::pow(w, kPower[u]); };
+  std::vector<std::pair<double, double>> ratios;  // (log2 width, anchor / fit)
+  for (const auto& a : kAnchors)
+    if (a.unit == kUnitNames[u])
+      ratios.emplace_back(std::log2(a.width), (area ? a.area_um2 : a.energy_pj) / fit(a.width));
+  const double x = std::log2(std::max(1.0, width));
+  double r;
+  if (x <= ratios.front().first) {
+    r = ratios.front().second;
+  } else if (x >= ratios.back().first) {
+    r = ratios.back().second;
+  } else {
+    size_t i = 1;
+    while (ratios[i].first < x) ++i;
+    const auto [x0, r0] = ratios[i - 1];
+    const auto [x1, r1] = ratios[i];
+    r = r0 + (r1 - r0) * (x - x0) / (x1 - x0);
+  }
+  return fit(std::max(1.0, width)) * r;
+}
+
+double fp32_mac_area() { return model(kFpMul, 24, true) + model(kFpAdd, 24, true); }
+
+OpCost unit_cost(Unit u, double width) {
+  OpCost c;
+  c.energy_pj = model(u, width, false);
+  c.area_um2 = model(u, width, true);
+  c.relative_area = c.area_um2 / fp32_mac_area();
+  return c;
+}
+
+// Integer-like formats cost as integers of their code width; floats by significand bits.
+bool is_float(const NumberFormat& f) { return f.kind == FormatKind::kFloat; }
+double width_of(const NumberFormat& f) {
+  const NumberFormat e = f.element();
+  return is_float(e) ? e.mantissa_bits + 1 : code_bits(e);
+}
+
+OpCost sum(OpCost a, const OpCost& b, double b_share = 1.0) {
+  a.energy_pj += b.energy_pj * b_share;
+  a.area_um2 += b.area_um2 * b_share;
+  a.relative_area += b.relative_area * b_share;
+  return a;
+}
+
+}  // namespace
+
+OpCost int_add_cost(int bits) { return unit_cost(kIntAdd, bits); }
+OpCost int_mul_cost(int bits) { return unit_cost(kIntMul, bits); }
+OpCost fp_add_cost(int significand_bits) { return unit_cost(kFpAdd, significand_bits); }
+OpCost fp_mul_cost(int significand_bits) { return unit_cost(kFpMul, significand_bits); }
+
+OpCost add_cost(const NumberFormat& f) {
+  validate(f);
+  return unit_cost(is_float(f) ? kFpAdd : kIntAdd, width_of(f));
+}
+
+OpCost mul_cost(const NumberFormat& f) {
+  validate(f);
+  return unit_cost(is_float(f) ? kFpMul : kIntMul, width_of(f));
+}
+
+namespace {
+OpCost with_block_share(OpCost c, const NumberFormat& operands) {
+  // One 8-bit exponent add per block of products (the shared scales multiply).
+  if (operands.block != 0) c = sum(c, unit_cost(kIntAdd, 8), 1.0 / operands.block);
+  return c;
+}
+}  // namespace
+
+OpCost mac_cost(const NumberFormat& operands, const NumberFormat& accumulator) {
+  return with_block_share(sum(mul_cost(operands), add_cost(accumulator)), operands);
+}
+
+OpCost mac_cost(const NumberFormat& operands) {
+  const OpCost acc = is_float(operands.element()) ? add_cost(operands.element()) : unit_cost(kIntAdd, 32);
+  return with_block_share(sum(mul_cost(operands), acc), operands);
+}
+
+double sram_access_pj(double capacity_bytes) {
+  if (!(capacity_bytes > 0)) throw UserError("sram_access_pj: capacity must be positive");
+  // (log2 bytes, pJ per 64-bit word): 8 KB, 32 KB, 1 MB.
+  const double pts[3][2] = {{13, 10}, {15, 20}, {20, 100}};
+  const double x = std::log2(capacity_bytes);
+  int i = x <= pts[1][0] ? 0 : 1;  // segment
+  const double slope = std::log2(pts[i + 1][1] / pts[i][1]) / (pts[i + 1][0] - pts[i][0]);
+  return pts[i][1] * std::exp2(slope * (x - pts[i][0]));
+}
+
+double dram_access_pj() { return 1300.0; }
+
+const std::vector<CostAnchor>& horowitz_anchors() { return kAnchors; }
+
+const std::vector<CostFit>& cost_fits() {
+  static const std::vector<CostFit> fits = [] {
+    std::vector<CostFit> v;
+    for (Unit u : {kIntAdd, kIntMul, kFpAdd, kFpMul})
+      v.push_back({kUnitNames[u], kPower[u] == 1 ? "k*w" : "k*w^2", fit_coefficient(u, false),
+                   fit_coefficient(u, true)});
+    return v;
+  }();
+  return fits;
+}
+
+}  // namespace frugal::numeric

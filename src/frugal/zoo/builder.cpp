@@ -1,0 +1,315 @@
+#include "frugal/zoo/builder.h"
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
+#include "frugal/core/rng.h"
+
+namespace frugal::zoo {
+
+namespace {
+
+ir::Attribute int_attr(int64_t v) {
+  return ir::Attribute{v};
+}
+ir::Attribute float_attr(float v) {
+  return ir::Attribute{v};
+}
+ir::Attribute ints_attr(std::vector<int64_t> v) {
+  return ir::Attribute{std::move(v)};
+}
+
+// Output length of a convolution or pooling window along one axis (torch/ONNX rule;
+// in ceil mode a window that would start in the right padding is dropped).
+int64_t window_out(int64_t in, int64_t kernel, int64_t stride, int64_t pad, int64_t dilation,
+                   bool ceil_mode) {
+  int64_t span = in + 2 * pad - dilation * (kernel - 1) - 1;
+  FRUGAL_CHECK(span >= 0, "window larger than the padded input");
+  int64_t out = (ceil_mode ? (span + stride - 1) / stride : span / stride) + 1;
+  if (ceil_mode && (out - 1) * stride >= in + pad) --out;
+  return out;
+}
+
+}  // namespace
+
+GraphBuilder::GraphBuilder(std::string model_name, uint64_t seed) : seed_(seed) {
+  graph_.name = std::move(model_name);
+  graph_.opsets[""] = kZooOpset;
+  graph_.ir_version = 8;
+}
+
+std::string GraphBuilder::claim_name(const std::string& wanted) {
+  std::string name = wanted;
+  for (int i = 1; used_names_.count(name); ++i) name = wanted + "_" + std::to_string(i);
+  used_names_.insert(name);
+  return name;
+}
+
+void GraphBuilder::record_value(const std::string& value, Shape shape) {
+  shapes_[value] = std::move(shape);
+}
+
+const Shape& GraphBuilder::shape_of(const std::string& value) const {
+  auto it = shapes_.find(value);
+  FRUGAL_CHECK(it != shapes_.end(), "zoo builder: unknown value '" + value + "'");
+  return it->second;
+}
+
+std::string GraphBuilder::emit(const std::string& name, const std::string& op_type,
+                               std::vector<std::string> inputs, Shape out_shape,
+                               std::map<std::string, ir::Attribute> attrs) {
+  ir::Node node;
+  node.name = claim_name(name);
+  node.op_type = op_type;
+  node.inputs = std::move(inputs);
+  node.outputs = {node.name};
+  node.attrs = std::move(attrs);
+  record_value(node.name, std::move(out_shape));
+  graph_.nodes.push_back(std::move(node));
+  return graph_.nodes.back().name;
+}
+
+template <typename Fill>
+std::string GraphBuilder::add_param(const std::string& name, const Shape& shape, Fill fill) {
+  std::string value = claim_name(name);
+  Tensor t(DType::kF32, shape);
+  Philox rng(seed_, next_stream_++);
+  float* d = t.data<float>();
+  for (int64_t i = 0; i < t.numel(); ++i) d[i] = fill(rng, static_cast<uint64_t>(i));
+  graph_.initializers.emplace(value, std::move(t));
+  return value;
+}
+
+std::string GraphBuilder::add_constant(const std::string& name, Tensor value) {
+  std::string v = claim_name(name);
+  graph_.initializers.emplace(v, std::move(value));
+  return v;
+}
+
+std::string GraphBuilder::add_input(const std::string& name, const Shape& shape) {
+  std::string v = claim_name(name);
+  ir::ValueInfo info;
+  info.name = v;
+  info.dtype = DType::kF32;
+  info.shape = std::vector<ir::Dim>{};
+  for (int64_t d : shape) info.shape->push_back(ir::Dim{d, ""});
+  graph_.inputs.push_back(std::move(info));
+  record_value(v, shape);
+  return v;
+}
+
+std::string GraphBuilder::add_conv(const std::string& name, const std::string& x,
+                                   int64_t out_channels, const ConvOptions& opt) {
+  const Shape& in = shape_of(x);
+  FRUGAL_CHECK(in.size() == 4, "conv '" + name + "' needs a 4-D input");
+  FRUGAL_CHECK(in[1] % opt.groups == 0 && out_channels % opt.groups == 0,
+               "conv '" + name + "': channels not divisible by groups");
+  const int64_t k = opt.kernel;
+  Shape w_shape{out_channels, in[1] / opt.groups, k, k};
+  // Kaiming normal, mode fan_out, ReLU gain: torch's fan_out is out_channels * k * k
+  // (not divided by groups).
+  const float std_dev =
+      opt.weight_std > 0.0f
+          ? opt.weight_std
+          : static_cast<float>(std::sqrt(2.0 / static_cast<double>(out_channels * k * k)));
+  std::vector<std::string> inputs{x};
+  inputs.push_back(add_param(name + ".weight", w_shape, [std_dev](const Philox& r, uint64_t i) {
+    return std_dev * r.normal(i);
+  }));
+  if (opt.bias)
+    inputs.push_back(
+        add_param(name + ".bias", {out_channels}, [](const Philox&, uint64_t) { return 0.0f; }));
+  Shape out{in[0], out_channels, window_out(in[2], k, opt.stride, opt.pad, opt.dilation, false),
+            window_out(in[3], k, opt.stride, opt.pad, opt.dilation, false)};
+  return emit(name, "Conv", std::move(inputs), std::move(out),
+              {{"kernel_shape", ints_attr({k, k})},
+               {"strides", ints_attr({opt.stride, opt.stride})},
+               {"pads", ints_attr({opt.pad, opt.pad, opt.pad, opt.pad})},
+               {"dilations", ints_attr({opt.dilation, opt.dilation})},
+               {"group", int_attr(opt.groups)}});
+}
+
+std::string GraphBuilder::add_bn(const std::string& name, const std::string& x, float epsilon) {
+  const int64_t c = channels(x);
+  auto one = [](const Philox&, uint64_t) { return 1.0f; };
+  auto zero = [](const Philox&, uint64_t) { return 0.0f; };
+  std::vector<std::string> inputs{x};
+  inputs.push_back(add_param(name + ".weight", {c}, one));
+  inputs.push_back(add_param(name + ".bias", {c}, zero));
+  inputs.push_back(add_param(name + ".running_mean", {c},
+                             [](const Philox& r, uint64_t i) { return 0.1f * r.normal(i); }));
+  inputs.push_back(add_param(name + ".running_var", {c},
+                             [](const Philox& r, uint64_t i) { return 0.5f + r.uniform(i); }));
+  return emit(name, "BatchNormalization", std::move(inputs), shape_of(x),
+              {{"epsilon", float_attr(epsilon)}});
+}
+
+std::string GraphBuilder::add_relu(const std::string& name, const std::string& x) {
+  return emit(name, "Relu", {x}, shape_of(x));
+}
+
+std::string GraphBuilder::add_relu6(const std::string& name, const std::string& x) {
+  // One pair of bound constants serves every ReLU6 in the graph.
+  if (relu6_min_.empty()) {
+    relu6_min_ = add_constant("relu6.min", Tensor::scalar<float>(0.0f));
+    relu6_max_ = add_constant("relu6.max", Tensor::scalar<float>(6.0f));
+  }
+  return emit(name, "Clip", {x, relu6_min_, relu6_max_}, shape_of(x));
+}
+
+std::string GraphBuilder::add_hardswish(const std::string& name, const std::string& x) {
+  return emit(name, "HardSwish", {x}, shape_of(x));
+}
+
+std::string GraphBuilder::add_hardsigmoid(const std::string& name, const std::string& x) {
+  return emit(name, "HardSigmoid", {x}, shape_of(x),
+              {{"alpha", float_attr(1.0f / 6.0f)}, {"beta", float_attr(0.5f)}});
+}
+
+std::string GraphBuilder::add_add(const std::string& name, const std::string& a,
+                                  const std::string& b) {
+  FRUGAL_CHECK(shape_of(a) == shape_of(b), "add '" + name + "': shapes differ");
+  return emit(name, "Add", {a, b}, shape_of(a));
+}
+
+std::string GraphBuilder::add_mul(const std::string& name, const std::string& a,
+                                  const std::string& b) {
+  const Shape& sa = shape_of(a);
+  const Shape& sb = shape_of(b);
+  FRUGAL_CHECK(sa.size() == sb.size(), "mul '" + name + "': ranks differ");
+  Shape out(sa.size());
+  for (size_t i = 0; i < sa.size(); ++i) {
+    FRUGAL_CHECK(sa[i] == sb[i] || sa[i] == 1 || sb[i] == 1,
+                 "mul '" + name + "': shapes do not broadcast");
+    out[i] = std::max(sa[i], sb[i]);
+  }
+  return emit(name, "Mul", {a, b}, std::move(out));
+}
+
+std::string GraphBuilder::add_max_pool(const std::string& name, const std::string& x,
+                                       int64_t kernel, int64_t stride, int64_t pad,
+                                       bool ceil_mode) {
+  const Shape& in = shape_of(x);
+  Shape out{in[0], in[1], window_out(in[2], kernel, stride, pad, 1, ceil_mode),
+            window_out(in[3], kernel, stride, pad, 1, ceil_mode)};
+  std::map<std::string, ir::Attribute> attrs{{"kernel_shape", ints_attr({kernel, kernel})},
+                                             {"strides", ints_attr({stride, stride})},
+                                             {"pads", ints_attr({pad, pad, pad, pad})}};
+  if (ceil_mode) attrs["ceil_mode"] = int_attr(1);
+  return emit(name, "MaxPool", {x}, std::move(out), std::move(attrs));
+}
+
+std::string GraphBuilder::add_global_avg_pool(const std::string& name, const std::string& x) {
+  const Shape& in = shape_of(x);
+  return emit(name, "GlobalAveragePool", {x}, {in[0], in[1], 1, 1});
+}
+
+std::string GraphBuilder::add_flatten(const std::string& name, const std::string& x) {
+  const Shape& in = shape_of(x);
+  int64_t inner = 1;
+  for (size_t i = 1; i < in.size(); ++i) inner *= in[i];
+  return emit(name, "Flatten", {x}, {in[0], inner}, {{"axis", int_attr(1)}});
+}
+
+std::string GraphBuilder::add_linear(const std::string& name, const std::string& x,
+                                     int64_t out_features) {
+  const Shape& in = shape_of(x);
+  FRUGAL_CHECK(in.size() == 2, "linear '" + name + "' needs a 2-D input");
+  std::vector<std::string> inputs{x};
+  inputs.push_back(add_param(name + ".weight", {out_features, in[1]},
+                             [](const Philox& r, uint64_t i) { return 0.01f * r.normal(i); }));
+  inputs.push_back(
+      add_param(name + ".bias", {out_features}, [](const Philox&, uint64_t) { return 0.0f; }));
+  return emit(name, "Gemm", std::move(inputs), {in[0], out_features}, {{"transB", int_attr(1)}});
+}
+
+std::string GraphBuilder::add_concat(const std::string& name, const std::vector<std::string>& xs) {
+  FRUGAL_CHECK(!xs.empty(), "concat '" + name + "' has no inputs");
+  Shape out = shape_of(xs[0]);
+  for (size_t i = 1; i < xs.size(); ++i) {
+    Shape s = shape_of(xs[i]);
+    FRUGAL_CHECK(s.size() == out.size(), "concat '" + name + "': ranks differ");
+    for (size_t d = 0; d < s.size(); ++d)
+      FRUGAL_CHECK(d == 1 || s[d] == out[d], "concat '" + name + "': shapes differ");
+    out[1] += s[1];
+  }
+  return emit(name, "Concat", xs, std::move(out), {{"axis", int_attr(1)}});
+}
+
+std::vector<std::string> GraphBuilder::add_split(const std::string& name, const std::string& x,
+                                                 const std::vector<int64_t>& sizes) {
+  const Shape& in = shape_of(x);
+  int64_t total = 0;
+  for (int64_t s : sizes) total += s;
+  FRUGAL_CHECK(total == in.at(1), "split '" + name + "': sizes do not sum to the channels");
+  std::string sizes_value = add_constant(
+      name + ".split", Tensor::from_vector<int64_t>({static_cast<int64_t>(sizes.size())}, sizes));
+  ir::Node node;
+  node.name = claim_name(name);
+  node.op_type = "Split";
+  node.inputs = {x, sizes_value};
+  node.attrs["axis"] = int_attr(1);
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    std::string out = claim_name(node.name + "." + std::to_string(i));
+    Shape s = in;
+    s[1] = sizes[i];
+    record_value(out, std::move(s));
+    node.outputs.push_back(out);
+  }
+  std::vector<std::string> outputs = node.outputs;
+  graph_.nodes.push_back(std::move(node));
+  return outputs;
+}
+
+std::string GraphBuilder::add_channel_shuffle(const std::string& name, const std::string& x,
+                                              int64_t groups) {
+  const Shape in = shape_of(x);
+  FRUGAL_CHECK(in.size() == 4 && in[1] % groups == 0,
+               "channel shuffle '" + name + "': channels not divisible by groups");
+  // -1 keeps the batch dimension free.
+  Shape grouped{-1, groups, in[1] / groups, in[2], in[3]};
+  Shape flat{-1, in[1], in[2], in[3]};
+  std::string grouped_shape =
+      add_constant(name + ".grouped_shape", Tensor::from_vector<int64_t>({5}, grouped));
+  std::string flat_shape =
+      add_constant(name + ".flat_shape", Tensor::from_vector<int64_t>({4}, flat));
+  std::string g = emit(name + ".reshape_grouped", "Reshape", {x, grouped_shape},
+                       {in[0], groups, in[1] / groups, in[2], in[3]});
+  std::string t =
+      emit(name + ".transpose", "Transpose", {g}, {in[0], in[1] / groups, groups, in[2], in[3]},
+           {{"perm", ints_attr({0, 2, 1, 3, 4})}});
+  return emit(name + ".reshape_flat", "Reshape", {t, flat_shape}, in);
+}
+
+ir::Graph GraphBuilder::finish(const std::string& value, const std::string& output_name) {
+  int64_t producer = graph_.producer(value);
+  FRUGAL_CHECK(producer >= 0, "zoo builder: output '" + value + "' is not a node output");
+  FRUGAL_CHECK(!used_names_.count(output_name) || output_name == value,
+               "zoo builder: output name '" + output_name + "' is taken");
+  Shape out_shape = shape_of(value);
+  for (auto& o : graph_.nodes[static_cast<size_t>(producer)].outputs)
+    if (o == value) o = output_name;
+  shapes_.erase(value);
+
+  ir::ValueInfo out;
+  out.name = output_name;
+  out.dtype = DType::kF32;
+  out.shape = std::vector<ir::Dim>{};
+  for (int64_t d : out_shape) out.shape->push_back(ir::Dim{d, ""});
+  graph_.outputs = {out};
+
+  // Shapes of intermediate values (graph inputs carry their own).
+  for (const auto& [name, shape] : shapes_) {
+    if (graph_.find_input(name)) continue;
+    ir::ValueInfo info;
+    info.name = name;
+    info.dtype = DType::kF32;
+    info.shape = std::vector<ir::Dim>{};
+    for (int64_t d : shape) info.shape->push_back(ir::Dim{d, ""});
+    graph_.value_info.emplace(name, std::move(info));
+  }
+  return std::move(graph_);
+}
+
+}  // namespace frugal::zoo

@@ -1,0 +1,97 @@
+// GraphBuilder: appends ONNX (opset 17, default domain) nodes to an ir::Graph one
+// layer at a time, creating seeded initializers named like torchvision's state dict
+// ("layer1.0.conv1.weight"), so that a model file reads like its torchvision
+// definition. Every add_* returns the name of the value it produced. The builder
+// tracks each value's shape (float32, static), which it also records in
+// Graph::value_info.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "frugal/core/tensor.h"
+#include "frugal/ir/graph.h"
+
+namespace frugal::zoo {
+
+inline constexpr int64_t kZooOpset = 17;
+
+struct ConvOptions {
+  int64_t kernel = 1;
+  int64_t stride = 1;
+  int64_t pad = 0;  // symmetric, on both spatial axes
+  int64_t groups = 1;
+  int64_t dilation = 1;
+  bool bias = false;
+  // 0: Kaiming normal (fan_out, ReLU gain), as torchvision initialises convolutions.
+  // Otherwise normal(0, weight_std) (SqueezeNet's final classifier conv uses 0.01).
+  float weight_std = 0.0f;
+};
+
+class GraphBuilder {
+ public:
+  // Initializer k (in creation order) draws from Philox(seed, stream k).
+  GraphBuilder(std::string model_name, uint64_t seed);
+
+  std::string add_input(const std::string& name, const Shape& shape);
+
+  // Conv (weight [out, in/groups, k, k]; bias when opt.bias).
+  std::string add_conv(const std::string& name, const std::string& x, int64_t out_channels,
+                       const ConvOptions& opt);
+  // Inference-form BatchNormalization over channel axis 1. Running mean/var are
+  // seeded small random values (mean ~ N(0, 0.1), var ~ U(0.5, 1.5)) so that BN
+  // is not an identity in numerical tests; gamma = 1, beta = 0.
+  std::string add_bn(const std::string& name, const std::string& x, float epsilon = 1e-5f);
+  std::string add_relu(const std::string& name, const std::string& x);
+  std::string add_relu6(const std::string& name, const std::string& x);  // Clip(0, 6)
+  std::string add_hardswish(const std::string& name, const std::string& x);
+  // torch.nn.Hardsigmoid: relu6(x + 3) / 6 = HardSigmoid(alpha 1/6, beta 0.5).
+  std::string add_hardsigmoid(const std::string& name, const std::string& x);
+  std::string add_add(const std::string& name, const std::string& a, const std::string& b);
+  // Elementwise product; `b` may broadcast (N x C x 1 x 1 against N x C x H x W).
+  std::string add_mul(const std::string& name, const std::string& a, const std::string& b);
+  std::string add_max_pool(const std::string& name, const std::string& x, int64_t kernel,
+                           int64_t stride, int64_t pad, bool ceil_mode = false);
+  std::string add_global_avg_pool(const std::string& name, const std::string& x);
+  std::string add_flatten(const std::string& name, const std::string& x);  // axis 1
+  // torch.nn.Linear as Gemm(transB = 1): weight [out, in] ~ N(0, 0.01), bias 0.
+  std::string add_linear(const std::string& name, const std::string& x, int64_t out_features);
+  std::string add_concat(const std::string& name, const std::vector<std::string>& xs);  // axis 1
+  // Split along the channel axis into parts of the given sizes.
+  std::vector<std::string> add_split(const std::string& name, const std::string& x,
+                                     const std::vector<int64_t>& sizes);
+  // ShuffleNet's channel shuffle: Reshape N x g x C/g x H x W, swap axes 1 and 2,
+  // Reshape back to N x C x H x W.
+  std::string add_channel_shuffle(const std::string& name, const std::string& x, int64_t groups);
+
+  const Shape& shape_of(const std::string& value) const;
+  int64_t channels(const std::string& value) const { return shape_of(value).at(1); }
+
+  // Names `value` (which a node produced) as the graph's single output and returns
+  // the graph. The builder must not be used afterwards.
+  ir::Graph finish(const std::string& value, const std::string& output_name = "logits");
+
+ private:
+  // Appends a node; its single output value takes the node's (unique) name.
+  std::string emit(const std::string& name, const std::string& op_type,
+                   std::vector<std::string> inputs, Shape out_shape,
+                   std::map<std::string, ir::Attribute> attrs = {});
+  std::string claim_name(const std::string& wanted);
+  void record_value(const std::string& value, Shape shape);
+  // Adds a float initializer filled by `fill(philox, i)` for element i.
+  template <typename Fill>
+  std::string add_param(const std::string& name, const Shape& shape, Fill fill);
+  std::string add_constant(const std::string& name, Tensor value);
+
+  ir::Graph graph_;
+  uint64_t seed_;
+  uint64_t next_stream_ = 0;
+  std::set<std::string> used_names_;   // node, value and initializer names share one space
+  std::string relu6_min_, relu6_max_;  // Clip bounds, created with the first ReLU6
+  std::map<std::string, Shape> shapes_;
+};
+
+}  // namespace frugal::zoo

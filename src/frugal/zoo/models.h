@@ -1,0 +1,18 @@
+// One builder per architecture, each defined in its family's file.
+#pragma once
+
+#include <cstdint>
+
+#include "frugal/ir/graph.h"
+
+namespace frugal::zoo {
+
+ir::Graph build_lenet5(uint64_t seed);              // lenet.cpp
+ir::Graph build_resnet18(uint64_t seed);            // resnet.cpp
+ir::Graph build_resnet50(uint64_t seed);            // resnet.cpp
+ir::Graph build_mobilenet_v2(uint64_t seed);        // mobilenet.cpp
+ir::Graph build_mobilenet_v3_small(uint64_t seed);  // mobilenet.cpp
+ir::Graph build_squeezenet1_1(uint64_t seed);       // squeezenet.cpp
+ir::Graph build_shufflenet_v2_x1_0(uint64_t seed);  // shufflenet.cpp
+
+}  // namespace frugal::zoo

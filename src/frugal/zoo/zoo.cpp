@@ -1,0 +1,48 @@
+#include "frugal/zoo/zoo.h"
+
+#include <utility>
+
+#include "frugal/core/error.h"
+#include "frugal/zoo/models.h"
+
+namespace frugal::zoo {
+
+namespace {
+
+using BuildFn = ir::Graph (*)(uint64_t);
+
+const std::vector<std::pair<std::string, BuildFn>>& registry() {
+  static const std::vector<std::pair<std::string, BuildFn>> models{
+      {"lenet5", build_lenet5},
+      {"resnet18", build_resnet18},
+      {"resnet50", build_resnet50},
+      {"mobilenet_v2", build_mobilenet_v2},
+      {"mobilenet_v3_small", build_mobilenet_v3_small},
+      {"squeezenet1_1", build_squeezenet1_1},
+      {"shufflenet_v2_x1_0", build_shufflenet_v2_x1_0},
+  };
+  return models;
+}
+
+}  // namespace
+
+std::vector<std::string> names() {
+  std::vector<std::string> out;
+  for (const auto& [name, fn] : registry()) out.push_back(name);
+  return out;
+}
+
+ir::Graph build(const std::string& name, uint64_t seed) {
+  for (const auto& [known, fn] : registry()) {
+    if (known != name) continue;
+    ir::Graph g = fn(seed);
+    g.metadata["zoo.model"] = name;
+    g.metadata["zoo.seed"] = std::to_string(seed);
+    return g;
+  }
+  std::string list;
+  for (const auto& n : names()) list += (list.empty() ? "" : ", ") + n;
+  throw UserError("unknown zoo model '" + name + "' (known: " + list + ")");
+}
+
+}  // namespace frugal::zoo

@@ -1,0 +1,420 @@
+// The zoo's models against published facts: torchvision's parameter counts, MACs
+// (conv + linear) computed here by an independent shape walker, state-dict names,
+// initialisation statistics, determinism in the seed.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "frugal/core/error.h"
+#include "frugal/ir/graph.h"
+#include "frugal/ops/infer.h"
+#include "frugal/runtime/session.h"
+#include "frugal/zoo/builder.h"
+#include "frugal/zoo/zoo.h"
+
+namespace frugal {
+namespace {
+
+struct Published {
+  std::string name;
+  int64_t params;
+  double macs;  // conv + linear multiply-accumulates, batch 1
+  Shape input;
+  int64_t classes;
+  int64_t conv_count;
+};
+
+// Parameter counts: torchvision's model metadata ("num_params"); LeNet-5 by hand:
+// (6*25+6) + (16*6*25+16) + (400*120+120) + (120*84+84) + (84*10+10) = 61,706.
+// MACs: torchvision's "_ops" tables / papers; LeNet-5 by hand:
+// 28*28*6*25 + 10*10*16*150 + 400*120 + 120*84 + 84*10 = 416,520.
+// Conv counts: layers in torchvision's definitions (SE fc1/fc2 are convs).
+const std::vector<Published>& published() {
+  static const std::vector<Published> table{
+      {"lenet5", 61706, 416520.0, {1, 1, 28, 28}, 10, 2},
+      {"resnet18", 11689512, 1.814e9, {1, 3, 224, 224}, 1000, 20},
+      {"resnet50", 25557032, 4.09e9, {1, 3, 224, 224}, 1000, 53},
+      {"mobilenet_v2", 3504872, 0.300e9, {1, 3, 224, 224}, 1000, 52},
+      {"mobilenet_v3_small", 2542856, 0.057e9, {1, 3, 224, 224}, 1000, 52},
+      {"squeezenet1_1", 1235496, 0.349e9, {1, 3, 224, 224}, 1000, 26},
+      {"shufflenet_v2_x1_0", 2278604, 0.146e9, {1, 3, 224, 224}, 1000, 56},
+  };
+  return table;
+}
+
+// Built once per process (seed 1) and validated: the larger models take a while.
+const ir::Graph& model(const std::string& name) {
+  static std::map<std::string, ir::Graph> cache;
+  auto it = cache.find(name);
+  if (it == cache.end()) {
+    ir::Graph g = zoo::build(name, 1);
+    g.validate_and_sort();
+    it = cache.emplace(name, std::move(g)).first;
+  }
+  return it->second;
+}
+
+// Initializer inputs that are trainable parameters: Conv/Gemm weight and bias, BN
+// scale and bias. BN running statistics and shape/split/clip constants are not.
+std::set<std::string> parameter_names(const ir::Graph& g) {
+  std::set<std::string> out;
+  for (const auto& n : g.nodes) {
+    if (n.op_type != "Conv" && n.op_type != "Gemm" && n.op_type != "BatchNormalization") continue;
+    for (size_t i = 1; i <= 2 && i < n.inputs.size(); ++i)
+      if (g.initializer(n.inputs[i])) out.insert(n.inputs[i]);
+  }
+  return out;
+}
+
+// ---- An independent shape walker over the ops the zoo uses -------------------------
+
+int64_t pooled(int64_t in, int64_t k, int64_t s, int64_t pad_begin, int64_t pad_end, int64_t d,
+               bool ceil_mode) {
+  double span = static_cast<double>(in + pad_begin + pad_end - d * (k - 1) - 1);
+  int64_t out = static_cast<int64_t>(ceil_mode ? std::ceil(span / s) : std::floor(span / s)) + 1;
+  if (ceil_mode && (out - 1) * s >= in + pad_begin) --out;  // window starting in the padding
+  return out;
+}
+
+struct WalkResult {
+  std::map<std::string, Shape> shapes;
+  double macs = 0;
+};
+
+WalkResult walk(const ir::Graph& g) {
+  WalkResult r;
+  auto& sh = r.shapes;
+  for (const auto& in : g.inputs) sh[in.name] = in.concrete_shape();
+  for (const auto& [name, t] : g.initializers) sh[name] = t.shape();
+  for (const auto& n : g.nodes) {
+    const std::string& op = n.op_type;
+    const Shape& x = sh.at(n.inputs.at(0));
+    Shape y;
+    if (op == "Conv" || op == "MaxPool" || op == "AveragePool") {
+      auto k = op == "Conv" ? Shape{sh.at(n.inputs[1])[2], sh.at(n.inputs[1])[3]}
+                            : n.attr_ints("kernel_shape");
+      auto s = n.attr_ints("strides", {1, 1});
+      auto p = n.attr_ints("pads", {0, 0, 0, 0});
+      auto d = n.attr_ints("dilations", {1, 1});
+      bool ceil_mode = n.attr_int("ceil_mode", 0) != 0;
+      int64_t c = op == "Conv" ? sh.at(n.inputs[1])[0] : x[1];
+      y = {x[0], c, pooled(x[2], k[0], s[0], p[0], p[2], d[0], ceil_mode),
+           pooled(x[3], k[1], s[1], p[1], p[3], d[1], ceil_mode)};
+      if (op == "Conv") {
+        const Shape& w = sh.at(n.inputs[1]);
+        EXPECT_EQ(x[1], w[1] * n.attr_int("group", 1)) << n.describe();
+        r.macs += static_cast<double>(y[0] * y[1] * y[2] * y[3]) *
+                  static_cast<double>(w[1] * w[2] * w[3]);
+      }
+    } else if (op == "Gemm") {
+      const Shape& w = sh.at(n.inputs[1]);
+      EXPECT_EQ(n.attr_int("transB", 0), 1) << n.describe();
+      EXPECT_EQ(x[1], w[1]) << n.describe();
+      y = {x[0], w[0]};
+      r.macs += static_cast<double>(x[0] * w[0] * w[1]);
+    } else if (op == "BatchNormalization" || op == "Relu" || op == "Clip" || op == "HardSwish" ||
+               op == "HardSigmoid" || op == "Dropout") {
+      y = x;
+    } else if (op == "Add" || op == "Mul") {
+      const Shape& b = sh.at(n.inputs[1]);
+      EXPECT_EQ(x.size(), b.size()) << n.describe();
+      y = x;
+      for (size_t i = 0; i < x.size() && i < b.size(); ++i) {
+        EXPECT_TRUE(x[i] == b[i] || x[i] == 1 || b[i] == 1) << n.describe();
+        y[i] = std::max(x[i], b[i]);
+      }
+    } else if (op == "GlobalAveragePool") {
+      y = {x[0], x[1], 1, 1};
+    } else if (op == "Flatten") {
+      int64_t axis = n.attr_int("axis", 1), outer = 1, inner = 1;
+      for (int64_t i = 0; i < static_cast<int64_t>(x.size()); ++i)
+        (i < axis ? outer : inner) *= x[i];
+      y = {outer, inner};
+    } else if (op == "Concat") {
+      int64_t axis = n.attr_int("axis");
+      y = x;
+      for (size_t i = 1; i < n.inputs.size(); ++i) y[axis] += sh.at(n.inputs[i])[axis];
+    } else if (op == "Reshape") {
+      std::vector<int64_t> target = g.initializer(n.inputs.at(1))->to_int64();
+      int64_t known = 1, total = 1, infer_at = -1;
+      for (int64_t d : x) total *= d;
+      for (size_t i = 0; i < target.size(); ++i) {
+        if (target[i] == 0) target[i] = x.at(i);
+        if (target[i] == -1)
+          infer_at = static_cast<int64_t>(i);
+        else
+          known *= target[i];
+      }
+      if (infer_at >= 0) target[infer_at] = total / known;
+      y = target;
+    } else if (op == "Transpose") {
+      for (int64_t p : n.attr_ints("perm")) y.push_back(x.at(p));
+    } else if (op == "Split") {
+      int64_t axis = n.attr_int("axis");
+      std::vector<int64_t> sizes = g.initializer(n.inputs.at(1))->to_int64();
+      EXPECT_EQ(sizes.size(), n.outputs.size()) << n.describe();
+      for (size_t i = 0; i < n.outputs.size(); ++i) {
+        Shape part = x;
+        part[axis] = sizes[i];
+        sh[n.outputs[i]] = part;
+      }
+      continue;
+    } else {
+      ADD_FAILURE() << "unexpected op in the zoo: " << n.describe();
+      continue;
+    }
+    sh[n.outputs.at(0)] = y;
+  }
+  return r;
+}
+
+class ZooModel : public ::testing::TestWithParam<Published> {};
+
+TEST_P(ZooModel, ParameterCountMatchesPublished) {
+  const ir::Graph& g = model(GetParam().name);
+  int64_t params = 0;
+  for (const auto& name : parameter_names(g)) params += g.initializer(name)->numel();
+  EXPECT_EQ(params, GetParam().params);
+}
+
+TEST_P(ZooModel, EveryInitializerIsAParameterBnStatisticOrConstant) {
+  const ir::Graph& g = model(GetParam().name);
+  std::set<std::string> accounted = parameter_names(g);
+  for (const auto& n : g.nodes) {
+    if (n.op_type == "BatchNormalization") {
+      ASSERT_EQ(n.inputs.size(), 5u) << n.describe();
+      accounted.insert(n.inputs[3]);
+      accounted.insert(n.inputs[4]);
+    }
+    if (n.op_type == "Clip" || n.op_type == "Reshape" || n.op_type == "Split")
+      for (size_t i = 1; i < n.inputs.size(); ++i) accounted.insert(n.inputs[i]);
+  }
+  for (const auto& [name, t] : g.initializers) EXPECT_TRUE(accounted.count(name)) << name;
+}
+
+TEST_P(ZooModel, GraphIsValidOpset17WithOneInputAndOutput) {
+  const ir::Graph& g = model(GetParam().name);  // validate_and_sort ran in model()
+  EXPECT_EQ(g.opset(""), 17);
+  EXPECT_EQ(g.ir_version, 8);
+  ASSERT_EQ(g.inputs.size(), 1u);
+  EXPECT_EQ(g.inputs[0].concrete_shape(), GetParam().input);
+  ASSERT_EQ(g.outputs.size(), 1u);
+  EXPECT_EQ(g.outputs[0].concrete_shape(), (Shape{1, GetParam().classes}));
+  std::set<std::string> node_names;
+  for (const auto& n : g.nodes) {
+    EXPECT_TRUE(n.domain.empty()) << n.describe();
+    EXPECT_TRUE(node_names.insert(n.name).second) << "duplicate node name " << n.name;
+  }
+  int64_t convs = std::count_if(g.nodes.begin(), g.nodes.end(),
+                                [](const ir::Node& n) { return n.op_type == "Conv"; });
+  EXPECT_EQ(convs, GetParam().conv_count);
+}
+
+TEST_P(ZooModel, WalkedShapesAgreeAndMacsMatchPublished) {
+  const ir::Graph& g = model(GetParam().name);
+  WalkResult r = walk(g);
+  EXPECT_EQ(r.shapes.at(g.outputs[0].name), (Shape{1, GetParam().classes}));
+  for (const auto& [name, info] : g.value_info)
+    EXPECT_EQ(info.concrete_shape(), r.shapes.at(name)) << name;
+  EXPECT_NEAR(r.macs / GetParam().macs, 1.0, 0.01) << GetParam().name << ": " << r.macs << " MACs";
+}
+
+// The engine's own shape inference accepts every node and agrees with the builder.
+TEST_P(ZooModel, EngineShapeInferenceSupportsEveryNode) {
+  const ir::Graph& g = model(GetParam().name);
+  ops::GraphInfo info = ops::infer_graph(g);
+  ASSERT_TRUE(info.supported()) << info.unsupported_summary();
+  EXPECT_EQ(info.at(g.outputs[0].name).shape, (Shape{1, GetParam().classes}));
+  for (const auto& [name, vi] : g.value_info)
+    EXPECT_EQ(info.at(name).shape, vi.concrete_shape()) << name;
+}
+
+TEST_P(ZooModel, SameSeedSameWeightsOtherSeedDifferent) {
+  const ir::Graph& a = model(GetParam().name);
+  ir::Graph same = zoo::build(GetParam().name, 1);
+  ir::Graph other = zoo::build(GetParam().name, 2);
+  ASSERT_EQ(same.initializers.size(), a.initializers.size());
+  for (const auto& [name, t] : a.initializers) {
+    ASSERT_TRUE(same.initializers.count(name)) << name;
+    EXPECT_TRUE(same.initializers.at(name).equals(t)) << name;
+  }
+  // Every random tensor (weights, BN running statistics) changes with the seed.
+  for (const auto& n : a.nodes) {
+    std::vector<size_t> random_inputs;
+    if (n.op_type == "Conv" || n.op_type == "Gemm") random_inputs = {1};
+    if (n.op_type == "BatchNormalization") random_inputs = {3, 4};
+    for (size_t i : random_inputs)
+      EXPECT_FALSE(other.initializers.at(n.inputs[i]).equals(a.initializers.at(n.inputs[i])))
+          << n.inputs[i];
+  }
+}
+
+TEST_P(ZooModel, InitialisationFollowsTorchvision) {
+  const ir::Graph& g = model(GetParam().name);
+  for (const auto& n : g.nodes) {
+    if (n.op_type == "BatchNormalization") {
+      EXPECT_FLOAT_EQ(n.attr_float("epsilon", 0),
+                      GetParam().name == "mobilenet_v3_small" ? 1e-3f : 1e-5f);
+      for (double v : g.initializer(n.inputs[1])->to_double()) ASSERT_EQ(v, 1.0) << n.name;
+      for (double v : g.initializer(n.inputs[2])->to_double()) ASSERT_EQ(v, 0.0) << n.name;
+      for (double v : g.initializer(n.inputs[4])->to_double()) {
+        ASSERT_GE(v, 0.5) << n.name;
+        ASSERT_LT(v, 1.5) << n.name;
+      }
+    }
+    if (n.op_type == "Conv" || n.op_type == "Gemm") {
+      if (n.inputs.size() > 2) {
+        for (double v : g.initializer(n.inputs[2])->to_double()) ASSERT_EQ(v, 0.0) << n.name;
+      }
+      const Tensor& w = *g.initializer(n.inputs[1]);
+      if (w.numel() < 20000) continue;  // too few samples for a tight moment check
+      // Expected std: Kaiming normal, fan_out = out_channels * kh * kw, gain sqrt(2);
+      // Linear layers and SqueezeNet's classifier conv: 0.01.
+      double expected = 0.01;
+      if (n.op_type == "Conv" && n.name != "classifier.1")
+        expected = std::sqrt(2.0 / static_cast<double>(w.dim(0) * w.dim(2) * w.dim(3)));
+      double s1 = 0, s2 = 0;
+      for (double v : w.to_double()) {
+        s1 += v;
+        s2 += v * v;
+      }
+      double m = s1 / w.numel();
+      double sd = std::sqrt(s2 / w.numel() - m * m);
+      EXPECT_NEAR(sd / expected, 1.0, 0.05) << n.name;
+      EXPECT_NEAR(m, 0.0, 0.05 * expected) << n.name;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(All, ZooModel, ::testing::ValuesIn(published()),
+                         [](const ::testing::TestParamInfo<Published>& info) {
+                           return info.param.name;
+                         });
+
+TEST(Zoo, NamesListEveryModelOnce) {
+  std::vector<std::string> expected;
+  for (const auto& p : published()) expected.push_back(p.name);
+  EXPECT_EQ(zoo::names(), expected);
+}
+
+TEST(Zoo, UnknownNameIsAUserErrorListingTheKnownOnes) {
+  try {
+    zoo::build("resnet19", 0);
+    FAIL() << "no error";
+  } catch (const UserError& e) {
+    std::string what = e.what();
+    EXPECT_NE(what.find("resnet19"), std::string::npos) << what;
+    for (const auto& p : published()) EXPECT_NE(what.find(p.name), std::string::npos) << what;
+  }
+}
+
+// Tensor names follow torchvision's state dict, so that weights map one to one.
+TEST(Zoo, InitializerNamesFollowTorchvisionStateDict) {
+  const std::map<std::string, std::vector<std::string>> expected{
+      {"lenet5", {"conv1.weight", "conv2.bias", "fc3.weight"}},
+      {"resnet18",
+       {"conv1.weight", "bn1.running_var", "layer1.0.conv1.weight", "layer2.0.downsample.0.weight",
+        "layer2.0.downsample.1.running_mean", "layer4.1.bn2.bias", "fc.weight", "fc.bias"}},
+      {"resnet50",
+       {"layer1.0.downsample.0.weight", "layer3.5.conv3.weight", "layer4.2.bn3.weight"}},
+      {"mobilenet_v2",
+       {"features.0.0.weight", "features.1.conv.0.0.weight", "features.1.conv.1.weight",
+        "features.1.conv.2.running_var", "features.2.conv.3.weight", "features.18.0.weight",
+        "classifier.1.weight"}},
+      {"mobilenet_v3_small",
+       {"features.1.block.0.0.weight", "features.1.block.1.fc1.weight",
+        "features.1.block.1.fc2.bias", "features.1.block.2.1.weight",
+        "features.4.block.2.fc1.weight", "features.4.block.3.0.weight", "features.12.0.weight",
+        "classifier.0.weight", "classifier.3.weight"}},
+      {"squeezenet1_1",
+       {"features.0.weight", "features.3.squeeze.weight", "features.12.expand3x3.bias",
+        "classifier.1.weight"}},
+      {"shufflenet_v2_x1_0",
+       {"conv1.0.weight", "stage2.0.branch1.0.weight", "stage2.0.branch1.3.running_var",
+        "stage2.1.branch2.7" /* a ReLU: no tensor */, "stage4.3.branch2.6.weight", "conv5.1.bias",
+        "fc.weight"}},
+  };
+  for (const auto& [model_name, tensors] : expected) {
+    const ir::Graph& g = model(model_name);
+    for (const auto& t : tensors) {
+      if (t == "stage2.1.branch2.7") {
+        EXPECT_EQ(g.initializer(t), nullptr);
+        continue;
+      }
+      EXPECT_NE(g.initializer(t), nullptr) << model_name << ": " << t;
+    }
+  }
+}
+
+// ShuffleNet's channel shuffle with 2 groups: N x 2 x C/2 x H x W, swap axes 1 and 2.
+TEST(Zoo, ShuffleNetChannelShuffleIsReshapeTransposeReshape) {
+  const ir::Graph& g = model("shufflenet_v2_x1_0");
+  auto find = [&](const std::string& name) -> const ir::Node& {
+    for (const auto& n : g.nodes)
+      if (n.name == name) return n;
+    throw InternalError("no node " + name);
+  };
+  // stage2.1 works on 116 channels at 28x28.
+  const ir::Node& grouped = find("stage2.1.channel_shuffle.reshape_grouped");
+  const ir::Node& transpose = find("stage2.1.channel_shuffle.transpose");
+  const ir::Node& flat = find("stage2.1.channel_shuffle.reshape_flat");
+  EXPECT_EQ(g.initializer(grouped.inputs[1])->to_int64(),
+            (std::vector<int64_t>{-1, 2, 58, 28, 28}));
+  EXPECT_EQ(transpose.attr_ints("perm"), (std::vector<int64_t>{0, 2, 1, 3, 4}));
+  EXPECT_EQ(g.initializer(flat.inputs[1])->to_int64(), (std::vector<int64_t>{-1, 116, 28, 28}));
+  const ir::Node& chunk = find("stage2.1.chunk");
+  EXPECT_EQ(g.initializer(chunk.inputs[1])->to_int64(), (std::vector<int64_t>{58, 58}));
+}
+
+// Run through the reference engine: channel c' of the output is input channel
+// (c' % 2) * C/2 + c' / 2, i.e. the halves interleave (torch's view-transpose-view).
+TEST(Zoo, ChannelShuffleInterleavesTheHalves) {
+  zoo::GraphBuilder b("shuffle", 0);
+  std::string x = b.add_input("input", {1, 6, 1, 2});
+  x = b.add_channel_shuffle("shuffle", x, 2);
+  ir::Graph g = b.finish(x, "output");
+  std::vector<float> in(12);
+  for (size_t i = 0; i < in.size(); ++i) in[i] = static_cast<float>(i);  // channel c: 2c, 2c+1
+  runtime::SessionOptions
+      options;  // named: a defaulted temporary trips GCC 12's -Wmaybe-uninitialized
+  runtime::Session session(g, options);
+  std::vector<Tensor> out = session.run({Tensor::from_vector<float>({1, 6, 1, 2}, in)});
+  ASSERT_EQ(out.size(), 1u);
+  const int source_channel[6] = {0, 3, 1, 4, 2, 5};
+  std::vector<float> expected;
+  for (int c : source_channel) {
+    expected.push_back(static_cast<float>(2 * c));
+    expected.push_back(static_cast<float>(2 * c + 1));
+  }
+  std::vector<double> got = out[0].to_double();
+  ASSERT_EQ(got.size(), expected.size());
+  for (size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i], expected[i]) << i;
+}
+
+TEST(Zoo, ActivationConstantsMatchTorch) {
+  const ir::Graph& v2 = model("mobilenet_v2");
+  const ir::Graph& v3 = model("mobilenet_v3_small");
+  int clips = 0, hardsigmoids = 0;
+  for (const auto& n : v2.nodes) {
+    if (n.op_type != "Clip") continue;
+    ++clips;
+    EXPECT_EQ(v2.initializer(n.inputs[1])->at_double(0), 0.0);
+    EXPECT_EQ(v2.initializer(n.inputs[2])->at_double(0), 6.0);
+  }
+  for (const auto& n : v3.nodes) {
+    if (n.op_type != "HardSigmoid") continue;
+    ++hardsigmoids;
+    EXPECT_FLOAT_EQ(n.attr_float("alpha", 0), 1.0f / 6.0f);
+    EXPECT_FLOAT_EQ(n.attr_float("beta", 0), 0.5f);
+  }
+  EXPECT_EQ(clips, 35);        // 1 + 1 + 16 * 2 + 1 ReLU6 in MobileNetV2
+  EXPECT_EQ(hardsigmoids, 9);  // one per squeeze-excitation block
+}
+
+}  // namespace
+}  // namespace frugal
