@@ -29,10 +29,10 @@ TEST(Activation, EluSeluCelu) {
   expect_near(run("Elu", {f32({-1, 2})}), {-0.6321205588285577, 2});
   expect_near(run("Elu", {f32({-1})}, {{"alpha", attr_float(2)}}), {-1.2642411176571153});
   // selu defaults: gamma = 1.0507009873554805, alpha = 1.6732632423543772
-  expect_near(run("Selu", {f32({-1, 0, 1})}),
-              {1.0507009873554805 * 1.6732632423543772 * (std::exp(-1.0) - 1), 0,
-               1.0507009873554805},
-              1e-5);
+  expect_near(
+      run("Selu", {f32({-1, 0, 1})}),
+      {1.0507009873554805 * 1.6732632423543772 * (std::exp(-1.0) - 1), 0, 1.0507009873554805},
+      1e-5);
   expect_near(run("Selu", {f32({-1, 2})}, {{"alpha", attr_float(2)}, {"gamma", attr_float(3)}}),
               {3 * 2 * (std::exp(-1.0) - 1), 6}, 1e-5);
   // celu(x) = max(0,x) + min(0, alpha*(exp(x/alpha)-1)); alpha = 2: celu(-1) = 2(e^-0.5 - 1)
@@ -44,8 +44,9 @@ TEST(Activation, SigmoidFamily) {
               {0.5, 0.8807970779778823, 0.11920292202211755, 0, 1});
   // hard_sigmoid = max(0, min(1, 0.2 x + 0.5))
   expect_near(run("HardSigmoid", {f32({-3, 0, 1, 3})}), {0, 0.5, 0.7, 1});
-  expect_near(run("HardSigmoid", {f32({1})}, {{"alpha", attr_float(0.5f)}, {"beta", attr_float(0)}}),
-              {0.5});
+  expect_near(
+      run("HardSigmoid", {f32({1})}, {{"alpha", attr_float(0.5f)}, {"beta", attr_float(0)}}),
+      {0.5});
   // hard_swish = x * max(0, min(1, x/6 + 1/2))
   expect_near(run("HardSwish", {f32({-4, -1, 0, 1, 4})}), {0, -1.0 / 3, 0, 2.0 / 3, 4});
 }
@@ -56,8 +57,7 @@ TEST(Activation, SoftplusSoftsignMish) {
               {0.6931471805599453, 1.3132616875182228, 100, 3.720075976020836e-44}, 1e-5);
   expect_near(run("Softsign", {f32({1, -3, 0})}), {0.5, -0.75, 0});
   // mish(1) = tanh(softplus(1)) = tanh(1.3132616875) = 0.8650983882673103
-  expect_near(run("Mish", {f32({0, 1, -1})}), {0, 0.8650983882673103, -0.30340146137410895},
-              1e-5);
+  expect_near(run("Mish", {f32({0, 1, -1})}), {0, 0.8650983882673103, -0.30340146137410895}, 1e-5);
 }
 
 TEST(Activation, ThresholdedRelu) {
@@ -84,13 +84,9 @@ TEST(PRelu, Opset6SlopePerChannel) {
 }
 
 TEST(PRelu, SlopeMustBroadcastToInput) {
-  expect_user_error([] {
-    run("PRelu", {Tensor(DType::kF32, {2, 3}), Tensor(DType::kF32, {2})});
-  });
+  expect_user_error([] { run("PRelu", {Tensor(DType::kF32, {2, 3}), Tensor(DType::kF32, {2})}); });
   // Unidirectional: the slope may not grow the input.
-  expect_user_error([] {
-    run("PRelu", {Tensor(DType::kF32, {3}), Tensor(DType::kF32, {2, 3})});
-  });
+  expect_user_error([] { run("PRelu", {Tensor(DType::kF32, {3}), Tensor(DType::kF32, {2, 3})}); });
 }
 
 TEST(Activation, DtypeErrors) {

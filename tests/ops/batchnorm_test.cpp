@@ -61,11 +61,10 @@ TEST(BatchNormalization, SpatialZeroNormalizesEachElement) {
 TEST(BatchNormalization, RankTwoAndDouble) {
   ir::Node n = bn_node();
   n.attrs["epsilon"] = ir::Attribute{0.0f};
-  std::vector<Tensor> in = {Tensor::from_vector<double>({2, 2}, {3, 6, 5, 7}),
-                            Tensor::from_vector<double>({2}, {1, 1}),
-                            Tensor::from_vector<double>({2}, {0, 0}),
-                            Tensor::from_vector<double>({2}, {1, 5}),
-                            Tensor::from_vector<double>({2}, {4, 1})};
+  std::vector<Tensor> in = {
+      Tensor::from_vector<double>({2, 2}, {3, 6, 5, 7}), Tensor::from_vector<double>({2}, {1, 1}),
+      Tensor::from_vector<double>({2}, {0, 0}), Tensor::from_vector<double>({2}, {1, 5}),
+      Tensor::from_vector<double>({2}, {4, 1})};
   Tensor y = ops::evaluate(n, 15, in)[0];
   std::vector<double> want = {1, 1, 2, 2};
   for (int i = 0; i < 4; ++i) EXPECT_DOUBLE_EQ(y.data<double>()[i], want[i]);

@@ -55,11 +55,18 @@ TEST(Sub, ScalarOnEitherSide) {
 }
 
 TEST(Sub, BroadcastMatchesNaiveIndexing) {
-  const std::vector<std::pair<Shape, Shape>> cases = {
-      {{2, 3, 4}, {4}},       {{2, 3, 4}, {3, 1}},     {{2, 1, 4}, {3, 1}},
-      {{1}, {2, 3}},          {{2, 3, 1, 5}, {3, 4, 1}}, {{4, 1, 1}, {1, 3, 2}},
-      {{2, 3, 4}, {2, 1, 4}}, {{1, 1, 5}, {5}},        {{3, 1, 2, 1}, {1, 4, 1, 6}},
-      {{}, {2, 2}},           {{2, 2}, {}},            {{1, 3}, {2, 1}}};
+  const std::vector<std::pair<Shape, Shape>> cases = {{{2, 3, 4}, {4}},
+                                                      {{2, 3, 4}, {3, 1}},
+                                                      {{2, 1, 4}, {3, 1}},
+                                                      {{1}, {2, 3}},
+                                                      {{2, 3, 1, 5}, {3, 4, 1}},
+                                                      {{4, 1, 1}, {1, 3, 2}},
+                                                      {{2, 3, 4}, {2, 1, 4}},
+                                                      {{1, 1, 5}, {5}},
+                                                      {{3, 1, 2, 1}, {1, 4, 1, 6}},
+                                                      {{}, {2, 2}},
+                                                      {{2, 2}, {}},
+                                                      {{1, 3}, {2, 1}}};
   for (const auto& [sa, sb] : cases) {
     Tensor a = iota(sa, 0.5f, 1.0f), b = iota(sb, 1000.0f, 7.0f);
     Tensor y = run("Sub", {a, b});
@@ -74,8 +81,7 @@ TEST(Sub, BroadcastMatchesNaiveIndexing) {
     for (int64_t i = 0; i < y.numel(); ++i) {
       float want = a.data<float>()[naive_broadcast_index(sa, out, i)] -
                    b.data<float>()[naive_broadcast_index(sb, out, i)];
-      ASSERT_EQ(y.data<float>()[i], want) << shape_str(sa) << " - " << shape_str(sb) << " at "
-                                          << i;
+      ASSERT_EQ(y.data<float>()[i], want) << shape_str(sa) << " - " << shape_str(sb) << " at " << i;
     }
   }
 }
@@ -89,8 +95,7 @@ TEST(Add, EmptyTensorBroadcast) {
 TEST(Add, IntegerOverflowWraps) {
   auto y = run("Add", {Tensor::from_vector<int32_t>({2}, {std::numeric_limits<int32_t>::max(), -5}),
                        Tensor::from_vector<int32_t>({2}, {1, 3})});
-  EXPECT_EQ(values<int32_t>(y),
-            (std::vector<int32_t>{std::numeric_limits<int32_t>::min(), -2}));
+  EXPECT_EQ(values<int32_t>(y), (std::vector<int32_t>{std::numeric_limits<int32_t>::min(), -2}));
   auto z = run("Mul", {Tensor::from_vector<uint8_t>({2}, {200, 7}), Tensor::scalar<uint8_t>(2)});
   EXPECT_EQ(values<uint8_t>(z), (std::vector<uint8_t>{144, 14}));  // 400 mod 256
   auto w = run("Mul", {Tensor::from_vector<uint16_t>({1}, {65535}),
@@ -140,8 +145,8 @@ TEST(Pow, IntegerExponentsExact) {
 }
 
 TEST(Pow, MixedTypesKeepBaseType) {
-  auto y = run("Pow", {Tensor::from_vector<float>({2}, {2, 3}),
-                       Tensor::from_vector<int64_t>({2}, {3, -1})});
+  auto y = run(
+      "Pow", {Tensor::from_vector<float>({2}, {2, 3}), Tensor::from_vector<int64_t>({2}, {3, -1})});
   EXPECT_EQ(y.dtype(), DType::kF32);
   expect_near(y, {8, 1.0 / 3});
   auto z = run("Pow", {Tensor::from_vector<int32_t>({2}, {2, 9}),
@@ -152,8 +157,8 @@ TEST(Pow, MixedTypesKeepBaseType) {
 
 TEST(Pow, MixedTypesRejectedBeforeOpset12) {
   expect_user_error([] {
-    run("Pow", {Tensor::from_vector<float>({1}, {2}), Tensor::from_vector<int64_t>({1}, {3})},
-        {}, 11);
+    run("Pow", {Tensor::from_vector<float>({1}, {2}), Tensor::from_vector<int64_t>({1}, {3})}, {},
+        11);
   });
 }
 
@@ -179,19 +184,14 @@ TEST(Add, LegacyWithoutBroadcastNeedsEqualShapes) {
 }
 
 TEST(Add, IncompatibleShapesNameTheNode) {
-  expect_user_error([] {
-    run("Add", {Tensor(DType::kF32, {2, 3}), Tensor(DType::kF32, {4})});
-  });
+  expect_user_error([] { run("Add", {Tensor(DType::kF32, {2, 3}), Tensor(DType::kF32, {4})}); });
 }
 
 TEST(Add, DtypeErrors) {
   // Different dtypes: invalid model.
-  expect_user_error([] {
-    run("Add", {Tensor(DType::kF32, {2}), Tensor(DType::kF64, {2})});
-  });
+  expect_user_error([] { run("Add", {Tensor(DType::kF32, {2}), Tensor(DType::kF64, {2})}); });
   // bool is not an arithmetic type: invalid model.
   expect_user_error([] { run("Add", {Tensor(DType::kBool, {2}), Tensor(DType::kBool, {2})}); });
   // float16 is valid ONNX that the reference kernels decline.
-  expect_user_error([] { run("Add", {Tensor(DType::kF16, {2}), Tensor(DType::kF16, {2})}); },
-                    true);
+  expect_user_error([] { run("Add", {Tensor(DType::kF16, {2}), Tensor(DType::kF16, {2})}); }, true);
 }

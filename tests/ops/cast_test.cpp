@@ -10,7 +10,9 @@ namespace {
 // ONNX TensorProto.DataType codes, written out rather than taken from dtype.cpp.
 constexpr int64_t kFloat = 1, kUint8 = 2, kInt32 = 6, kInt64 = 7, kBool = 9, kFloat16 = 10,
                   kDouble = 11, kUint64 = 13;
-Tensor cast(const Tensor& x, int64_t to) { return run("Cast", {x}, {{"to", attr_int(to)}}); }
+Tensor cast(const Tensor& x, int64_t to) {
+  return run("Cast", {x}, {{"to", attr_int(to)}});
+}
 }  // namespace
 
 TEST(Cast, FloatToIntTruncates) {

@@ -30,8 +30,7 @@ TEST(Clip, InputsFromOpset11) {
   expect_near(clip({"x", "lo", "hi"}, {x, Tensor::scalar<float>(-1), Tensor::scalar<float>(1)}, 11),
               {-1, -0.5, 0.3, 1});
   // Omitted min (empty name), given max.
-  expect_near(clip({"x", "", "hi"}, {x, Tensor(), Tensor::scalar<float>(0)}, 13),
-              {-2, -0.5, 0, 0});
+  expect_near(clip({"x", "", "hi"}, {x, Tensor(), Tensor::scalar<float>(0)}, 13), {-2, -0.5, 0, 0});
   // Only min.
   expect_near(clip({"x", "lo"}, {x, Tensor::scalar<float>(0)}, 13), {0, 0, 0.3, 2});
   // No bounds: unchanged.
@@ -49,8 +48,8 @@ TEST(Clip, IntegersAndMinAboveMax) {
 
 TEST(Clip, NaNStaysNaN) {
   const float nan = std::numeric_limits<float>::quiet_NaN();
-  expect_near(clip({"x", "lo", "hi"}, {f32({nan, 3}), Tensor::scalar<float>(0),
-                                       Tensor::scalar<float>(1)}, 13),
+  expect_near(clip({"x", "lo", "hi"},
+                   {f32({nan, 3}), Tensor::scalar<float>(0), Tensor::scalar<float>(1)}, 13),
               {NAN, 1});
 }
 

@@ -13,15 +13,19 @@ using namespace frugal;
 
 namespace {
 
-ir::Attribute ints(std::vector<int64_t> v) { return ir::Attribute{std::move(v)}; }
-ir::Attribute str(const char* s) { return ir::Attribute{std::string(s)}; }
-ir::Attribute int1(int64_t v) { return ir::Attribute{v}; }
+ir::Attribute ints(std::vector<int64_t> v) {
+  return ir::Attribute{std::move(v)};
+}
+ir::Attribute str(const char* s) {
+  return ir::Attribute{std::string(s)};
+}
+ir::Attribute int1(int64_t v) {
+  return ir::Attribute{v};
+}
 
 ir::Node conv_node(bool bias) {
-  return ir::Node{.name = "conv7",
-                  .op_type = "Conv",
-                  .inputs = {"x", "w", bias ? "b" : ""},
-                  .outputs = {"y"}};
+  return ir::Node{
+      .name = "conv7", .op_type = "Conv", .inputs = {"x", "w", bias ? "b" : ""}, .outputs = {"y"}};
 }
 
 Tensor iota(Shape shape, float start = 0) {
@@ -83,8 +87,8 @@ Shape expected_out(const Shape& x, const Shape& w, const Options& o, std::vector
   return y;
 }
 
-std::vector<double> naive_conv(const Tensor& X, const Tensor& W, const Tensor* B,
-                               const Options& o, Shape& out_shape) {
+std::vector<double> naive_conv(const Tensor& X, const Tensor& W, const Tensor* B, const Options& o,
+                               Shape& out_shape) {
   const Shape& x = X.shape();
   const Shape& w = W.shape();
   std::vector<int64_t> pb;
@@ -165,9 +169,8 @@ TEST(Conv, BasicWithAndWithoutPadding) {
   n.attrs["kernel_shape"] = ints({3, 3});
   n.attrs["pads"] = ints({1, 1, 1, 1});
   expect_values(ops::evaluate(n, 11, {iota({1, 1, 5, 5}), filled({1, 1, 3, 3}, 1)})[0],
-                {1, 1, 5, 5},
-                {12, 21, 27, 33, 24, 33, 54, 63, 72, 51, 63, 99, 108, 117, 81,
-                 93, 144, 153, 162, 111, 72, 111, 117, 123, 84});
+                {1, 1, 5, 5}, {12,  21, 27, 33,  24,  33,  54,  63, 72,  51,  63,  99, 108,
+                               117, 81, 93, 144, 153, 162, 111, 72, 111, 117, 123, 84});
   n.attrs["pads"] = ints({0, 0, 0, 0});
   expect_values(ops::evaluate(n, 11, {iota({1, 1, 5, 5}), filled({1, 1, 3, 3}, 1)})[0],
                 {1, 1, 3, 3}, {54, 63, 72, 99, 108, 117, 144, 153, 162});
@@ -279,8 +282,8 @@ TEST(Conv, Float64) {
 }
 
 TEST(Conv, EmptyBatch) {
-  Tensor y = ops::evaluate(conv_node(false), 11, {Tensor(DType::kF32, {0, 2, 4, 4}),
-                                                   filled({3, 2, 3, 3}, 1)})[0];
+  Tensor y = ops::evaluate(conv_node(false), 11,
+                           {Tensor(DType::kF32, {0, 2, 4, 4}), filled({3, 2, 3, 3}, 1)})[0];
   EXPECT_EQ(y.shape(), (Shape{0, 3, 2, 2}));
 }
 
@@ -299,8 +302,8 @@ TEST(Conv, BadInputsNameTheNode) {
   expect_error(conv_node(false), {filled({1, 1, 2, 2}, 1), filled({1, 1, 3, 3}, 1)}, "larger");
   expect_error(conv_node(false), {filled({3, 5}, 1), filled({1, 3, 3}, 1)}, "rank");
   expect_error(conv_node(false), {filled({1, 1, 5, 5}, 1), filled({1, 1, 3}, 1)}, "rank");
-  expect_error(conv_node(true),
-               {filled({1, 1, 5, 5}, 1), filled({2, 1, 3, 3}, 1), filled({3}, 0)}, "bias");
+  expect_error(conv_node(true), {filled({1, 1, 5, 5}, 1), filled({2, 1, 3, 3}, 1), filled({3}, 0)},
+               "bias");
   ir::Node g = conv_node(false);
   g.attrs["group"] = int1(2);
   expect_error(g, {filled({1, 4, 5, 5}, 1), filled({3, 2, 3, 3}, 1)}, "group");
@@ -316,6 +319,9 @@ TEST(Conv, BadInputsNameTheNode) {
   ir::Node s = conv_node(false);
   s.attrs["strides"] = ints({0, 1});
   expect_error(s, {filled({1, 1, 5, 5}, 1), filled({1, 1, 3, 3}, 1)}, "strides");
+  ir::Node huge = conv_node(false);
+  huge.attrs["dilations"] = ints({int64_t{1} << 40, 1});  // would overflow the window size
+  expect_error(huge, {filled({1, 1, 5, 5}, 1), filled({1, 1, 3, 3}, 1)}, "dilations");
 }
 
 TEST(Conv, UnsupportedDtypeIsDeclined) {
@@ -328,8 +334,8 @@ TEST(Conv, CostCountsMacsPerOutput) {
   const ops::OpDef* def = ops::find_op("", "Conv");
   ASSERT_NE(def, nullptr);
   ir::Node n = conv_node(true);
-  ops::Work w = def->cost(ops::CostContext{n, {{1, 64, 56, 56}, {64, 64, 3, 3}, {64}},
-                                           {{1, 64, 56, 56}}});
+  ops::Work w =
+      def->cost(ops::CostContext{n, {{1, 64, 56, 56}, {64, 64, 3, 3}, {64}}, {{1, 64, 56, 56}}});
   EXPECT_EQ(w.macs, int64_t{115605504});
   // Depthwise 3x3 over 32 channels at 112x112, batch 2: 2*32*112*112*9.
   ir::Node d = conv_node(false);

@@ -13,8 +13,12 @@ using namespace frugal;
 
 namespace {
 
-ir::Attribute ints(std::vector<int64_t> v) { return ir::Attribute{std::move(v)}; }
-ir::Attribute str(const char* s) { return ir::Attribute{std::string(s)}; }
+ir::Attribute ints(std::vector<int64_t> v) {
+  return ir::Attribute{std::move(v)};
+}
+ir::Attribute str(const char* s) {
+  return ir::Attribute{std::string(s)};
+}
 
 ir::Node deconv_node(bool bias) {
   return ir::Node{.name = "up3",
@@ -131,8 +135,8 @@ void check_against_naive(const Shape& xs, const Shape& ws, const Options& o, boo
 TEST(ConvTranspose, OnnxDocumentedExample) {
   // 3x3 ramp, two output channels of 3x3 ones: every output sums the inputs it overlaps.
   Tensor x = Tensor::from_vector<float>({1, 1, 3, 3}, {0, 1, 2, 3, 4, 5, 6, 7, 8});
-  std::vector<float> plane = {0, 1,  3,  3,  2,  3, 8,  15, 12, 7,  9,  21, 36,
-                              27, 15, 9, 20, 33, 24, 13, 6, 13, 21, 15, 8};
+  std::vector<float> plane = {0,  1,  3, 3,  2,  3,  8,  15, 12, 7,  9,  21, 36,
+                              27, 15, 9, 20, 33, 24, 13, 6,  13, 21, 15, 8};
   std::vector<float> want = plane;
   want.insert(want.end(), plane.begin(), plane.end());
   expect_values(ops::evaluate(deconv_node(false), 11, {x, filled({1, 2, 3, 3}, 1)})[0],
@@ -213,8 +217,7 @@ TEST(ConvTranspose, BadInputsNameTheNode) {
       EXPECT_NE(msg.find(fragment), std::string::npos) << msg;
     }
   };
-  expect_error(deconv_node(false), {filled({1, 3, 4, 4}, 1), filled({2, 1, 3, 3}, 1)},
-               "channels");
+  expect_error(deconv_node(false), {filled({1, 3, 4, 4}, 1), filled({2, 1, 3, 3}, 1)}, "channels");
   expect_error(deconv_node(false), {filled({1, 3}, 1), filled({3, 1, 3}, 1)}, "rank");
   ir::Node p = deconv_node(false);
   p.attrs["pads"] = ints({3, 3, 3, 3});
@@ -229,7 +232,7 @@ TEST(ConvTranspose, CostCountsMacsPerInput) {
   ASSERT_NE(def, nullptr);
   ir::Node n = deconv_node(false);
   // 16 -> 8 channels, 4x4 kernel, 7x7 input: 7*7*16*8*16 MACs.
-  ops::Work w = def->cost(ops::CostContext{n, {{1, 16, 7, 7}, {16, 8, 4, 4}, {}},
-                                           {{1, 8, 16, 16}}});
+  ops::Work w =
+      def->cost(ops::CostContext{n, {{1, 16, 7, 7}, {16, 8, 4, 4}, {}}, {{1, 8, 16, 16}}});
   EXPECT_EQ(w.macs, int64_t{7} * 7 * 16 * 8 * 16);
 }

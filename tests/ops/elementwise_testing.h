@@ -18,8 +18,11 @@ namespace frugal::elementwise_testing {
 // `inputs` marks an omitted optional input.
 inline ir::Node make_node(const std::string& op_type, std::vector<std::string> inputs,
                           std::map<std::string, ir::Attribute> attrs = {}) {
-  return ir::Node{.name = "t", .op_type = op_type, .inputs = std::move(inputs),
-                  .outputs = {"y"}, .attrs = std::move(attrs)};
+  return ir::Node{.name = "t",
+                  .op_type = op_type,
+                  .inputs = std::move(inputs),
+                  .outputs = {"y"},
+                  .attrs = std::move(attrs)};
 }
 inline ir::Node make_node(const std::string& op_type, size_t num_inputs,
                           std::map<std::string, ir::Attribute> attrs = {}) {
@@ -28,14 +31,17 @@ inline ir::Node make_node(const std::string& op_type, size_t num_inputs,
   return make_node(op_type, std::move(in), std::move(attrs));
 }
 
-inline ir::Attribute attr_int(int64_t v) { return ir::Attribute{.value = v}; }
-inline ir::Attribute attr_float(float v) { return ir::Attribute{.value = v}; }
+inline ir::Attribute attr_int(int64_t v) {
+  return ir::Attribute{.value = v};
+}
+inline ir::Attribute attr_float(float v) {
+  return ir::Attribute{.value = v};
+}
 
 // Runs op_type on the inputs (at `opset`) and returns output 0.
 inline Tensor run(const std::string& op_type, const std::vector<Tensor>& inputs,
                   std::map<std::string, ir::Attribute> attrs = {}, int64_t opset = 18) {
-  return ops::evaluate(make_node(op_type, inputs.size(), std::move(attrs)), opset, inputs)
-      .at(0);
+  return ops::evaluate(make_node(op_type, inputs.size(), std::move(attrs)), opset, inputs).at(0);
 }
 
 template <typename T>
@@ -66,12 +72,10 @@ inline void expect_user_error(const std::function<void()>& f, bool unsupported =
     f();
     ADD_FAILURE() << "no error thrown";
   } catch (const UnsupportedError& e) {
-    EXPECT_TRUE(unsupported) << "declined where an invalid-model error was expected: "
-                             << e.what();
+    EXPECT_TRUE(unsupported) << "declined where an invalid-model error was expected: " << e.what();
     EXPECT_NE(std::string(e.what()).find("'t'"), std::string::npos) << e.what();
   } catch (const UserError& e) {
-    EXPECT_FALSE(unsupported) << "invalid-model error where a decline was expected: "
-                              << e.what();
+    EXPECT_FALSE(unsupported) << "invalid-model error where a decline was expected: " << e.what();
     EXPECT_NE(std::string(e.what()).find("'t'"), std::string::npos) << e.what();
   }
 }

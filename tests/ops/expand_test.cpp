@@ -21,3 +21,8 @@ TEST(Expand, RejectsIncompatibleShapes) {
   EXPECT_THROW(infer_only("Expand", {iota({3}), i64s({3})}, {true, false}),
                ops::DataDependentShape);
 }
+
+TEST(Expand, EmptyOutputWithAHugeAxisAllocatesNothing) {
+  Tensor y = run("Expand", {iota({1, 1}), i64s({0, int64_t{1} << 40})});
+  EXPECT_EQ(y.shape(), (Shape{0, int64_t{1} << 40}));
+}

@@ -113,8 +113,8 @@ TEST(Gemm, BadInputsNameTheNode) {
   expect_error(gemm_node(false), {Tensor(DType::kF32, {2, 3, 1}), b}, "matrix");
   expect_error(gemm_node(true), {a, Tensor(DType::kF32, {3, 5}), Tensor(DType::kF32, {3})},
                "broadcast");
-  EXPECT_THROW(ops::evaluate(gemm_node(false), 13, {Tensor(DType::kF16, {1, 1}),
-                                                     Tensor(DType::kF16, {1, 1})}),
+  EXPECT_THROW(ops::evaluate(gemm_node(false), 13,
+                             {Tensor(DType::kF16, {1, 1}), Tensor(DType::kF16, {1, 1})}),
                UnsupportedError);
 }
 

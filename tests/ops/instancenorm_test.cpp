@@ -31,9 +31,14 @@ TEST(InstanceNormalization, PerPlaneStatistics) {
   Tensor y = ops::evaluate(n, 6, {x, s, b})[0];
   ASSERT_EQ(y.shape(), (Shape{2, 2, 2}));
   const double e = 1e-6;
-  std::vector<double> want = {-1 / std::sqrt(1 + e), 1 / std::sqrt(1 + e), 1, 1,
-                              -2 / std::sqrt(4 + e), 2 / std::sqrt(4 + e),
-                              3 * -5 / std::sqrt(25 + e) + 1, 3 * 5 / std::sqrt(25 + e) + 1};
+  std::vector<double> want = {-1 / std::sqrt(1 + e),
+                              1 / std::sqrt(1 + e),
+                              1,
+                              1,
+                              -2 / std::sqrt(4 + e),
+                              2 / std::sqrt(4 + e),
+                              3 * -5 / std::sqrt(25 + e) + 1,
+                              3 * 5 / std::sqrt(25 + e) + 1};
   for (int i = 0; i < 8; ++i) EXPECT_NEAR(y.data<float>()[i], want[i], 1e-6) << i;
 }
 
@@ -47,7 +52,8 @@ TEST(InstanceNormalization, BadScaleNamesTheNode) {
     EXPECT_NE(msg.find("in1"), std::string::npos) << msg;
     EXPECT_NE(msg.find("scale"), std::string::npos) << msg;
   }
-  EXPECT_THROW(ops::evaluate(in_node(), 6, {Tensor(DType::kF32, {3}), Tensor(DType::kF32, {3}),
-                                            Tensor(DType::kF32, {3})}),
-               UserError);
+  EXPECT_THROW(
+      ops::evaluate(in_node(), 6,
+                    {Tensor(DType::kF32, {3}), Tensor(DType::kF32, {3}), Tensor(DType::kF32, {3})}),
+      UserError);
 }

@@ -63,11 +63,10 @@ TEST(MatMul, BatchBroadcastingMatchesNaiveLoop) {
   struct Case {
     Shape a, b, y;
   };
-  for (const Case& c : {Case{{2, 3, 5, 7}, {2, 3, 7, 9}, {2, 3, 5, 9}},
-                        Case{{5, 7}, {4, 7, 6}, {4, 5, 6}},
-                        Case{{3, 1, 5, 7}, {1, 2, 7, 6}, {3, 2, 5, 6}},
-                        Case{{1, 9, 130}, {130, 11}, {1, 9, 11}},
-                        Case{{2, 0, 4}, {4, 3}, {2, 0, 3}}}) {
+  for (const Case& c :
+       {Case{{2, 3, 5, 7}, {2, 3, 7, 9}, {2, 3, 5, 9}}, Case{{5, 7}, {4, 7, 6}, {4, 5, 6}},
+        Case{{3, 1, 5, 7}, {1, 2, 7, 6}, {3, 2, 5, 6}}, Case{{1, 9, 130}, {130, 11}, {1, 9, 11}},
+        Case{{2, 0, 4}, {4, 3}, {2, 0, 3}}}) {
     Tensor A = random_tensor(c.a, gen), B = random_tensor(c.b, gen);
     Tensor Y = ops::evaluate(matmul_node(), 13, {A, B})[0];
     ASSERT_EQ(Y.shape(), c.y);
@@ -135,7 +134,8 @@ TEST(MatMul, BadInputsNameTheNode) {
 TEST(MatMul, CostIsBatchMNK) {
   const ops::OpDef* def = ops::find_op("", "MatMul");
   ir::Node n = matmul_node();
-  ops::Work w = def->cost(ops::CostContext{n, {{8, 12, 64, 32}, {8, 12, 32, 64}}, {{8, 12, 64, 64}}});
+  ops::Work w =
+      def->cost(ops::CostContext{n, {{8, 12, 64, 32}, {8, 12, 32, 64}}, {{8, 12, 64, 64}}});
   EXPECT_EQ(w.macs, int64_t{8} * 12 * 64 * 64 * 32);
   w = def->cost(ops::CostContext{n, {{32}, {32, 10}}, {{10}}});
   EXPECT_EQ(w.macs, 320);

@@ -59,3 +59,8 @@ TEST(Pad, RejectsBadPads) {
       "empty");
   expect_user_error([&] { run("Pad", {row(), i64s({0, 1, 0, 1}), Tensor::scalar<int32_t>(1)}); });
 }
+
+TEST(Pad, EmptyOutputWithAHugeAxisAllocatesNothing) {
+  Tensor y = run("Pad", {Tensor(DType::kF32, {0, 1}), i64s({0, 0, 0, int64_t{1} << 40})});
+  EXPECT_EQ(y.shape(), (Shape{0, (int64_t{1} << 40) + 1}));
+}

@@ -15,8 +15,12 @@ using namespace frugal;
 
 namespace {
 
-ir::Attribute ints(std::vector<int64_t> v) { return ir::Attribute{std::move(v)}; }
-ir::Attribute int1(int64_t v) { return ir::Attribute{v}; }
+ir::Attribute ints(std::vector<int64_t> v) {
+  return ir::Attribute{std::move(v)};
+}
+ir::Attribute int1(int64_t v) {
+  return ir::Attribute{v};
+}
 
 ir::Node pool_node(const char* op, std::vector<int64_t> kernel, bool indices = false) {
   ir::Node n{.name = "pool2", .op_type = op, .inputs = {"x"}, .outputs = {"y"}};
@@ -142,8 +146,11 @@ TEST(MaxPool, MatchesNaiveFormula) {
     for (int64_t s : {1, 2})
       for (int64_t dil : {1, 2})
         for (bool ceil : {false, true}) {
-          Options o{.kernel = {k, k + 1}, .strides = {s, s}, .dilations = {dil, dil},
-                    .pads = {k / 2, 0, 0, k / 2}, .ceil_mode = ceil};
+          Options o{.kernel = {k, k + 1},
+                    .strides = {s, s},
+                    .dilations = {dil, dil},
+                    .pads = {k / 2, 0, 0, k / 2},
+                    .ceil_mode = ceil};
           check_2d("MaxPool", {2, 3, 9, 8}, o, seed++);
         }
 }
@@ -177,8 +184,7 @@ TEST(AveragePool, CeilModeCountsOnlyTheInput) {
   ir::Node n = pool_node("AveragePool", {3, 3});
   n.attrs["strides"] = ints({2, 2});
   n.attrs["ceil_mode"] = int1(1);
-  expect_values(ops::evaluate(n, 11, {iota({1, 1, 4, 4})})[0], {1, 1, 2, 2},
-                {6, 7.5f, 12, 13.5f});
+  expect_values(ops::evaluate(n, 11, {iota({1, 1, 4, 4})})[0], {1, 1, 2, 2}, {6, 7.5f, 12, 13.5f});
 }
 
 TEST(AveragePool, MatchesNaiveFormula) {
@@ -187,21 +193,24 @@ TEST(AveragePool, MatchesNaiveFormula) {
     for (int64_t s : {1, 2, 3})
       for (bool ceil : {false, true})
         for (bool include : {false, true}) {
-          Options o{.kernel = {k, 3}, .strides = {s, s}, .pads = {k / 2, 1, (k - 1) / 2, 0},
-                    .ceil_mode = ceil, .include_pad = include};
+          Options o{.kernel = {k, 3},
+                    .strides = {s, s},
+                    .pads = {k / 2, 1, (k - 1) / 2, 0},
+                    .ceil_mode = ceil,
+                    .include_pad = include};
           check_2d("AveragePool", {3, 2, 8, 7}, o, seed++);
         }
 }
 
 TEST(GlobalPool, AverageAndMax) {
   Tensor x = iota({2, 2, 2, 3});
-  Tensor avg = ops::evaluate(ir::Node{.name = "gap", .op_type = "GlobalAveragePool",
-                                      .inputs = {"x"}, .outputs = {"y"}},
-                             11, {x})[0];
+  Tensor avg = ops::evaluate(
+      ir::Node{.name = "gap", .op_type = "GlobalAveragePool", .inputs = {"x"}, .outputs = {"y"}},
+      11, {x})[0];
   expect_values(avg, {2, 2, 1, 1}, {3.5f, 9.5f, 15.5f, 21.5f});
-  Tensor mx = ops::evaluate(ir::Node{.name = "gmp", .op_type = "GlobalMaxPool",
-                                     .inputs = {"x"}, .outputs = {"y"}},
-                            11, {x})[0];
+  Tensor mx = ops::evaluate(
+      ir::Node{.name = "gmp", .op_type = "GlobalMaxPool", .inputs = {"x"}, .outputs = {"y"}}, 11,
+      {x})[0];
   expect_values(mx, {2, 2, 1, 1}, {6, 12, 18, 24});
 }
 
@@ -224,9 +233,9 @@ TEST(Pool, BadInputsNameTheNode) {
   ir::Node bad_ceil = pool_node("MaxPool", {2, 2});
   bad_ceil.attrs["ceil_mode"] = int1(2);
   expect_error(bad_ceil, iota({1, 1, 4, 4}), "ceil_mode");
-  EXPECT_THROW(ops::evaluate(pool_node("AveragePool", {2, 2}), 12,
-                             {Tensor(DType::kI32, {1, 1, 2, 2})}),
-               UnsupportedError);
+  EXPECT_THROW(
+      ops::evaluate(pool_node("AveragePool", {2, 2}), 12, {Tensor(DType::kI32, {1, 1, 2, 2})}),
+      UnsupportedError);
 }
 
 TEST(Pool, Cost) {

@@ -111,6 +111,12 @@ TEST(Resize, Opset10AndUpsampleUseAsymmetricCoordinates) {
                 {1, 1.5, 2, 2});
 }
 
+TEST(Resize, GrowsOneAxisWhileShrinkingAnother) {
+  // asymmetric linear, 1x4 -> 2x2: rows repeat, columns at x * 2 = 0, 2.
+  expect_tensor(resize_sizes(f32({1, 4}, {1, 2, 3, 4}), {2, 2}, mode("linear", "asymmetric")),
+                {2, 2}, {1, 3, 1, 3});
+}
+
 TEST(Resize, SizesWithAxesAndAspectRatio) {
   Tensor x = iota({1, 2, 4});
   Attrs a{{"axes", a_ints({1, 2})}, {"keep_aspect_ratio_policy", a_str("not_larger")}};

@@ -15,3 +15,8 @@ TEST(Tile, RejectsBadRepeats) {
   expect_user_error([&] { run("Tile", {x, i64s({2})}); }, "repeats");
   expect_user_error([&] { run("Tile", {x, i64s({1, -1})}); }, "negative");
 }
+
+TEST(Tile, EmptyOutputWithAHugeAxisAllocatesNothing) {
+  Tensor y = run("Tile", {Tensor(DType::kF32, {0, 1}), i64s({1, int64_t{1} << 40})});
+  EXPECT_EQ(y.shape(), (Shape{0, int64_t{1} << 40}));
+}

@@ -20,21 +20,27 @@ T softplus(T x) {
 struct ReluOp {
   static constexpr unsigned kTypes = kSignedTypes;
   template <typename T>
-  T operator()(T x) const { return x < T(0) ? T(0) : x; }  // NaN passes through
+  T operator()(T x) const {
+    return x < T(0) ? T(0) : x;
+  }  // NaN passes through
 };
 struct LeakyReluOp {
   static constexpr unsigned kTypes = kFloatTypes;
   float alpha;
   explicit LeakyReluOp(const ir::Node& n) : alpha(n.attr_float("alpha", 0.01f)) {}
   template <typename T>
-  T operator()(T x) const { return x < T(0) ? T(alpha) * x : x; }
+  T operator()(T x) const {
+    return x < T(0) ? T(alpha) * x : x;
+  }
 };
 struct EluOp {
   static constexpr unsigned kTypes = kFloatTypes;
   float alpha;
   explicit EluOp(const ir::Node& n) : alpha(n.attr_float("alpha", 1.0f)) {}
   template <typename T>
-  T operator()(T x) const { return x < T(0) ? T(alpha) * std::expm1(x) : x; }
+  T operator()(T x) const {
+    return x < T(0) ? T(alpha) * std::expm1(x) : x;
+  }
 };
 struct SeluOp {
   static constexpr unsigned kTypes = kFloatTypes;
@@ -61,9 +67,8 @@ struct SigmoidOp {
   static constexpr unsigned kTypes = kFloatTypes;
   template <typename T>
   T operator()(T x) const {
-    if (x >= T(0)) return T(1) / (T(1) + std::exp(-x));
-    const T e = std::exp(x);  // no overflow for very negative x
-    return e / (T(1) + e);
+    // For very negative x, exp(-x) overflows to inf and the quotient is exactly 0.
+    return T(1) / (T(1) + std::exp(-x));
   }
 };
 struct HardSigmoidOp {
@@ -86,24 +91,32 @@ struct HardSwishOp {
 struct SoftplusOp {
   static constexpr unsigned kTypes = kFloatTypes;
   template <typename T>
-  T operator()(T x) const { return softplus(x); }
+  T operator()(T x) const {
+    return softplus(x);
+  }
 };
 struct SoftsignOp {
   static constexpr unsigned kTypes = kFloatTypes;
   template <typename T>
-  T operator()(T x) const { return x / (T(1) + std::abs(x)); }
+  T operator()(T x) const {
+    return x / (T(1) + std::abs(x));
+  }
 };
 struct ThresholdedReluOp {
   static constexpr unsigned kTypes = kFloatTypes;
   float alpha;
   explicit ThresholdedReluOp(const ir::Node& n) : alpha(n.attr_float("alpha", 1.0f)) {}
   template <typename T>
-  T operator()(T x) const { return x > T(alpha) ? x : T(0); }
+  T operator()(T x) const {
+    return x > T(alpha) ? x : T(0);
+  }
 };
 struct MishOp {
   static constexpr unsigned kTypes = kFloatTypes;
   template <typename T>
-  T operator()(T x) const { return x * std::tanh(softplus(x)); }
+  T operator()(T x) const {
+    return x * std::tanh(softplus(x));
+  }
 };
 
 // PRelu: y = x < 0 ? slope * x : x, with slope broadcast onto x (unidirectionally from
@@ -123,8 +136,7 @@ void infer_prelu(InferContext& ctx) {
   const Shape& x = ctx.shape(0);
   const Shape slope = prelu_slope_shape(ctx.opset(), x, ctx.shape(1));
   if (broadcast_shapes(ctx, {x, slope}) != x)
-    ctx.fail("slope " + shape_str(ctx.shape(1)) + " does not broadcast to input " +
-             shape_str(x));
+    ctx.fail("slope " + shape_str(ctx.shape(1)) + " does not broadcast to input " + shape_str(x));
   ctx.set_output(0, ctx.dtype(0), x);
 }
 
@@ -154,7 +166,10 @@ FRUGAL_REGISTER_OP(Softplus, unary_def<SoftplusOp>("Softplus"));
 FRUGAL_REGISTER_OP(Softsign, unary_def<SoftsignOp>("Softsign"));
 FRUGAL_REGISTER_OP(ThresholdedRelu, unary_def<ThresholdedReluOp>("ThresholdedRelu"));
 FRUGAL_REGISTER_OP(Mish, unary_def<MishOp>("Mish"));
-FRUGAL_REGISTER_OP(PRelu, OpDef{.op_type = "PRelu", .min_inputs = 2, .max_inputs = 2,
-                                .infer = infer_prelu, .ref = ref_prelu});
+FRUGAL_REGISTER_OP(PRelu, OpDef{.op_type = "PRelu",
+                                .min_inputs = 2,
+                                .max_inputs = 2,
+                                .infer = infer_prelu,
+                                .ref = ref_prelu});
 
 }  // namespace frugal::ops

@@ -37,6 +37,7 @@ void ref_arg(KernelContext& ctx) {
   for (int64_t d = 0; d < axis; ++d) outer *= x.shape()[d];
   for (int64_t d = axis + 1; d < r; ++d) inner *= x.shape()[d];
   const int64_t n = x.shape()[axis];
+  if (x.numel() == 0) return;  // inner may be huge when an outer axis is 0
   int64_t* out = y.data<int64_t>();
   visit_dtype(x.dtype(), [&](auto tag) {
     using T = decltype(tag);

@@ -11,17 +11,23 @@ using namespace elementwise;
 struct AddOp {
   static constexpr unsigned kTypes = kNumericTypes;
   template <typename T>
-  T operator()(T a, T b) const { return wrap_add(a, b); }
+  T operator()(T a, T b) const {
+    return wrap_add(a, b);
+  }
 };
 struct SubOp {
   static constexpr unsigned kTypes = kNumericTypes;
   template <typename T>
-  T operator()(T a, T b) const { return wrap_sub(a, b); }
+  T operator()(T a, T b) const {
+    return wrap_sub(a, b);
+  }
 };
 struct MulOp {
   static constexpr unsigned kTypes = kNumericTypes;
   template <typename T>
-  T operator()(T a, T b) const { return wrap_mul(a, b); }
+  T operator()(T a, T b) const {
+    return wrap_mul(a, b);
+  }
 };
 // Integer division truncates toward zero as in C. Division by zero, undefined in ONNX,
 // gives 0 rather than a trap; INT_MIN / -1 wraps to INT_MIN.
@@ -102,7 +108,8 @@ FRUGAL_REGISTER_OP(Add, binary_def<AddOp>("Add"));
 FRUGAL_REGISTER_OP(Sub, binary_def<SubOp>("Sub"));
 FRUGAL_REGISTER_OP(Mul, binary_def<MulOp>("Mul"));
 FRUGAL_REGISTER_OP(Div, binary_def<DivOp>("Div"));
-FRUGAL_REGISTER_OP(Pow, OpDef{.op_type = "Pow", .min_inputs = 2, .max_inputs = 2,
-                              .infer = infer_pow, .ref = ref_pow});
+FRUGAL_REGISTER_OP(
+    Pow,
+    OpDef{.op_type = "Pow", .min_inputs = 2, .max_inputs = 2, .infer = infer_pow, .ref = ref_pow});
 
 }  // namespace frugal::ops

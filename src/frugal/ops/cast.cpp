@@ -9,13 +9,16 @@ namespace {
 
 using namespace elementwise;
 
-DType cast_target(const ir::Node& node) { return dtype_from_onnx(static_cast<int32_t>(node.attr_int("to"))); }
+DType cast_target(const ir::Node& node) {
+  return dtype_from_onnx(static_cast<int32_t>(node.attr_int("to")));
+}
 
 void infer_cast(InferContext& ctx) {
   require_types(ctx, 0, kAllTypes);
   const int64_t code = ctx.node().attr_int("to");
   const DType to = cast_target(ctx.node());
-  if (to == DType::kUndefined) ctx.fail("attribute 'to' = " + std::to_string(code) + " is not a known dtype");
+  if (to == DType::kUndefined)
+    ctx.fail("attribute 'to' = " + std::to_string(code) + " is not a known dtype");
   if (type_class(to) == 0)
     ctx.unsupported("cast to " + std::string(dtype_name(to)) + " is not supported");
   ctx.set_output(0, to, ctx.shape(0));

@@ -54,7 +54,10 @@ void ref_clip(KernelContext& ctx) {
 
 }  // namespace
 
-FRUGAL_REGISTER_OP(Clip, OpDef{.op_type = "Clip", .min_inputs = 1, .max_inputs = 3,
-                               .infer = infer_clip, .ref = ref_clip});
+FRUGAL_REGISTER_OP(Clip, OpDef{.op_type = "Clip",
+                               .min_inputs = 1,
+                               .max_inputs = 3,
+                               .infer = infer_clip,
+                               .ref = ref_clip});
 
 }  // namespace frugal::ops

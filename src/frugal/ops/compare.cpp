@@ -10,27 +10,37 @@ using namespace elementwise;
 struct EqualOp {
   static constexpr unsigned kTypes = kAllTypes;
   template <typename T>
-  bool operator()(T a, T b) const { return a == b; }
+  bool operator()(T a, T b) const {
+    return a == b;
+  }
 };
 struct LessOp {
   static constexpr unsigned kTypes = kNumericTypes;
   template <typename T>
-  bool operator()(T a, T b) const { return a < b; }
+  bool operator()(T a, T b) const {
+    return a < b;
+  }
 };
 struct GreaterOp {
   static constexpr unsigned kTypes = kNumericTypes;
   template <typename T>
-  bool operator()(T a, T b) const { return a > b; }
+  bool operator()(T a, T b) const {
+    return a > b;
+  }
 };
 struct LessOrEqualOp {
   static constexpr unsigned kTypes = kNumericTypes;
   template <typename T>
-  bool operator()(T a, T b) const { return a <= b; }
+  bool operator()(T a, T b) const {
+    return a <= b;
+  }
 };
 struct GreaterOrEqualOp {
   static constexpr unsigned kTypes = kNumericTypes;
   template <typename T>
-  bool operator()(T a, T b) const { return a >= b; }
+  bool operator()(T a, T b) const {
+    return a >= b;
+  }
 };
 
 }  // namespace

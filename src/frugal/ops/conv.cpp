@@ -15,7 +15,9 @@ namespace {
 // Bounds the im2col workspace (elements): larger outputs are processed in column chunks.
 constexpr int64_t kColBudget = int64_t{1} << 22;
 
-std::vector<int64_t> spatial_of(const Shape& s) { return {s.begin() + 2, s.end()}; }
+std::vector<int64_t> spatial_of(const Shape& s) {
+  return {s.begin() + 2, s.end()};
+}
 
 void infer_conv(InferContext& ctx) {
   ctx.require_dtype(0, {DType::kF32, DType::kF64});
@@ -26,8 +28,8 @@ void infer_conv(InferContext& ctx) {
     ctx.fail("input X has shape " + shape_str(x) +
              ", expected N x C x D1 [x D2 [x D3]] (rank 3 to 5)");
   if (w.size() != x.size())
-    ctx.fail("weight W has shape " + shape_str(w) + ", expected rank " +
-             std::to_string(x.size()) + " like X " + shape_str(x));
+    ctx.fail("weight W has shape " + shape_str(w) + ", expected rank " + std::to_string(x.size()) +
+             " like X " + shape_str(x));
   const int64_t group = ctx.node().attr_int("group", 1);
   if (group <= 0) ctx.fail("group " + std::to_string(group) + " must be positive");
   if (x[1] != w[1] * group)

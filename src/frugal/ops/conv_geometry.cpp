@@ -18,6 +18,10 @@ std::string ints_str(const std::vector<int64_t>& v) {
   return s + "]";
 }
 
+// Sizes, strides, dilations and pads beyond this are rejected, so that window arithmetic
+// on hostile attribute values cannot overflow int64.
+constexpr int64_t kMaxWindowValue = int64_t{1} << 31;
+
 // A per-dimension attribute of `n` values, each >= min_value; `dflt` when absent.
 std::vector<int64_t> per_dim_attr(const ir::Node& node, const std::string& name, size_t n,
                                   int64_t dflt, int64_t min_value) {
@@ -27,8 +31,9 @@ std::vector<int64_t> per_dim_attr(const ir::Node& node, const std::string& name,
     fail(node, name + " " + ints_str(v) + " has " + std::to_string(v.size()) +
                    " values, expected " + std::to_string(n) + " (one per spatial dimension)");
   for (int64_t x : v)
-    if (x < min_value)
-      fail(node, name + " " + ints_str(v) + " must be >= " + std::to_string(min_value));
+    if (x < min_value || x > kMaxWindowValue)
+      fail(node, name + " " + ints_str(v) + " must be in [" + std::to_string(min_value) + ", " +
+                     std::to_string(kMaxWindowValue) + "]");
   return v;
 }
 
@@ -43,7 +48,9 @@ void read_pads(const ir::Node& node, WindowGeometry& g) {
     fail(node, "pads " + ints_str(p) + " has " + std::to_string(p.size()) + " values, expected " +
                    std::to_string(2 * n));
   for (int64_t x : p)
-    if (x < 0) fail(node, "pads " + ints_str(p) + " must not be negative");
+    if (x < 0 || x > kMaxWindowValue)
+      fail(node,
+           "pads " + ints_str(p) + " must be in [0, " + std::to_string(kMaxWindowValue) + "]");
   for (size_t d = 0; d < n; ++d) {
     g.pad_begin[d] = p[d];
     g.pad_end[d] = p[d + n];
@@ -66,7 +73,9 @@ void common_attrs(const ir::Node& node, const std::vector<int64_t>& in_spatial,
     fail(node, "kernel " + ints_str(kernel) + " does not have one size per spatial dimension (" +
                    std::to_string(n) + ")");
   for (int64_t k : kernel)
-    if (k <= 0) fail(node, "kernel shape " + ints_str(kernel) + " must be positive");
+    if (k <= 0 || k > kMaxWindowValue)
+      fail(node, "kernel shape " + ints_str(kernel) + " must be in [1, " +
+                     std::to_string(kMaxWindowValue) + "]");
   g.in = in_spatial;
   g.kernel = kernel;
   g.strides = per_dim_attr(node, "strides", n, 1, 1);
@@ -81,9 +90,15 @@ int64_t product(const std::vector<int64_t>& v) {
 
 }  // namespace
 
-int64_t WindowGeometry::in_numel() const { return product(in); }
-int64_t WindowGeometry::out_numel() const { return product(out); }
-int64_t WindowGeometry::kernel_numel() const { return product(kernel); }
+int64_t WindowGeometry::in_numel() const {
+  return product(in);
+}
+int64_t WindowGeometry::out_numel() const {
+  return product(out);
+}
+int64_t WindowGeometry::kernel_numel() const {
+  return product(kernel);
+}
 
 WindowGeometry sliding_window(const ir::Node& node, const std::vector<int64_t>& in_spatial,
                               const std::vector<int64_t>& kernel, bool ceil_mode) {
@@ -147,7 +162,8 @@ WindowGeometry transposed_window(const ir::Node& node, const std::vector<int64_t
       fail(node, "output_shape " + ints_str(node.attr_ints("output_shape")) +
                      " does not have one size per spatial dimension (" + std::to_string(n) + ")");
     for (int64_t x : target)
-      if (x < 0) fail(node, "output_shape " + ints_str(target) + " must not be negative");
+      if (x < 0 || x > (int64_t{1} << 40))
+        fail(node, "output_shape " + ints_str(target) + " has a negative or implausible size");
   } else if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
     target.resize(n);
     for (size_t d = 0; d < n; ++d) target[d] = g.in[d] * g.strides[d];

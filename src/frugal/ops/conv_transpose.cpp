@@ -14,7 +14,9 @@ namespace {
 
 constexpr int64_t kColBudget = int64_t{1} << 22;  // workspace elements, see conv.cpp
 
-std::vector<int64_t> spatial_of(const Shape& s) { return {s.begin() + 2, s.end()}; }
+std::vector<int64_t> spatial_of(const Shape& s) {
+  return {s.begin() + 2, s.end()};
+}
 
 void infer_conv_transpose(InferContext& ctx) {
   ctx.require_dtype(0, {DType::kF32, DType::kF64});
@@ -25,8 +27,8 @@ void infer_conv_transpose(InferContext& ctx) {
     ctx.fail("input X has shape " + shape_str(x) +
              ", expected N x C x D1 [x D2 [x D3]] (rank 3 to 5)");
   if (w.size() != x.size())
-    ctx.fail("weight W has shape " + shape_str(w) + ", expected rank " +
-             std::to_string(x.size()) + " like X " + shape_str(x));
+    ctx.fail("weight W has shape " + shape_str(w) + ", expected rank " + std::to_string(x.size()) +
+             " like X " + shape_str(x));
   const int64_t group = ctx.node().attr_int("group", 1);
   if (group <= 0) ctx.fail("group " + std::to_string(group) + " must be positive");
   if (x[1] != w[0])
@@ -98,9 +100,8 @@ void conv_transpose_kernel(KernelContext& ctx) {
   const Tensor& X = ctx.input(0);
   const Tensor& W = ctx.input(1);
   Tensor& Y = ctx.output(0);
-  const WindowGeometry g =
-      as_3d(ctx.node(),
-            transposed_window(ctx.node(), spatial_of(X.shape()), spatial_of(W.shape())));
+  const WindowGeometry g = as_3d(
+      ctx.node(), transposed_window(ctx.node(), spatial_of(X.shape()), spatial_of(W.shape())));
   const int64_t N = X.dim(0), C = X.dim(1);
   const int64_t group = ctx.node().attr_int("group", 1);
   const int64_t Cg = C / group, Mg = W.dim(1), M = Mg * group;

@@ -58,7 +58,9 @@ GraphCost analyze_cost(const ir::Graph& g, const GraphInfo& info) {
     } else {
       for (const auto& in : n.inputs) {
         const Tensor* t = g.initializer(in);
-        if (t && dtype_is_float(t->dtype()) && counted_params.insert(in).second)
+        // Float tensors of rank >= 1 are weights; rank-0 scalars (Clip bounds, Pow
+        // exponents) are constants, not parameters.
+        if (t && dtype_is_float(t->dtype()) && t->rank() > 0 && counted_params.insert(in).second)
           c.params += t->numel();
       }
     }

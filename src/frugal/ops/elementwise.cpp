@@ -6,11 +6,18 @@ namespace frugal::ops::elementwise {
 
 unsigned type_class(DType t) {
   switch (t) {
-    case DType::kF32: case DType::kF64:
+    case DType::kF32:
+    case DType::kF64:
       return kFloatTypes;
-    case DType::kI8: case DType::kI16: case DType::kI32: case DType::kI64:
+    case DType::kI8:
+    case DType::kI16:
+    case DType::kI32:
+    case DType::kI64:
       return kSignedIntTypes;
-    case DType::kU8: case DType::kU16: case DType::kU32: case DType::kU64:
+    case DType::kU8:
+    case DType::kU16:
+    case DType::kU32:
+    case DType::kU64:
       return kUnsignedIntTypes;
     case DType::kBool:
       return kBoolType;
@@ -21,8 +28,8 @@ unsigned type_class(DType t) {
 
 void require_types(const InferContext& ctx, size_t i, unsigned allowed) {
   const DType t = ctx.dtype(i);
-  const std::string what = "input " + std::to_string(i) + " has dtype " +
-                           std::string(dtype_name(t));
+  const std::string what =
+      "input " + std::to_string(i) + " has dtype " + std::string(dtype_name(t));
   if (t == DType::kF16 || t == DType::kBF16 || t == DType::kString)
     ctx.unsupported(what + ", which frugal's reference kernels do not compute in");
   if ((type_class(t) & allowed) == 0) ctx.fail(what + ", which this operator does not accept");

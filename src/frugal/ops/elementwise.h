@@ -29,10 +29,14 @@ enum TypeSet : unsigned {
 
 template <typename T>
 constexpr unsigned type_class_of() {
-  if constexpr (std::is_same_v<T, bool>) return kBoolType;
-  else if constexpr (std::is_floating_point_v<T>) return kFloatTypes;
-  else if constexpr (std::is_signed_v<T>) return kSignedIntTypes;
-  else return kUnsignedIntTypes;
+  if constexpr (std::is_same_v<T, bool>)
+    return kBoolType;
+  else if constexpr (std::is_floating_point_v<T>)
+    return kFloatTypes;
+  else if constexpr (std::is_signed_v<T>)
+    return kSignedIntTypes;
+  else
+    return kUnsignedIntTypes;
 }
 
 // The class of a dtype; 0 for those the reference kernels do not compute in
@@ -52,8 +56,8 @@ void visit_types(DType t, F&& f) {
     if constexpr ((type_class_of<T>() & Allowed) != 0) {
       f(tag);
     } else {
-      throw InternalError("elementwise kernel reached with dtype " +
-                          std::string(dtype_name(t)) + " that inference should have rejected");
+      throw InternalError("elementwise kernel reached with dtype " + std::string(dtype_name(t)) +
+                          " that inference should have rejected");
     }
   });
 }
@@ -62,22 +66,28 @@ void visit_types(DType t, F&& f) {
 // undefined in C++). Narrow types are widened to unsigned int, which cannot overflow
 // into undefined behaviour the way their promotion to int can (65535 * 65535).
 template <typename T>
-using WrapType = std::conditional_t<(sizeof(T) < sizeof(unsigned)), unsigned,
-                                    std::make_unsigned_t<T>>;
+using WrapType =
+    std::conditional_t<(sizeof(T) < sizeof(unsigned)), unsigned, std::make_unsigned_t<T>>;
 template <typename T>
 T wrap_add(T a, T b) {
-  if constexpr (std::is_integral_v<T>) return static_cast<T>(WrapType<T>(a) + WrapType<T>(b));
-  else return a + b;
+  if constexpr (std::is_integral_v<T>)
+    return static_cast<T>(WrapType<T>(a) + WrapType<T>(b));
+  else
+    return a + b;
 }
 template <typename T>
 T wrap_sub(T a, T b) {
-  if constexpr (std::is_integral_v<T>) return static_cast<T>(WrapType<T>(a) - WrapType<T>(b));
-  else return a - b;
+  if constexpr (std::is_integral_v<T>)
+    return static_cast<T>(WrapType<T>(a) - WrapType<T>(b));
+  else
+    return a - b;
 }
 template <typename T>
 T wrap_mul(T a, T b) {
-  if constexpr (std::is_integral_v<T>) return static_cast<T>(WrapType<T>(a) * WrapType<T>(b));
-  else return a * b;
+  if constexpr (std::is_integral_v<T>)
+    return static_cast<T>(WrapType<T>(a) * WrapType<T>(b));
+  else
+    return a * b;
 }
 template <typename T>
 T wrap_neg(T a) {
@@ -250,8 +260,10 @@ Tensor binary_rhs(const KernelContext& ctx);
 // template <typename T> auto operator()(T) const, whose result type is the output's.
 template <typename Op>
 Op make_functor(const ir::Node& node) {
-  if constexpr (std::is_constructible_v<Op, const ir::Node&>) return Op(node);
-  else return Op{};
+  if constexpr (std::is_constructible_v<Op, const ir::Node&>)
+    return Op(node);
+  else
+    return Op{};
 }
 
 template <typename Op>

@@ -17,6 +17,7 @@ void infer_expand(InferContext& ctx) {
 void ref_expand(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   Tensor& y = ctx.output(0);
+  if (y.numel() == 0) return;  // an axis may still be huge when another is 0
   const auto strides = broadcast_strides(x.shape(), y.shape());
   std::vector<std::vector<int64_t>> offsets(y.shape().size());
   for (size_t d = 0; d < offsets.size(); ++d) {

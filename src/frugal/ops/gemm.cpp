@@ -12,8 +12,8 @@ namespace frugal::ops {
 namespace {
 
 void infer_gemm(InferContext& ctx) {
-  ctx.require_dtype(0, {DType::kF32, DType::kF64, DType::kI32, DType::kI64, DType::kU32,
-                        DType::kU64});
+  ctx.require_dtype(0,
+                    {DType::kF32, DType::kF64, DType::kI32, DType::kI64, DType::kU32, DType::kU64});
   ctx.require_same_dtype(0, 1);
   const Shape& a = ctx.shape(0);
   const Shape& b = ctx.shape(1);
@@ -86,12 +86,18 @@ void gemm_kernel(KernelContext& ctx) {
 
 void ref_gemm(KernelContext& ctx) {
   switch (ctx.input(0).dtype()) {
-    case DType::kF64: return gemm_kernel<double>(ctx);
-    case DType::kI32: return gemm_kernel<int32_t>(ctx);
-    case DType::kI64: return gemm_kernel<int64_t>(ctx);
-    case DType::kU32: return gemm_kernel<uint32_t>(ctx);
-    case DType::kU64: return gemm_kernel<uint64_t>(ctx);
-    default: return gemm_kernel<float>(ctx);
+    case DType::kF64:
+      return gemm_kernel<double>(ctx);
+    case DType::kI32:
+      return gemm_kernel<int32_t>(ctx);
+    case DType::kI64:
+      return gemm_kernel<int64_t>(ctx);
+    case DType::kU32:
+      return gemm_kernel<uint32_t>(ctx);
+    case DType::kU64:
+      return gemm_kernel<uint64_t>(ctx);
+    default:
+      return gemm_kernel<float>(ctx);
   }
 }
 

@@ -69,12 +69,6 @@ Shape input_shape(const ir::ValueInfo& v, const InferOptions& opt) {
                       "; give the input's full shape");
     }
   }
-  try {
-    shape_numel(s);
-  } catch (const UserError&) {
-    throw UserError("graph input '" + v.name + "' has shape " + shape_str(s) +
-                    " whose size overflows");
-  }
   return s;
 }
 
@@ -87,6 +81,7 @@ GraphInfo infer_graph(const ir::Graph& g, const InferOptions& opt) {
     if (v.dtype == DType::kUndefined)
       throw UserError("graph input '" + v.name + "' has no declared element type");
     Shape s = input_shape(v, opt);
+    check_fits_in_memory(v.name, v.dtype, s);
     info.input_shapes[v.name] = s;
     info.values[v.name] = {v.dtype, s, std::nullopt};
   }

@@ -20,9 +20,8 @@ void infer_instance_norm(InferContext& ctx) {
   for (size_t i = 1; i <= 2; ++i) {
     const Shape& p = ctx.shape(i);
     if (p.size() != 1 || p[0] != x[1])
-      ctx.fail(std::string(i == 1 ? "scale" : "B") + " has shape " + shape_str(p) +
-               ", expected " + std::to_string(x[1]) + " (one per channel of X " + shape_str(x) +
-               ")");
+      ctx.fail(std::string(i == 1 ? "scale" : "B") + " has shape " + shape_str(p) + ", expected " +
+               std::to_string(x[1]) + " (one per channel of X " + shape_str(x) + ")");
   }
   ctx.set_output(0, ctx.dtype(0), x);
 }

@@ -69,7 +69,7 @@ Work cost_lrn(const CostContext& c) {
 
 }  // namespace
 
-FRUGAL_REGISTER_OP(LRN, OpDef{.op_type = "LRN", .infer = infer_lrn, .ref = ref_lrn,
-                              .cost = cost_lrn});
+FRUGAL_REGISTER_OP(LRN,
+                   OpDef{.op_type = "LRN", .infer = infer_lrn, .ref = ref_lrn, .cost = cost_lrn});
 
 }  // namespace frugal::ops

@@ -26,16 +26,15 @@ MatMulShapes matmul_shapes(const Ctx& ctx, const Shape& a, const Shape& b) {
   s.k = a.back();
   const int64_t kb = b_vec ? b[0] : b[b.size() - 2];
   s.n = b_vec ? 1 : b.back();
-  if (s.k != kb)
-    ctx.fail("inner dimensions differ: A " + shape_str(a) + " and B " + shape_str(b));
+  if (s.k != kb) ctx.fail("inner dimensions differ: A " + shape_str(a) + " and B " + shape_str(b));
   if (!a_vec) s.a_batch.assign(a.begin(), a.end() - 2);
   if (!b_vec) s.b_batch.assign(b.begin(), b.end() - 2);
   return s;
 }
 
 void infer_matmul(InferContext& ctx) {
-  ctx.require_dtype(0, {DType::kF32, DType::kF64, DType::kI32, DType::kI64, DType::kU32,
-                        DType::kU64});
+  ctx.require_dtype(0,
+                    {DType::kF32, DType::kF64, DType::kI32, DType::kI64, DType::kU32, DType::kU64});
   ctx.require_same_dtype(0, 1);
   const Shape& a = ctx.shape(0);
   const Shape& b = ctx.shape(1);
@@ -68,12 +67,18 @@ void matmul_kernel(KernelContext& ctx) {
 
 void ref_matmul(KernelContext& ctx) {
   switch (ctx.input(0).dtype()) {
-    case DType::kF64: return matmul_kernel<double>(ctx);
-    case DType::kI32: return matmul_kernel<int32_t>(ctx);
-    case DType::kI64: return matmul_kernel<int64_t>(ctx);
-    case DType::kU32: return matmul_kernel<uint32_t>(ctx);
-    case DType::kU64: return matmul_kernel<uint64_t>(ctx);
-    default: return matmul_kernel<float>(ctx);
+    case DType::kF64:
+      return matmul_kernel<double>(ctx);
+    case DType::kI32:
+      return matmul_kernel<int32_t>(ctx);
+    case DType::kI64:
+      return matmul_kernel<int64_t>(ctx);
+    case DType::kU32:
+      return matmul_kernel<uint32_t>(ctx);
+    case DType::kU64:
+      return matmul_kernel<uint64_t>(ctx);
+    default:
+      return matmul_kernel<float>(ctx);
   }
 }
 

@@ -7,6 +7,20 @@
 
 namespace frugal::ops {
 
+void check_fits_in_memory(const std::string& value, DType dtype, const Shape& shape) {
+  int64_t n;
+  try {
+    n = shape_numel(shape);
+  } catch (const UserError&) {
+    throw UserError("value '" + value + "' has shape " + shape_str(shape) +
+                    " whose size overflows");
+  }
+  size_t es = std::max<size_t>(dtype_size(dtype), 1);
+  if (static_cast<uint64_t>(n) > max_tensor_bytes() / es)
+    throw UserError("value '" + value + "' of shape " + shape_str(shape) +
+                    " needs more memory than this machine has");
+}
+
 InferContext::InferContext(const ir::Node& node, int64_t opset,
                            std::vector<const TensorInfo*> inputs)
     : node_(node), opset_(opset), inputs_(std::move(inputs)), outputs_(node.outputs.size()) {}
@@ -37,7 +51,7 @@ const Tensor& InferContext::require_value(size_t i) const {
 
 void InferContext::set_output(size_t i, DType dtype, Shape shape) {
   if (i >= outputs_.size()) return;  // optional output not requested
-  shape_numel(shape);                // rejects negative or overflowing dimensions
+  check_fits_in_memory(node_.outputs[i], dtype, shape);
   outputs_[i].dtype = dtype;
   outputs_[i].shape = std::move(shape);
   outputs_[i].value.reset();

@@ -28,6 +28,11 @@ struct TensorInfo {
 // (e.g. Reshape whose shape is a graph input). The session then infers that node at run time.
 struct DataDependentShape {};
 
+// Throws UserError when a tensor of this shape could never be allocated here (size
+// overflows, or exceeds physical memory), naming the value. Checked at compile time so a
+// forged shape fails before any run.
+void check_fits_in_memory(const std::string& value, DType dtype, const Shape& shape);
+
 class InferContext {
  public:
   InferContext(const ir::Node& node, int64_t opset, std::vector<const TensorInfo*> inputs);

@@ -128,6 +128,7 @@ void ref_pad(KernelContext& ctx) {
   const PadPlan plan =
       plan_pad(ctx.node(), ctx.opset(), x.shape(), new_form ? &ctx.input(1) : nullptr,
                new_form && ctx.has_input(3) ? &ctx.input(3) : nullptr);
+  if (y.numel() == 0) return;  // an axis may still be huge when another is 0
   const size_t esize = dtype_size(x.dtype());
   std::vector<unsigned char> fill(esize, 0);
   if (plan.mode == PadMode::kConstant) {

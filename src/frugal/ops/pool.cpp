@@ -12,7 +12,9 @@
 namespace frugal::ops {
 namespace {
 
-std::vector<int64_t> spatial_of(const Shape& s) { return {s.begin() + 2, s.end()}; }
+std::vector<int64_t> spatial_of(const Shape& s) {
+  return {s.begin() + 2, s.end()};
+}
 
 void require_pool_rank(const InferContext& ctx) {
   if (ctx.rank(0) < 3)
@@ -140,10 +142,14 @@ void max_pool_kernel(KernelContext& ctx) {
 
 void ref_max_pool(KernelContext& ctx) {
   switch (ctx.input(0).dtype()) {
-    case DType::kF64: return max_pool_kernel<double>(ctx);
-    case DType::kI8: return max_pool_kernel<int8_t>(ctx);
-    case DType::kU8: return max_pool_kernel<uint8_t>(ctx);
-    default: return max_pool_kernel<float>(ctx);
+    case DType::kF64:
+      return max_pool_kernel<double>(ctx);
+    case DType::kI8:
+      return max_pool_kernel<int8_t>(ctx);
+    case DType::kU8:
+      return max_pool_kernel<uint8_t>(ctx);
+    default:
+      return max_pool_kernel<float>(ctx);
   }
 }
 
@@ -157,8 +163,8 @@ void infer_average_pool(InferContext& ctx) {
 }
 
 // Taps of a window inside the padded input [-pad_begin, size + pad_end).
-int64_t padded_taps(int64_t start, int64_t size, int64_t pad_begin, int64_t pad_end,
-                    int64_t kernel, int64_t dilation) {
+int64_t padded_taps(int64_t start, int64_t size, int64_t pad_begin, int64_t pad_end, int64_t kernel,
+                    int64_t dilation) {
   int64_t lo = 0, hi = 0;
   valid_taps(start + pad_begin, size + pad_begin + pad_end, kernel, dilation, lo, hi);
   return hi - lo;

@@ -79,6 +79,25 @@ void for_each_reduced(const Shape& in, const std::vector<int64_t>& out_strides, 
   }
 }
 
+// Integer sums and products wrap around (as two's complement) instead of overflowing,
+// which would be undefined behaviour on signed types.
+template <typename A>
+A add(A a, A b) {
+  if constexpr (std::is_integral_v<A>) {
+    return static_cast<A>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b));
+  } else {
+    return a + b;
+  }
+}
+template <typename A>
+A mul(A a, A b) {
+  if constexpr (std::is_integral_v<A>) {
+    return static_cast<A>(static_cast<uint64_t>(a) * static_cast<uint64_t>(b));
+  } else {
+    return a * b;
+  }
+}
+
 template <typename T>
 void reduce_typed(ReduceKind kind, const T* x, const Shape& in, const std::vector<bool>& reduced,
                   T* y, int64_t out_n) {
@@ -133,28 +152,28 @@ void reduce_typed(ReduceKind kind, const T* x, const Shape& in, const std::vecto
   switch (kind) {
     case ReduceKind::kProd:
       for_each_reduced(in, out_strides,
-                       [&](int64_t i, int64_t o) { acc[o] *= static_cast<Acc>(x[i]); });
+                       [&](int64_t i, int64_t o) { acc[o] = mul(acc[o], static_cast<Acc>(x[i])); });
       break;
     case ReduceKind::kSumSquare:
     case ReduceKind::kL2:
       for_each_reduced(in, out_strides, [&](int64_t i, int64_t o) {
         const Acc v = static_cast<Acc>(x[i]);
-        acc[o] += v * v;
+        acc[o] = add(acc[o], mul(v, v));
       });
       break;
     case ReduceKind::kL1:
       for_each_reduced(in, out_strides, [&](int64_t i, int64_t o) {
         const Acc v = static_cast<Acc>(x[i]);
         if constexpr (std::is_unsigned_v<Acc>) {
-          acc[o] += v;
+          acc[o] = add(acc[o], v);
         } else {
-          acc[o] += v < 0 ? -v : v;
+          acc[o] = add(acc[o], v < 0 ? mul(v, Acc{-1}) : v);
         }
       });
       break;
     default:  // Sum, Mean, LogSum
       for_each_reduced(in, out_strides,
-                       [&](int64_t i, int64_t o) { acc[o] += static_cast<Acc>(x[i]); });
+                       [&](int64_t i, int64_t o) { acc[o] = add(acc[o], static_cast<Acc>(x[i])); });
       break;
   }
   for (int64_t o = 0; o < out_n; ++o) {

@@ -277,8 +277,9 @@ AxisTaps axis_taps(const ResizePlan& p, int64_t in_len, int64_t out_len, double 
   t.identity = in_len == out_len;
   auto clamp = [&](int64_t i) { return std::clamp<int64_t>(i, 0, in_len - 1); };
   for (int64_t x = 0; x < out_len; ++x) {
-    const double c = input_coordinate(p, x, in_len, out_len, scale, roi_start, roi_end);
-    t.outside[x] = p.coord == Coord::kTfCropAndResize && (c < 0 || c > in_len - 1);
+    double c = input_coordinate(p, x, in_len, out_len, scale, roi_start, roi_end);
+    t.outside[x] = p.coord == Coord::kTfCropAndResize && !(c >= 0 && c <= in_len - 1);
+    if (t.outside[x]) c = 0;  // its value is replaced; keeps a NaN or huge roi harmless
     const double f = std::floor(c), frac = c - f;
     const int64_t base = static_cast<int64_t>(f);
     int64_t* idx = &t.index[x * t.taps];
@@ -369,8 +370,14 @@ void resize_interpolate(const Tensor& x, Tensor& y, const std::vector<AxisTaps>&
   const T* src = x.data<T>();
   for (size_t i = 0; i < cur.size(); ++i) cur[i] = static_cast<double>(src[i]);
   // One axis at a time: N-linear (N-cubic) interpolation is separable.
+  // Shrinking axes go first so that no intermediate is larger than the input or output.
+  std::vector<size_t> order;
+  for (size_t d = 0; d < r; ++d)
+    if (y.shape()[d] < in[d]) order.push_back(d);
+  for (size_t d = 0; d < r; ++d)
+    if (y.shape()[d] >= in[d]) order.push_back(d);
   Shape shape = in;
-  for (size_t d = 0; d < r; ++d) {
+  for (size_t d : order) {
     if (taps[d].identity) continue;
     const int64_t in_len = shape[d], out_len = y.shape()[d];
     int64_t outer = 1, inner = 1;

@@ -105,6 +105,7 @@ void infer_slice(InferContext& ctx) {
 void ref_slice(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   Tensor& y = ctx.output(0);
+  if (y.numel() == 0) return;
   auto input = [&](size_t i) { return ctx.has_input(i) ? &ctx.input(i) : nullptr; };
   const auto plan =
       plan_slice(ctx.node(), ctx.opset(), x.shape(), input(1), input(2), input(3), input(4));

@@ -36,6 +36,7 @@ void infer_transpose(InferContext& ctx) {
 void ref_transpose(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   Tensor& y = ctx.output(0);
+  if (y.numel() == 0) return;
   const auto perm = permutation(ctx.node(), x.shape().size());
   const auto in_strides = strides_of(x.shape());
   std::vector<std::vector<int64_t>> offsets(perm.size());

@@ -12,46 +12,63 @@ using namespace elementwise;
 struct SqrtOp {
   static constexpr unsigned kTypes = kFloatTypes;
   template <typename T>
-  T operator()(T x) const { return std::sqrt(x); }
+  T operator()(T x) const {
+    return std::sqrt(x);
+  }
 };
 struct ReciprocalOp {
   static constexpr unsigned kTypes = kFloatTypes;
   template <typename T>
-  T operator()(T x) const { return T(1) / x; }
+  T operator()(T x) const {
+    return T(1) / x;
+  }
 };
 struct ExpOp {
   static constexpr unsigned kTypes = kFloatTypes;
   template <typename T>
-  T operator()(T x) const { return std::exp(x); }
+  T operator()(T x) const {
+    return std::exp(x);
+  }
 };
 struct LogOp {
   static constexpr unsigned kTypes = kFloatTypes;
   template <typename T>
-  T operator()(T x) const { return std::log(x); }
+  T operator()(T x) const {
+    return std::log(x);
+  }
 };
 struct NegOp {
   static constexpr unsigned kTypes = kSignedTypes;
   template <typename T>
-  T operator()(T x) const { return wrap_neg(x); }
+  T operator()(T x) const {
+    return wrap_neg(x);
+  }
 };
 struct AbsOp {
   static constexpr unsigned kTypes = kNumericTypes;
   template <typename T>
   T operator()(T x) const {
-    if constexpr (std::is_floating_point_v<T>) return std::abs(x);
-    else if constexpr (std::is_signed_v<T>) return x < 0 ? wrap_neg(x) : x;  // INT_MIN stays
-    else return x;
+    if constexpr (std::is_floating_point_v<T>)
+      return std::abs(x);
+    else if constexpr (std::is_signed_v<T>)
+      return x < 0 ? wrap_neg(x) : x;  // INT_MIN stays
+    else
+      return x;
   }
 };
 struct FloorOp {
   static constexpr unsigned kTypes = kFloatTypes;
   template <typename T>
-  T operator()(T x) const { return std::floor(x); }
+  T operator()(T x) const {
+    return std::floor(x);
+  }
 };
 struct CeilOp {
   static constexpr unsigned kTypes = kFloatTypes;
   template <typename T>
-  T operator()(T x) const { return std::ceil(x); }
+  T operator()(T x) const {
+    return std::ceil(x);
+  }
 };
 // Halves round to the nearest even integer. Done explicitly rather than with nearbyint,
 // which depends on the thread's floating-point rounding mode.
@@ -80,29 +97,39 @@ struct ErfOp {
   static constexpr unsigned kTypes = kNumericTypes;
   template <typename T>
   T operator()(T x) const {
-    if constexpr (std::is_floating_point_v<T>) return std::erf(x);
-    else return convert<T>(std::erf(static_cast<double>(x)));
+    if constexpr (std::is_floating_point_v<T>)
+      return std::erf(x);
+    else
+      return convert<T>(std::erf(static_cast<double>(x)));
   }
 };
 struct SinOp {
   static constexpr unsigned kTypes = kFloatTypes;
   template <typename T>
-  T operator()(T x) const { return std::sin(x); }
+  T operator()(T x) const {
+    return std::sin(x);
+  }
 };
 struct CosOp {
   static constexpr unsigned kTypes = kFloatTypes;
   template <typename T>
-  T operator()(T x) const { return std::cos(x); }
+  T operator()(T x) const {
+    return std::cos(x);
+  }
 };
 struct TanhOp {
   static constexpr unsigned kTypes = kFloatTypes;
   template <typename T>
-  T operator()(T x) const { return std::tanh(x); }
+  T operator()(T x) const {
+    return std::tanh(x);
+  }
 };
 struct IsNaNOp {
   static constexpr unsigned kTypes = kFloatTypes;
   template <typename T>
-  bool operator()(T x) const { return std::isnan(x); }
+  bool operator()(T x) const {
+    return std::isnan(x);
+  }
 };
 struct IsInfOp {
   static constexpr unsigned kTypes = kFloatTypes;

@@ -10,15 +10,19 @@ using namespace elementwise;
 
 template <typename T>
 bool is_nan(T v) {
-  if constexpr (std::is_floating_point_v<T>) return std::isnan(v);
-  else return false;
+  if constexpr (std::is_floating_point_v<T>)
+    return std::isnan(v);
+  else
+    return false;
 }
 
 struct SumOp {
   static constexpr unsigned kTypes = kFloatTypes;
   static constexpr bool kMean = false;
   template <typename T>
-  T operator()(T a, T b) const { return a + b; }
+  T operator()(T a, T b) const {
+    return a + b;
+  }
 };
 struct MeanOp : SumOp {
   static constexpr bool kMean = true;
@@ -27,13 +31,17 @@ struct MaxOp {
   static constexpr unsigned kTypes = kNumericTypes;
   static constexpr bool kMean = false;
   template <typename T>
-  T operator()(T a, T b) const { return (b > a || is_nan(b)) ? b : a; }
+  T operator()(T a, T b) const {
+    return (b > a || is_nan(b)) ? b : a;
+  }
 };
 struct MinOp {
   static constexpr unsigned kTypes = kNumericTypes;
   static constexpr bool kMean = false;
   template <typename T>
-  T operator()(T a, T b) const { return (b < a || is_nan(b)) ? b : a; }
+  T operator()(T a, T b) const {
+    return (b < a || is_nan(b)) ? b : a;
+  }
 };
 
 template <typename Op>
@@ -47,8 +55,8 @@ void infer_variadic(InferContext& ctx) {
     // Before opset 8 these ops did not broadcast.
     if (ctx.opset() < 8 && shapes.back() != shapes.front())
       ctx.fail("inputs 0 and " + std::to_string(i) + " differ in shape (" +
-               shape_str(shapes.front()) + " vs " + shape_str(shapes.back()) +
-               ") and opset " + std::to_string(ctx.opset()) + " does not broadcast");
+               shape_str(shapes.front()) + " vs " + shape_str(shapes.back()) + ") and opset " +
+               std::to_string(ctx.opset()) + " does not broadcast");
   }
   ctx.set_output(0, ctx.dtype(0), broadcast_shapes(ctx, shapes));
 }
@@ -76,8 +84,11 @@ void ref_variadic(KernelContext& ctx) {
 
 template <typename Op>
 OpDef variadic_def(std::string op_type) {
-  return OpDef{.op_type = std::move(op_type), .min_inputs = 1, .max_inputs = -1,
-               .infer = infer_variadic<Op>, .ref = ref_variadic<Op>};
+  return OpDef{.op_type = std::move(op_type),
+               .min_inputs = 1,
+               .max_inputs = -1,
+               .infer = infer_variadic<Op>,
+               .ref = ref_variadic<Op>};
 }
 
 }  // namespace

@@ -13,7 +13,8 @@ void infer_where(InferContext& ctx) {
              ", expected bool");
   require_types(ctx, 1, kAllTypes);
   ctx.require_same_dtype(1, 2);
-  ctx.set_output(0, ctx.dtype(1), broadcast_shapes(ctx, {ctx.shape(0), ctx.shape(1), ctx.shape(2)}));
+  ctx.set_output(0, ctx.dtype(1),
+                 broadcast_shapes(ctx, {ctx.shape(0), ctx.shape(1), ctx.shape(2)}));
 }
 
 void ref_where(KernelContext& ctx) {
@@ -34,16 +35,25 @@ void ref_where(KernelContext& ctx) {
     }
     for_each_run<3>(out.shape(), {&c.shape(), &x.shape(), &y.shape()},
                     [&](int64_t o, const auto& off, const auto& step, int64_t len) {
+                      const bool* rc = pc + off[0];
+                      const T* rx = px + off[1];
+                      const T* ry = py + off[2];
+                      if (step[0] && step[1] && step[2]) {
+                        for (int64_t i = 0; i < len; ++i) po[o + i] = rc[i] ? rx[i] : ry[i];
+                        return;
+                      }
                       for (int64_t i = 0; i < len; ++i)
-                        po[o + i] = pc[off[0] + i * step[0]] ? px[off[1] + i * step[1]]
-                                                             : py[off[2] + i * step[2]];
+                        po[o + i] = rc[i * step[0]] ? rx[i * step[1]] : ry[i * step[2]];
                     });
   });
 }
 
 }  // namespace
 
-FRUGAL_REGISTER_OP(Where, OpDef{.op_type = "Where", .min_inputs = 3, .max_inputs = 3,
-                                .infer = infer_where, .ref = ref_where});
+FRUGAL_REGISTER_OP(Where, OpDef{.op_type = "Where",
+                                .min_inputs = 3,
+                                .max_inputs = 3,
+                                .infer = infer_where,
+                                .ref = ref_where});
 
 }  // namespace frugal::ops

@@ -153,7 +153,7 @@ std::vector<Tensor> Session::run(const std::vector<Tensor>& inputs) {
   return result;
 }
 
-std::map<std::string, Tensor> Session::run(const std::map<std::string, Tensor>& inputs) {
+std::map<std::string, Tensor> Session::run_named(const std::map<std::string, Tensor>& inputs) {
   std::vector<Tensor> v;
   for (const auto& p : inputs_) {
     auto it = inputs.find(p.name);

@@ -55,7 +55,7 @@ class Session {
   // Runs once. Inputs in graph-input order; each must match its port's dtype and shape
   // (else UserError naming the input). Returns outputs in graph-output order.
   std::vector<Tensor> run(const std::vector<Tensor>& inputs);
-  std::map<std::string, Tensor> run(const std::map<std::string, Tensor>& inputs);
+  std::map<std::string, Tensor> run_named(const std::map<std::string, Tensor>& inputs);
 
   const ir::Graph& graph() const { return graph_; }
   const ops::GraphInfo& info() const { return info_; }

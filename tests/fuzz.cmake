@@ -1,0 +1,7 @@
+# The ONNX loader fuzzer, run for a bounded time (built with clang in build-fuzz/).
+find_program(FRUGAL_CLANGXX clang++)
+if(FRUGAL_FUZZ AND FRUGAL_CLANGXX)
+  add_test(NAME fuzz_onnx_loader COMMAND ${CMAKE_SOURCE_DIR}/scripts/fuzz.sh 30
+           WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+  set_tests_properties(fuzz_onnx_loader PROPERTIES LABELS fuzz TIMEOUT 900 RUN_SERIAL TRUE)
+endif()

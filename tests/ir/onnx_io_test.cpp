@@ -1,0 +1,295 @@
+// ONNX import/export: round trips, and every kind of bad model refused with a one-line
+// error naming the file, node and reason (never a crash or a huge allocation).
+#include <gtest/gtest.h>
+#include <onnx/onnx_pb.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "frugal/core/rng.h"
+#include "frugal/ir/onnx_io.h"
+#include "frugal/ops/infer.h"
+#include "frugal/runtime/session.h"
+#include "frugal/zoo/zoo.h"
+
+using namespace frugal;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A small valid model: y = Relu(Conv(x, W)) with x 1x2x5x5, W 3x2x3x3.
+onnx::ModelProto small_model() {
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  m.add_opset_import()->set_version(17);
+  auto* g = m.mutable_graph();
+  g->set_name("small");
+  auto add_vi = [](onnx::ValueInfoProto* vi, const std::string& name, std::vector<int64_t> dims) {
+    vi->set_name(name);
+    auto* tt = vi->mutable_type()->mutable_tensor_type();
+    tt->set_elem_type(onnx::TensorProto::FLOAT);
+    for (auto d : dims) tt->mutable_shape()->add_dim()->set_dim_value(d);
+  };
+  add_vi(g->add_input(), "x", {1, 2, 5, 5});
+  add_vi(g->add_output(), "y", {1, 3, 3, 3});
+  auto* w = g->add_initializer();
+  w->set_name("W");
+  w->set_data_type(onnx::TensorProto::FLOAT);
+  for (int d : {3, 2, 3, 3}) w->add_dims(d);
+  for (int i = 0; i < 54; ++i) w->add_float_data(0.01f * static_cast<float>(i % 7) - 0.02f);
+  auto* conv = g->add_node();
+  conv->set_name("conv");
+  conv->set_op_type("Conv");
+  conv->add_input("x");
+  conv->add_input("W");
+  conv->add_output("c");
+  auto* relu = g->add_node();
+  relu->set_name("relu");
+  relu->set_op_type("Relu");
+  relu->add_input("c");
+  relu->add_output("y");
+  return m;
+}
+
+std::string load_error(const onnx::ModelProto& m) {
+  std::string bytes = m.SerializeAsString();
+  try {
+    ir::Graph g = ir::parse_onnx(bytes.data(), bytes.size(), "bad.onnx");
+    auto info = ops::infer_graph(g);
+    ops::require_supported(g, info, "bad.onnx");
+    runtime::Session s(g, runtime::SessionOptions{});
+  } catch (const UserError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+void expect_error(const onnx::ModelProto& m, const std::string& needle) {
+  std::string err = load_error(m);
+  ASSERT_FALSE(err.empty()) << "expected an error containing: " << needle;
+  EXPECT_NE(err.find(needle), std::string::npos) << err;
+  EXPECT_EQ(err.find('\n'), std::string::npos) << "error must be one line: " << err;
+}
+
+Tensor random_input(const Shape& s, uint64_t seed) {
+  Tensor t(DType::kF32, s);
+  Philox r(seed);
+  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = r.normal(i);
+  return t;
+}
+
+}  // namespace
+
+TEST(OnnxIo, SmallModelLoadsAndRuns) {
+  std::string bytes = small_model().SerializeAsString();
+  ir::Graph g = ir::parse_onnx(bytes.data(), bytes.size(), "small.onnx");
+  EXPECT_EQ(g.nodes.size(), 2u);
+  EXPECT_EQ(g.opset(), 17);
+  runtime::SessionOptions opt;
+  runtime::Session s(g, opt);
+  auto out = s.run({random_input({1, 2, 5, 5}, 1)});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].shape(), (Shape{1, 3, 3, 3}));
+}
+
+TEST(OnnxIo, ZooRoundTripPreservesOutputsExactly) {
+  for (const char* name : {"lenet5", "squeezenet1_1", "mobilenet_v3_small"}) {
+    ir::Graph g = zoo::build(name, 3);
+    std::string bytes = ir::serialize_onnx(g);
+    ir::Graph g2 = ir::parse_onnx(bytes.data(), bytes.size(), "rt.onnx");
+    std::string bytes2 = ir::serialize_onnx(g2);
+    ir::Graph g3 = ir::parse_onnx(bytes2.data(), bytes2.size(), "rt2.onnx");
+    EXPECT_EQ(bytes, bytes2) << name << ": export(import(export(g))) must be byte-identical";
+    runtime::SessionOptions opt;
+    runtime::Session a(g, opt), b(g3, opt);
+    Tensor x = random_input(a.inputs()[0].shape, 11);
+    auto ya = a.run({x}), yb = b.run({x});
+    ASSERT_EQ(ya.size(), yb.size());
+    for (size_t i = 0; i < ya.size(); ++i) EXPECT_TRUE(ya[i].equals(yb[i])) << name;
+  }
+}
+
+TEST(OnnxIo, FileRoundTripAndExternalData) {
+  fs::path dir = fs::temp_directory_path() / "frugal_onnx_io_test";
+  fs::create_directories(dir);
+  // Move W to an external data file.
+  onnx::ModelProto m = small_model();
+  auto* w = m.mutable_graph()->mutable_initializer(0);
+  std::vector<float> vals(w->float_data().begin(), w->float_data().end());
+  w->clear_float_data();
+  w->set_data_location(onnx::TensorProto::EXTERNAL);
+  auto* kv = w->add_external_data();
+  kv->set_key("location");
+  kv->set_value("weights.bin");
+  {
+    std::ofstream f(dir / "weights.bin", std::ios::binary);
+    f.write(reinterpret_cast<const char*>(vals.data()), vals.size() * 4);
+    std::ofstream mf(dir / "ext.onnx", std::ios::binary);
+    mf << m.SerializeAsString();
+  }
+  ir::Graph g = ir::load_onnx((dir / "ext.onnx").string());
+  const Tensor* wt = g.initializer("W");
+  ASSERT_NE(wt, nullptr);
+  EXPECT_EQ(wt->data<float>()[8], vals[8]);
+  // External data whose range lies outside the file is refused.
+  kv = w->add_external_data();
+  kv->set_key("offset");
+  kv->set_value("100000");
+  {
+    std::ofstream mf(dir / "ext_bad.onnx", std::ios::binary);
+    mf << m.SerializeAsString();
+  }
+  try {
+    ir::load_onnx((dir / "ext_bad.onnx").string());
+    FAIL() << "expected an error";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("outside"), std::string::npos) << e.what();
+  }
+  fs::remove_all(dir);
+}
+
+TEST(OnnxIo, Float16InitializersConvertedOnLoad) {
+  onnx::ModelProto m = small_model();
+  auto* w = m.mutable_graph()->mutable_initializer(0);
+  std::vector<float> vals(w->float_data().begin(), w->float_data().end());
+  w->clear_float_data();
+  w->set_data_type(onnx::TensorProto::FLOAT16);
+  std::string raw;
+  for (float v : vals) {
+    uint16_t h = float_to_half(v);
+    raw.append(reinterpret_cast<const char*>(&h), 2);
+  }
+  w->set_raw_data(raw);
+  std::string bytes = m.SerializeAsString();
+  ir::Graph g = ir::parse_onnx(bytes.data(), bytes.size(), "f16.onnx");
+  const Tensor* t = g.initializer("W");
+  ASSERT_EQ(t->dtype(), DType::kF32);
+  for (int i = 0; i < 54; ++i) EXPECT_NEAR(t->data<float>()[i], vals[i], 1e-3);
+}
+
+TEST(OnnxIoBadInput, TruncatedAndRandomBytes) {
+  std::string bytes = small_model().SerializeAsString();
+  for (size_t cut : {size_t{1}, bytes.size() / 3, bytes.size() - 5}) {
+    try {
+      ir::Graph g = ir::parse_onnx(bytes.data(), cut, "trunc.onnx");
+      auto info = ops::infer_graph(g);
+      ops::require_supported(g, info, "trunc.onnx");
+      // A cut that happens to leave a parseable prefix must still not pass as the model.
+      ADD_FAILURE() << "truncated at " << cut << " loaded";
+    } catch (const UserError& e) {
+      EXPECT_NE(std::string(e.what()).find("trunc.onnx"), std::string::npos) << e.what();
+    }
+  }
+  Philox r(5);
+  for (int trial = 0; trial < 50; ++trial) {
+    std::string junk(1000, '\0');
+    for (size_t i = 0; i < junk.size(); ++i) junk[i] = static_cast<char>(r.u32(trial * 1000 + i));
+    EXPECT_THROW(ir::parse_onnx(junk.data(), junk.size(), "junk.onnx"), UserError);
+  }
+  EXPECT_THROW(ir::parse_onnx("", 0, "empty.onnx"), UserError);
+  EXPECT_THROW(ir::load_onnx("/nonexistent/model.onnx"), UserError);
+}
+
+TEST(OnnxIoBadInput, MissingInitializer) {
+  auto m = small_model();
+  m.mutable_graph()->clear_initializer();
+  expect_error(m, "input 'W' is not a graph input, an initializer or any node's output");
+}
+
+TEST(OnnxIoBadInput, DanglingValueAndMissingOutput) {
+  auto m = small_model();
+  m.mutable_graph()->mutable_node(1)->set_input(0, "nowhere");
+  expect_error(m, "node 'relu' (Relu): input 'nowhere'");
+  auto m2 = small_model();
+  m2.mutable_graph()->mutable_output(0)->set_name("zzz");
+  expect_error(m2, "graph output 'zzz' is not produced");
+}
+
+TEST(OnnxIoBadInput, Cycle) {
+  auto m = small_model();
+  // conv reads relu's output, relu reads conv's: a cycle.
+  m.mutable_graph()->mutable_node(0)->set_input(0, "y");
+  expect_error(m, "cycle");
+}
+
+TEST(OnnxIoBadInput, DuplicateOutput) {
+  auto m = small_model();
+  m.mutable_graph()->mutable_node(1)->set_output(0, "c");
+  expect_error(m, "already defined");
+}
+
+TEST(OnnxIoBadInput, WrongArity) {
+  auto m = small_model();
+  m.mutable_graph()->mutable_node(1)->add_input("x");  // Relu with 2 inputs
+  expect_error(m, "node 'relu' (Relu): has 2 inputs, expected 1");
+}
+
+TEST(OnnxIoBadInput, NegativeAndOverflowingDimensions) {
+  auto m = small_model();
+  m.mutable_graph()->mutable_initializer(0)->set_dims(0, -3);
+  expect_error(m, "negative dimension");
+  auto m2 = small_model();
+  auto* w = m2.mutable_graph()->mutable_initializer(0);
+  w->clear_dims();
+  for (int64_t d : {int64_t{1} << 40, int64_t{1} << 40}) w->add_dims(d);
+  expect_error(m2, "overflows");
+  // A declared shape far larger than the data present: refused before allocating.
+  auto m3 = small_model();
+  m3.mutable_graph()->mutable_initializer(0)->set_dims(0, int64_t{1} << 40);
+  expect_error(m3, "holds 54 values");
+  // A graph input asking for more memory than exists: refused at allocation, no attempt.
+  auto m4 = small_model();
+  auto* shp = m4.mutable_graph()->mutable_input(0)->mutable_type()->mutable_tensor_type()->mutable_shape();
+  shp->mutable_dim(2)->set_dim_value(int64_t{1} << 30);
+  shp->mutable_dim(3)->set_dim_value(int64_t{1} << 30);
+  std::string err = load_error(m4);
+  EXPECT_FALSE(err.empty());
+}
+
+TEST(OnnxIoBadInput, WrongInputShapeOrTypeAtRun) {
+  std::string bytes = small_model().SerializeAsString();
+  ir::Graph g = ir::parse_onnx(bytes.data(), bytes.size(), "small.onnx");
+  runtime::SessionOptions opt;
+  runtime::Session s(g, opt);
+  try {
+    s.run({random_input({1, 2, 6, 5}, 1)});
+    FAIL();
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("input 'x': expected shape 1x2x5x5, got 1x2x6x5"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(s.run({Tensor(DType::kI64, {1, 2, 5, 5})}), UserError);
+  EXPECT_THROW(s.run(std::vector<Tensor>{}), UserError);
+}
+
+TEST(OnnxIoBadInput, InconsistentShapesNameTheNode) {
+  auto m = small_model();
+  // Weight expects 4 input channels, x has 2.
+  auto* w = m.mutable_graph()->mutable_initializer(0);
+  w->set_dims(1, 1);
+  w->set_dims(0, 6);
+  expect_error(m, "node 'conv' (Conv)");
+}
+
+TEST(OnnxIoBadInput, UnsupportedOperatorAndOpset) {
+  auto m = small_model();
+  m.mutable_graph()->mutable_node(1)->set_op_type("FancyOp");
+  std::string bytes = m.SerializeAsString();
+  ir::Graph g = ir::parse_onnx(bytes.data(), bytes.size(), "fancy.onnx");
+  auto info = ops::infer_graph(g);
+  EXPECT_FALSE(info.supported());
+  try {
+    ops::require_supported(g, info, "fancy.onnx");
+    FAIL();
+  } catch (const UnsupportedError& e) {
+    EXPECT_NE(std::string(e.what()).find("FancyOp: operator not implemented"), std::string::npos)
+        << e.what();
+  }
+  auto m2 = small_model();
+  m2.mutable_opset_import(0)->set_version(99);
+  expect_error(m2, "opset 99 is not supported");
+  auto m3 = small_model();
+  m3.clear_opset_import();
+  expect_error(m3, "no opset_import");
+}
