@@ -105,8 +105,15 @@ CaseResult run_case(const std::string& suite, const fs::path& dir, const std::st
         return skip("test data has " + std::to_string(inputs.size()) + " inputs, model " +
                         std::to_string(g.inputs.size()) + " (optional inputs)", "(data)");
       runtime::SessionOptions opt;
-      opt.backends = {backend};
+      opt.backends.clear();
+      for (size_t pos = 0; pos <= backend.size();) {  // "cpu,ref": preference order
+        size_t c = backend.find(',', pos);
+        opt.backends.push_back(backend.substr(pos, c == std::string::npos ? c : c - pos));
+        if (c == std::string::npos) break;
+        pos = c + 1;
+      }
       opt.origin = r.name;
+      opt.poison_arena = true;  // catches kernels that read outputs they did not write
       for (size_t i = 0; i < inputs.size(); ++i) {
         if (g.inputs[i].dtype != inputs[i].dtype() && g.inputs[i].dtype != DType::kUndefined)
           return skip("input dtype differs from the model's (float16 data?)", "(data)");

@@ -24,7 +24,8 @@ namespace {
 class TempDir {
  public:
   TempDir() {
-    path_ = fs::temp_directory_path() / ("frugal-idx-" + std::to_string(::getpid()) + "-" + std::to_string(n_++));
+    path_ = fs::temp_directory_path() /
+            ("frugal-idx-" + std::to_string(::getpid()) + "-" + std::to_string(n_++));
     fs::remove_all(path_);
     fs::create_directories(path_);
   }
@@ -37,7 +38,8 @@ class TempDir {
 };
 
 // IDX bytes: 00 00 type ndims, big-endian dims, then data.
-std::vector<uint8_t> idx_bytes(uint8_t type, const std::vector<uint32_t>& dims, const std::vector<uint8_t>& data) {
+std::vector<uint8_t> idx_bytes(uint8_t type, const std::vector<uint32_t>& dims,
+                               const std::vector<uint8_t>& data) {
   std::vector<uint8_t> b = {0, 0, type, static_cast<uint8_t>(dims.size())};
   for (uint32_t d : dims) {
     b.push_back(static_cast<uint8_t>(d >> 24));
@@ -50,8 +52,8 @@ std::vector<uint8_t> idx_bytes(uint8_t type, const std::vector<uint32_t>& dims, 
 }
 
 void write_file(const std::string& path, const std::vector<uint8_t>& b) {
-  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(b.data()),
-                                              static_cast<std::streamsize>(b.size()));
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
 }
 
 void write_gz(const std::string& path, const std::vector<uint8_t>& b) {
@@ -68,12 +70,14 @@ std::vector<uint8_t> three_images() {
     for (int i = 0; i < 4; ++i) px.push_back(static_cast<uint8_t>(50 * n + 10 * i));
   return idx_bytes(0x08, {3, 2, 2}, px);
 }
-std::vector<uint8_t> three_labels() { return idx_bytes(0x08, {3}, {2, 0, 1}); }
+std::vector<uint8_t> three_labels() {
+  return idx_bytes(0x08, {3}, {2, 0, 1});
+}
 
 // Expects `stmt` to throw a UserError whose message contains `text`; shows the message.
-#define EXPECT_USER_ERROR(stmt, text)                           \
-  do {                                                          \
-    const std::string message_ = error_of([&] { stmt; });       \
+#define EXPECT_USER_ERROR(stmt, text)                              \
+  do {                                                             \
+    const std::string message_ = error_of([&] { stmt; });          \
     EXPECT_NE(message_.find(text), std::string::npos) << message_; \
   } while (0)
 
@@ -143,7 +147,9 @@ TEST(Idx, BadInputGivesOneLineReasons) {
   auto truncated = three_images();
   truncated.resize(truncated.size() - 3);
   write_gz(d / "trunc.gz", truncated);
-  EXPECT_USER_ERROR(read_idx(d / "trunc.gz"), "trunc.gz: truncated: the header declares 3x2x2 uint8 (12 bytes of data), the file holds 9");
+  EXPECT_USER_ERROR(
+      read_idx(d / "trunc.gz"),
+      "trunc.gz: truncated: the header declares 3x2x2 uint8 (12 bytes of data), the file holds 9");
 
   auto bad_magic = three_images();
   bad_magic[0] = 0x1F;
@@ -158,7 +164,8 @@ TEST(Idx, BadInputGivesOneLineReasons) {
   // Headers declaring far more data than the file holds are refused without allocating
   // it: beyond this machine's memory, or read chunk by chunk until the data runs out.
   write_file(d / "huge", idx_bytes(0x08, {65536, 65536, 256}, {1, 2, 3}));
-  EXPECT_USER_ERROR(read_idx(d / "huge"), "huge: IDX shape 65536x65536x256 is larger than this machine's memory");
+  EXPECT_USER_ERROR(read_idx(d / "huge"),
+                    "huge: IDX shape 65536x65536x256 is larger than this machine's memory");
   write_file(d / "big", idx_bytes(0x08, {1024, 256, 256}, {1, 2, 3}));
   EXPECT_USER_ERROR(read_idx(d / "big"), "big: truncated");
 
@@ -168,11 +175,13 @@ TEST(Idx, BadInputGivesOneLineReasons) {
   DataOptions ten;
   ten.num_classes = 10;
   write_file(d / "lab10", idx_bytes(0x08, {3}, {0, 10, 1}));
-  EXPECT_USER_ERROR(open_idx_dataset(d / "img", d / "lab10", ten), "lab10: label 10 of sample 1 is out of range [0, 10)");
+  EXPECT_USER_ERROR(open_idx_dataset(d / "img", d / "lab10", ten),
+                    "lab10: label 10 of sample 1 is out of range [0, 10)");
 
   DataOptions shape;
   shape.expected_sample_shape = {1, 28, 28};
-  EXPECT_USER_ERROR(open_idx_dataset(d / "img", d / "lab", shape), "img: samples are 1x2x2 (CxHxW), expected 1x28x28");
+  EXPECT_USER_ERROR(open_idx_dataset(d / "img", d / "lab", shape),
+                    "img: samples are 1x2x2 (CxHxW), expected 1x28x28");
 
   EXPECT_USER_ERROR(open_idx_dataset(d / "missing.gz", d / "lab"), "missing.gz: no such file");
 }
@@ -212,7 +221,8 @@ TEST(FashionMnist, ReadsTheDebianPackage) {
     for (int i = 0; i < 784; ++i) sum += b.images.data<float>()[i];
     EXPECT_NEAR(sum * 255.0, test ? 33456 : 76247, 0.05);
     std::vector<int64_t> counts(10);
-    for (int64_t l : static_cast<const TensorDataset&>(*ds).labels()) ++counts[static_cast<size_t>(l)];
+    for (int64_t l : static_cast<const TensorDataset&>(*ds).labels())
+      ++counts[static_cast<size_t>(l)];
     EXPECT_EQ(counts, std::vector<int64_t>(10, test ? 1000 : 6000));
   }
 }

@@ -25,7 +25,8 @@ namespace {
 class TempDir {
  public:
   TempDir() {
-    path_ = fs::temp_directory_path() / ("frugal-img-" + std::to_string(::getpid()) + "-" + std::to_string(n_++));
+    path_ = fs::temp_directory_path() /
+            ("frugal-img-" + std::to_string(::getpid()) + "-" + std::to_string(n_++));
     fs::remove_all(path_);
     fs::create_directories(path_);
   }
@@ -39,7 +40,8 @@ class TempDir {
 };
 
 // PNG written with libpng's simplified API: pixels [h][w][channels].
-void write_png(const std::string& path, int w, int h, int channels, const std::vector<uint8_t>& px) {
+void write_png(const std::string& path, int w, int h, int channels,
+               const std::vector<uint8_t>& px) {
   fs::create_directories(fs::path(path).parent_path());
   png_image img{};
   img.version = PNG_IMAGE_VERSION;
@@ -89,9 +91,9 @@ std::vector<uint8_t> grey_ramp() {
 }
 
 // Expects `stmt` to throw a UserError whose message contains `text`; shows the message.
-#define EXPECT_USER_ERROR(stmt, text)                           \
-  do {                                                          \
-    const std::string message_ = error_of([&] { stmt; });       \
+#define EXPECT_USER_ERROR(stmt, text)                              \
+  do {                                                             \
+    const std::string message_ = error_of([&] { stmt; });          \
     EXPECT_NE(message_.find(text), std::string::npos) << message_; \
   } while (0)
 
@@ -131,7 +133,8 @@ TEST(Resize, CentreCrop) {
   EXPECT_EQ(c.pixels, (std::vector<float>{11, 12, 21, 22}));
   const ImageF odd = center_crop(ImageF{4, 4, 1, ramp}, 3, 1, "x");  // top 0, left 1
   EXPECT_EQ(odd.pixels, (std::vector<float>{1, 11, 21}));
-  EXPECT_USER_ERROR(center_crop(ImageF{4, 4, 1, ramp}, 5, 5, "a.png"), "a.png: image of 4x4 (WxH) is smaller than the 5x5 crop");
+  EXPECT_USER_ERROR(center_crop(ImageF{4, 4, 1, ramp}, 5, 5, "a.png"),
+                    "a.png: image of 4x4 (WxH) is smaller than the 5x5 crop");
 }
 
 TEST(ImageFolder, ClassesFilesAndPixels) {
@@ -151,8 +154,8 @@ TEST(ImageFolder, ClassesFilesAndPixels) {
   const Batch b = ds.get_range(0, 3);
   EXPECT_EQ(b.labels.to_int64(), (std::vector<int64_t>{0, 0, 1}));
   const float* p = b.images.data<float>();
-  EXPECT_FLOAT_EQ(p[0], 0.0f);            // a.png, R plane
-  EXPECT_FLOAT_EQ(p[16], 51.0f / 255);    // a.png, G plane
+  EXPECT_FLOAT_EQ(p[0], 0.0f);                // a.png, R plane
+  EXPECT_FLOAT_EQ(p[16], 51.0f / 255);        // a.png, G plane
   EXPECT_FLOAT_EQ(p[48 + 32], 200.0f / 255);  // b.png, B plane
   // JPEG at quality 100 of a flat colour decodes within a couple of levels.
   EXPECT_NEAR(p[96] * 255, 200, 2.5);
@@ -195,7 +198,8 @@ TEST(ImageFolder, BadInputGivesOneLineReasons) {
 
   DataOptions want;
   want.expected_sample_shape = {3, 28, 28};
-  EXPECT_USER_ERROR(ImageFolderDataset(d.str(), want), "samples are 3x4x4 (CxHxW), expected 3x28x28");
+  EXPECT_USER_ERROR(ImageFolderDataset(d.str(), want),
+                    "samples are 3x4x4 (CxHxW), expected 3x28x28");
 
   DataOptions big_crop;
   big_crop.crop_h = big_crop.crop_w = 8;
@@ -214,8 +218,10 @@ TEST(ImageFolder, BadInputGivesOneLineReasons) {
   write_jpeg(t / "c/full.jpg", 64, 64, texture);
   for (const char* name : {"full.png", "full.jpg"}) {
     const std::string src = t / (std::string("c/") + name);
-    std::vector<char> bytes((std::istreambuf_iterator<char>(std::ifstream(src, std::ios::binary).rdbuf())), {});
-    std::ofstream(t / (std::string("c/cut-") + name), std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size() * 3 / 4));
+    std::vector<char> bytes(
+        (std::istreambuf_iterator<char>(std::ifstream(src, std::ios::binary).rdbuf())), {});
+    std::ofstream(t / (std::string("c/cut-") + name), std::ios::binary)
+        .write(bytes.data(), static_cast<std::streamsize>(bytes.size() * 3 / 4));
   }
   EXPECT_USER_ERROR(decode_image(t / "c/cut-full.png", 3), "cut-full.png: corrupt PNG");
   EXPECT_USER_ERROR(decode_image(t / "c/cut-full.jpg", 3), "cut-full.jpg: truncated JPEG");

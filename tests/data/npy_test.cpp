@@ -3,9 +3,9 @@
 #include <unistd.h>
 
 #include <cstring>
-#include <functional>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -20,7 +20,8 @@ namespace {
 const std::string kFixtures = std::string(FRUGAL_SOURCE_DIR) + "/tests/data/fixtures/";
 
 std::string temp_path(const std::string& name) {
-  return (fs::temp_directory_path() / ("frugal-npy-" + std::to_string(::getpid()) + "-" + name)).string();
+  return (fs::temp_directory_path() / ("frugal-npy-" + std::to_string(::getpid()) + "-" + name))
+      .string();
 }
 
 std::vector<uint8_t> file_bytes(const std::string& path) {
@@ -29,8 +30,8 @@ std::vector<uint8_t> file_bytes(const std::string& path) {
 }
 
 void write_bytes(const std::string& path, const std::vector<uint8_t>& b) {
-  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(b.data()),
-                                              static_cast<std::streamsize>(b.size()));
+  std::ofstream(path, std::ios::binary)
+      .write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
 }
 
 // An .npy as numpy writes it (header text per numpy/lib/format.py, padded to 64 bytes).
@@ -49,9 +50,9 @@ std::vector<uint8_t> npy_bytes(const std::string& dict, const std::vector<uint8_
 }
 
 // Expects `stmt` to throw a UserError whose message contains `text`; shows the message.
-#define EXPECT_USER_ERROR(stmt, text)                           \
-  do {                                                          \
-    const std::string message_ = error_of([&] { stmt; });       \
+#define EXPECT_USER_ERROR(stmt, text)                              \
+  do {                                                             \
+    const std::string message_ = error_of([&] { stmt; });          \
     EXPECT_NE(message_.find(text), std::string::npos) << message_; \
   } while (0)
 
@@ -69,14 +70,17 @@ std::string error_of(const std::function<void()>& f) {
 TEST(Npy, ReadsNumpyHeaderBytes) {
   // int32 [2, 2] = 1, -2, 3, 258 little endian.
   const std::vector<uint8_t> data = {1, 0, 0, 0, 0xFE, 0xFF, 0xFF, 0xFF, 3, 0, 0, 0, 2, 1, 0, 0};
-  const Tensor t = parse_npy(npy_bytes("{'descr': '<i4', 'fortran_order': False, 'shape': (2, 2), }", data), "t");
+  const Tensor t = parse_npy(
+      npy_bytes("{'descr': '<i4', 'fortran_order': False, 'shape': (2, 2), }", data), "t");
   EXPECT_EQ(t.dtype(), DType::kI32);
   EXPECT_EQ(t.shape(), (Shape{2, 2}));
   EXPECT_EQ(t.to_int64(), (std::vector<int64_t>{1, -2, 3, 258}));
-  const Tensor s = parse_npy(npy_bytes("{'descr': '|u1', 'fortran_order': False, 'shape': (), }", {7}), "s");
+  const Tensor s =
+      parse_npy(npy_bytes("{'descr': '|u1', 'fortran_order': False, 'shape': (), }", {7}), "s");
   EXPECT_EQ(s.shape(), Shape{});
   EXPECT_EQ(s.at_double(0), 7);
-  const Tensor b = parse_npy(npy_bytes("{'descr': '|b1', 'fortran_order': False, 'shape': (3,), }", {0, 1, 2}), "b");
+  const Tensor b = parse_npy(
+      npy_bytes("{'descr': '|b1', 'fortran_order': False, 'shape': (3,), }", {0, 1, 2}), "b");
   EXPECT_EQ(b.dtype(), DType::kBool);
   EXPECT_EQ(b.to_double(), (std::vector<double>{0, 1, 1}));
 }
@@ -100,6 +104,10 @@ TEST(Npy, RoundTripsEverySupportedType) {
       Tensor::from_vector<int8_t>({2}, {-128, 127}),
       Tensor::from_vector<uint8_t>({3}, {0, 128, 255}),
       Tensor::from_vector<bool>({2}, {true, false}),
+      Tensor::from_vector<int16_t>({2}, {-300, 300}),
+      Tensor::from_vector<uint16_t>({1}, {65535}),
+      Tensor::from_vector<uint32_t>({1}, {4000000000u}),
+      Tensor::from_vector<uint64_t>({1}, {uint64_t{1} << 63}),
       Tensor(DType::kF32, {0, 5}),
   };
   for (const auto& t : tensors) {
@@ -112,15 +120,33 @@ TEST(Npy, RoundTripsEverySupportedType) {
 
 TEST(Npy, RefusesBadFilesWithTheReason) {
   const std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }";
-  EXPECT_USER_ERROR(parse_npy(npy_bytes(dict, std::vector<uint8_t>(12)), "a.npy"), "a.npy: shape 2x2 of float32 needs 16 bytes of data, the file has 12 (truncated)");
+  EXPECT_USER_ERROR(
+      parse_npy(npy_bytes(dict, std::vector<uint8_t>(12)), "a.npy"),
+      "a.npy: shape 2x2 of float32 needs 16 bytes of data, the file has 12 (truncated)");
   EXPECT_USER_ERROR(parse_npy(std::vector<uint8_t>(20, 'x'), "b.npy"), "b.npy: not a .npy");
-  EXPECT_USER_ERROR(parse_npy(npy_bytes("{'descr': '>f4', 'fortran_order': False, 'shape': (1,), }", std::vector<uint8_t>(4)), "c.npy"), "big-endian");
-  EXPECT_USER_ERROR(parse_npy(npy_bytes("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), }", std::vector<uint8_t>(16)), "d.npy"), "Fortran");
-  EXPECT_USER_ERROR(parse_npy(npy_bytes("{'descr': '<c8', 'fortran_order': False, 'shape': (1,), }", std::vector<uint8_t>(8)), "e.npy"), "'<c8' is not supported");
-  EXPECT_USER_ERROR(parse_npy(npy_bytes("{'descr': '<f4', 'fortran_order': False}", {}), "f.npy"), "no 'shape'");
+  EXPECT_USER_ERROR(parse_npy(npy_bytes("{'descr': '>f4', 'fortran_order': False, 'shape': (1,), }",
+                                        std::vector<uint8_t>(4)),
+                              "c.npy"),
+                    "big-endian");
+  EXPECT_USER_ERROR(
+      parse_npy(npy_bytes("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), }",
+                          std::vector<uint8_t>(16)),
+                "d.npy"),
+      "Fortran");
+  EXPECT_USER_ERROR(parse_npy(npy_bytes("{'descr': '<c8', 'fortran_order': False, 'shape': (1,), }",
+                                        std::vector<uint8_t>(8)),
+                              "e.npy"),
+                    "'<c8' is not supported");
+  EXPECT_USER_ERROR(parse_npy(npy_bytes("{'descr': '<f4', 'fortran_order': False}", {}), "f.npy"),
+                    "no 'shape'");
   // A header claiming a huge array in a small file is refused before any allocation.
-  EXPECT_USER_ERROR(parse_npy(npy_bytes("{'descr': '<f8', 'fortran_order': False, 'shape': (1000000000000,), }", {}), "g.npy"), "g.npy");
-  EXPECT_USER_ERROR(read_npy("/nonexistent/h.npy"), "/nonexistent/h.npy: cannot open: No such file");
+  EXPECT_USER_ERROR(
+      parse_npy(
+          npy_bytes("{'descr': '<f8', 'fortran_order': False, 'shape': (1000000000000,), }", {}),
+          "g.npy"),
+      "g.npy");
+  EXPECT_USER_ERROR(read_npy("/nonexistent/h.npy"),
+                    "/nonexistent/h.npy: cannot open: No such file");
 }
 
 TEST(Npz, ReadsStoredArchiveFromPythonZipfile) {

@@ -38,6 +38,7 @@ TEST(Nvml, LibraryWithoutNvmlSymbolsIsNamed) {
     NvmlMeter m(o);
     FAIL() << "expected UserError";
   } catch (const frugal::UserError& e) {
-    EXPECT_NE(std::string(e.what()).find("has no symbol nvmlInit_v2"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("has no symbol nvmlInit_v2"), std::string::npos)
+        << e.what();
   }
 }

@@ -93,7 +93,7 @@ TEST(Rapl, SumsDomainsAcrossAWraparound) {
   t.add_zone("intel-rapl:0:0", "dram", kIntelRange - 1000000, kIntelRange);
   RaplMeter m(RaplOptions{t.root(), 0.0});
   m.start();
-  t.set_energy("intel-rapl:0", 3500000);  // +2.5 J
+  t.set_energy("intel-rapl:0", 3500000);   // +2.5 J
   t.set_energy("intel-rapl:0:0", 500000);  // 1 J to the wrap, then 0.5 J
   const Reading r = m.stop();
   EXPECT_NEAR(r.joules, 4.0, 1e-9);

@@ -20,7 +20,8 @@ namespace {
 
 std::vector<SensorSample> parse_all(SensorStreamParser& p, const std::string& bytes) {
   std::vector<SensorSample> out;
-  p.feed(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()), out);
+  p.feed(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()),
+         out);
   return out;
 }
 
@@ -145,14 +146,14 @@ TEST(SerialProtocol, ParsesBothFramingsFedByteByByte) {
 TEST(SerialProtocol, SkipsAndCountsGarbage) {
   std::string bad_crc = frame_bytes(SensorSample{5, 0, 1, 1});
   bad_crc[16] ^= 0xFF;
-  const std::string stream = std::string("hello world\n") +     // not four fields
-                             "10,abc,1,2\n" +                  // channel not a number
-                             "10,0,1,2,3\n" +                  // five fields
-                             "10,300,1,2\n" +                  // channel out of range
-                             "10,0,nan,2\n" +                  // not finite
-                             "20,0,1," +                       // cut short by a frame:
+  const std::string stream = std::string("hello world\n") +  // not four fields
+                             "10,abc,1,2\n" +                // channel not a number
+                             "10,0,1,2,3\n" +                // five fields
+                             "10,300,1,2\n" +                // channel out of range
+                             "10,0,nan,2\n" +                // not finite
+                             "20,0,1," +                     // cut short by a frame:
                              frame_bytes(SensorSample{30, 0, 2, 2}) + bad_crc +
-                             std::string(300, 'x') + "\n" +    // overlong line
+                             std::string(300, 'x') + "\n" +  // overlong line
                              "\xA5\x01\n" +                  // a stray sync byte, a control byte
                              "40,0,1,1\n";
   SensorStreamParser p;

@@ -17,9 +17,9 @@ TEST(Percentile, LinearInterpolationBetweenClosestRanks) {
   EXPECT_DOUBLE_EQ(percentile_sorted(v, 0.0), 15);
   EXPECT_DOUBLE_EQ(percentile_sorted(v, 1.0), 50);
   EXPECT_DOUBLE_EQ(percentile_sorted(v, 0.5), 35);
-  EXPECT_DOUBLE_EQ(percentile_sorted(v, 0.25), 20);   // r = 1
-  EXPECT_DOUBLE_EQ(percentile_sorted(v, 0.40), 29);   // r = 1.6: 20 + 0.6 * 15
-  EXPECT_DOUBLE_EQ(percentile_sorted(v, 0.90), 46);   // r = 3.6: 40 + 0.6 * 10
+  EXPECT_DOUBLE_EQ(percentile_sorted(v, 0.25), 20);  // r = 1
+  EXPECT_DOUBLE_EQ(percentile_sorted(v, 0.40), 29);  // r = 1.6: 20 + 0.6 * 15
+  EXPECT_DOUBLE_EQ(percentile_sorted(v, 0.90), 46);  // r = 3.6: 40 + 0.6 * 10
   const std::vector<double> shuffled = {40, 15, 50, 35, 20};
   EXPECT_DOUBLE_EQ(percentile(shuffled, 0.40), 29);
   const std::vector<double> even = {4, 1, 3, 2};

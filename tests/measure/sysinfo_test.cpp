@@ -22,7 +22,7 @@ TEST(SysInfo, ParsesCpuinfo) {
   EXPECT_EQ(c.model_name, "Intel(R) Xeon(R) Gold 6430");
   EXPECT_EQ(c.logical_cpus, 3);
   EXPECT_EQ(c.physical_cores, 2);
-  const std::vector<std::string> want = {"avx2",        "f16c",     "avx512f", "avx512_vnni",
+  const std::vector<std::string> want = {"avx2",        "f16c",     "avx512f",  "avx512_vnni",
                                          "avx512_bf16", "amx_tile", "amx_bf16", "amx_int8"};
   EXPECT_EQ(c.flags, want);
 }
@@ -44,7 +44,8 @@ TEST(SysInfo, DescribesThisMachine) {
 }
 
 TEST(SysInfo, ParsesStatusFields) {
-  const std::string status = "Name:\ttest\nVmPeak:\t  9000 kB\nVmHWM:\t    2196 kB\nVmRSS:\t 2000 kB\n";
+  const std::string status =
+      "Name:\ttest\nVmPeak:\t  9000 kB\nVmHWM:\t    2196 kB\nVmRSS:\t 2000 kB\n";
   EXPECT_EQ(parse_status_kib_field(status, "VmHWM"), 2196 * 1024);
   EXPECT_EQ(parse_status_kib_field(status, "VmRSS"), 2000 * 1024);
   EXPECT_FALSE(parse_status_kib_field(status, "VmSwap").has_value());

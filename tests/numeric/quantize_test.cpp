@@ -219,7 +219,9 @@ TEST(QuantizeOracle, EveryModeMatchesValueSearchOnEveryIsa) {
 
 TEST(QuantizeReference, DoublePathAgreesWithKernelsOnRandomPatterns) {
   const char* names[] = {"fp32", "tf32", "fp16", "bf16", "e4m3", "e8m20", "e8m22:sub=off",
-                         "e7m21", "e5m2:overflow=sat", "e7m1:bias=70", "e2m1", "e8m3"};
+                         "e7m21", "e5m2:overflow=sat", "e7m1:bias=70", "e2m1", "e8m3",
+                         "int8:scale=0.1:zp=3", "uint4:scale=0.25", "fixed4.4", "ufixed1.7",
+                         "int16:scale=3e-05", "fixed1.23", "int1", "binary:scale=0.5", "ternary"};
   std::mt19937 rng(5);
   std::vector<float> in(20000);
   for (auto& x : in) x = std::bit_cast<float>(static_cast<uint32_t>(rng()));
@@ -245,7 +247,7 @@ TEST(QuantizeReference, DoublePathAgreesWithKernelsOnRandomPatterns) {
 
 TEST(QuantizeIsa, VariantsAgreeOnOddLengthsAndOffsets) {
   std::mt19937 rng(11);
-  for (const char* name : {"bf16", "e4m3", "e2m1", "fp16:sub=off"}) {
+  for (const char* name : {"bf16", "e4m3", "e2m1", "fp16:sub=off", "int8:scale=0.37:zp=-5", "fixed4.4", "mxint8", "mxfp4"}) {
     const NumberFormat f = fn::parse_format(name);
     for (size_t n : {1u, 3u, 15u, 17u, 63u, 65u, 130u, 1000u}) {
       std::vector<float> in(n);
@@ -482,4 +484,48 @@ TEST(QuantizeErrors, BadArgumentsAreUserErrors) {
   EXPECT_THROW(fn::parse_rounding("sr:bits=0"), frugal::UserError);
   EXPECT_THROW(fn::parse_rounding("nearest"), frugal::UserError);
   EXPECT_THROW(fn::parse_rounding("rne:seed=1"), frugal::UserError);
+}
+
+// Block formats against their definition, element by element: X from the block's largest
+// magnitude, the element rounding (saturating) of v * 2^-X computed exactly in double, times
+// 2^X. Blocks mix huge and tiny values (underflow on scaling) and all-tiny blocks (the lowest
+// scale), on every ISA and rounding mode.
+TEST(QuantizeBlocks, EveryElementIsTheScaledElementRounding) {
+  std::mt19937 rng(31);
+  for (const char* name : {"e4m3:block=32", "e2m1:block=16", "e5m2:block=48", "fp16:block=7", "fixed2.6:block=32"}) {
+    const NumberFormat f = fn::parse_format(name);
+    NumberFormat elem = f.element();
+    if (elem.kind == fn::FormatKind::kFloat) elem.saturate = true;
+    const fn::FormatInfo ei = fn::describe(elem);
+    const int emax = std::ilogb(ei.max_finite);
+    const double elem_min = std::isnan(ei.min_subnormal) ? ei.min_normal : ei.min_subnormal;
+    const int lowest = std::max(-127, -149 - std::ilogb(elem_min));
+    const size_t bs = static_cast<size_t>(f.block);
+    std::vector<float> in(bs * 40 + 5);
+    for (size_t i = 0; i < in.size(); ++i) {
+      const size_t blk = i / bs;
+      const int e = blk % 4 == 0 ? int(rng() % 250) - 125 : blk % 4 == 1 ? int(rng() % 20) - 140 : int(rng() % 16) - 8;
+      in[i] = std::ldexp(std::uniform_real_distribution<float>(-2, 2)(rng), e);
+    }
+    for (RoundingMode mode : fn::all_rounding_modes()) {
+      const Rounding r{mode, 8, 32};
+      const std::vector<float> got = quantize_all_isas(in, f, r, 0);
+      int bad = 0;
+      for (size_t b = 0; b < in.size() && bad < 3; b += bs) {
+        const size_t len = std::min(bs, in.size() - b);
+        double amax = 0;
+        for (size_t i = 0; i < len; ++i) amax = std::max(amax, std::fabs(double(in[b + i])));
+        const int x = std::clamp(amax > 0 ? std::ilogb(amax) - emax : 0, lowest, 127);
+        for (size_t i = 0; i < len && bad < 3; ++i) {
+          const double q = fn::round_value(std::ldexp(double(in[b + i]), -x), elem, r, b + i);
+          const float want = static_cast<float>(std::ldexp(q, x));
+          if (!(same_float(got[b + i], want) || (want == 0 && got[b + i] == 0))) {
+            ++bad;
+            ADD_FAILURE() << name << " " << fn::to_string(r) << " x=" << hex(in[b + i]) << " X=" << x << " -> "
+                          << hex(got[b + i]) << ", want " << hex(want);
+          }
+        }
+      }
+    }
+  }
 }

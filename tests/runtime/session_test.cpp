@@ -110,7 +110,10 @@ TEST(Session, EveryZooModelRunsOnRef) {
     SCOPED_TRACE(name);
     ir::Graph g = zoo::build(name, 1);
     runtime::SessionOptions opt;
+    opt.poison_arena = true;  // a kernel reading unwritten output bytes would yield NaN
     runtime::Session s(g, opt);
+    EXPECT_GT(s.arena_bytes(), 0u);
+    EXPECT_LE(s.arena_bytes(), 2 * s.arena_lower_bound());
     auto cost = ops::analyze_cost(g, s.info());
     EXPECT_EQ(cost.total.params, published_params.at(name));
     Tensor x(DType::kF32, s.inputs()[0].shape);

@@ -182,6 +182,7 @@ void run_formats(const FormatsArgs& a) {
     list_formats(formats, a.json);
     return;
   }
+  for (const auto& v : a.values) parse_value(v);  // report a bad value before any output
   nlohmann::json out = nlohmann::json::array();
   for (const auto& [f, d] : formats) round_values(f, a.values, a.seed, a.json, out);
   if (a.json) print_json({{"rounding", out}});

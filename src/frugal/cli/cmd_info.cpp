@@ -6,6 +6,7 @@
 #include "frugal/cli/common.h"
 #include "frugal/ir/onnx_io.h"
 #include "frugal/ops/cost.h"
+#include "frugal/runtime/session.h"
 
 namespace frugal::cli {
 namespace {
@@ -15,7 +16,47 @@ struct InfoArgs {
   int64_t batch = 1;
   std::vector<std::string> shapes;
   bool json = false;
+  bool plan = false;
+  std::vector<std::string> backends{"ref"};
 };
+
+// The compiled plan: which backend and kernel runs each node (and why preferred backends
+// declined), and the memory the planner reserved before the first run.
+void print_plan(const ir::Graph& g, const InfoArgs& a, const ops::InferOptions& opt,
+                nlohmann::json* j) {
+  runtime::SessionOptions so;
+  so.backends = a.backends;
+  so.infer = opt;
+  so.origin = a.model;
+  runtime::Session s(g, so);
+  if (j) {
+    (*j)["plan"] = {{"arena_bytes", s.arena_bytes()},
+                    {"arena_lower_bound_bytes", s.arena_lower_bound()},
+                    {"constant_bytes", s.constant_bytes()},
+                    {"steps", nlohmann::json::array()}};
+    for (const auto& as : s.assignments())
+      (*j)["plan"]["steps"].push_back({{"node", as.node_name}, {"op", as.op_type},
+                                       {"backend", as.backend}, {"impl", as.impl},
+                                       {"declined", as.declined}});
+    return;
+  }
+  Table t({"#", "node", "op", "backend", "kernel", "declined by"});
+  size_t k = 0;
+  for (const auto& as : s.assignments()) {
+    std::string declined;
+    for (const auto& d : as.declined) declined += (declined.empty() ? "" : "; ") + d;
+    t.add({std::to_string(k++), as.node_name, as.op_type, as.backend, as.impl, declined});
+  }
+  std::printf("\nplan (backends: ");
+  for (size_t i = 0; i < a.backends.size(); ++i)
+    std::printf("%s%s", i ? "," : "", a.backends[i].c_str());
+  std::printf(")\n%s\n", t.str().c_str());
+  std::printf("memory    activation arena %s B (planned before the first run; lower bound %s B),"
+              " weights and constants %s B\n",
+              with_commas(static_cast<int64_t>(s.arena_bytes())).c_str(),
+              with_commas(static_cast<int64_t>(s.arena_lower_bound())).c_str(),
+              with_commas(static_cast<int64_t>(s.constant_bytes())).c_str());
+}
 
 const char* state_name(ops::NodeStatus::State s) {
   switch (s) {
@@ -87,6 +128,7 @@ void run_info(const InfoArgs& a) {
                    {"weight_bytes", cost.weight_bytes}};
     j["unsupported"] = unsupported;
     j["method"] = "static analysis of the graph (estimated, not measured)";
+    if (a.plan) print_plan(g, a, opt, &j);
     print_json(j);
     return;
   }
@@ -133,6 +175,7 @@ void run_info(const InfoArgs& a) {
     std::printf("support   %zu unsupported node(s):\n", unsupported.size());
     for (const auto& u : unsupported) std::printf("          %s\n", u.c_str());
   }
+  if (a.plan) print_plan(g, a, opt, nullptr);
 }
 
 void setup(CLI::App& app) {
@@ -144,6 +187,10 @@ void setup(CLI::App& app) {
   sub->add_option("model", a->model, "ONNX model file")->required();
   sub->add_option("--batch", a->batch, "size of a dynamic batch dimension (default 1)");
   sub->add_option("--shape", a->shapes, "full shape of an input: NAME=DIMS (e.g. x=1x3x224x224)");
+  sub->add_flag("--plan", a->plan,
+                "compile the model: kernel per node, reasons for fallbacks, planned memory");
+  sub->add_option("--backend", a->backends, "backends in order of preference, for --plan")
+      ->delimiter(',');
   sub->add_flag("--json", a->json, "machine-readable output");
   sub->callback([a] { run_info(*a); });
 }

@@ -21,23 +21,27 @@ struct NpyType {
   DType dtype;
 };
 constexpr NpyType kNpyTypes[] = {{"<f4", DType::kF32}, {"<f8", DType::kF64}, {"<i8", DType::kI64},
-                                 {"<i4", DType::kI32}, {"|i1", DType::kI8},  {"|u1", DType::kU8},
-                                 {"|b1", DType::kBool}};
+                                 {"<i4", DType::kI32}, {"<i2", DType::kI16}, {"|i1", DType::kI8},
+                                 {"<u8", DType::kU64}, {"<u4", DType::kU32}, {"<u2", DType::kU16},
+                                 {"|u1", DType::kU8},  {"|b1", DType::kBool}};
 
 DType dtype_from_descr(std::string descr, const std::string& name) {
   // One-byte types may carry any byte-order mark; '=' is native, little endian here.
   if (descr.size() == 3 && (descr[0] == '<' || descr[0] == '=' || descr[0] == '|')) {
     const bool one_byte = descr[2] == '1';
-    if (one_byte) descr[0] = '|';
-    else if (descr[0] == '=') descr[0] = '<';
+    if (one_byte)
+      descr[0] = '|';
+    else if (descr[0] == '=')
+      descr[0] = '<';
   }
   for (const auto& t : kNpyTypes)
     if (descr == t.descr) return t.dtype;
   if (!descr.empty() && descr[0] == '>' && descr.size() == 3 && descr[2] != '1')
-    throw UnsupportedError(name + ": big-endian arrays (" + descr +
-                           ") are not supported: save with arr.astype(arr.dtype.newbyteorder('<'))");
+    throw UnsupportedError(
+        name + ": big-endian arrays (" + descr +
+        ") are not supported: save with arr.astype(arr.dtype.newbyteorder('<'))");
   throw UnsupportedError(name + ": element type '" + descr +
-                         "' is not supported (float32, float64, int64, int32, int8, uint8, bool)");
+                         "' is not supported (float32/64, int8/16/32/64, uint8/16/32/64, bool)");
 }
 
 const char* descr_of(DType t) {
@@ -47,7 +51,8 @@ const char* descr_of(DType t) {
 }
 
 // Value of `key` in numpy's header, a Python dict literal: {'descr': '<f4', ...}.
-std::string header_value(const std::string& header, const std::string& key, const std::string& name) {
+std::string header_value(const std::string& header, const std::string& key,
+                         const std::string& name) {
   const std::string quoted[2] = {"'" + key + "'", "\"" + key + "\""};
   size_t at = std::string::npos;
   for (const auto& q : quoted)
@@ -57,7 +62,8 @@ std::string header_value(const std::string& header, const std::string& key, cons
     }
   if (at == std::string::npos) throw UserError(name + ": npy header has no '" + key + "'");
   at = header.find(':', at);
-  if (at == std::string::npos) throw UserError(name + ": npy header is malformed near '" + key + "'");
+  if (at == std::string::npos)
+    throw UserError(name + ": npy header is malformed near '" + key + "'");
   ++at;
   while (at < header.size() && header[at] == ' ') ++at;
   if (at >= header.size()) throw UserError(name + ": npy header is malformed near '" + key + "'");
@@ -88,7 +94,8 @@ Shape parse_shape_tuple(const std::string& tuple, const std::string& name) {
     if (i >= tuple.size() || tuple[i] == ')') break;
     int64_t d = 0;
     auto [p, ec] = std::from_chars(tuple.data() + i, tuple.data() + tuple.size(), d);
-    if (ec != std::errc() || d < 0) throw UserError(name + ": npy shape " + tuple + " is not valid");
+    if (ec != std::errc() || d < 0)
+      throw UserError(name + ": npy shape " + tuple + " is not valid");
     shape.push_back(d);
     i = static_cast<size_t>(p - tuple.data());
     while (i < tuple.size() && tuple[i] == 'L') ++i;  // Python 2 longs
@@ -96,11 +103,15 @@ Shape parse_shape_tuple(const std::string& tuple, const std::string& name) {
   return shape;
 }
 
-uint16_t le16(const uint8_t* p) { return static_cast<uint16_t>(p[0] | p[1] << 8); }
+uint16_t le16(const uint8_t* p) {
+  return static_cast<uint16_t>(p[0] | p[1] << 8);
+}
 uint32_t le32(const uint8_t* p) {
   return uint32_t{p[0]} | uint32_t{p[1]} << 8 | uint32_t{p[2]} << 16 | uint32_t{p[3]} << 24;
 }
-uint64_t le64(const uint8_t* p) { return uint64_t{le32(p)} | uint64_t{le32(p + 4)} << 32; }
+uint64_t le64(const uint8_t* p) {
+  return uint64_t{le32(p)} | uint64_t{le32(p + 4)} << 32;
+}
 
 std::vector<uint8_t> read_whole_file(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -118,7 +129,8 @@ std::vector<uint8_t> read_whole_file(const std::string& path) {
     if (n <= 0) {
       const int err = errno;
       ::close(fd);
-      throw UserError(path + ": read failed: " + (n == 0 ? "file shrank while reading" : std::strerror(err)));
+      throw UserError(
+          path + ": read failed: " + (n == 0 ? "file shrank while reading" : std::strerror(err)));
     }
     done += static_cast<size_t>(n);
   }
@@ -141,7 +153,8 @@ Tensor parse_npy(std::span<const uint8_t> bytes, const std::string& name) {
     header_len = le32(&bytes[8]);
     header_at = 12;
   } else {
-    throw UnsupportedError(name + ": npy format version " + std::to_string(major) + " is not supported");
+    throw UnsupportedError(name + ": npy format version " + std::to_string(major) +
+                           " is not supported");
   }
   if (header_len > bytes.size() - header_at) throw UserError(name + ": truncated npy header");
   const std::string header(reinterpret_cast<const char*>(&bytes[header_at]), header_len);
@@ -151,8 +164,10 @@ Tensor parse_npy(std::span<const uint8_t> bytes, const std::string& name) {
     throw UserError(name + ": npy fortran_order is '" + fortran + "'");
   const Shape shape = parse_shape_tuple(header_value(header, "shape", name), name);
   // Fortran order differs from C order only when two or more dimensions exceed 1.
-  if (fortran == "True" && std::count_if(shape.begin(), shape.end(), [](int64_t d) { return d > 1; }) > 1)
-    throw UnsupportedError(name + ": Fortran-order arrays are not supported: save with "
+  if (fortran == "True" &&
+      std::count_if(shape.begin(), shape.end(), [](int64_t d) { return d > 1; }) > 1)
+    throw UnsupportedError(name +
+                           ": Fortran-order arrays are not supported: save with "
                            "np.ascontiguousarray");
   const size_t data_at = header_at + header_len;
   const int64_t numel = shape_numel(shape);
@@ -180,7 +195,9 @@ Tensor read_npy(const std::string& path) {
 std::vector<uint8_t> encode_npy(const Tensor& t) {
   std::string shape = "(";
   for (size_t i = 0; i < t.shape().size(); ++i)
-    shape += std::to_string(t.shape()[i]) + (t.shape().size() == 1 ? "," : i + 1 < t.shape().size() ? ", " : "");
+    shape += std::to_string(t.shape()[i]) + (t.shape().size() == 1      ? ","
+                                             : i + 1 < t.shape().size() ? ", "
+                                                                        : "");
   shape += ")";
   std::string header = std::string("{'descr': '") + descr_of(t.dtype()) +
                        "', 'fortran_order': False, 'shape': " + shape + ", }";
@@ -203,7 +220,8 @@ void write_npy(const std::string& path, const Tensor& t) {
   const auto bytes = encode_npy(t);
   std::ofstream out(path, std::ios::binary);
   if (!out) throw UserError(path + ": cannot create: " + std::strerror(errno));
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
   if (!out) throw UserError(path + ": write failed");
 }
 
@@ -294,12 +312,15 @@ std::string array_name(const std::string& entry) {
   return entry;
 }
 
-std::vector<uint8_t> zip_extract(const std::vector<uint8_t>& z, const ZipEntry& e, const std::string& path) {
+std::vector<uint8_t> zip_extract(const std::vector<uint8_t>& z, const ZipEntry& e,
+                                 const std::string& path) {
   const std::string where = path + ":" + e.name;
   if (e.flags & 1) throw UnsupportedError(where + ": encrypted zip entries are not supported");
-  if (e.local_offset > z.size() || z.size() - e.local_offset < 30 || le32(&z[e.local_offset]) != 0x04034b50)
+  if (e.local_offset > z.size() || z.size() - e.local_offset < 30 ||
+      le32(&z[e.local_offset]) != 0x04034b50)
     throw UserError(where + ": zip local header is damaged");
-  const size_t data_at = e.local_offset + 30 + le16(&z[e.local_offset + 26]) + le16(&z[e.local_offset + 28]);
+  const size_t data_at =
+      e.local_offset + 30 + le16(&z[e.local_offset + 26]) + le16(&z[e.local_offset + 28]);
   if (data_at > z.size() || e.compressed > z.size() - data_at)
     throw UserError(where + ": entry runs past the end of the archive (truncated)");
   if (e.uncompressed > max_tensor_bytes() + 4096)
@@ -337,8 +358,8 @@ std::vector<uint8_t> zip_extract(const std::vector<uint8_t>& z, const ZipEntry& 
     const uint64_t produced = s.total_out;
     inflateEnd(&s);
     if (rc != Z_STREAM_END || produced != out.size())
-      throw UserError(where + ": deflate data is corrupt or truncated (" + std::to_string(produced) +
-                      " of " + std::to_string(out.size()) + " bytes)");
+      throw UserError(where + ": deflate data is corrupt or truncated (" +
+                      std::to_string(produced) + " of " + std::to_string(out.size()) + " bytes)");
   } else {
     throw UnsupportedError(where + ": zip compression method " + std::to_string(e.method) +
                            " is not supported (stored and deflate are)");

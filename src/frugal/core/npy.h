@@ -1,8 +1,9 @@
 // NumPy's .npy format (one array) and .npz (a zip archive of .npy files, stored or
 // deflated), after the format description in numpy/lib/format.py and PKWARE's APPNOTE
-// for zip. Supported element types: float32, float64, int64, int32, int8, uint8 and bool,
-// little endian, C order. Everything read is checked against the file's real size before
-// memory is allocated; any fault is a UserError naming the file and the reason.
+// for zip. Supported element types: float32/64, int8/16/32/64, uint8/16/32/64 and bool,
+// little endian, C order (format versions 1.0 to 3.0). Everything read is checked against the
+// file's real size before memory is allocated; any fault is a UserError naming the file and the
+// reason.
 #pragma once
 
 #include <cstdint>

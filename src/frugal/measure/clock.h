@@ -10,7 +10,9 @@ namespace frugal::measure {
 using SteadyClock = std::chrono::steady_clock;
 using TimePoint = SteadyClock::time_point;
 
-inline TimePoint now() { return SteadyClock::now(); }
+inline TimePoint now() {
+  return SteadyClock::now();
+}
 inline double seconds_between(TimePoint a, TimePoint b) {
   return std::chrono::duration<double>(b - a).count();
 }

@@ -13,8 +13,8 @@ EnergyCoefficients horowitz_45nm_coefficients() {
   // fp32 3.7 + 0.9 pJ; fp16 1.1 + 0.4 pJ; int32 3.1 + 0.1 pJ; int8 multiply 0.2 pJ with a
   // 32-bit accumulate 0.1 pJ. bf16 and the 8-bit floats are given the fp16 figure (a
   // narrower mantissa multiplier costs less, so this overstates them).
-  c.pj_per_mac = {{"fp32", 4.6}, {"fp16", 1.5}, {"bf16", 1.5}, {"e4m3", 1.5}, {"e5m2", 1.5},
-                  {"int32", 3.2}, {"int8", 0.3}};
+  c.pj_per_mac = {{"fp32", 4.6}, {"fp16", 1.5},  {"bf16", 1.5}, {"e4m3", 1.5},
+                  {"e5m2", 1.5}, {"int32", 3.2}, {"int8", 0.3}};
   // DRAM: 1.3-2.6 nJ per 64-bit access; the low end, per byte.
   c.pj_per_byte = 1300.0 / 8.0;
   c.static_watts = 0;

@@ -50,7 +50,8 @@ struct NvmlMeter::Api {
   }
 };
 
-NvmlMeter::NvmlMeter(NvmlOptions options) : options_(std::move(options)), api_(std::make_unique<Api>()) {
+NvmlMeter::NvmlMeter(NvmlOptions options)
+    : options_(std::move(options)), api_(std::make_unique<Api>()) {
   const std::string& lib = options_.library;
   api_->handle = dlopen(lib.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!api_->handle) {
@@ -96,12 +97,15 @@ NvmlMeter::~NvmlMeter() {
   if (sampler_.joinable()) sampler_.join();
 }
 
-std::string NvmlMeter::source() const { return "nvml:" + std::to_string(options_.device); }
+std::string NvmlMeter::source() const {
+  return "nvml:" + std::to_string(options_.device);
+}
 
 uint64_t NvmlMeter::read_energy_mj() const {
   unsigned long long mj = 0;
   const nvmlReturn_t rc = api_->get_total_energy_consumption(api_->device, &mj);
-  if (rc != kNvmlSuccess) throw UserError("nvml: reading the energy counter failed: " + api_->describe(rc));
+  if (rc != kNvmlSuccess)
+    throw UserError("nvml: reading the energy counter failed: " + api_->describe(rc));
   return mj;
 }
 

@@ -10,10 +10,14 @@ const char* energy_kind_name(EnergyKind kind) {
 }
 
 nlohmann::json to_json(const Reading& r) {
-  return nlohmann::json{{"joules", r.joules},         {"mean_watts", r.mean_watts},
-                        {"samples", r.samples},       {"period_s", r.period_s},
-                        {"duration_s", r.duration_s}, {"source", r.source},
-                        {"kind", energy_kind_name(r.kind)}, {"note", r.note}};
+  return nlohmann::json{{"joules", r.joules},
+                        {"mean_watts", r.mean_watts},
+                        {"samples", r.samples},
+                        {"period_s", r.period_s},
+                        {"duration_s", r.duration_s},
+                        {"source", r.source},
+                        {"kind", energy_kind_name(r.kind)},
+                        {"note", r.note}};
 }
 
 Reading measure_idle(PowerMeter& meter, double seconds) {
@@ -41,8 +45,10 @@ EnergySplit split_active_energy(const Reading& run, const Reading& idle) {
 }
 
 nlohmann::json to_json(const EnergySplit& s) {
-  return nlohmann::json{{"total_j", s.total_j},   {"idle_watts", s.idle_watts},
-                        {"idle_j", s.idle_j},     {"active_j", s.active_j},
+  return nlohmann::json{{"total_j", s.total_j},
+                        {"idle_watts", s.idle_watts},
+                        {"idle_j", s.idle_j},
+                        {"active_j", s.active_j},
                         {"duration_s", s.duration_s}};
 }
 

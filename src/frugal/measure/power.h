@@ -24,7 +24,7 @@ struct Reading {
   double duration_s = 0;  // time the energy covers; may exceed the window asked for (see note)
   std::string source;     // "rapl", "nvml:0", "serial:/dev/ttyACM0", "model"
   EnergyKind kind = EnergyKind::kMeasured;
-  std::string note;       // anything a reader must know: extended window, skipped input...
+  std::string note;  // anything a reader must know: extended window, skipped input...
 };
 nlohmann::json to_json(const Reading& r);
 

@@ -32,14 +32,16 @@ PowerSpec parse_power_spec(const std::string& spec) {
     p.kind = PowerSpec::Kind::kNone;
   } else if (spec == "nvml" || spec.rfind("nvml:", 0) == 0) {
     p.kind = PowerSpec::Kind::kNvml;
-    if (spec.size() > 5 && !parse_whole(spec.substr(5), p.gpu)) throw bad("GPU index is not a number");
+    if (spec.size() > 5 && !parse_whole(spec.substr(5), p.gpu))
+      throw bad("GPU index is not a number");
     if (spec.size() == 5) throw bad("GPU index missing after nvml:");
   } else if (spec.rfind("serial:", 0) == 0) {
     p.kind = PowerSpec::Kind::kSerial;
     std::string rest = spec.substr(7);
     const auto at = rest.rfind('@');
     if (at != std::string::npos) {
-      if (!parse_whole(rest.substr(at + 1), p.baud) || p.baud <= 0) throw bad("baud is not a positive number");
+      if (!parse_whole(rest.substr(at + 1), p.baud) || p.baud <= 0)
+        throw bad("baud is not a positive number");
       rest = rest.substr(0, at);
     }
     if (rest.empty()) throw bad("serial device path missing");
@@ -101,4 +103,3 @@ PowerChoice make_power_meter(const PowerSpec& spec, const PowerConfig& config) {
 }
 
 }  // namespace frugal::measure
-

@@ -24,8 +24,9 @@ std::string read_small_file(const std::string& path) {
     std::string why = std::strerror(err);
     const bool is_counter = path.size() >= 9 && path.compare(path.size() - 9, 9, "energy_uj") == 0;
     if ((err == EACCES || err == EPERM) && is_counter)
-      why += " (since Linux 5.10 energy_uj is readable by root only: run as root, grant read "
-             "access with chmod a+r, or choose another --power source)";
+      why +=
+          " (since Linux 5.10 energy_uj is readable by root only: run as root, grant read "
+          "access with chmod a+r, or choose another --power source)";
     throw UserError("rapl: cannot read " + path + ": " + why);
   }
   char buf[128];
@@ -57,7 +58,9 @@ std::string trim_newline(std::string s) {
 
 }  // namespace
 
-uint64_t read_rapl_counter(const std::string& path) { return parse_u64(read_small_file(path), path); }
+uint64_t read_rapl_counter(const std::string& path) {
+  return parse_u64(read_small_file(path), path);
+}
 
 uint64_t rapl_delta_uj(uint64_t before, uint64_t after, uint64_t max_range_uj) {
   if (after >= before) return after - before;
@@ -85,14 +88,13 @@ std::vector<RaplDomain> discover_rapl_domains(const std::string& root) {
     d.zone = zone;
     d.name = name;
     d.energy_path = dir + "/energy_uj";
-    d.max_energy_range_uj = parse_u64(read_small_file(dir + "/max_energy_range_uj"),
-                                      dir + "/max_energy_range_uj");
+    d.max_energy_range_uj =
+        parse_u64(read_small_file(dir + "/max_energy_range_uj"), dir + "/max_energy_range_uj");
     (is_msr ? msr : mmio).push_back(d);
   }
   if (ec) throw UserError("rapl: cannot list " + root + ": " + ec.message());
-  const bool msr_has_package = std::any_of(msr.begin(), msr.end(), [](const RaplDomain& d) {
-    return d.name.rfind("package", 0) == 0;
-  });
+  const bool msr_has_package = std::any_of(
+      msr.begin(), msr.end(), [](const RaplDomain& d) { return d.name.rfind("package", 0) == 0; });
   std::vector<RaplDomain> out = msr;
   for (const auto& d : mmio)
     if (!(msr_has_package && d.name.rfind("package", 0) == 0)) out.push_back(d);
@@ -105,12 +107,12 @@ std::vector<RaplDomain> discover_rapl_domains(const std::string& root) {
 }
 
 RaplMeter::RaplMeter(RaplOptions options) : options_(std::move(options)) {
-  if (options_.poll_period_s < 0)
-    throw UserError("rapl: poll period must not be negative");
+  if (options_.poll_period_s < 0) throw UserError("rapl: poll period must not be negative");
   domains_ = discover_rapl_domains(options_.root);
   last_uj_.resize(domains_.size());
   accumulated_uj_.assign(domains_.size(), 0);
-  for (size_t i = 0; i < domains_.size(); ++i) last_uj_[i] = read_rapl_counter(domains_[i].energy_path);
+  for (size_t i = 0; i < domains_.size(); ++i)
+    last_uj_[i] = read_rapl_counter(domains_[i].energy_path);
 }
 
 RaplMeter::~RaplMeter() {
@@ -154,7 +156,8 @@ void RaplMeter::start() {
   error_ = nullptr;
   stopping_ = false;
   reads_ = 0;
-  for (size_t i = 0; i < domains_.size(); ++i) last_uj_[i] = read_rapl_counter(domains_[i].energy_path);
+  for (size_t i = 0; i < domains_.size(); ++i)
+    last_uj_[i] = read_rapl_counter(domains_[i].energy_path);
   reads_ = 1;
   start_s_ = now_seconds();
   running_ = true;

@@ -39,7 +39,8 @@ SerialMeter::SerialMeter(SerialOptions options)
     const int err = errno;
     ::close(fd_);
     fd_ = -1;
-    throw UserError("serial: " + options_.path + " is not a terminal device: " + std::strerror(err));
+    throw UserError("serial: " + options_.path +
+                    " is not a terminal device: " + std::strerror(err));
   }
   // Raw: no line editing, echo, signals or CR/LF translation, which would corrupt
   // binary frames; 8 data bits, receiver on, modem control lines ignored.
@@ -139,7 +140,8 @@ Reading SerialMeter::stop() {
   if (integrator_.out_of_order() > 0)
     note += "; " + std::to_string(integrator_.out_of_order()) + " out-of-order samples dropped";
   if (integrator_.gaps() > 0)
-    note += "; " + std::to_string(integrator_.gaps()) + " gaps longer than max_gap_s not integrated";
+    note +=
+        "; " + std::to_string(integrator_.gaps()) + " gaps longer than max_gap_s not integrated";
   if (!read_error_.empty()) note += "; " + read_error_;
   r.note = note;
   return r;

@@ -15,8 +15,8 @@
 namespace frugal::measure {
 
 struct SerialOptions {
-  std::string path;   // /dev/ttyACM0, /dev/ttyUSB0, a pty
-  int baud = 115200;  // one of the standard termios rates, 1200 .. 4000000
+  std::string path;        // /dev/ttyACM0, /dev/ttyUSB0, a pty
+  int baud = 115200;       // one of the standard termios rates, 1200 .. 4000000
   double max_gap_s = 1.0;  // see EnergyIntegrator
 };
 

@@ -153,14 +153,16 @@ void SensorStreamParser::feed(std::span<const uint8_t> bytes, std::vector<Sensor
       if (n - pos < kBinaryFrameBytes) break;  // wait for the whole frame
       const uint8_t* f = &pending_[pos];
       const uint16_t crc = static_cast<uint16_t>(f[16] | f[17] << 8);
-      if (f[2] != kFrameTypeSample || crc != crc16_ccitt_false(std::span<const uint8_t>(f + 2, 14))) {
+      if (f[2] != kFrameTypeSample ||
+          crc != crc16_ccitt_false(std::span<const uint8_t>(f + 2, 14))) {
         // Not a frame after all: resynchronise one byte further on.
         ++counts_.bad_frames;
         ++pos;
         continue;
       }
       const uint32_t t32 = get_u32(f + 4);
-      if (have_t32_ && t32 < last_t32_ && last_t32_ - t32 > 0x80000000u) t32_epoch_ += uint64_t{1} << 32;
+      if (have_t32_ && t32 < last_t32_ && last_t32_ - t32 > 0x80000000u)
+        t32_epoch_ += uint64_t{1} << 32;
       have_t32_ = true;
       last_t32_ = t32;
       SensorSample s;

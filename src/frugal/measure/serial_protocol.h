@@ -31,17 +31,17 @@ inline constexpr size_t kMaxLineBytes = 128;
 
 uint16_t crc16_ccitt_false(std::span<const uint8_t> bytes);
 std::array<uint8_t, kBinaryFrameBytes> encode_sample_frame(const SensorSample& s);  // t_us mod 2^32
-std::string encode_sample_line(const SensorSample& s);  // with '\n'
+std::string encode_sample_line(const SensorSample& s);                              // with '\n'
 
 struct StreamCounts {
-  int64_t samples = 0;         // accepted, both framings
+  int64_t samples = 0;  // accepted, both framings
   int64_t ascii_samples = 0;
   int64_t binary_samples = 0;
   int64_t comment_lines = 0;
-  int64_t garbage_lines = 0;   // text that did not parse, incl. partial and overlong lines
-  int64_t bad_frames = 0;      // sync seen but wrong type or checksum
-  int64_t skipped_bytes = 0;   // bytes dropped while looking for a line or frame start
-  std::string summary() const; // "2 garbage lines, 1 bad frame skipped" or ""
+  int64_t garbage_lines = 0;    // text that did not parse, incl. partial and overlong lines
+  int64_t bad_frames = 0;       // sync seen but wrong type or checksum
+  int64_t skipped_bytes = 0;    // bytes dropped while looking for a line or frame start
+  std::string summary() const;  // "2 garbage lines, 1 bad frame skipped" or ""
 };
 
 class SensorStreamParser {

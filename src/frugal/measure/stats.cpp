@@ -23,8 +23,8 @@ std::vector<double> sorted_copy(std::span<const double> values) {
 // log P[Binomial(n, p) = k], computed in log space so that large n does not underflow.
 double log_binomial_pmf(int64_t k, int64_t n, double p) {
   const double kd = static_cast<double>(k), nd = static_cast<double>(n);
-  return std::lgamma(nd + 1) - std::lgamma(kd + 1) - std::lgamma(nd - kd + 1) +
-         kd * std::log(p) + (nd - kd) * std::log1p(-p);
+  return std::lgamma(nd + 1) - std::lgamma(kd + 1) - std::lgamma(nd - kd + 1) + kd * std::log(p) +
+         (nd - kd) * std::log1p(-p);
 }
 
 void check_early_stopping_args(double percentile, double confidence, double tolerance) {
@@ -56,7 +56,9 @@ double percentile(std::span<const double> values, double q) {
   return percentile_sorted(v, q);
 }
 
-double median(std::span<const double> values) { return percentile(values, 0.5); }
+double median(std::span<const double> values) {
+  return percentile(values, 0.5);
+}
 
 double median_absolute_deviation(std::span<const double> values) {
   const double m = median(values);

@@ -49,12 +49,12 @@ int64_t early_stopping_min_queries(double percentile, double confidence = 0.99,
                                    double tolerance = 0.0);
 
 struct EarlyStoppingEstimate {
-  bool valid = false;        // false: too few queries (then estimate is not meaningful)
-  int64_t queries = 0;       // q
-  int64_t overlatency = 0;   // t
-  int64_t discarded = 0;     // t - 1 highest latencies dropped
-  int64_t min_queries = 0;   // queries needed for a valid estimate
-  double estimate = 0;       // largest latency left after discarding
+  bool valid = false;       // false: too few queries (then estimate is not meaningful)
+  int64_t queries = 0;      // q
+  int64_t overlatency = 0;  // t
+  int64_t discarded = 0;    // t - 1 highest latencies dropped
+  int64_t min_queries = 0;  // queries needed for a valid estimate
+  double estimate = 0;      // largest latency left after discarding
   double percentile = 0;
   double confidence = 0;
 };

@@ -36,10 +36,9 @@ std::string read_text_file(const std::string& path) {
 }  // namespace
 
 const std::vector<std::string>& cpu_flags_of_interest() {
-  static const std::vector<std::string> flags = {"avx2",        "fma",      "f16c",
-                                                 "avx512f",     "avx512bw", "avx512_vnni",
-                                                 "avx512_bf16", "avx512_fp16", "amx_tile",
-                                                 "amx_bf16",    "amx_int8"};
+  static const std::vector<std::string> flags = {
+      "avx2",        "fma",         "f16c",     "avx512f",  "avx512bw", "avx512_vnni",
+      "avx512_bf16", "avx512_fp16", "amx_tile", "amx_bf16", "amx_int8"};
   return flags;
 }
 
@@ -93,13 +92,17 @@ std::vector<std::string> cpuid_flags() {
     if (max_sub >= 1 && __get_cpuid_count(7, 1, &a, &b, &c, &d)) a71 = a;
   }
   // Bit positions from the Intel SDM, vol. 2A, CPUID leaf 07H.
-  const std::pair<const char*, bool> bits[] = {
-      {"avx2", b7 & (1u << 5)},         {"fma", fma},
-      {"f16c", f16c},                   {"avx512f", b7 & (1u << 16)},
-      {"avx512bw", b7 & (1u << 30)},    {"avx512_vnni", c7 & (1u << 11)},
-      {"avx512_bf16", a71 & (1u << 5)}, {"avx512_fp16", d7 & (1u << 23)},
-      {"amx_tile", d7 & (1u << 24)},    {"amx_bf16", d7 & (1u << 22)},
-      {"amx_int8", d7 & (1u << 25)}};
+  const std::pair<const char*, bool> bits[] = {{"avx2", b7 & (1u << 5)},
+                                               {"fma", fma},
+                                               {"f16c", f16c},
+                                               {"avx512f", b7 & (1u << 16)},
+                                               {"avx512bw", b7 & (1u << 30)},
+                                               {"avx512_vnni", c7 & (1u << 11)},
+                                               {"avx512_bf16", a71 & (1u << 5)},
+                                               {"avx512_fp16", d7 & (1u << 23)},
+                                               {"amx_tile", d7 & (1u << 24)},
+                                               {"amx_bf16", d7 & (1u << 22)},
+                                               {"amx_int8", d7 & (1u << 25)}};
   for (const auto& f : cpu_flags_of_interest())
     for (const auto& [name, present] : bits)
       if (f == name && present) out.push_back(f);

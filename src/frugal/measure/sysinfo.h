@@ -16,11 +16,11 @@ namespace frugal::measure {
 const std::vector<std::string>& cpu_flags_of_interest();
 
 struct CpuInfo {
-  std::string model_name;     // "unknown" when not found
-  int logical_cpus = 0;       // processors the OS lists
-  int physical_cores = 0;     // distinct (physical id, core id) pairs; 0 when not listed
+  std::string model_name;          // "unknown" when not found
+  int logical_cpus = 0;            // processors the OS lists
+  int physical_cores = 0;          // distinct (physical id, core id) pairs; 0 when not listed
   std::vector<std::string> flags;  // those of cpu_flags_of_interest() present
-  std::string flags_source;   // "/proc/cpuinfo" or "cpuid"
+  std::string flags_source;        // "/proc/cpuinfo" or "cpuid"
 };
 
 // Parses the text of /proc/cpuinfo (x86 layout: "key\t: value" lines, blank line between
@@ -33,9 +33,9 @@ std::vector<std::string> cpuid_flags();
 
 struct SystemInfo {
   CpuInfo cpu;
-  int online_cpus = 0;   // sysconf(_SC_NPROCESSORS_ONLN)
-  std::string kernel;    // uname: sysname release
-  std::string machine;   // uname: machine (x86_64, aarch64)
+  int online_cpus = 0;  // sysconf(_SC_NPROCESSORS_ONLN)
+  std::string kernel;   // uname: sysname release
+  std::string machine;  // uname: machine (x86_64, aarch64)
   std::string hostname;
 };
 
@@ -49,7 +49,8 @@ std::optional<int64_t> peak_rss_bytes();
 // Current resident set size (VmRSS), or nullopt.
 std::optional<int64_t> current_rss_bytes();
 // Value in bytes of a "Key:   1234 kB" line of a /proc status text, or nullopt.
-std::optional<int64_t> parse_status_kib_field(const std::string& status_text, const std::string& key);
+std::optional<int64_t> parse_status_kib_field(const std::string& status_text,
+                                              const std::string& key);
 
 struct PeakRssReset {
   bool ok = false;

@@ -77,6 +77,18 @@ void scalar_float_loop(const float* in, float* out, size_t n, const FloatParams&
 
 }  // namespace
 
+namespace {
+#include "frugal/numeric/block_scaling_impl.h"
+}  // namespace
+
+void block_scale_scalar(const float* in, float* tmp, int* scale_exp, size_t m, size_t bs, int emax, int lowest_x) {
+  block_scale_impl(in, tmp, scale_exp, m, bs, emax, lowest_x);
+}
+
+void block_unscale_scalar(const float* tmp, float* out, const int* scale_exp, size_t m, size_t bs) {
+  block_unscale_impl(tmp, out, scale_exp, m, bs);
+}
+
 void quantize_float_scalar(const float* in, float* out, size_t n, const FloatParams& p,
                            RoundingMode mode, uint64_t seed, uint64_t first) {
   switch (mode) {
@@ -87,6 +99,23 @@ void quantize_float_scalar(const float* in, float* out, size_t n, const FloatPar
     case RoundingMode::kDown: return scalar_float_loop<RoundingMode::kDown>(in, out, n, p, seed, first);
     case RoundingMode::kStochastic: return scalar_float_loop<RoundingMode::kStochastic>(in, out, n, p, seed, first);
   }
+}
+
+AffineKernelParams make_affine_params(const NumberFormat& f, int random_bits) {
+  AffineKernelParams p;
+  const int w = f.kind == FormatKind::kFixed ? f.int_bits + f.frac_bits : f.bits;
+  p.qmin = f.is_signed ? -std::ldexp(1.0, w - 1) : 0.0;
+  p.qmax = f.is_signed ? std::ldexp(1.0, w - 1) - 1 : std::ldexp(1.0, w) - 1;
+  if (f.kind == FormatKind::kFixed) {
+    p.scale = std::ldexp(1.0, -f.frac_bits);
+    p.scale_f = static_cast<float>(p.scale);
+  } else {
+    p.scale = f.scale;
+    p.scale_f = f.scale;
+    p.zero_point = f.zero_point;
+  }
+  p.random_bits = random_bits;
+  return p;
 }
 
 }  // namespace detail
@@ -126,9 +155,6 @@ std::string_view isa_name(Isa isa) {
 namespace {
 
 detail::FloatKernel float_kernel(Isa isa) {
-  if (isa == Isa::kAuto) isa = best_isa();
-  if (!isa_supported(isa))
-    throw UserError("quantize: this CPU cannot run the " + std::string(isa_name(isa)) + " kernels");
   switch (isa) {
     case Isa::kAvx512: return detail::quantize_float_avx512;
     case Isa::kAvx2: return detail::quantize_float_avx2;
@@ -304,6 +330,17 @@ double detail::round_element(double x, const NumberFormat& e, RoundingMode mode,
   return x;
 }
 
+void detail::quantize_affine_scalar(const float* in, float* out, size_t n, const AffineKernelParams& p,
+                                    RoundingMode mode, uint64_t seed, uint64_t first) {
+  const IntGrid g{p.qmin, p.qmax};
+  const int32_t zp = static_cast<int32_t>(p.zero_point);
+  RandomWords rw(seed);
+  for (size_t i = 0; i < n; ++i) {
+    const uint32_t rnd = mode == RoundingMode::kStochastic ? random_word_bits(rw.word(first + i), p.random_bits) : 0;
+    out[i] = static_cast<float>(round_affine(in[i], p.scale_f, zp, g, mode, rnd, p.random_bits));
+  }
+}
+
 namespace {
 
 void check_rounding(const Rounding& r) {
@@ -336,7 +373,7 @@ void parallel_chunks(size_t n, size_t align, int threads, Fn&& fn) {
   for (auto& w : workers) w.join();
 }
 
-// Non-float element kinds: the reference rounding per element.
+// Other element kinds (binary, ternary): the reference rounding per element.
 void quantize_generic(const float* in, float* out, size_t n, const NumberFormat& e,
                       const Rounding& r, uint64_t first) {
   if (r.mode == RoundingMode::kStochastic) {
@@ -351,53 +388,83 @@ void quantize_generic(const float* in, float* out, size_t n, const NumberFormat&
   }
 }
 
-// Rounds n elements of a format without block scaling.
-void quantize_elements(const float* in, float* out, size_t n, const NumberFormat& e,
-                       const FloatParams* fp, detail::FloatKernel kernel, const Rounding& r,
-                       uint64_t first) {
-  if (e.kind == FormatKind::kFloat)
-    kernel(in, out, n, *fp, r.mode, r.seed, first);
-  else
-    quantize_generic(in, out, n, e, r, first);
+// The kernels and their parameters for one element format on one ISA.
+struct ElementKernels {
+  NumberFormat element;
+  FloatParams float_params{};
+  detail::AffineKernelParams affine_params{};
+  detail::FloatKernel float_kernel = nullptr;
+  detail::AffineKernel affine_kernel = nullptr;
+  detail::BlockScaleFn block_scale = detail::block_scale_scalar;
+  detail::BlockUnscaleFn block_unscale = detail::block_unscale_scalar;
+  bool fused_blocks = false;  // AVX-512 one-pass blocks for float elements
+};
+
+ElementKernels make_kernels(const NumberFormat& element, const Rounding& r, Isa isa) {
+  ElementKernels k;
+  k.element = element;
+  if (isa == Isa::kAuto) isa = best_isa();
+  if (!isa_supported(isa))
+    throw UserError("quantize: this CPU cannot run the " + std::string(isa_name(isa)) + " kernels");
+  if (isa == Isa::kAvx512) {
+    k.fused_blocks = element.kind == FormatKind::kFloat && r.mode != RoundingMode::kStochastic;
+    k.block_scale = detail::block_scale_avx512;
+    k.block_unscale = detail::block_unscale_avx512;
+  } else if (isa == Isa::kAvx2) {
+    k.block_scale = detail::block_scale_avx2;
+    k.block_unscale = detail::block_unscale_avx2;
+  }
+  if (element.kind == FormatKind::kFloat) {
+    k.float_params = detail::make_float_params(element, r.random_bits);
+    k.float_kernel = float_kernel(isa);
+  } else if (element.kind == FormatKind::kInt || element.kind == FormatKind::kFixed) {
+    k.affine_params = detail::make_affine_params(element, r.random_bits);
+    k.affine_kernel = isa == Isa::kAvx512 ? detail::quantize_affine_avx512
+                      : isa == Isa::kAvx2 ? detail::quantize_affine_avx2
+                                          : detail::quantize_affine_scalar;
+  }
+  return k;
 }
 
-// Block (MX) scaling over [0, n) of one chunk whose first element has counter `first`.
-void quantize_blocks(const float* in, float* out, size_t n, const NumberFormat& f,
-                     const NumberFormat& e, const FloatParams* fp, detail::FloatKernel kernel,
+// Rounds n elements of a format without block scaling.
+void quantize_elements(const float* in, float* out, size_t n, const ElementKernels& k, const Rounding& r,
+                       uint64_t first) {
+  if (k.float_kernel)
+    k.float_kernel(in, out, n, k.float_params, r.mode, r.seed, first);
+  else if (k.affine_kernel)
+    k.affine_kernel(in, out, n, k.affine_params, r.mode, r.seed, first);
+  else
+    quantize_generic(in, out, n, k.element, r, first);
+}
+
+// Block (MX) scaling over [0, n) of one chunk (n a multiple of the block size, except at the
+// end of the span) whose first element has counter `first`. Works on runs of many blocks so
+// that the element kernel sees long spans.
+void quantize_blocks(const float* in, float* out, size_t n, const NumberFormat& f, const ElementKernels& k,
                      const Rounding& r, uint64_t first) {
-  const size_t k = static_cast<size_t>(f.block);
+  const size_t bs = static_cast<size_t>(f.block);
+  const NumberFormat& e = k.element;
   const int emax = max_exponent(e);
   const FormatInfo ei = describe(e);
   const double elem_min = std::isnan(ei.min_subnormal) ? ei.min_normal : ei.min_subnormal;
   // Keep every scaled element a binary32: elem_min * 2^X >= 2^-149.
   const int lowest_x = std::max(-127, -149 - std::ilogb(elem_min));
-  std::vector<float> tmp(k);
-  for (size_t b = 0; b < n; b += k) {
-    const size_t m = std::min(k, n - b);
-    float amax = 0;
-    bool finite = true;
-    for (size_t i = 0; i < m; ++i) {
-      const float v = in[b + i];
-      if (!std::isfinite(v)) finite = false;
-      amax = std::max(amax, std::fabs(v));
-    }
-    if (!finite) {
-      for (size_t i = 0; i < m; ++i) out[b + i] = std::numeric_limits<float>::quiet_NaN();
-      continue;
-    }
-    int x = amax > 0 ? std::ilogb(amax) - emax : 0;
-    x = std::clamp(x, lowest_x, 127);
-    const float down = static_cast<float>(pow2(-x));
-    const float up = static_cast<float>(pow2(x));
-    for (size_t i = 0; i < m; ++i) {
-      const float v = in[b + i];
-      float s = v * down;
-      // A value that underflows to zero must still round up in the directed modes.
-      if (s == 0 && v != 0) s = std::copysign(std::numeric_limits<float>::denorm_min(), v);
-      tmp[i] = s;
-    }
-    quantize_elements(tmp.data(), tmp.data(), m, e, fp, kernel, r, first + b);
-    for (size_t i = 0; i < m; ++i) out[b + i] = tmp[i] * up;
+  if (k.fused_blocks && bs % 16 == 0) {
+    const size_t whole = n / bs * bs;
+    detail::quantize_blocks_float_avx512(in, out, whole, bs, k.float_params, r.mode, emax, lowest_x);
+    in += whole;
+    out += whole;
+    n -= whole;
+    first += whole;
+  }
+  const size_t run = bs * std::max<size_t>(1, 8192 / bs);
+  std::vector<float> tmp(std::min(run, n));
+  std::vector<int> scale_exp((tmp.size() + bs - 1) / bs);
+  for (size_t r0 = 0; r0 < n; r0 += run) {
+    const size_t m = std::min(run, n - r0);
+    k.block_scale(in + r0, tmp.data(), scale_exp.data(), m, bs, emax, lowest_x);
+    quantize_elements(tmp.data(), tmp.data(), m, k, r, first + r0);
+    k.block_unscale(tmp.data(), out + r0, scale_exp.data(), m, bs);
   }
 }
 
@@ -421,22 +488,19 @@ void quantize(std::span<const float> in, std::span<float> out, const NumberForma
   if (format.channel_axis >= 0)
     throw UserError("quantize: " + to_string(format) +
                     " has per-channel scales: use quantize_per_channel or quantize_tensor");
-  const NumberFormat e = format.element();
   // The MX element conversion clamps to the element's largest value.
-  NumberFormat elem = e;
+  NumberFormat elem = format.element();
   if (format.block != 0 && elem.kind == FormatKind::kFloat) elem.saturate = true;
-  FloatParams fp{};
-  if (elem.kind == FormatKind::kFloat) fp = detail::make_float_params(elem, rounding.random_bits);
-  const detail::FloatKernel kernel = float_kernel(options.isa);
+  const ElementKernels kernels = make_kernels(elem, rounding, options.isa);
   const float* src = in.data();
   float* dst = out.data();
   const uint64_t offset = options.counter_offset;
   const size_t align = format.block != 0 ? static_cast<size_t>(format.block) * 64 : 64;
   parallel_chunks(in.size(), align, options.threads, [&](size_t b, size_t end) {
     if (format.block != 0)
-      quantize_blocks(src + b, dst + b, end - b, format, elem, &fp, kernel, rounding, offset + b);
+      quantize_blocks(src + b, dst + b, end - b, format, kernels, rounding, offset + b);
     else
-      quantize_elements(src + b, dst + b, end - b, elem, &fp, kernel, rounding, offset + b);
+      quantize_elements(src + b, dst + b, end - b, kernels, rounding, offset + b);
   });
 }
 

@@ -18,6 +18,8 @@
 namespace frugal::numeric::detail {
 namespace {
 
+#include "frugal/numeric/block_scaling_impl.h"
+
 struct Vec256Params {
   __m256i mant_shift, emin_biased, tiny_bits, half_tiny_minus_one, tiny_shift_base, max_bits,
       overflow_bits, inf_bits, random_bits, parity_fix, two_pow_r;
@@ -203,7 +205,102 @@ void loop256(const float* in, float* out, size_t n, const FloatParams& fp, uint6
   if (i < n) quantize_float_scalar(in + i, out + i, n - i, fp, kMode, seed, first + i);
 }
 
+// ---- Integer and fixed-point formats (see AffineKernelParams), in double precision.
+
+struct AffineVec256 {
+  __m256d scale, zero_point, qmin, qmax, two_pow_r, half, two_pow_31;
+  __m256 scale_f;
+};
+
+template <RoundingMode kMode>
+inline __m256d round_int4(__m256d y, const AffineVec256& p, __m128i rnd) {
+  if constexpr (kMode == RoundingMode::kNearestEven) return _mm256_round_pd(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  if constexpr (kMode == RoundingMode::kTowardZero) return _mm256_round_pd(y, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+  if constexpr (kMode == RoundingMode::kUp) return _mm256_round_pd(y, _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC);
+  if constexpr (kMode == RoundingMode::kDown) return _mm256_round_pd(y, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+  if constexpr (kMode == RoundingMode::kNearestAway) {
+    const __m256d sign = _mm256_set1_pd(-0.0);
+    const __m256d a = _mm256_andnot_pd(sign, y);
+    const __m256d r = _mm256_round_pd(_mm256_add_pd(a, p.half), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    return _mm256_or_pd(r, _mm256_and_pd(sign, y));
+  }
+  if constexpr (kMode == RoundingMode::kStochastic) {
+    const __m256d lo = _mm256_round_pd(y, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    const __m256d frac = _mm256_sub_pd(y, lo);
+    const __m256d fl = _mm256_round_pd(_mm256_mul_pd(frac, p.two_pow_r), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    // Unsigned 32-bit words to double: flip the top bit, convert signed, add 2^31 back.
+    const __m256d r = _mm256_add_pd(
+        _mm256_cvtepi32_pd(_mm_xor_si128(rnd, _mm_set1_epi32(static_cast<int>(0x80000000u)))), p.two_pow_31);
+    const __m256d up = _mm256_cmp_pd(_mm256_add_pd(fl, r), p.two_pow_r, _CMP_GE_OQ);
+    return _mm256_add_pd(lo, _mm256_and_pd(up, _mm256_set1_pd(1.0)));
+  }
+  return y;
+}
+
+template <RoundingMode kMode>
+inline __m256 affine8(__m256 x, const AffineVec256& p, __m256i rnd) {
+  const __m256d halves[2] = {_mm256_cvtps_pd(_mm256_castps256_ps128(x)), _mm256_cvtps_pd(_mm256_extractf128_ps(x, 1))};
+  const __m128i rnds[2] = {_mm256_castsi256_si128(rnd), _mm256_extracti128_si256(rnd, 1)};
+  __m128 v[2];
+  for (int h = 0; h < 2; ++h) {
+    __m256d k = _mm256_add_pd(round_int4<kMode>(_mm256_div_pd(halves[h], p.scale), p, rnds[h]), p.zero_point);
+    k = _mm256_min_pd(_mm256_max_pd(k, p.qmin), p.qmax);
+    v[h] = _mm256_cvtpd_ps(_mm256_sub_pd(k, p.zero_point));
+  }
+  __m256 r = _mm256_insertf128_ps(_mm256_castps128_ps256(v[0]), v[1], 1);
+  r = _mm256_add_ps(_mm256_mul_ps(r, p.scale_f), _mm256_setzero_ps());  // + 0: no negative zero
+  const __m256 nan = _mm256_cmp_ps(x, x, _CMP_UNORD_Q);
+  const __m256 quiet = _mm256_or_ps(x, _mm256_castsi256_ps(_mm256_set1_epi32(static_cast<int>(kQuietBit))));
+  return _mm256_blendv_ps(r, quiet, nan);
+}
+
+template <RoundingMode kMode>
+void affine_loop256(const float* in, float* out, size_t n, const AffineKernelParams& ap, uint64_t seed, uint64_t first) {
+  AffineVec256 p;
+  p.scale = _mm256_set1_pd(ap.scale);
+  p.zero_point = _mm256_set1_pd(ap.zero_point);
+  p.qmin = _mm256_set1_pd(ap.qmin);
+  p.qmax = _mm256_set1_pd(ap.qmax);
+  p.two_pow_r = _mm256_set1_pd(static_cast<double>(uint64_t{1} << ap.random_bits));
+  p.half = _mm256_set1_pd(0.5);
+  p.two_pow_31 = _mm256_set1_pd(2147483648.0);
+  p.scale_f = _mm256_set1_ps(ap.scale_f);
+  size_t i = 0;
+  if constexpr (kMode == RoundingMode::kStochastic) {
+    const size_t head = static_cast<size_t>((4 - (first & 3)) & 3);
+    if (head) {
+      const size_t m = head < n ? head : n;
+      quantize_affine_scalar(in, out, m, ap, kMode, seed, first);
+      i = m;
+    }
+    const __m128i shift = _mm_cvtsi32_si128(32 - ap.random_bits);
+    for (; i + 32 <= n; i += 32) {
+      __m256i w[4], v[4];
+      philox8(seed, (first + i) >> 2, w);
+      words_to_elements(w, v);
+      for (int q = 0; q < 4; ++q)
+        _mm256_storeu_ps(out + i + 8 * q, affine8<kMode>(_mm256_loadu_ps(in + i + 8 * q), p, _mm256_srl_epi32(v[q], shift)));
+    }
+  } else {
+    const __m256i none = _mm256_setzero_si256();
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(out + i, affine8<kMode>(_mm256_loadu_ps(in + i), p, none));
+  }
+  if (i < n) quantize_affine_scalar(in + i, out + i, n - i, ap, kMode, seed, first + i);
+}
+
 }  // namespace
+
+void quantize_affine_avx2(const float* in, float* out, size_t n, const AffineKernelParams& p,
+                          RoundingMode mode, uint64_t seed, uint64_t first) {
+  switch (mode) {
+    case RoundingMode::kNearestEven: return affine_loop256<RoundingMode::kNearestEven>(in, out, n, p, seed, first);
+    case RoundingMode::kNearestAway: return affine_loop256<RoundingMode::kNearestAway>(in, out, n, p, seed, first);
+    case RoundingMode::kTowardZero: return affine_loop256<RoundingMode::kTowardZero>(in, out, n, p, seed, first);
+    case RoundingMode::kUp: return affine_loop256<RoundingMode::kUp>(in, out, n, p, seed, first);
+    case RoundingMode::kDown: return affine_loop256<RoundingMode::kDown>(in, out, n, p, seed, first);
+    case RoundingMode::kStochastic: return affine_loop256<RoundingMode::kStochastic>(in, out, n, p, seed, first);
+  }
+}
 
 void quantize_float_avx2(const float* in, float* out, size_t n, const FloatParams& p,
                          RoundingMode mode, uint64_t seed, uint64_t first) {
@@ -215,6 +312,14 @@ void quantize_float_avx2(const float* in, float* out, size_t n, const FloatParam
     case RoundingMode::kDown: return loop256<RoundingMode::kDown>(in, out, n, p, seed, first);
     case RoundingMode::kStochastic: return loop256<RoundingMode::kStochastic>(in, out, n, p, seed, first);
   }
+}
+
+void block_scale_avx2(const float* in, float* tmp, int* scale_exp, size_t m, size_t bs, int emax, int lowest_x) {
+  block_scale_impl(in, tmp, scale_exp, m, bs, emax, lowest_x);
+}
+
+void block_unscale_avx2(const float* tmp, float* out, const int* scale_exp, size_t m, size_t bs) {
+  block_unscale_impl(tmp, out, scale_exp, m, bs);
 }
 
 }  // namespace frugal::numeric::detail

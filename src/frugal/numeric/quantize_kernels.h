@@ -108,4 +108,42 @@ void quantize_float_avx2(const float* in, float* out, size_t n, const FloatParam
 void quantize_float_avx512(const float* in, float* out, size_t n, const FloatParams& p,
                            RoundingMode mode, uint64_t seed, uint64_t first);
 
+// Integer and fixed-point formats: k = round(x / scale) + zero_point clamped to [qmin, qmax],
+// value = binary32 (k - zero_point) * scale (fixed<I>.<F>: scale 2^-F, zero point 0). The
+// division is done in double, which rounds exactly for codes of at most 16 bits.
+struct AffineKernelParams {
+  double scale = 1;       // divisor
+  float scale_f = 1;      // multiplier for the carried value
+  double zero_point = 0;
+  double qmin = 0, qmax = 0;
+  int32_t random_bits = 32;
+};
+AffineKernelParams make_affine_params(const NumberFormat& format, int random_bits);
+
+using AffineKernel = void (*)(const float* in, float* out, size_t n, const AffineKernelParams& p,
+                              RoundingMode mode, uint64_t seed, uint64_t first);
+void quantize_affine_avx2(const float* in, float* out, size_t n, const AffineKernelParams& p,
+                          RoundingMode mode, uint64_t seed, uint64_t first);
+void quantize_affine_avx512(const float* in, float* out, size_t n, const AffineKernelParams& p,
+                            RoundingMode mode, uint64_t seed, uint64_t first);
+// The reference, element by element (also the tails of the vector kernels).
+void quantize_affine_scalar(const float* in, float* out, size_t n, const AffineKernelParams& p,
+                            RoundingMode mode, uint64_t seed, uint64_t first);
+
+// MX block scaling (block_scaling_impl.h) compiled per instruction set.
+using BlockScaleFn = void (*)(const float* in, float* tmp, int* scale_exp, size_t m, size_t bs, int emax,
+                              int lowest_x);
+using BlockUnscaleFn = void (*)(const float* tmp, float* out, const int* scale_exp, size_t m, size_t bs);
+void block_scale_scalar(const float*, float*, int*, size_t, size_t, int, int);
+void block_scale_avx2(const float*, float*, int*, size_t, size_t, int, int);
+void block_scale_avx512(const float*, float*, int*, size_t, size_t, int, int);
+void block_unscale_scalar(const float*, float*, const int*, size_t, size_t);
+void block_unscale_avx2(const float*, float*, const int*, size_t, size_t);
+void block_unscale_avx512(const float*, float*, const int*, size_t, size_t);
+
+// Whole MX blocks of a float element format in one pass (block size a multiple of 16, n a
+// multiple of the block size, deterministic modes only): AVX-512.
+void quantize_blocks_float_avx512(const float* in, float* out, size_t n, size_t bs, const FloatParams& p,
+                                  RoundingMode mode, int emax, int lowest_x);
+
 }  // namespace frugal::numeric::detail

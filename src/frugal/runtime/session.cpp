@@ -1,5 +1,12 @@
 #include "frugal/runtime/session.h"
 
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+
+#include "frugal/runtime/memory_plan.h"
+
 namespace frugal::runtime {
 
 struct Session::Step {
@@ -17,7 +24,7 @@ Session::~Session() = default;
 Session::Session(const ir::Graph& graph, SessionOptions options)
     : graph_(graph), options_(std::move(options)) {
   if (options_.backends.empty()) throw UserError("--backend: no backend given");
-  for (const auto& b : options_.backends) backends_.push_back(make_backend(b));
+  for (const auto& b : options_.backends) backends_.push_back(kernels::make_backend(b));
   info_ = ops::infer_graph(graph_, options_.infer);
   ops::require_supported(graph_, info_, options_.origin);
 
@@ -90,6 +97,42 @@ Session::Session(const ir::Graph& graph, SessionOptions options)
     if (last_use[sl] >= 0 && last_use[sl] < static_cast<int64_t>(steps_.size()) &&
         !constants_[sl].defined())
       steps_[last_use[sl]].free_after.push_back(static_cast<int64_t>(sl));
+  for (const auto& c : constants_)
+    if (c.defined()) constant_bytes_ += c.nbytes();
+
+  // Plan the arena: outputs of static steps that are not graph outputs.
+  std::vector<bool> is_output(slot_of_.size(), false);
+  for (size_t o : output_slots_) is_output[o] = true;
+  std::vector<BufferRequest> requests;
+  std::vector<size_t> request_slot;
+  for (size_t s = 0; s < steps_.size(); ++s) {
+    if (steps_[s].dynamic) continue;
+    const ir::Node& n = graph_.nodes[steps_[s].node_index];
+    for (size_t o = 0; o < steps_[s].out_slots.size(); ++o) {
+      int64_t sl = steps_[s].out_slots[o];
+      if (sl < 0 || is_output[sl]) continue;
+      const auto& ti = info_.at(n.outputs[o]);
+      size_t bytes = static_cast<size_t>(shape_numel(*ti.shape)) * dtype_size(ti.dtype);
+      int64_t last = std::max<int64_t>(last_use[sl], static_cast<int64_t>(s));
+      requests.push_back({bytes, static_cast<int64_t>(s), last});
+      request_slot.push_back(static_cast<size_t>(sl));
+    }
+  }
+  MemoryPlan plan = plan_memory(requests, kTensorAlignment);
+  arena_offset_.assign(slot_of_.size(), -1);
+  for (size_t i = 0; i < requests.size(); ++i)
+    arena_offset_[request_slot[i]] = static_cast<int64_t>(plan.offsets[i]);
+  arena_bytes_ = plan.arena_bytes;
+  arena_lower_bound_ = plan.lower_bound;
+  if (arena_bytes_ > max_tensor_bytes())
+    throw UserError(options_.origin + ": activations need " + std::to_string(arena_bytes_) +
+                    " bytes, more than this machine's memory");
+  if (arena_bytes_) {
+    void* p = std::aligned_alloc(kTensorAlignment, arena_bytes_);
+    if (!p) throw UserError(options_.origin + ": cannot allocate the activation arena (" +
+                            std::to_string(arena_bytes_) + " bytes)");
+    arena_ = std::shared_ptr<void>(p, [](void* q) { std::free(q); });
+  }
 }
 
 std::vector<Tensor> Session::run(const std::vector<Tensor>& inputs) {
@@ -108,6 +151,10 @@ std::vector<Tensor> Session::run(const std::vector<Tensor>& inputs) {
       throw UserError("input '" + p.name + "': expected shape " + shape_str(p.shape) +
                       ", got " + shape_str(t.shape()));
     slots[input_slots_[i]] = t;
+  }
+  if (options_.poison_arena && arena_) {
+    float* f = static_cast<float*>(arena_.get());
+    std::fill(f, f + arena_bytes_ / sizeof(float), std::numeric_limits<float>::quiet_NaN());
   }
   for (size_t s = 0; s < steps_.size(); ++s) {
     Step& st = steps_[s];
@@ -136,7 +183,10 @@ std::vector<Tensor> Session::run(const std::vector<Tensor>& inputs) {
       for (size_t o = 0; o < st.out_slots.size(); ++o) {
         if (st.out_slots[o] < 0) continue;
         const auto& oi = info_.at(n.outputs[o]);
-        slots[st.out_slots[o]] = Tensor(oi.dtype, *oi.shape);
+        int64_t off = arena_offset_[st.out_slots[o]];
+        slots[st.out_slots[o]] =
+            off >= 0 ? Tensor::wrap(oi.dtype, *oi.shape, static_cast<char*>(arena_.get()) + off, arena_)
+                     : Tensor(oi.dtype, *oi.shape);
       }
     }
     std::vector<Tensor*> outs(st.out_slots.size(), nullptr);

@@ -9,14 +9,21 @@
 
 #include "frugal/ir/graph.h"
 #include "frugal/ops/infer.h"
-#include "frugal/runtime/backend.h"
+#include "frugal/kernels/backend.h"
 
 namespace frugal::runtime {
+
+using kernels::Backend;
+using kernels::Kernel;
+using kernels::NodeView;
 
 struct SessionOptions {
   std::vector<std::string> backends{"ref"};  // preference order
   ops::InferOptions infer;
   std::string origin = "model";  // names the model in error messages (its file)
+  // Fill the activation arena with NaN before every run: a test mode that catches kernels
+  // reading outputs they did not write (arena bytes are reused, never zeroed).
+  bool poison_arena = false;
 };
 
 struct NodeAssignment {
@@ -63,6 +70,15 @@ class Session {
   const std::vector<NodeAssignment>& assignments() const { return assignments_; }
   void set_observer(NodeObserver* obs) { observer_ = obs; }
 
+  // Memory known before the first run: the planned activation arena (intermediates with
+  // static shapes share it by lifetime), its lower bound (largest live set), and the bytes
+  // of weights and folded constants. Graph outputs and run-time-shaped values are
+  // allocated per run, outside the arena.
+  size_t arena_bytes() const { return arena_bytes_; }
+  size_t arena_lower_bound() const { return arena_lower_bound_; }
+  size_t constant_bytes() const { return constant_bytes_; }
+  // A Session runs one inference at a time (the arena is shared by its runs).
+
  private:
   struct Step;
   ir::Graph graph_;
@@ -75,6 +91,9 @@ class Session {
   std::map<std::string, size_t> slot_of_;  // value name -> slot index
   std::vector<Tensor> constants_;          // slot contents known at compile time
   std::vector<size_t> input_slots_, output_slots_;
+  std::vector<int64_t> arena_offset_;  // per slot: offset in the arena, -1 if not planned
+  std::shared_ptr<void> arena_;
+  size_t arena_bytes_ = 0, arena_lower_bound_ = 0, constant_bytes_ = 0;
   NodeObserver* observer_ = nullptr;
 };
 

@@ -26,15 +26,17 @@ Batch Dataset::get_range(int64_t begin, int64_t count) const {
   return get_batch(idx);
 }
 
-int64_t check_labels(const std::vector<int64_t>& labels, int64_t num_classes, const std::string& origin) {
+int64_t check_labels(const std::vector<int64_t>& labels, int64_t num_classes,
+                     const std::string& origin) {
   if (num_classes < 0) throw UserError(origin + ": number of classes must not be negative");
   int64_t max_label = -1;
   for (size_t i = 0; i < labels.size(); ++i) {
     const int64_t l = labels[i];
     if (l < 0 || (num_classes > 0 && l >= num_classes))
-      throw UserError(origin + ": label " + std::to_string(l) + " of sample " + std::to_string(i) +
-                      " is out of range" +
-                      (num_classes > 0 ? " [0, " + std::to_string(num_classes) + ")" : " (negative)"));
+      throw UserError(
+          origin + ": label " + std::to_string(l) + " of sample " + std::to_string(i) +
+          " is out of range" +
+          (num_classes > 0 ? " [0, " + std::to_string(num_classes) + ")" : " (negative)"));
     max_label = std::max(max_label, l);
   }
   return num_classes > 0 ? num_classes : max_label + 1;
@@ -53,8 +55,9 @@ void check_sample_shape(const Shape& have, const Shape& expected, const std::str
                     shape_str(expected));
 }
 
-void preprocess_factors(const Preprocess& p, int64_t channels, bool eight_bit, std::vector<float>& scale,
-                        std::vector<float>& shift, const std::string& origin) {
+void preprocess_factors(const Preprocess& p, int64_t channels, bool eight_bit,
+                        std::vector<float>& scale, std::vector<float>& shift,
+                        const std::string& origin) {
   const double s = p.scale.value_or(eight_bit ? 1.0 / 255.0 : 1.0);
   auto per_channel = [&](const std::vector<float>& v, float fallback, const char* what) {
     if (v.empty()) return std::vector<float>(static_cast<size_t>(channels), fallback);
@@ -69,7 +72,8 @@ void preprocess_factors(const Preprocess& p, int64_t channels, bool eight_bit, s
   scale.resize(static_cast<size_t>(channels));
   shift.resize(static_cast<size_t>(channels));
   for (size_t c = 0; c < scale.size(); ++c) {
-    if (!(stdv[c] != 0 && std::isfinite(stdv[c]))) throw UserError(origin + ": std must be finite and non-zero");
+    if (!(stdv[c] != 0 && std::isfinite(stdv[c])))
+      throw UserError(origin + ": std must be finite and non-zero");
     scale[c] = static_cast<float>(s / stdv[c]);
     shift[c] = -mean[c] / stdv[c];
   }
@@ -99,23 +103,28 @@ TensorDataset::TensorDataset(Tensor inputs, std::vector<int64_t> labels, int64_t
   if (inputs_.rank() != 4) throw InternalError("TensorDataset: inputs must be [N, C, H, W]");
   check_counts(inputs_.dim(0), static_cast<int64_t>(labels_.size()), origin_, origin_);
   num_classes_ = check_labels(labels_, num_classes, origin_);
-  preprocess_factors(preprocess_, inputs_.dim(1), inputs_.dtype() == DType::kU8, scale_c_, shift_c_, origin_);
+  preprocess_factors(preprocess_, inputs_.dim(1), inputs_.dtype() == DType::kU8, scale_c_, shift_c_,
+                     origin_);
 }
 
-Shape TensorDataset::sample_shape() const { return {inputs_.dim(1), inputs_.dim(2), inputs_.dim(3)}; }
+Shape TensorDataset::sample_shape() const {
+  return {inputs_.dim(1), inputs_.dim(2), inputs_.dim(3)};
+}
 
 std::string TensorDataset::describe() const {
-  return origin_ + ": " + std::to_string(size()) + " samples of " + shape_str(sample_shape()) + ", " +
-         std::to_string(num_classes_) + " classes, " +
+  return origin_ + ": " + std::to_string(size()) + " samples of " + shape_str(sample_shape()) +
+         ", " + std::to_string(num_classes_) + " classes, " +
          describe_preprocess(preprocess_, inputs_.dtype() == DType::kU8);
 }
 
-void TensorDataset::get_batch(std::span<const int64_t> indices, Tensor& images, Tensor& labels) const {
+void TensorDataset::get_batch(std::span<const int64_t> indices, Tensor& images,
+                              Tensor& labels) const {
   const int64_t n = static_cast<int64_t>(indices.size());
   const int64_t c = inputs_.dim(1), hw = inputs_.dim(2) * inputs_.dim(3);
   const Shape want = {n, c, inputs_.dim(2), inputs_.dim(3)};
   if (images.dtype() != DType::kF32 || images.shape() != want) images = Tensor(DType::kF32, want);
-  if (labels.dtype() != DType::kI64 || labels.shape() != Shape{n}) labels = Tensor(DType::kI64, {n});
+  if (labels.dtype() != DType::kI64 || labels.shape() != Shape{n})
+    labels = Tensor(DType::kI64, {n});
   float* out = images.data<float>();
   int64_t* lab = labels.data<int64_t>();
   const int64_t sample = c * hw;
@@ -125,7 +134,8 @@ void TensorDataset::get_batch(std::span<const int64_t> indices, Tensor& images, 
     for (int64_t i = 0; i < n; ++i) {
       const int64_t k = indices[static_cast<size_t>(i)];
       if (k < 0 || k >= size())
-        throw InternalError("Dataset::get_batch: sample " + std::to_string(k) + " of " + std::to_string(size()));
+        throw InternalError("Dataset::get_batch: sample " + std::to_string(k) + " of " +
+                            std::to_string(size()));
       lab[i] = labels_[static_cast<size_t>(k)];
       const T* src = in + k * sample;
       float* dst = out + i * sample;
@@ -148,7 +158,8 @@ std::pair<std::string, std::string> split_pair(const std::string& s, const std::
 }
 
 bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 }  // namespace
@@ -163,11 +174,13 @@ std::unique_ptr<Dataset> open_dataset(const std::string& spec, const DataOptions
     return open_npy_dataset(inputs, labels, options);
   }
   if (spec.rfind("npz:", 0) == 0) return open_npz_dataset(spec.substr(4), options);
-  if (spec.rfind("folder:", 0) == 0) return std::make_unique<ImageFolderDataset>(spec.substr(7), options);
+  if (spec.rfind("folder:", 0) == 0)
+    return std::make_unique<ImageFolderDataset>(spec.substr(7), options);
   std::error_code ec;
   if (ends_with(spec, ".npz") && std::filesystem::is_regular_file(spec, ec))
     return open_npz_dataset(spec, options);
-  if (std::filesystem::is_directory(spec, ec)) return std::make_unique<ImageFolderDataset>(spec, options);
+  if (std::filesystem::is_directory(spec, ec))
+    return std::make_unique<ImageFolderDataset>(spec, options);
   // A named IDX data set: NAME[:train|:test].
   std::string name = spec, split = "test";
   const auto colon = spec.rfind(':');
@@ -176,9 +189,10 @@ std::unique_ptr<Dataset> open_dataset(const std::string& spec, const DataOptions
     split = spec.substr(colon + 1);
   }
   if (name.empty() || name.find('/') != std::string::npos || (split != "train" && split != "test"))
-    throw UserError("--data " + spec +
-                    ": not a file, directory or named data set (forms: fashion-mnist[:train|:test], "
-                    "idx:IMAGES,LABELS, npy:INPUTS,LABELS, npz:FILE, folder:DIR)");
+    throw UserError(
+        "--data " + spec +
+        ": not a file, directory or named data set (forms: fashion-mnist[:train|:test], "
+        "idx:IMAGES,LABELS, npy:INPUTS,LABELS, npz:FILE, folder:DIR)");
   return open_named_idx_dataset(name, split, options);
 }
 

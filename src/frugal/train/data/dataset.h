@@ -56,7 +56,8 @@ class Dataset {
   virtual std::string describe() const = 0;
   // Fills images [N, C, H, W] f32 and labels [N] i64 for the given sample indices. The
   // tensors are reallocated when their shape or dtype differs. Indices out of range throw.
-  virtual void get_batch(std::span<const int64_t> indices, Tensor& images, Tensor& labels) const = 0;
+  virtual void get_batch(std::span<const int64_t> indices, Tensor& images,
+                         Tensor& labels) const = 0;
 
   Batch get_batch(std::span<const int64_t> indices) const;
   Batch get_range(int64_t begin, int64_t count) const;  // samples begin .. begin+count-1
@@ -66,8 +67,8 @@ class Dataset {
 class TensorDataset final : public Dataset {
  public:
   // `origin` names the source in messages. uint8 inputs default to a scale of 1/255.
-  TensorDataset(Tensor inputs, std::vector<int64_t> labels, int64_t num_classes, Preprocess preprocess,
-                std::string origin);
+  TensorDataset(Tensor inputs, std::vector<int64_t> labels, int64_t num_classes,
+                Preprocess preprocess, std::string origin);
   int64_t size() const override { return static_cast<int64_t>(labels_.size()); }
   Shape sample_shape() const override;
   int64_t num_classes() const override { return num_classes_; }
@@ -87,13 +88,15 @@ class TensorDataset final : public Dataset {
 
 // Checks shared by the loaders; each throws a one-line UserError naming `origin`.
 // Labels against num_classes (0: inferred); returns the class count.
-int64_t check_labels(const std::vector<int64_t>& labels, int64_t num_classes, const std::string& origin);
+int64_t check_labels(const std::vector<int64_t>& labels, int64_t num_classes,
+                     const std::string& origin);
 void check_counts(int64_t inputs, int64_t labels, const std::string& inputs_origin,
                   const std::string& labels_origin);
 void check_sample_shape(const Shape& have, const Shape& expected, const std::string& origin);
 // Per-channel factors a, b so that preprocessing is x * a[c] + b[c].
-void preprocess_factors(const Preprocess& p, int64_t channels, bool eight_bit, std::vector<float>& scale,
-                        std::vector<float>& shift, const std::string& origin);
+void preprocess_factors(const Preprocess& p, int64_t channels, bool eight_bit,
+                        std::vector<float>& scale, std::vector<float>& shift,
+                        const std::string& origin);
 std::string describe_preprocess(const Preprocess& p, bool eight_bit);
 
 // A --data spec:

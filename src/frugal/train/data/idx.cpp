@@ -15,7 +15,8 @@ class GzReader {
   explicit GzReader(const std::string& path) : path_(path) {
     std::error_code ec;
     if (!std::filesystem::exists(path, ec)) throw UserError(path + ": no such file");
-    if (std::filesystem::is_directory(path, ec)) throw UserError(path + ": is a directory, not an IDX file");
+    if (std::filesystem::is_directory(path, ec))
+      throw UserError(path + ": is a directory, not an IDX file");
     file_ = gzopen(path.c_str(), "rb");
     if (!file_) throw UserError(path + ": cannot open: " + std::strerror(errno));
   }
@@ -52,9 +53,10 @@ struct IdxType {
   size_t bytes;  // in the file
   const char* name;
 };
-constexpr IdxType kIdxTypes[] = {{0x08, DType::kU8, 1, "uint8"},   {0x09, DType::kI8, 1, "int8"},
-                                 {0x0B, DType::kI32, 2, "int16"},  {0x0C, DType::kI32, 4, "int32"},
-                                 {0x0D, DType::kF32, 4, "float32"}, {0x0E, DType::kF64, 8, "float64"}};
+constexpr IdxType kIdxTypes[] = {
+    {0x08, DType::kU8, 1, "uint8"},    {0x09, DType::kI8, 1, "int8"},
+    {0x0B, DType::kI32, 2, "int16"},   {0x0C, DType::kI32, 4, "int32"},
+    {0x0D, DType::kF32, 4, "float32"}, {0x0E, DType::kF64, 8, "float64"}};
 
 uint32_t be32(const uint8_t* p) {
   return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | uint32_t{p[3]};
@@ -69,7 +71,9 @@ void decode_big_endian(const uint8_t* src, const IdxType& t, int64_t n, void* ds
   };
   switch (t.code) {
     case 0x08:
-    case 0x09: std::memcpy(dst, src, static_cast<size_t>(n)); break;
+    case 0x09:
+      std::memcpy(dst, src, static_cast<size_t>(n));
+      break;
     case 0x0B:
       for (int64_t i = 0; i < n; ++i) static_cast<int32_t*>(dst)[i] = static_cast<int16_t>(load(i));
       break;
@@ -109,7 +113,8 @@ Tensor read_idx(const std::string& path) {
   if (head[0] != 0 || head[1] != 0 || !type || head[3] == 0 || head[3] > 8) {
     char magic[16];
     std::snprintf(magic, sizeof(magic), "%02X %02X %02X %02X", head[0], head[1], head[2], head[3]);
-    throw UserError(path + ": wrong magic " + magic + ": not an IDX file (expected 00 00 TYPE NDIMS)");
+    throw UserError(path + ": wrong magic " + magic +
+                    ": not an IDX file (expected 00 00 TYPE NDIMS)");
   }
   Shape shape(head[3]);
   uint8_t dims[32];
@@ -118,7 +123,8 @@ Tensor read_idx(const std::string& path) {
   for (size_t i = 0; i < shape.size(); ++i) shape[i] = be32(dims + 4 * i);
   const int64_t numel = shape_numel(shape);
   if (static_cast<uint64_t>(numel) > max_tensor_bytes() / 8)
-    throw UserError(path + ": IDX shape " + shape_str(shape) + " is larger than this machine's memory");
+    throw UserError(path + ": IDX shape " + shape_str(shape) +
+                    " is larger than this machine's memory");
   const size_t want = static_cast<size_t>(numel) * type->bytes;
   // Read in chunks into a buffer that grows only as data arrives, so that a header
   // claiming more than the file holds cannot make us allocate it.
@@ -130,19 +136,21 @@ Tensor read_idx(const std::string& path) {
     raw.resize(old + n);
     const size_t got = in.read(raw.data() + old, n);
     if (got < n)
-      throw UserError(path + ": truncated: the header declares " + shape_str(shape) + " " + type->name +
-                      " (" + std::to_string(want) + " bytes of data), the file holds " +
-                      std::to_string(old + got));
+      throw UserError(path + ": truncated: the header declares " + shape_str(shape) + " " +
+                      type->name + " (" + std::to_string(want) +
+                      " bytes of data), the file holds " + std::to_string(old + got));
   }
   uint8_t extra;
   if (in.read(&extra, 1) != 0)
-    throw UserError(path + ": longer than its header declares (" + shape_str(shape) + " " + type->name + ")");
+    throw UserError(path + ": longer than its header declares (" + shape_str(shape) + " " +
+                    type->name + ")");
   Tensor t(type->dtype, shape);
   decode_big_endian(raw.data(), *type, numel, t.raw());
   return t;
 }
 
-std::unique_ptr<TensorDataset> open_idx_dataset(const std::string& images_path, const std::string& labels_path,
+std::unique_ptr<TensorDataset> open_idx_dataset(const std::string& images_path,
+                                                const std::string& labels_path,
                                                 const DataOptions& options) {
   Tensor images = read_idx(images_path);
   Tensor labels = read_idx(labels_path);
@@ -153,22 +161,26 @@ std::unique_ptr<TensorDataset> open_idx_dataset(const std::string& images_path, 
     throw UserError(labels_path + ": IDX labels must be one integer per sample, not " +
                     shape_str(labels.shape()) + " " + std::string(dtype_name(labels.dtype())));
   check_counts(images.dim(0), labels.dim(0), images_path, labels_path);
-  if (images.rank() == 3) images = images.reshaped({images.dim(0), 1, images.dim(1), images.dim(2)});
-  check_sample_shape({images.dim(1), images.dim(2), images.dim(3)}, options.expected_sample_shape, images_path);
+  if (images.rank() == 3)
+    images = images.reshaped({images.dim(0), 1, images.dim(1), images.dim(2)});
+  check_sample_shape({images.dim(1), images.dim(2), images.dim(3)}, options.expected_sample_shape,
+                     images_path);
   const std::vector<int64_t> label_values = labels.to_int64();
   check_labels(label_values, options.num_classes, labels_path);
   return std::make_unique<TensorDataset>(std::move(images), label_values, options.num_classes,
                                          options.preprocess, images_path);
 }
 
-std::unique_ptr<TensorDataset> open_named_idx_dataset(const std::string& name, const std::string& split,
+std::unique_ptr<TensorDataset> open_named_idx_dataset(const std::string& name,
+                                                      const std::string& split,
                                                       const DataOptions& options) {
   if (split != "train" && split != "test")
     throw UserError("data set " + name + ": split must be train or test, not " + split);
   const std::string dir = options.datasets_root + "/" + name;
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec)) {
-    std::string hint = name == "fashion-mnist" ? " (install the Debian package dataset-fashion-mnist)" : "";
+    std::string hint =
+        name == "fashion-mnist" ? " (install the Debian package dataset-fashion-mnist)" : "";
     throw UserError("data set " + name + ": " + dir + " does not exist" + hint);
   }
   const std::string prefix = dir + "/" + (split == "train" ? "train" : "t10k");

@@ -18,13 +18,15 @@ Tensor read_idx(const std::string& path);
 
 // Images (IDX [N, H, W] or [N, C, H, W]) and labels (IDX [N], integer). uint8 pixels
 // are scaled by 1/255 by default, with no normalisation.
-std::unique_ptr<TensorDataset> open_idx_dataset(const std::string& images_path, const std::string& labels_path,
+std::unique_ptr<TensorDataset> open_idx_dataset(const std::string& images_path,
+                                                const std::string& labels_path,
                                                 const DataOptions& options = {});
 
 // <datasets_root>/<name>/{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz], as in the
 // Debian package dataset-fashion-mnist. split: "train" or "test". fashion-mnist has 10
 // classes (unless options.num_classes says otherwise).
-std::unique_ptr<TensorDataset> open_named_idx_dataset(const std::string& name, const std::string& split,
+std::unique_ptr<TensorDataset> open_named_idx_dataset(const std::string& name,
+                                                      const std::string& split,
                                                       const DataOptions& options = {});
 
 }  // namespace frugal::train

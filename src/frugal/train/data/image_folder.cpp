@@ -2,15 +2,15 @@
 
 #include <png.h>
 // jpeglib.h needs FILE and size_t declared first.
+#include <jerror.h>
+#include <jpeglib.h>
 #include <csetjmp>
 #include <cstdio>
-#include <jpeglib.h>
-#include <jerror.h>
 
 #include <algorithm>
-#include <cstddef>
 #include <cerrno>
 #include <cmath>
+#include <cstddef>
 #include <cstring>
 #include <filesystem>
 
@@ -69,7 +69,8 @@ struct JpegState {
 };
 
 void jpeg_error_exit(j_common_ptr cinfo) {
-  auto* s = reinterpret_cast<JpegState*>(reinterpret_cast<char*>(cinfo->err) - offsetof(JpegState, err));
+  auto* s =
+      reinterpret_cast<JpegState*>(reinterpret_cast<char*>(cinfo->err) - offsetof(JpegState, err));
   (*cinfo->err->format_message)(cinfo, s->message);
   std::longjmp(s->jump, 1);
 }
@@ -79,13 +80,15 @@ void jpeg_emit_message(j_common_ptr cinfo, int level) {
   if (level >= 0) return;  // trace messages
   ++cinfo->err->num_warnings;
   if (cinfo->err->msg_code == JWRN_JPEG_EOF) {
-    auto* s = reinterpret_cast<JpegState*>(reinterpret_cast<char*>(cinfo->err) - offsetof(JpegState, err));
+    auto* s = reinterpret_cast<JpegState*>(reinterpret_cast<char*>(cinfo->err) -
+                                           offsetof(JpegState, err));
     s->truncated = true;
   }
 }
 
 // Returns false after a libjpeg error (message in s->message). Only C calls inside.
-bool decode_jpeg_into(JpegState* s, int channels, std::vector<uint8_t>* pixels, int64_t* w, int64_t* h) {
+bool decode_jpeg_into(JpegState* s, int channels, std::vector<uint8_t>* pixels, int64_t* w,
+                      int64_t* h) {
   if (setjmp(s->jump)) {
     jpeg_destroy_decompress(&s->cinfo);
     return false;
@@ -132,13 +135,15 @@ Image decode_jpeg(const std::string& path, int channels) {
   if (state->cmyk) throw UnsupportedError(path + ": CMYK JPEG images are not supported");
   if (state->too_large) check_dimensions(path, img.width, img.height);
   if (!ok) throw UserError(path + ": corrupt JPEG: " + state->message);
-  if (state->truncated) throw UserError(path + ": truncated JPEG (the file ends before the image does)");
+  if (state->truncated)
+    throw UserError(path + ": truncated JPEG (the file ends before the image does)");
   return img;
 }
 
 bool has_image_extension(const fs::path& p) {
   std::string ext = p.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   return ext == ".png" || ext == ".jpg" || ext == ".jpeg";
 }
 
@@ -154,21 +159,27 @@ Image decode_image(const std::string& path, int channels) {
   std::fclose(f);
   static const uint8_t kPng[8] = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A};
   if (n == 8 && std::memcmp(sig, kPng, 8) == 0) return decode_png(path, channels);
-  if (n >= 3 && sig[0] == 0xFF && sig[1] == 0xD8 && sig[2] == 0xFF) return decode_jpeg(path, channels);
+  if (n >= 3 && sig[0] == 0xFF && sig[1] == 0xD8 && sig[2] == 0xFF)
+    return decode_jpeg(path, channels);
   throw UserError(path + ": not a PNG or JPEG image (unrecognised signature)");
 }
 
 ImageF to_float(const Image& in) {
-  ImageF out{in.width, in.height, in.channels, std::vector<float>(in.pixels.begin(), in.pixels.end())};
+  ImageF out{in.width, in.height, in.channels,
+             std::vector<float>(in.pixels.begin(), in.pixels.end())};
   return out;
 }
 
 ImageF resize_bilinear(const ImageF& in, int64_t out_h, int64_t out_w) {
   if (out_h <= 0 || out_w <= 0) throw UserError("resize: target size must be positive");
-  ImageF out{out_w, out_h, in.channels, std::vector<float>(static_cast<size_t>(out_w * out_h * in.channels))};
+  ImageF out{out_w, out_h, in.channels,
+             std::vector<float>(static_cast<size_t>(out_w * out_h * in.channels))};
   const int64_t c = in.channels;
-  auto source = [](int64_t dst, int64_t in_size, int64_t out_size, int64_t& i0, int64_t& i1, float& frac) {
-    double s = (static_cast<double>(dst) + 0.5) * static_cast<double>(in_size) / static_cast<double>(out_size) - 0.5;
+  auto source = [](int64_t dst, int64_t in_size, int64_t out_size, int64_t& i0, int64_t& i1,
+                   float& frac) {
+    double s = (static_cast<double>(dst) + 0.5) * static_cast<double>(in_size) /
+                   static_cast<double>(out_size) -
+               0.5;
     s = std::clamp(s, 0.0, static_cast<double>(in_size - 1));
     i0 = static_cast<int64_t>(std::floor(s));
     i1 = std::min(i0 + 1, in_size - 1);
@@ -202,9 +213,9 @@ ImageF resize_shorter_side(const ImageF& in, int64_t shorter) {
 
 ImageF center_crop(const ImageF& in, int64_t crop_h, int64_t crop_w, const std::string& origin) {
   if (crop_h > in.height || crop_w > in.width)
-    throw UserError(origin + ": image of " + std::to_string(in.width) + "x" + std::to_string(in.height) +
-                    " (WxH) is smaller than the " + std::to_string(crop_w) + "x" + std::to_string(crop_h) +
-                    " crop");
+    throw UserError(origin + ": image of " + std::to_string(in.width) + "x" +
+                    std::to_string(in.height) + " (WxH) is smaller than the " +
+                    std::to_string(crop_w) + "x" + std::to_string(crop_h) + " crop");
   const int64_t top = (in.height - crop_h) / 2, left = (in.width - crop_w) / 2, c = in.channels;
   ImageF out{crop_w, crop_h, c, std::vector<float>(static_cast<size_t>(crop_w * crop_h * c))};
   for (int64_t y = 0; y < crop_h; ++y)
@@ -223,16 +234,20 @@ ImageFolderDataset::ImageFolderDataset(const std::string& root, const DataOption
   std::error_code ec;
   if (!fs::is_directory(root, ec)) throw UserError(root + ": no such directory (image folder)");
   for (const auto& e : fs::directory_iterator(root, ec))
-    if (e.is_directory() && e.path().filename().string()[0] != '.') classes_.push_back(e.path().filename().string());
+    if (e.is_directory() && e.path().filename().string()[0] != '.')
+      classes_.push_back(e.path().filename().string());
   if (ec) throw UserError(root + ": cannot list: " + ec.message());
   std::sort(classes_.begin(), classes_.end());
-  if (classes_.empty()) throw UserError(root + ": no class sub-folders (expected ROOT/<class>/<image>)");
+  if (classes_.empty())
+    throw UserError(root + ": no class sub-folders (expected ROOT/<class>/<image>)");
   for (size_t k = 0; k < classes_.size(); ++k) {
     std::vector<std::string> files;
     for (const auto& e : fs::directory_iterator(fs::path(root) / classes_[k], ec)) {
       if (!e.is_regular_file()) continue;
-      if (has_image_extension(e.path())) files.push_back(e.path().string());
-      else ++skipped_files_;
+      if (has_image_extension(e.path()))
+        files.push_back(e.path().string());
+      else
+        ++skipped_files_;
     }
     std::sort(files.begin(), files.end());
     for (auto& f : files) {
@@ -240,7 +255,8 @@ ImageFolderDataset::ImageFolderDataset(const std::string& root, const DataOption
       labels_.push_back(static_cast<int64_t>(k));
     }
   }
-  if (files_.empty()) throw UserError(root + ": no .png, .jpg or .jpeg images in its class folders");
+  if (files_.empty())
+    throw UserError(root + ": no .png, .jpg or .jpeg images in its class folders");
   if (options_.crop_h > 0) {
     out_h_ = options_.crop_h;
     out_w_ = options_.crop_w;
@@ -260,10 +276,11 @@ ImageFolderDataset::ImageFolderDataset(const std::string& root, const DataOption
 }
 
 std::string ImageFolderDataset::describe() const {
-  std::string s = root_ + ": " + std::to_string(size()) + " images in " + std::to_string(num_classes()) +
-                  " classes, " + shape_str(sample_shape());
+  std::string s = root_ + ": " + std::to_string(size()) + " images in " +
+                  std::to_string(num_classes()) + " classes, " + shape_str(sample_shape());
   if (options_.resize > 0) s += ", shorter side resized to " + std::to_string(options_.resize);
-  if (options_.crop_h > 0) s += ", centre crop " + std::to_string(options_.crop_h) + "x" + std::to_string(options_.crop_w);
+  if (options_.crop_h > 0)
+    s += ", centre crop " + std::to_string(options_.crop_h) + "x" + std::to_string(options_.crop_w);
   s += ", " + describe_preprocess(options_.preprocess, true);
   if (skipped_files_ > 0) s += ", " + std::to_string(skipped_files_) + " other files ignored";
   return s;
@@ -276,22 +293,25 @@ void ImageFolderDataset::load(int64_t i, float* dst) const {
   if (options_.crop_h > 0 || options_.resize > 0) {
     img = center_crop(img, out_h_, out_w_, path);
   } else if (img.height != out_h_ || img.width != out_w_) {
-    throw UserError(path + ": image is " + std::to_string(img.width) + "x" + std::to_string(img.height) +
-                    " (WxH), expected " + std::to_string(out_w_) + "x" + std::to_string(out_h_) +
-                    " like the others (use resize/crop options)");
+    throw UserError(path + ": image is " + std::to_string(img.width) + "x" +
+                    std::to_string(img.height) + " (WxH), expected " + std::to_string(out_w_) +
+                    "x" + std::to_string(out_h_) + " like the others (use resize/crop options)");
   }
   const int64_t hw = out_h_ * out_w_;
   for (int64_t p = 0; p < hw; ++p)
     for (int64_t c = 0; c < channels_; ++c)
-      dst[c * hw + p] = img.pixels[static_cast<size_t>(p * channels_ + c)] * scale_c_[static_cast<size_t>(c)] +
-                        shift_c_[static_cast<size_t>(c)];
+      dst[c * hw + p] =
+          img.pixels[static_cast<size_t>(p * channels_ + c)] * scale_c_[static_cast<size_t>(c)] +
+          shift_c_[static_cast<size_t>(c)];
 }
 
-void ImageFolderDataset::get_batch(std::span<const int64_t> indices, Tensor& images, Tensor& labels) const {
+void ImageFolderDataset::get_batch(std::span<const int64_t> indices, Tensor& images,
+                                   Tensor& labels) const {
   const int64_t n = static_cast<int64_t>(indices.size());
   const Shape want = {n, channels_, out_h_, out_w_};
   if (images.dtype() != DType::kF32 || images.shape() != want) images = Tensor(DType::kF32, want);
-  if (labels.dtype() != DType::kI64 || labels.shape() != Shape{n}) labels = Tensor(DType::kI64, {n});
+  if (labels.dtype() != DType::kI64 || labels.shape() != Shape{n})
+    labels = Tensor(DType::kI64, {n});
   const int64_t sample = channels_ * out_h_ * out_w_;
   for (int64_t i = 0; i < n; ++i) {
     const int64_t k = indices[static_cast<size_t>(i)];

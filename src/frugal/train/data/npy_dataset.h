@@ -11,10 +11,12 @@
 
 namespace frugal::train {
 
-std::unique_ptr<TensorDataset> open_npy_dataset(const std::string& inputs_path, const std::string& labels_path,
-                                               const DataOptions& options = {});
+std::unique_ptr<TensorDataset> open_npy_dataset(const std::string& inputs_path,
+                                                const std::string& labels_path,
+                                                const DataOptions& options = {});
 // Arrays options.inputs_key and options.labels_key of an .npz archive.
-std::unique_ptr<TensorDataset> open_npz_dataset(const std::string& path, const DataOptions& options = {});
+std::unique_ptr<TensorDataset> open_npz_dataset(const std::string& path,
+                                                const DataOptions& options = {});
 
 // The checks and reshaping both share; origins name the arrays in messages.
 std::unique_ptr<TensorDataset> make_array_dataset(Tensor inputs, const Tensor& labels,

@@ -1,7 +1,7 @@
 // The `ref` backend: every operator's reference kernel, the oracle for all other backends.
-#include "frugal/runtime/backend.h"
+#include "frugal/kernels/backend.h"
 
-namespace frugal::runtime {
+namespace frugal::kernels {
 namespace {
 
 class RefKernel final : public Kernel {
@@ -31,4 +31,4 @@ class RefBackend final : public Backend {
 
 FRUGAL_REGISTER_BACKEND(ref, "ref", [] { return std::make_unique<RefBackend>(); });
 
-}  // namespace frugal::runtime
+}  // namespace frugal::kernels

@@ -1,9 +1,9 @@
-#include "frugal/runtime/backend.h"
+#include "frugal/kernels/backend.h"
 
 #include <map>
 #include <mutex>
 
-namespace frugal::runtime {
+namespace frugal::kernels {
 namespace {
 std::map<std::string, BackendFactory>& factories() {
   static std::map<std::string, BackendFactory> f;
@@ -32,4 +32,4 @@ std::unique_ptr<Backend> make_backend(const std::string& name) {
   return it->second();
 }
 
-}  // namespace frugal::runtime
+}  // namespace frugal::kernels

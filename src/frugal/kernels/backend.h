@@ -1,4 +1,4 @@
-// Backend interface: a backend says whether it can run a node (and if not, why), and
+// Backend interface (kernels layer, so that backends below the runtime can implement it): a backend says whether it can run a node (and if not, why), and
 // builds a Kernel for it. The Session assigns each node to the first backend in the
 // user's preference list that accepts it, and records every refusal (STYLE.md: kernel
 // choice that explains itself).
@@ -11,7 +11,7 @@
 
 #include "frugal/ops/op.h"
 
-namespace frugal::runtime {
+namespace frugal::kernels {
 
 class Kernel {
  public:
@@ -46,8 +46,8 @@ void register_backend(const std::string& name, BackendFactory factory);
 std::unique_ptr<Backend> make_backend(const std::string& name);
 std::vector<std::string> backend_names();
 
-}  // namespace frugal::runtime
+}  // namespace frugal::kernels
 
 #define FRUGAL_REGISTER_BACKEND(ident, name, factory) \
   static const bool frugal_backend_registered_##ident = \
-      (::frugal::runtime::register_backend(name, factory), true)
+      (::frugal::kernels::register_backend(name, factory), true)

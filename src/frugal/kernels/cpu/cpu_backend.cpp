@@ -1,0 +1,119 @@
+// The `cpu` backend: oneDNN primitives for the dense operators and the common
+// elementwise ones, float32 at every boundary. `cpu:bf16` is the same backend with Conv,
+// ConvTranspose, Gemm and MatMul computed from bfloat16 sources and weights (float32
+// accumulation and outputs). Nodes it cannot run are declined with the reason, so that
+// the Session falls back to the next backend (ref) and reports why.
+#include <map>
+#include <string>
+
+#include "frugal/kernels/cpu/factories.h"
+#include "frugal/kernels/cpu/post_ops.h"
+
+namespace frugal::kernels::cpu {
+
+const Shape& Build::in_shape(size_t i) const {
+  return *view.inputs.at(i)->shape;
+}
+const Shape& Build::out_shape(size_t i) const {
+  return *view.outputs.at(i)->shape;
+}
+const Tensor* Build::constant(size_t i) const {
+  if (!has_input(i) || !view.inputs[i]->value) return nullptr;
+  return &*view.inputs[i]->value;
+}
+dnnl::memory::data_type Build::compute_type() const {
+  return precision == Precision::kBF16 ? dnnl::memory::data_type::bf16
+                                       : dnnl::memory::data_type::f32;
+}
+
+namespace {
+
+struct OpEntry {
+  Factory make;
+  bool post_ops;  // accepts "frugal.post_ops"
+};
+
+const std::map<std::string, OpEntry>& op_table() {
+  static const std::map<std::string, OpEntry> table{
+      {"Conv", {make_conv, true}},
+      {"ConvTranspose", {make_conv_transpose, true}},
+      {"Gemm", {make_gemm, true}},
+      {"MatMul", {make_matmul, true}},
+      {"MaxPool", {make_max_pool, false}},
+      {"AveragePool", {make_average_pool, false}},
+      {"GlobalAveragePool", {make_global_average_pool, false}},
+      {"GlobalMaxPool", {make_global_max_pool, false}},
+      {"BatchNormalization", {make_batch_norm, false}},
+      {"LRN", {make_lrn, false}},
+      {"Softmax", {make_softmax, false}},
+      {"LogSoftmax", {make_log_softmax, false}},
+      {"Relu", {make_relu, false}},
+      {"Clip", {make_clip, false}},
+      {"Sigmoid", {make_sigmoid, false}},
+      {"HardSwish", {make_hard_swish, false}},
+      {"HardSigmoid", {make_hard_sigmoid, false}},
+      {"Add", {make_add, false}},
+      {"Mul", {make_mul, false}},
+  };
+  return table;
+}
+
+// Declines what no kernel here handles: run-time shapes, other dtypes, empty tensors.
+void check_common(const kernels::NodeView& v, const OpEntry& entry) {
+  if (v.dynamic) decline("shapes known only at run time are not supported");
+  if (!entry.post_ops && v.node.has_attr(kPostOpsAttr))
+    decline(std::string(kPostOpsAttr) + " on " + v.node.op_type + " not implemented");
+  auto check = [&](const ops::TensorInfo* t) {
+    if (!t) return;
+    if (!t->shape) decline("shapes known only at run time are not supported");
+    if (t->dtype != DType::kF32) decline(std::string(dtype_name(t->dtype)) + " not supported");
+    if (shape_numel(*t->shape) == 0) decline("empty tensor " + shape_str(*t->shape));
+  };
+  for (const auto* t : v.inputs) check(t);
+  // Further outputs (MaxPool's Indices) are checked by their op's factory.
+  if (!v.outputs.empty()) check(v.outputs[0]);
+}
+
+class CpuBackend final : public kernels::Backend {
+ public:
+  CpuBackend(std::string name, Precision precision)
+      : name_(std::move(name)), precision_(precision), context_(std::make_shared<Context>()) {}
+
+  std::string name() const override { return name_; }
+
+  std::unique_ptr<kernels::Kernel> create(const kernels::NodeView& view,
+                                          std::string& why_not) override {
+    const auto& table = op_table();
+    auto it = view.node.domain.empty() || view.node.domain == "ai.onnx"
+                  ? table.find(view.node.op_type)
+                  : table.end();
+    if (it == table.end()) {
+      why_not = "no cpu kernel for " + view.node.op_type;
+      return nullptr;
+    }
+    try {
+      check_common(view, it->second);
+      return it->second.make(Build{view, context_, precision_});
+    } catch (const Declined& d) {
+      why_not = view.node.op_type + ": " + d.why;
+    } catch (const dnnl::error& e) {
+      why_not =
+          view.node.op_type + ": oneDNN has no implementation for this case (" + e.what() + ")";
+    }
+    return nullptr;
+  }
+
+ private:
+  std::string name_;
+  Precision precision_;
+  std::shared_ptr<Context> context_;
+};
+
+}  // namespace
+
+FRUGAL_REGISTER_BACKEND(cpu, "cpu",
+                        [] { return std::make_unique<CpuBackend>("cpu", Precision::kF32); });
+FRUGAL_REGISTER_BACKEND(cpu_bf16, "cpu:bf16",
+                        [] { return std::make_unique<CpuBackend>("cpu:bf16", Precision::kBF16); });
+
+}  // namespace frugal::kernels::cpu

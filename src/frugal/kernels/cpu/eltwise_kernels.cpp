@@ -1,0 +1,118 @@
+// Elementwise operators: Relu, Clip, Sigmoid and HardSwish on oneDNN's eltwise primitive,
+// Add and Mul on its binary primitive (one operand may broadcast with dimensions of size
+// 1), HardSigmoid as an own loop (oneDNN 2.6 has no such algorithm).
+#include <algorithm>
+#include <limits>
+
+#include "frugal/kernels/cpu/factories.h"
+#include "frugal/kernels/cpu/post_ops.h"
+
+namespace frugal::kernels::cpu {
+namespace {
+
+using dt = dnnl::memory::data_type;
+
+std::unique_ptr<kernels::Kernel> eltwise(const Build& b, dnnl::algorithm alg, float alpha,
+                                         float beta) {
+  const dnnl::memory::desc md = plain_md(b.in_shape(0), dt::f32);
+  const dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_inference, alg, md, alpha, beta);
+  const dnnl::eltwise_forward::primitive_desc pd(d, scratchpad_attr(), b.context->engine());
+  auto k = std::make_unique<OnednnKernel>(b.context);
+  Args args;
+  args[DNNL_ARG_SRC] = k->input_as(0, md, pd.src_desc());
+  args[DNNL_ARG_DST] = k->output_as(0, md, pd.dst_desc());
+  k->add_step(pd, dnnl::eltwise_forward(pd), std::move(args));
+  return k;
+}
+
+// A Clip bound: the attribute before opset 11, the constant input from 11, else `dflt`.
+float clip_bound(const Build& b, size_t input, const char* attr, float dflt) {
+  if (b.view.opset < 11) return b.node().attr_float(attr, dflt);
+  if (!b.has_input(input)) return dflt;
+  const Tensor* v = b.constant(input);
+  if (!v) decline(std::string(attr) + " known only at run time not implemented");
+  return v->data<float>()[0];
+}
+
+std::unique_ptr<kernels::Kernel> binary(const Build& b, dnnl::algorithm alg, bool commutative) {
+  if (b.view.opset < 7) decline("legacy broadcast (opset < 7) not implemented");
+  const Shape& y = b.out_shape(0);
+  const size_t rank = std::max<size_t>(1, y.size());
+  const Shape out = with_rank(y, rank);
+  size_t first = 0, second = 1;
+  Shape s0 = with_rank(b.in_shape(0), rank), s1 = with_rank(b.in_shape(1), rank);
+  if (s0 != out) {
+    if (!commutative || s1 != out)
+      decline("broadcast of both operands (" + shape_str(b.in_shape(0)) + ", " +
+              shape_str(b.in_shape(1)) + ") not implemented");
+    std::swap(first, second);
+    std::swap(s0, s1);
+  }
+  const dnnl::memory::desc md0 = plain_md(s0, dt::f32), md1 = plain_md(s1, dt::f32),
+                           dst = plain_md(out, dt::f32);
+  const dnnl::binary::desc d(alg, md0, md1, dst);
+  const dnnl::binary::primitive_desc pd(d, scratchpad_attr(), b.context->engine());
+  auto k = std::make_unique<OnednnKernel>(b.context);
+  Args args;
+  args[DNNL_ARG_SRC_0] = k->input_as(first, md0, pd.src0_desc());
+  args[DNNL_ARG_SRC_1] = k->input_as(second, md1, pd.src1_desc());
+  args[DNNL_ARG_DST] = k->output_as(0, dst, pd.dst_desc());
+  k->add_step(pd, dnnl::binary(pd), std::move(args));
+  return k;
+}
+
+// y = min(max(alpha * x + beta, 0), 1), a loop the compiler vectorizes.
+class HardSigmoidKernel final : public kernels::Kernel {
+ public:
+  HardSigmoidKernel(float alpha, float beta) : alpha_(alpha), beta_(beta) {}
+  void run(ops::KernelContext& ctx) override {
+    const Tensor& x = ctx.input(0);
+    const float* in = x.data<float>();
+    float* out = ctx.output(0).data<float>();
+    const int64_t count = x.numel();
+    const float alpha = alpha_, beta = beta_;
+    for (int64_t i = 0; i < count; ++i)
+      out[i] = std::min(1.0f, std::max(0.0f, alpha * in[i] + beta));
+  }
+  std::string impl() const override { return "cpu:loop"; }
+
+ private:
+  float alpha_, beta_;
+};
+
+}  // namespace
+
+std::unique_ptr<kernels::Kernel> make_relu(const Build& b) {
+  return eltwise(b, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+}
+
+std::unique_ptr<kernels::Kernel> make_clip(const Build& b) {
+  const float inf = std::numeric_limits<float>::infinity();
+  const float lo = clip_bound(b, 1, "min", -inf);
+  const float hi = clip_bound(b, 2, "max", inf);
+  // ONNX gives hi everywhere when lo > hi; oneDNN's clip does the same with lo lowered to hi.
+  return eltwise(b, dnnl::algorithm::eltwise_clip, std::min(lo, hi), hi);
+}
+
+std::unique_ptr<kernels::Kernel> make_sigmoid(const Build& b) {
+  return eltwise(b, dnnl::algorithm::eltwise_logistic, 0.0f, 0.0f);
+}
+
+std::unique_ptr<kernels::Kernel> make_hard_swish(const Build& b) {
+  return eltwise(b, dnnl::algorithm::eltwise_hardswish, 0.0f, 0.0f);
+}
+
+std::unique_ptr<kernels::Kernel> make_hard_sigmoid(const Build& b) {
+  return std::make_unique<HardSigmoidKernel>(b.node().attr_float("alpha", 0.2f),
+                                             b.node().attr_float("beta", 0.5f));
+}
+
+std::unique_ptr<kernels::Kernel> make_add(const Build& b) {
+  return binary(b, dnnl::algorithm::binary_add, true);
+}
+
+std::unique_ptr<kernels::Kernel> make_mul(const Build& b) {
+  return binary(b, dnnl::algorithm::binary_mul, true);
+}
+
+}  // namespace frugal::kernels::cpu

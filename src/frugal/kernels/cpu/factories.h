@@ -1,0 +1,55 @@
+// Kernel factories of the cpu backend, one per operator family. Each builds its kernel
+// from the node's inferred shapes, or declines (throws Declined) with a precise reason.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "frugal/kernels/cpu/onednn_kernel.h"
+
+namespace frugal::kernels::cpu {
+
+// Number precision the compute-heavy primitives (Conv, ConvTranspose, Gemm, MatMul) run
+// in; tensors at kernel boundaries stay float32 either way.
+enum class Precision { kF32, kBF16 };
+
+// What a factory sees: the node, the backend's context and the precision.
+struct Build {
+  const kernels::NodeView& view;
+  std::shared_ptr<Context> context;
+  Precision precision;
+
+  const ir::Node& node() const { return view.node; }
+  bool has_input(size_t i) const { return i < view.inputs.size() && view.inputs[i]; }
+  bool has_output(size_t i) const { return i < view.outputs.size() && view.outputs[i]; }
+  const Shape& in_shape(size_t i) const;
+  const Shape& out_shape(size_t i) const;
+  // Contents known at compile time (weights), or null.
+  const Tensor* constant(size_t i) const;
+  // Data type of the compute-heavy primitives' source and weights.
+  dnnl::memory::data_type compute_type() const;
+};
+
+using Factory = std::unique_ptr<kernels::Kernel> (*)(const Build&);
+
+std::unique_ptr<kernels::Kernel> make_conv(const Build& b);
+std::unique_ptr<kernels::Kernel> make_conv_transpose(const Build& b);
+std::unique_ptr<kernels::Kernel> make_gemm(const Build& b);
+std::unique_ptr<kernels::Kernel> make_matmul(const Build& b);
+std::unique_ptr<kernels::Kernel> make_max_pool(const Build& b);
+std::unique_ptr<kernels::Kernel> make_average_pool(const Build& b);
+std::unique_ptr<kernels::Kernel> make_global_average_pool(const Build& b);
+std::unique_ptr<kernels::Kernel> make_global_max_pool(const Build& b);
+std::unique_ptr<kernels::Kernel> make_batch_norm(const Build& b);
+std::unique_ptr<kernels::Kernel> make_lrn(const Build& b);
+std::unique_ptr<kernels::Kernel> make_softmax(const Build& b);
+std::unique_ptr<kernels::Kernel> make_log_softmax(const Build& b);
+std::unique_ptr<kernels::Kernel> make_relu(const Build& b);
+std::unique_ptr<kernels::Kernel> make_clip(const Build& b);
+std::unique_ptr<kernels::Kernel> make_sigmoid(const Build& b);
+std::unique_ptr<kernels::Kernel> make_hard_swish(const Build& b);
+std::unique_ptr<kernels::Kernel> make_hard_sigmoid(const Build& b);
+std::unique_ptr<kernels::Kernel> make_add(const Build& b);
+std::unique_ptr<kernels::Kernel> make_mul(const Build& b);
+
+}  // namespace frugal::kernels::cpu

@@ -1,0 +1,95 @@
+// MaxPool, AveragePool, GlobalAveragePool and GlobalMaxPool on oneDNN's (dilated) pooling
+// primitive. ceil_mode becomes extra right padding, which the primitive treats like the
+// model's own padding: excluded from maxima and from exclude-padding averages.
+#include "frugal/kernels/cpu/factories.h"
+#include "frugal/ops/conv_geometry.h"
+
+namespace frugal::kernels::cpu {
+namespace {
+
+using dt = dnnl::memory::data_type;
+
+std::vector<int64_t> spatial_of(const Shape& s) {
+  return {s.begin() + 2, s.end()};
+}
+
+void check_spatial_rank(const Build& b) {
+  const size_t rank = b.in_shape(0).size();
+  if (rank < 3 || rank > 5)
+    decline(std::to_string(rank) + "-D input " + shape_str(b.in_shape(0)) +
+            " not implemented (1 to 3 spatial dims)");
+}
+
+std::unique_ptr<kernels::Kernel> pooling(const Build& b, dnnl::algorithm alg,
+                                         const dnnl::memory::dims& kernel,
+                                         const dnnl::memory::dims& strides,
+                                         const dnnl::memory::dims& dilations,
+                                         const dnnl::memory::dims& pad_l,
+                                         const dnnl::memory::dims& pad_r) {
+  const dnnl::memory::desc src = plain_md(b.in_shape(0), dt::f32);
+  const dnnl::memory::desc dst = plain_md(b.out_shape(0), dt::f32);
+  const dnnl::pooling_v2_forward::desc d(dnnl::prop_kind::forward_inference, alg, src, dst, strides,
+                                         kernel, dilations, pad_l, pad_r);
+  const dnnl::pooling_v2_forward::primitive_desc pd(d, scratchpad_attr(), b.context->engine());
+  auto k = std::make_unique<OnednnKernel>(b.context);
+  Args args;
+  args[DNNL_ARG_SRC] = k->input_as(0, src, pd.src_desc());
+  args[DNNL_ARG_DST] = k->output_as(0, dst, pd.dst_desc());
+  k->add_step(pd, dnnl::pooling_v2_forward(pd), std::move(args));
+  return k;
+}
+
+std::unique_ptr<kernels::Kernel> window_pool(const Build& b, bool max) {
+  check_spatial_rank(b);
+  const ir::Node& n = b.node();
+  const bool ceil_mode = n.attr_int("ceil_mode", 0) != 0;
+  const ops::WindowGeometry g =
+      ops::sliding_window(n, spatial_of(b.in_shape(0)), n.attr_ints("kernel_shape"), ceil_mode);
+  const bool include_pad = !max && n.attr_int("count_include_pad", 0) != 0;
+  dnnl::memory::dims dilations, pad_r = g.pad_end;
+  for (size_t d = 0; d < g.rank(); ++d) {
+    dilations.push_back(g.dilations[d] - 1);
+    // oneDNN sizes the output by rounding down: pad on the right up to the last window.
+    const int64_t needed =
+        (g.out[d] - 1) * g.strides[d] + g.effective_kernel(d) - g.in[d] - g.pad_begin[d];
+    if (needed > pad_r[d]) {
+      if (include_pad)
+        decline(
+            "AveragePool with ceil_mode and count_include_pad whose last window passes the "
+            "end padding not implemented");
+      pad_r[d] = needed;
+    }
+  }
+  const dnnl::algorithm alg = max           ? dnnl::algorithm::pooling_max
+                              : include_pad ? dnnl::algorithm::pooling_avg_include_padding
+                                            : dnnl::algorithm::pooling_avg_exclude_padding;
+  return pooling(b, alg, g.kernel, g.strides, dilations, g.pad_begin, pad_r);
+}
+
+std::unique_ptr<kernels::Kernel> global_pool(const Build& b, dnnl::algorithm alg) {
+  check_spatial_rank(b);
+  const dnnl::memory::dims kernel = spatial_of(b.in_shape(0));
+  const dnnl::memory::dims ones(kernel.size(), 1), zeros(kernel.size(), 0);
+  return pooling(b, alg, kernel, ones, zeros, zeros, zeros);
+}
+
+}  // namespace
+
+std::unique_ptr<kernels::Kernel> make_max_pool(const Build& b) {
+  if (b.has_output(1)) decline("MaxPool with the Indices output not implemented");
+  return window_pool(b, true);
+}
+
+std::unique_ptr<kernels::Kernel> make_average_pool(const Build& b) {
+  return window_pool(b, false);
+}
+
+std::unique_ptr<kernels::Kernel> make_global_average_pool(const Build& b) {
+  return global_pool(b, dnnl::algorithm::pooling_avg_exclude_padding);
+}
+
+std::unique_ptr<kernels::Kernel> make_global_max_pool(const Build& b) {
+  return global_pool(b, dnnl::algorithm::pooling_max);
+}
+
+}  // namespace frugal::kernels::cpu

@@ -1,0 +1,360 @@
+// Every cpu backend kernel against the ref backend (the oracle, tested on its own in
+// tests/ops) over a matrix of shapes and attributes: each case is a one-node graph run in
+// a Session on {"cpu", "ref"} and on {"ref"}; the node must be assigned to cpu and agree
+// within 1e-4 of max |ref|.
+#include <gtest/gtest.h>
+
+#include "kernels/cpu_testing.h"
+
+using namespace frugal;
+using namespace frugal::cpu_testing;
+
+namespace {
+
+constexpr double kTol = 1e-4;
+
+std::string ints(const std::vector<int64_t>& v) {
+  std::string s;
+  for (int64_t x : v) s += (s.empty() ? "" : ",") + std::to_string(x);
+  return "[" + s + "]";
+}
+
+}  // namespace
+
+// Conv over groups (1, depthwise, depthwise with multiplier, grouped) x kernel 1/3/5/7 x
+// stride 1/2 x dilation 1/2, cycling pad modes (none, symmetric, asymmetric, SAME_UPPER,
+// SAME_LOWER, VALID), batch 1/3 and bias on/off; odd channel counts.
+TEST(CpuVsRef, Conv2dMatrix) {
+  struct Channels {
+    int64_t c, m, group;
+  };
+  const Channels channel_cases[] = {{5, 7, 1}, {6, 6, 6}, {3, 6, 3}, {6, 9, 3}};
+  int index = 0;
+  for (const auto& ch : channel_cases)
+    for (int64_t k : {1, 3, 5, 7})
+      for (int64_t stride : {1, 2})
+        for (int64_t dilation : {1, 2}) {
+          const int pad_mode = index % 6;
+          const int64_t batch = index % 2 ? 3 : 1;
+          const bool bias = index % 3 != 1;
+          ++index;
+          std::map<std::string, ir::Attribute> attrs{
+              {"group", attr(ch.group)},
+              {"strides", attr(std::vector<int64_t>{stride, stride})},
+              {"dilations", attr(std::vector<int64_t>{dilation, dilation})},
+              {"kernel_shape", attr(std::vector<int64_t>{k, k})}};
+          const int64_t half = (k - 1) * dilation / 2;
+          if (pad_mode == 1) attrs["pads"] = attr(std::vector<int64_t>{half, half, half, half});
+          if (pad_mode == 2)
+            attrs["pads"] =
+                attr(std::vector<int64_t>{half, 0, half + 1, std::min<int64_t>(1, half)});
+          if (pad_mode == 3) attrs["auto_pad"] = attr(std::string("SAME_UPPER"));
+          if (pad_mode == 4) attrs["auto_pad"] = attr(std::string("SAME_LOWER"));
+          if (pad_mode == 5) attrs["auto_pad"] = attr(std::string("VALID"));
+          const uint64_t seed = 100 + index;
+          std::vector<Operand> ops{
+              input("x", random_tensor({batch, ch.c, 15, 14}, seed)),
+              constant("w", random_tensor({ch.m, ch.c / ch.group, k, k}, seed + 1)),
+          };
+          if (bias) ops.push_back(constant("b", random_tensor({ch.m}, seed + 2)));
+          const std::string label = "conv c" + std::to_string(ch.c) + " m" + std::to_string(ch.m) +
+                                    " g" + std::to_string(ch.group) + " k" + std::to_string(k) +
+                                    " s" + std::to_string(stride) + " d" +
+                                    std::to_string(dilation) + " pad_mode " +
+                                    std::to_string(pad_mode) + " n" + std::to_string(batch);
+          expect_matches_ref(one_node("Conv", ops, attrs), kTol, "cpu", label);
+        }
+}
+
+TEST(CpuVsRef, Conv1dAnd3d) {
+  expect_matches_ref(
+      one_node("Conv",
+               {input("x", random_tensor({2, 3, 20}, 1)),
+                constant("w", random_tensor({5, 3, 4}, 2)), constant("b", random_tensor({5}, 3))},
+               {{"strides", attr(std::vector<int64_t>{2})},
+                {"pads", attr(std::vector<int64_t>{2, 1})},
+                {"dilations", attr(std::vector<int64_t>{2})}}),
+      kTol, "cpu", "conv1d");
+  expect_matches_ref(
+      one_node(
+          "Conv",
+          {input("x", random_tensor({1, 4, 10}, 4)), constant("w", random_tensor({4, 1, 3}, 5))},
+          {{"group", attr(int64_t{4})}, {"auto_pad", attr(std::string("SAME_UPPER"))}}),
+      kTol, "cpu", "conv1d depthwise");
+  expect_matches_ref(one_node("Conv",
+                              {input("x", random_tensor({1, 3, 6, 7, 5}, 6)),
+                               constant("w", random_tensor({4, 3, 3, 2, 3}, 7)),
+                               constant("b", random_tensor({4}, 8))},
+                              {{"pads", attr(std::vector<int64_t>{1, 0, 1, 0, 1, 2})},
+                               {"strides", attr(std::vector<int64_t>{1, 2, 1})}}),
+                     kTol, "cpu", "conv3d");
+}
+
+// Weights fed at run time instead of being constants: bound as plain memory each run.
+TEST(CpuVsRef, ConvWithRunTimeWeights) {
+  expect_matches_ref(
+      one_node("Conv",
+               {input("x", random_tensor({2, 6, 9, 9}, 11)),
+                input("w", random_tensor({4, 3, 3, 3}, 12)), input("b", random_tensor({4}, 13))},
+               {{"group", attr(int64_t{2})}, {"pads", attr(std::vector<int64_t>{1, 1, 1, 1})}}),
+      kTol, "cpu", "conv run-time weights");
+}
+
+// ConvTranspose: groups, kernel sizes, strides, dilations, pads, output_padding,
+// output_shape (including one larger than the full result) and auto_pad.
+TEST(CpuVsRef, ConvTransposeMatrix) {
+  struct Case {
+    int64_t c, m_per_group, group, k, stride, dilation;
+    std::map<std::string, ir::Attribute> extra;
+  };
+  const std::vector<Case> cases = {
+      {3, 5, 1, 3, 1, 1, {}},
+      {4, 3, 2, 3, 2, 1, {{"pads", attr(std::vector<int64_t>{1, 0, 1, 2})}}},
+      {5, 2, 1, 4, 2, 1, {{"output_padding", attr(std::vector<int64_t>{1, 0})}}},
+      {6, 1, 6, 3, 2, 1, {{"pads", attr(std::vector<int64_t>{1, 1, 1, 1})}}},
+      {3, 4, 1, 3, 3, 2, {{"output_padding", attr(std::vector<int64_t>{2, 1})}}},
+      {2, 3, 1, 1, 2, 1, {}},
+      {4, 2, 2, 5, 1, 2, {{"pads", attr(std::vector<int64_t>{2, 3, 1, 0})}}},
+      {3, 3, 1, 3, 2, 1, {{"output_shape", attr(std::vector<int64_t>{14, 15})}}},
+      {3, 2, 1, 3, 2, 1, {{"auto_pad", attr(std::string("SAME_UPPER"))}}},
+      {3, 2, 1, 4, 2, 1, {{"auto_pad", attr(std::string("SAME_LOWER"))}}},
+  };
+  int index = 0;
+  for (const auto& c : cases) {
+    auto attrs = c.extra;
+    attrs["group"] = attr(c.group);
+    attrs["strides"] = attr(std::vector<int64_t>{c.stride, c.stride});
+    attrs["dilations"] = attr(std::vector<int64_t>{c.dilation, c.dilation});
+    const uint64_t seed = 300 + 3 * index;
+    const int64_t batch = index % 2 ? 2 : 1;
+    std::vector<Operand> ops{
+        input("x", random_tensor({batch, c.c, 7, 8}, seed)),
+        constant("w", random_tensor({c.c, c.m_per_group, c.k, c.k}, seed + 1))};
+    if (index % 3 != 2)
+      ops.push_back(constant("b", random_tensor({c.m_per_group * c.group}, seed + 2)));
+    expect_matches_ref(one_node("ConvTranspose", ops, attrs), kTol, "cpu",
+                       "conv_transpose case " + std::to_string(index));
+    ++index;
+  }
+  // An output_shape beyond the full result (a bias-only border) is left to ref.
+  const OneNode larger = one_node(
+      "ConvTranspose",
+      {input("x", random_tensor({1, 3, 7, 8}, 49)), constant("w", random_tensor({3, 3, 3, 3}, 48))},
+      {{"strides", attr(std::vector<int64_t>{2, 2})},
+       {"output_shape", attr(std::vector<int64_t>{17, 16})}});
+  EXPECT_EQ(cpu_decline_reason(larger),
+            "cpu: ConvTranspose: output_shape larger than the full transposed result (bias-only "
+            "border) not implemented");
+  expect_matches_ref(one_node("ConvTranspose",
+                              {input("x", random_tensor({1, 3, 9}, 50)),
+                               constant("w", random_tensor({3, 2, 3}, 51))},
+                              {{"strides", attr(std::vector<int64_t>{2})}}),
+                     kTol, "cpu", "conv_transpose 1-D");
+}
+
+// Gemm: transposes x C shapes (none, scalar, [N], [1,N], [M,1], [M,N]) x alpha/beta,
+// with B and C as constants or fed at run time.
+TEST(CpuVsRef, GemmMatrix) {
+  const int64_t m = 5, k = 7, n = 6;
+  const std::vector<Shape> c_shapes = {{}, {1}, {n}, {1, n}, {m, 1}, {m, n}};
+  const std::pair<float, float> scalings[] = {
+      {1.0f, 1.0f}, {0.5f, 2.0f}, {1.0f, 0.0f}, {-1.5f, 1.0f}};
+  int index = 0;
+  for (int trans_a = 0; trans_a < 2; ++trans_a)
+    for (int trans_b = 0; trans_b < 2; ++trans_b)
+      for (size_t ci = 0; ci <= c_shapes.size(); ++ci) {
+        const auto [alpha, beta] = scalings[index % 4];
+        const bool constant_b = index % 2 == 0, constant_c = index % 3 != 0;
+        const uint64_t seed = 500 + 3 * index;
+        ++index;
+        Tensor a = random_tensor(trans_a ? Shape{k, m} : Shape{m, k}, seed);
+        Tensor b = random_tensor(trans_b ? Shape{n, k} : Shape{k, n}, seed + 1);
+        std::vector<Operand> ops{input("a", a), constant_b ? constant("b", b) : input("b", b)};
+        std::string label = "gemm tA" + std::to_string(trans_a) + " tB" + std::to_string(trans_b);
+        if (ci < c_shapes.size()) {
+          Tensor c = random_tensor(c_shapes[ci], seed + 2);
+          ops.push_back(constant_c ? constant("c", c) : input("c", c));
+          label += " C " + shape_str(c_shapes[ci]);
+        }
+        label += " alpha " + std::to_string(alpha) + " beta " + std::to_string(beta);
+        expect_matches_ref(one_node("Gemm", ops,
+                                    {{"transA", attr(int64_t{trans_a})},
+                                     {"transB", attr(int64_t{trans_b})},
+                                     {"alpha", attr(alpha)},
+                                     {"beta", attr(beta)}}),
+                           kTol, "cpu", label);
+      }
+}
+
+// MatMul: plain, batched, broadcast batches (either side), 1-D operands, constant B.
+TEST(CpuVsRef, MatMulMatrix) {
+  const std::vector<std::pair<Shape, Shape>> cases = {
+      {{4, 7}, {7, 5}},
+      {{2, 3, 4, 7}, {7, 5}},
+      {{3, 4, 7}, {3, 7, 5}},
+      {{1, 4, 7}, {3, 7, 5}},
+      {{2, 1, 4, 7}, {1, 3, 7, 5}},
+      {{7}, {7, 5}},
+      {{3, 4, 7}, {7}},
+      {{7}, {7}},
+      {{5, 4, 7}, {1, 7, 6}},
+  };
+  int index = 0;
+  for (const auto& [a, b] : cases)
+    for (bool constant_b : {false, true}) {
+      const uint64_t seed = 700 + 2 * index++;
+      Tensor bt = random_tensor(b, seed + 1);
+      expect_matches_ref(
+          one_node("MatMul", {input("a", random_tensor(a, seed)),
+                              constant_b ? constant("b", bt) : input("b", bt)}),
+          kTol, "cpu",
+          "matmul " + shape_str(a) + " x " + shape_str(b) + (constant_b ? " (constant B)" : ""));
+    }
+}
+
+// MaxPool and AveragePool: kernels, strides, pads, dilations, ceil_mode,
+// count_include_pad; 1-D and 2-D.
+TEST(CpuVsRef, PoolingMatrix) {
+  struct Case {
+    std::vector<int64_t> kernel, strides, pads, dilations;
+    int64_t ceil_mode;
+  };
+  const std::vector<Case> cases = {
+      {{3, 3}, {2, 2}, {1, 1, 1, 1}, {1, 1}, 0},  // resnet's stem pool
+      {{2, 2}, {2, 2}, {0, 0, 0, 0}, {1, 1}, 0},
+      {{3, 3}, {2, 2}, {0, 0, 0, 0}, {1, 1}, 1},  // squeezenet's ceil-mode pool
+      {{3, 2}, {1, 2}, {1, 0, 2, 1}, {1, 1}, 0},  // asymmetric pads
+      {{2, 3}, {2, 1}, {0, 1, 1, 1}, {1, 1}, 1},
+      {{3, 3}, {2, 2}, {1, 1, 1, 1}, {2, 2}, 0},  // dilated
+      {{5, 5}, {3, 3}, {2, 2, 2, 2}, {1, 1}, 1},
+  };
+  int index = 0;
+  for (const auto& c : cases)
+    for (const char* op : {"MaxPool", "AveragePool"})
+      for (int64_t include_pad : {0, 1}) {
+        if (std::string(op) == "MaxPool" && include_pad) continue;
+        std::map<std::string, ir::Attribute> attrs{{"kernel_shape", attr(c.kernel)},
+                                                   {"strides", attr(c.strides)},
+                                                   {"pads", attr(c.pads)},
+                                                   {"ceil_mode", attr(c.ceil_mode)}};
+        if (c.dilations != std::vector<int64_t>{1, 1}) attrs["dilations"] = attr(c.dilations);
+        if (std::string(op) == "AveragePool") attrs["count_include_pad"] = attr(include_pad);
+        OneNode t =
+            one_node(op, {input("x", random_tensor({index % 2 ? 3 : 1, 5, 13, 12}, 900 + index))},
+                     attrs, 19);
+        ++index;
+        const std::string label = std::string(op) + " kernel " + ints(c.kernel) + " strides " +
+                                  ints(c.strides) + " pads " + ints(c.pads) + " dilations " +
+                                  ints(c.dilations) + " ceil " + std::to_string(c.ceil_mode) +
+                                  " include_pad " + std::to_string(include_pad);
+        const std::string reason = cpu_decline_reason(t);
+        if (include_pad && c.ceil_mode && !reason.empty()) {
+          // The one combination declined by design (see pool_kernels.cpp).
+          EXPECT_NE(reason.find("ceil_mode and count_include_pad"), std::string::npos) << reason;
+          continue;
+        }
+        expect_matches_ref(t, kTol, "cpu", label);
+      }
+  expect_matches_ref(one_node("MaxPool", {input("x", random_tensor({2, 3, 17}, 990))},
+                              {{"kernel_shape", attr(std::vector<int64_t>{3})},
+                               {"strides", attr(std::vector<int64_t>{2})},
+                               {"pads", attr(std::vector<int64_t>{1, 1})}}),
+                     kTol, "cpu", "maxpool 1-D");
+  expect_matches_ref(one_node("AveragePool", {input("x", random_tensor({2, 3, 17}, 991))},
+                              {{"kernel_shape", attr(std::vector<int64_t>{4})},
+                               {"auto_pad", attr(std::string("SAME_UPPER"))}}),
+                     kTol, "cpu", "avgpool 1-D SAME_UPPER");
+}
+
+TEST(CpuVsRef, GlobalPooling) {
+  for (const char* op : {"GlobalAveragePool", "GlobalMaxPool"}) {
+    expect_matches_ref(one_node(op, {input("x", random_tensor({3, 7, 9, 5}, 40))}), kTol, "cpu",
+                       op);
+    expect_matches_ref(one_node(op, {input("x", random_tensor({2, 5, 11}, 41))}), kTol, "cpu", op);
+  }
+}
+
+TEST(CpuVsRef, BatchNormalization) {
+  for (const Shape& x : {Shape{3, 5}, Shape{2, 5, 9}, Shape{3, 5, 6, 7}}) {
+    const int64_t c = x[1];
+    expect_matches_ref(
+        one_node(
+            "BatchNormalization",
+            {input("x", random_tensor(x, 60)), constant("scale", random_tensor({c}, 61)),
+             constant("bias", random_tensor({c}, 62)), constant("mean", random_tensor({c}, 63)),
+             constant("var", uniform_tensor({c}, 64, 0.5f, 2.0f))},
+            {{"epsilon", attr(1e-3f)}}),
+        kTol, "cpu", "batchnorm " + shape_str(x));
+  }
+}
+
+TEST(CpuVsRef, Lrn) {
+  for (int64_t size : {1, 3, 5})
+    expect_matches_ref(one_node("LRN", {input("x", random_tensor({2, 9, 5, 4}, 70 + size))},
+                                {{"size", attr(size)},
+                                 {"alpha", attr(2e-3f)},
+                                 {"beta", attr(0.6f)},
+                                 {"bias", attr(1.5f)}}),
+                       kTol, "cpu", "lrn size " + std::to_string(size));
+}
+
+// Softmax/LogSoftmax along each axis (opset 13), and the 2-D coercion of opset 11.
+TEST(CpuVsRef, SoftmaxAndLogSoftmax) {
+  for (const char* op : {"Softmax", "LogSoftmax"}) {
+    for (int64_t axis : {-1, 0, 1, 2})
+      expect_matches_ref(one_node(op, {input("x", random_tensor({3, 4, 5}, 80, 3.0f))},
+                                  {{"axis", attr(axis)}}, 13),
+                         kTol, "cpu", std::string(op) + " axis " + std::to_string(axis));
+    for (int64_t axis : {0, 1, 2, 3})
+      expect_matches_ref(one_node(op, {input("x", random_tensor({3, 4, 5}, 81, 3.0f))},
+                                  {{"axis", attr(axis)}}, 11),
+                         kTol, "cpu", std::string(op) + " opset 11 axis " + std::to_string(axis));
+  }
+}
+
+TEST(CpuVsRef, Activations) {
+  const Tensor x = uniform_tensor({2, 5, 7, 3}, 90, -8.0f, 8.0f);
+  for (const char* op : {"Relu", "Sigmoid", "HardSwish"})
+    expect_matches_ref(one_node(op, {input("x", x)}), kTol, "cpu", op);
+  expect_matches_ref(one_node("HardSigmoid", {input("x", x)}), kTol, "cpu", "HardSigmoid default");
+  expect_matches_ref(one_node("HardSigmoid", {input("x", x)},
+                              {{"alpha", attr(1.0f / 6.0f)}, {"beta", attr(0.5f)}}),
+                     kTol, "cpu", "HardSigmoid torch");
+}
+
+TEST(CpuVsRef, Clip) {
+  const Tensor x = uniform_tensor({3, 4, 5}, 95, -8.0f, 8.0f);
+  auto scalar = [](float v) { return Tensor::from_vector<float>({}, {v}); };
+  expect_matches_ref(
+      one_node("Clip", {input("x", x), constant("lo", scalar(0)), constant("hi", scalar(6))}), kTol,
+      "cpu", "clip relu6");
+  expect_matches_ref(one_node("Clip", {input("x", x), constant("lo", scalar(-1.5f))}), kTol, "cpu",
+                     "clip min only");
+  expect_matches_ref(one_node("Clip", {input("x", x), omitted(), constant("hi", scalar(2))}), kTol,
+                     "cpu", "clip max only");
+  expect_matches_ref(
+      one_node("Clip", {input("x", x), constant("lo", scalar(3)), constant("hi", scalar(1))}), kTol,
+      "cpu", "clip min > max");
+  expect_matches_ref(
+      one_node("Clip", {input("x", x)}, {{"min", attr(-1.0f)}, {"max", attr(4.0f)}}, 6), kTol,
+      "cpu", "clip opset 6 attributes");
+}
+
+// Add and Mul: equal shapes, per-channel broadcast either way round, lower-rank operand,
+// scalar.
+TEST(CpuVsRef, AddAndMul) {
+  const std::vector<std::pair<Shape, Shape>> cases = {
+      {{2, 5, 6, 7}, {2, 5, 6, 7}},
+      {{2, 5, 6, 7}, {1, 5, 1, 1}},
+      {{2, 5, 1, 1}, {2, 5, 6, 7}},
+      {{2, 5, 6, 7}, {5, 1, 1}},
+      {{3, 8}, {8}},
+      {{4, 6}, {}},
+  };
+  int index = 0;
+  for (const auto& [a, b] : cases)
+    for (const char* op : {"Add", "Mul"})
+      expect_matches_ref(one_node(op, {input("a", random_tensor(a, 1000 + index)),
+                                       input("b", random_tensor(b, 1100 + index++))}),
+                         kTol, "cpu", std::string(op) + " " + shape_str(a) + " " + shape_str(b));
+}
