@@ -41,7 +41,7 @@ double exact_rel_error(const std::vector<float>& x, const std::vector<float>& y,
 
 int main(int argc, char** argv) {
   const size_t max_n = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 1000000;
-  const char* accs[] = {"fp32", "bf16", "bf16:chunk=32", "bf16:comp", "bf16:chunk=32:comp",
+  const char* accs[] = {"fp32", "bf16",          "bf16:chunk=32", "bf16:comp", "bf16:chunk=32:comp",
                         "fp16", "fp16:chunk=32", "fp16:comp"};
   std::printf("| data | n |");
   for (const char* a : accs) std::printf(" %s |", a);

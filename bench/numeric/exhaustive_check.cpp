@@ -31,16 +31,25 @@ __attribute__((target("avx,f16c"))) void hw_fp16(const float* in, float* out, si
     const __m256 x = _mm256_loadu_ps(in + i);
     __m128i h;
     switch (mode) {
-      case 0: h = _mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); break;
-      case 1: h = _mm256_cvtps_ph(x, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC); break;
-      case 2: h = _mm256_cvtps_ph(x, _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC); break;
-      default: h = _mm256_cvtps_ph(x, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC); break;
+      case 0:
+        h = _mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        break;
+      case 1:
+        h = _mm256_cvtps_ph(x, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+        break;
+      case 2:
+        h = _mm256_cvtps_ph(x, _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC);
+        break;
+      default:
+        h = _mm256_cvtps_ph(x, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+        break;
     }
     _mm256_storeu_ps(out + i, _mm256_cvtph_ps(h));
   }
 }
 
-__attribute__((target("avx512f,avx512bf16"))) void hw_bf16(const float* in, uint16_t* out, size_t n) {
+__attribute__((target("avx512f,avx512bf16"))) void hw_bf16(const float* in, uint16_t* out,
+                                                           size_t n) {
   for (size_t i = 0; i + 16 <= n; i += 16) {
     const __m256bh b = _mm512_cvtneps_pbh(_mm512_loadu_ps(in + i));
     std::memcpy(out + i, &b, 32);
@@ -48,7 +57,8 @@ __attribute__((target("avx512f,avx512bf16"))) void hw_bf16(const float* in, uint
 }
 
 bool same(float a, float b) {
-  return std::bit_cast<uint32_t>(a) == std::bit_cast<uint32_t>(b) || (std::isnan(a) && std::isnan(b));
+  return std::bit_cast<uint32_t>(a) == std::bit_cast<uint32_t>(b) ||
+         (std::isnan(a) && std::isnan(b));
 }
 
 }  // namespace
@@ -60,11 +70,12 @@ int main(int argc, char** argv) {
     std::printf("this CPU has neither F16C nor AVX512-BF16: nothing to compare\n");
     return 0;
   }
-  unsigned threads = argc > 1 ? static_cast<unsigned>(std::atoi(argv[1])) : std::thread::hardware_concurrency();
+  unsigned threads =
+      argc > 1 ? static_cast<unsigned>(std::atoi(argv[1])) : std::thread::hardware_concurrency();
   if (threads == 0) threads = 1;
   const fn::NumberFormat fp16 = fn::parse_format("fp16"), bf16 = fn::parse_format("bf16");
-  const fn::RoundingMode modes[] = {fn::RoundingMode::kNearestEven, fn::RoundingMode::kDown, fn::RoundingMode::kUp,
-                                    fn::RoundingMode::kTowardZero};
+  const fn::RoundingMode modes[] = {fn::RoundingMode::kNearestEven, fn::RoundingMode::kDown,
+                                    fn::RoundingMode::kUp, fn::RoundingMode::kTowardZero};
   std::atomic<uint64_t> next{0}, fp16_bad{0}, bf16_bad{0}, bf16_daz{0}, fp16_done{0}, bf16_done{0};
   const auto t0 = std::chrono::steady_clock::now();
   auto work = [&] {
@@ -75,7 +86,8 @@ int main(int argc, char** argv) {
     for (;;) {
       const uint64_t start = next.fetch_add(kChunk);
       if (start >= (uint64_t{1} << 32)) break;
-      for (uint64_t i = 0; i < kChunk; ++i) in[i] = std::bit_cast<float>(static_cast<uint32_t>(start + i));
+      for (uint64_t i = 0; i < kChunk; ++i)
+        in[i] = std::bit_cast<float>(static_cast<uint32_t>(start + i));
       if (f16c) {
         for (int m = 0; m < 4; ++m) {
           fn::quantize(in, ours, fp16, fn::Rounding::of(modes[m]), o);
@@ -98,8 +110,8 @@ int main(int argc, char** argv) {
             continue;
           }
           if (!same(ours[i], h) && bf16_bad.fetch_add(1) < 5)
-            std::printf("bf16 mismatch at 0x%08x: ours %a, hardware %a\n", static_cast<unsigned>(start + i),
-                        ours[i], h);
+            std::printf("bf16 mismatch at 0x%08x: ours %a, hardware %a\n",
+                        static_cast<unsigned>(start + i), ours[i], h);
         }
         bf16_done += kChunk;
       }
@@ -111,12 +123,16 @@ int main(int argc, char** argv) {
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (f16c)
     std::printf("fp16 vs F16C (rne, down, up, rz): %llu conversions, %llu mismatches\n",
-                static_cast<unsigned long long>(fp16_done.load()), static_cast<unsigned long long>(fp16_bad.load()));
+                static_cast<unsigned long long>(fp16_done.load()),
+                static_cast<unsigned long long>(fp16_bad.load()));
   if (bf16_hw)
-    std::printf("bf16 vs AVX512-BF16 (rne): %llu conversions, %llu mismatches, %llu subnormal inputs flushed "
-                "by the hardware (excluded)\n",
-                static_cast<unsigned long long>(bf16_done.load()), static_cast<unsigned long long>(bf16_bad.load()),
-                static_cast<unsigned long long>(bf16_daz.load()));
+    std::printf(
+        "bf16 vs AVX512-BF16 (rne): %llu conversions, %llu mismatches, %llu subnormal inputs "
+        "flushed "
+        "by the hardware (excluded)\n",
+        static_cast<unsigned long long>(bf16_done.load()),
+        static_cast<unsigned long long>(bf16_bad.load()),
+        static_cast<unsigned long long>(bf16_daz.load()));
   std::printf("%.1f s on %u threads\n", secs, threads);
   return fp16_bad == 0 && bf16_bad == 0 ? 0 : 1;
 }

@@ -69,7 +69,8 @@ class SummaryReporter : public benchmark::ConsoleReporter {
       if (it == r.counters.end()) continue;
       const std::string name = r.run_name.str();
       const bool median = r.run_type == Run::RT_Aggregate && r.aggregate_name == "median";
-      if (median || (r.run_type == Run::RT_Iteration && !medians_.count(name))) gbps_[name] = it->second.value / 1e9;
+      if (median || (r.run_type == Run::RT_Iteration && !medians_.count(name)))
+        gbps_[name] = it->second.value / 1e9;
       if (median) medians_.insert(name);
     }
     ConsoleReporter::ReportRuns(runs);
@@ -84,15 +85,25 @@ class SummaryReporter : public benchmark::ConsoleReporter {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const char* formats[] = {"fp16", "bf16", "e5m2", "e4m3", "e2m1", "e3m2:sub=off", "mxfp8", "mxfp4",
-                           "int8:scale=0.02", "fixed8.8", "ternary:scale=0.5"};
+  const char* formats[] = {"fp16",
+                           "bf16",
+                           "e5m2",
+                           "e4m3",
+                           "e2m1",
+                           "e3m2:sub=off",
+                           "mxfp8",
+                           "mxfp4",
+                           "int8:scale=0.02",
+                           "fixed8.8",
+                           "ternary:scale=0.5"};
   const char* roundings[] = {"rne", "rz", "up", "sr", "sr:bits=8"};
   std::vector<std::pair<std::string, std::string>> rows;
   benchmark::RegisterBenchmark("memcpy", bm_memcpy)->Unit(benchmark::kMillisecond);
   for (const char* f : formats)
     for (const char* r : roundings) {
       const std::string name = std::string("quantize/") + f + "/" + r;
-      benchmark::RegisterBenchmark(name.c_str(), bm_quantize, fn::parse_format(f), fn::parse_rounding(r), fn::Isa::kAuto)
+      benchmark::RegisterBenchmark(name.c_str(), bm_quantize, fn::parse_format(f),
+                                   fn::parse_rounding(r), fn::Isa::kAuto)
           ->Unit(benchmark::kMillisecond);
       rows.emplace_back(f, r);
     }
@@ -101,7 +112,8 @@ int main(int argc, char** argv) {
     if (!fn::isa_supported(isa)) continue;
     for (const char* r : {"rne", "sr"}) {
       const std::string name = std::string("isa/") + std::string(fn::isa_name(isa)) + "/bf16/" + r;
-      benchmark::RegisterBenchmark(name.c_str(), bm_quantize, fn::parse_format("bf16"), fn::parse_rounding(r), isa)
+      benchmark::RegisterBenchmark(name.c_str(), bm_quantize, fn::parse_format("bf16"),
+                                   fn::parse_rounding(r), isa)
           ->Unit(benchmark::kMillisecond);
     }
   }
@@ -119,8 +131,10 @@ int main(int argc, char** argv) {
     std::printf("| %s |", f);
     for (const char* r : roundings) {
       auto q = g.find(std::string("quantize/") + f + "/" + r);
-      if (q == g.end()) std::printf(" - |");
-      else std::printf(" %.2f (%.0f%%) |", q->second, 100 * q->second / copy);
+      if (q == g.end())
+        std::printf(" - |");
+      else
+        std::printf(" %.2f (%.0f%%) |", q->second, 100 * q->second / copy);
     }
     std::printf("\n");
   }

@@ -31,7 +31,8 @@ TEST(CostModel, HorowitzAnchorsComeOutExactly) {
   EXPECT_DOUBLE_EQ(fn::mac_cost(fn::parse_format("fp32")).energy_pj, 4.6);
   EXPECT_DOUBLE_EQ(fn::mac_cost(fn::parse_format("fp32")).relative_area, 1.0);
   EXPECT_DOUBLE_EQ(fn::mac_cost(fn::parse_format("int8")).energy_pj, 0.3);
-  EXPECT_DOUBLE_EQ(fn::mac_cost(fn::parse_format("fp16"), fn::parse_format("fp32")).energy_pj, 1.1 + 0.9);
+  EXPECT_DOUBLE_EQ(fn::mac_cost(fn::parse_format("fp16"), fn::parse_format("fp32")).energy_pj,
+                   1.1 + 0.9);
   // Memory per 64-bit word: 8 KB cache 10 pJ, 32 KB 20 pJ, 1 MB 100 pJ, DRAM 1.3 nJ.
   EXPECT_DOUBLE_EQ(fn::sram_access_pj(8 * 1024), 10);
   EXPECT_DOUBLE_EQ(fn::sram_access_pj(32 * 1024), 20);
@@ -58,8 +59,10 @@ TEST(CostModel, InterpolatesMonotonicallyAndFollowsTheFittedLaws) {
   EXPECT_LT(int12, 3.1);
   // Low-precision floats are cheaper than fp16; bf16 multiplies cost less than fp16's.
   EXPECT_LT(fn::mul_cost(fn::parse_format("e4m3")).energy_pj, 1.1);
-  EXPECT_LT(fn::mul_cost(fn::parse_format("bf16")).energy_pj, fn::mul_cost(fn::parse_format("fp16")).energy_pj);
-  EXPECT_LT(fn::mac_cost(fn::parse_format("e2m1")).energy_pj, fn::mac_cost(fn::parse_format("e4m3")).energy_pj);
+  EXPECT_LT(fn::mul_cost(fn::parse_format("bf16")).energy_pj,
+            fn::mul_cost(fn::parse_format("fp16")).energy_pj);
+  EXPECT_LT(fn::mac_cost(fn::parse_format("e2m1")).energy_pj,
+            fn::mac_cost(fn::parse_format("e4m3")).energy_pj);
   // A block format pays one 8-bit add per block on top of its element MAC.
   EXPECT_NEAR(fn::mac_cost(fn::parse_format("mxfp8")).energy_pj,
               fn::mac_cost(fn::parse_format("e4m3")).energy_pj + 0.03 / 32, 1e-12);

@@ -87,7 +87,8 @@ TEST(Expansions, TwoSumFastTwoSumTwoProdAreErrorFree) {
       ASSERT_TRUE(es.equals(s.hi, s.lo)) << name << " two_sum " << a << " + " << b;
       ASSERT_EQ(s.hi, fn::round_value(a + b, f, {})) << name;
       ASSERT_EQ(s.lo, fn::round_value(s.lo, f, {})) << name;  // lo is a value of the format
-      const DoubleWord fs = std::fabs(a) >= std::fabs(b) ? fn::fast_two_sum(a, b, A) : fn::fast_two_sum(b, a, A);
+      const DoubleWord fs =
+          std::fabs(a) >= std::fabs(b) ? fn::fast_two_sum(a, b, A) : fn::fast_two_sum(b, a, A);
       ASSERT_EQ(fs.hi, s.hi);
       ASSERT_EQ(fs.lo, s.lo);
       // TwoProd is exact when the product's error is a normal value of the format: keep the
@@ -136,13 +137,16 @@ TEST(Expansions, AccumulatorNames) {
   EXPECT_EQ(s.chunk, 32);
   EXPECT_TRUE(s.compensated);
   EXPECT_EQ(fn::to_string(s), "fp16:chunk=32:comp");
-  EXPECT_EQ(fn::parse_accumulator("e4m3:overflow=sat:chunk=4").format, fn::parse_format("e4m3:overflow=sat"));
+  EXPECT_EQ(fn::parse_accumulator("e4m3:overflow=sat:chunk=4").format,
+            fn::parse_format("e4m3:overflow=sat"));
   for (const char* bad : {"e4m3:chunk=0", "fp16:chunk=x", "int8:comp", "mxfp8", "e0m3:comp"}) {
     try {
       fn::parse_accumulator(bad);
       ADD_FAILURE() << bad;
     } catch (const frugal::UserError& e) {
-      EXPECT_NE(std::string(e.what()).find("accepted: <format>[:chunk=K][:comp]"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("accepted: <format>[:chunk=K][:comp]"),
+                std::string::npos)
+          << e.what();
     }
   }
 }

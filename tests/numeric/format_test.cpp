@@ -14,7 +14,9 @@ using fn::NumberFormat;
 
 namespace {
 
-double p2(int e) { return std::ldexp(1.0, e); }
+double p2(int e) {
+  return std::ldexp(1.0, e);
+}
 
 }  // namespace
 
@@ -28,13 +30,27 @@ TEST(FormatNames, PresetsParseAndPrintBothWays) {
 }
 
 TEST(FormatNames, GenericNamesRoundTrip) {
-  const char* names[] = {"e5m10",          "e4m3:specials=ieee", "e4m3:overflow=sat",
-                         "e8m0",           "e1m2",               "e3m3:sub=off",
-                         "e5m2:bias=14",   "e6m9:specials=fn",   "e2m2:specials=none",
-                         "fixed4.4",       "ufixed8.0",          "fixed<1.15>",
-                         "int8:scale=0.05:zp=3", "uint4:zp=8",   "int8:axis=0",
-                         "ternary:threshold=0.7", "binary:scale=0.25", "e2m1:block=16",
-                         "int8:block=32",  "e4m3:overflow=sat:block=64", "fp16:sub=off"};
+  const char* names[] = {"e5m10",
+                         "e4m3:specials=ieee",
+                         "e4m3:overflow=sat",
+                         "e8m0",
+                         "e1m2",
+                         "e3m3:sub=off",
+                         "e5m2:bias=14",
+                         "e6m9:specials=fn",
+                         "e2m2:specials=none",
+                         "fixed4.4",
+                         "ufixed8.0",
+                         "fixed<1.15>",
+                         "int8:scale=0.05:zp=3",
+                         "uint4:zp=8",
+                         "int8:axis=0",
+                         "ternary:threshold=0.7",
+                         "binary:scale=0.25",
+                         "e2m1:block=16",
+                         "int8:block=32",
+                         "e4m3:overflow=sat:block=64",
+                         "fp16:sub=off"};
   for (const char* n : names) {
     SCOPED_TRACE(n);
     NumberFormat f = fn::parse_format(n);
@@ -51,11 +67,29 @@ TEST(FormatNames, GenericNamesRoundTrip) {
 }
 
 TEST(FormatNames, MalformedNamesGiveOneLineWithGrammar) {
-  const char* bad[] = {"e0m3", "e9m30", "fixed<40.40>", "int0", "e4m3:chunk=0", "",
-                       "e4m", "fp17", "int17", "uint0", "fixed0.8", "e4m3:bias=x",
-                       "e4m3:sub=maybe", "int8:scale=-1", "int8:zp=300", "e4m3:block=0",
-                       "fp32:block=32", "e8m23:bias=100", "e5m2:bias=-120",
-                       "ternary:threshold=2", "e4m3:", "binary:block=32", "int8:axis=0:block=4"};
+  const char* bad[] = {"e0m3",
+                       "e9m30",
+                       "fixed<40.40>",
+                       "int0",
+                       "e4m3:chunk=0",
+                       "",
+                       "e4m",
+                       "fp17",
+                       "int17",
+                       "uint0",
+                       "fixed0.8",
+                       "e4m3:bias=x",
+                       "e4m3:sub=maybe",
+                       "int8:scale=-1",
+                       "int8:zp=300",
+                       "e4m3:block=0",
+                       "fp32:block=32",
+                       "e8m23:bias=100",
+                       "e5m2:bias=-120",
+                       "ternary:threshold=2",
+                       "e4m3:",
+                       "binary:block=32",
+                       "int8:axis=0:block=4"};
   for (const char* n : bad) {
     SCOPED_TRACE(n);
     try {
@@ -80,8 +114,10 @@ struct Expected {
 // Figures from the IEEE 754 and OCP FP8/MX specifications, computed by hand.
 TEST(FormatInfo, PresetPropertiesMatchSpecifications) {
   const Expected table[] = {
-      {"fp32", 32, FLT_MAX, p2(-126), p2(-149), p2(-23), (uint64_t{1} << 32) - (uint64_t{1} << 24) - 1},
-      {"tf32", 19, (2 - p2(-10)) * p2(127), p2(-126), p2(-136), p2(-10), (uint64_t{1} << 19) - (uint64_t{1} << 11) - 1},
+      {"fp32", 32, FLT_MAX, p2(-126), p2(-149), p2(-23),
+       (uint64_t{1} << 32) - (uint64_t{1} << 24) - 1},
+      {"tf32", 19, (2 - p2(-10)) * p2(127), p2(-126), p2(-136), p2(-10),
+       (uint64_t{1} << 19) - (uint64_t{1} << 11) - 1},
       {"fp16", 16, 65504, p2(-14), p2(-24), p2(-10), 65536 - 2048 - 1},
       {"bf16", 16, (2 - p2(-7)) * p2(127), p2(-126), p2(-133), p2(-7), 65536 - 256 - 1},
       {"e5m2", 8, 57344, p2(-14), p2(-16), p2(-2), 256 - 8 - 1},
@@ -117,9 +153,9 @@ TEST(FormatInfo, PresetPropertiesMatchSpecifications) {
 }
 
 TEST(FormatInfo, FiniteValueCountsAgreeWithEnumeration) {
-  for (const char* n : {"fp16", "bf16", "e5m2", "e4m3", "e3m4", "e2m3", "e3m2", "e2m1", "e3m3:sub=off",
-                        "e1m2", "e4m0", "e4m3:specials=fn:bias=8", "fixed4.4", "uint4", "int8:scale=0.1",
-                        "binary", "ternary"}) {
+  for (const char* n : {"fp16", "bf16", "e5m2", "e4m3", "e3m4", "e2m3", "e3m2", "e2m1",
+                        "e3m3:sub=off", "e1m2", "e4m0", "e4m3:specials=fn:bias=8", "fixed4.4",
+                        "uint4", "int8:scale=0.1", "binary", "ternary"}) {
     SCOPED_TRACE(n);
     NumberFormat f = fn::parse_format(n);
     EXPECT_EQ(fn::finite_values(f).size(), fn::describe(f).finite_values);

@@ -23,16 +23,25 @@ using fn::RoundingMode;
 
 namespace {
 
-__attribute__((target("avx,f16c"))) void hw_fp16(const float* in, uint16_t* out, size_t n, int mode) {
+__attribute__((target("avx,f16c"))) void hw_fp16(const float* in, uint16_t* out, size_t n,
+                                                 int mode) {
   size_t i = 0;
   for (; i + 8 <= n; i += 8) {
     const __m256 x = _mm256_loadu_ps(in + i);
     __m128i h;
     switch (mode) {  // the rounding is an immediate
-      case 0: h = _mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); break;
-      case 1: h = _mm256_cvtps_ph(x, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC); break;
-      case 2: h = _mm256_cvtps_ph(x, _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC); break;
-      default: h = _mm256_cvtps_ph(x, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC); break;
+      case 0:
+        h = _mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        break;
+      case 1:
+        h = _mm256_cvtps_ph(x, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+        break;
+      case 2:
+        h = _mm256_cvtps_ph(x, _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC);
+        break;
+      default:
+        h = _mm256_cvtps_ph(x, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+        break;
     }
     _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), h);
   }
@@ -40,12 +49,15 @@ __attribute__((target("avx,f16c"))) void hw_fp16(const float* in, uint16_t* out,
 }
 
 // fp16 codes back to binary32 (exact).
-__attribute__((target("avx,f16c"))) void hw_fp16_to_float(const uint16_t* in, float* out, size_t n) {
+__attribute__((target("avx,f16c"))) void hw_fp16_to_float(const uint16_t* in, float* out,
+                                                          size_t n) {
   for (size_t i = 0; i + 8 <= n; i += 8)
-    _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i))));
+    _mm256_storeu_ps(out + i,
+                     _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i))));
 }
 
-__attribute__((target("avx512f,avx512bf16"))) void hw_bf16(const float* in, uint16_t* out, size_t n) {
+__attribute__((target("avx512f,avx512bf16"))) void hw_bf16(const float* in, uint16_t* out,
+                                                           size_t n) {
   size_t i = 0;
   for (; i + 16 <= n; i += 16) {
     const __m256bh b = _mm512_cvtneps_pbh(_mm512_loadu_ps(in + i));
@@ -58,12 +70,14 @@ __attribute__((target("avx512f,avx512bf16"))) void hw_bf16(const float* in, uint
 std::vector<float> dense_stride_inputs() {
   std::vector<float> in;
   in.reserve((uint64_t{1} << 32) / 97 + 4096);
-  for (uint64_t u = 0; u < (uint64_t{1} << 32); u += 97) in.push_back(std::bit_cast<float>(static_cast<uint32_t>(u)));
+  for (uint64_t u = 0; u < (uint64_t{1} << 32); u += 97)
+    in.push_back(std::bit_cast<float>(static_cast<uint32_t>(u)));
   // Boundaries of fp16 and bf16: around every power of two, half-way points and their
   // neighbours, the overflow thresholds, subnormal steps.
   for (int e = -150; e <= 128; ++e) {
-    for (double m : {1.0, 1.5, 1.0 + std::ldexp(1.0, -11), 1.0 + std::ldexp(3.0, -11), 1.0 + std::ldexp(1.0, -8),
-                     1.0 + std::ldexp(3.0, -8), 2.0 - std::ldexp(1.0, -11), 2.0 - std::ldexp(1.0, -8)}) {
+    for (double m : {1.0, 1.5, 1.0 + std::ldexp(1.0, -11), 1.0 + std::ldexp(3.0, -11),
+                     1.0 + std::ldexp(1.0, -8), 1.0 + std::ldexp(3.0, -8),
+                     2.0 - std::ldexp(1.0, -11), 2.0 - std::ldexp(1.0, -8)}) {
       const float x = static_cast<float>(std::ldexp(m, e));
       for (float y : {x, std::nextafter(x, 0.0f), std::nextafter(x, INFINITY)}) {
         in.push_back(y);
@@ -71,8 +85,8 @@ std::vector<float> dense_stride_inputs() {
       }
     }
   }
-  for (float x : {65504.0f, 65519.0f, 65520.0f, 65535.0f, 65536.0f, 3.3895314e38f, 3.4028235e38f, INFINITY, NAN,
-                  0.0f, -0.0f, 5.9604645e-8f, 2.9802322e-8f, 6.1035156e-5f})
+  for (float x : {65504.0f, 65519.0f, 65520.0f, 65535.0f, 65536.0f, 3.3895314e38f, 3.4028235e38f,
+                  INFINITY, NAN, 0.0f, -0.0f, 5.9604645e-8f, 2.9802322e-8f, 6.1035156e-5f})
     for (float y : {x, std::nextafter(x, 0.0f), std::nextafter(x, INFINITY)}) {
       in.push_back(y);
       in.push_back(-y);
@@ -137,7 +151,8 @@ TEST(HardwareBf16, Avx512Bf16MatchesRoundToNearestEven) {
   for (size_t i = 0; i < in.size() && bad < 5; ++i) {
     const uint32_t a = std::bit_cast<uint32_t>(in[i]) & 0x7fffffffu;
     if (std::isnan(in[i])) {
-      if (!((hw[i] & 0x7f80) == 0x7f80 && (hw[i] & 0x7f)) || !std::isnan(ours[i])) ++bad, ADD_FAILURE() << "NaN";
+      if (!((hw[i] & 0x7f80) == 0x7f80 && (hw[i] & 0x7f)) || !std::isnan(ours[i]))
+        ++bad, ADD_FAILURE() << "NaN";
       continue;
     }
     // VCVTNEPS2BF16 may treat binary32 subnormal inputs as zero (DAZ), giving a signed zero
@@ -151,11 +166,13 @@ TEST(HardwareBf16, Avx512Bf16MatchesRoundToNearestEven) {
     const bool code_ok = i % 1024 != 0 || fn::encode(bf16, ours[i]) == hw[i];
     if (!same || !code_ok) {
       ++bad;
-      ADD_FAILURE() << "input 0x" << std::hex << std::bit_cast<uint32_t>(in[i]) << ": ours " << ours[i]
-                    << " hardware 0x" << hw[i];
+      ADD_FAILURE() << "input 0x" << std::hex << std::bit_cast<uint32_t>(in[i]) << ": ours "
+                    << ours[i] << " hardware 0x" << hw[i];
     }
     ++compared;
   }
-  std::printf("bf16 vs AVX512-BF16: %zu conversions bit-exact (%zu subnormal inputs flushed by the hardware)\n",
-              compared, subnormal_inputs);
+  std::printf(
+      "bf16 vs AVX512-BF16: %zu conversions bit-exact (%zu subnormal inputs flushed by the "
+      "hardware)\n",
+      compared, subnormal_inputs);
 }

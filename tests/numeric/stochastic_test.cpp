@@ -78,14 +78,17 @@ double exact_p(const char* name, float x, int bits) {
 
 TEST(Stochastic, UnbiasedOverAMillionSamples) {
   std::mt19937 rng(3);
-  const char* names[] = {"bf16", "fp16", "e4m3", "e5m2", "e2m1", "fixed4.4", "int8:scale=0.1:zp=5", "e3m2:sub=off"};
+  const char* names[] = {
+      "bf16", "fp16", "e4m3", "e5m2", "e2m1", "fixed4.4", "int8:scale=0.1:zp=5", "e3m2:sub=off"};
   for (const char* name : names) {
     const NumberFormat f = fn::parse_format(name);
     const fn::FormatInfo info = fn::describe(f);
     for (int k = 0; k < 3; ++k) {
       // A value well inside the range, and one in the subnormal / below-smallest region.
-      const double mag = k == 2 ? info.min_normal * 0.37
-                                : std::exp(std::uniform_real_distribution<double>(std::log(info.min_normal), std::log(info.max_finite / 2))(rng));
+      const double mag = k == 2
+                             ? info.min_normal * 0.37
+                             : std::exp(std::uniform_real_distribution<double>(
+                                   std::log(info.min_normal), std::log(info.max_finite / 2))(rng));
       const float x = static_cast<float>(k == 1 ? -mag : mag);
       double lo, hi;
       neighbours(f, x, lo, hi);
@@ -106,7 +109,8 @@ TEST(Stochastic, ProbabilitiesAtChosenPoints) {
   for (double f : {0.25, 0.5, 0.75, 1.0 / 3, 0.01}) {
     const float x = static_cast<float>(1 + f * std::ldexp(1.0, -7));
     expect_probability("bf16", x, 32, exact_p("bf16", x, 32));
-    expect_probability("bf16", -x, 32, exact_p("bf16", -x, 32) == 0 ? 0 : 1 - exact_p("bf16", x, 32));
+    expect_probability("bf16", -x, 32,
+                       exact_p("bf16", -x, 32) == 0 ? 0 : 1 - exact_p("bf16", x, 32));
   }
   // Below the smallest subnormal of e4m3 (2^-9): 0 or 2^-9 with probability x / 2^-9.
   expect_probability("e4m3", static_cast<float>(0.3 * std::ldexp(1.0, -9)), 32, 0.3);
@@ -160,7 +164,9 @@ TEST(Stochastic, IndependentOfThreadCount) {
       o.threads = t;
       fn::quantize(in, out, f, Rounding::stochastic(5, 20), o);
       EXPECT_TRUE(std::equal(out.begin(), out.end(), ref.begin(),
-                             [](float a, float b) { return std::bit_cast<uint32_t>(a) == std::bit_cast<uint32_t>(b); }))
+                             [](float a, float b) {
+                               return std::bit_cast<uint32_t>(a) == std::bit_cast<uint32_t>(b);
+                             }))
           << name << " threads " << t;
     }
   }

@@ -34,5 +34,8 @@ TEST(BitShift, WideShiftsGiveZeroAndBroadcast) {
 TEST(BitShift, RejectsBadDirectionAndSignedTypes) {
   expect_user_error([&] { run("BitShift", {vec<uint8_t>({1}), vec<uint8_t>({1})}); }, "direction");
   expect_user_error(
-      [&] { run("BitShift", {vec<int32_t>({1}), vec<int32_t>({1})}, dir("LEFT")); }, "dtype");
+      [&] {
+        run("BitShift", {vec<int32_t>({1}), vec<int32_t>({1})}, dir("LEFT"));
+      },
+      "dtype");
 }

@@ -15,8 +15,7 @@ TEST(Compress, AlongAnAxisAndFlattened) {
   Tensor x = f32({3, 2}, {1, 2, 3, 4, 5, 6});
   expect_tensor(run("Compress", {x, cond({false, true, true})}, {{"axis", a_int(0)}}), {2, 2},
                 {3, 4, 5, 6});
-  expect_tensor(run("Compress", {x, cond({false, true})}, {{"axis", a_int(1)}}), {3, 1},
-                {2, 4, 6});
+  expect_tensor(run("Compress", {x, cond({false, true})}, {{"axis", a_int(1)}}), {3, 1}, {2, 4, 6});
   expect_tensor(run("Compress", {x, cond({false, true})}, {{"axis", a_int(-1)}}), {3, 1},
                 {2, 4, 6});
   expect_tensor(run("Compress", {x, cond({false, true, false, false, true})}), {2}, {2, 5});

@@ -16,8 +16,8 @@ TEST(CumSum, ExclusiveAndReverse) {
   expect_tensor(run("CumSum", {x, axis(0)}), {5}, {1, 3, 6, 10, 15});
   expect_tensor(run("CumSum", {x, axis(0)}, {{"exclusive", a_int(1)}}), {5}, {0, 1, 3, 6, 10});
   expect_tensor(run("CumSum", {x, axis(0)}, {{"reverse", a_int(1)}}), {5}, {15, 14, 12, 9, 5});
-  expect_tensor(run("CumSum", {x, axis(0)}, {{"reverse", a_int(1)}, {"exclusive", a_int(1)}}),
-                {5}, {14, 12, 9, 5, 0});
+  expect_tensor(run("CumSum", {x, axis(0)}, {{"reverse", a_int(1)}, {"exclusive", a_int(1)}}), {5},
+                {14, 12, 9, 5, 0});
 }
 
 TEST(CumSum, AxesOfAMatrix) {
@@ -41,6 +41,9 @@ TEST(CumSum, RejectsBadAxis) {
   Tensor x = f32({2, 3}, {1, 2, 3, 4, 5, 6});
   expect_user_error([&] { run("CumSum", {x, axis(2)}); }, "out of range");
   expect_user_error([&] { run("CumSum", {x, f32({}, {0})}); }, "axis");
-  expect_user_error([&] { run("CumSum", {Tensor::from_vector<int8_t>({1}, {1}), axis(0)}); },
-                    "int8");
+  expect_user_error(
+      [&] {
+        run("CumSum", {Tensor::from_vector<int8_t>({1}, {1}), axis(0)});
+      },
+      "int8");
 }

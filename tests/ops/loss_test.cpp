@@ -37,20 +37,31 @@ TEST(NegativeLogLikelihoodLoss, IgnoreIndexAndExtraDimensions) {
   expect_tensor(run("NegativeLogLikelihoodLoss", {kLogProbs, i64({2}, {-1, -1})}, all, 13), {},
                 {NAN});
   // [N=1, C=2, d=2]: classes run along axis 1.
-  expect_tensor(run("NegativeLogLikelihoodLoss", {f32({1, 2, 2}, {-1, -2, -3, -4}), i64({1, 2}, {1, 0})},
-                    reduction("none"), 13),
+  expect_tensor(run("NegativeLogLikelihoodLoss",
+                    {f32({1, 2, 2}, {-1, -2, -3, -4}), i64({1, 2}, {1, 0})}, reduction("none"), 13),
                 {1, 2}, {3, 2});
 }
 
 TEST(NegativeLogLikelihoodLoss, RejectsBadTargets) {
-  expect_user_error([&] { run("NegativeLogLikelihoodLoss", {kLogProbs, i64({2}, {3, 0})}, {}, 13); },
-                    "outside");
-  expect_user_error([&] { run("NegativeLogLikelihoodLoss", {kLogProbs, i64({3}, {0, 0, 0})}, {}, 13); },
-                    "target has shape");
-  expect_user_error([&] { run("NegativeLogLikelihoodLoss", {kLogProbs, f32({2}, {0, 0})}, {}, 13); },
-                    "int32 or int64");
   expect_user_error(
-      [&] { run("NegativeLogLikelihoodLoss", {kLogProbs, kTarget}, reduction("max"), 13); },
+      [&] {
+        run("NegativeLogLikelihoodLoss", {kLogProbs, i64({2}, {3, 0})}, {}, 13);
+      },
+      "outside");
+  expect_user_error(
+      [&] {
+        run("NegativeLogLikelihoodLoss", {kLogProbs, i64({3}, {0, 0, 0})}, {}, 13);
+      },
+      "target has shape");
+  expect_user_error(
+      [&] {
+        run("NegativeLogLikelihoodLoss", {kLogProbs, f32({2}, {0, 0})}, {}, 13);
+      },
+      "int32 or int64");
+  expect_user_error(
+      [&] {
+        run("NegativeLogLikelihoodLoss", {kLogProbs, kTarget}, reduction("max"), 13);
+      },
       "reduction");
 }
 
@@ -71,8 +82,8 @@ TEST(SoftmaxCrossEntropyLoss, LossAndLogProb) {
 
 TEST(SoftmaxCrossEntropyLoss, DoubleAndIgnoreIndex) {
   Tensor scores = Tensor::from_vector<double>({2, 2}, {0, 0, 5, 5});
-  Tensor y = run("SoftmaxCrossEntropyLoss", {scores, i64({2}, {0, 7})}, {{"ignore_index", a_int(7)}},
-                 13);
+  Tensor y =
+      run("SoftmaxCrossEntropyLoss", {scores, i64({2}, {0, 7})}, {{"ignore_index", a_int(7)}}, 13);
   EXPECT_EQ(y.dtype(), DType::kF64);
   expect_tensor(y, {}, {std::log(2.0)}, 1e-12);
 }

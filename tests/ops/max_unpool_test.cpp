@@ -15,8 +15,9 @@ TEST(MaxUnpool, PlacesValuesAtTheirIndices) {
   Tensor i = i64({1, 1, 2, 2}, {5, 7, 13, 15});
   expect_tensor(run("MaxUnpool", {x, i}, k2s2()), {1, 1, 4, 4},
                 {0, 0, 0, 0, 0, 5, 0, 6, 0, 0, 0, 0, 0, 7, 0, 8});
+  // A larger output_shape: the 4x4 unpooled result sits at the origin, padded with zeros.
   expect_tensor(run("MaxUnpool", {x, i, i64({4}, {1, 1, 5, 5})}, k2s2()), {1, 1, 5, 5},
-                {0, 0, 0, 0, 0, 5, 0, 6, 0, 0, 0, 0, 0, 7, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0});
+                {0, 0, 0, 0, 0, 0, 5, 0, 6, 0, 0, 0, 0, 0, 0, 0, 7, 0, 8, 0, 0, 0, 0, 0, 0});
 }
 
 TEST(MaxUnpool, PadsAndBatchesUseWholeTensorOffsets) {
@@ -33,11 +34,22 @@ TEST(MaxUnpool, PadsAndBatchesUseWholeTensorOffsets) {
 
 TEST(MaxUnpool, RejectsBadIndicesAndShapes) {
   Tensor x = f32({1, 1, 2, 2}, {5, 6, 7, 8});
-  expect_user_error([&] { run("MaxUnpool", {x, i64({1, 1, 2, 2}, {0, 1, 2, 16})}, k2s2()); },
-                    "outside");
+  expect_user_error(
+      [&] {
+        run("MaxUnpool", {x, i64({1, 1, 2, 2}, {0, 1, 2, 16})}, k2s2());
+      },
+      "outside");
   expect_user_error([&] { run("MaxUnpool", {x, i64({1, 1, 1, 2}, {0, 1})}, k2s2()); }, "I has");
-  expect_user_error([&] { run("MaxUnpool", {x, i64({1, 1, 2, 2}, {0, 1, 2, 3}), i64({4}, {1, 2, 4, 4})}, k2s2()); },
-                    "output_shape");
+  expect_user_error(
+      [&] {
+        run("MaxUnpool", {x, i64({1, 1, 2, 2}, {0, 1, 2, 3}), i64({4}, {1, 2, 4, 4})}, k2s2());
+      },
+      "output_shape");
+  expect_user_error(
+      [&] {
+        run("MaxUnpool", {x, i64({1, 1, 2, 2}, {0, 1, 2, 3}), i64({4}, {1, 1, 3, 4})}, k2s2());
+      },
+      "smaller");
   EXPECT_THROW(infer_only("MaxUnpool", {x, i64({1, 1, 2, 2}, {0, 1, 2, 3}), i64({4}, {1, 1, 4, 4})},
                           {true, true, false}, k2s2()),
                ops::DataDependentShape);

@@ -24,16 +24,15 @@ TEST(Mod, IntegerRemainderTakesTheDivisorsSign) {
 TEST(Mod, FloatFmodAndBroadcasting) {
   Tensor x = f32({6}, {-4.3f, 7.2f, 5.0f, 4.3f, -7.2f, 8.0f});
   Tensor y = f32({6}, {2.1f, -3.4f, 8.0f, -2.1f, 3.4f, 5.0f});
-  expect_tensor(run("Mod", {x, y}, {{"fmod", a_int(1)}}), {6}, {-0.1, 0.4, 5, 0.1, -0.4, 3},
-                1e-5);
+  expect_tensor(run("Mod", {x, y}, {{"fmod", a_int(1)}}), {6}, {-0.1, 0.4, 5, 0.1, -0.4, 3}, 1e-5);
   expect_tensor(run("Mod", {i64({2, 3}, {1, 2, 3, -4, 5, 6}), i64({1}, {-2})}), {2, 3},
                 {-1, 0, -1, 0, -1, 0}, 0);
 }
 
 TEST(Mod, EdgeCasesDoNotTrap) {
   // Division by zero gives 0; INT8_MIN % -1 gives 0 instead of overflowing.
-  expect_tensor(run("Mod", {vec<int8_t>({5, -128, -128}), vec<int8_t>({0, -1, 3})}), {3},
-                {0, 0, 1}, 0);
+  expect_tensor(run("Mod", {vec<int8_t>({5, -128, -128}), vec<int8_t>({0, -1, 3})}), {3}, {0, 0, 1},
+                0);
   expect_tensor(run("Mod", {vec<uint16_t>({7, 9, 65535}), vec<uint16_t>({4, 0, 10})}), {3},
                 {3, 0, 5}, 0);
   // An empty operand broadcasts to an empty result.
@@ -43,6 +42,9 @@ TEST(Mod, EdgeCasesDoNotTrap) {
 TEST(Mod, RejectsFloatWithoutFmodAndMixedTypes) {
   expect_user_error([&] { run("Mod", {f32({1}, {1}), f32({1}, {1})}); }, "fmod");
   expect_user_error([&] { run("Mod", {vec<int32_t>({1}), vec<int64_t>({1})}); }, "dtype");
-  expect_user_error([&] { run("Mod", {vec<int32_t>({1}), vec<int32_t>({1})}, {{"fmod", a_int(2)}}); },
-                    "fmod");
+  expect_user_error(
+      [&] {
+        run("Mod", {vec<int32_t>({1}), vec<int32_t>({1})}, {{"fmod", a_int(2)}});
+      },
+      "fmod");
 }

@@ -10,14 +10,14 @@ TEST(OneHot, LastAxisWithNegativeAndOutOfRangeIndices) {
 }
 
 TEST(OneHot, AxisZeroIntValuesAndFloatInputs) {
-  Tensor y = run("OneHot", {i64({2}, {1, 0}), i64({1}, {2}), i64({2}, {-1, 7})},
-                 {{"axis", a_int(0)}});
+  Tensor y =
+      run("OneHot", {i64({2}, {1, 0}), i64({1}, {2}), i64({2}, {-1, 7})}, {{"axis", a_int(0)}});
   EXPECT_EQ(y.dtype(), DType::kI64);
   expect_tensor(y, {2, 2}, {-1, 7, 7, -1}, 0);
   // Float depth and indices are truncated; a middle axis of [2, 2] indices.
-  Tensor z = run("OneHot", {f32({2, 2}, {1.7f, 0, 0, 1}), Tensor::scalar<float>(2.0f),
-                            f32({2}, {0, 5})},
-                 {{"axis", a_int(1)}});
+  Tensor z =
+      run("OneHot", {f32({2, 2}, {1.7f, 0, 0, 1}), Tensor::scalar<float>(2.0f), f32({2}, {0, 5})},
+          {{"axis", a_int(1)}});
   expect_tensor(z, {2, 2, 2}, {0, 5, 5, 0, 5, 0, 0, 5});
 }
 
@@ -28,9 +28,15 @@ TEST(OneHot, DepthMustBeKnownAndValid) {
                ops::DataDependentShape);
   expect_user_error([&] { run("OneHot", {idx, Tensor::scalar<int64_t>(0), vals}); }, "depth");
   expect_user_error([&] { run("OneHot", {idx, i64({2}, {2, 2}), vals}); }, "depth");
-  expect_user_error([&] { run("OneHot", {idx, Tensor::scalar<int64_t>(2), f32({3}, {0, 1, 2})}); },
-                    "values");
   expect_user_error(
-      [&] { run("OneHot", {idx, Tensor::scalar<int64_t>(2), vals}, {{"axis", a_int(2)}}); },
+      [&] {
+        run("OneHot", {idx, Tensor::scalar<int64_t>(2), f32({3}, {0, 1, 2})});
+      },
+      "values");
+  expect_user_error(
+      [&] {
+        run("OneHot", {idx, Tensor::scalar<int64_t>(2), vals}, {{"axis", a_int(2)}});
+      },
       "axis");
+  expect_unsupported([&] { run("OneHot", {idx, Tensor(DType::kF16, {}), vals}); });
 }

@@ -36,9 +36,9 @@ TEST(MatMulInteger, PerRowAndPerColumnZeroPoints) {
   expect_tensor(run("MatMulInteger", {u8({2, 2}, {1, 2, 3, 4}), eye, u8({2}, {1, 3})}), {2, 2},
                 {0, 1, 0, 1}, 0);
   // Per-column zero point of B (1-D [N]): B - zp = [[0, 0], [2, 2]]; int8 A.
-  expect_tensor(run("MatMulInteger", {i8({1, 2}, {1, 2}), u8({2, 2}, {5, 6, 7, 8}), none(),
-                                      u8({2}, {5, 6})}),
-                {1, 2}, {4, 4}, 0);
+  expect_tensor(
+      run("MatMulInteger", {i8({1, 2}, {1, 2}), u8({2, 2}, {5, 6, 7, 8}), none(), u8({2}, {5, 6})}),
+      {1, 2}, {4, 4}, 0);
   // N-D per-row zero point [2, 2, 1] on a batch of A [2, 2, 2]; B broadcasts.
   Tensor a = u8({2, 2, 2}, {1, 1, 2, 2, 3, 3, 4, 4});
   Tensor zp = u8({2, 2, 1}, {1, 0, 0, 4});
@@ -76,9 +76,9 @@ TEST(QLinearMatMul, PerRowScalesAndInt8Output) {
   expect_tensor(y, {2, 1}, {-2, -1}, 0);
   expect_user_error(
       [&] {
-        run("QLinearMatMul", {u8({2, 2}, {2, 2, 4, 4}), f32({3}, {1, 1, 1}), u8({3}, {1, 1, 1}),
-                              u8({2, 1}, {1, 1}), fs(1), Tensor::scalar<uint8_t>(0), fs(2),
-                              Tensor::scalar<int8_t>(-3)});
+        run("QLinearMatMul",
+            {u8({2, 2}, {2, 2, 4, 4}), f32({3}, {1, 1, 1}), u8({3}, {1, 1, 1}), u8({2, 1}, {1, 1}),
+             fs(1), Tensor::scalar<uint8_t>(0), fs(2), Tensor::scalar<int8_t>(-3)});
       },
       "a_scale");
 }
@@ -91,9 +91,9 @@ TEST(ConvInteger, MatchesHandComputedSums) {
   EXPECT_EQ(y.dtype(), DType::kI32);
   expect_tensor(y, {1, 1, 2, 2}, {12, 16, 24, 28}, 0);
   // Padding contributes 0 after the zero point is subtracted.
-  expect_tensor(run("ConvInteger", {x, w, Tensor::scalar<uint8_t>(1)},
-                    {{"pads", a_ints({1, 1, 1, 1})}}),
-                {1, 1, 4, 4}, {1, 3, 5, 3, 5, 12, 16, 9, 11, 24, 28, 15, 7, 15, 17, 9}, 0);
+  expect_tensor(
+      run("ConvInteger", {x, w, Tensor::scalar<uint8_t>(1)}, {{"pads", a_ints({1, 1, 1, 1})}}),
+      {1, 1, 4, 4}, {1, 3, 5, 3, 5, 12, 16, 9, 11, 24, 28, 15, 7, 15, 17, 9}, 0);
   // Stride 2 with padding: corners only.
   expect_tensor(run("ConvInteger", {x, w, Tensor::scalar<uint8_t>(1)},
                     {{"pads", a_ints({1, 1, 1, 1})}, {"strides", a_ints({2, 2})}}),
@@ -111,7 +111,9 @@ TEST(ConvInteger, GroupsAndPerChannelWeightZeroPoints) {
                     {{"dilations", a_ints({2})}}),
                 {1, 1, 1}, {4}, 0);
   expect_user_error(
-      [&] { run("ConvInteger", {x, w, none(), i8({3}, {0, 0, 0})}, {{"group", a_int(2)}}); },
+      [&] {
+        run("ConvInteger", {x, w, none(), i8({3}, {0, 0, 0})}, {{"group", a_int(2)}});
+      },
       "w_zero_point");
   expect_user_error([&] { run("ConvInteger", {x, w}); }, "channels");
 }
@@ -122,8 +124,8 @@ TEST(QLinearConv, RequantizesWithBiasRoundingAndSaturation) {
   Tensor x = u8({1, 1, 2, 2}, {12, 16, 20, 30});
   Tensor w = i8({1, 1, 1, 1}, {3});
   auto q = [&](Tensor y_zero, Tensor bias) {
-    std::vector<Tensor> in = {x,     fs(0.5f), Tensor::scalar<uint8_t>(10), w, fs(0.25f),
-                              i8({}, {1}), fs(1), y_zero};
+    std::vector<Tensor> in = {
+        x, fs(0.5f), Tensor::scalar<uint8_t>(10), w, fs(0.25f), i8({}, {1}), fs(1), y_zero};
     if (bias.defined()) in.push_back(bias);
     return run("QLinearConv", in);
   };
@@ -132,23 +134,22 @@ TEST(QLinearConv, RequantizesWithBiasRoundingAndSaturation) {
   expect_tensor(y, {1, 1, 2, 2}, {0, 2, 2, 5}, 0);
   expect_tensor(q(Tensor::scalar<int8_t>(125), none()), {1, 1, 2, 2}, {125, 127, 127, 127}, 0);
   // Bias 4 (in units of x_scale * w_scale): acc [8, 16, 24, 44] -> [1, 2, 3, 5.5 -> 6].
-  expect_tensor(q(Tensor::scalar<uint8_t>(3), Tensor::from_vector<int32_t>({1}, {4})),
-                {1, 1, 2, 2}, {4, 5, 6, 9}, 0);
+  expect_tensor(q(Tensor::scalar<uint8_t>(3), Tensor::from_vector<int32_t>({1}, {4})), {1, 1, 2, 2},
+                {4, 5, 6, 9}, 0);
 }
 
 TEST(QLinearConv, PerChannelWeightScales) {
   // Two output channels of a 1x1 kernel over x - 0 = [1, 2]; weights 4 and 4 with scales
   // 1 and 0.5: real outputs [4, 8] and [2, 4].
-  Tensor y = run("QLinearConv",
-                 {u8({1, 1, 1, 2}, {1, 2}), fs(1), Tensor::scalar<uint8_t>(0),
-                  u8({2, 1, 1, 1}, {4, 4}), f32({2}, {1, 0.5f}), u8({2}, {0, 0}), fs(1),
-                  Tensor::scalar<uint8_t>(0)});
+  Tensor y = run("QLinearConv", {u8({1, 1, 1, 2}, {1, 2}), fs(1), Tensor::scalar<uint8_t>(0),
+                                 u8({2, 1, 1, 1}, {4, 4}), f32({2}, {1, 0.5f}), u8({2}, {0, 0}),
+                                 fs(1), Tensor::scalar<uint8_t>(0)});
   expect_tensor(y, {1, 2, 1, 2}, {4, 8, 2, 4}, 0);
   expect_user_error(
       [&] {
-        run("QLinearConv", {u8({1, 1, 1, 2}, {1, 2}), fs(1), Tensor::scalar<uint8_t>(0),
-                            u8({2, 1, 1, 1}, {4, 4}), f32({3}, {1, 1, 1}), u8({2}, {0, 0}), fs(1),
-                            Tensor::scalar<uint8_t>(0)});
+        run("QLinearConv",
+            {u8({1, 1, 1, 2}, {1, 2}), fs(1), Tensor::scalar<uint8_t>(0), u8({2, 1, 1, 1}, {4, 4}),
+             f32({3}, {1, 1, 1}), u8({2}, {0, 0}), fs(1), Tensor::scalar<uint8_t>(0)});
       },
       "w_scale");
 }

@@ -51,9 +51,9 @@ TEST(QuantizeLinear, PerAxisScalesAndZeroPoints) {
   expect_tensor(run("QuantizeLinear", {x, scale, zero}, {{"axis", a_int(-1)}}), {2, 3},
                 {1, 2, 3, 3, 0, 3}, 0);
   // Along axis 0: row r uses scale[r].
-  expect_tensor(run("QuantizeLinear", {x, f32({2}, {2, 1}), u8({2}, {10, 20})},
-                    {{"axis", a_int(0)}}),
-                {2, 3}, {11, 12, 14, 26, 16, 30}, 0);
+  expect_tensor(
+      run("QuantizeLinear", {x, f32({2}, {2, 1}), u8({2}, {10, 20})}, {{"axis", a_int(0)}}), {2, 3},
+      {11, 12, 14, 26, 16, 30}, 0);
 }
 
 TEST(QuantizeLinear, RejectsBadParameters) {
@@ -61,20 +61,22 @@ TEST(QuantizeLinear, RejectsBadParameters) {
   // Per-axis scales need opset 13.
   expect_user_error([&] { run("QuantizeLinear", {x, f32({3}, {1, 1, 1})}, {}, 10); }, "opset 13");
   expect_user_error([&] { run("QuantizeLinear", {x, f32({2}, {1, 1})}); }, "axis");
-  expect_user_error([&] { run("QuantizeLinear", {x, f32({3}, {1, 1, 1}), u8({2}, {0, 0})}); },
-                    "differ in size");
+  expect_user_error(
+      [&] {
+        run("QuantizeLinear", {x, f32({3}, {1, 1, 1}), u8({2}, {0, 0})});
+      },
+      "differ in size");
   expect_user_error([&] { run("QuantizeLinear", {x, i32({}, {1})}); }, "float32");
-  expect_unsupported(
-      [&] { run("QuantizeLinear", {x, fscalar(1), Tensor::scalar<int32_t>(0)}); });
+  expect_unsupported([&] { run("QuantizeLinear", {x, fscalar(1), Tensor::scalar<int32_t>(0)}); });
 }
 
 TEST(DequantizeLinear, SubtractsZeroPointAndScales) {
   expect_tensor(run("DequantizeLinear",
                     {u8({4}, {0, 3, 128, 255}), fscalar(2), Tensor::scalar<uint8_t>(128)}),
                 {4}, {-256, -250, 0, 254});
-  expect_tensor(run("DequantizeLinear",
-                    {i8({2}, {-128, 127}), fscalar(0.5f), Tensor::scalar<int8_t>(-128)}),
-                {2}, {0, 127.5});
+  expect_tensor(
+      run("DequantizeLinear", {i8({2}, {-128, 127}), fscalar(0.5f), Tensor::scalar<int8_t>(-128)}),
+      {2}, {0, 127.5});
   // int32 without zero point (the form biases take).
   Tensor y = run("DequantizeLinear", {i32({2}, {-300, 1000}), fscalar(0.5f)}, {}, 10);
   EXPECT_EQ(y.dtype(), DType::kF32);
@@ -93,8 +95,8 @@ TEST(DequantizeLinear, PerAxis) {
 
 TEST(DynamicQuantizeLinear, FollowsTheSpecExample) {
   // Range [-3, 2]: scale 5/255, zero point 153.
-  auto out = run_all("DynamicQuantizeLinear", {f32({6}, {0, 2, -3, -2.5f, 1.34f, 0.5f})}, {}, 11,
-                     3);
+  auto out =
+      run_all("DynamicQuantizeLinear", {f32({6}, {0, 2, -3, -2.5f, 1.34f, 0.5f})}, {}, 11, 3);
   expect_tensor(out[0], {6}, {153, 255, 0, 26, 221, 179}, 0);
   expect_tensor(out[1], {}, {5.0 / 255.0});
   expect_tensor(out[2], {}, {153}, 0);

@@ -26,6 +26,9 @@ TEST(ReverseSequence, RejectsBadLengthsAndAxes) {
   Tensor x = iota({2, 2});
   expect_user_error([&] { run("ReverseSequence", {x, i64({2}, {3, 1})}); }, "outside");
   expect_user_error([&] { run("ReverseSequence", {x, i64({3}, {1, 1, 1})}); }, "batch size");
-  expect_user_error([&] { run("ReverseSequence", {x, i64({2}, {1, 1})}, {{"batch_axis", a_int(0)}}); },
-                    "batch_axis");
+  expect_user_error(
+      [&] {
+        run("ReverseSequence", {x, i64({2}, {1, 1})}, {{"batch_axis", a_int(0)}});
+      },
+      "batch_axis");
 }

@@ -10,18 +10,18 @@ Attrs reduce(const char* r) {
 }  // namespace
 
 TEST(ScatterElements, SpecExamples) {
-  expect_tensor(run("ScatterElements", {f32({3, 3}, {0, 0, 0, 0, 0, 0, 0, 0, 0}),
-                                        i64({2, 3}, {1, 0, 2, 0, 2, 1}),
-                                        f32({2, 3}, {1, 1.1f, 1.2f, 2, 2.1f, 2.2f})}),
+  expect_tensor(run("ScatterElements",
+                    {f32({3, 3}, {0, 0, 0, 0, 0, 0, 0, 0, 0}), i64({2, 3}, {1, 0, 2, 0, 2, 1}),
+                     f32({2, 3}, {1, 1.1f, 1.2f, 2, 2.1f, 2.2f})}),
                 {3, 3}, {2, 1.1, 0, 1, 0, 2.2, 0, 2.1, 1.2});
-  expect_tensor(run("ScatterElements", {f32({1, 5}, {1, 2, 3, 4, 5}), i64({1, 2}, {1, 3}),
-                                        f32({1, 2}, {1.1f, 2.1f})},
+  expect_tensor(run("ScatterElements",
+                    {f32({1, 5}, {1, 2, 3, 4, 5}), i64({1, 2}, {1, 3}), f32({1, 2}, {1.1f, 2.1f})},
                     {{"axis", a_int(1)}}),
                 {1, 5}, {1, 1.1, 3, 2.1, 5});
   // Negative index; int32 indices.
-  expect_tensor(run("ScatterElements", {f32({1, 5}, {1, 2, 3, 4, 5}),
-                                        Tensor::from_vector<int32_t>({1, 2}, {1, -3}),
-                                        f32({1, 2}, {1.1f, 2.1f})},
+  expect_tensor(run("ScatterElements",
+                    {f32({1, 5}, {1, 2, 3, 4, 5}), Tensor::from_vector<int32_t>({1, 2}, {1, -3}),
+                     f32({1, 2}, {1.1f, 2.1f})},
                     {{"axis", a_int(1)}}),
                 {1, 5}, {1, 1.1, 2.1, 4, 5});
 }
@@ -34,8 +34,8 @@ TEST(ScatterElements, Reductions) {
   a["axis"] = a_int(1);
   expect_tensor(run("ScatterElements", {data, idx, upd}, a, 16), {1, 5}, {1, 5.2, 3, 4, 5}, 1e-6);
   a["reduction"] = a_str("mul");
-  expect_tensor(run("ScatterElements", {data, idx, upd}, a, 16), {1, 5}, {1, 2 * 1.1 * 2.1, 3, 4, 5},
-                1e-6);
+  expect_tensor(run("ScatterElements", {data, idx, upd}, a, 16), {1, 5},
+                {1, 2 * 1.1 * 2.1, 3, 4, 5}, 1e-6);
   a["reduction"] = a_str("max");
   expect_tensor(run("ScatterElements", {data, idx, upd}, a, 18), {1, 5}, {1, 2.1, 3, 4, 5});
   a["reduction"] = a_str("min");
@@ -53,14 +53,26 @@ TEST(Scatter, IsTheOldNameOfScatterElements) {
 
 TEST(ScatterElements, RejectsBadInputs) {
   Tensor data = f32({2, 2}, {0, 0, 0, 0});
-  expect_user_error([&] { run("ScatterElements", {data, i64({1, 1}, {2}), f32({1, 1}, {1})}); },
-                    "out of range");
-  expect_user_error([&] { run("ScatterElements", {data, i64({1, 1}, {0}), f32({1, 2}, {1, 1})}); },
-                    "differ in shape");
-  expect_user_error([&] { run("ScatterElements", {data, i64({1, 3}, {0, 0, 0}), f32({1, 3}, {1, 1, 1})}); },
-                    "exceed");
-  expect_user_error([&] { run("ScatterElements", {data, i64({1, 1}, {0}), i64({1, 1}, {1})}); },
-                    "dtype");
+  expect_user_error(
+      [&] {
+        run("ScatterElements", {data, i64({1, 1}, {2}), f32({1, 1}, {1})});
+      },
+      "out of range");
+  expect_user_error(
+      [&] {
+        run("ScatterElements", {data, i64({1, 1}, {0}), f32({1, 2}, {1, 1})});
+      },
+      "differ in shape");
+  expect_user_error(
+      [&] {
+        run("ScatterElements", {data, i64({1, 3}, {0, 0, 0}), f32({1, 3}, {1, 1, 1})});
+      },
+      "exceed");
+  expect_user_error(
+      [&] {
+        run("ScatterElements", {data, i64({1, 1}, {0}), i64({1, 1}, {1})});
+      },
+      "dtype");
 }
 
 TEST(ScatterND, SpecExamples) {
@@ -82,10 +94,19 @@ TEST(ScatterND, ReductionsAndErrors) {
   Tensor ints = Tensor::from_vector<int64_t>({2}, {5, 6});
   expect_tensor(run("ScatterND", {ints, i64({1, 1}, {1}), i64({1}, {4})}, reduce("add"), 16), {2},
                 {5, 10}, 0);
-  expect_user_error([&] { run("ScatterND", {data, i64({1, 1}, {4}), f32({1}, {0})}); },
-                    "out of range");
-  expect_user_error([&] { run("ScatterND", {data, i64({1, 1}, {0}), f32({2}, {0, 0})}); },
-                    "updates");
-  expect_user_error([&] { run("ScatterND", {data, i64({1, 2}, {0, 0}), f32({1}, {0})}); },
-                    "address");
+  expect_user_error(
+      [&] {
+        run("ScatterND", {data, i64({1, 1}, {4}), f32({1}, {0})});
+      },
+      "out of range");
+  expect_user_error(
+      [&] {
+        run("ScatterND", {data, i64({1, 1}, {0}), f32({2}, {0, 0})});
+      },
+      "updates");
+  expect_user_error(
+      [&] {
+        run("ScatterND", {data, i64({1, 2}, {0, 0}), f32({1}, {0})});
+      },
+      "address");
 }

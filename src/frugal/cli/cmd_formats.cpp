@@ -58,7 +58,8 @@ std::string bit_string(const fn::NumberFormat& f, double v, uint32_t& code) {
   std::string s;
   for (int i = w - 1; i >= 0; --i) {
     s += ((code >> i) & 1) ? '1' : '0';
-    if (e.kind == fn::FormatKind::kFloat && (i == w - 1 || (i == e.mantissa_bits && i > 0))) s += ' ';
+    if (e.kind == fn::FormatKind::kFloat && (i == w - 1 || (i == e.mantissa_bits && i > 0)))
+      s += ' ';
   }
   return s;
 }
@@ -94,26 +95,29 @@ void list_formats(const std::vector<std::pair<fn::NumberFormat, std::string>>& f
     nlohmann::json j = nlohmann::json::array();
     for (const auto& [f, d] : formats) j.push_back(info_json(f, d));
     print_json({{"formats", j},
-                {"cost_model", "45 nm, Horowitz ISSCC 2014 (estimated); MAC = multiply + add in the "
-                               "format (int32 add for integer formats)"}});
+                {"cost_model",
+                 "45 nm, Horowitz ISSCC 2014 (estimated); MAC = multiply + add in the "
+                 "format (int32 add for integer formats)"}});
     return;
   }
-  Table t({"format", "bits", "layout", "max", "min normal", "min subnormal", "epsilon", "finite values",
-           "MAC pJ", "MAC area"});
+  Table t({"format", "bits", "layout", "max", "min normal", "min subnormal", "epsilon",
+           "finite values", "MAC pJ", "MAC area"});
   for (const auto& [f, d] : formats) {
     const fn::FormatInfo i = fn::describe(f);
     const fn::OpCost mac = fn::mac_cost(f);
     char bits[32], pj[32], area[32];
-    std::snprintf(bits, sizeof bits, i.bits_per_value == i.bits ? "%.0f" : "%.2f", i.bits_per_value);
+    std::snprintf(bits, sizeof bits, i.bits_per_value == i.bits ? "%.0f" : "%.2f",
+                  i.bits_per_value);
     std::snprintf(pj, sizeof pj, "%.3f", mac.energy_pj);
     std::snprintf(area, sizeof area, "%.3f", mac.relative_area);
-    t.add({i.name, bits, i.layout, num(i.max_finite), num(i.min_normal), num(i.min_subnormal), num(i.epsilon),
-           with_commas(static_cast<int64_t>(i.finite_values)), pj, area});
+    t.add({i.name, bits, i.layout, num(i.max_finite), num(i.min_normal), num(i.min_subnormal),
+           num(i.epsilon), with_commas(static_cast<int64_t>(i.finite_values)), pj, area});
   }
   std::printf("%s\n", t.str().c_str());
-  std::printf("MAC pJ: energy of one multiply and one add in the format (integer formats: int32 add), and\n"
-              "MAC area relative to an fp32 MAC; 45 nm estimates calibrated on Horowitz, ISSCC 2014.\n"
-              "Block formats show the element; their range includes the shared scale 2^-127..2^127.\n");
+  std::printf(
+      "MAC pJ: energy of one multiply and one add in the format (integer formats: int32 add), and\n"
+      "MAC area relative to an fp32 MAC; 45 nm estimates calibrated on Horowitz, ISSCC 2014.\n"
+      "Block formats show the element; their range includes the shared scale 2^-127..2^127.\n");
 }
 
 double parse_value(const std::string& text) {
@@ -124,18 +128,21 @@ double parse_value(const std::string& text) {
   return v;
 }
 
-void round_values(const fn::NumberFormat& f, const std::vector<std::string>& texts, uint64_t seed, bool json,
-                  nlohmann::json& out) {
+void round_values(const fn::NumberFormat& f, const std::vector<std::string>& texts, uint64_t seed,
+                  bool json, nlohmann::json& out) {
   const fn::NumberFormat e = f.element();
   const int bits = fn::code_bits(e);
-  nlohmann::json jf = {{"format", fn::to_string(f)}, {"layout", fn::describe(f).layout}, {"values", nlohmann::json::array()}};
+  nlohmann::json jf = {{"format", fn::to_string(f)},
+                       {"layout", fn::describe(f).layout},
+                       {"values", nlohmann::json::array()}};
   if (!json) {
     std::printf("%s (%s)%s\n", fn::to_string(f).c_str(), fn::describe(f).layout.c_str(),
                 f.block ? ": element rounding, shared scale 1" : "");
   }
   for (const std::string& text : texts) {
     const double v = parse_value(text);
-    nlohmann::json jv = {{"input", text}, {"value", json_num(v)}, {"modes", nlohmann::json::array()}};
+    nlohmann::json jv = {
+        {"input", text}, {"value", json_num(v)}, {"modes", nlohmann::json::array()}};
     Table t({"mode", "value", "bits", "hex", "error", "note"});
     for (fn::RoundingMode m : fn::all_rounding_modes()) {
       const fn::Rounding r{m, seed, 32};
@@ -153,7 +160,8 @@ void round_values(const fn::NumberFormat& f, const std::vector<std::string>& tex
           note = "P(" + num(hi) + ") = " + num(p_up) + ", seed " + std::to_string(seed);
         }
       }
-      nlohmann::json jm = {{"mode", std::string(fn::rounding_mode_name(m))}, {"value", json_num(q)},
+      nlohmann::json jm = {{"mode", std::string(fn::rounding_mode_name(m))},
+                           {"value", json_num(q)},
                            {"error", json_num(err)}};
       if (!b.empty()) {
         jm["bits"] = b;
@@ -173,7 +181,8 @@ void round_values(const fn::NumberFormat& f, const std::vector<std::string>& tex
 void run_formats(const FormatsArgs& a) {
   std::vector<std::pair<fn::NumberFormat, std::string>> formats;
   if (a.names.empty()) {
-    if (!a.values.empty()) throw UserError("--round: name a format first, e.g. frugal formats e4m3 --round 0.3");
+    if (!a.values.empty())
+      throw UserError("--round: name a format first, e.g. frugal formats e4m3 --round 0.3");
     for (const auto& p : fn::format_presets()) formats.emplace_back(p.format, p.description);
   } else {
     for (const auto& n : a.names) formats.emplace_back(fn::parse_format(n), "");
@@ -191,12 +200,14 @@ void run_formats(const FormatsArgs& a) {
 void setup(CLI::App& app) {
   auto a = std::make_shared<FormatsArgs>();
   auto* sub = app.add_subcommand("formats", "List number formats, or round values in one");
-  sub->footer(std::string("Examples:\n  frugal formats\n  frugal formats e4m3 --round 0.3 1e6 -1e-3\n"
-                          "  frugal formats e5m2 fixed4.4 int8:scale=0.1 --json\n"
-                          "Format names (") +
-              std::string(fn::format_grammar()) + ")");
+  sub->footer(
+      std::string("Examples:\n  frugal formats\n  frugal formats e4m3 --round 0.3 1e6 -1e-3\n"
+                  "  frugal formats e5m2 fixed4.4 int8:scale=0.1 --json\n"
+                  "Format names (") +
+      std::string(fn::format_grammar()) + ")");
   sub->add_option("name", a->names, "format names (default: every preset)");
-  sub->add_option("--round", a->values, "values to round under every rounding mode")->expected(1, -1);
+  sub->add_option("--round", a->values, "values to round under every rounding mode")
+      ->expected(1, -1);
   sub->add_option("--seed", a->seed, "seed of the stochastic rounding shown (default 0)");
   sub->add_flag("--json", a->json, "machine-readable output");
   sub->callback([a] { run_formats(*a); });

@@ -20,8 +20,8 @@ inline int block_floor_log2(unsigned magnitude_bits) {  // finite, nonzero
   return fe ? fe - 127 : -118 - __builtin_clz(magnitude_bits);
 }
 
-inline void block_scale_impl(const float* in, float* tmp, int* scale_exp, size_t m, size_t bs, int emax,
-                             int lowest_x) {
+inline void block_scale_impl(const float* in, float* tmp, int* scale_exp, size_t m, size_t bs,
+                             int emax, int lowest_x) {
   for (size_t b = 0, j = 0; b < m; b += bs, ++j) {
     const size_t len = bs < m - b ? bs : m - b;
     const float* v = in + b;
@@ -49,7 +49,8 @@ inline void block_scale_impl(const float* in, float* tmp, int* scale_exp, size_t
   }
 }
 
-inline void block_unscale_impl(const float* tmp, float* out, const int* scale_exp, size_t m, size_t bs) {
+inline void block_unscale_impl(const float* tmp, float* out, const int* scale_exp, size_t m,
+                               size_t bs) {
   for (size_t b = 0, j = 0; b < m; b += bs, ++j) {
     const size_t len = bs < m - b ? bs : m - b;
     float* o = out + b;

@@ -13,18 +13,22 @@ enum Unit { kIntAdd, kIntMul, kFpAdd, kFpMul };
 const char* const kUnitNames[] = {"int add", "int mul", "fp add", "fp mul"};
 const int kPower[] = {1, 2, 1, 2};  // adders linear, multipliers quadratic in width
 
-// Horowitz, ISSCC 2014, 45 nm, 0.9 V: energy per operation (pJ) and area (um^2).
-const std::vector<CostAnchor> kAnchors = {
-    {"int add", 8, 0.03, 36},   {"int add", 16, 0.05, 67}, {"int add", 32, 0.1, 137},
-    {"int mul", 8, 0.2, 282},   {"int mul", 32, 3.1, 3495},
-    {"fp add", 11, 0.4, 1360},  {"fp add", 24, 0.9, 4184},  // fp16, fp32 (significand bits)
-    {"fp mul", 11, 1.1, 1640},  {"fp mul", 24, 3.7, 7700},
-};
+// Horowitz, ISSCC 2014, 45 nm, 0.9 V: energy per operation (pJ) and area (um^2). A function
+// so that callers during static initialization see it built.
+const std::vector<CostAnchor>& anchors() {
+  static const std::vector<CostAnchor> table = {
+      {"int add", 8, 0.03, 36},  {"int add", 16, 0.05, 67},  {"int add", 32, 0.1, 137},
+      {"int mul", 8, 0.2, 282},  {"int mul", 32, 3.1, 3495}, {"fp add", 11, 0.4, 1360},
+      {"fp add", 24, 0.9, 4184},  // fp16, fp32 (significand bits)
+      {"fp mul", 11, 1.1, 1640}, {"fp mul", 24, 3.7, 7700},
+  };
+  return table;
+}
 
 // Least squares through the origin for y = k * w^power.
 double fit_coefficient(Unit u, bool area) {
   double num = 0, den = 0;
-  for (const auto& a : kAnchors) {
+  for (const auto& a : anchors()) {
     if (a.unit != kUnitNames[u]) continue;
     const double x = std::pow(a.width, kPower[u]);
     num += x * (area ? a.area_um2 : a.energy_pj);
@@ -39,7 +43,7 @@ double model(Unit u, double width, bool area) {
   const double k = fit_coefficient(u, area);
   auto fit = [&](double w) { return k * std::pow(w, kPower[u]); };
   std::vector<std::pair<double, double>> ratios;  // (log2 width, anchor / fit)
-  for (const auto& a : kAnchors)
+  for (const auto& a : anchors())
     if (a.unit == kUnitNames[u])
       ratios.emplace_back(std::log2(a.width), (area ? a.area_um2 : a.energy_pj) / fit(a.width));
   const double x = std::log2(std::max(1.0, width));
@@ -58,7 +62,9 @@ double model(Unit u, double width, bool area) {
   return fit(std::max(1.0, width)) * r;
 }
 
-double fp32_mac_area() { return model(kFpMul, 24, true) + model(kFpAdd, 24, true); }
+double fp32_mac_area() {
+  return model(kFpMul, 24, true) + model(kFpAdd, 24, true);
+}
 
 OpCost unit_cost(Unit u, double width) {
   OpCost c;
@@ -69,7 +75,9 @@ OpCost unit_cost(Unit u, double width) {
 }
 
 // Integer-like formats cost as integers of their code width; floats by significand bits.
-bool is_float(const NumberFormat& f) { return f.kind == FormatKind::kFloat; }
+bool is_float(const NumberFormat& f) {
+  return f.kind == FormatKind::kFloat;
+}
 double width_of(const NumberFormat& f) {
   const NumberFormat e = f.element();
   return is_float(e) ? e.mantissa_bits + 1 : code_bits(e);
@@ -84,10 +92,18 @@ OpCost sum(OpCost a, const OpCost& b, double b_share = 1.0) {
 
 }  // namespace
 
-OpCost int_add_cost(int bits) { return unit_cost(kIntAdd, bits); }
-OpCost int_mul_cost(int bits) { return unit_cost(kIntMul, bits); }
-OpCost fp_add_cost(int significand_bits) { return unit_cost(kFpAdd, significand_bits); }
-OpCost fp_mul_cost(int significand_bits) { return unit_cost(kFpMul, significand_bits); }
+OpCost int_add_cost(int bits) {
+  return unit_cost(kIntAdd, bits);
+}
+OpCost int_mul_cost(int bits) {
+  return unit_cost(kIntMul, bits);
+}
+OpCost fp_add_cost(int significand_bits) {
+  return unit_cost(kFpAdd, significand_bits);
+}
+OpCost fp_mul_cost(int significand_bits) {
+  return unit_cost(kFpMul, significand_bits);
+}
 
 OpCost add_cost(const NumberFormat& f) {
   validate(f);
@@ -112,7 +128,8 @@ OpCost mac_cost(const NumberFormat& operands, const NumberFormat& accumulator) {
 }
 
 OpCost mac_cost(const NumberFormat& operands) {
-  const OpCost acc = is_float(operands.element()) ? add_cost(operands.element()) : unit_cost(kIntAdd, 32);
+  const OpCost acc =
+      is_float(operands.element()) ? add_cost(operands.element()) : unit_cost(kIntAdd, 32);
   return with_block_share(sum(mul_cost(operands), acc), operands);
 }
 
@@ -126,9 +143,13 @@ double sram_access_pj(double capacity_bytes) {
   return pts[i][1] * std::exp2(slope * (x - pts[i][0]));
 }
 
-double dram_access_pj() { return 1300.0; }
+double dram_access_pj() {
+  return 1300.0;
+}
 
-const std::vector<CostAnchor>& horowitz_anchors() { return kAnchors; }
+const std::vector<CostAnchor>& horowitz_anchors() {
+  return anchors();
+}
 
 const std::vector<CostFit>& cost_fits() {
   static const std::vector<CostFit> fits = [] {

@@ -53,8 +53,8 @@ const std::vector<CostAnchor>& horowitz_anchors();
 
 struct CostFit {
   std::string unit;
-  std::string law;           // "a*w", "c*w^2"
-  double energy_coefficient; // least-squares fit over the anchors
+  std::string law;            // "a*w", "c*w^2"
+  double energy_coefficient;  // least-squares fit over the anchors
   double area_coefficient;
 };
 const std::vector<CostFit>& cost_fits();

@@ -43,11 +43,14 @@ double EmulatedArithmetic::round(double x) {
   if (rounding_.mode == RoundingMode::kStochastic)
     rnd = detail::random_word_bits(Philox(rounding_.seed).u32(counter_++), rounding_.random_bits);
   if (format_.kind == FormatKind::kFloat)
-    return detail::round_float_double(x, format_, range_, rounding_.mode, rnd, rounding_.random_bits);
+    return detail::round_float_double(x, format_, range_, rounding_.mode, rnd,
+                                      rounding_.random_bits);
   return detail::round_element(x, format_, rounding_.mode, rnd, rounding_.random_bits);
 }
 
-double EmulatedArithmetic::add(double a, double b) { return round(sum_round_to_odd(a, b)); }
+double EmulatedArithmetic::add(double a, double b) {
+  return round(sum_round_to_odd(a, b));
+}
 
 double EmulatedArithmetic::fma(double a, double b, double c) {
   return round(sum_round_to_odd(a * b, c));  // a * b is exact for operands of <= 26 bits
@@ -145,8 +148,8 @@ std::string to_string(const AccumulatorSpec& spec) {
 
 double dot(std::span<const float> x, std::span<const float> y, const AccumulatorSpec& spec) {
   if (x.size() != y.size())
-    throw UserError("dot: vectors of " + std::to_string(x.size()) + " and " + std::to_string(y.size()) +
-                    " values");
+    throw UserError("dot: vectors of " + std::to_string(x.size()) + " and " +
+                    std::to_string(y.size()) + " values");
   if (spec.compensated && spec.rounding.mode != RoundingMode::kNearestEven)
     throw UserError("dot: compensated accumulation needs round-to-nearest-even");
   EmulatedArithmetic f(spec.format, spec.rounding);

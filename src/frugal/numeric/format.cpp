@@ -3,8 +3,8 @@
 
 #include <algorithm>
 #include <cctype>
-#include <charconv>
 #include <cfloat>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -208,7 +208,9 @@ void apply_option(std::string_view name, NumberFormat& f, std::string_view opt) 
   } else if (key == "specials") {
     need(is_float, "specials applies to float formats");
     need(val == "ieee" || val == "fn" || val == "none", "specials must be ieee, fn or none");
-    f.specials = val == "ieee" ? Specials::kIeee : val == "fn" ? Specials::kNanOnly : Specials::kNone;
+    f.specials = val == "ieee" ? Specials::kIeee
+                 : val == "fn" ? Specials::kNanOnly
+                               : Specials::kNone;
     // Choosing specials resets the overflow policy to its default (write overflow= after).
     f.saturate = f.specials == Specials::kNone;
   } else if (key == "overflow") {
@@ -238,7 +240,9 @@ void apply_option(std::string_view name, NumberFormat& f, std::string_view opt) 
   }
 }
 
-double pow2(int e) { return std::ldexp(1.0, e); }
+double pow2(int e) {
+  return std::ldexp(1.0, e);
+}
 
 }  // namespace
 
@@ -247,16 +251,24 @@ const std::vector<FormatPreset>& format_presets() {
   return presets;
 }
 
-std::string_view format_grammar() { return kGrammar; }
+std::string_view format_grammar() {
+  return kGrammar;
+}
 
 FloatRange float_range(const NumberFormat& f) {
   FloatRange r;
   const int E = f.exponent_bits, M = f.mantissa_bits;
   const uint32_t all = (uint32_t{1} << (E + M)) - 1;
   switch (f.specials) {
-    case Specials::kIeee: r.max_code = (((uint32_t{1} << E) - 2) << M) | ((uint32_t{1} << M) - 1); break;
-    case Specials::kNanOnly: r.max_code = all - 1; break;
-    case Specials::kNone: r.max_code = all; break;
+    case Specials::kIeee:
+      r.max_code = (((uint32_t{1} << E) - 2) << M) | ((uint32_t{1} << M) - 1);
+      break;
+    case Specials::kNanOnly:
+      r.max_code = all - 1;
+      break;
+    case Specials::kNone:
+      r.max_code = all;
+      break;
   }
   r.emin = 1 - f.bias;
   const int top_field = static_cast<int>(r.max_code >> M);
@@ -309,7 +321,8 @@ std::string invalid_reason(const NumberFormat& f) {
       if (!(f.scale > 0) || !std::isfinite(f.scale)) return "scale must be positive and finite";
       if (!(f.threshold >= 0 && f.threshold <= 1)) return "threshold must be in [0, 1]";
       break;
-    default: return "unknown format kind";
+    default:
+      return "unknown format kind";
   }
   if (f.channel_axis >= 0 && f.block != 0)
     return "per-channel scales and block scales exclude each other";
@@ -340,11 +353,13 @@ NumberFormat parse_format(std::string_view name) {
   size_t colon = name.find(':');
   std::string base;
   for (char c : name.substr(0, colon))
-    if (c != '<' && c != '>') base += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (c != '<' && c != '>')
+      base += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   NumberFormat f = parse_base(name, base);
   while (colon != std::string_view::npos) {
     size_t next = name.find(':', colon + 1);
-    std::string_view opt = name.substr(colon + 1, next == std::string_view::npos ? next : next - colon - 1);
+    std::string_view opt =
+        name.substr(colon + 1, next == std::string_view::npos ? next : next - colon - 1);
     if (opt.empty()) bad_name(name, "empty option");
     apply_option(name, f, opt);
     colon = next;
@@ -370,10 +385,15 @@ std::string to_string(const NumberFormat& f) {
         same_shape = q.exponent_bits == e.exponent_bits && q.mantissa_bits == e.mantissa_bits;
         break;
       case FormatKind::kFixed:
-        same_shape = q.int_bits == e.int_bits && q.frac_bits == e.frac_bits && q.is_signed == e.is_signed;
+        same_shape =
+            q.int_bits == e.int_bits && q.frac_bits == e.frac_bits && q.is_signed == e.is_signed;
         break;
-      case FormatKind::kInt: same_shape = q.bits == e.bits && q.is_signed == e.is_signed; break;
-      default: same_shape = true; break;
+      case FormatKind::kInt:
+        same_shape = q.bits == e.bits && q.is_signed == e.is_signed;
+        break;
+      default:
+        same_shape = true;
+        break;
     }
     if (same_shape) {
       out = p.name;
@@ -397,20 +417,28 @@ std::string to_string(const NumberFormat& f) {
         out = std::string(e.is_signed ? "int" : "uint") + std::to_string(e.bits);
         base = int_format(e.bits, e.is_signed);
         break;
-      case FormatKind::kBinary: out = "binary"; base = binary_format(); break;
-      case FormatKind::kTernary: out = "ternary"; base = ternary_format(); break;
+      case FormatKind::kBinary:
+        out = "binary";
+        base = binary_format();
+        break;
+      case FormatKind::kTernary:
+        out = "ternary";
+        base = ternary_format();
+        break;
     }
   }
   if (e.kind == FormatKind::kFloat) {
     if (e.bias != base.bias) out += ":bias=" + std::to_string(e.bias);
     if (e.subnormals != base.subnormals) out += e.subnormals ? ":sub=on" : ":sub=off";
     if (e.specials != base.specials)
-      out += e.specials == Specials::kIeee ? ":specials=ieee"
-             : e.specials == Specials::kNanOnly ? ":specials=fn" : ":specials=none";
+      out += e.specials == Specials::kIeee      ? ":specials=ieee"
+             : e.specials == Specials::kNanOnly ? ":specials=fn"
+                                                : ":specials=none";
     // specials=none implies saturation; print overflow only when it is a choice.
     const bool implied_sat = e.specials == Specials::kNone;
     const bool base_sat = e.specials != base.specials ? implied_sat : base.saturate;
-    if (e.saturate != base_sat && !implied_sat) out += e.saturate ? ":overflow=sat" : ":overflow=inf";
+    if (e.saturate != base_sat && !implied_sat)
+      out += e.saturate ? ":overflow=sat" : ":overflow=inf";
   }
   if (e.scale != base.scale) out += ":scale=" + format_float(e.scale);
   if (e.zero_point != base.zero_point) out += ":zp=" + std::to_string(e.zero_point);
@@ -422,11 +450,16 @@ std::string to_string(const NumberFormat& f) {
 
 int code_bits(const NumberFormat& f) {
   switch (f.kind) {
-    case FormatKind::kFloat: return 1 + f.exponent_bits + f.mantissa_bits;
-    case FormatKind::kFixed: return f.int_bits + f.frac_bits;
-    case FormatKind::kInt: return f.bits;
-    case FormatKind::kBinary: return 1;
-    case FormatKind::kTernary: return 2;
+    case FormatKind::kFloat:
+      return 1 + f.exponent_bits + f.mantissa_bits;
+    case FormatKind::kFixed:
+      return f.int_bits + f.frac_bits;
+    case FormatKind::kInt:
+      return f.bits;
+    case FormatKind::kBinary:
+      return 1;
+    case FormatKind::kTernary:
+      return 2;
   }
   return 0;
 }
@@ -445,7 +478,8 @@ IntRange int_range(const NumberFormat& f) {
 int64_t sign_extend(uint32_t code, int w, bool is_signed) {
   const uint64_t mask = (uint64_t{1} << w) - 1;
   uint64_t c = code & mask;
-  if (is_signed && (c >> (w - 1)) & 1) return static_cast<int64_t>(c) - static_cast<int64_t>(mask + 1);
+  if (is_signed && (c >> (w - 1)) & 1)
+    return static_cast<int64_t>(c) - static_cast<int64_t>(mask + 1);
   return static_cast<int64_t>(c);
 }
 
@@ -468,24 +502,29 @@ double decode(const NumberFormat& fmt, uint32_t code) {
       const uint32_t all_e = (uint32_t{1} << E) - 1;
       double v;
       if (f.specials == Specials::kIeee && ef == all_e) {
-        v = man == 0 ? std::numeric_limits<double>::infinity() : std::numeric_limits<double>::quiet_NaN();
+        v = man == 0 ? std::numeric_limits<double>::infinity()
+                     : std::numeric_limits<double>::quiet_NaN();
       } else if (f.specials == Specials::kNanOnly && mag == (uint32_t{1} << (E + M)) - 1) {
         v = std::numeric_limits<double>::quiet_NaN();
       } else if (ef == 0) {
         v = f.subnormals ? std::ldexp(static_cast<double>(man), 1 - f.bias - M) : 0.0;
       } else {
-        v = std::ldexp(static_cast<double>((uint32_t{1} << M) | man), static_cast<int>(ef) - f.bias - M);
+        v = std::ldexp(static_cast<double>((uint32_t{1} << M) | man),
+                       static_cast<int>(ef) - f.bias - M);
       }
       return neg ? -v : v;
     }
     case FormatKind::kFixed:
     case FormatKind::kInt:
       return int_value(f, sign_extend(code, code_bits(f), f.is_signed));
-    case FormatKind::kBinary: return (code & 1) ? f.scale : -static_cast<double>(f.scale);
+    case FormatKind::kBinary:
+      return (code & 1) ? f.scale : -static_cast<double>(f.scale);
     case FormatKind::kTernary: {
       const uint32_t c = code & 3;
-      return c == 0 ? 0.0 : c == 1 ? f.scale : c == 3 ? -static_cast<double>(f.scale)
-                                                       : std::numeric_limits<double>::quiet_NaN();
+      return c == 0   ? 0.0
+             : c == 1 ? f.scale
+             : c == 3 ? -static_cast<double>(f.scale)
+                      : std::numeric_limits<double>::quiet_NaN();
     }
   }
   return 0;
@@ -504,7 +543,8 @@ uint32_t encode(const NumberFormat& fmt, double v) {
       const uint32_t sign = std::signbit(v) ? uint32_t{1} << (E + M) : 0;
       const uint32_t all_e = (uint32_t{1} << E) - 1;
       if (std::isnan(v)) {
-        if (f.specials == Specials::kIeee && M > 0) return sign | (all_e << M) | (uint32_t{1} << (M - 1));
+        if (f.specials == Specials::kIeee && M > 0)
+          return sign | (all_e << M) | (uint32_t{1} << (M - 1));
         if (f.specials == Specials::kNanOnly) return sign | ((uint32_t{1} << (E + M)) - 1);
         return fail();
       }
@@ -525,7 +565,8 @@ uint32_t encode(const NumberFormat& fmt, double v) {
       } else {
         const double m = std::ldexp(a, -(e - M));
         if (m != std::floor(m)) return fail();
-        mag = (static_cast<uint32_t>(e + f.bias) << M) | (static_cast<uint32_t>(m) & ((uint32_t{1} << M) - 1));
+        mag = (static_cast<uint32_t>(e + f.bias) << M) |
+              (static_cast<uint32_t>(m) & ((uint32_t{1} << M) - 1));
       }
       if (mag > r.max_code) return fail();
       return sign | mag;
@@ -588,8 +629,8 @@ FormatInfo describe(const NumberFormat& fmt) {
     case FormatKind::kFloat: {
       const FloatRange r = float_range(f);
       const int M = f.mantissa_bits;
-      info.layout = "s1 e" + std::to_string(f.exponent_bits) + " m" + std::to_string(M) +
-                    " bias " + std::to_string(f.bias);
+      info.layout = "s1 e" + std::to_string(f.exponent_bits) + " m" + std::to_string(M) + " bias " +
+                    std::to_string(f.bias);
       info.max_finite = r.max_finite;
       info.min_finite = -r.max_finite;
       info.min_normal = r.min_normal;
@@ -652,7 +693,8 @@ FormatInfo describe(const NumberFormat& fmt) {
     info.max_finite = std::ldexp(info.max_finite, std::min(127, 127 - emax));
     info.min_finite = std::ldexp(info.min_finite, std::min(127, 127 - emax));
     info.min_normal = std::ldexp(info.min_normal, lowest_x);
-    if (!std::isnan(info.min_subnormal)) info.min_subnormal = std::ldexp(info.min_subnormal, lowest_x);
+    if (!std::isnan(info.min_subnormal))
+      info.min_subnormal = std::ldexp(info.min_subnormal, lowest_x);
   }
   return info;
 }

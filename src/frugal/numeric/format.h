@@ -97,15 +97,15 @@ const std::vector<FormatPreset>& format_presets();
 // Derived properties. Values that do not apply are NaN (e.g. epsilon of an int format).
 struct FormatInfo {
   std::string name;
-  std::string layout;            // e.g. "s1 e4 m3", "s1 i3 f4", "u8 (q-zp)*scale"
-  int bits = 0;                  // bits of one element code
-  double bits_per_value = 0;     // including the amortized shared block scale
-  double max_finite = 0;         // largest finite value
-  double min_finite = 0;         // most negative finite value
-  double min_normal = 0;         // smallest positive normal (float), smallest step otherwise
-  double min_subnormal = 0;      // smallest positive subnormal (NaN when none)
-  double epsilon = 0;            // distance from 1 to the next larger value (float, fixed)
-  uint64_t finite_values = 0;    // distinct finite values (+0 and -0 count once)
+  std::string layout;          // e.g. "s1 e4 m3", "s1 i3 f4", "u8 (q-zp)*scale"
+  int bits = 0;                // bits of one element code
+  double bits_per_value = 0;   // including the amortized shared block scale
+  double max_finite = 0;       // largest finite value
+  double min_finite = 0;       // most negative finite value
+  double min_normal = 0;       // smallest positive normal (float), smallest step otherwise
+  double min_subnormal = 0;    // smallest positive subnormal (NaN when none)
+  double epsilon = 0;          // distance from 1 to the next larger value (float, fixed)
+  uint64_t finite_values = 0;  // distinct finite values (+0 and -0 count once)
   bool has_inf = false;
   bool has_nan = false;
 };
@@ -125,9 +125,9 @@ std::vector<double> finite_values(const NumberFormat& format);
 
 // Float formats: exponent range as seen by the rounding code.
 struct FloatRange {
-  int emin = 0;            // exponent of the smallest normal
-  int emax = 0;            // exponent of the largest finite value
-  uint32_t max_code = 0;   // magnitude code of the largest finite value
+  int emin = 0;           // exponent of the smallest normal
+  int emax = 0;           // exponent of the largest finite value
+  uint32_t max_code = 0;  // magnitude code of the largest finite value
   double max_finite = 0;
   double min_normal = 0;
   double min_subnormal = 0;  // equals min_normal when subnormals are off

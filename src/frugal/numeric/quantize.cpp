@@ -61,13 +61,14 @@ class RandomWords {
 };
 
 template <RoundingMode kMode>
-void scalar_float_loop(const float* in, float* out, size_t n, const FloatParams& p,
-                       uint64_t seed, uint64_t first) {
+void scalar_float_loop(const float* in, float* out, size_t n, const FloatParams& p, uint64_t seed,
+                       uint64_t first) {
   if constexpr (kMode == RoundingMode::kStochastic) {
     RandomWords rw(seed);
     for (size_t i = 0; i < n; ++i) {
       const uint32_t rnd = random_word_bits(rw.word(first + i), p.random_bits);
-      out[i] = std::bit_cast<float>(round_float_bits<kMode>(std::bit_cast<uint32_t>(in[i]), p, rnd));
+      out[i] =
+          std::bit_cast<float>(round_float_bits<kMode>(std::bit_cast<uint32_t>(in[i]), p, rnd));
     }
   } else {
     for (size_t i = 0; i < n; ++i)
@@ -81,7 +82,8 @@ namespace {
 #include "frugal/numeric/block_scaling_impl.h"
 }  // namespace
 
-void block_scale_scalar(const float* in, float* tmp, int* scale_exp, size_t m, size_t bs, int emax, int lowest_x) {
+void block_scale_scalar(const float* in, float* tmp, int* scale_exp, size_t m, size_t bs, int emax,
+                        int lowest_x) {
   block_scale_impl(in, tmp, scale_exp, m, bs, emax, lowest_x);
 }
 
@@ -92,12 +94,18 @@ void block_unscale_scalar(const float* tmp, float* out, const int* scale_exp, si
 void quantize_float_scalar(const float* in, float* out, size_t n, const FloatParams& p,
                            RoundingMode mode, uint64_t seed, uint64_t first) {
   switch (mode) {
-    case RoundingMode::kNearestEven: return scalar_float_loop<RoundingMode::kNearestEven>(in, out, n, p, seed, first);
-    case RoundingMode::kNearestAway: return scalar_float_loop<RoundingMode::kNearestAway>(in, out, n, p, seed, first);
-    case RoundingMode::kTowardZero: return scalar_float_loop<RoundingMode::kTowardZero>(in, out, n, p, seed, first);
-    case RoundingMode::kUp: return scalar_float_loop<RoundingMode::kUp>(in, out, n, p, seed, first);
-    case RoundingMode::kDown: return scalar_float_loop<RoundingMode::kDown>(in, out, n, p, seed, first);
-    case RoundingMode::kStochastic: return scalar_float_loop<RoundingMode::kStochastic>(in, out, n, p, seed, first);
+    case RoundingMode::kNearestEven:
+      return scalar_float_loop<RoundingMode::kNearestEven>(in, out, n, p, seed, first);
+    case RoundingMode::kNearestAway:
+      return scalar_float_loop<RoundingMode::kNearestAway>(in, out, n, p, seed, first);
+    case RoundingMode::kTowardZero:
+      return scalar_float_loop<RoundingMode::kTowardZero>(in, out, n, p, seed, first);
+    case RoundingMode::kUp:
+      return scalar_float_loop<RoundingMode::kUp>(in, out, n, p, seed, first);
+    case RoundingMode::kDown:
+      return scalar_float_loop<RoundingMode::kDown>(in, out, n, p, seed, first);
+    case RoundingMode::kStochastic:
+      return scalar_float_loop<RoundingMode::kStochastic>(in, out, n, p, seed, first);
   }
 }
 
@@ -126,8 +134,10 @@ AffineKernelParams make_affine_params(const NumberFormat& f, int random_bits) {
 bool isa_supported(Isa isa) {
   switch (isa) {
     case Isa::kAuto:
-    case Isa::kScalar: return true;
-    case Isa::kAvx2: return __builtin_cpu_supports("avx2");
+    case Isa::kScalar:
+      return true;
+    case Isa::kAvx2:
+      return __builtin_cpu_supports("avx2");
     case Isa::kAvx512:
       return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
              __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
@@ -144,10 +154,14 @@ Isa best_isa() {
 
 std::string_view isa_name(Isa isa) {
   switch (isa) {
-    case Isa::kAuto: return "auto";
-    case Isa::kScalar: return "scalar";
-    case Isa::kAvx2: return "avx2";
-    case Isa::kAvx512: return "avx512";
+    case Isa::kAuto:
+      return "auto";
+    case Isa::kScalar:
+      return "scalar";
+    case Isa::kAvx2:
+      return "avx2";
+    case Isa::kAvx512:
+      return "avx512";
   }
   return "?";
 }
@@ -156,16 +170,21 @@ namespace {
 
 detail::FloatKernel float_kernel(Isa isa) {
   switch (isa) {
-    case Isa::kAvx512: return detail::quantize_float_avx512;
-    case Isa::kAvx2: return detail::quantize_float_avx2;
-    default: return detail::quantize_float_scalar;
+    case Isa::kAvx512:
+      return detail::quantize_float_avx512;
+    case Isa::kAvx2:
+      return detail::quantize_float_avx2;
+    default:
+      return detail::quantize_float_scalar;
   }
 }
 
 // ---------------------------------------------------------------------------------------
 // Double-precision reference rounding
 
-double pow2(int e) { return std::ldexp(1.0, e); }
+double pow2(int e) {
+  return std::ldexp(1.0, e);
+}
 
 uint32_t random_word(const Rounding& r, uint64_t counter) {
   if (r.mode != RoundingMode::kStochastic) return 0;
@@ -197,17 +216,25 @@ double detail::round_float_double(double x, const NumberFormat& f, const FloatRa
   if (a < t) {
     bool up = false;
     switch (mode) {
-      case RoundingMode::kNearestEven: up = a > t / 2; break;
-      case RoundingMode::kNearestAway: up = a >= t / 2 && a > 0; break;
-      case RoundingMode::kStochastic: up = stochastic_up(a / t, rnd, bits); break;
-      default: up = away && a > 0; break;
+      case RoundingMode::kNearestEven:
+        up = a > t / 2;
+        break;
+      case RoundingMode::kNearestAway:
+        up = a >= t / 2 && a > 0;
+        break;
+      case RoundingMode::kStochastic:
+        up = stochastic_up(a / t, rnd, bits);
+        break;
+      default:
+        up = away && a > 0;
+        break;
     }
     res = up ? t : 0.0;
   } else {
     const int e = std::ilogb(a);
     const int M = f.mantissa_bits;
     const int q = std::max(e, r.emin) - M;  // exponent of the quantum at a
-    const double y = std::ldexp(a, -q);      // exact
+    const double y = std::ldexp(a, -q);     // exact
     const double lo = std::floor(y);
     const double frac = y - lo;
     bool up = false;
@@ -220,9 +247,15 @@ double detail::round_float_double(double x, const NumberFormat& f, const FloatRa
         up = frac > 0.5 || (frac == 0.5 && lo_odd);
         break;
       }
-      case RoundingMode::kNearestAway: up = frac >= 0.5; break;
-      case RoundingMode::kStochastic: up = frac > 0 && stochastic_up(frac, rnd, bits); break;
-      default: up = away && frac > 0; break;
+      case RoundingMode::kNearestAway:
+        up = frac >= 0.5;
+        break;
+      case RoundingMode::kStochastic:
+        up = frac > 0 && stochastic_up(frac, rnd, bits);
+        break;
+      default:
+        up = away && frac > 0;
+        break;
     }
     res = std::ldexp(lo + (up ? 1.0 : 0.0), q);
     if (res > r.max_finite) res = toward ? r.max_finite : overflow;
@@ -241,10 +274,14 @@ double round_to_integer(double y, RoundingMode mode, uint32_t rnd, int bits) {
       return frac > 0.5 || (frac == 0.5 && std::fmod(lo, 2.0) != 0) ? lo + 1 : lo;
     case RoundingMode::kNearestAway:
       return frac > 0.5 || (frac == 0.5 && y > 0) ? lo + 1 : lo;
-    case RoundingMode::kTowardZero: return std::trunc(y);
-    case RoundingMode::kUp: return std::ceil(y);
-    case RoundingMode::kDown: return lo;
-    case RoundingMode::kStochastic: return frac > 0 && stochastic_up(frac, rnd, bits) ? lo + 1 : lo;
+    case RoundingMode::kTowardZero:
+      return std::trunc(y);
+    case RoundingMode::kUp:
+      return std::ceil(y);
+    case RoundingMode::kDown:
+      return lo;
+    case RoundingMode::kStochastic:
+      return frac > 0 && stochastic_up(frac, rnd, bits) ? lo + 1 : lo;
   }
   return lo;
 }
@@ -274,9 +311,10 @@ double round_affine(double x, float scale, int32_t zero_point, IntGrid g, Roundi
 double round_fixed(double x, const NumberFormat& f, RoundingMode mode, uint32_t rnd, int bits) {
   if (std::isnan(x)) return x;
   const IntGrid g = int_grid(f.int_bits + f.frac_bits, f.is_signed);
-  double k = std::isinf(x) ? (x > 0 ? g.qmax : g.qmin)
-                           : std::clamp(round_to_integer(std::ldexp(x, f.frac_bits), mode, rnd, bits),
-                                        g.qmin, g.qmax);
+  double k = std::isinf(x)
+                 ? (x > 0 ? g.qmax : g.qmin)
+                 : std::clamp(round_to_integer(std::ldexp(x, f.frac_bits), mode, rnd, bits), g.qmin,
+                              g.qmax);
   return std::ldexp(k, -f.frac_bits) + 0.0;
 }
 
@@ -285,14 +323,20 @@ double round_binary(double x, const NumberFormat& f, RoundingMode mode, uint32_t
   const double s = f.scale;
   bool plus;
   switch (mode) {
-    case RoundingMode::kUp: plus = x > -s; break;
-    case RoundingMode::kDown: plus = x >= s; break;
+    case RoundingMode::kUp:
+      plus = x > -s;
+      break;
+    case RoundingMode::kDown:
+      plus = x >= s;
+      break;
     case RoundingMode::kStochastic: {
       const double y = std::clamp((x + s) / (2 * s), 0.0, 1.0);
       plus = y >= 1.0 || (y > 0 && stochastic_up(y, rnd, bits));
       break;
     }
-    default: plus = x >= 0; break;  // the nearest; 0 (a tie) goes to +scale
+    default:
+      plus = x >= 0;
+      break;  // the nearest; 0 (a tie) goes to +scale
   }
   return plus ? s : -s;
 }
@@ -305,38 +349,58 @@ double round_ternary(double x, const NumberFormat& f, RoundingMode mode, uint32_
   const double sgn = x < 0 ? -1.0 : 1.0;
   bool nonzero;
   switch (mode) {
-    case RoundingMode::kNearestEven: nonzero = a > tau; break;
-    case RoundingMode::kNearestAway: nonzero = a >= tau && a > 0; break;
-    case RoundingMode::kTowardZero: nonzero = a >= s; break;
-    case RoundingMode::kUp: nonzero = x > 0 || x <= -s; break;
-    case RoundingMode::kDown: nonzero = x < 0 || x >= s; break;
-    case RoundingMode::kStochastic: nonzero = a >= s || (a > 0 && stochastic_up(a / s, rnd, bits)); break;
-    default: nonzero = false;
+    case RoundingMode::kNearestEven:
+      nonzero = a > tau;
+      break;
+    case RoundingMode::kNearestAway:
+      nonzero = a >= tau && a > 0;
+      break;
+    case RoundingMode::kTowardZero:
+      nonzero = a >= s;
+      break;
+    case RoundingMode::kUp:
+      nonzero = x > 0 || x <= -s;
+      break;
+    case RoundingMode::kDown:
+      nonzero = x < 0 || x >= s;
+      break;
+    case RoundingMode::kStochastic:
+      nonzero = a >= s || (a > 0 && stochastic_up(a / s, rnd, bits));
+      break;
+    default:
+      nonzero = false;
   }
   return nonzero ? sgn * s : 0.0;
 }
 
 }  // namespace
 
-double detail::round_element(double x, const NumberFormat& e, RoundingMode mode, uint32_t rnd, int bits) {
+double detail::round_element(double x, const NumberFormat& e, RoundingMode mode, uint32_t rnd,
+                             int bits) {
   switch (e.kind) {
-    case FormatKind::kFloat: return round_float_double(x, e, float_range(e), mode, rnd, bits);
-    case FormatKind::kFixed: return round_fixed(x, e, mode, rnd, bits);
+    case FormatKind::kFloat:
+      return round_float_double(x, e, float_range(e), mode, rnd, bits);
+    case FormatKind::kFixed:
+      return round_fixed(x, e, mode, rnd, bits);
     case FormatKind::kInt:
       return round_affine(x, e.scale, e.zero_point, int_grid(e.bits, e.is_signed), mode, rnd, bits);
-    case FormatKind::kBinary: return round_binary(x, e, mode, rnd, bits);
-    case FormatKind::kTernary: return round_ternary(x, e, mode, rnd, bits);
+    case FormatKind::kBinary:
+      return round_binary(x, e, mode, rnd, bits);
+    case FormatKind::kTernary:
+      return round_ternary(x, e, mode, rnd, bits);
   }
   return x;
 }
 
-void detail::quantize_affine_scalar(const float* in, float* out, size_t n, const AffineKernelParams& p,
-                                    RoundingMode mode, uint64_t seed, uint64_t first) {
+void detail::quantize_affine_scalar(const float* in, float* out, size_t n,
+                                    const AffineKernelParams& p, RoundingMode mode, uint64_t seed,
+                                    uint64_t first) {
   const IntGrid g{p.qmin, p.qmax};
   const int32_t zp = static_cast<int32_t>(p.zero_point);
   RandomWords rw(seed);
   for (size_t i = 0; i < n; ++i) {
-    const uint32_t rnd = mode == RoundingMode::kStochastic ? random_word_bits(rw.word(first + i), p.random_bits) : 0;
+    const uint32_t rnd =
+        mode == RoundingMode::kStochastic ? random_word_bits(rw.word(first + i), p.random_bits) : 0;
     out[i] = static_cast<float>(round_affine(in[i], p.scale_f, zp, g, mode, rnd, p.random_bits));
   }
 }
@@ -368,7 +432,8 @@ void parallel_chunks(size_t n, size_t align, int threads, Fn&& fn) {
   size_t per = (n + t - 1) / t;
   per = (per + align - 1) / align * align;
   std::vector<std::thread> workers;
-  for (size_t b = per; b < n; b += per) workers.emplace_back([&fn, b, per, n] { fn(b, std::min(n, b + per)); });
+  for (size_t b = per; b < n; b += per)
+    workers.emplace_back([&fn, b, per, n] { fn(b, std::min(n, b + per)); });
   fn(size_t{0}, std::min(n, per));
   for (auto& w : workers) w.join();
 }
@@ -427,8 +492,8 @@ ElementKernels make_kernels(const NumberFormat& element, const Rounding& r, Isa 
 }
 
 // Rounds n elements of a format without block scaling.
-void quantize_elements(const float* in, float* out, size_t n, const ElementKernels& k, const Rounding& r,
-                       uint64_t first) {
+void quantize_elements(const float* in, float* out, size_t n, const ElementKernels& k,
+                       const Rounding& r, uint64_t first) {
   if (k.float_kernel)
     k.float_kernel(in, out, n, k.float_params, r.mode, r.seed, first);
   else if (k.affine_kernel)
@@ -440,8 +505,8 @@ void quantize_elements(const float* in, float* out, size_t n, const ElementKerne
 // Block (MX) scaling over [0, n) of one chunk (n a multiple of the block size, except at the
 // end of the span) whose first element has counter `first`. Works on runs of many blocks so
 // that the element kernel sees long spans.
-void quantize_blocks(const float* in, float* out, size_t n, const NumberFormat& f, const ElementKernels& k,
-                     const Rounding& r, uint64_t first) {
+void quantize_blocks(const float* in, float* out, size_t n, const NumberFormat& f,
+                     const ElementKernels& k, const Rounding& r, uint64_t first) {
   const size_t bs = static_cast<size_t>(f.block);
   const NumberFormat& e = k.element;
   const int emax = max_exponent(e);
@@ -451,7 +516,8 @@ void quantize_blocks(const float* in, float* out, size_t n, const NumberFormat& 
   const int lowest_x = std::max(-127, -149 - std::ilogb(elem_min));
   if (k.fused_blocks && bs % 16 == 0) {
     const size_t whole = n / bs * bs;
-    detail::quantize_blocks_float_avx512(in, out, whole, bs, k.float_params, r.mode, emax, lowest_x);
+    detail::quantize_blocks_float_avx512(in, out, whole, bs, k.float_params, r.mode, emax,
+                                         lowest_x);
     in += whole;
     out += whole;
     n -= whole;
@@ -475,7 +541,8 @@ double round_value(double x, const NumberFormat& format, const Rounding& roundin
   validate(format);
   check_rounding(rounding);
   const NumberFormat e = format.element();
-  return detail::round_element(x, e, rounding.mode, random_word(rounding, counter), rounding.random_bits);
+  return detail::round_element(x, e, rounding.mode, random_word(rounding, counter),
+                               rounding.random_bits);
 }
 
 void quantize(std::span<const float> in, std::span<float> out, const NumberFormat& format,
@@ -514,7 +581,8 @@ AffineParams choose_affine_params(std::span<const float> data, const NumberForma
                     " values do not split into " + std::to_string(channels) + " channels of " +
                     std::to_string(inner));
   const IntGrid g = int_grid(format.bits, format.is_signed);
-  std::vector<float> lo(static_cast<size_t>(channels), 0.0f), hi(static_cast<size_t>(channels), 0.0f);
+  std::vector<float> lo(static_cast<size_t>(channels), 0.0f),
+      hi(static_cast<size_t>(channels), 0.0f);
   for (size_t i = 0; i < data.size(); ++i) {
     const size_t c = (i / static_cast<size_t>(inner)) % static_cast<size_t>(channels);
     if (!std::isfinite(data[i])) continue;
@@ -526,14 +594,19 @@ AffineParams choose_affine_params(std::span<const float> data, const NumberForma
     float scale;
     int32_t zp = 0;
     if (symmetric || !format.is_signed) {
-      const double amax = symmetric ? std::max(-static_cast<double>(lo[c]), static_cast<double>(hi[c]))
-                                    : static_cast<double>(hi[c]) - lo[c];
+      const double amax = symmetric
+                              ? std::max(-static_cast<double>(lo[c]), static_cast<double>(hi[c]))
+                              : static_cast<double>(hi[c]) - lo[c];
       const double levels = symmetric ? std::max(1.0, g.qmax) : g.qmax - g.qmin;
       scale = static_cast<float>(amax / levels);
-      if (!symmetric && scale > 0) zp = static_cast<int32_t>(std::clamp(std::nearbyint(g.qmin - lo[c] / scale), g.qmin, g.qmax));
+      if (!symmetric && scale > 0)
+        zp = static_cast<int32_t>(
+            std::clamp(std::nearbyint(g.qmin - lo[c] / scale), g.qmin, g.qmax));
     } else {
       scale = static_cast<float>((static_cast<double>(hi[c]) - lo[c]) / (g.qmax - g.qmin));
-      if (scale > 0) zp = static_cast<int32_t>(std::clamp(std::nearbyint(g.qmin - lo[c] / scale), g.qmin, g.qmax));
+      if (scale > 0)
+        zp = static_cast<int32_t>(
+            std::clamp(std::nearbyint(g.qmin - lo[c] / scale), g.qmin, g.qmax));
     }
     if (!(scale > 0) || !std::isfinite(scale)) {
       scale = 1.0f;
@@ -567,9 +640,10 @@ void quantize_per_channel(std::span<const float> in, std::span<float> out,
     detail::RandomWords rw(rounding.seed);
     for (size_t i = b; i < end; ++i) {
       const size_t c = (i / in_ch) % channels;
-      const uint32_t rnd = rounding.mode == RoundingMode::kStochastic
-                               ? detail::random_word_bits(rw.word(options.counter_offset + i), rounding.random_bits)
-                               : 0;
+      const uint32_t rnd =
+          rounding.mode == RoundingMode::kStochastic
+              ? detail::random_word_bits(rw.word(options.counter_offset + i), rounding.random_bits)
+              : 0;
       out[i] = static_cast<float>(round_affine(in[i], params.scales[c], params.zero_points[c], g,
                                                rounding.mode, rnd, rounding.random_bits));
     }
@@ -579,7 +653,8 @@ void quantize_per_channel(std::span<const float> in, std::span<float> out,
 Tensor quantize_tensor(const Tensor& t, const NumberFormat& format, const Rounding& rounding,
                        const QuantizeOptions& options) {
   if (t.dtype() != DType::kF32)
-    throw UserError("quantize_tensor: expects a float32 tensor, got " + std::string(dtype_name(t.dtype())));
+    throw UserError("quantize_tensor: expects a float32 tensor, got " +
+                    std::string(dtype_name(t.dtype())));
   Tensor out(DType::kF32, t.shape());
   if (format.kind == FormatKind::kInt && format.channel_axis >= 0) {
     validate(format);
@@ -591,7 +666,8 @@ Tensor quantize_tensor(const Tensor& t, const NumberFormat& format, const Roundi
     for (int64_t d = axis + 1; d < t.rank(); ++d) inner *= t.dim(d);
     const int64_t channels = t.dim(axis);
     if (t.numel() == 0) return out;
-    AffineParams p = choose_affine_params(t.span<float>(), format, channels, inner, format.zero_point == 0);
+    AffineParams p =
+        choose_affine_params(t.span<float>(), format, channels, inner, format.zero_point == 0);
     quantize_per_channel(t.span<float>(), out.span<float>(), format, p, inner, rounding, options);
   } else {
     quantize(t.span<float>(), out.span<float>(), format, rounding, options);

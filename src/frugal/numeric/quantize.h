@@ -26,8 +26,8 @@
 namespace frugal::numeric {
 
 enum class Isa : uint8_t { kAuto, kScalar, kAvx2, kAvx512 };
-Isa best_isa();                 // what kAuto means on this CPU
-bool isa_supported(Isa isa);    // can this CPU run it
+Isa best_isa();               // what kAuto means on this CPU
+bool isa_supported(Isa isa);  // can this CPU run it
 std::string_view isa_name(Isa isa);
 
 struct QuantizeOptions {

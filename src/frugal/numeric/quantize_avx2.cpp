@@ -37,14 +37,17 @@ Vec256Params broadcast(const FloatParams& p) {
   v.inf_bits = _mm256_set1_epi32(static_cast<int>(p.inf_bits));
   v.random_bits = _mm256_set1_epi32(p.random_bits);
   v.parity_fix = _mm256_set1_epi32(static_cast<int>(p.bias_parity_fix));
-  v.two_pow_r = _mm256_set1_epi32(static_cast<int>(p.random_bits >= 32 ? 0u : (1u << p.random_bits)));
+  v.two_pow_r =
+      _mm256_set1_epi32(static_cast<int>(p.random_bits >= 32 ? 0u : (1u << p.random_bits)));
   return v;
 }
 
 inline __m256i nonzero(__m256i x) {
   return _mm256_xor_si256(_mm256_cmpeq_epi32(x, _mm256_setzero_si256()), _mm256_set1_epi32(-1));
 }
-inline bool any(__m256i m) { return !_mm256_testz_si256(m, m); }
+inline bool any(__m256i m) {
+  return !_mm256_testz_si256(m, m);
+}
 inline __m256i select(__m256i if_false, __m256i if_true, __m256i m) {
   return _mm256_blendv_epi8(if_false, if_true, m);
 }
@@ -59,7 +62,8 @@ inline __m256i round8(__m256i u, const Vec256Params& p, __m256i rnd) {
   const __m256i fe = _mm256_srli_epi32(a, 23);
   const __m256i fe1 = _mm256_max_epi32(fe, one);
 
-  const __m256i s = _mm256_add_epi32(p.mant_shift, _mm256_max_epi32(_mm256_sub_epi32(p.emin_biased, fe1), zero));
+  const __m256i s =
+      _mm256_add_epi32(p.mant_shift, _mm256_max_epi32(_mm256_sub_epi32(p.emin_biased, fe1), zero));
   const __m256i mask = _mm256_sub_epi32(_mm256_sllv_epi32(one, s), one);
   __m256i inc = zero;
   if constexpr (kMode == RoundingMode::kNearestEven) {
@@ -98,11 +102,14 @@ inline __m256i round8(__m256i u, const Vec256Params& p, __m256i rnd) {
     __m256i up = zero;
     if constexpr (kMode == RoundingMode::kNearestEven)
       up = _mm256_cmpgt_epi32(a, _mm256_add_epi32(p.half_tiny_minus_one, one));
-    if constexpr (kMode == RoundingMode::kNearestAway) up = _mm256_cmpgt_epi32(a, p.half_tiny_minus_one);
+    if constexpr (kMode == RoundingMode::kNearestAway)
+      up = _mm256_cmpgt_epi32(a, p.half_tiny_minus_one);
     if constexpr (kMode == RoundingMode::kUp) up = _mm256_andnot_si256(negative, nonzero(a));
     if constexpr (kMode == RoundingMode::kDown) up = _mm256_and_si256(negative, nonzero(a));
     if constexpr (kMode == RoundingMode::kStochastic) {
-      const __m256i sig = select(a, _mm256_or_si256(_mm256_and_si256(a, _mm256_set1_epi32(0x7fffff)), _mm256_set1_epi32(0x800000)),
+      const __m256i sig = select(a,
+                                 _mm256_or_si256(_mm256_and_si256(a, _mm256_set1_epi32(0x7fffff)),
+                                                 _mm256_set1_epi32(0x800000)),
                                  nonzero(fe));
       const __m256i d = _mm256_sub_epi32(p.tiny_shift_base, fe1);
       const __m256i fl = _mm256_sllv_epi32(_mm256_srlv_epi32(sig, _mm256_max_epi32(d, zero)),
@@ -117,7 +124,8 @@ inline __m256i round8(__m256i u, const Vec256Params& p, __m256i rnd) {
   const __m256i inf = _mm256_set1_epi32(0x7f800000);
   r = select(r, p.inf_bits, _mm256_cmpeq_epi32(a, inf));
   r = _mm256_or_si256(r, sign);
-  return select(r, _mm256_or_si256(u, _mm256_set1_epi32(static_cast<int>(kQuietBit))), _mm256_cmpgt_epi32(a, inf));
+  return select(r, _mm256_or_si256(u, _mm256_set1_epi32(static_cast<int>(kQuietBit))),
+                _mm256_cmpgt_epi32(a, inf));
 }
 
 inline void mul_hi_lo(__m256i a, __m256i m, __m256i& hi, __m256i& lo) {
@@ -133,8 +141,10 @@ inline void philox8(uint64_t seed, uint64_t b0, __m256i w[4]) {
   const __m256i base_lo = _mm256_set1_epi32(static_cast<int>(static_cast<uint32_t>(b0)));
   __m256i c0 = _mm256_add_epi32(base_lo, iota);
   const __m256i flip = _mm256_set1_epi32(static_cast<int>(0x80000000u));
-  const __m256i carry = _mm256_cmpgt_epi32(_mm256_xor_si256(base_lo, flip), _mm256_xor_si256(c0, flip));
-  __m256i c1 = _mm256_sub_epi32(_mm256_set1_epi32(static_cast<int>(static_cast<uint32_t>(b0 >> 32))), carry);
+  const __m256i carry =
+      _mm256_cmpgt_epi32(_mm256_xor_si256(base_lo, flip), _mm256_xor_si256(c0, flip));
+  __m256i c1 =
+      _mm256_sub_epi32(_mm256_set1_epi32(static_cast<int>(static_cast<uint32_t>(b0 >> 32))), carry);
   __m256i c2 = _mm256_setzero_si256();
   __m256i c3 = _mm256_setzero_si256();
   uint32_t k0 = static_cast<uint32_t>(seed), k1 = static_cast<uint32_t>(seed >> 32);
@@ -174,7 +184,8 @@ inline void words_to_elements(const __m256i w[4], __m256i v[4]) {
 }
 
 template <RoundingMode kMode>
-void loop256(const float* in, float* out, size_t n, const FloatParams& fp, uint64_t seed, uint64_t first) {
+void loop256(const float* in, float* out, size_t n, const FloatParams& fp, uint64_t seed,
+             uint64_t first) {
   const Vec256Params p = broadcast(fp);
   size_t i = 0;
   if constexpr (kMode == RoundingMode::kStochastic) {
@@ -214,23 +225,30 @@ struct AffineVec256 {
 
 template <RoundingMode kMode>
 inline __m256d round_int4(__m256d y, const AffineVec256& p, __m128i rnd) {
-  if constexpr (kMode == RoundingMode::kNearestEven) return _mm256_round_pd(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  if constexpr (kMode == RoundingMode::kTowardZero) return _mm256_round_pd(y, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-  if constexpr (kMode == RoundingMode::kUp) return _mm256_round_pd(y, _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC);
-  if constexpr (kMode == RoundingMode::kDown) return _mm256_round_pd(y, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+  if constexpr (kMode == RoundingMode::kNearestEven)
+    return _mm256_round_pd(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  if constexpr (kMode == RoundingMode::kTowardZero)
+    return _mm256_round_pd(y, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+  if constexpr (kMode == RoundingMode::kUp)
+    return _mm256_round_pd(y, _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC);
+  if constexpr (kMode == RoundingMode::kDown)
+    return _mm256_round_pd(y, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
   if constexpr (kMode == RoundingMode::kNearestAway) {
     const __m256d sign = _mm256_set1_pd(-0.0);
     const __m256d a = _mm256_andnot_pd(sign, y);
-    const __m256d r = _mm256_round_pd(_mm256_add_pd(a, p.half), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    const __m256d r =
+        _mm256_round_pd(_mm256_add_pd(a, p.half), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
     return _mm256_or_pd(r, _mm256_and_pd(sign, y));
   }
   if constexpr (kMode == RoundingMode::kStochastic) {
     const __m256d lo = _mm256_round_pd(y, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
     const __m256d frac = _mm256_sub_pd(y, lo);
-    const __m256d fl = _mm256_round_pd(_mm256_mul_pd(frac, p.two_pow_r), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    const __m256d fl = _mm256_round_pd(_mm256_mul_pd(frac, p.two_pow_r),
+                                       _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
     // Unsigned 32-bit words to double: flip the top bit, convert signed, add 2^31 back.
     const __m256d r = _mm256_add_pd(
-        _mm256_cvtepi32_pd(_mm_xor_si128(rnd, _mm_set1_epi32(static_cast<int>(0x80000000u)))), p.two_pow_31);
+        _mm256_cvtepi32_pd(_mm_xor_si128(rnd, _mm_set1_epi32(static_cast<int>(0x80000000u)))),
+        p.two_pow_31);
     const __m256d up = _mm256_cmp_pd(_mm256_add_pd(fl, r), p.two_pow_r, _CMP_GE_OQ);
     return _mm256_add_pd(lo, _mm256_and_pd(up, _mm256_set1_pd(1.0)));
   }
@@ -239,23 +257,27 @@ inline __m256d round_int4(__m256d y, const AffineVec256& p, __m128i rnd) {
 
 template <RoundingMode kMode>
 inline __m256 affine8(__m256 x, const AffineVec256& p, __m256i rnd) {
-  const __m256d halves[2] = {_mm256_cvtps_pd(_mm256_castps256_ps128(x)), _mm256_cvtps_pd(_mm256_extractf128_ps(x, 1))};
+  const __m256d halves[2] = {_mm256_cvtps_pd(_mm256_castps256_ps128(x)),
+                             _mm256_cvtps_pd(_mm256_extractf128_ps(x, 1))};
   const __m128i rnds[2] = {_mm256_castsi256_si128(rnd), _mm256_extracti128_si256(rnd, 1)};
   __m128 v[2];
   for (int h = 0; h < 2; ++h) {
-    __m256d k = _mm256_add_pd(round_int4<kMode>(_mm256_div_pd(halves[h], p.scale), p, rnds[h]), p.zero_point);
+    __m256d k = _mm256_add_pd(round_int4<kMode>(_mm256_div_pd(halves[h], p.scale), p, rnds[h]),
+                              p.zero_point);
     k = _mm256_min_pd(_mm256_max_pd(k, p.qmin), p.qmax);
     v[h] = _mm256_cvtpd_ps(_mm256_sub_pd(k, p.zero_point));
   }
   __m256 r = _mm256_insertf128_ps(_mm256_castps128_ps256(v[0]), v[1], 1);
   r = _mm256_add_ps(_mm256_mul_ps(r, p.scale_f), _mm256_setzero_ps());  // + 0: no negative zero
   const __m256 nan = _mm256_cmp_ps(x, x, _CMP_UNORD_Q);
-  const __m256 quiet = _mm256_or_ps(x, _mm256_castsi256_ps(_mm256_set1_epi32(static_cast<int>(kQuietBit))));
+  const __m256 quiet =
+      _mm256_or_ps(x, _mm256_castsi256_ps(_mm256_set1_epi32(static_cast<int>(kQuietBit))));
   return _mm256_blendv_ps(r, quiet, nan);
 }
 
 template <RoundingMode kMode>
-void affine_loop256(const float* in, float* out, size_t n, const AffineKernelParams& ap, uint64_t seed, uint64_t first) {
+void affine_loop256(const float* in, float* out, size_t n, const AffineKernelParams& ap,
+                    uint64_t seed, uint64_t first) {
   AffineVec256 p;
   p.scale = _mm256_set1_pd(ap.scale);
   p.zero_point = _mm256_set1_pd(ap.zero_point);
@@ -279,11 +301,13 @@ void affine_loop256(const float* in, float* out, size_t n, const AffineKernelPar
       philox8(seed, (first + i) >> 2, w);
       words_to_elements(w, v);
       for (int q = 0; q < 4; ++q)
-        _mm256_storeu_ps(out + i + 8 * q, affine8<kMode>(_mm256_loadu_ps(in + i + 8 * q), p, _mm256_srl_epi32(v[q], shift)));
+        _mm256_storeu_ps(out + i + 8 * q, affine8<kMode>(_mm256_loadu_ps(in + i + 8 * q), p,
+                                                         _mm256_srl_epi32(v[q], shift)));
     }
   } else {
     const __m256i none = _mm256_setzero_si256();
-    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(out + i, affine8<kMode>(_mm256_loadu_ps(in + i), p, none));
+    for (; i + 8 <= n; i += 8)
+      _mm256_storeu_ps(out + i, affine8<kMode>(_mm256_loadu_ps(in + i), p, none));
   }
   if (i < n) quantize_affine_scalar(in + i, out + i, n - i, ap, kMode, seed, first + i);
 }
@@ -293,28 +317,41 @@ void affine_loop256(const float* in, float* out, size_t n, const AffineKernelPar
 void quantize_affine_avx2(const float* in, float* out, size_t n, const AffineKernelParams& p,
                           RoundingMode mode, uint64_t seed, uint64_t first) {
   switch (mode) {
-    case RoundingMode::kNearestEven: return affine_loop256<RoundingMode::kNearestEven>(in, out, n, p, seed, first);
-    case RoundingMode::kNearestAway: return affine_loop256<RoundingMode::kNearestAway>(in, out, n, p, seed, first);
-    case RoundingMode::kTowardZero: return affine_loop256<RoundingMode::kTowardZero>(in, out, n, p, seed, first);
-    case RoundingMode::kUp: return affine_loop256<RoundingMode::kUp>(in, out, n, p, seed, first);
-    case RoundingMode::kDown: return affine_loop256<RoundingMode::kDown>(in, out, n, p, seed, first);
-    case RoundingMode::kStochastic: return affine_loop256<RoundingMode::kStochastic>(in, out, n, p, seed, first);
+    case RoundingMode::kNearestEven:
+      return affine_loop256<RoundingMode::kNearestEven>(in, out, n, p, seed, first);
+    case RoundingMode::kNearestAway:
+      return affine_loop256<RoundingMode::kNearestAway>(in, out, n, p, seed, first);
+    case RoundingMode::kTowardZero:
+      return affine_loop256<RoundingMode::kTowardZero>(in, out, n, p, seed, first);
+    case RoundingMode::kUp:
+      return affine_loop256<RoundingMode::kUp>(in, out, n, p, seed, first);
+    case RoundingMode::kDown:
+      return affine_loop256<RoundingMode::kDown>(in, out, n, p, seed, first);
+    case RoundingMode::kStochastic:
+      return affine_loop256<RoundingMode::kStochastic>(in, out, n, p, seed, first);
   }
 }
 
 void quantize_float_avx2(const float* in, float* out, size_t n, const FloatParams& p,
                          RoundingMode mode, uint64_t seed, uint64_t first) {
   switch (mode) {
-    case RoundingMode::kNearestEven: return loop256<RoundingMode::kNearestEven>(in, out, n, p, seed, first);
-    case RoundingMode::kNearestAway: return loop256<RoundingMode::kNearestAway>(in, out, n, p, seed, first);
-    case RoundingMode::kTowardZero: return loop256<RoundingMode::kTowardZero>(in, out, n, p, seed, first);
-    case RoundingMode::kUp: return loop256<RoundingMode::kUp>(in, out, n, p, seed, first);
-    case RoundingMode::kDown: return loop256<RoundingMode::kDown>(in, out, n, p, seed, first);
-    case RoundingMode::kStochastic: return loop256<RoundingMode::kStochastic>(in, out, n, p, seed, first);
+    case RoundingMode::kNearestEven:
+      return loop256<RoundingMode::kNearestEven>(in, out, n, p, seed, first);
+    case RoundingMode::kNearestAway:
+      return loop256<RoundingMode::kNearestAway>(in, out, n, p, seed, first);
+    case RoundingMode::kTowardZero:
+      return loop256<RoundingMode::kTowardZero>(in, out, n, p, seed, first);
+    case RoundingMode::kUp:
+      return loop256<RoundingMode::kUp>(in, out, n, p, seed, first);
+    case RoundingMode::kDown:
+      return loop256<RoundingMode::kDown>(in, out, n, p, seed, first);
+    case RoundingMode::kStochastic:
+      return loop256<RoundingMode::kStochastic>(in, out, n, p, seed, first);
   }
 }
 
-void block_scale_avx2(const float* in, float* tmp, int* scale_exp, size_t m, size_t bs, int emax, int lowest_x) {
+void block_scale_avx2(const float* in, float* tmp, int* scale_exp, size_t m, size_t bs, int emax,
+                      int lowest_x) {
   block_scale_impl(in, tmp, scale_exp, m, bs, emax, lowest_x);
 }
 

@@ -38,7 +38,8 @@ Vec512Params broadcast(const FloatParams& p) {
   v.inf_bits = _mm512_set1_epi32(static_cast<int>(p.inf_bits));
   v.random_bits = _mm512_set1_epi32(p.random_bits);
   v.parity_fix = _mm512_set1_epi32(static_cast<int>(p.bias_parity_fix));
-  v.two_pow_r = _mm512_set1_epi32(static_cast<int>(p.random_bits >= 32 ? 0u : (1u << p.random_bits)));
+  v.two_pow_r =
+      _mm512_set1_epi32(static_cast<int>(p.random_bits >= 32 ? 0u : (1u << p.random_bits)));
   return v;
 }
 
@@ -53,7 +54,8 @@ inline __m512i round16(__m512i u, const Vec512Params& p, __m512i rnd) {
   const __m512i fe1 = _mm512_max_epi32(fe, one);
 
   // Normal and subnormal range of the format.
-  const __m512i s = _mm512_add_epi32(p.mant_shift, _mm512_max_epi32(_mm512_sub_epi32(p.emin_biased, fe1), zero));
+  const __m512i s =
+      _mm512_add_epi32(p.mant_shift, _mm512_max_epi32(_mm512_sub_epi32(p.emin_biased, fe1), zero));
   const __m512i mask = _mm512_sub_epi32(_mm512_sllv_epi32(one, s), one);
   __m512i inc = zero;
   if constexpr (kMode == RoundingMode::kNearestEven) {
@@ -62,7 +64,8 @@ inline __m512i round16(__m512i u, const Vec512Params& p, __m512i rnd) {
     const __mmask16 s23 = _mm512_cmpeq_epi32_mask(s, _mm512_set1_epi32(23));
     if (s23) {
       const __m512i normal_odd = _mm512_xor_si512(_mm512_and_si512(fe, one), p.parity_fix);
-      const __m512i odd23 = _mm512_mask_blend_epi32(_mm512_cmplt_epi32_mask(fe, p.emin_biased), normal_odd, one);
+      const __m512i odd23 =
+          _mm512_mask_blend_epi32(_mm512_cmplt_epi32_mask(fe, p.emin_biased), normal_odd, one);
       odd = _mm512_mask_blend_epi32(s23, odd, odd23);
     }
     inc = _mm512_add_epi32(_mm512_srli_epi32(mask, 1), odd);
@@ -82,8 +85,10 @@ inline __m512i round16(__m512i u, const Vec512Params& p, __m512i rnd) {
   if (over) {
     __m512i ovf = p.overflow_bits;
     if constexpr (kMode == RoundingMode::kTowardZero) ovf = p.max_bits;
-    if constexpr (kMode == RoundingMode::kUp) ovf = _mm512_mask_blend_epi32(negative, p.overflow_bits, p.max_bits);
-    if constexpr (kMode == RoundingMode::kDown) ovf = _mm512_mask_blend_epi32(negative, p.max_bits, p.overflow_bits);
+    if constexpr (kMode == RoundingMode::kUp)
+      ovf = _mm512_mask_blend_epi32(negative, p.overflow_bits, p.max_bits);
+    if constexpr (kMode == RoundingMode::kDown)
+      ovf = _mm512_mask_blend_epi32(negative, p.max_bits, p.overflow_bits);
     r = _mm512_mask_blend_epi32(over, r, ovf);
   }
 
@@ -91,14 +96,19 @@ inline __m512i round16(__m512i u, const Vec512Params& p, __m512i rnd) {
   const __mmask16 tiny = _mm512_cmplt_epi32_mask(a, p.tiny_bits);
   if (tiny) {
     __mmask16 up = 0;
-    if constexpr (kMode == RoundingMode::kNearestEven) up = _mm512_cmpgt_epi32_mask(a, p.half_tiny_bits);
-    if constexpr (kMode == RoundingMode::kNearestAway) up = _mm512_cmpge_epi32_mask(a, p.half_tiny_bits);
-    if constexpr (kMode == RoundingMode::kUp) up = _mm512_test_epi32_mask(a, a) & static_cast<__mmask16>(~negative);
+    if constexpr (kMode == RoundingMode::kNearestEven)
+      up = _mm512_cmpgt_epi32_mask(a, p.half_tiny_bits);
+    if constexpr (kMode == RoundingMode::kNearestAway)
+      up = _mm512_cmpge_epi32_mask(a, p.half_tiny_bits);
+    if constexpr (kMode == RoundingMode::kUp)
+      up = _mm512_test_epi32_mask(a, a) & static_cast<__mmask16>(~negative);
     if constexpr (kMode == RoundingMode::kDown) up = _mm512_test_epi32_mask(a, a) & negative;
     if constexpr (kMode == RoundingMode::kStochastic) {
       const __mmask16 normal_in = _mm512_test_epi32_mask(fe, fe);
-      const __m512i sig = _mm512_mask_blend_epi32(
-          normal_in, a, _mm512_or_si512(_mm512_and_si512(a, _mm512_set1_epi32(0x7fffff)), _mm512_set1_epi32(0x800000)));
+      const __m512i sig =
+          _mm512_mask_blend_epi32(normal_in, a,
+                                  _mm512_or_si512(_mm512_and_si512(a, _mm512_set1_epi32(0x7fffff)),
+                                                  _mm512_set1_epi32(0x800000)));
       const __m512i d = _mm512_sub_epi32(p.tiny_shift_base, fe1);
       const __m512i fl = _mm512_sllv_epi32(_mm512_srlv_epi32(sig, _mm512_max_epi32(d, zero)),
                                            _mm512_max_epi32(_mm512_sub_epi32(zero, d), zero));
@@ -114,7 +124,8 @@ inline __m512i round16(__m512i u, const Vec512Params& p, __m512i rnd) {
   const __mmask16 is_nan = _mm512_cmpgt_epi32_mask(a, inf);
   r = _mm512_mask_blend_epi32(is_inf, r, p.inf_bits);
   r = _mm512_or_si512(r, sign);
-  return _mm512_mask_blend_epi32(is_nan, r, _mm512_or_si512(u, _mm512_set1_epi32(static_cast<int>(kQuietBit))));
+  return _mm512_mask_blend_epi32(
+      is_nan, r, _mm512_or_si512(u, _mm512_set1_epi32(static_cast<int>(kQuietBit))));
 }
 
 // 32x32 -> 64-bit products of every lane, split into high and low words.
@@ -132,9 +143,9 @@ inline void philox16(uint64_t seed, uint64_t b0, __m512i w[4]) {
   const __m512i base_lo = _mm512_set1_epi32(static_cast<int>(static_cast<uint32_t>(b0)));
   __m512i c0 = _mm512_add_epi32(base_lo, iota);
   const __mmask16 carry = _mm512_cmplt_epu32_mask(c0, base_lo);
-  __m512i c1 = _mm512_mask_add_epi32(_mm512_set1_epi32(static_cast<int>(static_cast<uint32_t>(b0 >> 32))), carry,
-                                     _mm512_set1_epi32(static_cast<int>(static_cast<uint32_t>(b0 >> 32))),
-                                     _mm512_set1_epi32(1));
+  __m512i c1 = _mm512_mask_add_epi32(
+      _mm512_set1_epi32(static_cast<int>(static_cast<uint32_t>(b0 >> 32))), carry,
+      _mm512_set1_epi32(static_cast<int>(static_cast<uint32_t>(b0 >> 32))), _mm512_set1_epi32(1));
   __m512i c2 = _mm512_setzero_si512();
   __m512i c3 = _mm512_setzero_si512();
   uint32_t k0 = static_cast<uint32_t>(seed), k1 = static_cast<uint32_t>(seed >> 32);
@@ -180,7 +191,8 @@ inline void words_to_elements(const __m512i w[4], __m512i v[4]) {
 }
 
 template <RoundingMode kMode>
-void loop512(const float* in, float* out, size_t n, const FloatParams& fp, uint64_t seed, uint64_t first) {
+void loop512(const float* in, float* out, size_t n, const FloatParams& fp, uint64_t seed,
+             uint64_t first) {
   const Vec512Params p = broadcast(fp);
   size_t i = 0;
   if constexpr (kMode == RoundingMode::kStochastic) {
@@ -220,7 +232,8 @@ void loop512(const float* in, float* out, size_t n, const FloatParams& fp, uint6
 // ---- MX blocks of a float element format, one pass per block.
 
 template <RoundingMode kMode>
-void fused_blocks512(const float* in, float* out, size_t n, size_t bs, const FloatParams& fp, int emax, int lowest_x) {
+void fused_blocks512(const float* in, float* out, size_t n, size_t bs, const FloatParams& fp,
+                     int emax, int lowest_x) {
   const Vec512Params p = broadcast(fp);
   const __m512i no_random = _mm512_setzero_si512();
   const __m512i magnitude = _mm512_set1_epi32(0x7fffffff);
@@ -268,21 +281,28 @@ template <RoundingMode kMode>
 inline __m512d round_int8(__m512d y, const AffineVec512& p, __m256i rnd) {
   if constexpr (kMode == RoundingMode::kNearestEven)
     return _mm512_roundscale_pd(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  if constexpr (kMode == RoundingMode::kTowardZero) return _mm512_roundscale_pd(y, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
-  if constexpr (kMode == RoundingMode::kUp) return _mm512_roundscale_pd(y, _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC);
-  if constexpr (kMode == RoundingMode::kDown) return _mm512_roundscale_pd(y, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+  if constexpr (kMode == RoundingMode::kTowardZero)
+    return _mm512_roundscale_pd(y, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+  if constexpr (kMode == RoundingMode::kUp)
+    return _mm512_roundscale_pd(y, _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC);
+  if constexpr (kMode == RoundingMode::kDown)
+    return _mm512_roundscale_pd(y, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
   if constexpr (kMode == RoundingMode::kNearestAway) {
     // Ties away from zero: floor(|y| + 1/2) with y's sign.
     const __m512d a = _mm512_abs_pd(y);
-    const __m512d r = _mm512_roundscale_pd(_mm512_add_pd(a, p.half), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
-    return _mm512_castsi512_pd(_mm512_or_si512(_mm512_castpd_si512(r),
-                                               _mm512_andnot_si512(_mm512_castpd_si512(a), _mm512_castpd_si512(y))));
+    const __m512d r =
+        _mm512_roundscale_pd(_mm512_add_pd(a, p.half), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    return _mm512_castsi512_pd(
+        _mm512_or_si512(_mm512_castpd_si512(r),
+                        _mm512_andnot_si512(_mm512_castpd_si512(a), _mm512_castpd_si512(y))));
   }
   if constexpr (kMode == RoundingMode::kStochastic) {
     const __m512d lo = _mm512_roundscale_pd(y, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
     const __m512d frac = _mm512_sub_pd(y, lo);
-    const __m512d fl = _mm512_roundscale_pd(_mm512_mul_pd(frac, p.two_pow_r), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
-    const __mmask8 up = _mm512_cmp_pd_mask(_mm512_add_pd(fl, _mm512_cvtepu32_pd(rnd)), p.two_pow_r, _CMP_GE_OQ);
+    const __m512d fl = _mm512_roundscale_pd(_mm512_mul_pd(frac, p.two_pow_r),
+                                            _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    const __mmask8 up =
+        _mm512_cmp_pd_mask(_mm512_add_pd(fl, _mm512_cvtepu32_pd(rnd)), p.two_pow_r, _CMP_GE_OQ);
     return _mm512_mask_add_pd(lo, up, lo, _mm512_set1_pd(1.0));
   }
   return y;
@@ -290,23 +310,28 @@ inline __m512d round_int8(__m512d y, const AffineVec512& p, __m256i rnd) {
 
 template <RoundingMode kMode>
 inline __m512 affine16(__m512 x, const AffineVec512& p, __m512i rnd) {
-  const __m512d halves[2] = {_mm512_cvtps_pd(_mm512_castps512_ps256(x)), _mm512_cvtps_pd(_mm512_extractf32x8_ps(x, 1))};
+  const __m512d halves[2] = {_mm512_cvtps_pd(_mm512_castps512_ps256(x)),
+                             _mm512_cvtps_pd(_mm512_extractf32x8_ps(x, 1))};
   const __m256i rnds[2] = {_mm512_castsi512_si256(rnd), _mm512_extracti64x4_epi64(rnd, 1)};
   __m256 v[2];
   for (int h = 0; h < 2; ++h) {
-    __m512d k = _mm512_add_pd(round_int8<kMode>(_mm512_div_pd(halves[h], p.scale), p, rnds[h]), p.zero_point);
+    __m512d k = _mm512_add_pd(round_int8<kMode>(_mm512_div_pd(halves[h], p.scale), p, rnds[h]),
+                              p.zero_point);
     k = _mm512_min_pd(_mm512_max_pd(k, p.qmin), p.qmax);
     v[h] = _mm512_cvtpd_ps(_mm512_sub_pd(k, p.zero_point));
   }
   __m512 r = _mm512_insertf32x8(_mm512_castps256_ps512(v[0]), v[1], 1);
   r = _mm512_add_ps(_mm512_mul_ps(r, p.scale_f), _mm512_setzero_ps());  // + 0: no negative zero
   const __mmask16 nan = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
-  return _mm512_mask_blend_ps(nan, r, _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(x),
-                                                                          _mm512_set1_epi32(static_cast<int>(kQuietBit)))));
+  return _mm512_mask_blend_ps(
+      nan, r,
+      _mm512_castsi512_ps(
+          _mm512_or_si512(_mm512_castps_si512(x), _mm512_set1_epi32(static_cast<int>(kQuietBit)))));
 }
 
 template <RoundingMode kMode>
-void affine_loop512(const float* in, float* out, size_t n, const AffineKernelParams& ap, uint64_t seed, uint64_t first) {
+void affine_loop512(const float* in, float* out, size_t n, const AffineKernelParams& ap,
+                    uint64_t seed, uint64_t first) {
   AffineVec512 p;
   p.scale = _mm512_set1_pd(ap.scale);
   p.zero_point = _mm512_set1_pd(ap.zero_point);
@@ -329,11 +354,13 @@ void affine_loop512(const float* in, float* out, size_t n, const AffineKernelPar
       philox16(seed, (first + i) >> 2, w);
       words_to_elements(w, v);
       for (int q = 0; q < 4; ++q)
-        _mm512_storeu_ps(out + i + 16 * q, affine16<kMode>(_mm512_loadu_ps(in + i + 16 * q), p, _mm512_srl_epi32(v[q], shift)));
+        _mm512_storeu_ps(out + i + 16 * q, affine16<kMode>(_mm512_loadu_ps(in + i + 16 * q), p,
+                                                           _mm512_srl_epi32(v[q], shift)));
     }
   } else {
     const __m512i none = _mm512_setzero_si512();
-    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(out + i, affine16<kMode>(_mm512_loadu_ps(in + i), p, none));
+    for (; i + 16 <= n; i += 16)
+      _mm512_storeu_ps(out + i, affine16<kMode>(_mm512_loadu_ps(in + i), p, none));
   }
   if (i < n) quantize_affine_scalar(in + i, out + i, n - i, ap, kMode, seed, first + i);
 }
@@ -343,40 +370,59 @@ void affine_loop512(const float* in, float* out, size_t n, const AffineKernelPar
 void quantize_affine_avx512(const float* in, float* out, size_t n, const AffineKernelParams& p,
                             RoundingMode mode, uint64_t seed, uint64_t first) {
   switch (mode) {
-    case RoundingMode::kNearestEven: return affine_loop512<RoundingMode::kNearestEven>(in, out, n, p, seed, first);
-    case RoundingMode::kNearestAway: return affine_loop512<RoundingMode::kNearestAway>(in, out, n, p, seed, first);
-    case RoundingMode::kTowardZero: return affine_loop512<RoundingMode::kTowardZero>(in, out, n, p, seed, first);
-    case RoundingMode::kUp: return affine_loop512<RoundingMode::kUp>(in, out, n, p, seed, first);
-    case RoundingMode::kDown: return affine_loop512<RoundingMode::kDown>(in, out, n, p, seed, first);
-    case RoundingMode::kStochastic: return affine_loop512<RoundingMode::kStochastic>(in, out, n, p, seed, first);
+    case RoundingMode::kNearestEven:
+      return affine_loop512<RoundingMode::kNearestEven>(in, out, n, p, seed, first);
+    case RoundingMode::kNearestAway:
+      return affine_loop512<RoundingMode::kNearestAway>(in, out, n, p, seed, first);
+    case RoundingMode::kTowardZero:
+      return affine_loop512<RoundingMode::kTowardZero>(in, out, n, p, seed, first);
+    case RoundingMode::kUp:
+      return affine_loop512<RoundingMode::kUp>(in, out, n, p, seed, first);
+    case RoundingMode::kDown:
+      return affine_loop512<RoundingMode::kDown>(in, out, n, p, seed, first);
+    case RoundingMode::kStochastic:
+      return affine_loop512<RoundingMode::kStochastic>(in, out, n, p, seed, first);
   }
 }
 
 void quantize_float_avx512(const float* in, float* out, size_t n, const FloatParams& p,
                            RoundingMode mode, uint64_t seed, uint64_t first) {
   switch (mode) {
-    case RoundingMode::kNearestEven: return loop512<RoundingMode::kNearestEven>(in, out, n, p, seed, first);
-    case RoundingMode::kNearestAway: return loop512<RoundingMode::kNearestAway>(in, out, n, p, seed, first);
-    case RoundingMode::kTowardZero: return loop512<RoundingMode::kTowardZero>(in, out, n, p, seed, first);
-    case RoundingMode::kUp: return loop512<RoundingMode::kUp>(in, out, n, p, seed, first);
-    case RoundingMode::kDown: return loop512<RoundingMode::kDown>(in, out, n, p, seed, first);
-    case RoundingMode::kStochastic: return loop512<RoundingMode::kStochastic>(in, out, n, p, seed, first);
+    case RoundingMode::kNearestEven:
+      return loop512<RoundingMode::kNearestEven>(in, out, n, p, seed, first);
+    case RoundingMode::kNearestAway:
+      return loop512<RoundingMode::kNearestAway>(in, out, n, p, seed, first);
+    case RoundingMode::kTowardZero:
+      return loop512<RoundingMode::kTowardZero>(in, out, n, p, seed, first);
+    case RoundingMode::kUp:
+      return loop512<RoundingMode::kUp>(in, out, n, p, seed, first);
+    case RoundingMode::kDown:
+      return loop512<RoundingMode::kDown>(in, out, n, p, seed, first);
+    case RoundingMode::kStochastic:
+      return loop512<RoundingMode::kStochastic>(in, out, n, p, seed, first);
   }
 }
 
-void quantize_blocks_float_avx512(const float* in, float* out, size_t n, size_t bs, const FloatParams& p,
-                                  RoundingMode mode, int emax, int lowest_x) {
+void quantize_blocks_float_avx512(const float* in, float* out, size_t n, size_t bs,
+                                  const FloatParams& p, RoundingMode mode, int emax, int lowest_x) {
   switch (mode) {
-    case RoundingMode::kNearestEven: return fused_blocks512<RoundingMode::kNearestEven>(in, out, n, bs, p, emax, lowest_x);
-    case RoundingMode::kNearestAway: return fused_blocks512<RoundingMode::kNearestAway>(in, out, n, bs, p, emax, lowest_x);
-    case RoundingMode::kTowardZero: return fused_blocks512<RoundingMode::kTowardZero>(in, out, n, bs, p, emax, lowest_x);
-    case RoundingMode::kUp: return fused_blocks512<RoundingMode::kUp>(in, out, n, bs, p, emax, lowest_x);
-    case RoundingMode::kDown: return fused_blocks512<RoundingMode::kDown>(in, out, n, bs, p, emax, lowest_x);
-    case RoundingMode::kStochastic: break;  // needs the counter-ordered random words: not fused
+    case RoundingMode::kNearestEven:
+      return fused_blocks512<RoundingMode::kNearestEven>(in, out, n, bs, p, emax, lowest_x);
+    case RoundingMode::kNearestAway:
+      return fused_blocks512<RoundingMode::kNearestAway>(in, out, n, bs, p, emax, lowest_x);
+    case RoundingMode::kTowardZero:
+      return fused_blocks512<RoundingMode::kTowardZero>(in, out, n, bs, p, emax, lowest_x);
+    case RoundingMode::kUp:
+      return fused_blocks512<RoundingMode::kUp>(in, out, n, bs, p, emax, lowest_x);
+    case RoundingMode::kDown:
+      return fused_blocks512<RoundingMode::kDown>(in, out, n, bs, p, emax, lowest_x);
+    case RoundingMode::kStochastic:
+      break;  // needs the counter-ordered random words: not fused
   }
 }
 
-void block_scale_avx512(const float* in, float* tmp, int* scale_exp, size_t m, size_t bs, int emax, int lowest_x) {
+void block_scale_avx512(const float* in, float* tmp, int* scale_exp, size_t m, size_t bs, int emax,
+                        int lowest_x) {
   block_scale_impl(in, tmp, scale_exp, m, bs, emax, lowest_x);
 }
 

@@ -17,15 +17,15 @@
 namespace frugal::numeric::detail {
 
 struct FloatParams {
-  int32_t mant_shift = 0;      // 23 - M
-  int32_t emin_biased = 1;     // emin + 127, >= 1
-  uint32_t tiny_bits = 0;      // binary32 bits of t
-  uint32_t half_tiny_bits = 0; // bits of t / 2
-  int32_t tiny_exp = 0;        // log2 t
-  uint32_t max_bits = 0;       // bits of the largest finite value
-  uint32_t overflow_bits = 0;  // magnitude after an overflow that rounds away (inf, NaN or max)
-  uint32_t inf_bits = 0;       // magnitude for an infinite input
-  int32_t random_bits = 32;    // R
+  int32_t mant_shift = 0;       // 23 - M
+  int32_t emin_biased = 1;      // emin + 127, >= 1
+  uint32_t tiny_bits = 0;       // binary32 bits of t
+  uint32_t half_tiny_bits = 0;  // bits of t / 2
+  int32_t tiny_exp = 0;         // log2 t
+  uint32_t max_bits = 0;        // bits of the largest finite value
+  uint32_t overflow_bits = 0;   // magnitude after an overflow that rounds away (inf, NaN or max)
+  uint32_t inf_bits = 0;        // magnitude for an infinite input
+  int32_t random_bits = 32;     // R
   // Ties to even look at the code's last bit. It is bit s of the magnitude except when
   // s = 23 (only the implicit bit is kept): then lo is the smallest subnormal (odd code) or,
   // for M = 0, a normal whose code parity is that of (biased exponent + bias + 1).
@@ -38,7 +38,9 @@ constexpr uint32_t kQuietBit = 0x00400000u;
 constexpr uint32_t kInfBits = 0x7f800000u;
 
 // The random R-bit word of element `counter` (top R bits of Philox's 32-bit word).
-inline uint32_t random_word_bits(uint32_t word, int r) { return r >= 32 ? word : word >> (32 - r); }
+inline uint32_t random_word_bits(uint32_t word, int r) {
+  return r >= 32 ? word : word >> (32 - r);
+}
 
 // Rounds binary32 bits `u`. `rnd` is the element's R-bit random word (stochastic only).
 template <RoundingMode kMode>
@@ -73,7 +75,8 @@ inline uint32_t round_float_bits(uint32_t u, const FloatParams& p, uint32_t rnd)
   uint32_t inc = 0;
   if constexpr (kMode == RoundingMode::kNearestEven) {
     uint32_t odd = s == 0 ? 0 : (a >> s) & 1;
-    if (s == 23) odd = fe < p.emin_biased ? 1 : ((static_cast<uint32_t>(fe) & 1) ^ p.bias_parity_fix);
+    if (s == 23)
+      odd = fe < p.emin_biased ? 1 : ((static_cast<uint32_t>(fe) & 1) ^ p.bias_parity_fix);
     inc = (mask >> 1) + odd;
   }
   if constexpr (kMode == RoundingMode::kNearestAway) inc = (mask + 1) >> 1;
@@ -112,8 +115,8 @@ void quantize_float_avx512(const float* in, float* out, size_t n, const FloatPar
 // value = binary32 (k - zero_point) * scale (fixed<I>.<F>: scale 2^-F, zero point 0). The
 // division is done in double, which rounds exactly for codes of at most 16 bits.
 struct AffineKernelParams {
-  double scale = 1;       // divisor
-  float scale_f = 1;      // multiplier for the carried value
+  double scale = 1;   // divisor
+  float scale_f = 1;  // multiplier for the carried value
   double zero_point = 0;
   double qmin = 0, qmax = 0;
   int32_t random_bits = 32;
@@ -131,9 +134,10 @@ void quantize_affine_scalar(const float* in, float* out, size_t n, const AffineK
                             RoundingMode mode, uint64_t seed, uint64_t first);
 
 // MX block scaling (block_scaling_impl.h) compiled per instruction set.
-using BlockScaleFn = void (*)(const float* in, float* tmp, int* scale_exp, size_t m, size_t bs, int emax,
-                              int lowest_x);
-using BlockUnscaleFn = void (*)(const float* tmp, float* out, const int* scale_exp, size_t m, size_t bs);
+using BlockScaleFn = void (*)(const float* in, float* tmp, int* scale_exp, size_t m, size_t bs,
+                              int emax, int lowest_x);
+using BlockUnscaleFn = void (*)(const float* tmp, float* out, const int* scale_exp, size_t m,
+                                size_t bs);
 void block_scale_scalar(const float*, float*, int*, size_t, size_t, int, int);
 void block_scale_avx2(const float*, float*, int*, size_t, size_t, int, int);
 void block_scale_avx512(const float*, float*, int*, size_t, size_t, int, int);
@@ -143,7 +147,7 @@ void block_unscale_avx512(const float*, float*, const int*, size_t, size_t);
 
 // Whole MX blocks of a float element format in one pass (block size a multiple of 16, n a
 // multiple of the block size, deterministic modes only): AVX-512.
-void quantize_blocks_float_avx512(const float* in, float* out, size_t n, size_t bs, const FloatParams& p,
-                                  RoundingMode mode, int emax, int lowest_x);
+void quantize_blocks_float_avx512(const float* in, float* out, size_t n, size_t bs,
+                                  const FloatParams& p, RoundingMode mode, int emax, int lowest_x);
 
 }  // namespace frugal::numeric::detail

@@ -26,12 +26,18 @@ bool parse_u64(std::string_view s, uint64_t& out) {
 
 std::string_view rounding_mode_name(RoundingMode mode) {
   switch (mode) {
-    case RoundingMode::kNearestEven: return "rne";
-    case RoundingMode::kNearestAway: return "rna";
-    case RoundingMode::kTowardZero: return "rz";
-    case RoundingMode::kUp: return "up";
-    case RoundingMode::kDown: return "down";
-    case RoundingMode::kStochastic: return "sr";
+    case RoundingMode::kNearestEven:
+      return "rne";
+    case RoundingMode::kNearestAway:
+      return "rna";
+    case RoundingMode::kTowardZero:
+      return "rz";
+    case RoundingMode::kUp:
+      return "up";
+    case RoundingMode::kDown:
+      return "down";
+    case RoundingMode::kStochastic:
+      return "sr";
   }
   return "?";
 }

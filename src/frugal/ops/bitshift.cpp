@@ -18,8 +18,7 @@ void infer_bitshift(InferContext& ctx) {
   require_types(ctx, 0, kUnsignedIntTypes);
   ctx.require_same_dtype(0, 1);
   const std::string dir = ctx.node().attr_string("direction", "");
-  if (dir != "LEFT" && dir != "RIGHT")
-    ctx.fail("direction '" + dir + "' must be LEFT or RIGHT");
+  if (dir != "LEFT" && dir != "RIGHT") ctx.fail("direction '" + dir + "' must be LEFT or RIGHT");
   ctx.set_output(0, ctx.dtype(0), binary_output_shape(ctx));
 }
 

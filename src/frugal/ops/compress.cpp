@@ -14,8 +14,7 @@ namespace {
 std::vector<int64_t> kept_slices(const ir::Node& node, const Tensor& cond, int64_t dim) {
   if (cond.dtype() != DType::kBool || cond.rank() != 1)
     throw UserError(node.describe() + ": condition must be a 1-D bool tensor, got " +
-                    std::string(dtype_name(cond.dtype())) + " of shape " +
-                    shape_str(cond.shape()));
+                    std::string(dtype_name(cond.dtype())) + " of shape " + shape_str(cond.shape()));
   const bool* c = cond.data<bool>();
   std::vector<int64_t> kept;
   for (int64_t i = 0; i < cond.numel(); ++i) {

@@ -59,8 +59,7 @@ void cumsum_kernel(const KernelContext& ctx, int64_t axis) {
       const int64_t prev = reverse ? k + 1 : k - 1;
       const T* xp = x + base + prev * inner;
       const T* yp = y + base + prev * inner;
-      for (int64_t i = 0; i < inner; ++i)
-        yk[i] = wrap_add(yp[i], exclusive ? xp[i] : xk[i]);
+      for (int64_t i = 0; i < inner; ++i) yk[i] = wrap_add(yp[i], exclusive ? xp[i] : xk[i]);
     }
   }
 }

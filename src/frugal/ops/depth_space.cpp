@@ -34,8 +34,8 @@ void infer_depth_to_space(InferContext& ctx) {
   const int64_t b = blocksize_of(ctx.node());
   crd_mode(ctx.node());
   if (x[1] % (b * b) != 0)
-    ctx.fail("channels " + std::to_string(x[1]) + " are not a multiple of blocksize^2 = " +
-             std::to_string(b * b));
+    ctx.fail("channels " + std::to_string(x[1]) +
+             " are not a multiple of blocksize^2 = " + std::to_string(b * b));
   ctx.set_output(0, ctx.dtype(0), {x[0], x[1] / (b * b), x[2] * b, x[3] * b});
 }
 

@@ -69,6 +69,7 @@ Work cost_det(const CostContext& c) {
 
 }  // namespace
 
-FRUGAL_REGISTER_OP(Det, OpDef{.op_type = "Det", .infer = infer_det, .ref = ref_det, .cost = cost_det});
+FRUGAL_REGISTER_OP(Det,
+                   OpDef{.op_type = "Det", .infer = infer_det, .ref = ref_det, .cost = cost_det});
 
 }  // namespace frugal::ops

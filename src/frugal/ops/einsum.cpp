@@ -25,7 +25,7 @@ constexpr int kMaxLabels = 52 + 16;
 struct Term {
   std::vector<int> labels;  // one per dimension, ellipsis expanded once rank is known
   bool has_ellipsis = false;
-  size_t ellipsis_at = 0;   // position of "..." among the letters
+  size_t ellipsis_at = 0;  // position of "..." among the letters
 };
 
 struct Plan {
@@ -37,8 +37,8 @@ struct Plan {
 };
 
 [[noreturn]] void bad(const ir::Node& node, const std::string& why) {
-  throw UserError(node.describe() + ": equation '" + node.attr_string("equation", "") + "': " +
-                  why);
+  throw UserError(node.describe() + ": equation '" + node.attr_string("equation", "") +
+                  "': " + why);
 }
 
 char label_name(int l) {
@@ -100,8 +100,8 @@ Plan make_plan(const ir::Node& node, const std::vector<Shape>& shapes) {
     const int letters = static_cast<int>(p.inputs[i].labels.size());
     const int rank = static_cast<int>(shapes[i].size());
     if (p.inputs[i].has_ellipsis ? rank < letters : rank != letters)
-      bad(node, "term " + std::to_string(i) + " does not match input shape " +
-                    shape_str(shapes[i]));
+      bad(node,
+          "term " + std::to_string(i) + " does not match input shape " + shape_str(shapes[i]));
     ell[i] = rank - letters;
     p.ellipsis_rank = std::max(p.ellipsis_rank, ell[i]);
   }

@@ -64,7 +64,9 @@ void ref_gather_nd(KernelContext& ctx) {
       if (v < 0) v += dim;
       offset += v * strides[static_cast<size_t>(b + j)];
     }
-    if (bytes) std::memcpy(dst + static_cast<size_t>(t) * bytes, src + static_cast<size_t>(offset) * dtype_size(data.dtype()), bytes);
+    if (bytes)
+      std::memcpy(dst + static_cast<size_t>(t) * bytes,
+                  src + static_cast<size_t>(offset) * dtype_size(data.dtype()), bytes);
   }
 }
 

@@ -26,13 +26,17 @@ struct Options {
 Options options_of(const ir::Node& node) {
   Options o;
   const std::string mode = node.attr_string("mode", "bilinear");
-  if (mode == "nearest") o.mode = Mode::kNearest;
-  else if (mode == "bicubic") o.mode = Mode::kBicubic;
+  if (mode == "nearest")
+    o.mode = Mode::kNearest;
+  else if (mode == "bicubic")
+    o.mode = Mode::kBicubic;
   else if (mode != "bilinear")
     throw UserError(node.describe() + ": mode '" + mode + "' must be bilinear, nearest or bicubic");
   const std::string pad = node.attr_string("padding_mode", "zeros");
-  if (pad == "border") o.padding = Padding::kBorder;
-  else if (pad == "reflection") o.padding = Padding::kReflection;
+  if (pad == "border")
+    o.padding = Padding::kBorder;
+  else if (pad == "reflection")
+    o.padding = Padding::kReflection;
   else if (pad != "zeros")
     throw UserError(node.describe() + ": padding_mode '" + pad +
                     "' must be zeros, border or reflection");

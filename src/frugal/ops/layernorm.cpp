@@ -49,8 +49,7 @@ void infer_layer_norm(InferContext& ctx) {
 
 // Scale or B expanded to the normalized shape (one value per element of a row).
 template <typename T>
-std::vector<T> expand_to_row(const KernelContext& ctx, size_t i, const Shape& normalized,
-                             T fill) {
+std::vector<T> expand_to_row(const KernelContext& ctx, size_t i, const Shape& normalized, T fill) {
   std::vector<T> row(static_cast<size_t>(shape_numel(normalized)), fill);
   if (!ctx.has_input(i)) return row;
   Tensor full(dtype_of<T>(), normalized);

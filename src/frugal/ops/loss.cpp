@@ -43,8 +43,8 @@ void infer_loss(InferContext& ctx) {
   Shape expected = x;
   expected.erase(expected.begin() + 1);
   if (t != expected)
-    ctx.fail("target has shape " + shape_str(t) + ", expected " + shape_str(expected) +
-             " (input " + shape_str(x) + " without its class dimension)");
+    ctx.fail("target has shape " + shape_str(t) + ", expected " + shape_str(expected) + " (input " +
+             shape_str(x) + " without its class dimension)");
   if (ctx.has_input(2)) {
     ctx.require_same_dtype(0, 2);
     if (ctx.shape(2) != Shape{x[1]})

@@ -49,10 +49,8 @@ void ref_mod(KernelContext& ctx) {
 
 }  // namespace
 
-FRUGAL_REGISTER_OP(Mod, OpDef{.op_type = "Mod",
-                              .min_inputs = 2,
-                              .max_inputs = 2,
-                              .infer = infer_mod,
-                              .ref = ref_mod});
+FRUGAL_REGISTER_OP(
+    Mod,
+    OpDef{.op_type = "Mod", .min_inputs = 2, .max_inputs = 2, .infer = infer_mod, .ref = ref_mod});
 
 }  // namespace frugal::ops

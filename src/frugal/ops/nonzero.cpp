@@ -55,6 +55,7 @@ void ref_nonzero(KernelContext& ctx) {
 
 }  // namespace
 
-FRUGAL_REGISTER_OP(NonZero, OpDef{.op_type = "NonZero", .infer = infer_nonzero, .ref = ref_nonzero});
+FRUGAL_REGISTER_OP(NonZero,
+                   OpDef{.op_type = "NonZero", .infer = infer_nonzero, .ref = ref_nonzero});
 
 }  // namespace frugal::ops

@@ -16,9 +16,9 @@ namespace {
 constexpr double kMaxDepth = 1e15;
 
 int64_t depth_of(const ir::Node& node, const Tensor& depth) {
-  if (depth.numel() != 1 || depth.rank() > 1 || !(dtype_is_integer(depth.dtype()) ||
-                                                   depth.dtype() == DType::kF32 ||
-                                                   depth.dtype() == DType::kF64))
+  if (depth.numel() != 1 || depth.rank() > 1 ||
+      !(dtype_is_integer(depth.dtype()) || depth.dtype() == DType::kF32 ||
+        depth.dtype() == DType::kF64))
     throw UserError(node.describe() + ": depth must be one number, got " +
                     std::string(dtype_name(depth.dtype())) + " of shape " +
                     shape_str(depth.shape()));
@@ -32,6 +32,8 @@ int64_t depth_of(const ir::Node& node, const Tensor& depth) {
 void infer_onehot(InferContext& ctx) {
   elementwise::require_types(ctx, 0, elementwise::kNumericTypes);
   require_storable(ctx, 2);
+  if (ctx.dtype(1) == DType::kF16 || ctx.dtype(1) == DType::kBF16)
+    ctx.unsupported("float16/bfloat16 depth");
   const Shape& values = ctx.shape(2);
   if (values.size() != 1 || values[0] != 2)
     ctx.fail("values has shape " + shape_str(values) + ", expected [off_value, on_value]");

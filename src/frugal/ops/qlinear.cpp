@@ -74,9 +74,8 @@ ConvShapes conv_shapes(const InferContext& ctx, size_t x_in, size_t w_in) {
   s.group = ctx.node().attr_int("group", 1);
   if (s.group <= 0) ctx.fail("group " + std::to_string(s.group) + " must be positive");
   if (x[1] != w[1] * s.group)
-    ctx.fail("x has " + std::to_string(x[1]) + " channels but w " + shape_str(w) +
-             " with group " + std::to_string(s.group) + " expects " +
-             std::to_string(w[1] * s.group));
+    ctx.fail("x has " + std::to_string(x[1]) + " channels but w " + shape_str(w) + " with group " +
+             std::to_string(s.group) + " expects " + std::to_string(w[1] * s.group));
   if (w[0] % s.group != 0)
     ctx.fail("w has " + std::to_string(w[0]) + " output channels, not a multiple of group " +
              std::to_string(s.group));
@@ -99,8 +98,7 @@ Shape conv_output_shape(const ConvShapes& s) {
 
 // First and one-past-last output index o along a dimension whose input index
 // o * stride + offset falls inside [0, size).
-std::pair<int64_t, int64_t> valid_range(int64_t out, int64_t stride, int64_t offset,
-                                        int64_t size) {
+std::pair<int64_t, int64_t> valid_range(int64_t out, int64_t stride, int64_t offset, int64_t size) {
   int64_t lo = 0;
   if (offset < 0) lo = (-offset + stride - 1) / stride;
   int64_t hi = offset >= size ? 0 : (size - 1 - offset) / stride + 1;
@@ -134,13 +132,12 @@ void conv_accumulate(const Tensor& xt, int32_t x_zero, const Tensor& wt,
         for (int64_t kd = 0; kd < KD; ++kd)
           for (int64_t kh = 0; kh < KH; ++kh)
             for (int64_t kw = 0; kw < KW; ++kw) {
-              const uint32_t wv =
-                  static_cast<uint32_t>(int32_t(wc[(kd * KH + kh) * KW + kw]) - wz);
+              const uint32_t wv = static_cast<uint32_t>(int32_t(wc[(kd * KH + kh) * KW + kw]) - wz);
               if (wv == 0) continue;
-              const auto [d0, d1] = valid_range(
-                  OD, g3.strides[0], kd * g3.dilations[0] - g3.pad_begin[0], ID);
-              const auto [h0, h1] = valid_range(
-                  OH, g3.strides[1], kh * g3.dilations[1] - g3.pad_begin[1], IH);
+              const auto [d0, d1] =
+                  valid_range(OD, g3.strides[0], kd * g3.dilations[0] - g3.pad_begin[0], ID);
+              const auto [h0, h1] =
+                  valid_range(OH, g3.strides[1], kh * g3.dilations[1] - g3.pad_begin[1], IH);
               const int64_t w_off = kw * g3.dilations[2] - g3.pad_begin[2];
               const auto [w0, w1] = valid_range(OW, g3.strides[2], w_off, IW);
               for (int64_t od = d0; od < d1; ++od)
@@ -160,8 +157,8 @@ void conv_accumulate(const Tensor& xt, int32_t x_zero, const Tensor& wt,
 
 template <typename X>
 void conv_accumulate_w(const Tensor& x, int32_t x_zero, const Tensor& w,
-                       const std::vector<int32_t>& w_zero, const WindowGeometry& g3,
-                       int64_t group, std::vector<uint32_t>& acc) {
+                       const std::vector<int32_t>& w_zero, const WindowGeometry& g3, int64_t group,
+                       std::vector<uint32_t>& acc) {
   if (w.dtype() == DType::kU8)
     conv_accumulate<X, uint8_t>(x, x_zero, w, w_zero, g3, group, acc);
   else
@@ -231,8 +228,7 @@ void infer_qlinear_conv(InferContext& ctx) {
     if (ctx.dtype(8) != DType::kI32)
       ctx.fail("bias B has dtype " + dt(ctx.dtype(8)) + ", expected int32");
     if (ctx.shape(8) != Shape{s.m})
-      ctx.fail("bias B has shape " + shape_str(ctx.shape(8)) + ", expected " +
-               std::to_string(s.m));
+      ctx.fail("bias B has shape " + shape_str(ctx.shape(8)) + ", expected " + std::to_string(s.m));
   }
   ctx.set_output(0, ctx.dtype(7), conv_output_shape(s));
 }
@@ -354,9 +350,8 @@ std::vector<int32_t> centered(const Tensor& operand, const Tensor* zero, bool ro
   const T* pz = zero->data<T>();
   for_each_broadcast(target, {zs}, [&](int64_t i, const int64_t* off) { zt[i] = pz[off[0]]; });
   // Expand the per-row / per-column values over the operand.
-  for_each_broadcast(operand.shape(), {target}, [&](int64_t i, const int64_t* off) {
-    out[i] = int32_t(p[i]) - zt[off[0]];
-  });
+  for_each_broadcast(operand.shape(), {target},
+                     [&](int64_t i, const int64_t* off) { out[i] = int32_t(p[i]) - zt[off[0]]; });
   return out;
 }
 
@@ -437,8 +432,7 @@ void requantize_matmul(const KernelContext& ctx, const std::vector<int32_t>& acc
   for (int64_t t = 0; t < mats; ++t)
     for (int64_t i = 0; i < s.m; ++i)
       for (int64_t j = 0; j < s.n; ++j) {
-        const double mult =
-            as[as.size() == 1 ? 0 : i] * bs[bs.size() == 1 ? 0 : j] / ys;
+        const double mult = as[as.size() == 1 ? 0 : i] * bs[bs.size() == 1 ? 0 : j] / ys;
         const size_t o = static_cast<size_t>((t * s.m + i) * s.n + j);
         py[o] = quant::requantize<Q>(acc[o], mult, y_zero);
       }
@@ -461,18 +455,20 @@ Work cost_matmul(const CostContext& c, size_t a_in) {
 
 }  // namespace
 
-FRUGAL_REGISTER_OP(ConvInteger, OpDef{.op_type = "ConvInteger",
-                                      .min_inputs = 2,
-                                      .max_inputs = 4,
-                                      .infer = infer_conv_integer,
-                                      .ref = ref_conv_integer,
-                                      .cost = [](const CostContext& c) { return cost_conv(c, 1); }});
-FRUGAL_REGISTER_OP(QLinearConv, OpDef{.op_type = "QLinearConv",
-                                      .min_inputs = 8,
-                                      .max_inputs = 9,
-                                      .infer = infer_qlinear_conv,
-                                      .ref = ref_qlinear_conv,
-                                      .cost = [](const CostContext& c) { return cost_conv(c, 3); }});
+FRUGAL_REGISTER_OP(ConvInteger,
+                   OpDef{.op_type = "ConvInteger",
+                         .min_inputs = 2,
+                         .max_inputs = 4,
+                         .infer = infer_conv_integer,
+                         .ref = ref_conv_integer,
+                         .cost = [](const CostContext& c) { return cost_conv(c, 1); }});
+FRUGAL_REGISTER_OP(QLinearConv,
+                   OpDef{.op_type = "QLinearConv",
+                         .min_inputs = 8,
+                         .max_inputs = 9,
+                         .infer = infer_qlinear_conv,
+                         .ref = ref_qlinear_conv,
+                         .cost = [](const CostContext& c) { return cost_conv(c, 3); }});
 FRUGAL_REGISTER_OP(MatMulInteger,
                    OpDef{.op_type = "MatMulInteger",
                          .min_inputs = 2,

@@ -30,8 +30,9 @@ Options options_of(const ir::Node& node, int64_t opset) {
   if (mode != "avg" && mode != "max")
     throw UserError(node.describe() + ": mode '" + mode + "' must be avg or max");
   o.max_mode = mode == "max";
-  const std::string ct =
-      opset < 16 ? "output_half_pixel" : node.attr_string("coordinate_transformation_mode", "half_pixel");
+  const std::string ct = opset < 16
+                             ? "output_half_pixel"
+                             : node.attr_string("coordinate_transformation_mode", "half_pixel");
   if (ct != "half_pixel" && ct != "output_half_pixel")
     throw UserError(node.describe() + ": coordinate_transformation_mode '" + ct +
                     "' must be half_pixel or output_half_pixel");
@@ -121,8 +122,8 @@ void roi_align_kernel(KernelContext& ctx) {
   std::vector<Sample> samples;
   for (int64_t r = 0; r < R; ++r) {
     if (batch[r] < 0 || batch[r] >= N)
-      ctx.fail("batch index " + std::to_string(batch[r]) + " is outside [0, " +
-               std::to_string(N) + ")");
+      ctx.fail("batch index " + std::to_string(batch[r]) + " is outside [0, " + std::to_string(N) +
+               ")");
     const T* roi = rois + r * 4;
     const double x1 = double(roi[0]) * o.spatial_scale - offset;
     const double y1 = double(roi[1]) * o.spatial_scale - offset;
@@ -145,9 +146,9 @@ void roi_align_kernel(KernelContext& ctx) {
       for (int64_t pw = 0; pw < o.out_w; ++pw)
         for (int64_t iy = 0; iy < gh; ++iy)
           for (int64_t ix = 0; ix < gw; ++ix)
-            samples.push_back(make_sample(y1 + double(ph) * bin_h + (double(iy) + 0.5) * bin_h / double(gh),
-                                          x1 + double(pw) * bin_w + (double(ix) + 0.5) * bin_w / double(gw),
-                                          H, W));
+            samples.push_back(make_sample(
+                y1 + double(ph) * bin_h + (double(iy) + 0.5) * bin_h / double(gh),
+                x1 + double(pw) * bin_w + (double(ix) + 0.5) * bin_w / double(gw), H, W));
     const size_t per_bin = static_cast<size_t>(gh * gw);
     for (int64_t c = 0; c < C; ++c) {
       const T* plane = x + (batch[r] * C + c) * H * W;

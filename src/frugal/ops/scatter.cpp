@@ -82,11 +82,21 @@ template <typename T>
 void combine(T* dst, const T* src, int64_t n, Reduction r) {
   for (int64_t i = 0; i < n; ++i) {
     switch (r) {
-      case Reduction::kAdd: dst[i] = wrap_add(dst[i], src[i]); break;
-      case Reduction::kMul: dst[i] = wrap_mul(dst[i], src[i]); break;
-      case Reduction::kMax: dst[i] = std::max(dst[i], src[i]); break;
-      case Reduction::kMin: dst[i] = std::min(dst[i], src[i]); break;
-      case Reduction::kNone: dst[i] = src[i]; break;
+      case Reduction::kAdd:
+        dst[i] = wrap_add(dst[i], src[i]);
+        break;
+      case Reduction::kMul:
+        dst[i] = wrap_mul(dst[i], src[i]);
+        break;
+      case Reduction::kMax:
+        dst[i] = std::max(dst[i], src[i]);
+        break;
+      case Reduction::kMin:
+        dst[i] = std::min(dst[i], src[i]);
+        break;
+      case Reduction::kNone:
+        dst[i] = src[i];
+        break;
     }
   }
 }
@@ -136,8 +146,8 @@ void ref_scatter_elements(KernelContext& ctx) {
   std::vector<int64_t> idx(r, 0);
   int64_t base = 0;  // offset of idx in data, the axis coordinate left out
   for (size_t k = 0; k < indices.size(); ++k) {
-    write(base + checked_index(ctx, indices[k], dim, axis) * strides[axis],
-          static_cast<int64_t>(k), 1);
+    write(base + checked_index(ctx, indices[k], dim, axis) * strides[axis], static_cast<int64_t>(k),
+          1);
     for (size_t d = r; d-- > 0;) {
       const int64_t step = static_cast<int64_t>(d) == axis ? 0 : strides[d];
       base += step;

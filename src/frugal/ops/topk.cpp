@@ -29,7 +29,8 @@ void infer_topk(InferContext& ctx) {
   const Shape& x = ctx.shape(0);
   if (x.empty()) ctx.fail("input X must have rank >= 1");
   const int64_t axis = ctx.axis(ctx.node().attr_int("axis", -1), static_cast<int64_t>(x.size()));
-  const int64_t k = k_of(ctx.node(), ctx.opset(), ctx.opset() < 10 ? nullptr : &ctx.require_value(1));
+  const int64_t k =
+      k_of(ctx.node(), ctx.opset(), ctx.opset() < 10 ? nullptr : &ctx.require_value(1));
   if (k < 0 || k > x[axis])
     ctx.fail("K = " + std::to_string(k) + " is outside [0, " + std::to_string(x[axis]) +
              "], the size of axis " + std::to_string(axis) + " of X " + shape_str(x));

@@ -10,13 +10,13 @@ namespace {
 
 using namespace elementwise;
 
-#define FRUGAL_FLOAT_FUNCTOR(Name, fn)          \
-  struct Name {                                 \
+#define FRUGAL_FLOAT_FUNCTOR(Name, fn)              \
+  struct Name {                                     \
     static constexpr unsigned kTypes = kFloatTypes; \
-    template <typename T>                       \
-    T operator()(T x) const {                   \
-      return fn(x);                             \
-    }                                           \
+    template <typename T>                           \
+    T operator()(T x) const {                       \
+      return fn(x);                                 \
+    }                                               \
   };
 
 FRUGAL_FLOAT_FUNCTOR(TanOp, std::tan)

@@ -34,9 +34,8 @@ void ref_trilu(KernelContext& ctx) {
   const bool upper = ctx.node().attr_int("upper", 1) != 0;
   const int64_t rows = x.dim(-2), cols = x.dim(-1);
   // Beyond +-(rows + cols) every k gives the same result; clamping keeps i + k finite.
-  const int64_t k =
-      std::clamp(diagonal_of(ctx.node(), ctx.has_input(1) ? &ctx.input(1) : nullptr),
-                 -(rows + cols), rows + cols);
+  const int64_t k = std::clamp(diagonal_of(ctx.node(), ctx.has_input(1) ? &ctx.input(1) : nullptr),
+                               -(rows + cols), rows + cols);
   const size_t es = dtype_size(x.dtype());
   const int64_t mats = rows * cols == 0 ? 0 : x.numel() / (rows * cols);
   const auto* src = static_cast<const unsigned char*>(x.raw());
@@ -49,8 +48,8 @@ void ref_trilu(KernelContext& ctx) {
       const int64_t hi = upper ? cols : std::clamp<int64_t>(i + k + 1, 0, cols);
       std::memset(dst + row, 0, static_cast<size_t>(cols) * es);
       if (hi > lo)
-        std::memcpy(dst + row + static_cast<size_t>(lo) * es, src + row + static_cast<size_t>(lo) * es,
-                    static_cast<size_t>(hi - lo) * es);
+        std::memcpy(dst + row + static_cast<size_t>(lo) * es,
+                    src + row + static_cast<size_t>(lo) * es, static_cast<size_t>(hi - lo) * es);
     }
 }
 

@@ -22,7 +22,8 @@ struct Layout {
   int64_t outer = 1, n = 0, inner = 1;
 };
 
-Layout layout_of(const ir::Node& node, const Shape& x, bool check, const InferContext* ctx) {
+// With an InferContext the axis is checked (failing naming the node); kernels trust it.
+Layout layout_of(const ir::Node& node, const Shape& x, const InferContext* check) {
   Layout l;
   if (!node.has_attr("axis")) {
     l.n = shape_numel(x);
@@ -30,8 +31,10 @@ Layout layout_of(const ir::Node& node, const Shape& x, bool check, const InferCo
   }
   const int64_t r = static_cast<int64_t>(x.size());
   int64_t axis = node.attr_int("axis");
-  if (check) axis = ctx->axis(axis, r);
-  else if (axis < 0) axis += r;
+  if (check)
+    axis = check->axis(axis, r);
+  else if (axis < 0)
+    axis += r;
   for (int64_t d = 0; d < axis; ++d) l.outer *= x[d];
   l.n = x[axis];
   for (int64_t d = axis + 1; d < r; ++d) l.inner *= x[d];
@@ -60,7 +63,8 @@ UniqueResult unique_slices(const Tensor& x, const Layout& l, bool sorted) {
   auto cmp = [&](int64_t a, int64_t b) {
     for (int64_t o = 0; o < l.outer; ++o)
       for (int64_t i = 0; i < l.inner; ++i) {
-        const int c = compare_values(p[(o * l.n + a) * l.inner + i], p[(o * l.n + b) * l.inner + i]);
+        const int c =
+            compare_values(p[(o * l.n + a) * l.inner + i], p[(o * l.n + b) * l.inner + i]);
         if (c != 0) return c;
       }
     return 0;
@@ -104,7 +108,8 @@ UniqueResult unique_slices(const Tensor& x, const Layout& l, bool sorted) {
 UniqueResult compute_unique(const ir::Node& node, const Tensor& x, const Layout& l) {
   const bool sorted = node.attr_int("sorted", 1) != 0;
   UniqueResult r;
-  visit_types<kAllTypes>(x.dtype(), [&](auto tag) { r = unique_slices<decltype(tag)>(x, l, sorted); });
+  visit_types<kAllTypes>(x.dtype(),
+                         [&](auto tag) { r = unique_slices<decltype(tag)>(x, l, sorted); });
   return r;
 }
 
@@ -112,7 +117,7 @@ void infer_unique(InferContext& ctx) {
   require_types(ctx, 0, kAllTypes);
   const Shape& x = ctx.shape(0);
   if (ctx.node().has_attr("axis") && x.empty()) ctx.fail("an axis needs an input of rank >= 1");
-  const Layout l = layout_of(ctx.node(), x, true, &ctx);
+  const Layout l = layout_of(ctx.node(), x, &ctx);
   const int64_t u =
       static_cast<int64_t>(compute_unique(ctx.node(), ctx.require_value(0), l).first.size());
   Shape y = {u};
@@ -130,7 +135,7 @@ void infer_unique(InferContext& ctx) {
 
 void ref_unique(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
-  const Layout l = layout_of(ctx.node(), x.shape(), false, nullptr);
+  const Layout l = layout_of(ctx.node(), x.shape(), nullptr);
   const UniqueResult r = compute_unique(ctx.node(), x, l);
   const int64_t u = static_cast<int64_t>(r.first.size());
   if (ctx.output(0).numel() != u * l.outer * l.inner)

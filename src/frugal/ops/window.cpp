@@ -27,9 +27,12 @@ Window window_of(const ir::Node& node) {
 double window_value(Window w, double n, double denominator) {
   const double a = 2 * std::numbers::pi * n / denominator;
   switch (w) {
-    case Window::kHann: return 0.5 - 0.5 * std::cos(a);
-    case Window::kHamming: return 25.0 / 46.0 - 21.0 / 46.0 * std::cos(a);
-    case Window::kBlackman: return 0.42 - 0.5 * std::cos(a) + 0.08 * std::cos(2 * a);
+    case Window::kHann:
+      return 0.5 - 0.5 * std::cos(a);
+    case Window::kHamming:
+      return 25.0 / 46.0 - 21.0 / 46.0 * std::cos(a);
+    case Window::kBlackman:
+      return 0.42 - 0.5 * std::cos(a) + 0.08 * std::cos(2 * a);
   }
   return 0;
 }
