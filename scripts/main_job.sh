@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p out
 ./build/frugal zoo resnet18 -o out/resnet18.onnx --seed 0
-./build/frugal info out/resnet18.onnx
-./build/frugal run out/resnet18.onnx --input random:0 --top 5
+./build/frugal info out/resnet18.onnx --plan --backend cpu,ref
+./build/frugal run out/resnet18.onnx --backend cpu,ref --input random:0 --top 5
