@@ -32,6 +32,7 @@ expect 1 "is a directory" -- "$frugal" info "$tmp"
 expect 1 "bad.npy" -- "$frugal" run "$tmp/lenet5.onnx" --input "$tmp/bad.npy"
 expect 1 "--backend: unknown backend 'nope'" -- "$frugal" run "$tmp/lenet5.onnx" --backend nope
 expect 1 "--top" -- "$frugal" run "$tmp/lenet5.onnx" --top -1
+expect 1 "--threads" -- "$frugal" run "$tmp/lenet5.onnx" --threads 0
 expect 1 "--batch" -- "$frugal" info "$tmp/lenet5.onnx" --batch 0
 expect 1 "--shape" -- "$frugal" info "$tmp/lenet5.onnx" --shape input=1xAx28x28
 expect 1 "no input named 'nosuch'" -- "$frugal" info "$tmp/lenet5.onnx" --shape nosuch=1x1x28x28

@@ -22,6 +22,7 @@ struct RunArgs {
   std::vector<std::string> shapes;
   std::vector<std::string> output_files;
   int64_t batch = 1;
+  int threads = 1;
   int top = 5;
   bool json = false;
 };
@@ -58,6 +59,8 @@ void run_model(const RunArgs& a) {
   runtime::SessionOptions opt;
   opt.backends = a.backends;
   opt.origin = a.model;
+  if (a.threads < 1) throw UserError("--threads: must be 1 or more");
+  opt.threads = a.threads;
   opt.infer.batch = a.batch;
   parse_input_shapes(a.shapes, opt.infer);
   runtime::Session session(g, opt);
@@ -108,7 +111,8 @@ void run_model(const RunArgs& a) {
   }
   std::string bk;
   for (const auto& [b, n] : backend_nodes) bk += (bk.empty() ? "" : ", ") + b + ": " + std::to_string(n) + " nodes";
-  std::printf("model   %s\nbackend %s\n", a.model.c_str(), bk.c_str());
+  std::printf("model   %s\nbackend %s (%d thread%s)\n", a.model.c_str(), bk.c_str(), a.threads,
+              a.threads == 1 ? "" : "s");
   for (size_t i = 0; i < ports.size(); ++i)
     std::printf("input   %s %s <- %s\n", ports[i].name.c_str(), shape_str(ports[i].shape).c_str(),
                 sources[i].c_str());
@@ -137,6 +141,7 @@ void setup(CLI::App& app) {
   sub->add_option("--backend", a->backends, "backends in order of preference (default ref)")
       ->delimiter(',');
   sub->add_option("--batch", a->batch, "size of a dynamic batch dimension (default 1)");
+  sub->add_option("--threads", a->threads, "compute threads of the cpu backend (default 1)");
   sub->add_option("--shape", a->shapes, "full shape of an input: NAME=DIMS");
   sub->add_option("--top", a->top, "print the K largest values of each output row (default 5)");
   sub->add_option("--output", a->output_files, "write outputs, in order, to FILE.npy");

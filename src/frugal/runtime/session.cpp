@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 
+#include "frugal/kernels/cpu/threads.h"
 #include "frugal/runtime/memory_plan.h"
 
 namespace frugal::runtime {
@@ -24,6 +25,8 @@ Session::~Session() = default;
 Session::Session(const ir::Graph& graph, SessionOptions options)
     : graph_(graph), options_(std::move(options)) {
   if (options_.backends.empty()) throw UserError("--backend: no backend given");
+  if (options_.threads < 0) throw UserError("--threads: must be 1 or more");
+  if (options_.threads > 0) kernels::cpu::set_num_threads(options_.threads);
   for (const auto& b : options_.backends) backends_.push_back(kernels::make_backend(b));
   info_ = ops::infer_graph(graph_, options_.infer);
   ops::require_supported(graph_, info_, options_.origin);

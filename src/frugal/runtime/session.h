@@ -19,6 +19,7 @@ using kernels::NodeView;
 
 struct SessionOptions {
   std::vector<std::string> backends{"ref"};  // preference order
+  int threads = 0;  // compute threads for backends that use them (cpu); 0: leave as is
   ops::InferOptions infer;
   std::string origin = "model";  // names the model in error messages (its file)
   // Fill the activation arena with NaN before every run: a test mode that catches kernels
