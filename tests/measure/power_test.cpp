@@ -4,6 +4,8 @@
 #include <fstream>
 
 #include "frugal/core/error.h"
+#include "frugal/numeric/cost_model.h"
+#include "frugal/numeric/format.h"
 #include "frugal/measure/clock.h"
 #include "frugal/measure/power_select.h"
 
@@ -72,7 +74,17 @@ TEST(Power, ModelMeterIsAnEstimateFromWork) {
   EXPECT_EQ(to_json(r)["kind"], "estimated");
   EXPECT_NE(r.note.find("Horowitz"), std::string::npos);
   m.start();
-  EXPECT_THROW(m.record_work(WorkDone{{{"e2m1", 1.0}}, 0}), frugal::UserError);
+  // A format outside the default table is priced by the numeric cost model; a name that
+  // is no format at all is refused.
+  m.record_work(WorkDone{{{"e2m1", 1e9}}, 0});
+  const Reading r2 = m.stop();
+  const double e2m1_pj = frugal::numeric::mac_cost(frugal::numeric::parse_format("e2m1")).energy_pj;
+  EXPECT_GT(e2m1_pj, 0.0);
+  EXPECT_LT(e2m1_pj, 1.5);  // a 2-bit significand multiplier costs less than fp16's
+  EXPECT_NEAR(r2.joules, e2m1_pj * 1e-3, 1e-12);
+  m.start();
+  EXPECT_THROW(m.record_work(WorkDone{{{"e0m3", 1.0}}, 0}), frugal::UserError);
+  EXPECT_THROW(m.record_work(WorkDone{{{"float99", 1.0}}, 0}), frugal::UserError);
 }
 
 TEST(Power, ParsesSpecs) {

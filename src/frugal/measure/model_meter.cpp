@@ -4,19 +4,23 @@
 
 #include "frugal/core/error.h"
 #include "frugal/measure/clock.h"
+#include "frugal/numeric/cost_model.h"
+#include "frugal/numeric/format.h"
 
 namespace frugal::measure {
 
 EnergyCoefficients horowitz_45nm_coefficients() {
   EnergyCoefficients c;
-  // Multiply + add at 45 nm, 0.9 V (Horowitz 2014, table of operation energies):
-  // fp32 3.7 + 0.9 pJ; fp16 1.1 + 0.4 pJ; int32 3.1 + 0.1 pJ; int8 multiply 0.2 pJ with a
-  // 32-bit accumulate 0.1 pJ. bf16 and the 8-bit floats are given the fp16 figure (a
-  // narrower mantissa multiplier costs less, so this overstates them).
-  c.pj_per_mac = {{"fp32", 4.6}, {"fp16", 1.5},  {"bf16", 1.5}, {"e4m3", 1.5},
-                  {"e5m2", 1.5}, {"int32", 3.2}, {"int8", 0.3}};
-  // DRAM: 1.3-2.6 nJ per 64-bit access; the low end, per byte.
-  c.pj_per_byte = 1300.0 / 8.0;
+  // Per-MAC energies from the numeric layer's cost model, which reproduces Horowitz's
+  // 45 nm figures exactly (fp32 3.7 + 0.9 pJ, int8 multiply 0.2 + int32 add 0.1 pJ) and
+  // interpolates other widths by significand (docs/cost-model.md). Formats not listed here
+  // are priced on demand by record_work.
+  for (const char* name : {"fp32", "fp16", "bf16", "e4m3", "e5m2", "int8"})
+    c.pj_per_mac[name] = numeric::mac_cost(numeric::parse_format(name)).energy_pj;
+  // int32 is no storage format of the numeric layer (integers stop at 16 bits): its MAC is
+  // a 32-bit integer multiply and add (3.1 + 0.1 pJ).
+  c.pj_per_mac["int32"] = numeric::int_mul_cost(32).energy_pj + numeric::int_add_cost(32).energy_pj;
+  c.pj_per_byte = numeric::dram_access_pj() / 8.0;  // one 64-bit DRAM access, per byte
   c.static_watts = 0;
   c.reference = "Horowitz, ISSCC 2014, 45 nm operation energies (arithmetic and DRAM only)";
   return c;
@@ -32,9 +36,16 @@ void ModelMeter::start() {
 
 void ModelMeter::record_work(const WorkDone& work) {
   for (const auto& [format, macs] : work.macs_by_format) {
-    if (!coefficients_.pj_per_mac.count(format))
-      throw UserError("model energy: no energy per MAC for format " + format +
-                      " in the coefficient table (" + coefficients_.reference + ")");
+    if (!coefficients_.pj_per_mac.count(format)) {
+      // Any format the numeric layer can parse gets its cost-model figure.
+      try {
+        coefficients_.pj_per_mac[format] =
+            numeric::mac_cost(numeric::parse_format(format)).energy_pj;
+      } catch (const UserError& e) {
+        throw UserError("model energy: no energy per MAC for format " + format + " (" +
+                        e.what() + ")");
+      }
+    }
     work_.macs_by_format[format] += macs;
   }
   work_.bytes_moved += work.bytes_moved;
