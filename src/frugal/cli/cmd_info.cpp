@@ -4,6 +4,7 @@
 
 #include "frugal/cli/command.h"
 #include "frugal/cli/common.h"
+#include "frugal/cli/engine_options.h"
 #include "frugal/ir/onnx_io.h"
 #include "frugal/ops/cost.h"
 #include "frugal/runtime/session.h"
@@ -13,21 +14,15 @@ namespace {
 
 struct InfoArgs {
   std::string model;
-  int64_t batch = 1;
-  std::vector<std::string> shapes;
+  EngineArgs engine;
   bool json = false;
   bool plan = false;
-  std::vector<std::string> backends{"ref"};
 };
 
 // The compiled plan: which backend and kernel runs each node (and why preferred backends
 // declined), and the memory the planner reserved before the first run.
-void print_plan(const ir::Graph& g, const InfoArgs& a, const ops::InferOptions& opt,
+void print_plan(const ir::Graph& g, const InfoArgs& a, const runtime::SessionOptions& so,
                 nlohmann::json* j) {
-  runtime::SessionOptions so;
-  so.backends = a.backends;
-  so.infer = opt;
-  so.origin = a.model;
   runtime::Session s(g, so);
   if (j) {
     (*j)["plan"] = {{"arena_bytes", s.arena_bytes()},
@@ -47,10 +42,7 @@ void print_plan(const ir::Graph& g, const InfoArgs& a, const ops::InferOptions& 
     for (const auto& d : as.declined) declined += (declined.empty() ? "" : "; ") + d;
     t.add({std::to_string(k++), as.node_name, as.op_type, as.backend, as.impl, declined});
   }
-  std::printf("\nplan (backends: ");
-  for (size_t i = 0; i < a.backends.size(); ++i)
-    std::printf("%s%s", i ? "," : "", a.backends[i].c_str());
-  std::printf(")\n%s\n", t.str().c_str());
+  std::printf("\nplan (backends: %s)\n%s\n", backend_list(so).c_str(), t.str().c_str());
   std::printf("memory    activation arena %s B (planned before the first run; lower bound %s B),"
               " weights and constants %s B\n",
               with_commas(static_cast<int64_t>(s.arena_bytes())).c_str(),
@@ -70,12 +62,9 @@ const char* state_name(ops::NodeStatus::State s) {
 }
 
 void run_info(const InfoArgs& a) {
+  const runtime::SessionOptions so = session_options(a.engine, a.model);
   ir::Graph g = ir::load_onnx(a.model);
-  ops::InferOptions opt;
-  if (a.batch < 1) throw UserError("--batch: must be at least 1");
-  opt.batch = a.batch;
-  parse_input_shapes(a.shapes, opt);
-  ops::GraphInfo info = ops::infer_graph(g, opt);
+  ops::GraphInfo info = ops::infer_graph(g, so.infer);
   ops::GraphCost cost = ops::analyze_cost(g, info);
 
   auto out_shape = [&](const ir::Node& n) {
@@ -128,7 +117,7 @@ void run_info(const InfoArgs& a) {
                    {"weight_bytes", cost.weight_bytes}};
     j["unsupported"] = unsupported;
     j["method"] = "static analysis of the graph (estimated, not measured)";
-    if (a.plan) print_plan(g, a, opt, &j);
+    if (a.plan) print_plan(g, a, so, &j);
     print_json(j);
     return;
   }
@@ -175,7 +164,7 @@ void run_info(const InfoArgs& a) {
     std::printf("support   %zu unsupported node(s):\n", unsupported.size());
     for (const auto& u : unsupported) std::printf("          %s\n", u.c_str());
   }
-  if (a.plan) print_plan(g, a, opt, nullptr);
+  if (a.plan) print_plan(g, a, so, nullptr);
 }
 
 void setup(CLI::App& app) {
@@ -185,12 +174,9 @@ void setup(CLI::App& app) {
       "Examples:\n  frugal info resnet18.onnx\n  frugal info model.onnx --batch 8 --json\n"
       "  frugal info model.onnx --shape input=1x3x160x160");
   sub->add_option("model", a->model, "ONNX model file")->required();
-  sub->add_option("--batch", a->batch, "size of a dynamic batch dimension (default 1)");
-  sub->add_option("--shape", a->shapes, "full shape of an input: NAME=DIMS (e.g. x=1x3x224x224)");
   sub->add_flag("--plan", a->plan,
                 "compile the model: kernel per node, reasons for fallbacks, planned memory");
-  sub->add_option("--backend", a->backends, "backends in order of preference, for --plan")
-      ->delimiter(',');
+  add_engine_options(sub, a->engine);
   sub->add_flag("--json", a->json, "machine-readable output");
   sub->callback([a] { run_info(*a); });
 }

@@ -7,6 +7,7 @@
 
 #include "frugal/cli/command.h"
 #include "frugal/cli/common.h"
+#include "frugal/cli/engine_options.h"
 #include "frugal/cli/tensor_io.h"
 #include "frugal/core/rng.h"
 #include "frugal/ir/onnx_io.h"
@@ -18,11 +19,8 @@ namespace {
 struct RunArgs {
   std::string model;
   std::vector<std::string> inputs;  // per graph input, in order: FILE.npy or random[:seed]
-  std::vector<std::string> backends{"ref"};
-  std::vector<std::string> shapes;
+  EngineArgs engine;
   std::vector<std::string> output_files;
-  int64_t batch = 1;
-  int threads = 1;
   int top = 5;
   bool json = false;
 };
@@ -54,15 +52,8 @@ TopK top_k(const Tensor& t, int k) {
 
 void run_model(const RunArgs& a) {
   if (a.top < 0) throw UserError("--top: must be 0 or more");
-  if (a.batch < 1) throw UserError("--batch: must be at least 1");
+  runtime::SessionOptions opt = session_options(a.engine, a.model);
   ir::Graph g = ir::load_onnx(a.model);
-  runtime::SessionOptions opt;
-  opt.backends = a.backends;
-  opt.origin = a.model;
-  if (a.threads < 1) throw UserError("--threads: must be 1 or more");
-  opt.threads = a.threads;
-  opt.infer.batch = a.batch;
-  parse_input_shapes(a.shapes, opt.infer);
   runtime::Session session(g, opt);
   const auto& ports = session.inputs();
   if (a.inputs.size() > ports.size())
@@ -111,8 +102,8 @@ void run_model(const RunArgs& a) {
   }
   std::string bk;
   for (const auto& [b, n] : backend_nodes) bk += (bk.empty() ? "" : ", ") + b + ": " + std::to_string(n) + " nodes";
-  std::printf("model   %s\nbackend %s (%d thread%s)\n", a.model.c_str(), bk.c_str(), a.threads,
-              a.threads == 1 ? "" : "s");
+  std::printf("model   %s\nbackend %s (%d thread%s)\n", a.model.c_str(), bk.c_str(), a.engine.threads,
+              a.engine.threads == 1 ? "" : "s");
   for (size_t i = 0; i < ports.size(); ++i)
     std::printf("input   %s %s <- %s\n", ports[i].name.c_str(), shape_str(ports[i].shape).c_str(),
                 sources[i].c_str());
@@ -138,11 +129,7 @@ void setup(CLI::App& app) {
   sub->add_option("model", a->model, "ONNX model file")->required();
   sub->add_option("--input", a->inputs,
                   "per model input, in order: FILE.npy, or random[:SEED] (default random:0)");
-  sub->add_option("--backend", a->backends, "backends in order of preference (default ref)")
-      ->delimiter(',');
-  sub->add_option("--batch", a->batch, "size of a dynamic batch dimension (default 1)");
-  sub->add_option("--threads", a->threads, "compute threads of the cpu backend (default 1)");
-  sub->add_option("--shape", a->shapes, "full shape of an input: NAME=DIMS");
+  add_engine_options(sub, a->engine);
   sub->add_option("--top", a->top, "print the K largest values of each output row (default 5)");
   sub->add_option("--output", a->output_files, "write outputs, in order, to FILE.npy");
   sub->add_flag("--json", a->json, "machine-readable output");

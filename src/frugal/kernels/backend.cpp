@@ -22,14 +22,14 @@ std::vector<std::string> backend_names() {
   return v;
 }
 
-std::unique_ptr<Backend> make_backend(const std::string& name) {
+std::unique_ptr<Backend> make_backend(const std::string& name, const BackendConfig& config) {
   auto it = factories().find(name);
   if (it == factories().end()) {
     std::string known;
     for (const auto& n : backend_names()) known += (known.empty() ? "" : ", ") + n;
     throw UserError("--backend: unknown backend '" + name + "' (available: " + known + ")");
   }
-  return it->second();
+  return it->second(config);
 }
 
 }  // namespace frugal::kernels

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -40,10 +41,22 @@ class Backend {
   virtual std::unique_ptr<Kernel> create(const NodeView& view, std::string& why_not) = 0;
 };
 
-using BackendFactory = std::function<std::unique_ptr<Backend>()>;
+// Settings a backend may need beyond its name, from SessionOptions. Backends ignore
+// what does not concern them.
+struct ValueRange {
+  float min = 0, max = 0;
+};
+struct BackendConfig {
+  // Number formats of the emulator: "w=e4m3,a=e4m3,acc=fp16:chunk=32" (empty: its default).
+  std::string format;
+  // Activation ranges by value name (calibration), for quantized backends (cpu:int8).
+  std::map<std::string, ValueRange> ranges;
+};
+
+using BackendFactory = std::function<std::unique_ptr<Backend>(const BackendConfig&)>;
 void register_backend(const std::string& name, BackendFactory factory);
 // Throws UserError naming the known backends when `name` is unknown.
-std::unique_ptr<Backend> make_backend(const std::string& name);
+std::unique_ptr<Backend> make_backend(const std::string& name, const BackendConfig& config = {});
 std::vector<std::string> backend_names();
 
 }  // namespace frugal::kernels

@@ -27,7 +27,7 @@ Session::Session(const ir::Graph& graph, SessionOptions options)
   if (options_.backends.empty()) throw UserError("--backend: no backend given");
   if (options_.threads < 0) throw UserError("--threads: must be 1 or more");
   if (options_.threads > 0) kernels::cpu::set_num_threads(options_.threads);
-  for (const auto& b : options_.backends) backends_.push_back(kernels::make_backend(b));
+  for (const auto& b : options_.backends) backends_.push_back(kernels::make_backend(b, options_.backend_config));
   info_ = ops::infer_graph(graph_, options_.infer);
   ops::require_supported(graph_, info_, options_.origin);
 

@@ -21,6 +21,7 @@ struct SessionOptions {
   std::vector<std::string> backends{"ref"};  // preference order
   int threads = 0;  // compute threads for backends that use them (cpu); 0: leave as is
   ops::InferOptions infer;
+  kernels::BackendConfig backend_config;  // formats (emu), activation ranges (cpu:int8)
   std::string origin = "model";  // names the model in error messages (its file)
   // Fill the activation arena with NaN before every run: a test mode that catches kernels
   // reading outputs they did not write (arena bytes are reused, never zeroed).

@@ -112,8 +112,12 @@ class CpuBackend final : public kernels::Backend {
 }  // namespace
 
 FRUGAL_REGISTER_BACKEND(cpu, "cpu",
-                        [] { return std::make_unique<CpuBackend>("cpu", Precision::kF32); });
+                        [](const kernels::BackendConfig&) {
+                          return std::make_unique<CpuBackend>("cpu", Precision::kF32);
+                        });
 FRUGAL_REGISTER_BACKEND(cpu_bf16, "cpu:bf16",
-                        [] { return std::make_unique<CpuBackend>("cpu:bf16", Precision::kBF16); });
+                        [](const kernels::BackendConfig&) {
+                          return std::make_unique<CpuBackend>("cpu:bf16", Precision::kBF16);
+                        });
 
 }  // namespace frugal::kernels::cpu

@@ -29,6 +29,6 @@ class RefBackend final : public Backend {
 
 }  // namespace
 
-FRUGAL_REGISTER_BACKEND(ref, "ref", [] { return std::make_unique<RefBackend>(); });
+FRUGAL_REGISTER_BACKEND(ref, "ref", [](const BackendConfig&) { return std::make_unique<RefBackend>(); });
 
 }  // namespace frugal::kernels

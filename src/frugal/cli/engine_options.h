@@ -1,0 +1,33 @@
+// The options every command that builds a Session shares (run, info --plan, bench, eval,
+// compare, ...): backends, precision, number formats, threads, batch and input shapes.
+// One parser, so that `frugal run` and `frugal bench` mean the same thing by each flag.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+#include <vector>
+
+#include "frugal/runtime/session.h"
+
+namespace frugal::cli {
+
+struct EngineArgs {
+  std::vector<std::string> backends{"ref"};  // preference order
+  std::string precision = "fp32";            // of the cpu backend: fp32 | bf16
+  std::string format;                        // emulator formats (backend emu)
+  int threads = 1;
+  int64_t batch = 1;
+  std::vector<std::string> shapes;  // NAME=DIMS
+};
+
+// Adds --backend, --precision, --format, --threads, --batch, --shape.
+void add_engine_options(CLI::App* sub, EngineArgs& a);
+
+// Checks the values (UserError naming the option) and builds SessionOptions: the
+// precision selects the cpu backend's variant ("cpu" -> "cpu:bf16").
+runtime::SessionOptions session_options(const EngineArgs& a, const std::string& origin);
+
+// "cpu:bf16,ref" for headers.
+std::string backend_list(const runtime::SessionOptions& opt);
+
+}  // namespace frugal::cli
