@@ -14,6 +14,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libmpfr-dev libgmp-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev
   dataset-fashion-mnist libonnx-testdata
+  libyaml-cpp-dev chromium
 )
 
 missing=()

@@ -95,6 +95,7 @@ int main(int argc, char** argv) {
                            "mxfp4",
                            "int8:scale=0.02",
                            "fixed8.8",
+                           "binary",
                            "ternary:scale=0.5"};
   const char* roundings[] = {"rne", "rz", "up", "sr", "sr:bits=8"};
   std::vector<std::pair<std::string, std::string>> rows;

@@ -4,6 +4,8 @@
 // within 1e-4 of max |ref|.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "kernels/cpu_testing.h"
 
 using namespace frugal;
@@ -357,4 +359,72 @@ TEST(CpuVsRef, AddAndMul) {
       expect_matches_ref(one_node(op, {input("a", random_tensor(a, 1000 + index)),
                                        input("b", random_tensor(b, 1100 + index++))}),
                          kTol, "cpu", std::string(op) + " " + shape_str(a) + " " + shape_str(b));
+}
+
+// Fused post-ops, as the fusion passes (passes/) write them: each chain on Conv (dense and
+// depthwise without bias), ConvTranspose, Gemm and MatMul, the sum operand full-size or
+// broadcast. ref runs the base kernel then the post-ops (ops/post_ops.h).
+TEST(CpuVsRef, FusedPostOps) {
+  const std::vector<std::vector<std::string>> chains = {
+      {"relu"},      {"leakyrelu:0.1"}, {"clip:0:6"},   {"clip:2:-1"},
+      {"sigmoid"},   {"hardswish"},     {"hardsigmoid:0.2:0.5"},
+      {"sum"},       {"sum", "relu"},   {"relu", "sum"}, {"sum", "clip:-1:1", "sigmoid"}};
+  int index = 0;
+  for (const auto& chain : chains) {
+    const bool sum = std::find(chain.begin(), chain.end(), "sum") != chain.end();
+    const bool broadcast = index++ % 2 == 1;
+    std::string label;
+    for (const auto& e : chain) label += (label.empty() ? "" : "+") + e;
+    const std::map<std::string, ir::Attribute> post{{"frugal.post_ops", attr(chain)}};
+    auto with = [&](std::map<std::string, ir::Attribute> attrs) {
+      attrs.insert(post.begin(), post.end());
+      return attrs;
+    };
+    const uint64_t seed = 500 + 10 * index;
+    {  // dense Conv with bias, pads 1
+      std::vector<Operand> ops{input("x", random_tensor({2, 5, 9, 9}, seed)),
+                               constant("w", random_tensor({7, 5, 3, 3}, seed + 1, 0.3f)),
+                               constant("b", random_tensor({7}, seed + 2))};
+      if (sum)
+        ops.push_back(input("s", random_tensor(broadcast ? Shape{1, 7, 1, 1} : Shape{2, 7, 9, 9},
+                                               seed + 3)));
+      expect_matches_ref(
+          one_node("Conv", ops, with({{"pads", attr(std::vector<int64_t>{1, 1, 1, 1})}})), kTol,
+          "cpu", "conv " + label);
+    }
+    {  // depthwise, stride 2, no bias: the sum operand keeps index 3
+      std::vector<Operand> ops{input("x", random_tensor({1, 8, 10, 10}, seed + 4)),
+                               constant("w", random_tensor({8, 1, 3, 3}, seed + 5)), omitted()};
+      if (sum) ops.push_back(input("s", random_tensor({1, 8, 5, 5}, seed + 6)));
+      else ops.pop_back();
+      expect_matches_ref(one_node("Conv", ops,
+                                  with({{"group", attr(int64_t{8})},
+                                        {"strides", attr(std::vector<int64_t>{2, 2})},
+                                        {"pads", attr(std::vector<int64_t>{1, 1, 1, 1})}})),
+                         kTol, "cpu", "depthwise conv " + label);
+    }
+    {  // ConvTranspose, stride 2
+      std::vector<Operand> ops{input("x", random_tensor({1, 4, 5, 5}, seed + 7)),
+                               constant("w", random_tensor({4, 3, 3, 3}, seed + 8)),
+                               constant("b", random_tensor({3}, seed + 9))};
+      if (sum) ops.push_back(input("s", random_tensor({1, 3, 11, 11}, seed + 10)));
+      expect_matches_ref(
+          one_node("ConvTranspose", ops, with({{"strides", attr(std::vector<int64_t>{2, 2})}})),
+          kTol, "cpu", "conv_transpose " + label);
+    }
+    {  // Gemm with bias
+      std::vector<Operand> ops{input("a", random_tensor({3, 10}, seed + 11)),
+                               constant("w", random_tensor({10, 6}, seed + 12)),
+                               constant("c", random_tensor({6}, seed + 13))};
+      if (sum) ops.push_back(input("s", random_tensor(broadcast ? Shape{6} : Shape{3, 6}, seed + 14)));
+      expect_matches_ref(one_node("Gemm", ops, with({})), kTol, "cpu", "gemm " + label);
+    }
+    {  // batched MatMul: the sum operand is input 2
+      std::vector<Operand> ops{input("a", random_tensor({2, 3, 10}, seed + 15)),
+                               constant("w", random_tensor({10, 4}, seed + 16))};
+      if (sum)
+        ops.push_back(input("s", random_tensor(broadcast ? Shape{1, 3, 4} : Shape{2, 3, 4}, seed + 17)));
+      expect_matches_ref(one_node("MatMul", ops, with({})), kTol, "cpu", "matmul " + label);
+    }
+  }
 }

@@ -303,7 +303,7 @@ TEST(QuantizeReference, DoublePathAgreesWithKernelsOnRandomPatterns) {
 TEST(QuantizeIsa, VariantsAgreeOnOddLengthsAndOffsets) {
   std::mt19937 rng(11);
   for (const char* name : {"bf16", "e4m3", "e2m1", "fp16:sub=off", "int8:scale=0.37:zp=-5",
-                           "fixed4.4", "mxint8", "mxfp4"}) {
+                           "fixed4.4", "mxint8", "mxfp4", "mxfp8", "binary", "ternary:scale=0.5"}) {
     const NumberFormat f = fn::parse_format(name);
     for (size_t n : {1u, 3u, 15u, 17u, 63u, 65u, 130u, 1000u}) {
       std::vector<float> in(n);

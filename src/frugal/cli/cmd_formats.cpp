@@ -97,7 +97,8 @@ void list_formats(const std::vector<std::pair<fn::NumberFormat, std::string>>& f
     print_json({{"formats", j},
                 {"cost_model",
                  "45 nm, Horowitz ISSCC 2014 (estimated); MAC = multiply + add in the "
-                 "format (int32 add for integer formats)"}});
+                 "format (int32 add for integer formats); areas second-hand (Horowitz's "
+                 "table as reproduced by Dally, NIPS 2015 tutorial): compare ratios only"}});
     return;
   }
   Table t({"format", "bits", "layout", "max", "min normal", "min subnormal", "epsilon",
@@ -116,7 +117,8 @@ void list_formats(const std::vector<std::pair<fn::NumberFormat, std::string>>& f
   std::printf("%s\n", t.str().c_str());
   std::printf(
       "MAC pJ: energy of one multiply and one add in the format (integer formats: int32 add), and\n"
-      "MAC area relative to an fp32 MAC; 45 nm estimates calibrated on Horowitz, ISSCC 2014.\n"
+      "MAC area relative to an fp32 MAC; 45 nm estimates calibrated on Horowitz, ISSCC 2014\n"
+      "(areas second-hand, as reproduced by Dally, NIPS 2015 tutorial: compare ratios only).\n"
       "Block formats show the element; their range includes the shared scale 2^-127..2^127.\n");
 }
 

@@ -7,6 +7,7 @@
 #include "frugal/cli/engine_options.h"
 #include "frugal/ir/onnx_io.h"
 #include "frugal/ops/cost.h"
+#include "frugal/ops/post_ops.h"
 #include "frugal/runtime/session.h"
 
 namespace frugal::cli {
@@ -19,6 +20,15 @@ struct InfoArgs {
   bool plan = false;
 };
 
+// "Conv+sum+relu" for a node carrying fused post-ops.
+std::string fused_op(const runtime::Session& s, const runtime::NodeAssignment& as) {
+  const ir::Node& n = s.graph().nodes[as.node_index];
+  std::string op = as.op_type;
+  if (n.has_attr(ops::kPostOpsAttr))
+    for (const auto& e : n.attr_strings(ops::kPostOpsAttr)) op += "+" + e;
+  return op;
+}
+
 // The compiled plan: which backend and kernel runs each node (and why preferred backends
 // declined), and the memory the planner reserved before the first run.
 void print_plan(const ir::Graph& g, const InfoArgs& a, const runtime::SessionOptions& so,
@@ -28,21 +38,43 @@ void print_plan(const ir::Graph& g, const InfoArgs& a, const runtime::SessionOpt
     (*j)["plan"] = {{"arena_bytes", s.arena_bytes()},
                     {"arena_lower_bound_bytes", s.arena_lower_bound()},
                     {"constant_bytes", s.constant_bytes()},
+                    {"optimized", so.optimize},
+                    {"native_layout_values", s.native_layout_values()},
+                    {"passes", nlohmann::json::array()},
                     {"steps", nlohmann::json::array()}};
+    for (const auto& p : s.passes())
+      (*j)["plan"]["passes"].push_back(
+          {{"pass", p.pass}, {"changes", p.changes}, {"nodes", p.nodes}});
     for (const auto& as : s.assignments())
-      (*j)["plan"]["steps"].push_back({{"node", as.node_name}, {"op", as.op_type},
+      (*j)["plan"]["steps"].push_back({{"node", as.node_name}, {"op", fused_op(s, as)},
                                        {"backend", as.backend}, {"impl", as.impl},
                                        {"declined", as.declined}});
     return;
+  }
+  if (!so.optimize) {
+    std::printf("\npasses    none (--no-optimize)\n");
+  } else {
+    std::printf("\npasses    %zu nodes in, %zu steps compiled\n", g.nodes.size(),
+                s.assignments().size());
+    for (const auto& p : s.passes()) {
+      std::string what;
+      for (const auto& n : p.nodes) what += (what.empty() ? "" : "; ") + n;
+      if (what.size() > 160) what = what.substr(0, 157) + "...";
+      std::printf("  %-18s %4lld  %s\n", p.pass.c_str(), static_cast<long long>(p.changes),
+                  what.c_str());
+    }
   }
   Table t({"#", "node", "op", "backend", "kernel", "declined by"});
   size_t k = 0;
   for (const auto& as : s.assignments()) {
     std::string declined;
     for (const auto& d : as.declined) declined += (declined.empty() ? "" : "; ") + d;
-    t.add({std::to_string(k++), as.node_name, as.op_type, as.backend, as.impl, declined});
+    t.add({std::to_string(k++), as.node_name, fused_op(s, as), as.backend, as.impl, declined});
   }
   std::printf("\nplan (backends: %s)\n%s\n", backend_list(so).c_str(), t.str().c_str());
+  std::printf("layouts   %zu values stay in a backend's blocked layout between its kernels"
+              " (no reorder at either end)\n",
+              s.native_layout_values());
   std::printf("memory    activation arena %s B (planned before the first run; lower bound %s B),"
               " weights and constants %s B\n",
               with_commas(static_cast<int64_t>(s.arena_bytes())).c_str(),

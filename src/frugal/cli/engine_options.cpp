@@ -1,46 +1,155 @@
 #include "frugal/cli/engine_options.h"
 
 #include "frugal/cli/common.h"
+#include "frugal/cli/tensor_io.h"
 #include "frugal/core/error.h"
+#include "frugal/ir/onnx_io.h"
+#include "frugal/runtime/calibrate.h"
 
 namespace frugal::cli {
+namespace {
+
+std::vector<std::string> split_commas(const std::string& s) {
+  std::vector<std::string> parts(1);
+  for (char c : s) {
+    if (c == ',') {
+      parts.emplace_back();
+    } else {
+      parts.back() += c;
+    }
+  }
+  return parts;
+}
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// --calibration random:N[:SEED]: N in [1, 10000], SEED (default 1, so that the samples
+// differ from `frugal run`'s default input random:0).
+std::pair<int64_t, uint64_t> parse_random_calibration(const std::string& spec) {
+  std::string count = spec.substr(7), seed = "1";
+  if (auto colon = count.find(':'); colon != std::string::npos) {
+    seed = count.substr(colon + 1);
+    count = count.substr(0, colon);
+  }
+  auto number = [&](const std::string& text, uint64_t& v) {
+    if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos ||
+        text.size() > 18)
+      throw UserError("--calibration: '" + spec + "' is not random:N[:SEED]");
+    v = std::stoull(text);
+  };
+  uint64_t n = 0, s = 0;
+  number(count, n);
+  number(seed, s);
+  if (n < 1 || n > 10000)
+    throw UserError("--calibration: '" + spec + "': N must be between 1 and 10000");
+  return {static_cast<int64_t>(n), s};
+}
+
+// Activation ranges for --precision int8 from --calibration.
+runtime::RangeMap calibration_ranges(const EngineArgs& a, const runtime::SessionOptions& fp32,
+                                     const std::string& origin, const ir::Graph* graph) {
+  const std::string& spec = a.calibration;
+  if (ends_with(spec, ".json")) return runtime::load_ranges(spec).ranges;
+  ir::Graph loaded;
+  if (!graph) {
+    loaded = ir::load_onnx(origin);
+    graph = &loaded;
+  }
+  // The ports (shapes after --batch/--shape) that the samples must fit.
+  const std::vector<runtime::Session::Port> ports = runtime::Session(*graph, fp32).inputs();
+  std::vector<std::vector<Tensor>> batches;
+  if (spec.rfind("random:", 0) == 0) {
+    const auto [n, seed] = parse_random_calibration(spec);
+    for (int64_t i = 0; i < n; ++i) {
+      std::vector<Tensor> batch;
+      for (const auto& port : ports)
+        batch.push_back(make_input("random:" + std::to_string(seed + static_cast<uint64_t>(i)), port));
+      batches.push_back(std::move(batch));
+    }
+  } else {
+    const std::vector<std::string> files = split_commas(spec);
+    for (const auto& f : files)
+      if (!ends_with(f, ".npy"))
+        throw UserError("--calibration: '" + f +
+                        "' is not FILE.json, random:N[:SEED] or a list of .npy files");
+    if (ports.empty() || files.size() % ports.size() != 0)
+      throw UserError("--calibration: " + std::to_string(files.size()) +
+                      " NPY files do not make whole samples of the model's " +
+                      std::to_string(ports.size()) + " inputs");
+    for (size_t i = 0; i < files.size(); i += ports.size()) {
+      std::vector<Tensor> batch;
+      for (size_t p = 0; p < ports.size(); ++p) batch.push_back(make_input(files[i + p], ports[p]));
+      batches.push_back(std::move(batch));
+    }
+  }
+  return runtime::calibrate_minmax(*graph, batches, fp32);
+}
+
+}  // namespace
 
 void add_engine_options(CLI::App* sub, EngineArgs& a) {
   sub->add_option("--backend", a.backends,
                   "backends in order of preference, e.g. cpu,ref (default ref)")
       ->delimiter(',');
   sub->add_option("--precision", a.precision,
-                  "precision of the cpu backend: fp32 (default) or bf16");
+                  "precision of the cpu backend: fp32 (default), bf16, or int8 (Conv/Gemm/MatMul "
+                  "quantized, the rest fp32; needs --calibration)");
+  sub->add_option("--calibration", a.calibration,
+                  "activation ranges for --precision int8: FILE.json (frugal.ranges/1), "
+                  "a.npy,b.npy,... (sample inputs, in model-input order), or random:N[:SEED] "
+                  "(N seeded random inputs: for speed studies only, says nothing of accuracy)");
   sub->add_option("--format", a.format,
                   "number formats of the emu backend, e.g. w=e4m3,a=e4m3,acc=fp16:chunk=32");
   sub->add_option("--threads", a.threads, "compute threads of the cpu backend (default 1)");
   sub->add_option("--batch", a.batch, "size of a dynamic batch dimension (default 1)");
   sub->add_option("--shape", a.shapes, "full shape of an input: NAME=DIMS");
+  sub->add_flag("--no-optimize", a.no_optimize,
+                "run the graph as given: no folding, identity removal or fusion passes");
 }
 
-runtime::SessionOptions session_options(const EngineArgs& a, const std::string& origin) {
+runtime::SessionOptions session_options(const EngineArgs& a, const std::string& origin,
+                                        const ir::Graph* graph) {
   if (a.threads < 1) throw UserError("--threads: must be 1 or more");
   if (a.batch < 1) throw UserError("--batch: must be at least 1");
   runtime::SessionOptions opt;
   opt.origin = origin;
   opt.threads = a.threads;
+  opt.optimize = !a.no_optimize;
   opt.infer.batch = a.batch;
   parse_input_shapes(a.shapes, opt.infer);
   opt.backends = a.backends;
   if (a.precision != "fp32") {
-    if (a.precision != "bf16")
-      throw UserError("--precision: '" + a.precision + "' is not one of fp32, bf16");
+    if (a.precision != "bf16" && a.precision != "int8")
+      throw UserError("--precision: '" + a.precision + "' is not one of fp32, bf16, int8");
+    std::vector<std::string> mapped;
     bool found = false;
-    for (auto& b : opt.backends) {
+    for (const auto& b : opt.backends) {
       if (b == "cpu") {
-        b = "cpu:" + a.precision;
+        mapped.push_back("cpu:" + a.precision);
+        // int8 takes only Conv/Gemm/MatMul: float32 cpu runs the rest.
+        if (a.precision == "int8") mapped.push_back("cpu");
         found = true;
+      } else {
+        mapped.push_back(b);
       }
     }
     if (!found)
       throw UserError("--precision: " + a.precision +
                       " applies to the cpu backend; add --backend cpu,ref");
+    if (a.precision == "int8") {
+      if (a.calibration.empty())
+        throw UserError(
+            "--precision int8: needs activation ranges; add --calibration FILE.json, "
+            "a.npy,... or random:N");
+      runtime::SessionOptions fp32 = opt;  // the model as given, to calibrate on
+      opt.backend_config.ranges = calibration_ranges(a, fp32, origin, graph);
+    }
+    opt.backends = mapped;
   }
+  if (!a.calibration.empty() && a.precision != "int8")
+    throw UserError("--calibration: applies to --precision int8");
   if (!a.format.empty()) {
     bool emu = false;
     for (const auto& b : opt.backends) emu = emu || b == "emu";

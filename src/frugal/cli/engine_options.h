@@ -13,19 +13,25 @@ namespace frugal::cli {
 
 struct EngineArgs {
   std::vector<std::string> backends{"ref"};  // preference order
-  std::string precision = "fp32";            // of the cpu backend: fp32 | bf16
+  std::string precision = "fp32";            // of the cpu backend: fp32 | bf16 | int8
+  std::string calibration;                   // int8 activation ranges: FILE.json | random:N[:SEED] | a.npy,...
   std::string format;                        // emulator formats (backend emu)
   int threads = 1;
   int64_t batch = 1;
   std::vector<std::string> shapes;  // NAME=DIMS
+  bool no_optimize = false;         // skip the graph passes (SessionOptions::optimize)
 };
 
-// Adds --backend, --precision, --format, --threads, --batch, --shape.
+// Adds --backend, --precision, --calibration, --format, --threads, --batch, --shape.
 void add_engine_options(CLI::App* sub, EngineArgs& a);
 
 // Checks the values (UserError naming the option) and builds SessionOptions: the
-// precision selects the cpu backend's variant ("cpu" -> "cpu:bf16").
-runtime::SessionOptions session_options(const EngineArgs& a, const std::string& origin);
+// precision selects the cpu backend's variant ("cpu" -> "cpu:bf16"; int8 quantizes only
+// Conv/Gemm/MatMul, so "cpu" -> "cpu:int8,cpu"). With --precision int8 the activation
+// ranges come from --calibration; computing them (random:N, NPY files) runs the float32
+// model, loaded from `origin` (the model file) when `graph` is not given.
+runtime::SessionOptions session_options(const EngineArgs& a, const std::string& origin,
+                                        const ir::Graph* graph = nullptr);
 
 // "cpu:bf16,ref" for headers.
 std::string backend_list(const runtime::SessionOptions& opt);

@@ -11,10 +11,7 @@
 #include "frugal/numeric/quantize_kernels.h"
 
 namespace frugal::numeric {
-namespace {
 
-// a + b rounded to odd in double: the truncation of the exact sum with its last bit set
-// when inexact. Rounding that again to at most 51 bits equals rounding the exact sum.
 double sum_round_to_odd(double a, double b) {
   const double s = a + b;
   if (!std::isfinite(s)) return s;
@@ -24,8 +21,6 @@ double sum_round_to_odd(double a, double b) {
   return std::nextafter(s, err > 0 ? std::numeric_limits<double>::infinity()
                                    : -std::numeric_limits<double>::infinity());
 }
-
-}  // namespace
 
 EmulatedArithmetic::EmulatedArithmetic(const NumberFormat& format, const Rounding& rounding,
                                        uint64_t counter)
@@ -119,7 +114,7 @@ AccumulatorSpec parse_accumulator(std::string_view name) {
       if (ec != std::errc() || p != v.data() + v.size() || k < 1 || k > (1 << 24))
         bad_accumulator(name, "chunk must be an integer >= 1");
       spec.chunk = static_cast<int>(k);
-    } else if (!first && part == "comp") {
+    } else if (!first && (part == "comp" || part == "compensated")) {  // both spellings
       spec.compensated = true;
     } else {
       if (!first) format_name += ':';

@@ -37,6 +37,10 @@ class EmulatedArithmetic {
   uint64_t counter_;
 };
 
+// a + b rounded to odd in double: the truncation of the exact sum with its last bit set when
+// inexact. Rounding that again to at most 51 bits equals rounding the exact sum.
+double sum_round_to_odd(double a, double b);
+
 // hi + lo, |lo| <= ulp(hi) / 2 after the additions below.
 struct DoubleWord {
   double hi = 0;

@@ -453,6 +453,21 @@ void quantize_generic(const float* in, float* out, size_t n, const NumberFormat&
   }
 }
 
+// Binary and ternary: the AVX-512 kernel on the aligned middle, the reference rounding per
+// element on the rest.
+void quantize_sign(const float* in, float* out, size_t n, const NumberFormat& e,
+                   const Rounding& r, uint64_t first, Isa isa) {
+  if (isa != Isa::kAvx512) return quantize_generic(in, out, n, e, r, first);
+  const bool sr = r.mode == RoundingMode::kStochastic;
+  const size_t head = sr ? std::min(n, static_cast<size_t>((4 - (first & 3)) & 3)) : 0;
+  const size_t step = sr ? 64 : 16;
+  const size_t mid = (n - head) / step * step;
+  quantize_generic(in, out, head, e, r, first);
+  detail::quantize_sign_avx512(in + head, out + head, mid, e, r.mode, r.seed, first + head,
+                               r.random_bits);
+  quantize_generic(in + head + mid, out + head + mid, n - head - mid, e, r, first + head + mid);
+}
+
 // The kernels and their parameters for one element format on one ISA.
 struct ElementKernels {
   NumberFormat element;
@@ -460,6 +475,7 @@ struct ElementKernels {
   detail::AffineKernelParams affine_params{};
   detail::FloatKernel float_kernel = nullptr;
   detail::AffineKernel affine_kernel = nullptr;
+  Isa isa = Isa::kScalar;  // resolved
   detail::BlockScaleFn block_scale = detail::block_scale_scalar;
   detail::BlockUnscaleFn block_unscale = detail::block_unscale_scalar;
   bool fused_blocks = false;  // AVX-512 one-pass blocks for float elements
@@ -471,8 +487,9 @@ ElementKernels make_kernels(const NumberFormat& element, const Rounding& r, Isa 
   if (isa == Isa::kAuto) isa = best_isa();
   if (!isa_supported(isa))
     throw UserError("quantize: this CPU cannot run the " + std::string(isa_name(isa)) + " kernels");
+  k.isa = isa;
   if (isa == Isa::kAvx512) {
-    k.fused_blocks = element.kind == FormatKind::kFloat && r.mode != RoundingMode::kStochastic;
+    k.fused_blocks = element.kind == FormatKind::kFloat;
     k.block_scale = detail::block_scale_avx512;
     k.block_unscale = detail::block_unscale_avx512;
   } else if (isa == Isa::kAvx2) {
@@ -499,7 +516,7 @@ void quantize_elements(const float* in, float* out, size_t n, const ElementKerne
   else if (k.affine_kernel)
     k.affine_kernel(in, out, n, k.affine_params, r.mode, r.seed, first);
   else
-    quantize_generic(in, out, n, k.element, r, first);
+    quantize_sign(in, out, n, k.element, r, first, k.isa);
 }
 
 // Block (MX) scaling over [0, n) of one chunk (n a multiple of the block size, except at the
@@ -514,10 +531,11 @@ void quantize_blocks(const float* in, float* out, size_t n, const NumberFormat& 
   const double elem_min = std::isnan(ei.min_subnormal) ? ei.min_normal : ei.min_subnormal;
   // Keep every scaled element a binary32: elem_min * 2^X >= 2^-149.
   const int lowest_x = std::max(-127, -149 - std::ilogb(elem_min));
-  if (k.fused_blocks && bs % 16 == 0) {
+  const bool aligned = r.mode != RoundingMode::kStochastic || first % 4 == 0;
+  if (k.fused_blocks && bs % 16 == 0 && aligned) {
     const size_t whole = n / bs * bs;
     detail::quantize_blocks_float_avx512(in, out, whole, bs, k.float_params, r.mode, emax,
-                                         lowest_x);
+                                         lowest_x, r.seed, first);
     in += whole;
     out += whole;
     n -= whole;

@@ -133,6 +133,11 @@ void quantize_affine_avx512(const float* in, float* out, size_t n, const AffineK
 void quantize_affine_scalar(const float* in, float* out, size_t n, const AffineKernelParams& p,
                             RoundingMode mode, uint64_t seed, uint64_t first);
 
+// Binary and ternary formats (round_element's rules, compared in double as it does): n a
+// multiple of 16, and for stochastic rounding of 64 with `first` a multiple of 4. AVX-512.
+void quantize_sign_avx512(const float* in, float* out, size_t n, const NumberFormat& e,
+                          RoundingMode mode, uint64_t seed, uint64_t first, int random_bits);
+
 // MX block scaling (block_scaling_impl.h) compiled per instruction set.
 using BlockScaleFn = void (*)(const float* in, float* tmp, int* scale_exp, size_t m, size_t bs,
                               int emax, int lowest_x);
@@ -146,8 +151,10 @@ void block_unscale_avx2(const float*, float*, const int*, size_t, size_t);
 void block_unscale_avx512(const float*, float*, const int*, size_t, size_t);
 
 // Whole MX blocks of a float element format in one pass (block size a multiple of 16, n a
-// multiple of the block size, deterministic modes only): AVX-512.
+// multiple of the block size; stochastic rounding: element i uses the word at counter
+// first + i, first a multiple of 4): AVX-512.
 void quantize_blocks_float_avx512(const float* in, float* out, size_t n, size_t bs,
-                                  const FloatParams& p, RoundingMode mode, int emax, int lowest_x);
+                                  const FloatParams& p, RoundingMode mode, int emax, int lowest_x,
+                                  uint64_t seed, uint64_t first);
 
 }  // namespace frugal::numeric::detail

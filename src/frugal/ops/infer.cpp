@@ -2,6 +2,8 @@
 
 #include <set>
 
+#include "frugal/ops/post_ops.h"
+
 namespace frugal::ops {
 
 bool GraphInfo::supported() const {
@@ -29,7 +31,8 @@ std::string GraphInfo::unsupported_summary() const {
 namespace {
 
 void check_arity(const OpDef& def, const ir::Node& n) {
-  int ni = static_cast<int>(n.inputs.size());
+  // A fused sum operand (post_ops.h) is checked by infer_with_post_ops, not counted here.
+  int ni = static_cast<int>(own_input_count(n));
   // Trailing omitted optional inputs do not count.
   while (ni > 0 && n.inputs[ni - 1].empty()) --ni;
   int no = static_cast<int>(n.outputs.size());
@@ -124,7 +127,7 @@ GraphInfo infer_graph(const ir::Graph& g, const InferOptions& opt) {
     const int64_t node_opset = n.domain.empty() ? opset : g.opset(n.domain);
     InferContext ctx(n, node_opset, ins);
     try {
-      def->infer(ctx);
+      infer_with_post_ops(*def, ctx);
     } catch (const DataDependentShape&) {
       st.state = NodeStatus::State::kDynamic;
       for (const auto& o : n.outputs)
@@ -146,7 +149,8 @@ GraphInfo infer_graph(const ir::Graph& g, const InferOptions& opt) {
       all_out_known &= o.value.has_value();
       out_elems += shape_numel(*o.shape);
     }
-    if (!all_out_known && all_const && def->foldable && opt.fold_constants &&
+    // A fused node is never folded: ops::evaluate runs the base operator only.
+    if (!all_out_known && all_const && def->foldable && !has_post_ops(n) && opt.fold_constants &&
         out_elems <= opt.fold_max_elements) {
       std::vector<Tensor> in_vals(n.inputs.size());
       for (size_t i = 0; i < n.inputs.size(); ++i)

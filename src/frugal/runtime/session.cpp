@@ -5,7 +5,9 @@
 #include <cstring>
 #include <limits>
 
+#include "frugal/kernels/cpu/layout.h"
 #include "frugal/kernels/cpu/threads.h"
+#include "frugal/ops/post_ops.h"
 #include "frugal/runtime/memory_plan.h"
 
 namespace frugal::runtime {
@@ -28,6 +30,11 @@ Session::Session(const ir::Graph& graph, SessionOptions options)
   if (options_.threads < 0) throw UserError("--threads: must be 1 or more");
   if (options_.threads > 0) kernels::cpu::set_num_threads(options_.threads);
   for (const auto& b : options_.backends) backends_.push_back(kernels::make_backend(b, options_.backend_config));
+  if (options_.optimize) {
+    passes::Optimized o = passes::optimize(graph_, options_.infer);
+    graph_ = std::move(o.graph);
+    passes_ = std::move(o.passes);
+  }
   info_ = ops::infer_graph(graph_, options_.infer);
   ops::require_supported(graph_, info_, options_.origin);
 
@@ -103,9 +110,47 @@ Session::Session(const ir::Graph& graph, SessionOptions options)
   for (const auto& c : constants_)
     if (c.defined()) constant_bytes_ += c.nbytes();
 
-  // Plan the arena: outputs of static steps that are not graph outputs.
   std::vector<bool> is_output(slot_of_.size(), false);
   for (size_t o : output_slots_) is_output[o] = true;
+
+  // Values that flow only between kernels able to keep the producer's native layout stay
+  // in it: the producer's reorder to plain and each reader's reorder back go. Graph outputs
+  // and values any other kernel reads stay plain.
+  std::vector<std::vector<std::pair<size_t, size_t>>> readers(slot_of_.size());
+  for (size_t s = 0; s < steps_.size(); ++s)
+    for (size_t i = 0; i < steps_[s].in_slots.size(); ++i)
+      if (steps_[s].in_slots[i] >= 0) readers[steps_[s].in_slots[i]].push_back({s, i});
+  auto negotiable = [&](size_t s) -> kernels::cpu::LayoutNegotiable* {
+    return steps_[s].dynamic ? nullptr
+                             : dynamic_cast<kernels::cpu::LayoutNegotiable*>(steps_[s].kernel.get());
+  };
+  std::vector<size_t> native_bytes(slot_of_.size(), 0);
+  // FRUGAL_PLAIN_LAYOUTS=1 keeps every value plain: the A/B switch of bench/RESULTS.md.
+  const char* plain_only = std::getenv("FRUGAL_PLAIN_LAYOUTS");
+  const bool negotiate = !(plain_only && std::string(plain_only) == "1");
+  for (size_t s = 0; negotiate && s < steps_.size(); ++s) {
+    kernels::cpu::LayoutNegotiable* producer = negotiable(s);
+    if (!producer) continue;
+    for (size_t o = 0; o < steps_[s].out_slots.size(); ++o) {
+      const int64_t sl = steps_[s].out_slots[o];
+      if (sl < 0 || is_output[sl] || readers[sl].empty()) continue;
+      const auto layout = producer->native_output(o);
+      if (!layout) continue;
+      bool agreed = true;
+      for (const auto& [r, i] : readers[sl]) {
+        kernels::cpu::LayoutNegotiable* reader = negotiable(r);
+        const auto wanted = reader ? reader->native_input(i) : std::nullopt;
+        agreed = agreed && wanted && wanted->key == layout->key;
+      }
+      if (!agreed) continue;
+      producer->adopt_native_output(o);
+      for (const auto& [r, i] : readers[sl]) negotiable(r)->adopt_native_input(i);
+      native_bytes[sl] = layout->bytes;
+      ++native_layout_values_;
+    }
+  }
+
+  // Plan the arena: outputs of static steps that are not graph outputs.
   std::vector<BufferRequest> requests;
   std::vector<size_t> request_slot;
   for (size_t s = 0; s < steps_.size(); ++s) {
@@ -115,7 +160,8 @@ Session::Session(const ir::Graph& graph, SessionOptions options)
       int64_t sl = steps_[s].out_slots[o];
       if (sl < 0 || is_output[sl]) continue;
       const auto& ti = info_.at(n.outputs[o]);
-      size_t bytes = static_cast<size_t>(shape_numel(*ti.shape)) * dtype_size(ti.dtype);
+      size_t bytes = native_bytes[sl] ? native_bytes[sl]
+                                      : static_cast<size_t>(shape_numel(*ti.shape)) * dtype_size(ti.dtype);
       int64_t last = std::max<int64_t>(last_use[sl], static_cast<int64_t>(s));
       requests.push_back({bytes, static_cast<int64_t>(s), last});
       request_slot.push_back(static_cast<size_t>(sl));
@@ -176,7 +222,7 @@ std::vector<Tensor> Session::run(const std::vector<Tensor>& inputs) {
           iptr[i] = &infos[i];
         }
       ops::InferContext ictx(n, opset, iptr);
-      st.def->infer(ictx);
+      ops::infer_with_post_ops(*st.def, ictx);
       for (size_t o = 0; o < st.out_slots.size(); ++o) {
         if (st.out_slots[o] < 0) continue;
         auto& oi = ictx.outputs()[o];

@@ -10,6 +10,7 @@
 #include "frugal/ir/graph.h"
 #include "frugal/ops/infer.h"
 #include "frugal/kernels/backend.h"
+#include "frugal/passes/passes.h"
 
 namespace frugal::runtime {
 
@@ -26,6 +27,9 @@ struct SessionOptions {
   // Fill the activation arena with NaN before every run: a test mode that catches kernels
   // reading outputs they did not write (arena bytes are reused, never zeroed).
   bool poison_arena = false;
+  // Run the graph passes (passes/passes.h: constant and BatchNorm folding, identity
+  // removal, activation and residual-add fusion) before compiling.
+  bool optimize = true;
 };
 
 struct NodeAssignment {
@@ -66,7 +70,10 @@ class Session {
   std::vector<Tensor> run(const std::vector<Tensor>& inputs);
   std::map<std::string, Tensor> run_named(const std::map<std::string, Tensor>& inputs);
 
+  // The graph as compiled: after the passes when SessionOptions::optimize is set.
   const ir::Graph& graph() const { return graph_; }
+  // What each pass did (empty without SessionOptions::optimize).
+  const std::vector<passes::PassReport>& passes() const { return passes_; }
   const ops::GraphInfo& info() const { return info_; }
   // One entry per executed step (folded nodes are not steps).
   const std::vector<NodeAssignment>& assignments() const { return assignments_; }
@@ -79,12 +86,16 @@ class Session {
   size_t arena_bytes() const { return arena_bytes_; }
   size_t arena_lower_bound() const { return arena_lower_bound_; }
   size_t constant_bytes() const { return constant_bytes_; }
+  // Values kept in a backend's native (blocked) layout between its kernels, each saving a
+  // reorder at its producer and at every reader (kernels/cpu/layout.h).
+  size_t native_layout_values() const { return native_layout_values_; }
   // A Session runs one inference at a time (the arena is shared by its runs).
 
  private:
   struct Step;
   ir::Graph graph_;
   SessionOptions options_;
+  std::vector<passes::PassReport> passes_;
   ops::GraphInfo info_;
   std::vector<std::unique_ptr<Backend>> backends_;
   std::vector<Step> steps_;
@@ -96,6 +107,7 @@ class Session {
   std::vector<int64_t> arena_offset_;  // per slot: offset in the arena, -1 if not planned
   std::shared_ptr<void> arena_;
   size_t arena_bytes_ = 0, arena_lower_bound_ = 0, constant_bytes_ = 0;
+  size_t native_layout_values_ = 0;
   NodeObserver* observer_ = nullptr;
 };
 

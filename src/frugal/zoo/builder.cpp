@@ -46,6 +46,20 @@ std::string GraphBuilder::claim_name(const std::string& wanted) {
   return name;
 }
 
+namespace {
+
+// Zoo models are built at batch 1 with every Reshape target batch-free (-1 or 0), so the
+// leading dimension is exported symbolic ("N"): `--batch B` (frugal) and other runtimes
+// (ONNX Runtime refuses a batch other than a fixed 1) run any batch.
+std::vector<ir::Dim> batch_free(const Shape& shape) {
+  std::vector<ir::Dim> dims;
+  for (size_t i = 0; i < shape.size(); ++i)
+    dims.push_back(i == 0 ? ir::Dim{-1, "N"} : ir::Dim{shape[i], ""});
+  return dims;
+}
+
+}  // namespace
+
 void GraphBuilder::record_value(const std::string& value, Shape shape) {
   shapes_[value] = std::move(shape);
 }
@@ -92,8 +106,7 @@ std::string GraphBuilder::add_input(const std::string& name, const Shape& shape)
   ir::ValueInfo info;
   info.name = v;
   info.dtype = DType::kF32;
-  info.shape = std::vector<ir::Dim>{};
-  for (int64_t d : shape) info.shape->push_back(ir::Dim{d, ""});
+  info.shape = batch_free(shape);
   graph_.inputs.push_back(std::move(info));
   record_value(v, shape);
   return v;
@@ -295,8 +308,7 @@ ir::Graph GraphBuilder::finish(const std::string& value, const std::string& outp
   ir::ValueInfo out;
   out.name = output_name;
   out.dtype = DType::kF32;
-  out.shape = std::vector<ir::Dim>{};
-  for (int64_t d : out_shape) out.shape->push_back(ir::Dim{d, ""});
+  out.shape = batch_free(out_shape);
   graph_.outputs = {out};
 
   // Shapes of intermediate values (graph inputs carry their own).
@@ -305,8 +317,7 @@ ir::Graph GraphBuilder::finish(const std::string& value, const std::string& outp
     ir::ValueInfo info;
     info.name = name;
     info.dtype = DType::kF32;
-    info.shape = std::vector<ir::Dim>{};
-    for (int64_t d : shape) info.shape->push_back(ir::Dim{d, ""});
+    info.shape = batch_free(shape);
     graph_.value_info.emplace(name, std::move(info));
   }
   return std::move(graph_);

@@ -14,5 +14,7 @@ ir::Graph build_mobilenet_v2(uint64_t seed);        // mobilenet.cpp
 ir::Graph build_mobilenet_v3_small(uint64_t seed);  // mobilenet.cpp
 ir::Graph build_squeezenet1_1(uint64_t seed);       // squeezenet.cpp
 ir::Graph build_shufflenet_v2_x1_0(uint64_t seed);  // shufflenet.cpp
+ir::Graph build_resnet8_fmnist(uint64_t seed);      // small_fmnist.cpp
+ir::Graph build_mobilenet_fmnist(uint64_t seed);    // small_fmnist.cpp
 
 }  // namespace frugal::zoo

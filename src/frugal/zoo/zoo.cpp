@@ -24,22 +24,33 @@ const std::vector<std::pair<std::string, BuildFn>>& registry() {
   return models;
 }
 
+// Small 28x28 models for training studies (Fashion-MNIST), listed after the published ones.
+const std::vector<std::pair<std::string, BuildFn>>& training_models() {
+  static const std::vector<std::pair<std::string, BuildFn>> models{
+      {"resnet8_fmnist", build_resnet8_fmnist},
+      {"mobilenet_fmnist", build_mobilenet_fmnist},
+  };
+  return models;
+}
+
 }  // namespace
 
 std::vector<std::string> names() {
   std::vector<std::string> out;
   for (const auto& [name, fn] : registry()) out.push_back(name);
+  for (const auto& [name, fn] : training_models()) out.push_back(name);
   return out;
 }
 
 ir::Graph build(const std::string& name, uint64_t seed) {
-  for (const auto& [known, fn] : registry()) {
-    if (known != name) continue;
-    ir::Graph g = fn(seed);
-    g.metadata["zoo.model"] = name;
-    g.metadata["zoo.seed"] = std::to_string(seed);
-    return g;
-  }
+  for (const auto* list : {&registry(), &training_models()})
+    for (const auto& [known, fn] : *list) {
+      if (known != name) continue;
+      ir::Graph g = fn(seed);
+      g.metadata["zoo.model"] = name;
+      g.metadata["zoo.seed"] = std::to_string(seed);
+      return g;
+    }
   std::string list;
   for (const auto& n : names()) list += (list.empty() ? "" : ", ") + n;
   throw UserError("unknown zoo model '" + name + "' (known: " + list + ")");

@@ -64,6 +64,7 @@ std::unique_ptr<kernels::Kernel> finish(const Build& b, const PrimitiveDesc& pd,
   if (b.has_input(2))
     args[DNNL_ARG_BIAS] = k->input_as(2, plain_md(b.in_shape(2), dt::f32), pd.bias_desc());
   args[DNNL_ARG_DST] = k->output_as(0, plain_md(b.out_shape(0), dt::f32), pd.dst_desc());
+  chain.copy_sum_operand(*k, b.view, args[DNNL_ARG_DST]);
   chain.bind(*k, args);
   k->add_step(pd, prim, std::move(args));
   return k;
@@ -92,7 +93,7 @@ std::unique_ptr<kernels::Kernel> make_conv(const Build& b) {
   const dnnl::memory::desc wei = weights_query(b, w_boundary);
 
   PostOpChain chain;
-  chain.add_node_post_ops(b.view, y);
+  chain.add_node_post_ops_sum_in_place(b.view, y);
   dnnl::primitive_attr attr = scratchpad_attr();
   if (!chain.empty()) attr.set_post_ops(chain.ops());
 
@@ -158,7 +159,7 @@ std::unique_ptr<kernels::Kernel> make_conv_transpose(const Build& b) {
                     : dnnl::memory::desc(dims, b.compute_type(), strides);
 
   PostOpChain chain;
-  chain.add_node_post_ops(b.view, y);
+  chain.add_node_post_ops_sum_in_place(b.view, y);
   dnnl::primitive_attr attr = scratchpad_attr();
   if (!chain.empty()) attr.set_post_ops(chain.ops());
 

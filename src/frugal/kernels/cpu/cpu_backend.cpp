@@ -3,6 +3,7 @@
 // ConvTranspose, Gemm and MatMul computed from bfloat16 sources and weights (float32
 // accumulation and outputs). Nodes it cannot run are declined with the reason, so that
 // the Session falls back to the next backend (ref) and reports why.
+#include <cstdint>
 #include <map>
 #include <string>
 
@@ -21,6 +22,11 @@ const Tensor* Build::constant(size_t i) const {
   if (!has_input(i) || !view.inputs[i]->value) return nullptr;
   return &*view.inputs[i]->value;
 }
+const dnnl::memory::desc* Build::hint(size_t i) const {
+  if (!native || !has_input(i)) return nullptr;
+  auto it = native->find(view.node.inputs[i]);
+  return it == native->end() ? nullptr : &it->second;
+}
 dnnl::memory::data_type Build::compute_type() const {
   return precision == Precision::kBF16 ? dnnl::memory::data_type::bf16
                                        : dnnl::memory::data_type::f32;
@@ -31,6 +37,9 @@ namespace {
 struct OpEntry {
   Factory make;
   bool post_ops;  // accepts "frugal.post_ops"
+  // Inputs holding the data (float32 tensors); the rest are read by the factory (Split's
+  // int64 sizes).
+  size_t data_inputs = SIZE_MAX;
 };
 
 const std::map<std::string, OpEntry>& op_table() {
@@ -54,6 +63,11 @@ const std::map<std::string, OpEntry>& op_table() {
       {"HardSigmoid", {make_hard_sigmoid, false}},
       {"Add", {make_add, false}},
       {"Mul", {make_mul, false}},
+      {"Concat", {make_concat, false}},
+      {"Transpose", {make_transpose, false}},
+      {"Split", {make_split, false, 1}},
+      {"Reshape", {make_reshape, false, 1}},
+      {"Flatten", {make_reshape, false}},
   };
   return table;
 }
@@ -69,7 +83,7 @@ void check_common(const kernels::NodeView& v, const OpEntry& entry) {
     if (t->dtype != DType::kF32) decline(std::string(dtype_name(t->dtype)) + " not supported");
     if (shape_numel(*t->shape) == 0) decline("empty tensor " + shape_str(*t->shape));
   };
-  for (const auto* t : v.inputs) check(t);
+  for (size_t i = 0; i < v.inputs.size() && i < entry.data_inputs; ++i) check(v.inputs[i]);
   // Further outputs (MaxPool's Indices) are checked by their op's factory.
   if (!v.outputs.empty()) check(v.outputs[0]);
 }
@@ -93,7 +107,12 @@ class CpuBackend final : public kernels::Backend {
     }
     try {
       check_common(view, it->second);
-      return it->second.make(Build{view, context_, precision_});
+      std::unique_ptr<kernels::Kernel> k = it->second.make(Build{view, context_, precision_, &native_});
+      if (const auto* ok = dynamic_cast<const OnednnKernel*>(k.get()))
+        for (size_t o = 0; o < view.node.outputs.size(); ++o)
+          if (const dnnl::memory::desc* md = ok->native_output_desc(o))
+            native_[view.node.outputs[o]] = *md;
+      return k;
     } catch (const Declined& d) {
       why_not = view.node.op_type + ": " + d.why;
     } catch (const dnnl::error& e) {
@@ -107,6 +126,7 @@ class CpuBackend final : public kernels::Backend {
   std::string name_;
   Precision precision_;
   std::shared_ptr<Context> context_;
+  NativeLayouts native_;
 };
 
 }  // namespace

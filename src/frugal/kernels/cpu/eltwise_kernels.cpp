@@ -15,7 +15,9 @@ using dt = dnnl::memory::data_type;
 std::unique_ptr<kernels::Kernel> eltwise(const Build& b, dnnl::algorithm alg, float alpha,
                                          float beta) {
   const dnnl::memory::desc md = plain_md(b.in_shape(0), dt::f32);
-  const dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_inference, alg, md, alpha, beta);
+  // In the producer's blocked layout when it has one: elementwise does not care.
+  const dnnl::memory::desc wanted = b.hint(0) ? *b.hint(0) : md;
+  const dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_inference, alg, wanted, alpha, beta);
   const dnnl::eltwise_forward::primitive_desc pd(d, scratchpad_attr(), b.context->engine());
   auto k = std::make_unique<OnednnKernel>(b.context);
   Args args;
@@ -50,7 +52,11 @@ std::unique_ptr<kernels::Kernel> binary(const Build& b, dnnl::algorithm alg, boo
   }
   const dnnl::memory::desc md0 = plain_md(s0, dt::f32), md1 = plain_md(s1, dt::f32),
                            dst = plain_md(out, dt::f32);
-  const dnnl::binary::desc d(alg, md0, md1, dst);
+  // Both operands in one blocked layout from their producers: add them in it.
+  const dnnl::memory::desc *h0 = b.hint(first), *h1 = b.hint(second);
+  const bool native = h0 && h1 && *h0 == *h1 && s0 == s1;
+  const dnnl::binary::desc d = native ? dnnl::binary::desc(alg, *h0, *h0, *h0)
+                                      : dnnl::binary::desc(alg, md0, md1, dst);
   const dnnl::binary::primitive_desc pd(d, scratchpad_attr(), b.context->engine());
   auto k = std::make_unique<OnednnKernel>(b.context);
   Args args;

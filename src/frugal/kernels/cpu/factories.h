@@ -2,6 +2,7 @@
 // from the node's inferred shapes, or declines (throws Declined) with a precise reason.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -13,11 +14,17 @@ namespace frugal::kernels::cpu {
 // in; tensors at kernel boundaries stay float32 either way.
 enum class Precision { kF32, kBF16 };
 
-// What a factory sees: the node, the backend's context and the precision.
+// Native (non-plain) output layouts of the kernels built so far, by value name.
+using NativeLayouts = std::map<std::string, dnnl::memory::desc>;
+
+// What a factory sees: the node, the backend's context and the precision, and the native
+// layouts of the kernels already built (a kernel whose primitive may read any layout reads
+// its input in its producer's, so that the Session can drop the reorders between them).
 struct Build {
   const kernels::NodeView& view;
   std::shared_ptr<Context> context;
   Precision precision;
+  const NativeLayouts* native = nullptr;
 
   const ir::Node& node() const { return view.node; }
   bool has_input(size_t i) const { return i < view.inputs.size() && view.inputs[i]; }
@@ -26,6 +33,8 @@ struct Build {
   const Shape& out_shape(size_t i) const;
   // Contents known at compile time (weights), or null.
   const Tensor* constant(size_t i) const;
+  // The native layout input `i`'s producer writes (a hint), or null when plain/unknown.
+  const dnnl::memory::desc* hint(size_t i) const;
   // Data type of the compute-heavy primitives' source and weights.
   dnnl::memory::data_type compute_type() const;
 };
@@ -51,5 +60,9 @@ std::unique_ptr<kernels::Kernel> make_hard_swish(const Build& b);
 std::unique_ptr<kernels::Kernel> make_hard_sigmoid(const Build& b);
 std::unique_ptr<kernels::Kernel> make_add(const Build& b);
 std::unique_ptr<kernels::Kernel> make_mul(const Build& b);
+std::unique_ptr<kernels::Kernel> make_concat(const Build& b);
+std::unique_ptr<kernels::Kernel> make_transpose(const Build& b);
+std::unique_ptr<kernels::Kernel> make_split(const Build& b);
+std::unique_ptr<kernels::Kernel> make_reshape(const Build& b);  // Reshape and Flatten
 
 }  // namespace frugal::kernels::cpu

@@ -21,6 +21,25 @@ dnnl::memory::desc plain_md(const Shape& shape, dnnl::memory::data_type dt) {
   return dnnl::memory::desc(dims, dt, strides);
 }
 
+std::string layout_key(const dnnl::memory::desc& md) {
+  const dnnl_memory_desc_t& d = md.data;
+  std::string k = std::to_string(static_cast<int>(d.data_type)) + "|" +
+                  std::to_string(static_cast<int>(d.format_kind)) + "|" +
+                  std::to_string(d.offset0) + "|";
+  for (int i = 0; i < d.ndims; ++i)
+    k += std::to_string(d.dims[i]) + "/" + std::to_string(d.padded_dims[i]) + "/" +
+         std::to_string(d.padded_offsets[i]) + ",";
+  if (d.format_kind == dnnl_blocked) {
+    const dnnl_blocking_desc_t& b = d.format_desc.blocking;
+    k += "|s";
+    for (int i = 0; i < d.ndims; ++i) k += std::to_string(b.strides[i]) + ",";
+    k += "|b";
+    for (int i = 0; i < b.inner_nblks; ++i)
+      k += std::to_string(b.inner_blks[i]) + "@" + std::to_string(b.inner_idxs[i]) + ",";
+  }
+  return k;
+}
+
 dnnl::primitive_attr scratchpad_attr() {
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
@@ -39,6 +58,12 @@ dnnl::memory OnednnKernel::bind_output(size_t index, const dnnl::memory::desc& b
   dnnl::memory m(boundary, context_->engine(), DNNL_MEMORY_NONE);
   outputs_.push_back({index, m});
   return m;
+}
+
+dnnl::memory OnednnKernel::view_of(const dnnl::memory& base, const dnnl::memory::desc& md) {
+  dnnl::memory v(md, context_->engine(), DNNL_MEMORY_NONE);
+  views_.push_back({v, base});
+  return v;
 }
 
 dnnl::memory OnednnKernel::buffer(const dnnl::memory::desc& md) {
@@ -60,12 +85,17 @@ void OnednnKernel::add_reorder(const dnnl::memory& from, const dnnl::memory& to,
   into.push_back({dnnl::reorder(pd), std::move(args)});
 }
 
+void OnednnKernel::add_copy(const dnnl::memory& from, const dnnl::memory& to) {
+  add_reorder(from, to, steps_);
+}
+
 dnnl::memory OnednnKernel::input_as(size_t index, const dnnl::memory::desc& boundary,
                                     const dnnl::memory::desc& wanted) {
   dnnl::memory bound = bind_input(index, boundary);
   if (wanted == boundary) return bound;
   dnnl::memory converted = buffer(wanted);
   add_reorder(bound, converted, steps_);
+  conversions_.push_back({false, index, inputs_.size() - 1, steps_.size() - 1, converted, wanted});
   return converted;
 }
 
@@ -75,6 +105,7 @@ dnnl::memory OnednnKernel::output_as(size_t index, const dnnl::memory::desc& bou
   if (produced == boundary) return bound;
   dnnl::memory internal = buffer(produced);
   add_reorder(internal, bound, tail_);
+  conversions_.push_back({true, index, outputs_.size() - 1, tail_.size() - 1, internal, produced});
   return internal;
 }
 
@@ -111,12 +142,56 @@ void OnednnKernel::add_step(const dnnl::primitive_desc_base& pd, dnnl::primitive
 void OnednnKernel::run(ops::KernelContext& ctx) {
   for (auto& b : inputs_) b.mem.set_data_handle(const_cast<void*>(ctx.input(b.index).raw()));
   for (auto& b : outputs_) b.mem.set_data_handle(ctx.output(b.index).raw());
+  for (auto& v : views_) v.view.set_data_handle(v.base.get_data_handle());
   // The scratchpad may have grown since a kernel was built: point at its final place.
   for (auto& s : scratchpads_) s.set_data_handle(context_->scratchpad());
   dnnl::stream& stream = context_->stream();
-  for (auto& s : steps_) s.prim.execute(stream, s.args);
-  for (auto& s : tail_) s.prim.execute(stream, s.args);
+  for (auto& s : steps_)
+    if (s.enabled) s.prim.execute(stream, s.args);
+  for (auto& s : tail_)
+    if (s.enabled) s.prim.execute(stream, s.args);
   stream.wait();
+}
+
+const OnednnKernel::Conversion* OnednnKernel::conversion(bool output, size_t index) const {
+  // Only a value bound once, through one conversion, can change its layout as a whole.
+  size_t bound = 0;
+  for (const auto& b : output ? outputs_ : inputs_) bound += b.index == index;
+  if (bound != 1) return nullptr;
+  for (const auto& c : conversions_)
+    if (c.output == output && c.index == index) return &c;
+  return nullptr;
+}
+
+const dnnl::memory::desc* OnednnKernel::native_output_desc(size_t index) const {
+  const Conversion* c = conversion(true, index);
+  return c ? &c->md : nullptr;
+}
+
+std::optional<OpaqueLayout> OnednnKernel::native_output(size_t index) const {
+  const Conversion* c = conversion(true, index);
+  if (!c) return std::nullopt;
+  return OpaqueLayout{layout_key(c->md), c->md.get_size()};
+}
+
+std::optional<OpaqueLayout> OnednnKernel::native_input(size_t index) const {
+  const Conversion* c = conversion(false, index);
+  if (!c) return std::nullopt;
+  return OpaqueLayout{layout_key(c->md), c->md.get_size()};
+}
+
+void OnednnKernel::adopt_native_output(size_t index) {
+  const Conversion* c = conversion(true, index);
+  FRUGAL_CHECK(c != nullptr, "no native layout to adopt for this output");
+  tail_[c->step].enabled = false;
+  outputs_[c->binding].mem = c->native;
+}
+
+void OnednnKernel::adopt_native_input(size_t index) {
+  const Conversion* c = conversion(false, index);
+  FRUGAL_CHECK(c != nullptr, "no native layout to adopt for this input");
+  steps_[c->step].enabled = false;
+  inputs_[c->binding].mem = c->native;
 }
 
 }  // namespace frugal::kernels::cpu

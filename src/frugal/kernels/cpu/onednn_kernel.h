@@ -5,9 +5,9 @@
 //
 // Kernel boundaries are plain row-major tensors (the Session's contract). Each kernel
 // states the layout its primitive wants (`wanted` descriptors) separately from the
-// boundary's, and OnednnKernel inserts the reorders between them, so that propagating
-// oneDNN's blocked layouts between consecutive kernels later changes only which
-// descriptors are passed here.
+// boundary's, and OnednnKernel inserts the reorders between them. Between two cpu kernels
+// the Session may then drop a pair of such reorders (layout.h: the value stays in the
+// producer's native layout).
 #pragma once
 
 #include <memory>
@@ -19,6 +19,7 @@
 
 #include "frugal/core/tensor.h"
 #include "frugal/kernels/backend.h"
+#include "frugal/kernels/cpu/layout.h"
 
 namespace frugal::kernels::cpu {
 
@@ -53,7 +54,10 @@ dnnl::primitive_attr scratchpad_attr();
 
 using Args = std::unordered_map<int, dnnl::memory>;
 
-class OnednnKernel final : public kernels::Kernel {
+// A key equal for two descriptors exactly when they place the same bytes the same way.
+std::string layout_key(const dnnl::memory::desc& md);
+
+class OnednnKernel final : public kernels::Kernel, public LayoutNegotiable {
  public:
   explicit OnednnKernel(std::shared_ptr<Context> context);
 
@@ -72,6 +76,11 @@ class OnednnKernel final : public kernels::Kernel {
   // A compile-time constant (weights) in the wanted layout, reordered once, now.
   dnnl::memory constant_as(const Tensor& value, const dnnl::memory::desc& boundary,
                            const dnnl::memory::desc& wanted);
+  // A step copying `from` into `to` (same dims, any layouts), run in order with the others.
+  void add_copy(const dnnl::memory& from, const dnnl::memory& to);
+  // Another descriptor (a sub-memory, say) over `base`'s buffer, following it wherever run()
+  // or an adopted layout points `base`.
+  dnnl::memory view_of(const dnnl::memory& base, const dnnl::memory::desc& md);
   // A buffer owned by the kernel.
   dnnl::memory buffer(const dnnl::memory::desc& md);
 
@@ -83,6 +92,14 @@ class OnednnKernel final : public kernels::Kernel {
   void run(ops::KernelContext& ctx) override;
   std::string impl() const override { return impl_; }
 
+  // Output `index` as the primitive writes it, when that is not the plain boundary (the
+  // backend hints it to the kernels that read the value); null otherwise.
+  const dnnl::memory::desc* native_output_desc(size_t index) const;
+  std::optional<OpaqueLayout> native_output(size_t index) const override;
+  std::optional<OpaqueLayout> native_input(size_t index) const override;
+  void adopt_native_output(size_t index) override;
+  void adopt_native_input(size_t index) override;
+
  private:
   struct Binding {
     size_t index;
@@ -91,13 +108,29 @@ class OnednnKernel final : public kernels::Kernel {
   struct Step {
     dnnl::primitive prim;
     Args args;
+    bool enabled = true;
   };
+  // A reorder between a boundary binding and the primitive's own layout.
+  struct Conversion {
+    bool output;
+    size_t index;    // the node's input/output index
+    size_t binding;  // in inputs_/outputs_
+    size_t step;     // in steps_ (inputs) or tail_ (outputs)
+    dnnl::memory native;
+    dnnl::memory::desc md;  // native's
+  };
+  const Conversion* conversion(bool output, size_t index) const;
   void add_reorder(const dnnl::memory& from, const dnnl::memory& to, std::vector<Step>& into);
 
   std::shared_ptr<Context> context_;
   std::vector<Binding> inputs_, outputs_;
+  std::vector<Conversion> conversions_;
   std::vector<Step> steps_, tail_;  // tail_: output reorders, after every step
   std::vector<dnnl::memory> scratchpads_;
+  struct View {
+    dnnl::memory view, base;
+  };
+  std::vector<View> views_;
   std::vector<Tensor> kept_;  // constants used in place
   std::string impl_ = "onednn";
 };

@@ -28,9 +28,22 @@ std::unique_ptr<kernels::Kernel> pooling(const Build& b, dnnl::algorithm alg,
                                          const dnnl::memory::dims& pad_r) {
   const dnnl::memory::desc src = plain_md(b.in_shape(0), dt::f32);
   const dnnl::memory::desc dst = plain_md(b.out_shape(0), dt::f32);
-  const dnnl::pooling_v2_forward::desc d(dnnl::prop_kind::forward_inference, alg, src, dst, strides,
-                                         kernel, dilations, pad_l, pad_r);
-  const dnnl::pooling_v2_forward::primitive_desc pd(d, scratchpad_attr(), b.context->engine());
+  using pool = dnnl::pooling_v2_forward;
+  auto make_pd = [&](const dnnl::memory::desc& s, const dnnl::memory::desc& d) {
+    return pool::primitive_desc(pool::desc(dnnl::prop_kind::forward_inference, alg, s, d, strides,
+                                           kernel, dilations, pad_l, pad_r),
+                                scratchpad_attr(), b.context->engine());
+  };
+  // Read the producer's blocked layout when it has one (and write the same kind).
+  pool::primitive_desc pd;
+  const dnnl::memory::desc* hint = b.hint(0);
+  try {
+    pd = hint ? make_pd(*hint, dnnl::memory::desc(b.out_shape(0), dt::f32,
+                                                   dnnl::memory::format_tag::any))
+              : make_pd(src, dst);
+  } catch (const dnnl::error&) {
+    pd = make_pd(src, dst);
+  }
   auto k = std::make_unique<OnednnKernel>(b.context);
   Args args;
   args[DNNL_ARG_SRC] = k->input_as(0, src, pd.src_desc());

@@ -3,44 +3,13 @@
 #include <cstdlib>
 
 namespace frugal::kernels::cpu {
-namespace {
-
-std::vector<std::string> split(const std::string& s, char sep) {
-  std::vector<std::string> parts(1);
-  for (char c : s) {
-    if (c == sep) {
-      parts.emplace_back();
-    } else {
-      parts.back() += c;
-    }
-  }
-  return parts;
-}
-
-float parse_float(const std::string& entry, const std::string& text) {
-  char* end = nullptr;
-  const float v = std::strtof(text.c_str(), &end);
-  if (text.empty() || *end != '\0')
-    decline(std::string(kPostOpsAttr) + " entry '" + entry + "' has a bad number '" + text + "'");
-  return v;
-}
-
-bool has_sum(const kernels::NodeView& view) {
-  if (!view.node.has_attr(kPostOpsAttr)) return false;
-  for (const auto& e : view.node.attr_strings(kPostOpsAttr))
-    if (e == "sum") return true;
-  return false;
-}
-
-}  // namespace
-
-size_t sum_operand_index(const std::string& op_type) {
-  return op_type == "MatMul" ? 2 : 3;
-}
 
 size_t own_input_count(const kernels::NodeView& view) {
-  if (!has_sum(view)) return view.inputs.size();
-  return sum_operand_index(view.node.op_type);
+  try {
+    return ops::own_input_count(view.node);
+  } catch (const UserError& e) {
+    decline(e.what());
+  }
 }
 
 Shape with_rank(const Shape& s, size_t rank) {
@@ -50,7 +19,12 @@ Shape with_rank(const Shape& s, size_t rank) {
 }
 
 void PostOpChain::add_binary(dnnl::algorithm alg, size_t input, const dnnl::memory::desc& md) {
-  operands_.push_back({ops_.len(), input, md});
+  add_binary(alg, input, md, md);
+}
+
+void PostOpChain::add_binary(dnnl::algorithm alg, size_t input,
+                             const dnnl::memory::desc& boundary, const dnnl::memory::desc& md) {
+  operands_.push_back({ops_.len(), input, boundary, md});
   ops_.append_binary(alg, md);
 }
 
@@ -58,66 +32,83 @@ void PostOpChain::add_eltwise(dnnl::algorithm alg, float alpha, float beta) {
   ops_.append_eltwise(1.0f, alg, alpha, beta);
 }
 
-void PostOpChain::add_node_post_ops(const kernels::NodeView& view, const Shape& dst) {
-  if (!view.node.has_attr(kPostOpsAttr)) return;
-  bool summed = false;
-  for (const std::string& entry : view.node.attr_strings(kPostOpsAttr)) {
-    const std::vector<std::string> p = split(entry, ':');
-    const std::string& name = p[0];
-    auto want_params = [&](size_t n) {
-      if (p.size() != n + 1)
-        decline(std::string(kPostOpsAttr) + " entry '" + entry + "' needs " + std::to_string(n) +
-                " parameters");
-    };
-    if (name == "relu") {
-      want_params(0);
-      add_eltwise(dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
-    } else if (name == "clip") {
-      want_params(2);
-      const float lo = parse_float(entry, p[1]), hi = parse_float(entry, p[2]);
-      add_eltwise(dnnl::algorithm::eltwise_clip, lo < hi ? lo : hi, hi);
-    } else if (name == "sigmoid") {
-      want_params(0);
-      add_eltwise(dnnl::algorithm::eltwise_logistic, 0.0f, 0.0f);
-    } else if (name == "hardswish") {
-      want_params(0);
-      add_eltwise(dnnl::algorithm::eltwise_hardswish, 0.0f, 0.0f);
-    } else if (name == "hardsigmoid") {
-      want_params(2);
-      add_eltwise(dnnl::algorithm::eltwise_linear, parse_float(entry, p[1]),
-                  parse_float(entry, p[2]));
-      add_eltwise(dnnl::algorithm::eltwise_clip, 0.0f, 1.0f);
-    } else if (name == "sum") {
-      want_params(0);
-      if (summed) decline(std::string(kPostOpsAttr) + " has more than one 'sum'");
-      summed = true;
-      const size_t index = sum_operand_index(view.node.op_type);
-      if (view.inputs.size() != index + 1 || !view.inputs[index] || !view.inputs[index]->shape)
-        decline(std::string(kPostOpsAttr) + " 'sum' needs the sum operand as input " +
-                std::to_string(index) + " (the last one)");
-      const ops::TensorInfo& s = *view.inputs[index];
-      if (s.dtype != DType::kF32)
-        decline("sum operand is " + std::string(dtype_name(s.dtype)) +
-                "; only float32 is supported");
-      if (s.shape->size() > dst.size())
-        decline("sum operand " + shape_str(*s.shape) + " has a higher rank than the output " +
-                shape_str(dst));
-      const Shape shape = with_rank(*s.shape, dst.size());
-      for (size_t d = 0; d < dst.size(); ++d)
-        if (shape[d] != dst[d] && shape[d] != 1)
-          decline("sum operand " + shape_str(*s.shape) + " does not broadcast to the output " +
-                  shape_str(dst));
-      add_binary(dnnl::algorithm::binary_add, index, plain_md(shape, dnnl::memory::data_type::f32));
-    } else {
-      decline(std::string(kPostOpsAttr) + " entry '" + entry + "' is not a known post-op");
+void PostOpChain::add_node_post_ops(const kernels::NodeView& view, const Shape& dst,
+                                    const dnnl::memory::desc* sum_layout) {
+  if (!ops::has_post_ops(view.node)) return;
+  std::vector<ops::PostOp> list;
+  try {
+    list = ops::post_ops_of(view.node);
+  } catch (const UserError& e) {
+    decline(e.what());
+  }
+  using K = ops::PostOp::Kind;
+  for (const ops::PostOp& op : list) {
+    switch (op.kind) {
+      case K::kRelu: add_eltwise(dnnl::algorithm::eltwise_relu, 0.0f, 0.0f); break;
+      case K::kLeakyRelu: add_eltwise(dnnl::algorithm::eltwise_relu, op.a, 0.0f); break;
+      case K::kClip:
+        // ONNX gives HI everywhere when LO > HI; oneDNN's clip does that with LO lowered.
+        add_eltwise(dnnl::algorithm::eltwise_clip, op.a < op.b ? op.a : op.b, op.b);
+        break;
+      case K::kSigmoid: add_eltwise(dnnl::algorithm::eltwise_logistic, 0.0f, 0.0f); break;
+      case K::kHardSwish: add_eltwise(dnnl::algorithm::eltwise_hardswish, 0.0f, 0.0f); break;
+      case K::kHardSigmoid:
+        add_eltwise(dnnl::algorithm::eltwise_linear, op.a, op.b);
+        add_eltwise(dnnl::algorithm::eltwise_clip, 0.0f, 1.0f);
+        break;
+      case K::kSum: add_sum_operand(view, dst, sum_layout); break;
     }
   }
+}
+
+void PostOpChain::add_sum_operand(const kernels::NodeView& view, const Shape& dst,
+                                  const dnnl::memory::desc* layout) {
+  const size_t index = sum_operand_index(view.node.op_type);
+  if (view.inputs.size() != index + 1 || !view.inputs[index] || !view.inputs[index]->shape)
+    decline(std::string(kPostOpsAttr) + " 'sum' needs the sum operand as input " +
+            std::to_string(index) + " (the last one)");
+  const ops::TensorInfo& s = *view.inputs[index];
+  if (s.dtype != DType::kF32)
+    decline("sum operand is " + std::string(dtype_name(s.dtype)) + "; only float32 is supported");
+  if (s.shape->size() > dst.size())
+    decline("sum operand " + shape_str(*s.shape) + " has a higher rank than the output " +
+            shape_str(dst));
+  const Shape shape = with_rank(*s.shape, dst.size());
+  for (size_t d = 0; d < dst.size(); ++d)
+    if (shape[d] != dst[d] && shape[d] != 1)
+      decline("sum operand " + shape_str(*s.shape) + " does not broadcast to the output " +
+              shape_str(dst));
+  if (in_place_allowed_ && shape == dst) {
+    ops_.append_sum(1.0f);
+    in_place_sum_ = index;
+    return;
+  }
+  const dnnl::memory::desc plain = plain_md(shape, dnnl::memory::data_type::f32);
+  const bool native = layout && shape == dst && layout->dims() == dnnl::memory::dims(dst);
+  add_binary(dnnl::algorithm::binary_add, index, plain, native ? *layout : plain);
+}
+
+void PostOpChain::add_node_post_ops_sum_in_place(const kernels::NodeView& view, const Shape& dst) {
+  in_place_allowed_ = true;
+  add_node_post_ops(view, dst);
+  in_place_allowed_ = false;
+}
+
+void PostOpChain::copy_sum_operand(OnednnKernel& kernel, const kernels::NodeView& view,
+                                   const dnnl::memory& dst) const {
+  if (!in_place_sum_) return;
+  const Shape& shape = *view.inputs[*in_place_sum_]->shape;
+  // Read in dst's layout: when the operand's producer writes that layout, the Session
+  // drops this conversion and the copy reads the producer's buffer directly.
+  const dnnl::memory operand =
+      kernel.input_as(*in_place_sum_, plain_md(shape, dnnl::memory::data_type::f32), dst.get_desc());
+  kernel.add_copy(operand, dst);
 }
 
 void PostOpChain::bind(OnednnKernel& kernel, Args& args) const {
   for (const auto& o : operands_)
     args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(o.position) | DNNL_ARG_SRC_1] =
-        kernel.bind_input(o.input, o.md);
+        kernel.input_as(o.input, o.boundary, o.md);
 }
 
 }  // namespace frugal::kernels::cpu

@@ -1,51 +1,60 @@
-// Fused post-operations of the cpu backend's Conv, ConvTranspose, Gemm and MatMul kernels.
-//
-// A fusion pass marks a node with the string list attribute "frugal.post_ops", applied in
-// order to the node's result:
-//   "relu"                 max(x, 0)
-//   "clip:LO:HI"           min(max(x, LO), HI)  (e.g. "clip:0:6" for ReLU6)
-//   "sigmoid"              1 / (1 + exp(-x))
-//   "hardswish"            x * min(max(x / 6 + 0.5, 0), 1)
-//   "hardsigmoid:A:B"      min(max(A * x + B, 0), 1)
-//   "sum"                  x + S, S the node's sum operand
-// The sum operand (a residual branch) is an extra input appended after the op's own
-// inputs, at index sum_operand_index(op_type) (omitted own inputs are empty names); it has
-// the output's shape or broadcasts to it with dimensions of size 1.
+// Fused post-operations of the cpu backend's Conv, ConvTranspose, Gemm and MatMul kernels:
+// the node's "frugal.post_ops" (defined, with the sum operand's place, in ops/post_ops.h)
+// as a oneDNN post-op chain. Eltwise entries map to eltwise post-ops; "sum" to a binary
+// add that reads the sum operand from its own buffer, so the output never aliases it.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "frugal/kernels/cpu/onednn_kernel.h"
+#include "frugal/ops/post_ops.h"
 
 namespace frugal::kernels::cpu {
 
-inline constexpr const char* kPostOpsAttr = "frugal.post_ops";
-
-// Input index of the sum operand: 3 for Conv, ConvTranspose and Gemm, 2 for MatMul.
-size_t sum_operand_index(const std::string& op_type);
+using ops::kPostOpsAttr;
+using ops::sum_operand_index;
 
 // A oneDNN post-op chain and the inputs its binary post-ops read.
 class PostOpChain {
  public:
   // Appends `src1` (input `input`, described by `md`) combined with `alg`.
   void add_binary(dnnl::algorithm alg, size_t input, const dnnl::memory::desc& md);
+  // The same, the input bound as `boundary` and read as `md` (reordered when they differ).
+  void add_binary(dnnl::algorithm alg, size_t input, const dnnl::memory::desc& boundary,
+                  const dnnl::memory::desc& md);
   void add_eltwise(dnnl::algorithm alg, float alpha, float beta);
   // Appends the node's "frugal.post_ops" (declines unknown entries or a bad sum operand).
-  // `dst` is the output shape.
-  void add_node_post_ops(const kernels::NodeView& view, const Shape& dst);
+  // `dst` is the output shape; `sum_layout`, when given, the layout to read a full-size
+  // sum operand in (its producer's native one).
+  void add_node_post_ops(const kernels::NodeView& view, const Shape& dst,
+                         const dnnl::memory::desc* sum_layout = nullptr);
+  // Like add_node_post_ops, but a full-size sum operand becomes oneDNN's in-place `sum`
+  // post-op (dst += result), for primitives whose fast implementations take no binary
+  // post-op (brgconv in oneDNN 2.6 falls back to gemm with one): the kernel must copy the
+  // operand into dst first (copy_sum_operand).
+  void add_node_post_ops_sum_in_place(const kernels::NodeView& view, const Shape& dst);
+  // Adds that copy as a step of `kernel` (call before adding the primitive's step): the
+  // operand read in dst's layout, written into `dst`. No-op without an in-place sum.
+  void copy_sum_operand(OnednnKernel& kernel, const kernels::NodeView& view,
+                        const dnnl::memory& dst) const;
   bool empty() const { return ops_.len() == 0; }
   const dnnl::post_ops& ops() const { return ops_; }
   // Binds the binary operands into `args` of the primitive using this chain.
   void bind(OnednnKernel& kernel, Args& args) const;
 
  private:
+  void add_sum_operand(const kernels::NodeView& view, const Shape& dst,
+                       const dnnl::memory::desc* layout);
+  bool in_place_allowed_ = false;
+  std::optional<size_t> in_place_sum_;  // input index of an in-place sum operand
   struct Operand {
     int position;
     size_t input;
-    dnnl::memory::desc md;
+    dnnl::memory::desc boundary, md;
   };
   dnnl::post_ops ops_;
   std::vector<Operand> operands_;

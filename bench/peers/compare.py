@@ -1,0 +1,178 @@
+#!/usr/bin/python3
+"""frugal's cpu backend next to ONNX Runtime (onnxruntime-node) on the same ONNX files.
+
+For each zoo model x batch x threads x precision, runs ORT (ort_run.js) and frugal
+(frugal_peer) in alternating rounds on the same file and the same input (.npy), each round a
+fresh process under /usr/bin/time -v, and prints a Markdown table: median and p90 latency of
+each, the ratio ORT/frugal (> 1: frugal faster), the max abs output difference relative to
+max |ORT output|, and the peak RSS of each process.
+
+  bench/peers/install.sh        # once: onnxruntime-node into bench/peers/node_modules
+  ninja -C build frugal frugal_peer
+  /usr/bin/python3 bench/peers/compare.py --build build [--models resnet18,mobilenet_v2]
+      [--batches 1,8] [--threads 1,2] [--precisions fp32,bf16] [--rounds 3] [--iters 5]
+      [--omp-wait-policy passive|active|inherit]
+
+frugal's process gets OMP_WAIT_POLICY=passive unless the environment or --omp-wait-policy
+says otherwise: the frugal CLI re-executes itself with that setting (src/frugal/cli/main.cpp),
+and the table should measure what the CLI does. ORT's process is left as it is (its thread
+pool is not OpenMP).
+
+Precision int8 is the hook for the cpu:int8 backend: rows are skipped, with the reason,
+until frugal_peer reports that backend.
+"""
+import argparse
+import json
+import os
+import re
+import struct
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ZOO = ["lenet5", "resnet18", "resnet50", "mobilenet_v2", "mobilenet_v3_small",
+       "squeezenet1_1", "shufflenet_v2_x1_0"]
+
+
+def write_npy(path, shape, seed):
+    """A float32 .npy of uniform [-1, 1) values from a fixed xorshift stream."""
+    count = 1
+    for d in shape:
+        count *= d
+    s = seed or 1
+    values = []
+    for _ in range(count):
+        s ^= (s << 13) & 0xFFFFFFFF
+        s ^= s >> 17
+        s ^= (s << 5) & 0xFFFFFFFF
+        values.append(s / 4294967296.0 * 2 - 1)
+    header = "{'descr': '<f4', 'fortran_order': False, 'shape': (%s), }" % (
+        "".join("%d, " % d for d in shape))
+    header += " " * (63 - (10 + len(header)) % 64) + "\n"
+    with open(path, "wb") as f:
+        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode("latin1"))
+        f.write(struct.pack("<%df" % count, *values))
+
+
+def timed(cmd, env=None):
+    """Runs cmd under /usr/bin/time -v: (parsed JSON stdout, peak RSS in MiB)."""
+    p = subprocess.run(["/usr/bin/time", "-v"] + cmd, capture_output=True, text=True, env=env)
+    if p.returncode != 0:
+        why = [l for l in p.stderr.splitlines() if l and not l.startswith("\t") and "Command" not in l]
+        raise RuntimeError("%s failed: %s" % (os.path.basename(cmd[1] if cmd[0] == "node" else cmd[0]),
+                                              " ".join(why)[-200:]))
+    m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr)
+    return json.loads(p.stdout.strip().splitlines()[-1]), int(m.group(1)) / 1024.0 if m else float("nan")
+
+
+def percentile(values, q):
+    v = sorted(values)
+    if not v:
+        return float("nan")
+    k = (len(v) - 1) * q
+    lo = int(k)
+    hi = min(lo + 1, len(v) - 1)
+    return v[lo] + (v[hi] - v[lo]) * (k - lo)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", default="build", help="build directory with frugal and bench/frugal_peer")
+    ap.add_argument("--models", default=",".join(ZOO))
+    ap.add_argument("--batches", default="1,8")
+    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--precisions", default="fp32")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--iters", type=int, default=5)
+    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--workdir", default=None, help="where models and inputs go (default: a temp dir)")
+    ap.add_argument("--json", default=None, help="also write every row as JSON here")
+    ap.add_argument("--frugal-env", action="append", default=[], metavar="KEY=VALUE",
+                    help="environment for frugal's process only (e.g. ONEDNN_VERBOSE=1)")
+    ap.add_argument("--omp-wait-policy", default=None, metavar="passive|active|inherit",
+                    help="OMP_WAIT_POLICY of frugal's process; default: as the frugal CLI does "
+                         "(src/frugal/cli/main.cpp), passive unless the environment sets it; "
+                         "'inherit' leaves the environment as it is")
+    a = ap.parse_args()
+
+    build = os.path.abspath(a.build)
+    frugal = os.path.join(build, "frugal")
+    peer = os.path.join(build, "bench", "frugal_peer")
+    for f in (frugal, peer):
+        if not os.path.exists(f):
+            sys.exit("compare.py: %s not found: build it (ninja -C %s frugal frugal_peer)" % (f, a.build))
+    if not os.path.isdir(os.path.join(HERE, "node_modules", "onnxruntime-node")):
+        sys.exit("compare.py: onnxruntime-node not installed: run bench/peers/install.sh")
+    work = a.workdir or tempfile.mkdtemp(prefix="frugal-peers-")
+    os.makedirs(work, exist_ok=True)
+
+    frugal_env = dict(os.environ)
+    # frugal_peer is a bare Session, not the CLI: give it the waiting policy the CLI runs
+    # with, so that the table measures what `frugal run` does.
+    if a.omp_wait_policy is None:
+        frugal_env.setdefault("OMP_WAIT_POLICY", "passive")
+    elif a.omp_wait_policy != "inherit":
+        frugal_env["OMP_WAIT_POLICY"] = a.omp_wait_policy
+    for kv in a.frugal_env:
+        k, _, v = kv.partition("=")
+        frugal_env[k] = v
+    rows = []
+    print("| model | prec | batch | thr | ORT median ms | ORT p90 | frugal median ms | frugal p90 "
+          "| ORT/frugal | max abs diff / max abs | ORT RSS MiB | frugal RSS MiB |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    sys.stdout.flush()
+    for model in a.models.split(","):
+        fixed = os.path.join(work, model + "_b1.onnx")
+        onnx = os.path.join(work, model + "_bN.onnx")
+        if not os.path.exists(onnx):
+            subprocess.run([frugal, "zoo", model, "-o", fixed], check=True, capture_output=True)
+            subprocess.run([peer, "--model", fixed, "--rebatch", onnx], check=True, capture_output=True)
+        desc, _ = timed([peer, "--model", onnx, "--describe"])
+        dims = desc["inputs"][0]["shape"]
+        for batch in [int(b) for b in a.batches.split(",")]:
+            shape = [batch] + [d for d in dims[1:]]
+            npy = os.path.join(work, "%s_b%d.npy" % (model, batch))
+            if not os.path.exists(npy):
+                write_npy(npy, shape, 1234)
+            for threads in [int(t) for t in a.threads.split(",")]:
+                for prec in a.precisions.split(","):
+                    common = ["--input", npy, "--threads", str(threads), "--iters", str(a.iters),
+                              "--warmup", str(a.warmup)]
+                    ort_ms, fr_ms, ort_rss, fr_rss = [], [], [], []
+                    diff = None
+                    try:
+                        for _ in range(a.rounds):
+                            o, rss = timed(["node", os.path.join(HERE, "ort_run.js"), "--model", onnx] + common)
+                            ort_ms += o["ms"]
+                            ort_rss.append(rss)
+                            f, rss = timed([peer, "--model", onnx, "--precision", prec] + common, frugal_env)
+                            fr_ms += f["ms"]
+                            fr_rss.append(rss)
+                            yo, yf = o["output"]["data"], f["output"]["data"]
+                            scale = max(abs(v) for v in yo) or 1.0
+                            d = max(abs(p - q) for p, q in zip(yo, yf)) / scale
+                            if len(yo) != len(yf):
+                                d = float("inf")
+                            diff = d if diff is None else max(diff, d)
+                    except RuntimeError as e:
+                        print("| %s | %s | %d | %d | skipped: %s |" % (model, prec, batch, threads, e))
+                        continue
+                    row = {"model": model, "precision": prec, "batch": batch, "threads": threads,
+                           "ort_median_ms": percentile(ort_ms, 0.5), "ort_p90_ms": percentile(ort_ms, 0.9),
+                           "frugal_median_ms": percentile(fr_ms, 0.5), "frugal_p90_ms": percentile(fr_ms, 0.9),
+                           "max_abs_diff_rel": diff, "ort_rss_mib": max(ort_rss), "frugal_rss_mib": max(fr_rss)}
+                    row["ratio"] = row["ort_median_ms"] / row["frugal_median_ms"]
+                    rows.append(row)
+                    print("| %s | %s | %d | %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.1e | %.0f | %.0f |" % (
+                        model, prec, batch, threads, row["ort_median_ms"], row["ort_p90_ms"],
+                        row["frugal_median_ms"], row["frugal_p90_ms"], row["ratio"], diff,
+                        row["ort_rss_mib"], row["frugal_rss_mib"]))
+                    sys.stdout.flush()
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(rows, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,233 @@
+// Times one ONNX model in a frugal Session in process, and prints the JSON that ort_run.js
+// prints for ONNX Runtime (per-iteration milliseconds and the first output), so that
+// compare.py can alternate the two on the same file and input. With --profile it also
+// times every step (Session::set_observer) and reports the mean per node.
+//
+//   frugal_peer --model M.onnx [--input x.npy | --shape 1x3x224x224 --seed 1]
+//               [--threads 1] [--iters 20] [--warmup 3] [--backend cpu,ref]
+//               [--precision fp32|bf16|int8] [--no-optimize] [--profile] [--no-output]
+//   frugal_peer --model M.onnx --describe      (the inputs' names and shapes, as JSON)
+//   frugal_peer --model M.onnx --rebatch OUT.onnx   (the same model, batch dimension symbolic)
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "frugal/core/npy.h"
+#include "frugal/ir/onnx_io.h"
+#include "frugal/kernels/backend.h"
+#include "frugal/ops/post_ops.h"
+#include "frugal/runtime/calibrate.h"
+#include "frugal/runtime/session.h"
+
+using namespace frugal;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct Args {
+  std::string model, input, precision = "fp32";
+  Shape shape;
+  uint32_t seed = 1;
+  int threads = 1, iters = 20, warmup = 3;
+  std::vector<std::string> backends{"cpu", "ref"};
+  bool optimize = true, profile = false, output = true, describe = false;
+  std::string rebatch;  // write the model with a symbolic batch dimension here
+};
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> parts(1);
+  for (char c : s) {
+    if (c == sep) {
+      parts.emplace_back();
+    } else {
+      parts.back() += c;
+    }
+  }
+  return parts;
+}
+
+int to_int(const std::string& flag, const std::string& v, int min) {
+  char* end = nullptr;
+  const long x = std::strtol(v.c_str(), &end, 10);
+  if (v.empty() || *end || x < min || x > 1000000)
+    throw UserError(flag + ": '" + v + "' is not an integer >= " + std::to_string(min));
+  return static_cast<int>(x);
+}
+
+Args parse(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    const std::string k = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) throw UserError(k + " needs a value");
+      return argv[++i];
+    };
+    if (k == "--model") a.model = next();
+    else if (k == "--input") a.input = next();
+    else if (k == "--shape") for (const auto& d : split(next(), 'x')) a.shape.push_back(to_int(k, d, 1));
+    else if (k == "--seed") a.seed = static_cast<uint32_t>(to_int(k, next(), 0));
+    else if (k == "--threads") a.threads = to_int(k, next(), 1);
+    else if (k == "--iters") a.iters = to_int(k, next(), 1);
+    else if (k == "--warmup") a.warmup = to_int(k, next(), 0);
+    else if (k == "--backend") a.backends = split(next(), ',');
+    else if (k == "--precision") a.precision = next();
+    else if (k == "--no-optimize") a.optimize = false;
+    else if (k == "--profile") a.profile = true;
+    else if (k == "--no-output") a.output = false;
+    else if (k == "--describe") a.describe = true;
+    else if (k == "--rebatch") a.rebatch = next();
+    else throw UserError("unknown argument '" + k + "'");
+  }
+  if (a.model.empty()) throw UserError("--model is required");
+  if (a.describe || !a.rebatch.empty()) return a;
+  if (a.input.empty() && a.shape.empty()) throw UserError("give --input FILE.npy or --shape DIMS");
+  return a;
+}
+
+// The same xorshift stream as ort_run.js, so --seed gives both runtimes the same input.
+Tensor random_input(const Shape& shape, uint32_t seed) {
+  Tensor t(DType::kF32, shape);
+  uint32_t s = seed ? seed : 1;
+  for (float& v : t.span<float>()) {
+    s ^= s << 13;
+    s ^= s >> 17;
+    s ^= s << 5;
+    v = static_cast<float>(s / 4294967296.0 * 2 - 1);
+  }
+  return t;
+}
+
+// The precision selects the cpu backend's variant: cpu -> cpu:bf16 / cpu:int8. int8 is the
+// hook for the int8 path (kernels/cpu/int8_*): used when that backend is registered.
+std::vector<std::string> with_precision(std::vector<std::string> backends,
+                                        const std::string& precision) {
+  if (precision == "fp32") return backends;
+  if (precision != "bf16" && precision != "int8")
+    throw UserError("--precision: '" + precision + "' is not one of fp32, bf16, int8");
+  const std::string variant = "cpu:" + precision;
+  bool known = false;
+  for (const auto& n : kernels::backend_names()) known |= n == variant;
+  if (!known) throw UserError("--precision " + precision + ": no backend '" + variant + "' in this build");
+  for (auto& b : backends)
+    if (b == "cpu") b = variant;
+  return backends;
+}
+
+struct StepTimer final : runtime::NodeObserver {
+  std::vector<double> total_ms;
+  Clock::time_point t0;
+  void before(size_t) override { t0 = Clock::now(); }
+  void after(size_t step) override {
+    if (step >= total_ms.size()) total_ms.resize(step + 1, 0.0);
+    total_ms[step] += std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  }
+};
+
+// The model's inputs, unknown dimensions as -1: what compare.py needs to make an input.
+int describe(const ir::Graph& g) {
+  nlohmann::json j;
+  j["inputs"] = nlohmann::json::array();
+  for (const auto& in : g.inputs) {
+    std::vector<int64_t> dims;
+    if (in.shape)
+      for (const auto& d : *in.shape) dims.push_back(d.known() ? d.value : -1);
+    j["inputs"].push_back({{"name", in.name}, {"dtype", dtype_name(in.dtype)}, {"shape", dims}});
+  }
+  std::printf("%s\n", j.dump().c_str());
+  return 0;
+}
+
+int run(const Args& a) {
+  const ir::Graph g = ir::load_onnx(a.model);
+  if (a.describe) return describe(g);
+  if (!a.rebatch.empty()) {
+    // The zoo exports batch 1; ONNX Runtime then refuses other batches.
+    ir::Graph r = g;
+    for (auto& in : r.inputs)
+      if (in.shape && !in.shape->empty()) (*in.shape)[0] = ir::Dim{-1, "N"};
+    for (auto& out : r.outputs)
+      if (out.shape && !out.shape->empty()) (*out.shape)[0] = ir::Dim{-1, "N"};
+    r.value_info.clear();
+    ir::save_onnx(r, a.rebatch);
+    return 0;
+  }
+  const Tensor x = a.input.empty() ? random_input(a.shape, a.seed) : read_npy(a.input);
+  runtime::SessionOptions opt;
+  opt.origin = a.model;
+  opt.backends = with_precision(a.backends, a.precision);
+  opt.threads = a.threads;
+  opt.optimize = a.optimize;
+  opt.infer.batch = x.dim(0);
+  if (!g.inputs.empty()) opt.infer.input_shapes[g.inputs[0].name] = x.shape();
+  if (a.precision == "int8") {
+    // Activation ranges from the timed input itself (min/max): enough to time the int8
+    // path; accuracy belongs to the compression benchmarks with held-out calibration data.
+    runtime::SessionOptions fp32 = opt;
+    fp32.backends = a.backends;
+    opt.backend_config.ranges = runtime::calibrate_minmax(g, {{x}}, fp32);
+  }
+  runtime::Session s(g, opt);
+
+  std::vector<Tensor> out;
+  for (int i = 0; i < a.warmup; ++i) out = s.run({x});
+  StepTimer timer;
+  if (a.profile) s.set_observer(&timer);
+  std::vector<double> ms;
+  for (int i = 0; i < a.iters; ++i) {
+    const auto t0 = Clock::now();
+    out = s.run({x});
+    ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+  }
+  s.set_observer(nullptr);
+
+  std::string backends;
+  for (const auto& b : opt.backends) backends += (backends.empty() ? "" : ",") + b;
+  nlohmann::json j;
+  j["runtime"] = std::string("frugal ") + FRUGAL_VERSION + " (" + FRUGAL_GIT_REV + ") " + backends +
+                 (a.optimize ? "" : " --no-optimize");
+  j["model"] = a.model;
+  j["batch"] = x.dim(0);
+  j["threads"] = a.threads;
+  j["ms"] = ms;
+  j["arena_bytes"] = s.arena_bytes();
+  j["constant_bytes"] = s.constant_bytes();
+  j["output"] = {{"name", s.outputs()[0].name}, {"shape", out[0].shape()}};
+  if (a.output) {
+    std::vector<float> data(out[0].numel());
+    for (int64_t i = 0; i < out[0].numel(); ++i) data[i] = static_cast<float>(out[0].at_double(i));
+    j["output"]["data"] = data;
+  }
+  if (a.profile) {
+    j["profile"] = nlohmann::json::array();
+    for (size_t k = 0; k < s.assignments().size(); ++k) {
+      const auto& as = s.assignments()[k];
+      const ir::Node& n = s.graph().nodes[as.node_index];
+      std::string op = as.op_type;
+      if (n.has_attr(ops::kPostOpsAttr))
+        for (const auto& e : n.attr_strings(ops::kPostOpsAttr)) op += "+" + e;
+      j["profile"].push_back({{"node", as.node_name}, {"op", op}, {"backend", as.backend},
+                              {"impl", as.impl},
+                              {"ms", k < timer.total_ms.size() ? timer.total_ms[k] / a.iters : 0.0}});
+    }
+  }
+  std::printf("%s\n", j.dump().c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(parse(argc, argv));
+  } catch (const UserError& e) {
+    std::fprintf(stderr, "frugal_peer: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "frugal_peer: internal error: %s\n", e.what());
+    return 2;
+  }
+}

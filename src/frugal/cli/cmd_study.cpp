@@ -1,0 +1,65 @@
+// frugal study: the main job on an embedded default (train, sweep, report).
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "frugal/cli/command.h"
+#include "frugal/core/error.h"
+#include "frugal/explore/report.h"
+#include "frugal/explore/study.h"
+
+namespace frugal::cli {
+namespace {
+
+struct StudyArgs {
+  bool quick = false;
+  std::string out = "study";
+  std::string cache;
+  bool print_spec = false;
+};
+
+void run_study_command(const StudyArgs& a) {
+  if (a.print_spec) {
+    std::printf("%s", explore::study_spec_yaml(a.quick).c_str());
+    return;
+  }
+  explore::StudyOptions o;
+  o.quick = a.quick;
+  o.out_dir = a.out;
+  char exe[4096];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0) throw UserError("cannot find the frugal binary (/proc/self/exe)");
+  o.frugal_exe = std::string(exe, static_cast<size_t>(n));
+  o.cache_dir = a.cache.empty() ? explore::default_cache_dir() : a.cache;
+  o.progress = isatty(2);
+  explore::StudyResult r = explore::run_study(o);
+  explore::Store store = explore::Store::open(r.db_path, explore::Store::Mode::read_only);
+  auto rows = store.records();
+  std::printf("\nstudy: %zu points (%zu measured now, %zu failed, %zu from an earlier run) in %.0f s\n", r.points,
+              r.sweep.ok, r.sweep.failed, r.sweep.skipped, r.wall_s);
+  std::printf("model   %s\n", r.model_note.c_str());
+  for (const auto& d : r.dropped) std::printf("skipped %s\n", d.c_str());
+  std::printf("results %s\nreport  %s\n\n", r.db_path.c_str(), r.report_path.c_str());
+  std::printf("%s", explore::render_pareto_text(rows, explore::default_pareto_metrics(rows)).c_str());
+}
+
+void setup(CLI::App& app) {
+  auto a = std::make_shared<StudyArgs>();
+  auto* sub = app.add_subcommand("study", "The main job: train a CNN, sweep it and zoo models, report");
+  sub->footer(
+      "Trains LeNet-5 on Fashion-MNIST (cached), measures it and zoo models on every backend and "
+      "precision this build runs, and writes DIR/results.sqlite and DIR/report.html. Re-running "
+      "resumes: points already measured in DIR are kept.\n"
+      "Examples:\n  frugal study\n  frugal study --quick -o /tmp/s\n  frugal study --print-spec > my.yaml");
+  sub->add_flag("--quick", a->quick, "the short variant (under 3 minutes)");
+  sub->add_option("-o,--output", a->out, "output folder (default ./study)");
+  sub->add_option("--cache", a->cache, "model cache (default ~/.cache/frugal)");
+  sub->add_flag("--print-spec", a->print_spec, "print the embedded sweep spec and exit");
+  sub->callback([a] { run_study_command(*a); });
+}
+
+}  // namespace
+
+FRUGAL_REGISTER_COMMAND(study, 1, setup);
+
+}  // namespace frugal::cli

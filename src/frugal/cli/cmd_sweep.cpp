@@ -1,0 +1,119 @@
+// frugal sweep SPEC: measure every point of a grid into a results store (explore/).
+#include <unistd.h>
+
+#include <cstdio>
+#include <map>
+
+#include "frugal/cli/command.h"
+#include "frugal/cli/common.h"
+#include "frugal/core/error.h"
+#include "frugal/explore/spec.h"
+#include "frugal/explore/sweep.h"
+
+namespace frugal::cli {
+namespace {
+
+struct SweepArgs {
+  std::string spec;
+  std::string db;
+  std::string cache;
+  std::string shard;
+  int jobs = 1;
+  bool resume = false;
+  bool dry_run = false;
+};
+
+std::string join_argv(const std::vector<std::string>& argv) {
+  std::string s;
+  for (size_t i = 1; i < argv.size(); ++i) {
+    bool quote = argv[i].find_first_of(" ,=") != std::string::npos;
+    s += (i > 1 ? " " : "") + (quote ? "'" + argv[i] + "'" : argv[i]);
+  }
+  return "frugal " + s;
+}
+
+void run_sweep_command(const SweepArgs& a) {
+  if (a.jobs < 1 || a.jobs > 64) throw UserError("--jobs: must be between 1 and 64");
+  explore::SweepSpec spec = explore::load_sweep_spec(a.spec);
+  std::vector<explore::Point> points = spec.points;
+  std::string shard_note;
+  if (!a.shard.empty()) {
+    auto [index, count] = explore::parse_shard(a.shard);
+    points = explore::shard_points(points, index, count);
+    shard_note = " (shard " + a.shard + " of " + std::to_string(spec.points.size()) + ")";
+  }
+  if (a.dry_run) {
+    Table t({"#", "key", "bench command"});
+    for (size_t i = 0; i < points.size(); ++i)
+      t.add({std::to_string(i + 1), points[i].key(), join_argv(explore::bench_argv(points[i], "frugal", "MODEL"))});
+    std::printf("%s%zu points%s\n", t.str().c_str(), points.size(), shard_note.c_str());
+    return;
+  }
+  std::string db = a.db.empty() ? spec.name + ".sqlite" : a.db;
+  explore::Store store = explore::Store::open(db, explore::Store::Mode::read_write);
+  explore::SweepOptions o;
+  char exe[4096];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0) throw UserError("cannot find the frugal binary (/proc/self/exe)");
+  o.frugal_exe = std::string(exe, static_cast<size_t>(n));
+  o.cache_dir = a.cache.empty() ? explore::default_cache_dir() : a.cache;
+  o.jobs = a.jobs;
+  o.resume = a.resume;
+  o.progress = isatty(2);
+  std::fprintf(stderr, "sweep %s: %zu points%s -> %s%s\n", spec.name.c_str(), points.size(), shard_note.c_str(),
+               db.c_str(), a.jobs > 1 ? " (--jobs > 1: points run at the same time disturb each other's timings)" : "");
+  explore::SweepSummary s = explore::run_sweep(points, store, o);
+
+  // Summary: this run's points, as stored.
+  std::map<std::string, explore::PointRow> rows;
+  for (auto& p : store.points()) rows[p.key] = p;
+  std::map<std::string, explore::RecordRow> recs;
+  for (auto& r : store.records()) recs[r.key] = r;
+  Table t({"key", "status", "p50 ms", "top-1", "J/inf", "reason"});
+  auto f = [](const std::optional<double>& v, const char* format) {
+    if (!v) return std::string("-");
+    char buf[32];
+    std::snprintf(buf, sizeof buf, format, *v);
+    return std::string(buf);
+  };
+  for (const auto& key : s.keys_run) {
+    const auto& p = rows[key];
+    auto it = recs.find(key);
+    bool has = it != recs.end();
+    t.add({key, p.status, has ? f(it->second.latency_p50_ms, "%.3f") : "-", has ? f(it->second.top1, "%.4f") : "-",
+           has ? f(it->second.joules_per_inference, "%.3g") : "-",
+           p.status == "ok" ? "" : p.stage + ": " + p.error.substr(0, 80)});
+  }
+  std::printf("%s", t.str().c_str());
+  std::printf("%zu points: %zu ok, %zu failed, %zu skipped (already ok) in %.1f s; results in %s\n", s.planned, s.ok,
+              s.failed, s.skipped, s.wall_s, db.c_str());
+}
+
+void setup(CLI::App& app) {
+  auto a = std::make_shared<SweepArgs>();
+  auto* sub = app.add_subcommand("sweep", "Measure every configuration of a grid (YAML spec) into SQLite");
+  sub->footer(
+      "Each point runs in child processes (bench --json, eval --json when the model names a data set) "
+      "with the spec's time and memory limits; a failed point is recorded and the sweep goes on. "
+      "See docs/sweep.md for the spec.\n"
+      "Examples:\n"
+      "  frugal sweep study.yaml --db study.sqlite\n"
+      "  frugal sweep study.yaml --dry-run\n"
+      "  frugal sweep study.yaml --db part1.sqlite --shard 1/4   (then frugal merge)\n"
+      "  frugal sweep study.yaml --db study.sqlite --resume");
+  sub->add_option("spec", a->spec, "sweep spec (YAML)")->required();
+  sub->add_option("--db", a->db, "results store (SQLite; default NAME.sqlite from the spec's name)");
+  sub->add_option("--cache", a->cache, "cache of zoo and transformed models (default ~/.cache/frugal)");
+  sub->add_flag("--resume", a->resume, "skip points the store already has as ok");
+  sub->add_option("--jobs", a->jobs,
+                  "points run at once (default 1: timings taken side by side disturb each other)");
+  sub->add_option("--shard", a->shard, "run the I-th of N deterministic slices of the grid: I/N");
+  sub->add_flag("--dry-run", a->dry_run, "print the grid and the bench command of each point; run nothing");
+  sub->callback([a] { run_sweep_command(*a); });
+}
+
+}  // namespace
+
+FRUGAL_REGISTER_COMMAND(sweep, 60, setup);
+
+}  // namespace frugal::cli

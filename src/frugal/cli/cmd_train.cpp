@@ -1,0 +1,197 @@
+// frugal train MODEL.onnx|ZOO_NAME --data fashion-mnist -o OUT.onnx: trains a CNN with
+// the autograd engine of src/frugal/train, optionally in emulated low precision, and
+// writes the result in inference form. A checkpoint is written each epoch.
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "frugal/cli/command.h"
+#include "frugal/cli/common.h"
+#include "frugal/ir/onnx_io.h"
+#include "frugal/train/trainer.h"
+#include "frugal/zoo/zoo.h"
+
+namespace frugal::cli {
+namespace {
+
+struct TrainArgs {
+  std::string model, output, log, optimizer = "sgd", augment, resume, checkpoint, kernels = "fast";
+  train::TrainConfig config;
+  bool json = false, nesterov = false, quiet = false;
+};
+
+ir::Graph load_model(const std::string& what, uint64_t seed) {
+  if (std::filesystem::exists(what) || what.find('/') != std::string::npos ||
+      (what.size() > 5 && what.substr(what.size() - 5) == ".onnx"))
+    return ir::load_onnx(what);
+  try {
+    return zoo::build(what, seed);
+  } catch (const UserError& e) {
+    throw UserError("train: '" + what + "' is neither a file nor a zoo model: " + e.what());
+  }
+}
+
+std::string pct(const std::optional<double>& v) {
+  if (!v) return "-";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f%%", 100.0 * *v);
+  return buf;
+}
+
+void run_train(TrainArgs& a) {
+  if (a.output.empty()) throw UserError("train: -o OUT.onnx is required");
+  train::TrainConfig& c = a.config;
+  c.optimizer.kind = train::parse_optimizer(a.optimizer);
+  c.optimizer.nesterov = a.nesterov;
+  if (a.nesterov && c.optimizer.momentum == 0.0f)
+    throw UserError("--nesterov needs --momentum > 0");
+  c.augment = train::Augment::parse(a.augment);
+  if (a.kernels == "fast")
+    c.kernels = train::KernelChoice::kFast;
+  else if (a.kernels == "ref")
+    c.kernels = train::KernelChoice::kReference;
+  else
+    throw UserError("--kernels: '" + a.kernels + "' is not fast or ref");
+  if (c.threads < 1) throw UserError("--threads must be at least 1");
+  c.resume = a.resume;
+  c.checkpoint = a.checkpoint.empty() ? a.output + ".ckpt" : a.checkpoint;
+  ir::Graph model = load_model(a.model, c.seed);
+  train::Trainer trainer(std::move(model), c);
+
+  std::ofstream log;
+  if (!a.log.empty()) {
+    log.open(a.log, std::ios::trunc);
+    if (!log) throw UserError("--log: cannot write '" + a.log + "'");
+    log << "epoch,train_loss,train_accuracy,val_accuracy,test_accuracy,seconds,images_per_second,"
+           "lr,"
+           "forward_format,loss_scale,skipped_steps\n";
+  }
+  if (!a.json && !a.quiet) {
+    std::printf("model    %s\ndata     %s\nprecision %s\n", a.model.c_str(),
+                trainer.describe_data().c_str(), trainer.policy().describe().c_str());
+    std::fflush(stdout);
+  }
+  const bool bar = !a.quiet && isatty(STDERR_FILENO);
+  nlohmann::json epochs = nlohmann::json::array();
+  trainer.run(
+      [&](const train::EpochStats& s) {
+        if (bar) std::fprintf(stderr, "\r\033[K");
+        if (!a.json && !a.quiet) {
+          std::printf(
+              "epoch %lld/%lld  loss %.4f  train %s  val %s  test %s  %.1f s  %.0f img/s  lr "
+              "%.5g%s%s\n",
+              static_cast<long long>(s.epoch), static_cast<long long>(c.epochs), s.train_loss,
+              pct(s.train_accuracy).c_str(), pct(s.val_accuracy).c_str(),
+              pct(s.test_accuracy).c_str(), s.seconds, s.images_per_second, s.lr,
+              s.forward_format.empty() ? "" : ("  fwd " + s.forward_format).c_str(),
+              s.skipped_steps ? ("  skipped " + std::to_string(s.skipped_steps)).c_str() : "");
+          std::fflush(stdout);
+        }
+        nlohmann::json j{{"epoch", s.epoch},
+                         {"train_loss", s.train_loss},
+                         {"train_accuracy", s.train_accuracy},
+                         {"seconds", s.seconds},
+                         {"images_per_second", s.images_per_second},
+                         {"lr", s.lr},
+                         {"loss_scale", s.loss_scale},
+                         {"skipped_steps", s.skipped_steps}};
+        if (s.val_accuracy) j["val_accuracy"] = *s.val_accuracy;
+        if (s.test_accuracy) j["test_accuracy"] = *s.test_accuracy;
+        if (!s.forward_format.empty()) j["forward_format"] = s.forward_format;
+        epochs.push_back(j);
+        if (log) {
+          log << s.epoch << ',' << s.train_loss << ',' << s.train_accuracy << ','
+              << (s.val_accuracy ? std::to_string(*s.val_accuracy) : "") << ','
+              << (s.test_accuracy ? std::to_string(*s.test_accuracy) : "") << ',' << s.seconds
+              << ',' << s.images_per_second << ',' << s.lr << ',' << s.forward_format << ','
+              << s.loss_scale << ',' << s.skipped_steps << '\n';
+          log.flush();
+        }
+      },
+      [&](int64_t epoch, int64_t done, int64_t total, double loss) {
+        if (!bar || (done % 10 != 0 && done != total)) return;
+        const int width = 30;
+        const int filled = static_cast<int>(width * done / std::max<int64_t>(total, 1));
+        std::fprintf(stderr, "\repoch %lld [%s%s] %lld/%lld loss %.4f",
+                     static_cast<long long>(epoch),
+                     std::string(static_cast<size_t>(filled), '#').c_str(),
+                     std::string(static_cast<size_t>(width - filled), '.').c_str(),
+                     static_cast<long long>(done), static_cast<long long>(total), loss);
+      });
+  ir::save_onnx(trainer.model(), a.output);
+  if (a.json) {
+    print_json(nlohmann::json{{"model", a.model},
+                              {"output", a.output},
+                              {"checkpoint", c.checkpoint},
+                              {"data", trainer.describe_data()},
+                              {"precision", trainer.policy().describe()},
+                              {"seed", c.seed},
+                              {"threads", c.threads},
+                              {"batch", c.batch},
+                              {"epochs", epochs}});
+  } else if (!a.quiet) {
+    std::printf("wrote %s (checkpoint %s)\n", a.output.c_str(), c.checkpoint.c_str());
+  }
+}
+
+void setup(CLI::App& app) {
+  auto a = std::make_shared<TrainArgs>();
+  auto* sub =
+      app.add_subcommand("train", "Train or fine-tune a CNN, in any emulated number format");
+  sub->footer(
+      "Examples:\n"
+      "  frugal train lenet5 --data fashion-mnist --epochs 10 --batch 64 --lr 0.05 --momentum 0.9 "
+      "-o lenet.onnx\n"
+      "  frugal train resnet8_fmnist --optimizer adamw --lr 0.002 --weight-decay 0.05 "
+      "--schedule-lr warmup:1,cosine -o r8.onnx\n"
+      "  frugal train lenet5 --format W=e4m3,A=e4m3,E=e5m2,G=e5m2 --rounding "
+      "W=stochastic,default=nearest -o fp8.onnx\n"
+      "  frugal train lenet5 --format W=bf16,M=W --rounding W=stochastic -o nomaster.onnx\n"
+      "  frugal train lenet5 --precision-schedule 0:e5m2,3:e4m3,8:bf16 -o sched.onnx\n"
+      "  frugal train lenet5 --epochs 4 -o l.onnx --resume l.onnx.ckpt");
+  sub->add_option("model", a->model, "ONNX file or zoo model name")->required();
+  sub->add_option("-o,--output", a->output, "trained model (ONNX, inference form)");
+  auto& c = a->config;
+  sub->add_option("--data", c.data,
+                  "training data: fashion-mnist or a data spec (idx:, npy:, npz:, folder:)");
+  sub->add_option("--test-data", c.test_data, "test data spec (fashion-mnist: its test split)");
+  sub->add_option("--epochs", c.epochs, "epochs (default 1)");
+  sub->add_option("--batch", c.batch, "mini-batch size (default 64)");
+  sub->add_option("--lr", c.lr, "base learning rate (default 0.01)");
+  sub->add_option("--optimizer", a->optimizer, "sgd | adam | adamw (default sgd)");
+  sub->add_option("--momentum", c.optimizer.momentum, "SGD momentum (default 0)");
+  sub->add_flag("--nesterov", a->nesterov, "Nesterov momentum");
+  sub->add_option("--weight-decay", c.optimizer.weight_decay, "weight decay (decoupled for adamw)");
+  sub->add_option("--schedule-lr", c.lr_schedule,
+                  "[warmup:EPOCHS,]const|cosine|onecycle|step:E1+E2[:GAMMA] (default const)");
+  sub->add_option("--seed", c.seed,
+                  "seed of initialization, shuffling, augmentation, dropout, rounding");
+  sub->add_flag("--json", a->json, "print a JSON summary");
+  sub->add_option("--log", a->log, "per-epoch CSV log");
+  sub->add_option("--val-split", c.val_split,
+                  "fraction of training samples held out for validation");
+  sub->add_option("--augment", a->augment, "crop:PAD,flip | none");
+  sub->add_option("--threads", c.threads, "compute threads (default 1); results depend on it");
+  sub->add_option("--resume", a->resume, "continue from a checkpoint");
+  sub->add_option("--checkpoint", a->checkpoint, "checkpoint path (default OUT.onnx.ckpt)");
+  sub->add_option("--limit", c.limit, "use only the first N training and test samples");
+  sub->add_option("--stop-after", c.stop_after, "stop after N epochs of this run (resume later)");
+  sub->add_option("--format", c.format,
+                  "precision policy: W=,A=,E=,G=,M= formats (M=W: no master copy)");
+  sub->add_option("--rounding", c.rounding, "rounding per class: W=stochastic,default=nearest");
+  sub->add_option("--precision-schedule", c.precision_schedule,
+                  "E:FMT,... | cyclic:eXmA..eXmB[:cycles=N] | adaptive:eXmA..eXmB[:patience=P]");
+  sub->add_option("--loss-scale", c.loss_scale, "none | dynamic | a static scale (default none)");
+  sub->add_option("--kernels", a->kernels, "fast (oneDNN sgemm) | ref (plain loops)");
+  sub->add_option("--datasets-root", c.datasets_root, "where named data sets live");
+  sub->add_flag("-q,--quiet", a->quiet, "no per-epoch lines");
+  sub->callback([a] { run_train(*a); });
+}
+
+}  // namespace
+
+FRUGAL_REGISTER_COMMAND(train, 50, setup);
+
+}  // namespace frugal::cli

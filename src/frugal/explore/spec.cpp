@@ -1,0 +1,525 @@
+#include "frugal/explore/spec.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <set>
+#include <sstream>
+
+#include "frugal/core/error.h"
+#include "frugal/measure/sha256.h"
+
+namespace frugal::explore {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Lists of the non-model/transform/backend axes and settings, any of them possibly unset:
+// the top level sets them, an entry of models/transforms/backends overrides them.
+struct Layer {
+  std::optional<std::vector<std::string>> precisions, formats, scenarios;
+  std::optional<std::vector<int64_t>> threads, batch;
+  std::optional<std::string> power, calibration;
+  std::optional<double> duration_s, timeout_s;
+  std::optional<int64_t> min_queries, memory_mib;
+  std::optional<std::vector<std::string>> bench_args, eval_args;
+
+  void apply(const Layer& o) {
+    auto take = [](auto& mine, const auto& theirs) {
+      if (theirs) mine = theirs;
+    };
+    take(precisions, o.precisions);
+    take(formats, o.formats);
+    take(scenarios, o.scenarios);
+    take(threads, o.threads);
+    take(batch, o.batch);
+    take(power, o.power);
+    take(calibration, o.calibration);
+    take(duration_s, o.duration_s);
+    take(timeout_s, o.timeout_s);
+    take(min_queries, o.min_queries);
+    take(memory_mib, o.memory_mib);
+    take(bench_args, o.bench_args);
+    take(eval_args, o.eval_args);
+  }
+  Settings settings() const {
+    Settings s;
+    if (power) s.power = *power;
+    if (calibration) s.calibration = *calibration;
+    if (duration_s) s.duration_s = *duration_s;
+    if (timeout_s) s.timeout_s = *timeout_s;
+    if (min_queries) s.min_queries = *min_queries;
+    if (memory_mib) s.memory_mib = *memory_mib;
+    if (bench_args) s.bench_args = *bench_args;
+    if (eval_args) s.eval_args = *eval_args;
+    return s;
+  }
+};
+
+const std::vector<std::string> kLayerKeys = {"precisions", "formats", "threads", "batch",
+                                             "scenarios", "power", "duration", "min_queries",
+                                             "timeout", "memory", "calibration",
+                                             "bench_args", "eval_args"};
+const std::vector<std::string> kAxisKeys = {"model", "transform", "backend", "precision",
+                                            "format", "threads", "batch", "scenario"};
+
+std::string join(const std::vector<std::string>& v, const std::string& sep = ", ") {
+  std::string s;
+  for (const auto& x : v) s += (s.empty() ? "" : sep) + x;
+  return s;
+}
+
+struct Parser {
+  std::string origin;
+  std::string base_dir;
+
+  [[noreturn]] void fail(const YAML::Node& at, const std::string& msg) const {
+    YAML::Mark m = at.Mark();
+    std::string where = origin;
+    if (m.line >= 0) where += ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
+    throw UserError(where + ": " + msg);
+  }
+
+  std::string kind(const YAML::Node& n) const {
+    if (n.IsMap()) return "a mapping";
+    if (n.IsSequence()) return "a list";
+    if (n.IsNull()) return "nothing";
+    return "'" + n.Scalar() + "'";
+  }
+
+  std::string text(const YAML::Node& n, const std::string& what) const {
+    if (!n.IsScalar()) fail(n, what + ": expected a string, got " + kind(n));
+    return n.Scalar();
+  }
+  int64_t integer(const YAML::Node& n, const std::string& what, int64_t min) const {
+    if (!n.IsScalar()) fail(n, what + ": expected an integer, got " + kind(n));
+    int64_t v = 0;
+    try {
+      v = n.as<int64_t>();
+    } catch (const YAML::Exception&) {
+      fail(n, what + ": expected an integer, got " + kind(n));
+    }
+    if (v < min) fail(n, what + ": must be at least " + std::to_string(min) + ", got " + n.Scalar());
+    return v;
+  }
+  double number(const YAML::Node& n, const std::string& what) const {
+    if (!n.IsScalar()) fail(n, what + ": expected a number, got " + kind(n));
+    double v = 0;
+    try {
+      v = n.as<double>();
+    } catch (const YAML::Exception&) {
+      fail(n, what + ": expected a number, got " + kind(n));
+    }
+    if (!(v > 0) || v > 1e7) fail(n, what + ": must be a positive number of seconds, got " + n.Scalar());
+    return v;
+  }
+  // A scalar or a list of scalars; an empty list empties the grid, which is an error.
+  std::vector<YAML::Node> items(const YAML::Node& n, const std::string& what) const {
+    std::vector<YAML::Node> out;
+    if (n.IsSequence()) {
+      for (const auto& x : n) out.push_back(x);
+      if (out.empty()) fail(n, what + ": empty list: the grid would be empty");
+    } else if (n.IsScalar() || n.IsMap()) {
+      out.push_back(n);
+    } else {
+      fail(n, what + ": expected a value or a list, got " + kind(n));
+    }
+    return out;
+  }
+  std::vector<std::string> texts(const YAML::Node& n, const std::string& what) const {
+    std::vector<std::string> out;
+    for (const auto& x : items(n, what)) out.push_back(text(x, what));
+    return out;
+  }
+  std::vector<int64_t> integers(const YAML::Node& n, const std::string& what) const {
+    std::vector<int64_t> out;
+    for (const auto& x : items(n, what)) out.push_back(integer(x, what, 1));
+    return out;
+  }
+  std::vector<std::string> args(const YAML::Node& n, const std::string& what) const {
+    std::vector<std::string> out;
+    if (n.IsSequence()) {
+      for (const auto& x : n) out.push_back(text(x, what));
+    } else {
+      std::istringstream in(text(n, what));
+      for (std::string w; in >> w;) out.push_back(w);
+    }
+    return out;
+  }
+
+  void check_keys(const YAML::Node& map, const std::string& what,
+                  const std::vector<std::string>& allowed) const {
+    for (const auto& kv : map) {
+      std::string k = text(kv.first, what + " key");
+      if (std::find(allowed.begin(), allowed.end(), k) == allowed.end())
+        fail(kv.first, "unknown key '" + k + "' in " + what + " (expected one of: " + join(allowed) + ")");
+    }
+  }
+
+  // Reads the layer keys present in `map` (other keys are the caller's).
+  Layer layer(const YAML::Node& map) const {
+    Layer l;
+    for (const auto& kv : map) {
+      std::string k = kv.first.Scalar();
+      const YAML::Node& v = kv.second;
+      if (k == "precisions") l.precisions = texts(v, k);
+      else if (k == "formats") {
+        l.formats = texts(v, k);
+        for (auto& f : *l.formats)
+          if (f == "none" || f == "-") f.clear();
+      } else if (k == "scenarios") l.scenarios = texts(v, k);
+      else if (k == "threads") l.threads = integers(v, k);
+      else if (k == "batch") l.batch = integers(v, k);
+      else if (k == "power") l.power = text(v, k);
+      else if (k == "calibration") l.calibration = text(v, k);
+      else if (k == "duration") l.duration_s = number(v, k);
+      else if (k == "timeout") l.timeout_s = number(v, k);
+      else if (k == "min_queries") l.min_queries = integer(v, k, 1);
+      else if (k == "memory") l.memory_mib = integer(v, k + " (MiB)", 0);
+      else if (k == "bench_args") l.bench_args = args(v, k);
+      else if (k == "eval_args") l.eval_args = args(v, k);
+    }
+    return l;
+  }
+
+  static std::vector<std::string> with(std::vector<std::string> a, const std::vector<std::string>& b) {
+    a.insert(a.end(), b.begin(), b.end());
+    return a;
+  }
+
+  struct Model {
+    ModelEntry entry;
+    Layer layer;
+  };
+  struct Transform {
+    TransformEntry entry;
+    Layer layer;
+  };
+  struct Backend {
+    std::string name;
+    Layer layer;
+  };
+
+  std::string resolve(const std::string& path) const {
+    if (path.empty() || fs::path(path).is_absolute() || base_dir.empty()) return path;
+    return (fs::path(base_dir) / path).lexically_normal().string();
+  }
+
+  Model model(const YAML::Node& n) const {
+    Model m;
+    if (n.IsScalar()) {
+      std::string s = n.Scalar();
+      if (s.find('/') != std::string::npos || s.ends_with(".onnx")) {
+        m.entry.file = resolve(s);
+        m.entry.label = fs::path(s).stem().string();
+      } else {
+        m.entry.zoo = m.entry.label = s;
+      }
+      return m;
+    }
+    if (!n.IsMap()) fail(n, "models: expected a zoo name, a file or a mapping, got " + kind(n));
+    check_keys(n, "a models entry", with({"zoo", "file", "name", "data", "limit"}, kLayerKeys));
+    if (n["zoo"] && n["file"]) fail(n, "a models entry: give zoo or file, not both");
+    if (n["zoo"]) m.entry.zoo = m.entry.label = text(n["zoo"], "zoo");
+    else if (n["file"]) {
+      std::string f = text(n["file"], "file");
+      m.entry.file = resolve(f);
+      m.entry.label = fs::path(f).stem().string();
+    } else {
+      fail(n, "a models entry needs zoo: NAME or file: PATH");
+    }
+    if (n["name"]) m.entry.label = text(n["name"], "name");
+    if (n["data"]) m.entry.data = text(n["data"], "data");
+    if (n["limit"]) m.entry.limit = integer(n["limit"], "limit", 1);
+    m.layer = layer(n);
+    return m;
+  }
+
+  Transform transform(const YAML::Node& n) const {
+    Transform t;
+    if (n.IsScalar()) {
+      t.entry.label = n.Scalar();
+      if (t.entry.label != "none") t.entry.steps = {t.entry.label};
+      return t;
+    }
+    if (!n.IsMap()) fail(n, "transforms: expected none, a step or a mapping, got " + kind(n));
+    check_keys(n, "a transforms entry", with({"name", "steps"}, kLayerKeys));
+    if (n["steps"]) {
+      const YAML::Node& s = n["steps"];
+      if (s.IsSequence()) {
+        for (const auto& x : s) t.entry.steps.push_back(text(x, "steps"));
+      } else {
+        t.entry.steps.push_back(text(s, "steps"));
+      }
+      for (auto it = t.entry.steps.begin(); it != t.entry.steps.end();)
+        it = (*it == "none") ? t.entry.steps.erase(it) : it + 1;
+    }
+    if (n["name"]) t.entry.label = text(n["name"], "name");
+    else t.entry.label = t.entry.steps.empty() ? "none" : join(t.entry.steps, " + ");
+    t.layer = layer(n);
+    return t;
+  }
+
+  Backend backend(const YAML::Node& n) const {
+    Backend b;
+    if (n.IsScalar()) {
+      b.name = n.Scalar();
+      return b;
+    }
+    if (!n.IsMap()) fail(n, "backends: expected a name or a mapping, got " + kind(n));
+    check_keys(n, "a backends entry", with({"name"}, kLayerKeys));
+    if (!n["name"]) fail(n, "a backends entry needs name: BACKEND[,FALLBACK]");
+    b.name = text(n["name"], "name");
+    b.layer = layer(n);
+    return b;
+  }
+
+  // include/exclude rule: axis -> accepted values (scalar or list), as text.
+  struct Rule {
+    YAML::Node node;
+    std::map<std::string, std::vector<std::string>> values;
+    Layer layer;  // include only: settings for the added points
+    bool matches(const Point& p) const {
+      auto has = [&](const std::string& axis, const std::string& v) {
+        auto it = values.find(axis);
+        return it == values.end() || std::find(it->second.begin(), it->second.end(), v) != it->second.end();
+      };
+      return has("model", p.model.label) && has("transform", p.transform.label) &&
+             has("backend", p.backend) && has("precision", p.precision) &&
+             has("format", p.format) && has("threads", std::to_string(p.threads)) &&
+             has("batch", std::to_string(p.batch)) && has("scenario", p.scenario);
+    }
+  };
+
+  Rule rule(const YAML::Node& n, const std::string& what, bool allow_settings,
+            const std::vector<Model>& models, const std::vector<Transform>& transforms) const {
+    if (!n.IsMap()) fail(n, what + ": each rule is a mapping of axis: value(s), got " + kind(n));
+    check_keys(n, what + " rule", allow_settings ? with(kAxisKeys, kLayerKeys) : kAxisKeys);
+    if (n.size() == 0) fail(n, what + ": an empty rule matches every point");
+    Rule r;
+    r.node = n;
+    for (const auto& kv : n) {
+      std::string k = kv.first.Scalar();
+      if (std::find(kAxisKeys.begin(), kAxisKeys.end(), k) == kAxisKeys.end()) continue;
+      std::vector<std::string> vals;
+      for (const auto& x : items(kv.second, what + " " + k)) {
+        std::string v = k == "threads" || k == "batch" ? std::to_string(integer(x, what + " " + k, 1))
+                                                        : text(x, what + " " + k);
+        if (k == "format" && (v == "none" || v == "-")) v.clear();
+        bool known = true;
+        if (k == "model")
+          known = std::any_of(models.begin(), models.end(), [&](const Model& m) { return m.entry.label == v; });
+        if (k == "transform")
+          known = std::any_of(transforms.begin(), transforms.end(),
+                              [&](const Transform& t) { return t.entry.label == v; });
+        if (!known) fail(x, what + ": no " + k + " named '" + v + "' in the spec");
+        vals.push_back(v);
+      }
+      r.values[k] = vals;
+    }
+    if (allow_settings) r.layer = layer(n);
+    return r;
+  }
+
+  SweepSpec parse(const std::string& yaml_text) const {
+    YAML::Node root;
+    try {
+      root = YAML::Load(yaml_text);
+    } catch (const YAML::ParserException& e) {
+      throw UserError(origin + ":" + std::to_string(e.mark.line + 1) + ":" +
+                      std::to_string(e.mark.column + 1) + ": YAML syntax error: " + e.msg);
+    }
+    if (!root.IsMap()) {
+      if (root.IsNull()) throw UserError(origin + ": empty spec: the grid would be empty");
+      fail(root, "a sweep spec is a mapping (models:, backends:, ...), got " + kind(root));
+    }
+    check_keys(root, "the spec", with({"name", "models", "transforms", "backends", "include", "exclude"},
+                                      kLayerKeys));
+    SweepSpec spec;
+    spec.origin = origin;
+    spec.name = root["name"] ? text(root["name"], "name") : fs::path(origin).stem().string();
+    if (!root["models"]) fail(root, "the spec needs models: (zoo names or ONNX files)");
+
+    std::vector<Model> models;
+    std::set<std::string> labels;
+    for (const auto& n : items(root["models"], "models")) {
+      models.push_back(model(n));
+      if (!labels.insert(models.back().entry.label).second)
+        fail(n, "models: two entries named '" + models.back().entry.label + "' (give one a name:)");
+    }
+    std::vector<Transform> transforms;
+    labels.clear();
+    if (root["transforms"]) {
+      for (const auto& n : items(root["transforms"], "transforms")) {
+        transforms.push_back(transform(n));
+        if (!labels.insert(transforms.back().entry.label).second)
+          fail(n, "transforms: two entries named '" + transforms.back().entry.label + "'");
+      }
+    } else {
+      transforms.push_back({{"none", {}}, {}});
+    }
+    std::vector<Backend> backends;
+    if (root["backends"]) {
+      for (const auto& n : items(root["backends"], "backends")) backends.push_back(backend(n));
+    } else {
+      backends.push_back({"cpu,ref", {}});
+    }
+
+    Layer top;
+    top.precisions = std::vector<std::string>{"fp32"};
+    top.formats = std::vector<std::string>{""};
+    top.scenarios = std::vector<std::string>{"single-stream"};
+    top.threads = std::vector<int64_t>{1};
+    top.batch = std::vector<int64_t>{1};
+    top.apply(layer(root));
+
+    std::vector<Rule> excludes, includes;
+    if (root["exclude"])
+      for (const auto& n : items(root["exclude"], "exclude"))
+        excludes.push_back(rule(n, "exclude", false, models, transforms));
+    if (root["include"])
+      for (const auto& n : items(root["include"], "include"))
+        includes.push_back(rule(n, "include", true, models, transforms));
+
+    std::set<std::string> seen;
+    auto emit = [&](const Model& m, const Transform& t, const Backend& b, const Layer* extra,
+                    const Rule* fixed, bool apply_excludes) {
+      Layer eff = top;
+      eff.apply(m.layer);
+      eff.apply(t.layer);
+      eff.apply(b.layer);
+      if (extra) eff.apply(*extra);
+      auto pick = [&](const std::string& axis, const std::vector<std::string>& list) {
+        if (fixed) {
+          auto it = fixed->values.find(axis);
+          if (it != fixed->values.end()) return it->second;
+        }
+        return list;
+      };
+      std::vector<std::string> threads, batch;
+      for (auto v : *eff.threads) threads.push_back(std::to_string(v));
+      for (auto v : *eff.batch) batch.push_back(std::to_string(v));
+      for (const auto& p : pick("precision", *eff.precisions))
+        for (const auto& f : pick("format", *eff.formats))
+          for (const auto& th : pick("threads", threads))
+            for (const auto& ba : pick("batch", batch))
+              for (const auto& sc : pick("scenario", *eff.scenarios)) {
+                Point pt{m.entry, t.entry, b.name, p, f, std::stoll(th), std::stoll(ba), sc, eff.settings()};
+                if (apply_excludes &&
+                    std::any_of(excludes.begin(), excludes.end(), [&](const Rule& r) { return r.matches(pt); }))
+                  continue;
+                if (seen.insert(pt.key()).second) spec.points.push_back(std::move(pt));
+              }
+    };
+    for (const auto& m : models)
+      for (const auto& t : transforms)
+        for (const auto& b : backends) emit(m, t, b, nullptr, nullptr, true);
+    for (const auto& r : includes) {
+      auto named = [&](const std::string& axis, const std::string& v) {
+        auto it = r.values.find(axis);
+        return it == r.values.end() || std::find(it->second.begin(), it->second.end(), v) != it->second.end();
+      };
+      std::vector<Backend> bs;
+      if (auto it = r.values.find("backend"); it != r.values.end()) {
+        for (const auto& name : it->second) {
+          auto known = std::find_if(backends.begin(), backends.end(), [&](const Backend& b) { return b.name == name; });
+          bs.push_back(known != backends.end() ? *known : Backend{name, {}});
+        }
+      } else {
+        bs = backends;
+      }
+      for (const auto& m : models)
+        if (named("model", m.entry.label))
+          for (const auto& t : transforms)
+            if (named("transform", t.entry.label))
+              for (const auto& b : bs) emit(m, t, b, &r.layer, &r, false);
+    }
+    if (spec.points.empty()) {
+      const YAML::Node& at = root["exclude"] ? root["exclude"] : root;
+      fail(at, "the grid is empty (every point is excluded)");
+    }
+    return spec;
+  }
+};
+
+}  // namespace
+
+std::string Point::key() const {
+  return model.label + "|" + transform.label + "|" + backend + "|" + precision + "|" +
+         (format.empty() ? "-" : format) + "|t" + std::to_string(threads) + "|b" + std::to_string(batch) +
+         "|" + scenario;
+}
+
+nlohmann::json Point::to_json() const {
+  nlohmann::json j;
+  j["key"] = key();
+  j["model"] = {{"label", model.label}};
+  if (!model.zoo.empty()) j["model"]["zoo"] = model.zoo;
+  if (!model.file.empty()) j["model"]["file"] = model.file;
+  if (!model.data.empty()) j["model"]["data"] = model.data;
+  if (model.limit > 0) j["model"]["limit"] = model.limit;
+  j["transform"] = {{"label", transform.label}, {"steps", transform.steps}};
+  j["backend"] = backend;
+  j["precision"] = precision;
+  j["format"] = format;
+  j["threads"] = threads;
+  j["batch"] = batch;
+  j["scenario"] = scenario;
+  nlohmann::json s;
+  if (!settings.power.empty()) s["power"] = settings.power;
+  if (!settings.calibration.empty()) s["calibration"] = settings.calibration;
+  if (settings.duration_s > 0) s["duration_s"] = settings.duration_s;
+  if (settings.min_queries > 0) s["min_queries"] = settings.min_queries;
+  s["timeout_s"] = settings.timeout_s;
+  s["memory_mib"] = settings.memory_mib;
+  if (!settings.bench_args.empty()) s["bench_args"] = settings.bench_args;
+  if (!settings.eval_args.empty()) s["eval_args"] = settings.eval_args;
+  j["settings"] = s;
+  return j;
+}
+
+SweepSpec parse_sweep_spec(const std::string& yaml_text, const std::string& origin,
+                           const std::string& base_dir) {
+  return Parser{origin, base_dir}.parse(yaml_text);
+}
+
+SweepSpec load_sweep_spec(const std::string& path) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) throw UserError(path + ": is a directory, not a sweep spec");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw UserError(path + ": no such file or not readable");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_sweep_spec(text.str(), path, fs::path(path).parent_path().string());
+}
+
+std::vector<Point> shard_points(const std::vector<Point>& points, int index, int count) {
+  std::vector<Point> out;
+  for (const auto& p : points) {
+    uint64_t h = std::stoull(measure::sha256_hex(p.key()).substr(0, 15), nullptr, 16);
+    if (static_cast<int>(h % static_cast<uint64_t>(count)) == index) out.push_back(p);
+  }
+  return out;
+}
+
+std::pair<int, int> parse_shard(const std::string& text) {
+  auto slash = text.find('/');
+  int i = 0, n = 0;
+  try {
+    if (slash == std::string::npos) throw std::invalid_argument("no slash");
+    size_t used = 0;
+    i = std::stoi(text.substr(0, slash), &used);
+    if (used != slash) throw std::invalid_argument("trailing");
+    n = std::stoi(text.substr(slash + 1), &used);
+    if (used != text.size() - slash - 1) throw std::invalid_argument("trailing");
+  } catch (const std::exception&) {
+    throw UserError("--shard: expected I/N (such as 1/4), got '" + text + "'");
+  }
+  if (n < 1 || i < 1 || i > n) throw UserError("--shard: I/N needs 1 <= I <= N, got '" + text + "'");
+  return {i - 1, n};
+}
+
+}  // namespace frugal::explore

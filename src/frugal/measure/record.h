@@ -1,0 +1,53 @@
+// Record (schema frugal.record/1, docs/record.md): one measured configuration as JSON:
+// what was measured, the results, and where. `frugal bench --json` and `frugal eval
+// --json` print one; the sweep store keeps the same fields.
+#pragma once
+
+#include <ctime>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "frugal/measure/eval.h"
+#include "frugal/measure/session_bench.h"
+#include "frugal/measure/sysinfo.h"
+
+namespace frugal::measure {
+
+inline constexpr const char* kRecordSchema = "frugal.record/1";
+
+struct RecordWhat {
+  std::string model;         // path or zoo name as given
+  std::string model_digest;  // SHA-256 of the model file's bytes (sha256.h)
+  std::vector<std::string> transforms;
+  std::vector<std::string> backends;  // preference order
+  std::string precision = "fp32";
+  nlohmann::json formats = nlohmann::json::object();  // {"W": ..., "A": ...}
+  int threads = 1;
+  std::string pinning = "none";  // or the CPU list
+  int64_t batch = 1;
+  std::string scenario;  // bench scenario, "eval" for eval
+  int stages = 1;
+  std::string data;  // eval --data spec
+};
+nlohmann::json to_json(const RecordWhat& what);
+
+// Library versions frugal was built against / runs with: oneDNN (dnnl_version() at run
+// time), protobuf and ONNX (their headers).
+nlohmann::json library_versions();
+// UTC "2026-11-22T02:23:58Z".
+std::string utc_iso8601(std::time_t t);
+// The machine, frugal's version and revision, libraries and the start time.
+nlohmann::json record_where(const SystemInfo& system, std::time_t started);
+
+nlohmann::json bench_results_json(const SessionBenchResult& r);
+nlohmann::json eval_results_json(const EvalResult& r);
+
+nlohmann::json make_record(const RecordWhat& what, nlohmann::json results, nlohmann::json where);
+
+// Checks a Record's required fields and types (schema, what.model, what.model_digest,
+// results, where.cpu_model, ...): the list of problems, empty when valid.
+std::vector<std::string> record_problems(const nlohmann::json& record);
+
+}  // namespace frugal::measure

@@ -1,0 +1,154 @@
+// BatchNormalization in inference is y = (x - mean) * s + bias with s = scale /
+// sqrt(var + epsilon), an affine map per channel; after a Conv, ConvTranspose or Gemm it
+// merges into that node's weights (scaled per output channel) and bias.
+#include <cmath>
+
+#include "frugal/ops/post_ops.h"
+#include "frugal/passes/graph_edit.h"
+#include "frugal/passes/passes.h"
+
+namespace frugal::passes {
+namespace {
+
+bool is_float(const Tensor& t) {
+  return t.dtype() == DType::kF32 || t.dtype() == DType::kF64;
+}
+
+// Per-channel scale s and shift t of a BatchNormalization, y = x * s + t; empty when a
+// parameter is not a constant float vector of one common length.
+struct Affine {
+  std::vector<double> scale, shift;
+};
+Affine batch_norm_affine(const ir::Graph& g, const ir::Node& bn) {
+  if (bn.inputs.size() < 5) return {};
+  const Tensor* p[4];
+  for (size_t i = 0; i < 4; ++i) {
+    p[i] = g.initializer(bn.inputs[i + 1]);
+    if (!p[i] || !is_float(*p[i]) || p[i]->rank() != 1 || p[i]->numel() != p[0]->numel())
+      return {};
+  }
+  const double eps = bn.attr_float("epsilon", 1e-5f);
+  const std::vector<double> scale = p[0]->to_double(), bias = p[1]->to_double(),
+                            mean = p[2]->to_double(), var = p[3]->to_double();
+  Affine a;
+  for (size_t c = 0; c < scale.size(); ++c) {
+    const double s = scale[c] / std::sqrt(var[c] + eps);
+    a.scale.push_back(s);
+    a.shift.push_back(bias[c] - mean[c] * s);
+  }
+  return a;
+}
+
+// True when the BN computes its inference form and nothing reads its training outputs.
+bool is_inference_bn(const ir::Node& bn, const Uses& uses) {
+  if (bn.op_type != "BatchNormalization" || !is_onnx_domain(bn)) return false;
+  if (bn.attr_int("training_mode", 0) != 0 || bn.attr_int("spatial", 1) == 0) return false;
+  for (size_t o = 1; o < bn.outputs.size(); ++o)
+    if (!bn.outputs[o].empty() &&
+        (uses.readers(bn.outputs[o]) > 0 || uses.is_graph_output(bn.outputs[o])))
+      return false;
+  return !bn.outputs.empty() && !bn.outputs[0].empty();
+}
+
+// New weights and bias of `p` with the affine map folded in; false when `p`'s shapes or
+// constants do not allow it (left unchanged then).
+bool fold_into(ir::Graph& g, ir::Node& p, const Affine& a) {
+  if (!p.has_input(1)) return false;
+  const Tensor* w = g.initializer(p.inputs[1]);
+  if (!w || !is_float(*w)) return false;
+  const Tensor* b = p.has_input(2) ? g.initializer(p.inputs[2]) : nullptr;
+  if (p.has_input(2) && (!b || b->dtype() != w->dtype())) return false;
+  const int64_t channels = static_cast<int64_t>(a.scale.size());
+  std::vector<double> wv = w->to_double();
+  std::vector<double> bias(a.scale.size(), 0.0);
+  Shape bias_shape = {channels};
+
+  if (p.op_type == "Conv") {
+    if (w->rank() < 3 || w->dim(0) != channels) return false;
+    const int64_t per = w->numel() / channels;
+    for (int64_t m = 0; m < channels; ++m)
+      for (int64_t i = 0; i < per; ++i) wv[m * per + i] *= a.scale[m];
+    if (b) {
+      if (b->numel() != channels) return false;
+      bias = b->to_double();
+    }
+  } else if (p.op_type == "ConvTranspose") {
+    // W is C x M/group x k...: output channel of W[c][j] is (c / (C/group)) * M/group + j.
+    const int64_t group = p.attr_int("group", 1);
+    if (w->rank() < 3 || group <= 0 || w->dim(0) % group != 0 || w->dim(1) * group != channels)
+      return false;
+    const int64_t c_per_group = w->dim(0) / group, m_per_group = w->dim(1);
+    const int64_t taps = w->numel() / (w->dim(0) * m_per_group);
+    for (int64_t c = 0; c < w->dim(0); ++c)
+      for (int64_t j = 0; j < m_per_group; ++j) {
+        const double s = a.scale[(c / c_per_group) * m_per_group + j];
+        for (int64_t t = 0; t < taps; ++t) wv[(c * m_per_group + j) * taps + t] *= s;
+      }
+    if (b) {
+      if (b->numel() != channels) return false;
+      bias = b->to_double();
+    }
+  } else if (p.op_type == "Gemm") {
+    // Y = alpha * A B + beta * C: scale B's columns (output features), fold beta into C.
+    if (w->rank() != 2) return false;
+    const bool trans_b = p.attr_int("transB", 0) != 0;
+    const int64_t n = trans_b ? w->dim(0) : w->dim(1), k = trans_b ? w->dim(1) : w->dim(0);
+    if (n != channels) return false;
+    for (int64_t r = 0; r < k; ++r)
+      for (int64_t c = 0; c < n; ++c) wv[trans_b ? c * k + r : r * n + c] *= a.scale[c];
+    if (b) {
+      // C broadcasts to M x N; only per-column (or single) values fold into a bias.
+      const Shape& cs = b->shape();
+      const bool per_column = b->numel() == n && (cs.size() == 1 || (cs.size() == 2 && cs[0] == 1));
+      if (!per_column && b->numel() != 1) return false;
+      const double beta = p.attr_float("beta", 1.0f);
+      const std::vector<double> cv = b->to_double();
+      for (int64_t c = 0; c < n; ++c) bias[c] = beta * cv[per_column ? c : 0];
+    }
+    p.attrs["beta"] = ir::Attribute{.value = 1.0f};
+  } else {
+    return false;
+  }
+  for (int64_t m = 0; m < channels; ++m) bias[m] = bias[m] * a.scale[m] + a.shift[m];
+
+  const std::string w_name = g.unique_name(p.inputs[1] + "_bn");
+  g.initializers[w_name] = tensor_from_doubles(w->dtype(), w->shape(), wv);
+  const std::string b_name = g.unique_name(p.name + "_bias_bn");
+  g.initializers[b_name] = tensor_from_doubles(w->dtype(), bias_shape, bias);
+  p.inputs.resize(std::max<size_t>(p.inputs.size(), 3));
+  p.inputs[1] = w_name;
+  p.inputs[2] = b_name;
+  return true;
+}
+
+}  // namespace
+
+ir::Graph fold_batch_norm(const ir::Graph& in, PassReport& report) {
+  report = {"fold_batch_norm", 0, {}};
+  ir::Graph g = in;
+  const Uses uses(g);
+  std::vector<bool> dead(g.nodes.size(), false);
+  for (size_t k = 0; k < g.nodes.size(); ++k) {
+    ir::Node& bn = g.nodes[k];
+    if (!is_inference_bn(bn, uses) || bn.inputs.empty() || !uses.read_once(bn.inputs[0]))
+      continue;
+    const int64_t pi = g.producer(bn.inputs[0]);
+    if (pi < 0) continue;
+    ir::Node& p = g.nodes[pi];
+    if (!is_onnx_domain(p) || p.has_attr(ops::kPostOpsAttr) ||
+        (p.op_type != "Conv" && p.op_type != "ConvTranspose" && p.op_type != "Gemm"))
+      continue;
+    const Affine a = batch_norm_affine(g, bn);
+    if (a.scale.empty() || !fold_into(g, p, a)) continue;
+    p.outputs[0] = bn.outputs[0];
+    dead[k] = true;
+    bn.outputs.clear();
+    ++report.changes;
+    report.nodes.push_back(bn.name + " into " + p.name);
+  }
+  erase_nodes(g, dead);
+  prune_values(g);
+  return g;
+}
+
+}  // namespace frugal::passes

@@ -1,0 +1,187 @@
+// Fusion of activations and residual adds into the Conv, ConvTranspose, Gemm or MatMul
+// that produces their input, as the post-ops of ops/post_ops.h. The fused node computes
+// the same values in one pass over its output (no intermediate tensor, no extra kernel).
+#include <limits>
+#include <optional>
+
+#include "frugal/ops/post_ops.h"
+#include "frugal/passes/graph_edit.h"
+#include "frugal/passes/passes.h"
+
+namespace frugal::passes {
+namespace {
+
+bool is_f32(const ops::GraphInfo& info, const std::string& value) {
+  auto it = info.values.find(value);
+  return it != info.values.end() && it->second.dtype == DType::kF32 && it->second.shape;
+}
+
+const Shape* shape_of(const ops::GraphInfo& info, const std::string& value) {
+  auto it = info.values.find(value);
+  return it != info.values.end() && it->second.shape ? &*it->second.shape : nullptr;
+}
+
+// The node producing `value` when it may take post-ops: a Conv, ConvTranspose, Gemm or
+// MatMul whose float32 `value` nothing but one input slot reads. Null otherwise.
+ir::Node* fusable_producer(ir::Graph& g, const Uses& uses, const ops::GraphInfo& info,
+                           const std::string& value) {
+  if (value.empty() || !uses.read_once(value) || !is_f32(info, value)) return nullptr;
+  const int64_t p = g.producer(value);
+  if (p < 0) return nullptr;
+  ir::Node& n = g.nodes[p];
+  if (!is_onnx_domain(n) || !ops::accepts_post_ops(n.op_type) || n.outputs[0] != value)
+    return nullptr;
+  return &n;
+}
+
+std::vector<std::string> post_op_list(const ir::Node& n) {
+  return n.has_attr(ops::kPostOpsAttr) ? n.attr_strings(ops::kPostOpsAttr)
+                                       : std::vector<std::string>{};
+}
+
+// A Clip bound: the attribute before opset 11, else a constant input (omitted: none).
+std::optional<float> clip_bound(const ir::Graph& g, const ir::Node& n, size_t input,
+                                const char* attr, float dflt) {
+  if (g.opset("") < 11) return n.attr_float(attr, dflt);
+  if (!n.has_input(input)) return dflt;
+  const Tensor* t = g.initializer(n.inputs[input]);
+  if (!t || t->numel() != 1) return std::nullopt;
+  return static_cast<float>(t->at_double(0));
+}
+
+// The post-op an activation node computes, or nullopt when it is not one we fuse.
+std::optional<ops::PostOp> activation_post_op(const ir::Graph& g, const ir::Node& n) {
+  if (!is_onnx_domain(n) || n.inputs.empty() || n.outputs.size() != 1) return std::nullopt;
+  using K = ops::PostOp::Kind;
+  const std::string& t = n.op_type;
+  if (t == "Relu") return ops::PostOp{K::kRelu};
+  if (t == "Sigmoid") return ops::PostOp{K::kSigmoid};
+  if (t == "HardSwish") return ops::PostOp{K::kHardSwish};
+  if (t == "LeakyRelu") return ops::PostOp{K::kLeakyRelu, n.attr_float("alpha", 0.01f)};
+  if (t == "HardSigmoid")
+    return ops::PostOp{K::kHardSigmoid, n.attr_float("alpha", 0.2f), n.attr_float("beta", 0.5f)};
+  if (t == "Clip") {
+    const float inf = std::numeric_limits<float>::infinity();
+    const auto lo = clip_bound(g, n, 1, "min", -inf), hi = clip_bound(g, n, 2, "max", inf);
+    if (!lo || !hi) return std::nullopt;  // bounds known only at run time
+    return ops::PostOp{K::kClip, *lo, *hi};
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+ir::Graph fuse_activations(const ir::Graph& in, const ops::InferOptions& options,
+                           PassReport& report) {
+  report = {"fuse_activations", 0, {}};
+  ir::Graph g = in;
+  const ops::GraphInfo info = ops::infer_graph(g, options);
+  const Uses uses(g);
+  std::vector<bool> dead(g.nodes.size(), false);
+  for (size_t k = 0; k < g.nodes.size(); ++k) {
+    ir::Node& act = g.nodes[k];
+    const auto op = activation_post_op(g, act);
+    if (!op) continue;
+    ir::Node* p = fusable_producer(g, uses, info, act.inputs[0]);
+    if (!p) continue;
+    std::vector<std::string> list = post_op_list(*p);
+    list.push_back(ops::post_op_entry(*op));
+    p->attrs[ops::kPostOpsAttr] = ir::Attribute{.value = list};
+    p->outputs[0] = act.outputs[0];
+    dead[k] = true;
+    act.outputs.clear();
+    ++report.changes;
+    report.nodes.push_back(act.name + " (" + act.op_type + ") into " + p->name);
+  }
+  erase_nodes(g, dead);
+  prune_values(g);
+  return g;
+}
+
+ir::Graph fuse_residual_add(const ir::Graph& in, const ops::InferOptions& options,
+                            PassReport& report) {
+  report = {"fuse_residual_add", 0, {}};
+  ir::Graph g = in;
+  if (g.opset("") < 7) return g;  // legacy broadcast attributes
+  const ops::GraphInfo info = ops::infer_graph(g, options);
+  const Uses uses(g);
+  std::vector<bool> dead(g.nodes.size(), false);
+  for (size_t k = 0; k < g.nodes.size(); ++k) {
+    ir::Node& add = g.nodes[k];
+    if (add.op_type != "Add" || !is_onnx_domain(add) || add.inputs.size() != 2 ||
+        add.outputs.size() != 1 || add.inputs[0] == add.inputs[1])
+      continue;
+    const Shape* out = shape_of(info, add.outputs[0]);
+    if (!out) continue;
+    // Prefer fusing into the operand computed last: the other one is then ready already.
+    size_t first = 0, second = 1;
+    if (g.producer(add.inputs[1]) > g.producer(add.inputs[0])) std::swap(first, second);
+    for (size_t pick : {first, second}) {
+      const std::string& x = add.inputs[pick];
+      const std::string& s = add.inputs[1 - pick];
+      ir::Node* p = fusable_producer(g, uses, info, x);
+      if (!p || !is_f32(info, s) || *shape_of(info, x) != *out) continue;
+      std::vector<std::string> list = post_op_list(*p);
+      bool summed = false;
+      for (const auto& e : list) summed |= e == "sum";
+      if (summed) continue;
+      // The sum operand sits right after the op's own inputs (post_ops.h).
+      const size_t index = ops::sum_operand_index(p->op_type);
+      if (p->inputs.size() > index) continue;
+      p->inputs.resize(index);
+      p->inputs.push_back(s);
+      list.push_back("sum");
+      p->attrs[ops::kPostOpsAttr] = ir::Attribute{.value = list};
+      p->outputs[0] = add.outputs[0];
+      dead[k] = true;
+      add.outputs.clear();
+      ++report.changes;
+      report.nodes.push_back(add.name + " (Add) into " + p->name);
+      break;
+    }
+  }
+  erase_nodes(g, dead);
+  prune_values(g);
+  // The sum operand's producer may come after the fused node in the file's order.
+  g.validate_and_sort();
+  return g;
+}
+
+ir::Graph remove_dead_nodes(const ir::Graph& in, PassReport& report) {
+  report = {"remove_dead_nodes", 0, {}};
+  ir::Graph g = in;
+  std::vector<bool> dead(g.nodes.size(), false);
+  // Backwards, so that a chain of dead nodes goes in one sweep.
+  std::set<std::string> read;
+  for (const auto& o : g.outputs) read.insert(o.name);
+  for (size_t k = g.nodes.size(); k-- > 0;) {
+    const ir::Node& n = g.nodes[k];
+    bool used = false;
+    for (const auto& o : n.outputs) used |= !o.empty() && read.count(o);
+    if (!used) {
+      dead[k] = true;
+      ++report.changes;
+      report.nodes.push_back(n.name + " (" + n.op_type + ")");
+      continue;
+    }
+    for (const auto& i : n.inputs)
+      if (!i.empty()) read.insert(i);
+  }
+  erase_nodes(g, dead);
+  prune_values(g);
+  return g;
+}
+
+Optimized optimize(const ir::Graph& graph, const ops::InferOptions& options) {
+  Optimized r;
+  r.passes.resize(6);
+  r.graph = fold_constants(graph, options, r.passes[0]);
+  r.graph = remove_identities(r.graph, r.passes[1]);
+  r.graph = fold_batch_norm(r.graph, r.passes[2]);
+  r.graph = fuse_residual_add(r.graph, options, r.passes[3]);
+  r.graph = fuse_activations(r.graph, options, r.passes[4]);
+  r.graph = remove_dead_nodes(r.graph, r.passes[5]);
+  return r;
+}
+
+}  // namespace frugal::passes

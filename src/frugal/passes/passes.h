@@ -1,0 +1,65 @@
+// Graph passes: Graph -> Graph rewrites that make a model cheaper to run without changing
+// what it computes (up to float rounding: a folded BatchNorm rounds differently). Each
+// pass reports what it did, so `frugal info --plan` and the Session can show it.
+//
+// Layering: passes sits after ops (it folds constants with the reference kernels and
+// knows the post-ops of ops/post_ops.h) and before kernels.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "frugal/ir/graph.h"
+#include "frugal/ops/infer.h"
+
+namespace frugal::passes {
+
+struct PassReport {
+  std::string pass;                // "fold_batch_norm"
+  int64_t changes = 0;             // nodes removed or fused away
+  std::vector<std::string> nodes;  // what changed, one line each: "bn1 into conv1"
+};
+
+// Nodes whose outputs are known before running (PyTorch's Shape->Gather->Unsqueeze->
+// Concat->Reshape chains, Constant nodes) become initializers and leave the graph. Folding
+// Shape binds the graph inputs' shapes to those of `options` (batch, --shape): they are then
+// written into the graph's input declarations.
+ir::Graph fold_constants(const ir::Graph& graph, const ops::InferOptions& options,
+                         PassReport& report);
+
+// Identity, and Dropout in inference mode whose mask output is unused, are removed; their
+// readers read the input instead. A graph output keeps its name (the producer is renamed).
+ir::Graph remove_identities(const ir::Graph& graph, PassReport& report);
+
+// BatchNormalization in inference mode after a Conv, ConvTranspose or Gemm with constant
+// weights, whose output nothing else reads and that is not a graph output, is folded into
+// that node's weights and bias (computed in double). All BN parameters must be constant.
+ir::Graph fold_batch_norm(const ir::Graph& graph, PassReport& report);
+
+// Add(P(...), S), P a Conv, ConvTranspose, Gemm or MatMul whose float32 output only this
+// Add reads (and is not a graph output), becomes P with the post-op "sum" and S as its sum
+// operand (ops/post_ops.h), when S broadcasts to P's output. Needs shapes (`options`).
+ir::Graph fuse_residual_add(const ir::Graph& graph, const ops::InferOptions& options,
+                            PassReport& report);
+
+// Relu, LeakyRelu, Clip (constant bounds), Sigmoid, HardSwish and HardSigmoid after a Conv,
+// ConvTranspose, Gemm or MatMul whose float32 output only the activation reads (and is not
+// a graph output) become post-ops of that node.
+ir::Graph fuse_activations(const ir::Graph& graph, const ops::InferOptions& options,
+                           PassReport& report);
+
+// Nodes none of whose outputs are read or are graph outputs, and initializers nothing
+// reads, are removed.
+ir::Graph remove_dead_nodes(const ir::Graph& graph, PassReport& report);
+
+struct Optimized {
+  ir::Graph graph;
+  std::vector<PassReport> passes;  // in the order run
+};
+
+// All of the above in order: fold_constants, remove_identities, fold_batch_norm,
+// fuse_residual_add, fuse_activations, remove_dead_nodes.
+Optimized optimize(const ir::Graph& graph, const ops::InferOptions& options);
+
+}  // namespace frugal::passes

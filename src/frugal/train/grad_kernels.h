@@ -1,0 +1,41 @@
+// Dense building blocks of the training ops: GEMM, im2col/col2im and broadcast
+// reduction. Each GEMM runs either on oneDNN's sgemm (fast, JIT for the CPU's ISA) or on
+// plain loops (the reference every fast path is tested against).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "frugal/core/tensor.h"
+
+namespace frugal::train {
+
+enum class KernelChoice : uint8_t { kFast, kReference };
+
+// C[M x N] = alpha * op(A) * op(B) + beta * C, row-major; op(X) = X or X^T.
+// lda/ldb/ldc are row strides of A, B, C as stored.
+void gemm(KernelChoice k, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t kdim,
+          float alpha, const float* a, int64_t lda, const float* b, int64_t ldb, float beta,
+          float* c, int64_t ldc);
+
+// 2-D window geometry of one image (one group's channels).
+struct ConvGeom2d {
+  int64_t channels, in_h, in_w, k_h, k_w, stride_h, stride_w, dil_h, dil_w, pad_t, pad_l;
+  int64_t out_h, out_w;
+  int64_t col_rows() const { return channels * k_h * k_w; }
+  int64_t col_cols() const { return out_h * out_w; }
+};
+
+// col[(c*kh + i)*kw + j][oy*ow + ox] = x[c][oy*s - p + i*d][...] (0 outside).
+void im2col(const ConvGeom2d& g, const float* x, float* col);
+// The adjoint of im2col: dx += scatter of dcol (dx must be zeroed by the caller).
+void col2im(const ConvGeom2d& g, const float* dcol, float* dx);
+
+// Sums `grad` (of shape `out`) over the dimensions along which `in` was broadcast to
+// `out` (numpy rules), giving a tensor of shape `in`.
+Tensor reduce_to_shape(const Tensor& grad, const Shape& in);
+
+// dst += src, elementwise, equal sizes.
+void accumulate(Tensor& dst, const Tensor& src);
+
+}  // namespace frugal::train

@@ -1,0 +1,451 @@
+#include "frugal/train/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "frugal/core/rng.h"
+#include "frugal/kernels/cpu/threads.h"
+
+namespace frugal::train {
+namespace {
+
+// Philox streams of the trainer's random draws (each also keyed by the epoch).
+constexpr uint64_t kShuffleStream = 0x5348554600000000ull;  // "SHUF"
+constexpr uint64_t kAugmentStream = 0x4155474d00000000ull;  // "AUGM"
+constexpr uint64_t kSplitStream = 0x53504c5400000000ull;    // "SPLT"
+
+void shuffle(std::vector<int64_t>& v, const Philox& rng) {
+  for (size_t i = v.size(); i > 1; --i) {
+    const uint64_t j = rng.u32(i) % i;
+    std::swap(v[i - 1], v[j]);
+  }
+}
+
+bool all_finite(const Tensor& t) {
+  for (float v : t.span<float>())
+    if (!std::isfinite(v)) return false;
+  return true;
+}
+
+Shape model_sample_shape(const ir::Graph& g) {
+  const ir::ValueInfo& in = g.inputs.at(0);
+  if (!in.shape || in.shape->size() != 4) return {};
+  Shape s;
+  for (size_t d = 1; d < 4; ++d) {
+    if (!(*in.shape)[d].known()) return {};
+    s.push_back((*in.shape)[d].value);
+  }
+  return s;
+}
+
+// Binary checkpoint I/O: little-endian PODs, length-prefixed strings and tensors.
+struct Writer {
+  std::ofstream& os;
+  template <typename T>
+  void pod(T v) {
+    os.write(reinterpret_cast<const char*>(&v), sizeof v);
+  }
+  void str(const std::string& s) {
+    pod<uint64_t>(s.size());
+    os.write(s.data(), static_cast<std::streamsize>(s.size()));
+  }
+  void tensor(const Tensor& t) {
+    pod<uint8_t>(static_cast<uint8_t>(t.dtype()));
+    pod<uint64_t>(t.shape().size());
+    for (int64_t d : t.shape()) pod<int64_t>(d);
+    os.write(static_cast<const char*>(t.raw()), static_cast<std::streamsize>(t.nbytes()));
+  }
+};
+
+struct Reader {
+  std::ifstream& is;
+  const std::string& path;
+  [[noreturn]] void bad(const std::string& why) const {
+    throw UserError("--resume: checkpoint '" + path + "' is " + why);
+  }
+  template <typename T>
+  T pod() {
+    T v{};
+    if (!is.read(reinterpret_cast<char*>(&v), sizeof v)) bad("truncated");
+    return v;
+  }
+  std::string str() {
+    const auto n = pod<uint64_t>();
+    if (n > (1u << 20)) bad("corrupt (string length)");
+    std::string s(n, '\0');
+    if (!is.read(s.data(), static_cast<std::streamsize>(n))) bad("truncated");
+    return s;
+  }
+  Tensor tensor() {
+    const auto dt = static_cast<DType>(pod<uint8_t>());
+    if (dt != DType::kF32 && dt != DType::kI64) bad("corrupt (dtype)");
+    const auto rank = pod<uint64_t>();
+    if (rank > 8) bad("corrupt (rank)");
+    Shape s;
+    for (uint64_t i = 0; i < rank; ++i) {
+      s.push_back(pod<int64_t>());
+      if (s.back() < 0 || s.back() > (int64_t{1} << 32)) bad("corrupt (shape)");
+    }
+    if (shape_numel(s) * static_cast<int64_t>(dtype_size(dt)) > (int64_t{1} << 33))
+      bad("corrupt (size)");
+    Tensor t(dt, s);
+    if (!is.read(static_cast<char*>(t.raw()), static_cast<std::streamsize>(t.nbytes())))
+      bad("truncated");
+    return t;
+  }
+};
+
+constexpr char kMagic[] = "FRUGAL-TRAIN-CKPT-1";
+
+}  // namespace
+
+Augment Augment::parse(const std::string& spec) {
+  Augment a;
+  if (spec.empty() || spec == "none") return a;
+  std::stringstream ss(spec);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    if (item == "flip") {
+      a.flip = true;
+    } else if (item.rfind("crop:", 0) == 0) {
+      size_t used = 0;
+      long long v = -1;
+      try {
+        v = std::stoll(item.substr(5), &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (used == 0 || used != item.size() - 5 || v < 0 || v > 64)
+        throw UserError("--augment: '" + item + "' needs a padding of 0 to 64 pixels (crop:4)");
+      a.crop_pad = v;
+    } else {
+      throw UserError("--augment: unknown augmentation '" + item + "' (crop:PAD, flip, none)");
+    }
+  }
+  return a;
+}
+
+Trainer::Trainer(ir::Graph model, TrainConfig config)
+    : config_(std::move(config)),
+      optimizer_(config_.optimizer),
+      schedule_(LrSchedule::parse(config_.lr_schedule)),
+      policy_(PrecisionPolicy::parse(config_.format, config_.rounding, config_.seed)),
+      precision_schedule_(PrecisionSchedule::parse(config_.precision_schedule)),
+      scaler_(LossScaler::parse(config_.loss_scale)) {
+  if (config_.epochs < 1) throw UserError("--epochs must be at least 1");
+  if (config_.batch < 1) throw UserError("--batch must be at least 1");
+  if (!(config_.lr > 0) || !std::isfinite(config_.lr))
+    throw UserError("--lr must be a positive number");
+  if (!(config_.val_split >= 0 && config_.val_split < 1))
+    throw UserError("--val-split must be in [0, 1)");
+  if (config_.limit < 0) throw UserError("--limit must be >= 0");
+  const std::string model_name = model.name.empty() ? "the model" : "model '" + model.name + "'";
+  GraphOptions gopt;
+  gopt.kernels = config_.kernels;
+  gopt.seed = config_.seed;
+  graph_ = std::make_unique<TrainGraph>(std::move(model), gopt);
+
+  DataOptions dopt;
+  dopt.datasets_root = config_.datasets_root;
+  dopt.expected_sample_shape = model_sample_shape(graph_->graph());
+  std::string train_spec = config_.data, test_spec = config_.test_data;
+  if (config_.data == "fashion-mnist") {
+    train_spec = "fashion-mnist:train";
+    if (test_spec.empty()) test_spec = "fashion-mnist:test";
+  }
+  auto open = [&](const std::string& spec) {
+    try {
+      return open_dataset(spec, dopt);
+    } catch (const UserError& e) {
+      throw UserError(std::string(e.what()) + " (" + model_name + " input '" +
+                      graph_->input_name() + "' takes " +
+                      (dopt.expected_sample_shape.empty() ? std::string("any shape")
+                                                          : shape_str(dopt.expected_sample_shape)) +
+                      ")");
+    }
+  };
+  train_ = open(train_spec);
+  if (!test_spec.empty()) test_ = open(test_spec);
+  data_description_ = train_->describe();
+
+  // Classes: the model's output width must cover the data set's labels.
+  const Shape sample = train_->sample_shape();
+  Shape probe_shape{1};
+  probe_shape.insert(probe_shape.end(), sample.begin(), sample.end());
+  const Tensor logits = graph_->forward(Tensor(DType::kF32, probe_shape), false);
+  if (logits.rank() != 2)
+    throw UserError("--data: " + model_name + " output '" + graph_->output_name() + "' is " +
+                    shape_str(logits.shape()) + ", not [batch, classes]");
+  if (logits.dim(1) < train_->num_classes())
+    throw UserError("--data: the data set has " + std::to_string(train_->num_classes()) +
+                    " classes but " + model_name + " outputs " + std::to_string(logits.dim(1)));
+
+  int64_t n = train_->size();
+  if (config_.limit > 0) n = std::min(n, config_.limit);
+  train_indices_.resize(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) train_indices_[static_cast<size_t>(i)] = i;
+  if (config_.val_split > 0) {
+    shuffle(train_indices_, Philox(config_.seed, kSplitStream));
+    const auto val = static_cast<size_t>(std::llround(config_.val_split * static_cast<double>(n)));
+    val_indices_.assign(train_indices_.end() - static_cast<std::ptrdiff_t>(val),
+                        train_indices_.end());
+    train_indices_.resize(train_indices_.size() - val);
+  }
+  if (train_indices_.empty()) throw UserError("--data: no training samples left");
+
+  if (policy_.active() || precision_schedule_.active())
+    graph_->set_hook([this](TensorClass cls, const std::string& name, Tensor& t) {
+      policy_.apply(cls, name, t, iteration_);
+    });
+  if (!config_.resume.empty()) load_checkpoint(config_.resume);
+}
+
+Trainer::~Trainer() = default;
+
+Tensor Trainer::augment_batch(const Tensor& images, int64_t epoch, int64_t first_sample) const {
+  const Augment& a = config_.augment;
+  if (a.crop_pad == 0 && !a.flip) return images;
+  const int64_t n = images.dim(0), c = images.dim(1), h = images.dim(2), w = images.dim(3);
+  Tensor out(DType::kF32, images.shape());
+  const Philox rng(config_.seed, kAugmentStream + static_cast<uint64_t>(epoch));
+  const float* src = images.data<float>();
+  float* dst = out.data<float>();
+  for (int64_t b = 0; b < n; ++b) {
+    const auto block = rng.block(static_cast<uint64_t>(first_sample + b));
+    const int64_t span = 2 * a.crop_pad + 1;
+    const int64_t dy = a.crop_pad ? static_cast<int64_t>(block[0] % span) - a.crop_pad : 0;
+    const int64_t dx = a.crop_pad ? static_cast<int64_t>(block[1] % span) - a.crop_pad : 0;
+    const bool flip = a.flip && (block[2] & 1u);
+    for (int64_t ch = 0; ch < c; ++ch) {
+      const float* s = src + (b * c + ch) * h * w;
+      float* d = dst + (b * c + ch) * h * w;
+      for (int64_t y = 0; y < h; ++y)
+        for (int64_t x = 0; x < w; ++x) {
+          const int64_t sy = y + dy, sx0 = x + dx;
+          const int64_t sx = flip ? w - 1 - sx0 : sx0;
+          d[y * w + x] = (sy >= 0 && sy < h && sx >= 0 && sx < w) ? s[sy * w + sx] : 0.0f;
+        }
+    }
+  }
+  return out;
+}
+
+double Trainer::evaluate(const Dataset& data, int64_t limit) {
+  int64_t n = data.size();
+  if (limit > 0) n = std::min(n, limit);
+  std::vector<int64_t> idx(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) idx[static_cast<size_t>(i)] = i;
+  return [&] {
+    int64_t correct = 0;
+    const int64_t eb = std::max<int64_t>(config_.batch, 256);
+    Tensor images, labels;
+    for (int64_t b = 0; b < n; b += eb) {
+      const int64_t cnt = std::min(eb, n - b);
+      data.get_batch(std::span<const int64_t>(idx.data() + b, static_cast<size_t>(cnt)), images,
+                     labels);
+      correct += softmax_cross_entropy(graph_->forward(images, false), labels).correct;
+    }
+    return n ? static_cast<double>(correct) / static_cast<double>(n) : 0.0;
+  }();
+}
+
+void Trainer::run(const std::function<void(const EpochStats&)>& on_epoch,
+                  const ProgressFn& progress) {
+  kernels::cpu::set_num_threads(config_.threads);
+  const int64_t total = config_.epochs;
+  int64_t run_epochs = 0;
+  const int64_t iters =
+      (static_cast<int64_t>(train_indices_.size()) + config_.batch - 1) / config_.batch;
+  for (int64_t epoch = start_epoch_; epoch < total; ++epoch) {
+    if (config_.stop_after > 0 && run_epochs >= config_.stop_after) break;
+    const auto t0 = std::chrono::steady_clock::now();
+    std::vector<int64_t> order = train_indices_;
+    shuffle(order, Philox(config_.seed, kShuffleStream + static_cast<uint64_t>(epoch)));
+    EpochStats st;
+    st.epoch = epoch + 1;
+    double loss_sum = 0;
+    int64_t correct = 0, seen = 0;
+    Tensor images, labels;
+    for (int64_t it = 0; it < iters; ++it) {
+      const int64_t begin = it * config_.batch;
+      const int64_t cnt =
+          std::min<int64_t>(config_.batch, static_cast<int64_t>(order.size()) - begin);
+      train_->get_batch(std::span<const int64_t>(order.data() + begin, static_cast<size_t>(cnt)),
+                        images, labels);
+      const Tensor x = augment_batch(images, epoch, begin);
+      const double progress_t =
+          static_cast<double>(epoch) + static_cast<double>(it + 1) / static_cast<double>(iters);
+      const float lr = schedule_.lr(config_.lr, progress_t, total);
+      if (precision_schedule_.active()) {
+        const numeric::NumberFormat f = precision_schedule_.format_at(progress_t, total);
+        policy_.set_forward_format(
+            f == numeric::NumberFormat{} ? std::nullopt : std::optional<numeric::NumberFormat>(f));
+        st.forward_format = numeric::to_string(f);
+      }
+      const Tensor logits = graph_->forward(x, true, iteration_);
+      const LossResult loss = softmax_cross_entropy(logits, labels, scaler_.scale());
+      if (!std::isfinite(loss.loss)) {
+        std::string culprit = graph_->first_non_finite();
+        if (culprit.empty()) culprit = "the loss itself (logits overflow the softmax)";
+        throw UserError("training diverged: non-finite loss at epoch " + std::to_string(epoch + 1) +
+                        " iteration " + std::to_string(it + 1) +
+                        "; first non-finite tensor: " + culprit +
+                        "; hint: lower --lr, or use --loss-scale dynamic / a wider --format");
+      }
+      graph_->backward(loss.d_logits);
+      std::vector<Tensor> grads;
+      bool finite = true;
+      for (const auto& p : graph_->params()) {
+        Tensor g = graph_->grad(p);
+        if (scaler_.scale() != 1.0f) {
+          g = g.clone();
+          const float inv = 1.0f / scaler_.scale();
+          for (float& v : g.span<float>()) v *= inv;
+        }
+        if (finite && !all_finite(g)) {
+          finite = false;
+          if (!scaler_.is_dynamic())
+            throw UserError(
+                "training diverged: non-finite gradient of weight '" + p + "' at epoch " +
+                std::to_string(epoch + 1) + " iteration " + std::to_string(it + 1) +
+                "; hint: lower --lr, or use --loss-scale dynamic / a wider --format E=/G=");
+        }
+        grads.push_back(g);
+      }
+      if (scaler_.update(finite)) {
+        optimizer_.begin_step();
+        for (size_t k = 0; k < grads.size(); ++k) {
+          const std::string& p = graph_->params()[k];
+          Tensor& w = graph_->param(p);
+          optimizer_.update(p, w, grads[k], lr);
+          if (policy_.master_in_weight_format() || policy_.master().format) {
+            policy_.apply_master(p, w, iteration_);
+            auto& state = optimizer_.state()[p];
+            for (size_t s = 0; s < state.size(); ++s)
+              policy_.apply_master(p + "#state" + std::to_string(s), state[s], iteration_);
+          }
+        }
+      } else {
+        ++st.skipped_steps;
+      }
+      ++iteration_;
+      loss_sum += loss.loss * static_cast<double>(cnt);
+      correct += loss.correct;
+      seen += cnt;
+      st.lr = lr;
+      if (progress) progress(epoch + 1, it + 1, iters, loss_sum / static_cast<double>(seen));
+    }
+    const double train_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    st.train_loss = loss_sum / static_cast<double>(std::max<int64_t>(seen, 1));
+    st.train_accuracy =
+        static_cast<double>(correct) / static_cast<double>(std::max<int64_t>(seen, 1));
+    st.images_per_second = train_seconds > 0 ? static_cast<double>(seen) / train_seconds : 0;
+    st.loss_scale = scaler_.scale();
+    if (!val_indices_.empty()) {
+      int64_t vc = 0;
+      Tensor vi, vl;
+      for (size_t b = 0; b < val_indices_.size(); b += 256) {
+        const size_t cnt = std::min<size_t>(256, val_indices_.size() - b);
+        train_->get_batch(std::span<const int64_t>(val_indices_.data() + b, cnt), vi, vl);
+        vc += softmax_cross_entropy(graph_->forward(vi, false), vl).correct;
+      }
+      st.val_accuracy = static_cast<double>(vc) / static_cast<double>(val_indices_.size());
+    }
+    if (test_) st.test_accuracy = evaluate(*test_, config_.limit);
+    precision_schedule_.end_epoch(st.train_loss);
+    st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    start_epoch_ = epoch + 1;
+    ++run_epochs;
+    if (!config_.checkpoint.empty()) save_checkpoint(start_epoch_);
+    if (on_epoch) on_epoch(st);
+  }
+}
+
+void Trainer::save_checkpoint(int64_t epochs_done) const {
+  const std::string tmp = config_.checkpoint + ".tmp";
+  {
+    std::ofstream os(tmp, std::ios::binary | std::ios::trunc);
+    if (!os) throw UserError("--checkpoint: cannot write '" + tmp + "'");
+    Writer w{os};
+    os.write(kMagic, sizeof kMagic);
+    w.pod<uint64_t>(config_.seed);
+    w.pod<int64_t>(epochs_done);
+    w.pod<uint64_t>(iteration_);
+    w.pod<int64_t>(optimizer_.steps());
+    w.pod<float>(scaler_.scale());
+    w.pod<int64_t>(scaler_.good_steps());
+    w.pod<int32_t>(precision_schedule_.adaptive_bits());
+    w.pod<double>(precision_schedule_.best_loss());
+    w.pod<int32_t>(precision_schedule_.stalled());
+    const auto& inits = graph_->graph().initializers;
+    w.pod<uint64_t>(inits.size());
+    for (const auto& [name, t] : inits) {
+      w.str(name);
+      w.tensor(t);
+    }
+    auto& state = const_cast<Optimizer&>(optimizer_).state();
+    w.pod<uint64_t>(state.size());
+    for (const auto& [name, ts] : state) {
+      w.str(name);
+      w.pod<uint64_t>(ts.size());
+      for (const Tensor& t : ts) w.tensor(t);
+    }
+    os.flush();
+    if (!os) throw UserError("--checkpoint: writing '" + tmp + "' failed (disk full?)");
+  }
+  if (std::rename(tmp.c_str(), config_.checkpoint.c_str()) != 0)
+    throw UserError("--checkpoint: cannot rename '" + tmp + "' to '" + config_.checkpoint + "'");
+}
+
+void Trainer::load_checkpoint(const std::string& path) {
+  std::ifstream is(path, std::ios::binary);
+  if (!is) throw UserError("--resume: cannot open checkpoint '" + path + "'");
+  Reader r{is, path};
+  char magic[sizeof kMagic];
+  if (!is.read(magic, sizeof magic) ||
+      std::string(magic, sizeof magic) != std::string(kMagic, sizeof kMagic))
+    r.bad("not a frugal training checkpoint");
+  const auto seed = r.pod<uint64_t>();
+  if (seed != config_.seed)
+    throw UserError("--resume: checkpoint '" + path + "' was made with --seed " +
+                    std::to_string(seed) + ", not " + std::to_string(config_.seed));
+  start_epoch_ = r.pod<int64_t>();
+  if (start_epoch_ < 0 || start_epoch_ > config_.epochs)
+    r.bad("for another run (epoch " + std::to_string(start_epoch_) + " beyond --epochs)");
+  iteration_ = r.pod<uint64_t>();
+  optimizer_.set_steps(r.pod<int64_t>());
+  const auto scale = r.pod<float>();
+  const auto good = r.pod<int64_t>();
+  scaler_.restore(scale, good);
+  const auto bits = r.pod<int32_t>();
+  const auto best = r.pod<double>();
+  const auto stalled = r.pod<int32_t>();
+  precision_schedule_.restore(bits, best, stalled);
+  const auto count = r.pod<uint64_t>();
+  auto& inits = const_cast<ir::Graph&>(graph_->graph()).initializers;
+  if (count != inits.size()) r.bad("for another model (" + std::to_string(count) + " tensors)");
+  for (uint64_t i = 0; i < count; ++i) {
+    const std::string name = r.str();
+    Tensor t = r.tensor();
+    auto it = inits.find(name);
+    if (it == inits.end() || it->second.shape() != t.shape() || it->second.dtype() != t.dtype())
+      r.bad("for another model (tensor '" + name + "')");
+    it->second = t;
+  }
+  const auto states = r.pod<uint64_t>();
+  if (states > inits.size()) r.bad("corrupt (optimizer state)");
+  for (uint64_t i = 0; i < states; ++i) {
+    const std::string name = r.str();
+    const auto k = r.pod<uint64_t>();
+    if (k > 4) r.bad("corrupt (optimizer state)");
+    std::vector<Tensor> ts;
+    for (uint64_t j = 0; j < k; ++j) ts.push_back(r.tensor());
+    optimizer_.state()[name] = ts;
+  }
+}
+
+}  // namespace frugal::train

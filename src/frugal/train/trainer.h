@@ -1,0 +1,104 @@
+// The training loop: data (shuffled with the seed, augmented, split into train and
+// validation), forward/loss/backward/update per mini-batch under a precision policy, an
+// evaluation per epoch, and a checkpoint per epoch (written to a temporary file, then
+// renamed) from which a run resumes bit-identically. Every random draw is a pure function
+// of (seed, epoch, iteration, element) through Philox counters, so a run is deterministic
+// for a seed and a thread count.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "frugal/ir/graph.h"
+#include "frugal/train/autograd.h"
+#include "frugal/train/data/dataset.h"
+#include "frugal/train/optimizer.h"
+#include "frugal/train/precision.h"
+
+namespace frugal::train {
+
+struct Augment {
+  int64_t crop_pad = 0;  // random crop of the original size after zero padding by this much
+  bool flip = false;     // horizontal flip with probability 1/2
+  // "crop:4,flip", "none" or ""; throws UserError naming --augment.
+  static Augment parse(const std::string& spec);
+};
+
+struct TrainConfig {
+  std::string data = "fashion-mnist";  // fashion-mnist: :train for training, :test for test
+  std::string test_data;               // other data specs: optional test set
+  int64_t epochs = 1;
+  int64_t batch = 64;
+  float lr = 0.01f;
+  OptimizerConfig optimizer;
+  std::string lr_schedule = "const";
+  uint64_t seed = 0;
+  double val_split = 0;  // fraction of the training samples held out for validation
+  Augment augment;
+  int threads = 1;
+  int64_t limit = 0;       // use only the first N training (and test) samples; 0: all
+  int64_t stop_after = 0;  // stop after this many epochs of the run (0: run all)
+  std::string format, rounding, precision_schedule;
+  std::string loss_scale = "none";
+  KernelChoice kernels = KernelChoice::kFast;
+  std::string checkpoint;  // written each epoch ("" : none)
+  std::string resume;      // checkpoint to continue from ("" : start fresh)
+  std::string datasets_root = "/usr/share/datasets";
+};
+
+struct EpochStats {
+  int64_t epoch = 0;  // 1-based
+  double train_loss = 0, train_accuracy = 0;
+  std::optional<double> val_accuracy, test_accuracy;
+  double seconds = 0, images_per_second = 0;
+  float lr = 0;                // at the epoch's last iteration
+  std::string forward_format;  // under a precision schedule
+  int64_t skipped_steps = 0;   // dynamic loss scaling
+  float loss_scale = 1;
+};
+
+// Progress callback: iteration done / iterations of the epoch, running loss.
+using ProgressFn = std::function<void(int64_t epoch, int64_t done, int64_t total, double loss)>;
+
+class Trainer {
+ public:
+  // Validates everything up front: the model (ops without backward), the data (shape
+  // against the model input, classes against its output), schedules and formats.
+  Trainer(ir::Graph model, TrainConfig config);
+  ~Trainer();
+
+  // Runs the remaining epochs; `on_epoch` is called after each one.
+  void run(const std::function<void(const EpochStats&)>& on_epoch, const ProgressFn& progress = {});
+  // Accuracy of the current weights in inference mode on a data set (top-1).
+  double evaluate(const Dataset& data, int64_t limit = 0);
+  // The trained model in inference form (BatchNormalization with running statistics).
+  const ir::Graph& model() const { return graph_->graph(); }
+  const Dataset* test_set() const { return test_.get(); }
+  const std::string& describe_data() const { return data_description_; }
+  const PrecisionPolicy& policy() const { return policy_; }
+  int64_t first_epoch() const { return start_epoch_ + 1; }
+
+ private:
+  void save_checkpoint(int64_t epochs_done) const;
+  void load_checkpoint(const std::string& path);
+  Tensor augment_batch(const Tensor& images, int64_t epoch, int64_t first_sample) const;
+
+  TrainConfig config_;
+  std::unique_ptr<TrainGraph> graph_;
+  std::unique_ptr<Dataset> train_, test_;
+  std::vector<int64_t> train_indices_, val_indices_;
+  std::string data_description_;
+  Optimizer optimizer_;
+  LrSchedule schedule_;
+  PrecisionPolicy policy_;
+  PrecisionSchedule precision_schedule_;
+  LossScaler scaler_;
+  int64_t start_epoch_ = 0;  // epochs already done (from a checkpoint)
+  uint64_t iteration_ = 0;   // global iteration counter (RNG streams)
+};
+
+}  // namespace frugal::train
