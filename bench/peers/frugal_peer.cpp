@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "frugal/core/npy.h"
+#include "frugal/core/version.h"
 #include "frugal/ir/onnx_io.h"
 #include "frugal/kernels/backend.h"
 #include "frugal/ops/post_ops.h"

@@ -11,6 +11,7 @@
 #include "frugal/cli/common.h"
 #include "frugal/cli/engine_options.h"
 #include "frugal/cli/tensor_io.h"
+#include "frugal/core/version.h"
 #include "frugal/ir/onnx_io.h"
 #include "frugal/measure/affinity.h"
 #include "frugal/measure/clock.h"

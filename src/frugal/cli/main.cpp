@@ -8,6 +8,7 @@
 
 #include "frugal/cli/command.h"
 #include "frugal/core/error.h"
+#include "frugal/core/version.h"
 
 namespace frugal::cli {
 namespace {

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "frugal/core/error.h"
+#include "frugal/core/version.h"
 #include "frugal/explore/report.h"
 #include "frugal/explore/store.h"
 #include "frugal/measure/sha256.h"

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "frugal/core/error.h"
+#include "frugal/core/version.h"
 #include "frugal/measure/sha256.h"
 
 namespace frugal::explore {

@@ -6,6 +6,8 @@
 #include <oneapi/dnnl/dnnl.h>
 #include <onnx/common/version.h>
 
+#include "frugal/core/version.h"
+
 namespace frugal::measure {
 namespace {
 
