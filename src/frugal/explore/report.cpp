@@ -67,7 +67,7 @@ std::string size_method(const std::vector<RecordRow>& rows) {
       file = true;
   }
   std::string s;
-  if (weights) s = "computed: weight bytes in the chosen number formats (bench results.memory.weight_bytes)";
+  if (weights) s = "computed: bytes of the weights and constants as the session holds them, float32 as loaded; a quantized backend's own narrower copies are not counted yet (bench results.memory.weight_bytes)";
   if (file) s += std::string(s.empty() ? "" : "; ") + "measured: ONNX file size where the Record has no weight bytes";
   return s.empty() ? "no size figures" : s;
 }
