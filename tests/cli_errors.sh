@@ -120,5 +120,42 @@ if "$frugal" train lenet5 --limit 128 --batch 32 --epochs 1 --json -o "$tmp/t.on
    grep -q '"test_accuracy"' "$tmp/out" && [ -f "$tmp/t.onnx.ckpt" ] && [ ! -f "$tmp/t.onnx.ckpt.tmp" ] &&
    "$frugal" run "$tmp/t.onnx" >/dev/null 2>>"$tmp/err"; then passes=$((passes+1)); else
   echo "FAIL: train --json smoke:"; cat "$tmp/out" "$tmp/err"; fails=$((fails+1)); fi
+# explore: sweep specs, results stores and report outputs.
+printf 'models: [lenet5]\nbackend: [ref]\n' >"$tmp/unknown_key.yaml"
+printf 'models: [lenet5]\nthreads: [1, two]\n' >"$tmp/type_error.yaml"
+printf 'models: [lenet5]\nexclude:\n  - {model: lenet5}\n' >"$tmp/empty_grid.yaml"
+expect 1 "unknown_key.yaml:2:1: unknown key 'backend' in the spec" -- "$frugal" sweep "$tmp/unknown_key.yaml" --dry-run
+expect 1 "type_error.yaml:2:14: threads: expected an integer, got 'two'" -- "$frugal" sweep "$tmp/type_error.yaml" --dry-run
+expect 1 "empty_grid.yaml:3:3: the grid is empty" -- "$frugal" sweep "$tmp/empty_grid.yaml" --db "$tmp/e.sqlite"
+expect 1 "--shard" -- "$frugal" sweep "$tmp/empty_grid.yaml" --shard 5/4
+expect 1 "no_spec.yaml: no such file" -- "$frugal" sweep "$tmp/no_spec.yaml"
+head -c 3000 /dev/urandom >"$tmp/corrupt.sqlite"
+cp "$tmp/corrupt.sqlite" "$tmp/corrupt.orig"
+printf 'models: [{file: missing.onnx}, {zoo: lenet5}]\nbackends: ["cpu,ref"]\nduration: 0.2\nmin_queries: 5\nbench_args: [--idle-seconds, "0", --warmup, "0"]\n' >"$tmp/sweep.yaml"
+expect 1 "corrupt.sqlite: not a frugal results store" -- "$frugal" sweep "$tmp/sweep.yaml" --db "$tmp/corrupt.sqlite"
+expect 1 "corrupt.sqlite: not a frugal results store" -- "$frugal" report "$tmp/corrupt.sqlite"
+cmp -s "$tmp/corrupt.sqlite" "$tmp/corrupt.orig" || { echo "FAIL: a corrupt store was written to"; fails=$((fails+1)); }
+expect 1 "nothere.sqlite: no such file" -- "$frugal" report "$tmp/nothere.sqlite"
+# A missing model file fails its point; the sweep goes on and measures the zoo model.
+expect 0 "missing.onnx: no such file" -- "$frugal" sweep "$tmp/sweep.yaml" --db "$tmp/s.sqlite" --cache "$tmp/cache"
+grep -q "2 points: 1 ok, 1 failed" "$tmp/out" || { echo "FAIL: sweep summary:"; cat "$tmp/out"; fails=$((fails+1)); }
+expect 1 "--pareto: unknown metric 'speed'" -- "$frugal" report "$tmp/s.sqlite" --pareto acc,speed
+# A store from a newer frugal is refused and left as it is (python3's sqlite3 edits the version).
+if command -v python3 >/dev/null && python3 -c 'import sqlite3' 2>/dev/null; then
+  cp "$tmp/s.sqlite" "$tmp/newer.sqlite"
+  python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute("UPDATE schema_version SET version=7"); c.commit(); c.execute("PRAGMA wal_checkpoint(TRUNCATE)"); c.close()' "$tmp/newer.sqlite"
+  cp "$tmp/newer.sqlite" "$tmp/newer.orig"
+  expect 1 "newer.sqlite: written by a newer frugal (store schema 7" -- "$frugal" sweep "$tmp/sweep.yaml" --db "$tmp/newer.sqlite"
+  expect 1 "newer.sqlite: written by a newer frugal" -- "$frugal" report "$tmp/newer.sqlite"
+  cmp -s "$tmp/newer.sqlite" "$tmp/newer.orig" || { echo "FAIL: a newer store was written to"; fails=$((fails+1)); }
+fi
+# Read-only output folder (as nobody when we are root, who may write anywhere).
+mkdir -p "$tmp/ro" && chmod 755 "$tmp" && chmod 555 "$tmp/ro"
+as_user=()
+[ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null && as_user=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+if [ "$(id -u)" -ne 0 ] || [ ${#as_user[@]} -gt 0 ]; then
+  expect 1 "ro/x.sqlite: cannot create: Permission denied" -- "${as_user[@]}" "$frugal" sweep "$tmp/sweep.yaml" --db "$tmp/ro/x.sqlite"
+  expect 1 "ro/r.html: cannot write: Permission denied" -- "${as_user[@]}" "$frugal" report "$tmp/s.sqlite" -o "$tmp/ro/r.html"
+fi
 echo "cli errors: $passes passed, $fails failed"
 [ "$fails" -eq 0 ]

@@ -26,10 +26,8 @@ void run_study_command(const StudyArgs& a) {
   explore::StudyOptions o;
   o.quick = a.quick;
   o.out_dir = a.out;
-  char exe[4096];
-  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  if (n <= 0) throw UserError("cannot find the frugal binary (/proc/self/exe)");
-  o.frugal_exe = std::string(exe, static_cast<size_t>(n));
+  // Children exec /proc/self/exe: the very binary running now, even if a rebuild replaced the file.
+  o.frugal_exe = "/proc/self/exe";
   o.cache_dir = a.cache.empty() ? explore::default_cache_dir() : a.cache;
   o.progress = isatty(2);
   explore::StudyResult r = explore::run_study(o);

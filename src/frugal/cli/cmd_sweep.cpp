@@ -34,11 +34,13 @@ std::string join_argv(const std::vector<std::string>& argv) {
 
 void run_sweep_command(const SweepArgs& a) {
   if (a.jobs < 1 || a.jobs > 64) throw UserError("--jobs: must be between 1 and 64");
+  std::pair<int, int> shard{0, 1};
+  if (!a.shard.empty()) shard = explore::parse_shard(a.shard);
   explore::SweepSpec spec = explore::load_sweep_spec(a.spec);
   std::vector<explore::Point> points = spec.points;
   std::string shard_note;
   if (!a.shard.empty()) {
-    auto [index, count] = explore::parse_shard(a.shard);
+    auto [index, count] = shard;
     points = explore::shard_points(points, index, count);
     shard_note = " (shard " + a.shard + " of " + std::to_string(spec.points.size()) + ")";
   }
@@ -52,10 +54,8 @@ void run_sweep_command(const SweepArgs& a) {
   std::string db = a.db.empty() ? spec.name + ".sqlite" : a.db;
   explore::Store store = explore::Store::open(db, explore::Store::Mode::read_write);
   explore::SweepOptions o;
-  char exe[4096];
-  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  if (n <= 0) throw UserError("cannot find the frugal binary (/proc/self/exe)");
-  o.frugal_exe = std::string(exe, static_cast<size_t>(n));
+  // Children exec /proc/self/exe: the very binary running now, even if a rebuild replaced the file.
+  o.frugal_exe = "/proc/self/exe";
   o.cache_dir = a.cache.empty() ? explore::default_cache_dir() : a.cache;
   o.jobs = a.jobs;
   o.resume = a.resume;

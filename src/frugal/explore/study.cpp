@@ -186,7 +186,7 @@ StudyResult run_study(const StudyOptions& o) {
 
   // 4. Report.
   ReportInput in = load_report_input(store);
-  in.title = spec.name + " (" + res.model_note + ")";
+  in.title = spec.name + ": " + cnn_name + " and zoo models";
   write_text_file(res.report_path, render_report_html(in));
   res.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return res;
