@@ -157,5 +157,9 @@ if [ "$(id -u)" -ne 0 ] || [ ${#as_user[@]} -gt 0 ]; then
   expect 1 "ro/x.sqlite: cannot create: Permission denied" -- "${as_user[@]}" "$frugal" sweep "$tmp/sweep.yaml" --db "$tmp/ro/x.sqlite"
   expect 1 "ro/r.html: cannot write: Permission denied" -- "${as_user[@]}" "$frugal" report "$tmp/s.sqlite" -o "$tmp/ro/r.html"
 fi
+# Further cases by area, one fragment each (sourced here: they use expect, $frugal, $tmp).
+for fragment in "$(dirname "$0")"/cli_errors.d/*.sh; do
+  [ -e "$fragment" ] && . "$fragment"
+done
 echo "cli errors: $passes passed, $fails failed"
 [ "$fails" -eq 0 ]
