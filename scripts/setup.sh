@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(
   build-essential cmake ninja-build git pkg-config clang libclang-rt-14-dev
-  libdnnl-dev libprotobuf-dev protobuf-compiler libonnx-dev
+  libdnnl-dev ocl-icd-opencl-dev libprotobuf-dev protobuf-compiler libonnx-dev
   libcli11-dev nlohmann-json3-dev libfmt-dev libsqlite3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libmpfr-dev libgmp-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev

@@ -1,10 +1,12 @@
-// Latency of zoo models on the cpu backend in fp32, bf16 and int8 (cpu:int8,cpu), batch 1,
-// one thread, the three sessions run alternately in the same process so that load on a
+// Latency of zoo models on the cpu backend in fp32, bf16, int8 (cpu:int8,cpu; u8 between
+// int8 kernels) and int8f (the same with float32 boundaries), batch 1,
+// one thread, the sessions run alternately in the same process so that load on a
 // shared machine hits them alike. Prints median and p90 per precision, the speedup over
 // fp32, and where the int8 session spends its time (per backend and op type).
 //
 // Build: ninja -C build bench_int8_latency
-// Run:   OMP_NUM_THREADS=1 build/bench/bench_int8_latency [RUNS=25] [MODEL...]
+// Run:   OMP_NUM_THREADS=1 build/bench/bench_int8_latency [RUNS=25] [MODEL...] [--batch N]
+//        [--threads N]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -55,14 +57,27 @@ struct OpProfile : runtime::NodeObserver {
 int main(int argc, char** argv) {
   const int runs = argc > 1 ? std::atoi(argv[1]) : 25;
   std::vector<std::string> models;
-  for (int i = 2; i < argc; ++i) models.push_back(argv[i]);
+  int64_t batch = 1;
+  int threads = 1;
+  for (int i = 2; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if ((arg == "--batch" || arg == "--threads") && i + 1 < argc) {
+      if (arg == "--batch") batch = std::atoll(argv[++i]);
+      else threads = std::atoi(argv[++i]);
+      continue;
+    }
+    models.push_back(arg);
+  }
+  std::printf("batch %lld, %d thread(s), %d timed runs per session after 3 warm-ups\n",
+              static_cast<long long>(batch), threads, runs);
   if (models.empty()) models = {"resnet18", "resnet50", "mobilenet_v2"};
 
   for (const auto& name : models) {
     const ir::Graph g = zoo::build(name, 3);
     runtime::SessionOptions fp32;
     fp32.backends = {"cpu", "ref"};
-    fp32.threads = 1;
+    fp32.threads = threads;
+    if (batch != 1) fp32.infer.input_shapes["input"] = {batch, 3, 224, 224};
     runtime::SessionOptions bf16 = fp32;
     bf16.backends = {"cpu:bf16", "ref"};
     runtime::SessionOptions int8 = fp32;
@@ -78,6 +93,13 @@ int main(int argc, char** argv) {
     sessions.emplace_back("fp32", std::make_unique<runtime::Session>(g, fp32));
     sessions.emplace_back("bf16", std::make_unique<runtime::Session>(g, bf16));
     sessions.emplace_back("int8", std::make_unique<runtime::Session>(g, int8));
+    // The same int8 kernels with float32 boundaries (each quantizes its input, writes
+    // float32): the A/B of the u8 values between int8 kernels (docs/architecture.md).
+    setenv("FRUGAL_INT8_FLOAT_BOUNDARIES", "1", 1);
+    sessions.emplace_back("int8f", std::make_unique<runtime::Session>(g, int8));
+    unsetenv("FRUGAL_INT8_FLOAT_BOUNDARIES");
+    std::printf("%-13s int8: %zu values u8 between int8 kernels\n", name.c_str(),
+                sessions[2].second->quantized_values().size());
     const Tensor x = normal_input(shape, 7);
     std::vector<std::vector<double>> ms(sessions.size());
     for (int r = -3; r < runs; ++r) {
@@ -94,7 +116,7 @@ int main(int argc, char** argv) {
                   sessions[i].first.c_str(), quantile(ms[i], 0.5), quantile(ms[i], 0.9),
                   base / quantile(ms[i], 0.5));
 
-    for (size_t i : {size_t(0), size_t(2)}) {
+    for (size_t i : {size_t(0), size_t(2), size_t(3)}) {
       OpProfile prof;
       prof.session = sessions[i].second.get();
       sessions[i].second->set_observer(&prof);

@@ -107,7 +107,10 @@ TEST(Session, EveryZooModelRunsOnRef) {
       {"mobilenet_v2", 3504872},   {"mobilenet_v3_small", 2542856}, {"squeezenet1_1", 1235496},
       {"shufflenet_v2_x1_0", 2278604},
       // frugal's own small Fashion-MNIST models (counted by hand in tests/zoo/small_models_test.cpp)
-      {"resnet8_fmnist", 77754},   {"mobilenet_fmnist", 33242}};
+      {"resnet8_fmnist", 77754},   {"mobilenet_fmnist", 33242},
+      // LeNet-300-100 (LeCun et al. 1998; Han et al. 2015 list 267K): 784*300+300 +
+      // 300*100+100 + 100*10+10
+      {"lenet300_100", 266610}};
   for (const auto& name : zoo::names()) {
     SCOPED_TRACE(name);
     ir::Graph g = zoo::build(name, 1);
@@ -125,7 +128,7 @@ TEST(Session, EveryZooModelRunsOnRef) {
     auto y1 = s.run({x});
     auto y2 = s.run({x});
     ASSERT_EQ(y1.size(), 1u);
-    EXPECT_EQ(y1[0].numel(), name == "lenet5" || name.ends_with("_fmnist") ? 10 : 1000);
+    EXPECT_EQ(y1[0].numel(), name == "lenet5" || name == "lenet300_100" || name.ends_with("_fmnist") ? 10 : 1000);
     for (int64_t i = 0; i < y1[0].numel(); ++i) ASSERT_TRUE(std::isfinite(y1[0].data<float>()[i]));
     EXPECT_TRUE(y1[0].equals(y2[0]));
   }

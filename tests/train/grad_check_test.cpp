@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <optional>
 
 #include "frugal/core/rng.h"
 #include "frugal/train/autograd.h"
@@ -75,10 +76,13 @@ double weighted_sum(const Tensor& y, const Tensor& r) {
 
 // Checks d(sum(y * R))/d(every parameter and the input) against central differences.
 void check_gradients(const ir::Graph& graph, const Shape& x_shape, KernelChoice k,
-                     float x_scale = 1.0f) {
+                     float x_scale = 1.0f,
+                     std::optional<kernels::emu::Accumulator> acc = std::nullopt) {
   SCOPED_TRACE(k == KernelChoice::kFast ? "fast kernels" : "reference kernels");
+  SCOPED_TRACE(acc ? "emulated binary32 accumulator (emu_gemm)" : "");
   GraphOptions opt;
   opt.kernels = k;
+  opt.accumulator = acc;
   opt.input_grad = true;
   opt.seed = 5;
   TrainGraph tg(graph, opt);
@@ -196,6 +200,32 @@ TEST(GradCheck, MatMulBatchedByMatrix) {
   ir::Graph g =
       make_graph({2, 3, 4}, {node("MatMul", {"x", "W"}, {"y"})}, {{"W", random_tensor({4, 5}, 3)}});
   check_both(g, {2, 3, 4});
+}
+
+// ACC=fp32 through the emulated GEMM (emu_gemm with a binary32 accumulator, the path every
+// narrow accumulator takes): the forward and backward products stay consistent.
+TEST(GradCheck, EmulatedBinary32Accumulator) {
+  const kernels::emu::Accumulator fp32{};
+  for (const ConvCase& c : kConvCases) {
+    SCOPED_TRACE("conv case c=" + std::to_string(c.c) + " group=" + std::to_string(c.group));
+    check_gradients(conv_graph(c), {c.n, c.c, c.h, c.w}, KernelChoice::kFast, 1.0f, fp32);
+  }
+  for (int ta = 0; ta < 2; ++ta)
+    for (int tb = 0; tb < 2; ++tb) {
+      SCOPED_TRACE("transA=" + std::to_string(ta) + " transB=" + std::to_string(tb));
+      const int64_t m = 3, k = 4, n = 5;
+      Shape a_shape = ta ? Shape{k, m} : Shape{m, k};
+      Shape b_shape = tb ? Shape{n, k} : Shape{k, n};
+      ir::Graph g = make_graph(
+          a_shape,
+          {node("Gemm", {"x", "B", "C"}, {"y"},
+                {{"transA", i1(ta)}, {"transB", i1(tb)}, {"alpha", f1(0.7f)}, {"beta", f1(1.3f)}})},
+          {{"B", random_tensor(b_shape, 3)}, {"C", random_tensor(tb ? Shape{n} : Shape{m, n}, 4)}});
+      check_gradients(g, a_shape, KernelChoice::kFast, 1.0f, fp32);
+    }
+  ir::Graph mm =
+      make_graph({2, 3, 4}, {node("MatMul", {"x", "W"}, {"y"})}, {{"W", random_tensor({4, 5}, 3)}});
+  check_gradients(mm, {2, 3, 4}, KernelChoice::kFast, 1.0f, fp32);
 }
 
 TEST(GradCheck, BatchNormTraining) {

@@ -47,6 +47,20 @@ TEST(SmallModels, ParameterCounts) {
   EXPECT_EQ(trainable_parameters(build("mobilenet_fmnist", 0)), kMobilenet);
 }
 
+TEST(SmallModels, Lenet300_100IsThe784_300_100_10Mlp) {
+  constexpr int64_t kMlp = (784 * 300 + 300) + (300 * 100 + 100) + (100 * 10 + 10);
+  EXPECT_EQ(kMlp, 266610);
+  const ir::Graph g = build("lenet300_100", 0);
+  EXPECT_EQ(trainable_parameters(g), kMlp);
+  runtime::Session s(g);
+  ASSERT_EQ(s.inputs().at(0).shape, (Shape{1, 1, 28, 28}));
+  Tensor x(DType::kF32, {1, 1, 28, 28});
+  for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = static_cast<float>(i % 5) * 0.2f;
+  const std::vector<Tensor> y = s.run({x});
+  ASSERT_EQ(y.at(0).shape(), (Shape{1, 10}));
+  for (float v : y[0].span<float>()) EXPECT_TRUE(std::isfinite(v));
+}
+
 TEST(SmallModels, RunOnA28x28Image) {
   for (const char* name : {"resnet8_fmnist", "mobilenet_fmnist"}) {
     SCOPED_TRACE(name);

@@ -322,6 +322,7 @@ TEST(Zoo, NamesListEveryModelOnce) {
   // The small 28x28 training models (tests/zoo/small_models_test.cpp holds their counts).
   expected.push_back("resnet8_fmnist");
   expected.push_back("mobilenet_fmnist");
+  expected.push_back("lenet300_100");
   EXPECT_EQ(zoo::names(), expected);
 }
 

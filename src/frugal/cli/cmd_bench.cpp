@@ -198,6 +198,7 @@ void bench_model(const BenchArgs& a) {
     what.model_digest = measure::sha256_file(a.model);
     what.backends = opt.backends;
     what.precision = a.engine.precision;
+    what.sparse = a.engine.sparse;
     if (!a.engine.format.empty()) what.formats["emu"] = a.engine.format;
     what.threads = a.engine.threads;
     what.pinning = pinning;
@@ -206,6 +207,7 @@ void bench_model(const BenchArgs& a) {
     for (const auto& p : session.passes())
       if (p.changes > 0) what.transforms.push_back("pass:" + p.pass);
     nlohmann::json results = measure::bench_results_json(sr);
+    results["fallbacks"] = measure::fallbacks_json(session.fallbacks());
     if (power.meter && results["energy"].is_object())
       results["energy"]["selection"] = power.explanation;
     print_json(measure::make_record(what, results, measure::record_where(sys, started)));
@@ -263,6 +265,17 @@ void bench_model(const BenchArgs& a) {
       mib(static_cast<double>(m.weight_bytes)).c_str(),
       mib(static_cast<double>(m.arena_bytes)).c_str());
   if (r.energy) print_energy(r);
+  if (!session.fallbacks().empty()) {
+    // Steps the first backend declined (int8/bf16 falling back to float32), by MACs.
+    double share = 0;
+    for (const auto& f : session.fallbacks()) share += f.macs_share;
+    std::printf("fallbacks  %zu steps not on %s, %.1f%% of the MACs\n", session.fallbacks().size(),
+                opt.backends.front().c_str(), 100.0 * share);
+    for (const auto& f : session.fallbacks())
+      if (f.macs > 0)
+        std::printf("  %-24s %-10s %5.1f%% of MACs on %s: %s\n", f.node_name.c_str(),
+                    f.op_type.c_str(), 100.0 * f.macs_share, f.backend.c_str(), f.reason.c_str());
+  }
   if (a.profile) print_profile(sr, a.profile_rows);
 }
 

@@ -116,6 +116,7 @@ void eval_model(const EvalArgs& a) {
     what.model_digest = measure::sha256_file(a.model);
     what.backends = opt.backends;
     what.precision = a.engine.precision;
+    what.sparse = a.engine.sparse;
     if (!a.engine.format.empty()) what.formats["emu"] = a.engine.format;
     what.threads = a.engine.threads;
     what.batch = r.batch;

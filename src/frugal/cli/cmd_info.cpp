@@ -6,6 +6,7 @@
 #include "frugal/cli/common.h"
 #include "frugal/cli/engine_options.h"
 #include "frugal/ir/onnx_io.h"
+#include "frugal/measure/record.h"
 #include "frugal/ops/cost.h"
 #include "frugal/ops/post_ops.h"
 #include "frugal/runtime/session.h"
@@ -29,6 +30,25 @@ std::string fused_op(const runtime::Session& s, const runtime::NodeAssignment& a
   return op;
 }
 
+// Nodes the first preferred backend declined: those with MACs one per line, the others
+// counted (data movement and elementwise ops, which cpu:int8 leaves to float32).
+void print_fallbacks(const runtime::Session& s, const std::string& by) {
+  if (s.fallbacks().empty()) return;
+  double share = 0;
+  size_t free_ops = 0;
+  for (const auto& f : s.fallbacks()) {
+    share += f.macs_share;
+    free_ops += f.macs == 0;
+  }
+  const std::string note = free_ops ? " (" + std::to_string(free_ops) + " without MACs)" : "";
+  std::printf("fallbacks %zu steps declined by %s, %.1f%% of the MACs%s\n", s.fallbacks().size(),
+              by.c_str(), 100.0 * share, note.c_str());
+  for (const auto& f : s.fallbacks())
+    if (f.macs > 0)
+      std::printf("  %-24s %-10s %5.1f%% of MACs  on %s: %s\n", f.node_name.c_str(),
+                  f.op_type.c_str(), 100.0 * f.macs_share, f.backend.c_str(), f.reason.c_str());
+}
+
 // The compiled plan: which backend and kernel runs each node (and why preferred backends
 // declined), and the memory the planner reserved before the first run.
 void print_plan(const ir::Graph& g, const InfoArgs& a, const runtime::SessionOptions& so,
@@ -40,6 +60,10 @@ void print_plan(const ir::Graph& g, const InfoArgs& a, const runtime::SessionOpt
                     {"constant_bytes", s.constant_bytes()},
                     {"optimized", so.optimize},
                     {"native_layout_values", s.native_layout_values()},
+                    {"u8_values", s.quantized_values().size()},
+                    {"qdq_pairs_folded", s.qdq_pairs_folded()},
+                    {"qdq_notes", s.qdq_notes()},
+                    {"fallbacks", measure::fallbacks_json(s.fallbacks())},
                     {"passes", nlohmann::json::array()},
                     {"steps", nlohmann::json::array()}};
     for (const auto& p : s.passes())
@@ -75,6 +99,16 @@ void print_plan(const ir::Graph& g, const InfoArgs& a, const runtime::SessionOpt
   std::printf("layouts   %zu values stay in a backend's blocked layout between its kernels"
               " (no reorder at either end)\n",
               s.native_layout_values());
+  if (!s.quantized_values().empty())
+    std::printf("int8      %zu values pass as u8 between int8 kernels (requantized in the"
+                " producer, no float32 round trip)\n",
+                s.quantized_values().size());
+  if (s.qdq_pairs_folded() > 0 || !s.qdq_notes().empty())
+    std::printf("qdq       %zu QuantizeLinear -> DequantizeLinear pairs run as int8 boundaries"
+                " (the file's scales and zero points)\n",
+                s.qdq_pairs_folded());
+  for (const auto& n : s.qdq_notes()) std::printf("  %s\n", n.c_str());
+  print_fallbacks(s, so.backends.front());
   std::printf("memory    activation arena %s B (planned before the first run; lower bound %s B),"
               " weights and constants %s B\n",
               with_commas(static_cast<int64_t>(s.arena_bytes())).c_str(),

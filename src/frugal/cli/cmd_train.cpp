@@ -10,6 +10,8 @@
 #include "frugal/cli/command.h"
 #include "frugal/cli/common.h"
 #include "frugal/ir/onnx_io.h"
+#include "frugal/runtime/calibrate.h"
+#include "frugal/train/qat.h"
 #include "frugal/train/trainer.h"
 #include "frugal/zoo/zoo.h"
 
@@ -38,6 +40,14 @@ std::string pct(const std::optional<double>& v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.2f%%", 100.0 * *v);
   return buf;
+}
+
+// OUT.onnx -> OUT (the --qat companions are OUT.int8.onnx and OUT.ranges.json).
+std::string output_stem(const std::string& out) {
+  const std::string ext = ".onnx";
+  if (out.size() > ext.size() && out.compare(out.size() - ext.size(), ext.size(), ext) == 0)
+    return out.substr(0, out.size() - ext.size());
+  return out;
 }
 
 void run_train(TrainArgs& a) {
@@ -71,6 +81,7 @@ void run_train(TrainArgs& a) {
   if (!a.json && !a.quiet) {
     std::printf("model    %s\ndata     %s\nprecision %s\n", a.model.c_str(),
                 trainer.describe_data().c_str(), trainer.policy().describe().c_str());
+    if (trainer.qat()) std::printf("qat      %s\n", trainer.qat()->describe().c_str());
     std::fflush(stdout);
   }
   const bool bar = !a.quiet && isatty(STDERR_FILENO);
@@ -121,8 +132,19 @@ void run_train(TrainArgs& a) {
                      static_cast<long long>(done), static_cast<long long>(total), loss);
       });
   ir::save_onnx(trainer.model(), a.output);
+  std::string int8_path, ranges_path;
+  std::vector<std::string> qat_notes;
+  if (trainer.qat()) {
+    // The QDQ model with the ranges learned in training, and the ranges for cpu:int8.
+    const compress::QuantResult q = trainer.qat()->export_int8(trainer.model());
+    int8_path = output_stem(a.output) + ".int8.onnx";
+    ranges_path = output_stem(a.output) + ".ranges.json";
+    ir::save_onnx(q.graph, int8_path);
+    runtime::save_ranges(ranges_path, q.ranges);
+    qat_notes = q.notes;
+  }
   if (a.json) {
-    print_json(nlohmann::json{{"model", a.model},
+    nlohmann::json summary{{"model", a.model},
                               {"output", a.output},
                               {"checkpoint", c.checkpoint},
                               {"data", trainer.describe_data()},
@@ -130,10 +152,23 @@ void run_train(TrainArgs& a) {
                               {"seed", c.seed},
                               {"threads", c.threads},
                               {"batch", c.batch},
-                              {"epochs", epochs}});
+                              {"epochs", epochs}};
+    if (trainer.qat())
+      summary["qat"] = {{"spec", trainer.qat()->spec().name()},
+                        {"int8_model", int8_path},
+                        {"ranges", ranges_path},
+                        {"notes", qat_notes}};
+    print_json(summary);
   } else if (!a.quiet) {
     std::printf("wrote %s (checkpoint %s)\n", a.output.c_str(), c.checkpoint.c_str());
+    if (trainer.qat()) {
+      std::printf("wrote %s (QDQ int8, ranges learned in training) and %s\n", int8_path.c_str(),
+                  ranges_path.c_str());
+      for (const auto& n : qat_notes) std::printf("note     %s\n", n.c_str());
+    }
   }
+  if (!a.json && !trainer.prune_summary().empty())  // --prune (docs/pruning.md)
+    std::printf("prune %s\n", trainer.prune_summary().c_str());
 }
 
 void setup(CLI::App& app) {
@@ -150,7 +185,9 @@ void setup(CLI::App& app) {
       "W=stochastic,default=nearest -o fp8.onnx\n"
       "  frugal train lenet5 --format W=bf16,M=W --rounding W=stochastic -o nomaster.onnx\n"
       "  frugal train lenet5 --precision-schedule 0:e5m2,3:e4m3,8:bf16 -o sched.onnx\n"
-      "  frugal train lenet5 --epochs 4 -o l.onnx --resume l.onnx.ckpt");
+      "  frugal train lenet5 --epochs 4 -o l.onnx --resume l.onnx.ckpt\n"
+      "  frugal train lenet.onnx --qat int8 --epochs 1 --lr 0.005 --momentum 0.9 -o lq.onnx\n"
+      "      (also writes lq.int8.onnx, the QDQ model, and lq.ranges.json)");
   sub->add_option("model", a->model, "ONNX file or zoo model name")->required();
   sub->add_option("-o,--output", a->output, "trained model (ONNX, inference form)");
   auto& c = a->config;
@@ -186,6 +223,12 @@ void setup(CLI::App& app) {
   sub->add_option("--loss-scale", c.loss_scale, "none | dynamic | a static scale (default none)");
   sub->add_option("--kernels", a->kernels, "fast (oneDNN sgemm) | ref (plain loops)");
   sub->add_option("--datasets-root", c.datasets_root, "where named data sets live");
+  sub->add_option("--prune", c.prune,
+                  "prune while training: SPEC[:schedule=cubic,start=E,end=E,every=N] (docs/pruning.md)");
+  sub->add_option("--prune-exclude", c.prune_exclude, "layers never pruned: names, globs, first, last");
+  sub->add_option("--qat", c.qat,
+                  "quantization-aware training: int8[:per-channel|per-tensor][,sym|asym]"
+                  "[,calib=minmax|percentile[:P]][,start=E][,freeze=E] (docs/quantization.md)");
   sub->add_flag("-q,--quiet", a->quiet, "no per-epoch lines");
   sub->callback([a] { run_train(*a); });
 }

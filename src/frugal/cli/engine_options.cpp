@@ -4,6 +4,7 @@
 #include "frugal/cli/tensor_io.h"
 #include "frugal/core/error.h"
 #include "frugal/ir/onnx_io.h"
+#include "frugal/kernels/cpu/sparse_format.h"
 #include "frugal/runtime/calibrate.h"
 
 namespace frugal::cli {
@@ -107,6 +108,10 @@ void add_engine_options(CLI::App* sub, EngineArgs& a) {
   sub->add_option("--shape", a.shapes, "full shape of an input: NAME=DIMS");
   sub->add_flag("--no-optimize", a.no_optimize,
                 "run the graph as given: no folding, identity removal or fusion passes");
+  sub->add_option("--sparse", a.sparse,
+                  "sparse-weight kernels of the cpu backend for Conv/Gemm/MatMul with zeros in "
+                  "their weights: auto (default: where the cost model predicts a gain), off, "
+                  "force (wherever one exists), force:csr|bitmap|bcsr1x16|bcsr4x16");
 }
 
 runtime::SessionOptions session_options(const EngineArgs& a, const std::string& origin,
@@ -150,6 +155,8 @@ runtime::SessionOptions session_options(const EngineArgs& a, const std::string& 
   }
   if (!a.calibration.empty() && a.precision != "int8")
     throw UserError("--calibration: applies to --precision int8");
+  kernels::cpu::parse_sparse_setting(a.sparse, "--sparse");  // a UserError when bad
+  opt.backend_config.sparse = a.sparse;
   if (!a.format.empty()) {
     bool emu = false;
     for (const auto& b : opt.backends) emu = emu || b == "emu";

@@ -20,6 +20,7 @@ struct EngineArgs {
   int64_t batch = 1;
   std::vector<std::string> shapes;  // NAME=DIMS
   bool no_optimize = false;         // skip the graph passes (SessionOptions::optimize)
+  std::string sparse = "auto";      // sparse-weight kernels of the cpu backend: off|auto|force
 };
 
 // Adds --backend, --precision, --calibration, --format, --threads, --batch, --shape.

@@ -51,6 +51,9 @@ struct BackendConfig {
   std::string format;
   // Activation ranges by value name (calibration), for quantized backends (cpu:int8).
   std::map<std::string, ValueRange> ranges;
+  // Sparse-weight kernels of the cpu backend: "off" | "auto" | "force" | "force:FORMAT"
+  // (kernels/cpu/sparse_format.h).
+  std::string sparse = "off";
 };
 
 using BackendFactory = std::function<std::unique_ptr<Backend>(const BackendConfig&)>;

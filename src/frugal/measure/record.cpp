@@ -45,6 +45,7 @@ nlohmann::json to_json(const RecordWhat& w) {
           {"transforms", w.transforms},
           {"backend", w.backends},
           {"precision", w.precision},
+          {"sparse", w.sparse},
           {"formats", w.formats},
           {"threads", w.threads},
           {"pinning", w.pinning},
@@ -79,6 +80,14 @@ nlohmann::json record_where(const SystemInfo& system, std::time_t started) {
   j["git_revision"] = FRUGAL_GIT_REV;
   j["libraries"] = library_versions();
   j["time"] = utc_iso8601(started);
+  return j;
+}
+
+nlohmann::json fallbacks_json(const std::vector<runtime::Fallback>& fallbacks) {
+  nlohmann::json j = nlohmann::json::array();
+  for (const auto& f : fallbacks)
+    j.push_back({{"node", f.node_name}, {"op", f.op_type}, {"backend", f.backend},
+                 {"reason", f.reason}, {"macs", f.macs}, {"macs_share", f.macs_share}});
   return j;
 }
 

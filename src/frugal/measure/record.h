@@ -23,6 +23,7 @@ struct RecordWhat {
   std::vector<std::string> transforms;
   std::vector<std::string> backends;  // preference order
   std::string precision = "fp32";
+  std::string sparse = "off";  // --sparse of the cpu backend (off, auto, force[:FORMAT])
   nlohmann::json formats = nlohmann::json::object();  // {"W": ..., "A": ...}
   int threads = 1;
   std::string pinning = "none";  // or the CPU list
@@ -43,6 +44,11 @@ nlohmann::json record_where(const SystemInfo& system, std::time_t started);
 
 nlohmann::json bench_results_json(const SessionBenchResult& r);
 nlohmann::json eval_results_json(const EvalResult& r);
+
+// A session's fallbacks (runtime::Session::fallbacks: steps its first backend declined),
+// as the records' additive "fallbacks" field: [{node, op, backend, reason, macs,
+// macs_share}], most MACs first.
+nlohmann::json fallbacks_json(const std::vector<runtime::Fallback>& fallbacks);
 
 nlohmann::json make_record(const RecordWhat& what, nlohmann::json results, nlohmann::json where);
 

@@ -1,5 +1,6 @@
 #include "frugal/runtime/session.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -7,7 +8,9 @@
 
 #include "frugal/kernels/cpu/layout.h"
 #include "frugal/kernels/cpu/threads.h"
+#include "frugal/ops/cost.h"
 #include "frugal/ops/post_ops.h"
+#include "frugal/passes/qdq_fold.h"
 #include "frugal/runtime/memory_plan.h"
 
 namespace frugal::runtime {
@@ -29,6 +32,21 @@ Session::Session(const ir::Graph& graph, SessionOptions options)
   if (options_.backends.empty()) throw UserError("--backend: no backend given");
   if (options_.threads < 0) throw UserError("--threads: must be 1 or more");
   if (options_.threads > 0) kernels::cpu::set_num_threads(options_.threads);
+  // A QDQ graph on cpu:int8 runs its activation pairs as integer boundaries: they become
+  // ranges (passes/qdq_fold.h; ranges given by the caller take precedence).
+  bool int8 = false;
+  for (const auto& b : options_.backends) int8 |= b == "cpu:int8";
+  for (const auto& [node, list] : options_.node_backends)
+    for (const auto& b : list) int8 |= b == "cpu:int8";
+  if (int8) {
+    passes::QdqFolded q = passes::fold_qdq(graph_);
+    if (q.pairs_folded > 0) {
+      graph_ = std::move(q.graph);
+      for (const auto& [value, r] : q.ranges) options_.backend_config.ranges.emplace(value, kernels::ValueRange{r.min, r.max});
+    }
+    qdq_notes_ = std::move(q.notes);
+    qdq_pairs_folded_ = q.pairs_folded;
+  }
   for (const auto& b : options_.backends) backends_.push_back(kernels::make_backend(b, options_.backend_config));
   if (options_.optimize) {
     passes::Optimized o = passes::optimize(graph_, options_.infer);
@@ -37,6 +55,28 @@ Session::Session(const ir::Graph& graph, SessionOptions options)
   }
   info_ = ops::infer_graph(graph_, options_.infer);
   ops::require_supported(graph_, info_, options_.origin);
+
+  // Per-node preference lists (mixed precision): backends by name, each made once.
+  std::map<std::string, Backend*> backend_named;
+  for (size_t i = 0; i < backends_.size(); ++i) backend_named[options_.backends[i]] = backends_[i].get();
+  std::map<std::string, std::vector<Backend*>> node_lists;
+  for (const auto& [node, list] : options_.node_backends) {
+    bool found = false;
+    for (const auto& n : graph_.nodes) found |= n.name == node;
+    if (!found)
+      throw UserError(options_.origin + ": node_backends: no node named '" + node +
+                      "' in the compiled graph");
+    if (list.empty()) throw UserError(options_.origin + ": node_backends: '" + node + "': no backend given");
+    for (const auto& b : list) {
+      if (!backend_named.count(b)) {
+        backends_.push_back(kernels::make_backend(b, options_.backend_config));
+        backend_named[b] = backends_.back().get();
+      }
+      node_lists[node].push_back(backend_named[b]);
+    }
+  }
+  std::vector<Backend*> default_list;
+  for (size_t i = 0; i < options_.backends.size(); ++i) default_list.push_back(backends_[i].get());
 
   auto slot = [&](const std::string& name) -> int64_t {
     if (name.empty()) return -1;
@@ -73,7 +113,8 @@ Session::Session(const ir::Graph& graph, SessionOptions options)
       view.outputs.push_back(o.empty() ? nullptr : &info_.at(o));
     }
     NodeAssignment a{k, n.name, n.op_type, "", "", {}};
-    for (auto& b : backends_) {
+    auto listed = node_lists.find(n.name);
+    for (Backend* b : listed != node_lists.end() ? listed->second : default_list) {
       std::string why;
       st.kernel = b->create(view, why);
       if (st.kernel) {
@@ -91,6 +132,18 @@ Session::Session(const ir::Graph& graph, SessionOptions options)
     }
     assignments_.push_back(std::move(a));
     steps_.push_back(std::move(st));
+  }
+  if (options_.backends.size() > 1) {
+    const ops::GraphCost cost = ops::analyze_cost(graph_, info_);
+    const double total = static_cast<double>(cost.total.macs);
+    for (const auto& a : assignments_) {
+      if (a.declined.empty()) continue;
+      const int64_t macs = cost.nodes.at(a.node_index).macs;
+      fallbacks_.push_back({a.node_name, a.op_type, a.backend, a.declined.front(), macs,
+                            total > 0 ? static_cast<double>(macs) / total : 0.0});
+    }
+    std::stable_sort(fallbacks_.begin(), fallbacks_.end(),
+                     [](const Fallback& x, const Fallback& y) { return x.macs > y.macs; });
   }
   for (const auto& out : graph_.outputs) {
     output_slots_.push_back(slot(out.name));
@@ -128,12 +181,49 @@ Session::Session(const ir::Graph& graph, SessionOptions options)
   // FRUGAL_PLAIN_LAYOUTS=1 keeps every value plain: the A/B switch of bench/RESULTS.md.
   const char* plain_only = std::getenv("FRUGAL_PLAIN_LAYOUTS");
   const bool negotiate = !(plain_only && std::string(plain_only) == "1");
+
+  // First 8-bit values between int8 kernels (layout.h's QuantNegotiable): a value every
+  // reader would quantize with the same parameters into the same layout, and that its
+  // producer can write so, stays u8. FRUGAL_INT8_FLOAT_BOUNDARIES=1 turns this off (A/B).
+  const char* float_bounds = std::getenv("FRUGAL_INT8_FLOAT_BOUNDARIES");
+  const bool quantize = negotiate && !(float_bounds && std::string(float_bounds) == "1");
+  auto quant_negotiable = [&](size_t s) -> kernels::cpu::QuantNegotiable* {
+    return steps_[s].dynamic ? nullptr
+                             : dynamic_cast<kernels::cpu::QuantNegotiable*>(steps_[s].kernel.get());
+  };
+  for (size_t s = 0; quantize && s < steps_.size(); ++s) {
+    kernels::cpu::QuantNegotiable* producer = quant_negotiable(s);
+    if (!producer) continue;
+    for (size_t o = 0; o < steps_[s].out_slots.size(); ++o) {
+      const int64_t sl = steps_[s].out_slots[o];
+      if (sl < 0 || is_output[sl] || readers[sl].empty()) continue;
+      std::optional<kernels::cpu::QuantizedLayout> agreed;
+      bool all = true;
+      for (const auto& [r, i] : readers[sl]) {
+        kernels::cpu::QuantNegotiable* reader = quant_negotiable(r);
+        const auto wanted = reader ? reader->quantized_input(i) : std::nullopt;
+        all = all && wanted && (!agreed || (wanted->layout.key == agreed->layout.key &&
+                                            wanted->quant == agreed->quant));
+        if (!all) break;
+        agreed = wanted;
+      }
+      if (!all) continue;
+      const auto written = producer->quantized_output(o, agreed->quant);
+      if (!written || written->key != agreed->layout.key) continue;
+      producer->adopt_quantized_output(o, agreed->quant);
+      for (const auto& [r, i] : readers[sl]) quant_negotiable(r)->adopt_quantized_input(i);
+      native_bytes[sl] = written->bytes;
+      quantized_values_[graph_.nodes[steps_[s].node_index].outputs[o]] = agreed->quant;
+    }
+  }
+  for (size_t s = 0; s < steps_.size(); ++s) assignments_[s].impl = steps_[s].kernel->impl();
+
   for (size_t s = 0; negotiate && s < steps_.size(); ++s) {
     kernels::cpu::LayoutNegotiable* producer = negotiable(s);
     if (!producer) continue;
     for (size_t o = 0; o < steps_[s].out_slots.size(); ++o) {
       const int64_t sl = steps_[s].out_slots[o];
-      if (sl < 0 || is_output[sl] || readers[sl].empty()) continue;
+      if (sl < 0 || is_output[sl] || readers[sl].empty() || native_bytes[sl]) continue;
       const auto layout = producer->native_output(o);
       if (!layout) continue;
       bool agreed = true;

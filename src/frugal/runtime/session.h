@@ -10,6 +10,7 @@
 #include "frugal/ir/graph.h"
 #include "frugal/ops/infer.h"
 #include "frugal/kernels/backend.h"
+#include "frugal/kernels/cpu/layout.h"
 #include "frugal/passes/passes.h"
 
 namespace frugal::runtime {
@@ -30,6 +31,10 @@ struct SessionOptions {
   // Run the graph passes (passes/passes.h: constant and BatchNorm folding, identity
   // removal, activation and residual-add fusion) before compiling.
   bool optimize = true;
+  // Backend preference lists for single nodes of the compiled graph, by node name,
+  // overriding `backends` there (mixed precision, compress/mixed_precision.h: e.g.
+  // {"conv3": {"cpu:bf16", "cpu", "ref"}}). A name the compiled graph lacks is a UserError.
+  std::map<std::string, std::vector<std::string>> node_backends;
 };
 
 struct NodeAssignment {
@@ -39,6 +44,19 @@ struct NodeAssignment {
   std::string backend;  // empty for folded nodes
   std::string impl;
   std::vector<std::string> declined;  // "cpu: reason" for each preferred backend that declined
+};
+
+// A step that the first preferred backend (the session's precision: cpu:int8, cpu:bf16, a
+// sparse or emulated backend) declined, so that it runs on a later one (float32 cpu, ref):
+// by name, with the reason and its share of the model's multiply-accumulates, so that a
+// quantized model slower than expected says where (issue 8: no silent fallback).
+struct Fallback {
+  std::string node_name;
+  std::string op_type;
+  std::string backend;  // where it runs instead
+  std::string reason;   // the first backend's, as in NodeAssignment::declined
+  int64_t macs = 0;
+  double macs_share = 0;  // of all the compiled graph's MACs, 0 to 1
 };
 
 // Per-node timing hook for profilers (measure layer); called around each kernel.
@@ -77,6 +95,13 @@ class Session {
   const ops::GraphInfo& info() const { return info_; }
   // One entry per executed step (folded nodes are not steps).
   const std::vector<NodeAssignment>& assignments() const { return assignments_; }
+  // QDQ import (passes/qdq_fold.h, with cpu:int8 among the backends): activation
+  // QuantizeLinear -> DequantizeLinear pairs turned into int8 boundaries, and the pairs
+  // left in float32 with why.
+  size_t qdq_pairs_folded() const { return qdq_pairs_folded_; }
+  const std::vector<std::string>& qdq_notes() const { return qdq_notes_; }
+  // The fallbacks (empty with a single backend), most MACs first.
+  const std::vector<Fallback>& fallbacks() const { return fallbacks_; }
   void set_observer(NodeObserver* obs) { observer_ = obs; }
 
   // Memory known before the first run: the planned activation arena (intermediates with
@@ -89,6 +114,11 @@ class Session {
   // Values kept in a backend's native (blocked) layout between its kernels, each saving a
   // reorder at its producer and at every reader (kernels/cpu/layout.h).
   size_t native_layout_values() const { return native_layout_values_; }
+  // Values passed as u8 between int8 kernels (kernels/cpu/layout.h), by name, with their
+  // quantization x ~ scale * (q - zero_point). They hold no float32 at any time.
+  const std::map<std::string, kernels::cpu::QuantParams>& quantized_values() const {
+    return quantized_values_;
+  }
   // A Session runs one inference at a time (the arena is shared by its runs).
 
  private:
@@ -100,6 +130,9 @@ class Session {
   std::vector<std::unique_ptr<Backend>> backends_;
   std::vector<Step> steps_;
   std::vector<NodeAssignment> assignments_;
+  std::vector<Fallback> fallbacks_;
+  std::vector<std::string> qdq_notes_;
+  size_t qdq_pairs_folded_ = 0;
   std::vector<Port> inputs_, outputs_;
   std::map<std::string, size_t> slot_of_;  // value name -> slot index
   std::vector<Tensor> constants_;          // slot contents known at compile time
@@ -108,6 +141,7 @@ class Session {
   std::shared_ptr<void> arena_;
   size_t arena_bytes_ = 0, arena_lower_bound_ = 0, constant_bytes_ = 0;
   size_t native_layout_values_ = 0;
+  std::map<std::string, kernels::cpu::QuantParams> quantized_values_;
   NodeObserver* observer_ = nullptr;
 };
 

@@ -69,6 +69,10 @@ TrainGraph::TrainGraph(ir::Graph graph, GraphOptions options)
       if (!v.empty()) reaches.insert(v);
     backward_node_[k] = carries[k];
   }
+  if (options_.accumulator && options_.kernels != KernelChoice::kFast)
+    throw UserError(
+        "--format ACC=...: emulated accumulators run on the fast kernels; drop --kernels ref");
+  const KernelConfig kernel_config(options_.kernels, options_.accumulator);
   ops_.resize(count);
   for (size_t k = 0; k < count; ++k) {
     const ir::Node& n = graph_.nodes[k];
@@ -87,7 +91,7 @@ TrainGraph::TrainGraph(ir::Graph graph, GraphOptions options)
                                ")");
       continue;
     }
-    ops_[k] = (*f)(n, graph_.opset(n.domain), options_.kernels);
+    ops_[k] = (*f)(n, graph_.opset(n.domain), kernel_config);
   }
   for (const auto& p : params_) grads_[p] = Tensor(DType::kF32, graph_.initializers.at(p).shape());
 }

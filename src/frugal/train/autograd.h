@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,9 @@ using TensorHook = std::function<void(TensorClass cls, const std::string& value,
 
 struct GraphOptions {
   KernelChoice kernels = KernelChoice::kFast;
+  // Emulated GEMM accumulation (the policy's ACC class) for Conv/Gemm/MatMul, forward and
+  // backward; fast kernels only. nullopt: binary32 sgemm.
+  std::optional<kernels::emu::Accumulator> accumulator;
   bool input_grad = false;  // also compute the gradient of the graph input (gradient checks)
   uint64_t seed = 0;        // Dropout masks
   float bn_momentum = -1;   // < 0: each BatchNormalization's own attribute

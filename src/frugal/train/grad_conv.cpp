@@ -2,6 +2,10 @@
 // then oneDNN's sgemm per image and group, forward and backward (dW = dY col^T,
 // dcol = W^T dY then col2im). Reference: direct loops over the definition, which the
 // fast path is tested against.
+// With an emulated accumulator (KernelConfig::acc) the same products run on emu_gemm, and
+// dW is one GEMM per group over the whole batch (K = batch * output pixels, in the order
+// image, row, column), so each weight gradient is a single accumulation; the bias, its
+// gradient and col2im's overlap sums stay binary32.
 #include <cstring>
 
 #include "frugal/ops/conv_geometry.h"
@@ -17,7 +21,7 @@ struct ConvShape {
 
 class ConvGrad final : public GradOp {
  public:
-  ConvGrad(const ir::Node& node, KernelChoice k) : node_(node), k_(k) {}
+  ConvGrad(const ir::Node& node, const KernelConfig& k) : node_(node), k_(k) {}
 
   std::vector<Tensor> forward(const std::vector<Tensor>& in, const ForwardState&) override {
     const ConvShape s = shape_of(in[0], in[1]);
@@ -26,7 +30,7 @@ class ConvGrad final : public GradOp {
     const float* w = in[1].data<float>();
     float* yd = y.data<float>();
     const int64_t ohw = s.g.col_cols(), kc = s.g.col_rows(), hw = s.h * s.w;
-    if (k_ == KernelChoice::kFast) {
+    if (k_.choice == KernelChoice::kFast) {
       std::vector<float> col(static_cast<size_t>(kc * ohw));
       for (int64_t n = 0; n < s.n; ++n)
         for (int64_t g = 0; g < s.group; ++g) {
@@ -82,14 +86,16 @@ class ConvGrad final : public GradOp {
     const bool need_x = need[0], need_w = need.size() > 1 && need[1];
     if (need_x) din[0] = Tensor(DType::kF32, in[0].shape());
     if (need_w) din[1] = Tensor(DType::kF32, in[1].shape());
-    if (k_ == KernelChoice::kFast) {
+    if (k_.choice == KernelChoice::kFast) {
       std::vector<float> col(static_cast<size_t>(kc * ohw));
+      const bool batch_dw = need_w && k_.acc.has_value();
+      if (batch_dw) backward_weights_batched(s, x, dy, din[1].data<float>());
       for (int64_t n = 0; n < s.n; ++n)
         for (int64_t g = 0; g < s.group; ++g) {
           const float* xg = x + (n * s.c + g * s.cg) * hw;
           const float* dyg = dy + (n * s.m + g * s.mg) * ohw;
           const float* wg = w + g * s.mg * kc;
-          if (need_w) {
+          if (need_w && !batch_dw) {
             const float* cols = xg;
             if (!pointwise(s)) {
               im2col(s.g, xg, col.data());
@@ -146,6 +152,32 @@ class ConvGrad final : public GradOp {
   }
 
  private:
+  // dW[g] (mg x kc) = dY_g [mg x N*ohw] * col_g [kc x N*ohw]^T, one GEMM per group.
+  void backward_weights_batched(const ConvShape& s, const float* x, const float* dy,
+                                float* dw) const {
+    const int64_t ohw = s.g.col_cols(), kc = s.g.col_rows(), hw = s.h * s.w;
+    const int64_t np = s.n * ohw;
+    std::vector<float> cols(static_cast<size_t>(kc * np)), dys(static_cast<size_t>(s.mg * np));
+    std::vector<float> col(static_cast<size_t>(kc * ohw));
+    for (int64_t g = 0; g < s.group; ++g) {
+      for (int64_t n = 0; n < s.n; ++n) {
+        const float* xg = x + (n * s.c + g * s.cg) * hw;
+        const float* c = xg;
+        if (!pointwise(s)) {
+          im2col(s.g, xg, col.data());
+          c = col.data();
+        }
+        for (int64_t r = 0; r < kc; ++r)
+          std::memcpy(cols.data() + r * np + n * ohw, c + r * ohw, sizeof(float) * ohw);
+        for (int64_t r = 0; r < s.mg; ++r)
+          std::memcpy(dys.data() + r * np + n * ohw, dy + (n * s.m + g * s.mg + r) * ohw,
+                      sizeof(float) * ohw);
+      }
+      gemm(k_, false, true, s.mg, kc, np, 1.0f, dys.data(), np, cols.data(), np, 0.0f,
+           dw + g * s.mg * kc, kc);
+    }
+  }
+
   static bool pointwise(const ConvShape& s) {
     const ConvGeom2d& g = s.g;
     return g.k_h == 1 && g.k_w == 1 && g.stride_h == 1 && g.stride_w == 1 && g.pad_t == 0 &&
@@ -188,12 +220,12 @@ class ConvGrad final : public GradOp {
   }
 
   ir::Node node_;
-  KernelChoice k_;
+  KernelConfig k_;
 };
 
 }  // namespace
 
-FRUGAL_REGISTER_GRAD_OP(Conv, "Conv", [](const ir::Node& n, int64_t, KernelChoice k) {
+FRUGAL_REGISTER_GRAD_OP(Conv, "Conv", [](const ir::Node& n, int64_t, const KernelConfig& k) {
   return std::make_unique<ConvGrad>(n, k);
 });
 

@@ -1,5 +1,6 @@
 // Gemm and MatMul in training: forward and both backward products on gemm() (oneDNN's
-// sgemm, or the reference loops).
+// sgemm, the reference loops, or emu_gemm with an emulated accumulator: each output of the
+// forward is one dot product over K, each weight gradient one over the batch).
 #include "frugal/train/grad_op.h"
 
 namespace frugal::train {
@@ -7,7 +8,7 @@ namespace {
 
 class GemmGrad final : public GradOp {
  public:
-  GemmGrad(const ir::Node& node, KernelChoice k)
+  GemmGrad(const ir::Node& node, const KernelConfig& k)
       : node_(node),
         k_(k),
         alpha_(node.attr_float("alpha", 1.0f)),
@@ -87,7 +88,7 @@ class GemmGrad final : public GradOp {
   }
 
   ir::Node node_;
-  KernelChoice k_;
+  KernelConfig k_;
   float alpha_, beta_;
   bool trans_a_, trans_b_;
   int64_t m_ = 0, n_ = 0, k_dim_ = 0;
@@ -96,7 +97,7 @@ class GemmGrad final : public GradOp {
 // A [..., M, K] times a 2-D B [K, N] (the form of fully connected layers).
 class MatMulGrad final : public GradOp {
  public:
-  MatMulGrad(const ir::Node& node, KernelChoice k) : node_(node), k_(k) {}
+  MatMulGrad(const ir::Node& node, const KernelConfig& k) : node_(node), k_(k) {}
 
   std::vector<Tensor> forward(const std::vector<Tensor>& in, const ForwardState&) override {
     dims(in);
@@ -142,16 +143,16 @@ class MatMulGrad final : public GradOp {
   }
 
   ir::Node node_;
-  KernelChoice k_;
+  KernelConfig k_;
   int64_t m_ = 0, n_ = 0, k_dim_ = 0;
 };
 
 }  // namespace
 
-FRUGAL_REGISTER_GRAD_OP(Gemm, "Gemm", [](const ir::Node& n, int64_t, KernelChoice k) {
+FRUGAL_REGISTER_GRAD_OP(Gemm, "Gemm", [](const ir::Node& n, int64_t, const KernelConfig& k) {
   return std::make_unique<GemmGrad>(n, k);
 });
-FRUGAL_REGISTER_GRAD_OP(MatMul, "MatMul", [](const ir::Node& n, int64_t, KernelChoice k) {
+FRUGAL_REGISTER_GRAD_OP(MatMul, "MatMul", [](const ir::Node& n, int64_t, const KernelConfig& k) {
   return std::make_unique<MatMulGrad>(n, k);
 });
 

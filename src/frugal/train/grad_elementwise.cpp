@@ -190,27 +190,27 @@ float sigmoid(float x) {
 
 }  // namespace
 
-FRUGAL_REGISTER_GRAD_OP(Relu, "Relu", [](const ir::Node&, int64_t, KernelChoice) {
+FRUGAL_REGISTER_GRAD_OP(Relu, "Relu", [](const ir::Node&, int64_t, const KernelConfig&) {
   return unary([](float x) { return x > 0.0f ? x : 0.0f; },
                [](float x, float) { return x > 0.0f ? 1.0f : 0.0f; });
 });
-FRUGAL_REGISTER_GRAD_OP(LeakyRelu, "LeakyRelu", [](const ir::Node& n, int64_t, KernelChoice) {
+FRUGAL_REGISTER_GRAD_OP(LeakyRelu, "LeakyRelu", [](const ir::Node& n, int64_t, const KernelConfig&) {
   const float alpha = n.attr_float("alpha", 0.01f);
   return unary([alpha](float x) { return x > 0.0f ? x : alpha * x; },
                [alpha](float x, float) { return x > 0.0f ? 1.0f : alpha; });
 });
-FRUGAL_REGISTER_GRAD_OP(Sigmoid, "Sigmoid", [](const ir::Node&, int64_t, KernelChoice) {
+FRUGAL_REGISTER_GRAD_OP(Sigmoid, "Sigmoid", [](const ir::Node&, int64_t, const KernelConfig&) {
   return unary([](float x) { return sigmoid(x); }, [](float, float y) { return y * (1.0f - y); });
 });
 // HardSwish: x * clamp(x + 3, 0, 6) / 6.
-FRUGAL_REGISTER_GRAD_OP(HardSwish, "HardSwish", [](const ir::Node&, int64_t, KernelChoice) {
+FRUGAL_REGISTER_GRAD_OP(HardSwish, "HardSwish", [](const ir::Node&, int64_t, const KernelConfig&) {
   return unary([](float x) { return x * std::fmin(std::fmax(x + 3.0f, 0.0f), 6.0f) / 6.0f; },
                [](float x, float) {
                  return x <= -3.0f ? 0.0f : x >= 3.0f ? 1.0f : (2.0f * x + 3.0f) / 6.0f;
                });
 });
 // HardSigmoid: clamp(alpha * x + beta, 0, 1).
-FRUGAL_REGISTER_GRAD_OP(HardSigmoid, "HardSigmoid", [](const ir::Node& n, int64_t, KernelChoice) {
+FRUGAL_REGISTER_GRAD_OP(HardSigmoid, "HardSigmoid", [](const ir::Node& n, int64_t, const KernelConfig&) {
   const float alpha = n.attr_float("alpha", 0.2f), beta = n.attr_float("beta", 0.5f);
   return unary([=](float x) { return std::fmin(std::fmax(alpha * x + beta, 0.0f), 1.0f); },
                [=](float x, float) {
@@ -218,19 +218,19 @@ FRUGAL_REGISTER_GRAD_OP(HardSigmoid, "HardSigmoid", [](const ir::Node& n, int64_
                  return v > 0.0f && v < 1.0f ? alpha : 0.0f;
                });
 });
-FRUGAL_REGISTER_GRAD_OP(Clip, "Clip", [](const ir::Node& n, int64_t opset, KernelChoice) {
+FRUGAL_REGISTER_GRAD_OP(Clip, "Clip", [](const ir::Node& n, int64_t opset, const KernelConfig&) {
   return make_clip(n, opset);
 });
-FRUGAL_REGISTER_GRAD_OP(Add, "Add", [](const ir::Node& n, int64_t, KernelChoice) {
+FRUGAL_REGISTER_GRAD_OP(Add, "Add", [](const ir::Node& n, int64_t, const KernelConfig&) {
   return std::make_unique<BinaryGrad>(n, Arith::kAdd);
 });
-FRUGAL_REGISTER_GRAD_OP(Sub, "Sub", [](const ir::Node& n, int64_t, KernelChoice) {
+FRUGAL_REGISTER_GRAD_OP(Sub, "Sub", [](const ir::Node& n, int64_t, const KernelConfig&) {
   return std::make_unique<BinaryGrad>(n, Arith::kSub);
 });
-FRUGAL_REGISTER_GRAD_OP(Mul, "Mul", [](const ir::Node& n, int64_t, KernelChoice) {
+FRUGAL_REGISTER_GRAD_OP(Mul, "Mul", [](const ir::Node& n, int64_t, const KernelConfig&) {
   return std::make_unique<BinaryGrad>(n, Arith::kMul);
 });
-FRUGAL_REGISTER_GRAD_OP(Dropout, "Dropout", [](const ir::Node& n, int64_t opset, KernelChoice) {
+FRUGAL_REGISTER_GRAD_OP(Dropout, "Dropout", [](const ir::Node& n, int64_t opset, const KernelConfig&) {
   return std::make_unique<DropoutGrad>(n, opset);
 });
 

@@ -6,10 +6,28 @@
 
 namespace frugal::train {
 
-void gemm(KernelChoice k, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t kdim,
+void gemm(const KernelConfig& kc, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t kdim,
           float alpha, const float* a, int64_t lda, const float* b, int64_t ldb, float beta,
           float* c, int64_t ldc) {
   if (m == 0 || n == 0) return;
+  const KernelChoice k = kc.choice;
+  if (kc.acc) {
+    if (alpha == 1.0f && beta == 0.0f) {
+      kernels::emu::emu_gemm(trans_a, trans_b, m, n, kdim, a, lda, b, ldb, c, ldc, *kc.acc);
+      return;
+    }
+    std::vector<float> t(static_cast<size_t>(m * n));
+    kernels::emu::emu_gemm(trans_a, trans_b, m, n, kdim, a, lda, b, ldb, t.data(), n, *kc.acc);
+    for (int64_t i = 0; i < m; ++i) {
+      float* crow = c + i * ldc;
+      const float* trow = t.data() + i * n;
+      for (int64_t j = 0; j < n; ++j) {
+        const float scaled = alpha * trow[j];
+        crow[j] = beta == 0.0f ? scaled : scaled + beta * crow[j];
+      }
+    }
+    return;
+  }
   if (k == KernelChoice::kFast) {
     const dnnl_status_t st = dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', m, n, kdim, alpha,
                                         a, lda, b, ldb, beta, c, ldc);

@@ -1,20 +1,37 @@
 // Dense building blocks of the training ops: GEMM, im2col/col2im and broadcast
-// reduction. Each GEMM runs either on oneDNN's sgemm (fast, JIT for the CPU's ISA) or on
-// plain loops (the reference every fast path is tested against).
+// reduction. Each GEMM runs either on oneDNN's sgemm (fast, JIT for the CPU's ISA), on
+// plain loops (the reference every fast path is tested against), or, with an emulated
+// accumulator (the ACC class of the precision policy), on kernels::emu::emu_gemm.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "frugal/core/tensor.h"
+#include "frugal/kernels/emu/emu_gemm.h"
 
 namespace frugal::train {
 
 enum class KernelChoice : uint8_t { kFast, kReference };
 
+// What the training ops' GEMMs run on. With `acc` set (fast kernels only) every GEMM of
+// Conv, Gemm and MatMul (forward, backward-data, backward-weights) accumulates through
+// emu_gemm: products exact, each addition rounded to the accumulator's format (chunked or
+// compensated as it says). alpha, beta * C and biases are then applied in binary32.
+struct KernelConfig {
+  KernelConfig(KernelChoice c = KernelChoice::kFast,  // NOLINT: implicit on purpose
+               std::optional<kernels::emu::Accumulator> a = std::nullopt)
+      : choice(c), acc(std::move(a)) {}
+  KernelChoice choice;
+  std::optional<kernels::emu::Accumulator> acc;
+};
+
 // C[M x N] = alpha * op(A) * op(B) + beta * C, row-major; op(X) = X or X^T.
-// lda/ldb/ldc are row strides of A, B, C as stored.
-void gemm(KernelChoice k, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t kdim,
+// lda/ldb/ldc are row strides of A, B, C as stored. beta == 0: C is not read.
+// Emulated (k.acc): T = op(A) op(B) through emu_gemm, then C = alpha T (+ beta C), each
+// binary32 operation rounded on its own.
+void gemm(const KernelConfig& k, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t kdim,
           float alpha, const float* a, int64_t lda, const float* b, int64_t ldb, float beta,
           float* c, int64_t ldc);
 

@@ -133,7 +133,7 @@ class BatchNormGrad final : public GradOp {
 }  // namespace
 
 FRUGAL_REGISTER_GRAD_OP(BatchNormalization, "BatchNormalization",
-                        [](const ir::Node& n, int64_t, KernelChoice) {
+                        [](const ir::Node& n, int64_t, const KernelConfig&) {
                           return std::make_unique<BatchNormGrad>(n);
                         });
 

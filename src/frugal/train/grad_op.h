@@ -40,7 +40,7 @@ class GradOp {
 };
 
 using GradOpFactory =
-    std::function<std::unique_ptr<GradOp>(const ir::Node& node, int64_t opset, KernelChoice k)>;
+    std::function<std::unique_ptr<GradOp>(const ir::Node& node, int64_t opset, const KernelConfig& k)>;
 
 void register_grad_op(const std::string& op_type, GradOpFactory factory);
 // Null when the op type has no backward.

@@ -171,14 +171,14 @@ class GlobalAveragePoolGrad final : public GradOp {
 
 }  // namespace
 
-FRUGAL_REGISTER_GRAD_OP(MaxPool, "MaxPool", [](const ir::Node& n, int64_t, KernelChoice) {
+FRUGAL_REGISTER_GRAD_OP(MaxPool, "MaxPool", [](const ir::Node& n, int64_t, const KernelConfig&) {
   return std::make_unique<MaxPoolGrad>(n);
 });
-FRUGAL_REGISTER_GRAD_OP(AveragePool, "AveragePool", [](const ir::Node& n, int64_t, KernelChoice) {
+FRUGAL_REGISTER_GRAD_OP(AveragePool, "AveragePool", [](const ir::Node& n, int64_t, const KernelConfig&) {
   return std::make_unique<AveragePoolGrad>(n);
 });
 FRUGAL_REGISTER_GRAD_OP(GlobalAveragePool, "GlobalAveragePool",
-                        [](const ir::Node&, int64_t, KernelChoice) {
+                        [](const ir::Node&, int64_t, const KernelConfig&) {
                           return std::make_unique<GlobalAveragePoolGrad>();
                         });
 

@@ -64,7 +64,7 @@ class ConcatGrad final : public GradOp {
   int64_t opset_;
 };
 
-std::unique_ptr<GradOp> make_view(const ir::Node& n, int64_t opset, KernelChoice) {
+std::unique_ptr<GradOp> make_view(const ir::Node& n, int64_t opset, const KernelConfig&) {
   return std::make_unique<ViewGrad>(n, opset);
 }
 
@@ -75,7 +75,7 @@ FRUGAL_REGISTER_GRAD_OP(Reshape, "Reshape", make_view);
 FRUGAL_REGISTER_GRAD_OP(Squeeze, "Squeeze", make_view);
 FRUGAL_REGISTER_GRAD_OP(Unsqueeze, "Unsqueeze", make_view);
 FRUGAL_REGISTER_GRAD_OP(Identity, "Identity", make_view);
-FRUGAL_REGISTER_GRAD_OP(Concat, "Concat", [](const ir::Node& n, int64_t opset, KernelChoice) {
+FRUGAL_REGISTER_GRAD_OP(Concat, "Concat", [](const ir::Node& n, int64_t opset, const KernelConfig&) {
   return std::make_unique<ConcatGrad>(n, opset);
 });
 

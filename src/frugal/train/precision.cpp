@@ -4,6 +4,7 @@
 #include <numbers>
 #include <sstream>
 
+#include "frugal/numeric/expansions.h"
 #include "frugal/numeric/quantize.h"
 
 namespace frugal::train {
@@ -52,9 +53,23 @@ PrecisionPolicy PrecisionPolicy::parse(const std::string& format_spec,
       if (eq == std::string::npos)
         throw UserError("--format: '" + item + "' is not CLASS=FORMAT (e.g. W=e4m3,E=e5m2)");
       const std::string key = item.substr(0, eq), value = item.substr(eq + 1);
-      if (key == "ACC")
-        throw UnsupportedError(
-            "--format: ACC (emulated GEMM accumulators) is not implemented in training yet");
+      if (key == "ACC") {
+        numeric::AccumulatorSpec a;
+        try {
+          a = numeric::parse_accumulator(value);
+        } catch (const UserError& e) {
+          throw UserError(std::string("--format: ACC: ") + e.what());
+        }
+        if (a.format == numeric::NumberFormat{} && a.chunk == 0 && !a.compensated) {
+          p.acc_.reset();  // plain binary32: the sgemm path
+        } else {
+          p.acc_ = kernels::emu::Accumulator{};
+          p.acc_->format = a.format;
+          p.acc_->chunk = a.chunk;
+          p.acc_->compensated = a.compensated;
+        }
+        continue;
+      }
       ClassPrecision& c = slot(key, "--format");
       if (key == "M" && value == "W") {
         p.master_is_weight_ = true;
@@ -68,6 +83,7 @@ PrecisionPolicy PrecisionPolicy::parse(const std::string& format_spec,
         c.format = f;
     }
   numeric::Rounding dflt = numeric::Rounding::nearest_even();
+  std::optional<numeric::Rounding> acc_rounding;
   std::vector<std::pair<std::string, numeric::Rounding>> per_class;
   if (!rounding_spec.empty())
     for (const std::string& item : split(rounding_spec, ',')) {
@@ -77,15 +93,28 @@ PrecisionPolicy PrecisionPolicy::parse(const std::string& format_spec,
                         "' is not CLASS=MODE (e.g. W=stochastic,default=nearest)");
       const std::string key = item.substr(0, eq);
       const numeric::Rounding r = parse_rounding_name(item.substr(eq + 1), seed);
-      if (key == "default")
+      if (key == "default") {
         dflt = r;
-      else {
+      } else if (key == "ACC") {
+        if (r.mode == numeric::RoundingMode::kStochastic)
+          throw UserError("--rounding: ACC=" + item.substr(eq + 1) +
+                          ": stochastic rounding of accumulators is not supported in training "
+                          "(use a deterministic mode: nearest, rz, ru, rd...)");
+        acc_rounding = r;
+      } else {
         slot(key, "--rounding");
         per_class.emplace_back(key, r);
       }
     }
   for (ClassPrecision* c : {&p.w_, &p.a_, &p.e_, &p.g_, &p.m_}) c->rounding = dflt;
   for (const auto& [key, r] : per_class) slot(key, "--rounding").rounding = r;
+  if (acc_rounding) {
+    if (!p.acc_)
+      throw UserError("--rounding: ACC is given a rounding but --format has no ACC=FORMAT");
+    p.acc_->rounding = *acc_rounding;
+    if (p.acc_->compensated && acc_rounding->mode != numeric::RoundingMode::kNearestEven)
+      throw UserError("--rounding: ACC: compensated accumulation needs nearest rounding");
+  }
   return p;
 }
 
@@ -137,8 +166,18 @@ std::string PrecisionPolicy::describe() const {
     return std::string(k) + "=" + (c.format ? numeric::to_string(*c.format) : "fp32") +
            (c.format ? "/" + numeric::to_string(c.rounding) : "");
   };
+  std::string acc = "ACC=fp32";
+  if (acc_) {
+    numeric::AccumulatorSpec a;
+    a.format = acc_->format;
+    a.chunk = acc_->chunk;
+    a.compensated = acc_->compensated;
+    acc = "ACC=" + numeric::to_string(a);
+    if (!(acc_->rounding == numeric::Rounding::nearest_even()))
+      acc += "/" + numeric::to_string(acc_->rounding);
+  }
   return one("W", w_) + " " + one("A", a_) + " " + one("E", e_) + " " + one("G", g_) + " " +
-         (master_is_weight_ ? std::string("M=W") : one("M", m_));
+         (master_is_weight_ ? std::string("M=W") : one("M", m_)) + " " + acc;
 }
 
 namespace {

@@ -8,6 +8,10 @@
 //                                                     Wang et al. 2018)
 //   --rounding W=stochastic,default=nearest          (nearest | stochastic | any
 //                                                     numeric rounding name: rne, rz, sr...)
+//   ACC=fp16[:chunk=K][:comp]  GEMM accumulators of Conv/Gemm/MatMul, forward and backward,
+//                              through kernels::emu::emu_gemm; rounds to nearest-even unless
+//                              --rounding ACC=MODE names a deterministic mode ("default"
+//                              does not apply to ACC). ACC=fp32: the plain sgemm path.
 //
 // Precision schedules change the forward formats (W and A) between iterations:
 //   piecewise  "0:e5m2,3:e4m3,8:bf16"   format from the given epoch on
@@ -23,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "frugal/kernels/emu/emu_gemm.h"
 #include "frugal/numeric/format.h"
 #include "frugal/numeric/rounding.h"
 #include "frugal/train/autograd.h"
@@ -44,6 +49,8 @@ class PrecisionPolicy {
   bool master_in_weight_format() const { return master_is_weight_; }
   const ClassPrecision& of(TensorClass c) const;
   const ClassPrecision& master() const { return m_; }
+  // The emulated accumulator of the training GEMMs; nullopt: binary32 (oneDNN sgemm).
+  const std::optional<kernels::emu::Accumulator>& accumulator() const { return acc_; }
   // Replaces the forward formats (schedules); nullopt keeps binary32.
   void set_forward_format(const std::optional<numeric::NumberFormat>& f);
 
@@ -58,6 +65,7 @@ class PrecisionPolicy {
   void round(const ClassPrecision& p, const std::string& value, Tensor& t, uint64_t step,
              uint64_t salt) const;
   ClassPrecision w_, a_, e_, g_, m_;
+  std::optional<kernels::emu::Accumulator> acc_;
   bool master_is_weight_ = false;
   uint64_t seed_ = 0;
 };

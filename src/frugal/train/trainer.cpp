@@ -8,6 +8,9 @@
 
 #include "frugal/core/rng.h"
 #include "frugal/kernels/cpu/threads.h"
+#include "frugal/train/prune_schedule.h"
+#include "frugal/train/qat.h"
+#include "frugal/kernels/emu/emu_gemm.h"
 
 namespace frugal::train {
 namespace {
@@ -142,9 +145,24 @@ Trainer::Trainer(ir::Graph model, TrainConfig config)
   if (!(config_.val_split >= 0 && config_.val_split < 1))
     throw UserError("--val-split must be in [0, 1)");
   if (config_.limit < 0) throw UserError("--limit must be >= 0");
+  std::optional<QatSpec> qat_spec;  // --qat: checked before the data are read
+  if (!config_.qat.empty()) {
+    qat_spec = QatSpec::parse(config_.qat);
+    if (policy_.of(TensorClass::kWeight).format || policy_.of(TensorClass::kActivation).format ||
+        precision_schedule_.active())
+      throw UserError("--qat: the forward formats (--format W=/A=, --precision-schedule) would "
+                      "round what int8 fake quantization rounds; keep --format to E=/G=/M=/ACC=");
+    if (qat_spec->start >= config_.epochs)
+      throw UserError("--qat: start=" + std::to_string(qat_spec->start) +
+                      " leaves no epoch of QAT in --epochs " + std::to_string(config_.epochs));
+  }
+  if (qat_spec)  // QAT maps the export's layers back by node name: name the unnamed ones
+    for (auto& n : model.nodes)
+      if (n.name.empty()) n.name = model.unique_name(n.op_type + "_qat");
   const std::string model_name = model.name.empty() ? "the model" : "model '" + model.name + "'";
   GraphOptions gopt;
   gopt.kernels = config_.kernels;
+  gopt.accumulator = policy_.accumulator();
   gopt.seed = config_.seed;
   graph_ = std::make_unique<TrainGraph>(std::move(model), gopt);
 
@@ -196,14 +214,39 @@ Trainer::Trainer(ir::Graph model, TrainConfig config)
   }
   if (train_indices_.empty()) throw UserError("--data: no training samples left");
 
-  if (policy_.active() || precision_schedule_.active())
-    graph_->set_hook([this](TensorClass cls, const std::string& name, Tensor& t) {
-      policy_.apply(cls, name, t, iteration_);
+  if (qat_spec) qat_ = std::make_unique<QatState>(*qat_spec, graph_->graph(), graph_->params());
+  const bool rounds = policy_.active() || precision_schedule_.active();
+  if (rounds || qat_)
+    graph_->set_hook([this, rounds](TensorClass cls, const std::string& name, Tensor& t) {
+      if (rounds) policy_.apply(cls, name, t, iteration_);
+      if (qat_) qat_->apply(cls, name, t, graph_->graph());
     });
   if (!config_.resume.empty()) load_checkpoint(config_.resume);
+  qat_epoch_ = std::max<int64_t>(start_epoch_ - 1, 0);
+  if (!config_.prune.empty()) {
+    const int64_t iters =
+        (static_cast<int64_t>(train_indices_.size()) + config_.batch - 1) / config_.batch;
+    prune_ = std::make_unique<PruneSchedule>(config_.prune, config_.prune_exclude, graph_->graph(),
+                                             graph_->params(), iters, config_.epochs);
+    prune_->resume(static_cast<int64_t>(iteration_),
+                   [this](const std::string& p) -> Tensor& { return graph_->param(p); });
+  }
+}
+
+std::string Trainer::prune_summary() const {
+  if (!prune_) return "";
+  char b[64];
+  std::snprintf(b, sizeof(b), "; pruned layers at %.2f%% zeros", 100.0 * prune_->current_sparsity());
+  return prune_->describe() + b;
 }
 
 Trainer::~Trainer() = default;
+
+Tensor Trainer::qat_input(const Tensor& x, bool training) {
+  if (!qat_) return x;
+  qat_->begin_forward(training, qat_epoch_);
+  return qat_->input(graph_->input_name(), x);
+}
 
 Tensor Trainer::augment_batch(const Tensor& images, int64_t epoch, int64_t first_sample) const {
   const Augment& a = config_.augment;
@@ -234,6 +277,7 @@ Tensor Trainer::augment_batch(const Tensor& images, int64_t epoch, int64_t first
 }
 
 double Trainer::evaluate(const Dataset& data, int64_t limit) {
+  if (policy_.accumulator()) kernels::emu::set_emu_threads(config_.threads);
   int64_t n = data.size();
   if (limit > 0) n = std::min(n, limit);
   std::vector<int64_t> idx(static_cast<size_t>(n));
@@ -246,7 +290,8 @@ double Trainer::evaluate(const Dataset& data, int64_t limit) {
       const int64_t cnt = std::min(eb, n - b);
       data.get_batch(std::span<const int64_t>(idx.data() + b, static_cast<size_t>(cnt)), images,
                      labels);
-      correct += softmax_cross_entropy(graph_->forward(images, false), labels).correct;
+      correct +=
+          softmax_cross_entropy(graph_->forward(qat_input(images, false), false), labels).correct;
     }
     return n ? static_cast<double>(correct) / static_cast<double>(n) : 0.0;
   }();
@@ -255,6 +300,7 @@ double Trainer::evaluate(const Dataset& data, int64_t limit) {
 void Trainer::run(const std::function<void(const EpochStats&)>& on_epoch,
                   const ProgressFn& progress) {
   kernels::cpu::set_num_threads(config_.threads);
+  if (policy_.accumulator()) kernels::emu::set_emu_threads(config_.threads);
   const int64_t total = config_.epochs;
   int64_t run_epochs = 0;
   const int64_t iters =
@@ -266,6 +312,7 @@ void Trainer::run(const std::function<void(const EpochStats&)>& on_epoch,
     shuffle(order, Philox(config_.seed, kShuffleStream + static_cast<uint64_t>(epoch)));
     EpochStats st;
     st.epoch = epoch + 1;
+    qat_epoch_ = epoch;
     double loss_sum = 0;
     int64_t correct = 0, seen = 0;
     Tensor images, labels;
@@ -285,7 +332,7 @@ void Trainer::run(const std::function<void(const EpochStats&)>& on_epoch,
             f == numeric::NumberFormat{} ? std::nullopt : std::optional<numeric::NumberFormat>(f));
         st.forward_format = numeric::to_string(f);
       }
-      const Tensor logits = graph_->forward(x, true, iteration_);
+      const Tensor logits = graph_->forward(qat_input(x, true), true, iteration_);
       const LossResult loss = softmax_cross_entropy(logits, labels, scaler_.scale());
       if (!std::isfinite(loss.loss)) {
         std::string culprit = graph_->first_non_finite();
@@ -331,6 +378,10 @@ void Trainer::run(const std::function<void(const EpochStats&)>& on_epoch,
       } else {
         ++st.skipped_steps;
       }
+      if (prune_)  // masks after every step, skipped or not (train/prune_schedule.h)
+        prune_->after_step(static_cast<int64_t>(iteration_),
+                           [this](const std::string& p) -> Tensor& { return graph_->param(p); },
+                           &optimizer_.state());
       ++iteration_;
       loss_sum += loss.loss * static_cast<double>(cnt);
       correct += loss.correct;
@@ -351,7 +402,7 @@ void Trainer::run(const std::function<void(const EpochStats&)>& on_epoch,
       for (size_t b = 0; b < val_indices_.size(); b += 256) {
         const size_t cnt = std::min<size_t>(256, val_indices_.size() - b);
         train_->get_batch(std::span<const int64_t>(val_indices_.data() + b, cnt), vi, vl);
-        vc += softmax_cross_entropy(graph_->forward(vi, false), vl).correct;
+        vc += softmax_cross_entropy(graph_->forward(qat_input(vi, false), false), vl).correct;
       }
       st.val_accuracy = static_cast<double>(vc) / static_cast<double>(val_indices_.size());
     }
@@ -393,6 +444,18 @@ void Trainer::save_checkpoint(int64_t epochs_done) const {
       w.str(name);
       w.pod<uint64_t>(ts.size());
       for (const Tensor& t : ts) w.tensor(t);
+    }
+    if (qat_) {  // --qat: the spec and the ranges (absent without --qat)
+      w.pod<uint8_t>(1);
+      w.str(qat_->spec().name());
+      w.pod<int64_t>(qat_->observed_samples());
+      w.pod<uint64_t>(qat_->ranges().size());
+      for (const auto& [name, r] : qat_->ranges()) {
+        w.str(name);
+        w.pod<float>(r.min);
+        w.pod<float>(r.max);
+        w.pod<uint8_t>(r.seen ? 1 : 0);
+      }
     }
     os.flush();
     if (!os) throw UserError("--checkpoint: writing '" + tmp + "' failed (disk full?)");
@@ -445,6 +508,30 @@ void Trainer::load_checkpoint(const std::string& path) {
     std::vector<Tensor> ts;
     for (uint64_t j = 0; j < k; ++j) ts.push_back(r.tensor());
     optimizer_.state()[name] = ts;
+  }
+  const bool has_qat = is.peek() != std::ifstream::traits_type::eof();
+  if (has_qat != (qat_ != nullptr))
+    throw UserError("--resume: checkpoint '" + path + "' was made " +
+                    (has_qat ? "with --qat; give the same --qat" : "without --qat"));
+  if (qat_) {
+    if (r.pod<uint8_t>() != 1) r.bad("corrupt (QAT section)");
+    const std::string spec = r.str();
+    if (spec != qat_->spec().name())
+      throw UserError("--resume: checkpoint '" + path + "' was made with --qat " + spec +
+                      ", not " + qat_->spec().name());
+    const auto samples = r.pod<int64_t>();
+    const auto n = r.pod<uint64_t>();
+    if (n > (1u << 20)) r.bad("corrupt (QAT ranges)");
+    std::map<std::string, QatRange> ranges;
+    for (uint64_t i = 0; i < n; ++i) {
+      const std::string name = r.str();
+      QatRange q;
+      q.min = r.pod<float>();
+      q.max = r.pod<float>();
+      q.seen = r.pod<uint8_t>() != 0;
+      ranges[name] = q;
+    }
+    qat_->restore(std::move(ranges), samples);
   }
 }
 

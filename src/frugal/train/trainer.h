@@ -48,6 +48,11 @@ struct TrainConfig {
   std::string checkpoint;  // written each epoch ("" : none)
   std::string resume;      // checkpoint to continue from ("" : start fresh)
   std::string datasets_root = "/usr/share/datasets";
+  // Pruning while training (train/prune_schedule.h): "" none, else SPEC[:OPTIONS].
+  std::string prune;
+  std::string prune_exclude;  // layers never pruned (names, globs, first, last)
+  // Quantization-aware training (train/qat.h): "" none, else the --qat spec.
+  std::string qat;
 };
 
 struct EpochStats {
@@ -63,6 +68,9 @@ struct EpochStats {
 
 // Progress callback: iteration done / iterations of the epoch, running loss.
 using ProgressFn = std::function<void(int64_t epoch, int64_t done, int64_t total, double loss)>;
+
+class PruneSchedule;  // train/prune_schedule.h
+class QatState;       // train/qat.h
 
 class Trainer {
  public:
@@ -81,6 +89,10 @@ class Trainer {
   const std::string& describe_data() const { return data_description_; }
   const PrecisionPolicy& policy() const { return policy_; }
   int64_t first_epoch() const { return start_epoch_ + 1; }
+  // "" without --prune; else the schedule and the pruned layers' current sparsity.
+  std::string prune_summary() const;
+  // --qat: the fake-quantization state (ranges learned so far; export_int8); else null.
+  const QatState* qat() const { return qat_.get(); }
 
  private:
   void save_checkpoint(int64_t epochs_done) const;
@@ -99,6 +111,10 @@ class Trainer {
   LossScaler scaler_;
   int64_t start_epoch_ = 0;  // epochs already done (from a checkpoint)
   uint64_t iteration_ = 0;   // global iteration counter (RNG streams)
+  std::unique_ptr<PruneSchedule> prune_;  // --prune
+  std::unique_ptr<QatState> qat_;         // --qat
+  int64_t qat_epoch_ = 0;                 // epoch whose start=/freeze= state applies
+  Tensor qat_input(const Tensor& x, bool training);
 };
 
 }  // namespace frugal::train

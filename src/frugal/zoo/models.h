@@ -16,5 +16,6 @@ ir::Graph build_squeezenet1_1(uint64_t seed);       // squeezenet.cpp
 ir::Graph build_shufflenet_v2_x1_0(uint64_t seed);  // shufflenet.cpp
 ir::Graph build_resnet8_fmnist(uint64_t seed);      // small_fmnist.cpp
 ir::Graph build_mobilenet_fmnist(uint64_t seed);    // small_fmnist.cpp
+ir::Graph build_lenet300_100(uint64_t seed);        // mlp.cpp
 
 }  // namespace frugal::zoo

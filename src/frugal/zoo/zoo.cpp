@@ -29,6 +29,7 @@ const std::vector<std::pair<std::string, BuildFn>>& training_models() {
   static const std::vector<std::pair<std::string, BuildFn>> models{
       {"resnet8_fmnist", build_resnet8_fmnist},
       {"mobilenet_fmnist", build_mobilenet_fmnist},
+      {"lenet300_100", build_lenet300_100},
   };
   return models;
 }

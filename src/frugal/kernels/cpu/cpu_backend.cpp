@@ -9,6 +9,7 @@
 
 #include "frugal/kernels/cpu/factories.h"
 #include "frugal/kernels/cpu/post_ops.h"
+#include "frugal/kernels/cpu/sparse_kernels.h"
 
 namespace frugal::kernels::cpu {
 
@@ -90,8 +91,11 @@ void check_common(const kernels::NodeView& v, const OpEntry& entry) {
 
 class CpuBackend final : public kernels::Backend {
  public:
-  CpuBackend(std::string name, Precision precision)
-      : name_(std::move(name)), precision_(precision), context_(std::make_shared<Context>()) {}
+  CpuBackend(std::string name, Precision precision, SparseSetting sparse = {})
+      : name_(std::move(name)),
+        precision_(precision),
+        context_(std::make_shared<Context>()),
+        sparse_(sparse) {}
 
   std::string name() const override { return name_; }
 
@@ -107,6 +111,10 @@ class CpuBackend final : public kernels::Backend {
     }
     try {
       check_common(view, it->second);
+      // Sparse-weight kernels first (sparse_kernels.h); null keeps the dense one.
+      std::string sparse_why;
+      if (auto sk = make_sparse(Build{view, context_, precision_, &native_}, sparse_, sparse_why))
+        return sk;
       std::unique_ptr<kernels::Kernel> k = it->second.make(Build{view, context_, precision_, &native_});
       if (const auto* ok = dynamic_cast<const OnednnKernel*>(k.get()))
         for (size_t o = 0; o < view.node.outputs.size(); ++o)
@@ -127,13 +135,15 @@ class CpuBackend final : public kernels::Backend {
   Precision precision_;
   std::shared_ptr<Context> context_;
   NativeLayouts native_;
+  SparseSetting sparse_;
 };
 
 }  // namespace
 
 FRUGAL_REGISTER_BACKEND(cpu, "cpu",
-                        [](const kernels::BackendConfig&) {
-                          return std::make_unique<CpuBackend>("cpu", Precision::kF32);
+                        [](const kernels::BackendConfig& config) {
+                          return std::make_unique<CpuBackend>(
+                              "cpu", Precision::kF32, parse_sparse_setting(config.sparse));
                         });
 FRUGAL_REGISTER_BACKEND(cpu_bf16, "cpu:bf16",
                         [](const kernels::BackendConfig&) {

@@ -1,6 +1,6 @@
 // `cpu:int8`: the cpu backend's int8 precision. It takes only what it quantizes (Conv,
-// Gemm and MatMul with constant weights whose input has a calibrated range, see
-// int8_kernels.h), and the quantized operators of graphs already in ONNX's QLinear form
+// Gemm and MatMul with constant weights, and MaxPool, whose input has a calibrated range,
+// see int8_kernels.h), and the quantized operators of graphs already in ONNX's QLinear form
 // (QLinearConv, QuantizeLinear, DequantizeLinear); it declines every other node with the
 // reason, so that a preference list such as cpu:int8,cpu,ref runs the rest in float32 and
 // the plan shows why.
@@ -24,6 +24,7 @@ const std::map<std::string, Int8Op>& int8_ops() {
       {"Conv", {make_int8_conv, true}},
       {"Gemm", {make_int8_gemm, true}},
       {"MatMul", {make_int8_matmul, true}},
+      {"MaxPool", {make_int8_max_pool, true}},
       {"QLinearConv", {make_qlinear_conv, false}},
       {"QuantizeLinear", {make_quantize_linear, false}},
       {"DequantizeLinear", {make_dequantize_linear, false}},
@@ -64,7 +65,11 @@ class Int8Backend final : public kernels::Backend {
     }
     try {
       check_tensors(view, it->second.float_io);
-      return it->second.make(Int8Build{Build{view, context_, Precision::kF32}, ranges_});
+      auto kernel = it->second.make(Int8Build{Build{view, context_, Precision::kF32}, ranges_});
+      // MaxPool's output is its input's grid: its readers quantize with the input's range.
+      if (view.node.op_type == "MaxPool")
+        ranges_[view.node.outputs.at(0)] = ranges_.at(view.node.inputs.at(0));
+      return kernel;
     } catch (const Declined& d) {
       why_not = view.node.op_type + ": " + d.why;
     } catch (const dnnl::error& e) {

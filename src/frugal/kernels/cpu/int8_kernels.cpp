@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "frugal/kernels/cpu/int8_quant.h"
 #include "frugal/ops/conv_geometry.h"
@@ -15,6 +16,22 @@ using tag = dnnl::memory::format_tag;
 
 // oneDNN's output-scale mask selecting dimension 1 (output channels of conv, N of matmul).
 constexpr int kPerChannelMask = 1 << 1;
+
+// The 8-bit boundaries a kernel has agreed on with its neighbours (layout.h).
+struct Int8Io {
+  std::optional<dnnl::memory::desc> src_u8;  // input 0 arrives u8 in this layout
+  std::optional<dnnl::memory::desc> sum_u8;  // the sum operand arrives u8 in this layout
+  std::optional<ActivationQuant> out;        // output 0 is written u8 with these parameters
+};
+
+struct Int8Built {
+  std::unique_ptr<OnednnKernel> kernel;
+  dnnl::memory::desc src;  // input 0 as the primitive reads it (u8)
+  dnnl::memory::desc dst;  // output 0 as the primitive writes it
+  ActivationQuant in_q;    // input 0's quantization
+};
+
+using Int8Builder = Int8Built (*)(const Int8Build&, const Int8Io&);
 
 bool all_finite(const Tensor& t) {
   for (float v : t.span<float>())
@@ -42,8 +59,9 @@ const Tensor& constant_weights(const Build& b) {
 }
 
 // The node's "frugal.post_ops" as a oneDNN chain applied after the output scales, in
-// float32. "sum" is oneDNN's sum post-op, which adds what the destination holds: the kernel
-// copies the sum operand there first (add_sum_copy). oneDNN's int8 convolutions take a sum
+// float32 (or float32 times 1 / s_y, see int8_epilogue). "sum" is oneDNN's sum post-op,
+// which adds what the destination holds: the kernel copies the sum operand there first
+// (add_sum_operand). oneDNN's int8 convolutions take a sum
 // post-op in their fast (brgemm) kernels, but a binary add in plain layout only in the
 // reference one.
 struct Int8PostOps {
@@ -51,15 +69,34 @@ struct Int8PostOps {
   bool sum = false;
 };
 
-Int8PostOps int8_post_ops(const Build& b) {
-  Int8PostOps r;
-  if (!ops::has_post_ops(b.node())) return r;
-  std::vector<ops::PostOp> list;
+// The node's post-ops, in the order ONNX applies them.
+std::vector<ops::PostOp> post_op_list(const Build& b) {
+  if (!ops::has_post_ops(b.node())) return {};
   try {
-    list = ops::post_ops_of(b.node());
+    return ops::post_ops_of(b.node());
   } catch (const UserError& e) {
     decline(e.what());
   }
+}
+
+// Whether scaling the result by f > 0 before the chain equals scaling after it
+// (relu(f x) = f relu(x), clip bounds scaled with it): the requantization by 1 / s_y then
+// folds into the output scales instead of costing a post-op of its own.
+bool homogeneous(const std::vector<ops::PostOp>& list) {
+  using K = ops::PostOp::Kind;
+  for (const ops::PostOp& p : list)
+    if (p.kind != K::kRelu && p.kind != K::kLeakyRelu && p.kind != K::kClip && p.kind != K::kSum)
+      return false;
+  return true;
+}
+
+// The chain as oneDNN post-ops, applied after output scales that include the factor `f`
+// (results are f times the float32 ones): clip bounds scale with it, and the sum operand,
+// which the destination holds as sum_scale * (q - sum_zero_point), is scaled by
+// sum_scale * f.
+Int8PostOps int8_post_ops(const Build& b, const std::vector<ops::PostOp>& list, float f,
+                          float sum_scale, int32_t sum_zero_point) {
+  Int8PostOps r;
   using K = ops::PostOp::Kind;
   using alg = dnnl::algorithm;
   for (const ops::PostOp& p : list) {
@@ -71,7 +108,7 @@ Int8PostOps int8_post_ops(const Build& b) {
         r.ops.append_eltwise(1.0f, alg::eltwise_relu, p.a, 0.0f);
         break;
       case K::kClip:
-        r.ops.append_eltwise(1.0f, alg::eltwise_clip, std::min(p.a, p.b), p.b);
+        r.ops.append_eltwise(1.0f, alg::eltwise_clip, std::min(p.a, p.b) * f, p.b * f);
         break;
       case K::kSigmoid:
         r.ops.append_eltwise(1.0f, alg::eltwise_logistic, 0.0f, 0.0f);
@@ -88,7 +125,10 @@ Int8PostOps int8_post_ops(const Build& b) {
         if (!b.has_input(index) || b.in_shape(index) != b.out_shape(0))
           decline("sum operand must have the output's shape " + shape_str(b.out_shape(0)) +
                   " in int8 (broadcasting not implemented)");
-        r.ops.append_sum(1.0f);
+        if (sum_zero_point != 0)
+          r.ops.append_sum(sum_scale * f, sum_zero_point);
+        else
+          r.ops.append_sum(sum_scale * f);
         r.sum = true;
         break;
       }
@@ -97,50 +137,128 @@ Int8PostOps int8_post_ops(const Build& b) {
   return r;
 }
 
-// Before the primitive runs: copies the sum operand (float32, `boundary`) into `dst`, the
-// memory the primitive writes and its sum post-op reads. The operand is read in dst's
-// layout, so that when its producer writes that layout natively the Session drops the
-// conversion (layout.h) and the copy is a plain memcpy.
-void add_sum_copy(OnednnKernel& k, const Build& b, const dnnl::memory::desc& boundary,
-                  const dnnl::memory& dst) {
-  k.add_copy(k.input_as(ops::sum_operand_index(b.node().op_type), boundary, dst.get_desc()), dst);
+// A reorder step `from` -> `to` run before the primitive: to = saturate(scale * (from -
+// src_zp) + dst_zp) (the quantization or dequantization of a value as it moves).
+void add_scaled_copy(OnednnKernel& k, const Build& b, const dnnl::memory& from,
+                     const dnnl::memory& to, float scale, int32_t src_zp, int32_t dst_zp) {
+  dnnl::primitive_attr attr = scratchpad_attr();
+  if (scale != 1.0f) attr.set_output_scales(0, {scale});
+  if (src_zp != 0) attr.set_zero_points(DNNL_ARG_SRC, 0, {src_zp});
+  if (dst_zp != 0) attr.set_zero_points(DNNL_ARG_DST, 0, {dst_zp});
+  const dnnl::reorder::primitive_desc pd(b.context->engine(), from.get_desc(),
+                                         b.context->engine(), to.get_desc(), attr);
+  k.add_step(pd, dnnl::reorder(pd), Args{{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}},
+             /*main=*/false);
 }
 
-// Primitive attributes: scratchpad, per-channel output scales, the source zero point and
-// the post-op chain.
+// Primitive attributes: scratchpad, per-channel output scales, the source zero point, the
+// destination's when it is u8, and the post-op chain.
 dnnl::primitive_attr int8_attr(const std::vector<float>& out_scales, const ActivationQuant& q,
-                               const Int8PostOps& post) {
+                               const Int8PostOps& post, const Int8Io& io) {
   dnnl::primitive_attr attr = scratchpad_attr();
   attr.set_output_scales(kPerChannelMask, out_scales);
   if (q.zero_point != 0) attr.set_zero_points(DNNL_ARG_SRC, 0, {q.zero_point});
+  if (io.out && io.out->zero_point != 0)
+    attr.set_zero_points(DNNL_ARG_DST, 0, {io.out->zero_point});
   if (post.ops.len() > 0) attr.set_post_ops(post.ops);
   return attr;
 }
 
-// `md` with float32 elements at the same places (strides count elements).
-dnnl::memory::desc as_f32(const dnnl::memory::desc& md) {
+// `md` with elements of type `t` at the same places (strides count elements).
+dnnl::memory::desc with_type(const dnnl::memory::desc& md, dnnl_data_type_t t) {
   dnnl_memory_desc_t d = md.data;
-  d.data_type = dnnl_f32;
+  d.data_type = t;
   return dnnl::memory::desc(d);
 }
 
-// Binds input 0 (float32, `boundary`) and adds the step quantizing it to u8 in the layout
-// `wanted`: q = saturate_u8(round(x / scale) + zero_point). The input is first converted
-// to float32 in `wanted`'s layout (channels last for convolutions): when its producer is an
-// int8 kernel writing that layout, the Session keeps the value in it and drops both
-// conversions (layout.h), leaving only the quantization, which moves no channel.
+// Binds input 0 and returns it as the primitive reads it, u8 in `wanted`'s layout. When
+// its producer writes that u8 itself (io.src_u8, layout.h) it is bound as is. Otherwise
+// the float32 input is first converted to `wanted`'s layout (channels last for
+// convolutions; when its producer writes float32 in that layout the Session drops the
+// conversion), then quantized: q = saturate_u8(round(x / scale) + zero_point).
 dnnl::memory quantized_input(OnednnKernel& k, const Build& b, const dnnl::memory::desc& boundary,
-                             const dnnl::memory::desc& wanted, const ActivationQuant& q) {
-  dnnl::memory source = k.input_as(0, boundary, as_f32(wanted));
+                             const dnnl::memory::desc& wanted, const ActivationQuant& q,
+                             const Int8Io& io) {
+  if (io.src_u8) return k.input_as(0, *io.src_u8, *io.src_u8);
+  dnnl::memory source = k.input_as(0, boundary, with_type(wanted, dnnl_f32));
   dnnl::memory converted = k.buffer(wanted);
-  dnnl::primitive_attr attr = scratchpad_attr();
-  attr.set_output_scales(0, {1.0f / q.scale});
-  if (q.zero_point != 0) attr.set_zero_points(DNNL_ARG_DST, 0, {q.zero_point});
-  const dnnl::reorder::primitive_desc pd(b.context->engine(), source.get_desc(),
-                                         b.context->engine(), wanted, attr);
-  k.add_step(pd, dnnl::reorder(pd), Args{{DNNL_ARG_FROM, source}, {DNNL_ARG_TO, converted}},
-             /*main=*/false);
+  add_scaled_copy(k, b, source, converted, 1.0f / q.scale, 0, q.zero_point);
   return converted;
+}
+
+// The sum operand's quantization, from its calibrated range, when it has one.
+std::optional<ActivationQuant> sum_quant(const Int8Build& ib) {
+  const Build& b = ib.base;
+  if (!ops::has_post_ops(b.node())) return std::nullopt;
+  const size_t index = ops::sum_operand_index(b.node().op_type);
+  if (!b.has_input(index)) return std::nullopt;
+  auto it = ib.ranges.find(b.node().inputs[index]);
+  if (it == ib.ranges.end()) return std::nullopt;
+  try {
+    return activation_quant(it->second, it->first);
+  } catch (const UserError&) {
+    return std::nullopt;
+  }
+}
+
+// The output scale factor f and the post-ops for `io`: with a u8 output the result must
+// come out divided by its scale s_y. A homogeneous chain takes f = 1 / s_y in the output
+// scales; any other gets f = 1 and a final linear post-op 1 / s_y. The sum operand sits in
+// the destination as float32 (scale 1), or as u8 with its own parameters when the
+// destination is u8.
+struct Int8Epilogue {
+  float f = 1.0f;
+  Int8PostOps post;
+};
+
+Int8Epilogue int8_epilogue(const Int8Build& ib, const Int8Io& io) {
+  const Build& b = ib.base;
+  const std::vector<ops::PostOp> list = post_op_list(b);
+  Int8Epilogue e;
+  float sum_scale = 1.0f;
+  int32_t sum_zp = 0;
+  bool has_sum = false;
+  for (const auto& p : list) has_sum |= p.kind == ops::PostOp::Kind::kSum;
+  if (io.out && has_sum) {
+    const auto sq = sum_quant(ib);
+    if (!sq) decline("no calibration range for the sum operand (needed with a u8 output)");
+    sum_scale = sq->scale;
+    sum_zp = sq->zero_point;
+  }
+  const bool fold = io.out && homogeneous(list);
+  if (fold) e.f = 1.0f / io.out->scale;
+  e.post = int8_post_ops(b, list, e.f, sum_scale, sum_zp);
+  if (io.out && !fold)
+    e.post.ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_linear, 1.0f / io.out->scale, 0.0f);
+  return e;
+}
+
+// Before the primitive runs: puts the sum operand into `dst`, the memory the primitive
+// writes and its sum post-op reads, converting between the operand as it arrives (float32
+// at `boundary`, or u8 in io.sum_u8) and the destination (float32, or u8 with io.out's
+// parameters; then the operand keeps its own parameters, which the sum post-op undoes).
+// A float32 operand is read in dst's layout, so that when its producer writes that layout
+// natively the Session drops the conversion (layout.h).
+void add_sum_operand(OnednnKernel& k, const Int8Build& ib, const Int8Io& io,
+                     const dnnl::memory::desc& boundary, const dnnl::memory& dst) {
+  const Build& b = ib.base;
+  const size_t index = ops::sum_operand_index(b.node().op_type);
+  const dnnl::memory::desc dst_md = dst.get_desc();
+  if (!io.sum_u8 && !io.out) {
+    k.add_copy(k.input_as(index, boundary, dst_md), dst);
+    return;
+  }
+  const auto sq = sum_quant(ib);
+  if (!sq) decline("no calibration range for the sum operand");
+  if (io.sum_u8 && !io.out) {  // dequantize
+    add_scaled_copy(k, b, k.input_as(index, *io.sum_u8, *io.sum_u8), dst, sq->scale,
+                    sq->zero_point, 0);
+  } else if (!io.sum_u8) {  // quantize with the operand's parameters
+    add_scaled_copy(k, b, k.input_as(index, boundary, with_type(dst_md, dnnl_f32)), dst,
+                    1.0f / sq->scale, 0, sq->zero_point);
+  } else {  // u8 to u8: bytes only move
+    add_scaled_copy(k, b, k.input_as(index, *io.sum_u8, *io.sum_u8), dst, 1.0f, 0, 0);
+  }
 }
 
 std::vector<float> output_scales(const ActivationQuant& q, const std::vector<float>& w_scales,
@@ -150,36 +268,62 @@ std::vector<float> output_scales(const ActivationQuant& q, const std::vector<flo
   return s;
 }
 
-// The matmul kernel shared by Gemm and MatMul: A [m, k] float32 (row-major, quantized
-// inside), B given as rows [n, k] (one per output column, already quantized), result
-// [m, n] float32 scaled by `out_scales`, plus `bias` ([1 or m, n], already divided by
-// the scales) when defined.
-std::unique_ptr<kernels::Kernel> int8_matmul_kernel(const Build& b, const ActivationQuant& q,
-                                                    int64_t m, int64_t k, int64_t n,
-                                                    const ChannelQuant& wq,
-                                                    const std::vector<float>& out_scales,
-                                                    const Tensor& bias, const Int8PostOps& post) {
+// Output 0 bound as the primitive writes it: u8 as is (io.out), or float32 plain at the
+// boundary through a conversion the Session may drop (layout.h).
+dnnl::memory bound_output(OnednnKernel& k, const Int8Io& io, const dnnl::memory::desc& boundary,
+                          const dnnl::memory::desc& produced) {
+  return io.out ? k.output_as(0, produced, produced) : k.output_as(0, boundary, produced);
+}
+
+// The matmul kernel shared by Gemm and MatMul: A [m, k] (float32 row-major, quantized
+// inside, or u8 from its producer), B given as rows [n, k] (one per output column, already
+// quantized), result [m, n] (float32, or u8 with io.out) scaled by `w_scales` times the
+// input scale and `alpha`, plus `bias` ([1 or m, n], float32 unscaled) when defined.
+Int8Built int8_matmul_kernel(const Int8Build& ib, const Int8Io& io, const ActivationQuant& q,
+                             int64_t m, int64_t k, int64_t n, const ChannelQuant& wq,
+                             float alpha, const Tensor& bias) {
+  const Build& b = ib.base;
+  const Int8Epilogue e = int8_epilogue(ib, io);
+  const std::vector<float> out_scales = output_scales(q, wq.scales, alpha * e.f);
+  Tensor scaled_bias;
+  if (bias.defined()) {
+    // oneDNN v2 adds the bias to the accumulator before scaling: in accumulator units,
+    // whatever the factor f.
+    scaled_bias = Tensor(DType::kF32, bias.shape());
+    const int64_t cols = bias.dim(1);
+    for (int64_t i = 0; i < bias.numel(); ++i)
+      scaled_bias.data<float>()[i] =
+          bias.data<float>()[i] / (alpha * q.scale * wq.scales[static_cast<size_t>(i % cols)]);
+  }
   const dnnl::memory::desc a_boundary = plain_md({m, k}, dt::f32);
   // The rows [n, k] seen as B [k, n].
   const dnnl::memory::desc w_boundary({k, n}, dt::s8, dnnl::memory::dims{1, k});
-  const dnnl::memory::desc src({m, k}, dt::u8, tag::ab);
+  const dnnl::memory::desc src = io.src_u8 ? *io.src_u8 : dnnl::memory::desc({m, k}, dt::u8, tag::ab);
   const dnnl::memory::desc wei({k, n}, dt::s8, tag::any);
-  const dnnl::memory::desc dst = plain_md({m, n}, dt::f32);
+  const dnnl::memory::desc dst_boundary = plain_md({m, n}, dt::f32);
+  const dnnl::memory::desc dst = io.out ? plain_md({m, n}, dt::u8) : dst_boundary;
   const dnnl::memory::desc bias_md =
       bias.defined() ? plain_md(bias.shape(), dt::f32) : dnnl::memory::desc();
   const dnnl::matmul::desc d = bias.defined() ? dnnl::matmul::desc(src, wei, bias_md, dst)
                                               : dnnl::matmul::desc(src, wei, dst);
-  const dnnl::matmul::primitive_desc pd(d, int8_attr(out_scales, q, post), b.context->engine());
+  const dnnl::matmul::primitive_desc pd(d, int8_attr(out_scales, q, e.post, io),
+                                        b.context->engine());
 
-  auto kernel = std::make_unique<OnednnKernel>(b.context);
+  Int8Built r;
+  r.kernel = std::make_unique<OnednnKernel>(b.context);
+  OnednnKernel& kernel = *r.kernel;
   Args args;
-  args[DNNL_ARG_SRC] = quantized_input(*kernel, b, a_boundary, pd.src_desc(), q);
-  args[DNNL_ARG_WEIGHTS] = kernel->constant_as(wq.values, w_boundary, pd.weights_desc());
-  if (bias.defined()) args[DNNL_ARG_BIAS] = kernel->constant_as(bias, bias_md, pd.bias_desc());
-  args[DNNL_ARG_DST] = kernel->output_as(0, dst, pd.dst_desc());
-  if (post.sum) add_sum_copy(*kernel, b, dst, args[DNNL_ARG_DST]);
-  kernel->add_step(pd, dnnl::matmul(pd), std::move(args));
-  return kernel;
+  args[DNNL_ARG_SRC] = quantized_input(kernel, b, a_boundary, pd.src_desc(), q, io);
+  args[DNNL_ARG_WEIGHTS] = kernel.constant_as(wq.values, w_boundary, pd.weights_desc());
+  if (bias.defined())
+    args[DNNL_ARG_BIAS] = kernel.constant_as(scaled_bias, bias_md, pd.bias_desc());
+  args[DNNL_ARG_DST] = bound_output(kernel, io, dst_boundary, pd.dst_desc());
+  if (e.post.sum) add_sum_operand(kernel, ib, io, dst_boundary, args[DNNL_ARG_DST]);
+  kernel.add_step(pd, dnnl::matmul(pd), std::move(args));
+  r.src = pd.src_desc();
+  r.dst = pd.dst_desc();
+  r.in_q = q;
+  return r;
 }
 
 // B [k, n] (row-major) as rows [n, k].
@@ -193,9 +337,7 @@ Tensor transposed(const Tensor& w) {
   return t;
 }
 
-}  // namespace
-
-std::unique_ptr<kernels::Kernel> make_int8_conv(const Int8Build& ib) {
+Int8Built build_conv(const Int8Build& ib, const Int8Io& io) {
   const Build& b = ib.base;
   const size_t rank = b.in_shape(0).size();
   if (rank < 3 || rank > 5)
@@ -213,15 +355,17 @@ std::unique_ptr<kernels::Kernel> make_int8_conv(const Int8Build& ib) {
   dnnl::memory::dims dilations;
   for (int64_t d : g.dilations) dilations.push_back(d - 1);  // oneDNN counts from 0
 
+  const Int8Epilogue e = int8_epilogue(ib, io);
   const ChannelQuant wq = quantize_rows(w, out_channels);
-  const std::vector<float> scales = output_scales(q, wq.scales, 1.0f);
+  const std::vector<float> scales = output_scales(q, wq.scales, e.f);
   Tensor bias;
   if (b.has_input(2)) {
+    // In accumulator units (oneDNN v2 adds the bias before scaling), whatever the factor f.
     const Tensor* c = b.constant(2);
     if (!c) decline("bias is not constant");
     bias = Tensor(DType::kF32, {out_channels});
     for (int64_t o = 0; o < out_channels; ++o)
-      bias.data<float>()[o] = c->data<float>()[o] / scales[static_cast<size_t>(o)];
+      bias.data<float>()[o] = c->data<float>()[o] / (q.scale * wq.scales[static_cast<size_t>(o)]);
   }
 
   // ONNX's M x C/group x k... is oneDNN's goihw (or oihw) in the same memory order.
@@ -231,13 +375,12 @@ std::unique_ptr<kernels::Kernel> make_int8_conv(const Int8Build& ib) {
     w_dims.insert(w_dims.begin(), group);
   }
   const dnnl::memory::desc w_boundary = plain_md(w_dims, dt::s8);
-  const dnnl::memory::desc src(x, dt::u8, tag::any);
+  const dnnl::memory::desc src = io.src_u8 ? *io.src_u8 : dnnl::memory::desc(x, dt::u8, tag::any);
   const dnnl::memory::desc wei(w_dims, dt::s8, tag::any);
-  const dnnl::memory::desc dst(y, dt::f32, tag::any);
+  const dnnl::memory::desc dst(y, io.out ? dt::u8 : dt::f32, tag::any);
   const dnnl::memory::desc bias_md =
       bias.defined() ? plain_md({out_channels}, dt::f32) : dnnl::memory::desc();
 
-  const Int8PostOps post = int8_post_ops(b);
   using conv = dnnl::convolution_forward;
   const auto prop = dnnl::prop_kind::forward_inference;
   const auto alg = dnnl::algorithm::convolution_direct;
@@ -245,20 +388,25 @@ std::unique_ptr<kernels::Kernel> make_int8_conv(const Int8Build& ib) {
                                                    dilations, g.pad_begin, g.pad_end)
                                       : conv::desc(prop, alg, src, wei, dst, g.strides, dilations,
                                                    g.pad_begin, g.pad_end);
-  const conv::primitive_desc pd(d, int8_attr(scales, q, post), b.context->engine());
+  const conv::primitive_desc pd(d, int8_attr(scales, q, e.post, io), b.context->engine());
 
-  auto k = std::make_unique<OnednnKernel>(b.context);
+  Int8Built r;
+  r.kernel = std::make_unique<OnednnKernel>(b.context);
+  OnednnKernel& k = *r.kernel;
   Args args;
-  args[DNNL_ARG_SRC] = quantized_input(*k, b, plain_md(x, dt::f32), pd.src_desc(), q);
-  args[DNNL_ARG_WEIGHTS] = k->constant_as(wq.values, w_boundary, pd.weights_desc());
-  if (bias.defined()) args[DNNL_ARG_BIAS] = k->constant_as(bias, bias_md, pd.bias_desc());
-  args[DNNL_ARG_DST] = k->output_as(0, plain_md(y, dt::f32), pd.dst_desc());
-  if (post.sum) add_sum_copy(*k, b, plain_md(y, dt::f32), args[DNNL_ARG_DST]);
-  k->add_step(pd, conv(pd), std::move(args));
-  return k;
+  args[DNNL_ARG_SRC] = quantized_input(k, b, plain_md(x, dt::f32), pd.src_desc(), q, io);
+  args[DNNL_ARG_WEIGHTS] = k.constant_as(wq.values, w_boundary, pd.weights_desc());
+  if (bias.defined()) args[DNNL_ARG_BIAS] = k.constant_as(bias, bias_md, pd.bias_desc());
+  args[DNNL_ARG_DST] = bound_output(k, io, plain_md(y, dt::f32), pd.dst_desc());
+  if (e.post.sum) add_sum_operand(k, ib, io, plain_md(y, dt::f32), args[DNNL_ARG_DST]);
+  k.add_step(pd, conv(pd), std::move(args));
+  r.src = pd.src_desc();
+  r.dst = pd.dst_desc();
+  r.in_q = q;
+  return r;
 }
 
-std::unique_ptr<kernels::Kernel> make_int8_gemm(const Int8Build& ib) {
+Int8Built build_gemm(const Int8Build& ib, const Int8Io& io) {
   const Build& b = ib.base;
   const ir::Node& n = b.node();
   if (n.attr_int("transA", 0) != 0) decline("transA=1 not implemented in int8");
@@ -271,9 +419,8 @@ std::unique_ptr<kernels::Kernel> make_int8_gemm(const Int8Build& ib) {
   const int64_t m = y[0], cols = y[1], k = b.in_shape(0)[1];
 
   const ChannelQuant wq = quantize_rows(n.attr_int("transB", 0) != 0 ? w : transposed(w), cols);
-  const std::vector<float> scales = output_scales(q, wq.scales, alpha);
 
-  // C (times beta) becomes the bias, divided per column by the output scales.
+  // C (times beta) becomes the bias.
   const bool has_c = ops::own_input_count(n) > 2 && b.has_input(2) && beta != 0.0f;
   Tensor bias;
   if (has_c) {
@@ -286,14 +433,12 @@ std::unique_ptr<kernels::Kernel> make_int8_gemm(const Int8Build& ib) {
     const float* cv = c->data<float>();
     float* bv = bias.data<float>();
     for (int64_t r = 0; r < cs[0]; ++r)
-      for (int64_t j = 0; j < cols; ++j)
-        bv[r * cols + j] =
-            beta * cv[r * cs[1] + (cs[1] == 1 ? 0 : j)] / scales[static_cast<size_t>(j)];
+      for (int64_t j = 0; j < cols; ++j) bv[r * cols + j] = beta * cv[r * cs[1] + (cs[1] == 1 ? 0 : j)];
   }
-  return int8_matmul_kernel(b, q, m, k, cols, wq, scales, bias, int8_post_ops(b));
+  return int8_matmul_kernel(ib, io, q, m, k, cols, wq, alpha, bias);
 }
 
-std::unique_ptr<kernels::Kernel> make_int8_matmul(const Int8Build& ib) {
+Int8Built build_matmul(const Int8Build& ib, const Int8Io& io) {
   const Build& b = ib.base;
   const Shape& a = b.in_shape(0);
   if (b.in_shape(1).size() != 2) decline("weights of rank other than 2 not implemented in int8");
@@ -303,8 +448,188 @@ std::unique_ptr<kernels::Kernel> make_int8_matmul(const Int8Build& ib) {
   // A [..., M, K] is row-major: its leading dimensions fold into M.
   const int64_t m = shape_numel(a) / k;
   const ChannelQuant wq = quantize_rows(transposed(w), cols);
-  return int8_matmul_kernel(b, q, m, k, cols, wq, output_scales(q, wq.scales, 1.0f), Tensor(),
-                            int8_post_ops(b));
+  return int8_matmul_kernel(ib, io, q, m, k, cols, wq, 1.0f, Tensor());
+}
+
+// MaxPool in u8: max commutes with the (monotone) quantization, so the pooled u8 values are
+// the input's grid as is, and the output keeps the input's parameters (the backend gives
+// the output value the input's range, so that its int8 readers agree). Channels last.
+Int8Built build_max_pool(const Int8Build& ib, const Int8Io& io) {
+  const Build& b = ib.base;
+  const ir::Node& n = b.node();
+  const Shape& x = b.in_shape(0);
+  if (x.size() != 4) decline(std::to_string(x.size()) + "-D input not implemented in int8 (4-D only)");
+  if (b.has_output(1)) decline("MaxPool with the Indices output not implemented");
+  if (ops::has_post_ops(n)) decline("fused post-ops not implemented in int8 MaxPool");
+  const ActivationQuant q = input_quant(ib);
+  if (io.out && (io.out->scale != q.scale || io.out->zero_point != q.zero_point))
+    decline("MaxPool writes its input's quantization (no requantization)");
+  const bool ceil_mode = n.attr_int("ceil_mode", 0) != 0;
+  const ops::WindowGeometry g =
+      ops::sliding_window(n, {x.begin() + 2, x.end()}, n.attr_ints("kernel_shape"), ceil_mode);
+  dnnl::memory::dims dilations, pad_r = g.pad_end;
+  for (size_t d = 0; d < g.rank(); ++d) {
+    dilations.push_back(g.dilations[d] - 1);
+    const int64_t needed =
+        (g.out[d] - 1) * g.strides[d] + g.effective_kernel(d) - g.in[d] - g.pad_begin[d];
+    pad_r[d] = std::max(pad_r[d], needed);
+  }
+  const Shape& y = b.out_shape(0);
+  const dnnl::memory::desc src = io.src_u8 ? *io.src_u8 : dnnl::memory::desc(x, dt::u8, tag::nhwc);
+  const dnnl::memory::desc dst(y, dt::u8, tag::nhwc);
+  using pool = dnnl::pooling_v2_forward;
+  const pool::primitive_desc pd(
+      pool::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::pooling_max, src, dst,
+                 g.strides, g.kernel, dilations, g.pad_begin, pad_r),
+      scratchpad_attr(), b.context->engine());
+  Int8Built r;
+  r.kernel = std::make_unique<OnednnKernel>(b.context);
+  OnednnKernel& k = *r.kernel;
+  Args args;
+  args[DNNL_ARG_SRC] = quantized_input(k, b, plain_md(x, dt::f32), pd.src_desc(), q, io);
+  dnnl::memory out = io.out ? k.output_as(0, pd.dst_desc(), pd.dst_desc()) : k.buffer(pd.dst_desc());
+  args[DNNL_ARG_DST] = out;
+  k.add_step(pd, pool(pd), std::move(args));
+  if (!io.out)  // dequantize to the float32 boundary
+    add_scaled_copy(k, b, out, k.bind_output(0, plain_md(y, dt::f32)), q.scale, q.zero_point, 0);
+  r.src = pd.src_desc();
+  r.dst = pd.dst_desc();
+  r.in_q = q;
+  return r;
+}
+
+QuantParams params_of(const ActivationQuant& q) {
+  return {q.scale, q.zero_point};
+}
+
+// An int8 Conv/Gemm/MatMul kernel that can be rebuilt with 8-bit boundaries (layout.h's
+// QuantNegotiable): it keeps a copy of what it was built from (the node and its inferred
+// tensors) and rebuilds its oneDNN kernel whenever the Session agrees on an 8-bit
+// boundary. The float32 layout negotiation goes to the kernel as last built.
+class Int8Kernel final : public kernels::Kernel,
+                         public LayoutNegotiable,
+                         public QuantNegotiable {
+ public:
+  Int8Kernel(const Int8Build& ib, Int8Builder builder)
+      : node_(ib.base.node()),
+        opset_(ib.base.view.opset),
+        context_(ib.base.context),
+        ranges_(&ib.ranges),
+        builder_(builder) {
+    for (const auto* t : ib.base.view.inputs) ins_.push_back(t ? std::optional(*t) : std::nullopt);
+    for (const auto* t : ib.base.view.outputs)
+      outs_.push_back(t ? std::optional(*t) : std::nullopt);
+    built_ = build(io_);
+    if (ops::has_post_ops(node_)) {
+      for (const auto& p : post_op_list(base(view())))
+        if (p.kind == ops::PostOp::Kind::kSum)
+          sum_index_ = static_cast<int64_t>(ops::sum_operand_index(node_.op_type));
+    }
+  }
+
+  void run(ops::KernelContext& ctx) override { built_.kernel->run(ctx); }
+  std::string impl() const override {
+    std::string s = built_.kernel->impl();
+    if (io_.src_u8 || io_.sum_u8 || io_.out)
+      s += std::string(" [") + (io_.src_u8 || io_.sum_u8 ? "u8 in" : "f32 in") +
+           (io_.out ? ", u8 out]" : ", f32 out]");
+    return s;
+  }
+
+  std::optional<OpaqueLayout> native_output(size_t index) const override {
+    return built_.kernel->native_output(index);
+  }
+  std::optional<OpaqueLayout> native_input(size_t index) const override {
+    return built_.kernel->native_input(index);
+  }
+  void adopt_native_output(size_t index) override { built_.kernel->adopt_native_output(index); }
+  void adopt_native_input(size_t index) override { built_.kernel->adopt_native_input(index); }
+
+  std::optional<QuantizedLayout> quantized_input(size_t index) override {
+    if (index == 0 && !io_.src_u8)
+      return QuantizedLayout{{layout_key(built_.src), built_.src.get_size()}, params_of(built_.in_q)};
+    if (sum_index_ >= 0 && index == static_cast<size_t>(sum_index_) && !io_.sum_u8) {
+      const dnnl::memory::desc md = with_type(built_.dst, dnnl_u8);
+      Int8Io t = io_;
+      t.sum_u8 = md;
+      auto sq = sum_quant(Int8Build{base(view()), *ranges_});
+      if (!sq || !try_build(t)) return std::nullopt;
+      return QuantizedLayout{{layout_key(md), md.get_size()}, params_of(*sq)};
+    }
+    return std::nullopt;
+  }
+  std::optional<OpaqueLayout> quantized_output(size_t index, const QuantParams& q) override {
+    if (index != 0 || io_.out) return std::nullopt;
+    Int8Io t = io_;
+    t.out = ActivationQuant{q.scale, q.zero_point};
+    auto r = try_build(t);
+    if (!r) return std::nullopt;
+    return OpaqueLayout{layout_key(r->dst), r->dst.get_size()};
+  }
+  void adopt_quantized_input(size_t index) override {
+    if (index == 0) {
+      io_.src_u8 = built_.src;
+    } else {
+      FRUGAL_CHECK(sum_index_ >= 0 && index == static_cast<size_t>(sum_index_),
+                   "no quantized input to adopt");
+      io_.sum_u8 = with_type(built_.dst, dnnl_u8);
+    }
+    built_ = build(io_);
+  }
+  void adopt_quantized_output(size_t index, const QuantParams& q) override {
+    FRUGAL_CHECK(index == 0, "no quantized output to adopt");
+    io_.out = ActivationQuant{q.scale, q.zero_point};
+    built_ = build(io_);
+  }
+
+ private:
+  kernels::NodeView view() const {
+    kernels::NodeView v{node_, opset_, {}, {}, false};
+    for (const auto& t : ins_) v.inputs.push_back(t ? &*t : nullptr);
+    for (const auto& t : outs_) v.outputs.push_back(t ? &*t : nullptr);
+    return v;
+  }
+  Build base(const kernels::NodeView& v) const { return Build{v, context_, Precision::kF32}; }
+  Int8Built build(const Int8Io& io) const {
+    const kernels::NodeView v = view();
+    return builder_(Int8Build{base(v), *ranges_}, io);
+  }
+  std::optional<Int8Built> try_build(const Int8Io& io) const {
+    try {
+      return build(io);
+    } catch (const Declined&) {
+    } catch (const dnnl::error&) {
+    }
+    return std::nullopt;
+  }
+
+  ir::Node node_;
+  int64_t opset_;
+  std::vector<std::optional<ops::TensorInfo>> ins_, outs_;
+  std::shared_ptr<Context> context_;
+  const std::map<std::string, ValueRange>* ranges_;  // the backend's, which outlives us
+  Int8Builder builder_;
+  Int8Io io_;
+  Int8Built built_;
+  int64_t sum_index_ = -1;
+};
+
+}  // namespace
+
+std::unique_ptr<kernels::Kernel> make_int8_conv(const Int8Build& ib) {
+  return std::make_unique<Int8Kernel>(ib, build_conv);
+}
+
+std::unique_ptr<kernels::Kernel> make_int8_gemm(const Int8Build& ib) {
+  return std::make_unique<Int8Kernel>(ib, build_gemm);
+}
+
+std::unique_ptr<kernels::Kernel> make_int8_matmul(const Int8Build& ib) {
+  return std::make_unique<Int8Kernel>(ib, build_matmul);
+}
+
+std::unique_ptr<kernels::Kernel> make_int8_max_pool(const Int8Build& ib) {
+  return std::make_unique<Int8Kernel>(ib, build_max_pool);
 }
 
 }  // namespace frugal::kernels::cpu

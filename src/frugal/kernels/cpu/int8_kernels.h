@@ -8,9 +8,12 @@
 //    scale_x * scale_w[c]; the bias (divided by those scales, since oneDNN v2 adds it
 //    before scaling) and the node's "frugal.post_ops" applied in float32.
 // Boundaries are float32 row-major, as every other kernel's, except where the Session
-// keeps a value in its producer's native layout (layout.h): between two int8 kernels the
-// float32 channels-last output is read as is. Each factory throws Declined with the
-// reason when it cannot take the node.
+// negotiates otherwise (layout.h): when every reader of a value is an int8 kernel
+// quantizing it with the same parameters, the producer writes u8 itself (requantization
+// folded into its output scales, destination zero point and post-ops; a residual sum
+// operand kept u8 with its own parameters) and the readers skip their quantize step; else,
+// between two int8 kernels, the float32 channels-last output is read as is. Each factory
+// throws Declined with the reason when it cannot take the node.
 #pragma once
 
 #include <map>
@@ -29,6 +32,9 @@ struct Int8Build {
 std::unique_ptr<kernels::Kernel> make_int8_conv(const Int8Build& b);
 std::unique_ptr<kernels::Kernel> make_int8_gemm(const Int8Build& b);
 std::unique_ptr<kernels::Kernel> make_int8_matmul(const Int8Build& b);
+// MaxPool on u8 (4-D, channels last), output in its input's quantization: the backend then
+// gives the output value the input's range, so that int8 readers pass u8 on.
+std::unique_ptr<kernels::Kernel> make_int8_max_pool(const Int8Build& b);
 
 // Operators of graphs already quantized (ONNX's QLinearConv, QuantizeLinear,
 // DequantizeLinear; int8_qlinear.cpp): 8-bit tensors at their boundaries, so consecutive

@@ -1,0 +1,27 @@
+// Sparse-weight kernels of the cpu backend: Gemm, MatMul (constant 2-D weights) and 2-D
+// Conv (any group, stride, padding, dilation; a 1x1 stride-1 unpadded Conv reads its input
+// in place, others unfold it first, im2col) whose constant weights are stored in a
+// SparseMatrix (sparse_format.h) and multiplied with sparse_matmul.h. Plain row-major
+// tensors at the boundary; bias fused, "frugal.post_ops" applied after the product.
+// Threads: the cpu backend's (threads.h), over output rows split by stored work.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "frugal/kernels/cpu/factories.h"
+#include "frugal/kernels/cpu/sparse_format.h"
+
+namespace frugal::kernels::cpu {
+
+// The sparse kernel for the node under `setting`, or null when the node keeps its dense
+// kernel: sparse is off, the operator or case has no sparse kernel, or (auto) the cost
+// model predicts dense faster. `why` then says why (empty when off).
+std::unique_ptr<kernels::Kernel> make_sparse(const Build& b, const SparseSetting& setting,
+                                             std::string& why);
+
+// Runs `fn(t, T)` on T = min(threads, num_threads()) threads of the cpu backend's
+// OpenMP pool (t = 0 .. T-1); on the calling thread when T == 1.
+void sparse_parallel(int threads, void (*fn)(void*, int, int), void* data);
+
+}  // namespace frugal::kernels::cpu
