@@ -18,8 +18,12 @@ says otherwise: the frugal CLI re-executes itself with that setting (src/frugal/
 and the table should measure what the CLI does. ORT's process is left as it is (its thread
 pool is not OpenMP).
 
-Precision int8 is the hook for the cpu:int8 backend: rows are skipped, with the reason,
-until frugal_peer reports that backend.
+Precision int8 compares int8 with int8 on one file: the model is quantized once by
+`frugal quantize --quant int8 --calibration random:8` into a QDQ ONNX file (weights s8 per
+channel, activations u8 per tensor), which ONNX Runtime runs with its QDQ fusions
+(QLinearConv, QGemm) and frugal_peer runs on cpu:int8 (its QDQ import turns each pair into
+the int8 boundary with the file's own scales). `--int8-vs-fp32` adds, for the int8 rows,
+frugal's fp32 time on the float file in the same rounds (the int8/fp32 speed-up).
 """
 import argparse
 import json
@@ -88,6 +92,8 @@ def main():
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--workdir", default=None, help="where models and inputs go (default: a temp dir)")
     ap.add_argument("--json", default=None, help="also write every row as JSON here")
+    ap.add_argument("--int8-vs-fp32", action="store_true",
+                    help="int8 rows: also time frugal fp32 and ORT fp32 on the float file in the same rounds")
     ap.add_argument("--frugal-env", action="append", default=[], metavar="KEY=VALUE",
                     help="environment for frugal's process only (e.g. ONEDNN_VERBOSE=1)")
     ap.add_argument("--omp-wait-policy", default=None, metavar="passive|active|inherit",
@@ -140,15 +146,30 @@ def main():
                     common = ["--input", npy, "--threads", str(threads), "--iters", str(a.iters),
                               "--warmup", str(a.warmup)]
                     ort_ms, fr_ms, ort_rss, fr_rss = [], [], [], []
+                    f32_ms, ort32_ms = [], []
                     diff = None
+                    model_file = onnx
                     try:
+                        if prec == "int8":
+                            model_file = os.path.join(work, model + "_bN.qdq.onnx")
+                            if not os.path.exists(model_file):
+                                q = subprocess.run([frugal, "quantize", onnx, "-o", model_file, "--quant",
+                                                    "int8", "--calibration", "random:8"],
+                                                   capture_output=True, text=True)
+                                if q.returncode != 0:
+                                    raise RuntimeError("frugal quantize failed: " + q.stderr.strip()[-200:])
                         for _ in range(a.rounds):
-                            o, rss = timed(["node", os.path.join(HERE, "ort_run.js"), "--model", onnx] + common)
+                            o, rss = timed(["node", os.path.join(HERE, "ort_run.js"), "--model", model_file] + common)
                             ort_ms += o["ms"]
                             ort_rss.append(rss)
-                            f, rss = timed([peer, "--model", onnx, "--precision", prec] + common, frugal_env)
+                            f, rss = timed([peer, "--model", model_file, "--precision", prec] + common, frugal_env)
                             fr_ms += f["ms"]
                             fr_rss.append(rss)
+                            if prec == "int8" and a.int8_vs_fp32:
+                                f32, _ = timed([peer, "--model", onnx, "--precision", "fp32"] + common, frugal_env)
+                                f32_ms += f32["ms"]
+                                o32, _ = timed(["node", os.path.join(HERE, "ort_run.js"), "--model", onnx] + common)
+                                ort32_ms += o32["ms"]
                             yo, yf = o["output"]["data"], f["output"]["data"]
                             scale = max(abs(v) for v in yo) or 1.0
                             d = max(abs(p - q) for p, q in zip(yo, yf)) / scale
@@ -163,11 +184,19 @@ def main():
                            "frugal_median_ms": percentile(fr_ms, 0.5), "frugal_p90_ms": percentile(fr_ms, 0.9),
                            "max_abs_diff_rel": diff, "ort_rss_mib": max(ort_rss), "frugal_rss_mib": max(fr_rss)}
                     row["ratio"] = row["ort_median_ms"] / row["frugal_median_ms"]
+                    if f32_ms:
+                        row["frugal_fp32_median_ms"] = percentile(f32_ms, 0.5)
+                        row["ort_fp32_median_ms"] = percentile(ort32_ms, 0.5)
+                        row["frugal_int8_vs_fp32"] = row["frugal_fp32_median_ms"] / row["frugal_median_ms"]
                     rows.append(row)
                     print("| %s | %s | %d | %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.1e | %.0f | %.0f |" % (
                         model, prec, batch, threads, row["ort_median_ms"], row["ort_p90_ms"],
                         row["frugal_median_ms"], row["frugal_p90_ms"], row["ratio"], diff,
                         row["ort_rss_mib"], row["frugal_rss_mib"]))
+                    if f32_ms:
+                        print("|  | (fp32 in the same rounds) | %d | %d | %.2f |  | %.2f |  | frugal int8 %.2fx its fp32 |  |  |  |" % (
+                            batch, threads, row["ort_fp32_median_ms"], row["frugal_fp32_median_ms"],
+                            row["frugal_int8_vs_fp32"]))
                     sys.stdout.flush()
     if a.json:
         with open(a.json, "w") as f:

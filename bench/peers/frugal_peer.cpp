@@ -102,8 +102,7 @@ Tensor random_input(const Shape& shape, uint32_t seed) {
   return t;
 }
 
-// The precision selects the cpu backend's variant: cpu -> cpu:bf16 / cpu:int8. int8 is the
-// hook for the int8 path (kernels/cpu/int8_*): used when that backend is registered.
+// The precision selects the cpu backend's variant: cpu -> cpu:bf16 / cpu:int8,cpu.
 std::vector<std::string> with_precision(std::vector<std::string> backends,
                                         const std::string& precision) {
   if (precision == "fp32") return backends;
@@ -113,9 +112,14 @@ std::vector<std::string> with_precision(std::vector<std::string> backends,
   bool known = false;
   for (const auto& n : kernels::backend_names()) known |= n == variant;
   if (!known) throw UserError("--precision " + precision + ": no backend '" + variant + "' in this build");
-  for (auto& b : backends)
-    if (b == "cpu") b = variant;
-  return backends;
+  // As the CLI (cli/engine_options.cpp): int8 takes only Conv/Gemm/MatMul (and MaxPool),
+  // float32 cpu runs the rest.
+  std::vector<std::string> mapped;
+  for (const auto& b : backends) {
+    mapped.push_back(b == "cpu" ? variant : b);
+    if (b == "cpu" && precision == "int8") mapped.push_back("cpu");
+  }
+  return mapped;
 }
 
 struct StepTimer final : runtime::NodeObserver {

@@ -133,3 +133,31 @@ TEST(Session, EveryZooModelRunsOnRef) {
     EXPECT_TRUE(y1[0].equals(y2[0]));
   }
 }
+
+// A weight's DequantizeLinear folds at any size (its float32 output is no larger than the
+// int8 initializer it converts: resnet18's 512x512x3x3 weights are 2.4M elements), while a
+// constant that expands past the folding cap (Expand) stays a node.
+TEST(Session, NonExpandingConstantsFoldPastTheSizeCap) {
+  const int64_t rows = 2048, cols = 513;  // 1,050,624 elements > 1 << 20
+  ir::Graph g;
+  g.opsets[""] = 13;
+  g.inputs.push_back(vi("x", DType::kF32, {rows, cols}));
+  g.outputs.push_back(vi("y", DType::kF32, {}));
+  g.outputs.push_back(vi("z", DType::kF32, {}));
+  Tensor q(DType::kI8, {rows, cols});
+  for (int64_t i = 0; i < q.numel(); ++i) q.data<int8_t>()[i] = static_cast<int8_t>(i % 251 - 125);
+  g.initializers["wq"] = q;
+  g.initializers["scale"] = Tensor::from_vector<float>({}, {0.5f});
+  g.initializers["one"] = Tensor::from_vector<float>({1}, {1.0f});
+  g.initializers["big"] = Tensor::from_vector<int64_t>({2}, {rows, cols});
+  g.nodes.push_back(node("dq", "DequantizeLinear", {"wq", "scale"}, {"w"}));
+  g.nodes.push_back(node("add", "Add", {"x", "w"}, {"y"}));
+  g.nodes.push_back(node("expand", "Expand", {"one", "big"}, {"e"}));
+  g.nodes.push_back(node("mul", "Mul", {"x", "e"}, {"z"}));
+  const ops::GraphInfo info = ops::infer_graph(g);
+  EXPECT_EQ(info.nodes[0].state, ops::NodeStatus::State::kFolded);
+  EXPECT_EQ(info.nodes[2].state, ops::NodeStatus::State::kStatic);
+  const Tensor& w = *info.at("w").value;
+  EXPECT_EQ(w.data<float>()[0], -62.5f);
+  EXPECT_EQ(w.data<float>()[rows * cols - 1], 0.5f * static_cast<float>((rows * cols - 1) % 251 - 125));
+}

@@ -149,9 +149,15 @@ GraphInfo infer_graph(const ir::Graph& g, const InferOptions& opt) {
       all_out_known &= o.value.has_value();
       out_elems += shape_numel(*o.shape);
     }
+    // The size cap is against constants that expand (Expand, ConstantOfShape, Tile); an
+    // output no larger than its largest input (a weight's DequantizeLinear, Transpose,
+    // Cast) only converts what the model already holds, and is folded at any size.
+    int64_t max_in_elems = 0;
+    for (const auto* in : ins)
+      if (in && in->value) max_in_elems = std::max(max_in_elems, in->value->numel());
     // A fused node is never folded: ops::evaluate runs the base operator only.
     if (!all_out_known && all_const && def->foldable && !has_post_ops(n) && opt.fold_constants &&
-        out_elems <= opt.fold_max_elements) {
+        (out_elems <= opt.fold_max_elements || out_elems <= max_in_elems)) {
       std::vector<Tensor> in_vals(n.inputs.size());
       for (size_t i = 0; i < n.inputs.size(); ++i)
         if (ins[i]) in_vals[i] = *ins[i]->value;
