@@ -168,7 +168,9 @@ int run(const Args& a) {
   opt.optimize = a.optimize;
   opt.infer.batch = x.dim(0);
   if (!g.inputs.empty()) opt.infer.input_shapes[g.inputs[0].name] = x.shape();
-  if (a.precision == "int8") {
+  bool qdq = false;  // a QDQ file brings its own scales (passes/qdq_fold.h)
+  for (const auto& n : g.nodes) qdq = qdq || n.op_type == "QuantizeLinear";
+  if (a.precision == "int8" && !qdq) {
     // Activation ranges from the timed input itself (min/max): enough to time the int8
     // path; accuracy belongs to the compression benchmarks with held-out calibration data.
     runtime::SessionOptions fp32 = opt;

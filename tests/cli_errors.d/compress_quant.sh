@@ -10,3 +10,5 @@ expect 0 "" -- "$frugal" compress "$tmp/lenet5.onnx" -o "$tmp/pq.onnx" --prune 0
 if [ ! -s "$tmp/pq.onnx" ] || [ ! -s "$tmp/pq.ranges.json" ]; then
   echo "FAIL: compress --prune --quant wrote no pq.onnx / pq.ranges.json"; fails=$((fails+1))
 fi
+# a QDQ model brings its own scales: --precision int8 needs no --calibration
+expect 0 "" -- "$frugal" run "$tmp/pq.onnx" --backend cpu,ref --precision int8

@@ -144,12 +144,25 @@ runtime::SessionOptions session_options(const EngineArgs& a, const std::string& 
       throw UserError("--precision: " + a.precision +
                       " applies to the cpu backend; add --backend cpu,ref");
     if (a.precision == "int8") {
-      if (a.calibration.empty())
-        throw UserError(
-            "--precision int8: needs activation ranges; add --calibration FILE.json, "
-            "a.npy,... or random:N");
-      runtime::SessionOptions fp32 = opt;  // the model as given, to calibrate on
-      opt.backend_config.ranges = calibration_ranges(a, fp32, origin, graph);
+      // A QDQ model brings its own scales (passes/qdq_fold.h): --calibration is optional.
+      bool qdq = false;
+      if (a.calibration.empty()) {
+        ir::Graph loaded;
+        const ir::Graph* g = graph;
+        if (!g) {
+          loaded = ir::load_onnx(origin);
+          g = &loaded;
+        }
+        for (const auto& n : g->nodes) qdq = qdq || n.op_type == "QuantizeLinear";
+        if (!qdq)
+          throw UserError(
+              "--precision int8: needs activation ranges; add --calibration FILE.json, "
+              "a.npy,... or random:N (a QDQ model needs none)");
+      }
+      if (!qdq) {
+        runtime::SessionOptions fp32 = opt;  // the model as given, to calibrate on
+        opt.backend_config.ranges = calibration_ranges(a, fp32, origin, graph);
+      }
     }
     opt.backends = mapped;
   }
