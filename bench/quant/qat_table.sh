@@ -11,7 +11,10 @@
 # ranges of frugal quantize; QAT: OUT.ranges.json, the ranges learned in training).
 #
 #   bench/quant/qat_table.sh FRUGAL OUTDIR OUT.csv [MODEL...]    (default: lenet5 mobilenet_fmnist)
-# Environment: LIMIT_lenet5 / LIMIT_mobilenet_fmnist override the training samples.
+# Environment: LIMIT_lenet5 / LIMIT_mobilenet_fmnist override the training samples;
+# SPECS (default "int8 int8:per-tensor") lists the --quant/--qat specs; REUSE=1 keeps the
+# base and fine-tuned models and PTQ results already in OUTDIR (their train_seconds column
+# is then empty) and reruns the rest.
 set -euo pipefail
 frugal="$1"; dir="$2"; out="$3"; shift 3
 models=("$@"); [ ${#models[@]} -eq 0 ] && models=(lenet5 mobilenet_fmnist)
@@ -21,7 +24,7 @@ declare -A recipe=(
   [lenet5]="${LIMIT_lenet5:-60000}|--epochs 4 --batch 64 --lr 0.05 --momentum 0.9|--epochs 1 --batch 64 --lr 0.005 --momentum 0.9"
   [mobilenet_fmnist]="${LIMIT_mobilenet_fmnist:-20000}|--epochs 2 --batch 64 --optimizer adamw --lr 0.002 --weight-decay 0.05 --schedule-lr cosine|--epochs 1 --batch 64 --optimizer adamw --lr 0.0002 --weight-decay 0.05"
 )
-specs=(int8 int8:per-tensor)
+read -r -a specs <<<"${SPECS:-int8 int8:per-tensor}"
 top1() {  # top-1 (percent) of a frugal eval --json record
   python3 - "$1" <<'PY'
 import json, sys
@@ -37,22 +40,24 @@ PY
 qdq_eval() { "$frugal" eval "$1" --data fashion-mnist:test --backend cpu,ref --batch 100 --json >"$dir/e.json"; top1 "$dir/e.json"; }
 int8_eval() { "$frugal" eval "$1" --data fashion-mnist:test --backend cpu,ref --precision int8 --calibration "$2" --batch 100 --json >"$dir/e.json"; top1 "$dir/e.json"; }
 ptq() {  # model.onnx spec tag -> "fp32,fake,true"
+  [ "${REUSE:-0}" = 1 ] && [ -s "$dir/$3.json" ] ||
   "$frugal" quantize "$1" -o "$dir/$3.onnx" --quant "$2,calib=mse" --data fashion-mnist --json >"$dir/$3.json"
   python3 -c 'import json,sys; a=json.load(open(sys.argv[1]))["accuracy"]; print(",".join("%.2f" % (100 * a[k]) for k in ("fp32","fake_quant","true_int8")))' "$dir/$3.json"
 }
 echo "model,row,spec,float_or_trainer,fake_quant,true_int8,train_seconds" >"$out"
 for m in "${models[@]}"; do
   IFS='|' read -r limit base_args ft_args <<<"${recipe[$m]}"
+  reuse=0; [ "${REUSE:-0}" = 1 ] && [ -s "$dir/$m.onnx" ] && [ -s "$dir/$m.ft.onnx" ] && reuse=1
   t0=$(date +%s)
   # shellcheck disable=SC2086
-  "$frugal" train "$m" --data fashion-mnist --limit "$limit" $base_args --seed 1 -q -o "$dir/$m.onnx"
+  [ $reuse = 1 ] || "$frugal" train "$m" --data fashion-mnist --limit "$limit" $base_args --seed 1 -q -o "$dir/$m.onnx"
   t1=$(date +%s)
   base=$(qdq_eval "$dir/$m.onnx")
-  echo "$m,base,fp32,$base,,,$((t1 - t0))" | tee -a "$out"
+  echo "$m,base,fp32,$base,,,$([ $reuse = 1 ] || echo $((t1 - t0)))" | tee -a "$out"
   # shellcheck disable=SC2086
-  "$frugal" train "$dir/$m.onnx" --data fashion-mnist --limit "$limit" $ft_args --seed 2 -q -o "$dir/$m.ft.onnx"
+  [ $reuse = 1 ] || "$frugal" train "$dir/$m.onnx" --data fashion-mnist --limit "$limit" $ft_args --seed 2 -q -o "$dir/$m.ft.onnx"
   t2=$(date +%s)
-  echo "$m,ft,fp32,$(qdq_eval "$dir/$m.ft.onnx"),,,$((t2 - t1))" | tee -a "$out"
+  echo "$m,ft,fp32,$(qdq_eval "$dir/$m.ft.onnx"),,,$([ $reuse = 1 ] || echo $((t2 - t1)))" | tee -a "$out"
   for s in "${specs[@]}"; do
     tag="${m}_${s//[:,]/_}"
     echo "$m,ptq,$s,$(ptq "$dir/$m.onnx" "$s" "$tag.ptq"),0" | tee -a "$out"
