@@ -16,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "frugal/core/strings.h"
 #include "frugal/core/npy.h"
 #include "frugal/core/version.h"
 #include "frugal/ir/onnx_io.h"
@@ -38,18 +39,6 @@ struct Args {
   bool optimize = true, profile = false, output = true, describe = false;
   std::string rebatch;  // write the model with a symbolic batch dimension here
 };
-
-std::vector<std::string> split(const std::string& s, char sep) {
-  std::vector<std::string> parts(1);
-  for (char c : s) {
-    if (c == sep) {
-      parts.emplace_back();
-    } else {
-      parts.back() += c;
-    }
-  }
-  return parts;
-}
 
 int to_int(const std::string& flag, const std::string& v, int min) {
   char* end = nullptr;

@@ -6,9 +6,13 @@ expect 1 "--quant 'int3'" -- "$frugal" compress "$tmp/lenet5.onnx" -o "$tmp/c.on
 expect 1 "--latency-runs" -- "$frugal" compress "$tmp/lenet5.onnx" -o "$tmp/c.onnx" --quant int8 --calibration random:4 --latency-runs 0
 expect 1 "is the input model" -- "$frugal" quantize "$tmp/lenet5.onnx" -o "$tmp/lenet5.onnx" --quant int8 --calibration random:4
 # prune then quantize end to end on random calibration: a QDQ model and its ranges file
-expect 0 "" -- "$frugal" compress "$tmp/lenet5.onnx" -o "$tmp/pq.onnx" --prune 0.5 --quant int8 --calibration random:8
+expect 0 "only 8" -- "$frugal" compress "$tmp/lenet5.onnx" -o "$tmp/pq.onnx" --prune 0.5 --quant int8 --calibration random:8
 if [ ! -s "$tmp/pq.onnx" ] || [ ! -s "$tmp/pq.ranges.json" ]; then
   echo "FAIL: compress --prune --quant wrote no pq.onnx / pq.ranges.json"; fails=$((fails+1))
 fi
 # a QDQ model brings its own scales: --precision int8 needs no --calibration
-expect 0 "" -- "$frugal" run "$tmp/pq.onnx" --backend cpu,ref --precision int8
+if ! "$frugal" run "$tmp/pq.onnx" --backend cpu,ref --precision int8 >"$tmp/out" 2>"$tmp/err"; then
+  echo "FAIL: frugal run pq.onnx --precision int8 (QDQ, no --calibration):"; cat "$tmp/err"; fails=$((fails+1))
+else
+  passes=$((passes+1))
+fi

@@ -1,6 +1,7 @@
 // Gradient checks (the ggml "grad mode"): every backward against central finite
-// differences of the forward, for both kernel choices, and the fast (oneDNN sgemm)
-// kernels against the reference ones over a matrix of shapes.
+// differences of the forward, for every kernel choice (gemm, oneDNN primitives,
+// reference), and the gemm (oneDNN sgemm) kernels against the reference ones over a matrix
+// of shapes.
 //
 // The forward runs in float32, so the tolerance is stated for fp32: with a step h = 1e-2
 // in the input and the loss L = sum(y * R) summed in double, a difference quotient is off
@@ -78,7 +79,9 @@ double weighted_sum(const Tensor& y, const Tensor& r) {
 void check_gradients(const ir::Graph& graph, const Shape& x_shape, KernelChoice k,
                      float x_scale = 1.0f,
                      std::optional<kernels::emu::Accumulator> acc = std::nullopt) {
-  SCOPED_TRACE(k == KernelChoice::kFast ? "fast kernels" : "reference kernels");
+  SCOPED_TRACE(k == KernelChoice::kFast     ? "gemm kernels"
+               : k == KernelChoice::kOneDnn ? "oneDNN primitive kernels"
+                                            : "reference kernels");
   SCOPED_TRACE(acc ? "emulated binary32 accumulator (emu_gemm)" : "");
   GraphOptions opt;
   opt.kernels = k;
@@ -118,6 +121,7 @@ void check_gradients(const ir::Graph& graph, const Shape& x_shape, KernelChoice 
 void check_both(const ir::Graph& g, const Shape& xs, float x_scale = 1.0f) {
   check_gradients(g, xs, KernelChoice::kReference, x_scale);
   check_gradients(g, xs, KernelChoice::kFast, x_scale);
+  check_gradients(g, xs, KernelChoice::kOneDnn, x_scale);
 }
 
 struct ConvCase {
@@ -163,6 +167,7 @@ TEST(GradCheck, ConvFastEqualsReference) {
     const ir::Graph g = conv_graph(c);
     GraphOptions fast, ref;
     fast.input_grad = ref.input_grad = true;
+    fast.kernels = KernelChoice::kFast;  // the oneDNN primitives: onednn_backward_test.cpp
     ref.kernels = KernelChoice::kReference;
     TrainGraph a(g, fast), b(g, ref);
     const Tensor x = random_tensor({c.n, c.c, c.h, c.w}, 11);

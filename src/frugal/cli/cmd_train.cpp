@@ -59,11 +59,15 @@ void run_train(TrainArgs& a) {
     throw UserError("--nesterov needs --momentum > 0");
   c.augment = train::Augment::parse(a.augment);
   if (a.kernels == "fast")
+    c.kernels = train::kDefaultKernels;
+  else if (a.kernels == "onednn")
+    c.kernels = train::KernelChoice::kOneDnn;
+  else if (a.kernels == "gemm")
     c.kernels = train::KernelChoice::kFast;
   else if (a.kernels == "ref")
     c.kernels = train::KernelChoice::kReference;
   else
-    throw UserError("--kernels: '" + a.kernels + "' is not fast or ref");
+    throw UserError("--kernels: '" + a.kernels + "' is not fast, onednn, gemm or ref");
   if (c.threads < 1) throw UserError("--threads must be at least 1");
   c.resume = a.resume;
   c.checkpoint = a.checkpoint.empty() ? a.output + ".ckpt" : a.checkpoint;
@@ -221,7 +225,9 @@ void setup(CLI::App& app) {
   sub->add_option("--precision-schedule", c.precision_schedule,
                   "E:FMT,... | cyclic:eXmA..eXmB[:cycles=N] | adaptive:eXmA..eXmB[:patience=P]");
   sub->add_option("--loss-scale", c.loss_scale, "none | dynamic | a static scale (default none)");
-  sub->add_option("--kernels", a->kernels, "fast (oneDNN sgemm) | ref (plain loops)");
+  sub->add_option("--kernels", a->kernels,
+                  "fast (default: onednn) | onednn (conv/pool primitives) | gemm (im2col + "
+                  "sgemm) | ref (plain loops)");
   sub->add_option("--datasets-root", c.datasets_root, "where named data sets live");
   sub->add_option("--prune", c.prune,
                   "prune while training: SPEC[:schedule=cubic,start=E,end=E,every=N] (docs/pruning.md)");

@@ -1,3 +1,4 @@
+#include "frugal/core/strings.h"
 #include "frugal/cli/engine_options.h"
 
 #include "frugal/cli/common.h"
@@ -9,22 +10,6 @@
 
 namespace frugal::cli {
 namespace {
-
-std::vector<std::string> split_commas(const std::string& s) {
-  std::vector<std::string> parts(1);
-  for (char c : s) {
-    if (c == ',') {
-      parts.emplace_back();
-    } else {
-      parts.back() += c;
-    }
-  }
-  return parts;
-}
-
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 // --calibration random:N[:SEED]: N in [1, 10000], SEED (default 1, so that the samples
 // differ from `frugal run`'s default input random:0).
@@ -52,7 +37,7 @@ std::pair<int64_t, uint64_t> parse_random_calibration(const std::string& spec) {
 runtime::RangeMap calibration_ranges(const EngineArgs& a, const runtime::SessionOptions& fp32,
                                      const std::string& origin, const ir::Graph* graph) {
   const std::string& spec = a.calibration;
-  if (ends_with(spec, ".json")) return runtime::load_ranges(spec).ranges;
+  if (spec.ends_with(".json")) return runtime::load_ranges(spec).ranges;
   ir::Graph loaded;
   if (!graph) {
     loaded = ir::load_onnx(origin);
@@ -70,9 +55,9 @@ runtime::RangeMap calibration_ranges(const EngineArgs& a, const runtime::Session
       batches.push_back(std::move(batch));
     }
   } else {
-    const std::vector<std::string> files = split_commas(spec);
+    const std::vector<std::string> files = split(spec, ',');
     for (const auto& f : files)
-      if (!ends_with(f, ".npy"))
+      if (!f.ends_with(".npy"))
         throw UserError("--calibration: '" + f +
                         "' is not FILE.json, random:N[:SEED] or a list of .npy files");
     if (ports.empty() || files.size() % ports.size() != 0)

@@ -1,3 +1,4 @@
+#include "frugal/core/strings.h"
 #include "frugal/cli/quant_step.h"
 
 #include <unistd.h>
@@ -18,22 +19,6 @@ namespace {
 
 constexpr int64_t kDefaultSamples = 512;
 constexpr int64_t kFewSamples = 100;  // below this, a warning
-
-std::vector<std::string> split_commas(const std::string& s) {
-  std::vector<std::string> parts(1);
-  for (char c : s) {
-    if (c == ',') {
-      parts.emplace_back();
-    } else {
-      parts.back() += c;
-    }
-  }
-  return parts;
-}
-
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 // The model's single image-like input: name and shape with the batch dimension free.
 struct ModelInput {
@@ -102,8 +87,8 @@ Calibration calibration_batches(const ir::Graph& g, const std::string& origin, c
       return c;
     }
     int64_t batch = -1;
-    for (const auto& f : split_commas(a.calibration)) {
-      if (!ends_with(f, ".npy"))
+    for (const auto& f : split(a.calibration, ',')) {
+      if (!f.ends_with(".npy"))
         throw UserError("--calibration: '" + f + "' is not random:N[:SEED] or a list of .npy files");
       Tensor t = read_npy(f);
       if (t.dtype() != DType::kF32) t = t.cast(DType::kF32);

@@ -1,3 +1,4 @@
+#include "frugal/core/strings.h"
 #include "frugal/compress/quantize.h"
 
 #include <algorithm>
@@ -13,18 +14,6 @@
 
 namespace frugal::compress {
 namespace {
-
-std::vector<std::string> split(const std::string& s, char sep) {
-  std::vector<std::string> parts(1);
-  for (char c : s) {
-    if (c == sep) {
-      parts.emplace_back();
-    } else {
-      parts.back() += c;
-    }
-  }
-  return parts;
-}
 
 int64_t parse_count(const std::string& text, const std::string& where) {
   if (text.empty() || text.size() > 9 || text.find_first_not_of("0123456789") != std::string::npos)

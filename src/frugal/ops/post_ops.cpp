@@ -1,3 +1,4 @@
+#include "frugal/core/strings.h"
 #include "frugal/ops/post_ops.h"
 
 #include <algorithm>
@@ -9,18 +10,6 @@
 
 namespace frugal::ops {
 namespace {
-
-std::vector<std::string> split(const std::string& s, char sep) {
-  std::vector<std::string> parts(1);
-  for (char c : s) {
-    if (c == sep) {
-      parts.emplace_back();
-    } else {
-      parts.back() += c;
-    }
-  }
-  return parts;
-}
 
 PostOp parse_entry(const ir::Node& node, const std::string& entry) {
   const std::vector<std::string> p = split(entry, ':');

@@ -69,7 +69,7 @@ TrainGraph::TrainGraph(ir::Graph graph, GraphOptions options)
       if (!v.empty()) reaches.insert(v);
     backward_node_[k] = carries[k];
   }
-  if (options_.accumulator && options_.kernels != KernelChoice::kFast)
+  if (options_.accumulator && options_.kernels == KernelChoice::kReference)
     throw UserError(
         "--format ACC=...: emulated accumulators run on the fast kernels; drop --kernels ref");
   const KernelConfig kernel_config(options_.kernels, options_.accumulator);

@@ -25,7 +25,7 @@ enum class TensorClass : uint8_t { kWeight, kActivation, kError, kGradient };
 using TensorHook = std::function<void(TensorClass cls, const std::string& value, Tensor& t)>;
 
 struct GraphOptions {
-  KernelChoice kernels = KernelChoice::kFast;
+  KernelChoice kernels = kDefaultKernels;
   // Emulated GEMM accumulation (the policy's ACC class) for Conv/Gemm/MatMul, forward and
   // backward; fast kernels only. nullopt: binary32 sgemm.
   std::optional<kernels::emu::Accumulator> accumulator;

@@ -1,7 +1,9 @@
-// Conv (2-D; groups, depthwise, strides, pads, dilations) in training. Fast path: im2col
-// then oneDNN's sgemm per image and group, forward and backward (dW = dY col^T,
-// dcol = W^T dY then col2im). Reference: direct loops over the definition, which the
-// fast path is tested against.
+// Conv (2-D; groups, depthwise, strides, pads, dilations) in training. Three kernels:
+// oneDNN's convolution primitives (forward_training, backward data, backward weights with
+// the bias gradient; train/onednn_train.h), built once per input shape and thread count;
+// im2col then oneDNN's sgemm per image and group, forward and backward (dW = dY col^T,
+// dcol = W^T dY then col2im); direct loops over the definition (reference), which the
+// other two are tested against.
 // With an emulated accumulator (KernelConfig::acc) the same products run on emu_gemm, and
 // dW is one GEMM per group over the whole batch (K = batch * output pixels, in the order
 // image, row, column), so each weight gradient is a single accumulation; the bias, its
@@ -10,6 +12,7 @@
 
 #include "frugal/ops/conv_geometry.h"
 #include "frugal/train/grad_op.h"
+#include "frugal/train/onednn_train.h"
 
 namespace frugal::train {
 namespace {
@@ -17,6 +20,7 @@ namespace {
 struct ConvShape {
   int64_t n, c, h, w, m, group, cg, mg;
   ConvGeom2d g;
+  int64_t pad_b, pad_r;  // end pads (ConvGeom2d holds the begin ones)
 };
 
 class ConvGrad final : public GradOp {
@@ -30,7 +34,12 @@ class ConvGrad final : public GradOp {
     const float* w = in[1].data<float>();
     float* yd = y.data<float>();
     const int64_t ohw = s.g.col_cols(), kc = s.g.col_rows(), hw = s.h * s.w;
-    if (k_.choice == KernelChoice::kFast) {
+    const bool bias = in.size() > 2 && in[2].defined();
+    if (onednn()) {
+      primitives(s, bias).forward(x, w, bias ? in[2].data<float>() : nullptr, yd);
+      return {y};
+    }
+    if (im2col_gemm()) {
       std::vector<float> col(static_cast<size_t>(kc * ohw));
       for (int64_t n = 0; n < s.n; ++n)
         for (int64_t g = 0; g < s.group; ++g) {
@@ -63,7 +72,7 @@ class ConvGrad final : public GradOp {
             }
         }
     }
-    if (in.size() > 2 && in[2].defined()) {
+    if (bias) {
       const float* b = in[2].data<float>();
       for (int64_t n = 0; n < s.n; ++n)
         for (int64_t mo = 0; mo < s.m; ++mo) {
@@ -86,7 +95,16 @@ class ConvGrad final : public GradOp {
     const bool need_x = need[0], need_w = need.size() > 1 && need[1];
     if (need_x) din[0] = Tensor(DType::kF32, in[0].shape());
     if (need_w) din[1] = Tensor(DType::kF32, in[1].shape());
-    if (k_.choice == KernelChoice::kFast) {
+    const bool need_b = need.size() > 2 && need[2];
+    if (need_b) din[2] = Tensor(DType::kF32, in[2].shape());
+    bool bias_done = false;
+    if (onednn()) {
+      primitives(s, in.size() > 2 && in[2].defined())
+          .backward(x, w, dy, need_x ? din[0].data<float>() : nullptr,
+                    need_w ? din[1].data<float>() : nullptr,
+                    need_w && need_b ? din[2].data<float>() : nullptr);
+      bias_done = need_w;
+    } else if (im2col_gemm()) {
       std::vector<float> col(static_cast<size_t>(kc * ohw));
       const bool batch_dw = need_w && k_.acc.has_value();
       if (batch_dw) backward_weights_batched(s, x, dy, din[1].data<float>());
@@ -137,8 +155,7 @@ class ConvGrad final : public GradOp {
             }
         }
     }
-    if (need.size() > 2 && need[2]) {
-      din[2] = Tensor(DType::kF32, in[2].shape());
+    if (need_b && !bias_done) {
       float* db = din[2].data<float>();
       for (int64_t n = 0; n < s.n; ++n)
         for (int64_t mo = 0; mo < s.m; ++mo) {
@@ -176,6 +193,34 @@ class ConvGrad final : public GradOp {
       gemm(k_, false, true, s.mg, kc, np, 1.0f, dys.data(), np, cols.data(), np, 0.0f,
            dw + g * s.mg * kc, kc);
     }
+  }
+
+  // The primitives' sums are binary32 in oneDNN's order: an emulated accumulator runs on
+  // the gemm path (emu_gemm) instead.
+  bool onednn() const { return k_.choice == KernelChoice::kOneDnn && !k_.acc; }
+  bool im2col_gemm() const {
+    return k_.choice == KernelChoice::kFast || (k_.choice == KernelChoice::kOneDnn && k_.acc);
+  }
+
+  ConvPrimitives& primitives(const ConvShape& s, bool bias) {
+    const int64_t layout = static_cast<int64_t>(onednn_train_layout());
+    const std::vector<int64_t> key{s.n, s.c, s.h, s.w, bias, onednn_threads(), layout};
+    return cache_.get(key, [&] {
+      ConvPrimitiveShape p;
+      const ConvGeom2d& g = s.g;
+      p.x = {s.n, s.c, s.h, s.w};
+      // ONNX's M x C/group x kh x kw is oneDNN's goihw (oihw for one group) in place.
+      p.w = s.group > 1 ? dnnl::memory::dims{s.group, s.mg, s.cg, g.k_h, g.k_w}
+                        : dnnl::memory::dims{s.m, s.cg, g.k_h, g.k_w};
+      p.y = {s.n, s.m, g.out_h, g.out_w};
+      p.strides = {g.stride_h, g.stride_w};
+      p.dilations = {g.dil_h - 1, g.dil_w - 1};
+      p.pad_l = {g.pad_t, g.pad_l};
+      p.pad_r = {s.pad_b, s.pad_r};
+      p.out_channels = s.m;
+      p.bias = bias;
+      return ConvPrimitives(p);
+    });
   }
 
   static bool pointwise(const ConvShape& s) {
@@ -216,11 +261,14 @@ class ConvGrad final : public GradOp {
                      g.pad_begin[1],
                      g.out[0],
                      g.out[1]};
+    s.pad_b = g.pad_end[0];
+    s.pad_r = g.pad_end[1];
     return s;
   }
 
   ir::Node node_;
   KernelConfig k_;
+  PrimitiveCache<ConvPrimitives> cache_;
 };
 
 }  // namespace

@@ -28,7 +28,7 @@ void gemm(const KernelConfig& kc, bool trans_a, bool trans_b, int64_t m, int64_t
     }
     return;
   }
-  if (k == KernelChoice::kFast) {
+  if (k != KernelChoice::kReference) {
     const dnnl_status_t st = dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', m, n, kdim, alpha,
                                         a, lda, b, ldb, beta, c, ldc);
     if (st != dnnl_success)

@@ -13,7 +13,19 @@
 
 namespace frugal::train {
 
-enum class KernelChoice : uint8_t { kFast, kReference };
+// What the training ops run on (`frugal train --kernels`):
+//   kFast ("gemm")      Conv as im2col + oneDNN sgemm per image and group; pooling as loops.
+//   kReference ("ref")  plain loops everywhere: what every other choice is tested against.
+//   kOneDnn ("onednn")  oneDNN's convolution and pooling primitives, forward and backward
+//                       (train/onednn_train.h); Gemm/MatMul on sgemm as kFast. With an
+//                       emulated accumulator (KernelConfig::acc) Conv and pooling run as
+//                       kFast: the primitives' sums cannot be rounded, and ACC runs keep the
+//                       kernels they were tested with.
+enum class KernelChoice : uint8_t { kFast, kReference, kOneDnn };
+
+// The default of `frugal train` and TrainGraph: the faster of kFast and kOneDnn on LeNet-5
+// and resnet8_fmnist (measured in docs/training.md, "Training kernels").
+inline constexpr KernelChoice kDefaultKernels = KernelChoice::kOneDnn;
 
 // What the training ops' GEMMs run on. With `acc` set (fast kernels only) every GEMM of
 // Conv, Gemm and MatMul (forward, backward-data, backward-weights) accumulates through

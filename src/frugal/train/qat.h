@@ -29,7 +29,8 @@
 //   quantization after. freeze=E: ranges stop moving after E epochs (default: never).
 //
 // The ranges are part of a checkpoint; export writes the QDQ model with the learned ranges
-// (compress::quantize_with_ranges) and the ranges file (runtime::save_ranges).
+// (compress::quantize_with_ranges) and the ranges file (runtime::save_ranges). The trainer's
+// evaluations run that exported QDQ graph, so the accuracy a run reports is the file's.
 #pragma once
 
 #include <cstdint>

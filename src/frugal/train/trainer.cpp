@@ -242,6 +242,15 @@ std::string Trainer::prune_summary() const {
 
 Trainer::~Trainer() = default;
 
+std::unique_ptr<TrainGraph> Trainer::qat_exported_graph() const {
+  if (!qat_ || qat_epoch_ < qat_->spec().start) return nullptr;
+  // The QDQ graph (BatchNorm folded, Q/DQ pairs, int8 weights) has nothing to train: a
+  // TrainGraph runs its forward with the training kernels.
+  GraphOptions o = graph_->options();
+  o.input_grad = false;
+  return std::make_unique<TrainGraph>(qat_->export_int8(graph_->graph()).graph, o);
+}
+
 Tensor Trainer::qat_input(const Tensor& x, bool training) {
   if (!qat_) return x;
   qat_->begin_forward(training, qat_epoch_);
@@ -282,6 +291,7 @@ double Trainer::evaluate(const Dataset& data, int64_t limit) {
   if (limit > 0) n = std::min(n, limit);
   std::vector<int64_t> idx(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) idx[static_cast<size_t>(i)] = i;
+  const std::unique_ptr<TrainGraph> exported = qat_exported_graph();
   return [&] {
     int64_t correct = 0;
     const int64_t eb = std::max<int64_t>(config_.batch, 256);
@@ -290,8 +300,10 @@ double Trainer::evaluate(const Dataset& data, int64_t limit) {
       const int64_t cnt = std::min(eb, n - b);
       data.get_batch(std::span<const int64_t>(idx.data() + b, static_cast<size_t>(cnt)), images,
                      labels);
-      correct +=
-          softmax_cross_entropy(graph_->forward(qat_input(images, false), false), labels).correct;
+      const Tensor logits =
+          exported ? exported->forward(images, false)
+                   : graph_->forward(qat_input(images, false), false);
+      correct += softmax_cross_entropy(logits, labels).correct;
     }
     return n ? static_cast<double>(correct) / static_cast<double>(n) : 0.0;
   }();
@@ -397,12 +409,15 @@ void Trainer::run(const std::function<void(const EpochStats&)>& on_epoch,
     st.images_per_second = train_seconds > 0 ? static_cast<double>(seen) / train_seconds : 0;
     st.loss_scale = scaler_.scale();
     if (!val_indices_.empty()) {
+      const std::unique_ptr<TrainGraph> exported = qat_exported_graph();
       int64_t vc = 0;
       Tensor vi, vl;
       for (size_t b = 0; b < val_indices_.size(); b += 256) {
         const size_t cnt = std::min<size_t>(256, val_indices_.size() - b);
         train_->get_batch(std::span<const int64_t>(val_indices_.data() + b, cnt), vi, vl);
-        vc += softmax_cross_entropy(graph_->forward(qat_input(vi, false), false), vl).correct;
+        const Tensor logits =
+            exported ? exported->forward(vi, false) : graph_->forward(qat_input(vi, false), false);
+        vc += softmax_cross_entropy(logits, vl).correct;
       }
       st.val_accuracy = static_cast<double>(vc) / static_cast<double>(val_indices_.size());
     }

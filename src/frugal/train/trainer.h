@@ -44,7 +44,7 @@ struct TrainConfig {
   int64_t stop_after = 0;  // stop after this many epochs of the run (0: run all)
   std::string format, rounding, precision_schedule;
   std::string loss_scale = "none";
-  KernelChoice kernels = KernelChoice::kFast;
+  KernelChoice kernels = kDefaultKernels;
   std::string checkpoint;  // written each epoch ("" : none)
   std::string resume;      // checkpoint to continue from ("" : start fresh)
   std::string datasets_root = "/usr/share/datasets";
@@ -81,7 +81,8 @@ class Trainer {
 
   // Runs the remaining epochs; `on_epoch` is called after each one.
   void run(const std::function<void(const EpochStats&)>& on_epoch, const ProgressFn& progress = {});
-  // Accuracy of the current weights in inference mode on a data set (top-1).
+  // Accuracy of the current weights in inference mode on a data set (top-1); with --qat
+  // (once fake quantization has started) the accuracy of the exported QDQ model.
   double evaluate(const Dataset& data, int64_t limit = 0);
   // The trained model in inference form (BatchNormalization with running statistics).
   const ir::Graph& model() const { return graph_->graph(); }
@@ -115,6 +116,9 @@ class Trainer {
   std::unique_ptr<QatState> qat_;         // --qat
   int64_t qat_epoch_ = 0;                 // epoch whose start=/freeze= state applies
   Tensor qat_input(const Tensor& x, bool training);
+  // --qat, fake quantization on: the exported QDQ model of the current weights and ranges,
+  // run by evaluations (so the accuracy a run reports is the QDQ file's); else null.
+  std::unique_ptr<TrainGraph> qat_exported_graph() const;
 };
 
 }  // namespace frugal::train
