@@ -60,14 +60,14 @@ for m in "${models[@]}"; do
   echo "$m,ft,fp32,$(qdq_eval "$dir/$m.ft.onnx"),,,$([ $reuse = 1 ] || echo $((t2 - t1)))" | tee -a "$out"
   for s in "${specs[@]}"; do
     tag="${m}_${s//[:,]/_}"
-    echo "$m,ptq,$s,$(ptq "$dir/$m.onnx" "$s" "$tag.ptq"),0" | tee -a "$out"
-    echo "$m,ft+ptq,$s,$(ptq "$dir/$m.ft.onnx" "$s" "$tag.ftptq"),0" | tee -a "$out"
+    echo "$m,ptq,\"$s\",$(ptq "$dir/$m.onnx" "$s" "$tag.ptq"),0" | tee -a "$out"
+    echo "$m,ft+ptq,\"$s\",$(ptq "$dir/$m.ft.onnx" "$s" "$tag.ftptq"),0" | tee -a "$out"
     t3=$(date +%s)
     # shellcheck disable=SC2086
     "$frugal" train "$dir/$m.onnx" --data fashion-mnist --limit "$limit" $ft_args --seed 2 \
       --qat "$s" --json -o "$dir/$tag.qat.onnx" >"$dir/$tag.qat.json"
     t4=$(date +%s)
     trained=$(python3 -c 'import json,sys; print("%.2f" % (100 * json.load(open(sys.argv[1]))["epochs"][-1]["test_accuracy"]))' "$dir/$tag.qat.json")
-    echo "$m,qat,$s,$trained,$(qdq_eval "$dir/$tag.qat.int8.onnx"),$(int8_eval "$dir/$tag.qat.onnx" "$dir/$tag.qat.ranges.json"),$((t4 - t3))" | tee -a "$out"
+    echo "$m,qat,\"$s\",$trained,$(qdq_eval "$dir/$tag.qat.int8.onnx"),$(int8_eval "$dir/$tag.qat.onnx" "$dir/$tag.qat.ranges.json"),$((t4 - t3))" | tee -a "$out"
   done
 done
