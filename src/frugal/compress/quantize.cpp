@@ -23,22 +23,6 @@ int64_t parse_count(const std::string& text, const std::string& where) {
   return v;
 }
 
-// x viewed as outer x channels x inner around `axis` (channels 1 for axis -1).
-struct Layout {
-  int64_t outer = 1, channels = 1, inner = 1;
-};
-Layout layout_of(const Shape& s, int64_t axis) {
-  Layout l;
-  if (axis < 0) {
-    for (int64_t d : s) l.inner *= d;
-    return l;
-  }
-  for (int64_t d = 0; d < axis; ++d) l.outer *= s[static_cast<size_t>(d)];
-  l.channels = s[static_cast<size_t>(axis)];
-  for (size_t d = static_cast<size_t>(axis) + 1; d < s.size(); ++d) l.inner *= s[d];
-  return l;
-}
-
 std::map<std::string, int64_t> reader_counts(const ir::Graph& g) {
   std::map<std::string, int64_t> readers;
   for (const auto& n : g.nodes)
@@ -166,7 +150,7 @@ ActivationParams activation_params(const kernels::ValueRange& range, bool symmet
 
 WeightQuant quantize_weight(const Tensor& w, int64_t axis, int qmax) {
   FRUGAL_CHECK(w.dtype() == DType::kF32, "quantize_weight: float32 weight expected");
-  const Layout l = layout_of(w.shape(), axis);
+  const detail::Layout l = detail::layout_of(w.shape(), axis);
   WeightQuant r{Tensor(DType::kI8, w.shape()), std::vector<float>(static_cast<size_t>(l.channels), 0.0f)};
   const float* src = w.data<float>();
   int8_t* dst = r.q.data<int8_t>();
@@ -193,7 +177,7 @@ WeightQuant quantize_weight(const Tensor& w, int64_t axis, int qmax) {
 }
 
 Tensor dequantize_weight(const WeightQuant& wq, int64_t axis) {
-  const Layout l = layout_of(wq.q.shape(), axis);
+  const detail::Layout l = detail::layout_of(wq.q.shape(), axis);
   Tensor w(DType::kF32, wq.q.shape());
   const int8_t* q = wq.q.data<int8_t>();
   float* d = w.data<float>();
@@ -207,6 +191,19 @@ Tensor dequantize_weight(const WeightQuant& wq, int64_t axis) {
 }
 
 namespace detail {
+
+Layout layout_of(const Shape& s, int64_t axis) {
+  Layout l;
+  if (axis < 0) {
+    for (int64_t d : s) l.inner *= d;
+    return l;
+  }
+  for (int64_t d = 0; d < axis; ++d) l.outer *= s[static_cast<size_t>(d)];
+  l.channels = s[static_cast<size_t>(axis)];
+  for (size_t d = static_cast<size_t>(axis) + 1; d < s.size(); ++d) l.inner *= s[d];
+  return l;
+}
+
 
 std::optional<WeightSite> weight_site(const ir::Graph& g, const ir::Node& n, std::string& why) {
   if (n.op_type != "Conv" && n.op_type != "Gemm" && n.op_type != "MatMul") {

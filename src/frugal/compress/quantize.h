@@ -114,6 +114,11 @@ nlohmann::ordered_json quant_report_json(const QuantResult& result, const QuantS
 
 // Internal pieces shared by quantize.cpp and quant_weights.cpp.
 namespace detail {
+// x viewed as outer x channels x inner around `axis` (channels 1 for axis -1).
+struct Layout {
+  int64_t outer = 1, channels = 1, inner = 1;
+};
+Layout layout_of(const Shape& s, int64_t axis);
 // The constant weight input of a quantizable node (Conv/Gemm/MatMul), its reduction layout
 // and output-channel axis; nullopt with `why` when the node is not quantizable.
 struct WeightSite {

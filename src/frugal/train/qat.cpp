@@ -5,21 +5,11 @@
 #include <limits>
 
 #include "frugal/core/error.h"
+#include "frugal/core/strings.h"
 #include "frugal/ops/quantize_math.h"
 
 namespace frugal::train {
 namespace {
-
-std::vector<std::string> split(const std::string& s, char sep) {
-  std::vector<std::string> parts(1);
-  for (char c : s) {
-    if (c == sep)
-      parts.emplace_back();
-    else
-      parts.back() += c;
-  }
-  return parts;
-}
 
 int64_t parse_epochs(const std::string& text, const std::string& where) {
   if (text.empty() || text.size() > 6 || text.find_first_not_of("0123456789") != std::string::npos)
@@ -27,21 +17,8 @@ int64_t parse_epochs(const std::string& text, const std::string& where) {
   return std::stoll(text);
 }
 
-// x viewed as outer x channels x inner around `axis` (-1: one channel).
-struct Layout {
-  int64_t outer = 1, channels = 1, inner = 1;
-};
-Layout layout_of(const Shape& s, int64_t axis) {
-  Layout l;
-  if (axis < 0) {
-    for (int64_t d : s) l.inner *= d;
-    return l;
-  }
-  for (int64_t d = 0; d < axis; ++d) l.outer *= s[static_cast<size_t>(d)];
-  l.channels = s[static_cast<size_t>(axis)];
-  for (size_t d = static_cast<size_t>(axis) + 1; d < s.size(); ++d) l.inner *= s[d];
-  return l;
-}
+using compress::detail::Layout;
+using compress::detail::layout_of;
 
 // The node reading `v`, when exactly one input of one node reads it; else -1.
 int64_t sole_reader(const ir::Graph& g, const std::string& v) {
