@@ -258,5 +258,19 @@ TEST(SparseChooser, DecisionsFollowTheModel) {
   EXPECT_LT(last, 0.5 * first);
 }
 
+// --sparse auto explains in the kernel's name why it kept a pruned layer dense (info --plan
+// shows it), and says nothing for a layer without zeros.
+TEST(SparseChooser, AutoExplainsAPrunedLayerKeptDense) {
+  const OneNode light = one_node("Gemm", {input("a", random_tensor({1, 256}, 11)),
+                                          constant("w", pruned({256, 128}, 0.2, 12))});
+  const std::string impl = run_sparse("auto", light).assignments.at(0).impl;
+  EXPECT_EQ(impl.rfind("onednn:", 0), 0u) << impl;
+  EXPECT_NE(impl.find("[sparse auto: dense kept at sparsity 0.2"), std::string::npos) << impl;
+  const OneNode dense = one_node("Gemm", {input("a", random_tensor({1, 256}, 13)),
+                                          constant("w", random_tensor({256, 128}, 14))});
+  const std::string plain = run_sparse("auto", dense).assignments.at(0).impl;
+  EXPECT_EQ(plain.find("sparse"), std::string::npos) << plain;
+}
+
 }  // namespace
 }  // namespace frugal

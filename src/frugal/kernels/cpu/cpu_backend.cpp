@@ -116,6 +116,9 @@ class CpuBackend final : public kernels::Backend {
       if (auto sk = make_sparse(Build{view, context_, precision_, &native_}, sparse_, sparse_why))
         return sk;
       std::unique_ptr<kernels::Kernel> k = it->second.make(Build{view, context_, precision_, &native_});
+      if (auto* ok = dynamic_cast<OnednnKernel*>(k.get());
+          ok && sparse_why.rfind("auto: dense kept", 0) == 0)
+        ok->add_note("sparse " + sparse_why);
       if (const auto* ok = dynamic_cast<const OnednnKernel*>(k.get()))
         for (size_t o = 0; o < view.node.outputs.size(); ++o)
           if (const dnnl::memory::desc* md = ok->native_output_desc(o))

@@ -91,6 +91,9 @@ class OnednnKernel final : public kernels::Kernel, public LayoutNegotiable {
 
   void run(ops::KernelContext& ctx) override;
   std::string impl() const override { return impl_; }
+  // Appends " [note]" to impl(): a choice made on the way, for `info --plan` (STYLE.md:
+  // explain choices), e.g. why `--sparse auto` kept this pruned layer dense.
+  void add_note(const std::string& note) { impl_ += " [" + note + "]"; }
 
   // Output `index` as the primitive writes it, when that is not the plain boundary (the
   // backend hints it to the kernels that read the value); null otherwise.

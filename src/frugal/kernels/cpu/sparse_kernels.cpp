@@ -393,7 +393,8 @@ SparseChoice choose(const Build& b, const SparseSetting& setting, SparseLayer la
                     std::string& why) {
   layer.threads = num_threads();
   SparseChoice c = choose_sparse(layer, setting);
-  if (!c.format) why = c.reason;
+  // A dense layer (no zeros) needs no explanation; a pruned one kept dense does.
+  if (!c.format && c.sparsity > 0) why = c.reason;
   return c;
 }
 
