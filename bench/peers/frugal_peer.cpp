@@ -16,8 +16,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "frugal/core/strings.h"
 #include "frugal/core/npy.h"
+#include "frugal/core/strings.h"
 #include "frugal/core/version.h"
 #include "frugal/ir/onnx_io.h"
 #include "frugal/kernels/backend.h"

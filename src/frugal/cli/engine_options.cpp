@@ -1,9 +1,14 @@
-#include "frugal/core/strings.h"
 #include "frugal/cli/engine_options.h"
+
+#include <fstream>
+
+#include <nlohmann/json.hpp>
 
 #include "frugal/cli/common.h"
 #include "frugal/cli/tensor_io.h"
+#include "frugal/compress/mixed_precision.h"
 #include "frugal/core/error.h"
+#include "frugal/core/strings.h"
 #include "frugal/ir/onnx_io.h"
 #include "frugal/kernels/cpu/sparse_format.h"
 #include "frugal/runtime/calibrate.h"
@@ -73,6 +78,32 @@ runtime::RangeMap calibration_ranges(const EngineArgs& a, const runtime::Session
   return runtime::calibrate_minmax(*graph, batches, fp32);
 }
 
+// --precision-map FILE.json: {"node": "fp32" | "bf16" | "int8", ...}, as frugal compress
+// --max-drop writes it (OUT.precision.json).
+compress::PrecisionMap load_precision_map(const std::string& path) {
+  std::ifstream f(path);
+  if (!f) throw UserError("--precision-map " + path + ": cannot read");
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(f);
+  } catch (const nlohmann::json::exception& e) {
+    throw UserError("--precision-map " + path + ": not JSON (" + e.what() + ")");
+  }
+  if (!j.is_object() || j.empty())
+    throw UserError("--precision-map " + path + ": expected an object {\"node\": \"fp32|bf16|int8\"}");
+  compress::PrecisionMap m;
+  for (const auto& [node, v] : j.items()) {
+    const std::string p = v.is_string() ? v.get<std::string>() : v.dump();
+    if (p == "fp32") m[node] = compress::LayerPrecision::kFp32;
+    else if (p == "bf16") m[node] = compress::LayerPrecision::kBf16;
+    else if (p == "int8") m[node] = compress::LayerPrecision::kInt8;
+    else
+      throw UserError("--precision-map " + path + ": node '" + node + "': '" + p +
+                      "' is not fp32, bf16 or int8");
+  }
+  return m;
+}
+
 }  // namespace
 
 void add_engine_options(CLI::App* sub, EngineArgs& a) {
@@ -97,6 +128,10 @@ void add_engine_options(CLI::App* sub, EngineArgs& a) {
                   "sparse-weight kernels of the cpu backend for Conv/Gemm/MatMul with zeros in "
                   "their weights: auto (default: where the cost model predicts a gain), off, "
                   "force (wherever one exists), force:csr|bitmap|bcsr1x16|bcsr4x16");
+  sub->add_option("--precision-map", a.precision_map,
+                  "per-node precision of the cpu backend, FILE.json {node: fp32|bf16|int8} "
+                  "(frugal compress --max-drop writes OUT.precision.json); int8 nodes need "
+                  "--calibration or a QDQ model");
 }
 
 runtime::SessionOptions session_options(const EngineArgs& a, const std::string& origin,
@@ -153,6 +188,12 @@ runtime::SessionOptions session_options(const EngineArgs& a, const std::string& 
   }
   if (!a.calibration.empty() && a.precision != "int8")
     throw UserError("--calibration: applies to --precision int8");
+  if (!a.precision_map.empty()) {
+    bool cpu = false;
+    for (const auto& b : a.backends) cpu = cpu || b == "cpu";
+    if (!cpu) throw UserError("--precision-map: applies to the cpu backend; add --backend cpu,ref");
+    opt = compress::session_options(opt, load_precision_map(a.precision_map));
+  }
   kernels::cpu::parse_sparse_setting(a.sparse, "--sparse");  // a UserError when bad
   opt.backend_config.sparse = a.sparse;
   if (!a.format.empty()) {

@@ -21,6 +21,7 @@ struct EngineArgs {
   std::vector<std::string> shapes;  // NAME=DIMS
   bool no_optimize = false;         // skip the graph passes (SessionOptions::optimize)
   std::string sparse = "auto";      // sparse-weight kernels of the cpu backend: off|auto|force
+  std::string precision_map;        // FILE.json {node: fp32|bf16|int8} (compress --max-drop)
 };
 
 // Adds --backend, --precision, --calibration, --format, --threads, --batch, --shape.

@@ -1,4 +1,3 @@
-#include "frugal/core/strings.h"
 #include "frugal/cli/quant_step.h"
 
 #include <unistd.h>
@@ -10,6 +9,7 @@
 #include "frugal/cli/tensor_io.h"
 #include "frugal/core/error.h"
 #include "frugal/core/npy.h"
+#include "frugal/core/strings.h"
 #include "frugal/measure/eval.h"
 #include "frugal/runtime/session.h"
 #include "frugal/train/data/dataset.h"

@@ -1,4 +1,3 @@
-#include "frugal/core/strings.h"
 #include "frugal/compress/quantize.h"
 
 #include <algorithm>
@@ -10,6 +9,7 @@
 #include "frugal/compress/bias_correction.h"
 #include "frugal/compress/cle.h"
 #include "frugal/core/error.h"
+#include "frugal/core/strings.h"
 #include "frugal/passes/passes.h"
 
 namespace frugal::compress {

@@ -1,4 +1,3 @@
-#include "frugal/core/strings.h"
 #include "frugal/ops/post_ops.h"
 
 #include <algorithm>
@@ -6,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "frugal/core/strings.h"
 #include "frugal/ops/util.h"
 
 namespace frugal::ops {
