@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "../bench_util.h"
 #include "frugal/core/rng.h"
 #include "frugal/runtime/calibrate.h"
 #include "frugal/runtime/session.h"
@@ -26,18 +27,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-Tensor normal_input(const Shape& shape, uint64_t seed) {
-  Tensor t(DType::kF32, shape);
-  Philox rng(seed);
-  float* d = t.data<float>();
-  for (int64_t i = 0; i < t.numel(); ++i) d[i] = rng.normal(static_cast<uint64_t>(i));
-  return t;
-}
-
-double quantile(std::vector<double> v, double q) {
-  std::sort(v.begin(), v.end());
-  return v[static_cast<size_t>(q * static_cast<double>(v.size() - 1) + 0.5)];
-}
+using bench::normal_input;
+using bench::quantile;
 
 // Milliseconds per (backend, op type) over the runs it observes.
 struct OpProfile : runtime::NodeObserver {

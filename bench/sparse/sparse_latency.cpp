@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "../bench_util.h"
 #include "frugal/core/rng.h"
 #include "frugal/kernels/cpu/sparse_format.h"
 #include "frugal/runtime/session.h"
@@ -33,18 +34,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-Tensor normal_input(const Shape& shape, uint64_t seed) {
-  Tensor t(DType::kF32, shape);
-  Philox rng(seed);
-  float* d = t.data<float>();
-  for (int64_t i = 0; i < t.numel(); ++i) d[i] = rng.normal(static_cast<uint64_t>(i));
-  return t;
-}
-
-double quantile(std::vector<double> v, double q) {
-  std::sort(v.begin(), v.end());
-  return v[static_cast<size_t>(q * static_cast<double>(v.size() - 1) + 0.5)];
-}
+using bench::normal_input;
+using bench::quantile;
 
 // AlexNet's classifier (Krizhevsky et al. 2012, torchvision's layout): 9216-4096-4096-1000.
 ir::Graph alexnet_fc() {
