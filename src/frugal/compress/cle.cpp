@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "frugal/core/error.h"
+#include "frugal/ir/subgraph.h"
 
 namespace frugal::compress {
 namespace {
@@ -89,19 +90,6 @@ bool positively_homogeneous(const ir::Node& n) {
          n.op_type == "GlobalMaxPool";
 }
 
-int64_t sole_reader(const ir::Graph& g, const std::string& v) {
-  for (const auto& o : g.outputs)
-    if (o.name == v) return -1;
-  int64_t found = -1;
-  for (size_t i = 0; i < g.nodes.size(); ++i)
-    for (const auto& in : g.nodes[i].inputs)
-      if (in == v) {
-        if (found >= 0) return -1;
-        found = static_cast<int64_t>(i);
-      }
-  return found;
-}
-
 // A Clip(x, 0, M) with constant bounds: its M, or a negative number.
 float relu_cap(const ir::Graph& g, const ir::Node& n) {
   if (n.op_type != "Clip") return -1;
@@ -146,7 +134,7 @@ ir::Graph equalize_cross_layer(const ir::Graph& graph, std::vector<std::string>&
       // Walk the positively homogeneous chain to the next layer.
       std::vector<size_t> middle;
       std::string v = g.nodes[a].outputs[0];
-      int64_t b = sole_reader(g, v);
+      int64_t b = ir::sole_reader(g, v, ir::GraphOutputs::kCount, ir::DoubleRead::kTwoReaders);
       while (b >= 0) {
         const ir::Node& m = g.nodes[static_cast<size_t>(b)];
         if (!(positively_homogeneous(m) || relu_cap(g, m) > 0 || is_cap(g, m, channels)) ||
@@ -154,11 +142,12 @@ ir::Graph equalize_cross_layer(const ir::Graph& graph, std::vector<std::string>&
           break;
         middle.push_back(static_cast<size_t>(b));
         v = m.outputs[0];
-        b = sole_reader(g, v);
+        b = ir::sole_reader(g, v, ir::GraphOutputs::kCount, ir::DoubleRead::kTwoReaders);
       }
       Layer lb;
-      if (b < 0 || !layer_of(g, static_cast<size_t>(b), lb) || g.nodes[static_cast<size_t>(b)].inputs[0] != v ||
-          readers[lb.weight] != 1 || lb.weight == la.weight)
+      if (b < 0 || !layer_of(g, static_cast<size_t>(b), lb) ||
+          g.nodes[static_cast<size_t>(b)].inputs[0] != v || readers[lb.weight] != 1 ||
+          lb.weight == la.weight)
         continue;
       // Tensors share storage when a graph is copied: write to fresh copies.
       Tensor& w1 = g.initializers[la.weight];
@@ -176,7 +165,8 @@ ir::Graph equalize_cross_layer(const ir::Graph& graph, std::vector<std::string>&
         for_in_channel(w2, lb, c, [&](int64_t i) { r2 = std::max(r2, std::fabs(p2[i])); });
         if (r1 > 0 && r2 > 0 && std::isfinite(r1) && std::isfinite(r2)) {
           s[static_cast<size_t>(c)] = std::sqrt(r1 / r2);
-          spread_before = std::max(spread_before, static_cast<double>(std::fabs(std::log(r1 / r2))));
+          spread_before =
+              std::max(spread_before, static_cast<double>(std::fabs(std::log(r1 / r2))));
         }
       }
       bool changed = false;
@@ -204,11 +194,13 @@ ir::Graph equalize_cross_layer(const ir::Graph& graph, std::vector<std::string>&
           std::fill(cap.begin(), cap.end(), cap_scalar);
         } else if (m.op_type == "Min") {
           const Tensor& t = *g.initializer(m.inputs[1]);
-          for (int64_t c = 0; c < channels; ++c) cap[static_cast<size_t>(c)] = t.data<float>()[t.numel() == 1 ? 0 : c];
+          for (int64_t c = 0; c < channels; ++c)
+            cap[static_cast<size_t>(c)] = t.data<float>()[t.numel() == 1 ? 0 : c];
         } else {
           continue;
         }
-        for (int64_t c = 0; c < channels; ++c) cap[static_cast<size_t>(c)] /= s[static_cast<size_t>(c)];
+        for (int64_t c = 0; c < channels; ++c)
+          cap[static_cast<size_t>(c)] /= s[static_cast<size_t>(c)];
         Shape cshape = la.conv ? Shape{channels} : Shape{channels};
         if (la.conv) {
           const int64_t spatial_rank = g.initializer(la.weight)->rank() - 2;

@@ -10,6 +10,7 @@
 #include "frugal/compress/cle.h"
 #include "frugal/core/error.h"
 #include "frugal/core/strings.h"
+#include "frugal/ir/subgraph.h"
 #include "frugal/passes/passes.h"
 
 namespace frugal::compress {
@@ -36,19 +37,6 @@ bool is_graph_output(const ir::Graph& g, const std::string& v) {
     if (o.name == v) return true;
   return false;
 }
-
-// The single reader of `v`, or -1.
-int64_t sole_reader(const ir::Graph& g, const std::string& v) {
-  int64_t found = -1;
-  for (size_t i = 0; i < g.nodes.size(); ++i)
-    for (const auto& in : g.nodes[i].inputs)
-      if (in == v) {
-        if (found >= 0 && found != static_cast<int64_t>(i)) return -1;
-        found = static_cast<int64_t>(i);
-      }
-  return found;
-}
-
 
 }  // namespace
 
@@ -82,8 +70,10 @@ QuantSpec parse_quant_spec(const std::string& text, const std::string& origin) {
         throw UserError(where + ": group " + std::to_string(spec.group) + " is not 32, 64 or 128");
     }
   } else {
-    throw UserError(where + ": '" + hp[0] + "' is not int8 or int4 (int8[:per-channel|per-tensor|"
-                    "dynamic][,calib=...][,samples=N][,sym|asym][,bias-correct][,cle], int4[:group=G])");
+    throw UserError(
+        where + ": '" + hp[0] +
+        "' is not int8 or int4 (int8[:per-channel|per-tensor|"
+        "dynamic][,calib=...][,samples=N][,sym|asym][,bias-correct][,cle], int4[:group=G])");
   }
   for (size_t i = 1; i < parts.size(); ++i) {
     const std::string& p = parts[i];
@@ -151,7 +141,8 @@ ActivationParams activation_params(const kernels::ValueRange& range, bool symmet
 WeightQuant quantize_weight(const Tensor& w, int64_t axis, int qmax) {
   FRUGAL_CHECK(w.dtype() == DType::kF32, "quantize_weight: float32 weight expected");
   const detail::Layout l = detail::layout_of(w.shape(), axis);
-  WeightQuant r{Tensor(DType::kI8, w.shape()), std::vector<float>(static_cast<size_t>(l.channels), 0.0f)};
+  WeightQuant r{Tensor(DType::kI8, w.shape()),
+                std::vector<float>(static_cast<size_t>(l.channels), 0.0f)};
   const float* src = w.data<float>();
   int8_t* dst = r.q.data<int8_t>();
   for (int64_t o = 0; o < l.outer; ++o)
@@ -169,8 +160,8 @@ WeightQuant quantize_weight(const Tensor& w, int64_t axis, int qmax) {
       const int64_t base = (o * l.channels + c) * l.inner;
       for (int64_t i = 0; i < l.inner; ++i) {
         const float v = src[base + i];
-        dst[base + i] = static_cast<int8_t>(
-            std::isfinite(v) ? std::clamp(std::nearbyint(v / s), -q, q) : 0.0f);
+        dst[base + i] =
+            static_cast<int8_t>(std::isfinite(v) ? std::clamp(std::nearbyint(v / s), -q, q) : 0.0f);
       }
     }
   return r;
@@ -203,7 +194,6 @@ Layout layout_of(const Shape& s, int64_t axis) {
   for (size_t d = static_cast<size_t>(axis) + 1; d < s.size(); ++d) l.inner *= s[d];
   return l;
 }
-
 
 std::optional<WeightSite> weight_site(const ir::Graph& g, const ir::Node& n, std::string& why) {
   if (n.op_type != "Conv" && n.op_type != "Gemm" && n.op_type != "MatMul") {
@@ -274,11 +264,14 @@ ir::Graph insert_qdq(const ir::Graph& prepared, const QuantSpec& spec,
                      const runtime::RangeMap& ranges, QuantResult& result) {
   ir::Graph g = prepared;
   const int64_t opset = g.opset("");
-  if (opset < 10) throw UserError("quantize: the model's opset " + std::to_string(opset) +
-                                  " predates QuantizeLinear (10)");
+  if (opset < 10)
+    throw UserError("quantize: the model's opset " + std::to_string(opset) +
+                    " predates QuantizeLinear (10)");
   if (spec.per_channel && opset < 13)
-    throw UserError("quantize: per-channel weights need opset 13 (DequantizeLinear axis); the "
-                    "model has opset " + std::to_string(opset) + ": use int8:per-tensor");
+    throw UserError(
+        "quantize: per-channel weights need opset 13 (DequantizeLinear axis); the "
+        "model has opset " +
+        std::to_string(opset) + ": use int8:per-tensor");
 
   // Activation values to quantize: inputs of quantizable nodes, and their outputs (after
   // a sole Relu), where ONNX Runtime expects a QuantizeLinear to fuse the node.
@@ -318,7 +311,7 @@ ir::Graph insert_qdq(const ir::Graph& prepared, const QuantSpec& spec,
     site_of[i] = *s;
     want(n.inputs[0]);
     std::string y = n.outputs[0];
-    const int64_t r = sole_reader(g, y);
+    const int64_t r = ir::sole_reader(g, y, ir::GraphOutputs::kIgnored, ir::DoubleRead::kOneReader);
     if (r >= 0 && (g.nodes[static_cast<size_t>(r)].op_type == "Relu") && !is_graph_output(g, y))
       y = g.nodes[static_cast<size_t>(r)].outputs[0];
     want(y);
@@ -331,7 +324,8 @@ ir::Graph insert_qdq(const ir::Graph& prepared, const QuantSpec& spec,
   for (const auto& v : acts) {
     auto it = ranges.find(v);
     if (it == ranges.end()) {
-      result.notes.push_back("activation '" + v + "' left float: no finite value seen in calibration");
+      result.notes.push_back("activation '" + v +
+                             "' left float: no finite value seen in calibration");
       continue;
     }
     const ActivationParams p = activation_params(it->second, spec.symmetric);
@@ -339,8 +333,9 @@ ir::Graph insert_qdq(const ir::Graph& prepared, const QuantSpec& spec,
     const std::string scale = g.unique_name(v + "_scale");
     g.initializers[scale] = Tensor::scalar<float>(p.scale);
     const std::string zp = g.unique_name(v + "_zero_point");
-    g.initializers[zp] = spec.symmetric ? Tensor::scalar<int8_t>(0)
-                                        : Tensor::scalar<uint8_t>(static_cast<uint8_t>(p.zero_point));
+    g.initializers[zp] = spec.symmetric
+                             ? Tensor::scalar<int8_t>(0)
+                             : Tensor::scalar<uint8_t>(static_cast<uint8_t>(p.zero_point));
     const std::string q = g.unique_name(v + "_quantized");
     const std::string dq = g.unique_name(v + "_dequantized");
     ir::Node qn;
@@ -376,7 +371,8 @@ ir::Graph insert_qdq(const ir::Graph& prepared, const QuantSpec& spec,
     LayerQuant lq;
     lq.node = n.name;
     lq.op_type = n.op_type;
-    lq.precision = std::string("int8 w/a (") + (spec.per_channel ? "per-channel" : "per-tensor") + ")";
+    lq.precision =
+        std::string("int8 w/a (") + (spec.per_channel ? "per-channel" : "per-tensor") + ")";
     lq.weight_bytes_before = w.numel() * 4;
     lq.weight_bytes_after = w.numel() + channels * 4;
     const std::string x = prepared.nodes[i].inputs[0];
@@ -388,8 +384,8 @@ ir::Graph insert_qdq(const ir::Graph& prepared, const QuantSpec& spec,
     const std::string sname = g.unique_name(n.name + "_weight_scale");
     g.initializers[sname] = Tensor::from_vector<float>(sshape, wq.scales);
     const std::string zname = g.unique_name(n.name + "_weight_zero_point");
-    g.initializers[zname] = Tensor::from_vector<int8_t>(
-        sshape, std::vector<int8_t>(static_cast<size_t>(channels), 0));
+    g.initializers[zname] =
+        Tensor::from_vector<int8_t>(sshape, std::vector<int8_t>(static_cast<size_t>(channels), 0));
     const std::string dq = g.unique_name(n.name + "_weight_dequantized");
     ir::Node dn;
     dn.name = g.unique_name(n.name + "_weight_DequantizeLinear");
@@ -417,9 +413,9 @@ ir::Graph insert_qdq(const ir::Graph& prepared, const QuantSpec& spec,
           const float sc = ap->second.scale * ws;
           bs[static_cast<size_t>(c)] = sc;
           const double qv = std::nearbyint(static_cast<double>(bv[c]) / sc);
-          bq[static_cast<size_t>(c)] = static_cast<int32_t>(std::clamp(
-              qv, static_cast<double>(std::numeric_limits<int32_t>::min() + 1),
-              static_cast<double>(std::numeric_limits<int32_t>::max())));
+          bq[static_cast<size_t>(c)] = static_cast<int32_t>(
+              std::clamp(qv, static_cast<double>(std::numeric_limits<int32_t>::min() + 1),
+                         static_cast<double>(std::numeric_limits<int32_t>::max())));
         }
         const std::string bqn = g.unique_name(n.name + "_bias_quantized");
         g.initializers[bqn] = Tensor::from_vector<int32_t>({out_channels}, bq);
@@ -547,7 +543,8 @@ nlohmann::ordered_json quant_report_json(const QuantResult& r, const QuantSpec& 
     j["layers"].push_back(e);
   }
   if (!r.ranges.ranges.empty()) {
-    j["calibration"] = {{"method", r.ranges.method}, {"samples", r.ranges.samples},
+    j["calibration"] = {{"method", r.ranges.method},
+                        {"samples", r.ranges.samples},
                         {"values", r.ranges.ranges.size()}};
   }
   j["notes"] = r.notes;

@@ -6,6 +6,7 @@
 
 #include "frugal/core/error.h"
 #include "frugal/core/strings.h"
+#include "frugal/ir/subgraph.h"
 #include "frugal/ops/quantize_math.h"
 
 namespace frugal::train {
@@ -19,18 +20,6 @@ int64_t parse_epochs(const std::string& text, const std::string& where) {
 
 using compress::detail::Layout;
 using compress::detail::layout_of;
-
-// The node reading `v`, when exactly one input of one node reads it; else -1.
-int64_t sole_reader(const ir::Graph& g, const std::string& v) {
-  int64_t found = -1;
-  for (size_t i = 0; i < g.nodes.size(); ++i)
-    for (const auto& in : g.nodes[i].inputs)
-      if (in == v) {
-        if (found >= 0) return -1;
-        found = static_cast<int64_t>(i);
-      }
-  return found;
-}
 
 const ir::Node* node_named(const ir::Graph& g, const std::string& name) {
   for (const auto& n : g.nodes)
@@ -54,7 +43,8 @@ QatSpec QatSpec::parse(const std::string& text) {
     }
   }
   if (rest.empty())
-    throw UserError(where + ": no format (int8[:per-channel|per-tensor][,sym|asym]"
+    throw UserError(where +
+                    ": no format (int8[:per-channel|per-tensor][,sym|asym]"
                     "[,calib=minmax|percentile[:P]][,start=E][,freeze=E])");
   s.quant = compress::parse_quant_spec(rest, "--qat");
   if (s.quant.kind != compress::QuantSpec::Kind::kStatic8)
@@ -67,7 +57,8 @@ QatSpec QatSpec::parse(const std::string& text) {
   if (s.quant.samples > 0)
     throw UserError(where + ": samples= does not apply (every training batch updates the ranges)");
   if (s.quant.cle || s.quant.bias_correct)
-    throw UserError(where + ": cle and bias-correct are post-training repairs; QAT trains the "
+    throw UserError(where +
+                    ": cle and bias-correct are post-training repairs; QAT trains the "
                     "weights instead");
   if (s.freeze >= 0 && s.freeze < s.start)
     throw UserError(where + ": freeze=" + std::to_string(s.freeze) + " is before start=" +
@@ -114,7 +105,8 @@ QatState::QatState(QatSpec spec, const ir::Graph& model, const std::vector<std::
     w.node = n->name;
     w.axis = site->out_axis;
     w.input = n->inputs[0];
-    const int64_t r = sole_reader(model, n->outputs[0]);
+    const int64_t r = ir::sole_reader(model, n->outputs[0], ir::GraphOutputs::kIgnored,
+                                      ir::DoubleRead::kTwoReaders);
     if (r >= 0) {
       const ir::Node& bn = model.nodes[static_cast<size_t>(r)];
       // Folded at export when the prepared node now writes the BN's output.
@@ -136,8 +128,9 @@ QatState::QatState(QatSpec spec, const ir::Graph& model, const std::vector<std::
     weights_[site->weight] = w;
   }
   if (weights_.empty())
-    throw UserError("--qat: the model has no Conv/Gemm/MatMul with a trainable float32 "
-                    "weight that int8 quantization would convert");
+    throw UserError(
+        "--qat: the model has no Conv/Gemm/MatMul with a trainable float32 "
+        "weight that int8 quantization would convert");
 }
 
 void QatState::begin_forward(bool training, int64_t epoch) {
@@ -158,8 +151,7 @@ Tensor QatState::input(const std::string& name, const Tensor& x) {
   return fake_quant_activation(name, x, false);
 }
 
-void QatState::apply(TensorClass cls, const std::string& value, Tensor& t,
-                     const ir::Graph& model) {
+void QatState::apply(TensorClass cls, const std::string& value, Tensor& t, const ir::Graph& model) {
   if (t.dtype() != DType::kF32) return;
   switch (cls) {
     case TensorClass::kWeight:
@@ -288,8 +280,7 @@ void QatState::observe(const std::string& value, const Tensor& t) {
   r.max = m * r.max + (1.0f - m) * batch.max;
 }
 
-Tensor QatState::fake_quant_activation(const std::string& value, const Tensor& t,
-                                       bool keep_mask) {
+Tensor QatState::fake_quant_activation(const std::string& value, const Tensor& t, bool keep_mask) {
   auto it = ranges_.find(value);
   if (it == ranges_.end() || !it->second.seen) return t;
   const bool sym = spec_.quant.symmetric;
