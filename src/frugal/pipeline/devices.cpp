@@ -248,63 +248,25 @@ struct Reader {
 
 // Preset files. Figures of modeled devices are estimates; docs/pipeline.md says where each
 // constant comes from (data sheets) or how it was calibrated (Coral's published latencies).
-const char* kEdgeTpuUsb =
-    R"yaml(# One Coral USB Accelerator (Edge TPU over USB 3.0). Modeled: every figure is an estimate.
-# 4 TOPS int8 = 2e12 MAC/s peak; ~8 MB on-chip parameter cache (Coral docs); parameters
-# beyond it stream from the host over the link on every inference. link, stream and
-# per-layer constants calibrated on Coral's published latencies (docs/pipeline.md).
-devices:
-  - name: edgetpu
-    kind: model
-    peak_macs_per_s: {int8: 2e12}
-    param_memory_bytes: 8Mi
-    stream_bytes_per_s: 420M
-    link_bytes_per_s: 420M
-    link_latency_s: 0.0004
-    layer_overhead_s: 0.000012
-    load_s: 0.012
-    idle_w: 0.5
-    active_w: 2.0
-    ops: [Conv, Gemm, MatMul, Relu, Clip, Add, Mul, Concat, MaxPool, AveragePool,
-          GlobalAveragePool, Reshape, Flatten, Softmax, BatchNormalization, Pad, Sigmoid,
-          HardSwish, HardSigmoid, Transpose, Split, Slice, Squeeze, Unsqueeze, Identity,
-          Dropout, LRN, Resize, Sub, Div, Mean, ReduceMean, Tanh, LeakyRelu, PRelu]
-)yaml";
 
-const char* kEdgeTpuPcie =
-    R"yaml(# One Coral M.2/mini-PCIe Edge TPU (PCIe Gen2 x1). Modeled: every figure is an estimate.
-# Same chip as edgetpu-usb; the link is faster (PCIe Gen2 x1: 500 MB/s raw).
-devices:
-  - name: edgetpu
-    kind: model
-    peak_macs_per_s: {int8: 2e12}
-    param_memory_bytes: 8Mi
-    stream_bytes_per_s: 450M
-    link_bytes_per_s: 450M
-    link_latency_s: 0.0002
-    layer_overhead_s: 0.000012
-    load_s: 0.012
-    idle_w: 0.5
-    active_w: 2.0
-)yaml";
-
-const char* kEdgeTpuX8 =
-    R"yaml(# Eight Edge TPUs on one PCIe board (as ASUS's CRL-G18U-P3DF), each on its own PCIe Gen2 x1
-# lane behind a switch. Modeled: every figure is an estimate. Stage k runs on tpu{k}.
-devices:
-  - name: tpu
-    kind: model
-    count: 8
-    peak_macs_per_s: {int8: 2e12}
-    param_memory_bytes: 8Mi
-    stream_bytes_per_s: 450M
-    link_bytes_per_s: 450M
-    link_latency_s: 0.0002
-    layer_overhead_s: 0.000012
-    load_s: 0.012
-    idle_w: 0.5
-    active_w: 2.0
-)yaml";
+// One Edge TPU: 4 TOPS int8 = 2e12 MAC/s peak and ~8 MB of on-chip parameter cache (Coral's
+// data sheet); parameters beyond the cache stream from the host over the link on every
+// inference. The link rate, its latency and the per-layer overhead are calibrated on Coral's
+// published latencies (docs/pipeline.md). `count` replicates it (tpu0, tpu1, ...).
+std::string edgetpu_yaml(const std::string& comment, const std::string& name, int count,
+                         const std::string& link, const std::string& latency) {
+  std::string y = comment + "devices:\n  - name: " + name + "\n    kind: model\n";
+  if (count > 1) y += "    count: " + std::to_string(count) + "\n";
+  y += "    peak_macs_per_s: {int8: 2e12}\n    param_memory_bytes: 8Mi\n";
+  y += "    stream_bytes_per_s: " + link + "\n    link_bytes_per_s: " + link + "\n";
+  y += "    link_latency_s: " + latency + "\n    layer_overhead_s: 0.000012\n";
+  y += "    load_s: 0.012\n    idle_w: 0.5\n    active_w: 2.0\n";
+  y += "    ops: [Conv, Gemm, MatMul, Relu, Clip, Add, Mul, Concat, MaxPool, AveragePool,\n"
+       "          GlobalAveragePool, Reshape, Flatten, Softmax, BatchNormalization, Pad, Sigmoid,\n"
+       "          HardSwish, HardSigmoid, Transpose, Split, Slice, Squeeze, Unsqueeze, Identity,\n"
+       "          Dropout, LRN, Resize, Sub, Div, Mean, ReduceMean, Tanh, LeakyRelu, PRelu]\n";
+  return y;
+}
 
 const char* kPhoneCloud =
     R"yaml(# Neurosurgeon's setting (Kang et al., ASPLOS 2017): a phone that may offload the rest of
@@ -347,9 +309,19 @@ std::vector<std::string> preset_names() {
 
 std::string preset_yaml(const std::string& name) {
   if (name == "host-cores") return host_cores_yaml();
-  if (name == "edgetpu-usb") return kEdgeTpuUsb;
-  if (name == "edgetpu-pcie") return kEdgeTpuPcie;
-  if (name == "edgetpu-x8") return kEdgeTpuX8;
+  if (name == "edgetpu-usb")
+    return edgetpu_yaml(
+        "# One Coral USB Accelerator (Edge TPU over USB 3.0). Modeled: estimates.\n", "edgetpu", 1,
+        "420M", "0.0004");
+  if (name == "edgetpu-pcie")
+    return edgetpu_yaml(
+        "# One Coral M.2 / mini-PCIe Edge TPU (PCIe Gen2 x1). Modeled: estimates.\n", "edgetpu", 1,
+        "450M", "0.0002");
+  if (name == "edgetpu-x8")
+    return edgetpu_yaml(
+        "# Eight Edge TPUs on one PCIe board, each on its own PCIe Gen2 x1 lane\n"
+        "# behind a switch; stage k runs on tpu{k}. Modeled: estimates.\n",
+        "tpu", 8, "450M", "0.0002");
   if (name == "phone+cloud") return kPhoneCloud;
   std::string list;
   for (const auto& n : preset_names()) list += (list.empty() ? "" : ", ") + n;
