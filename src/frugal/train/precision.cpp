@@ -305,4 +305,19 @@ void PrecisionSchedule::end_epoch(double loss) {
   }
 }
 
+void FormatRange::add(const numeric::NumberFormat& f) {
+  auto narrower = [](const numeric::NumberFormat& a, const numeric::NumberFormat& b) {
+    return a.mantissa_bits != b.mantissa_bits ? a.mantissa_bits < b.mantissa_bits
+                                              : a.exponent_bits < b.exponent_bits;
+  };
+  if (!lo_ || narrower(f, *lo_)) lo_ = f;
+  if (!hi_ || narrower(*hi_, f)) hi_ = f;
+}
+
+std::string FormatRange::describe() const {
+  if (!lo_) return "";
+  const std::string lo = numeric::to_string(*lo_), hi = numeric::to_string(*hi_);
+  return lo == hi ? lo : lo + ".." + hi;
+}
+
 }  // namespace frugal::train

@@ -75,7 +75,8 @@ class PrecisionSchedule {
   // Empty spec: no schedule. Throws UserError naming --precision-schedule and the grammar.
   static PrecisionSchedule parse(const std::string& spec);
   bool active() const { return kind_ != Kind::kNone; }
-  // Forward format at this point of the run (epoch_progress in epochs, fractional).
+  // Forward format of a step that starts at `epoch_progress` (epochs done, fractional: step
+  // i of n in epoch e starts at e + i / n, in [e, e + 1), and belongs to epoch e).
   numeric::NumberFormat format_at(double epoch_progress, int64_t total_epochs) const;
   // Adaptive: called with each finished epoch's train loss.
   void end_epoch(double train_loss);
@@ -100,6 +101,17 @@ class PrecisionSchedule {
   int adaptive_bits_ = 0;
   double best_loss_ = 1e300;
   int stalled_ = 0;
+};
+
+// The forward formats one epoch used under a precision schedule, for its log line: one
+// name, or "MIN..MAX" (by significand width) when a cyclic schedule varied it.
+class FormatRange {
+ public:
+  void add(const numeric::NumberFormat& f);
+  std::string describe() const;  // "" when nothing was added
+
+ private:
+  std::optional<numeric::NumberFormat> lo_, hi_;
 };
 
 }  // namespace frugal::train

@@ -321,12 +321,14 @@ void Trainer::run(const std::function<void(const EpochStats&)>& on_epoch,
     if (config_.stop_after > 0 && run_epochs >= config_.stop_after) break;
     const auto t0 = std::chrono::steady_clock::now();
     std::vector<int64_t> order = train_indices_;
-    shuffle(order, Philox(config_.seed, kShuffleStream + static_cast<uint64_t>(epoch)));
+    if (config_.shuffle)
+      shuffle(order, Philox(config_.seed, kShuffleStream + static_cast<uint64_t>(epoch)));
     EpochStats st;
     st.epoch = epoch + 1;
     qat_epoch_ = epoch;
     double loss_sum = 0;
     int64_t correct = 0, seen = 0;
+    FormatRange formats_used;
     Tensor images, labels;
     for (int64_t it = 0; it < iters; ++it) {
       const int64_t begin = it * config_.batch;
@@ -335,14 +337,20 @@ void Trainer::run(const std::function<void(const EpochStats&)>& on_epoch,
       train_->get_batch(std::span<const int64_t>(order.data() + begin, static_cast<size_t>(cnt)),
                         images, labels);
       const Tensor x = augment_batch(images, epoch, begin);
-      const double progress_t =
+      // Progress in epochs at the start and at the end of this step: the step belongs to
+      // epoch `epoch`, so its start lies in [epoch, epoch + 1) (what the precision schedules
+      // read); the learning-rate curves are sampled at its end (LrSchedule::lr).
+      const double step_start =
+          static_cast<double>(epoch) + static_cast<double>(it) / static_cast<double>(iters);
+      const double step_end =
           static_cast<double>(epoch) + static_cast<double>(it + 1) / static_cast<double>(iters);
-      const float lr = schedule_.lr(config_.lr, progress_t, total);
+      const float lr = schedule_.lr(config_.lr, step_end, total);
+      step_lr_ = lr;
       if (precision_schedule_.active()) {
-        const numeric::NumberFormat f = precision_schedule_.format_at(progress_t, total);
+        const numeric::NumberFormat f = precision_schedule_.format_at(step_start, total);
         policy_.set_forward_format(
             f == numeric::NumberFormat{} ? std::nullopt : std::optional<numeric::NumberFormat>(f));
-        st.forward_format = numeric::to_string(f);
+        formats_used.add(f);
       }
       const Tensor logits = graph_->forward(qat_input(x, true), true, iteration_);
       const LossResult loss = softmax_cross_entropy(logits, labels, scaler_.scale());
@@ -395,12 +403,14 @@ void Trainer::run(const std::function<void(const EpochStats&)>& on_epoch,
                            [this](const std::string& p) -> Tensor& { return graph_->param(p); },
                            &optimizer_.state());
       ++iteration_;
+      step_loss_ = loss.loss;
       loss_sum += loss.loss * static_cast<double>(cnt);
       correct += loss.correct;
       seen += cnt;
       st.lr = lr;
       if (progress) progress(epoch + 1, it + 1, iters, loss_sum / static_cast<double>(seen));
     }
+    st.forward_format = formats_used.describe();
     const double train_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     st.train_loss = loss_sum / static_cast<double>(std::max<int64_t>(seen, 1));

@@ -42,6 +42,7 @@ struct TrainConfig {
   int threads = 1;
   int64_t limit = 0;       // use only the first N training (and test) samples; 0: all
   int64_t stop_after = 0;  // stop after this many epochs of the run (0: run all)
+  bool shuffle = true;     // false: the samples in file order every epoch (parity tests)
   std::string format, rounding, precision_schedule;
   std::string loss_scale = "none";
   KernelChoice kernels = kDefaultKernels;
@@ -61,7 +62,8 @@ struct EpochStats {
   std::optional<double> val_accuracy, test_accuracy;
   double seconds = 0, images_per_second = 0;
   float lr = 0;                // at the epoch's last iteration
-  std::string forward_format;  // under a precision schedule
+  std::string forward_format;  // under a precision schedule: the format(s) the epoch used
+                               // ("e4m3", or "e4m1..e4m4" when a cyclic schedule varied it)
   int64_t skipped_steps = 0;   // dynamic loss scaling
   float loss_scale = 1;
 };
@@ -90,6 +92,9 @@ class Trainer {
   const std::string& describe_data() const { return data_description_; }
   const PrecisionPolicy& policy() const { return policy_; }
   int64_t first_epoch() const { return start_epoch_ + 1; }
+  // Learning rate of the last step run (read from the progress callback: per-step schedules).
+  float step_lr() const { return step_lr_; }
+  double step_loss() const { return step_loss_; }  // its mini-batch's mean loss
   // "" without --prune; else the schedule and the pruned layers' current sparsity.
   std::string prune_summary() const;
   // --qat: the fake-quantization state (ranges learned so far; export_int8); else null.
@@ -112,6 +117,8 @@ class Trainer {
   LossScaler scaler_;
   int64_t start_epoch_ = 0;  // epochs already done (from a checkpoint)
   uint64_t iteration_ = 0;   // global iteration counter (RNG streams)
+  float step_lr_ = 0;
+  double step_loss_ = 0;
   std::unique_ptr<PruneSchedule> prune_;  // --prune
   std::unique_ptr<QatState> qat_;         // --qat
   int64_t qat_epoch_ = 0;                 // epoch whose start=/freeze= state applies
