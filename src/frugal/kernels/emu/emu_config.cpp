@@ -1,116 +1,44 @@
 #include "frugal/kernels/emu/emu_config.h"
 
-#include <charconv>
-
-#include "frugal/core/error.h"
-#include "frugal/numeric/expansions.h"
+#include "frugal/numeric/format_spec.h"
 
 namespace frugal::kernels::emu {
 namespace {
 
-constexpr std::string_view kGrammar =
-    "accepted: w=FMT,a=FMT,acc=FMT[:chunk=K][:compensated][,round=nearest|stochastic:SEED] "
-    "with K >= 1 and FMT a number format (see `frugal formats`), e.g. "
-    "w=e4m3,a=e4m3,acc=fp16:chunk=32";
-
-[[noreturn]] void bad(std::string_view spec, const std::string& why) {
-  throw UserError("--format: '" + std::string(spec) + "': " + why + "; " + std::string(kGrammar));
-}
-
-// The reason of a nested parse error without its own grammar sentence.
-std::string reason(const UserError& e) {
-  std::string s = e.what();
-  const size_t cut = s.find("; accepted:");
-  return cut == std::string::npos ? s : s.substr(0, cut);
-}
-
-numeric::NumberFormat element_format(std::string_view spec, std::string_view key,
-                                     std::string_view value) {
-  try {
-    numeric::NumberFormat f = numeric::parse_format(value);
-    numeric::validate(f);
-    return f;
-  } catch (const UserError& e) {
-    bad(spec, std::string(key) + ": " + reason(e));
-  }
+numeric::FormatSpec to_spec(const EmuConfig& c) {
+  numeric::FormatSpec s;
+  s.weights = c.weights;
+  s.activations = c.activations;
+  s.acc.format = c.acc.format;
+  s.acc.chunk = c.acc.chunk;
+  s.acc.compensated = c.acc.compensated;
+  s.acc.rounding = c.rounding;
+  s.rounding = c.rounding;
+  return s;
 }
 
 }  // namespace
 
 std::string_view emu_config_grammar() {
-  return kGrammar;
+  return numeric::format_spec_grammar();
 }
 
+// The grammar and its parser live in numeric (the accelerator model reads the same strings).
 EmuConfig parse_emu_config(std::string_view spec) {
+  const numeric::FormatSpec s = numeric::parse_format_spec(spec);
   EmuConfig c;
-  bool seen_w = false, seen_a = false, seen_acc = false, seen_round = false;
-  size_t start = 0;
-  while (start <= spec.size()) {
-    size_t end = spec.find(',', start);
-    if (end == std::string_view::npos) end = spec.size();
-    const std::string_view item = spec.substr(start, end - start);
-    start = end + 1;
-    if (item.empty()) {
-      if (spec.empty()) break;
-      bad(spec, "empty item");
-    }
-    const size_t eq = item.find('=');
-    if (eq == std::string_view::npos) bad(spec, "'" + std::string(item) + "' is not KEY=VALUE");
-    const std::string_view key = item.substr(0, eq), value = item.substr(eq + 1);
-    auto once = [&](bool& seen) {
-      if (seen) bad(spec, "'" + std::string(key) + "' given twice");
-      seen = true;
-    };
-    if (key == "w") {
-      once(seen_w);
-      c.weights = element_format(spec, key, value);
-    } else if (key == "a") {
-      once(seen_a);
-      c.activations = element_format(spec, key, value);
-    } else if (key == "acc") {
-      once(seen_acc);
-      try {
-        const numeric::AccumulatorSpec a = numeric::parse_accumulator(value);
-        c.acc.format = a.format;
-        c.acc.chunk = a.chunk;
-        c.acc.compensated = a.compensated;
-      } catch (const UserError& e) {
-        bad(spec, "acc: " + reason(e));
-      }
-    } else if (key == "round") {
-      once(seen_round);
-      if (value == "nearest") {
-        c.rounding = numeric::Rounding::nearest_even();
-      } else if (value.substr(0, 11) == "stochastic:") {
-        const std::string_view v = value.substr(11);
-        uint64_t seed = 0;
-        auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), seed);
-        if (v.empty() || ec != std::errc() || p != v.data() + v.size())
-          bad(spec, "round: seed '" + std::string(v) + "' is not a non-negative integer");
-        c.rounding = numeric::Rounding::stochastic(seed);
-      } else {
-        bad(spec, "round: '" + std::string(value) + "' is not nearest or stochastic:SEED");
-      }
-    } else {
-      bad(spec, "unknown key '" + std::string(key) + "' (keys: w, a, acc, round)");
-    }
-  }
-  c.acc.rounding = c.rounding;
-  if (c.acc.compensated && c.rounding.mode != numeric::RoundingMode::kNearestEven)
-    bad(spec, "compensated accumulation needs round=nearest");
+  c.weights = s.weights;
+  c.activations = s.activations;
+  c.acc.format = s.acc.format;
+  c.acc.chunk = s.acc.chunk;
+  c.acc.compensated = s.acc.compensated;
+  c.acc.rounding = s.rounding;
+  c.rounding = s.rounding;
   return c;
 }
 
 std::string to_string(const EmuConfig& c) {
-  numeric::AccumulatorSpec a;
-  a.format = c.acc.format;
-  a.chunk = c.acc.chunk;
-  a.compensated = c.acc.compensated;
-  std::string s = "w=" + numeric::to_string(c.weights) + ",a=" + numeric::to_string(c.activations) +
-                  ",acc=" + numeric::to_string(a);
-  if (c.rounding.mode == numeric::RoundingMode::kStochastic)
-    s += ",round=stochastic:" + std::to_string(c.rounding.seed);
-  return s;
+  return numeric::to_string(to_spec(c));
 }
 
 }  // namespace frugal::kernels::emu
