@@ -167,15 +167,23 @@ struct Reader {
          [&](const std::string& k, const YAML::Node& v) {
            const std::string s = k == "index_bits" ? "" : text(v, "sparsity." + k);
            if (k == "mode") {
-             if (s == "none") a.sparse = SparseMode::kNone;
-             else if (s == "gate") a.sparse = SparseMode::kGate;
-             else if (s == "skip") a.sparse = SparseMode::kSkip;
-             else fail(v, "sparsity.mode: '" + s + "' is not none, gate or skip");
+             if (s == "none")
+               a.sparse = SparseMode::kNone;
+             else if (s == "gate")
+               a.sparse = SparseMode::kGate;
+             else if (s == "skip")
+               a.sparse = SparseMode::kSkip;
+             else
+               fail(v, "sparsity.mode: '" + s + "' is not none, gate or skip");
            } else if (k == "storage") {
-             if (s == "dense") a.storage = SparseStorage::kDense;
-             else if (s == "csr") a.storage = SparseStorage::kCsr;
-             else if (s == "bitmap") a.storage = SparseStorage::kBitmap;
-             else fail(v, "sparsity.storage: '" + s + "' is not dense, csr or bitmap");
+             if (s == "dense")
+               a.storage = SparseStorage::kDense;
+             else if (s == "csr")
+               a.storage = SparseStorage::kCsr;
+             else if (s == "bitmap")
+               a.storage = SparseStorage::kBitmap;
+             else
+               fail(v, "sparsity.storage: '" + s + "' is not dense, csr or bitmap");
            } else {
              a.index_bits = integer(v, "sparsity.index_bits", 1);
              if (a.index_bits > 32) fail(v, "sparsity.index_bits: at most 32");
@@ -201,7 +209,8 @@ struct Reader {
       throw UserError(origin + ":" + std::to_string(e.mark.line + 1) + ":" +
                       std::to_string(e.mark.column + 1) + ": YAML syntax error: " + e.msg);
     }
-    if (!root.IsMap()) throw UserError(origin + ": an architecture file is a mapping (pe_array:, ...)");
+    if (!root.IsMap())
+      throw UserError(origin + ": an architecture file is a mapping (pe_array:, ...)");
     Architecture a;
     a.origin = origin;
     each(root, "the architecture",
@@ -244,10 +253,14 @@ Dataflow parse_dataflow(std::string_view name, const std::string& option) {
 
 std::string to_string(Dataflow d) {
   switch (d) {
-    case Dataflow::kWeightStationary: return "ws";
-    case Dataflow::kOutputStationary: return "os";
-    case Dataflow::kRowStationary: return "rs";
-    case Dataflow::kNoLocalReuse: return "nlr";
+    case Dataflow::kWeightStationary:
+      return "ws";
+    case Dataflow::kOutputStationary:
+      return "os";
+    case Dataflow::kRowStationary:
+      return "rs";
+    case Dataflow::kNoLocalReuse:
+      return "nlr";
   }
   return "?";
 }
@@ -259,10 +272,14 @@ std::string operand_name(int operand) {
 
 bool keeps_in_rf(Dataflow d, int operand) {
   switch (d) {
-    case Dataflow::kWeightStationary: return operand == kWeights;
-    case Dataflow::kOutputStationary: return operand == kPsums;
-    case Dataflow::kRowStationary: return true;
-    case Dataflow::kNoLocalReuse: return false;
+    case Dataflow::kWeightStationary:
+      return operand == kWeights;
+    case Dataflow::kOutputStationary:
+      return operand == kPsums;
+    case Dataflow::kRowStationary:
+      return true;
+    case Dataflow::kNoLocalReuse:
+      return false;
   }
   return false;
 }
@@ -303,8 +320,10 @@ Architecture with_equal_storage(const Architecture& arch, Dataflow dataflow) {
   for (int o = 0; o < kOperands; ++o)
     if (keeps_in_rf(dataflow, o)) kept += arch.rf_bytes[o], ++kept_count;
   for (int o = 0; o < kOperands; ++o) {
-    if (!keeps_in_rf(dataflow, o)) a.rf_bytes[o] = 0;
-    else a.rf_bytes[o] = kept > 0 ? total * arch.rf_bytes[o] / kept : total / kept_count;
+    if (!keeps_in_rf(dataflow, o))
+      a.rf_bytes[o] = 0;
+    else
+      a.rf_bytes[o] = kept > 0 ? total * arch.rf_bytes[o] / kept : total / kept_count;
   }
   if (kept_count == 0) a.glb_bytes += total * arch.pes();
   return a;

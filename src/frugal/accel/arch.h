@@ -13,9 +13,9 @@
 namespace frugal::accel {
 
 enum class Dataflow { kWeightStationary, kOutputStationary, kRowStationary, kNoLocalReuse };
-constexpr std::array<Dataflow, 4> kDataflows = {
-    Dataflow::kWeightStationary, Dataflow::kOutputStationary, Dataflow::kRowStationary,
-    Dataflow::kNoLocalReuse};
+constexpr std::array<Dataflow, 4> kDataflows = {Dataflow::kWeightStationary,
+                                                Dataflow::kOutputStationary,
+                                                Dataflow::kRowStationary, Dataflow::kNoLocalReuse};
 // "ws", "os", "rs", "nlr"; throws UserError naming `option` for anything else.
 Dataflow parse_dataflow(std::string_view name, const std::string& option);
 std::string to_string(Dataflow dataflow);
@@ -47,7 +47,7 @@ struct Architecture {
   std::array<bool, kOperands> glb_holds = {true, true, true};
   int glb_banks = 27;
   int glb_bank_bits = 64;
-  bool noc_multicast = true;  // one buffer read reaches every PE that needs the word
+  bool noc_multicast = true;   // one buffer read reaches every PE that needs the word
   bool noc_forwarding = true;  // PE-to-PE links: operands pass along, psums accumulate
   double dram_gbps = 4;        // GB/s
   double clock_mhz = 200;

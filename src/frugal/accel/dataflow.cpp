@@ -135,7 +135,8 @@ struct OperandTraffic {
 void add_energy(const EvalContext& ctx, const Mapping& m, Cost& c) {
   const Prices& p = ctx.prices;
   for (int x = 0; x < kOperands; ++x)
-    for (int l = kDram; l <= kRf; ++l) c.energy_pj[l] += c.words[x][l] * p.bits[x] * p.pj_per_bit[l];
+    for (int l = kDram; l <= kRf; ++l)
+      c.energy_pj[l] += c.words[x][l] * p.bits[x] * p.pj_per_bit[l];
   // Final outputs leave in the activation format, not the accumulator's.
   const double outputs = ctx.layer->shape.footprint(kPsums, m.tile_at(kAtDram));
   c.energy_pj[kDram] -= std::min(outputs, c.words[kPsums][kDram]) *
@@ -155,7 +156,8 @@ void add_cycles(const EvalContext& ctx, double temporal_iters, double density, C
   const double dram_bits_per_cycle = a.dram_gbps * 8e9 / (a.clock_mhz * 1e6);
   const double glb_bits_per_cycle = double(a.glb_banks) * a.glb_bank_bits;
   c.compute_cycles = temporal_iters * (a.sparse == SparseMode::kSkip ? density : 1.0);
-  c.cycles = std::max({c.compute_cycles, dram_bits / dram_bits_per_cycle, glb_bits / glb_bits_per_cycle});
+  c.cycles =
+      std::max({c.compute_cycles, dram_bits / dram_bits_per_cycle, glb_bits / glb_bits_per_cycle});
   c.utilization = c.macs / (c.cycles * a.pes());
 }
 
@@ -168,9 +170,10 @@ bool within_rules(const EvalContext& ctx, const Mapping& m, Cost& c) {
     return false;
   }
   for (int d = 0; d < kDims; ++d) {
-    if ((m.factors[kAtRf][d] > 1 && !ctx.rules.at_rf[d]) || (rows[d] > 1 && !ctx.rules.at_rows[d]) ||
-        (cols[d] > 1 && !ctx.rules.at_cols[d])) {
-      c.why_invalid = std::string("dimension ") + dim_name(d) + " is placed where the dataflow forbids it";
+    if ((m.factors[kAtRf][d] > 1 && !ctx.rules.at_rf[d]) ||
+        (rows[d] > 1 && !ctx.rules.at_rows[d]) || (cols[d] > 1 && !ctx.rules.at_cols[d])) {
+      c.why_invalid =
+          std::string("dimension ") + dim_name(d) + " is placed where the dataflow forbids it";
       return false;
     }
   }
@@ -198,10 +201,13 @@ std::string Mapping::str() const {
   for (int p = 0; p < kPlaces; ++p) {
     std::string inner;
     // Temporal levels list their loops outermost first, like the loop nest reads.
-    std::array<int, kDims> dims = level_of[p] >= 0 ? order[level_of[p]] : std::array<int, kDims>{0, 1, 2, 3, 4, 5, 6, 7};
+    std::array<int, kDims> dims =
+        level_of[p] >= 0 ? order[level_of[p]] : std::array<int, kDims>{0, 1, 2, 3, 4, 5, 6, 7};
     if (level_of[p] >= 0) std::reverse(dims.begin(), dims.end());
     for (int d : dims)
-      if (factors[p][d] > 1) inner += (inner.empty() ? "" : " ") + std::string(dim_name(d)) + std::to_string(factors[p][d]);
+      if (factors[p][d] > 1)
+        inner +=
+            (inner.empty() ? "" : " ") + std::string(dim_name(d)) + std::to_string(factors[p][d]);
     s += (s.empty() ? "" : " ") + std::string(names[p]) + "[" + inner + "]";
   }
   return s;

@@ -55,7 +55,7 @@ struct Cost {
   double macs = 0;          // useful MACs (after skipping zero weights)
   double cycles = 0;
   double compute_cycles = 0;
-  double utilization = 0;  // useful MACs / (cycles x PEs)
+  double utilization = 0;                                      // useful MACs / (cycles x PEs)
   std::array<std::array<double, kLevels>, kOperands> words{};  // accesses by operand, level
   std::array<double, kLevels> energy_pj{};
   double total_pj = 0;

@@ -27,8 +27,8 @@ double capacity_scale(const Architecture& a, double bytes, double ref_bytes) {
 }
 
 void check_accumulator(const fn::NumberFormat& acc) {
-  const bool holds_sums = acc.block == 0 && acc.kind != fn::FormatKind::kBinary &&
-                          acc.kind != fn::FormatKind::kTernary;
+  const bool holds_sums =
+      acc.block == 0 && acc.kind != fn::FormatKind::kBinary && acc.kind != fn::FormatKind::kTernary;
   if (!holds_sums)
     throw UserError("--format: the accelerator model cannot price acc=" + fn::to_string(acc) +
                     ": an accumulator must hold sums (a float, fixed or int format without a "
@@ -48,7 +48,7 @@ Prices price(const Architecture& a, const fn::FormatSpec& f) {
   // The wider multiplier of the two operand formats does the product.
   const fn::NumberFormat& mul =
       fn::mul_cost(f.weights).energy_pj >= fn::mul_cost(f.activations).energy_pj ? f.weights
-                                                                                : f.activations;
+                                                                                 : f.activations;
   p.mac_pj = fn::mac_cost(mul, f.acc.format).energy_pj;
   p.bits = {fn::describe(f.weights).bits_per_value, fn::describe(f.activations).bits_per_value,
             fn::describe(f.acc.format).bits_per_value};
@@ -80,7 +80,8 @@ std::vector<TechRow> technology_table(const Architecture& a, const fn::FormatSpe
        eyeriss + ": " + std::to_string(a.energy.glb).substr(0, 4) + "x" +
            (a.energy.scale_by_capacity ? scaled + " from 108 KB" : "")},
       {"DRAM access", p.pj_per_bit[kDram], "pJ/bit",
-       eyeriss + ": " + std::to_string(a.energy.dram).substr(0, 5) + "x (Horowitz: 1.3-2.6 nJ per 64 bits)"},
+       eyeriss + ": " + std::to_string(a.energy.dram).substr(0, 5) +
+           "x (Horowitz: 1.3-2.6 nJ per 64 bits)"},
   };
 }
 

@@ -21,10 +21,10 @@ constexpr int kLevels = 5;
 std::string level_name(int level);  // "DRAM", "GLB", "NoC", "RF", "MAC"
 
 struct Prices {
-  double mac_pj = 0;                           // one multiply in w x a and one add in acc
-  std::array<double, kOperands> bits{};        // weights (w), inputs (a), psums (acc)
-  double output_bits = 0;                      // final outputs written back (a)
-  std::array<double, kLevels> pj_per_bit{};    // kDram..kRf (kMac unused)
+  double mac_pj = 0;                         // one multiply in w x a and one add in acc
+  std::array<double, kOperands> bits{};      // weights (w), inputs (a), psums (acc)
+  double output_bits = 0;                    // final outputs written back (a)
+  std::array<double, kLevels> pj_per_bit{};  // kDram..kRf (kMac unused)
 };
 
 // Throws UserError "--format: ..." for a format the model cannot price (an accumulator

@@ -24,7 +24,8 @@ LayerEstimate map_with(const Layer& layer, const Architecture& arch, Dataflow da
 
 }  // namespace
 
-LayerEstimate estimate_layer(const Layer& layer, const Architecture& arch, const EstimateOptions& o) {
+LayerEstimate estimate_layer(const Layer& layer, const Architecture& arch,
+                             const EstimateOptions& o) {
   if (!o.best_dataflow) return map_with(layer, arch, o.dataflow.value_or(arch.dataflow), o);
   std::optional<LayerEstimate> best;
   std::string first_error;
@@ -42,7 +43,8 @@ LayerEstimate estimate_layer(const Layer& layer, const Architecture& arch, const
   return *best;
 }
 
-ModelEstimate estimate_model(const ir::Graph& graph, const Architecture& arch, const EstimateOptions& o) {
+ModelEstimate estimate_model(const ir::Graph& graph, const Architecture& arch,
+                             const EstimateOptions& o) {
   price(arch, o.formats);  // an unpriceable format fails before any search
   const LayerSet set = extract_layers(graph, o.batch);
   ModelEstimate m;

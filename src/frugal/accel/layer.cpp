@@ -19,7 +19,8 @@ constexpr bool kRelevant[kOperands][kDims] = {
 };
 
 // Zero statistics of a weight read as rows x cols through `at(row, col)`.
-WeightStats weight_stats(int64_t rows, int64_t cols, const std::function<float(int64_t, int64_t)>& at) {
+WeightStats weight_stats(int64_t rows, int64_t cols,
+                         const std::function<float(int64_t, int64_t)>& at) {
   WeightStats w;
   w.rows = rows;
   w.cols = cols;
@@ -92,7 +93,8 @@ bool gemm_layer(const ir::Graph& g, const ir::Node& n, const ops::GraphInfo& inf
   const Tensor* t = g.initializer(n.inputs[1]);
   if (t && t->dtype() == DType::kF32) {
     const float* d = t->data<float>();
-    l.weights = weight_stats(out, k, [&](int64_t r, int64_t c) { return tb ? d[r * k + c] : d[c * out + r]; });
+    l.weights = weight_stats(
+        out, k, [&](int64_t r, int64_t c) { return tb ? d[r * k + c] : d[c * out + r]; });
   } else {
     l.weights = dense_stats(out, k);
   }
@@ -147,8 +149,10 @@ int64_t LayerShape::macs() const {
 
 double LayerShape::footprint(int operand, const Dims& t) const {
   switch (operand) {
-    case kWeights: return double(t[kM]) * t[kC] * t[kR] * t[kS] * t[kG];
-    case kPsums: return double(t[kN]) * t[kM] * t[kP] * t[kQ] * t[kG];
+    case kWeights:
+      return double(t[kM]) * t[kC] * t[kR] * t[kS] * t[kG];
+    case kPsums:
+      return double(t[kN]) * t[kM] * t[kP] * t[kQ] * t[kG];
     default: {
       const double h = double(t[kP] - 1) * stride_h + double(t[kR] - 1) * dilation_h + 1;
       const double w = double(t[kQ] - 1) * stride_w + double(t[kS] - 1) * dilation_w + 1;
@@ -159,8 +163,10 @@ double LayerShape::footprint(int operand, const Dims& t) const {
 
 double WeightStats::storage_bits(SparseStorage storage, double value_bits, int index_bits) const {
   switch (storage) {
-    case SparseStorage::kDense: return double(params) * value_bits;
-    case SparseStorage::kBitmap: return double(params) + double(nonzeros) * value_bits;
+    case SparseStorage::kDense:
+      return double(params) * value_bits;
+    case SparseStorage::kBitmap:
+      return double(params) + double(nonzeros) * value_bits;
     case SparseStorage::kCsr: {
       const double span = std::ldexp(1.0, index_bits);
       double entries = double(nonzeros);
@@ -189,8 +195,10 @@ LayerSet extract_layers(const ir::Graph& graph, int64_t batch) {
     const bool ok = n.op_type == "Conv"   ? conv_layer(graph, n, info, l, why)
                     : n.op_type == "Gemm" ? gemm_layer(graph, n, info, l)
                                           : matmul_layer(graph, n, info, l, why);
-    if (ok) set.layers.push_back(std::move(l));
-    else set.skipped.push_back(l.node + " (" + n.op_type + "): " + why);
+    if (ok)
+      set.layers.push_back(std::move(l));
+    else
+      set.skipped.push_back(l.node + " (" + n.op_type + "): " + why);
   }
   return set;
 }

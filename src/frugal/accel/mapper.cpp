@@ -50,12 +50,35 @@ struct Space {
     const Dims& b = ctx.layer->shape.bounds;
     std::vector<std::vector<int64_t>> opts(kDims);
     for (int d = 0; d < kDims; ++d) {
-      if (ctx.rules.at_rows[d]) opts[d] = spatial_candidates(b[d], a.pe_rows);
-      else if (ctx.rules.at_cols[d]) opts[d] = spatial_candidates(b[d], a.pe_cols);
-      else opts[d] = {1};
+      if (ctx.rules.at_rows[d])
+        opts[d] = spatial_candidates(b[d], a.pe_rows);
+      else if (ctx.rules.at_cols[d])
+        opts[d] = spatial_candidates(b[d], a.pe_cols);
+      else
+        opts[d] = {1};
     }
     std::array<int64_t, kDims> pick{};
     enumerate_spatial(opts, 0, pick, 1, 1);
+  }
+
+  double pes(size_t s) const {
+    double p = 1;
+    for (int d = 0; d < kDims; ++d) p *= double(rows[s][d] * cols[s][d]);
+    return p;
+  }
+
+  void keep_at_least(double min_pes) {
+    size_t k = 0;
+    for (size_t s = 0; s < rows.size(); ++s)
+      if (pes(s) >= min_pes) rows[k] = rows[s], cols[k] = cols[s], ++k;
+    rows.resize(k);
+    cols.resize(k);
+  }
+
+  double most_pes() const {
+    double best = 1;
+    for (size_t s = 0; s < rows.size(); ++s) best = std::max(best, pes(s));
+    return best;
   }
 
   void enumerate_spatial(const std::vector<std::vector<int64_t>>& opts, int d,
@@ -115,7 +138,8 @@ struct Search {
 
   bool out_of_time() {
     if ((best.evaluated & 255) != 0) return best.timed_out;
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     best.timed_out = best.timed_out || s > opt.time_limit_s;
     return best.timed_out;
   }
@@ -143,7 +167,8 @@ struct Search {
   }
 
   // Tiling number `index` of the mixed-radix space of `splits`.
-  static std::array<size_t, kDims> decode(double index, const std::array<std::vector<Split>, kDims>& splits) {
+  static std::array<size_t, kDims> decode(double index,
+                                          const std::array<std::vector<Split>, kDims>& splits) {
     std::array<size_t, kDims> pick{};
     for (int d = 0; d < kDims; ++d) {
       const double n = double(splits[d].size());
@@ -165,12 +190,14 @@ struct Search {
     best.exhaustive = best.space <= double(opt.max_evaluations);
     const Philox rng(opt.seed);
     uint64_t counter = 0;
-    const double per_spatial = std::max(1.0, double(opt.max_evaluations) / 27 / double(sp.rows.size()));
+    const double per_spatial =
+        std::max(1.0, double(opt.max_evaluations) / 27 / double(sp.rows.size()));
     for (size_t s = 0; s < sp.rows.size() && !out_of_time(); ++s) {
       const bool every = best.exhaustive || sizes[s] <= per_spatial;
       const double n = every ? sizes[s] : per_spatial;
       for (double i = 0; i < n && !out_of_time(); ++i) {
-        const double u = (double(rng.u32(counter)) * 4294967296.0 + rng.u32(counter + 1)) / 18446744073709551616.0;
+        const double u = (double(rng.u32(counter)) * 4294967296.0 + rng.u32(counter + 1)) /
+                         18446744073709551616.0;
         counter += 2;
         const double index = every ? i : std::floor(u * sizes[s]);
         all_orders(sp, s, all[s], decode(index, all[s]));
@@ -225,11 +252,20 @@ std::string to_string(Objective o) {
 double objective_value(const Cost& c, Objective o) {
   // Ties on the main objective go to the other one (a tiny weight keeps the order strict).
   switch (o) {
-    case Objective::kEnergy: return c.total_pj * (1 + 1e-12 * c.cycles);
-    case Objective::kDelay: return c.cycles * (1 + 1e-15 * c.total_pj);
-    case Objective::kEdp: return c.total_pj * c.cycles;
+    case Objective::kEnergy:
+      return c.total_pj * (1 + 1e-12 * c.cycles);
+    case Objective::kDelay:
+      return c.cycles * (1 + 1e-15 * c.total_pj);
+    case Objective::kEdp:
+      return c.total_pj * c.cycles;
   }
   return c.total_pj;
+}
+
+double min_pes_used(const EvalContext& ctx, const MapperOptions& options) {
+  Space sp{ctx, {}, {}};
+  sp.build_spatial();
+  return options.min_array_share * sp.most_pes();
 }
 
 Mapping smallest_mapping(const Layer& layer) {
@@ -248,6 +284,7 @@ MapResult map_layer(const EvalContext& ctx, const MapperOptions& options) {
                     ": even the smallest tile does not fit: " + smallest.why_invalid);
   Space sp{ctx, {}, {}};
   sp.build_spatial();
+  sp.keep_at_least(options.min_array_share * sp.most_pes());
   Search search{ctx, options, {}};
   search.run(sp);
   return search.best;

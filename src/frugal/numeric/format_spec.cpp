@@ -24,8 +24,7 @@ std::string reason(const UserError& e) {
   return cut == std::string::npos ? s : s.substr(0, cut);
 }
 
-NumberFormat element_format(std::string_view spec, std::string_view key,
-                                     std::string_view value) {
+NumberFormat element_format(std::string_view spec, std::string_view key, std::string_view value) {
   try {
     NumberFormat f = parse_format(value);
     validate(f);
@@ -99,8 +98,8 @@ FormatSpec parse_format_spec(std::string_view spec) {
 }
 
 std::string to_string(const FormatSpec& c) {
-  std::string s = "w=" + to_string(c.weights) + ",a=" + to_string(c.activations) +
-                  ",acc=" + to_string(c.acc);
+  std::string s =
+      "w=" + to_string(c.weights) + ",a=" + to_string(c.activations) + ",acc=" + to_string(c.acc);
   if (c.rounding.mode == RoundingMode::kStochastic)
     s += ",round=stochastic:" + std::to_string(c.rounding.seed);
   return s;
