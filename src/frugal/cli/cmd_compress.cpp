@@ -1,10 +1,10 @@
-// frugal compress MODEL -o OUT.onnx [--prune SPEC] [--quant SPEC [--max-drop P]]: pruning
-// (compress/prune.h, compress/structured.h) with the exact per-layer report
-// (compress/sparsity_report.h), then post-training quantization of the pruned graph (the
-// shared --quant step, cli/quant_step.h; the Deep Compression order), accuracy-driven mixed
-// precision (compress/mixed_precision.h), accuracy before/after on --data and the
-// per-layer sensitivity sweep (compress/sensitivity.h). docs/pruning.md,
-// docs/quantization.md.
+// frugal compress MODEL -o OUT.onnx|OUT.fgz [--prune SPEC] [--cluster SPEC] [--quant SPEC
+// [--max-drop P]] [--encode]: parses the options, runs the compress pipeline
+// (compress/pipeline.h: prune, cluster, quantize, mixed precision; its data from
+// measure/compress_data.h) and prints its report: the exact per-layer sparsity
+// (compress/sparsity_report.h), clusters, quantization, mixed precision, accuracy
+// before/after, the encoded size (compress/weight_encoding.h) and the per-layer sensitivity
+// sweep (compress/sensitivity.h). docs/pruning.md, docs/quantization.md, docs/compression.md.
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -16,15 +16,13 @@
 #include "frugal/cli/common.h"
 #include "frugal/cli/engine_options.h"
 #include "frugal/cli/quant_step.h"
-#include "frugal/cli/tensor_io.h"
-#include "frugal/compress/mixed_precision.h"
+#include "frugal/compress/container.h"
+#include "frugal/compress/pipeline.h"
+#include "frugal/compress/precision_map.h"
 #include "frugal/compress/prune.h"
 #include "frugal/compress/sensitivity.h"
-#include "frugal/compress/sparsity_report.h"
 #include "frugal/ir/onnx_io.h"
-#include "frugal/measure/clock.h"
-#include "frugal/measure/eval.h"
-#include "frugal/measure/stats.h"
+#include "frugal/measure/compress_data.h"
 
 namespace frugal::cli {
 namespace {
@@ -48,6 +46,10 @@ struct CompressArgs {
   std::string calib_data;
   double max_drop = -1;  // < 0: no mixed-precision search
   int64_t latency_runs = 20;
+  std::string cluster;  // weight sharing
+  bool gather = false;  // export clustered weights as codebook + index + Gather
+  bool encode = false;  // write the .fgz container
+  int index_bits = 0;   // sparse relative index width of the container (0: best per tensor)
 };
 
 std::string pct(double v) {
@@ -84,36 +86,6 @@ std::vector<double> parse_levels(const std::string& text) {
   }
   return v;
 }
-
-// Accuracy scorer over --data (the first --limit samples).
-class DataScorer {
- public:
-  DataScorer(const CompressArgs& a, const ir::Graph& probe) : a_(a) {
-    runtime::SessionOptions opt = session_options(a.engine, a.model, &probe);
-    runtime::Session s(probe, opt);
-    train::DataOptions d;
-    d.datasets_root = a.datasets_root;
-    const auto& ports = s.inputs();
-    if (ports.size() == 1 && ports[0].shape.size() == 4)
-      d.expected_sample_shape = {ports[0].shape[1], ports[0].shape[2], ports[0].shape[3]};
-    if (!s.outputs().empty() && s.outputs()[0].shape.size() >= 2)
-      d.num_classes = s.outputs()[0].shape[1];
-    data_ = train::open_dataset(a.data, d);
-  }
-  double operator()(const ir::Graph& g) const {
-    return (*this)(g, session_options(a_.engine, a_.model, &g));
-  }
-  double operator()(const ir::Graph& g, const runtime::SessionOptions& opt) const {
-    runtime::Session s(g, opt);
-    measure::EvalOptions eo;
-    eo.limit = a_.limit;
-    return measure::evaluate(s, a_.model, *data_, a_.data, eo).top1;
-  }
-
- private:
-  const CompressArgs& a_;
-  std::shared_ptr<train::Dataset> data_;
-};
 
 void print_report(const compress::SparsityReport& r, bool structured) {
   std::vector<std::string> head{"layer", "op"};
@@ -178,34 +150,6 @@ void print_sensitivity(const compress::SensitivityResult& s) {
   std::printf("%s", t.str().c_str());
 }
 
-// Timed runs of one configuration last at least this long (small models: many runs).
-constexpr double kMinTimedSeconds = 0.2;
-
-// Median milliseconds of at least `runs` inferences, and at least kMinTimedSeconds of them,
-// on seeded random inputs (after two warm-up runs).
-double median_latency_ms(const ir::Graph& g, const runtime::SessionOptions& opt, int64_t runs) {
-  runtime::Session s(g, opt);
-  std::vector<Tensor> inputs;
-  for (const auto& port : s.inputs()) inputs.push_back(make_input("random:0", port));
-  s.run(inputs);
-  s.run(inputs);
-  std::vector<double> ms;
-  const auto start = measure::now();
-  while (static_cast<int64_t>(ms.size()) < runs ||
-         measure::seconds_between(start, measure::now()) < kMinTimedSeconds) {
-    const auto t0 = measure::now();
-    s.run(inputs);
-    ms.push_back(1e3 * measure::seconds_between(t0, measure::now()));
-  }
-  return measure::median(ms);
-}
-
-struct MixedStep {
-  std::vector<std::string> layers;
-  compress::MixedPrecisionResult result;
-  std::string score_method, latency_method;
-};
-
 std::string assignment_str(const compress::PrecisionMap& m, size_t layers) {
   size_t int8 = 0, bf16 = 0;
   for (const auto& [node, p] : m) {
@@ -216,58 +160,9 @@ std::string assignment_str(const compress::PrecisionMap& m, size_t layers) {
          std::to_string(layers - int8 - bf16) + " fp32";
 }
 
-nlohmann::json evaluated_json(const compress::Evaluated& e) {
-  nlohmann::json m = nlohmann::json::object();
-  for (const auto& [node, p] : e.assignment) m[node] = compress::precision_name(p);
-  return {{"assignment", m}, {"top1_points", e.score}, {"latency_ms", e.latency},
-          {"origin", e.origin}};
-}
-
-// Accuracy-driven mixed precision over the int8-quantizable layers of `q`: every candidate
-// assignment is scored on --data (top-1, points) and timed (median of --latency-runs).
-MixedStep mixed_precision(const CompressArgs& a, const QuantStep& q, const DataScorer& scorer) {
-  MixedStep m;
-  for (const auto& l : q.result.layers)
-    if (l.precision.rfind("int8", 0) == 0) m.layers.push_back(l.node);
-  if (m.layers.empty())
-    throw UserError("--max-drop: no layer of the model was quantized to int8 (nothing to choose)");
-  runtime::SessionOptions base;
-  base.origin = a.model;
-  base.backends = {"cpu", "ref"};
-  base.threads = a.engine.threads;
-  base.backend_config.ranges = q.result.ranges.ranges;
-  runtime::SessionOptions eval = base;
-  eval.infer.batch = 64;
-  runtime::SessionOptions timed = base;
-  timed.infer.batch = a.engine.batch;
-  const ir::Graph& g = q.result.prepared;
-  size_t done = 0;
-  auto progress = [&](const char* what) {
-    if (!a.json) std::fprintf(stderr, "mixed precision: %zu %s\n", ++done, what);
-  };
-  compress::MixedPrecisionOptions mo;
-  mo.max_drop = a.max_drop;
-  m.result = compress::search_mixed_precision(
-      m.layers,
-      [&](const compress::PrecisionMap& p) {
-        progress("scored");
-        return 100.0 * scorer(g, compress::session_options(eval, p));
-      },
-      [&](const compress::PrecisionMap& p) {
-        return median_latency_ms(g, compress::session_options(timed, p), a.latency_runs);
-      },
-      mo);
-  m.score_method = "top-1 (points) on " + a.data +
-                   (a.limit ? ", first " + std::to_string(a.limit) + " samples" : "");
-  m.latency_method = "measured: median of at least " + std::to_string(a.latency_runs) +
-                     " runs and 0.2 s after 2 warm-up, batch " + std::to_string(a.engine.batch) + ", " +
-                     std::to_string(a.engine.threads) + " thread(s), steady clock, random inputs";
-  return m;
-}
-
-void print_mixed(const MixedStep& m, double max_drop) {
+void print_mixed(const compress::MixedStep& m) {
   const auto& r = m.result;
-  std::printf("\nmixed precision (max drop %.2f points): score %s; latency %s\n", max_drop,
+  std::printf("\nmixed precision (max drop %.2f points): score %s; latency %s\n", m.max_drop,
               m.score_method.c_str(), m.latency_method.c_str());
   std::printf("baseline fp32: %.2f points, %.3f ms\n", r.baseline.score, r.baseline.latency);
   Table sens({"layer", "precision", "drop (points)", "gain (ms)"});
@@ -277,7 +172,8 @@ void print_mixed(const MixedStep& m, double max_drop) {
     std::snprintf(g, sizeof(g), "%+.3f", l.gain);
     sens.add({l.layer, compress::precision_name(l.precision), d, g});
   }
-  std::printf("per-layer sensitivity (that layer alone in that precision):\n%s", sens.str().c_str());
+  std::printf("per-layer sensitivity (that layer alone in that precision):\n%s",
+              sens.str().c_str());
   Table front({"assignment", "top-1 (points)", "latency (ms)", "found by"});
   for (const auto& e : r.front) {
     char sc[32], la[32];
@@ -285,8 +181,8 @@ void print_mixed(const MixedStep& m, double max_drop) {
     std::snprintf(la, sizeof(la), "%.3f", e.latency);
     front.add({assignment_str(e.assignment, m.layers.size()), sc, la, e.origin});
   }
-  std::printf("accuracy/latency front of the %zu configurations measured:\n%s",
-              r.evaluated.size(), front.str().c_str());
+  std::printf("accuracy/latency front of the %zu configurations measured:\n%s", r.evaluated.size(),
+              front.str().c_str());
   // Why: each layer's own drop and gain in the precision chosen, and in int8 when not.
   Table chosen({"layer", "precision", "why (that layer alone)"});
   auto alone = [&](const std::string& layer, compress::LayerPrecision p) {
@@ -302,8 +198,9 @@ void print_mixed(const MixedStep& m, double max_drop) {
   for (const auto& l : m.layers) {
     auto it = r.best.assignment.find(l);
     const auto p = it == r.best.assignment.end() ? compress::LayerPrecision::kFp32 : it->second;
-    chosen.add({l, compress::precision_name(p),
-                alone(l, p == compress::LayerPrecision::kFp32 ? compress::LayerPrecision::kInt8 : p)});
+    chosen.add(
+        {l, compress::precision_name(p),
+         alone(l, p == compress::LayerPrecision::kFp32 ? compress::LayerPrecision::kInt8 : p)});
   }
   if (r.met)
     std::printf("chosen: %s, %.2f points (%+.2f), %.3f ms (%.2fx the fp32 latency)\n%s",
@@ -314,222 +211,240 @@ void print_mixed(const MixedStep& m, double max_drop) {
     std::printf("chosen: fp32 everywhere (no measured configuration met the drop)\n");
 }
 
-void compress_model(CompressArgs a) {
-  if (a.prune.empty() && a.quant.empty() && !a.sensitivity)
+void print_cluster(const compress::ClusterResult& c) {
+  Table t({"layer", "op", "bits", "weights", "non-zeros", "centroids", "iterations", "MSE"});
+  for (const auto& l : c.layers) {
+    char mse[32];
+    std::snprintf(mse, sizeof(mse), "%.3g", l.mse);
+    t.add({l.name, l.op_type, std::to_string(l.bits), with_commas(l.weights),
+           with_commas(l.nonzeros),
+           std::to_string(l.codebook.size()) + (l.zero_fixed ? " (0 fixed)" : ""),
+           std::to_string(l.iterations), mse});
+  }
+  std::printf("\nweight sharing (k-means)\n%s", t.str().c_str());
+  for (const auto& n : c.notes) std::printf("note      %s\n", n.c_str());
+}
+
+std::string ratio(int64_t before, int64_t after) {
+  char b[32];
+  std::snprintf(b, sizeof(b), "%.1fx",
+                after ? static_cast<double>(before) / static_cast<double>(after) : 0.0);
+  return b;
+}
+
+// Deep Compression's per-layer table (their Tables 2-5): the tensors' bits per stored
+// value and per relative index, the encoded size, the ratio and what Huffman saved.
+void print_encoded(const compress::EncodedSize& e, bool per_layer) {
+  if (per_layer) {
+    Table t({"tensor", "elements", "float32 B", "encoding", "weight bits", "index bits",
+             "encoded B", "ratio", "Huffman saved B"});
+    for (const auto& l : e.tensors) {
+      const auto fixed = static_cast<int64_t>((l.plan.fixed_bits + 7) / 8);
+      t.add({l.tensor, with_commas(l.elements), with_commas(l.raw_bytes), l.plan.describe(),
+             std::to_string(l.plan.value_bits),
+             l.plan.index_bits ? std::to_string(l.plan.index_bits) : "-",
+             with_commas(l.plan.bytes()), ratio(l.raw_bytes, l.plan.bytes()),
+             with_commas(fixed - l.plan.bytes())});
+    }
+    std::printf("\n%s", t.str().c_str());
+  }
+  std::printf("encoded   weights %s B -> %s B (%s smaller; %s B without Huffman)\n",
+              with_commas(e.raw_bytes).c_str(), with_commas(e.encoded_bytes).c_str(),
+              ratio(e.raw_bytes, e.encoded_bytes).c_str(), with_commas(e.fixed_bytes).c_str());
+}
+
+void check_args(CompressArgs& a) {
+  if (a.prune.empty() && a.quant.empty() && a.cluster.empty() && !a.sensitivity && !a.encode)
     throw UserError(
-        "frugal compress: nothing to do (give --prune SPEC, --quant SPEC and/or --sensitivity)");
-  if ((!a.prune.empty() || !a.quant.empty()) && a.output.empty())
-    throw UserError("frugal compress: --prune and --quant need -o OUT.onnx");
+        "frugal compress: nothing to do (give --prune SPEC, --cluster SPEC, --quant SPEC, --encode "
+        "and/or "
+        "--sensitivity)");
+  if ((!a.prune.empty() || !a.quant.empty() || !a.cluster.empty() || a.encode) && a.output.empty())
+    throw UserError("frugal compress: --prune and --quant need -o OUT.onnx (--encode: -o OUT.fgz)");
+  if (a.encode && !a.output.ends_with(".fgz"))
+    throw UserError("--encode: -o " + a.output + " must end in .fgz");
+  if (!a.encode && a.output.ends_with(".fgz"))
+    throw UserError("-o " + a.output + ": a .fgz container needs --encode");
+  if (a.gather && a.cluster.empty())
+    throw UserError("--gather: needs --cluster (it exports the codebook + index)");
+  if (a.gather && a.encode)
+    throw UserError("--gather: writes ONNX; --encode writes the container (give one)");
   if (a.limit < 0) throw UserError("--limit: must be 0 (all) or more");
   if (a.max_drop >= 0 && a.quant.empty())
     throw UserError("--max-drop: needs --quant int8 (it chooses per layer among fp32, bf16, int8)");
   if (a.max_drop >= 0 && a.data.empty())
     throw UserError("--max-drop: needs --data (the accuracy it keeps within the drop)");
   if (a.latency_runs < 1) throw UserError("--latency-runs: must be 1 or more");
+  if (a.index_bits < 0 || a.index_bits > 8)
+    throw UserError("--index-bits: must be 1 to 8 (0: the best)");
+  std::error_code ec;
+  if (!a.output.empty() && std::filesystem::equivalent(a.model, a.output, ec))
+    throw UserError("-o " + a.output + ": is the input model; write the pruned model elsewhere");
+}
+
+compress::PipelineContext make_context(CompressArgs& a, const ir::Graph& original) {
   // With --quant, --calibration names the quantizer's calibration inputs (not --precision
   // int8 ranges of the engine).
   const std::string quant_calibration = a.quant.empty() ? "" : a.engine.calibration;
   if (!a.quant.empty()) a.engine.calibration.clear();
-  std::error_code ec;
-  if (!a.output.empty() && std::filesystem::equivalent(a.model, a.output, ec))
-    throw UserError("-o " + a.output + ": is the input model; write the pruned model elsewhere");
-  const ir::Graph original = ir::load_onnx(a.model);
+  compress::PipelineContext ctx;
+  ctx.origin = a.model;
+  ctx.base = session_options(a.engine, a.model, &original);
+  // Quantization calibrates and scores on the cpu backend (the int8 layers run there).
+  if (!a.quant.empty()) ctx.base.backends = {"cpu", "ref"};
+  ctx.latency_batch = a.engine.batch;
+  ctx.latency_runs = a.latency_runs;
+  if (!a.json)
+    ctx.progress = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
+  measure::attach_data(ctx, original,
+                       {a.data, a.calib_data, quant_calibration, a.limit, a.datasets_root});
+  return ctx;
+}
 
-  std::unique_ptr<DataScorer> scorer;
-  if (!a.data.empty()) scorer = std::make_unique<DataScorer>(a, original);
-
-  nlohmann::json out = nlohmann::json::object();
-  out["model"] = a.model;
-
-  // 1. Pruning.
-  ir::Graph result = original;
-  std::optional<compress::SparsityReport> report;
-  std::vector<std::string> notes;
-  bool structured = false;
-  if (!a.prune.empty()) {
-    compress::PruneSpec spec = compress::PruneSpec::parse(a.prune, "--prune");
-    if (!a.exclude.empty()) spec.add_excludes(a.exclude);
-    if (spec.kind == compress::PruneSpec::Kind::kKeep)
-      throw UserError("--prune keep: only for frugal train (keeps a model's zeros while training)");
-    structured = spec.structured();
-    compress::PruneOutcome o = compress::prune(original, spec);
-    result = std::move(o.graph);
-    notes = std::move(o.notes);
-    report = compress::sparsity_report(original, result);
-    out["prune"] = spec.str();
-    out["report"] = compress::to_json(*report);
-    out["notes"] = notes;
+std::optional<compress::SensitivityResult> sensitivity(const CompressArgs& a,
+                                                       const ir::Graph& original,
+                                                       const compress::PipelineContext& ctx) {
+  if (!a.sensitivity) return std::nullopt;
+  compress::SensitivityOptions so;
+  if (!a.levels.empty()) so.levels = parse_levels(a.levels);
+  if (!a.exclude.empty()) {
+    compress::PruneSpec tmp;
+    tmp.add_excludes(a.exclude);
+    so.exclude = tmp.exclude;
   }
+  if (!a.json)
+    so.progress = [](size_t i, size_t n, const std::string& name) {
+      std::fprintf(stderr, "sensitivity: %zu/%zu %s\n", i + 1, n, name.c_str());
+    };
+  compress::SensitivityResult sens;
+  if (ctx.score) {
+    sens = compress::sensitivity(
+        original, [&](const ir::Graph& g) { return ctx.score(g, ctx.base); }, so);
+    sens.score_name = "top-1 on " + ctx.score_method;
+  } else {
+    sens = compress::sensitivity(
+        original, compress::agreement_score(original, a.samples, a.seed, ctx.base), so);
+    sens.score_name = "top-1 agreement with the unpruned model on " + std::to_string(a.samples) +
+                      " random N(0,1) inputs (seed " + std::to_string(a.seed) + ")";
+  }
+  return sens;
+}
 
-  // 2. Quantization of the pruned graph (prune, then quantize: the Deep Compression order).
-  //    The quant step shares our --data, --limit, --threads and --datasets-root.
-  std::optional<QuantStep> quant;
-  std::optional<MixedStep> mixed;
+struct Written {
   std::string ranges_file, precision_file;
-  if (!a.quant.empty()) {
-    QuantArgs qa;
-    qa.spec = a.quant;
-    qa.data = a.data;
-    qa.calib_data = a.calib_data;
-    qa.calibration = quant_calibration;
-    qa.limit = a.limit;
-    qa.datasets_root = a.datasets_root;
-    qa.threads = a.engine.threads;
-    quant = apply_quant_step(result, a.model, qa);
-    if (a.max_drop >= 0) {
-      if (quant->spec.kind != compress::QuantSpec::Kind::kStatic8)
-        throw UserError("--max-drop: needs static int8 (--quant int8...), not " + a.quant);
-      mixed = mixed_precision(a, *quant, *scorer);
-      // Layers the search left in fp32 or bf16 stay float in the exported QDQ graph.
-      for (const auto& l : mixed->layers) {
-        auto it = mixed->result.best.assignment.find(l);
-        if (it == mixed->result.best.assignment.end() ||
-            it->second != compress::LayerPrecision::kInt8)
-          qa.keep_float.insert(l);
-      }
-      if (!qa.keep_float.empty()) {
-        qa.skip_fp32_accuracy = true;
-        nlohmann::ordered_json fp32 = quant->report["accuracy"]["fp32"];
-        quant = apply_quant_step(result, a.model, qa);
-        quant->report["accuracy"]["fp32"] = fp32;
-      }
-    }
-    for (const auto& w : quant->warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
-    result = quant->result.graph;
-    out["quant"] = quant->report;
-    if (quant->spec.kind == compress::QuantSpec::Kind::kStatic8)
-      ranges_file = ranges_path(a.output);
-    if (mixed) {
-      precision_file = precision_path(a.output);
-      nlohmann::json mp;
-      mp["max_drop_points"] = a.max_drop;
-      mp["score"] = mixed->score_method;
-      mp["latency"] = mixed->latency_method;
-      mp["met"] = mixed->result.met;
-      mp["baseline"] = evaluated_json(mixed->result.baseline);
-      mp["best"] = evaluated_json(mixed->result.best);
-      nlohmann::json sens = nlohmann::json::array(), front = nlohmann::json::array();
-      for (const auto& l : mixed->result.sensitivity)
-        sens.push_back({{"layer", l.layer}, {"precision", compress::precision_name(l.precision)},
-                        {"drop_points", l.drop}, {"gain_ms", l.gain}});
-      for (const auto& e : mixed->result.front) front.push_back(evaluated_json(e));
-      mp["sensitivity"] = sens;
-      mp["front"] = front;
-      mp["configurations_measured"] = mixed->result.evaluated.size();
-      nlohmann::json layers = nlohmann::json::object();
-      for (const auto& l : mixed->layers) {
-        auto it = mixed->result.best.assignment.find(l);
-        layers[l] = it == mixed->result.best.assignment.end()
-                        ? "fp32"
-                        : compress::precision_name(it->second);
-      }
-      mp["layers"] = layers;
-      out["mixed_precision"] = mp;
-    }
-  }
+  std::optional<compress::FgzSummary> fgz;
+};
 
-  // 3. Accuracy before/after.
-  std::optional<double> acc_before, acc_after;
-  if (scorer && report) {
-    acc_before = (*scorer)(original);
-    // With --quant, the quant step scored the pruned float graph already.
-    acc_after = quant ? quant->report["accuracy"]["fp32"].get<double>() : (*scorer)(result);
-    out["accuracy"] = {
-        {"data", a.data}, {"limit", a.limit}, {"before", *acc_before}, {"after", *acc_after}};
+Written write_outputs(const CompressArgs& a, const compress::PipelineState& st,
+                      nlohmann::json& out) {
+  Written w;
+  if (st.applied.empty() && !a.encode) return w;
+  if (a.encode) {
+    compress::EncodeOptions eo;
+    eo.index_bits = a.index_bits;
+    w.fgz = compress::write_fgz(st.graph, a.output, eo);
+    out["fgz_bytes"] = w.fgz->file_bytes;
+  } else {
+    ir::save_onnx(a.gather ? compress::export_gather(*st.cluster) : st.graph, a.output);
   }
+  out["output"] = a.output;
+  if (st.quant && st.quant->spec.kind == compress::QuantSpec::Kind::kStatic8) {
+    w.ranges_file = ranges_path(a.output);
+    runtime::save_ranges(w.ranges_file, st.quant->result.ranges);
+    out["ranges_file"] = w.ranges_file;
+  }
+  if (st.mixed) {
+    w.precision_file = precision_path(a.output);
+    compress::save_precision_map(w.precision_file, compress::chosen_map(*st.mixed));
+    out["precision_file"] = w.precision_file;
+  }
+  return w;
+}
 
-  // 4. Sensitivity of the original model.
-  std::optional<compress::SensitivityResult> sens;
-  if (a.sensitivity) {
-    compress::SensitivityOptions so;
-    if (!a.levels.empty()) so.levels = parse_levels(a.levels);
-    if (!a.exclude.empty()) {
-      compress::PruneSpec tmp;
-      tmp.add_excludes(a.exclude);
-      so.exclude = tmp.exclude;
-    }
-    if (!a.json)
-      so.progress = [](size_t i, size_t n, const std::string& name) {
-        std::fprintf(stderr, "sensitivity: %zu/%zu %s\n", i + 1, n, name.c_str());
-      };
-    if (scorer) {
-      sens = compress::sensitivity(
-          original, [&](const ir::Graph& g) { return (*scorer)(g); }, so);
-      sens->score_name =
-          "top-1 on " + a.data + (a.limit ? ", first " + std::to_string(a.limit) : "");
-    } else {
-      runtime::SessionOptions opt = session_options(a.engine, a.model, &original);
-      sens = compress::sensitivity(original,
-                                   compress::agreement_score(original, a.samples, a.seed, opt), so);
-      sens->score_name = "top-1 agreement with the unpruned model on " + std::to_string(a.samples) +
-                         " random N(0,1) inputs (seed " + std::to_string(a.seed) + ")";
-    }
-    out["sensitivity"] = compress::to_json(*sens);
+void print_text(const CompressArgs& a, const compress::PipelineState& st, const nlohmann::json& out,
+                const Written& w, const compress::EncodedSize& encoded) {
+  std::printf("frugal compress %s\n", a.model.c_str());
+  if (st.sparsity) {
+    std::printf("prune     %s\n\n", out["prune"].get<std::string>().c_str());
+    print_report(*st.sparsity, st.structured);
+    for (const auto& n : st.notes) std::printf("note      %s\n", n.c_str());
   }
+  if (st.cluster) print_cluster(*st.cluster);
+  if (st.accuracy_before)
+    std::printf("accuracy  top-1 %.4f -> %.4f (%+.2f points) on %s%s\n", *st.accuracy_before,
+                *st.accuracy_after, 100.0 * (*st.accuracy_after - *st.accuracy_before),
+                a.data.c_str(),
+                a.limit ? (", first " + std::to_string(a.limit) + " samples").c_str() : "");
+  if (st.quant) {
+    std::printf("\nquant     %s%s\n", st.quant->report["spec"].get<std::string>().c_str(),
+                a.prune.empty() ? "" : " (of the pruned model)");
+    print_quant_step(*st.quant, w.ranges_file);
+  }
+  if (st.mixed) print_mixed(*st.mixed);
+  print_encoded(encoded, a.encode);
+  if (out.contains("output")) {
+    std::string what = "dense with zeros; metadata frugal.compress records the pruning";
+    if (st.structured) what = "smaller dense model";
+    if (st.cluster)
+      what = a.gather ? "codebook + uint8 index + Gather per clustered weight"
+                      : "shared weights, float32";
+    if (st.quant)
+      what = st.quant->spec.kind == compress::QuantSpec::Kind::kStatic8
+                 ? (st.mixed && !st.mixed->result.best.assignment.empty()
+                        ? "QDQ: the int8 layers chosen; fp32/bf16 layers float"
+                        : "QDQ int8")
+                 : compress::quant_spec_name(st.quant->spec);
+    if (w.fgz)
+      what = ".fgz container, " + with_commas(w.fgz->file_bytes) + " B; frugal decompress reads it";
+    std::printf("wrote     %s (%s)\n", a.output.c_str(), what.c_str());
+  }
+  if (!w.ranges_file.empty())
+    std::printf("wrote     %s (activation ranges, for --precision int8 --calibration)\n",
+                w.ranges_file.c_str());
+  if (!w.precision_file.empty())
+    std::printf("wrote     %s (per-layer precision chosen)\n", w.precision_file.c_str());
+}
 
-  if (report || quant) {
-    ir::save_onnx(result, a.output);
-    out["output"] = a.output;
-    if (!ranges_file.empty()) {
-      runtime::save_ranges(ranges_file, quant->result.ranges);
-      out["ranges_file"] = ranges_file;
-    }
-    if (!precision_file.empty()) {
-      std::ofstream f(precision_file);
-      f << out["mixed_precision"]["layers"].dump(2) << "\n";
-      if (!f) throw UserError(precision_file + ": cannot write");
-      out["precision_file"] = precision_file;
-    }
-  }
+void compress_model(CompressArgs a) {
+  check_args(a);
+  const ir::Graph original = ir::load_onnx(a.model);
+  compress::PipelineSpec spec{a.prune, a.exclude, a.cluster, a.quant, a.max_drop, !a.data.empty()};
+  const compress::Pipeline pipeline = compress::make_pipeline(spec);
+  const compress::PipelineContext ctx = make_context(a, original);
+  const compress::PipelineState st = compress::run_pipeline(original, pipeline, ctx);
+  nlohmann::json out = compress::to_json(st, ctx);
+  out["model"] = a.model;
+  const std::optional<compress::SensitivityResult> sens = sensitivity(a, original, ctx);
+  if (sens) out["sensitivity"] = compress::to_json(*sens);
+  for (const auto& warning : st.quant ? st.quant->warnings : std::vector<std::string>{})
+    std::fprintf(stderr, "warning: %s\n", warning.c_str());
+  compress::EncodeOptions eo;
+  eo.index_bits = a.index_bits;
+  const compress::EncodedSize encoded = compress::encoded_size(st.graph, eo);
+  out["encoded"] = compress::to_json(encoded);
+  const Written w = write_outputs(a, st, out);
   if (a.json) {
     print_json(out);
     return;
   }
-  std::printf("frugal compress %s\n", a.model.c_str());
-  if (report) {
-    std::printf("prune     %s\n\n", out["prune"].get<std::string>().c_str());
-    print_report(*report, structured);
-    for (const auto& n : notes) std::printf("note      %s\n", n.c_str());
-    if (acc_before)
-      std::printf("accuracy  top-1 %.4f -> %.4f (%+.2f points) on %s%s\n", *acc_before, *acc_after,
-                  100.0 * (*acc_after - *acc_before), a.data.c_str(),
-                  a.limit ? (", first " + std::to_string(a.limit) + " samples").c_str() : "");
-    if (!quant)
-      std::printf("wrote     %s (%s)\n", a.output.c_str(),
-                  structured ? "smaller dense model"
-                             : "dense with zeros; metadata frugal.compress records the pruning");
-  }
-  if (quant) {
-    std::printf("\nquant     %s%s\n", quant->report["spec"].get<std::string>().c_str(),
-                a.prune.empty() ? "" : " (of the pruned model)");
-    print_quant_step(*quant, ranges_file);
-  }
-  if (mixed) print_mixed(*mixed, a.max_drop);
-  if (quant) {
-    std::printf("wrote     %s (%s)\n", a.output.c_str(),
-                quant->spec.kind == compress::QuantSpec::Kind::kStatic8
-                    ? (mixed && !mixed->result.best.assignment.empty()
-                           ? "QDQ: the int8 layers chosen; fp32/bf16 layers float"
-                           : "QDQ int8")
-                    : compress::quant_spec_name(quant->spec).c_str());
-    if (!ranges_file.empty())
-      std::printf("wrote     %s (activation ranges, for --precision int8 --calibration)\n",
-                  ranges_file.c_str());
-    if (!precision_file.empty())
-      std::printf("wrote     %s (per-layer precision chosen)\n", precision_file.c_str());
-  }
+  print_text(a, st, out, w, encoded);
   if (sens) print_sensitivity(*sens);
 }
 
 void setup(CLI::App& app) {
   auto a = std::make_shared<CompressArgs>();
-  auto* sub = app.add_subcommand(
-      "compress", "Prune and/or quantize a model; per-layer size, MACs, precision and accuracy");
+  auto* sub = app.add_subcommand("compress",
+                                 "Prune, share weights, quantize, encode a model; per-layer size, "
+                                 "MACs, precision, accuracy, encoded size");
   sub->footer(
       "Prune specs: 0.9 (every layer, magnitude) | global:0.9 (one threshold) | "
       "conv1=0.5,fc1=0.95,default=0.8 | nm:2:4 (N of each M input channels) | "
       "channels:0.5[:l1|l2|bn] (remove output channels: a smaller dense model).\n"
       "--exclude: layer names, globs (fc*), first, last.\n"
+      "Cluster specs (k-means weight sharing, Han et al.; zeros stay zero): 5 (every layer, 2^5 "
+      "shared values) | conv=8,fc=5 | fc1=4,default kinds... [:init=linear|density|random]; bits "
+      "1..8. "
+      "Fine-tune the centroids with frugal train --cluster keep.\n"
       "Quant specs (after pruning, as frugal quantize): int8[:per-channel|per-tensor]"
       "[,calib=minmax|percentile[:P]|mse|entropy][,samples=N][,sym|asym][,bias-correct][,cle] | "
       "int8:dynamic | int4[:group=G]. --max-drop P: per-layer fp32/bf16/int8 within P points "
@@ -544,11 +459,27 @@ void setup(CLI::App& app) {
       "g90q.onnx\n"
       "  frugal compress m.onnx --quant int8,calib=percentile --data fashion-mnist --limit 2000 "
       "--max-drop 0.5 -o mp.onnx\n"
-      "See docs/pruning.md.");
+      "  frugal compress lenet300.onnx --prune 0.92 --cluster fc=5 -o pc.onnx\n"
+      "  frugal compress lenet5.onnx --prune 0.9 --cluster conv=8,fc=5:init=density --gather -o "
+      "g.onnx\n"
+      "  frugal compress pc.onnx --encode -o pc.fgz   (then: frugal decompress pc.fgz -o "
+      "back.onnx)\n"
+      "See docs/pruning.md, docs/quantization.md, docs/compression.md.");
   sub->add_option("model", a->model, "ONNX model file")->required();
   sub->add_option("-o,--output", a->output, "pruned model (ONNX)");
   sub->add_option("--prune", a->prune, "what to prune (see below)");
-  sub->add_option("--quant", a->quant, "quantize (after --prune): see below");
+  sub->add_option("--cluster", a->cluster, "weight sharing (after --prune): see below");
+  sub->add_flag("--gather", a->gather,
+                "--cluster: write each shared weight as codebook + uint8 index + Gather (default: "
+                "the float32 weights with at most 2^bits values)");
+  sub->add_flag(
+      "--encode", a->encode,
+      "write the compressed container -o OUT.fgz (Huffman-coded codebook indices and relative "
+      "sparse indices; frugal decompress reads it)");
+  sub->add_option("--index-bits", a->index_bits,
+                  "--encode: width of the relative sparse indices, 1 to 8 (default 0: the smallest "
+                  "per tensor)");
+  sub->add_option("--quant", a->quant, "quantize (after --prune and --cluster): see below");
   sub->add_option("--calib-data", a->calib_data,
                   "--quant calibration data set (default: fashion-mnist's train split for "
                   "--data fashion-mnist, else --data); --calibration a.npy,...|random:N instead");

@@ -6,7 +6,7 @@
 
 #include "frugal/cli/common.h"
 #include "frugal/cli/tensor_io.h"
-#include "frugal/compress/mixed_precision.h"
+#include "frugal/compress/precision_map.h"
 #include "frugal/core/error.h"
 #include "frugal/core/strings.h"
 #include "frugal/ir/onnx_io.h"
@@ -76,32 +76,6 @@ runtime::RangeMap calibration_ranges(const EngineArgs& a, const runtime::Session
     }
   }
   return runtime::calibrate_minmax(*graph, batches, fp32);
-}
-
-// --precision-map FILE.json: {"node": "fp32" | "bf16" | "int8", ...}, as frugal compress
-// --max-drop writes it (OUT.precision.json).
-compress::PrecisionMap load_precision_map(const std::string& path) {
-  std::ifstream f(path);
-  if (!f) throw UserError("--precision-map " + path + ": cannot read");
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(f);
-  } catch (const nlohmann::json::exception& e) {
-    throw UserError("--precision-map " + path + ": not JSON (" + e.what() + ")");
-  }
-  if (!j.is_object() || j.empty())
-    throw UserError("--precision-map " + path + ": expected an object {\"node\": \"fp32|bf16|int8\"}");
-  compress::PrecisionMap m;
-  for (const auto& [node, v] : j.items()) {
-    const std::string p = v.is_string() ? v.get<std::string>() : v.dump();
-    if (p == "fp32") m[node] = compress::LayerPrecision::kFp32;
-    else if (p == "bf16") m[node] = compress::LayerPrecision::kBf16;
-    else if (p == "int8") m[node] = compress::LayerPrecision::kInt8;
-    else
-      throw UserError("--precision-map " + path + ": node '" + node + "': '" + p +
-                      "' is not fp32, bf16 or int8");
-  }
-  return m;
 }
 
 }  // namespace
@@ -192,7 +166,7 @@ runtime::SessionOptions session_options(const EngineArgs& a, const std::string& 
     bool cpu = false;
     for (const auto& b : a.backends) cpu = cpu || b == "cpu";
     if (!cpu) throw UserError("--precision-map: applies to the cpu backend; add --backend cpu,ref");
-    opt = compress::session_options(opt, load_precision_map(a.precision_map));
+    opt = compress::session_options(opt, compress::load_precision_map(a.precision_map));
   }
   kernels::cpu::parse_sparse_setting(a.sparse, "--sparse");  // a UserError when bad
   opt.backend_config.sparse = a.sparse;

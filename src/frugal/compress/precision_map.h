@@ -1,0 +1,16 @@
+// The precision-map file: {"node": "fp32" | "bf16" | "int8", ...}, what `frugal compress
+// --max-drop` writes (OUT.precision.json) and `--precision-map FILE` reads.
+#pragma once
+
+#include <string>
+
+#include "frugal/compress/mixed_precision.h"
+
+namespace frugal::compress {
+
+// UserError "--precision-map FILE: reason" for an unreadable file, bad JSON or precision.
+PrecisionMap load_precision_map(const std::string& path);
+// UserError "FILE: cannot write".
+void save_precision_map(const std::string& path, const PrecisionMap& map);
+
+}  // namespace frugal::compress
