@@ -68,28 +68,30 @@ TEST(AccelCounts, WeightStationaryOneMacPerPe) {
   EXPECT_DOUBLE_EQ(c.macs, 6);
 }
 
-// 1-D convolution P4 R3 on one PE holding the three weights: with P innermost each psum
-// leaves 3 times and comes back twice; with R innermost each output leaves once.
-TEST(AccelCounts, LoopOrderDecidesPsumTraffic) {
+// 1-D convolution P4 R3 on one PE. Weight stationary (no psum RF): each psum leaves after
+// every MAC and comes back for all but the first of its 3 taps. Output stationary (psum RF
+// of 4 words): each output leaves once, and now each MAC fetches its weight.
+TEST(AccelCounts, PsumTrafficWithAndWithoutPsumRegisterFile) {
   const Architecture a = test_arch(1, 1);
   const Layer l = layer_of({1, 1, 1, 4, 1, 3, 1, 1});
   Mapping m = mapping_of(l);
   m.factors[kAtRf][kP] = 4;
   m.factors[kAtRf][kR] = 3;
-  m.order[kOrderRf] = class_order(kWeights);  // P innermost: weights stay
-  const auto ctx = context(a, l, Dataflow::kWeightStationary);
-  Cost c = evaluate(ctx, m);
+  m.order[kOrderRf] = class_order(kWeights);  // P innermost
+  Cost c = evaluate(context(a, l, Dataflow::kWeightStationary), m);
   ASSERT_TRUE(c.valid) << c.why_invalid;
   EXPECT_DOUBLE_EQ(c.words[kWeights][kNoc], 3);  // the 3 weights, once
   EXPECT_DOUBLE_EQ(c.words[kInputs][kNoc], 12);  // one input per MAC
   EXPECT_DOUBLE_EQ(c.words[kPsums][kNoc], 12 + 8);
   EXPECT_DOUBLE_EQ(c.words[kInputs][kDram], 6);  // input row (4 - 1) + 3
   EXPECT_DOUBLE_EQ(c.words[kWeights][kRf], 3 + 12);
-  m.order[kOrderRf] = class_order(kPsums);  // R innermost: psum stays in its register
-  c = evaluate(ctx, m);
-  ASSERT_TRUE(c.valid);
+  m.order[kOrderRf] = class_order(kPsums);  // R innermost
+  c = evaluate(context(a, l, Dataflow::kOutputStationary), m);
+  ASSERT_TRUE(c.valid) << c.why_invalid;
   EXPECT_DOUBLE_EQ(c.words[kPsums][kNoc], 4);
   EXPECT_DOUBLE_EQ(c.words[kPsums][kDram], 4);
+  EXPECT_DOUBLE_EQ(c.words[kPsums][kRf], 2 * 12 + 4);
+  EXPECT_DOUBLE_EQ(c.words[kWeights][kNoc], 12);
   EXPECT_DOUBLE_EQ(c.words[kInputs][kNoc], 12);
 }
 

@@ -22,13 +22,14 @@ struct LoopList {
 
 // Refills of an operand's tile below `above`: every iteration of the loops above, except
 // across the innermost run of loops that do not index it. distinct: how many different tiles.
+// An operand the PEs do not store (bypassing the RF) is fetched for every MAC.
 struct Fills {
   double fills = 1, distinct = 1;
 };
-Fills refills(int operand, const LoopList& above) {
+Fills refills(int operand, const LoopList& above, bool stored) {
   Fills f;
   double reuse = 1;
-  bool stationary = true;
+  bool stationary = stored;  // without storage at this level, every iteration refetches
   for (int i = 0; i < above.size; ++i) {
     const Loop& l = above.loops[i];
     f.fills *= double(l.bound);
@@ -100,7 +101,7 @@ struct OperandTraffic {
     if (!kept) above.add_level(m, kOrderRf, kAtRf);
     above.add_level(m, kOrderGlb, kAtGlb);
     above.add_level(m, kOrderDram, kAtDram);
-    const Fills f = refills(x, above);
+    const Fills f = refills(x, above, kept);
     const bool shares = x == kPsums ? a.noc_forwarding : (a.noc_multicast || a.noc_forwarding);
     const double per_fill = shares ? sh.footprint(x, product(tile, spatial)) : pe_tile * pes;
     // Psums go out after each pass and come back for all but the first.
@@ -125,7 +126,7 @@ struct OperandTraffic {
     glb_bits += tile * ctx.prices.bits[x] * scale;
     LoopList above;
     above.add_level(m, kOrderDram, kAtDram);
-    const Fills f = refills(x, above);
+    const Fills f = refills(x, above, true);
     const double trips = x == kPsums ? 2 * f.fills - f.distinct : f.fills;
     cost.words[x][kDram] += trips * tile * scale;
     cost.words[x][kGlb] += trips * tile * scale;

@@ -63,7 +63,7 @@ Prices price(const Architecture& a, const fn::FormatSpec& f) {
 
 std::vector<TechRow> technology_table(const Architecture& a, const fn::FormatSpec& f) {
   const Prices p = price(a, f);
-  const std::string eyeriss = "Eyeriss ISCA 2016 Table IV (normalized to a 16-bit MAC)";
+  const std::string eyeriss = "Eyeriss ISCA 2016 (normalized cost per 16-bit access, 1 = one MAC)";
   const std::string scaled = " x Horowitz ISSCC 2014 SRAM law (numeric::sram_access_pj)";
   return {
       {"reference MAC (int16 x int16 + int32)", reference_mac_pj(), "pJ",
