@@ -15,6 +15,7 @@ PACKAGES=(
   libmpfr-dev libgmp-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev
   dataset-fashion-mnist libonnx-testdata
   libyaml-cpp-dev chromium
+  yosys verilator iverilog
 )
 
 missing=()

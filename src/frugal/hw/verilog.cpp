@@ -1,0 +1,286 @@
+// The generator: one top module per operator, wiring the library's unpack, multiply, add,
+// fixed-point and rounding modules with the format's constants (see verilog.h).
+#include "frugal/hw/verilog.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "frugal/core/error.h"
+
+namespace frugal::hw {
+
+namespace fn = frugal::numeric;
+
+namespace {
+
+constexpr int kXw = 14;  // signed exponent width inside the datapath (|x| < 8192)
+
+bool is_float(const fn::NumberFormat& f) {
+  return f.kind == fn::FormatKind::kFloat;
+}
+
+// An unpacked value on wires <p>_s, _n, _i (sign, NaN, inf), _m (significand), _x (exponent
+// of its last bit) and _st (sticky: more nonzero bits below _m).
+struct Value {
+  std::string p;
+  int sig_bits = 0;
+  ValueRange range;
+  bool has_sticky = false;
+};
+
+std::string sticky_of(const Value& v) {
+  return v.has_sticky ? v.p + "_st" : "1'b0";
+}
+
+class TopWriter {
+ public:
+  explicit TopWriter(const OperatorSpec& spec) : spec_(spec) {}
+
+  std::string run();
+
+ private:
+  void declare(const Value& v);
+  Value unpack(const fn::NumberFormat& f, const std::string& code, const std::string& p);
+  Value multiply(const Value& a, const Value& b, const std::string& p);
+  Value add(const Value& a, const Value& b, const fn::NumberFormat& out, const std::string& p);
+  void round(const Value& v, const fn::NumberFormat& f, const std::string& out);
+  void body();
+  void dot_body();
+  void kulisch_mac_body();
+  std::string to_fixed(const Value& v, const KulischGrid& g, const std::string& name);
+
+  const OperatorSpec& spec_;
+  std::ostringstream os_;
+};
+
+void TopWriter::declare(const Value& v) {
+  os_ << "  wire " << v.p << "_s, " << v.p << "_n, " << v.p << "_i";
+  if (v.has_sticky) os_ << ", " << v.p << "_st";
+  os_ << ";\n  wire [" << v.sig_bits - 1 << ":0] " << v.p << "_m;\n";
+  os_ << "  wire signed [" << kXw - 1 << ":0] " << v.p << "_x;\n";
+}
+
+std::string outs(const Value& v) {
+  return ".sign(" + v.p + "_s), .is_nan(" + v.p + "_n), .is_inf(" + v.p + "_i), .sig(" + v.p +
+         "_m), .x(" + v.p + "_x)";
+}
+
+Value TopWriter::unpack(const fn::NumberFormat& f, const std::string& code, const std::string& p) {
+  Value v{p, value_range(f).sig_bits, value_range(f), false};
+  declare(v);
+  if (is_float(f)) {
+    const int specials = f.specials == fn::Specials::kIeee      ? 0
+                         : f.specials == fn::Specials::kNanOnly ? 1
+                                                                : 2;
+    os_ << "  fr_unpack_float #(.E(" << f.exponent_bits << "), .M(" << f.mantissa_bits
+        << "), .BIAS(" << f.bias << "), .SUB(" << (f.subnormals ? 1 : 0) << "), .SPECIALS("
+        << specials << "), .XW(" << kXw << ")) " << p << "_u (.code(" << code << "), " << outs(v)
+        << ");\n";
+  } else {
+    const int frac = f.kind == fn::FormatKind::kFixed ? f.frac_bits : 0;
+    os_ << "  fr_unpack_fixed #(.W(" << fn::code_bits(f) << "), .F(" << frac << "), .SIGNED("
+        << (f.is_signed ? 1 : 0) << "), .XW(" << kXw << ")) " << p << "_u (.code(" << code << "), "
+        << outs(v) << ");\n";
+  }
+  return v;
+}
+
+std::string ins(const Value& v, char side) {
+  const std::string s(1, side);
+  return ".s" + s + "(" + v.p + "_s), .n" + s + "(" + v.p + "_n), .i" + s + "(" + v.p + "_i), .m" +
+         s + "(" + v.p + "_m), .x" + s + "(" + v.p + "_x)";
+}
+
+std::string result(const Value& v) {
+  return ".s(" + v.p + "_s), .n(" + v.p + "_n), .i(" + v.p + "_i), .m(" + v.p + "_m), .x(" + v.p +
+         "_x)";
+}
+
+Value TopWriter::multiply(const Value& a, const Value& b, const std::string& p) {
+  Value v{p, a.sig_bits + b.sig_bits, product_range(a.range, b.range), false};
+  declare(v);
+  os_ << "  fr_mul #(.WA(" << a.sig_bits << "), .WB(" << b.sig_bits << "), .XW(" << kXw << ")) "
+      << p << "_mul (" << ins(a, 'a') << ", " << ins(b, 'b') << ", " << result(v) << ");\n";
+  return v;
+}
+
+// Guard bits below the larger operand's leading bit. A float result needs the output's
+// significand plus round, guard and sticky positions (one more for a cancelled leading
+// bit); a fixed-point result is kept exact (every operand bit stays).
+int guard_bits(const Value& a, const Value& b, const fn::NumberFormat& out, int wn) {
+  if (is_float(out)) return std::max(3, out.mantissa_bits + 5 - wn);
+  return std::max(a.range.lead_max, b.range.lead_max) -
+         std::min(a.range.lead_min, b.range.lead_min) + 2;
+}
+
+Value TopWriter::add(const Value& a, const Value& b, const fn::NumberFormat& out,
+                     const std::string& p) {
+  const int wn = std::max(a.sig_bits, b.sig_bits);
+  const int g = guard_bits(a, b, out, wn);
+  Value v{p, wn + g + 1, {}, true};
+  declare(v);
+  os_ << "  fr_add #(.WA(" << a.sig_bits << "), .WB(" << b.sig_bits << "), .G(" << g << "), .XW("
+      << kXw << ")) " << p << "_add (" << ins(a, 'a') << ", " << ins(b, 'b') << ", " << result(v)
+      << ", .sticky(" << p << "_st));\n";
+  return v;
+}
+
+void TopWriter::round(const Value& v, const fn::NumberFormat& f, const std::string& out) {
+  const fn::Rounding& r = spec_.rounding;
+  const int mode = r.mode == fn::RoundingMode::kNearestEven  ? 0
+                   : r.mode == fn::RoundingMode::kTowardZero ? 1
+                                                             : 2;
+  const bool sr = mode == 2;
+  const int rbits = sr ? r.random_bits : 1;
+  const std::string rnd = sr ? "rnd" : "1'b0";
+  const std::string in = ".sign(" + v.p + "_s), .is_nan(" + v.p + "_n), .is_inf(" + v.p +
+                         "_i), .x(" + v.p + "_x), .sig(" + v.p + "_m), .sticky(" + sticky_of(v) +
+                         "), .rnd(" + rnd + "), .y(" + out + ")";
+  if (is_float(f)) {
+    const int E = f.exponent_bits, M = f.mantissa_bits;
+    const fn::FloatRange fr = fn::float_range(f);
+    const uint32_t all_e = (uint32_t{1} << E) - 1;
+    const uint32_t all_mag = (uint32_t{1} << (E + M)) - 1;
+    uint32_t ovf = fr.max_code, nan = 0;
+    if (f.specials == fn::Specials::kIeee) {
+      nan = (all_e << M) | (uint32_t{1} << (M - 1));
+      if (!f.saturate) ovf = all_e << M;
+    } else if (f.specials == fn::Specials::kNanOnly) {
+      nan = all_mag;
+      if (!f.saturate) ovf = all_mag;
+    }
+    os_ << "  fr_round_float #(.SW(" << v.sig_bits << "), .E(" << E << "), .M(" << M << "), .BIAS("
+        << f.bias << "), .SUB(" << (f.subnormals ? 1 : 0) << "), .MODE(" << mode << "), .R("
+        << rbits << "), .EMAX(" << fr.emax << "), .MAXCODE(" << fr.max_code << "), .OVFCODE(" << ovf
+        << "), .NANCODE(" << nan << "), .XW(" << kXw << ")) " << v.p << "_round (" << in << ");\n";
+  } else {
+    const int frac = f.kind == fn::FormatKind::kFixed ? f.frac_bits : 0;
+    os_ << "  fr_round_fixed #(.SW(" << v.sig_bits << "), .W(" << fn::code_bits(f) << "), .F("
+        << frac << "), .SIGNED(" << (f.is_signed ? 1 : 0) << "), .MODE(" << mode << "), .R("
+        << rbits << "), .XW(" << kXw << ")) " << v.p << "_round (" << in << ");\n";
+  }
+}
+
+std::string TopWriter::to_fixed(const Value& v, const KulischGrid& g, const std::string& name) {
+  os_ << "  wire [" << g.width - 1 << ":0] " << name << ";\n";
+  os_ << "  fr_to_fixed #(.SW(" << v.sig_bits << "), .KW(" << g.width << "), .XMIN(" << g.xmin
+      << "), .XW(" << kXw << ")) " << name << "_fx (.s(" << v.p << "_s), .m(" << v.p << "_m), .x("
+      << v.p << "_x), .k(" << name << "));\n";
+  return name;
+}
+
+// Exact sum of the products on the Kulisch grid, one rounding. NaN when a product is NaN or
+// infinities of both signs meet; otherwise an infinite product wins.
+void TopWriter::dot_body() {
+  const KulischGrid g = kulisch_grid(spec_);
+  std::string sum, any_nan, pos_inf, neg_inf;
+  for (int i = 0; i < spec_.length; ++i) {
+    const std::string n = std::to_string(i);
+    const Value a = unpack(spec_.format, "a" + n, "ua" + n);
+    const Value b = unpack(spec_.format, "b" + n, "ub" + n);
+    const Value p = multiply(a, b, "p" + n);
+    to_fixed(p, g, "k" + n);
+    const std::string sep = i == 0 ? "" : " | ";
+    sum += (i == 0 ? "" : " + ") + std::string("k") + n;
+    any_nan += sep + p.p + "_n";
+    pos_inf += sep + "(" + p.p + "_i & ~" + p.p + "_s)";
+    neg_inf += sep + "(" + p.p + "_i & " + p.p + "_s)";
+  }
+  os_ << "  wire [" << g.width - 1 << ":0] ksum = " << sum << ";\n";
+  os_ << "  wire pinf = " << pos_inf << ";\n  wire ninf = " << neg_inf << ";\n";
+  Value t{"t", g.width, {}, false};
+  declare(t);
+  os_ << "  wire ksign;\n  fr_abs #(.KW(" << g.width
+      << ")) t_abs (.k(ksum), .s(ksign), .m(t_m));\n";
+  os_ << "  assign t_n = " << any_nan << " | (pinf & ninf);\n";
+  os_ << "  assign t_i = (pinf | ninf) & ~t_n;\n";
+  os_ << "  assign t_s = t_i ? ninf : ksign;\n";
+  os_ << "  assign t_x = " << g.xmin << ";\n";
+  round(t, spec_.accumulator, "y_comb");
+}
+
+// c + a * b on the Kulisch grid (wrapping at its width); the top bit of c and y records a
+// NaN or infinite product.
+void TopWriter::kulisch_mac_body() {
+  const KulischGrid g = kulisch_grid(spec_);
+  const Value a = unpack(spec_.format, "a", "ua");
+  const Value b = unpack(spec_.format, "b", "ub");
+  const Value p = multiply(a, b, "p");
+  to_fixed(p, g, "k");
+  os_ << "  assign y_comb = {c[" << g.width << "] | p_n | p_i, c[" << g.width - 1 << ":0] + k};\n";
+}
+
+void TopWriter::body() {
+  const fn::NumberFormat& f = spec_.format;
+  switch (spec_.op) {
+    case HwOp::kMul: {
+      const Value a = unpack(f, "a", "ua");
+      const Value b = unpack(f, "b", "ub");
+      return round(multiply(a, b, "p"), f, "y_comb");
+    }
+    case HwOp::kAdd: {
+      const Value a = unpack(f, "a", "ua");
+      const Value b = unpack(f, "b", "ub");
+      const Value s = add(a, b, f, "s");
+      return round(s, f, "y_comb");
+    }
+    case HwOp::kFma:
+    case HwOp::kMac: {
+      if (spec_.kulisch) return kulisch_mac_body();
+      const fn::NumberFormat& acc = spec_.op == HwOp::kFma ? f : spec_.accumulator;
+      const Value a = unpack(f, "a", "ua");
+      const Value b = unpack(f, "b", "ub");
+      const Value p = multiply(a, b, "p");
+      const Value c = unpack(acc, "c", "uc");
+      const Value s = add(p, c, acc, "s");
+      return round(s, acc, "y_comb");
+    }
+    case HwOp::kToFp32:
+      return round(unpack(f, "a", "ua"), fn::float_format(8, 23), "y_comb");
+    case HwOp::kFromFp32:
+      return round(unpack(fn::float_format(8, 23), "a", "ua"), f, "y_comb");
+    case HwOp::kDot:
+      return dot_body();
+  }
+}
+
+std::string TopWriter::run() {
+  const PortList pl = ports(spec_);
+  os_ << "\n// " << describe(spec_) << "\n";
+  os_ << "module " << module_name(spec_) << " (\n";
+  if (pl.clocked) os_ << "    input clk,\n";
+  for (const Port& p : pl.inputs) os_ << "    input [" << p.bits - 1 << ":0] " << p.name << ",\n";
+  os_ << "    output [" << pl.output.bits - 1 << ":0] " << pl.output.name << "\n);\n";
+  os_ << "  wire [" << pl.output.bits - 1 << ":0] y_comb;\n";
+  body();
+  if (pl.clocked)
+    os_ << "  fr_pipe #(.W(" << pl.output.bits << "), .N(" << spec_.pipeline
+        << ")) out_regs (.clk(clk), .d(y_comb), .q(y));\n";
+  else
+    os_ << "  assign y = y_comb;\n";
+  os_ << "endmodule\n";
+  return os_.str();
+}
+
+}  // namespace
+
+std::string generate_verilog(const OperatorSpec& spec) {
+  check_expressible(spec);
+  return std::string(rtl_library()) + TopWriter(spec).run();
+}
+
+std::string write_verilog(const OperatorSpec& spec, const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw UserError("-o " + dir + ": cannot create directory: " + ec.message());
+  const std::string path = (std::filesystem::path(dir) / (module_name(spec) + ".v")).string();
+  const std::string text = generate_verilog(spec);
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+  if (!out) throw UserError("-o " + dir + ": cannot write " + path);
+  return path;
+}
+
+}  // namespace frugal::hw

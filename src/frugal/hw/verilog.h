@@ -1,0 +1,22 @@
+// The generator: synthesizable Verilog-2005 for an operator (accepted by Yosys, Verilator
+// and Icarus Verilog). Plain C++ writes one top module that instantiates the operator
+// library (rtl_library.cpp) with the format's constants; the output is deterministic.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "frugal/hw/operator.h"
+
+namespace frugal::hw {
+
+// The parameterized modules every design uses.
+std::string_view rtl_library();
+
+// The complete design: library modules followed by the top module (module_name(spec)).
+std::string generate_verilog(const OperatorSpec& spec);
+
+// Writes DIR/<module>.v (creating DIR); returns the path. Throws UserError on I/O failure.
+std::string write_verilog(const OperatorSpec& spec, const std::string& dir);
+
+}  // namespace frugal::hw

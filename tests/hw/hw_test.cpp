@@ -1,0 +1,183 @@
+// frugal hw: generator, reference, Verilator verification (exhaustive on small formats) and
+// Yosys sizing. Tests that need a tool skip with the reason when it is not installed.
+#include <gtest/gtest.h>
+
+#include <bit>
+#include <cmath>
+#include <string>
+
+#include "frugal/core/error.h"
+#include "frugal/hw/reference.h"
+#include "frugal/hw/synth.h"
+#include "frugal/hw/tools.h"
+#include "frugal/hw/verify.h"
+#include "frugal/hw/verilog.h"
+#include "frugal/numeric/format.h"
+
+namespace frugal::hw {
+namespace {
+
+namespace fn = frugal::numeric;
+
+OperatorSpec spec(const char* op, const char* format, const char* acc = "",
+                  const char* round = "nearest", int pipeline = 0, int length = 4) {
+  return make_spec(parse_op(op), format, acc, round, pipeline, length);
+}
+
+bool have(const char* tool) {
+  try {
+    require_tool(tool, tool);
+    return true;
+  } catch (const UserError&) {
+    return false;
+  }
+}
+
+#define REQUIRE_TOOL(tool) \
+  if (!have(tool)) GTEST_SKIP() << tool " not installed (Debian package " tool ")"
+
+TEST(HwGenerator, DeterministicAndNamed) {
+  const OperatorSpec s = spec("mac", "e4m3", "fp32");
+  const std::string v = generate_verilog(s);
+  EXPECT_EQ(v, generate_verilog(s));
+  EXPECT_NE(v.find("module frugal_mac_e4m3_fp32 ("), std::string::npos);
+  EXPECT_NE(v.find("module fr_round_float"), std::string::npos);
+  const OperatorSpec p = spec("mul", "e5m2", "", "nearest", 3);
+  EXPECT_NE(generate_verilog(p).find("fr_pipe #(.W(8), .N(3))"), std::string::npos);
+  EXPECT_TRUE(ports(p).clocked);
+}
+
+TEST(HwGenerator, RefusesWhatItCannotExpress) {
+  auto why = [](auto fn_call) -> std::string {
+    try {
+      fn_call();
+    } catch (const UserError& e) {
+      return e.what();
+    }
+    return "";
+  };
+  EXPECT_NE(why([] { spec("mul", "binary"); }).find("sign logic"), std::string::npos);
+  EXPECT_NE(why([] { spec("mul", "int8:scale=0.5"); }).find("scale"), std::string::npos);
+  EXPECT_NE(why([] { spec("mul", "mxfp8"); }).find("block"), std::string::npos);
+  EXPECT_NE(why([] { spec("dot", "fp32"); }).find("exact accumulator needs"), std::string::npos);
+  EXPECT_NE(why([] { spec("mul", "e4m3", "", "stochastic"); }).find("from-fp32 only"),
+            std::string::npos);
+  EXPECT_NE(why([] { spec("mac", "e4m3", "int16"); }).find("float and fixed"), std::string::npos);
+  EXPECT_NE(why([] { spec("mul", "e4m3", "", "up"); }).find("not generated"), std::string::npos);
+  EXPECT_NE(why([] { parse_op("div"); }).find("unknown operator 'div'"), std::string::npos);
+}
+
+// The reference is numeric's rounding of the exact result: spot values, and a sum whose
+// double rounding would be wrong toward zero (1 - 2^-60 must give 1 - 2^-24, not 1).
+TEST(HwReference, FollowsNumericRounding) {
+  const fn::NumberFormat e4m3 = fn::parse_format("e4m3");
+  const OperatorSpec mul = spec("mul", "e4m3");
+  const Word one = fn::encode(e4m3, 1.0), three = fn::encode(e4m3, 3.0);
+  const Word in1[] = {three, three};
+  EXPECT_EQ(reference_output(mul, in1, 0), fn::encode(e4m3, 9.0));
+  const Word in2[] = {fn::encode(e4m3, 448.0), fn::encode(e4m3, 2.0)};  // overflow: NaN (fn)
+  EXPECT_TRUE(std::isnan(fn::decode(e4m3, static_cast<uint32_t>(reference_output(mul, in2, 0)))));
+  const Word in3[] = {one, fn::encode(e4m3, -0.0)};
+  EXPECT_EQ(reference_output(mul, in3, 0), 0x80u);
+
+  const OperatorSpec add = spec("add", "fp32", "", "toward-zero");
+  const Word a[] = {std::bit_cast<uint32_t>(1.0f), std::bit_cast<uint32_t>(-0x1p-60f)};
+  EXPECT_EQ(static_cast<uint32_t>(reference_output(add, a, 0)),
+            std::bit_cast<uint32_t>(std::nextafter(1.0f, 0.0f)));
+}
+
+TEST(HwReference, KulischMacIsExactAndFlagsSpecials) {
+  const OperatorSpec s = spec("mac", "e5m2", "kulisch");
+  const KulischGrid g = kulisch_grid(s);
+  const fn::NumberFormat e5m2 = fn::parse_format("e5m2");
+  const Word tiny = fn::encode(e5m2, std::ldexp(1.0, -16));
+  const Word in[] = {tiny, tiny, 5};
+  EXPECT_EQ(reference_output(s, in, 0), Word{6});  // 2^-32 is the grid's last bit
+  EXPECT_EQ(g.xmin, -32);
+  const Word inf_in[] = {fn::encode(e5m2, INFINITY), tiny, 5};
+  EXPECT_EQ(reference_output(s, inf_in, 0) >> g.width, Word{1});
+}
+
+TEST(HwSynth, ParsesYosysStat) {
+  const auto cells = parse_stat_cells(
+      "   Number of cells:                 12\n     $_AND_                          3\n"
+      "     $_XOR_                          9\n");
+  ASSERT_EQ(cells.size(), 2u);
+  EXPECT_EQ(cells.at("AND"), 3);
+  EXPECT_EQ(cells.at("XOR"), 9);
+}
+
+TEST(HwTools, MissingToolNamesThePackage) {
+  try {
+    require_tool("frugal-no-such-tool", "some-package");
+    FAIL() << "no error";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("install the Debian package some-package"),
+              std::string::npos);
+  }
+}
+
+// Exhaustive proofs that fit the suite's budget (each costs one Verilator build).
+void expect_exhaustive(const OperatorSpec& s, uint64_t vectors) {
+  const VerifyResult r = verify(s);
+  EXPECT_TRUE(r.passed) << r.mismatch;
+  EXPECT_TRUE(r.exhaustive);
+  EXPECT_EQ(r.vectors, vectors);
+}
+
+TEST(HwVerify, MulE4m3Exhaustive) {
+  REQUIRE_TOOL("verilator");
+  expect_exhaustive(spec("mul", "e4m3"), 65536);
+}
+
+TEST(HwVerify, AddE5m2TowardZeroExhaustive) {
+  REQUIRE_TOOL("verilator");
+  expect_exhaustive(spec("add", "e5m2", "", "toward-zero"), 65536);
+}
+
+TEST(HwVerify, FmaE2m1Exhaustive) {
+  REQUIRE_TOOL("verilator");
+  expect_exhaustive(spec("fma", "e2m1"), 4096);
+}
+
+TEST(HwVerify, MacInt4IntoInt8PipelinedExhaustive) {
+  REQUIRE_TOOL("verilator");
+  expect_exhaustive(spec("mac", "int4", "int8", "nearest", 2), 65536);
+}
+
+TEST(HwVerify, FromFp32StochasticRandomAndEdges) {
+  REQUIRE_TOOL("verilator");
+  VerifyOptions opt;
+  opt.random_vectors = 100'000;
+  opt.edge_vectors = 20'000;
+  const VerifyResult r = verify(spec("from-fp32", "e4m3", "", "stochastic:bits=6"), opt);
+  EXPECT_TRUE(r.passed) << r.mismatch;
+  EXPECT_FALSE(r.exhaustive);
+  EXPECT_EQ(r.vectors, 120'000u);
+}
+
+// A fault injected into the RTL's output is caught and reported in hex.
+TEST(HwVerify, InjectedFaultIsReported) {
+  REQUIRE_TOOL("verilator");
+  VerifyOptions opt;
+  opt.inject_fault_at = 77;
+  const VerifyResult r = verify(spec("mul", "e2m1"), opt);
+  EXPECT_FALSE(r.passed);
+  EXPECT_EQ(r.vectors, 78u);
+  EXPECT_NE(r.mismatch.find("at vector 77: a=0xd b=0x4 -> rtl y="), std::string::npos)
+      << r.mismatch;
+  EXPECT_NE(r.mismatch.find("emulator y=0x"), std::string::npos);
+}
+
+TEST(HwSize, SynthesizesToGates) {
+  REQUIRE_TOOL("yosys");
+  const SizeResult small = size(spec("mul", "e2m1"), FpgaFamily::kNone);
+  const SizeResult big = size(spec("mul", "e4m3"), FpgaFamily::kNone);
+  EXPECT_GT(small.nand2_area, 10);
+  EXPECT_GT(big.nand2_area, small.nand2_area);
+  EXPECT_GT(small.depth, 2);
+  EXPECT_GT(small.total_cells, 0);
+}
+
+}  // namespace
+}  // namespace frugal::hw
