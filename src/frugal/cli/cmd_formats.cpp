@@ -23,6 +23,7 @@ struct FormatsArgs {
   std::vector<std::string> names;
   std::vector<std::string> values;
   uint64_t seed = 0;
+  std::string cost = "horowitz";
   bool json = false;
 };
 
@@ -90,10 +91,50 @@ nlohmann::json info_json(const fn::NumberFormat& f, const std::string& descripti
           {"description", description}};
 }
 
-void list_formats(const std::vector<std::pair<fn::NumberFormat, std::string>>& formats, bool json) {
+// MAC area relative to fp32 from the chosen source ("-" without a measured row).
+std::string mac_area_text(const fn::NumberFormat& f, fn::CostSource source) {
+  char area[32];
+  try {
+    std::snprintf(area, sizeof area, "%.3f", fn::mac_cost(f, source).relative_area);
+  } catch (const UserError&) {
+    return "-";
+  }
+  return area;
+}
+
+// The measured table beside the Horowitz-scaled estimate (docs/cost-model.md).
+void print_synthesized_comparison() {
+  Table t({"format", "op", "estimate um^2", "synthesized um^2", "synthesized / estimate", "depth",
+           "Xilinx LUTs"});
+  for (const auto& r : fn::synthesized_areas()) {
+    const double est = fn::estimated_area_um2(r);
+    const double syn = r.nand2_area * fn::kNand2Um2;
+    char e[32], m[32], q[32];
+    std::snprintf(e, sizeof e, "%.0f", est);
+    std::snprintf(m, sizeof m, "%.0f", syn);
+    std::snprintf(q, sizeof q, "%.2f", syn / est);
+    const std::string op =
+        std::string(r.op) + (*r.accumulator ? std::string(" +") + r.accumulator : "");
+    t.add({r.format, op, e, m, q, std::to_string(r.depth), std::to_string(r.xilinx_luts)});
+  }
+  std::printf(
+      "\n%s\nestimate: Horowitz-scaled 45 nm model (second-hand areas); synthesized: yosys + abc\n"
+      "generic gates weighted as NanGate 45 nm cells (bench/hw/size_table.sh, docs/hw.md).\n",
+      t.str().c_str());
+}
+
+void list_formats(const std::vector<std::pair<fn::NumberFormat, std::string>>& formats, bool json,
+                  fn::CostSource source) {
   if (json) {
     nlohmann::json j = nlohmann::json::array();
-    for (const auto& [f, d] : formats) j.push_back(info_json(f, d));
+    for (const auto& [f, d] : formats) {
+      j.push_back(info_json(f, d));
+      if (source == fn::CostSource::kSynthesized) {
+        const fn::SynthesizedArea* r = fn::find_synthesized_area(f, "mac");
+        j.back()["mac_synthesized_nand2"] = r ? nlohmann::json(r->nand2_area) : nullptr;
+        if (r) j.back()["mac_relative_area"] = fn::mac_cost(f, source).relative_area;
+      }
+    }
     print_json({{"formats", j},
                 {"cost_model",
                  "45 nm, Horowitz ISSCC 2014 (estimated); MAC = multiply + add in the "
@@ -112,7 +153,8 @@ void list_formats(const std::vector<std::pair<fn::NumberFormat, std::string>>& f
     std::snprintf(pj, sizeof pj, "%.3f", mac.energy_pj);
     std::snprintf(area, sizeof area, "%.3f", mac.relative_area);
     t.add({i.name, bits, i.layout, num(i.max_finite), num(i.min_normal), num(i.min_subnormal),
-           num(i.epsilon), with_commas(static_cast<int64_t>(i.finite_values)), pj, area});
+           num(i.epsilon), with_commas(static_cast<int64_t>(i.finite_values)), pj,
+           source == fn::CostSource::kSynthesized ? mac_area_text(f, source) : area});
   }
   std::printf("%s\n", t.str().c_str());
   std::printf(
@@ -120,6 +162,12 @@ void list_formats(const std::vector<std::pair<fn::NumberFormat, std::string>>& f
       "MAC area relative to an fp32 MAC; 45 nm estimates calibrated on Horowitz, ISSCC 2014\n"
       "(areas second-hand, as reproduced by Dally, NIPS 2015 tutorial: compare ratios only).\n"
       "Block formats show the element; their range includes the shared scale 2^-127..2^127.\n");
+  if (source == fn::CostSource::kSynthesized) {
+    std::printf(
+        "--cost synthesized: MAC area column from Yosys synthesis of frugal hw's operators\n"
+        "(relative to the synthesized fp32 MAC; '-' where not measured).\n");
+    print_synthesized_comparison();
+  }
 }
 
 double parse_value(const std::string& text) {
@@ -181,6 +229,7 @@ void round_values(const fn::NumberFormat& f, const std::vector<std::string>& tex
 }
 
 void run_formats(const FormatsArgs& a) {
+  const fn::CostSource source = fn::parse_cost_source(a.cost);
   std::vector<std::pair<fn::NumberFormat, std::string>> formats;
   if (a.names.empty()) {
     if (!a.values.empty())
@@ -190,7 +239,7 @@ void run_formats(const FormatsArgs& a) {
     for (const auto& n : a.names) formats.emplace_back(fn::parse_format(n), "");
   }
   if (a.values.empty()) {
-    list_formats(formats, a.json);
+    list_formats(formats, a.json, source);
     return;
   }
   for (const auto& v : a.values) parse_value(v);  // report a bad value before any output
@@ -211,6 +260,9 @@ void setup(CLI::App& app) {
   sub->add_option("--round", a->values, "values to round under every rounding mode")
       ->expected(1, -1);
   sub->add_option("--seed", a->seed, "seed of the stochastic rounding shown (default 0)");
+  sub->add_option("--cost", a->cost,
+                  "MAC area source: horowitz (scaled estimate, default) or synthesized "
+                  "(frugal hw, Yosys)");
   sub->add_flag("--json", a->json, "machine-readable output");
   sub->callback([a] { run_formats(*a); });
 }

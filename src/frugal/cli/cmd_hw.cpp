@@ -10,6 +10,7 @@
 #include "frugal/hw/synth.h"
 #include "frugal/hw/verify.h"
 #include "frugal/hw/verilog.h"
+#include "frugal/numeric/cost_model.h"
 
 namespace frugal::cli {
 namespace {
@@ -88,7 +89,7 @@ void run_size(const HwArgs& a) {
                         {"cells", r.cells},
                         {"total_cells", r.total_cells},
                         {"nand2_area", r.nand2_area},
-                        {"area_um2_nangate45", r.nand2_area * hw::kNand2Um2},
+                        {"area_um2_nangate45", r.nand2_area * numeric::kNand2Um2},
                         {"depth", r.depth},
                         {"seconds", r.seconds}};
     if (r.fpga != hw::FpgaFamily::kNone)
@@ -111,7 +112,7 @@ void run_size(const HwArgs& a) {
   }
   std::printf("%s", t.str().c_str());
   std::printf("area %.1f NAND2 equivalents (%.0f um^2 at NanGate 45 nm), %d cells, depth %d\n",
-              r.nand2_area, r.nand2_area * hw::kNand2Um2, r.total_cells, r.depth);
+              r.nand2_area, r.nand2_area * numeric::kNand2Um2, r.total_cells, r.depth);
   if (r.fpga != hw::FpgaFamily::kNone)
     std::printf("%s: %d LUTs, %d DSPs, %d flip-flops\n", a.fpga.c_str(), r.luts, r.dsps, r.ffs);
 }

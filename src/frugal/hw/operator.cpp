@@ -207,6 +207,10 @@ void check_expressible(const OperatorSpec& s) {
     cannot(s,
            "stochastic rounding is generated for from-fp32 only (the other operators keep a "
            "sticky bit, not R exact fraction bits)");
+  if (m == fn::RoundingMode::kStochastic && !is_float(s.format) && s.rounding.random_bits > 24)
+    cannot(s,
+           "stochastic rounding into fixed-point or integer formats takes at most 24 random "
+           "bits (beyond that numeric's double-precision fraction is not exact)");
   if (s.pipeline < 0 || s.pipeline > 16) cannot(s, "--pipeline must be 0..16");
   if (s.op == HwOp::kDot && (s.length < 1 || s.length > 64)) cannot(s, "--length must be 1..64");
   if (s.kulisch && s.op != HwOp::kMac)

@@ -176,8 +176,8 @@ module fr_round_float #(parameter SW = 8, E = 4, M = 3, BIAS = 7, SUB = 1, MODE 
   wire [XW-1:0] dc = d > SW + GB ? SW + GB + 1 : d;
   wire [SW+GB-1:0] ext = {sig, {GB{1'b0}}};
   wire [SW+GB-1:0] rsh = ext >> dc;
-  wire lost = (|(ext & ~({(SW + GB){1'b1}} << dc))) | sticky;
   wire right = d > 0;
+  wire lost = (right & (|(ext & ~({(SW + GB){1'b1}} << dc)))) | sticky;
   wire [CW-1:0] lo = right ? (rsh >> GB) : lsh;
   wire [GB-1:0] fr = right ? rsh[GB-1:0] : 0;
   wire [CW-1:0] base = normal ? e + BIAS - 1 : 0;
@@ -212,19 +212,28 @@ module fr_round_fixed #(parameter SW = 8, W = 8, F = 0, SIGNED = 1, MODE = 0, R 
   wire signed [XW-1:0] d = -(x + F);
   wire [XW-1:0] nd = -d;
   wire big = (sig != 0) && (-d > W + 1);
-  wire [MW-1:0] lsh = big ? {MW{1'b1}} : ({{(W + 2){1'b0}}, sig} << nd);
+  wire [MW-1:0] lsh = big ? {2'b01, {(MW - 2){1'b0}}} : ({{(W + 2){1'b0}}, sig} << nd);
   wire [XW-1:0] dc = d > SW + GB ? SW + GB + 1 : d;
   wire [SW+GB-1:0] ext = {sig, {GB{1'b0}}};
   wire [SW+GB-1:0] rsh = ext >> dc;
-  wire lost = (|(ext & ~({(SW + GB){1'b1}} << dc))) | sticky;
   wire right = d > 0;
+  wire lost = (right & (|(ext & ~({(SW + GB){1'b1}} << dc)))) | sticky;
   wire [MW-1:0] lo = right ? (rsh >> GB) : lsh;
   wire [GB-1:0] fr = right ? rsh[GB-1:0] : 0;
   wire [R:0] srsum = {1'b0, fr[GB-1:GB-R]} + {1'b0, rnd};
   wire rest = (GB > R ? |(fr & ((1 << (GB - R)) - 1)) : 1'b0) | lost;
   wire [R:0] ceilfr = {1'b0, fr[GB-1:GB-R]} + rest;
+  // numeric computes frac = y - floor(y) in double: for a negative y above -2^-54 that is
+  // 1.0, so the value always goes up to 0; reproduced for bit-exactness (R <= 24 keeps every
+  // other frac exact).
+  localparam LW = $clog2(SW + 2) + 1;
+  wire [SW-1:0] unused_nv;
+  wire [LW-1:0] lz;
+  fr_norm #(.W(SW), .WN(SW), .LW(LW)) norm (.v(sig), .nv(unused_nv), .lz(lz));
+  wire signed [XW-1:0] ey = x + F + (SW - 1) - $signed({1'b0, lz});
+  wire frac_one = (ey < -54) | ((ey == -54) & ((sig & (sig - 1)) == 0));
   wire up = MODE == 0 ? (fr[GB-1] & ((|fr[GB-2:0]) | lost | lo[0]))
-          : MODE == 2 ? (sign ? ({1'b0, rnd} < ceilfr) : srsum[R]) : 1'b0;
+          : MODE == 2 ? (sign ? (~frac_one & ({1'b0, rnd} < ceilfr)) : srsum[R]) : 1'b0;
   wire [MW-1:0] mr = lo + up;
   wire [W-1:0] pos = mr > QMAX ? QMAX[W-1:0] : mr[W-1:0];
   wire [W-1:0] neg = mr > NMAX ? -NMAX[W-1:0] : -mr[W-1:0];

@@ -22,8 +22,6 @@ struct CellWeight {
   std::string library_cell;
 };
 const std::vector<CellWeight>& cell_weights();
-// Area of one NAND2_X1 in the NanGate 45 nm library (um^2): NAND2 equivalents -> um^2.
-constexpr double kNand2Um2 = 0.798;
 
 struct SizeResult {
   std::map<std::string, int> cells;  // gate -> count

@@ -202,14 +202,15 @@ void TopWriter::dot_body() {
 }
 
 // c + a * b on the Kulisch grid (wrapping at its width); the top bit of c and y records a
-// NaN or infinite product.
+// NaN or infinite product, which leaves the sum unchanged.
 void TopWriter::kulisch_mac_body() {
   const KulischGrid g = kulisch_grid(spec_);
   const Value a = unpack(spec_.format, "a", "ua");
   const Value b = unpack(spec_.format, "b", "ub");
   const Value p = multiply(a, b, "p");
   to_fixed(p, g, "k");
-  os_ << "  assign y_comb = {c[" << g.width << "] | p_n | p_i, c[" << g.width - 1 << ":0] + k};\n";
+  os_ << "  assign y_comb = {c[" << g.width << "] | p_n | p_i, c[" << g.width - 1
+      << ":0] + ((p_n | p_i) ? " << g.width << "'d0 : k)};\n";
 }
 
 void TopWriter::body() {

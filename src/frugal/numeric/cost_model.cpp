@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "frugal/core/error.h"
+#include "frugal/numeric/format.h"
 
 namespace frugal::numeric {
 namespace {
@@ -131,6 +132,49 @@ OpCost mac_cost(const NumberFormat& operands) {
   const OpCost acc =
       is_float(operands.element()) ? add_cost(operands.element()) : unit_cost(kIntAdd, 32);
   return with_block_share(sum(mul_cost(operands), acc), operands);
+}
+
+const std::vector<SynthesizedArea>& synthesized_areas() {
+  static const std::vector<SynthesizedArea> rows = {
+#include "frugal/numeric/synthesized_area.inc"
+  };
+  return rows;
+}
+
+const SynthesizedArea* find_synthesized_area(const NumberFormat& f, std::string_view op) {
+  const std::string name = to_string(f);
+  for (const auto& r : synthesized_areas())
+    if (name == r.format && op == r.op) return &r;
+  return nullptr;
+}
+
+double estimated_area_um2(const SynthesizedArea& row) {
+  const NumberFormat f = parse_format(row.format);
+  const std::string_view op = row.op;
+  if (op == "mul") return mul_cost(f).area_um2;
+  if (op == "add") return add_cost(f).area_um2;
+  if (op == "fma") return mul_cost(f).area_um2 + add_cost(f).area_um2;
+  return mac_cost(f, parse_format(row.accumulator)).area_um2;
+}
+
+CostSource parse_cost_source(std::string_view name) {
+  if (name == "horowitz") return CostSource::kHorowitz;
+  if (name == "synthesized") return CostSource::kSynthesized;
+  throw UserError("--cost: unknown source '" + std::string(name) +
+                  "' (accepted: horowitz, synthesized)");
+}
+
+OpCost mac_cost(const NumberFormat& operands, CostSource source) {
+  OpCost c = mac_cost(operands);
+  if (source == CostSource::kHorowitz) return c;
+  const SynthesizedArea* row = find_synthesized_area(operands, "mac");
+  const SynthesizedArea* fp32 = find_synthesized_area(float_format(8, 23), "mac");
+  if (!row || !fp32)
+    throw UserError("--cost synthesized: no measured MAC area for " + to_string(operands) +
+                    " (measured: the formats of bench/hw/size_table.sh)");
+  c.area_um2 = row->nand2_area * kNand2Um2;
+  c.relative_area = row->nand2_area / fp32->nand2_area;
+  return c;
 }
 
 double sram_access_pj(double capacity_bytes) {

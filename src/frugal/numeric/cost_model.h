@@ -6,6 +6,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "frugal/numeric/format.h"
@@ -35,6 +36,36 @@ OpCost mac_cost(const NumberFormat& operands, const NumberFormat& accumulator);
 // With the accumulator frugal assumes when none is given: a 32-bit integer adder for
 // integer-like formats (the usual int8 x int8 -> int32 MAC), the operand format for floats.
 OpCost mac_cost(const NumberFormat& operands);
+
+// Measured areas: Yosys synthesis of the operators `frugal hw` generates (docs/hw.md), in
+// NAND2 equivalents, stored in synthesized_area.inc by bench/hw/size_table.sh. numeric only
+// reads the table; the generator lives in hw/.
+struct SynthesizedArea {
+  const char* format;       // canonical name (to_string)
+  const char* op;           // "mul", "add", "fma", "mac"
+  const char* accumulator;  // mac only
+  double nand2_area;
+  int depth;  // gates on the longest path
+  int xilinx_luts;
+};
+const std::vector<SynthesizedArea>& synthesized_areas();
+// The row for `op` in `format`, or nullptr.
+const SynthesizedArea* find_synthesized_area(const NumberFormat& format, std::string_view op);
+// One NAND2_X1 of the NanGate FreePDK45 Open Cell Library, um^2 (the same 45 nm node as
+// Horowitz's figures).
+constexpr double kNand2Um2 = 0.798;
+
+// The Horowitz-scaled estimate (um^2, 45 nm) of the unit a table row measured: mul, add, fma
+// (multiply + add) or mac (multiply + add in the accumulator).
+double estimated_area_um2(const SynthesizedArea& row);
+
+enum class CostSource : uint8_t { kHorowitz, kSynthesized };
+// "horowitz" | "synthesized"; throws UserError naming --cost.
+CostSource parse_cost_source(std::string_view name);
+// MAC cost by source. kSynthesized: the measured MAC area (multiply in the format, add in its
+// table accumulator) in NanGate 45 nm um^2, relative to the measured fp32 MAC; energy stays
+// Horowitz's estimate. Throws UserError when the table has no row for the format.
+OpCost mac_cost(const NumberFormat& operands, CostSource source);
 
 // Energy of reading one 64-bit word from an SRAM of that capacity (8 KB: 10 pJ, 32 KB:
 // 20 pJ, 1 MB: 100 pJ; power law between and beyond) and from DRAM (1.3 nJ, the low end of
