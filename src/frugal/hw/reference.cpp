@@ -7,6 +7,7 @@
 
 #include "frugal/core/error.h"
 #include "frugal/core/rng.h"
+#include "frugal/numeric/expansions.h"
 #include "frugal/numeric/quantize.h"
 
 namespace frugal::hw {
@@ -21,20 +22,8 @@ double decode(const fn::NumberFormat& f, Word code) {
   return fn::decode(f, static_cast<uint32_t>(code));
 }
 
-// The sum p + c rounded to odd at double precision: exact when it fits, else the neighbour
-// of the truncation whose last bit is 1. Rounding that once more to a format of at most
-// 51 significand bits gives the correctly rounded exact sum, in every mode.
-double sum_to_odd(double p, double c) {
-  const double s = p + c;
-  if (!std::isfinite(s)) return s;
-  const double bb = s - p;
-  const double err = (p - (s - bb)) + (c - bb);
-  if (err == 0 || (std::bit_cast<uint64_t>(s) & 1)) return s;
-  return std::nextafter(s, err > 0 ? std::numeric_limits<double>::infinity()
-                                   : -std::numeric_limits<double>::infinity());
-}
-
-// An integer times 2^scale as a double rounded to odd (see sum_to_odd).
+// An integer times 2^scale as a double rounded to odd (see numeric::sum_round_to_odd):
+// rounding it once more to at most 24 significand bits is exact rounding, in every mode.
 double int_to_odd(SWord k, int scale) {
   const bool neg = k < 0;
   Word m = neg ? static_cast<Word>(-k) : static_cast<Word>(k);
@@ -109,14 +98,15 @@ Word reference_output(const OperatorSpec& s, std::span<const Word> in, uint64_t 
     case HwOp::kMul:
       return encode_result(f, round_to(s, f, decode(f, in[0]) * decode(f, in[1]), counter));
     case HwOp::kAdd:
-      return encode_result(f,
-                           round_to(s, f, sum_to_odd(decode(f, in[0]), decode(f, in[1])), counter));
+      return encode_result(
+          f, round_to(s, f, fn::sum_round_to_odd(decode(f, in[0]), decode(f, in[1])), counter));
     case HwOp::kFma:
     case HwOp::kMac: {
       if (s.kulisch) return kulisch_mac_output(s, in);
       const fn::NumberFormat& acc = s.op == HwOp::kFma ? f : s.accumulator;
       const double p = decode(f, in[0]) * decode(f, in[1]);
-      return encode_result(acc, round_to(s, acc, sum_to_odd(p, decode(acc, in[2])), counter));
+      return encode_result(acc,
+                           round_to(s, acc, fn::sum_round_to_odd(p, decode(acc, in[2])), counter));
     }
     case HwOp::kToFp32: {
       const fn::NumberFormat fp32 = fn::float_format(8, 23);
