@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Eyeriss's dataflow comparison on AlexNet's CONV layers with frugal's accelerator model
-# (estimated, analytical model). Usage: bench/accel/eyeriss.sh [BUILD_DIR]
+# (estimated, analytical model), at two mapper budgets (mappings per layer and dataflow).
+# Usage: bench/accel/eyeriss.sh [BUILD_DIR]
 set -euo pipefail
 build="${1:-build}"
-"$build/bench/bench_accel_alexnet" 30000
+for budget in 30000 300000; do
+  echo "mapper budget: $budget mappings per layer and dataflow"
+  "$build/bench/bench_accel_alexnet" "$budget"
+done

@@ -8,6 +8,7 @@
 
 #include "frugal/accel/estimate.h"
 #include "frugal/core/error.h"
+#include "frugal/ops/cost.h"
 #include "frugal/zoo/zoo.h"
 
 namespace frugal::accel {
@@ -270,6 +271,24 @@ TEST(AccelModel, LenetLayersAndPerNodeEstimates) {
   // int8 costs less than fp32 on the same array.
   o.formats = numeric::parse_format_spec("");
   EXPECT_GT(estimate_model(g, load_architecture("edge"), o).total_pj, m.total_pj);
+}
+
+// The loop nests hold exactly the MACs the static cost analysis counts, node by node.
+TEST(AccelModel, LayerMacsMatchTheCostAnalysis) {
+  for (const char* name : {"lenet5", "resnet8_fmnist", "mobilenet_fmnist", "mobilenet_v2"}) {
+    const ir::Graph g = zoo::build(name, 1);
+    const ops::GraphCost cost = ops::analyze_cost(g, ops::infer_graph(g));
+    std::map<std::string, int64_t> macs;
+    for (size_t k = 0; k < g.nodes.size(); ++k)
+      if (g.nodes[k].op_type == "Conv" || g.nodes[k].op_type == "Gemm" ||
+          g.nodes[k].op_type == "MatMul")
+        macs[g.nodes[k].name] = cost.nodes[k].macs;
+    const LayerSet set = extract_layers(g, 1);
+    EXPECT_TRUE(set.skipped.empty()) << name;
+    ASSERT_EQ(set.layers.size(), macs.size()) << name;
+    for (const Layer& l : set.layers)
+      EXPECT_EQ(l.shape.macs(), macs.at(l.node)) << name << " " << l.node;
+  }
 }
 
 TEST(AccelErrors, BadInputNamesTheCulprit) {
