@@ -24,17 +24,6 @@ struct TrainArgs {
   bool json = false, nesterov = false, quiet = false;
 };
 
-ir::Graph load_model(const std::string& what, uint64_t seed) {
-  if (std::filesystem::exists(what) || what.find('/') != std::string::npos ||
-      (what.size() > 5 && what.substr(what.size() - 5) == ".onnx"))
-    return ir::load_onnx(what);
-  try {
-    return zoo::build(what, seed);
-  } catch (const UserError& e) {
-    throw UserError("train: '" + what + "' is neither a file nor a zoo model: " + e.what());
-  }
-}
-
 std::string pct(const std::optional<double>& v) {
   if (!v) return "-";
   char buf[32];
@@ -71,7 +60,7 @@ void run_train(TrainArgs& a) {
   if (c.threads < 1) throw UserError("--threads must be at least 1");
   c.resume = a.resume;
   c.checkpoint = a.checkpoint.empty() ? a.output + ".ckpt" : a.checkpoint;
-  ir::Graph model = load_model(a.model, c.seed);
+  ir::Graph model = load_model(a.model, c.seed, "train");
   train::Trainer trainer(std::move(model), c);
 
   std::ofstream log;
@@ -149,14 +138,14 @@ void run_train(TrainArgs& a) {
   }
   if (a.json) {
     nlohmann::json summary{{"model", a.model},
-                              {"output", a.output},
-                              {"checkpoint", c.checkpoint},
-                              {"data", trainer.describe_data()},
-                              {"precision", trainer.policy().describe()},
-                              {"seed", c.seed},
-                              {"threads", c.threads},
-                              {"batch", c.batch},
-                              {"epochs", epochs}};
+                           {"output", a.output},
+                           {"checkpoint", c.checkpoint},
+                           {"data", trainer.describe_data()},
+                           {"precision", trainer.policy().describe()},
+                           {"seed", c.seed},
+                           {"threads", c.threads},
+                           {"batch", c.batch},
+                           {"epochs", epochs}};
     if (trainer.qat())
       summary["qat"] = {{"spec", trainer.qat()->spec().name()},
                         {"int8_model", int8_path},
@@ -229,9 +218,11 @@ void setup(CLI::App& app) {
                   "fast (default: onednn) | onednn (conv/pool primitives) | gemm (im2col + "
                   "sgemm) | ref (plain loops)");
   sub->add_option("--datasets-root", c.datasets_root, "where named data sets live");
-  sub->add_option("--prune", c.prune,
-                  "prune while training: SPEC[:schedule=cubic,start=E,end=E,every=N] (docs/pruning.md)");
-  sub->add_option("--prune-exclude", c.prune_exclude, "layers never pruned: names, globs, first, last");
+  sub->add_option(
+      "--prune", c.prune,
+      "prune while training: SPEC[:schedule=cubic,start=E,end=E,every=N] (docs/pruning.md)");
+  sub->add_option("--prune-exclude", c.prune_exclude,
+                  "layers never pruned: names, globs, first, last");
   sub->add_option("--qat", c.qat,
                   "quantization-aware training: int8[:per-channel|per-tensor][,sym|asym]"
                   "[,calib=minmax|percentile[:P]][,start=E][,freeze=E] (docs/quantization.md)");

@@ -2,6 +2,10 @@
 
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
+
+#include "frugal/ir/onnx_io.h"
+#include "frugal/zoo/zoo.h"
 
 namespace frugal::cli {
 
@@ -22,6 +26,17 @@ Shape parse_shape(const std::string& text, const std::string& option) {
   }
   shape_numel(s);
   return s;
+}
+
+ir::Graph load_model(const std::string& what, uint64_t seed, const std::string& command) {
+  if (std::filesystem::exists(what) || what.find('/') != std::string::npos ||
+      (what.size() > 5 && what.substr(what.size() - 5) == ".onnx"))
+    return ir::load_onnx(what);
+  try {
+    return zoo::build(what, seed);
+  } catch (const UserError& e) {
+    throw UserError(command + ": '" + what + "' is neither a file nor a zoo model: " + e.what());
+  }
 }
 
 void parse_input_shapes(const std::vector<std::string>& specs, ops::InferOptions& opt) {
@@ -82,6 +97,8 @@ std::string Table::str() const {
   return out;
 }
 
-void print_json(const nlohmann::json& j) { std::printf("%s\n", j.dump(2).c_str()); }
+void print_json(const nlohmann::json& j) {
+  std::printf("%s\n", j.dump(2).c_str());
+}
 
 }  // namespace frugal::cli

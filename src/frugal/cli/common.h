@@ -15,6 +15,10 @@ Shape parse_shape(const std::string& text, const std::string& option);
 // "name=1x3x224x224" entries -> InferOptions.input_shapes.
 void parse_input_shapes(const std::vector<std::string>& specs, ops::InferOptions& opt);
 
+// A model file, or a zoo model built with `seed` (a name that is no file and has no '/' or
+// ".onnx"); `command` prefixes the error when it is neither.
+ir::Graph load_model(const std::string& what, uint64_t seed, const std::string& command);
+
 // 1234567 -> "1,234,567"; 1.8e9 -> "1.81 G" (human form).
 std::string with_commas(int64_t v);
 std::string si(double v, int digits = 3);

@@ -1,7 +1,7 @@
 #include "frugal/cli/tensor_io.h"
 
 #include "frugal/core/npy.h"
-#include "frugal/core/rng.h"
+#include "frugal/measure/random_input.h"
 
 namespace frugal::cli {
 
@@ -13,18 +13,7 @@ Tensor make_input(const std::string& spec, const runtime::Session::Port& port) {
       seed = std::strtoull(spec.c_str() + 7, &end, 10);
       if (*end) throw UserError("--input: '" + spec + "' is not random[:SEED]");
     }
-    Tensor t(port.dtype, port.shape);
-    Philox rng(seed);
-    visit_dtype(port.dtype, [&](auto tag) {
-      using T = decltype(tag);
-      T* d = t.data<T>();
-      for (int64_t i = 0; i < t.numel(); ++i) {
-        if constexpr (std::is_floating_point_v<T>) d[i] = static_cast<T>(rng.normal(i));
-        else if constexpr (std::is_same_v<T, bool>) d[i] = rng.u32(i) & 1;
-        else d[i] = static_cast<T>(rng.u32(i) % 10);
-      }
-    });
-    return t;
+    return measure::random_tensor(port.dtype, port.shape, seed);
   }
   Tensor t = read_npy(spec);
   if (t.dtype() != port.dtype)
@@ -36,6 +25,8 @@ Tensor make_input(const std::string& spec, const runtime::Session::Port& port) {
   return t;
 }
 
-void write_tensor_file(const std::string& path, const Tensor& t) { write_npy(path, t); }
+void write_tensor_file(const std::string& path, const Tensor& t) {
+  write_npy(path, t);
+}
 
 }  // namespace frugal::cli

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "frugal/core/error.h"
+#include "frugal/ir/subgraph.h"
 
 namespace frugal::pipeline {
 
@@ -36,8 +37,8 @@ void Chain::annotate_shapes(const ops::InferOptions& infer) {
     vi.dtype = t.dtype;
     vi.shape = std::vector<ir::Dim>{};
     auto it = info2.values.find(name);
-    const bool comparable = it != info2.values.end() && it->second.shape &&
-                            it->second.shape->size() == t.shape->size();
+    const bool comparable =
+        it != info2.values.end() && it->second.shape && it->second.shape->size() == t.shape->size();
     for (size_t d = 0; d < t.shape->size(); ++d) {
       const int64_t v = (*t.shape)[d];
       if (comparable && (*it->second.shape)[d] != v)
@@ -69,7 +70,8 @@ void Chain::index_values(double bytes_per_param) {
         v.param_bytes = weight ? static_cast<int64_t>(std::ceil(t->numel() * bytes_per_param))
                                : static_cast<int64_t>(t->nbytes());
       } else if (auto ti = info_.values.find(name); ti != info_.values.end() && ti->second.shape) {
-        v.bytes = shape_numel(*ti->second.shape) * static_cast<int64_t>(dtype_size(ti->second.dtype));
+        v.bytes =
+            shape_numel(*ti->second.shape) * static_cast<int64_t>(dtype_size(ti->second.dtype));
       }
       values_.push_back(v);
     }
@@ -83,7 +85,8 @@ void Chain::index_values(double bytes_per_param) {
       if (in.empty()) continue;
       const size_t v = value(in);
       node_inputs_[i].push_back(v);
-      if (values_[v].readers.empty() || values_[v].readers.back() != i) values_[v].readers.push_back(i);
+      if (values_[v].readers.empty() || values_[v].readers.back() != i)
+        values_[v].readers.push_back(i);
     }
     for (const auto& out : graph_.nodes[i].outputs) {
       if (out.empty()) continue;
@@ -154,6 +157,13 @@ SegmentStats Chain::stats(size_t first, size_t last) const {
     s.activation_bytes = std::max(s.activation_bytes, running);
   }
   return s;
+}
+
+ir::Graph Chain::segment_graph(size_t first, size_t last) const {
+  const SegmentStats s = stats(first, last);
+  ir::Graph g = ir::extract(graph_, s.inputs, s.outputs);
+  FRUGAL_CHECK(g.nodes.size() == last - first, "a segment's extraction kept other nodes");
+  return g;
 }
 
 }  // namespace frugal::pipeline

@@ -19,9 +19,9 @@ struct SegmentStats {
   int64_t params = 0;          // elements of the float initializers it reads
   int64_t param_bytes = 0;     // those at the partition's precision, other constants as stored
   int64_t macs = 0;
-  int64_t layers = 0;          // nodes with MACs
-  int64_t bytes_in = 0;        // values it reads that an earlier segment or the caller makes
-  int64_t bytes_out = 0;       // values it makes that a later segment or the caller reads
+  int64_t layers = 0;            // nodes with MACs
+  int64_t bytes_in = 0;          // values it reads that an earlier segment or the caller makes
+  int64_t bytes_out = 0;         // values it makes that a later segment or the caller reads
   int64_t activation_bytes = 0;  // peak of its live activations (inputs and outputs included)
   std::vector<std::string> inputs, outputs;  // graph order of first use / production
   int64_t memory_bytes() const { return param_bytes + activation_bytes; }
@@ -42,6 +42,8 @@ class Chain {
   const ops::NodeCost& node_cost(size_t node) const { return cost_.nodes[node]; }
   // Requires first < last <= size().
   SegmentStats stats(size_t first, size_t last) const;
+  // The segment as a model of its own (ir::extract between its inputs and outputs).
+  ir::Graph segment_graph(size_t first, size_t last) const;
   // Bytes of the values live across the cut before node `cut` (0 < cut < size()).
   int64_t cut_bytes(size_t cut) const { return stats(cut, size()).bytes_in; }
 
@@ -49,7 +51,7 @@ class Chain {
   struct Value {
     std::string name;
     int64_t bytes = 0;
-    int64_t producer = -1;       // node index; -1: graph input
+    int64_t producer = -1;        // node index; -1: graph input
     std::vector<size_t> readers;  // node indices, sorted, unique
     bool output = false;
     bool constant = false;  // initializer
