@@ -9,6 +9,7 @@
 #include "frugal/measure/record.h"
 #include "frugal/ops/cost.h"
 #include "frugal/ops/post_ops.h"
+#include "frugal/pipeline/segments.h"
 #include "frugal/runtime/session.h"
 
 namespace frugal::cli {
@@ -19,7 +20,47 @@ struct InfoArgs {
   EngineArgs engine;
   bool json = false;
   bool plan = false;
+  std::string segments;  // a folder written by frugal partition
 };
+
+// frugal info --segments DIR: the manifest checked (the segments chain) and tabulated.
+void print_segments(const InfoArgs& a) {
+  const pipeline::Manifest m = pipeline::read_manifest(a.segments);
+  if (a.json) {
+    print_json(m.json);
+    return;
+  }
+  const auto& j = m.json;
+  std::printf(
+      "segments  %s: %zu segments of %s (method %s, objective %s, precision %s, devices %s)\n",
+      a.segments.c_str(), m.segments.size(), j.value("model", "").c_str(),
+      j.value("method", "").c_str(), j.value("objective", "").c_str(),
+      j.value("precision", "").c_str(), j.value("devices", "").c_str());
+  Table t(
+      {"#", "file", "device", "first..last", "inputs", "outputs", "params", "memory B", "time"});
+  for (size_t k = 0; k < m.segments.size(); ++k) {
+    const auto& s = m.segments[k];
+    std::string ins, outs;
+    for (const auto& e : s.info["inputs"])
+      ins += (ins.empty() ? "" : ", ") + e["name"].get<std::string>() + " (" +
+             (e["from"].get<int64_t>() < 0 ? std::string("model")
+                                           : "#" + std::to_string(e["from"].get<int64_t>())) +
+             ")";
+    for (const auto& o : s.outputs) outs += (outs.empty() ? "" : ", ") + o;
+    char time[48];
+    std::snprintf(time, sizeof time, "%.3f ms%s", 1e3 * s.info.value("time_s", 0.0),
+                  s.info.value("estimate", false) ? " (estimate)" : "");
+    t.add({std::to_string(k), s.info["file"].get<std::string>(), s.device,
+           s.info.value("first_node", "") + ".." + s.info.value("last_node", ""), ins, outs,
+           with_commas(s.info.value("params", int64_t{0})),
+           with_commas(s.info.value("memory_bytes", int64_t{0})), time});
+  }
+  std::printf("%s\n", t.str().c_str());
+  const auto& pr = j["predicted"];
+  std::printf("predicted throughput %.1f /s, latency %.3f ms%s\n",
+              pr.value("throughput_per_s", 0.0), 1e3 * pr.value("latency_s", 0.0),
+              pr.value("estimate", false) ? " (estimates)" : "");
+}
 
 // "Conv+sum+relu" for a node carrying fused post-ops.
 std::string fused_op(const runtime::Session& s, const runtime::NodeAssignment& as) {
@@ -70,8 +111,10 @@ void print_plan(const ir::Graph& g, const InfoArgs& a, const runtime::SessionOpt
       (*j)["plan"]["passes"].push_back(
           {{"pass", p.pass}, {"changes", p.changes}, {"nodes", p.nodes}});
     for (const auto& as : s.assignments())
-      (*j)["plan"]["steps"].push_back({{"node", as.node_name}, {"op", fused_op(s, as)},
-                                       {"backend", as.backend}, {"impl", as.impl},
+      (*j)["plan"]["steps"].push_back({{"node", as.node_name},
+                                       {"op", fused_op(s, as)},
+                                       {"backend", as.backend},
+                                       {"impl", as.impl},
                                        {"declined", as.declined}});
     return;
   }
@@ -96,38 +139,49 @@ void print_plan(const ir::Graph& g, const InfoArgs& a, const runtime::SessionOpt
     t.add({std::to_string(k++), as.node_name, fused_op(s, as), as.backend, as.impl, declined});
   }
   std::printf("\nplan (backends: %s)\n%s\n", backend_list(so).c_str(), t.str().c_str());
-  std::printf("layouts   %zu values stay in a backend's blocked layout between its kernels"
-              " (no reorder at either end)\n",
-              s.native_layout_values());
+  std::printf(
+      "layouts   %zu values stay in a backend's blocked layout between its kernels"
+      " (no reorder at either end)\n",
+      s.native_layout_values());
   if (!s.quantized_values().empty())
-    std::printf("int8      %zu values pass as u8 between int8 kernels (requantized in the"
-                " producer, no float32 round trip)\n",
-                s.quantized_values().size());
+    std::printf(
+        "int8      %zu values pass as u8 between int8 kernels (requantized in the"
+        " producer, no float32 round trip)\n",
+        s.quantized_values().size());
   if (s.qdq_pairs_folded() > 0 || !s.qdq_notes().empty())
-    std::printf("qdq       %zu QuantizeLinear -> DequantizeLinear pairs run as int8 boundaries"
-                " (the file's scales and zero points)\n",
-                s.qdq_pairs_folded());
+    std::printf(
+        "qdq       %zu QuantizeLinear -> DequantizeLinear pairs run as int8 boundaries"
+        " (the file's scales and zero points)\n",
+        s.qdq_pairs_folded());
   for (const auto& n : s.qdq_notes()) std::printf("  %s\n", n.c_str());
   print_fallbacks(s, so.backends.front());
-  std::printf("memory    activation arena %s B (planned before the first run; lower bound %s B),"
-              " weights and constants %s B\n",
-              with_commas(static_cast<int64_t>(s.arena_bytes())).c_str(),
-              with_commas(static_cast<int64_t>(s.arena_lower_bound())).c_str(),
-              with_commas(static_cast<int64_t>(s.constant_bytes())).c_str());
+  std::printf(
+      "memory    activation arena %s B (planned before the first run; lower bound %s B),"
+      " weights and constants %s B\n",
+      with_commas(static_cast<int64_t>(s.arena_bytes())).c_str(),
+      with_commas(static_cast<int64_t>(s.arena_lower_bound())).c_str(),
+      with_commas(static_cast<int64_t>(s.constant_bytes())).c_str());
 }
 
 const char* state_name(ops::NodeStatus::State s) {
   switch (s) {
-    case ops::NodeStatus::State::kStatic: return "static";
-    case ops::NodeStatus::State::kFolded: return "folded";
-    case ops::NodeStatus::State::kDynamic: return "dynamic";
-    case ops::NodeStatus::State::kUnsupported: return "unsupported";
-    case ops::NodeStatus::State::kUnreached: return "unreached";
+    case ops::NodeStatus::State::kStatic:
+      return "static";
+    case ops::NodeStatus::State::kFolded:
+      return "folded";
+    case ops::NodeStatus::State::kDynamic:
+      return "dynamic";
+    case ops::NodeStatus::State::kUnsupported:
+      return "unsupported";
+    case ops::NodeStatus::State::kUnreached:
+      return "unreached";
   }
   return "?";
 }
 
 void run_info(const InfoArgs& a) {
+  if (!a.segments.empty()) return print_segments(a);
+  if (a.model.empty()) throw UserError("info: give a MODEL (or --segments DIR)");
   const runtime::SessionOptions so = session_options(a.engine, a.model);
   ir::Graph g = ir::load_onnx(a.model);
   ops::GraphInfo info = ops::infer_graph(g, so.infer);
@@ -138,8 +192,8 @@ void run_info(const InfoArgs& a) {
     for (const auto& o : n.outputs) {
       if (o.empty()) continue;
       auto it = info.values.find(o);
-      std::string t = it != info.values.end() && it->second.shape ? shape_str(*it->second.shape)
-                                                                 : "?";
+      std::string t =
+          it != info.values.end() && it->second.shape ? shape_str(*it->second.shape) : "?";
       s += (s.empty() ? "" : ", ") + t;
     }
     return s;
@@ -156,7 +210,8 @@ void run_info(const InfoArgs& a) {
     j["producer"] = g.producer_name + (g.producer_version.empty() ? "" : " " + g.producer_version);
     for (const auto& [d, v] : g.opsets) j["opsets"][d.empty() ? "ai.onnx" : d] = v;
     for (const auto& in : g.inputs)
-      j["inputs"].push_back({{"name", in.name}, {"dtype", dtype_name(in.dtype)},
+      j["inputs"].push_back({{"name", in.name},
+                             {"dtype", dtype_name(in.dtype)},
                              {"shape", info.input_shapes.at(in.name)}});
     for (const auto& o : g.outputs) {
       auto it = info.values.find(o.name);
@@ -170,14 +225,20 @@ void run_info(const InfoArgs& a) {
     j["layers"] = nlohmann::json::array();
     for (size_t k = 0; k < g.nodes.size(); ++k) {
       const auto& c = cost.nodes[k];
-      j["layers"].push_back({{"name", g.nodes[k].name}, {"op", g.nodes[k].op_type},
+      j["layers"].push_back({{"name", g.nodes[k].name},
+                             {"op", g.nodes[k].op_type},
                              {"state", state_name(info.nodes[k].state)},
-                             {"output_shape", out_shape(g.nodes[k])}, {"params", c.params},
-                             {"macs", c.macs}, {"flops", c.flops},
-                             {"bytes_read", c.bytes_read}, {"bytes_written", c.bytes_written}});
+                             {"output_shape", out_shape(g.nodes[k])},
+                             {"params", c.params},
+                             {"macs", c.macs},
+                             {"flops", c.flops},
+                             {"bytes_read", c.bytes_read},
+                             {"bytes_written", c.bytes_written}});
     }
-    j["totals"] = {{"nodes", g.nodes.size()},        {"params", cost.total.params},
-                   {"macs", cost.total.macs},        {"flops", cost.total.flops},
+    j["totals"] = {{"nodes", g.nodes.size()},
+                   {"params", cost.total.params},
+                   {"macs", cost.total.macs},
+                   {"flops", cost.total.flops},
                    {"bytes_read", cost.total.bytes_read},
                    {"bytes_written", cost.total.bytes_written},
                    {"weight_bytes", cost.weight_bytes}};
@@ -201,8 +262,8 @@ void run_info(const InfoArgs& a) {
                 shape_str(info.input_shapes.at(in.name)).c_str());
   for (const auto& o : g.outputs) {
     auto it = info.values.find(o.name);
-    std::string shape = it != info.values.end() && it->second.shape ? shape_str(*it->second.shape)
-                                                                   : "?";
+    std::string shape =
+        it != info.values.end() && it->second.shape ? shape_str(*it->second.shape) : "?";
     std::printf("output    %s: %s\n", o.name.c_str(), shape.c_str());
   }
   std::printf("\n");
@@ -219,7 +280,8 @@ void run_info(const InfoArgs& a) {
   std::printf("%s\n", t.str().c_str());
   std::printf("totals    %zu nodes, %s parameters, %s MACs (%s), %s FLOPs other, weights %s B\n",
               g.nodes.size(), with_commas(cost.total.params).c_str(),
-              with_commas(cost.total.macs).c_str(), si(static_cast<double>(cost.total.macs)).c_str(),
+              with_commas(cost.total.macs).c_str(),
+              si(static_cast<double>(cost.total.macs)).c_str(),
               with_commas(cost.total.flops).c_str(), with_commas(cost.weight_bytes).c_str());
   std::printf("traffic   %s B read, %s B written (each node's inputs and outputs; estimated)\n",
               with_commas(cost.total.bytes_read).c_str(),
@@ -238,8 +300,10 @@ void setup(CLI::App& app) {
   auto* sub = app.add_subcommand("info", "Show a model's inputs, outputs and per-layer cost");
   sub->footer(
       "Examples:\n  frugal info resnet18.onnx\n  frugal info model.onnx --batch 8 --json\n"
-      "  frugal info model.onnx --shape input=1x3x160x160");
-  sub->add_option("model", a->model, "ONNX model file")->required();
+      "  frugal info model.onnx --shape input=1x3x160x160\n  frugal info --segments r50.seg");
+  sub->add_option("model", a->model, "ONNX model file");
+  sub->add_option("--segments", a->segments,
+                  "a folder written by frugal partition: check that its segments chain, list them");
   sub->add_flag("--plan", a->plan,
                 "compile the model: kernel per node, reasons for fallbacks, planned memory");
   add_engine_options(sub, a->engine);

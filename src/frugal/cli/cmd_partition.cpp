@@ -14,7 +14,8 @@ namespace {
 struct PartitionArgs {
   std::string model, devices = "host-cores", method = "optimal", objective, output;
   std::string print_devices;
-  int stages = 0;  // 0: 2 with a remote device, else 1
+  int stages = 1;
+  CLI::Option* stages_opt = nullptr;  // not given: 2 with a remote device, else 1
   double profile_s = 0.3;
   bool json = false;
   EngineArgs engine;
@@ -39,7 +40,7 @@ pipeline::PartitionOptions options(const PartitionArgs& a, const pipeline::Devic
                                    const ir::Graph& g) {
   pipeline::PartitionOptions o;
   const bool remote = pipeline::has_remote(d);
-  o.stages = a.stages > 0 ? a.stages : (remote ? 2 : 1);
+  o.stages = a.stages_opt->count() > 0 ? a.stages : (remote ? 2 : 1);
   o.method = pipeline::parse_method(a.method);
   o.objective = pipeline::parse_objective(a.objective.empty() ? (remote ? "latency" : "throughput")
                                                               : a.objective);
@@ -149,8 +150,8 @@ void setup(CLI::App& app) {
       "  frugal partition resnet18 --devices phone+cloud --objective energy\n"
       "  frugal info --segments r50.seg");
   sub->add_option("model", a->model, "ONNX model file or zoo name");
-  sub->add_option("--stages", a->stages,
-                  "number of segments K (default 1; 2 with a remote device)");
+  a->stages_opt = sub->add_option("--stages", a->stages,
+                                  "number of segments K (default 1; 2 with a remote device)");
   sub->add_option("--devices", a->devices, "preset name or devices YAML file (default host-cores)");
   sub->add_option("--method", a->method, "optimal (default), params or profile");
   sub->add_option(
