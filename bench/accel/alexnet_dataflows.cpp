@@ -49,8 +49,9 @@ int main(int argc, char** argv) {
   o.formats = frugal::numeric::parse_format_spec("w=int16,a=int16,acc=int16");
   o.mapper.max_evaluations = argc > 1 ? std::atoll(argv[1]) : 30000;
   const fa::Prices prices = fa::price(arch, o.formats);
-  std::printf("AlexNet CONV1-5, batch 16, 256 PEs, 512 B/PE + 128 KB, equal storage, 16-bit "
-              "(estimated, analytical model)\n");
+  std::printf(
+      "AlexNet CONV1-5, batch 16, 256 PEs, 512 B/PE + 128 KB, equal storage, 16-bit "
+      "(estimated, analytical model)\n");
   std::printf("energy per MAC in units of one MAC (%.3f pJ):\n", prices.mac_pj);
   std::printf("%-5s %8s %8s %8s %8s %8s %8s %9s %6s\n", "flow", "DRAM", "GLB", "NoC", "RF", "MAC",
               "total", "vs RS", "util");
@@ -71,9 +72,9 @@ int main(int argc, char** argv) {
     }
     const double unit = macs * prices.mac_pj;
     if (d == fa::Dataflow::kRowStationary) rs_total = total;
-    std::printf("%-5s %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8.2fx %5.1f%%\n", fa::to_string(d).c_str(),
-                e[0] / unit, e[1] / unit, e[2] / unit, e[3] / unit, e[4] / unit, total / unit,
-                total / rs_total, 100 * busy / slots);
+    std::printf("%-5s %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f %8.2fx %5.1f%%\n",
+                fa::to_string(d).c_str(), e[0] / unit, e[1] / unit, e[2] / unit, e[3] / unit,
+                e[4] / unit, total / unit, total / rs_total, 100 * busy / slots);
   }
   return 0;
 }

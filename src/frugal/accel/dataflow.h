@@ -10,8 +10,9 @@
 // Costs follow the reuse analysis of Timeloop (Parashar et al., ISPASS 2019) in its simplest
 // form: a tile of operand X held at a level is refilled once per iteration of the loops
 // above it, except across the innermost run of loops that do not index X (X stays put:
-// "stationary"; an operand without a register file is fetched for every MAC); refills come from the nearest outer level holding X, once per distinct word
-// across the array when the NoC multicasts (inputs, weights) or reduces in place (psums).
+// "stationary"; an operand without a register file is fetched for every MAC); refills come
+// from the nearest outer level holding X, once per distinct word across the array when the
+// NoC multicasts (inputs, weights) or reduces in place (psums).
 #pragma once
 
 #include <array>
