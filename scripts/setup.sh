@@ -16,6 +16,7 @@ PACKAGES=(
   dataset-fashion-mnist libonnx-testdata
   libyaml-cpp-dev chromium
   yosys verilator iverilog
+  gcc-avr avr-libc simavr libsimavr-dev libelf-dev gcc-arm-none-eabi libnewlib-arm-none-eabi
 )
 
 missing=()

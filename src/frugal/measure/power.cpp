@@ -17,7 +17,8 @@ nlohmann::json to_json(const Reading& r) {
                         {"duration_s", r.duration_s},
                         {"source", r.source},
                         {"kind", energy_kind_name(r.kind)},
-                        {"note", r.note}};
+                        {"note", r.note},
+                        {"joules_by_rail", r.joules_by_rail}};
 }
 
 Reading measure_idle(PowerMeter& meter, double seconds) {

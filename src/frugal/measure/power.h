@@ -25,6 +25,9 @@ struct Reading {
   std::string source;     // "rapl", "nvml:0", "serial:/dev/ttyACM0", "model"
   EnergyKind kind = EnergyKind::kMeasured;
   std::string note;  // anything a reader must know: extended window, skipped input...
+  // Sensors with several rails: joules per rail, keyed by the device the rail feeds
+  // (--power-map) or "chN"; empty for single-counter sources.
+  std::map<std::string, double> joules_by_rail;
 };
 nlohmann::json to_json(const Reading& r);
 

@@ -3,11 +3,13 @@
 #include <charconv>
 
 #include "frugal/core/error.h"
+#include "frugal/measure/powersensor3.h"
 
 namespace frugal::measure {
 namespace {
 
-const char* kSpecForms = "auto, rapl, nvml[:GPU], serial:PATH[@BAUD], model or none";
+const char* kSpecForms =
+    "auto, rapl, nvml[:GPU], serial:PATH[@BAUD], powersensor3:PATH, model or none";
 
 template <typename T>
 bool parse_whole(const std::string& s, T& v) {
@@ -46,6 +48,10 @@ PowerSpec parse_power_spec(const std::string& spec) {
     }
     if (rest.empty()) throw bad("serial device path missing");
     p.path = rest;
+  } else if (spec.rfind("powersensor3:", 0) == 0) {
+    p.kind = PowerSpec::Kind::kPowerSensor3;
+    p.path = spec.substr(13);
+    if (p.path.empty()) throw bad("PowerSensor3 device path missing");
   } else {
     throw bad("unknown power source");
   }
@@ -89,8 +95,16 @@ PowerChoice make_power_meter(const PowerSpec& spec, const PowerConfig& config) {
       break;
     }
     case PowerSpec::Kind::kSerial:
-      c.meter = std::make_unique<SerialMeter>(SerialOptions{spec.path, spec.baud});
+    case PowerSpec::Kind::kPowerSensor3: {
+      SerialOptions o = config.serial;
+      o.path = spec.path;
+      o.baud = spec.baud;
+      if (spec.kind == PowerSpec::Kind::kSerial)
+        c.meter = std::make_unique<SerialMeter>(o);
+      else
+        c.meter = std::make_unique<SerialMeter>(o, std::make_unique<PowerSensor3Protocol>());
       break;
+    }
     case PowerSpec::Kind::kModel:
       c.meter = std::make_unique<ModelMeter>(config.model);
       break;

@@ -1,5 +1,5 @@
 // Choosing a PowerMeter from a --power spec: auto | rapl | nvml[:GPU] | serial:PATH[@BAUD]
-// | model | none. `auto` tries rapl, then nvml, then falls back to the model estimate and
+// | powersensor3:PATH | model | none. `auto` tries rapl, then nvml, then falls back to the model estimate and
 // says why each measured source was passed over.
 #pragma once
 
@@ -16,7 +16,7 @@
 namespace frugal::measure {
 
 struct PowerSpec {
-  enum class Kind { kAuto, kRapl, kNvml, kSerial, kModel, kNone };
+  enum class Kind { kAuto, kRapl, kNvml, kSerial, kPowerSensor3, kModel, kNone };
   Kind kind = Kind::kNone;
   std::string path;  // serial device
   int baud = 115200;
@@ -30,6 +30,7 @@ struct PowerConfig {
   RaplOptions rapl;
   NvmlOptions nvml;
   EnergyCoefficients model = horowitz_45nm_coefficients();
+  SerialOptions serial;  // markers, rails and calibration for serial and powersensor3
 };
 
 struct PowerChoice {

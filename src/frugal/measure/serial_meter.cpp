@@ -1,149 +1,212 @@
 #include "frugal/measure/serial_meter.h"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <termios.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
+#include <algorithm>
+#include <chrono>
 #include <utility>
-#include <vector>
 
 #include "frugal/core/error.h"
+#include "frugal/measure/clock.h"
 
 namespace frugal::measure {
 
-unsigned baud_to_speed(int baud) {
-  static const std::pair<int, speed_t> rates[] = {
-      {1200, B1200},       {2400, B2400},       {4800, B4800},       {9600, B9600},
-      {19200, B19200},     {38400, B38400},     {57600, B57600},     {115200, B115200},
-      {230400, B230400},   {460800, B460800},   {500000, B500000},   {576000, B576000},
-      {921600, B921600},   {1000000, B1000000}, {1152000, B1152000}, {1500000, B1500000},
-      {2000000, B2000000}, {2500000, B2500000}, {3000000, B3000000}, {3500000, B3500000},
-      {4000000, B4000000}};
-  for (const auto& [rate, speed] : rates)
-    if (rate == baud) return speed;
-  throw UserError("serial: baud " + std::to_string(baud) +
-                  " is not a standard rate (e.g. 9600, 115200, 921600, 2000000)");
+void FrugalProtocol::restart(const SerialLine& line) {
+  line.discard_input();
+  parser_ = SensorStreamParser();
 }
 
-SerialMeter::SerialMeter(SerialOptions options)
-    : options_(std::move(options)), integrator_(options_.max_gap_s) {
-  const speed_t speed = baud_to_speed(options_.baud);
-  fd_ = ::open(options_.path.c_str(), O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-  if (fd_ < 0)
-    throw UserError("serial: cannot open " + options_.path + ": " + std::strerror(errno));
-  termios tio{};
-  if (tcgetattr(fd_, &tio) != 0) {
-    const int err = errno;
-    ::close(fd_);
-    fd_ = -1;
-    throw UserError("serial: " + options_.path +
-                    " is not a terminal device: " + std::strerror(err));
-  }
-  // Raw: no line editing, echo, signals or CR/LF translation, which would corrupt
-  // binary frames; 8 data bits, receiver on, modem control lines ignored.
-  cfmakeraw(&tio);
-  tio.c_cflag |= CREAD | CLOCAL;
-  tio.c_cc[VMIN] = 0;
-  tio.c_cc[VTIME] = 0;
-  if (cfsetispeed(&tio, speed) != 0 || cfsetospeed(&tio, speed) != 0 ||
-      tcsetattr(fd_, TCSANOW, &tio) != 0) {
-    const int err = errno;
-    ::close(fd_);
-    fd_ = -1;
-    throw UserError("serial: cannot configure " + options_.path + " for " +
-                    std::to_string(options_.baud) + " baud raw mode: " + std::strerror(err));
-  }
+std::string FrugalProtocol::marker_command(int id) {
+  return std::string("M") + static_cast<char>(id) + "\n";
+}
+
+SerialMeter::SerialMeter(SerialOptions options, std::unique_ptr<SensorProtocol> protocol)
+    : options_(std::move(options)),
+      protocol_(std::move(protocol)),
+      line_(options_.path, options_.baud) {
+  protocol_->open(line_);
 }
 
 SerialMeter::~SerialMeter() {
   stopping_ = true;
   if (reader_.joinable()) reader_.join();
-  if (fd_ >= 0) ::close(fd_);
-}
-
-bool SerialMeter::read_available() {
-  uint8_t buf[4096];
-  std::vector<SensorSample> samples;
-  for (;;) {
-    const ssize_t n = ::read(fd_, buf, sizeof(buf));
-    if (n > 0) {
-      samples.clear();
-      parser_.feed(std::span<const uint8_t>(buf, static_cast<size_t>(n)), samples);
-      for (const auto& s : samples) integrator_.add(s);
-      continue;
-    }
-    if (n == 0) return true;  // raw mode with VMIN=0: nothing buffered
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return true;
-    read_error_ = "serial: reading " + options_.path + " failed: " + std::strerror(errno);
-    return false;
+  try {
+    protocol_->close(line_);
+  } catch (const std::exception&) {
+    // The device went away: nothing left to tell it.
   }
 }
 
 void SerialMeter::read_loop() {
-  pollfd p{fd_, POLLIN, 0};
-  while (!stopping_) {
-    const int rc = ::poll(&p, 1, 20);
-    if (rc < 0 && errno != EINTR) {
-      read_error_ = "serial: poll on " + options_.path + " failed: " + std::strerror(errno);
-      return;
-    }
-    if (rc > 0 && (p.revents & POLLIN)) {
-      if (!read_available()) return;
-    } else if (rc > 0 && (p.revents & (POLLERR | POLLHUP | POLLNVAL))) {
+  uint8_t buf[4096];
+  std::vector<SensorSample> samples;
+  std::vector<SensorMarker> markers;
+  // Once stopping_ is set, the line is drained: bytes that reached it before stop()
+  // belong to the window.
+  for (;;) {
+    const bool draining = stopping_;
+    const long n = line_.read_some(buf, draining ? 0.0 : 0.02);
+    if (n < 0) {
+      std::lock_guard<std::mutex> lock(mutex_);
       read_error_ = "serial: " + options_.path + " was closed or disconnected";
       return;
     }
+    if (n == 0) {
+      if (draining) return;
+      continue;
+    }
+    samples.clear();
+    markers.clear();
+    protocol_->feed(std::span<const uint8_t>(buf, static_cast<size_t>(n)), samples, markers);
+    for (auto& s : samples) options_.calibration.apply(s);
+    std::lock_guard<std::mutex> lock(mutex_);
+    bytes_ += n;
+    samples_.insert(samples_.end(), samples.begin(), samples.end());
+    markers_.insert(markers_.end(), markers.begin(), markers.end());
   }
-  // Bytes that reached the line before stop() belong to the window.
-  read_available();
 }
 
 void SerialMeter::start() {
   if (running_) throw InternalError("SerialMeter::start: already started");
-  tcflush(fd_, TCIFLUSH);
-  parser_ = SensorStreamParser();
-  integrator_ = EnergyIntegrator(options_.max_gap_s);
+  protocol_->restart(line_);
+  samples_.clear();
+  markers_.clear();
+  bytes_ = 0;
   read_error_.clear();
+  window_ = WindowBounds{};
   stopping_ = false;
   running_ = true;
-  reader_ = std::thread([this] { read_loop(); });
+  reader_ = std::thread([this] {
+    try {
+      read_loop();
+    } catch (const UserError& e) {  // e.g. a calibration file for other channels
+      std::lock_guard<std::mutex> lock(mutex_);
+      read_error_ = e.what();
+    }
+  });
+  if (options_.markers) mark(kStartMarker);
+}
+
+void SerialMeter::mark(int id) { line_.write_all(protocol_->marker_command(id)); }
+
+std::vector<SensorSample> SerialMeter::snapshot() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return samples_;
+}
+
+std::string SerialMeter::no_data_message() const {
+  return protocol_->scheme() + ": no data from " + options_.path + " (expected " +
+         protocol_->description() + " at " + std::to_string(options_.baud) + " baud)";
+}
+
+void SerialMeter::await_data(double timeout_s) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+  while (std::chrono::steady_clock::now() < deadline) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!read_error_.empty()) throw UserError(read_error_);
+      if (!samples_.empty()) return;
+    }
+    sleep_seconds(0.01);
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  const std::string skipped = protocol_->counts().summary();
+  throw UserError(no_data_message() + " within " + std::to_string(timeout_s).substr(0, 4) +
+                  " s" + (bytes_ > 0 ? "; " + std::to_string(bytes_) + " bytes did not parse" : "") +
+                  (skipped.empty() ? "" : " (" + skipped + ")"));
+}
+
+namespace {
+
+const SensorMarker* find_marker(const std::vector<SensorMarker>& markers, int id, bool last) {
+  const SensorMarker* found = nullptr;
+  for (const auto& m : markers)
+    if (m.id == id) {
+      found = &m;
+      if (!last) break;
+    }
+  return found;
+}
+
+}  // namespace
+
+Reading SerialMeter::host_window_reading(const EnergyIntegrator& integrator) const {
+  Reading r;
+  r.joules = integrator.joules();
+  r.duration_s = integrator.duration_s();
+  r.samples = integrator.samples();
+  r.period_s = integrator.mean_period_s();
+  for (const auto& [ch, j] : integrator.joules_by_channel())
+    r.joules_by_rail[rail_name(options_.rails, ch)] += j;
+  std::string note = std::to_string(integrator.channels()) + " channel(s) summed";
+  if (integrator.out_of_order() > 0)
+    note += "; " + std::to_string(integrator.out_of_order()) + " out-of-order samples dropped";
+  if (integrator.gaps() > 0)
+    note += "; " + std::to_string(integrator.gaps()) + " gaps longer than max_gap_s not integrated";
+  if (integrator.resets() > 0)
+    note += "; the sensor restarted: samples before and after a restart are not joined";
+  r.note = note;
+  return r;
 }
 
 Reading SerialMeter::stop() {
   if (!running_) throw InternalError("SerialMeter::stop: not started");
+  bool end_seen = false;
+  if (options_.markers) {
+    mark(kEndMarker);
+    const auto deadline = std::chrono::steady_clock::now() +
+                          std::chrono::duration<double>(options_.marker_timeout_s);
+    while (!end_seen && std::chrono::steady_clock::now() < deadline) {
+      sleep_seconds(0.002);
+      std::lock_guard<std::mutex> lock(mutex_);
+      end_seen = find_marker(markers_, kEndMarker, true) != nullptr;
+    }
+  }
   stopping_ = true;
   if (reader_.joinable()) reader_.join();
   running_ = false;
-  if (integrator_.samples() < 2 || integrator_.duration_s() <= 0) {
+  if (read_error_.rfind("calibration ", 0) == 0) throw UserError(read_error_);
+
+  EnergyIntegrator integrator(options_.max_gap_s);
+  for (const auto& s : samples_) integrator.add(s);
+  const std::string skipped = protocol_->counts().summary();
+  if (integrator.samples() < 2 || integrator.duration_s() <= 0) {
     std::string why = read_error_.empty() ? "" : " (" + read_error_ + ")";
-    const std::string skipped = parser_.counts().summary();
     if (!skipped.empty()) why += "; " + skipped;
-    throw UserError("serial: fewer than two valid samples per channel arrived from " +
-                    options_.path + " during the window" + why +
-                    ": check the baud rate and that the sensor speaks frugal's protocol");
+    throw UserError(protocol_->scheme() + ": fewer than two valid samples per channel arrived from " +
+                    options_.path + " during the window" + why + ": check that the sensor speaks " +
+                    protocol_->description() + " at " + std::to_string(options_.baud) + " baud");
   }
-  Reading r;
+  Reading r = host_window_reading(integrator);
+  window_.host_joules = r.joules;
+  const auto [lo, hi] = std::minmax_element(
+      samples_.begin(), samples_.end(),
+      [](const SensorSample& a, const SensorSample& b) { return a.t_us < b.t_us; });
+  window_.first_sample_us = lo->t_us;
+  window_.last_sample_us = hi->t_us;
+
+  if (options_.markers) {
+    const SensorMarker* a = find_marker(markers_, kStartMarker, false);
+    const SensorMarker* b = find_marker(markers_, kEndMarker, true);
+    if (a && b && a->epoch == b->epoch && b->t_us > a->t_us) {
+      const WindowEnergy w = integrate_window(samples_, a->t_us, b->t_us, a->epoch, options_.max_gap_s);
+      r.joules = w.joules;
+      r.duration_s = w.duration_s;
+      r.joules_by_rail.clear();
+      for (const auto& [ch, j] : w.joules_by_channel) r.joules_by_rail[rail_name(options_.rails, ch)] += j;
+      r.note += "; window between the sensor's markers";
+      window_.markers_used = true;
+      window_.start_marker_us = a->t_us;
+      window_.end_marker_us = b->t_us;
+    } else {
+      const char* which = !a ? "start" : !b ? "end" : "start and end";
+      r.note += std::string("; the ") + which + " marker never arrived (or the sensor restarted " +
+                "in between): window from host time";
+    }
+  }
   r.source = source();
   r.kind = EnergyKind::kMeasured;
-  r.joules = integrator_.joules();
-  r.duration_s = integrator_.duration_s();
-  r.mean_watts = r.joules / r.duration_s;
-  r.samples = integrator_.samples();
-  r.period_s = integrator_.mean_period_s();
-  std::string note = std::to_string(integrator_.channels()) + " channel(s) summed";
-  const std::string skipped = parser_.counts().summary();
-  if (!skipped.empty()) note += "; " + skipped;
-  if (integrator_.out_of_order() > 0)
-    note += "; " + std::to_string(integrator_.out_of_order()) + " out-of-order samples dropped";
-  if (integrator_.gaps() > 0)
-    note +=
-        "; " + std::to_string(integrator_.gaps()) + " gaps longer than max_gap_s not integrated";
-  if (!read_error_.empty()) note += "; " + read_error_;
-  r.note = note;
+  r.mean_watts = r.duration_s > 0 ? r.joules / r.duration_s : 0;
+  if (!skipped.empty()) r.note += "; " + skipped;
+  if (!read_error_.empty()) r.note += "; " + read_error_;
   return r;
 }
 

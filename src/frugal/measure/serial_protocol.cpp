@@ -75,6 +75,19 @@ std::array<uint8_t, kBinaryFrameBytes> encode_sample_frame(const SensorSample& s
   return f;
 }
 
+std::array<uint8_t, kBinaryFrameBytes> encode_event_frame(uint8_t type, int id, uint64_t t_us) {
+  std::array<uint8_t, kBinaryFrameBytes> f{};
+  f[0] = kFrameSync0;
+  f[1] = kFrameSync1;
+  f[2] = type;
+  f[3] = static_cast<uint8_t>(id);
+  put_u32(&f[4], static_cast<uint32_t>(t_us));
+  const uint16_t crc = crc16_ccitt_false(std::span<const uint8_t>(&f[2], 14));
+  f[16] = static_cast<uint8_t>(crc);
+  f[17] = static_cast<uint8_t>(crc >> 8);
+  return f;
+}
+
 std::string encode_sample_line(const SensorSample& s) {
   char buf[96];
   std::snprintf(buf, sizeof(buf), "%llu,%d,%.9g,%.9g\n", static_cast<unsigned long long>(s.t_us),
@@ -92,10 +105,46 @@ std::string StreamCounts::summary() const {
   add(bad_frames, "bad frame");
   add(skipped_bytes, "stray byte");
   if (!out.empty()) out += " skipped";
+  if (resets > 0) out += (out.empty() ? "" : "; ") + plural(resets, "sensor reset");
   return out;
 }
 
-void SensorStreamParser::parse_line(const std::string& raw, std::vector<SensorSample>& out) {
+uint64_t SensorStreamParser::unwrap(uint32_t t32) {
+  if (have_t32_ && t32 < last_t32_ && last_t32_ - t32 > 0x80000000u) t32_epoch_ += uint64_t{1} << 32;
+  have_t32_ = true;
+  last_t32_ = t32;
+  return t32_epoch_ + t32;
+}
+
+// The sensor restarted: its clock starts again, so later samples get a new epoch and
+// are never joined to earlier ones.
+void SensorStreamParser::on_boot() {
+  have_t32_ = false;
+  t32_epoch_ = 0;
+  if (seen_sample_) {
+    ++clock_epoch_;
+    ++counts_.resets;
+  }
+}
+
+bool SensorStreamParser::parse_event_line(std::string_view fields[4], size_t n,
+                                          std::vector<SensorMarker>& markers) {
+  const std::string_view kind = trim(fields[1]);
+  if (n != 3 || (kind != "M" && kind != "B")) return false;
+  SensorMarker m;
+  if (!parse_number(fields[0], m.t_us) || !parse_number(fields[2], m.id)) return false;
+  if (kind == "B") {
+    on_boot();
+    return true;
+  }
+  m.epoch = clock_epoch_;
+  ++counts_.markers;
+  markers.push_back(m);
+  return true;
+}
+
+void SensorStreamParser::parse_line(const std::string& raw, std::vector<SensorSample>& out,
+                                    std::vector<SensorMarker>& markers) {
   std::string_view line(raw);
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   if (trim(line).empty()) return;
@@ -115,6 +164,10 @@ void SensorStreamParser::parse_line(const std::string& raw, std::vector<SensorSa
     if (comma == std::string_view::npos) break;
     line.remove_prefix(comma + 1);
   }
+  if (n == 3) {
+    if (!parse_event_line(fields, n, markers)) ++counts_.garbage_lines;
+    return;
+  }
   SensorSample s;
   int channel = -1;
   if (n != 4 || !parse_number(fields[0], s.t_us) || !parse_number(fields[1], channel) ||
@@ -124,12 +177,20 @@ void SensorStreamParser::parse_line(const std::string& raw, std::vector<SensorSa
     return;
   }
   s.channel = channel;
+  s.epoch = clock_epoch_;
+  seen_sample_ = true;
   ++counts_.samples;
   ++counts_.ascii_samples;
   out.push_back(s);
 }
 
 void SensorStreamParser::feed(std::span<const uint8_t> bytes, std::vector<SensorSample>& out) {
+  std::vector<SensorMarker> ignored;
+  feed(bytes, out, ignored);
+}
+
+void SensorStreamParser::feed(std::span<const uint8_t> bytes, std::vector<SensorSample>& out,
+                              std::vector<SensorMarker>& markers) {
   pending_.insert(pending_.end(), bytes.begin(), bytes.end());
   size_t pos = 0;
   const size_t n = pending_.size();
@@ -153,28 +214,36 @@ void SensorStreamParser::feed(std::span<const uint8_t> bytes, std::vector<Sensor
       if (n - pos < kBinaryFrameBytes) break;  // wait for the whole frame
       const uint8_t* f = &pending_[pos];
       const uint16_t crc = static_cast<uint16_t>(f[16] | f[17] << 8);
-      if (f[2] != kFrameTypeSample ||
-          crc != crc16_ccitt_false(std::span<const uint8_t>(f + 2, 14))) {
+      const bool known_type =
+          f[2] == kFrameTypeSample || f[2] == kFrameTypeMarker || f[2] == kFrameTypeBoot;
+      if (!known_type || crc != crc16_ccitt_false(std::span<const uint8_t>(f + 2, 14))) {
         // Not a frame after all: resynchronise one byte further on.
         ++counts_.bad_frames;
         ++pos;
         continue;
       }
-      const uint32_t t32 = get_u32(f + 4);
-      if (have_t32_ && t32 < last_t32_ && last_t32_ - t32 > 0x80000000u)
-        t32_epoch_ += uint64_t{1} << 32;
-      have_t32_ = true;
-      last_t32_ = t32;
+      pos += kBinaryFrameBytes;
+      if (f[2] == kFrameTypeBoot) {
+        on_boot();
+        unwrap(get_u32(f + 4));
+        continue;
+      }
+      if (f[2] == kFrameTypeMarker) {
+        ++counts_.markers;
+        markers.push_back(SensorMarker{unwrap(get_u32(f + 4)), f[3], clock_epoch_});
+        continue;
+      }
       SensorSample s;
       s.channel = f[3];
-      s.t_us = t32_epoch_ + t32;
+      s.t_us = unwrap(get_u32(f + 4));
+      s.epoch = clock_epoch_;
       s.volts = get_f32(f + 8);
       s.amps = get_f32(f + 12);
-      pos += kBinaryFrameBytes;
       if (!std::isfinite(s.volts) || !std::isfinite(s.amps)) {
         ++counts_.bad_frames;
         continue;
       }
+      seen_sample_ = true;
       ++counts_.samples;
       ++counts_.binary_samples;
       out.push_back(s);
@@ -193,7 +262,7 @@ void SensorStreamParser::feed(std::span<const uint8_t> bytes, std::vector<Sensor
     const std::string line(pending_.begin() + static_cast<ptrdiff_t>(pos),
                            pending_.begin() + static_cast<ptrdiff_t>(end));
     if (pending_[end] == '\n') {
-      parse_line(line, out);
+      parse_line(line, out, markers);
       pos = end + 1;
     } else {
       if (!trim(line).empty()) ++counts_.garbage_lines;  // partial line cut by a frame
@@ -207,9 +276,11 @@ void EnergyIntegrator::add(const SensorSample& s) {
   const double w = s.volts * s.amps;
   auto [it, inserted] = channels_.try_emplace(s.channel);
   Channel& c = it->second;
-  if (inserted) {
+  if (inserted || s.epoch != c.epoch) {
+    if (!inserted) ++resets_;  // a restarted sensor clock: not joined to the old one
     c.first_t = c.last_t = s.t_us;
     c.last_w = w;
+    c.epoch = s.epoch;
     ++samples_;
     return;
   }
@@ -234,6 +305,12 @@ double EnergyIntegrator::joules() const {
   double j = 0;
   for (const auto& [ch, c] : channels_) j += c.joules;
   return j;
+}
+
+std::map<int, double> EnergyIntegrator::joules_by_channel() const {
+  std::map<int, double> out;
+  for (const auto& [ch, c] : channels_) out[ch] = c.joules;
+  return out;
 }
 
 double EnergyIntegrator::duration_s() const {
