@@ -13,6 +13,7 @@
 #include "frugal/measure/clock.h"
 #include "frugal/measure/serial_meter.h"
 #include "frugal/measure/serial_protocol.h"
+#include "measure/test_pty.h"
 
 using namespace frugal::measure;
 
@@ -51,30 +52,6 @@ SensorSample waveform(int ch, int ms) {
   }
   return s;
 }
-
-// A pseudo-terminal whose slave end the meter opens by name; the test writes the master.
-struct Pty {
-  int master = -1, slave = -1;
-  std::string path;
-  Pty() {
-    char name[256];
-    if (openpty(&master, &slave, name, nullptr, nullptr) != 0) throw std::runtime_error("openpty");
-    path = name;
-  }
-  ~Pty() {
-    ::close(master);
-    ::close(slave);
-  }
-  void write_all(const std::string& bytes) const {
-    size_t done = 0;
-    while (done < bytes.size()) {
-      const ssize_t n = ::write(master, bytes.data() + done, bytes.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) throw std::runtime_error("write to pty master failed");
-      done += static_cast<size_t>(n);
-    }
-  }
-};
 
 // Runs a window on a meter reading `pty` while a thread writes `chunks` (one per ms of
 // sensor time, paced in bursts), and returns the reading.
