@@ -12,7 +12,7 @@ if(FRUGAL_SIMAVR_FOUND AND FRUGAL_LIBELF AND FRUGAL_AVR_ELF)
   target_compile_options(frugal-simavr PRIVATE ${FRUGAL_WARNINGS})
   target_link_libraries(frugal-simavr PRIVATE ${FRUGAL_SIMAVR_LINK_LIBRARIES} ${FRUGAL_LIBELF} util)
   if(TARGET test_firmware)
-    add_dependencies(test_firmware frugal-simavr firmware)
+    add_dependencies(test_firmware frugal-simavr firmware frugal_cli)
     target_compile_definitions(test_firmware PRIVATE
       FRUGAL_SIMAVR_HARNESS="$<TARGET_FILE:frugal-simavr>" FRUGAL_AVR_FIRMWARE="${FRUGAL_AVR_ELF}"
       FRUGAL_STM32_FIRMWARE="${FRUGAL_STM32_ELF}")

@@ -19,6 +19,7 @@
 
 #include "frugal/core/error.h"
 #include "frugal/measure/clock.h"
+#include "frugal/measure/sensor_window.h"
 #include "frugal/measure/serial_meter.h"
 
 extern char** environ;
@@ -125,8 +126,8 @@ struct HarnessRun {
 };
 
 struct HarnessLog {
-  std::vector<uint64_t> timer_starts;                // cycles
-  std::vector<std::pair<uint64_t, int>> rx;          // cycle, byte
+  std::vector<uint64_t> timer_starts;        // cycles
+  std::vector<std::pair<uint64_t, int>> rx;  // cycle, byte
   explicit HarnessLog(const std::string& path) {
     std::ifstream in(path);
     std::string kind;
@@ -192,7 +193,9 @@ TEST(SimavrEndToEnd, EnergyWithinAdcBoundAndMarkersOnTheRightSample) {
   // ...and so between the sample before and the sample after the host's byte.
   std::vector<uint64_t> ts;
   for (const auto& s : meter.samples()) ts.push_back(s.t_us);
-  auto before = [&](double t) { return std::count_if(ts.begin(), ts.end(), [&](uint64_t x) { return double(x) < t; }); };
+  auto before = [&](double t) {
+    return std::count_if(ts.begin(), ts.end(), [&](uint64_t x) { return double(x) < t; });
+  };
   const bool sample_in_between = before(double(w.start_marker_us)) != before(start_rx);
   EXPECT_FALSE(sample_in_between) << "a sample lies between the host byte and its marker";
 
@@ -201,13 +204,14 @@ TEST(SimavrEndToEnd, EnergyWithinAdcBoundAndMarkersOnTheRightSample) {
   const double t1 = (double(w.end_marker_us) + double(c0) * 1e6 / kCpuHz) * 1e-6;
   const double expected = load.joules(t0, t1);
   const double bound = load.bound_joules(t1 - t0, 1e-3);
-  std::printf("simavr energy: measured %.5f J, analytic %.5f J, error %+.3f%% (bound %.3f%%), "
-              "window %.6f s\n",
-              r.joules, expected, 100 * (r.joules / expected - 1), 100 * bound / expected, t1 - t0);
-  std::printf("window misalignment: host-time start %+.0f us end %+.0f us; markers start %+.0f us "
-              "end %+.0f us\n",
-              double(w.first_sample_us) - start_rx, double(w.last_sample_us) - end_rx, start_err,
-              end_err);
+  std::printf(
+      "simavr energy: measured %.5f J, analytic %.5f J, error %+.3f%% (bound %.3f%%), "
+      "window %.6f s\n",
+      r.joules, expected, 100 * (r.joules / expected - 1), 100 * bound / expected, t1 - t0);
+  std::printf(
+      "window misalignment: host-time start %+.0f us end %+.0f us; markers start %+.0f us "
+      "end %+.0f us\n",
+      double(w.first_sample_us) - start_rx, double(w.last_sample_us) - end_rx, start_err, end_err);
   RecordProperty("energy_error_percent", std::to_string(100 * (r.joules / expected - 1)));
   EXPECT_NEAR(r.joules, expected, bound);
   EXPECT_NEAR(r.period_s, 1e-3, 1e-6);
@@ -311,4 +315,49 @@ TEST(SimavrEndToEnd, RefusesFirmwareForAnotherBoard) {
   EXPECT_NE(err.find("built for another architecture (ELF machine 40, ARM)"), std::string::npos)
       << err;
   EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << "one line: " << err;
+}
+
+// The `frugal power` commands against the simulated board: zero and gain calibration on a
+// DC load, then a recording with the calibration applied reads the load's true power.
+TEST(SimavrEndToEnd, PowerCommandsCalibrateAndRecord) {
+  SKIP_WITHOUT_SIMAVR();
+  const std::string frugal = std::string(FRUGAL_BINARY_DIR) + "/frugal";
+  const std::string cal = temp_path("cal.json"), csv = temp_path("trace.csv");
+  std::remove(cal.c_str());
+  auto run = [&](const std::string& load, const std::string& args) {
+    HarnessRun h({"--seconds", "20", "--realtime", "--load", load}, temp_path("cli.log"));
+    const std::string cmd =
+        frugal + " power " + args + " serial:" + h.pty + "@1000000 --timeout 5 2>&1";
+    FILE* p = popen(cmd.c_str(), "r");
+    std::string out;
+    char line[512];
+    while (p && fgets(line, sizeof line, p)) out += line;
+    const int status = p ? pclose(p) : -1;
+    EXPECT_EQ(WEXITSTATUS(status), 0) << cmd << "\n" << out;
+    return out;
+  };
+  run("volts=12,high=0,low=0", "calibrate --channel 0 --zero --seconds 0.5 --file " + cal);
+  run("volts=12,high=2,low=2", "calibrate --channel 0 --known-load 24 --seconds 0.5 --file " + cal);
+  const Calibration c = load_calibration(cal);
+  ASSERT_EQ(c.channels.count(0), 1u);
+  // At 0 A the ADC reads code 512, whose midpoint is half a count above Vcc/2: +13.2 mA.
+  EXPECT_NEAR(c.channels.at(0).amps_offset, 0.5 * 5.0 / 1024 / 0.185, 1e-4);
+  const std::string out =
+      run("volts=12,high=1.5,low=1.5", "record -o " + csv + " --duration 0.5 --calibration " + cal);
+  std::printf("%s", out.c_str());
+  std::ifstream in(csv);
+  std::string header, row;
+  std::getline(in, header);
+  EXPECT_EQ(header, "t_us,epoch,kind,channel,rail,volts,amps,watts");
+  double watts = 0;
+  int n = 0;
+  while (std::getline(in, row)) {
+    watts += std::stod(row.substr(row.rfind(',') + 1));
+    ++n;
+  }
+  ASSERT_GT(n, 300);
+  // 18 W through a 10-bit ADC: the calibrated reading is within one count of current.
+  EXPECT_NEAR(watts / n, 18.0, 12 * 5.0 / 1024 / 0.185);
+  std::remove(cal.c_str());
+  std::remove(csv.c_str());
 }

@@ -41,7 +41,7 @@
 namespace {
 
 constexpr const char* kBoardMcu = "atmega328p";  // the only board this harness models
-constexpr double kVref = 5.0;                     // AVcc of an Uno
+constexpr double kVref = 5.0;                    // AVcc of an Uno
 
 struct Load {
   double volts = 12, high = 2, low = 0, period_ms = 10, duty = 0.3;
@@ -108,18 +108,27 @@ Options parse(int argc, char** argv) {
       o.realtime = true;
     } else if (a == "--load") {
       for (const auto& [k, v] : parse_kv(value(), "--load")) {
-        if (k == "volts") o.load.volts = v;
-        else if (k == "high") o.load.high = v;
-        else if (k == "low") o.load.low = v;
-        else if (k == "period_ms") o.load.period_ms = v;
-        else if (k == "duty") o.load.duty = v;
-        else fail("--load: unknown key " + k);
+        if (k == "volts")
+          o.load.volts = v;
+        else if (k == "high")
+          o.load.high = v;
+        else if (k == "low")
+          o.load.low = v;
+        else if (k == "period_ms")
+          o.load.period_ms = v;
+        else if (k == "duty")
+          o.load.duty = v;
+        else
+          fail("--load: unknown key " + k);
       }
     } else if (a == "--sensor") {
       for (const auto& [k, v] : parse_kv(value(), "--sensor")) {
-        if (k == "volts_per_amp") o.sensor.volts_per_amp = v;
-        else if (k == "divider") o.sensor.divider = v;
-        else fail("--sensor: unknown key " + k);
+        if (k == "volts_per_amp")
+          o.sensor.volts_per_amp = v;
+        else if (k == "divider")
+          o.sensor.divider = v;
+        else
+          fail("--sensor: unknown key " + k);
       }
     } else {
       fail("unknown option " + a);
@@ -226,14 +235,17 @@ struct Harness {
     if (!f) fail("cannot read firmware " + opt.elf + ": " + std::strerror(errno));
     const size_t n = std::fread(header, 1, sizeof header, f);
     std::fclose(f);
-    if (n < sizeof header || std::memcmp(header, "\x7f" "ELF", 4) != 0)
+    if (n < sizeof header || std::memcmp(header,
+                                         "\x7f"
+                                         "ELF",
+                                         4) != 0)
       fail("firmware " + opt.elf + " is not an ELF file");
     const int machine = header[18] | header[19] << 8;
     constexpr int kEmAvr = 83, kEmArm = 40;
     if (machine != kEmAvr)
       fail("firmware " + opt.elf + " is built for another architecture (ELF machine " +
-           std::to_string(machine) + (machine == kEmArm ? ", ARM" : "") + "); this harness simulates " +
-           kBoardMcu + " (Arduino Uno)");
+           std::to_string(machine) + (machine == kEmArm ? ", ARM" : "") +
+           "); this harness simulates " + kBoardMcu + " (Arduino Uno)");
   }
 
   void load_firmware() {
@@ -303,7 +315,8 @@ struct Harness {
   // timing (markers, windows) meets the firmware as it would on a real board.
   void pace(std::chrono::steady_clock::time_point wall0) const {
     const double ahead =
-        sim_seconds() - std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
+        sim_seconds() -
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
     if (ahead > 0.001) std::this_thread::sleep_for(std::chrono::duration<double>(ahead));
   }
 };

@@ -26,11 +26,14 @@ using namespace frugal::measure;
 
 namespace {
 
-std::string bytes(const auto& a) { return std::string(reinterpret_cast<const char*>(a.data()), a.size()); }
+std::string bytes(const auto& a) {
+  return std::string(reinterpret_cast<const char*>(a.data()), a.size());
+}
 
 void feed(SensorStreamParser& p, const std::string& s, std::vector<SensorSample>& out,
           std::vector<SensorMarker>& markers) {
-  p.feed(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(s.data()), s.size()), out, markers);
+  p.feed(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(s.data()), s.size()), out,
+         markers);
 }
 
 std::string temp_file(const char* name) {
@@ -131,7 +134,8 @@ TEST(SerialMeterMarkers, AMarkerThatNeverArrivesFallsBackToHostTime) {
   SerialMeter meter(o);
   meter.start();
   std::string chunk;
-  for (int ms = 0; ms <= 200; ++ms) chunk += bytes(encode_sample_frame(SensorSample{uint64_t(ms) * 1000, 0, 5.0, 2.0}));
+  for (int ms = 0; ms <= 200; ++ms)
+    chunk += bytes(encode_sample_frame(SensorSample{uint64_t(ms) * 1000, 0, 5.0, 2.0}));
   pty.write_all(chunk);
   sleep_seconds(0.1);
   const Reading r = meter.stop();
@@ -183,8 +187,14 @@ class FakePowerSensor3 {
   std::array<int, 8> levels(int64_t n) const {
     auto level = [](double v) { return int(std::lround(v * kPs3MaxLevel / kPs3Vref)); };
     const double amps = n % 100 < 30 ? 2.0 : 0.2;
-    return {level(1.65 + 0.066 * amps), level(12 * 0.2), level(1.65 + 0.185 * 0.5), level(3.3 * 0.6),
-            0, 0, 0, 0};
+    return {level(1.65 + 0.066 * amps),
+            level(12 * 0.2),
+            level(1.65 + 0.185 * 0.5),
+            level(3.3 * 0.6),
+            0,
+            0,
+            0,
+            0};
   }
   double watts(int64_t n) const {
     const auto l = levels(n);
@@ -196,7 +206,8 @@ class FakePowerSensor3 {
   // The device's own trapezoid integral between two of its timestamps.
   double joules(uint64_t t0, uint64_t t1) const {
     double j = 0;
-    for (uint64_t t = t0; t < t1; t += kSetUs) j += 0.5 * (watts(t / kSetUs) + watts(t / kSetUs + 1)) * kSetUs * 1e-6;
+    for (uint64_t t = t0; t < t1; t += kSetUs)
+      j += 0.5 * (watts(t / kSetUs) + watts(t / kSetUs + 1)) * kSetUs * 1e-6;
     return j;
   }
 
@@ -234,7 +245,8 @@ class FakePowerSensor3 {
         const uint64_t t = uint64_t(set_) * kSetUs;
         out += bytes(encode_ps3_timestamp(uint32_t(t)));
         const auto l = levels(set_);
-        for (int s = 0; s < kPs3Sensors; ++s) out += bytes(encode_ps3_level(s, l[s], s == 0 && mark_next_));
+        for (int s = 0; s < kPs3Sensors; ++s)
+          out += bytes(encode_ps3_level(s, l[s], s == 0 && mark_next_));
         mark_next_ = false;
       }
       if (!out.empty()) send(out);
@@ -283,8 +295,10 @@ TEST(PowerSensor3, SimulatedDeviceSumsPairsPerRailBetweenItsMarkers) {
   const WindowBounds& w = meter->last_window();
   ASSERT_TRUE(w.markers_used) << r.note;
   const double expected = device.joules(w.start_marker_us, w.end_marker_us);
-  std::printf("powersensor3 simulated: %.6f J between markers (device's own integral %.6f J), "
-              "%.3f s\n", r.joules, expected, r.duration_s);
+  std::printf(
+      "powersensor3 simulated: %.6f J between markers (device's own integral %.6f J), "
+      "%.3f s\n",
+      r.joules, expected, r.duration_s);
   EXPECT_NEAR(r.joules, expected, 1e-6 * expected);
   EXPECT_NEAR(r.duration_s, 0.4, 0.1);
   ASSERT_EQ(r.joules_by_rail.size(), 2u);

@@ -38,6 +38,8 @@ struct BenchArgs {
   bool profile = false;
   int profile_rows = 25;
   std::string power = "none";
+  std::string power_map, power_calibration;  // serial and powersensor3 sensors
+  bool power_markers = false;
   double idle_seconds = 2.0;
   bool json = false;
 };
@@ -125,7 +127,12 @@ void bench_model(const BenchArgs& a) {
     measure::pin_to_cpus(cpus);
     pinning = measure::cpu_list_str(cpus);
   }
-  measure::PowerChoice power = measure::make_power_meter(power_spec);
+  measure::PowerConfig power_config;
+  if (!a.power_map.empty()) power_config.serial.rails = measure::parse_power_map(a.power_map);
+  if (!a.power_calibration.empty())
+    power_config.serial.calibration = measure::load_calibration(a.power_calibration);
+  power_config.serial.markers = a.power_markers;
+  measure::PowerChoice power = measure::make_power_meter(power_spec, power_config);
   bo.meter = power.meter.get();
 
   const measure::Stopwatch init_watch;
@@ -316,7 +323,15 @@ void setup(CLI::App& app) {
                 "per-node table: time, %, GFLOP/s, bytes, kernel and why others declined");
   sub->add_option("--profile-rows", a->profile_rows, "nodes shown in the profile (default 25)");
   sub->add_option("--power", a->power,
-                  "auto | rapl | nvml[:GPU] | serial:PATH[@BAUD] | model | none (default none)");
+                  "auto | rapl | nvml[:GPU] | serial:PATH[@BAUD] | powersensor3:PATH | model | "
+                  "none (default none)");
+  sub->add_option(
+      "--power-map", a->power_map,
+      "sensor channel=device list (energy per device in the Record), e.g. 0=gpu,1=host");
+  sub->add_flag("--power-markers", a->power_markers,
+                "the sensor timestamps the window's start and end (serial, powersensor3)");
+  sub->add_option("--power-calibration", a->power_calibration,
+                  "calibration file from `frugal power calibrate`");
   sub->add_option("--idle-seconds", a->idle_seconds,
                   "idle power measured for this long just before the run (default 2; 0: none)");
   sub->add_flag("--json", a->json, "print exactly one Record (docs/record.md)");

@@ -1,6 +1,6 @@
 // Choosing a PowerMeter from a --power spec: auto | rapl | nvml[:GPU] | serial:PATH[@BAUD]
-// | powersensor3:PATH | model | none. `auto` tries rapl, then nvml, then falls back to the model estimate and
-// says why each measured source was passed over.
+// | powersensor3:PATH | model | none. `auto` tries rapl, then nvml, then falls back to the model
+// estimate and says why each measured source was passed over.
 #pragma once
 
 #include <memory>

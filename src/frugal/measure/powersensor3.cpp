@@ -41,7 +41,8 @@ std::array<uint8_t, 2> encode_ps3_level(int sensor, int level, bool marker) {
 }
 
 std::array<uint8_t, 2> encode_ps3_timestamp(uint32_t t_us) {
-  return {static_cast<uint8_t>(0xF0 | (t_us >> 6 & 0xF)), static_cast<uint8_t>(0x40 | (t_us & 0x3F))};
+  return {static_cast<uint8_t>(0xF0 | (t_us >> 6 & 0xF)),
+          static_cast<uint8_t>(0x40 | (t_us & 0x3F))};
 }
 
 void PowerSensor3Protocol::open(const SerialLine& line) {
@@ -65,7 +66,8 @@ void PowerSensor3Protocol::open(const SerialLine& line) {
     throw UserError("powersensor3: " + line.path() +
                     " did not end its configuration with 'D': not a PowerSensor3 (firmware 1.5)");
   bool any = false;
-  for (int p = 0; p < kPs3Sensors / 2; ++p) any |= config_[2 * p].in_use && config_[2 * p + 1].in_use;
+  for (int p = 0; p < kPs3Sensors / 2; ++p)
+    any |= config_[2 * p].in_use && config_[2 * p + 1].in_use;
   if (!any)
     throw UserError("powersensor3: " + line.path() +
                     " has no sensor pair in use: configure it with PowerSensor3's psconfig");
@@ -80,7 +82,9 @@ void PowerSensor3Protocol::restart(const SerialLine& line) {
   counts_ = StreamCounts{};
 }
 
-void PowerSensor3Protocol::close(const SerialLine& line) { line.write_all("X"); }
+void PowerSensor3Protocol::close(const SerialLine& line) {
+  line.write_all("X");
+}
 
 std::string PowerSensor3Protocol::marker_command(int id) {
   marker_ids_.push_back(id);

@@ -11,8 +11,8 @@
 
 namespace frugal::measure {
 
-WindowEnergy integrate_window(const std::vector<SensorSample>& samples, uint64_t t0,
-                              uint64_t t1, int epoch, double max_gap_s) {
+WindowEnergy integrate_window(const std::vector<SensorSample>& samples, uint64_t t0, uint64_t t1,
+                              int epoch, double max_gap_s) {
   WindowEnergy w;
   w.duration_s = t1 > t0 ? static_cast<double>(t1 - t0) * 1e-6 : 0;
   std::map<int, std::vector<std::pair<double, double>>> by_channel;  // t_us, watts
@@ -85,8 +85,9 @@ void save_calibration(const Calibration& c, const std::string& path) {
   nlohmann::json j;
   j["channels"] = nlohmann::json::object();
   for (const auto& [ch, cc] : c.channels)
-    j["channels"][std::to_string(ch)] = {
-        {"amps_offset", cc.amps_offset}, {"amps_gain", cc.amps_gain}, {"volts_gain", cc.volts_gain}};
+    j["channels"][std::to_string(ch)] = {{"amps_offset", cc.amps_offset},
+                                         {"amps_gain", cc.amps_gain},
+                                         {"volts_gain", cc.volts_gain}};
   const std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp);

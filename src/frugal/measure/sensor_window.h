@@ -21,8 +21,8 @@ struct WindowEnergy {
 // Trapezoid integral of volts x amps per channel between t0 and t1 (microseconds of one
 // clock epoch), the intervals cut at t0 and t1 by linear interpolation, channels summed.
 // Consecutive samples further apart than max_gap_s are not joined.
-WindowEnergy integrate_window(const std::vector<SensorSample>& samples, uint64_t t0,
-                              uint64_t t1, int epoch, double max_gap_s);
+WindowEnergy integrate_window(const std::vector<SensorSample>& samples, uint64_t t0, uint64_t t1,
+                              int epoch, double max_gap_s);
 
 struct ChannelCalibration {
   double amps_offset = 0;  // subtracted (zero-current reading)

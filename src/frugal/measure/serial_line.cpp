@@ -55,7 +55,9 @@ SerialLine::~SerialLine() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-void SerialLine::discard_input() const { tcflush(fd_, TCIFLUSH); }
+void SerialLine::discard_input() const {
+  tcflush(fd_, TCIFLUSH);
+}
 
 void SerialLine::write_all(std::span<const uint8_t> bytes) const {
   size_t done = 0;
@@ -88,8 +90,7 @@ long SerialLine::read_some(std::span<uint8_t> out, double timeout_s) const {
 }
 
 bool SerialLine::read_exact(std::span<uint8_t> out, double timeout_s) const {
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
   size_t done = 0;
   while (done < out.size()) {
     const double left =

@@ -85,7 +85,9 @@ void SerialMeter::start() {
   if (options_.markers) mark(kStartMarker);
 }
 
-void SerialMeter::mark(int id) { line_.write_all(protocol_->marker_command(id)); }
+void SerialMeter::mark(int id) {
+  line_.write_all(protocol_->marker_command(id));
+}
 
 std::vector<SensorSample> SerialMeter::snapshot() const {
   std::lock_guard<std::mutex> lock(mutex_);
@@ -109,8 +111,8 @@ void SerialMeter::await_data(double timeout_s) {
   }
   std::lock_guard<std::mutex> lock(mutex_);
   const std::string skipped = protocol_->counts().summary();
-  throw UserError(no_data_message() + " within " + std::to_string(timeout_s).substr(0, 4) +
-                  " s" + (bytes_ > 0 ? "; " + std::to_string(bytes_) + " bytes did not parse" : "") +
+  throw UserError(no_data_message() + " within " + std::to_string(timeout_s).substr(0, 4) + " s" +
+                  (bytes_ > 0 ? "; " + std::to_string(bytes_) + " bytes did not parse" : "") +
                   (skipped.empty() ? "" : " (" + skipped + ")"));
 }
 
@@ -152,8 +154,8 @@ Reading SerialMeter::stop() {
   bool end_seen = false;
   if (options_.markers) {
     mark(kEndMarker);
-    const auto deadline = std::chrono::steady_clock::now() +
-                          std::chrono::duration<double>(options_.marker_timeout_s);
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::duration<double>(options_.marker_timeout_s);
     while (!end_seen && std::chrono::steady_clock::now() < deadline) {
       sleep_seconds(0.002);
       std::lock_guard<std::mutex> lock(mutex_);
@@ -171,8 +173,9 @@ Reading SerialMeter::stop() {
   if (integrator.samples() < 2 || integrator.duration_s() <= 0) {
     std::string why = read_error_.empty() ? "" : " (" + read_error_ + ")";
     if (!skipped.empty()) why += "; " + skipped;
-    throw UserError(protocol_->scheme() + ": fewer than two valid samples per channel arrived from " +
-                    options_.path + " during the window" + why + ": check that the sensor speaks " +
+    throw UserError(protocol_->scheme() +
+                    ": fewer than two valid samples per channel arrived from " + options_.path +
+                    " during the window" + why + ": check that the sensor speaks " +
                     protocol_->description() + " at " + std::to_string(options_.baud) + " baud");
   }
   Reading r = host_window_reading(integrator);
@@ -187,11 +190,13 @@ Reading SerialMeter::stop() {
     const SensorMarker* a = find_marker(markers_, kStartMarker, false);
     const SensorMarker* b = find_marker(markers_, kEndMarker, true);
     if (a && b && a->epoch == b->epoch && b->t_us > a->t_us) {
-      const WindowEnergy w = integrate_window(samples_, a->t_us, b->t_us, a->epoch, options_.max_gap_s);
+      const WindowEnergy w =
+          integrate_window(samples_, a->t_us, b->t_us, a->epoch, options_.max_gap_s);
       r.joules = w.joules;
       r.duration_s = w.duration_s;
       r.joules_by_rail.clear();
-      for (const auto& [ch, j] : w.joules_by_channel) r.joules_by_rail[rail_name(options_.rails, ch)] += j;
+      for (const auto& [ch, j] : w.joules_by_channel)
+        r.joules_by_rail[rail_name(options_.rails, ch)] += j;
       r.note += "; window between the sensor's markers";
       window_.markers_used = true;
       window_.start_marker_us = a->t_us;

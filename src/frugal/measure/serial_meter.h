@@ -56,11 +56,11 @@ class FrugalProtocol final : public SensorProtocol {
 };
 
 struct SerialOptions {
-  std::string path;        // /dev/ttyACM0, /dev/ttyUSB0, a pty
-  int baud = 115200;       // one of the standard termios rates, 1200 .. 4000000
-  double max_gap_s = 1.0;  // see EnergyIntegrator
-  bool markers = false;    // send a marker at start and stop, integrate between them
-  double marker_timeout_s = 1.0;  // how long stop() waits for the end marker
+  std::string path;                  // /dev/ttyACM0, /dev/ttyUSB0, a pty
+  int baud = 115200;                 // one of the standard termios rates, 1200 .. 4000000
+  double max_gap_s = 1.0;            // see EnergyIntegrator
+  bool markers = false;              // send a marker at start and stop, integrate between them
+  double marker_timeout_s = 1.0;     // how long stop() waits for the end marker
   std::map<int, std::string> rails;  // channel -> device name (--power-map)
   Calibration calibration;
 };
@@ -77,8 +77,8 @@ struct WindowBounds {
 class SerialMeter final : public PowerMeter {
  public:
   // Opens the line and the protocol; throws UserError naming the path and the reason.
-  explicit SerialMeter(SerialOptions options,
-                       std::unique_ptr<SensorProtocol> protocol = std::make_unique<FrugalProtocol>());
+  explicit SerialMeter(SerialOptions options, std::unique_ptr<SensorProtocol> protocol =
+                                                  std::make_unique<FrugalProtocol>());
   ~SerialMeter() override;
   std::string source() const override { return protocol_->scheme() + ":" + options_.path; }
   EnergyKind kind() const override { return EnergyKind::kMeasured; }

@@ -110,7 +110,8 @@ std::string StreamCounts::summary() const {
 }
 
 uint64_t SensorStreamParser::unwrap(uint32_t t32) {
-  if (have_t32_ && t32 < last_t32_ && last_t32_ - t32 > 0x80000000u) t32_epoch_ += uint64_t{1} << 32;
+  if (have_t32_ && t32 < last_t32_ && last_t32_ - t32 > 0x80000000u)
+    t32_epoch_ += uint64_t{1} << 32;
   have_t32_ = true;
   last_t32_ = t32;
   return t32_epoch_ + t32;

@@ -53,11 +53,11 @@ struct StreamCounts {
   int64_t ascii_samples = 0;
   int64_t binary_samples = 0;
   int64_t comment_lines = 0;
-  int64_t garbage_lines = 0;    // text that did not parse, incl. partial and overlong lines
-  int64_t bad_frames = 0;       // sync seen but wrong type or checksum
-  int64_t skipped_bytes = 0;    // bytes dropped while looking for a line or frame start
+  int64_t garbage_lines = 0;  // text that did not parse, incl. partial and overlong lines
+  int64_t bad_frames = 0;     // sync seen but wrong type or checksum
+  int64_t skipped_bytes = 0;  // bytes dropped while looking for a line or frame start
   int64_t markers = 0;
-  int64_t resets = 0;  // boot events after the first sample: the sensor restarted
+  int64_t resets = 0;           // boot events after the first sample: the sensor restarted
   std::string summary() const;  // "2 garbage lines, 1 bad frame skipped" or ""
 };
 
