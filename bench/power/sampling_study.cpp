@@ -42,7 +42,8 @@ double power_at(double t_s, double start_s, double d_s) {
 }
 
 // Samples at k/f + phase over [0, span]: amps = watts at 1 V.
-std::vector<fm::SensorSample> sample(double f, double phase_s, double span_s, double start_s, double d_s) {
+std::vector<fm::SensorSample> sample(double f, double phase_s, double span_s, double start_s,
+                                     double d_s) {
   std::vector<fm::SensorSample> out;
   for (int64_t k = 0;; ++k) {
     const double t = phase_s + double(k) / f;
@@ -79,7 +80,8 @@ CellErrors errors(const Model& m, double f, double d_s, std::mt19937_64& rng) {
     };
     with.push_back(marker_error(unit(rng) * m.down_s, unit(rng) * m.down_s));
     const double uart_span = m.uart_hi_s - m.uart_lo_s;
-    uart.push_back(marker_error(m.uart_lo_s + unit(rng) * uart_span, m.uart_lo_s + unit(rng) * uart_span));
+    uart.push_back(
+        marker_error(m.uart_lo_s + unit(rng) * uart_span, m.uart_lo_s + unit(rng) * uart_span));
     // Host time: the samples in hand at start() and stop(), late by sensor->host delay.
     const double ha = start - unit(rng) * m.up_s, hb = end - unit(rng) * m.up_s;
     fm::EnergyIntegrator e;
@@ -97,10 +99,14 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     const double v = std::atof(argv[i + 1]);
-    if (a == "--trials") m.trials = int(v);
-    else if (a == "--up-ms") m.up_s = v * 1e-3;
-    else if (a == "--down-ms") m.down_s = v * 1e-3;
-    else if (a == "--seed") m.seed = unsigned(v);
+    if (a == "--trials")
+      m.trials = int(v);
+    else if (a == "--up-ms")
+      m.up_s = v * 1e-3;
+    else if (a == "--down-ms")
+      m.down_s = v * 1e-3;
+    else if (a == "--seed")
+      m.seed = unsigned(v);
     else {
       std::fprintf(stderr, "bench_power_sampling: unknown option %s\n", a.c_str());
       return 1;
@@ -109,11 +115,12 @@ int main(int argc, char** argv) {
   const double rates[] = {100, 500, 1000, 2000, 5000, 10000, 20000};
   const double durations_ms[] = {0.5, 1, 2, 5, 10, 50, 100};
   std::mt19937_64 rng(m.seed);
-  std::printf("estimate (numerical model): p95 |energy error| per inference, %d trials per cell; "
-              "%.0f W idle + %.0f W while inferring; marker delay %.0f..%.0f us (UART) or 0..%.3g ms "
-              "(USB), host-time delay 0..%.3g ms\n\n",
-              m.trials, kIdleW, kActiveW, m.uart_lo_s * 1e6, m.uart_hi_s * 1e6, m.down_s * 1e3,
-              m.up_s * 1e3);
+  std::printf(
+      "estimate (numerical model): p95 |energy error| per inference, %d trials per cell; "
+      "%.0f W idle + %.0f W while inferring; marker delay %.0f..%.0f us (UART) or 0..%.3g ms "
+      "(USB), host-time delay 0..%.3g ms\n\n",
+      m.trials, kIdleW, kActiveW, m.uart_lo_s * 1e6, m.uart_hi_s * 1e6, m.down_s * 1e3,
+      m.up_s * 1e3);
   std::printf("| inference | alignment |");
   for (double f : rates) std::printf(" %g Hz |", f);
   std::printf("\n| --- | --- |");

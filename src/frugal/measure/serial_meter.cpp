@@ -152,6 +152,11 @@ Reading SerialMeter::host_window_reading(const EnergyIntegrator& integrator) con
 Reading SerialMeter::stop() {
   if (!running_) throw InternalError("SerialMeter::stop: not started");
   bool end_seen = false;
+  size_t arrived_by_stop = 0;  // the host-time window ends with the samples in hand now
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    arrived_by_stop = samples_.size();
+  }
   if (options_.markers) {
     mark(kEndMarker);
     const auto deadline =
@@ -180,11 +185,13 @@ Reading SerialMeter::stop() {
   }
   Reading r = host_window_reading(integrator);
   window_.host_joules = r.joules;
-  const auto [lo, hi] = std::minmax_element(
-      samples_.begin(), samples_.end(),
-      [](const SensorSample& a, const SensorSample& b) { return a.t_us < b.t_us; });
-  window_.first_sample_us = lo->t_us;
-  window_.last_sample_us = hi->t_us;
+  // Where a host-time window would lie on the sensor's clock: from the first sample
+  // received after start() to the last one received before stop() was called.
+  const auto host_end =
+      samples_.begin() + static_cast<ptrdiff_t>(std::max<size_t>(arrived_by_stop, 1));
+  const auto by_time = [](const SensorSample& a, const SensorSample& b) { return a.t_us < b.t_us; };
+  window_.first_sample_us = std::min_element(samples_.begin(), host_end, by_time)->t_us;
+  window_.last_sample_us = std::max_element(samples_.begin(), host_end, by_time)->t_us;
 
   if (options_.markers) {
     const SensorMarker* a = find_marker(markers_, kStartMarker, false);

@@ -69,9 +69,11 @@ struct SerialOptions {
 // markers (sensor timestamps), for reports and the simulator's alignment check.
 struct WindowBounds {
   bool markers_used = false;
-  uint64_t first_sample_us = 0, last_sample_us = 0;  // sensor clock
-  uint64_t start_marker_us = 0, end_marker_us = 0;   // valid when markers_used
-  double host_joules = 0;                            // all samples received in the window
+  // Sensor clock of the first sample received after start() and the last received
+  // before stop() was called: where a window by host time lies.
+  uint64_t first_sample_us = 0, last_sample_us = 0;
+  uint64_t start_marker_us = 0, end_marker_us = 0;  // valid when markers_used
+  double host_joules = 0;                           // all samples received in the window
 };
 
 class SerialMeter final : public PowerMeter {
