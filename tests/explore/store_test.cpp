@@ -192,3 +192,18 @@ TEST(Store, MergeKeepsOkOverFailedAndLaterOverEarlier) {
   EXPECT_THROW(merge_stores({dir + "/a.sqlite"}, dir + "/a.sqlite"), UserError);
   std::filesystem::remove_all(dir);
 }
+
+TEST(Store, ModelBytesAreTheEncodedSizeWhereTheRecordHasIt) {
+  std::string db = scratch_dir("store_encoded") + "/r.sqlite";
+  {
+    Store s = Store::open(db, Store::Mode::read_write);
+    nlohmann::json with = record_with(0.9, 2.0);
+    with["results"]["memory"]["encoded_bytes"] = 150;
+    s.put(row("new", "ok"), with);
+    s.put(row("old", "ok"), record_with(0.8, 2.0));  // a Record from before encoded_bytes
+  }
+  std::map<std::string, double> bytes;
+  for (const auto& r : Store::open(db, Store::Mode::read_only).records()) bytes[r.key] = *r.model_bytes;
+  EXPECT_DOUBLE_EQ(bytes["new"], 150);
+  EXPECT_DOUBLE_EQ(bytes["old"], 4000);
+}

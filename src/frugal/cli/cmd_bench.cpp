@@ -215,6 +215,7 @@ void bench_model(const BenchArgs& a) {
       if (p.changes > 0) what.transforms.push_back("pass:" + p.pass);
     nlohmann::json results = measure::bench_results_json(sr);
     results["fallbacks"] = measure::fallbacks_json(session.fallbacks());
+    measure::add_encoded_size(results, g);
     if (power.meter && results["energy"].is_object())
       results["energy"]["selection"] = power.explanation;
     print_json(measure::make_record(what, results, measure::record_where(sys, started)));

@@ -160,6 +160,8 @@ void run_train(TrainArgs& a) {
       for (const auto& n : qat_notes) std::printf("note     %s\n", n.c_str());
     }
   }
+  if (!a.json && !trainer.cluster_summary().empty())  // --cluster keep (docs/compression.md)
+    std::printf("cluster %s\n", trainer.cluster_summary().c_str());
   if (!a.json && !trainer.prune_summary().empty())  // --prune (docs/pruning.md)
     std::printf("prune %s\n", trainer.prune_summary().c_str());
 }
@@ -221,6 +223,9 @@ void setup(CLI::App& app) {
   sub->add_option(
       "--prune", c.prune,
       "prune while training: SPEC[:schedule=cubic,start=E,end=E,every=N] (docs/pruning.md)");
+  sub->add_option("--cluster", c.cluster,
+                  "keep: fine-tune the centroids of a frugal compress --cluster model (gradients "
+                  "of a cluster summed into its centroid, indices fixed; docs/compression.md)");
   sub->add_option("--prune-exclude", c.prune_exclude,
                   "layers never pruned: names, globs, first, last");
   sub->add_option("--qat", c.qat,

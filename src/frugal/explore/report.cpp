@@ -58,16 +58,22 @@ std::string energy_method(const std::vector<RecordRow>& rows) {
 }
 
 std::string size_method(const std::vector<RecordRow>& rows) {
-  bool weights = false, file = false;
+  bool encoded = false, weights = false, file = false;
   for (const auto& r : rows) {
-    if (r.record.contains(nlohmann::json::json_pointer("/results/memory/weight_bytes")) &&
+    if (r.record.contains(nlohmann::json::json_pointer("/results/memory/encoded_bytes")) &&
+        r.record.at(nlohmann::json::json_pointer("/results/memory/encoded_bytes")).is_number())
+      encoded = true;
+    else if (r.record.contains(nlohmann::json::json_pointer("/results/memory/weight_bytes")) &&
         r.record.at(nlohmann::json::json_pointer("/results/memory/weight_bytes")).is_number())
       weights = true;
     else if (r.model_bytes)
       file = true;
   }
   std::string s;
-  if (weights) s = "computed: bytes of the weights and constants as the session holds them, float32 as loaded; a quantized backend's own narrower copies are not counted yet (bench results.memory.weight_bytes)";
+  if (encoded)
+    s = "computed: encoded size, the weights as frugal compress would store them (sparse relative indices, "
+        "codebooks, Huffman streams, int8/int4 values; bench results.memory.encoded_bytes)";
+  if (weights) s += std::string(s.empty() ? "" : "; ") + "computed: bytes of the weights and constants as the session holds them, float32 as loaded, where the Record has no encoded size (bench results.memory.weight_bytes)";
   if (file) s += std::string(s.empty() ? "" : "; ") + "measured: ONNX file size where the Record has no weight bytes";
   return s.empty() ? "no size figures" : s;
 }

@@ -194,7 +194,9 @@ RecordRow summarize_record(const std::string& key, const nlohmann::json& record,
   }
   r.energy_kind = text_at(record, "/results/energy/kind");
   r.energy_source = text_at(record, "/results/energy/source");
-  r.model_bytes = number_at(record, "/results/memory/weight_bytes");
+  // The encoded size where the Record has it (compress's storage), else float32 as loaded.
+  r.model_bytes = number_at(record, "/results/memory/encoded_bytes");
+  if (!r.model_bytes) r.model_bytes = number_at(record, "/results/memory/weight_bytes");
   if (!r.model_bytes) r.model_bytes = number_at(spec, "/model_file_bytes");
   r.peak_rss = number_at(record, "/results/memory/peak_rss");
   return r;

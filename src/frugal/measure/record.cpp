@@ -6,6 +6,7 @@
 #include <oneapi/dnnl/dnnl.h>
 #include <onnx/common/version.h>
 
+#include "frugal/compress/weight_encoding.h"
 #include "frugal/core/version.h"
 
 namespace frugal::measure {
@@ -167,6 +168,12 @@ nlohmann::json bench_results_json(const SessionBenchResult& sr) {
   }
   return {{"latency", lat},   {"throughput", thr},   {"memory", mem},
           {"energy", energy}, {"accuracy", nullptr}, {"profile", prof}};
+}
+
+void add_encoded_size(nlohmann::json& results, const ir::Graph& model) {
+  const compress::EncodedSize e = compress::encoded_size(model);
+  results["memory"]["encoded_bytes"] = e.encoded_bytes;
+  results["memory"]["encoded_without_huffman_bytes"] = e.fixed_bytes;
 }
 
 nlohmann::json eval_results_json(const EvalResult& r) {

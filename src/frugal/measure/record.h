@@ -43,6 +43,10 @@ std::string utc_iso8601(std::time_t t);
 nlohmann::json record_where(const SystemInfo& system, std::time_t started);
 
 nlohmann::json bench_results_json(const SessionBenchResult& r);
+// Adds results.memory.encoded_bytes (and encoded_without_huffman_bytes): the model's weights
+// as compress would store them (compress/weight_encoding.h: sparse indices, codebooks,
+// Huffman streams, int8/int4 values), an additive field that older Records lack.
+void add_encoded_size(nlohmann::json& results, const ir::Graph& model);
 nlohmann::json eval_results_json(const EvalResult& r);
 
 // A session's fallbacks (runtime::Session::fallbacks: steps its first backend declined),

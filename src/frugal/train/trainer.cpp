@@ -8,6 +8,7 @@
 
 #include "frugal/core/rng.h"
 #include "frugal/kernels/cpu/threads.h"
+#include "frugal/train/cluster_keep.h"
 #include "frugal/train/prune_schedule.h"
 #include "frugal/train/qat.h"
 #include "frugal/kernels/emu/emu_gemm.h"
@@ -231,7 +232,13 @@ Trainer::Trainer(ir::Graph model, TrainConfig config)
     prune_->resume(static_cast<int64_t>(iteration_),
                    [this](const std::string& p) -> Tensor& { return graph_->param(p); });
   }
+  if (!config_.cluster.empty()) {
+    if (config_.cluster != "keep") throw UserError("--cluster '" + config_.cluster + "': frugal train takes keep");
+    cluster_ = std::make_unique<ClusterKeep>(graph_->graph(), graph_->params());
+  }
 }
+
+std::string Trainer::cluster_summary() const { return cluster_ ? cluster_->describe() : ""; }
 
 std::string Trainer::prune_summary() const {
   if (!prune_) return "";
@@ -387,7 +394,9 @@ void Trainer::run(const std::function<void(const EpochStats&)>& on_epoch,
         for (size_t k = 0; k < grads.size(); ++k) {
           const std::string& p = graph_->params()[k];
           Tensor& w = graph_->param(p);
+          if (cluster_) cluster_->tie_gradient(p, grads[k]);
           optimizer_.update(p, w, grads[k], lr);
+          if (cluster_) cluster_->snap(p, w);
           if (policy_.master_in_weight_format() || policy_.master().format) {
             policy_.apply_master(p, w, iteration_);
             auto& state = optimizer_.state()[p];

@@ -54,6 +54,8 @@ struct TrainConfig {
   std::string prune_exclude;  // layers never pruned (names, globs, first, last)
   // Quantization-aware training (train/qat.h): "" none, else the --qat spec.
   std::string qat;
+  // "keep": fine-tune the centroids of shared weights, indices fixed (train/cluster_keep.h).
+  std::string cluster;
 };
 
 struct EpochStats {
@@ -73,6 +75,7 @@ using ProgressFn = std::function<void(int64_t epoch, int64_t done, int64_t total
 
 class PruneSchedule;  // train/prune_schedule.h
 class QatState;       // train/qat.h
+class ClusterKeep;    // train/cluster_keep.h
 
 class Trainer {
  public:
@@ -97,6 +100,8 @@ class Trainer {
   double step_loss() const { return step_loss_; }  // its mini-batch's mean loss
   // "" without --prune; else the schedule and the pruned layers' current sparsity.
   std::string prune_summary() const;
+  // "" without --cluster keep; else the shared-weight layers kept.
+  std::string cluster_summary() const;
   // --qat: the fake-quantization state (ranges learned so far; export_int8); else null.
   const QatState* qat() const { return qat_.get(); }
 
@@ -121,6 +126,7 @@ class Trainer {
   double step_loss_ = 0;
   std::unique_ptr<PruneSchedule> prune_;  // --prune
   std::unique_ptr<QatState> qat_;         // --qat
+  std::unique_ptr<ClusterKeep> cluster_;  // --cluster keep
   int64_t qat_epoch_ = 0;                 // epoch whose start=/freeze= state applies
   Tensor qat_input(const Tensor& x, bool training);
   // --qat, fake quantization on: the exported QDQ model of the current weights and ranges,
