@@ -360,4 +360,10 @@ TEST(SimavrEndToEnd, PowerCommandsCalibrateAndRecord) {
   EXPECT_NEAR(watts / n, 18.0, 12 * 5.0 / 1024 / 0.185);
   std::remove(cal.c_str());
   std::remove(csv.c_str());
+  // monitor: one line per half second when not on a terminal, the rail's mean watts.
+  const std::string mon =
+      run("volts=12,high=2,low=0", "monitor --duration 1.2 --power-map 0=accel");
+  const size_t at = mon.rfind("accel ");
+  ASSERT_NE(at, std::string::npos) << mon;
+  EXPECT_NEAR(std::stod(mon.substr(at + 6)), 7.2, 0.3) << mon;  // 24 W x 30 % duty
 }

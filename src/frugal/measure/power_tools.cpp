@@ -151,21 +151,25 @@ void monitor_sensor(SerialMeter& meter, double seconds, double interval_s, doubl
                     const std::map<int, std::string>& rails,
                     const std::function<bool(const std::map<std::string, double>&)>& show) {
   meter.start();
+  auto stop_quietly = [&] {
+    try {
+      meter.stop();
+    } catch (const UserError&) {
+      // The samples were taken out as they came: too few may be left for a reading.
+    }
+  };
   try {
     meter.await_data(data_timeout_s);
     const double end = now_seconds() + seconds;
     while (seconds <= 0 || now_seconds() < end) {
       sleep_seconds(interval_s);
-      if (!show(recent_watts(meter.snapshot(), interval_s, rails))) break;
+      if (!show(recent_watts(meter.take_samples(), interval_s, rails))) break;
     }
   } catch (...) {
-    try {
-      meter.stop();
-    } catch (const UserError&) {
-    }
+    stop_quietly();
     throw;
   }
-  meter.stop();
+  stop_quietly();
 }
 
 }  // namespace frugal::measure

@@ -89,9 +89,9 @@ void SerialMeter::mark(int id) {
   line_.write_all(protocol_->marker_command(id));
 }
 
-std::vector<SensorSample> SerialMeter::snapshot() const {
+std::vector<SensorSample> SerialMeter::take_samples() {
   std::lock_guard<std::mutex> lock(mutex_);
-  return samples_;
+  return std::exchange(samples_, {});
 }
 
 std::string SerialMeter::no_data_message() const {

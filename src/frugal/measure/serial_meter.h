@@ -100,8 +100,9 @@ class SerialMeter final : public PowerMeter {
   void await_data(double timeout_s);
   // Sends a marker with this id (shown in traces); the sensor timestamps it.
   void mark(int id);
-  // Samples received so far in the current window (copy, thread-safe).
-  std::vector<SensorSample> snapshot() const;
+  // Moves the samples received so far out of the meter (thread-safe), so that a long
+  // monitoring session holds only what its caller keeps.
+  std::vector<SensorSample> take_samples();
 
   static constexpr int kStartMarker = '<', kEndMarker = '>';
 
