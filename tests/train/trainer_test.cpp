@@ -173,6 +173,33 @@ TEST(Trainer, LowPrecisionPolicyTrains) {
   }
 }
 
+TEST(Trainer, WarnsOnceWhenTheLossDoesNotMove) {
+  if (!have_fashion_mnist()) GTEST_SKIP() << "Fashion-MNIST not installed";
+  TrainConfig c = small_config();  // 8 steps an epoch, 2 epochs
+  c.test_data = "fashion-mnist:test";
+  // Vanishing logits (the zoo's former N(0, 0.01) Linear init, in the extreme) and a tiny
+  // learning rate: every step's loss is ln 10.
+  ir::Graph stuck = zoo::build("lenet5", 0);
+  for (const char* p : {"fc3.weight", "fc3.bias"})
+    for (float& v : stuck.initializers.at(p).span<float>()) v = 0.0f;
+  c.lr = 1e-6f;
+  std::vector<EpochStats> stats;
+  Trainer(stuck, c).run([&](const EpochStats& s) { stats.push_back(s); });
+  ASSERT_EQ(stats.size(), 2u);
+  EXPECT_NE(stats[0].warning.find("has not moved by 1% after epoch 1"), std::string::npos)
+      << stats[0].warning;
+  EXPECT_NE(stats[0].warning.find("--lr"), std::string::npos);
+  EXPECT_EQ(stats[0].warning.find('\n'), std::string::npos);  // one line
+  EXPECT_EQ(stats[1].warning, "");                            // once per run
+  // The same model learning gets no warning (32 steps an epoch).
+  c = small_config();
+  c.limit = 1024;
+  c.test_data = "fashion-mnist:test";
+  stats.clear();
+  Trainer(zoo::build("lenet5", 0), c).run([&](const EpochStats& s) { stats.push_back(s); });
+  for (const EpochStats& s : stats) EXPECT_EQ(s.warning, "") << "epoch " << s.epoch;
+}
+
 TEST(Trainer, BadInputIsOneLineUserError) {
   if (!have_fashion_mnist()) GTEST_SKIP() << "Fashion-MNIST not installed";
   auto message = [](auto&& f) -> std::string {

@@ -21,7 +21,7 @@ namespace {
 struct TrainArgs {
   std::string model, output, log, optimizer = "sgd", augment, resume, checkpoint, kernels = "fast";
   train::TrainConfig config;
-  bool json = false, nesterov = false, quiet = false;
+  bool json = false, nesterov = false, quiet = false, lr_given = false;
 };
 
 std::string pct(const std::optional<double>& v) {
@@ -43,6 +43,7 @@ void run_train(TrainArgs& a) {
   if (a.output.empty()) throw UserError("train: -o OUT.onnx is required");
   train::TrainConfig& c = a.config;
   c.optimizer.kind = train::parse_optimizer(a.optimizer);
+  if (!a.lr_given) c.lr = train::default_lr(c.optimizer.kind);
   c.optimizer.nesterov = a.nesterov;
   if (a.nesterov && c.optimizer.momentum == 0.0f)
     throw UserError("--nesterov needs --momentum > 0");
@@ -103,6 +104,10 @@ void run_train(TrainArgs& a) {
                          {"skipped_steps", s.skipped_steps}};
         if (s.val_accuracy) j["val_accuracy"] = *s.val_accuracy;
         if (s.test_accuracy) j["test_accuracy"] = *s.test_accuracy;
+        if (!s.warning.empty()) {
+          j["warning"] = s.warning;
+          std::fprintf(stderr, "warning: %s\n", s.warning.c_str());
+        }
         if (!s.forward_format.empty()) j["forward_format"] = s.forward_format;
         epochs.push_back(j);
         if (log) {
@@ -172,6 +177,8 @@ void setup(CLI::App& app) {
       app.add_subcommand("train", "Train or fine-tune a CNN, in any emulated number format");
   sub->footer(
       "Examples:\n"
+      "  frugal train lenet5 --data fashion-mnist -o lenet.onnx      (default recipe: SGD, "
+      "momentum 0.9, lr 0.05, cosine; one epoch reaches about 85%)\n"
       "  frugal train lenet5 --data fashion-mnist --epochs 10 --batch 64 --lr 0.05 --momentum 0.9 "
       "-o lenet.onnx\n"
       "  frugal train resnet8_fmnist --optimizer adamw --lr 0.002 --weight-decay 0.05 "
@@ -191,13 +198,14 @@ void setup(CLI::App& app) {
   sub->add_option("--test-data", c.test_data, "test data spec (fashion-mnist: its test split)");
   sub->add_option("--epochs", c.epochs, "epochs (default 1)");
   sub->add_option("--batch", c.batch, "mini-batch size (default 64)");
-  sub->add_option("--lr", c.lr, "base learning rate (default 0.01)");
+  sub->add_option("--lr", c.lr, "base learning rate (default 0.05 for sgd, 0.002 for adam, adamw)")
+      ->each([a](const std::string&) { a->lr_given = true; });
   sub->add_option("--optimizer", a->optimizer, "sgd | adam | adamw (default sgd)");
-  sub->add_option("--momentum", c.optimizer.momentum, "SGD momentum (default 0)");
+  sub->add_option("--momentum", c.optimizer.momentum, "SGD momentum (default 0.9)");
   sub->add_flag("--nesterov", a->nesterov, "Nesterov momentum");
   sub->add_option("--weight-decay", c.optimizer.weight_decay, "weight decay (decoupled for adamw)");
   sub->add_option("--schedule-lr", c.lr_schedule,
-                  "[warmup:EPOCHS,]const|cosine|onecycle|step:E1+E2[:GAMMA] (default const)");
+                  "[warmup:EPOCHS,]const|cosine|onecycle|step:E1+E2[:GAMMA] (default cosine)");
   sub->add_option("--seed", c.seed,
                   "seed of initialization, shuffling, augmentation, dropout, rounding");
   sub->add_flag("--json", a->json, "print a JSON summary");

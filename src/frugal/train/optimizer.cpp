@@ -13,6 +13,10 @@ OptimizerKind parse_optimizer(const std::string& name) {
   throw UserError("--optimizer: unknown optimizer '" + name + "' (sgd, adam, adamw)");
 }
 
+float default_lr(OptimizerKind k) {
+  return k == OptimizerKind::kSgd ? 0.05f : 0.002f;
+}
+
 std::string optimizer_name(OptimizerKind k) {
   switch (k) {
     case OptimizerKind::kSgd:

@@ -14,6 +14,9 @@ namespace frugal::train {
 
 enum class OptimizerKind : uint8_t { kSgd, kAdam, kAdamW };
 OptimizerKind parse_optimizer(const std::string& name);  // sgd | adam | adamw
+// The learning rate of the default recipe for an optimizer (when --lr is not given):
+// 0.05 for SGD with momentum, 0.002 for Adam and AdamW (docs/training.md "Default recipe").
+float default_lr(OptimizerKind k);
 std::string optimizer_name(OptimizerKind k);
 
 struct OptimizerConfig {

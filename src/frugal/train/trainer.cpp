@@ -264,6 +264,30 @@ Tensor Trainer::qat_input(const Tensor& x, bool training) {
   return qat_->input(graph_->input_name(), x);
 }
 
+std::string Trainer::stall_warning(const std::vector<double>& step_losses, int64_t epoch) {
+  // Mean losses of the first tenth of the run's steps and of the epoch's last tenth: when
+  // they differ by less than 1% the run is not learning (a learning rate far too low, or an
+  // initialization that makes the logits vanish: issue 26).
+  const size_t k = std::max<size_t>(1, step_losses.size() / 10);
+  auto mean = [&](size_t from) {
+    double s = 0;
+    for (size_t i = from; i < from + k; ++i) s += step_losses[i];
+    return s / static_cast<double>(k);
+  };
+  const bool first = stall_reference_ < 0;
+  if (first) stall_reference_ = mean(0);
+  if (stall_warned_ || (first && step_losses.size() < 2 * k)) return "";
+  const double now = mean(step_losses.size() - k);
+  if (!(std::abs(now - stall_reference_) < 0.01 * stall_reference_)) return "";
+  stall_warned_ = true;
+  char b[256];
+  std::snprintf(b, sizeof b,
+                "the loss has not moved by 1%% after epoch %lld (%.4f -> %.4f); hint: raise "
+                "--lr, or check the model's initialization",
+                static_cast<long long>(epoch + 1), stall_reference_, now);
+  return b;
+}
+
 Tensor Trainer::augment_batch(const Tensor& images, int64_t epoch, int64_t first_sample) const {
   const Augment& a = config_.augment;
   if (a.crop_pad == 0 && !a.flip) return images;
@@ -334,6 +358,7 @@ void Trainer::run(const std::function<void(const EpochStats&)>& on_epoch,
     st.epoch = epoch + 1;
     qat_epoch_ = epoch;
     double loss_sum = 0;
+    std::vector<double> step_losses;
     int64_t correct = 0, seen = 0;
     FormatRange formats_used;
     Tensor images, labels;
@@ -413,6 +438,7 @@ void Trainer::run(const std::function<void(const EpochStats&)>& on_epoch,
                            &optimizer_.state());
       ++iteration_;
       step_loss_ = loss.loss;
+      step_losses.push_back(loss.loss);
       loss_sum += loss.loss * static_cast<double>(cnt);
       correct += loss.correct;
       seen += cnt;
@@ -423,6 +449,7 @@ void Trainer::run(const std::function<void(const EpochStats&)>& on_epoch,
     const double train_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     st.train_loss = loss_sum / static_cast<double>(std::max<int64_t>(seen, 1));
+    st.warning = stall_warning(step_losses, epoch);
     st.train_accuracy =
         static_cast<double>(correct) / static_cast<double>(std::max<int64_t>(seen, 1));
     st.images_per_second = train_seconds > 0 ? static_cast<double>(seen) / train_seconds : 0;

@@ -31,11 +31,13 @@ struct Augment {
 struct TrainConfig {
   std::string data = "fashion-mnist";  // fashion-mnist: :train for training, :test for test
   std::string test_data;               // other data specs: optional test set
+  // The default recipe (docs/training.md "Default recipe", chosen by measurement on
+  // LeNet-5, resnet8_fmnist and mobilenet_fmnist): SGD, momentum 0.9, lr 0.05, cosine.
   int64_t epochs = 1;
   int64_t batch = 64;
-  float lr = 0.01f;
-  OptimizerConfig optimizer;
-  std::string lr_schedule = "const";
+  float lr = 0.05f;
+  OptimizerConfig optimizer{.kind = OptimizerKind::kSgd, .momentum = 0.9f};
+  std::string lr_schedule = "cosine";
   uint64_t seed = 0;
   double val_split = 0;  // fraction of the training samples held out for validation
   Augment augment;
@@ -67,6 +69,9 @@ struct EpochStats {
   std::string forward_format;  // under a precision schedule: the format(s) the epoch used
                                // ("e4m3", or "e4m1..e4m4" when a cyclic schedule varied it)
   int64_t skipped_steps = 0;   // dynamic loss scaling
+  // Set once per run when the loss has not moved by 1% from the run's first steps to the
+  // end of this epoch (a one-line warning with a hint; "" otherwise).
+  std::string warning;
   float loss_scale = 1;
 };
 
@@ -109,6 +114,7 @@ class Trainer {
   void save_checkpoint(int64_t epochs_done) const;
   void load_checkpoint(const std::string& path);
   Tensor augment_batch(const Tensor& images, int64_t epoch, int64_t first_sample) const;
+  std::string stall_warning(const std::vector<double>& step_losses, int64_t epoch);
 
   TrainConfig config_;
   std::unique_ptr<TrainGraph> graph_;
@@ -124,6 +130,8 @@ class Trainer {
   uint64_t iteration_ = 0;   // global iteration counter (RNG streams)
   float step_lr_ = 0;
   double step_loss_ = 0;
+  double stall_reference_ = -1;  // mean loss of the run's first steps (stall_warning)
+  bool stall_warned_ = false;
   std::unique_ptr<PruneSchedule> prune_;  // --prune
   std::unique_ptr<QatState> qat_;         // --qat
   std::unique_ptr<ClusterKeep> cluster_;  // --cluster keep

@@ -95,6 +95,17 @@ std::string GraphBuilder::add_param(const std::string& name, const Shape& shape,
   return value;
 }
 
+std::string GraphBuilder::add_normal(const std::string& name, const Shape& shape, float std_dev) {
+  return add_param(name, shape,
+                   [std_dev](const Philox& r, uint64_t i) { return std_dev * r.normal(i); });
+}
+
+std::string GraphBuilder::add_uniform(const std::string& name, const Shape& shape, float bound) {
+  return add_param(name, shape, [bound](const Philox& r, uint64_t i) {
+    return bound == 0.0f ? 0.0f : bound * (2.0f * r.uniform(i) - 1.0f);
+  });
+}
+
 std::string GraphBuilder::add_constant(const std::string& name, Tensor value) {
   std::string v = claim_name(name);
   graph_.initializers.emplace(v, std::move(value));
@@ -120,19 +131,24 @@ std::string GraphBuilder::add_conv(const std::string& name, const std::string& x
                "conv '" + name + "': channels not divisible by groups");
   const int64_t k = opt.kernel;
   Shape w_shape{out_channels, in[1] / opt.groups, k, k};
-  // Kaiming normal, mode fan_out, ReLU gain: torch's fan_out is out_channels * k * k
-  // (not divided by groups).
-  const float std_dev =
-      opt.weight_std > 0.0f
-          ? opt.weight_std
-          : static_cast<float>(std::sqrt(2.0 / static_cast<double>(out_channels * k * k)));
+  // torch's fans: fan_in = in/groups * k * k, fan_out = out * k * k (not divided by groups).
+  const double fan_in = static_cast<double>(in[1] / opt.groups * k * k);
+  const double fan_out = static_cast<double>(out_channels * k * k);
   std::vector<std::string> inputs{x};
-  inputs.push_back(add_param(name + ".weight", w_shape, [std_dev](const Philox& r, uint64_t i) {
-    return std_dev * r.normal(i);
-  }));
-  if (opt.bias)
+  float bias_bound = 0;  // bias U(+-bias_bound); 0: zeros
+  if (opt.weight_std > 0.0f) {
+    inputs.push_back(add_normal(name + ".weight", w_shape, opt.weight_std));
+  } else if (opt.init == ConvInit::kKaimingNormalFanOut) {
     inputs.push_back(
-        add_param(name + ".bias", {out_channels}, [](const Philox&, uint64_t) { return 0.0f; }));
+        add_normal(name + ".weight", w_shape, static_cast<float>(std::sqrt(2.0 / fan_out))));
+  } else if (opt.init == ConvInit::kKaimingUniform) {
+    inputs.push_back(
+        add_uniform(name + ".weight", w_shape, static_cast<float>(std::sqrt(6.0 / fan_in))));
+  } else {
+    bias_bound = static_cast<float>(1.0 / std::sqrt(fan_in));
+    inputs.push_back(add_uniform(name + ".weight", w_shape, bias_bound));
+  }
+  if (opt.bias) inputs.push_back(add_uniform(name + ".bias", {out_channels}, bias_bound));
   Shape out{in[0], out_channels, window_out(in[2], k, opt.stride, opt.pad, opt.dilation, false),
             window_out(in[3], k, opt.stride, opt.pad, opt.dilation, false)};
   return emit(name, "Conv", std::move(inputs), std::move(out),
@@ -226,14 +242,19 @@ std::string GraphBuilder::add_flatten(const std::string& name, const std::string
 }
 
 std::string GraphBuilder::add_linear(const std::string& name, const std::string& x,
-                                     int64_t out_features) {
+                                     int64_t out_features, float weight_std) {
   const Shape& in = shape_of(x);
   FRUGAL_CHECK(in.size() == 2, "linear '" + name + "' needs a 2-D input");
   std::vector<std::string> inputs{x};
-  inputs.push_back(add_param(name + ".weight", {out_features, in[1]},
-                             [](const Philox& r, uint64_t i) { return 0.01f * r.normal(i); }));
-  inputs.push_back(
-      add_param(name + ".bias", {out_features}, [](const Philox&, uint64_t) { return 0.0f; }));
+  const Shape w_shape{out_features, in[1]};
+  const auto bound = static_cast<float>(1.0 / std::sqrt(static_cast<double>(in[1])));
+  if (weight_std > 0.0f) {
+    inputs.push_back(add_normal(name + ".weight", w_shape, weight_std));
+    inputs.push_back(add_uniform(name + ".bias", {out_features}, 0.0f));
+  } else {
+    inputs.push_back(add_uniform(name + ".weight", w_shape, bound));
+    inputs.push_back(add_uniform(name + ".bias", {out_features}, bound));
+  }
   return emit(name, "Gemm", std::move(inputs), {in[0], out_features}, {{"transB", int_attr(1)}});
 }
 

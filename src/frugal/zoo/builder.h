@@ -19,6 +19,18 @@ namespace frugal::zoo {
 
 inline constexpr int64_t kZooOpset = 17;
 
+// How a Conv's weight (and bias) start, following each architecture's reference
+// implementation (torchvision's model classes, PyTorch's nn.Conv2d otherwise).
+enum class ConvInit : uint8_t {
+  // Kaiming normal, mode fan_out, gain sqrt(2), bias 0: torchvision's ResNet and MobileNet.
+  kKaimingNormalFanOut,
+  // torch.nn.Conv2d's own reset_parameters: kaiming_uniform(a = sqrt(5)) = U(+-1/sqrt(fan_in))
+  // and bias U(+-1/sqrt(fan_in)): ShuffleNetV2 and LeNet-5 (no override in their models).
+  kTorchDefault,
+  // kaiming_uniform (a = 0, fan_in) = U(+-sqrt(6 / fan_in)), bias 0: torchvision's SqueezeNet.
+  kKaimingUniform,
+};
+
 struct ConvOptions {
   int64_t kernel = 1;
   int64_t stride = 1;
@@ -26,8 +38,9 @@ struct ConvOptions {
   int64_t groups = 1;
   int64_t dilation = 1;
   bool bias = false;
-  // 0: Kaiming normal (fan_out, ReLU gain), as torchvision initialises convolutions.
-  // Otherwise normal(0, weight_std) (SqueezeNet's final classifier conv uses 0.01).
+  ConvInit init = ConvInit::kKaimingNormalFanOut;
+  // > 0: normal(0, weight_std) and bias 0 instead of `init` (SqueezeNet's final
+  // classifier conv uses 0.01).
   float weight_std = 0.0f;
 };
 
@@ -57,8 +70,11 @@ class GraphBuilder {
                            int64_t stride, int64_t pad, bool ceil_mode = false);
   std::string add_global_avg_pool(const std::string& name, const std::string& x);
   std::string add_flatten(const std::string& name, const std::string& x);  // axis 1
-  // torch.nn.Linear as Gemm(transB = 1): weight [out, in] ~ N(0, 0.01), bias 0.
-  std::string add_linear(const std::string& name, const std::string& x, int64_t out_features);
+  // torch.nn.Linear as Gemm(transB = 1), weight [out, in]. weight_std 0: nn.Linear's own
+  // init, weight and bias U(+-1/sqrt(in)); > 0: weight N(0, weight_std), bias 0 (the
+  // classifiers of torchvision's MobileNets use 0.01).
+  std::string add_linear(const std::string& name, const std::string& x, int64_t out_features,
+                         float weight_std = 0.0f);
   std::string add_concat(const std::string& name, const std::vector<std::string>& xs);  // axis 1
   // Split along the channel axis into parts of the given sizes.
   std::vector<std::string> add_split(const std::string& name, const std::string& x,
@@ -84,6 +100,8 @@ class GraphBuilder {
   // Adds a float initializer filled by `fill(philox, i)` for element i.
   template <typename Fill>
   std::string add_param(const std::string& name, const Shape& shape, Fill fill);
+  std::string add_normal(const std::string& name, const Shape& shape, float std_dev);  // N(0, std)
+  std::string add_uniform(const std::string& name, const Shape& shape, float bound);   // U(+-bound)
   std::string add_constant(const std::string& name, Tensor value);
 
   ir::Graph graph_;

@@ -1,6 +1,8 @@
 // MobileNetV2 and MobileNetV3-Small as torchvision.models.mobilenetv2/v3 define them
 // (width multiplier 1.0). Conv2dNormActivation "p" is p.0 conv, p.1 BN, p.2 activation.
-// MobileNetV3 uses BN epsilon 1e-3, as torchvision does.
+// MobileNetV3 uses BN epsilon 1e-3, as torchvision does. Initialization as torchvision's:
+// convs Kaiming normal (fan_out), conv biases 0, BN scale 1 shift 0, Linear N(0, 0.01)
+// with bias 0.
 #include <algorithm>
 
 #include "frugal/zoo/builder.h"
@@ -121,7 +123,7 @@ ir::Graph build_mobilenet_v2(uint64_t seed) {
   x = b.add_global_avg_pool("avgpool", x);
   x = b.add_flatten("flatten", x);
   // classifier.0 is Dropout(0.2): an identity at inference, left out.
-  x = b.add_linear("classifier.1", x, 1000);
+  x = b.add_linear("classifier.1", x, 1000, 0.01f);
   return b.finish(x);
 }
 
@@ -143,10 +145,10 @@ ir::Graph build_mobilenet_v3_small(uint64_t seed) {
                   Act::kHardswish, kV3Eps);
   x = b.add_global_avg_pool("avgpool", x);
   x = b.add_flatten("flatten", x);
-  x = b.add_linear("classifier.0", x, 1024);
+  x = b.add_linear("classifier.0", x, 1024, 0.01f);
   x = b.add_hardswish("classifier.1", x);
   // classifier.2 is Dropout(0.2): an identity at inference, left out.
-  x = b.add_linear("classifier.3", x, 1000);
+  x = b.add_linear("classifier.3", x, 1000, 0.01f);
   return b.finish(x);
 }
 

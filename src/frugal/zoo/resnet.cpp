@@ -1,6 +1,7 @@
 // ResNet-18 and ResNet-50 as torchvision.models.resnet defines them (ResNet v1.5:
 // in a Bottleneck the stride sits on the 3x3 conv). Convs have no bias; the
-// projection shortcut is "downsample" (1x1 conv + BN).
+// projection shortcut is "downsample" (1x1 conv + BN). Initialization as torchvision's:
+// convs Kaiming normal (fan_out, ReLU gain), BN scale 1 shift 0, fc nn.Linear's default.
 #include "frugal/zoo/builder.h"
 #include "frugal/zoo/models.h"
 

@@ -8,6 +8,9 @@
 // mobilenet_fmnist: 3x3 stem (16, ReLU6), five inverted residual blocks (expansion 2 then
 // 4: 16, 24 s2, 24, 32 s2, 32; residual when stride 1 and equal widths), 1x1 to 128,
 // global average pool, linear 128 -> 10. 33,242 parameters.
+//
+// Initialization as their torchvision counterparts: Kaiming normal (fan_out) convolutions,
+// BN scale 1 and shift 0; ResNet's fc keeps nn.Linear's init, MobileNet's is N(0, 0.01).
 #include "frugal/zoo/builder.h"
 #include "frugal/zoo/models.h"
 
@@ -54,7 +57,7 @@ ir::Graph build_resnet8_fmnist(uint64_t seed) {
   x = basic_block(b, "layer3", x, 64, 2);
   x = b.add_global_avg_pool("avgpool", x);
   x = b.add_flatten("flatten", x);
-  x = b.add_linear("fc", x, 10);
+  x = b.add_linear("fc", x, 10);  // torchvision's ResNet keeps nn.Linear's init
   return b.finish(x);
 }
 
@@ -70,7 +73,7 @@ ir::Graph build_mobilenet_fmnist(uint64_t seed) {
   x = b.add_relu6("head.relu", conv_bn(b, "head", x, 128, {.kernel = 1}));
   x = b.add_global_avg_pool("avgpool", x);
   x = b.add_flatten("flatten", x);
-  x = b.add_linear("fc", x, 10);
+  x = b.add_linear("fc", x, 10, 0.01f);  // torchvision's MobileNetV2 classifier: N(0, 0.01)
   return b.finish(x);
 }
 

@@ -1,6 +1,7 @@
 // SqueezeNet 1.1 as torchvision.models.squeezenet defines it: convs with bias, max
 // pools in ceil mode, and a 1x1 conv classifier (initialised N(0, 0.01)) followed by
-// ReLU and global average pooling.
+// ReLU and global average pooling. Initialization as torchvision's: every other conv
+// kaiming_uniform (fan_in, gain sqrt(2)), every bias 0.
 #include "frugal/zoo/builder.h"
 #include "frugal/zoo/models.h"
 
@@ -11,12 +12,15 @@ namespace {
 // Fire module: 1x1 squeeze - ReLU, then concat(1x1 expand - ReLU, 3x3 expand - ReLU).
 std::string fire(GraphBuilder& b, const std::string& p, const std::string& x, int64_t squeeze,
                  int64_t expand1x1, int64_t expand3x3) {
-  std::string s = b.add_conv(p + ".squeeze", x, squeeze, {.kernel = 1, .bias = true});
+  std::string s = b.add_conv(p + ".squeeze", x, squeeze,
+                             {.kernel = 1, .bias = true, .init = ConvInit::kKaimingUniform});
   s = b.add_relu(p + ".squeeze_activation", s);
-  std::string e1 = b.add_conv(p + ".expand1x1", s, expand1x1, {.kernel = 1, .bias = true});
+  std::string e1 = b.add_conv(p + ".expand1x1", s, expand1x1,
+                              {.kernel = 1, .bias = true, .init = ConvInit::kKaimingUniform});
   e1 = b.add_relu(p + ".expand1x1_activation", e1);
   std::string e3 =
-      b.add_conv(p + ".expand3x3", s, expand3x3, {.kernel = 3, .pad = 1, .bias = true});
+      b.add_conv(p + ".expand3x3", s, expand3x3,
+                 {.kernel = 3, .pad = 1, .bias = true, .init = ConvInit::kKaimingUniform});
   e3 = b.add_relu(p + ".expand3x3_activation", e3);
   return b.add_concat(p + ".cat", {e1, e3});
 }
@@ -26,7 +30,8 @@ std::string fire(GraphBuilder& b, const std::string& p, const std::string& x, in
 ir::Graph build_squeezenet1_1(uint64_t seed) {
   GraphBuilder b("squeezenet1_1", seed);
   std::string x = b.add_input("input", {1, 3, 224, 224});
-  x = b.add_conv("features.0", x, 64, {.kernel = 3, .stride = 2, .bias = true});
+  x = b.add_conv("features.0", x, 64,
+                 {.kernel = 3, .stride = 2, .bias = true, .init = ConvInit::kKaimingUniform});
   x = b.add_relu("features.1", x);
   x = b.add_max_pool("features.2", x, 3, 2, 0, /*ceil_mode=*/true);
   x = fire(b, "features.3", x, 16, 64, 64);
