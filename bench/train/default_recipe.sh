@@ -9,10 +9,10 @@ models="${3:-lenet5 resnet8_fmnist mobilenet_fmnist}"
 recipes="${4:-old sgd_m adam sgd_m_cos}"
 mkdir -p "$out"
 declare -A recipe=(
-  [old]="--optimizer sgd --lr 0.01 --momentum 0"             # the defaults before issue 26
-  [sgd_m]="--optimizer sgd --lr 0.05 --momentum 0.9"
-  [sgd_m_cos]="--optimizer sgd --lr 0.05 --momentum 0.9 --schedule-lr cosine"
-  [adam]="--optimizer adam --lr 0.002"
+  [old]="--optimizer sgd --lr 0.01 --momentum 0 --schedule-lr const"  # defaults before issue 26
+  [sgd_m]="--optimizer sgd --lr 0.05 --momentum 0.9 --schedule-lr const"
+  [sgd_m_cos]="--optimizer sgd --lr 0.05 --momentum 0.9 --schedule-lr cosine"  # the default
+  [adam]="--optimizer adam --lr 0.002 --schedule-lr const"
 )
 for m in $models; do
   for r in $recipes; do
