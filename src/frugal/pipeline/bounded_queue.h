@@ -1,0 +1,93 @@
+// BoundedQueue: the blocking FIFO between two pipeline stages. A full queue blocks its
+// producer (back-pressure, so memory stays bounded whatever the speeds); close() is the
+// end of stream (the consumer drains what is left); abort() wakes everyone and drops the
+// contents (a stage failed). Header-only and free of frugal's other layers so that the
+// ThreadSanitizer test (tests/pipeline_tsan.cmake) compiles it alone.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "frugal/core/error.h"
+
+namespace frugal::pipeline {
+
+template <typename T>
+class BoundedQueue {
+ public:
+  // Throws UserError for capacity 0 (nothing could ever pass).
+  explicit BoundedQueue(size_t capacity) : capacity_(capacity) {
+    if (capacity == 0) throw UserError("--queue: a queue must hold at least 1 item (got 0)");
+  }
+  BoundedQueue(const BoundedQueue&) = delete;
+  BoundedQueue& operator=(const BoundedQueue&) = delete;
+
+  // Blocks while full. False when the queue was closed or aborted (the item is dropped).
+  // Adds the seconds spent blocked to *waited_s when given.
+  bool push(T item, double* waited_s = nullptr) {
+    std::unique_lock lock(mutex_);
+    wait_timed(lock, not_full_, waited_s,
+               [&] { return closed_ || aborted_ || items_.size() < capacity_; });
+    if (closed_ || aborted_) return false;
+    items_.push_back(std::move(item));
+    not_empty_.notify_one();
+    return true;
+  }
+
+  // Blocks while empty and open. Nothing once closed and drained, or aborted.
+  std::optional<T> pop(double* waited_s = nullptr) {
+    std::unique_lock lock(mutex_);
+    wait_timed(lock, not_empty_, waited_s, [&] { return aborted_ || closed_ || !items_.empty(); });
+    if (aborted_ || items_.empty()) return std::nullopt;
+    T item = std::move(items_.front());
+    items_.pop_front();
+    not_full_.notify_one();
+    return item;
+  }
+
+  // End of stream: later pushes fail, pops drain the queue then return nothing.
+  void close() {
+    std::lock_guard lock(mutex_);
+    closed_ = true;
+    not_empty_.notify_all();
+    not_full_.notify_all();
+  }
+  // Drops the contents and wakes every waiter.
+  void abort() {
+    std::lock_guard lock(mutex_);
+    aborted_ = true;
+    items_.clear();
+    not_empty_.notify_all();
+    not_full_.notify_all();
+  }
+
+  size_t capacity() const { return capacity_; }
+  size_t size() const {
+    std::lock_guard lock(mutex_);
+    return items_.size();
+  }
+
+ private:
+  template <typename Ready>
+  static void wait_timed(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
+                         double* waited_s, Ready ready) {
+    if (ready()) return;
+    const auto t0 = std::chrono::steady_clock::now();
+    cv.wait(lock, ready);
+    if (waited_s)
+      *waited_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+
+  const size_t capacity_;
+  mutable std::mutex mutex_;
+  std::condition_variable not_empty_, not_full_;
+  std::deque<T> items_;
+  bool closed_ = false, aborted_ = false;
+};
+
+}  // namespace frugal::pipeline
