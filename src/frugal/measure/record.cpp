@@ -16,12 +16,6 @@ nlohmann::json ms_or_null(double s, bool known) {
   return known ? nlohmann::json(s * 1e3) : nlohmann::json(nullptr);
 }
 
-nlohmann::json latency_json(const Summary& s) {
-  return {{"count", s.count},        {"min_ms", s.min * 1e3},       {"max_ms", s.max * 1e3},
-          {"mean_ms", s.mean * 1e3}, {"stddev_ms", s.stddev * 1e3}, {"mad_ms", s.mad * 1e3},
-          {"p50_ms", s.p50 * 1e3},   {"p90_ms", s.p90 * 1e3},       {"p95_ms", s.p95 * 1e3},
-          {"p99_ms", s.p99 * 1e3},   {"p999_ms", s.p999 * 1e3}};
-}
 
 nlohmann::json server_json(const ServerRun& s) {
   return {{"target_qps", s.target_qps},
@@ -40,6 +34,13 @@ nlohmann::json server_json(const ServerRun& s) {
 
 }  // namespace
 
+nlohmann::json latency_json(const Summary& s) {
+  return {{"count", s.count},        {"min_ms", s.min * 1e3},       {"max_ms", s.max * 1e3},
+          {"mean_ms", s.mean * 1e3}, {"stddev_ms", s.stddev * 1e3}, {"mad_ms", s.mad * 1e3},
+          {"p50_ms", s.p50 * 1e3},   {"p90_ms", s.p90 * 1e3},       {"p95_ms", s.p95 * 1e3},
+          {"p99_ms", s.p99 * 1e3},   {"p999_ms", s.p999 * 1e3}};
+}
+
 nlohmann::json to_json(const RecordWhat& w) {
   return {{"model", w.model},
           {"model_digest", w.model_digest},
@@ -53,6 +54,9 @@ nlohmann::json to_json(const RecordWhat& w) {
           {"batch", w.batch},
           {"scenario", w.scenario},
           {"stages", w.stages},
+          {"devices", w.devices.empty() ? nlohmann::json(nullptr) : nlohmann::json(w.devices)},
+          {"partition",
+           w.partition.empty() ? nlohmann::json(nullptr) : nlohmann::json(w.partition)},
           {"data", w.data.empty() ? nlohmann::json(nullptr) : nlohmann::json(w.data)}};
 }
 

@@ -30,6 +30,8 @@ struct RecordWhat {
   int64_t batch = 1;
   std::string scenario;  // bench scenario, "eval" for eval
   int stages = 1;
+  std::string devices;    // pipelines: the devices preset or file; empty: none (null)
+  std::string partition;  // pipelines: how the model was cut (params, optimal, manifest...)
   std::string data;  // eval --data spec
 };
 nlohmann::json to_json(const RecordWhat& what);
@@ -42,6 +44,9 @@ std::string utc_iso8601(std::time_t t);
 // The machine, frugal's version and revision, libraries and the start time.
 nlohmann::json record_where(const SystemInfo& system, std::time_t started);
 
+// A latency summary (seconds) as results.latency's fields in milliseconds (count, min_ms,
+// ..., p999_ms).
+nlohmann::json latency_json(const Summary& s);
 nlohmann::json bench_results_json(const SessionBenchResult& r);
 // Adds results.memory.encoded_bytes (and encoded_without_huffman_bytes): the model's weights
 // as compress would store them (compress/weight_encoding.h: sparse indices, codebooks,

@@ -66,6 +66,8 @@ class PipelineRunner {
   // Inputs in model-input order. Blocks while the first queue is full.
   void push(std::vector<Tensor> inputs);
   void close() { pipeline_->close(); }
+  // Drops the items in flight and stops the workers (a caller giving up mid-stream).
+  void abort() { pipeline_->abort(); }
   // Outputs in model-output order, in push order; nothing after the end of the stream.
   // Records the push-to-pop latency of each result (latencies_s).
   std::optional<std::vector<Tensor>> pop();

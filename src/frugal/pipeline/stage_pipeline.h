@@ -93,6 +93,10 @@ class StagePipeline {
     return item;
   }
 
+  // Drops everything in flight and stops the workers: pending and later push/pop return
+  // (push throws UserError unless a stage failed, then its error).
+  void abort() { abort_all(); }
+
   // Waits for the workers (after the stream was drained by pop, or an error) and throws
   // the pipeline's error, if any.
   void finish() {
