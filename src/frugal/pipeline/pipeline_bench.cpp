@@ -51,10 +51,8 @@ std::vector<SegmentRun> segment_runs(const Segments& segments, const DeviceSet& 
                       ") cannot run " + segments.names[k] +
                       (d.estimate() ? ": it is modeled, only --simulate runs it"
                                     : ": no backend of this build runs there"));
-    SegmentRun run{segments.names[k], segments.graphs[k], d.cpu.cores, {}};
-    run.options.backends = options.backends;
+    SegmentRun run{segments.names[k], segments.graphs[k], d.cpu.cores, options.session};
     run.options.threads = d.cpu.threads;
-    run.options.infer.batch = options.batch;
     runs.push_back(std::move(run));
   }
   return runs;
@@ -70,7 +68,7 @@ std::vector<Tensor> model_inputs(const Segments& segments, const PipelineRunner&
       for (const auto& p : s->inputs())
         if (!port && p.name == name) port = &p;
     if (!port) throw UserError(segments.origin + ": no segment reads the model input '" + name + "'");
-    inputs.push_back(measure::random_input(port->dtype, port->shape, i));
+    inputs.push_back(measure::random_tensor(port->dtype, port->shape, i));
   }
   return inputs;
 }

@@ -14,6 +14,7 @@
 #include "frugal/measure/power.h"
 #include "frugal/measure/stats.h"
 #include "frugal/pipeline/devices.h"
+#include "frugal/runtime/session.h"
 
 namespace frugal::pipeline {
 
@@ -37,8 +38,9 @@ struct PipelineBenchOptions {
   size_t queue = 2;         // capacity of every queue between stages
   double duration_s = 3;    // timed part
   double warmup_s = 0.5;    // before it, after every Session is compiled
-  int64_t batch = 1;
-  std::vector<std::string> backends{"cpu", "ref"};
+  // Backends, calibrated ranges, batch (infer.batch) of every segment's Session; the
+  // thread count comes from each device.
+  runtime::SessionOptions session;
   std::string power = "none";  // a --power spec (measure/power_select.h)
   std::vector<size_t> placement;
 };

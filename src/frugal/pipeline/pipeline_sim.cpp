@@ -60,16 +60,14 @@ double measure_alone(const ir::Graph& graph, const std::string& name, const Devi
   std::thread worker([&] {
     try {
       if (!device.cpu.cores.empty()) measure::pin_to_cpus(device.cpu.cores);
-      runtime::SessionOptions so;
-      so.backends = options.backends;
+      runtime::SessionOptions so = options.session;
       so.threads = device.cpu.threads;
-      so.infer.batch = options.batch;
       so.origin = name;
       runtime::Session session(graph, so);
       std::vector<Tensor> inputs;
       for (size_t i = 0; i < session.inputs().size(); ++i)
         inputs.push_back(
-            measure::random_input(session.inputs()[i].dtype, session.inputs()[i].shape, i));
+            measure::random_tensor(session.inputs()[i].dtype, session.inputs()[i].shape, i));
       measure::BenchOptions bo;
       bo.min_duration_s = options.measure_s;
       bo.min_queries = 20;
@@ -84,14 +82,16 @@ double measure_alone(const ir::Graph& graph, const std::string& name, const Devi
   return median_s;
 }
 
-SimStage stage_on(const Segments& segments, size_t k, const DeviceSet& devices, size_t d,
-                  const PipelineSimOptions& options) {
+// A whole segment's parameters, MACs, layers and bytes in and out.
+SegmentStats segment_stats(const ir::Graph& graph, const PipelineSimOptions& options) {
+  const Chain chain(graph, bytes_per_param(options.precision), options.session.infer);
+  return chain.stats(0, chain.size());
+}
+
+SimStage stage_on(const Segments& segments, size_t k, const SegmentStats& st,
+                  const DeviceSet& devices, size_t d, const PipelineSimOptions& options) {
   const Device& device = devices.devices[d];
   const std::string& name = segments.names[k];
-  ops::InferOptions infer;
-  infer.batch = options.batch;
-  const Chain chain(segments.graphs[k], bytes_per_param(options.precision), infer);
-  const SegmentStats st = chain.stats(0, chain.size());
   switch (device.kind) {
     case DeviceKind::kModel:
       return model_stage(name, d, device, st.macs, st.layers, st.param_bytes, st.bytes_in,
@@ -126,9 +126,9 @@ SimDevice sim_device(const Device& d) {
 // Energy per inference of each stage's device. A modeled device: its idle and active
 // power over the simulated timeline; a remote one: the client's radio for the bytes it
 // sends and receives; host cores have no power figures here (null).
-void attribute_energy(PipelineReport& report, const SimResult& r, const Segments& segments,
-                      const DeviceSet& devices, const std::vector<size_t>& place,
-                      const PipelineSimOptions& options) {
+void attribute_energy(PipelineReport& report, const SimResult& r,
+                      const std::vector<SegmentStats>& stats, const DeviceSet& devices,
+                      const std::vector<size_t>& place) {
   double total = 0;
   bool any = false;
   std::vector<bool> counted(devices.devices.size(), false);
@@ -141,10 +141,7 @@ void attribute_energy(PipelineReport& report, const SimResult& r, const Segments
       if (!counted[place[k]]) total += *s.joules_per_inference;
       counted[place[k]] = any = true;
     } else if (d.kind == DeviceKind::kRemote) {
-      ops::InferOptions infer;
-      infer.batch = options.batch;
-      const Chain chain(segments.graphs[k], bytes_per_param(options.precision), infer);
-      const SegmentStats st = chain.stats(0, chain.size());
+      const SegmentStats& st = stats[k];
       s.joules_per_inference = d.remote.sent_j_per_byte * static_cast<double>(st.bytes_in) +
                                d.remote.received_j_per_byte * static_cast<double>(st.bytes_out);
       s.energy_source = "model (radio of the client, per byte)";
@@ -164,9 +161,12 @@ PipelineReport simulate_pipeline(const Segments& segments, const DeviceSet& devi
   const auto place = resolve_placement(segments.graphs.size(), devices, options.placement);
   std::vector<SimDevice> sim_devices;
   for (const Device& d : devices.devices) sim_devices.push_back(sim_device(d));
+  std::vector<SegmentStats> stats;
   std::vector<SimStage> stages;
-  for (size_t k = 0; k < segments.graphs.size(); ++k)
-    stages.push_back(stage_on(segments, k, devices, place[k], options));
+  for (size_t k = 0; k < segments.graphs.size(); ++k) {
+    stats.push_back(segment_stats(segments.graphs[k], options));
+    stages.push_back(stage_on(segments, k, stats.back(), devices, place[k], options));
+  }
   SimOptions so;
   so.queue = options.queue;
   so.inferences = options.inferences;
@@ -187,6 +187,7 @@ PipelineReport simulate_pipeline(const Segments& segments, const DeviceSet& devi
     sr.device = d.name;
     sr.estimate = true;  // every simulated figure is a prediction
     sr.inferences = s.items;
+    sr.bytes_in = stats[k].bytes_in;
     sr.busy_s = s.busy_s;
     sr.utilization = s.utilization;
     sr.bubble = 1 - s.utilization;
@@ -199,7 +200,7 @@ PipelineReport simulate_pipeline(const Segments& segments, const DeviceSet& devi
     report.stages.push_back(sr);
     report.bubble_fraction += sr.bubble / static_cast<double>(stages.size());
   }
-  attribute_energy(report, r, segments, devices, place, options);
+  attribute_energy(report, r, stats, devices, place);
   return report;
 }
 

@@ -12,9 +12,9 @@ namespace frugal::pipeline {
 struct PipelineSimOptions {
   size_t queue = 2;
   int64_t inferences = 400;  // simulated, of which the first tenth is warm-up
-  int64_t batch = 1;
   std::string precision = "fp32";  // prices parameters; picks a model device's MAC/s
-  std::vector<std::string> backends{"cpu", "ref"};  // host-core segments' Sessions
+  // Host-core segments' Sessions (backends, ranges, batch); threads come from the device.
+  runtime::SessionOptions session;
   double measure_s = 1.0;  // timing of each host-core segment alone
   std::vector<size_t> placement;
 };
