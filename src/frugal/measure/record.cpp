@@ -16,7 +16,6 @@ nlohmann::json ms_or_null(double s, bool known) {
   return known ? nlohmann::json(s * 1e3) : nlohmann::json(nullptr);
 }
 
-
 nlohmann::json server_json(const ServerRun& s) {
   return {{"target_qps", s.target_qps},
           {"achieved_qps", s.achieved_qps},
@@ -42,22 +41,22 @@ nlohmann::json latency_json(const Summary& s) {
 }
 
 nlohmann::json to_json(const RecordWhat& w) {
-  return {{"model", w.model},
-          {"model_digest", w.model_digest},
-          {"transforms", w.transforms},
-          {"backend", w.backends},
-          {"precision", w.precision},
-          {"sparse", w.sparse},
-          {"formats", w.formats},
-          {"threads", w.threads},
-          {"pinning", w.pinning},
-          {"batch", w.batch},
-          {"scenario", w.scenario},
-          {"stages", w.stages},
-          {"devices", w.devices.empty() ? nlohmann::json(nullptr) : nlohmann::json(w.devices)},
-          {"partition",
-           w.partition.empty() ? nlohmann::json(nullptr) : nlohmann::json(w.partition)},
-          {"data", w.data.empty() ? nlohmann::json(nullptr) : nlohmann::json(w.data)}};
+  return {
+      {"model", w.model},
+      {"model_digest", w.model_digest},
+      {"transforms", w.transforms},
+      {"backend", w.backends},
+      {"precision", w.precision},
+      {"sparse", w.sparse},
+      {"formats", w.formats},
+      {"threads", w.threads},
+      {"pinning", w.pinning},
+      {"batch", w.batch},
+      {"scenario", w.scenario},
+      {"stages", w.stages},
+      {"devices", w.devices.empty() ? nlohmann::json(nullptr) : nlohmann::json(w.devices)},
+      {"partition", w.partition.empty() ? nlohmann::json(nullptr) : nlohmann::json(w.partition)},
+      {"data", w.data.empty() ? nlohmann::json(nullptr) : nlohmann::json(w.data)}};
 }
 
 nlohmann::json library_versions() {
@@ -91,8 +90,12 @@ nlohmann::json record_where(const SystemInfo& system, std::time_t started) {
 nlohmann::json fallbacks_json(const std::vector<runtime::Fallback>& fallbacks) {
   nlohmann::json j = nlohmann::json::array();
   for (const auto& f : fallbacks)
-    j.push_back({{"node", f.node_name}, {"op", f.op_type}, {"backend", f.backend},
-                 {"reason", f.reason}, {"macs", f.macs}, {"macs_share", f.macs_share}});
+    j.push_back({{"node", f.node_name},
+                 {"op", f.op_type},
+                 {"backend", f.backend},
+                 {"reason", f.reason},
+                 {"macs", f.macs},
+                 {"macs_share", f.macs_share}});
   return j;
 }
 

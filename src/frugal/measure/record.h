@@ -32,7 +32,7 @@ struct RecordWhat {
   int stages = 1;
   std::string devices;    // pipelines: the devices preset or file; empty: none (null)
   std::string partition;  // pipelines: how the model was cut (params, optimal, manifest...)
-  std::string data;  // eval --data spec
+  std::string data;       // eval --data spec
 };
 nlohmann::json to_json(const RecordWhat& what);
 

@@ -5,7 +5,6 @@
 // ThreadSanitizer test (tests/pipeline_tsan.cmake) compiles it alone.
 #pragma once
 
-#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -28,11 +27,9 @@ class BoundedQueue {
   BoundedQueue& operator=(const BoundedQueue&) = delete;
 
   // Blocks while full. False when the queue was closed or aborted (the item is dropped).
-  // Adds the seconds spent blocked to *waited_s when given.
-  bool push(T item, double* waited_s = nullptr) {
+  bool push(T item) {
     std::unique_lock lock(mutex_);
-    wait_timed(lock, not_full_, waited_s,
-               [&] { return closed_ || aborted_ || items_.size() < capacity_; });
+    not_full_.wait(lock, [&] { return closed_ || aborted_ || items_.size() < capacity_; });
     if (closed_ || aborted_) return false;
     items_.push_back(std::move(item));
     not_empty_.notify_one();
@@ -40,9 +37,9 @@ class BoundedQueue {
   }
 
   // Blocks while empty and open. Nothing once closed and drained, or aborted.
-  std::optional<T> pop(double* waited_s = nullptr) {
+  std::optional<T> pop() {
     std::unique_lock lock(mutex_);
-    wait_timed(lock, not_empty_, waited_s, [&] { return aborted_ || closed_ || !items_.empty(); });
+    not_empty_.wait(lock, [&] { return aborted_ || closed_ || !items_.empty(); });
     if (aborted_ || items_.empty()) return std::nullopt;
     T item = std::move(items_.front());
     items_.pop_front();
@@ -73,16 +70,6 @@ class BoundedQueue {
   }
 
  private:
-  template <typename Ready>
-  static void wait_timed(std::unique_lock<std::mutex>& lock, std::condition_variable& cv,
-                         double* waited_s, Ready ready) {
-    if (ready()) return;
-    const auto t0 = std::chrono::steady_clock::now();
-    cv.wait(lock, ready);
-    if (waited_s)
-      *waited_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  }
-
   const size_t capacity_;
   mutable std::mutex mutex_;
   std::condition_variable not_empty_, not_full_;

@@ -38,7 +38,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+double seconds(Clock::duration d) {
+  return std::chrono::duration<double>(d).count();
+}
 
 std::vector<SegmentRun> segment_runs(const Segments& segments, const DeviceSet& devices,
                                      const std::vector<size_t>& place,
@@ -67,7 +69,8 @@ std::vector<Tensor> model_inputs(const Segments& segments, const PipelineRunner&
     for (const runtime::Session* s : runner.sessions())
       for (const auto& p : s->inputs())
         if (!port && p.name == name) port = &p;
-    if (!port) throw UserError(segments.origin + ": no segment reads the model input '" + name + "'");
+    if (!port)
+      throw UserError(segments.origin + ": no segment reads the model input '" + name + "'");
     inputs.push_back(measure::random_tensor(port->dtype, port->shape, i));
   }
   return inputs;
@@ -150,8 +153,8 @@ Window run_window(PipelineRunner& runner, const std::vector<Tensor>& inputs,
   return w;
 }
 
-StageReport stage_report(const Segments& segments, const Device& device, size_t k,
-                         const Window& w, const SegmentTraffic& traffic) {
+StageReport stage_report(const Segments& segments, const Device& device, size_t k, const Window& w,
+                         const SegmentTraffic& traffic) {
   const StageStats& a = w.before[k];
   const StageStats& b = w.after[k];
   StageReport r;
@@ -198,8 +201,7 @@ PipelineReport bench_pipeline(const Segments& segments, const DeviceSet& devices
                         segments.model_outputs, options.queue, segments.origin);
   runner.wait_ready();
   const auto inputs = model_inputs(segments, runner);
-  const Window w =
-      run_window(runner, inputs, options, power.meter.get(), pipeline_work(runner));
+  const Window w = run_window(runner, inputs, options, power.meter.get(), pipeline_work(runner));
 
   PipelineReport report;
   report.inferences = static_cast<int64_t>(w.end_latency - w.first_latency);

@@ -35,9 +35,9 @@ std::vector<size_t> resolve_placement(size_t stages, const DeviceSet& devices,
                                       const std::vector<size_t>& placement);
 
 struct PipelineBenchOptions {
-  size_t queue = 2;         // capacity of every queue between stages
-  double duration_s = 3;    // timed part
-  double warmup_s = 0.5;    // before it, after every Session is compiled
+  size_t queue = 2;       // capacity of every queue between stages
+  double duration_s = 3;  // timed part
+  double warmup_s = 0.5;  // before it, after every Session is compiled
   // Backends, calibrated ranges, batch (infer.batch) of every segment's Session; the
   // thread count comes from each device.
   runtime::SessionOptions session;

@@ -64,7 +64,7 @@ nlohmann::json pipeline_results_json(const PipelineReport& r, int64_t batch, siz
                       {"queue", queue},
                       {"bubble_fraction", r.bubble_fraction},
                       {"stages", stages}};
-  return {{"latency", lat},          {"throughput", thr},   {"memory", nullptr},
+  return {{"latency", lat},           {"throughput", thr},   {"memory", nullptr},
           {"energy", energy_json(r)}, {"accuracy", nullptr}, {"profile", nullptr},
           {"pipeline", pipe}};
 }

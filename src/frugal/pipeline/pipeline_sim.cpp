@@ -25,8 +25,8 @@ SimStage model_stage(const std::string& name, size_t device_index, const Device&
   const double link = m.link_bytes_per_s > 0 ? m.link_bytes_per_s : 0;
   s.transfer_in_s = m.link_latency_s + (link > 0 ? static_cast<double>(bytes_in) / link : 0);
   s.transfer_out_s = link > 0 ? static_cast<double>(bytes_out) / link : 0;
-  s.compute_s = static_cast<double>(layers) * m.layer_overhead_s +
-                static_cast<double>(macs) / peak->second;
+  s.compute_s =
+      static_cast<double>(layers) * m.layer_overhead_s + static_cast<double>(macs) / peak->second;
   const int64_t spill = std::max<int64_t>(0, param_bytes - m.param_memory_bytes);
   if (spill > 0 && m.stream_bytes_per_s > 0)
     s.stream_s = static_cast<double>(spill) / m.stream_bytes_per_s;

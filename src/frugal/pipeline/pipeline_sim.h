@@ -11,7 +11,7 @@ namespace frugal::pipeline {
 
 struct PipelineSimOptions {
   size_t queue = 2;
-  int64_t inferences = 400;  // simulated, of which the first tenth is warm-up
+  int64_t inferences = 400;        // simulated, of which the first tenth is warm-up
   std::string precision = "fp32";  // prices parameters; picks a model device's MAC/s
   // Host-core segments' Sessions (backends, ranges, batch); threads come from the device.
   runtime::SessionOptions session;

@@ -77,6 +77,7 @@ class StagePipeline {
   // Blocks while the first queue is full. Throws the pipeline's error, or UserError after
   // close().
   void push(T item) {
+    rethrow_if_failed();
     if (queues_.front()->push(std::move(item))) return;
     rethrow_if_failed();
     throw UserError("pipeline: push after the end of the stream");
@@ -117,7 +118,7 @@ class StagePipeline {
       Fn fn = stages_[k].setup();
       {
         std::lock_guard lock(mutex_);
-        stats_[k].setup_s = seconds_since(t0);
+        stats_[k].setup_s = seconds(now() - t0);
         ++ready_;
       }
       ready_cv_.notify_all();
@@ -128,20 +129,25 @@ class StagePipeline {
     }
   }
 
+  // Every moment of the loop is accounted for: time in pop (queue empty, or the lock or
+  // the scheduler delaying the wake-up) is waiting for input, time in push waiting for
+  // room, the rest is the stage's own.
   void run_items(size_t k, Fn& fn) {
-    for (;;) {
-      double wait_in = 0, wait_out = 0;
-      std::optional<T> item = queues_[k]->pop(&wait_in);
+    for (auto t0 = now();;) {
+      std::optional<T> item = queues_[k]->pop();
+      const auto t1 = now();
       if (!item) {
-        add_stats(k, 0, 0, wait_in, 0);
+        add_stats(k, 0, 0, seconds(t1 - t0), 0);
         return;
       }
-      const auto t0 = now();
       T out = fn(std::move(*item));
-      const double busy = seconds_since(t0);
-      const bool passed = queues_[k + 1]->push(std::move(out), &wait_out);
-      add_stats(k, passed ? 1 : 0, busy, wait_in, wait_out);
+      item.reset();
+      const auto t2 = now();
+      const bool passed = queues_[k + 1]->push(std::move(out));
+      const auto t3 = now();
+      add_stats(k, passed ? 1 : 0, seconds(t2 - t1), seconds(t1 - t0), seconds(t3 - t2));
       if (!passed) return;  // aborted downstream
+      t0 = t3;
     }
   }
 
@@ -154,13 +160,15 @@ class StagePipeline {
     s.wait_output_s += wait_out;
   }
 
+  // The error is set before the queues are aborted, so that a pop woken by the abort
+  // finds it (and never mistakes the abort for the end of the stream).
   void fail(std::exception_ptr error) {
     {
       std::lock_guard lock(mutex_);
       if (!error_) error_ = error;  // the first error is the one that surfaces
     }
-    ready_cv_.notify_all();
     abort_all();
+    ready_cv_.notify_all();
   }
 
   void abort_all() {
@@ -178,8 +186,8 @@ class StagePipeline {
   }
 
   static std::chrono::steady_clock::time_point now() { return std::chrono::steady_clock::now(); }
-  static double seconds_since(std::chrono::steady_clock::time_point t0) {
-    return std::chrono::duration<double>(now() - t0).count();
+  static double seconds(std::chrono::steady_clock::duration d) {
+    return std::chrono::duration<double>(d).count();
   }
 
   std::vector<Stage> stages_;
