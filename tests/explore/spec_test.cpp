@@ -118,13 +118,15 @@ TEST(SweepSpec, DuplicatesAreMergedByKey) {
 TEST(SweepSpec, ErrorsCarryLineAndColumn) {
   EXPECT_EQ(error_of("models: [lenet5]\nbackend: [ref]\n"),
             "s.yaml:2:1: unknown key 'backend' in the spec (expected one of: name, models, transforms, backends, "
-            "include, exclude, precisions, formats, threads, batch, scenarios, power, duration, min_queries, timeout, "
+            "include, exclude, precisions, formats, threads, batch, scenarios, stages, devices, partition, power, "
+            "duration, min_queries, timeout, "
             "memory, calibration, bench_args, eval_args)");
   EXPECT_EQ(error_of("models: [lenet5]\nthreads: [1, two]\n"), "s.yaml:2:14: threads: expected an integer, got 'two'");
   EXPECT_EQ(error_of("models: [lenet5]\nbackends: []\n"), "s.yaml:2:11: backends: empty list: the grid would be empty");
   EXPECT_EQ(error_of("models:\n  - {zoo: lenet5, colour: red}\n"),
             "s.yaml:2:19: unknown key 'colour' in a models entry (expected one of: zoo, file, name, data, limit, "
-            "precisions, formats, threads, batch, scenarios, power, duration, min_queries, timeout, memory, "
+            "precisions, formats, threads, batch, scenarios, stages, devices, partition, power, duration, "
+            "min_queries, timeout, memory, "
             "calibration, bench_args, eval_args)");
   EXPECT_EQ(error_of("models: [lenet5]\nexclude:\n  - {model: lenet5}\n"),
             "s.yaml:3:3: the grid is empty (every point is excluded)");

@@ -65,6 +65,18 @@ TEST(Simulator, SegmentsSharingADeviceReloadOncePerQueueFull) {
   }
 }
 
+TEST(Simulator, OneInFlightGivesTheSumOfTheStagesAsLatency) {
+  SimStage a = stage("a", 0, 0.002), b = stage("b", 1, 0.005);
+  b.transfer_in_s = 0.001;
+  SimOptions opt;
+  opt.max_in_flight = 1;
+  auto r = simulate({{"d0"}, {"d1"}}, {a, b}, opt);
+  for (double l : r.latencies_s) EXPECT_NEAR(l, 0.008, 1e-12);
+  EXPECT_NEAR(r.throughput, 1 / 0.008, 1e-6);
+  opt.max_in_flight = 2;  // two in flight: the slower stage is the bound again
+  EXPECT_NEAR(simulate({{"d0"}, {"d1"}}, {a, b}, opt).throughput, 1 / 0.006, 1e-6);
+}
+
 TEST(Simulator, EnergyIsActivePowerWhileBusyAndIdlePowerOtherwise) {
   SimOptions opt;
   SimDevice fast{"fast", 0, 0.5, 2.0}, slow{"slow", 0, 0.5, 3.0};

@@ -101,6 +101,9 @@ void print_report(const pipeline::PipelineOutcome& o) {
   std::printf("latency    p50 %s ms, p90 %s ms, p99 %s ms%s (push to pop, queueing included)\n",
               ms(r.latency_s.p50).c_str(), ms(r.latency_s.p90).c_str(), ms(r.latency_s.p99).c_str(),
               est);
+  if (r.unloaded_latency_s)
+    std::printf("alone      %s ms per inference with one in flight%s\n",
+                ms(*r.unloaded_latency_s).c_str(), est);
   std::printf("bubble     %s of stage time idle (mean over stages)\n",
               pct(r.bubble_fraction).c_str());
   if (r.joules_per_inference)
@@ -137,6 +140,9 @@ void setup(CLI::App& app) {
   sub->add_option("--queue", a->queue, "capacity of every queue between stages (default 2)");
   sub->add_option("--duration", a->request.duration_s, "seconds timed (default 3)");
   sub->add_option("--warmup", a->request.warmup_s, "seconds of warm-up before (default 0.5)");
+  sub->add_option("--in-flight", a->request.max_in_flight,
+                  "inferences in flight at most (default 0: no limit, the queues fill; 1: one "
+                  "at a time, latency without queueing)");
   sub->add_option("--power", a->request.power,
                   "auto | rapl | nvml[:GPU] | serial:PATH[@BAUD] | model | none (default none)");
   sub->add_option("--place", a->place,

@@ -39,8 +39,8 @@ std::string family(const RecordRow& r) {
 }
 
 std::string tooltip(const RecordRow& r) {
-  return r.key + "\nacc " + fmt(r.top1) + ", p50 " + fmt(r.latency_p50_ms) + " ms, " + fmt(r.joules_per_inference) +
-         " J/inf, " + fmt(r.model_bytes, "%.0f") + " B";
+  return r.key + "\nacc " + fmt(r.top1) + ", p50 " + fmt(r.latency_p50_ms) + " ms, " +
+         fmt(r.joules_per_inference) + " J/inf, " + fmt(r.model_bytes, "%.0f") + " B";
 }
 
 struct FrontFigure {
@@ -50,8 +50,9 @@ struct FrontFigure {
 std::string energy_method(const std::vector<RecordRow>& rows) {
   std::set<std::string> kinds;
   for (const auto& r : rows)
-    if (r.joules_per_inference) kinds.insert((r.energy_kind.empty() ? "unlabelled" : r.energy_kind) + " (" +
-                                             (r.energy_source.empty() ? "?" : r.energy_source) + ")");
+    if (r.joules_per_inference)
+      kinds.insert((r.energy_kind.empty() ? "unlabelled" : r.energy_kind) + " (" +
+                   (r.energy_source.empty() ? "?" : r.energy_source) + ")");
   std::string s;
   for (const auto& k : kinds) s += (s.empty() ? "" : ", ") + k;
   return s.empty() ? "no energy figures in these records (run bench with --power)" : s;
@@ -78,8 +79,9 @@ std::string size_method(const std::vector<RecordRow>& rows) {
   return s.empty() ? "no size figures" : s;
 }
 
-std::string front_plot(const std::vector<RecordRow>& rows, const std::string& id, const std::string& title,
-                       const Metric& x, const Metric& y, bool log_x, bool hollow_estimates) {
+std::string front_plot(const std::vector<RecordRow>& rows, const std::string& id,
+                       const std::string& title, const Metric& x, const Metric& y, bool log_x,
+                       bool hollow_estimates) {
   std::vector<size_t> front = pareto_rows(rows, {y, x});
   std::set<size_t> on(front.begin(), front.end());
   Plot plot;
@@ -98,14 +100,16 @@ std::string front_plot(const std::vector<RecordRow>& rows, const std::string& id
       plot.series.push_back({name, {}, false});
     }
     plot.series[series_of[name]].points.push_back(
-        {*xv, *yv, tooltip(rows[i]), on.count(i) > 0, hollow_estimates && rows[i].energy_kind == "estimated"});
+        {*xv, *yv, tooltip(rows[i]), on.count(i) > 0,
+         hollow_estimates && rows[i].energy_kind == "estimated"});
   }
   for (size_t i : front) plot.front.push_back({*x.value(rows[i]), *y.value(rows[i])});
   return render_svg(plot);
 }
 
 // Latency against one integer axis, a line per configuration that varies only along it.
-std::string axis_plot(const std::vector<RecordRow>& rows, const std::string& axis, const std::string& id) {
+std::string axis_plot(const std::vector<RecordRow>& rows, const std::string& axis,
+                      const std::string& id) {
   std::map<std::string, PlotSeries> lines;
   for (const auto& r : rows) {
     if (!r.latency_p50_ms) continue;
@@ -130,6 +134,36 @@ std::string axis_plot(const std::vector<RecordRow>& rows, const std::string& axi
     for (const auto& p : s.points) xs.insert(p.x);
     if (xs.size() >= 2) plot.series.push_back(s);
   }
+  return render_svg(plot);
+}
+
+// A figure of pipeline points against K: a line per model, transform, partition method,
+// devices and engine; predicted (simulated) points hollow, with "(estimate)" in the legend.
+std::string stages_plot(const std::vector<RecordRow>& rows, const std::string& id,
+                        const std::string& title, const std::string& y_label,
+                        std::optional<double> (*value)(const RecordRow&)) {
+  std::map<std::string, PlotSeries> lines;
+  for (const auto& r : rows) {
+    auto y = value(r);
+    if (r.devices.empty() || !y) continue;
+    const std::string transform = str(r.spec, "/transform/label");
+    std::string group = str(r.spec, "/model/label") + " " + transform + " " + r.partition + " on " +
+                        r.devices + ", " + family(r) + (r.estimate ? " (estimate)" : "");
+    auto& s = lines[group];
+    // Legends are short: model, transform unless none, method; the tooltip has the rest.
+    s.name = str(r.spec, "/model/label") + (transform == "none" ? "" : " " + transform) + " " +
+             r.partition;
+    s.connect = true;
+    s.points.push_back({static_cast<double>(r.stages), *y,
+                        tooltip(r) + (r.estimate ? "\nestimate (simulated)" : ""), false,
+                        r.estimate});
+  }
+  Plot plot;
+  plot.id = id;
+  plot.title = title + " (hollow: estimate)";
+  plot.x_label = "pipeline stages K";
+  plot.y_label = y_label;
+  for (auto& [name, s] : lines) plot.series.push_back(s);
   return render_svg(plot);
 }
 
@@ -172,27 +206,38 @@ const char* kScript = R"js(
 })();
 )js";
 
-std::string table_html(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows,
-                       const std::vector<bool>& text_cols, const std::vector<bool>& highlight, const std::string& id) {
+std::string table_html(const std::vector<std::string>& header,
+                       const std::vector<std::vector<std::string>>& rows,
+                       const std::vector<bool>& text_cols, const std::vector<bool>& highlight,
+                       const std::string& id) {
   std::string h = "<table class=\"sortable\" id=\"" + id + "\"><thead><tr>";
   for (size_t c = 0; c < header.size(); ++c)
-    h += std::string("<th") + (text_cols[c] ? " class=\"t\"" : "") + ">" + html_escape(header[c]) + "</th>";
+    h += std::string("<th") + (text_cols[c] ? " class=\"t\"" : "") + ">" + html_escape(header[c]) +
+         "</th>";
   h += "</tr></thead><tbody>\n";
   for (size_t r = 0; r < rows.size(); ++r) {
-    h += std::string("<tr") + (r < highlight.size() && highlight[r] ? " class=\"front\"" : "") + ">";
+    h +=
+        std::string("<tr") + (r < highlight.size() && highlight[r] ? " class=\"front\"" : "") + ">";
     for (size_t c = 0; c < rows[r].size(); ++c)
-      h += std::string("<td") + (text_cols[c] ? " class=\"t\"" : "") + ">" + html_escape(rows[r][c]) + "</td>";
+      h += std::string("<td") + (text_cols[c] ? " class=\"t\"" : "") + ">" +
+           html_escape(rows[r][c]) + "</td>";
     h += "</tr>\n";
   }
   return h + "</tbody></table>\n";
 }
 
 std::vector<std::string> config_cells(const nlohmann::json& spec) {
-  return {str(spec, "/model/label"), str(spec, "/transform/label"), str(spec, "/backend"),
-          str(spec, "/precision"),   str(spec, "/format"),          str(spec, "/threads"),
-          str(spec, "/batch"),       str(spec, "/scenario")};
+  // A pipeline point's scenario says how it was cut and where it ran.
+  std::string scenario = str(spec, "/scenario");
+  if (!str(spec, "/devices").empty())
+    scenario = "pipeline K=" + str(spec, "/stages") + " on " + str(spec, "/devices") + " (" +
+               str(spec, "/partition") + ")";
+  return {str(spec, "/model/label"), str(spec, "/transform/label"),
+          str(spec, "/backend"),     str(spec, "/precision"),
+          str(spec, "/format"),      str(spec, "/threads"),
+          str(spec, "/batch"),       scenario};
 }
-const std::vector<std::string> kConfigHeader = {"model", "transform", "backend", "precision",
+const std::vector<std::string> kConfigHeader = {"model",  "transform", "backend", "precision",
                                                 "format", "threads",   "batch",   "scenario"};
 
 }  // namespace
@@ -223,20 +268,25 @@ std::string render_report_html(const ReportInput& in, const ReportOptions& optio
                  : nlohmann::json();
     if (c.is_number()) queries = std::max<int64_t>(queries, c.get<int64_t>());
   }
-  std::string acc_method = data_sets.empty() ? "no accuracy measured (no data set in the spec)" : "";
+  std::string acc_method =
+      data_sets.empty() ? "no accuracy measured (no data set in the spec)" : "";
   for (const auto& d : data_sets) acc_method += (acc_method.empty() ? "" : ", ") + d;
   if (!data_sets.empty()) acc_method = "measured: top-1 on " + acc_method + " (frugal eval)";
-  std::string lat_method = "measured: wall-clock p50 per query (frugal bench, MLPerf-style load; up to " +
-                           std::to_string(queries) + " timed queries a point)";
+  std::string lat_method =
+      "measured: wall-clock p50 per query (frugal bench, MLPerf-style load; up to " +
+      std::to_string(queries) + " timed queries a point)";
 
-  std::string h = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>frugal report: " +
-                  html_escape(in.title) + "</title><style>" + kStyle + "</style></head><body>\n";
-  h += "<h1>frugal report: " + html_escape(in.title) + "</h1>\n<p>" + std::to_string(in.points.size()) +
-       " points: " + std::to_string(in.points.size() - failed) + " ok, " + std::to_string(failed) +
+  std::string h =
+      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>frugal report: " +
+      html_escape(in.title) + "</title><style>" + kStyle + "</style></head><body>\n";
+  h += "<h1>frugal report: " + html_escape(in.title) + "</h1>\n<p>" +
+       std::to_string(in.points.size()) + " points: " + std::to_string(in.points.size() - failed) +
+       " ok, " + std::to_string(failed) +
        " failed. Hover a point for its configuration; click a column to sort.</p>\n";
   h += "<div id=\"report-status\" data-ok=\"\">script not run</div>\n";
 
-  h += "<h2 id=\"fronts\">Pareto fronts</h2>\n<p>Outlined points are Pareto-optimal for the two figures "
+  h += "<h2 id=\"fronts\">Pareto fronts</h2>\n<p>Outlined points are Pareto-optimal for the two "
+       "figures "
        "of the plot (dashed line); hollow points carry estimated energy.</p>\n";
   auto figure = [&](const std::string& svg, const std::string& caption) {
     h += "<figure>" + svg + "<figcaption>" + caption + "</figcaption></figure>\n";
@@ -247,12 +297,14 @@ std::string render_report_html(const ReportInput& in, const ReportOptions& optio
     std::string cls = est && !meas ? "estimated" : meas && !est ? "measured" : "method";
     return "<span class=\"method " + cls + "\">" + html_escape(method) + "</span>";
   };
-  figure(front_plot(rows, "plot-acc-latency", "accuracy vs latency", metric("latency"), metric("acc"), true, false),
+  figure(front_plot(rows, "plot-acc-latency", "accuracy vs latency", metric("latency"),
+                    metric("acc"), true, false),
          "y " + label(acc_method) + "; x " + label(lat_method));
-  figure(front_plot(rows, "plot-acc-energy", "accuracy vs energy per inference", metric("energy"), metric("acc"),
-                    true, true),
+  figure(front_plot(rows, "plot-acc-energy", "accuracy vs energy per inference", metric("energy"),
+                    metric("acc"), true, true),
          "y " + label(acc_method) + "; x energy per inference: " + label(energy_method(rows)));
-  figure(front_plot(rows, "plot-acc-size", "accuracy vs model size", metric("size"), metric("acc"), true, false),
+  figure(front_plot(rows, "plot-acc-size", "accuracy vs model size", metric("size"), metric("acc"),
+                    true, false),
          "y " + label(acc_method) + "; x " + label(size_method(rows)));
   if (data_sets.empty())
     figure(front_plot(rows, "plot-throughput-latency", "throughput vs latency", metric("latency"),
@@ -263,20 +315,44 @@ std::string render_report_html(const ReportInput& in, const ReportOptions& optio
   figure(axis_plot(rows, "threads", "plot-threads"),
          label(lat_method) + "; a line per configuration measured at two or more thread counts");
   figure(axis_plot(rows, "batch", "plot-batch"),
-         label(lat_method) + "; per query of BATCH samples; a line per configuration measured at two or more batch sizes");
+         label(lat_method) +
+             "; per query of BATCH samples; a line per configuration measured at two or more batch "
+             "sizes");
 
-  // Front over accuracy, latency, energy and size together (those with all four), else latency-only.
+  if (std::any_of(rows.begin(), rows.end(),
+                  [](const RecordRow& r) { return !r.devices.empty(); })) {
+    h += "<h2 id=\"pipelines\">Pipelines: throughput, latency and energy against K</h2>\n<p>Points "
+         "of "
+         "<code>frugal pipeline</code> (sweep axes stages, devices, partition). Hollow points and "
+         "legends marked (estimate) are predicted by the simulator over modeled devices, not "
+         "measured. Latency is push to pop with the queues full (queueing included).</p>\n";
+    figure(stages_plot(rows, "plot-stages-throughput", "throughput vs stages", "samples/s",
+                       [](const RecordRow& r) { return r.samples_per_s; }),
+           "a line per model, transform, partition method, devices and engine");
+    figure(stages_plot(rows, "plot-stages-latency", "latency p50 vs stages", "latency p50 (ms)",
+                       [](const RecordRow& r) { return r.latency_p50_ms; }),
+           "push to pop, queueing included");
+    figure(
+        stages_plot(rows, "plot-stages-energy", "energy per inference vs stages", "J per inference",
+                    [](const RecordRow& r) { return r.joules_per_inference; }),
+        "energy per inference: " + label(energy_method(rows)));
+  }
+
+  // Front over accuracy, latency, energy and size together (those with all four), else
+  // latency-only.
   std::vector<Metric> front_metrics;
   for (const char* m : {"acc", "latency", "energy", "size"}) {
-    bool any = std::any_of(rows.begin(), rows.end(), [&](const RecordRow& r) { return metric(m).value(r).has_value(); });
+    bool any = std::any_of(rows.begin(), rows.end(),
+                           [&](const RecordRow& r) { return metric(m).value(r).has_value(); });
     if (any) front_metrics.push_back(metric(m));
   }
-  std::vector<size_t> front = front_metrics.size() >= 2 ? pareto_rows(rows, front_metrics) : std::vector<size_t>{};
+  std::vector<size_t> front =
+      front_metrics.size() >= 2 ? pareto_rows(rows, front_metrics) : std::vector<size_t>{};
   std::set<size_t> on_front(front.begin(), front.end());
 
   std::vector<std::string> header = kConfigHeader;
-  for (const char* c : {"top-1", "p50 ms", "p90 ms", "samples/s", "J/inference", "energy kind", "size bytes",
-                        "peak RSS bytes", "Pareto"})
+  for (const char* c : {"top-1", "p50 ms", "p90 ms", "samples/s", "J/inference", "energy kind",
+                        "size bytes", "peak RSS bytes", "Pareto"})
     header.push_back(c);
   std::vector<bool> text_cols(header.size(), false);
   for (size_t c = 0; c < kConfigHeader.size(); ++c) text_cols[c] = c != 5 && c != 6;
@@ -284,16 +360,17 @@ std::string render_report_html(const ReportInput& in, const ReportOptions& optio
   auto record_cells = [&](size_t i) {
     const auto& r = rows[i];
     auto cells = config_cells(r.spec);
-    for (const auto& v : {fmt(r.top1), fmt(r.latency_p50_ms), fmt(r.latency_p90_ms), fmt(r.samples_per_s),
-                          fmt(r.joules_per_inference), r.energy_kind, fmt(r.model_bytes, "%.0f"),
-                          fmt(r.peak_rss, "%.0f"), std::string(on_front.count(i) ? "yes" : "")})
+    for (const auto& v :
+         {fmt(r.top1), fmt(r.latency_p50_ms), fmt(r.latency_p90_ms), fmt(r.samples_per_s),
+          fmt(r.joules_per_inference), r.energy_kind, fmt(r.model_bytes, "%.0f"),
+          fmt(r.peak_rss, "%.0f"), std::string(on_front.count(i) ? "yes" : "")})
       cells.push_back(v);
     return cells;
   };
   std::string front_names;
   for (const auto& m : front_metrics) front_names += (front_names.empty() ? "" : ", ") + m.label;
-  h += "<h2 id=\"pareto\">Pareto-optimal configurations</h2>\n<p>Non-dominated over " + html_escape(front_names) +
-       " (every point without all of them is left out).</p>\n";
+  h += "<h2 id=\"pareto\">Pareto-optimal configurations</h2>\n<p>Non-dominated over " +
+       html_escape(front_names) + " (every point without all of them is left out).</p>\n";
   std::vector<std::vector<std::string>> front_rows;
   for (size_t i : front) front_rows.push_back(record_cells(i));
   h += table_html(header, front_rows, text_cols, {}, "table-pareto");
@@ -313,21 +390,22 @@ std::string render_report_html(const ReportInput& in, const ReportOptions& optio
   for (const auto& p : in.points) {
     if (p.status == "ok") continue;
     auto cells = config_cells(p.spec);
-    std::string end = p.timed_out ? "timed out"
-                      : p.signal  ? "signal " + std::to_string(p.signal)
+    std::string end = p.timed_out        ? "timed out"
+                      : p.signal         ? "signal " + std::to_string(p.signal)
                       : p.exit_code >= 0 ? "exit " + std::to_string(p.exit_code)
                                          : "-";  // failed before any child ran
     cells.insert(cells.end(), {p.stage, end, p.error});
     failed_rows.push_back(cells);
     if (!p.stderr_tail.empty())
-      tails += "<details><summary>" + html_escape(p.key) + "</summary><pre>" + html_escape(p.stderr_tail) +
-               "</pre></details>\n";
+      tails += "<details><summary>" + html_escape(p.key) + "</summary><pre>" +
+               html_escape(p.stderr_tail) + "</pre></details>\n";
   }
   auto fh = kConfigHeader;
   fh.insert(fh.end(), {"stage", "end", "reason"});
   std::vector<bool> ft(fh.size(), true);
   ft[5] = ft[6] = false;
-  h += failed_rows.empty() ? "<p>None.</p>\n" : table_html(fh, failed_rows, ft, {}, "table-failed") + tails;
+  h += failed_rows.empty() ? "<p>None.</p>\n"
+                           : table_html(fh, failed_rows, ft, {}, "table-failed") + tails;
 
   h += "<h2 id=\"profile\">Per-layer time</h2>\n";
   std::vector<std::string> keys = options.profile_keys;
@@ -336,7 +414,8 @@ std::string render_report_html(const ReportInput& in, const ReportOptions& optio
       if (keys.size() < 3) keys.push_back(rows[i].key);
   bool any_profile = false;
   for (const auto& key : keys) {
-    auto it = std::find_if(rows.begin(), rows.end(), [&](const RecordRow& r) { return r.key == key; });
+    auto it =
+        std::find_if(rows.begin(), rows.end(), [&](const RecordRow& r) { return r.key == key; });
     if (it == rows.end()) continue;
     auto p = nlohmann::json::json_pointer("/results/profile");
     if (!it->record.contains(p) || !it->record.at(p).is_array()) continue;
@@ -348,13 +427,18 @@ std::string render_report_html(const ReportInput& in, const ReportOptions& optio
                       fmt(n.value("time_s", 0.0) * 1e3), fmt(n.value("percent", 0.0), "%.1f"),
                       fmt(n.value("gflops_per_s", 0.0), "%.3g")});
     }
-    h += "<h3>" + html_escape(key) + "</h3><p>" + label("measured: per-node wall clock summed over the timed "
-                                                         "queries (bench --profile)") + "</p>\n";
-    h += table_html({"node", "op", "kernel", "ms", "%", "GFLOP/s"}, prof, {true, true, true, false, false, false}, {},
+    h += "<h3>" + html_escape(key) + "</h3><p>" +
+         label(
+             "measured: per-node wall clock summed over the timed "
+             "queries (bench --profile)") +
+         "</p>\n";
+    h += table_html({"node", "op", "kernel", "ms", "%", "GFLOP/s"}, prof,
+                    {true, true, true, false, false, false}, {},
                     "table-profile-" + std::to_string(&key - keys.data()));
   }
   if (!any_profile)
-    h += "<p>No per-layer profile in the chosen records (add <code>bench_args: --profile</code> to the spec).</p>\n";
+    h += "<p>No per-layer profile in the chosen records (add <code>bench_args: --profile</code> to "
+         "the spec).</p>\n";
 
   h += "<h2 id=\"environment\">Environment</h2>\n";
   std::map<std::string, nlohmann::json> machines;
@@ -382,8 +466,11 @@ std::string render_report_csv(const ReportInput& in) {
     for (char c : s) o += c == '"' ? std::string("\"\"") : std::string(1, c);
     return o + "\"";
   };
-  std::string csv = "key,model,transform,backend,precision,format,threads,batch,scenario,status,top1,latency_p50_ms,"
-                    "latency_p90_ms,samples_per_s,joules_per_inference,energy_kind,model_bytes,peak_rss,stage,error\n";
+  std::string csv =
+      "key,model,transform,backend,precision,format,threads,batch,scenario,status,top1,latency_p50_"
+      "ms,"
+      "latency_p90_ms,samples_per_s,joules_per_inference,energy_kind,model_bytes,peak_rss,stage,"
+      "error\n";
   std::map<std::string, const RecordRow*> by_key;
   for (const auto& r : in.records) by_key[r.key] = &r;
   for (const auto& p : in.points) {
@@ -394,10 +481,11 @@ std::string render_report_csv(const ReportInput& in) {
     auto v = [&](std::optional<double> RecordRow::*f, const char* format = "%.6g") {
       return r ? fmt(r->*f, format) : std::string();
     };
-    for (const auto& c : {v(&RecordRow::top1), v(&RecordRow::latency_p50_ms), v(&RecordRow::latency_p90_ms),
-                          v(&RecordRow::samples_per_s), v(&RecordRow::joules_per_inference),
-                          r ? r->energy_kind : std::string(), v(&RecordRow::model_bytes, "%.0f"),
-                          v(&RecordRow::peak_rss, "%.0f"), p.stage, p.error})
+    for (const auto& c :
+         {v(&RecordRow::top1), v(&RecordRow::latency_p50_ms), v(&RecordRow::latency_p90_ms),
+          v(&RecordRow::samples_per_s), v(&RecordRow::joules_per_inference),
+          r ? r->energy_kind : std::string(), v(&RecordRow::model_bytes, "%.0f"),
+          v(&RecordRow::peak_rss, "%.0f"), p.stage, p.error})
       cells.push_back(c);
     std::string line;
     for (size_t i = 0; i < cells.size(); ++i) line += (i ? "," : "") + q(cells[i]);
@@ -412,10 +500,17 @@ std::string render_report_json(const ReportInput& in) {
   nlohmann::json out;
   out["points"] = nlohmann::json::array();
   for (const auto& p : in.points) {
-    nlohmann::json j{{"key", p.key},          {"spec", p.spec},         {"status", p.status},
-                     {"stage", p.stage},      {"exit_code", p.exit_code}, {"signal", p.signal},
-                     {"timed_out", p.timed_out}, {"error", p.error},    {"started", p.started},
-                     {"finished", p.finished}, {"wall_s", p.wall_s}};
+    nlohmann::json j{{"key", p.key},
+                     {"spec", p.spec},
+                     {"status", p.status},
+                     {"stage", p.stage},
+                     {"exit_code", p.exit_code},
+                     {"signal", p.signal},
+                     {"timed_out", p.timed_out},
+                     {"error", p.error},
+                     {"started", p.started},
+                     {"finished", p.finished},
+                     {"wall_s", p.wall_s}};
     j["record"] = by_key.count(p.key) ? by_key[p.key]->record : nlohmann::json(nullptr);
     out["points"].push_back(j);
   }
@@ -423,15 +518,19 @@ std::string render_report_json(const ReportInput& in) {
 }
 
 std::string default_pareto_metrics(const std::vector<RecordRow>& rows) {
-  bool acc = std::any_of(rows.begin(), rows.end(), [](const RecordRow& r) { return r.top1.has_value(); });
+  bool acc =
+      std::any_of(rows.begin(), rows.end(), [](const RecordRow& r) { return r.top1.has_value(); });
   return acc ? "acc,latency" : "latency,size";
 }
 
-std::string render_pareto_text(const std::vector<RecordRow>& rows, const std::string& metric_names) {
+std::string render_pareto_text(const std::vector<RecordRow>& rows,
+                               const std::string& metric_names) {
   std::vector<Metric> chosen = parse_metrics(metric_names);
   std::vector<size_t> front = pareto_rows(rows, chosen);
-  if (front.empty()) return "Pareto front over " + metric_names + ": no record has all of these figures\n";
-  std::vector<std::string> header{"model", "transform", "backend", "precision", "format", "threads", "batch"};
+  if (front.empty())
+    return "Pareto front over " + metric_names + ": no record has all of these figures\n";
+  std::vector<std::string> header{"model",  "transform", "backend", "precision",
+                                  "format", "threads",   "batch"};
   for (const auto& m : chosen) header.push_back(m.label);
   std::vector<std::vector<std::string>> table{header};
   for (size_t i : front) {
@@ -445,8 +544,8 @@ std::string render_pareto_text(const std::vector<RecordRow>& rows, const std::st
   std::vector<size_t> width(header.size(), 0);
   for (const auto& r : table)
     for (size_t c = 0; c < r.size(); ++c) width[c] = std::max(width[c], r[c].size());
-  std::string out = "Pareto front over " + metric_names + " (" + std::to_string(front.size()) + " of " +
-                    std::to_string(rows.size()) + " records):\n";
+  std::string out = "Pareto front over " + metric_names + " (" + std::to_string(front.size()) +
+                    " of " + std::to_string(rows.size()) + " records):\n";
   for (size_t r = 0; r < table.size(); ++r) {
     std::string line;
     for (size_t c = 0; c < table[r].size(); ++c) {
@@ -467,7 +566,8 @@ void write_text_file(const std::string& path, const std::string& text) {
   if (std::fclose(f) != 0 && err == 0) err = errno;
   if (n != text.size() || err != 0) {
     std::remove(path.c_str());
-    throw UserError(path + ": cannot write: " + std::strerror(err ? err : EIO) + (err == ENOSPC ? " (disk full)" : ""));
+    throw UserError(path + ": cannot write: " + std::strerror(err ? err : EIO) +
+                    (err == ENOSPC ? " (disk full)" : ""));
   }
 }
 

@@ -20,8 +20,8 @@ namespace fs = std::filesystem;
 // Lists of the non-model/transform/backend axes and settings, any of them possibly unset:
 // the top level sets them, an entry of models/transforms/backends overrides them.
 struct Layer {
-  std::optional<std::vector<std::string>> precisions, formats, scenarios;
-  std::optional<std::vector<int64_t>> threads, batch;
+  std::optional<std::vector<std::string>> precisions, formats, scenarios, devices, partition;
+  std::optional<std::vector<int64_t>> threads, batch, stages;
   std::optional<std::string> power, calibration;
   std::optional<double> duration_s, timeout_s;
   std::optional<int64_t> min_queries, memory_mib;
@@ -36,6 +36,9 @@ struct Layer {
     take(scenarios, o.scenarios);
     take(threads, o.threads);
     take(batch, o.batch);
+    take(stages, o.stages);
+    take(devices, o.devices);
+    take(partition, o.partition);
     take(power, o.power);
     take(calibration, o.calibration);
     take(duration_s, o.duration_s);
@@ -59,12 +62,13 @@ struct Layer {
   }
 };
 
-const std::vector<std::string> kLayerKeys = {"precisions", "formats", "threads", "batch",
-                                             "scenarios", "power", "duration", "min_queries",
-                                             "timeout", "memory", "calibration",
-                                             "bench_args", "eval_args"};
-const std::vector<std::string> kAxisKeys = {"model", "transform", "backend", "precision",
-                                            "format", "threads", "batch", "scenario"};
+const std::vector<std::string> kLayerKeys = {
+    "precisions", "formats",     "threads",    "batch",    "scenarios",   "stages",
+    "devices",    "partition",   "power",      "duration", "min_queries", "timeout",
+    "memory",     "calibration", "bench_args", "eval_args"};
+const std::vector<std::string> kAxisKeys = {"model",  "transform", "backend",  "precision",
+                                            "format", "threads",   "batch",    "scenario",
+                                            "stages", "devices",   "partition"};
 
 std::string join(const std::vector<std::string>& v, const std::string& sep = ", ") {
   std::string s;
@@ -102,7 +106,8 @@ struct Parser {
     } catch (const YAML::Exception&) {
       fail(n, what + ": expected an integer, got " + kind(n));
     }
-    if (v < min) fail(n, what + ": must be at least " + std::to_string(min) + ", got " + n.Scalar());
+    if (v < min)
+      fail(n, what + ": must be at least " + std::to_string(min) + ", got " + n.Scalar());
     return v;
   }
   double number(const YAML::Node& n, const std::string& what) const {
@@ -113,7 +118,8 @@ struct Parser {
     } catch (const YAML::Exception&) {
       fail(n, what + ": expected a number, got " + kind(n));
     }
-    if (!(v > 0) || v > 1e7) fail(n, what + ": must be a positive number of seconds, got " + n.Scalar());
+    if (!(v > 0) || v > 1e7)
+      fail(n, what + ": must be a positive number of seconds, got " + n.Scalar());
     return v;
   }
   // A scalar or a list of scalars; an empty list empties the grid, which is an error.
@@ -155,7 +161,8 @@ struct Parser {
     for (const auto& kv : map) {
       std::string k = text(kv.first, what + " key");
       if (std::find(allowed.begin(), allowed.end(), k) == allowed.end())
-        fail(kv.first, "unknown key '" + k + "' in " + what + " (expected one of: " + join(allowed) + ")");
+        fail(kv.first,
+             "unknown key '" + k + "' in " + what + " (expected one of: " + join(allowed) + ")");
     }
   }
 
@@ -165,27 +172,47 @@ struct Parser {
     for (const auto& kv : map) {
       std::string k = kv.first.Scalar();
       const YAML::Node& v = kv.second;
-      if (k == "precisions") l.precisions = texts(v, k);
+      if (k == "precisions")
+        l.precisions = texts(v, k);
       else if (k == "formats") {
         l.formats = texts(v, k);
         for (auto& f : *l.formats)
           if (f == "none" || f == "-") f.clear();
-      } else if (k == "scenarios") l.scenarios = texts(v, k);
-      else if (k == "threads") l.threads = integers(v, k);
-      else if (k == "batch") l.batch = integers(v, k);
-      else if (k == "power") l.power = text(v, k);
-      else if (k == "calibration") l.calibration = text(v, k);
-      else if (k == "duration") l.duration_s = number(v, k);
-      else if (k == "timeout") l.timeout_s = number(v, k);
-      else if (k == "min_queries") l.min_queries = integer(v, k, 1);
-      else if (k == "memory") l.memory_mib = integer(v, k + " (MiB)", 0);
-      else if (k == "bench_args") l.bench_args = args(v, k);
-      else if (k == "eval_args") l.eval_args = args(v, k);
+      } else if (k == "scenarios")
+        l.scenarios = texts(v, k);
+      else if (k == "threads")
+        l.threads = integers(v, k);
+      else if (k == "batch")
+        l.batch = integers(v, k);
+      else if (k == "stages")
+        l.stages = integers(v, k);
+      else if (k == "devices") {
+        l.devices = texts(v, k);
+        for (auto& d : *l.devices) d = device_spec(d);
+      } else if (k == "partition")
+        l.partition = texts(v, k);
+      else if (k == "power")
+        l.power = text(v, k);
+      else if (k == "calibration")
+        l.calibration = text(v, k);
+      else if (k == "duration")
+        l.duration_s = number(v, k);
+      else if (k == "timeout")
+        l.timeout_s = number(v, k);
+      else if (k == "min_queries")
+        l.min_queries = integer(v, k, 1);
+      else if (k == "memory")
+        l.memory_mib = integer(v, k + " (MiB)", 0);
+      else if (k == "bench_args")
+        l.bench_args = args(v, k);
+      else if (k == "eval_args")
+        l.eval_args = args(v, k);
     }
     return l;
   }
 
-  static std::vector<std::string> with(std::vector<std::string> a, const std::vector<std::string>& b) {
+  static std::vector<std::string> with(std::vector<std::string> a,
+                                       const std::vector<std::string>& b) {
     a.insert(a.end(), b.begin(), b.end());
     return a;
   }
@@ -202,6 +229,12 @@ struct Parser {
     std::string name;
     Layer layer;
   };
+
+  // A devices preset by name, or a YAML file relative to the spec; "none" is no pipeline.
+  std::string device_spec(const std::string& d) const {
+    if (d == "none" || d == "-") return "";
+    return d.ends_with(".yaml") || d.ends_with(".yml") ? resolve(d) : d;
+  }
 
   std::string resolve(const std::string& path) const {
     if (path.empty() || fs::path(path).is_absolute() || base_dir.empty()) return path;
@@ -223,7 +256,8 @@ struct Parser {
     if (!n.IsMap()) fail(n, "models: expected a zoo name, a file or a mapping, got " + kind(n));
     check_keys(n, "a models entry", with({"zoo", "file", "name", "data", "limit"}, kLayerKeys));
     if (n["zoo"] && n["file"]) fail(n, "a models entry: give zoo or file, not both");
-    if (n["zoo"]) m.entry.zoo = m.entry.label = text(n["zoo"], "zoo");
+    if (n["zoo"])
+      m.entry.zoo = m.entry.label = text(n["zoo"], "zoo");
     else if (n["file"]) {
       std::string f = text(n["file"], "file");
       m.entry.file = resolve(f);
@@ -257,8 +291,10 @@ struct Parser {
       for (auto it = t.entry.steps.begin(); it != t.entry.steps.end();)
         it = (*it == "none") ? t.entry.steps.erase(it) : it + 1;
     }
-    if (n["name"]) t.entry.label = text(n["name"], "name");
-    else t.entry.label = t.entry.steps.empty() ? "none" : join(t.entry.steps, " + ");
+    if (n["name"])
+      t.entry.label = text(n["name"], "name");
+    else
+      t.entry.label = t.entry.steps.empty() ? "none" : join(t.entry.steps, " + ");
     t.layer = layer(n);
     return t;
   }
@@ -285,12 +321,15 @@ struct Parser {
     bool matches(const Point& p) const {
       auto has = [&](const std::string& axis, const std::string& v) {
         auto it = values.find(axis);
-        return it == values.end() || std::find(it->second.begin(), it->second.end(), v) != it->second.end();
+        return it == values.end() ||
+               std::find(it->second.begin(), it->second.end(), v) != it->second.end();
       };
       return has("model", p.model.label) && has("transform", p.transform.label) &&
              has("backend", p.backend) && has("precision", p.precision) &&
              has("format", p.format) && has("threads", std::to_string(p.threads)) &&
-             has("batch", std::to_string(p.batch)) && has("scenario", p.scenario);
+             has("batch", std::to_string(p.batch)) && has("scenario", p.scenario) &&
+             has("stages", std::to_string(p.stages)) && has("devices", p.devices) &&
+             has("partition", p.partition);
     }
   };
 
@@ -306,12 +345,15 @@ struct Parser {
       if (std::find(kAxisKeys.begin(), kAxisKeys.end(), k) == kAxisKeys.end()) continue;
       std::vector<std::string> vals;
       for (const auto& x : items(kv.second, what + " " + k)) {
-        std::string v = k == "threads" || k == "batch" ? std::to_string(integer(x, what + " " + k, 1))
-                                                        : text(x, what + " " + k);
+        std::string v = k == "threads" || k == "batch" || k == "stages"
+                            ? std::to_string(integer(x, what + " " + k, 1))
+                            : text(x, what + " " + k);
         if (k == "format" && (v == "none" || v == "-")) v.clear();
+        if (k == "devices") v = device_spec(v);
         bool known = true;
         if (k == "model")
-          known = std::any_of(models.begin(), models.end(), [&](const Model& m) { return m.entry.label == v; });
+          known = std::any_of(models.begin(), models.end(),
+                              [&](const Model& m) { return m.entry.label == v; });
         if (k == "transform")
           known = std::any_of(transforms.begin(), transforms.end(),
                               [&](const Transform& t) { return t.entry.label == v; });
@@ -336,8 +378,9 @@ struct Parser {
       if (root.IsNull()) throw UserError(origin + ": empty spec: the grid would be empty");
       fail(root, "a sweep spec is a mapping (models:, backends:, ...), got " + kind(root));
     }
-    check_keys(root, "the spec", with({"name", "models", "transforms", "backends", "include", "exclude"},
-                                      kLayerKeys));
+    check_keys(
+        root, "the spec",
+        with({"name", "models", "transforms", "backends", "include", "exclude"}, kLayerKeys));
     SweepSpec spec;
     spec.origin = origin;
     spec.name = root["name"] ? text(root["name"], "name") : fs::path(origin).stem().string();
@@ -374,6 +417,9 @@ struct Parser {
     top.scenarios = std::vector<std::string>{"single-stream"};
     top.threads = std::vector<int64_t>{1};
     top.batch = std::vector<int64_t>{1};
+    top.stages = std::vector<int64_t>{1};
+    top.devices = std::vector<std::string>{""};
+    top.partition = std::vector<std::string>{"optimal"};
     top.apply(layer(root));
 
     std::vector<Rule> excludes, includes;
@@ -399,20 +445,39 @@ struct Parser {
         }
         return list;
       };
-      std::vector<std::string> threads, batch;
+      std::vector<std::string> threads, batch, stages;
       for (auto v : *eff.threads) threads.push_back(std::to_string(v));
       for (auto v : *eff.batch) batch.push_back(std::to_string(v));
+      for (auto v : *eff.stages) stages.push_back(std::to_string(v));
       for (const auto& p : pick("precision", *eff.precisions))
         for (const auto& f : pick("format", *eff.formats))
           for (const auto& th : pick("threads", threads))
             for (const auto& ba : pick("batch", batch))
-              for (const auto& sc : pick("scenario", *eff.scenarios)) {
-                Point pt{m.entry, t.entry, b.name, p, f, std::stoll(th), std::stoll(ba), sc, eff.settings()};
-                if (apply_excludes &&
-                    std::any_of(excludes.begin(), excludes.end(), [&](const Rule& r) { return r.matches(pt); }))
-                  continue;
-                if (seen.insert(pt.key()).second) spec.points.push_back(std::move(pt));
-              }
+              for (const auto& sc : pick("scenario", *eff.scenarios))
+                for (const auto& dv : pick("devices", *eff.devices))
+                  for (const auto& st : pick("stages", stages))
+                    for (const auto& pa : pick("partition", *eff.partition)) {
+                      Point pt{m.entry,
+                               t.entry,
+                               b.name,
+                               p,
+                               f,
+                               std::stoll(th),
+                               std::stoll(ba),
+                               sc,
+                               std::stoll(st),
+                               dv,
+                               dv.empty() ? "" : pa,
+                               eff.settings()};
+                      if (!pt.pipelined() && pt.stages > 1)
+                        fail(fixed ? fixed->node : root,
+                             "stages: " + st + " stages need devices: (a preset or a file)");
+                      if (apply_excludes &&
+                          std::any_of(excludes.begin(), excludes.end(),
+                                      [&](const Rule& r) { return r.matches(pt); }))
+                        continue;
+                      if (seen.insert(pt.key()).second) spec.points.push_back(std::move(pt));
+                    }
     };
     for (const auto& m : models)
       for (const auto& t : transforms)
@@ -420,12 +485,14 @@ struct Parser {
     for (const auto& r : includes) {
       auto named = [&](const std::string& axis, const std::string& v) {
         auto it = r.values.find(axis);
-        return it == r.values.end() || std::find(it->second.begin(), it->second.end(), v) != it->second.end();
+        return it == r.values.end() ||
+               std::find(it->second.begin(), it->second.end(), v) != it->second.end();
       };
       std::vector<Backend> bs;
       if (auto it = r.values.find("backend"); it != r.values.end()) {
         for (const auto& name : it->second) {
-          auto known = std::find_if(backends.begin(), backends.end(), [&](const Backend& b) { return b.name == name; });
+          auto known = std::find_if(backends.begin(), backends.end(),
+                                    [&](const Backend& b) { return b.name == name; });
           bs.push_back(known != backends.end() ? *known : Backend{name, {}});
         }
       } else {
@@ -448,9 +515,11 @@ struct Parser {
 }  // namespace
 
 std::string Point::key() const {
-  return model.label + "|" + transform.label + "|" + backend + "|" + precision + "|" +
-         (format.empty() ? "-" : format) + "|t" + std::to_string(threads) + "|b" + std::to_string(batch) +
-         "|" + scenario;
+  std::string k = model.label + "|" + transform.label + "|" + backend + "|" + precision + "|" +
+                  (format.empty() ? "-" : format) + "|t" + std::to_string(threads) + "|b" +
+                  std::to_string(batch) + "|" + scenario;
+  if (pipelined()) k += "|k" + std::to_string(stages) + "|" + devices + "|" + partition;
+  return k;
 }
 
 nlohmann::json Point::to_json() const {
@@ -468,6 +537,11 @@ nlohmann::json Point::to_json() const {
   j["threads"] = threads;
   j["batch"] = batch;
   j["scenario"] = scenario;
+  if (pipelined()) {
+    j["stages"] = stages;
+    j["devices"] = devices;
+    j["partition"] = partition;
+  }
   nlohmann::json s;
   if (!settings.power.empty()) s["power"] = settings.power;
   if (!settings.calibration.empty()) s["calibration"] = settings.calibration;
@@ -518,7 +592,8 @@ std::pair<int, int> parse_shard(const std::string& text) {
   } catch (const std::exception&) {
     throw UserError("--shard: expected I/N (such as 1/4), got '" + text + "'");
   }
-  if (n < 1 || i < 1 || i > n) throw UserError("--shard: I/N needs 1 <= I <= N, got '" + text + "'");
+  if (n < 1 || i < 1 || i > n)
+    throw UserError("--shard: I/N needs 1 <= I <= N, got '" + text + "'");
   return {i - 1, n};
 }
 

@@ -1,8 +1,8 @@
 // A sweep spec: the models, transform pipelines, backends, precisions, formats, threads,
-// batch sizes and scenarios to measure, read from YAML (docs/sweep.md). The grid is the
-// product of the axes, narrowed by `exclude`, widened by `include`; an entry of the
-// models/transforms/backends lists may override the other axes' lists and the settings
-// for the points under it.
+// batch sizes, scenarios and pipeline stages/devices/partition methods to measure, read from YAML
+// (docs/sweep.md). The grid is the product of the axes, narrowed by `exclude`, widened by
+// `include`; an entry of the models/transforms/backends lists may override the other axes' lists
+// and the settings for the points under it.
 #pragma once
 
 #include <cstdint>
@@ -48,8 +48,15 @@ struct Point {
   int64_t threads = 1;
   int64_t batch = 1;
   std::string scenario;  // bench --scenario
+  // A pipeline point (`frugal pipeline` instead of bench) when `devices` is set: the
+  // model cut into `stages` segments by the `partition` method over the devices preset
+  // or file. Its key grows by these three only then, so older keys stay as they were.
+  int64_t stages = 1;
+  std::string devices;
+  std::string partition;
   Settings settings;
 
+  bool pipelined() const { return !devices.empty(); }
   // Identifies the configuration (axes only): resume, shards and merge go by it.
   std::string key() const;
   nlohmann::json to_json() const;
@@ -57,7 +64,7 @@ struct Point {
 
 struct SweepSpec {
   std::string name;
-  std::string origin;  // file name for messages
+  std::string origin;         // file name for messages
   std::vector<Point> points;  // the grid, in a stable order, without duplicates
 };
 

@@ -35,7 +35,8 @@ CREATE TABLE IF NOT EXISTS records(
 std::string reason(sqlite3* db, int rc) {
   if (rc == SQLITE_FULL) return "disk full";
   if (rc == SQLITE_READONLY) return "read-only file or file system";
-  if (rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB) return "corrupt file (not a valid SQLite database)";
+  if (rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB)
+    return "corrupt file (not a valid SQLite database)";
   if (rc == SQLITE_CANTOPEN) return "cannot open the file";
   return db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
 }
@@ -56,8 +57,10 @@ class Statement {
     return *this;
   }
   Statement& bind(int i, const std::optional<double>& v) {
-    if (v) sqlite3_bind_double(stmt_, i, *v);
-    else sqlite3_bind_null(stmt_, i);
+    if (v)
+      sqlite3_bind_double(stmt_, i, *v);
+    else
+      sqlite3_bind_null(stmt_, i);
     return *this;
   }
   // True while there is a row.
@@ -84,7 +87,8 @@ void exec(sqlite3* db, const std::string& path, const char* sql) {
   char* msg = nullptr;
   int rc = sqlite3_exec(db, sql, nullptr, nullptr, &msg);
   if (rc != SQLITE_OK) {
-    std::string why = rc == SQLITE_FULL || rc == SQLITE_READONLY || rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB || !msg
+    std::string why = rc == SQLITE_FULL || rc == SQLITE_READONLY || rc == SQLITE_CORRUPT ||
+                              rc == SQLITE_NOTADB || !msg
                           ? reason(db, rc)
                           : std::string(msg);
     sqlite3_free(msg);
@@ -112,7 +116,8 @@ int open_read_only(const std::string& path, sqlite3** db) {
         uri += c;
       }
     }
-    return sqlite3_open_v2((uri + "?immutable=1").c_str(), db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, nullptr);
+    return sqlite3_open_v2((uri + "?immutable=1").c_str(), db,
+                           SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, nullptr);
   }
   return SQLITE_OK;
 }
@@ -125,7 +130,9 @@ void validate_existing(const std::string& path) {
     char magic[16] = {};
     in.read(magic, sizeof magic);
     if (in.gcount() != 16 || std::memcmp(magic, "SQLite format 3", 16) != 0)
-      throw UserError(path + ": not a frugal results store (not an SQLite database, or corrupt); refused, left as it is");
+      throw UserError(path +
+                      ": not a frugal results store (not an SQLite database, or corrupt); refused, "
+                      "left as it is");
   }
   sqlite3* db = nullptr;
   int rc = open_read_only(path, &db);
@@ -139,7 +146,9 @@ void validate_existing(const std::string& path) {
     Statement check(db, path, "PRAGMA quick_check");
     if (!check.step() || check.text(0) != "ok") problem = "corrupt (integrity check failed)";
     if (problem.empty()) {
-      Statement t(db, path, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='schema_version'");
+      Statement t(
+          db, path,
+          "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='schema_version'");
       t.step();
       if (t.integer(0) == 0) problem = "not a frugal results store (no schema_version table)";
     }
@@ -175,7 +184,8 @@ std::string text_at(const nlohmann::json& j, const char* pointer) {
 
 }  // namespace
 
-RecordRow summarize_record(const std::string& key, const nlohmann::json& record, const nlohmann::json& spec) {
+RecordRow summarize_record(const std::string& key, const nlohmann::json& record,
+                           const nlohmann::json& spec) {
   RecordRow r;
   r.key = key;
   r.record = record;
@@ -199,6 +209,11 @@ RecordRow summarize_record(const std::string& key, const nlohmann::json& record,
   if (!r.model_bytes) r.model_bytes = number_at(record, "/results/memory/weight_bytes");
   if (!r.model_bytes) r.model_bytes = number_at(spec, "/model_file_bytes");
   r.peak_rss = number_at(record, "/results/memory/peak_rss");
+  r.stages = static_cast<int64_t>(number_at(record, "/what/stages").value_or(1));
+  r.devices = text_at(record, "/what/devices");
+  r.partition = text_at(record, "/what/partition");
+  const auto est = nlohmann::json::json_pointer("/results/throughput/estimate");
+  r.estimate = record.contains(est) && record.at(est).is_boolean() && record.at(est).get<bool>();
   return r;
 }
 
@@ -209,29 +224,35 @@ Store Store::open(const std::string& path, Mode mode) {
   bool empty = exists && fs::file_size(path, ec) == 0;
   if (!exists && mode == Mode::read_only) throw UserError(path + ": no such file");
   if (exists && !empty) validate_existing(path);
-  if (exists && empty && mode == Mode::read_only) throw UserError(path + ": empty file, not a results store");
+  if (exists && empty && mode == Mode::read_only)
+    throw UserError(path + ": empty file, not a results store");
   if (mode == Mode::read_write) {
     if (exists) {
       if (::access(path.c_str(), W_OK) != 0)
-        throw UserError(path + ": cannot write: " + std::strerror(errno) + " (read-only file or file system?)");
+        throw UserError(path + ": cannot write: " + std::strerror(errno) +
+                        " (read-only file or file system?)");
     } else {
       fs::path dir = fs::path(path).parent_path();
       if (dir.empty()) dir = ".";
-      if (!fs::is_directory(dir, ec)) throw UserError(path + ": cannot create: no such directory " + dir.string());
+      if (!fs::is_directory(dir, ec))
+        throw UserError(path + ": cannot create: no such directory " + dir.string());
       // Create the file ourselves: errno then says why (EACCES, EROFS, ENOSPC), SQLite would not.
       int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
       if (fd < 0) {
         int err = errno;
         throw UserError(path + ": cannot create: " + std::strerror(err) +
-                        (err == EACCES || err == EPERM || err == EROFS ? " (read-only directory or file system?)" : ""));
+                        (err == EACCES || err == EPERM || err == EROFS
+                             ? " (read-only directory or file system?)"
+                             : ""));
       }
       ::close(fd);
     }
   }
   sqlite3* db = nullptr;
-  int rc = mode == Mode::read_only
-               ? open_read_only(path, &db)
-               : sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  int rc =
+      mode == Mode::read_only
+          ? open_read_only(path, &db)
+          : sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
   if (rc != SQLITE_OK) {
     std::string why = reason(db, rc);
     sqlite3_close(db);
@@ -260,7 +281,9 @@ Store Store::open(const std::string& path, Mode mode) {
   return store;
 }
 
-Store::Store(Store&& other) noexcept : db_(other.db_), path_(std::move(other.path_)) { other.db_ = nullptr; }
+Store::Store(Store&& other) noexcept : db_(other.db_), path_(std::move(other.path_)) {
+  other.db_ = nullptr;
+}
 
 Store::~Store() {
   if (db_) sqlite3_close(db_);
@@ -277,9 +300,10 @@ void Store::put(const PointRow& p, const std::optional<nlohmann::json>& record) 
       keep_earlier = s.step() && s.text(0) == "ok";
     }
     if (!keep_earlier) {
-      Statement s(db_, path_,
-                  "INSERT OR REPLACE INTO points(key,spec,status,stage,exit_code,signal,timed_out,error,"
-                  "stderr_tail,started,finished,wall_s) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)");
+      Statement s(
+          db_, path_,
+          "INSERT OR REPLACE INTO points(key,spec,status,stage,exit_code,signal,timed_out,error,"
+          "stderr_tail,started,finished,wall_s) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)");
       s.bind(1, p.key).bind(2, p.spec.dump()).bind(3, p.status).bind(4, p.stage);
       s.bind(5, int64_t{p.exit_code}).bind(6, int64_t{p.signal}).bind(7, int64_t{p.timed_out});
       s.bind(8, p.error).bind(9, p.stderr_tail).bind(10, p.started).bind(11, p.finished);
@@ -289,11 +313,12 @@ void Store::put(const PointRow& p, const std::optional<nlohmann::json>& record) 
       del.bind(1, p.key).step();
       if (record) {
         RecordRow r = summarize_record(p.key, *record, p.spec);
-        Statement ins(db_, path_,
-                      "INSERT INTO records(key,record,model,transform,backend,precision,format,threads,batch,"
-                      "scenario,top1,latency_p50_ms,latency_p90_ms,samples_per_s,joules_per_inference,"
-                      "energy_kind,energy_source,model_bytes,peak_rss) "
-                      "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+        Statement ins(
+            db_, path_,
+            "INSERT INTO records(key,record,model,transform,backend,precision,format,threads,batch,"
+            "scenario,top1,latency_p50_ms,latency_p90_ms,samples_per_s,joules_per_inference,"
+            "energy_kind,energy_source,model_bytes,peak_rss) "
+            "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
         ins.bind(1, p.key).bind(2, record->dump());
         ins.bind(3, text_at(p.spec, "/model/label")).bind(4, text_at(p.spec, "/transform/label"));
         ins.bind(5, text_at(p.spec, "/backend")).bind(6, text_at(p.spec, "/precision"));
@@ -301,7 +326,10 @@ void Store::put(const PointRow& p, const std::optional<nlohmann::json>& record) 
         ins.bind(8, static_cast<int64_t>(number_at(p.spec, "/threads").value_or(0)));
         ins.bind(9, static_cast<int64_t>(number_at(p.spec, "/batch").value_or(0)));
         ins.bind(10, text_at(p.spec, "/scenario"));
-        ins.bind(11, r.top1).bind(12, r.latency_p50_ms).bind(13, r.latency_p90_ms).bind(14, r.samples_per_s);
+        ins.bind(11, r.top1)
+            .bind(12, r.latency_p50_ms)
+            .bind(13, r.latency_p90_ms)
+            .bind(14, r.samples_per_s);
         ins.bind(15, r.joules_per_inference).bind(16, r.energy_kind).bind(17, r.energy_source);
         ins.bind(18, r.model_bytes).bind(19, r.peak_rss);
         ins.step();
@@ -323,9 +351,10 @@ std::set<std::string> Store::ok_keys() const {
 
 std::vector<PointRow> Store::points() const {
   std::vector<PointRow> rows;
-  Statement s(db_, path_,
-              "SELECT key,spec,status,stage,exit_code,signal,timed_out,error,stderr_tail,started,finished,"
-              "wall_s FROM points ORDER BY rowid");
+  Statement s(
+      db_, path_,
+      "SELECT key,spec,status,stage,exit_code,signal,timed_out,error,stderr_tail,started,finished,"
+      "wall_s FROM points ORDER BY rowid");
   while (s.step()) {
     PointRow p;
     p.key = s.text(0);
@@ -348,7 +377,8 @@ std::vector<PointRow> Store::points() const {
 std::vector<RecordRow> Store::records() const {
   std::vector<RecordRow> rows;
   Statement s(db_, path_,
-              "SELECT r.key, r.record, p.spec FROM records r JOIN points p ON p.key = r.key ORDER BY p.rowid");
+              "SELECT r.key, r.record, p.spec FROM records r JOIN points p ON p.key = r.key ORDER "
+              "BY p.rowid");
   while (s.step())
     rows.push_back(summarize_record(s.text(0), nlohmann::json::parse(s.text(1), nullptr, false),
                                     nlohmann::json::parse(s.text(2), nullptr, false)));

@@ -18,14 +18,14 @@ inline constexpr int kStoreSchemaVersion = 1;
 // A point's outcome: ok, or failed with where and why.
 struct PointRow {
   std::string key;
-  nlohmann::json spec;     // Point::to_json()
-  std::string status;      // "ok" | "failed"
-  std::string stage;       // failing stage: model, transform, bench, eval, store ("" when ok)
-  int exit_code = 0;       // of the failing child; -1 when it was killed by a signal
-  int signal = 0;          // the signal that ended it (9 after a time-out)
+  nlohmann::json spec;  // Point::to_json()
+  std::string status;   // "ok" | "failed"
+  std::string stage;    // failing stage: model, transform, bench, eval, store ("" when ok)
+  int exit_code = 0;    // of the failing child; -1 when it was killed by a signal
+  int signal = 0;       // the signal that ended it (9 after a time-out)
   bool timed_out = false;
-  std::string error;       // one line: why it failed
-  std::string stderr_tail; // last few KiB of the failing child's stderr
+  std::string error;              // one line: why it failed
+  std::string stderr_tail;        // last few KiB of the failing child's stderr
   std::string started, finished;  // UTC ISO-8601
   double wall_s = 0;
 };
@@ -39,10 +39,17 @@ struct RecordRow {
   std::optional<double> top1, latency_p50_ms, latency_p90_ms, samples_per_s, joules_per_inference,
       model_bytes, peak_rss;
   std::string energy_kind, energy_source;
+  // Pipelines (Record what.stages / what.devices / what.partition; absent in older Records):
+  // stages 1 and empty names for everything else. `estimate`: the latency and throughput
+  // were predicted (frugal pipeline --simulate), not measured.
+  int64_t stages = 1;
+  std::string devices, partition;
+  bool estimate = false;
 };
 
 // Extracts the report's columns from a Record (docs/record.md).
-RecordRow summarize_record(const std::string& key, const nlohmann::json& record, const nlohmann::json& spec);
+RecordRow summarize_record(const std::string& key, const nlohmann::json& record,
+                           const nlohmann::json& spec);
 
 class Store {
  public:

@@ -14,6 +14,7 @@
 #include "frugal/core/error.h"
 #include "frugal/core/version.h"
 #include "frugal/measure/sha256.h"
+#include "frugal/pipeline/devices.h"
 
 namespace frugal::explore {
 namespace {
@@ -42,12 +43,14 @@ ChildLimits limits_of(const Point& p) {
 // a killed sweep never leaves a half-written model under its content name.
 std::string temp_beside(const std::string& final_path) {
   static std::atomic<int> counter{0};
-  return final_path + ".tmp" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ".onnx";
+  return final_path + ".tmp" + std::to_string(::getpid()) + "-" + std::to_string(counter++) +
+         ".onnx";
 }
 
 // Runs `argv` that writes `tmp`; on success moves it to `final_path`.
 std::optional<Failure> produce(const std::vector<std::string>& argv, const std::string& tmp,
-                               const std::string& final_path, const ChildLimits& limits, const std::string& stage) {
+                               const std::string& final_path, const ChildLimits& limits,
+                               const std::string& stage) {
   ChildResult r = run_child(argv, limits);
   std::error_code ec;
   if (!r.ok() || !fs::exists(tmp, ec)) {
@@ -84,8 +87,8 @@ std::string default_cache_dir() {
   return "/tmp/frugal-cache";
 }
 
-std::vector<std::string> transform_argv(const std::string& step, const std::string& exe, const std::string& in,
-                                        const std::string& out) {
+std::vector<std::string> transform_argv(const std::string& step, const std::string& exe,
+                                        const std::string& in, const std::string& out) {
   std::vector<std::string> argv{exe};
   bool placed = false;
   std::istringstream words(step);
@@ -107,24 +110,59 @@ void engine_args(const Point& p, std::vector<std::string>& argv) {
   argv.insert(argv.end(), {"--backend", p.backend, "--precision", p.precision});
   // int8 needs activation ranges, and the other precisions refuse them.
   if (p.precision == "int8")
-    argv.insert(argv.end(), {"--calibration", p.settings.calibration.empty() ? "random:16" : p.settings.calibration});
+    argv.insert(
+        argv.end(),
+        {"--calibration", p.settings.calibration.empty() ? "random:16" : p.settings.calibration});
   if (!p.format.empty()) argv.insert(argv.end(), {"--format", p.format});
-  argv.insert(argv.end(), {"--threads", std::to_string(p.threads), "--batch", std::to_string(p.batch)});
+  argv.insert(argv.end(),
+              {"--threads", std::to_string(p.threads), "--batch", std::to_string(p.batch)});
 }
 }  // namespace
 
-std::vector<std::string> bench_argv(const Point& p, const std::string& exe, const std::string& model_path) {
+namespace {
+// Host cores run the pipeline; modeled devices only the simulator. A devices file that
+// cannot be read is left to the child, which names it in its error.
+bool needs_simulation(const Point& p) {
+  try {
+    const auto devices = pipeline::load_devices(p.devices);
+    for (size_t k = 0; k < devices.devices.size() && k < static_cast<size_t>(p.stages); ++k)
+      if (devices.devices[k].kind != pipeline::DeviceKind::kCpu) return true;
+  } catch (const UserError&) {
+  }
+  return false;
+}
+
+std::vector<std::string> pipeline_argv(const Point& p, const std::string& exe,
+                                       const std::string& model_path) {
+  std::vector<std::string> argv{
+      exe,         "pipeline", model_path, "--json",   "--stages", std::to_string(p.stages),
+      "--devices", p.devices,  "--method", p.partition};
+  engine_args(p, argv);
+  if (needs_simulation(p)) argv.push_back("--simulate");
+  if (!p.settings.power.empty()) argv.insert(argv.end(), {"--power", p.settings.power});
+  if (p.settings.duration_s > 0)
+    argv.insert(argv.end(), {"--duration", number_arg(p.settings.duration_s)});
+  return argv;
+}
+}  // namespace
+
+std::vector<std::string> bench_argv(const Point& p, const std::string& exe,
+                                    const std::string& model_path) {
+  if (p.pipelined()) return pipeline_argv(p, exe, model_path);
   std::vector<std::string> argv{exe, "bench", model_path, "--json"};
   engine_args(p, argv);
   argv.insert(argv.end(), {"--scenario", p.scenario});
   if (!p.settings.power.empty()) argv.insert(argv.end(), {"--power", p.settings.power});
-  if (p.settings.duration_s > 0) argv.insert(argv.end(), {"--duration", number_arg(p.settings.duration_s)});
-  if (p.settings.min_queries > 0) argv.insert(argv.end(), {"--min-queries", std::to_string(p.settings.min_queries)});
+  if (p.settings.duration_s > 0)
+    argv.insert(argv.end(), {"--duration", number_arg(p.settings.duration_s)});
+  if (p.settings.min_queries > 0)
+    argv.insert(argv.end(), {"--min-queries", std::to_string(p.settings.min_queries)});
   argv.insert(argv.end(), p.settings.bench_args.begin(), p.settings.bench_args.end());
   return argv;
 }
 
-std::vector<std::string> eval_argv(const Point& p, const std::string& exe, const std::string& model_path) {
+std::vector<std::string> eval_argv(const Point& p, const std::string& exe,
+                                   const std::string& model_path) {
   std::vector<std::string> argv{exe, "eval", model_path, "--json", "--data", p.model.data};
   if (p.model.limit > 0) argv.insert(argv.end(), {"--limit", std::to_string(p.model.limit)});
   engine_args(p, argv);
@@ -166,8 +204,8 @@ PointOutcome run_point(const Point& p, const SweepOptions& o) {
     model_path = dir + "/" + p.model.zoo + "-" + FRUGAL_GIT_REV + ".onnx";
     if (!fs::exists(model_path, ec)) {
       std::string tmp = temp_beside(model_path);
-      if (auto f = produce({o.frugal_exe, "zoo", p.model.zoo, "-o", tmp, "--seed", "0"}, tmp, model_path, limits,
-                           "model")) {
+      if (auto f = produce({o.frugal_exe, "zoo", p.model.zoo, "-o", tmp, "--seed", "0"}, tmp,
+                           model_path, limits, "model")) {
         finish(f);
         return out;
       }
@@ -194,7 +232,8 @@ PointOutcome run_point(const Point& p, const SweepOptions& o) {
     std::string next = dir + "/" + digest.substr(0, 32) + ".onnx";
     if (!fs::exists(next, ec)) {
       std::string tmp = temp_beside(next);
-      if (auto f = produce(transform_argv(step, o.frugal_exe, model_path, tmp), tmp, next, limits, "transform")) {
+      if (auto f = produce(transform_argv(step, o.frugal_exe, model_path, tmp), tmp, next, limits,
+                           "transform")) {
         f->error = "'" + step + "': " + f->error;
         finish(f);
         return out;
@@ -255,8 +294,10 @@ SweepSummary run_sweep(const std::vector<Point>& points, Store& store, const Swe
   std::vector<const Point*> todo;
   std::set<std::string> done = o.resume ? store.ok_keys() : std::set<std::string>{};
   for (const auto& p : points) {
-    if (done.count(p.key())) ++sum.skipped;
-    else todo.push_back(&p);
+    if (done.count(p.key()))
+      ++sum.skipped;
+    else
+      todo.push_back(&p);
   }
   auto t0 = std::chrono::steady_clock::now();
   std::mutex mu;
@@ -267,13 +308,15 @@ SweepSummary run_sweep(const std::vector<Point>& points, Store& store, const Swe
   auto draw = [&](size_t finished) {  // under mu
     if (!o.progress) return;
     double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    double eta = finished ? elapsed / static_cast<double>(finished) * static_cast<double>(todo.size() - finished) : NAN;
+    double eta = finished ? elapsed / static_cast<double>(finished) *
+                                static_cast<double>(todo.size() - finished)
+                          : NAN;
     std::string current;
     for (const auto& r : running)
       if (!r.empty()) current += (current.empty() ? "" : ", ") + r;
-    std::string line = "[" + std::to_string(finished) + "/" + std::to_string(todo.size()) + "] ok " +
-                       std::to_string(sum.ok) + ", failed " + std::to_string(sum.failed) + ", ETA " +
-                       duration_text(eta) + (current.empty() ? "" : " | " + current);
+    std::string line = "[" + std::to_string(finished) + "/" + std::to_string(todo.size()) +
+                       "] ok " + std::to_string(sum.ok) + ", failed " + std::to_string(sum.failed) +
+                       ", ETA " + duration_text(eta) + (current.empty() ? "" : " | " + current);
     if (line.size() > 150) line = line.substr(0, 147) + "...";
     std::fprintf(stderr, "\r\033[K%s", line.c_str());
     std::fflush(stderr);
@@ -303,9 +346,10 @@ SweepSummary run_sweep(const std::vector<Point>& points, Store& store, const Swe
       if (o.log) {
         if (o.progress) std::fprintf(stderr, "\r\033[K");
         std::string what = out.row.status == "ok" ? "ok    " : "FAILED";
-        std::fprintf(o.log, "[%zu/%zu] %s %s (%.1f s)%s\n", sum.ok + sum.failed, todo.size(), what.c_str(),
-                     out.row.key.c_str(), out.row.wall_s,
-                     out.row.status == "ok" ? "" : ("  " + out.row.stage + ": " + out.row.error).c_str());
+        std::fprintf(
+            o.log, "[%zu/%zu] %s %s (%.1f s)%s\n", sum.ok + sum.failed, todo.size(), what.c_str(),
+            out.row.key.c_str(), out.row.wall_s,
+            out.row.status == "ok" ? "" : ("  " + out.row.stage + ": " + out.row.error).c_str());
         std::fflush(o.log);
       }
       draw(sum.ok + sum.failed);

@@ -17,12 +17,12 @@
 namespace frugal::explore {
 
 struct SweepOptions {
-  std::string frugal_exe;  // program the children run (the CLI passes /proc/self/exe)
-  std::string cache_dir;   // zoo models and transformed models, named by content hash
-  int jobs = 1;            // concurrent points; >1 makes timings disturb each other
-  bool resume = false;     // skip points the store has as ok
-  bool progress = false;   // a redrawn progress line with ETA (for a terminal)
-  std::FILE* log = stderr; // one line per finished point; nullptr: quiet
+  std::string frugal_exe;   // program the children run (the CLI passes /proc/self/exe)
+  std::string cache_dir;    // zoo models and transformed models, named by content hash
+  int jobs = 1;             // concurrent points; >1 makes timings disturb each other
+  bool resume = false;      // skip points the store has as ok
+  bool progress = false;    // a redrawn progress line with ETA (for a terminal)
+  std::FILE* log = stderr;  // one line per finished point; nullptr: quiet
 };
 
 struct PointOutcome {
@@ -48,12 +48,15 @@ PointOutcome run_point(const Point& point, const SweepOptions& options);
 // Runs the points (skipping ok ones with resume), committing each outcome to `store`.
 SweepSummary run_sweep(const std::vector<Point>& points, Store& store, const SweepOptions& options);
 
-// The argv of the child commands of a point, for --dry-run and tests.
-std::vector<std::string> bench_argv(const Point& p, const std::string& exe, const std::string& model_path);
-std::vector<std::string> eval_argv(const Point& p, const std::string& exe, const std::string& model_path);
+// The argv of the child commands of a point, for --dry-run and tests (a pipeline point
+// measures with `frugal pipeline`, simulated when its devices are modeled).
+std::vector<std::string> bench_argv(const Point& p, const std::string& exe,
+                                    const std::string& model_path);
+std::vector<std::string> eval_argv(const Point& p, const std::string& exe,
+                                   const std::string& model_path);
 // One transform step: STEP tokens with {in}/{out} replaced, or `STEP... IN -o OUT`.
-std::vector<std::string> transform_argv(const std::string& step, const std::string& exe, const std::string& in,
-                                        const std::string& out);
+std::vector<std::string> transform_argv(const std::string& step, const std::string& exe,
+                                        const std::string& in, const std::string& out);
 
 std::string utc_now_iso8601();
 

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <semaphore>
 #include <thread>
 
 #include "frugal/core/error.h"
@@ -109,9 +110,18 @@ Window run_window(PipelineRunner& runner, const std::vector<Tensor>& inputs,
                   const PipelineBenchOptions& options, measure::PowerMeter* meter,
                   const measure::WorkDone& work_per_inference) {
   std::atomic<bool> stop{false};
+  // Tokens for the inferences allowed in flight: the producer takes one per push, the
+  // consumer gives one back per pop.
+  constexpr std::ptrdiff_t kUnlimited = 1 << 30;
+  std::counting_semaphore<kUnlimited> tokens(
+      options.max_in_flight > 0 ? static_cast<std::ptrdiff_t>(options.max_in_flight) : kUnlimited);
   std::thread producer([&] {
     try {
-      while (!stop.load()) runner.push(inputs);
+      for (;;) {
+        tokens.acquire();
+        if (stop.load()) break;
+        runner.push(inputs);
+      }
       runner.close();
     } catch (...) {  // the pipeline's error: pop() throws it on this thread's behalf
     }
@@ -122,6 +132,7 @@ Window run_window(PipelineRunner& runner, const std::vector<Tensor>& inputs,
     Clock::time_point t0;
     bool timing = false, done = false;
     while (runner.pop()) {
+      tokens.release();
       const auto t = Clock::now();
       if (!timing && seconds(t - start) >= options.warmup_s) {
         timing = true;
@@ -147,6 +158,7 @@ Window run_window(PipelineRunner& runner, const std::vector<Tensor>& inputs,
   } catch (...) {
     stop = true;
     runner.abort();
+    tokens.release();  // a producer waiting for a token sees the stop
     if (producer.joinable()) producer.join();
     throw;
   }
@@ -195,6 +207,7 @@ void attribute_energy(PipelineReport& report, const PipelineRunner& runner,
 PipelineReport bench_pipeline(const Segments& segments, const DeviceSet& devices,
                               const PipelineBenchOptions& options) {
   if (options.duration_s <= 0) throw UserError("--duration: must be positive");
+  if (options.max_in_flight < 0) throw UserError("--in-flight: must be 0 (no limit) or more");
   const auto place = resolve_placement(segments.graphs.size(), devices, options.placement);
   auto power = measure::make_power_meter(measure::parse_power_spec(options.power));
   PipelineRunner runner(segment_runs(segments, devices, place, options), segments.model_inputs,

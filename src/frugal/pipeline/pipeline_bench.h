@@ -43,6 +43,9 @@ struct PipelineBenchOptions {
   runtime::SessionOptions session;
   std::string power = "none";  // a --power spec (measure/power_select.h)
   std::vector<size_t> placement;
+  // Inferences pushed and not yet popped, at most (0: no limit, the queues saturate and
+  // latency includes queueing; 1: one at a time, latency is the pipeline's alone).
+  int64_t max_in_flight = 0;
 };
 
 struct StageReport {
@@ -69,6 +72,9 @@ struct PipelineReport {
   double duration_s = 0;
   double throughput = 0;  // inferences per second
   measure::Summary latency_s;
+  // One inference alone in the pipeline (no queueing): the "inference time" against K.
+  // Simulated runs only (a second simulation with one inference in flight).
+  std::optional<double> unloaded_latency_s;
   std::vector<StageReport> stages;
   double bubble_fraction = 0;  // mean of the stages' idle fractions
   // The whole pipeline's energy where a meter measured it (rapl) or the estimates summed.

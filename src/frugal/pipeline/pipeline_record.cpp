@@ -59,11 +59,14 @@ nlohmann::json pipeline_results_json(const PipelineReport& r, int64_t batch, siz
                      {"estimate", r.simulated}};
   nlohmann::json stages = nlohmann::json::array();
   for (const auto& s : r.stages) stages.push_back(stage_json(s));
-  nlohmann::json pipe{{"simulated", r.simulated},
-                      {"estimate", r.simulated},
-                      {"queue", queue},
-                      {"bubble_fraction", r.bubble_fraction},
-                      {"stages", stages}};
+  nlohmann::json pipe{
+      {"simulated", r.simulated},
+      {"estimate", r.simulated},
+      {"queue", queue},
+      {"bubble_fraction", r.bubble_fraction},
+      {"unloaded_latency_ms", r.unloaded_latency_s ? nlohmann::json(*r.unloaded_latency_s * 1e3)
+                                                   : nlohmann::json(nullptr)},
+      {"stages", stages}};
   return {{"latency", lat},           {"throughput", thr},   {"memory", nullptr},
           {"energy", energy_json(r)}, {"accuracy", nullptr}, {"profile", nullptr},
           {"pipeline", pipe}};

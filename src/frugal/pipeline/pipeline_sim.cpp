@@ -52,10 +52,11 @@ SimStage remote_stage(const std::string& name, size_t device_index, const Device
 }
 
 // The segment alone on its host device: a thread pinned to the device's cores runs its
-// Session (built there, with the device's thread count); the median latency.
+// Session (built there, with the device's thread count); the mean latency, which sets
+// the throughput it can sustain (the median would miss the slow tail a loaded machine adds).
 double measure_alone(const ir::Graph& graph, const std::string& name, const Device& device,
                      const PipelineSimOptions& options) {
-  double median_s = 0;
+  double mean_s = 0;
   std::exception_ptr error;
   std::thread worker([&] {
     try {
@@ -72,14 +73,14 @@ double measure_alone(const ir::Graph& graph, const std::string& name, const Devi
       bo.min_duration_s = options.measure_s;
       bo.min_queries = 20;
       bo.warmup_s = 0.2;
-      median_s = measure::bench_session(session, inputs, bo, false).bench.latency.p50;
+      mean_s = measure::bench_session(session, inputs, bo, false).bench.latency.mean;
     } catch (...) {
       error = std::current_exception();
     }
   });
   worker.join();
   if (error) std::rethrow_exception(error);
-  return median_s;
+  return mean_s;
 }
 
 // A whole segment's parameters, MACs, layers and bytes in and out.
@@ -171,7 +172,10 @@ PipelineReport simulate_pipeline(const Segments& segments, const DeviceSet& devi
   so.queue = options.queue;
   so.inferences = options.inferences;
   so.warmup = options.inferences / 10;
+  so.max_in_flight = options.max_in_flight;
   const SimResult r = simulate(sim_devices, stages, so);
+  SimOptions alone = so;
+  alone.max_in_flight = 1;
 
   PipelineReport report;
   report.simulated = true;
@@ -179,6 +183,8 @@ PipelineReport simulate_pipeline(const Segments& segments, const DeviceSet& devi
   report.duration_s = r.span_s;
   report.throughput = r.throughput;
   report.latency_s = measure::summarize(r.latencies_s);
+  report.unloaded_latency_s =
+      measure::summarize(simulate(sim_devices, stages, alone).latencies_s).mean;
   for (size_t k = 0; k < stages.size(); ++k) {
     const SimStageResult& s = r.stages[k];
     const Device& d = devices.devices[place[k]];

@@ -17,6 +17,7 @@ struct PipelineSimOptions {
   runtime::SessionOptions session;
   double measure_s = 1.0;  // timing of each host-core segment alone
   std::vector<size_t> placement;
+  int64_t max_in_flight = 0;  // SimOptions::max_in_flight
 };
 
 // One stage's time on a modeled device (devices.h's formula, split into the link, the

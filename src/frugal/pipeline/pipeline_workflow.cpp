@@ -110,6 +110,7 @@ PipelineOutcome run_pipeline(const PipelineRequest& r) {
     o.precision = r.precision;
     o.session = r.session;
     o.placement = place;
+    o.max_in_flight = r.max_in_flight;
     out.report = simulate_pipeline(out.segments, out.devices, o);
   } else {
     PipelineBenchOptions o;
@@ -118,6 +119,7 @@ PipelineOutcome run_pipeline(const PipelineRequest& r) {
     o.warmup_s = r.warmup_s;
     o.session = r.session;
     o.power = r.power;
+    o.max_in_flight = r.max_in_flight;
     o.placement = place;
     out.report = bench_pipeline(out.segments, out.devices, o);
   }

@@ -23,6 +23,7 @@ struct PipelineRequest {
   double duration_s = 3, warmup_s = 0.5;  // measured runs
   int64_t inferences = 400;               // simulated runs
   std::string power = "none";             // measured runs
+  int64_t max_in_flight = 0;              // PipelineBenchOptions, SimOptions
   std::vector<size_t> placement;          // device index per stage; empty: stage k on device k
   runtime::SessionOptions session;        // backends, ranges, batch; threads per device
 };

@@ -64,6 +64,7 @@ class Simulation {
     if (state_[k] != StageState::kHolding) return false;
     if (k + 1 == stages_.size()) {
       exit_[item_[k]] = t;  // the sink pops at once
+      ++popped_;
     } else {
       if (queues_[k + 1].size() >= options_.queue) return false;
       queues_[k + 1].push_back(item_[k]);
@@ -76,6 +77,7 @@ class Simulation {
 
   bool feed(double t) {
     if (pushed_ >= options_.inferences || queues_[0].size() >= options_.queue) return false;
+    if (options_.max_in_flight > 0 && pushed_ - popped_ >= options_.max_in_flight) return false;
     enter_[pushed_] = t;
     queues_[0].push_back(pushed_++);
     return true;
@@ -156,7 +158,7 @@ class Simulation {
   std::vector<double> since_;
   std::vector<int64_t> owner_, loaded_;
   std::vector<double> enter_, exit_;
-  int64_t pushed_ = 0;
+  int64_t pushed_ = 0, popped_ = 0;
   std::priority_queue<Event, std::vector<Event>, std::greater<>> events_;
   SimResult result_;
 };
@@ -165,6 +167,7 @@ void check_input(const std::vector<SimDevice>& devices, const std::vector<SimSta
                  const SimOptions& options) {
   if (stages.empty()) throw UserError("simulate: no stages");
   if (options.queue == 0) throw UserError("--queue: a queue must hold at least 1 item (got 0)");
+  if (options.max_in_flight < 0) throw UserError("--in-flight: must be 0 (no limit) or more");
   if (options.warmup < 0 || options.inferences < options.warmup + 2)
     throw UserError("simulate: " + std::to_string(options.inferences) +
                     " inferences leave fewer than 2 after " + std::to_string(options.warmup) +

@@ -38,6 +38,9 @@ struct SimOptions {
   int64_t inferences = 200;  // pushed
   // Leading inferences left out of the throughput and latency figures (filling the pipe).
   int64_t warmup = 20;
+  // Inferences pushed and not yet popped, at most (0: no limit; 1: one at a time, so that
+  // the latency holds no queueing), as PipelineBenchOptions::max_in_flight.
+  int64_t max_in_flight = 0;
 };
 
 struct SimStageResult {
@@ -67,7 +70,7 @@ struct SimResult {
 };
 
 // Throws UserError for an empty chain, a stage naming no device, queue 0, fewer
-// inferences than warm-up + 2.
+// inferences than warm-up + 2, a negative in-flight limit.
 SimResult simulate(const std::vector<SimDevice>& devices, const std::vector<SimStage>& stages,
                    const SimOptions& options);
 
