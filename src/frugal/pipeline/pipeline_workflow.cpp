@@ -98,6 +98,9 @@ Segments load_segments(const PipelineRequest& request, const DeviceSet& devices)
 }
 
 PipelineOutcome run_pipeline(const PipelineRequest& r) {
+  // Before the partitioner's profiling: options that cannot work fail at once.
+  if (r.queue == 0) throw UserError("--queue: a queue must hold at least 1 item (got 0)");
+  if (!r.simulate && !(r.duration_s > 0)) throw UserError("--duration: must be positive");
   const std::time_t started = std::time(nullptr);
   PipelineOutcome out;
   out.devices = load_devices(r.devices);
