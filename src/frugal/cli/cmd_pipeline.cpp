@@ -1,5 +1,7 @@
 // frugal pipeline MODEL|DIR --stages K --devices D: run (or simulate) a model cut into K
 // segments as a pipeline, one worker per device (pipeline/pipeline_workflow.h).
+#include <fmt/format.h>
+
 #include <cstdio>
 
 #include "frugal/cli/command.h"
@@ -57,30 +59,18 @@ void prepare(PipelineArgs& a) {
   parse_input_shapes(a.engine.shapes, r.session.infer);
 }
 
+// Milliseconds from seconds, and percentages, as the tables print them.
 std::string ms(double s) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3f", s * 1e3);
-  return buf;
+  return fmt::format("{:.3f}", s * 1e3);
 }
-
-std::string sec(double s) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3f", s);
-  return buf;
-}
-
 std::string pct(double f) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f%%", f * 100);
-  return buf;
+  return fmt::format("{:.1f}%", f * 100);
 }
 
 std::string energy(const pipeline::StageReport& s) {
   if (!s.joules_per_inference) return s.energy_source.empty() ? "-" : "(" + s.energy_source + ")";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.4f mJ%s", *s.joules_per_inference * 1e3,
-                s.energy_kind == "estimated" ? " (estimate)" : "");
-  return buf;
+  return fmt::format("{:.4f} mJ{}", *s.joules_per_inference * 1e3,
+                     s.energy_kind == "estimated" ? " (estimate)" : "");
 }
 
 void print_report(const pipeline::PipelineOutcome& o) {
@@ -92,9 +82,10 @@ void print_report(const pipeline::PipelineOutcome& o) {
   Table t({"stage", "device", "util", "bubble", "wait in s", "wait out s", "in bytes",
            "transfer ms", "stream ms", "load ms", "energy/inf"});
   for (const auto& s : r.stages)
-    t.add({s.segment, s.device, pct(s.utilization), pct(s.bubble), sec(s.wait_input_s),
-           sec(s.wait_output_s), with_commas(s.bytes_in), ms(s.transfer_ms / 1e3),
-           ms(s.stream_ms / 1e3), ms(s.load_ms / 1e3), energy(s)});
+    t.add({s.segment, s.device, pct(s.utilization), pct(s.bubble),
+           fmt::format("{:.3f}", s.wait_input_s), fmt::format("{:.3f}", s.wait_output_s),
+           with_commas(s.bytes_in), ms(s.transfer_ms / 1e3), ms(s.stream_ms / 1e3),
+           ms(s.load_ms / 1e3), energy(s)});
   std::printf("%s\n", t.str().c_str());
   std::printf("throughput %.2f inferences/s%s over %lld inferences (%.2f s)\n", r.throughput, est,
               static_cast<long long>(r.inferences), r.duration_s);
