@@ -460,6 +460,31 @@ TEST(RemoveIdentities, KeepsWhatIsNotACopy) {
   EXPECT_EQ(r.changes, 0);
 }
 
+TEST(RemoveIdentities, TrainingDropoutWithRatioZeroIsACopy) {
+  Builder b(13);
+  b.input("x", {2, 3});
+  b.node("Dropout",
+         {"x", b.constant("zero", Tensor::scalar(0.0f)), b.constant("train", Tensor::scalar(true))},
+         "d");
+  b.node("Relu", {"d"}, "y");
+  b.output("y");
+  passes::PassReport r;
+  const ir::Graph g = passes::remove_identities(b.g, r);
+  EXPECT_EQ(r.changes, 1);
+  ASSERT_EQ(g.nodes.size(), 1u);
+  expect_same_outputs(b.g, g, b.feeds);
+
+  Builder random(13);  // ratio 0.1 in training mode drops values: not a copy
+  random.input("x", {2, 3});
+  random.node("Dropout",
+              {"x", random.constant("ratio", Tensor::scalar(0.1f)),
+               random.constant("train", Tensor::scalar(true))},
+              "y");
+  random.output("y");
+  passes::remove_identities(random.g, r);
+  EXPECT_EQ(r.changes, 0);
+}
+
 TEST(FoldConstants, PyTorchFlattenChainBecomesAnInitializer) {
   // y = Reshape(x, Concat(Unsqueeze(Gather(Shape(x), 0)), [-1])) with batch 3.
   Builder b(13);

@@ -1,4 +1,5 @@
 // Identity and inference-mode Dropout copy their input; readers can read the input itself.
+#include "frugal/ops/dropout.h"
 #include "frugal/passes/graph_edit.h"
 #include "frugal/passes/passes.h"
 
@@ -16,13 +17,15 @@ bool is_copy(const ir::Graph& g, const ir::Node& n, const Uses& uses) {
   if (n.outputs.size() > 1 && !n.outputs[1].empty() &&
       (uses.readers(n.outputs[1]) > 0 || uses.is_graph_output(n.outputs[1])))
     return false;
-  // training_mode (opset 12+) must be a constant false; before opset 7, is_test=0 means
-  // training, but inference engines treat Dropout as a copy there too, as frugal's does.
-  if (n.has_input(2)) {
-    const Tensor* mode = g.initializer(n.inputs[2]);
-    if (!mode || mode->numel() != 1 || mode->at_double(0) != 0) return false;
-  }
-  return true;
+  // training_mode (opset 12+) must be a constant false, or true with a constant ratio 0;
+  // before opset 7, is_test=0 means training, but inference engines treat Dropout as a copy
+  // there too, as frugal's does.
+  if (!n.has_input(2)) return true;
+  const Tensor* mode = g.initializer(n.inputs[2]);
+  const Tensor* ratio = n.has_input(1) ? g.initializer(n.inputs[1]) : nullptr;
+  if (!mode || mode->numel() != 1 || (n.has_input(1) && (!ratio || ratio->numel() != 1)))
+    return false;
+  return ops::dropout_not_copy_reason(ratio, mode).empty();
 }
 
 }  // namespace
