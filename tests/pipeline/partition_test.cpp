@@ -204,3 +204,42 @@ TEST(Partition, SegmentsChainBitExact) {
   }
   fs::remove_all(dir);
 }
+
+// The edgetpu-usb preset's constants are calibrated on Coral's published single-TPU
+// latencies (int8, batch 1): mobilenet_v2 2.6 ms, resnet50 49 ms; the estimates must stay
+// within 25% of them (docs/pipeline.md).
+TEST(Partition, EdgeTpuPresetWithin25PercentOfCoral) {
+  const DeviceSet usb = load_devices("edgetpu-usb");
+  PartitionOptions o;
+  o.precision = "int8";
+  for (const auto& [model, published_s] :
+       {std::pair{"mobilenet_v2", 2.6e-3}, std::pair{"resnet50", 49e-3}}) {
+    const Partition p = partition(zoo::build(model, 0), usb, o);
+    ASSERT_EQ(p.segments.size(), 1u);
+    EXPECT_TRUE(p.estimate);
+    EXPECT_NEAR(p.latency_s / published_s, 1.0, 0.25) << model << ": " << p.latency_s;
+  }
+}
+
+// Neurosurgeon's curve: one point per split, from all remote to all local; partition()
+// picks its minimum under the objective.
+TEST(Partition, SplitCurveCoversEverySplitAndPartitionTakesItsBest) {
+  const DeviceSet pc = load_devices("phone+cloud");
+  const ir::Graph g = zoo::build("squeezenet1_1", 0);
+  for (Objective obj : {Objective::kLatency, Objective::kEnergy}) {
+    PartitionOptions o;
+    o.stages = 2;
+    o.objective = obj;
+    const auto curve = split_curve(g, pc, o);
+    const Chain chain = make_chain(g, o);
+    ASSERT_EQ(curve.size(), chain.size() + 1);
+    EXPECT_EQ(curve.front().bytes_sent, 3 * 224 * 224 * 4);  // the input, fp32
+    EXPECT_EQ(curve.back().bytes_sent, 0);
+    EXPECT_EQ(curve.back().remote_s, 0);
+    double best = 1e30;
+    for (const auto& s : curve)
+      best = std::min(best, obj == Objective::kEnergy ? s.energy_j : s.latency_s);
+    const Partition p = partition(g, pc, o);
+    EXPECT_NEAR(obj == Objective::kEnergy ? p.energy_j : p.latency_s, best, 1e-12 * best);
+  }
+}

@@ -70,8 +70,13 @@ void Chain::index_values(double bytes_per_param) {
         v.param_bytes = weight ? static_cast<int64_t>(std::ceil(t->numel() * bytes_per_param))
                                : static_cast<int64_t>(t->nbytes());
       } else if (auto ti = info_.values.find(name); ti != info_.values.end() && ti->second.shape) {
-        v.bytes =
-            shape_numel(*ti->second.shape) * static_cast<int64_t>(dtype_size(ti->second.dtype));
+        // Float activations travel and are stored at the partition's precision (an int8
+        // accelerator passes u8 tensors); other types as they are.
+        const DType dt = ti->second.dtype;
+        const double per =
+            dt == DType::kF32 ? bytes_per_param : static_cast<double>(dtype_size(dt));
+        v.bytes = static_cast<int64_t>(
+            std::ceil(static_cast<double>(shape_numel(*ti->second.shape)) * per));
       }
       values_.push_back(v);
     }

@@ -30,7 +30,8 @@ struct SegmentStats {
 class Chain {
  public:
   // Infers shapes (batch 1 unless `infer` says otherwise) and costs; throws UserError for
-  // an unsupported or inconsistent model. `bytes_per_param` prices float parameters.
+  // an unsupported or inconsistent model. `bytes_per_param` prices float32 parameters and
+  // activations (the partition's precision: 1 for int8).
   Chain(const ir::Graph& graph, double bytes_per_param, const ops::InferOptions& infer = {});
 
   size_t size() const { return graph_.nodes.size(); }

@@ -259,7 +259,7 @@ std::string edgetpu_yaml(const std::string& comment, const std::string& name, in
   if (count > 1) y += "    count: " + std::to_string(count) + "\n";
   y += "    peak_macs_per_s: {int8: 2e12}\n    param_memory_bytes: 8Mi\n";
   y += "    stream_bytes_per_s: " + link + "\n    link_bytes_per_s: " + link + "\n";
-  y += "    link_latency_s: " + latency + "\n    layer_overhead_s: 0.000012\n";
+  y += "    link_latency_s: " + latency + "\n    layer_overhead_s: 0.000033\n";
   y += "    load_s: 0.012\n    idle_w: 0.5\n    active_w: 2.0\n";
   y += "    ops: [Conv, Gemm, MatMul, Relu, Clip, Add, Mul, Concat, MaxPool, AveragePool,\n"
        "          GlobalAveragePool, Reshape, Flatten, Softmax, BatchNormalization, Pad, Sigmoid,\n"
@@ -312,16 +312,16 @@ std::string preset_yaml(const std::string& name) {
   if (name == "edgetpu-usb")
     return edgetpu_yaml(
         "# One Coral USB Accelerator (Edge TPU over USB 3.0). Modeled: estimates.\n", "edgetpu", 1,
-        "420M", "0.0004");
+        "385M", "0.0003");
   if (name == "edgetpu-pcie")
     return edgetpu_yaml(
         "# One Coral M.2 / mini-PCIe Edge TPU (PCIe Gen2 x1). Modeled: estimates.\n", "edgetpu", 1,
-        "450M", "0.0002");
+        "450M", "0.0001");
   if (name == "edgetpu-x8")
     return edgetpu_yaml(
         "# Eight Edge TPUs on one PCIe board, each on its own PCIe Gen2 x1 lane\n"
         "# behind a switch; stage k runs on tpu{k}. Modeled: estimates.\n",
-        "tpu", 8, "450M", "0.0002");
+        "tpu", 8, "450M", "0.0001");
   if (name == "phone+cloud") return kPhoneCloud;
   std::string list;
   for (const auto& n : preset_names()) list += (list.empty() ? "" : ", ") + n;

@@ -129,11 +129,12 @@ std::string GraphBuilder::add_conv(const std::string& name, const std::string& x
   FRUGAL_CHECK(in.size() == 4, "conv '" + name + "' needs a 4-D input");
   FRUGAL_CHECK(in[1] % opt.groups == 0 && out_channels % opt.groups == 0,
                "conv '" + name + "': channels not divisible by groups");
-  const int64_t k = opt.kernel;
-  Shape w_shape{out_channels, in[1] / opt.groups, k, k};
-  // torch's fans: fan_in = in/groups * k * k, fan_out = out * k * k (not divided by groups).
-  const double fan_in = static_cast<double>(in[1] / opt.groups * k * k);
-  const double fan_out = static_cast<double>(out_channels * k * k);
+  const int64_t k = opt.kernel, kw = opt.kernel_w > 0 ? opt.kernel_w : k;
+  const int64_t pw = opt.pad_w >= 0 ? opt.pad_w : opt.pad;
+  Shape w_shape{out_channels, in[1] / opt.groups, k, kw};
+  // torch's fans: fan_in = in/groups * kh * kw, fan_out = out * kh * kw (not divided by groups).
+  const double fan_in = static_cast<double>(in[1] / opt.groups * k * kw);
+  const double fan_out = static_cast<double>(out_channels * k * kw);
   std::vector<std::string> inputs{x};
   float bias_bound = 0;  // bias U(+-bias_bound); 0: zeros
   if (opt.weight_std > 0.0f) {
@@ -150,11 +151,11 @@ std::string GraphBuilder::add_conv(const std::string& name, const std::string& x
   }
   if (opt.bias) inputs.push_back(add_uniform(name + ".bias", {out_channels}, bias_bound));
   Shape out{in[0], out_channels, window_out(in[2], k, opt.stride, opt.pad, opt.dilation, false),
-            window_out(in[3], k, opt.stride, opt.pad, opt.dilation, false)};
+            window_out(in[3], kw, opt.stride, pw, opt.dilation, false)};
   return emit(name, "Conv", std::move(inputs), std::move(out),
-              {{"kernel_shape", ints_attr({k, k})},
+              {{"kernel_shape", ints_attr({k, kw})},
                {"strides", ints_attr({opt.stride, opt.stride})},
-               {"pads", ints_attr({opt.pad, opt.pad, opt.pad, opt.pad})},
+               {"pads", ints_attr({opt.pad, pw, opt.pad, pw})},
                {"dilations", ints_attr({opt.dilation, opt.dilation})},
                {"group", int_attr(opt.groups)}});
 }
@@ -227,6 +228,18 @@ std::string GraphBuilder::add_max_pool(const std::string& name, const std::strin
                                              {"pads", ints_attr({pad, pad, pad, pad})}};
   if (ceil_mode) attrs["ceil_mode"] = int_attr(1);
   return emit(name, "MaxPool", {x}, std::move(out), std::move(attrs));
+}
+
+std::string GraphBuilder::add_avg_pool(const std::string& name, const std::string& x,
+                                       int64_t kernel, int64_t stride, int64_t pad) {
+  const Shape& in = shape_of(x);
+  Shape out{in[0], in[1], window_out(in[2], kernel, stride, pad, 1, false),
+            window_out(in[3], kernel, stride, pad, 1, false)};
+  return emit(name, "AveragePool", {x}, std::move(out),
+              {{"kernel_shape", ints_attr({kernel, kernel})},
+               {"strides", ints_attr({stride, stride})},
+               {"pads", ints_attr({pad, pad, pad, pad})},
+               {"count_include_pad", int_attr(1)}});
 }
 
 std::string GraphBuilder::add_global_avg_pool(const std::string& name, const std::string& x) {

@@ -42,6 +42,9 @@ struct ConvOptions {
   // > 0: normal(0, weight_std) and bias 0 instead of `init` (SqueezeNet's final
   // classifier conv uses 0.01).
   float weight_std = 0.0f;
+  // Rectangular kernels (Inception's 1x7 and 7x1): width and its padding when set.
+  int64_t kernel_w = 0;  // 0: kernel
+  int64_t pad_w = -1;    // -1: pad
 };
 
 class GraphBuilder {
@@ -68,6 +71,9 @@ class GraphBuilder {
   std::string add_mul(const std::string& name, const std::string& a, const std::string& b);
   std::string add_max_pool(const std::string& name, const std::string& x, int64_t kernel,
                            int64_t stride, int64_t pad, bool ceil_mode = false);
+  // AveragePool as torch's avg_pool2d defaults: the padding counts (count_include_pad).
+  std::string add_avg_pool(const std::string& name, const std::string& x, int64_t kernel,
+                           int64_t stride, int64_t pad);
   std::string add_global_avg_pool(const std::string& name, const std::string& x);
   std::string add_flatten(const std::string& name, const std::string& x);  // axis 1
   // torch.nn.Linear as Gemm(transB = 1), weight [out, in]. weight_std 0: nn.Linear's own

@@ -20,6 +20,8 @@ const std::vector<std::pair<std::string, BuildFn>>& registry() {
       {"mobilenet_v3_small", build_mobilenet_v3_small},
       {"squeezenet1_1", build_squeezenet1_1},
       {"shufflenet_v2_x1_0", build_shufflenet_v2_x1_0},
+      {"vgg16", build_vgg16},
+      {"inception_v3", build_inception_v3},
   };
   return models;
 }
