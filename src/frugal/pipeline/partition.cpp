@@ -249,7 +249,7 @@ class Pricer {
     if (it != bad.end() && *it < last) {
       const ir::Node& n = chain_.graph().nodes[*it];
       c.feasible = false;
-      c.why = "device '" + d.name + "' cannot run " + n.describe();
+      c.why = "device '" + d.name + "' cannot run " + n.op_type + " (node '" + n.name + "')";
     }
     switch (d.kind) {
       case DeviceKind::kCpu:
