@@ -5,7 +5,10 @@
 //   PyTorch default   weight U(+-1/sqrt(fan_in)) (kaiming_uniform, a = sqrt(5)), bias the same
 //   kaiming fan_out   weight N(0, sqrt(2 / fan_out)), bias 0 (torchvision ResNet, MobileNet)
 //   kaiming uniform   weight U(+-sqrt(6 / fan_in)), bias 0 (torchvision SqueezeNet)
-//   normal 0.01       weight N(0, 0.01), bias 0 (MobileNet Linear, SqueezeNet's last conv)
+//   normal 0.01       weight N(0, 0.01), bias 0 (MobileNet Linear, SqueezeNet's last conv,
+//                     VGG Linear)
+//   normal 0.1        weight N(0, 0.1), bias 0 (torchvision Inception v3's truncated normal,
+//                     cut at +-2 = 20 standard deviations)
 //   BatchNorm         scale 1, shift 0
 #include <gtest/gtest-spi.h>
 #include <gtest/gtest.h>
@@ -19,7 +22,7 @@
 namespace frugal::zoo {
 namespace {
 
-enum class Rule { kTorchDefault, kKaimingFanOut, kKaimingUniform, kNormal001 };
+enum class Rule { kTorchDefault, kKaimingFanOut, kKaimingUniform, kNormal001, kNormal01 };
 
 struct ModelRules {
   Rule conv, linear;
@@ -39,6 +42,8 @@ const std::map<std::string, ModelRules>& rules() {
       {"mobilenet_fmnist", {Rule::kKaimingFanOut, Rule::kNormal001, ""}},
       {"squeezenet1_1", {Rule::kKaimingUniform, Rule::kTorchDefault, "classifier.1"}},
       {"shufflenet_v2_x1_0", {Rule::kTorchDefault, Rule::kTorchDefault, ""}},
+      {"vgg16", {Rule::kKaimingFanOut, Rule::kNormal001, ""}},
+      {"inception_v3", {Rule::kNormal01, Rule::kNormal01, ""}},
   };
   return r;
 }
@@ -104,6 +109,9 @@ void check_weight(Rule rule, const Tensor& w, const Tensor* bias, double fan_in,
       break;
     case Rule::kNormal001:
       expect_normal(w, 0.01, node + " weight (N(0, 0.01))");
+      break;
+    case Rule::kNormal01:
+      expect_normal(w, 0.1, node + " weight (N(0, 0.1))");
       break;
   }
   if (bias) expect_constant(*bias, 0.0f, node + " bias (zeros)");

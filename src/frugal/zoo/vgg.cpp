@@ -1,6 +1,7 @@
 // VGG-16 as torchvision.models.vgg16 defines it (configuration D, no batch norm): 13 3x3
 // convolutions with bias and ReLU in five blocks, each ended by a 2x2 max pool, then three
-// linear layers. 138,357,544 parameters.
+// linear layers. 138,357,544 parameters. Initialized as torchvision's VGG: convolutions
+// Kaiming normal (fan_out), linear layers N(0, 0.01), biases 0.
 #include "frugal/zoo/builder.h"
 #include "frugal/zoo/models.h"
 
@@ -26,11 +27,11 @@ ir::Graph build_vgg16(uint64_t seed) {
   }
   // avgpool is AdaptiveAvgPool2d(7, 7): an identity on the 7x7 maps of a 224x224 input.
   x = b.add_flatten("flatten", x);
-  x = b.add_linear("classifier.0", x, 4096);
+  x = b.add_linear("classifier.0", x, 4096, 0.01f);
   x = b.add_relu("classifier.1", x);
-  x = b.add_linear("classifier.3", x, 4096);  // classifier.2 and .5 are Dropout
+  x = b.add_linear("classifier.3", x, 4096, 0.01f);  // classifier.2 and .5 are Dropout
   x = b.add_relu("classifier.4", x);
-  x = b.add_linear("classifier.6", x, 1000);
+  x = b.add_linear("classifier.6", x, 1000, 0.01f);
   return b.finish(x);
 }
 
