@@ -1,16 +1,30 @@
 #!/usr/bin/env bash
-# Builds the ONNX-loader fuzzer with clang (libFuzzer + ASan + UBSan) into build-fuzz/ and
-# runs it for a bounded time (seconds, default 30) on a seed corpus of real models.
-#   scripts/fuzz.sh [SECONDS]
+# Builds the fuzzers with clang (libFuzzer + ASan + UBSan) into build-fuzz/ and runs one for
+# a bounded time (seconds, default 30) on a seed corpus: the ONNX loader on real models, or
+# the .fgz container reader (fgz) on containers frugal compress --encode wrote.
+#   scripts/fuzz.sh [SECONDS] [onnx|fgz]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${1:-30}"
+target="${2:-onnx}"
 if ! command -v clang++ >/dev/null; then
   echo "fuzz: clang++ not found; skipped"
   exit 0
 fi
 cmake -S tools/fuzz -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build build-fuzz -j "${FRUGAL_JOBS:-$(nproc)}"
+if [ "$target" = fgz ]; then
+  corpus=build-fuzz/corpus-fgz
+  mkdir -p "$corpus"
+  if [ -x build/frugal ]; then
+    ./build/frugal zoo lenet5 -o build-fuzz/l5.onnx >/dev/null
+    ./build/frugal compress build-fuzz/l5.onnx --prune 0.8 --cluster 4 --encode -o "$corpus/l5.fgz" >/dev/null 2>&1 || true
+    ./build/frugal compress build-fuzz/l5.onnx --encode -o "$corpus/l5_raw.fgz" >/dev/null 2>&1 || true
+  fi
+  ./build-fuzz/fgz_reader_fuzz "$corpus" -max_total_time="$secs" -rss_limit_mb=2048 \
+    -malloc_limit_mb=1024 -print_final_stats=1 2>&1 | tail -15
+  exit "${PIPESTATUS[0]}"
+fi
 corpus=build-fuzz/corpus
 mkdir -p "$corpus"
 data=/usr/share/libonnx-testdata/data/node
