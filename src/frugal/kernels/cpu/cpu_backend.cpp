@@ -69,6 +69,9 @@ const std::map<std::string, OpEntry>& op_table() {
       {"Split", {make_split, false, 1}},
       {"Reshape", {make_reshape, false, 1}},
       {"Flatten", {make_reshape, false}},
+      {"LSTM", {make_lstm, false, 4}},  // from sequence_lens on, checked by the factory
+      {"GRU", {make_gru, false, 4}},
+      {"RNN", {make_rnn, false, 4}},
   };
   return table;
 }

@@ -64,5 +64,8 @@ std::unique_ptr<kernels::Kernel> make_concat(const Build& b);
 std::unique_ptr<kernels::Kernel> make_transpose(const Build& b);
 std::unique_ptr<kernels::Kernel> make_split(const Build& b);
 std::unique_ptr<kernels::Kernel> make_reshape(const Build& b);  // Reshape and Flatten
+std::unique_ptr<kernels::Kernel> make_lstm(const Build& b);
+std::unique_ptr<kernels::Kernel> make_gru(const Build& b);
+std::unique_ptr<kernels::Kernel> make_rnn(const Build& b);
 
 }  // namespace frugal::kernels::cpu
