@@ -139,4 +139,5 @@ async function main() {
   process.stdout.write(JSON.stringify(result) + '\n');
 }
 
-main().catch((e) => fail(e.message));
+module.exports = {randomInput};
+if (require.main === module) main().catch((e) => fail(e.message));

@@ -14,18 +14,8 @@ function fail(msg) {
   process.exit(1);
 }
 
-// Uniform [-1, 1) from a 32-bit xorshift stream (the same input for both runs).
-function randomData(count, seed) {
-  const data = new Float32Array(count);
-  let s = (seed >>> 0) || 1;
-  for (let i = 0; i < count; ++i) {
-    s ^= s << 13; s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5; s >>>= 0;
-    data[i] = (s / 4294967296) * 2 - 1;
-  }
-  return data;
-}
+// ort_run.js's seeded uniform [-1, 1) input (the same input for both runs).
+const {randomInput} = require(path.join(__dirname, '..', 'peers', 'ort_run.js'));
 
 async function main() {
   const [model, dir] = process.argv.slice(2);
@@ -40,8 +30,7 @@ async function main() {
     const meta = whole.inputMetadata ? whole.inputMetadata.find((m) => m.name === name) : null;
     const dims = meta && meta.shape ? meta.shape.map((d) => (typeof d === 'number' ? d : 1)) : null;
     if (!dims) fail(`cannot read the shape of input '${name}'`);
-    const count = dims.reduce((x, y) => x * y, 1);
-    feeds[name] = new ort.Tensor('float32', randomData(count, seed), dims);
+    feeds[name] = new ort.Tensor('float32', randomInput(dims, seed).data, dims);
   }
   const want = await whole.run(feeds);
   const values = Object.assign({}, feeds);

@@ -412,6 +412,9 @@ Partition describe(const Pricer& p, const std::vector<size_t>& bounds, const Par
     s.device = d.name;
     s.kind = d.kind;
     s.cost = p.cost(bounds[k], bounds[k + 1], first_device + k);
+    // The profiling method judged host-core segments by their measured latency: report it.
+    if (o.method == Method::kProfile && d.kind == DeviceKind::kCpu && s.cost.feasible)
+      s.cost.time_s = p.measured(bounds[k], bounds[k + 1], first_device + k);
     if (!s.cost.feasible)
       throw UserError("partition: segment " + std::to_string(out.segments.size()) + " (" +
                       node_range(p.chain(), bounds[k], bounds[k + 1]) + ") " + s.cost.why);
