@@ -17,7 +17,11 @@ PACKAGES=(
   libyaml-cpp-dev chromium
   yosys verilator iverilog
   gcc-avr avr-libc simavr libsimavr-dev libelf-dev gcc-arm-none-eabi libnewlib-arm-none-eabi
+  nodejs
 )
+# npm only where no npm is on PATH (a Node.js from elsewhere bundles its own, and Debian's
+# npm package would conflict with it): it installs the ONNX Runtime peer below.
+command -v npm >/dev/null || PACKAGES+=(npm)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -36,3 +40,9 @@ werror="${FRUGAL_WERROR:-OFF}"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DFRUGAL_WERROR="$werror" >/dev/null
 cmake --build build -j "${FRUGAL_JOBS:-$(nproc)}"
 echo "setup: built build/frugal"
+# The ONNX Runtime peer (onnxruntime-node, from the npm registry) for the ORT agreement
+# tests and bench/peers; without it those tests skip, which is said here.
+if [ ! -d bench/peers/node_modules/onnxruntime-node ]; then
+  bash bench/peers/install.sh >/dev/null ||
+    echo "setup: onnxruntime-node not installed (npm failed): ORT agreement tests will skip"
+fi
