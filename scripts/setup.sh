@@ -18,6 +18,8 @@ PACKAGES=(
   yosys verilator iverilog
   gcc-avr avr-libc simavr libsimavr-dev libelf-dev gcc-arm-none-eabi libnewlib-arm-none-eabi
   nodejs
+  pybind11-dev python3-dev python3-numpy python3-pytest python3-matplotlib python3-setuptools
+  python3-pip python3-venv
 )
 # npm only where no npm is on PATH (a Node.js from elsewhere bundles its own, and Debian's
 # npm package would conflict with it): it installs the ONNX Runtime peer below.
@@ -37,7 +39,8 @@ fi
 
 werror="${FRUGAL_WERROR:-OFF}"
 [ "${CI:-}" = "true" ] && werror=ON
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DFRUGAL_WERROR="$werror" >/dev/null
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DFRUGAL_WERROR="$werror" \
+  -DFRUGAL_PYTHON=ON >/dev/null
 cmake --build build -j "${FRUGAL_JOBS:-$(nproc)}"
 echo "setup: built build/frugal"
 # The ONNX Runtime peer (onnxruntime-node, from the npm registry) for the ORT agreement
