@@ -39,8 +39,7 @@ fi
 
 werror="${FRUGAL_WERROR:-OFF}"
 [ "${CI:-}" = "true" ] && werror=ON
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DFRUGAL_WERROR="$werror" \
-  -DFRUGAL_PYTHON=ON >/dev/null
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DFRUGAL_WERROR="$werror" >/dev/null
 cmake --build build -j "${FRUGAL_JOBS:-$(nproc)}"
 echo "setup: built build/frugal"
 # The ONNX Runtime peer (onnxruntime-node, from the npm registry) for the ORT agreement

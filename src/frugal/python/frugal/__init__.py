@@ -1,7 +1,145 @@
-"""frugal from Python: a numpy-native module over the frugal C++ library."""
+"""frugal from Python: a numpy-native module over the frugal C++ library.
+
+    import numpy as np, frugal
+    model = frugal.zoo("lenet5")                      # or frugal.Model.load("m.onnx")
+    session = frugal.Session(model, backend="cpu,ref")
+    logits, = session.run(np.zeros((1, 1, 28, 28), np.float32))
+    record = frugal.bench(model, backend="cpu,ref", duration=1)   # as `frugal bench --json`
+    small, report = frugal.compress(model, prune="0.5", quant="int8")
+    frugal.formats.round(np.float32([0.3]), "e4m3", rounding="stochastic", seed=1)
+
+Errors from the library are frugal.Error (a ValueError) or frugal.FileNotFound (also a
+FileNotFoundError), carrying the CLI's one-line message. docs/python.md.
+"""
+from __future__ import annotations
+
+import json as _json
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
 try:
     from . import _frugal  # the shared-object module (FRUGAL_PYTHON_MODULE, pip install)
 except ImportError:
     import _frugal  # built into build/frugal-python
-Model, zoo = _frugal.Model, _frugal.zoo
-formats = _frugal.formats
+
+from . import formats  # noqa: E402,F401
+
+Model = _frugal.Model
+Error = _frugal.Error
+FileNotFound = _frugal.FileNotFound
+
+__all__ = ["Model", "Session", "zoo", "zoo_names", "bench", "eval", "compress", "formats",
+           "Error", "FileNotFound"]
+
+DEFAULT_BACKEND = "cpu,ref"
+
+
+def _engine(backend: Union[str, Sequence[str]] = DEFAULT_BACKEND, precision: str = "fp32",
+            threads: int = 1, calibration: Optional[str] = None, format: Optional[str] = None,
+            batch: int = 1, shapes: Optional[Mapping[str, Sequence[int]]] = None,
+            sparse: str = "auto", optimize: bool = True) -> Any:
+    """The engine options of `frugal run/bench/eval`: --backend, --precision, ..."""
+    e = _frugal.EngineOptions()
+    e.backends = backend.split(",") if isinstance(backend, str) else list(backend)
+    e.precision = precision
+    e.threads = threads
+    e.calibration = calibration or ""
+    e.format = format or ""
+    e.batch = batch
+    e.shapes = [f"{k}={'x'.join(str(d) for d in v)}" for k, v in (shapes or {}).items()]
+    e.sparse = sparse
+    e.no_optimize = not optimize
+    return e
+
+
+def zoo(name: str, seed: int = 0) -> Model:
+    """A built-in model, weights seeded (as `frugal zoo NAME --seed SEED`)."""
+    return _frugal.zoo(name, seed)
+
+
+def zoo_names() -> List[str]:
+    """The names zoo() accepts."""
+    return list(_frugal.zoo_names())
+
+
+class Session:
+    """A model compiled for the engine (runtime::Session).
+
+    backend: preference list, "cpu,ref" (default) or ["emu", "ref"]; precision: fp32, bf16
+    or int8 (cpu; int8 needs calibration="random:N", "ranges.json" or "a.npy,..." unless the
+    model is QDQ); format: emu formats ("w=e4m3,a=e4m3"); threads, batch, shapes
+    ({input: dims}), sparse (auto|off|force), optimize (graph passes). The computation
+    runs without the GIL; one Session runs one call at a time (use one per thread).
+    """
+
+    def __init__(self, model: Model, backend: Union[str, Sequence[str]] = DEFAULT_BACKEND,
+                 precision: str = "fp32", threads: int = 1, calibration: Optional[str] = None,
+                 format: Optional[str] = None, **engine: Any) -> None:
+        self.model = model
+        self._s = _frugal.Session(model, _engine(backend, precision, threads, calibration,
+                                                 format, **engine))
+
+    def run(self, inputs: Any) -> Any:
+        """Run once. A dict {input: array} returns {output: array}; an array (one input) or
+        a sequence of arrays (in input order) returns the list of outputs. Arrays must have
+        the input's dtype and shape exactly (TypeError otherwise); C-contiguous, 64-byte
+        aligned arrays are read in place, and outputs are numpy views of frugal's tensors."""
+        return self._s.run(inputs)
+
+    def plan(self) -> List[Dict[str, Any]]:
+        """Per compiled node: node, op, backend (None when folded), impl, declined."""
+        return self._s.plan()
+
+    @property
+    def inputs(self) -> List[Dict[str, Any]]:
+        """[{name, dtype, shape}] with the batch fixed."""
+        return self._s.inputs
+
+    @property
+    def outputs(self) -> List[Dict[str, Any]]:
+        return self._s.outputs
+
+    @property
+    def backends(self) -> List[str]:
+        """The resolved preference list ("cpu" with precision bf16 -> "cpu:bf16")."""
+        return list(self._s.backends)
+
+
+def bench(model: Model, *, scenario: str = "single-stream", duration: float = 1.0,
+          power: str = "none", inputs: Optional[Sequence[Any]] = None, min_queries: int = 64,
+          warmup: float = 0.5, max_duration: float = 150.0, qps: float = 0,
+          latency_bound_ms: float = 0, find_qps: bool = False, idle_seconds: float = 2.0,
+          **engine: Any) -> Dict[str, Any]:
+    """Latency, throughput, memory and energy under a load scenario; the Record of
+    `frugal bench --json` as a dict. engine: Session's options (backend, precision, ...).
+    inputs: arrays per model input (default: seeded random, as the CLI)."""
+    o = _frugal.BenchOptions()
+    o.scenario, o.duration, o.power, o.min_queries = scenario, duration, power, min_queries
+    o.warmup, o.max_duration, o.qps = warmup, max_duration, qps
+    o.latency_bound_ms, o.find_qps, o.idle_seconds = latency_bound_ms, find_qps, idle_seconds
+    return _json.loads(_frugal.bench(model, _engine(**engine), o, list(inputs or [])))
+
+
+def eval(model: Model, data: str, *, limit: int = 0,
+         datasets_root: str = "/usr/share/datasets", **engine: Any) -> Dict[str, Any]:
+    """Top-1/top-5 accuracy on a data set (`frugal eval --data`: fashion-mnist, FILE.npz,
+    an image folder); the Record of `frugal eval --json` as a dict."""
+    return _json.loads(_frugal.eval(model, _engine(**engine), data, limit, datasets_root))
+
+
+def compress(model: Model, *, prune: Optional[str] = None, quant: Optional[str] = None,
+             cluster: Optional[str] = None, exclude: Optional[str] = None,
+             max_drop: Optional[float] = None, data: Optional[str] = None,
+             calib_data: Optional[str] = None, calibration: Optional[str] = None,
+             limit: int = 0, datasets_root: str = "/usr/share/datasets",
+             **engine: Any) -> Tuple[Model, Dict[str, Any]]:
+    """Prune, share weights, quantize (compress/pipeline.h, as `frugal compress`): returns
+    the new model and the report of `frugal compress --json`. prune: "0.9",
+    "global:0.9", "2:4", ...; quant: "int8", "int4", "dynamic"; data: a labelled set to score
+    accuracy before/after and to calibrate; calibration: "random:N" or "a.npy,..."."""
+    o = _frugal.CompressOptions()
+    o.prune, o.quant, o.cluster, o.exclude = prune or "", quant or "", cluster or "", exclude or ""
+    o.max_drop = -1 if max_drop is None else max_drop
+    o.data, o.calib_data, o.calibration = data or "", calib_data or "", calibration or ""
+    o.limit, o.datasets_root = limit, datasets_root
+    new, report = _frugal.compress(model, _engine(**engine), o)
+    return new, _json.loads(report)
