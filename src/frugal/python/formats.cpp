@@ -31,13 +31,14 @@ py::array round_array(const py::array& array, const std::string& format,
                       const std::string& rounding, uint64_t seed) {
   const fn::NumberFormat f = fn::parse_format(format);
   if (f.kind == fn::FormatKind::kInt && f.channel_axis >= 0)
-    throw UserError("format '" + format + "': per-channel formats need a tensor layout; round "
+    throw UserError("format '" + format +
+                    "': per-channel formats need a tensor layout; round "
                     "per tensor here");
   const fn::Rounding r = rounding_of(rounding, seed);
   const Tensor in = to_tensor(array, "round");
   if (in.dtype() != DType::kF32)
-    throw py::type_error("round: expected a float32 array, got " + describe(in.dtype(), in.shape()) +
-                         " (use array.astype(numpy.float32))");
+    throw py::type_error("round: expected a float32 array, got " +
+                         describe(in.dtype(), in.shape()) + " (use array.astype(numpy.float32))");
   Tensor out(DType::kF32, in.shape());
   {
     py::gil_scoped_release nogil;

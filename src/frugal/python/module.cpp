@@ -21,16 +21,17 @@ void bind_errors(py::module_& m) {
   // frugal.Error is a ValueError; frugal.FileNotFound also a FileNotFoundError. The message
   // is the CLI's one line.
   static py::exception<UserError> error(m, "Error", PyExc_ValueError);
-  static py::handle not_found = PyErr_NewException(
-      "frugal._frugal.FileNotFound", py::make_tuple(error, py::handle(PyExc_FileNotFoundError)).ptr(),
-      nullptr);
+  static py::handle not_found =
+      PyErr_NewException("frugal._frugal.FileNotFound",
+                         py::make_tuple(error, py::handle(PyExc_FileNotFoundError)).ptr(), nullptr);
   m.attr("FileNotFound") = not_found;
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
     } catch (const UserError& e) {
       const std::string what = e.what();
-      const bool missing = what.ends_with(": no such file") || what.find(" does not exist") != std::string::npos;
+      const bool missing =
+          what.ends_with(": no such file") || what.find(" does not exist") != std::string::npos;
       PyErr_SetString(missing ? not_found.ptr() : error.ptr(), e.what());
     } catch (const InternalError& e) {
       PyErr_SetString(PyExc_RuntimeError, e.what());
@@ -84,7 +85,8 @@ py::list ports(const std::vector<ir::ValueInfo>& values) {
 }  // namespace
 
 void bind_model(py::module_& m) {
-  py::class_<Model>(m, "Model", "An ONNX model in frugal's IR (immutable: transforms return new ones).")
+  py::class_<Model>(m, "Model",
+                    "An ONNX model in frugal's IR (immutable: transforms return new ones).")
       .def_static(
           "load",
           [](const std::string& path) {
@@ -99,13 +101,15 @@ void bind_model(py::module_& m) {
             self.path = std::filesystem::absolute(path).string();
           },
           py::arg("path"), "Write the model as ONNX.")
-      .def("info", [](const Model& self) { return layer_table(*self.graph); },
-           "Per-layer table (as `frugal info --json`'s layers): name, op, state, output_shapes, "
-           "params, macs, flops, bytes_read, bytes_written.")
+      .def(
+          "info", [](const Model& self) { return layer_table(*self.graph); },
+          "Per-layer table (as `frugal info --json`'s layers): name, op, state, output_shapes, "
+          "params, macs, flops, bytes_read, bytes_written.")
       .def_property_readonly("origin", [](const Model& self) { return self.origin; })
       .def_property_readonly("digest", &model_digest, "SHA-256 of the ONNX bytes")
       .def_property_readonly("inputs", [](const Model& self) { return ports(self.graph->inputs); })
-      .def_property_readonly("outputs", [](const Model& self) { return ports(self.graph->outputs); })
+      .def_property_readonly("outputs",
+                             [](const Model& self) { return ports(self.graph->outputs); })
       .def("__repr__", [](const Model& self) {
         return "<frugal.Model " + self.origin + ": " + std::to_string(self.graph->nodes.size()) +
                " nodes>";
@@ -116,7 +120,8 @@ void bind_model(py::module_& m) {
         auto g = std::make_shared<ir::Graph>(zoo::build(name, seed));
         return Model{g, name, ""};
       },
-      py::arg("name"), py::arg("seed") = 0, "A built-in model (as `frugal zoo NAME`), weights seeded.");
+      py::arg("name"), py::arg("seed") = 0,
+      "A built-in model (as `frugal zoo NAME`), weights seeded.");
   m.def("zoo_names", &zoo::names, "Names accepted by zoo().");
 }
 

@@ -47,7 +47,8 @@ class PySession {
       if (items.size() != ports.size())
         throw UserError(model_.origin + ": expected " + std::to_string(ports.size()) +
                         " inputs, got " + std::to_string(items.size()) + names());
-      for (size_t i = 0; i < ports.size(); ++i) inputs.push_back(to_tensor(as_array(items[i], ports[i]), ports[i]));
+      for (size_t i = 0; i < ports.size(); ++i)
+        inputs.push_back(to_tensor(as_array(items[i], ports[i]), ports[i]));
     }
     std::vector<Tensor> outs;
     {
@@ -137,8 +138,12 @@ void bind_session(py::module_& m) {
       .def(py::init<const Model&, const cli::EngineArgs&>(), py::arg("model"), py::arg("engine"))
       .def("run", &PySession::run, py::arg("inputs"))
       .def("plan", &PySession::plan)
-      .def_property_readonly("inputs", [](const PySession& s) { return s.ports(const_cast<PySession&>(s).session().inputs()); })
-      .def_property_readonly("outputs", [](const PySession& s) { return s.ports(const_cast<PySession&>(s).session().outputs()); })
+      .def_property_readonly(
+          "inputs",
+          [](const PySession& s) { return s.ports(const_cast<PySession&>(s).session().inputs()); })
+      .def_property_readonly(
+          "outputs",
+          [](const PySession& s) { return s.ports(const_cast<PySession&>(s).session().outputs()); })
       .def_property_readonly("backends", [](const PySession& s) { return s.options().backends; });
 }
 

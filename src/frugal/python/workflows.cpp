@@ -85,8 +85,10 @@ std::string bench(const Model& model, const cli::EngineArgs& a, const BenchKw& k
   nlohmann::json results = measure::bench_results_json(sr);
   results["fallbacks"] = measure::fallbacks_json(session.fallbacks());
   measure::add_encoded_size(results, *model.graph);
-  if (power.meter && results["energy"].is_object()) results["energy"]["selection"] = power.explanation;
-  return measure::make_record(what, results, measure::record_where(measure::describe_system(), started))
+  if (power.meter && results["energy"].is_object())
+    results["energy"]["selection"] = power.explanation;
+  return measure::make_record(what, results,
+                              measure::record_where(measure::describe_system(), started))
       .dump();
 }
 
@@ -130,7 +132,8 @@ struct CompressKw {
 };
 
 std::pair<Model, std::string> compress(const Model& model, cli::EngineArgs a, const CompressKw& k) {
-  const compress::PipelineSpec spec{k.prune, k.exclude, k.cluster, k.quant, k.max_drop, !k.data.empty()};
+  const compress::PipelineSpec spec{k.prune, k.exclude,  k.cluster,
+                                    k.quant, k.max_drop, !k.data.empty()};
   const compress::Pipeline pipeline = compress::make_pipeline(spec);
   compress::PipelineContext ctx;
   ctx.origin = model.origin;
@@ -179,7 +182,8 @@ void bind_workflows(py::module_& m) {
       .def_readwrite("calibration", &CompressKw::calibration)
       .def_readwrite("limit", &CompressKw::limit)
       .def_readwrite("datasets_root", &CompressKw::datasets_root);
-  m.def("bench", &bench, py::arg("model"), py::arg("engine"), py::arg("options"), py::arg("inputs"));
+  m.def("bench", &bench, py::arg("model"), py::arg("engine"), py::arg("options"),
+        py::arg("inputs"));
   m.def("eval", &eval, py::arg("model"), py::arg("engine"), py::arg("data"), py::arg("limit"),
         py::arg("datasets_root"));
   m.def("compress", &compress, py::arg("model"), py::arg("engine"), py::arg("options"));
