@@ -166,6 +166,12 @@ TEST(Idx, BadInputGivesOneLineReasons) {
   write_file(d / "huge", idx_bytes(0x08, {65536, 65536, 256}, {1, 2, 3}));
   EXPECT_USER_ERROR(read_idx(d / "huge"),
                     "huge: IDX shape 65536x65536x256 is larger than this machine's memory");
+  // Issue 24: dimensions whose product overflows int64 (a labels file carrying the images'
+  // header bytes) name the file.
+  write_file(d / "overflow", idx_bytes(0x08, {10000, 151126273, 100729862}, {1, 2, 3}));
+  EXPECT_USER_ERROR(read_idx(d / "overflow"),
+                    "overflow: IDX header declares shape 10000x151126273x100729862, whose size "
+                    "overflows");
   write_file(d / "big", idx_bytes(0x08, {1024, 256, 256}, {1, 2, 3}));
   EXPECT_USER_ERROR(read_idx(d / "big"), "big: truncated");
 

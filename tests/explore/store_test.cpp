@@ -2,6 +2,7 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 
@@ -30,7 +31,8 @@ nlohmann::json record_with(double top1, double p50) {
 PointRow row(const std::string& key, const std::string& status) {
   PointRow p;
   p.key = key;
-  p.spec = {{"key", key}, {"model", {{"label", "m"}}}, {"backend", "cpu"}, {"threads", 2}, {"batch", 1}};
+  p.spec = {
+      {"key", key}, {"model", {{"label", "m"}}}, {"backend", "cpu"}, {"threads", 2}, {"batch", 1}};
   p.status = status;
   if (status != "ok") p.stage = "bench", p.error = "exit 1: boom", p.exit_code = 1;
   return p;
@@ -105,19 +107,23 @@ TEST(Store, RefusesCorruptAndForeignFilesWithoutTouchingThem) {
   std::string text = dir + "/notes.sqlite";
   write_file(text, "these are my notes, not a database\n");
   EXPECT_EQ(open_error(text, Store::Mode::read_write),
-            text + ": not a frugal results store (not an SQLite database, or corrupt); refused, left as it is");
+            text +
+                ": not a frugal results store (not an SQLite database, or corrupt); refused, left "
+                "as it is");
   EXPECT_EQ(read_file(text), "these are my notes, not a database\n");
 
   // A real store with its pages overwritten in the middle.
   std::string db = dir + "/c.sqlite";
   {
     Store s = Store::open(db, Store::Mode::read_write);
-    for (int i = 0; i < 50; ++i) s.put(row("k" + std::to_string(i), "ok"), record_with(0.5, 1.0 + i));
+    for (int i = 0; i < 50; ++i)
+      s.put(row("k" + std::to_string(i), "ok"), record_with(0.5, 1.0 + i));
   }
   // Fold the WAL into the main file so that the damage below is what SQLite reads.
   sqlite3* raw = nullptr;
   sqlite3_open(db.c_str(), &raw);
-  sqlite3_exec(raw, "PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode=DELETE", nullptr, nullptr, nullptr);
+  sqlite3_exec(raw, "PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode=DELETE", nullptr, nullptr,
+               nullptr);
   sqlite3_close(raw);
   std::string bytes = read_file(db);
   ASSERT_GT(bytes.size(), 8192u);
@@ -136,12 +142,13 @@ TEST(Store, RefusesANewerSchemaWithoutTouchingIt) {
   { Store::open(db, Store::Mode::read_write); }
   sqlite3* raw = nullptr;
   sqlite3_open(db.c_str(), &raw);
-  sqlite3_exec(raw, "UPDATE schema_version SET version=99; PRAGMA wal_checkpoint(TRUNCATE)", nullptr, nullptr,
-               nullptr);
+  sqlite3_exec(raw, "UPDATE schema_version SET version=99; PRAGMA wal_checkpoint(TRUNCATE)",
+               nullptr, nullptr, nullptr);
   sqlite3_close(raw);
   std::string before = read_file(db);
   EXPECT_EQ(open_error(db, Store::Mode::read_write),
-            db + ": written by a newer frugal (store schema 99, this frugal reads up to 1); refused, left as it is");
+            db + ": written by a newer frugal (store schema 99, this frugal reads up to 1); "
+                 "refused, left as it is");
   EXPECT_EQ(open_error(db, Store::Mode::read_only), open_error(db, Store::Mode::read_write));
   EXPECT_EQ(read_file(db), before);
   std::filesystem::remove_all(dir);
@@ -149,10 +156,12 @@ TEST(Store, RefusesANewerSchemaWithoutTouchingIt) {
 
 TEST(Store, ClearMessagesForPathsItCannotUse) {
   std::string dir = scratch_dir("store_paths");
-  EXPECT_EQ(open_error(dir + "/none.sqlite", Store::Mode::read_only), dir + "/none.sqlite: no such file");
+  EXPECT_EQ(open_error(dir + "/none.sqlite", Store::Mode::read_only),
+            dir + "/none.sqlite: no such file");
   EXPECT_EQ(open_error(dir + "/no/such/x.sqlite", Store::Mode::read_write),
             dir + "/no/such/x.sqlite: cannot create: no such directory " + dir + "/no/such");
-  EXPECT_EQ(open_error(dir, Store::Mode::read_write), dir + ": is a directory, not a results store");
+  EXPECT_EQ(open_error(dir, Store::Mode::read_write),
+            dir + ": is a directory, not a results store");
   // A read-only directory (run as nobody when we are root, who may write anywhere).
   std::string ro = dir + "/ro";
   std::filesystem::create_directories(ro);
@@ -162,7 +171,10 @@ TEST(Store, ClearMessagesForPathsItCannotUse) {
   if (pid == 0) {
     if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0)) _exit(3);
     std::string e = open_error(ro + "/x.sqlite", Store::Mode::read_write);
-    _exit(e == ro + "/x.sqlite: cannot create: Permission denied (read-only directory or file system?)" ? 0 : 1);
+    _exit(e == ro + "/x.sqlite: cannot create: Permission denied (read-only directory or file "
+                    "system?)"
+              ? 0
+              : 1);
   }
   int status = 0;
   waitpid(pid, &status, 0);
@@ -206,4 +218,60 @@ TEST(Store, ModelBytesAreTheEncodedSizeWhereTheRecordHasIt) {
   for (const auto& r : Store::open(db, Store::Mode::read_only).records()) bytes[r.key] = *r.model_bytes;
   EXPECT_DOUBLE_EQ(bytes["new"], 150);
   EXPECT_DOUBLE_EQ(bytes["old"], 4000);
+}
+
+// Issue 24: two sweeps on one store measured every point twice, contaminating each other.
+TEST(Store, ASecondWriterIsRefusedNamingTheOwner) {
+  std::string dir = scratch_dir("store_lock");
+  std::string db = dir + "/r.sqlite";
+  {
+    Store first = Store::open(db, Store::Mode::read_write);
+    const std::string err = open_error(db, Store::Mode::read_write);
+    EXPECT_NE(err.find(db + ": in use by another frugal (pid " + std::to_string(::getpid())),
+              std::string::npos)
+        << err;
+    EXPECT_EQ(err.find('\n'), std::string::npos);
+    // Readers (frugal report) are never blocked.
+    EXPECT_EQ(open_error(db, Store::Mode::read_only), "(opened)");
+    first.put(row("a", "ok"), record_with(0.9, 2.0));
+  }
+  // Released with the first writer (also when a process dies: the kernel drops flocks).
+  Store again = Store::open(db, Store::Mode::read_write);
+  EXPECT_EQ(again.ok_keys().size(), 1u);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Store, CreationIsAtomicAndAnEmptyFileIsNotTakenOver) {
+  std::string dir = scratch_dir("store_empty");
+  std::string empty = dir + "/zero.sqlite";
+  write_file(empty, "");
+  EXPECT_EQ(open_error(empty, Store::Mode::read_write),
+            empty + ": empty file, not a frugal results store; refused, left as it is");
+  EXPECT_EQ(read_file(empty), "");
+  // A new store leaves no temporary beside it.
+  { Store::open(dir + "/new.sqlite", Store::Mode::read_write); }
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    EXPECT_EQ(e.path().filename().string().find(".creating-"), std::string::npos) << e.path();
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Store, RefusingLeavesNoWalOrShmBehind) {
+  std::string dir = scratch_dir("store_trace");
+  std::string db = dir + "/w.sqlite";
+  {
+    Store s = Store::open(db, Store::Mode::read_write);
+    s.put(row("a", "ok"), record_with(0.9, 2.0));
+  }
+  sqlite3* raw = nullptr;
+  sqlite3_open(db.c_str(), &raw);
+  sqlite3_exec(raw, "PRAGMA wal_checkpoint(TRUNCATE); DROP TABLE schema_version", nullptr, nullptr,
+               nullptr);
+  sqlite3_close(raw);
+  std::filesystem::remove(db + "-wal");
+  std::filesystem::remove(db + "-shm");
+  const std::string err = open_error(db, Store::Mode::read_write);
+  EXPECT_NE(err.find("not a frugal results store"), std::string::npos) << err;
+  EXPECT_FALSE(std::filesystem::exists(db + "-wal"));
+  EXPECT_FALSE(std::filesystem::exists(db + "-shm"));
+  std::filesystem::remove_all(dir);
 }

@@ -239,7 +239,8 @@ TEST(OnnxIoBadInput, NegativeAndOverflowingDimensions) {
   expect_error(m3, "holds 54 values");
   // A graph input asking for more memory than exists: refused at allocation, no attempt.
   auto m4 = small_model();
-  auto* shp = m4.mutable_graph()->mutable_input(0)->mutable_type()->mutable_tensor_type()->mutable_shape();
+  auto* shp =
+      m4.mutable_graph()->mutable_input(0)->mutable_type()->mutable_tensor_type()->mutable_shape();
   shp->mutable_dim(2)->set_dim_value(int64_t{1} << 30);
   shp->mutable_dim(3)->set_dim_value(int64_t{1} << 30);
   std::string err = load_error(m4);
@@ -292,4 +293,53 @@ TEST(OnnxIoBadInput, UnsupportedOperatorAndOpset) {
   auto m3 = small_model();
   m3.clear_opset_import();
   expect_error(m3, "no opset_import");
+}
+
+// Issue 24: an op_type with an embedded NUL printed as a plausible "Relu".
+TEST(OnnxIoBadInput, ControlBytesInIdentifiersAreShownEscaped) {
+  auto m = small_model();
+  m.mutable_graph()->mutable_node(1)->set_op_type(std::string("Relu\0x", 6));
+  expect_error(m, "'Relu\\x00x' holds a control byte");
+}
+
+// Issue 24: a declared output of 1x2^31 for a graph that computes 1x3x3x3 was accepted.
+TEST(OnnxIoBadInput, DeclaredOutputShapeContradictingInference) {
+  auto m = small_model();
+  auto* shp =
+      m.mutable_graph()->mutable_output(0)->mutable_type()->mutable_tensor_type()->mutable_shape();
+  shp->clear_dim();
+  shp->add_dim()->set_dim_value(1);
+  shp->add_dim()->set_dim_value(int64_t{1} << 31);
+  expect_error(m, "graph output 'y' is declared 1x2147483648 but the graph computes 1x3x3x3");
+  // A symbolic or unknown declared dimension agrees with anything.
+  auto ok = small_model();
+  ok.mutable_graph()
+      ->mutable_output(0)
+      ->mutable_type()
+      ->mutable_tensor_type()
+      ->mutable_shape()
+      ->mutable_dim(0)
+      ->set_dim_param("N");
+  EXPECT_EQ(load_error(ok), "");
+}
+
+// Issue 24: --batch on a model whose inputs are all fixed was silently ignored, so figures
+// were labelled with a batch that never ran.
+TEST(OnnxIoBadInput, BatchAskedOfAFixedShapeModel) {
+  std::string bytes = small_model().SerializeAsString();
+  ir::Graph g = ir::parse_onnx(bytes.data(), bytes.size(), "small.onnx");
+  ops::InferOptions o;
+  o.batch = int64_t{1} << 40;
+  try {
+    ops::infer_graph(g, o);
+    FAIL() << "no error";
+  } catch (const UserError& e) {
+    EXPECT_NE(
+        std::string(e.what()).find("batch 1099511627776 asked, but every input of the model has a "
+                                   "fixed shape (input 'x' is 1x2x5x5)"),
+        std::string::npos)
+        << e.what();
+  }
+  o.batch = 1;
+  EXPECT_NO_THROW(ops::infer_graph(g, o));
 }

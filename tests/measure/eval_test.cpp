@@ -302,3 +302,51 @@ TEST(Eval, BadInputGivesOneLineReasons) {
        {wrong_size, wrong_channels, bad_label, negative, count, temp_file("fine.npz")})
     fs::remove(f);
 }
+
+// Issue 24: a score row holding NaN compares false with everything, so ranking it made the
+// true class "top-1"; such rows are wrong and counted apart, out of the confusion matrix.
+TEST(Eval, NonFiniteScoresAreNeverCorrect) {
+  auto rows = kLogits;
+  rows[0][3] = std::nanf("");  // label 0 was rank 0
+  rows[2][1] = INFINITY;       // label 5 was rank 0
+  const std::string path = write_data("nan.npz", images_for(rows, 1), kLabels);
+  auto model = picker(1);
+  auto data = train::open_dataset(path);
+  EvalResult r = evaluate(model, "picker", *data, path);
+  EXPECT_EQ(r.samples, 7);
+  EXPECT_EQ(r.nonfinite, 2);
+  EXPECT_EQ(r.top1_correct, 1);  // only sample 5 stays correct
+  EXPECT_EQ(r.top5_correct, 4);
+  EXPECT_DOUBLE_EQ(r.top1, 1.0 / 7);
+  int64_t filed = 0;
+  for (const auto& row : r.confusion)
+    for (int64_t c : row) filed += c;
+  EXPECT_EQ(filed, 5);
+  EXPECT_EQ(r.confusion[0][0], 0);
+  EXPECT_EQ(r.per_class[0].samples, 1);
+  EXPECT_EQ(r.per_class[0].correct, 0);
+  // All-NaN input: nothing is correct (this used to report top-1 = 1.0).
+  Tensor nan_images(DType::kF32, {4, 1, 2, 3});
+  for (int64_t i = 0; i < nan_images.numel(); ++i) nan_images.data<float>()[i] = std::nanf("");
+  const std::string all_nan = write_data("allnan.npz", nan_images, {0, 0, 0, 0});
+  auto nan_data = train::open_dataset(all_nan);
+  EvalResult n = evaluate(model, "picker", *nan_data, all_nan);
+  EXPECT_EQ(n.nonfinite, 4);
+  EXPECT_EQ(n.top1_correct, 0);
+  EXPECT_EQ(n.top1, 0.0);
+  fs::remove(path);
+  fs::remove(all_nan);
+}
+
+TEST(Eval, EmptyDataSetIsRefused) {
+  const std::string path = write_data("empty.npz", Tensor(DType::kF32, {0, 1, 2, 3}), {});
+  auto model = picker(1);
+  try {
+    auto data = train::open_dataset(path);
+    EXPECT_USER_ERROR(evaluate(model, "picker", *data, path), "holds no samples");
+  } catch (const frugal::UserError& e) {
+    // Refused already when opening: the message must still name the file.
+    EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+  }
+  fs::remove(path);
+}

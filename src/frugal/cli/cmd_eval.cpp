@@ -137,6 +137,9 @@ void eval_model(const EvalArgs& a) {
   std::printf("top-%lld      %.4f (%lld correct)\n",
               static_cast<long long>(std::min<int64_t>(5, r.classes)), r.top5,
               static_cast<long long>(r.top5_correct));
+  if (r.nonfinite > 0)
+    std::printf("non-finite %lld samples whose scores hold NaN or Inf (counted wrong)\n",
+                static_cast<long long>(r.nonfinite));
   std::printf("throughput %.1f samples/s (%.3f s, data loading included)\n", r.samples_per_s,
               r.seconds);
   if (r.reference)

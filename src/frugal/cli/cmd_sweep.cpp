@@ -52,7 +52,6 @@ void run_sweep_command(const SweepArgs& a) {
     return;
   }
   std::string db = a.db.empty() ? spec.name + ".sqlite" : a.db;
-  explore::Store store = explore::Store::open(db, explore::Store::Mode::read_write);
   explore::SweepOptions o;
   // Children exec /proc/self/exe: the very binary running now, even if a rebuild replaced the file.
   o.frugal_exe = "/proc/self/exe";
@@ -60,6 +59,8 @@ void run_sweep_command(const SweepArgs& a) {
   o.jobs = a.jobs;
   o.resume = a.resume;
   o.progress = isatty(2);
+  explore::check_sweep_options(o);
+  explore::Store store = explore::Store::open(db, explore::Store::Mode::read_write);
   std::fprintf(stderr, "sweep %s: %zu points%s -> %s%s\n", spec.name.c_str(), points.size(), shard_note.c_str(),
                db.c_str(), a.jobs > 1 ? " (--jobs > 1: points run at the same time disturb each other's timings)" : "");
   explore::SweepSummary s = explore::run_sweep(points, store, o);
@@ -87,6 +88,9 @@ void run_sweep_command(const SweepArgs& a) {
   std::printf("%s", t.str().c_str());
   std::printf("%zu points: %zu ok, %zu failed, %zu skipped (already ok) in %.1f s; results in %s\n", s.planned, s.ok,
               s.failed, s.skipped, s.wall_s, db.c_str());
+  if (s.ok == 0 && s.failed > 0)
+    throw UserError("sweep " + spec.name + ": all " + std::to_string(s.failed) + " points run failed (reasons above and in " +
+                    db + ")");
 }
 
 void setup(CLI::App& app) {

@@ -23,12 +23,18 @@ struct CommandEntry {
 void register_command(std::string name, int order, CommandSetup setup);
 const std::vector<CommandEntry>& commands();
 
+// `text` on one line (newlines become spaces, trailing blanks dropped): error messages are
+// one line each.
+std::string one_line(std::string text);
+// "frugal SUB ..." for the subcommands `app` parsed so far (for "see ... --help").
+std::string command_path(const CLI::App& app);
+
 // Process exit code a command callback wants (0 unless set).
 void set_exit_code(int code);
 int exit_code();
 
 }  // namespace frugal::cli
 
-#define FRUGAL_REGISTER_COMMAND(ident, order, fn) \
+#define FRUGAL_REGISTER_COMMAND(ident, order, fn)   \
   static const bool frugal_cmd_registered_##ident = \
       (::frugal::cli::register_command(#ident, order, fn), true)

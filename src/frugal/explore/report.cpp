@@ -409,6 +409,10 @@ std::string render_report_html(const ReportInput& in, const ReportOptions& optio
 
   h += "<h2 id=\"profile\">Per-layer time</h2>\n";
   std::vector<std::string> keys = options.profile_keys;
+  for (const auto& key : keys)
+    if (std::none_of(rows.begin(), rows.end(), [&](const RecordRow& r) { return r.key == key; }))
+      throw UserError("--profile: no measured point '" + key + "' in this store (" + std::to_string(rows.size()) +
+                      " measured points; `frugal report DB --csv F` lists their keys)");
   if (keys.empty())
     for (size_t i : front)
       if (keys.size() < 3) keys.push_back(rows[i].key);

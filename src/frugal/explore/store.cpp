@@ -2,11 +2,13 @@
 
 #include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 
@@ -217,50 +219,19 @@ RecordRow summarize_record(const std::string& key, const nlohmann::json& record,
   return r;
 }
 
-Store Store::open(const std::string& path, Mode mode) {
-  std::error_code ec;
-  if (fs::is_directory(path, ec)) throw UserError(path + ": is a directory, not a results store");
-  bool exists = fs::exists(path, ec);
-  bool empty = exists && fs::file_size(path, ec) == 0;
-  if (!exists && mode == Mode::read_only) throw UserError(path + ": no such file");
-  if (exists && !empty) validate_existing(path);
-  if (exists && empty && mode == Mode::read_only)
-    throw UserError(path + ": empty file, not a results store");
-  if (mode == Mode::read_write) {
-    if (exists) {
-      if (::access(path.c_str(), W_OK) != 0)
-        throw UserError(path + ": cannot write: " + std::strerror(errno) +
-                        " (read-only file or file system?)");
-    } else {
-      fs::path dir = fs::path(path).parent_path();
-      if (dir.empty()) dir = ".";
-      if (!fs::is_directory(dir, ec))
-        throw UserError(path + ": cannot create: no such directory " + dir.string());
-      // Create the file ourselves: errno then says why (EACCES, EROFS, ENOSPC), SQLite would not.
-      int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-      if (fd < 0) {
-        int err = errno;
-        throw UserError(path + ": cannot create: " + std::strerror(err) +
-                        (err == EACCES || err == EPERM || err == EROFS
-                             ? " (read-only directory or file system?)"
-                             : ""));
-      }
-      ::close(fd);
-    }
-  }
+namespace {
+
+// Opens `path` for writing and applies the schema (idempotent), WAL and full sync.
+sqlite3* open_writable(const std::string& path) {
   sqlite3* db = nullptr;
-  int rc =
-      mode == Mode::read_only
-          ? open_read_only(path, &db)
-          : sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
   if (rc != SQLITE_OK) {
     std::string why = reason(db, rc);
     sqlite3_close(db);
     throw UserError(path + ": cannot open: " + why);
   }
-  Store store(db, path);
   sqlite3_busy_timeout(db, 10000);
-  if (mode == Mode::read_write) {
+  try {
     // WAL: a reader (frugal report) never blocks the sweep; synchronous=FULL: a committed
     // point survives even a power cut, not only a killed process.
     exec(db, path, "PRAGMA journal_mode=WAL");
@@ -277,16 +248,163 @@ Store Store::open(const std::string& path, Mode mode) {
       sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
       throw;
     }
+  } catch (...) {
+    sqlite3_close(db);
+    throw;
   }
-  return store;
+  return db;
 }
 
-Store::Store(Store&& other) noexcept : db_(other.db_), path_(std::move(other.path_)) {
+// A new store appears whole or not at all: built under a private name, then linked to
+// `path` (link never replaces a file), so that no reader or second writer ever sees an
+// empty or half-initialized store. Returns false when `path` appeared meanwhile.
+bool create_atomically(const std::string& path) {
+  fs::path dir = fs::path(path).parent_path();
+  if (dir.empty()) dir = ".";
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec))
+    throw UserError(path + ": cannot create: no such directory " + dir.string());
+  const std::string tmp = path + ".creating-" + std::to_string(::getpid());
+  // Create the file ourselves: errno then says why (EACCES, EROFS, ENOSPC), SQLite would not.
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    int err = errno;
+    throw UserError(path + ": cannot create: " + std::strerror(err) +
+                    (err == EACCES || err == EPERM || err == EROFS
+                         ? " (read-only directory or file system?)"
+                         : ""));
+  }
+  ::close(fd);
+  auto remove_tmp = [&] {
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) fs::remove(tmp + suffix, ec);
+  };
+  try {
+    sqlite3_close(open_writable(tmp));  // closing the last connection checkpoints the WAL
+  } catch (...) {
+    remove_tmp();
+    throw;
+  }
+  const bool linked = ::link(tmp.c_str(), path.c_str()) == 0;
+  const int err = errno;
+  remove_tmp();
+  if (!linked && err != EEXIST) throw UserError(path + ": cannot create: " + std::strerror(err));
+  return linked;
+}
+
+// Who holds a store's run lock, as its owner wrote it (empty when unknown).
+std::string lock_owner(const std::string& path) {
+  sqlite3* db = nullptr;
+  std::string who;
+  if (open_read_only(path, &db) == SQLITE_OK) {
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db, "SELECT pid, host, started FROM run_owner LIMIT 1", -1, &st,
+                           nullptr) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW) {
+      auto text = [&](int c) {
+        auto* p = sqlite3_column_text(st, c);
+        return p ? std::string(reinterpret_cast<const char*>(p)) : std::string("?");
+      };
+      who = "pid " + text(0) + " on " + text(1) + " since " + text(2);
+    }
+    sqlite3_finalize(st);
+  }
+  sqlite3_close(db);
+  return who;
+}
+
+// One writer per store: measuring the same points twice at once would contaminate each
+// other's timings. An exclusive flock on the database file (SQLite itself uses POSIX
+// record locks, which flock does not interfere with on Linux), released by the kernel
+// when the process ends, however it ends. Returns the locked descriptor.
+int take_run_lock(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) throw UserError(path + ": cannot open: " + std::strerror(errno));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    const std::string who = lock_owner(path);
+    throw UserError(path + ": in use by another frugal" + (who.empty() ? "" : " (" + who + ")") +
+                    "; wait for it to finish, or give another --db");
+  }
+  return fd;
+}
+
+void record_owner(sqlite3* db, const std::string& path) {
+  char host[256] = "?";
+  ::gethostname(host, sizeof host - 1);
+  const std::time_t now = std::time(nullptr);
+  char when[32];
+  std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  exec(db, path, "CREATE TABLE IF NOT EXISTS run_owner(pid INTEGER, host TEXT, started TEXT)");
+  Statement del(db, path, "DELETE FROM run_owner");
+  del.step();
+  Statement ins(db, path, "INSERT INTO run_owner(pid, host, started) VALUES(?,?,?)");
+  ins.bind(1, int64_t{::getpid()}).bind(2, std::string(host)).bind(3, std::string(when));
+  ins.step();
+}
+
+// Validates an existing store; on refusal removes the -wal/-shm files that opening it
+// created, so the folder is left as it was found.
+void validate_leaving_no_trace(const std::string& path) {
+  std::error_code ec;
+  const bool had_wal = fs::exists(path + "-wal", ec), had_shm = fs::exists(path + "-shm", ec);
+  try {
+    validate_existing(path);
+  } catch (const UserError&) {
+    if (!had_wal) fs::remove(path + "-wal", ec);
+    if (!had_shm) fs::remove(path + "-shm", ec);
+    throw;
+  }
+}
+
+}  // namespace
+
+Store Store::open(const std::string& path, Mode mode) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) throw UserError(path + ": is a directory, not a results store");
+  bool exists = fs::exists(path, ec);
+  if (!exists && mode == Mode::read_only) throw UserError(path + ": no such file");
+  if (!exists) exists = !create_atomically(path);
+  // frugal never leaves a store empty (creation is atomic), so an empty file is someone
+  // else's: refuse rather than take it over.
+  if (exists && fs::file_size(path, ec) == 0)
+    throw UserError(path + ": empty file, not a frugal results store; refused, left as it is");
+  if (exists) validate_leaving_no_trace(path);
+  if (mode == Mode::read_only) {
+    sqlite3* db = nullptr;
+    int rc = open_read_only(path, &db);
+    if (rc != SQLITE_OK) {
+      std::string why = reason(db, rc);
+      sqlite3_close(db);
+      throw UserError(path + ": cannot open: " + why);
+    }
+    sqlite3_busy_timeout(db, 10000);
+    return Store(db, path, -1);
+  }
+  if (::access(path.c_str(), W_OK) != 0)
+    throw UserError(path + ": cannot write: " + std::strerror(errno) +
+                    " (read-only file or file system?)");
+  const int lock_fd = take_run_lock(path);
+  sqlite3* db = nullptr;
+  try {
+    db = open_writable(path);
+    record_owner(db, path);
+  } catch (...) {
+    if (db) sqlite3_close(db);
+    ::close(lock_fd);
+    throw;
+  }
+  return Store(db, path, lock_fd);
+}
+
+Store::Store(Store&& other) noexcept
+    : db_(other.db_), path_(std::move(other.path_)), lock_fd_(other.lock_fd_) {
   other.db_ = nullptr;
+  other.lock_fd_ = -1;
 }
 
 Store::~Store() {
   if (db_) sqlite3_close(db_);
+  if (lock_fd_ >= 0) ::close(lock_fd_);  // releases the run lock
 }
 
 void Store::put(const PointRow& p, const std::optional<nlohmann::json>& record) {

@@ -54,8 +54,11 @@ RecordRow summarize_record(const std::string& key, const nlohmann::json& record,
 class Store {
  public:
   enum class Mode { read_only, read_write };
-  // read_write creates the file when absent. Throws UserError naming the path when the
-  // file is not a frugal store, is corrupt, has a newer schema, or cannot be written.
+  // read_write creates the file when absent (atomically: it appears whole or not at all)
+  // and holds an exclusive run lock until destroyed: a second writer is refused with one
+  // line naming the owner's pid and host. Throws UserError naming the path when the file
+  // is not a frugal store (an empty file included), is corrupt, has a newer schema, or
+  // cannot be written; a refused file is left as it was (no -wal/-shm beside it).
   static Store open(const std::string& path, Mode mode);
   Store(Store&& other) noexcept;
   Store& operator=(Store&&) = delete;
@@ -72,9 +75,11 @@ class Store {
   const std::string& path() const { return path_; }
 
  private:
-  Store(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  Store(sqlite3* db, std::string path, int lock_fd)
+      : db_(db), path_(std::move(path)), lock_fd_(lock_fd) {}
   sqlite3* db_ = nullptr;
   std::string path_;
+  int lock_fd_ = -1;  // read_write: the descriptor holding the exclusive run lock
 };
 
 // Copies every point of `inputs` into `output` (created, or an existing store); for a key

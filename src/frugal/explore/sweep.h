@@ -45,6 +45,10 @@ std::string default_cache_dir();
 // Runs one point (never throws for the point's own failures: they are in the row).
 PointOutcome run_point(const Point& point, const SweepOptions& options);
 
+// UserError naming the option when the options cannot work (a --cache that is a file:
+// every point would then fail at its model or transform). run_sweep checks it too.
+void check_sweep_options(const SweepOptions& options);
+
 // Runs the points (skipping ok ones with resume), committing each outcome to `store`.
 SweepSummary run_sweep(const std::vector<Point>& points, Store& store, const SweepOptions& options);
 

@@ -3,6 +3,7 @@
 #include <onnx/onnx_pb.h>
 
 #include <bit>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -10,6 +11,27 @@
 
 namespace frugal::ir {
 namespace {
+
+bool has_control_byte(const std::string& s) {
+  for (unsigned char c : s)
+    if (c < 0x20 || c == 0x7f) return true;
+  return false;
+}
+
+// `s` with control bytes written as \xHH, so that an error shows what the file holds.
+std::string escaped(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (c < 0x20 || c == 0x7f) {
+      char b[8];
+      std::snprintf(b, sizeof(b), "\\x%02X", c);
+      out += b;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
 
 namespace fs = std::filesystem;
 
@@ -35,16 +57,20 @@ struct Loader {
     std::string location;
     int64_t offset = 0, length = -1;
     for (const auto& kv : tp.external_data()) {
-      if (kv.key() == "location") location = kv.value();
-      else if (kv.key() == "offset") offset = std::atoll(kv.value().c_str());
-      else if (kv.key() == "length") length = std::atoll(kv.value().c_str());
+      if (kv.key() == "location")
+        location = kv.value();
+      else if (kv.key() == "offset")
+        offset = std::atoll(kv.value().c_str());
+      else if (kv.key() == "length")
+        length = std::atoll(kv.value().c_str());
     }
     if (location.empty()) fail("tensor '" + tp.name() + "': external data without a location");
     if (base_dir.empty()) fail("tensor '" + tp.name() + "': external data, but no model folder");
     fs::path p = fs::path(base_dir) / location;
     std::error_code ec;
     auto fsize = fs::file_size(p, ec);
-    if (ec) fail("tensor '" + tp.name() + "': external data file " + p.string() + ": " + ec.message());
+    if (ec)
+      fail("tensor '" + tp.name() + "': external data file " + p.string() + ": " + ec.message());
     if (length < 0) length = static_cast<int64_t>(expected);
     if (offset < 0 || static_cast<uint64_t>(offset) + static_cast<uint64_t>(length) > fsize)
       fail("tensor '" + tp.name() + "': external data range [" + std::to_string(offset) + ", +" +
@@ -194,23 +220,41 @@ struct Loader {
     using AP = onnx::AttributeProto;
     Attribute out;
     switch (a.type()) {
-      case AP::FLOAT: out.value = a.f(); break;
-      case AP::INT: out.value = static_cast<int64_t>(a.i()); break;
-      case AP::STRING: out.value = a.s(); break;
-      case AP::TENSOR: out.value = tensor(a.t()); break;
-      case AP::FLOATS: out.value = std::vector<float>(a.floats().begin(), a.floats().end()); break;
-      case AP::INTS: out.value = std::vector<int64_t>(a.ints().begin(), a.ints().end()); break;
+      case AP::FLOAT:
+        out.value = a.f();
+        break;
+      case AP::INT:
+        out.value = static_cast<int64_t>(a.i());
+        break;
+      case AP::STRING:
+        out.value = a.s();
+        break;
+      case AP::TENSOR:
+        out.value = tensor(a.t());
+        break;
+      case AP::FLOATS:
+        out.value = std::vector<float>(a.floats().begin(), a.floats().end());
+        break;
+      case AP::INTS:
+        out.value = std::vector<int64_t>(a.ints().begin(), a.ints().end());
+        break;
       case AP::STRINGS:
         out.value = std::vector<std::string>(a.strings().begin(), a.strings().end());
         break;
       case AP::UNDEFINED:
         // Pre-IR-v3 files leave the type unset: infer it from which field is filled.
-        if (a.has_f()) out.value = a.f();
-        else if (a.has_i()) out.value = static_cast<int64_t>(a.i());
-        else if (a.has_s()) out.value = a.s();
-        else if (a.has_t()) out.value = tensor(a.t());
-        else if (a.floats_size()) out.value = std::vector<float>(a.floats().begin(), a.floats().end());
-        else if (a.ints_size()) out.value = std::vector<int64_t>(a.ints().begin(), a.ints().end());
+        if (a.has_f())
+          out.value = a.f();
+        else if (a.has_i())
+          out.value = static_cast<int64_t>(a.i());
+        else if (a.has_s())
+          out.value = a.s();
+        else if (a.has_t())
+          out.value = tensor(a.t());
+        else if (a.floats_size())
+          out.value = std::vector<float>(a.floats().begin(), a.floats().end());
+        else if (a.ints_size())
+          out.value = std::vector<int64_t>(a.ints().begin(), a.ints().end());
         else if (a.strings_size())
           out.value = std::vector<std::string>(a.strings().begin(), a.strings().end());
         else
@@ -273,6 +317,12 @@ struct Loader {
       n.name = np.name().empty() ? np.op_type() + "_" + std::to_string(idx) : np.name();
       n.op_type = np.op_type();
       n.domain = np.domain() == "ai.onnx" ? "" : np.domain();
+      // A control byte inside an identifier would print as a shorter, plausible name
+      // ("Relu\0x" as "Relu"): refuse it, shown escaped.
+      for (const std::string* id : {&n.op_type, &n.domain, &n.name})
+        if (has_control_byte(*id))
+          fail("node " + std::to_string(idx) + ": name, op_type or domain '" + escaped(*id) +
+               "' holds a control byte (corrupt model?)");
       n.inputs.assign(np.input().begin(), np.input().end());
       n.outputs.assign(np.output().begin(), np.output().end());
       for (const auto& a : np.attribute()) {
@@ -308,8 +358,10 @@ void fill_value_info(const ValueInfo& v, onnx::ValueInfoProto* vi) {
     auto* sh = tt->mutable_shape();
     for (const Dim& d : *v.shape) {
       auto* dim = sh->add_dim();
-      if (d.known()) dim->set_dim_value(d.value);
-      else if (!d.param.empty()) dim->set_dim_param(d.param);
+      if (d.known())
+        dim->set_dim_value(d.value);
+      else if (!d.param.empty())
+        dim->set_dim_param(d.param);
     }
   }
 }
@@ -323,8 +375,9 @@ Graph parse_onnx(const void* data, size_t size, const std::string& origin,
     throw UnsupportedError(origin + ": model files over 2 GiB must use external data");
   onnx::ModelProto m;
   if (!m.ParseFromArray(data, static_cast<int>(size)))
-    throw UserError(origin + ": not a valid ONNX model (protobuf parsing failed: truncated or "
-                             "not a ModelProto)");
+    throw UserError(origin +
+                    ": not a valid ONNX model (protobuf parsing failed: truncated or "
+                    "not a ModelProto)");
   Loader l{origin, base_dir};
   return l.graph(m);
 }

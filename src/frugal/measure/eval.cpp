@@ -108,6 +108,8 @@ EvalResult evaluate(runtime::Session& model, const std::string& model_origin,
                     const std::string& reference_name) {
   check_eval_compatible(model, model_origin, data, data_origin);
   if (options.limit < 0) throw UserError("--limit: must be 0 (all) or more");
+  if (data.size() == 0)
+    throw UserError(data_origin + ": holds no samples (an accuracy over none would mean nothing)");
   if (reference) {
     check_eval_compatible(*reference, reference_name, data, data_origin);
     if (reference->inputs()[0].shape != model.inputs()[0].shape ||
@@ -148,12 +150,17 @@ EvalResult evaluate(runtime::Session& model, const std::string& model_origin,
                         std::to_string(begin + i) + " is out of range for the " +
                         std::to_string(r.classes) + " classes of " + model_origin);
       const std::span<const float> row(logits.data<float>() + i * r.classes, k);
+      r.per_class[static_cast<size_t>(label)].samples++;
+      if (!std::all_of(row.begin(), row.end(), [](float v) { return std::isfinite(v); })) {
+        // Comparisons with NaN are false, so ranking such a row would call it top-1.
+        r.nonfinite++;
+        continue;
+      }
       const int64_t pred = argmax(row);
       const int64_t rank = rank_of(row, label);
       r.top1_correct += rank == 0;
       r.top5_correct += rank < top_n;
       r.confusion[static_cast<size_t>(label)][static_cast<size_t>(pred)]++;
-      r.per_class[static_cast<size_t>(label)].samples++;
       r.per_class[static_cast<size_t>(label)].correct += rank == 0;
       if (reference) {
         const std::span<const float> ref_row(ref_logits.data<float>() + i * r.classes, k);

@@ -39,6 +39,9 @@ struct EvalResult {
   int64_t classes = 0;  // the model's outputs per sample
   int64_t batch = 1;
   int64_t top1_correct = 0, top5_correct = 0;
+  // Samples whose score row holds a NaN or an infinity: never correct, left out of the
+  // confusion matrix (there is no meaningful prediction to file them under).
+  int64_t nonfinite = 0;
   double top1 = 0, top5 = 0;                    // top-5 is top-min(5, classes)
   std::vector<ClassAccuracy> per_class;         // classes of the model's output
   std::vector<std::vector<int64_t>> confusion;  // [true][predicted]

@@ -197,6 +197,7 @@ nlohmann::json eval_results_json(const EvalResult& r) {
                      {"top5", r.top5},
                      {"top1_correct", r.top1_correct},
                      {"top5_correct", r.top5_correct},
+                     {"nonfinite", r.nonfinite},
                      {"per_class", per_class},
                      {"confusion", r.confusion},
                      {"reference", nullptr},

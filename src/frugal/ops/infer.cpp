@@ -75,9 +75,62 @@ Shape input_shape(const ir::ValueInfo& v, const InferOptions& opt) {
   return s;
 }
 
+// "1xNx10" for declared dimensions (a symbol by its name, an unknown one as ?).
+std::string dims_str(const std::vector<ir::Dim>& dims) {
+  std::string out;
+  for (size_t i = 0; i < dims.size(); ++i) {
+    if (i) out += "x";
+    out += dims[i].known() ? std::to_string(dims[i].value)
+                           : (dims[i].param.empty() ? "?" : dims[i].param);
+  }
+  return dims.empty() ? "a scalar" : out;
+}
+
+// True when some graph input took its leading dimension from InferOptions::batch.
+bool batch_is_free(const ir::Graph& g, const InferOptions& opt) {
+  for (const auto& v : g.inputs)
+    if (!opt.input_shapes.count(v.name) && v.shape && !v.shape->empty() && !(*v.shape)[0].known())
+      return true;
+  return false;
+}
+
+// A batch asked of a model whose inputs are all fixed would be ignored, and every figure
+// measured for it would be labelled with a batch that never ran.
+void check_batch_applies(const ir::Graph& g, const InferOptions& opt) {
+  if (opt.batch == 1 || batch_is_free(g, opt) || g.inputs.empty()) return;
+  const auto& v = g.inputs.front();
+  throw UserError("batch " + std::to_string(opt.batch) +
+                  " asked, but every input of the model has a fixed shape (input '" + v.name +
+                  "' is " + (v.shape ? dims_str(*v.shape) : std::string("?")) +
+                  "); give the input's full shape instead");
+}
+
+// Graph outputs whose declared dimensions contradict inference (an exporter's error, or a
+// corrupt file) are refused rather than trusted by one reader and ignored by another. The
+// leading dimension is exempt where the batch was set, and nothing is checked where the
+// caller overrode input shapes (declared output shapes then legitimately go stale).
+void check_declared_outputs(const ir::Graph& g, const GraphInfo& info, const InferOptions& opt) {
+  if (!opt.input_shapes.empty()) return;
+  const bool skip_batch = opt.batch != 1;
+  for (const auto& out : g.outputs) {
+    auto it = info.values.find(out.name);
+    if (!out.shape || it == info.values.end() || !it->second.shape) continue;
+    const Shape& got = *it->second.shape;
+    const auto& want = *out.shape;
+    bool differs = want.size() != got.size();
+    for (size_t d = 0; !differs && d < want.size(); ++d)
+      differs = want[d].known() && want[d].param.empty() && !(d == 0 && skip_batch) &&
+                want[d].value != got[d];
+    if (differs)
+      throw UserError("graph output '" + out.name + "' is declared " + dims_str(want) +
+                      " but the graph computes " + shape_str(got));
+  }
+}
+
 }  // namespace
 
 GraphInfo infer_graph(const ir::Graph& g, const InferOptions& opt) {
+  check_batch_applies(g, opt);
   GraphInfo info;
   for (const auto& [name, t] : g.initializers) info.values[name] = {t.dtype(), t.shape(), t};
   for (const auto& v : g.inputs) {
@@ -170,6 +223,7 @@ GraphInfo infer_graph(const ir::Graph& g, const InferOptions& opt) {
     for (size_t i = 0; i < n.outputs.size(); ++i)
       if (!n.outputs[i].empty()) info.values[n.outputs[i]] = std::move(ctx.outputs()[i]);
   }
+  check_declared_outputs(g, info, opt);
   return info;
 }
 

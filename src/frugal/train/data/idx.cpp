@@ -121,7 +121,13 @@ Tensor read_idx(const std::string& path) {
   if (in.read(dims, 4 * shape.size()) != 4 * shape.size())
     throw UserError(path + ": truncated: the header's dimension sizes are incomplete");
   for (size_t i = 0; i < shape.size(); ++i) shape[i] = be32(dims + 4 * i);
-  const int64_t numel = shape_numel(shape);
+  int64_t numel = 0;
+  try {
+    numel = shape_numel(shape);
+  } catch (const UserError&) {
+    throw UserError(path + ": IDX header declares shape " + shape_str(shape) +
+                    ", whose size overflows (is this the right file?)");
+  }
   if (static_cast<uint64_t>(numel) > max_tensor_bytes() / 8)
     throw UserError(path + ": IDX shape " + shape_str(shape) +
                     " is larger than this machine's memory");

@@ -1,0 +1,21 @@
+# Issue 24: options and inputs a hostile user tried. Sourced by cli_errors.sh (expect, $frugal, $tmp).
+expect 1 "Could not convert: --threads = abc (see frugal run --help)" -- "$frugal" run "$tmp/lenet5.onnx" --threads abc
+expect 1 "'nosuchcmd' is not a frugal command" -- "$frugal" nosuchcmd
+expect 1 "A subcommand is required" -- "$frugal"
+expect 1 "model is required (see frugal run --help)" -- "$frugal" run
+: >"$tmp/zero.sqlite"
+expect 1 "zero.sqlite: empty file, not a frugal results store" -- "$frugal" report "$tmp/zero.sqlite"
+printf 'name: abuse\nmodels: [{file: %s}]\nbackends: [ref]\nduration: 0.05\n' "$tmp/lenet5.onnx" >"$tmp/abuse-ok.yaml"
+expect 1 "zero.sqlite: empty file, not a frugal results store" -- "$frugal" sweep "$tmp/abuse-ok.yaml" --db "$tmp/zero.sqlite"
+: >"$tmp/cachefile"
+expect 1 "--cache $tmp/cachefile: is a file, not a directory" -- "$frugal" sweep "$tmp/abuse-ok.yaml" --db "$tmp/abuse-cache.sqlite" --cache "$tmp/cachefile"
+# A sweep whose every point failed exits 1 (it used to exit 0).
+printf 'name: allfail\nmodels: [{file: %s}]\nbackends: [ref]\nduration: 0.05\n' "$tmp/nosuch-model.onnx" >"$tmp/allfail.yaml"
+# (stderr also carries the sweep's own progress, so only the last line is the error.)
+"$frugal" sweep "$tmp/allfail.yaml" --db "$tmp/allfail.sqlite" >/dev/null 2>"$tmp/err"
+if [ $? -eq 1 ] && tail -n 1 "$tmp/err" | grep -qF "sweep allfail: all 1 points run failed"; then
+  passes=$((passes+1)); else echo "FAIL: all-failed sweep:"; cat "$tmp/err"; fails=$((fails+1)); fi
+# --profile names a key the store does not hold.
+"$frugal" sweep "$tmp/abuse-ok.yaml" --db "$tmp/abuse-ok.sqlite" >/dev/null 2>&1
+expect 1 "--profile: no measured point 'nokey' in this store" -- "$frugal" report "$tmp/abuse-ok.sqlite" --profile nokey -o "$tmp/r.html"
+[ -e "$tmp/r.html" ] && { echo "FAIL: report --profile nokey left $tmp/r.html"; fails=$((fails+1)); }
