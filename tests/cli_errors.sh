@@ -12,7 +12,7 @@ expect() {
   "$@" >"$tmp/out" 2>"$tmp/err"
   local rc=$?
   local lines; lines=$(wc -l <"$tmp/err")
-  if [ "$rc" -ne "$code" ] || ! grep -qF -- "$needle" "$tmp/err" || { [ "$code" -eq 1 ] && [ "$lines" -ne 1 ]; }; then
+  if [ "$rc" -ne "$code" ] || { [ -n "$needle" ] && ! grep -qF -- "$needle" "$tmp/err"; } || { [ "$code" -eq 1 ] && [ "$lines" -ne 1 ]; }; then
     echo "FAIL: $* -> rc=$rc (want $code), stderr:"; cat "$tmp/err"; fails=$((fails+1))
   else
     passes=$((passes+1))

@@ -5,6 +5,8 @@
 // (compress/sparsity_report.h), clusters, quantization, mixed precision, accuracy
 // before/after, the encoded size (compress/weight_encoding.h) and the per-layer sensitivity
 // sweep (compress/sensitivity.h). docs/pruning.md, docs/quantization.md, docs/compression.md.
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -294,7 +296,8 @@ compress::PipelineContext make_context(CompressArgs& a, const ir::Graph& origina
   if (!a.quant.empty()) ctx.base.backends = {"cpu", "ref"};
   ctx.latency_batch = a.engine.batch;
   ctx.latency_runs = a.latency_runs;
-  if (!a.json)
+  // Progress only on a terminal: an error must stay the one line a script reads on stderr.
+  if (!a.json && isatty(2))
     ctx.progress = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
   measure::attach_data(ctx, original,
                        {a.data, a.calib_data, quant_calibration, a.limit, a.datasets_root});
@@ -312,7 +315,7 @@ std::optional<compress::SensitivityResult> sensitivity(const CompressArgs& a,
     tmp.add_excludes(a.exclude);
     so.exclude = tmp.exclude;
   }
-  if (!a.json)
+  if (!a.json && isatty(2))
     so.progress = [](size_t i, size_t n, const std::string& name) {
       std::fprintf(stderr, "sensitivity: %zu/%zu %s\n", i + 1, n, name.c_str());
     };
