@@ -80,7 +80,7 @@ class PipelineRunner {
   const std::vector<SegmentTraffic>& traffic() const { return traffic_; }
   // Push-to-pop latency of each popped result, in order (the popping thread's).
   const std::vector<double>& latencies_s() const { return latencies_s_; }
-  // Work per inference of each segment's Session, once ready (measure::session_work).
+  // Each segment's Session, built on its worker: valid once wait_ready() returned.
   const std::vector<runtime::Session*>& sessions() const { return sessions_; }
 
  private:
