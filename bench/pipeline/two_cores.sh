@@ -4,7 +4,8 @@
 #   K1-2t  one stage on cores 0-1, 2 threads         (--devices bench/pipeline/two-threads.yaml)
 #   K2     two stages, one per core, 1 thread each   (frugal partition --stages 2, optimal cut)
 # each measured for throughput with the queues saturated (--in-flight 0) and for latency one
-# inference at a time (--in-flight 1), and simulated (--simulate: each segment timed alone
+# inference at a time (--in-flight 1), queues of 8 (so that the unpinned feeding and
+# draining threads, late on a loaded machine, do not stall the stages), and simulated (--simulate: each segment timed alone
 # on its core, then the discrete-event simulator). Configurations alternate within a round
 # (the machine is shared); the summary gives the median and the min..max over rounds.
 # Usage: bench/pipeline/two_cores.sh BUILD_DIR [ROUNDS=5] [DURATION=3] [MODELS...]
@@ -20,7 +21,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 out="$work/runs.jsonl"
-common=(--backend cpu,ref --duration "$duration" --warmup 0.5 --json)
+common=(--backend cpu,ref --queue 8 --duration "$duration" --warmup 0.5 --json)
 
 for m in "${models[@]}"; do
   "$frugal" zoo "$m" -o "$work/$m.onnx" >/dev/null
@@ -53,7 +54,7 @@ for ((round = 0; round < rounds; round++)); do
       esac
       run "$m" "$c" saturated "$round" -- "${args[@]}" "${common[@]}" --in-flight 0
       run "$m" "$c" one-at-a-time "$round" -- "${args[@]}" "${common[@]}" --in-flight 1
-      run "$m" "$c" simulated "$round" -- "${args[@]}" --backend cpu,ref --simulate --json
+      run "$m" "$c" simulated "$round" -- "${args[@]}" --backend cpu,ref --queue 8 --simulate --json
     done
   done
 done
