@@ -8,8 +8,10 @@
 // fourth oneDNN bias is ONNX's Rbh. Y ([seq, dirs, batch, hidden]) is oneDNN's
 // bidirectional_concat output ([seq, batch, dirs*hidden]) permuted by a strided copy.
 //
-// Declined (the node falls back to ref, with the reason in the plan): non-constant
-// weights, sequence_lens, clip, non-default activations, LSTM's input_forget.
+// Weights given at run time are copied gate by gate into that order on each run.
+// Declined (the node falls back to ref, with the reason in the plan): a run-time P,
+// sequence_lens, clip, non-default activations, LSTM's input_forget.
+#include <algorithm>
 #include <vector>
 
 #include "frugal/kernels/cpu/factories.h"
@@ -90,9 +92,61 @@ Tensor peephole_ldgo(const Tensor& p, int64_t dirs, int64_t hidden) {
   return out;
 }
 
+// Weights given at run time (graph inputs, as in ONNX's test cases): W or R copied gate by
+// gate, by strided views, into oneDNN's ldigo order on every run.
+dnnl::memory runtime_weights(OnednnKernel& k, size_t index, const Shape& shape,
+                             const std::vector<int64_t>& order, int64_t hidden) {
+  const int64_t dirs = shape[0], cols = shape[2], gates = static_cast<int64_t>(order.size());
+  const dnnl::memory whole = k.bind_input(index, plain_md(shape, dt::f32));
+  const dims full = {1, dirs, cols, gates, hidden}, one_gate = {1, dirs, cols, 1, hidden};
+  const dnnl::memory::desc onnx(
+      full, dt::f32,
+      dims{dirs * gates * hidden * cols, gates * hidden * cols, 1, hidden * cols, cols});
+  const dnnl::memory::desc dense(full, dt::f32, tag::ldigo);
+  dnnl::memory out = k.buffer(dense);
+  for (int64_t g = 0; g < gates; ++g)
+    k.add_copy(k.view_of(whole, onnx.submemory_desc(one_gate, {0, 0, 0, order[g], 0})),
+               k.view_of(out, dense.submemory_desc(one_gate, {0, 0, 0, g, 0})));
+  return out;
+}
+
+// Run-time B [dirs, 2*gates*hidden] as oneDNN's bias: per gate Wb + Rb by a binary add
+// (the linear-before-reset GRU's gate 2 takes Wbh alone and its fourth gate Rbh).
+dnnl::memory runtime_bias(OnednnKernel& k, const Build& b, Cell cell, bool lbr, int64_t dirs,
+                          int64_t hidden) {
+  const std::vector<int64_t> order = gate_order(cell);
+  const auto gates = static_cast<int64_t>(order.size());
+  const int64_t out_gates = lbr ? gates + 1 : gates;
+  const dnnl::memory whole = k.bind_input(kB, plain_md(b.in_shape(kB), dt::f32));
+  const dnnl::memory::desc onnx({1, dirs, 2 * gates, hidden}, dt::f32, tag::abcd);
+  const dnnl::memory::desc dense({1, dirs, out_gates, hidden}, dt::f32, tag::ldgo);
+  dnnl::memory out = k.buffer(dense);
+  const dims one_gate = {1, dirs, 1, hidden};
+  auto onnx_gate = [&](int64_t g) {
+    return k.view_of(whole, onnx.submemory_desc(one_gate, {0, 0, g, 0}));
+  };
+  for (int64_t g = 0; g < out_gates; ++g) {
+    const dnnl::memory dst = k.view_of(out, dense.submemory_desc(one_gate, {0, 0, g, 0}));
+    if (lbr && g >= 2) {
+      k.add_copy(onnx_gate(g == 2 ? 2 : gates + 2), dst);
+      continue;
+    }
+    const dnnl::memory wb = onnx_gate(order[g]), rb = onnx_gate(gates + order[g]);
+    const dnnl::binary::primitive_desc pd(
+        dnnl::binary::desc(dnnl::algorithm::binary_add, wb.get_desc(), rb.get_desc(),
+                           dst.get_desc()),
+        scratchpad_attr(), b.context->engine());
+    k.add_step(pd, dnnl::binary(pd),
+               {{DNNL_ARG_SRC_0, wb}, {DNNL_ARG_SRC_1, rb}, {DNNL_ARG_DST, dst}}, false);
+  }
+  return out;
+}
+
+bool constant_weights(const Build& b) {
+  return b.constant(kW) && b.constant(kR) && (!b.has_input(kB) || b.constant(kB));
+}
+
 void check_supported(const Build& b, const Attrs& a) {
-  if (!b.constant(kW) || !b.constant(kR)) decline("W and R must be constants (weights)");
-  if (b.has_input(kB) && !b.constant(kB)) decline("B must be a constant");
   if (a.cell == Cell::kLstm && b.has_input(kP) && !b.constant(kP)) decline("P must be a constant");
   if (b.has_input(kSeqLens)) decline("sequence_lens is not supported by oneDNN's primitive");
   if (a.clip) decline("clip is not supported by oneDNN's primitive");
@@ -157,34 +211,63 @@ std::unique_ptr<kernels::Kernel> make_recurrent(const Build& b, Cell cell) {
   const dnnl::memory::desc src_layer({d.seq, d.batch, d.input}, dt::f32, tag::any);
   const dnnl::memory::desc state_any({1, d.dirs, d.batch, h}, dt::f32, tag::any);
   const dnnl::memory::desc none;
-  const dnnl::memory::desc w_layer({1, d.dirs, d.input, gates, h}, dt::f32, tag::any);
-  const dnnl::memory::desc w_iter({1, d.dirs, h, gates, h}, dt::f32, tag::any);
+  // Constant weights are reordered once into the primitive's layout; run-time ones are
+  // rebuilt in plain ldigo each run.
+  const bool fixed = constant_weights(b);
+  const tag w_tag = fixed ? tag::any : tag::ldigo;
+  const dnnl::memory::desc w_layer({1, d.dirs, d.input, gates, h}, dt::f32, w_tag);
+  const dnnl::memory::desc w_iter({1, d.dirs, h, gates, h}, dt::f32, w_tag);
   const dnnl::memory::desc bias({1, d.dirs, lbr ? gates + 1 : gates, h}, dt::f32, tag::ldgo);
   const bool peephole = lstm && b.has_input(kP);
   const dnnl::memory::desc w_peephole =
       peephole ? dnnl::memory::desc({1, d.dirs, 3, h}, dt::f32, tag::ldgo) : none;
   const dnnl::memory::desc dst_layer({d.seq, d.batch, d.dirs * h}, dt::f32, tag::tnc);
-  const dnnl::memory::desc src_iter = b.has_input(kInitialH) ? state_any : none;
-  const dnnl::memory::desc src_iter_c = lstm && b.has_input(kInitialC) ? state_any : none;
-  const dnnl::memory::desc dst_iter = b.has_output(1) ? state_any : none;
-  const dnnl::memory::desc dst_iter_c = lstm && b.has_output(2) ? state_any : none;
+  auto kernel = std::make_unique<OnednnKernel>(b.context);
+  // oneDNN's LSTM takes h and c states both or neither: a missing initial one is zeros, a
+  // missing final one a scratch buffer.
+  const bool in_states = b.has_input(kInitialH) || (lstm && b.has_input(kInitialC));
+  const bool out_states = b.has_output(1) || (lstm && b.has_output(2));
+  const dnnl::memory::desc src_iter = in_states ? state_any : none;
+  const dnnl::memory::desc src_iter_c = lstm && in_states ? state_any : none;
+  const dnnl::memory::desc dst_iter = out_states ? state_any : none;
+  const dnnl::memory::desc dst_iter_c = lstm && out_states ? state_any : none;
+  auto zeros = [&](const dnnl::memory::desc& wanted) {
+    Tensor z(DType::kF32, {1, d.dirs, d.batch, h});
+    std::fill(z.data<float>(), z.data<float>() + z.numel(), 0.0f);
+    return kernel->constant_as(z, dnnl::memory::desc(z.shape(), dt::f32, tag::ldnc), wanted);
+  };
+  auto state_in = [&](size_t index, const dnnl::memory::desc& wanted) {
+    return b.has_input(index) ? kernel->input_as(index, io.state, wanted) : zeros(wanted);
+  };
+  auto state_out = [&](size_t index, const dnnl::memory::desc& produced) {
+    return b.has_output(index) ? kernel->output_as(index, io.state, produced)
+                               : kernel->buffer(produced);
+  };
   const auto fwd = dnnl::prop_kind::forward_inference;
   const dnnl::engine& eng = b.context->engine();
   const dnnl::primitive_attr attr = scratchpad_attr();
 
-  auto kernel = std::make_unique<OnednnKernel>(b.context);
   const std::vector<int64_t> order = gate_order(cell);
   auto weights = [&](const dnnl::rnn_primitive_desc_base& pd) {
     Args args;
-    args[DNNL_ARG_WEIGHTS_LAYER] = kernel->constant_as(
-        weights_ldigo(*b.constant(kW), order, h),
-        dnnl::memory::desc(w_layer.dims(), dt::f32, tag::ldigo), pd.weights_layer_desc());
-    args[DNNL_ARG_WEIGHTS_ITER] = kernel->constant_as(
-        weights_ldigo(*b.constant(kR), order, h),
-        dnnl::memory::desc(w_iter.dims(), dt::f32, tag::ldigo), pd.weights_iter_desc());
-    args[DNNL_ARG_BIAS] = kernel->constant_as(
-        bias_ldgo(b.has_input(kB) ? b.constant(kB) : nullptr, cell, lbr, d.dirs, h), bias,
-        pd.bias_desc());
+    if (!fixed) {
+      args[DNNL_ARG_WEIGHTS_LAYER] = runtime_weights(*kernel, kW, b.in_shape(kW), order, h);
+      args[DNNL_ARG_WEIGHTS_ITER] = runtime_weights(*kernel, kR, b.in_shape(kR), order, h);
+      args[DNNL_ARG_BIAS] =
+          b.has_input(kB)
+              ? runtime_bias(*kernel, b, cell, lbr, d.dirs, h)
+              : kernel->constant_as(bias_ldgo(nullptr, cell, lbr, d.dirs, h), bias, pd.bias_desc());
+    } else {
+      args[DNNL_ARG_WEIGHTS_LAYER] = kernel->constant_as(
+          weights_ldigo(*b.constant(kW), order, h),
+          dnnl::memory::desc(w_layer.dims(), dt::f32, tag::ldigo), pd.weights_layer_desc());
+      args[DNNL_ARG_WEIGHTS_ITER] = kernel->constant_as(
+          weights_ldigo(*b.constant(kR), order, h),
+          dnnl::memory::desc(w_iter.dims(), dt::f32, tag::ldigo), pd.weights_iter_desc());
+      args[DNNL_ARG_BIAS] = kernel->constant_as(
+          bias_ldgo(b.has_input(kB) ? b.constant(kB) : nullptr, cell, lbr, d.dirs, h), bias,
+          pd.bias_desc());
+    }
     if (peephole)
       args[DNNL_ARG_WEIGHTS_PEEPHOLE] = kernel->constant_as(
           peephole_ldgo(*b.constant(kP), d.dirs, h), w_peephole, pd.weights_peephole_desc());
@@ -193,17 +276,13 @@ std::unique_ptr<kernels::Kernel> make_recurrent(const Build& b, Cell cell) {
   auto finish = [&](const dnnl::rnn_primitive_desc_base& pd, dnnl::primitive prim) {
     Args args = weights(pd);
     args[DNNL_ARG_SRC_LAYER] = kernel->input_as(kX, io.x, pd.src_layer_desc());
-    if (b.has_input(kInitialH))
-      args[DNNL_ARG_SRC_ITER] = kernel->input_as(kInitialH, io.state, pd.src_iter_desc());
-    if (lstm && b.has_input(kInitialC))
-      args[DNNL_ARG_SRC_ITER_C] = kernel->input_as(kInitialC, io.state, pd.src_iter_c_desc());
+    if (in_states) args[DNNL_ARG_SRC_ITER] = state_in(kInitialH, pd.src_iter_desc());
+    if (lstm && in_states) args[DNNL_ARG_SRC_ITER_C] = state_in(kInitialC, pd.src_iter_c_desc());
     // Y: written dense as {seq, batch, dirs*hidden}, then copied into ONNX's order.
     const dnnl::memory y = kernel->buffer(pd.dst_layer_desc());
     args[DNNL_ARG_DST_LAYER] = y;
-    if (b.has_output(1))
-      args[DNNL_ARG_DST_ITER] = kernel->output_as(1, io.state, pd.dst_iter_desc());
-    if (lstm && b.has_output(2))
-      args[DNNL_ARG_DST_ITER_C] = kernel->output_as(2, io.state, pd.dst_iter_c_desc());
+    if (out_states) args[DNNL_ARG_DST_ITER] = state_out(1, pd.dst_iter_desc());
+    if (lstm && out_states) args[DNNL_ARG_DST_ITER_C] = state_out(2, pd.dst_iter_c_desc());
     kernel->add_step(pd, prim, std::move(args));
     if (b.has_output(0)) {
       const dnnl::memory dense4 =
