@@ -47,7 +47,7 @@ OneNode build(const Case& c, uint64_t seed, std::map<std::string, ir::Attribute>
       c.initial ? input("H0", random_tensor(state, seed + 4)) : omitted()};
   if (c.op == "LSTM") {
     in.push_back(c.initial ? input("C0", random_tensor(state, seed + 5)) : omitted());
-    in.push_back(c.peephole ? constant("P", random_tensor({dirs, 3 * c.hidden}, seed + 6, 0.5f))
+    in.push_back(c.peephole ? weight("P", random_tensor({dirs, 3 * c.hidden}, seed + 6, 0.5f))
                             : omitted());
   }
   std::map<std::string, ir::Attribute> attrs = {{"hidden_size", attr(c.hidden)},

@@ -9,8 +9,8 @@
 // bidirectional_concat output ([seq, batch, dirs*hidden]) permuted by a strided copy.
 //
 // Weights given at run time are copied gate by gate into that order on each run.
-// Declined (the node falls back to ref, with the reason in the plan): a run-time P,
-// sequence_lens, clip, non-default activations, LSTM's input_forget.
+// Declined (the node falls back to ref, with the reason in the plan): sequence_lens, clip,
+// non-default activations, LSTM's input_forget.
 #include <algorithm>
 #include <vector>
 
@@ -147,7 +147,6 @@ bool constant_weights(const Build& b) {
 }
 
 void check_supported(const Build& b, const Attrs& a) {
-  if (a.cell == Cell::kLstm && b.has_input(kP) && !b.constant(kP)) decline("P must be a constant");
   if (b.has_input(kSeqLens)) decline("sequence_lens is not supported by oneDNN's primitive");
   if (a.clip) decline("clip is not supported by oneDNN's primitive");
   if (a.input_forget) decline("input_forget is not supported by oneDNN's primitive");
@@ -268,9 +267,13 @@ std::unique_ptr<kernels::Kernel> make_recurrent(const Build& b, Cell cell) {
           bias_ldgo(b.has_input(kB) ? b.constant(kB) : nullptr, cell, lbr, d.dirs, h), bias,
           pd.bias_desc());
     }
-    if (peephole)
+    if (peephole && b.constant(kP)) {
       args[DNNL_ARG_WEIGHTS_PEEPHOLE] = kernel->constant_as(
           peephole_ldgo(*b.constant(kP), d.dirs, h), w_peephole, pd.weights_peephole_desc());
+    } else if (peephole) {  // P [dirs, 3*hidden] is W-like with one column: the same copies
+      const dnnl::memory p = runtime_weights(*kernel, kP, Shape{d.dirs, 3 * h, 1}, {0, 2, 1}, h);
+      args[DNNL_ARG_WEIGHTS_PEEPHOLE] = kernel->view_of(p, w_peephole);
+    }
     return args;
   };
   auto finish = [&](const dnnl::rnn_primitive_desc_base& pd, dnnl::primitive prim) {
