@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Synthesized size of multiply, add, FMA and MAC for every table format (docs/hw.md), and the
 # measured-area data file the cost model reads (src/frugal/numeric/synthesized_area.inc).
-# Usage: bench/hw/size_table.sh [path/to/frugal]   (yosys required; about 20 min on 2 cores)
+# Usage: bench/hw/size_table.sh [path/to/frugal]   (yosys required; minutes on 2 cores)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -12,33 +12,31 @@ inc="$root/src/frugal/numeric/synthesized_area.inc"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 {
-  echo "| format | op | NAND2 eq. | um^2 (NanGate45) | cells | depth | Xilinx LUTs | DSP48 |"
-  echo "|---|---|---:|---:|---:|---:|---:|---:|"
+  echo "| format | op | NAND2 eq. | um^2 (NanGate45) | cells | depth |"
+  echo "|---|---|---:|---:|---:|---:|"
 } >"$out"
 {
   echo "// Synthesized operator areas, written by bench/hw/size_table.sh (do not edit):"
   echo "// yosys synth + abc -g (generic gates), area in NAND2 equivalents (docs/hw.md)."
-  echo "// {format, op, accumulator, nand2_area, depth, xilinx_luts}"
+  echo "// {format, op, accumulator, nand2_area, depth}"
 } >"$inc"
 for f in $FORMATS; do
   acc=$(acc_of "$f")
   for op in mul add fma mac; do
     extra=()
     [ "$op" = mac ] && extra=(--acc "$acc")
-    "$frugal" hw size "$op" --format "$f" "${extra[@]}" --fpga xilinx --json >"$tmp/j.json"
+    "$frugal" hw size "$op" --format "$f" "${extra[@]}" --fpga none --json >"$tmp/j.json"
     python3 - "$tmp/j.json" "$f" "$op" "${acc}" "$out" "$inc" <<'PY'
 import json, sys
 path, f, op, acc, out, inc = sys.argv[1:]
 d = json.load(open(path))
-fp = d.get("fpga", {})
 label = op if op != "mac" else f"mac (+{acc})"
 with open(out, "a") as o:
     o.write(f"| {f} | {label} | {d['nand2_area']:.0f} | {d['area_um2_nangate45']:.0f} | "
-            f"{d['total_cells']} | {d['depth']} | {fp.get('luts', 0)} | {fp.get('dsps', 0)} |\n")
+            f"{d['total_cells']} | {d['depth']} |\n")
 acc_field = acc if op == "mac" else ""
 with open(inc, "a") as o:
-    o.write(f'{{"{f}", "{op}", "{acc_field}", {d["nand2_area"]:.1f}, {d["depth"]}, '
-            f'{fp.get("luts", 0)}}},\n')
+    o.write(f'{{"{f}", "{op}", "{acc_field}", {d["nand2_area"]:.1f}, {d["depth"]}}},\n')
 PY
     echo "$f $op done" >&2
   done

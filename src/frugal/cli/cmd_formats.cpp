@@ -115,7 +115,7 @@ void print_synthesized_comparison() {
     std::snprintf(q, sizeof q, "%.2f", syn / est);
     const std::string op =
         std::string(r.op) + (*r.accumulator ? std::string(" +") + r.accumulator : "");
-    t.add({r.format, op, e, m, q, std::to_string(r.depth), std::to_string(r.xilinx_luts)});
+    t.add({r.format, op, e, m, q, std::to_string(r.depth)});
   }
   std::printf(
       "\n%s\nestimate: Horowitz-scaled 45 nm model (second-hand areas); synthesized: yosys + abc\n"

@@ -206,7 +206,14 @@ void build_testbench(const OperatorSpec& spec, const VerifyOptions& opt, const s
     if (!v || !tb) throw UserError("cannot write the testbench into " + dir);
   }
   const std::string log = dir + "/verilator.log";
-  const std::string cmd = "cd " + dir + " && " + verilator +
+  // Verilator's runtime objects are the same for every testbench: ccache (when installed)
+  // compiles them once.
+  std::string objcache;
+  try {
+    objcache = "OBJCACHE=" + require_tool("ccache", "ccache") + " ";
+  } catch (const UserError&) {
+  }
+  const std::string cmd = "cd " + dir + " && " + objcache + verilator +
                           " --cc --exe --build -j 2 -Wno-fatal -Wno-lint -Wno-style"
                           " --top-module " +
                           module_name(spec) +

@@ -46,7 +46,6 @@ struct SynthesizedArea {
   const char* accumulator;  // mac only
   double nand2_area;
   int depth;  // gates on the longest path
-  int xilinx_luts;
 };
 const std::vector<SynthesizedArea>& synthesized_areas();
 // The row for `op` in `format`, or nullptr.
