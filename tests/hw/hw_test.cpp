@@ -12,6 +12,7 @@
 #include "frugal/hw/tools.h"
 #include "frugal/hw/verify.h"
 #include "frugal/hw/verilog.h"
+#include "frugal/numeric/cost_model.h"
 #include "frugal/numeric/format.h"
 
 namespace frugal::hw {
@@ -43,8 +44,30 @@ TEST(HwGenerator, DeterministicAndNamed) {
   EXPECT_NE(v.find("module frugal_mac_e4m3_fp32 ("), std::string::npos);
   EXPECT_NE(v.find("module fr_round_float"), std::string::npos);
   const OperatorSpec p = spec("mul", "e5m2", "", "nearest", 3);
-  EXPECT_NE(generate_verilog(p).find("fr_pipe #(.W(8), .N(3))"), std::string::npos);
+  // One level after the product, the other two at the output.
+  EXPECT_NE(generate_verilog(p).find("p_r_m <= p_m;"), std::string::npos);
+  EXPECT_NE(generate_verilog(p).find("fr_pipe #(.W(8), .N(2))"), std::string::npos);
   EXPECT_TRUE(ports(p).clocked);
+}
+
+// The generated Verilog-2005 is also accepted by Icarus Verilog (a third parser).
+TEST(HwGenerator, IcarusAcceptsTheDesigns) {
+  REQUIRE_TOOL("iverilog");
+  ScratchDir dir("frugal-hw-test-");
+  const OperatorSpec specs[] = {
+      spec("mul", "e4m3"),
+      spec("add", "fp16", "", "toward-zero"),
+      spec("mac", "e5m2", "kulisch", "nearest", 1),
+      spec("dot", "int8", "fixed24.0", "nearest", 0, 3),
+      spec("from-fp32", "fixed8.8", "", "stochastic:bits=8"),
+      spec("to-fp32", "e3m2:sub=off"),
+  };
+  for (const OperatorSpec& s : specs) {
+    const std::string path = write_verilog(s, dir.path());
+    const std::string log = dir.path() + "/iverilog.log";
+    EXPECT_EQ(run_logged("iverilog -g2005 -o " + dir.path() + "/a.out " + path, log), 0)
+        << describe(s) << ": " << last_line(log);
+  }
 }
 
 TEST(HwGenerator, RefusesWhatItCannotExpress) {
@@ -181,3 +204,29 @@ TEST(HwSize, SynthesizesToGates) {
 
 }  // namespace
 }  // namespace frugal::hw
+
+namespace frugal::numeric {
+namespace {
+
+// The cost model's measured column (bench/hw/size_table.sh -> synthesized_area.inc).
+TEST(SynthesizedCost, MeasuredMacAreasBesideTheEstimate) {
+  EXPECT_EQ(parse_cost_source("synthesized"), CostSource::kSynthesized);
+  EXPECT_THROW(parse_cost_source("guess"), UserError);
+  const NumberFormat fp32 = parse_format("fp32"), e4m3 = parse_format("e4m3");
+  const SynthesizedArea* mul32 = find_synthesized_area(fp32, "mul");
+  const SynthesizedArea* add32 = find_synthesized_area(fp32, "add");
+  ASSERT_NE(mul32, nullptr);
+  ASSERT_NE(add32, nullptr);
+  const OpCost e4 = mac_cost(e4m3, CostSource::kSynthesized);
+  EXPECT_GT(e4.relative_area, 0.0);
+  EXPECT_LT(e4.relative_area, 1.0);
+  const double e4_nand2 = find_synthesized_area(e4m3, "mac")->nand2_area;
+  EXPECT_DOUBLE_EQ(e4.area_um2, e4_nand2 * kNand2Um2);
+  EXPECT_DOUBLE_EQ(e4.relative_area, e4_nand2 / (mul32->nand2_area + add32->nand2_area));
+  EXPECT_EQ(e4.energy_pj, mac_cost(e4m3).energy_pj);  // energy stays the estimate
+  for (const auto& row : synthesized_areas()) EXPECT_GT(estimated_area_um2(row), 0) << row.format;
+  EXPECT_THROW(mac_cost(parse_format("e3m4"), CostSource::kSynthesized), UserError);
+}
+
+}  // namespace
+}  // namespace frugal::numeric

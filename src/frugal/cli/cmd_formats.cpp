@@ -104,8 +104,7 @@ std::string mac_area_text(const fn::NumberFormat& f, fn::CostSource source) {
 
 // The measured table beside the Horowitz-scaled estimate (docs/cost-model.md).
 void print_synthesized_comparison() {
-  Table t({"format", "op", "estimate um^2", "synthesized um^2", "synthesized / estimate", "depth",
-           "Xilinx LUTs"});
+  Table t({"format", "op", "estimate um^2", "synthesized um^2", "synthesized / estimate", "depth"});
   for (const auto& r : fn::synthesized_areas()) {
     const double est = fn::estimated_area_um2(r);
     const double syn = r.nand2_area * fn::kNand2Um2;
@@ -165,7 +164,7 @@ void list_formats(const std::vector<std::pair<fn::NumberFormat, std::string>>& f
   if (source == fn::CostSource::kSynthesized) {
     std::printf(
         "--cost synthesized: MAC area column from Yosys synthesis of frugal hw's operators\n"
-        "(relative to the synthesized fp32 MAC; '-' where not measured).\n");
+        "(relative to the synthesized fp32 multiply + add; '-' where not measured).\n");
     print_synthesized_comparison();
   }
 }

@@ -31,7 +31,7 @@ struct OperatorSpec {
   numeric::NumberFormat accumulator;  // c and y of mac and dot (defaults to format)
   bool kulisch = false;               // mac, dot: exact fixed-point accumulator
   numeric::Rounding rounding;         // rne, rz, or sr (from-fp32 only)
-  int pipeline = 0;                   // register stages at the output
+  int pipeline = 0;                   // register levels (latency in cycles)
   int length = 4;                     // dot: number of products
 };
 

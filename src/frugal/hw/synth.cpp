@@ -109,7 +109,7 @@ SizeResult size(const OperatorSpec& spec, FpgaFamily fpga) {
   }
   run_yosys(yosys, dir.path(),
             "read_verilog design.v\nsynth -flatten -top " + top +
-                "\nabc -g AND,NAND,OR,NOR,XOR,XNOR,ANDNOT,ORNOT,MUX\nopt_clean\n"
+                "\ndffunmap\nabc -g AND,NAND,OR,NOR,XOR,XNOR,ANDNOT,ORNOT,MUX\nopt_clean\n"
                 "tee -o stat.txt stat\ntee -o ltp.txt ltp -noff\n",
             "gates");
   SizeResult r;

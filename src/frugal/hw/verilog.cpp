@@ -50,10 +50,38 @@ class TopWriter {
   void dot_body();
   void kulisch_mac_body();
   std::string to_fixed(const Value& v, const KulischGrid& g, const std::string& name);
+  bool take_stage();
+  Value cut(const Value& v);
 
   const OperatorSpec& spec_;
   std::ostringstream os_;
+  // Register levels still to place inside the datapath; the last level is the output's.
+  int internal_stages_ = std::max(0, spec_.pipeline - 1);
+  int used_stages_ = 0;
 };
+
+bool TopWriter::take_stage() {
+  if (internal_stages_ == 0) return false;
+  --internal_stages_;
+  ++used_stages_;
+  return true;
+}
+
+// One pipeline register on every wire of v.
+Value TopWriter::cut(const Value& v) {
+  Value r = v;
+  r.p = v.p + "_r";
+  os_ << "  reg " << r.p << "_s, " << r.p << "_n, " << r.p << "_i";
+  if (v.has_sticky) os_ << ", " << r.p << "_st";
+  os_ << ";\n  reg [" << v.sig_bits - 1 << ":0] " << r.p << "_m;\n";
+  os_ << "  reg signed [" << kXw - 1 << ":0] " << r.p << "_x;\n";
+  os_ << "  always @(posedge clk) begin\n";
+  for (const char* w : {"_s", "_n", "_i", "_m", "_x"})
+    os_ << "    " << r.p << w << " <= " << v.p << w << ";\n";
+  if (v.has_sticky) os_ << "    " << r.p << "_st <= " << v.p << "_st;\n";
+  os_ << "  end\n";
+  return r;
+}
 
 void TopWriter::declare(const Value& v) {
   os_ << "  wire " << v.p << "_s, " << v.p << "_n, " << v.p << "_i";
@@ -219,12 +247,15 @@ void TopWriter::body() {
     case HwOp::kMul: {
       const Value a = unpack(f, "a", "ua");
       const Value b = unpack(f, "b", "ub");
-      return round(multiply(a, b, "p"), f, "y_comb");
+      Value p = multiply(a, b, "p");
+      if (take_stage()) p = cut(p);
+      return round(p, f, "y_comb");
     }
     case HwOp::kAdd: {
       const Value a = unpack(f, "a", "ua");
       const Value b = unpack(f, "b", "ub");
-      const Value s = add(a, b, f, "s");
+      Value s = add(a, b, f, "s");
+      if (take_stage()) s = cut(s);
       return round(s, f, "y_comb");
     }
     case HwOp::kFma:
@@ -233,9 +264,14 @@ void TopWriter::body() {
       const fn::NumberFormat& acc = spec_.op == HwOp::kFma ? f : spec_.accumulator;
       const Value a = unpack(f, "a", "ua");
       const Value b = unpack(f, "b", "ub");
-      const Value p = multiply(a, b, "p");
-      const Value c = unpack(acc, "c", "uc");
-      const Value s = add(p, c, acc, "s");
+      Value p = multiply(a, b, "p");
+      Value c = unpack(acc, "c", "uc");
+      if (take_stage()) {
+        p = cut(p);
+        c = cut(c);
+      }
+      Value s = add(p, c, acc, "s");
+      if (take_stage()) s = cut(s);
       return round(s, acc, "y_comb");
     }
     case HwOp::kToFp32:
@@ -257,7 +293,7 @@ std::string TopWriter::run() {
   os_ << "  wire [" << pl.output.bits - 1 << ":0] y_comb;\n";
   body();
   if (pl.clocked)
-    os_ << "  fr_pipe #(.W(" << pl.output.bits << "), .N(" << spec_.pipeline
+    os_ << "  fr_pipe #(.W(" << pl.output.bits << "), .N(" << spec_.pipeline - used_stages_
         << ")) out_regs (.clk(clk), .d(y_comb), .q(y));\n";
   else
     os_ << "  assign y = y_comb;\n";

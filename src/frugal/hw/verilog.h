@@ -1,6 +1,8 @@
 // The generator: synthesizable Verilog-2005 for an operator (accepted by Yosys, Verilator
 // and Icarus Verilog). Plain C++ writes one top module that instantiates the operator
 // library (rtl_library.cpp) with the format's constants; the output is deterministic.
+// --pipeline N places N register levels: after the exact product and after the alignment
+// adder where the operator has them (mul, add, fma, mac), the remaining ones at the output.
 #pragma once
 
 #include <string>

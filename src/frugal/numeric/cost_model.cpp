@@ -167,13 +167,15 @@ CostSource parse_cost_source(std::string_view name) {
 OpCost mac_cost(const NumberFormat& operands, CostSource source) {
   OpCost c = mac_cost(operands);
   if (source == CostSource::kHorowitz) return c;
+  // Normalized like the estimate: an fp32 MAC is one fp32 multiply plus one fp32 add.
   const SynthesizedArea* row = find_synthesized_area(operands, "mac");
-  const SynthesizedArea* fp32 = find_synthesized_area(float_format(8, 23), "mac");
-  if (!row || !fp32)
+  const SynthesizedArea* mul32 = find_synthesized_area(float_format(8, 23), "mul");
+  const SynthesizedArea* add32 = find_synthesized_area(float_format(8, 23), "add");
+  if (!row || !mul32 || !add32)
     throw UserError("--cost synthesized: no measured MAC area for " + to_string(operands) +
                     " (measured: the formats of bench/hw/size_table.sh)");
   c.area_um2 = row->nand2_area * kNand2Um2;
-  c.relative_area = row->nand2_area / fp32->nand2_area;
+  c.relative_area = row->nand2_area / (mul32->nand2_area + add32->nand2_area);
   return c;
 }
 

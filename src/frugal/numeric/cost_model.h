@@ -62,8 +62,9 @@ enum class CostSource : uint8_t { kHorowitz, kSynthesized };
 // "horowitz" | "synthesized"; throws UserError naming --cost.
 CostSource parse_cost_source(std::string_view name);
 // MAC cost by source. kSynthesized: the measured MAC area (multiply in the format, add in its
-// table accumulator) in NanGate 45 nm um^2, relative to the measured fp32 MAC; energy stays
-// Horowitz's estimate. Throws UserError when the table has no row for the format.
+// table accumulator) in NanGate 45 nm um^2, relative to the measured fp32 multiply + fp32 add
+// (the estimate's fp32 MAC); energy stays Horowitz's estimate. Throws UserError when the table
+// has no row for the format.
 OpCost mac_cost(const NumberFormat& operands, CostSource source);
 
 // Energy of reading one 64-bit word from an SRAM of that capacity (8 KB: 10 pJ, 32 KB:
