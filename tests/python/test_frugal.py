@@ -241,3 +241,23 @@ def test_round_values_and_errors():
     with pytest.raises(ValueError):
         frugal.formats.round(np.zeros(3, np.float32), "e9m99x")
     assert "e4m3" in frugal.formats.presets()
+
+
+# --- sweep and report ---------------------------------------------------------------------
+
+def test_sweep_and_report(cli, tmp_path, monkeypatch):
+    import os
+    monkeypatch.setenv("FRUGAL_CLI", os.environ["FRUGAL_CLI"])
+    spec = {"name": "py", "models": ["lenet5"], "backends": ["ref", "cpu,ref"],
+            "duration": 0.1, "min_queries": 4, "power": "none"}
+    db = str(tmp_path / "py.sqlite")
+    s = frugal.sweep(spec, db, cache=str(tmp_path / "cache"), quiet=True)
+    assert (s["planned"], s["ok"], s["failed"]) == (2, 2, 0)
+    again = frugal.sweep(spec, db, resume=True, cache=str(tmp_path / "cache"), quiet=True)
+    assert again["skipped"] == 2
+    out = tmp_path / "report.html"
+    r = frugal.report(db, str(out), pareto="latency,memory")
+    assert r["points"] == 2 and r["ok"] == 2 and out.stat().st_size > 1000
+    assert "lenet5" in r["pareto"] and len(r["records"]["points"]) == 2
+    with pytest.raises(ValueError):
+        frugal.report(str(tmp_path / "none.sqlite"))

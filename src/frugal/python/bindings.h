@@ -28,5 +28,6 @@ void bind_model(py::module_& m);
 void bind_session(py::module_& m);
 void bind_workflows(py::module_& m);
 void bind_formats(py::module_& m);
+void bind_explore(py::module_& m);
 
 }  // namespace frugal::python

@@ -135,4 +135,5 @@ PYBIND11_MODULE(_frugal, m) {
   fp::bind_session(m);
   fp::bind_workflows(m);
   fp::bind_formats(m);
+  fp::bind_explore(m);
 }

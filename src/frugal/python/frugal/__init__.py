@@ -14,6 +14,8 @@ FileNotFoundError), carrying the CLI's one-line message. docs/python.md.
 from __future__ import annotations
 
 import json as _json
+import os as _os
+import shutil as _shutil
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 try:
@@ -27,8 +29,8 @@ Model = _frugal.Model
 Error = _frugal.Error
 FileNotFound = _frugal.FileNotFound
 
-__all__ = ["Model", "Session", "zoo", "zoo_names", "bench", "eval", "compress", "formats",
-           "Error", "FileNotFound"]
+__all__ = ["Model", "Session", "zoo", "zoo_names", "bench", "eval", "compress", "sweep",
+           "report", "formats", "Error", "FileNotFound"]
 
 DEFAULT_BACKEND = "cpu,ref"
 
@@ -143,3 +145,44 @@ def compress(model: Model, *, prune: Optional[str] = None, quant: Optional[str] 
     o.limit, o.datasets_root = limit, datasets_root
     new, report = _frugal.compress(model, _engine(**engine), o)
     return new, _json.loads(report)
+
+
+def _frugal_cli() -> str:
+    """The frugal binary a sweep's child processes run: FRUGAL_CLI, else `frugal` on PATH,
+    else the build tree's (build/frugal next to build/python/frugal)."""
+    env = _os.environ.get("FRUGAL_CLI")
+    if env:
+        return env
+    here = _os.path.join(_os.path.dirname(_os.path.abspath(__file__)), "..", "..", "frugal")
+    found = _shutil.which("frugal")
+    if found:
+        return found
+    if _os.path.exists(here):
+        return _os.path.abspath(here)
+    raise Error("sweep: no frugal binary (set FRUGAL_CLI, or put frugal on PATH)")
+
+
+def sweep(spec: Union[str, Mapping[str, Any]], db: Optional[str] = None, *, jobs: int = 1,
+          resume: bool = False, cache: Optional[str] = None, quiet: bool = False,
+          base_dir: str = ".") -> Dict[str, Any]:
+    """Run a sweep (`frugal sweep SPEC --db DB`, docs/sweep.md): spec is a YAML file's path
+    or the spec as a dict; each point runs in a child process of the frugal binary and its
+    Record goes into the SQLite store `db` (default NAME.sqlite). Returns planned, skipped,
+    ok, failed, wall_s, keys and db."""
+    if isinstance(spec, str):
+        path, text = spec, ""
+    else:
+        path, text = "", _json.dumps(dict(spec))
+    return dict(_frugal.sweep(path, text, base_dir, db or "", jobs, resume, cache or "",
+                              _frugal_cli(), quiet))
+
+
+def report(db: str, out: Optional[str] = None, *, csv: Optional[str] = None,
+           json: Optional[str] = None, pareto: Optional[str] = None) -> Dict[str, Any]:
+    """Report a results store (`frugal report DB -o OUT`): writes the HTML report to `out`
+    (and CSV/JSON where given); returns points, ok, failed, the Pareto front as text
+    (`pareto`: two or more metrics, "acc,latency" by default) and `records`: the store as
+    `frugal report --json` writes it."""
+    r = dict(_frugal.report(db, out or "", csv or "", json or "", pareto or ""))
+    r["records"] = _json.loads(r.pop("points_json"))
+    return r
