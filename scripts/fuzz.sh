@@ -25,6 +25,26 @@ if [ "$target" = fgz ]; then
     -malloc_limit_mb=1024 -print_final_stats=1 2>&1 | tail -15
   exit "${PIPESTATUS[0]}"
 fi
+if [ "$target" = parsers ]; then
+  # Seeds: one valid input per parser, prefixed with the byte that selects it
+  # (tools/fuzz/parsers_fuzz.cpp: 0 NPY, 1 NPZ, 2 IDX, 3 sweep spec, 4 devices, 5 serial stream).
+  corpus=build-fuzz/corpus-parsers
+  mkdir -p "$corpus"
+  seed() { { printf "\\$(printf '%03o' "$1")"; cat; } >"$corpus/$2"; }
+  if [ -x build/frugal ]; then
+    ./build/frugal zoo lenet5 -o build-fuzz/l5.onnx >/dev/null
+    ./build/frugal run build-fuzz/l5.onnx --output build-fuzz/out.npy >/dev/null 2>&1 &&
+      seed 0 npy <build-fuzz/out.npy
+    ./build/frugal partition --print-devices edgetpu-x8 2>/dev/null | seed 4 devices
+  fi
+  fm=/usr/share/datasets/fashion-mnist
+  for f in "$fm"/t10k-labels-idx1-ubyte*; do [ -f "$f" ] && zcat -f "$f" | head -c 200 | seed 2 idx; done
+  sed -n '/^```yaml/,/^```/p' docs/sweep.md | sed '1d;$d' | seed 3 spec
+  printf '# frugal power stream\n1000,0,12.0,1.5\n1000,1,5.0,0.2\n2000,0,12.0,1.6\n2500,M,1\n' | seed 5 serial
+  ./build-fuzz/parsers_fuzz "$corpus" -max_total_time="$secs" -rss_limit_mb=2048 \
+    -malloc_limit_mb=1024 -print_final_stats=1 2>&1 | tail -15
+  exit "${PIPESTATUS[0]}"
+fi
 corpus=build-fuzz/corpus
 mkdir -p "$corpus"
 data=/usr/share/libonnx-testdata/data/node

@@ -8,4 +8,9 @@ if(FRUGAL_FUZZ AND FRUGAL_CLANGXX)
   add_test(NAME fuzz_fgz_reader COMMAND ${CMAKE_SOURCE_DIR}/scripts/fuzz.sh 10 fgz
            WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
   set_tests_properties(fuzz_fgz_reader PROPERTIES LABELS fuzz TIMEOUT 900 RUN_SERIAL TRUE)
+  # Every other parser a user feeds (data sets, YAML specs and devices, the sensor stream),
+  # 15 s (tools/fuzz/parsers_fuzz.cpp).
+  add_test(NAME fuzz_parsers COMMAND ${CMAKE_SOURCE_DIR}/scripts/fuzz.sh 15 parsers
+           WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+  set_tests_properties(fuzz_parsers PROPERTIES LABELS fuzz TIMEOUT 900 RUN_SERIAL TRUE)
 endif()
