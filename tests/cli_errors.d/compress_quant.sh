@@ -25,7 +25,7 @@ expect 1 "node 'conv1': 'int4' is not fp32, bf16 or int8" -- "$frugal" run "$tmp
 expect 1 "no node named 'nosuch'" -- "$frugal" run "$tmp/lenet5.onnx" --backend cpu,ref --precision-map "$tmp/pm_node.json"
 expect 1 "expected an object" -- "$frugal" run "$tmp/lenet5.onnx" --backend cpu,ref --precision-map "$tmp/pm_list.json"
 expect 1 "pm_missing.json: cannot read" -- "$frugal" run "$tmp/lenet5.onnx" --backend cpu,ref --precision-map "$tmp/pm_missing.json"
-expect 1 "--precision-map: applies to the cpu backend" -- "$frugal" run "$tmp/lenet5.onnx" --precision-map "$tmp/pm_ok.json"
+expect 1 "--precision-map: applies to the cpu backend" -- "$frugal" run "$tmp/lenet5.onnx" --backend ref --precision-map "$tmp/pm_ok.json"
 if ! "$frugal" info "$tmp/lenet5.onnx" --plan --backend cpu,ref --precision-map "$tmp/pm_ok.json" 2>"$tmp/err" | grep -q "cpu:bf16"; then
   echo "FAIL: --precision-map conv1=bf16 did not put conv1 on cpu:bf16"; cat "$tmp/err"; fails=$((fails+1))
 else

@@ -92,7 +92,7 @@ double inf_norm(const Tensor& w) {
 
 struct Runs {
   std::vector<Tensor> fp32, int8_u8, int8_float;
-  std::map<std::string, kernels::cpu::QuantParams> quantized;  // of the u8 session
+  std::map<std::string, kernels::QuantParams> quantized;  // of the u8 session
   std::vector<runtime::NodeAssignment> plan;                   // of the u8 session
   runtime::RangeMap ranges;
 };

@@ -64,8 +64,9 @@ void print_segments(const InfoArgs& a) {
 
 // "Conv+sum+relu" for a node carrying fused post-ops.
 std::string fused_op(const runtime::Session& s, const runtime::NodeAssignment& as) {
-  const ir::Node& n = s.graph().nodes[as.node_index];
   std::string op = as.op_type;
+  if (as.node_index >= s.graph().nodes.size()) return op;  // a copy step
+  const ir::Node& n = s.graph().nodes[as.node_index];
   if (n.has_attr(ops::kPostOpsAttr))
     for (const auto& e : n.attr_strings(ops::kPostOpsAttr)) op += "+" + e;
   return op;
@@ -104,6 +105,9 @@ void print_plan(const ir::Graph& g, const InfoArgs& a, const runtime::SessionOpt
                     {"u8_values", s.quantized_values().size()},
                     {"qdq_pairs_folded", s.qdq_pairs_folded()},
                     {"qdq_notes", s.qdq_notes()},
+                    {"backends", s.backends()},
+                    {"threads", so.threads},
+                    {"transfers", nlohmann::json::array()},
                     {"fallbacks", measure::fallbacks_json(s.fallbacks())},
                     {"passes", nlohmann::json::array()},
                     {"steps", nlohmann::json::array()}};
@@ -111,11 +115,12 @@ void print_plan(const ir::Graph& g, const InfoArgs& a, const runtime::SessionOpt
       (*j)["plan"]["passes"].push_back(
           {{"pass", p.pass}, {"changes", p.changes}, {"nodes", p.nodes}});
     for (const auto& as : s.assignments())
-      (*j)["plan"]["steps"].push_back({{"node", as.node_name},
-                                       {"op", fused_op(s, as)},
-                                       {"backend", as.backend},
-                                       {"impl", as.impl},
-                                       {"declined", as.declined}});
+      (*j)["plan"]["steps"].push_back({{"node", as.node_name}, {"op", fused_op(s, as)},
+                                       {"backend", as.backend}, {"impl", as.impl},
+                                       {"threads", as.threads}, {"declined", as.declined}});
+    for (const auto& t : s.transfers())
+      (*j)["plan"]["transfers"].push_back(
+          {{"step", t.step}, {"value", t.value}, {"from", t.from}, {"to", t.to}, {"bytes", t.bytes}});
     return;
   }
   if (!so.optimize) {
@@ -131,18 +136,31 @@ void print_plan(const ir::Graph& g, const InfoArgs& a, const runtime::SessionOpt
                   what.c_str());
     }
   }
-  Table t({"#", "node", "op", "backend", "kernel", "declined by"});
-  size_t k = 0;
+  Table t({"#", "node", "op", "backend", "kernel", "thr", "declined by"});
+  size_t k = 0, single = 0;
   for (const auto& as : s.assignments()) {
     std::string declined;
     for (const auto& d : as.declined) declined += (declined.empty() ? "" : "; ") + d;
-    t.add({std::to_string(k++), as.node_name, fused_op(s, as), as.backend, as.impl, declined});
+    single += so.threads > 1 && as.threads == 1;
+    t.add({std::to_string(k++), as.node_name, fused_op(s, as), as.backend, as.impl,
+           std::to_string(as.threads), declined});
   }
-  std::printf("\nplan (backends: %s)\n%s\n", backend_list(so).c_str(), t.str().c_str());
-  std::printf(
-      "layouts   %zu values stay in a backend's blocked layout between its kernels"
-      " (no reorder at either end)\n",
-      s.native_layout_values());
+  std::string chosen;
+  for (const auto& b : s.backends()) chosen += (chosen.empty() ? "" : ",") + b;
+  std::string asked;
+  for (const auto& b : a.engine.backends) asked += (asked.empty() ? "" : ",") + b;
+  std::printf("\nplan (backends: %s%s)\n%s\n", chosen.c_str(),
+              asked == chosen ? "" : (", from " + asked).c_str(), t.str().c_str());
+  if (so.threads > 1)
+    std::printf("threads   %zu of %zu steps run on 1 thread (estimated under %.0f us of work:"
+                " waking %d threads would cost more), the rest on %d\n",
+                single, s.assignments().size(), so.parallel_min_us, so.threads, so.threads);
+  for (const auto& tr : s.transfers())
+    std::printf("transfer  step %zu copies %s from %s to %s, %s B\n", tr.step, tr.value.c_str(),
+                tr.from.c_str(), tr.to.c_str(), with_commas(static_cast<int64_t>(tr.bytes)).c_str());
+  std::printf("layouts   %zu values stay in a backend's blocked layout between its kernels"
+              " (no reorder at either end)\n",
+              s.native_layout_values());
   if (!s.quantized_values().empty())
     std::printf(
         "int8      %zu values pass as u8 between int8 kernels (requantized in the"

@@ -10,7 +10,7 @@
 #include "frugal/core/error.h"
 #include "frugal/core/strings.h"
 #include "frugal/ir/onnx_io.h"
-#include "frugal/kernels/cpu/sparse_format.h"
+#include "frugal/kernels/backend.h"
 #include "frugal/runtime/calibrate.h"
 
 namespace frugal::cli {
@@ -82,7 +82,8 @@ runtime::RangeMap calibration_ranges(const EngineArgs& a, const runtime::Session
 
 void add_engine_options(CLI::App* sub, EngineArgs& a) {
   sub->add_option("--backend", a.backends,
-                  "backends in order of preference, e.g. cpu,ref (default ref)")
+                  "backends in order of preference, e.g. cpu,ref or ref (default auto: the "
+                  "fastest available here, then ref; info --plan shows the choice)")
       ->delimiter(',');
   sub->add_option("--precision", a.precision,
                   "precision of the cpu backend: fp32 (default), bf16, or int8 (Conv/Gemm/MatMul "
@@ -94,6 +95,9 @@ void add_engine_options(CLI::App* sub, EngineArgs& a) {
   sub->add_option("--format", a.format,
                   "number formats of the emu backend, e.g. w=e4m3,a=e4m3,acc=fp16:chunk=32");
   sub->add_option("--threads", a.threads, "compute threads of the cpu backend (default 1)");
+  sub->add_option("--parallel-min-us", a.parallel_min_us,
+                  "with --threads > 1, a node whose estimated work is below this many "
+                  "microseconds on one thread runs on one (default 50; 0: every node on all)");
   sub->add_option("--batch", a.batch, "size of a dynamic batch dimension (default 1)");
   sub->add_option("--shape", a.shapes, "full shape of an input: NAME=DIMS");
   sub->add_flag("--no-optimize", a.no_optimize,
@@ -115,28 +119,24 @@ runtime::SessionOptions session_options(const EngineArgs& a, const std::string& 
   runtime::SessionOptions opt;
   opt.origin = origin;
   opt.threads = a.threads;
+  if (a.parallel_min_us < 0 && a.parallel_min_us != -1)
+    throw UserError("--parallel-min-us: must be 0 or more");
+  if (a.parallel_min_us >= 0) opt.parallel_min_us = a.parallel_min_us;
   opt.optimize = !a.no_optimize;
   opt.infer.batch = a.batch;
   parse_input_shapes(a.shapes, opt.infer);
-  opt.backends = a.backends;
+  opt.backends = kernels::resolve_backends(a.backends);
   if (a.precision != "fp32") {
     if (a.precision != "bf16" && a.precision != "int8")
       throw UserError("--precision: '" + a.precision + "' is not one of fp32, bf16, int8");
-    std::vector<std::string> mapped;
-    bool found = false;
-    for (const auto& b : opt.backends) {
-      if (b == "cpu") {
-        mapped.push_back("cpu:" + a.precision);
-        // int8 takes only Conv/Gemm/MatMul: float32 cpu runs the rest.
-        if (a.precision == "int8") mapped.push_back("cpu");
-        found = true;
-      } else {
-        mapped.push_back(b);
-      }
-    }
-    if (!found)
-      throw UserError("--precision: " + a.precision +
-                      " applies to the cpu backend; add --backend cpu,ref");
+    // The backends' variants for that precision (int8 takes only Conv/Gemm/MatMul: its
+    // base runs the rest).
+    const auto with = kernels::with_precision(opt.backends, a.precision);
+    if (!with)
+      throw UserError("--precision: " + a.precision + " applies to the " +
+                      kernels::backends_with_precision(a.precision) + " backend; add --backend " +
+                      kernels::backends_with_precision(a.precision) + ",ref");
+    const std::vector<std::string> mapped = *with;
     if (a.precision == "int8") {
       // A QDQ model brings its own scales (passes/qdq_fold.h): --calibration is optional.
       bool qdq = false;
@@ -163,19 +163,20 @@ runtime::SessionOptions session_options(const EngineArgs& a, const std::string& 
   if (!a.calibration.empty() && a.precision != "int8")
     throw UserError("--calibration: applies to --precision int8");
   if (!a.precision_map.empty()) {
-    bool cpu = false;
-    for (const auto& b : a.backends) cpu = cpu || b == "cpu";
-    if (!cpu) throw UserError("--precision-map: applies to the cpu backend; add --backend cpu,ref");
+    if (!kernels::with_precision(a.backends, "int8"))
+      throw UserError("--precision-map: applies to the " + kernels::backends_with_precision("int8") +
+                      " backend; add --backend " + kernels::backends_with_precision("int8") +
+                      ",ref");
     opt = compress::session_options(opt, compress::load_precision_map(a.precision_map));
   }
-  kernels::cpu::parse_sparse_setting(a.sparse, "--sparse");  // a UserError when bad
   opt.backend_config.sparse = a.sparse;
   if (!a.format.empty()) {
-    bool emu = false;
-    for (const auto& b : opt.backends) emu = emu || b == "emu";
-    if (!emu) throw UserError("--format: applies to the emu backend; add --backend emu");
+    bool reads = false;
+    for (const auto& b : opt.backends) reads = reads || kernels::backend_traits(b).reads_format;
+    if (!reads) throw UserError("--format: applies to the emu backend; add --backend emu");
     opt.backend_config.format = a.format;
   }
+  kernels::check_backend_config(opt.backend_config);  // a UserError naming --sparse when bad
   return opt;
 }
 

@@ -57,7 +57,8 @@ ir::Graph correct_biases(const ir::Graph& graph, const std::map<std::string, Ten
   }
   if (targets.empty()) return graph;
   runtime::SessionOptions opt = base;
-  std::erase_if(opt.backends, [](const std::string& b) { return b == "cpu:int8"; });
+  opt.backends = kernels::resolve_backends(opt.backends);
+  std::erase_if(opt.backends, [](const std::string& b) { return kernels::backend_traits(b).reads_ranges; });
   if (opt.backends.empty()) opt.backends = {"ref"};
   opt.optimize = false;  // keep every probed value observable as it is
   runtime::Session session(probe, opt);

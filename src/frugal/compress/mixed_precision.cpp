@@ -101,12 +101,18 @@ MixedPrecisionResult search_mixed_precision(const std::vector<std::string>& laye
 runtime::SessionOptions session_options(const runtime::SessionOptions& base,
                                         const PrecisionMap& assignment) {
   runtime::SessionOptions o = base;
+  // The backends able to run every precision: the base backends of `base` (kernels/backend.h
+  // with_precision), with the reference kernels last.
+  std::vector<std::string> fp32 = *kernels::with_precision(base.backends, "fp32");
+  if (std::find(fp32.begin(), fp32.end(), "ref") == fp32.end()) fp32.push_back("ref");
   for (const auto& [node, p] : assignment) {
-    switch (p) {
-      case LayerPrecision::kFp32: o.node_backends[node] = {"cpu", "ref"}; break;
-      case LayerPrecision::kBf16: o.node_backends[node] = {"cpu:bf16", "cpu", "ref"}; break;
-      case LayerPrecision::kInt8: o.node_backends[node] = {"cpu:int8", "cpu", "ref"}; break;
-    }
+    const char* name = p == LayerPrecision::kBf16 ? "bf16" : p == LayerPrecision::kInt8 ? "int8" : "fp32";
+    const auto list = kernels::with_precision(fp32, name);
+    if (!list)
+      throw UserError("--precision-map: node '" + node + "': " + name + " applies to the " +
+                      kernels::backends_with_precision(name) + " backend, not in the list " +
+                      "given");
+    o.node_backends[node] = *list;
   }
   return o;
 }

@@ -25,11 +25,6 @@ class StepTimer final : public runtime::NodeObserver {
   TimePoint started_;
 };
 
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() &&
-         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 }  // namespace
 
 WorkDone session_work(const runtime::Session& session) {
@@ -38,9 +33,7 @@ WorkDone session_work(const runtime::Session& session) {
   for (const auto& a : session.assignments()) {
     if (a.node_index >= cost.nodes.size()) continue;
     const ops::NodeCost& c = cost.nodes[a.node_index];
-    const std::string format = ends_with(a.backend, ":bf16")   ? "bf16"
-                               : ends_with(a.backend, ":int8") ? "int8"
-                                                               : "fp32";
+    const std::string& format = kernels::backend_traits(a.backend).format;
     if (c.macs > 0) w.macs_by_format[format] += static_cast<double>(c.macs);
     w.bytes_moved += static_cast<double>(c.bytes_read + c.bytes_written);
   }
@@ -71,6 +64,7 @@ std::vector<ProfileRow> profile_rows(const runtime::Session& session,
       r.flops = c.flops;
       r.bytes = c.bytes_read + c.bytes_written;
     }
+    if (as[step].copy_bytes) r.bytes = static_cast<int64_t>(as[step].copy_bytes);
     if (r.time_s > 0)
       r.gflops_per_s = static_cast<double>(2 * r.macs + r.flops) * static_cast<double>(r.calls) /
                        r.time_s * 1e-9;

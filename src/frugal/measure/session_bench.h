@@ -42,8 +42,8 @@ struct SessionBenchResult {
   WorkDone work_per_inference;
 };
 
-// Work of one inference: MACs by the number format each node computes in (backend names
-// ending ":bf16" or ":int8" say so; everything else is fp32) and bytes read plus written.
+// Work of one inference: MACs by the number format each node computes in (its backend's
+// kernels::BackendTraits::format) and bytes read plus written.
 WorkDone session_work(const runtime::Session& session);
 
 // Runs the scenario on `inputs` (reused by every inference). `options.work_per_inference`

@@ -37,7 +37,8 @@ bool observe(const Tensor& t, kernels::ValueRange& r, bool seen) {
 }
 
 // A session over `graph` that returns every node output as a graph output (so that each
-// intermediate value is handed back), on `base`'s backends without cpu:int8.
+// intermediate value is handed back), on `base`'s backends without those that read
+// activation ranges (they would observe their own quantization).
 Session observing_session(const ir::Graph& graph, SessionOptions base) {
   ir::Graph observed = graph;
   std::set<std::string> outputs;
@@ -46,7 +47,9 @@ Session observing_session(const ir::Graph& graph, SessionOptions base) {
     for (const auto& o : n.outputs)
       if (!o.empty() && outputs.insert(o).second)
         observed.outputs.push_back(ir::ValueInfo{o, DType::kUndefined, std::nullopt});
-  std::erase_if(base.backends, [](const std::string& b) { return b == "cpu:int8"; });
+  base.backends = kernels::resolve_backends(base.backends);
+  std::erase_if(base.backends,
+                [](const std::string& b) { return kernels::backend_traits(b).reads_ranges; });
   if (base.backends.empty()) base.backends = {"ref"};
   return Session(observed, base);
 }
@@ -148,10 +151,12 @@ double entropy_threshold(const Histogram& hist, int64_t levels) {
       }
       if (used == 0) continue;
       for (int64_t k = a; k < b; ++k)
-        if (p[static_cast<size_t>(k)] > 0) q[static_cast<size_t>(k)] = sum / static_cast<double>(used);
+        if (p[static_cast<size_t>(k)] > 0)
+          q[static_cast<size_t>(k)] = sum / static_cast<double>(used);
     }
     double sp = 0, sq = 0;
-    for (int64_t k = 0; k < i; ++k) sp += p[static_cast<size_t>(k)], sq += q[static_cast<size_t>(k)];
+    for (int64_t k = 0; k < i; ++k)
+      sp += p[static_cast<size_t>(k)], sq += q[static_cast<size_t>(k)];
     if (sp <= 0 || sq <= 0) continue;
     double kl = 0;
     for (int64_t k = 0; k < i; ++k) {
@@ -272,8 +277,9 @@ Histogram make_histogram(std::span<const float> values, int64_t bins) {
       ++h.nonfinite;
       continue;
     }
-    h.extent = h.finite == 0 ? kernels::ValueRange{f, f}
-                             : kernels::ValueRange{std::min(h.extent.min, f), std::max(h.extent.max, f)};
+    h.extent = h.finite == 0
+                   ? kernels::ValueRange{f, f}
+                   : kernels::ValueRange{std::min(h.extent.min, f), std::max(h.extent.max, f)};
     ++h.finite;
   }
   h.amax = h.finite == 0 ? 0.0

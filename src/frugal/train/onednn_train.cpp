@@ -7,7 +7,7 @@
 #include <unordered_map>
 
 #include "frugal/core/error.h"
-#include "frugal/kernels/cpu/threads.h"
+#include "frugal/kernels/threads.h"
 
 namespace frugal::train {
 namespace {
@@ -68,7 +68,7 @@ void set_onednn_train_layout(OnednnLayout layout) {
 }
 
 int64_t onednn_threads() {
-  return kernels::cpu::num_threads();
+  return kernels::threads();
 }
 
 OnednnEdge::OnednnEdge(const md& plain_desc, const md& wanted)

@@ -7,11 +7,11 @@
 #include <sstream>
 
 #include "frugal/core/rng.h"
-#include "frugal/kernels/cpu/threads.h"
 #include "frugal/train/cluster_keep.h"
 #include "frugal/train/prune_schedule.h"
 #include "frugal/train/qat.h"
 #include "frugal/kernels/emu/emu_gemm.h"
+#include "frugal/kernels/threads.h"
 
 namespace frugal::train {
 namespace {
@@ -342,7 +342,7 @@ double Trainer::evaluate(const Dataset& data, int64_t limit) {
 
 void Trainer::run(const std::function<void(const EpochStats&)>& on_epoch,
                   const ProgressFn& progress) {
-  kernels::cpu::set_num_threads(config_.threads);
+  kernels::set_threads(config_.threads);
   if (policy_.accumulator()) kernels::emu::set_emu_threads(config_.threads);
   const int64_t total = config_.epochs;
   int64_t run_epochs = 0;

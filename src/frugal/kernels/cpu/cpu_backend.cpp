@@ -115,13 +115,13 @@ class CpuBackend final : public kernels::Backend {
     try {
       check_common(view, it->second);
       // Sparse-weight kernels first (sparse_kernels.h); null keeps the dense one.
-      std::string sparse_why;
+      SparseDecline sparse_why;
       if (auto sk = make_sparse(Build{view, context_, precision_, &native_}, sparse_, sparse_why))
         return sk;
-      std::unique_ptr<kernels::Kernel> k = it->second.make(Build{view, context_, precision_, &native_});
-      if (auto* ok = dynamic_cast<OnednnKernel*>(k.get());
-          ok && sparse_why.rfind("auto: dense kept", 0) == 0)
-        ok->add_note("sparse " + sparse_why);
+      std::unique_ptr<kernels::Kernel> k =
+          it->second.make(Build{view, context_, precision_, &native_});
+      if (auto* ok = dynamic_cast<OnednnKernel*>(k.get()); ok && sparse_why.note_on_dense)
+        ok->add_note("sparse " + sparse_why.why);
       if (const auto* ok = dynamic_cast<const OnednnKernel*>(k.get()))
         for (size_t o = 0; o < view.node.outputs.size(); ++o)
           if (const dnnl::memory::desc* md = ok->native_output_desc(o))
@@ -146,14 +146,32 @@ class CpuBackend final : public kernels::Backend {
 
 }  // namespace
 
-FRUGAL_REGISTER_BACKEND(cpu, "cpu",
-                        [](const kernels::BackendConfig& config) {
-                          return std::make_unique<CpuBackend>(
-                              "cpu", Precision::kF32, parse_sparse_setting(config.sparse));
-                        });
-FRUGAL_REGISTER_BACKEND(cpu_bf16, "cpu:bf16",
-                        [](const kernels::BackendConfig&) {
-                          return std::make_unique<CpuBackend>("cpu:bf16", Precision::kBF16);
-                        });
+// `auto` takes cpu before ref; --sparse is checked whichever backends are listed.
+FRUGAL_REGISTER_BACKEND(
+    cpu, "cpu",
+    [](const kernels::BackendConfig& config) {
+      return std::make_unique<CpuBackend>("cpu", Precision::kF32,
+                                          parse_sparse_setting(config.sparse));
+    },
+    [] {
+      kernels::BackendTraits t;
+      t.auto_rank = 10;
+      t.variants = {{"bf16", "cpu:bf16"}, {"int8", "cpu:int8"}};
+      t.check_config = [](const kernels::BackendConfig& config) {
+        parse_sparse_setting(config.sparse, "--sparse");
+      };
+      return t;
+    }());
+FRUGAL_REGISTER_BACKEND(
+    cpu_bf16, "cpu:bf16",
+    [](const kernels::BackendConfig&) {
+      return std::make_unique<CpuBackend>("cpu:bf16", Precision::kBF16);
+    },
+    [] {
+      kernels::BackendTraits t;
+      t.base = "cpu";
+      t.format = "bf16";
+      return t;
+    }());
 
 }  // namespace frugal::kernels::cpu

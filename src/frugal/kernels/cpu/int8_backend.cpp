@@ -86,8 +86,16 @@ class Int8Backend final : public kernels::Backend {
 
 }  // namespace
 
-FRUGAL_REGISTER_BACKEND(cpu_int8, "cpu:int8", [](const kernels::BackendConfig& config) {
-  return std::make_unique<Int8Backend>(config);
-});
+FRUGAL_REGISTER_BACKEND(
+    cpu_int8, "cpu:int8",
+    [](const kernels::BackendConfig& config) { return std::make_unique<Int8Backend>(config); },
+    [] {
+      kernels::BackendTraits t;
+      t.reads_ranges = true;
+      t.base = "cpu";
+      t.partial = true;  // Conv/Gemm/MatMul only: float32 cpu runs the rest
+      t.format = "int8";
+      return t;
+    }());
 
 }  // namespace frugal::kernels::cpu

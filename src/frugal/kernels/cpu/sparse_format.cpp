@@ -348,6 +348,7 @@ SparseChoice choose_sparse(const SparseLayer& l, const SparseSetting& setting) {
     c.reason = "auto: dense kept at sparsity " + fixed2(c.sparsity) + ", best sparse (" + name +
                ") predicted " + fixed2(c.predicted_ratio) + "x dense time";
     c.format.reset();
+    c.kept_dense = true;
     return c;
   }
   c.reason = "auto: predicted " + fixed2(c.predicted_ratio) + "x dense time";

@@ -89,6 +89,7 @@ struct SparseChoice {
   double sparsity = 0;                 // of the weights
   double predicted_ratio = 1;          // predicted sparse time / dense time (format chosen)
   std::string reason;                  // one line: why this choice
+  bool kept_dense = false;             // auto: a sparse format exists but dense is predicted faster
 };
 
 // Picks a format for `layer`: off -> dense; force -> the format with the lowest predicted

@@ -390,16 +390,19 @@ const Tensor& constant_weights(const Build& b) {
 }
 
 SparseChoice choose(const Build& b, const SparseSetting& setting, SparseLayer layer,
-                    std::string& why) {
+                    SparseDecline& why) {
   layer.threads = num_threads();
   SparseChoice c = choose_sparse(layer, setting);
   // A dense layer (no zeros) needs no explanation; a pruned one kept dense does.
-  if (!c.format && c.sparsity > 0) why = c.reason;
+  if (!c.format && c.sparsity > 0) {
+    why.why = c.reason;
+    why.note_on_dense = c.kept_dense;
+  }
   return c;
 }
 
 std::unique_ptr<kernels::Kernel> sparse_gemm(const Build& b, const SparseSetting& setting,
-                                             std::string& why) {
+                                             SparseDecline& why) {
   const ir::Node& n = b.node();
   const bool trans_a = n.attr_int("transA", 0) != 0;
   const bool trans_b = n.attr_int("transB", 0) != 0;
@@ -433,7 +436,7 @@ std::unique_ptr<kernels::Kernel> sparse_gemm(const Build& b, const SparseSetting
 }
 
 std::unique_ptr<kernels::Kernel> sparse_matmul_node(const Build& b, const SparseSetting& setting,
-                                                    std::string& why) {
+                                                    SparseDecline& why) {
   const Shape& a = b.in_shape(0);
   const Shape& ws = b.in_shape(1);
   if (ws.size() != 2) no_sparse("weights of rank " + std::to_string(ws.size()) + " (2-D only)");
@@ -452,7 +455,7 @@ std::unique_ptr<kernels::Kernel> sparse_matmul_node(const Build& b, const Sparse
 }
 
 std::unique_ptr<kernels::Kernel> sparse_conv(const Build& b, const SparseSetting& setting,
-                                             std::string& why) {
+                                             SparseDecline& why) {
   const ir::Node& n = b.node();
   const Shape& x = b.in_shape(0);
   const Shape& ws = b.in_shape(1);
@@ -499,11 +502,11 @@ std::unique_ptr<kernels::Kernel> sparse_conv(const Build& b, const SparseSetting
 }  // namespace
 
 std::unique_ptr<kernels::Kernel> make_sparse(const Build& b, const SparseSetting& setting,
-                                             std::string& why) {
-  why.clear();
+                                             SparseDecline& why) {
+  why = {};
   if (setting.mode == SparseMode::kOff) return nullptr;
   if (b.precision != Precision::kF32) {
-    why = "sparse kernels compute in float32 only";
+    why.why = "sparse kernels compute in float32 only";
     return nullptr;
   }
   const std::string& op = b.node().op_type;
@@ -512,7 +515,7 @@ std::unique_ptr<kernels::Kernel> make_sparse(const Build& b, const SparseSetting
     if (op == "MatMul") return sparse_matmul_node(b, setting, why);
     if (op == "Conv") return sparse_conv(b, setting, why);
   } catch (const NoSparse& e) {
-    why = e.why;
+    why.why = e.why;
   }
   return nullptr;
 }

@@ -14,11 +14,18 @@
 
 namespace frugal::kernels::cpu {
 
+// Why a node keeps its dense kernel (empty when off), and whether the dense kernel's name
+// should carry it: auto mode kept a pruned layer dense, which info --plan explains.
+struct SparseDecline {
+  std::string why;
+  bool note_on_dense = false;
+};
+
 // The sparse kernel for the node under `setting`, or null when the node keeps its dense
 // kernel: sparse is off, the operator or case has no sparse kernel, or (auto) the cost
-// model predicts dense faster. `why` then says why (empty when off).
+// model predicts dense faster; `declined` then says why.
 std::unique_ptr<kernels::Kernel> make_sparse(const Build& b, const SparseSetting& setting,
-                                             std::string& why);
+                                             SparseDecline& declined);
 
 // Runs `fn(t, T)` on T = min(threads, num_threads()) threads of the cpu backend's
 // OpenMP pool (t = 0 .. T-1); on the calling thread when T == 1.

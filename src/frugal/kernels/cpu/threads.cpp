@@ -5,6 +5,7 @@
 #include <string>
 
 #include "frugal/core/error.h"
+#include "frugal/kernels/threads.h"
 
 namespace frugal::kernels::cpu {
 namespace {
@@ -30,5 +31,7 @@ int num_threads() {
   static const auto get = openmp_symbol<int (*)()>("omp_get_max_threads");
   return get();
 }
+
+FRUGAL_REGISTER_THREAD_CONTROL(cpu, "cpu", (ThreadControl{set_num_threads, num_threads}));
 
 }  // namespace frugal::kernels::cpu

@@ -1,6 +1,7 @@
 // Thread count of the cpu backend's kernels. oneDNN is built on OpenMP here, so this sets
 // OpenMP's thread count for the calling thread (the one that runs sessions); results are
-// deterministic for a given count.
+// deterministic for a given count. Registered as the cpu backend's kernels::ThreadControl
+// (kernels/threads.h): code outside kernels/cpu calls kernels::set_threads.
 #pragma once
 
 namespace frugal::kernels::cpu {

@@ -223,8 +223,8 @@ class MatMulKernel final : public Kernel {
     }
     float* y = Y.data<float>();
     ops::for_each_broadcast(batch, {a_batch, b_batch}, [&](int64_t o, const int64_t* off) {
-      emu_gemm(false, false, M, N, K, a + off[0] * M * K, K, b + off[1] * K * N, N,
-               y + o * M * N, N, c_.acc);
+      emu_gemm(false, false, M, N, K, a + off[0] * M * K, K, b + off[1] * K * N, N, y + o * M * N,
+               N, c_.acc);
     });
     post_.apply(ctx, Y, c_);
   }
@@ -265,7 +265,8 @@ class RoundedInputsKernel final : public Kernel {
       if (ctx.has_output(i)) outs[i] = &ctx.output(i);
     ops::KernelContext inner(base_, ctx.opset(), ins, outs);
     def_.ref(inner);
-    if (ctx.has_output(0) && ctx.output(0).dtype() == DType::kF32) post_.apply(ctx, ctx.output(0), c_);
+    if (ctx.has_output(0) && ctx.output(0).dtype() == DType::kF32)
+      post_.apply(ctx, ctx.output(0), c_);
   }
   std::string impl() const override {
     return "emu: fp32 on a-rounded inputs (a=" + numeric::to_string(c_.activations) + ")";
@@ -310,8 +311,12 @@ class EmuBackend final : public Backend {
 
 }  // namespace
 
-FRUGAL_REGISTER_BACKEND(emu, "emu", [](const BackendConfig& config) {
-  return std::make_unique<EmuBackend>(config);
-});
+FRUGAL_REGISTER_BACKEND(
+    emu, "emu", [](const BackendConfig& config) { return std::make_unique<EmuBackend>(config); },
+    [] {
+      BackendTraits t;
+      t.reads_format = true;
+      return t;
+    }());
 
 }  // namespace frugal::kernels::emu

@@ -62,6 +62,13 @@ class RefBackend final : public Backend {
 
 }  // namespace
 
-FRUGAL_REGISTER_BACKEND(ref, "ref", [](const BackendConfig&) { return std::make_unique<RefBackend>(); });
+// The oracle: last in `auto`, so that every node some faster backend declines still runs.
+FRUGAL_REGISTER_BACKEND(
+    ref, "ref", [](const BackendConfig&) { return std::make_unique<RefBackend>(); },
+    [] {
+      BackendTraits t;
+      t.auto_rank = 100;
+      return t;
+    }());
 
 }  // namespace frugal::kernels

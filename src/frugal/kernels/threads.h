@@ -1,0 +1,44 @@
+// Compute threads of the kernels run from the calling thread, for every backend: the
+// kernels-level execution context. Each backend that starts threads registers how it sets
+// and reads its count (the cpu backend: OpenMP's, for the calling thread); the Session
+// applies its count on the thread that runs it, before building and before running each
+// kernel, so that pipeline workers each keep their own.
+#pragma once
+
+#include <functional>
+#include <string>
+
+namespace frugal::kernels {
+
+struct ThreadControl {
+  std::function<void(int)> set;  // n >= 1, for the calling thread
+  std::function<int()> get;
+};
+void register_thread_control(const std::string& backend, ThreadControl control);
+
+// Threads used by kernels run from the calling thread from now on, in every backend that
+// registered a control; n >= 1 (UserError naming --threads otherwise).
+void set_threads(int n);
+// The calling thread's count (the first registered control's; 1 without any).
+int threads();
+
+// Sets the calling thread's count for a scope, and restores the count from before the scope
+// when it ends (also after an exception). 0 leaves the count as it is.
+class ThreadScope {
+ public:
+  explicit ThreadScope(int n) { set(n); }
+  ~ThreadScope();
+  ThreadScope(const ThreadScope&) = delete;
+  ThreadScope& operator=(const ThreadScope&) = delete;
+  // Switches within the scope (a no-op when n is 0 or already the count).
+  void set(int n);
+
+ private:
+  int before_ = 0, current_ = 0;
+};
+
+}  // namespace frugal::kernels
+
+#define FRUGAL_REGISTER_THREAD_CONTROL(ident, backend, control) \
+  static const bool frugal_thread_control_##ident =             \
+      (::frugal::kernels::register_thread_control(backend, control), true)

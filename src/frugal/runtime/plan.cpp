@@ -1,0 +1,449 @@
+#include "frugal/runtime/plan.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+
+#include "frugal/kernels/threads.h"
+#include "frugal/ops/cost.h"
+#include "frugal/passes/qdq_fold.h"
+#include "frugal/runtime/memory_plan.h"
+
+namespace frugal::runtime {
+namespace {
+
+int64_t opset_of(const ir::Graph& g, const ir::Node& n) {
+  return n.domain.empty() ? g.opset("") : g.opset(n.domain);
+}
+
+bool env_is_one(const char* name) {
+  const char* v = std::getenv(name);
+  return v && std::string(v) == "1";
+}
+
+// A step's kernel as negotiation interface T, or null (dynamic steps never negotiate).
+template <typename T>
+T* negotiable(const Plan& p, size_t s) {
+  return p.steps[s].dynamic ? nullptr : dynamic_cast<T*>(p.steps[s].kernel.get());
+}
+
+// Copies a value between two devices, at least one of which holds host-readable memory
+// (or through a host buffer when neither does).
+class CopyKernel final : public Kernel {
+ public:
+  CopyKernel(const Device& from, const Device& to) : from_(from), to_(to) {}
+  void run(ops::KernelContext& ctx) override {
+    const Tensor& in = ctx.input(0);
+    Tensor& out = ctx.output(0);
+    const size_t bytes = in.nbytes();
+    if (from_.shares_host_memory()) {
+      to_.copy_from_host(out.raw(), in.raw(), bytes);
+    } else if (to_.shares_host_memory()) {
+      from_.copy_to_host(out.raw(), in.raw(), bytes);
+    } else {
+      std::vector<char> host(bytes);
+      from_.copy_to_host(host.data(), in.raw(), bytes);
+      to_.copy_from_host(out.raw(), host.data(), bytes);
+    }
+    to_.synchronize();
+  }
+  std::string impl() const override { return "copy " + from_.name() + " -> " + to_.name(); }
+
+ private:
+  const Device& from_;
+  const Device& to_;
+};
+
+}  // namespace
+
+int64_t Plan::slot(const std::string& name) {
+  if (name.empty()) return -1;
+  auto [it, fresh] = slot_of.emplace(name, slot_of.size());
+  if (fresh) {
+    const auto found = info.values.find(name);
+    constants.push_back(found != info.values.end() && found->second.value ? *found->second.value
+                                                                          : Tensor());
+    slot_name.push_back(name);
+    slot_device.push_back(&host_device());
+  }
+  return static_cast<int64_t>(it->second);
+}
+
+bool Plan::is_output(size_t sl) const {
+  return std::find(output_slots.begin(), output_slots.end(), sl) != output_slots.end();
+}
+
+std::vector<std::vector<std::pair<size_t, size_t>>> Plan::readers() const {
+  std::vector<std::vector<std::pair<size_t, size_t>>> r(slot_of.size());
+  for (size_t s = 0; s < steps.size(); ++s)
+    for (size_t i = 0; i < steps[s].in_slots.size(); ++i)
+      if (steps[s].in_slots[i] >= 0) r[steps[s].in_slots[i]].push_back({s, i});
+  return r;
+}
+
+// A QDQ graph on a backend that reads activation ranges (cpu:int8) runs its activation pairs
+// as integer boundaries: they become ranges (passes/qdq_fold.h; ranges given by the caller
+// take precedence).
+void fold_qdq(Plan& p) {
+  bool ranges = false;
+  for (const auto& b : p.options.backends) ranges |= kernels::backend_traits(b).reads_ranges;
+  for (const auto& [node, list] : p.options.node_backends)
+    for (const auto& b : list) ranges |= kernels::backend_traits(b).reads_ranges;
+  if (!ranges) return;
+  passes::QdqFolded q = passes::fold_qdq(p.graph);
+  if (q.pairs_folded > 0) {
+    p.graph = std::move(q.graph);
+    for (const auto& [value, r] : q.ranges)
+      p.options.backend_config.ranges.emplace(value, kernels::ValueRange{r.min, r.max});
+  }
+  p.qdq_notes = std::move(q.notes);
+  p.qdq_pairs_folded = q.pairs_folded;
+}
+
+// The default list's backends, made once each (per-node lists are added by place, once the
+// compiled graph's node names are known).
+void make_backends(Plan& p) {
+  for (const auto& b : p.options.backends)
+    p.backends.push_back(kernels::make_backend(b, p.options.backend_config));
+  for (auto& b : p.backends) p.default_list.push_back(b.get());
+}
+
+void optimize(Plan& p) {
+  if (p.options.optimize) {
+    passes::Optimized o = passes::optimize(p.graph, p.options.infer);
+    p.graph = std::move(o.graph);
+    p.passes = std::move(o.passes);
+  }
+  p.info = ops::infer_graph(p.graph, p.options.infer);
+  ops::require_supported(p.graph, p.info, p.options.origin);
+}
+
+// A thread wake-up costs a few microseconds per parallel region; a node whose work takes
+// less than SessionOptions::parallel_min_us on one thread runs on one (bench/RESULTS.md,
+// "Threads per node", measured the gain). The rates are one core's order of magnitude on
+// the machines frugal targets: they decide which side of the threshold a node falls,
+// not a prediction of its time.
+void plan_threads(Plan& p) {
+  constexpr double kMacsPerUs = 30e3;   // 30 GMAC/s fp32 on one core (AVX-512 FMA, oneDNN)
+  constexpr double kBytesPerUs = 10e3;  // 10 GB/s of one core's streaming bandwidth
+  const int n = p.options.threads;
+  p.node_threads.assign(p.graph.nodes.size(), n);
+  if (n <= 1 || p.options.parallel_min_us <= 0) return;
+  const ops::GraphCost cost = ops::analyze_cost(p.graph, p.info);
+  for (size_t k = 0; k < p.graph.nodes.size(); ++k) {
+    const ops::NodeCost& c = cost.nodes[k];
+    const double us = static_cast<double>(c.macs) / kMacsPerUs +
+                      static_cast<double>(c.bytes_read + c.bytes_written) / kBytesPerUs;
+    if (us < p.options.parallel_min_us) p.node_threads[k] = 1;
+  }
+}
+
+namespace {
+
+// The backends that may run node `n`, in preference order (its node_backends list, made on
+// first use, or the default list).
+const std::vector<Backend*>& backends_for(Plan& p, const ir::Node& n) {
+  auto listed = p.node_lists.find(n.name);
+  return listed != p.node_lists.end() ? listed->second : p.default_list;
+}
+
+void make_node_lists(Plan& p) {
+  std::map<std::string, Backend*> named;
+  for (size_t i = 0; i < p.default_list.size(); ++i)
+    named[p.options.backends[i]] = p.default_list[i];
+  for (const auto& [node, list] : p.options.node_backends) {
+    bool found = false;
+    for (const auto& n : p.graph.nodes) found |= n.name == node;
+    if (!found)
+      throw UserError(p.options.origin + ": node_backends: no node named '" + node +
+                      "' in the compiled graph");
+    if (list.empty())
+      throw UserError(p.options.origin + ": node_backends: '" + node + "': no backend given");
+    for (const auto& b : list) {
+      if (!named.count(b)) {
+        p.backends.push_back(kernels::make_backend(b, p.options.backend_config));
+        named[b] = p.backends.back().get();
+      }
+      p.node_lists[node].push_back(named[b]);
+    }
+  }
+}
+
+// The step of node k: its slots and the first preferred backend's kernel, built with the
+// node's thread count.
+PlanStep place_node(Plan& p, size_t k) {
+  const ir::Node& n = p.graph.nodes[k];
+  PlanStep st;
+  st.node_index = k;
+  st.def = ops::find_op(n.domain, n.op_type);
+  st.dynamic = p.info.nodes[k].state == ops::NodeStatus::State::kDynamic;
+  st.threads = p.node_threads.empty() ? 0 : p.node_threads[k];
+  NodeView view{n, opset_of(p.graph, n), {}, {}, st.dynamic};
+  for (const auto& i : n.inputs) {
+    st.in_slots.push_back(p.slot(i));
+    view.inputs.push_back(i.empty() ? nullptr : &p.info.at(i));
+  }
+  for (const auto& o : n.outputs) {
+    st.out_slots.push_back(p.slot(o));
+    view.outputs.push_back(o.empty() ? nullptr : &p.info.at(o));
+  }
+  NodeAssignment a{k, n.name, n.op_type, "", "", {}, st.threads, 0};
+  kernels::ThreadScope scope(st.threads);
+  for (Backend* b : backends_for(p, n)) {
+    std::string why;
+    st.kernel = b->create(view, why);
+    if (st.kernel) {
+      st.backend = b;
+      a.backend = b->name();
+      a.impl = st.kernel->impl();
+      break;
+    }
+    a.declined.push_back(b->name() + ": " + why);
+  }
+  if (!st.kernel) {
+    std::string reasons;
+    for (const auto& d : a.declined) reasons += (reasons.empty() ? "" : "; ") + d;
+    throw UnsupportedError(p.options.origin + ": " + n.describe() + ": no backend can run it (" +
+                           reasons + ")");
+  }
+  for (int64_t sl : st.out_slots)
+    if (sl >= 0) p.slot_device[sl] = &st.backend->device();
+  p.assignments.push_back(std::move(a));
+  return st;
+}
+
+}  // namespace
+
+void place(Plan& p) {
+  make_node_lists(p);
+  for (const auto& in : p.graph.inputs) p.input_slots.push_back(p.slot(in.name));
+  for (size_t k = 0; k < p.graph.nodes.size(); ++k) {
+    if (p.info.nodes[k].state == ops::NodeStatus::State::kFolded) {
+      for (const auto& o : p.graph.nodes[k].outputs) p.slot(o);
+      continue;
+    }
+    p.steps.push_back(place_node(p, k));
+  }
+  for (const auto& out : p.graph.outputs) p.output_slots.push_back(p.slot(out.name));
+}
+
+void find_fallbacks(Plan& p) {
+  if (p.options.backends.size() <= 1) return;
+  const ops::GraphCost cost = ops::analyze_cost(p.graph, p.info);
+  const double total = static_cast<double>(cost.total.macs);
+  for (const auto& a : p.assignments) {
+    if (a.declined.empty()) continue;
+    const int64_t macs = cost.nodes.at(a.node_index).macs;
+    p.fallbacks.push_back({a.node_name, a.op_type, a.backend, a.declined.front(), macs,
+                           total > 0 ? static_cast<double>(macs) / total : 0.0});
+  }
+  std::stable_sort(p.fallbacks.begin(), p.fallbacks.end(),
+                   [](const Fallback& x, const Fallback& y) { return x.macs > y.macs; });
+}
+
+// Graph outputs are handed to the caller on the host: a value read on a device that cannot
+// read its producer's memory gets one copy per (value, device), made right before its
+// first such reader.
+void insert_transfers(Plan& p) {
+  std::vector<PlanStep> steps;
+  std::vector<NodeAssignment> assignments;
+  std::map<std::pair<size_t, const Device*>, int64_t> copied;  // (slot, device) -> copy slot
+  auto copy_of = [&](size_t sl, const Device& to) -> int64_t {
+    const Device& from = *p.slot_device[sl];
+    if (!needs_copy(from, to)) return static_cast<int64_t>(sl);
+    auto it = copied.find({sl, &to});
+    if (it != copied.end()) return it->second;
+    const std::string value = p.slot_name[sl];
+    const auto& ti = p.info.at(value);
+    if (!ti.shape)
+      throw UnsupportedError(p.options.origin + ": value '" + value +
+                             "' (shape known only at run time) cannot move from " + from.name() +
+                             " to " + to.name());
+    PlanStep c;
+    c.copy_node.name = "copy:" + value + "@" + to.name();
+    c.copy_node.op_type = "Copy";
+    c.copy_node.inputs = {value};
+    c.copy_node.outputs = {value + "@" + to.name()};
+    c.kernel = std::make_unique<CopyKernel>(from, to);
+    c.in_slots = {static_cast<int64_t>(sl)};
+    const int64_t out = p.slot(c.copy_node.outputs[0]);
+    p.constants[out] = Tensor();
+    p.slot_device[out] = &to;
+    p.info.values[c.copy_node.outputs[0]] = ops::TensorInfo{ti.dtype, ti.shape, std::nullopt};
+    c.out_slots = {out};
+    const size_t bytes = static_cast<size_t>(shape_numel(*ti.shape)) * dtype_size(ti.dtype);
+    p.transfers.push_back({steps.size(), value, from.name(), to.name(), bytes});
+    assignments.push_back({SIZE_MAX, c.copy_node.name, "Copy", "", c.kernel->impl(), {}, 1, bytes});
+    steps.push_back(std::move(c));
+    copied[{sl, &to}] = out;
+    return out;
+  };
+  for (size_t s = 0; s < p.steps.size(); ++s) {
+    PlanStep& st = p.steps[s];
+    const Device& here = st.backend ? st.backend->device() : host_device();
+    for (auto& in : st.in_slots)
+      if (in >= 0 && !p.constants[in].defined()) in = copy_of(static_cast<size_t>(in), here);
+    steps.push_back(std::move(st));
+    assignments.push_back(std::move(p.assignments[s]));
+  }
+  for (auto& o : p.output_slots) o = static_cast<size_t>(copy_of(o, host_device()));
+  p.steps = std::move(steps);
+  p.assignments = std::move(assignments);
+}
+
+// Free each intermediate after its last reader, so peak memory is the live set.
+void plan_liveness(Plan& p) {
+  const auto n = static_cast<int64_t>(p.steps.size());
+  p.last_use.assign(p.slot_of.size(), -1);
+  for (size_t s = 0; s < p.steps.size(); ++s)
+    for (int64_t i : p.steps[s].in_slots)
+      if (i >= 0) p.last_use[i] = static_cast<int64_t>(s);
+  for (size_t o : p.output_slots) p.last_use[o] = n;
+  for (size_t sl = 0; sl < p.last_use.size(); ++sl)
+    if (p.last_use[sl] >= 0 && p.last_use[sl] < n && !p.constants[sl].defined())
+      p.steps[p.last_use[sl]].free_after.push_back(static_cast<int64_t>(sl));
+  p.constant_bytes = 0;
+  for (const auto& c : p.constants)
+    if (c.defined()) p.constant_bytes += c.nbytes();
+  p.native_bytes.assign(p.slot_of.size(), 0);
+}
+
+// A value every reader would quantize with the same parameters into the same layout, and
+// that its producer can write so, stays u8 (kernels/negotiation.h QuantNegotiable).
+// FRUGAL_PLAIN_LAYOUTS=1 or FRUGAL_INT8_FLOAT_BOUNDARIES=1 turn this off (A/B switches of
+// bench/RESULTS.md).
+void negotiate_quantized(Plan& p) {
+  if (env_is_one("FRUGAL_PLAIN_LAYOUTS") || env_is_one("FRUGAL_INT8_FLOAT_BOUNDARIES")) return;
+  using kernels::QuantNegotiable;
+  const auto readers = p.readers();
+  for (size_t s = 0; s < p.steps.size(); ++s) {
+    QuantNegotiable* producer = negotiable<QuantNegotiable>(p, s);
+    if (!producer) continue;
+    for (size_t o = 0; o < p.steps[s].out_slots.size(); ++o) {
+      const int64_t sl = p.steps[s].out_slots[o];
+      if (sl < 0 || p.is_output(sl) || readers[sl].empty()) continue;
+      std::optional<kernels::QuantizedLayout> agreed;
+      bool all = true;
+      for (const auto& [r, i] : readers[sl]) {
+        QuantNegotiable* reader = negotiable<QuantNegotiable>(p, r);
+        const auto wanted = reader ? reader->quantized_input(i) : std::nullopt;
+        all = all && wanted &&
+              (!agreed ||
+               (wanted->layout.key == agreed->layout.key && wanted->quant == agreed->quant));
+        if (!all) break;
+        agreed = wanted;
+      }
+      if (!all) continue;
+      const auto written = producer->quantized_output(o, agreed->quant);
+      if (!written || written->key != agreed->layout.key) continue;
+      producer->adopt_quantized_output(o, agreed->quant);
+      for (const auto& [r, i] : readers[sl])
+        negotiable<QuantNegotiable>(p, r)->adopt_quantized_input(i);
+      p.native_bytes[sl] = written->bytes;
+      p.quantized_values[p.slot_name[sl]] = agreed->quant;
+    }
+  }
+  for (size_t s = 0; s < p.steps.size(); ++s) p.assignments[s].impl = p.steps[s].kernel->impl();
+}
+
+// Values that flow only between kernels able to keep the producer's native layout stay in
+// it: the producer's reorder to plain and each reader's reorder back go. Graph outputs and
+// values any other kernel (a copy included) reads stay plain. FRUGAL_PLAIN_LAYOUTS=1 keeps
+// every value plain.
+void negotiate_layouts(Plan& p) {
+  if (env_is_one("FRUGAL_PLAIN_LAYOUTS")) return;
+  using kernels::LayoutNegotiable;
+  const auto readers = p.readers();
+  for (size_t s = 0; s < p.steps.size(); ++s) {
+    LayoutNegotiable* producer = negotiable<LayoutNegotiable>(p, s);
+    if (!producer) continue;
+    for (size_t o = 0; o < p.steps[s].out_slots.size(); ++o) {
+      const int64_t sl = p.steps[s].out_slots[o];
+      if (sl < 0 || p.is_output(sl) || readers[sl].empty() || p.native_bytes[sl]) continue;
+      const auto layout = producer->native_output(o);
+      if (!layout) continue;
+      bool agreed = true;
+      for (const auto& [r, i] : readers[sl]) {
+        LayoutNegotiable* reader = negotiable<LayoutNegotiable>(p, r);
+        const auto wanted = reader ? reader->native_input(i) : std::nullopt;
+        agreed = agreed && wanted && wanted->key == layout->key;
+      }
+      if (!agreed) continue;
+      producer->adopt_native_output(o);
+      for (const auto& [r, i] : readers[sl])
+        negotiable<LayoutNegotiable>(p, r)->adopt_native_input(i);
+      p.native_bytes[sl] = layout->bytes;
+      ++p.native_layout_values;
+    }
+  }
+}
+
+// Outputs of static steps that are not graph outputs, planned by lifetime in their device's
+// arena.
+void plan_memory_per_device(Plan& p) {
+  std::map<const Device*, std::vector<BufferRequest>> requests;
+  std::map<const Device*, std::vector<size_t>> request_slot;
+  for (size_t s = 0; s < p.steps.size(); ++s) {
+    if (p.steps[s].dynamic) continue;
+    for (int64_t sl : p.steps[s].out_slots) {
+      if (sl < 0 || p.is_output(sl)) continue;
+      const auto& ti = p.info.at(p.slot_name[sl]);
+      const size_t bytes = p.native_bytes[sl]
+                               ? p.native_bytes[sl]
+                               : static_cast<size_t>(shape_numel(*ti.shape)) * dtype_size(ti.dtype);
+      const int64_t last = std::max<int64_t>(p.last_use[sl], static_cast<int64_t>(s));
+      requests[p.slot_device[sl]].push_back({bytes, static_cast<int64_t>(s), last});
+      request_slot[p.slot_device[sl]].push_back(static_cast<size_t>(sl));
+    }
+  }
+  p.arena_of.assign(p.slot_of.size(), -1);
+  p.arena_offset.assign(p.slot_of.size(), -1);
+  for (const auto& [device, reqs] : requests) {
+    const MemoryPlan mp = plan_memory(reqs, kTensorAlignment);
+    DeviceArena arena{device, mp.arena_bytes, mp.lower_bound, nullptr};
+    const std::string where = device == &host_device() ? "" : " on " + device->name();
+    if (arena.bytes > max_tensor_bytes() ||
+        (device->memory_capacity() && arena.bytes > device->memory_capacity()))
+      throw UserError(p.options.origin + ": activations need " + std::to_string(arena.bytes) +
+                      " bytes, more than " +
+                      (where.empty() ? "this machine's" : device->name() + "'s") + " memory");
+    try {
+      arena.memory = device->allocate(arena.bytes);
+    } catch (const UserError&) {
+      throw UserError(p.options.origin + ": cannot allocate the activation arena" + where + " (" +
+                      std::to_string(arena.bytes) + " bytes)");
+    }
+    for (size_t i = 0; i < reqs.size(); ++i) {
+      p.arena_of[request_slot.at(device)[i]] = static_cast<int64_t>(p.arenas.size());
+      p.arena_offset[request_slot.at(device)[i]] = static_cast<int64_t>(mp.offsets[i]);
+    }
+    p.arenas.push_back(std::move(arena));
+  }
+}
+
+std::unique_ptr<Plan> compile(const ir::Graph& graph, SessionOptions options) {
+  if (options.backends.empty()) throw UserError("--backend: no backend given");
+  if (options.threads < 0) throw UserError("--threads: must be 1 or more");
+  auto p = std::make_unique<Plan>();
+  options.backends = kernels::resolve_backends(options.backends);
+  for (auto& [node, list] : options.node_backends) list = kernels::resolve_backends(list);
+  p->options = std::move(options);
+  p->graph = graph;
+  // Kernels are built for the thread count they will run with (place sets it per node).
+  kernels::ThreadScope scope(p->options.threads);
+  fold_qdq(*p);
+  make_backends(*p);
+  optimize(*p);
+  plan_threads(*p);
+  place(*p);
+  find_fallbacks(*p);
+  insert_transfers(*p);
+  plan_liveness(*p);
+  negotiate_quantized(*p);
+  negotiate_layouts(*p);
+  plan_memory_per_device(*p);
+  return p;
+}
+
+}  // namespace frugal::runtime

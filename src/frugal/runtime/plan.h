@@ -1,0 +1,171 @@
+// The compiled form of a Graph and the stages that build it. A Session (runtime/session.h)
+// is a Plan and the code that runs it; Session's constructor runs these stages in order,
+// each a function of the Plan so that each can be tested alone (tests/runtime):
+//
+//   fold_qdq            QDQ pairs -> activation ranges, for backends that read them
+//   make_backends       the preference lists, "auto" resolved, one Backend per name
+//   optimize            graph passes (passes/passes.h), shape inference, support check
+//   plan_threads        per node: the session's thread count, or 1 where the cost model
+//                       says a thread wake-up costs more than the work it shares
+//   place               a kernel per node from the first backend that accepts it
+//   find_fallbacks      nodes the first preferred backend declined, by MACs
+//   insert_transfers    an explicit copy step wherever a reader's device cannot read the
+//                       value where its producer wrote it
+//   plan_liveness       each value's last reader (it is freed after that step)
+//   negotiate_quantized u8 values between quantized kernels (kernels/negotiation.h)
+//   negotiate_layouts   native layouts between kernels that agree on them
+//   plan_memory_per_device  one activation arena per device, offsets by lifetime
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "frugal/core/device.h"
+#include "frugal/ir/graph.h"
+#include "frugal/kernels/backend.h"
+#include "frugal/kernels/negotiation.h"
+#include "frugal/ops/infer.h"
+#include "frugal/passes/passes.h"
+
+namespace frugal::runtime {
+
+using kernels::Backend;
+using kernels::Kernel;
+using kernels::NodeView;
+
+struct SessionOptions {
+  // Preference order; "auto" stands for the best backends available here
+  // (kernels::auto_backends(): cpu,ref on this machine, a GPU backend first where present).
+  std::vector<std::string> backends{"ref"};
+  // Compute threads of the kernels (kernels/threads.h), applied on the thread that builds
+  // the session and on the thread that runs it, at each run; 0: leave the caller's.
+  int threads = 0;
+  // A node whose estimated single-thread time (ops/cost.h MACs and bytes, plan_threads)
+  // is below this runs on one thread when `threads` > 1: waking the other threads would
+  // cost more than they save. 0: every node uses `threads`.
+  double parallel_min_us = 50.0;
+  ops::InferOptions infer;
+  kernels::BackendConfig backend_config;  // formats (emu), activation ranges, sparse kernels
+  std::string origin = "model";           // names the model in error messages (its file)
+  // Fill the activation arena with NaN before every run: a test mode that catches kernels
+  // reading outputs they did not write (arena bytes are reused, never zeroed).
+  bool poison_arena = false;
+  // Run the graph passes (passes/passes.h: constant and BatchNorm folding, identity
+  // removal, activation and residual-add fusion) before compiling.
+  bool optimize = true;
+  // Backend preference lists for single nodes of the compiled graph, by node name,
+  // overriding `backends` there (mixed precision, compress/mixed_precision.h: e.g.
+  // {"conv3": {"cpu:bf16", "cpu", "ref"}}). A name the compiled graph lacks is a UserError.
+  std::map<std::string, std::vector<std::string>> node_backends;
+};
+
+struct NodeAssignment {
+  size_t node_index;  // in the compiled graph; SIZE_MAX for a copy step
+  std::string node_name;
+  std::string op_type;  // "Copy" for a copy step
+  std::string backend;  // empty for folded nodes and copy steps
+  std::string impl;
+  std::vector<std::string> declined;  // "cpu: reason" for each preferred backend that declined
+  int threads = 0;                    // threads the kernel was built and runs with
+  size_t copy_bytes = 0;              // bytes a copy step moves
+};
+
+// A step that the first preferred backend (the session's precision: an int8 or bf16
+// variant, a sparse or emulated backend) declined, so that it runs on a later one (float32
+// cpu, ref): by name, with the reason and its share of the model's multiply-accumulates,
+// so that a quantized model slower than expected says where (issue 8: no silent fallback).
+struct Fallback {
+  std::string node_name;
+  std::string op_type;
+  std::string backend;  // where it runs instead
+  std::string reason;   // the first backend's, as in NodeAssignment::declined
+  int64_t macs = 0;
+  double macs_share = 0;  // of all the compiled graph's MACs, 0 to 1
+};
+
+// An explicit copy between devices (insert_transfers): shown by info --plan and timed by
+// bench --profile like any step.
+struct Transfer {
+  size_t step;
+  std::string value;     // the value copied (its copy is named value@to)
+  std::string from, to;  // device names
+  size_t bytes;
+};
+
+// One executable step: a node's kernel, or a copy (def null, copy_node a "Copy" node).
+struct PlanStep {
+  size_t node_index = 0;
+  const ops::OpDef* def = nullptr;
+  std::unique_ptr<Kernel> kernel;
+  Backend* backend = nullptr;
+  std::vector<int64_t> in_slots;    // -1 for omitted inputs
+  std::vector<int64_t> out_slots;   // -1 for omitted outputs
+  std::vector<int64_t> free_after;  // slots whose last use is this step
+  bool dynamic = false;
+  int threads = 0;     // the calling thread's count while it runs (0: the session's)
+  ir::Node copy_node;  // copy steps only
+  bool is_copy() const { return def == nullptr; }
+};
+
+// The activation memory of one device: planned intermediates share it by lifetime.
+struct DeviceArena {
+  const Device* device = nullptr;
+  size_t bytes = 0, lower_bound = 0;
+  std::shared_ptr<void> memory;
+};
+
+struct Plan {
+  SessionOptions options;  // backends resolved ("auto" expanded)
+  ir::Graph graph;
+  std::vector<passes::PassReport> passes;
+  std::vector<std::string> qdq_notes;
+  size_t qdq_pairs_folded = 0;
+  ops::GraphInfo info;
+  // Backends by name, each made once; the default list and per-node lists point into them.
+  std::vector<std::unique_ptr<Backend>> backends;
+  std::vector<Backend*> default_list;
+  std::map<std::string, std::vector<Backend*>> node_lists;
+  std::vector<int> node_threads;  // per graph node (plan_threads)
+  std::vector<PlanStep> steps;
+  std::vector<NodeAssignment> assignments;  // parallel to steps
+  std::vector<Fallback> fallbacks;
+  std::vector<Transfer> transfers;
+  // Values ("slots"): index by name, contents known at compile time, device.
+  std::map<std::string, size_t> slot_of;
+  std::vector<std::string> slot_name;
+  std::vector<Tensor> constants;
+  std::vector<const Device*> slot_device;
+  std::vector<size_t> input_slots, output_slots;
+  std::vector<int64_t> last_use;     // step of the last reader (steps.size(): graph output)
+  std::vector<size_t> native_bytes;  // bytes in a negotiated layout (0: plain)
+  size_t native_layout_values = 0;
+  std::map<std::string, kernels::QuantParams> quantized_values;
+  std::vector<DeviceArena> arenas;
+  std::vector<int64_t> arena_of, arena_offset;  // per slot; -1 if not planned
+  size_t constant_bytes = 0;
+
+  // The slot of value `name`, made on first use (-1 for an omitted value "").
+  int64_t slot(const std::string& name);
+  bool is_output(size_t slot) const;
+  // (step, input index) of every reader of each slot.
+  std::vector<std::vector<std::pair<size_t, size_t>>> readers() const;
+};
+
+void fold_qdq(Plan& plan);
+void make_backends(Plan& plan);
+void optimize(Plan& plan);
+void plan_threads(Plan& plan);
+void place(Plan& plan);
+void find_fallbacks(Plan& plan);
+void insert_transfers(Plan& plan);
+void plan_liveness(Plan& plan);
+void negotiate_quantized(Plan& plan);
+void negotiate_layouts(Plan& plan);
+void plan_memory_per_device(Plan& plan);
+
+// All stages in order: the Plan of `graph` under `options`.
+std::unique_ptr<Plan> compile(const ir::Graph& graph, SessionOptions options);
+
+}  // namespace frugal::runtime
