@@ -73,9 +73,9 @@ DeviceSet random_devices(uint64_t seed, size_t k) {
   DeviceSet s;
   s.source = "random";
   for (size_t i = 0; i < k; ++i) {
-    Device d;
+    pipeline::Device d;
     d.name = "d" + std::to_string(i);
-    d.kind = DeviceKind::kModel;
+    d.kind = pipeline::DeviceKind::kModel;
     d.origin = "random:" + std::to_string(i);
     d.model.peak_macs_per_s["fp32"] = 1e3 * (1 + 9 * rng.uniform(10 * i));
     d.model.link_bytes_per_s = 1e3 * (1 + 9 * rng.uniform(10 * i + 1));

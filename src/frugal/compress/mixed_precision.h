@@ -68,8 +68,9 @@ MixedPrecisionResult search_mixed_precision(const std::vector<std::string>& laye
                                             const PrecisionScoreFn& score, const PrecisionLatencyFn& latency,
                                             const MixedPrecisionOptions& options = {});
 
-// The assignment as per-node backend lists on top of `base` (int8: cpu:int8,cpu,ref; bf16:
-// cpu:bf16,cpu,ref; fp32: cpu,ref). int8 nodes need `base.backend_config.ranges`.
+// The assignment as per-node backend lists on top of `base`: its backends' variants for
+// each precision (kernels::with_precision; here int8: cpu:int8,cpu,ref; bf16: cpu:bf16,ref;
+// fp32: cpu,ref). int8 nodes need `base.backend_config.ranges`.
 runtime::SessionOptions session_options(const runtime::SessionOptions& base,
                                         const PrecisionMap& assignment);
 
