@@ -30,6 +30,8 @@ if [ "$target" = parsers ]; then
   # (tools/fuzz/parsers_fuzz.cpp: 0 NPY, 1 NPZ, 2 IDX, 3 sweep spec, 4 devices, 5 serial stream).
   corpus=build-fuzz/corpus-parsers
   mkdir -p "$corpus"
+  # Inputs that once failed stay in the corpus (tests/fuzz_corpus/parsers/).
+  cp tests/fuzz_corpus/parsers/* "$corpus"/ 2>/dev/null || true
   seed() { { printf "\\$(printf '%03o' "$1")"; cat; } >"$corpus/$2"; }
   if [ -x build/frugal ]; then
     ./build/frugal zoo lenet5 -o build-fuzz/l5.onnx >/dev/null
@@ -42,6 +44,7 @@ if [ "$target" = parsers ]; then
   sed -n '/^```yaml/,/^```/p' docs/sweep.md | sed '1d;$d' | seed 3 spec
   printf '# frugal power stream\n1000,0,12.0,1.5\n1000,1,5.0,0.2\n2000,0,12.0,1.6\n2500,M,1\n' | seed 5 serial
   ./build-fuzz/parsers_fuzz "$corpus" -max_total_time="$secs" -rss_limit_mb=2048 \
+    -artifact_prefix=build-fuzz/ \
     -malloc_limit_mb=1024 -print_final_stats=1 2>&1 | tail -15
   exit "${PIPESTATUS[0]}"
 fi

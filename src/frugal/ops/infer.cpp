@@ -94,10 +94,13 @@ bool batch_is_free(const ir::Graph& g, const InferOptions& opt) {
   return false;
 }
 
-// A batch asked of a model whose inputs are all fixed would be ignored, and every figure
-// measured for it would be labelled with a batch that never ran.
+// A batch asked of a model whose inputs are all fixed (to another batch) would be ignored,
+// and every figure measured for it would be labelled with a batch that never ran.
 void check_batch_applies(const ir::Graph& g, const InferOptions& opt) {
   if (opt.batch == 1 || batch_is_free(g, opt) || g.inputs.empty()) return;
+  // A batch equal to the fixed one is what the model runs anyway.
+  for (const auto& in : g.inputs)
+    if (in.shape && !in.shape->empty() && (*in.shape)[0].value == opt.batch) return;
   const auto& v = g.inputs.front();
   throw UserError("batch " + std::to_string(opt.batch) +
                   " asked, but every input of the model has a fixed shape (input '" + v.name +
@@ -114,7 +117,9 @@ void check_declared_outputs(const ir::Graph& g, const GraphInfo& info, const Inf
   const bool skip_batch = opt.batch != 1;
   for (const auto& out : g.outputs) {
     auto it = info.values.find(out.name);
-    if (!out.shape || it == info.values.end() || !it->second.shape) continue;
+    // A shape without dimensions is taken as "not declared": graphs built in code and some
+    // exporters write it for an unknown shape, not only for a scalar.
+    if (!out.shape || out.shape->empty() || it == info.values.end() || !it->second.shape) continue;
     const Shape& got = *it->second.shape;
     const auto& want = *out.shape;
     bool differs = want.size() != got.size();

@@ -72,7 +72,8 @@ void decode_big_endian(const uint8_t* src, const IdxType& t, int64_t n, void* ds
   switch (t.code) {
     case 0x08:
     case 0x09:
-      std::memcpy(dst, src, static_cast<size_t>(n));
+      // An IDX of zero values has no data buffer at all (memcpy's pointers must not be null).
+      if (n > 0) std::memcpy(dst, src, static_cast<size_t>(n));
       break;
     case 0x0B:
       for (int64_t i = 0; i < n; ++i) static_cast<int32_t*>(dst)[i] = static_cast<int16_t>(load(i));
