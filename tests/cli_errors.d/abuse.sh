@@ -19,3 +19,6 @@ if [ $? -eq 1 ] && tail -n 1 "$tmp/err" | grep -qF "sweep allfail: all 1 points 
 "$frugal" sweep "$tmp/abuse-ok.yaml" --db "$tmp/abuse-ok.sqlite" >/dev/null 2>&1
 expect 1 "--profile: no measured point 'nokey' in this store" -- "$frugal" report "$tmp/abuse-ok.sqlite" --profile nokey -o "$tmp/r.html"
 [ -e "$tmp/r.html" ] && { echo "FAIL: report --profile nokey left $tmp/r.html"; fails=$((fails+1)); }
+# Thread counts are bounded in the library (libgomp crashed at 100000, refused 32768).
+expect 1 "--threads: 100000 is outside 1..1024" -- "$frugal" run "$tmp/lenet5.onnx" --threads 100000
+expect 1 "--threads: 32768 is outside 1..1024" -- "$frugal" bench "$tmp/lenet5.onnx" --threads 32768 --duration 0.1

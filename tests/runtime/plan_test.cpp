@@ -258,3 +258,24 @@ TEST(Plan, RunsOnAnyThreadWithItsOwnThreadCount) {
   for (size_t i = 0; i < seen.seen.size(); ++i)
     EXPECT_EQ(seen.seen[i], s.assignments()[i].threads) << s.assignments()[i].node_name;
 }
+
+// Issue 24: --threads 100000 crashed inside libgomp while a conv kernel was built; the bound
+// is checked once in the library, before any kernel exists.
+TEST(Plan, ThreadCountIsBoundedBeforeAnyKernelIsBuilt) {
+  runtime::SessionOptions o;
+  o.backends = {"cpu", "ref"};
+  for (int n : {100000, 32768, kernels::kMaxThreads + 1}) {
+    o.threads = n;
+    try {
+      runtime::Session s(zoo::build("lenet5", 0), o);
+      ADD_FAILURE() << "no error for " << n;
+    } catch (const UserError& e) {
+      EXPECT_NE(std::string(e.what()).find("--threads: " + std::to_string(n) + " is outside 1..1024"),
+                std::string::npos)
+          << e.what();
+    }
+  }
+  EXPECT_THROW(kernels::set_threads(0), UserError);
+  o.threads = kernels::kMaxThreads;
+  EXPECT_NO_THROW(kernels::check_thread_count(o.threads));
+}

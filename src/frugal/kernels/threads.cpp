@@ -17,8 +17,14 @@ void register_thread_control(const std::string& backend, ThreadControl control) 
     throw InternalError("thread control registered twice: " + backend);
 }
 
+void check_thread_count(int n) {
+  if (n < 1 || n > kMaxThreads)
+    throw UserError("--threads: " + std::to_string(n) + " is outside 1.." +
+                    std::to_string(kMaxThreads));
+}
+
 void set_threads(int n) {
-  if (n < 1) throw UserError("--threads: " + std::to_string(n) + " must be at least 1");
+  check_thread_count(n);
   for (const auto& [name, c] : controls()) c.set(n);
 }
 

@@ -16,8 +16,16 @@ struct ThreadControl {
 };
 void register_thread_control(const std::string& backend, ThreadControl control);
 
+// The most threads a session may ask for. OpenMP runtimes fail far above any real core
+// count (libgomp crashed at 100000 and refused 32768 with its own message), so the bound is
+// checked here, once, for the CLI, the Python module and C++ callers alike.
+inline constexpr int kMaxThreads = 1024;
+
+// UserError naming --threads, the value and the allowed range, unless 1 <= n <= kMaxThreads.
+void check_thread_count(int n);
+
 // Threads used by kernels run from the calling thread from now on, in every backend that
-// registered a control; n >= 1 (UserError naming --threads otherwise).
+// registered a control (check_thread_count first).
 void set_threads(int n);
 // The calling thread's count (the first registered control's; 1 without any).
 int threads();

@@ -425,6 +425,7 @@ void plan_memory_per_device(Plan& p) {
 std::unique_ptr<Plan> compile(const ir::Graph& graph, SessionOptions options) {
   if (options.backends.empty()) throw UserError("--backend: no backend given");
   if (options.threads < 0) throw UserError("--threads: must be 1 or more");
+  if (options.threads > 0) kernels::check_thread_count(options.threads);
   auto p = std::make_unique<Plan>();
   options.backends = kernels::resolve_backends(options.backends);
   for (auto& [node, list] : options.node_backends) list = kernels::resolve_backends(list);
