@@ -14,9 +14,9 @@
 #define FW_DEFAULT_MASK 0x01
 
 static const channel_config_t kChannels[] = {
-    {SENSOR_ANALOG, 0, 1, ACS712_05B_V_PER_A, 2.5f, 5.7f, 0, 0, 1},  /* 12 V, <= 5 A */
-    {SENSOR_ANALOG, 2, 3, ACS712_20A_V_PER_A, 2.5f, 5.7f, 0, 0, 1},  /* 12 V, <= 20 A */
-    {SENSOR_INA226, 0, 0, 0, 0, 0, 0x40, 0.01f, 0},  /* 3.3 V rail, 10 mohm */
+    {SENSOR_ANALOG, 0, 1, ACS712_05B_V_PER_A, 2.5f, 5.7f, 0, 0, 1}, /* 12 V, <= 5 A */
+    {SENSOR_ANALOG, 2, 3, ACS712_20A_V_PER_A, 2.5f, 5.7f, 0, 0, 1}, /* 12 V, <= 20 A */
+    {SENSOR_INA226, 0, 0, 0, 0, 0, 0x40, 0.01f, 0},                 /* 3.3 V rail, 10 mohm */
 };
 #define FW_CHANNELS (sizeof kChannels / sizeof kChannels[0])
 

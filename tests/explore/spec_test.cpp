@@ -10,7 +10,9 @@ using namespace frugal::explore;
 
 namespace {
 
-SweepSpec parse(const std::string& yaml) { return parse_sweep_spec(yaml, "s.yaml", "/base"); }
+SweepSpec parse(const std::string& yaml) {
+  return parse_sweep_spec(yaml, "s.yaml", "/base");
+}
 
 std::string error_of(const std::string& yaml) {
   try {
@@ -91,7 +93,8 @@ exclude:
 include:
   - {model: lenet5, backend: cpu, batch: [8, 16], timeout: 5}
 )");
-  // Product 8, minus lenet5/ref/bf16 and resnet18/ref/{fp32,bf16} = 5, plus cpu x {fp32,bf16} x {8,16} = 4.
+  // Product 8, minus lenet5/ref/bf16 and resnet18/ref/{fp32,bf16} = 5, plus cpu x {fp32,bf16} x
+  // {8,16} = 4.
   EXPECT_EQ(s.points.size(), 9u);
   auto ks = keys(s);
   EXPECT_FALSE(ks.count("lenet5|none|ref|bf16|-|t1|b1|single-stream"));
@@ -117,32 +120,42 @@ TEST(SweepSpec, DuplicatesAreMergedByKey) {
 
 TEST(SweepSpec, ErrorsCarryLineAndColumn) {
   EXPECT_EQ(error_of("models: [lenet5]\nbackend: [ref]\n"),
-            "s.yaml:2:1: unknown key 'backend' in the spec (expected one of: name, models, transforms, backends, "
-            "include, exclude, precisions, formats, threads, batch, scenarios, stages, devices, partition, power, "
+            "s.yaml:2:1: unknown key 'backend' in the spec (expected one of: name, models, "
+            "transforms, backends, "
+            "include, exclude, precisions, formats, threads, batch, scenarios, stages, devices, "
+            "partition, power, "
             "duration, min_queries, timeout, "
             "memory, calibration, bench_args, eval_args)");
-  EXPECT_EQ(error_of("models: [lenet5]\nthreads: [1, two]\n"), "s.yaml:2:14: threads: expected an integer, got 'two'");
-  EXPECT_EQ(error_of("models: [lenet5]\nbackends: []\n"), "s.yaml:2:11: backends: empty list: the grid would be empty");
+  EXPECT_EQ(error_of("models: [lenet5]\nthreads: [1, two]\n"),
+            "s.yaml:2:14: threads: expected an integer, got 'two'");
+  EXPECT_EQ(error_of("models: [lenet5]\nbackends: []\n"),
+            "s.yaml:2:11: backends: empty list: the grid would be empty");
   EXPECT_EQ(error_of("models:\n  - {zoo: lenet5, colour: red}\n"),
-            "s.yaml:2:19: unknown key 'colour' in a models entry (expected one of: zoo, file, name, data, limit, "
-            "precisions, formats, threads, batch, scenarios, stages, devices, partition, power, duration, "
+            "s.yaml:2:19: unknown key 'colour' in a models entry (expected one of: zoo, file, "
+            "name, data, limit, "
+            "precisions, formats, threads, batch, scenarios, stages, devices, partition, power, "
+            "duration, "
             "min_queries, timeout, memory, "
             "calibration, bench_args, eval_args)");
   EXPECT_EQ(error_of("models: [lenet5]\nexclude:\n  - {model: lenet5}\n"),
             "s.yaml:3:3: the grid is empty (every point is excluded)");
   EXPECT_EQ(error_of("models: [lenet5]\nexclude:\n  - {model: lenet6}\n"),
             "s.yaml:3:13: exclude: no model named 'lenet6' in the spec");
-  EXPECT_EQ(error_of("models: [lenet5]\ntimeout: -3\n"), "s.yaml:2:10: timeout: must be a positive number of seconds, got -3");
-  EXPECT_EQ(error_of("models: [lenet5]\nbatch: {a: 1}\n"), "s.yaml:2:8: batch: expected an integer, got a mapping");
+  EXPECT_EQ(error_of("models: [lenet5]\ntimeout: -3\n"),
+            "s.yaml:2:10: timeout: must be a positive number of seconds, got -3");
+  EXPECT_EQ(error_of("models: [lenet5]\nbatch: {a: 1}\n"),
+            "s.yaml:2:8: batch: expected an integer, got a mapping");
   EXPECT_EQ(error_of("models: [lenet5\n"), error_of("models: [lenet5\n"));
   EXPECT_NE(error_of("models: [lenet5\n").find("s.yaml:"), std::string::npos);
   EXPECT_NE(error_of("models: [lenet5\n").find("YAML syntax error"), std::string::npos);
   EXPECT_EQ(error_of(""), "s.yaml: empty spec: the grid would be empty");
-  EXPECT_EQ(error_of("backends: [ref]\n"), "s.yaml:1:1: the spec needs models: (zoo names or ONNX files)");
+  EXPECT_EQ(error_of("backends: [ref]\n"),
+            "s.yaml:1:1: the spec needs models: (zoo names or ONNX files)");
 }
 
 TEST(SweepSpec, ShardsPartitionTheGrid) {
-  auto s = parse("models: [lenet5, resnet18, squeezenet1_1]\nthreads: [1, 2, 3]\nbatch: [1, 2, 4]\n");
+  auto s =
+      parse("models: [lenet5, resnet18, squeezenet1_1]\nthreads: [1, 2, 3]\nbatch: [1, 2, 4]\n");
   ASSERT_EQ(s.points.size(), 27u);
   std::multiset<std::string> seen;
   for (int i = 0; i < 4; ++i) {

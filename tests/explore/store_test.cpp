@@ -215,7 +215,8 @@ TEST(Store, ModelBytesAreTheEncodedSizeWhereTheRecordHasIt) {
     s.put(row("old", "ok"), record_with(0.8, 2.0));  // a Record from before encoded_bytes
   }
   std::map<std::string, double> bytes;
-  for (const auto& r : Store::open(db, Store::Mode::read_only).records()) bytes[r.key] = *r.model_bytes;
+  for (const auto& r : Store::open(db, Store::Mode::read_only).records())
+    bytes[r.key] = *r.model_bytes;
   EXPECT_DOUBLE_EQ(bytes["new"], 150);
   EXPECT_DOUBLE_EQ(bytes["old"], 4000);
 }

@@ -55,14 +55,14 @@ struct Builder {
   }
   // Conv with k x k weights (pad k/2), seeded, scaled by 1/sqrt(fan_in) so that values keep
   // their magnitude along a chain.
-  void conv(const std::string& in, const std::string& out, int64_t cin, int64_t cout,
-            int64_t k, uint64_t seed, int64_t group = 1) {
+  void conv(const std::string& in, const std::string& out, int64_t cin, int64_t cout, int64_t k,
+            uint64_t seed, int64_t group = 1) {
     const float gain = 1.0f / std::sqrt(static_cast<float>(cin / group * k * k));
     g.initializers[out + "_w"] = random_tensor({cout, cin / group, k, k}, seed, gain);
     g.initializers[out + "_b"] = random_tensor({cout}, seed + 1, 0.1f);
-    node("Conv", {in, out + "_w", out + "_b"}, out,
-         {{"pads", attr(std::vector<int64_t>{k / 2, k / 2, k / 2, k / 2})},
-          {"group", attr(group)}});
+    node(
+        "Conv", {in, out + "_w", out + "_b"}, out,
+        {{"pads", attr(std::vector<int64_t>{k / 2, k / 2, k / 2, k / 2})}, {"group", attr(group)}});
   }
   void gemm(const std::string& in, const std::string& out, int64_t k, int64_t n, uint64_t seed) {
     g.initializers[out + "_w"] = random_tensor({n, k}, seed, 1.0f / std::sqrt(float(k)));
@@ -70,7 +70,8 @@ struct Builder {
     node("Gemm", {in, out + "_w", out + "_b"}, out, {{"transB", attr(int64_t{1})}});
   }
   ir::Graph done(const std::vector<std::string>& outputs) {
-    for (const auto& o : outputs) g.outputs.push_back(ir::ValueInfo{o, DType::kUndefined, std::nullopt});
+    for (const auto& o : outputs)
+      g.outputs.push_back(ir::ValueInfo{o, DType::kUndefined, std::nullopt});
     g.validate_and_sort();
     return g;
   }
@@ -93,7 +94,7 @@ double inf_norm(const Tensor& w) {
 struct Runs {
   std::vector<Tensor> fp32, int8_u8, int8_float;
   std::map<std::string, kernels::QuantParams> quantized;  // of the u8 session
-  std::vector<runtime::NodeAssignment> plan;                   // of the u8 session
+  std::vector<runtime::NodeAssignment> plan;              // of the u8 session
   runtime::RangeMap ranges;
 };
 
@@ -141,7 +142,8 @@ double step(const runtime::RangeMap& ranges, const std::string& value) {
 
 double max_abs_diff(const Tensor& a, const Tensor& b) {
   double m = 0;
-  for (int64_t i = 0; i < a.numel(); ++i) m = std::max(m, std::fabs(a.at_double(i) - b.at_double(i)));
+  for (int64_t i = 0; i < a.numel(); ++i)
+    m = std::max(m, std::fabs(a.at_double(i) - b.at_double(i)));
   return m;
 }
 
@@ -165,8 +167,8 @@ TEST(Int8Regions, ConvChainKeepsU8Between) {
   struct Case {
     int64_t c, h, k1, k2, group2;
   };
-  for (const Case& c : {Case{8, 9, 3, 3, 1}, Case{16, 7, 1, 3, 1}, Case{32, 8, 3, 3, 32},
-                        Case{3, 12, 5, 1, 1}}) {
+  for (const Case& c :
+       {Case{8, 9, 3, 3, 1}, Case{16, 7, 1, 3, 1}, Case{32, 8, 3, 3, 32}, Case{3, 12, 5, 1, 1}}) {
     const std::string label = "c" + std::to_string(c.c) + " h" + std::to_string(c.h) + " k" +
                               std::to_string(c.k1) + "," + std::to_string(c.k2) + " g" +
                               std::to_string(c.group2);
@@ -188,16 +190,18 @@ TEST(Int8Regions, ConvChainKeepsU8Between) {
     EXPECT_NE(step_of(r, "y_node").impl.find("u8 in, f32 out"), std::string::npos)
         << label << ": " << step_of(r, "y_node").impl;
     // One tie-step at "ar" through conv bb then y; one at "bb" through y.
-    const double l_b = inf_norm(g.initializers.at("bb_w")), l_y = inf_norm(g.initializers.at("y_w"));
+    const double l_b = inf_norm(g.initializers.at("bb_w")),
+                 l_y = inf_norm(g.initializers.at("y_w"));
     const double bound = step(r.ranges, "ar") * l_b * l_y + step(r.ranges, "bb") * l_y +
                          1e-5 * max_abs(r.int8_float[0]);
     const double diff = max_abs_diff(r.int8_u8[0], r.int8_float[0]);
-    std::cout << "[ observed ] " << label << ": u8 vs float boundaries " << diff << " (bound " << bound
-              << "), vs fp32: u8 " << relative_error(r.int8_u8[0], r.fp32[0]) << ", float "
+    std::cout << "[ observed ] " << label << ": u8 vs float boundaries " << diff << " (bound "
+              << bound << "), vs fp32: u8 " << relative_error(r.int8_u8[0], r.fp32[0]) << ", float "
               << relative_error(r.int8_float[0], r.fp32[0]) << "\n";
     EXPECT_LE(diff, bound) << label;
     EXPECT_LE(relative_error(r.int8_u8[0], r.fp32[0]),
-              1.1 * relative_error(r.int8_float[0], r.fp32[0]) + 1e-6) << label;
+              1.1 * relative_error(r.int8_float[0], r.fp32[0]) + 1e-6)
+        << label;
   }
 }
 
@@ -225,15 +229,16 @@ TEST(Int8Regions, ResidualSumInU8) {
     const double l_t = inf_norm(g.initializers.at("t_w")), l_u = inf_norm(g.initializers.at("u_w")),
                  l_y = inf_norm(g.initializers.at("y_w"));
     const double s_x = step(r.ranges, "x0r"), s_t = step(r.ranges, "tr"), s_z = step(r.ranges, "z");
-    const double bound = (s_x * (l_t * l_u + 1) + s_x / 2 + s_t * l_u + s_z) * l_y +
-                         1e-5 * max_abs(r.int8_float[0]);
+    const double bound =
+        (s_x * (l_t * l_u + 1) + s_x / 2 + s_t * l_u + s_z) * l_y + 1e-5 * max_abs(r.int8_float[0]);
     EXPECT_LE(max_abs_diff(r.int8_u8[0], r.int8_float[0]), bound) << "c" << c;
     // The u8 sum operand's own rounding (s_x / 2 through y) comes on top.
     EXPECT_LE(relative_error(r.int8_u8[0], r.fp32[0]),
               1.1 * relative_error(r.int8_float[0], r.fp32[0]) + s_x / 2 * l_y / max_abs(r.fp32[0]))
         << "c" << c;
-    std::cout << "[ observed ] residual c" << c << ": vs fp32: u8 " << relative_error(r.int8_u8[0], r.fp32[0])
-              << ", float " << relative_error(r.int8_float[0], r.fp32[0]) << "\n";
+    std::cout << "[ observed ] residual c" << c << ": vs fp32: u8 "
+              << relative_error(r.int8_u8[0], r.fp32[0]) << ", float "
+              << relative_error(r.int8_float[0], r.fp32[0]) << "\n";
   }
 }
 
@@ -249,12 +254,14 @@ TEST(Int8Regions, GemmChainKeepsU8Between) {
     const Runs r = run_three(g, {m, 40}, 41);
     EXPECT_EQ(r.quantized.count("hr"), 1u) << "m" << m;
     EXPECT_EQ(r.quantized.count("h2"), 1u) << "m" << m;
-    const double l_2 = inf_norm(g.initializers.at("h2_w")), l_y = inf_norm(g.initializers.at("y_w"));
+    const double l_2 = inf_norm(g.initializers.at("h2_w")),
+                 l_y = inf_norm(g.initializers.at("y_w"));
     const double bound = step(r.ranges, "hr") * l_2 * l_y + step(r.ranges, "h2") * l_y +
                          1e-5 * max_abs(r.int8_float[0]);
     EXPECT_LE(max_abs_diff(r.int8_u8[0], r.int8_float[0]), bound) << "m" << m;
     EXPECT_LE(relative_error(r.int8_u8[0], r.fp32[0]),
-              1.1 * relative_error(r.int8_float[0], r.fp32[0]) + 1e-6) << "m" << m;
+              1.1 * relative_error(r.int8_float[0], r.fp32[0]) + 1e-6)
+        << "m" << m;
   }
 }
 
@@ -280,7 +287,8 @@ TEST(Int8Regions, ZooModelsRunU8Regions) {
     Shape input;
     size_t min_u8;
   };
-  for (const Case& c : {Case{"resnet18", {1, 3, 64, 64}, 10}, Case{"mobilenet_v2", {1, 3, 64, 64}, 30}}) {
+  for (const Case& c :
+       {Case{"resnet18", {1, 3, 64, 64}, 10}, Case{"mobilenet_v2", {1, 3, 64, 64}, 30}}) {
     const ir::Graph g = zoo::build(c.name, 3);
     runtime::SessionOptions fp32;
     fp32.backends = {"cpu", "ref"};
@@ -307,7 +315,8 @@ TEST(Int8Regions, MaxPoolInU8) {
   b.conv("x", "a", 8, 16, 3, 81);
   b.node("Relu", {"a"}, "ar");
   b.node("MaxPool", {"ar"}, "p",
-         {{"kernel_shape", attr(std::vector<int64_t>{3, 3})}, {"strides", attr(std::vector<int64_t>{2, 2})},
+         {{"kernel_shape", attr(std::vector<int64_t>{3, 3})},
+          {"strides", attr(std::vector<int64_t>{2, 2})},
           {"pads", attr(std::vector<int64_t>{1, 1, 1, 1})}});
   b.conv("p", "y", 16, 8, 3, 83);
   const ir::Graph g = b.done({"y"});
@@ -315,11 +324,14 @@ TEST(Int8Regions, MaxPoolInU8) {
   EXPECT_EQ(r.quantized.count("ar"), 1u);
   EXPECT_EQ(r.quantized.count("p"), 1u);
   EXPECT_EQ(step_of(r, "p_node").backend, "cpu:int8");
-  EXPECT_NE(step_of(r, "p_node").impl.find("u8 in, u8 out"), std::string::npos) << step_of(r, "p_node").impl;
+  EXPECT_NE(step_of(r, "p_node").impl.find("u8 in, u8 out"), std::string::npos)
+      << step_of(r, "p_node").impl;
   // One tie-step at "ar" (pooled as is) through y.
-  const double bound = step(r.ranges, "ar") * inf_norm(g.initializers.at("y_w")) + 1e-5 * max_abs(r.int8_float[0]);
+  const double bound =
+      step(r.ranges, "ar") * inf_norm(g.initializers.at("y_w")) + 1e-5 * max_abs(r.int8_float[0]);
   EXPECT_LE(max_abs_diff(r.int8_u8[0], r.int8_float[0]), bound);
-  EXPECT_LE(relative_error(r.int8_u8[0], r.fp32[0]), 1.1 * relative_error(r.int8_float[0], r.fp32[0]) + 1e-6);
+  EXPECT_LE(relative_error(r.int8_u8[0], r.fp32[0]),
+            1.1 * relative_error(r.int8_float[0], r.fp32[0]) + 1e-6);
 }
 
 // Every step cpu:int8 declines is a fallback, named with the reason and its MACs' share;
@@ -328,7 +340,8 @@ TEST(Int8Fallbacks, NamedWithReasonAndShareOfMacs) {
   Builder b({1, 8, 8, 8});
   b.conv("x", "a", 8, 16, 3, 71);
   b.node("AveragePool", {"a"}, "p",
-         {{"kernel_shape", attr(std::vector<int64_t>{2, 2})}, {"strides", attr(std::vector<int64_t>{2, 2})}});
+         {{"kernel_shape", attr(std::vector<int64_t>{2, 2})},
+          {"strides", attr(std::vector<int64_t>{2, 2})}});
   ir::ValueInfo wv{"w2", DType::kF32, std::vector<ir::Dim>{{16, ""}, {16, ""}, {3, ""}, {3, ""}}};
   b.g.inputs.push_back(wv);
   b.node("Conv", {"p", "w2"}, "y", {{"pads", attr(std::vector<int64_t>{1, 1, 1, 1})}});

@@ -15,8 +15,12 @@ using namespace frugal;
 
 namespace {
 
-ir::Attribute attr(int64_t v) { return ir::Attribute{.value = v}; }
-ir::Attribute attr(float v) { return ir::Attribute{.value = v}; }
+ir::Attribute attr(int64_t v) {
+  return ir::Attribute{.value = v};
+}
+ir::Attribute attr(float v) {
+  return ir::Attribute{.value = v};
+}
 
 Tensor random_tensor(const Shape& shape, uint64_t seed, float lo = -1, float hi = 1) {
   Tensor t(DType::kF32, shape);
@@ -67,8 +71,8 @@ struct Builder {
   std::string batch_norm(const std::string& x, int64_t c, const std::string& out) {
     const std::string p = out + "_";
     node("BatchNormalization",
-         {x, weight(p + "scale", {c}, 0.5f, 1.5f), weight(p + "bias", {c}),
-          weight(p + "mean", {c}), weight(p + "var", {c}, 0.2f, 2.0f)},
+         {x, weight(p + "scale", {c}, 0.5f, 1.5f), weight(p + "bias", {c}), weight(p + "mean", {c}),
+          weight(p + "var", {c}, 0.2f, 2.0f)},
          out, {{"epsilon", attr(1e-3f)}});
     return out;
   }
@@ -152,7 +156,8 @@ TEST(FoldBatchNorm, GroupedConvWithoutBias) {
   Builder b;
   b.input("x", {2, 6, 7, 7});
   b.node("Conv", {"x", b.weight("w", {9, 2, 3, 3})}, "c",
-         {{"group", attr(int64_t{3})}, {"pads", ir::Attribute{.value = std::vector<int64_t>{1, 0, 1, 2}}}});
+         {{"group", attr(int64_t{3})},
+          {"pads", ir::Attribute{.value = std::vector<int64_t>{1, 0, 1, 2}}}});
   b.batch_norm("c", 9, "y");
   b.output("y");
   passes::PassReport r;
@@ -167,7 +172,8 @@ TEST(FoldBatchNorm, GroupedConvTranspose) {
   b.input("x", {1, 4, 5, 5});
   // C=4, group 2: W is 4 x 3 x 3 x 3, output channels 6.
   b.node("ConvTranspose", {"x", b.weight("w", {4, 3, 3, 3}), b.weight("bias", {6})}, "c",
-         {{"group", attr(int64_t{2})}, {"strides", ir::Attribute{.value = std::vector<int64_t>{2, 2}}}});
+         {{"group", attr(int64_t{2})},
+          {"strides", ir::Attribute{.value = std::vector<int64_t>{2, 2}}}});
   b.batch_norm("c", 6, "y");
   b.output("y");
   passes::PassReport r;
@@ -221,8 +227,8 @@ TEST(FoldBatchNorm, LeavesAloneWhatMustNotFold) {
     b.input("x", {1, 2, 4, 4});
     b.input("mean", {3});
     b.node("Conv", {"x", b.weight("w", {3, 2, 1, 1})}, "c");
-    b.node("BatchNormalization", {"c", b.weight("s", {3}), b.weight("t", {3}), "mean",
-                                  b.weight("v", {3}, 0.5f, 1.0f)},
+    b.node("BatchNormalization",
+           {"c", b.weight("s", {3}), b.weight("t", {3}), "mean", b.weight("v", {3}, 0.5f, 1.0f)},
            "y");
     b.output("y");
     passes::PassReport r;
@@ -286,7 +292,8 @@ TEST(FuseActivations, ClipBoundsFromInputsAndChains) {
   Builder b(13);
   b.input("x", {1, 3, 6, 6});
   b.node("Conv", {"x", b.weight("w", {4, 3, 3, 3}, -2, 2)}, "p");
-  b.node("Clip", {"p", b.constant("lo", Tensor::scalar(0.0f)), b.constant("hi", Tensor::scalar(0.5f))},
+  b.node("Clip",
+         {"p", b.constant("lo", Tensor::scalar(0.0f)), b.constant("hi", Tensor::scalar(0.5f))},
          "q");
   b.node("Sigmoid", {"q"}, "y");
   b.output("y");
@@ -334,7 +341,8 @@ TEST(FuseActivations, LeavesAloneWhatMustNotFuse) {
   {  // not a producer that takes post-ops
     Builder b;
     b.input("x", {1, 2, 4, 4});
-    b.node("MaxPool", {"x"}, "p", {{"kernel_shape", ir::Attribute{.value = std::vector<int64_t>{2, 2}}}});
+    b.node("MaxPool", {"x"}, "p",
+           {{"kernel_shape", ir::Attribute{.value = std::vector<int64_t>{2, 2}}}});
     b.node("Relu", {"p"}, "y");
     b.output("y");
     passes::PassReport r;
@@ -432,9 +440,10 @@ TEST(RemoveIdentities, IdentityDropoutAndGraphOutputs) {
   b.input("x", {2, 3});
   b.node("Relu", {"x"}, "r");
   b.node("Identity", {"r"}, "i1");
-  b.node("Dropout", {"i1", b.constant("ratio", Tensor::scalar(0.5f)),
-                     b.constant("train", Tensor::scalar(false))},
-         "d");
+  b.node(
+      "Dropout",
+      {"i1", b.constant("ratio", Tensor::scalar(0.5f)), b.constant("train", Tensor::scalar(false))},
+      "d");
   b.node("Sigmoid", {"d"}, "s");
   b.node("Identity", {"s"}, "y");  // a graph output: Sigmoid is renamed to write y
   b.output("y");
@@ -450,7 +459,7 @@ TEST(RemoveIdentities, KeepsWhatIsNotACopy) {
   Builder b(13);
   b.input("x", {2, 3});
   ir::Node& d = b.node("Dropout", {"x"}, "d");
-  d.outputs.push_back("mask");  // the mask is read: the node stays
+  d.outputs.push_back("mask");     // the mask is read: the node stays
   b.node("Identity", {"x"}, "y");  // graph input to graph output: nothing to rename
   b.output("d");
   b.output("mask");

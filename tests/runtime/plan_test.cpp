@@ -270,8 +270,9 @@ TEST(Plan, ThreadCountIsBoundedBeforeAnyKernelIsBuilt) {
       runtime::Session s(zoo::build("lenet5", 0), o);
       ADD_FAILURE() << "no error for " << n;
     } catch (const UserError& e) {
-      EXPECT_NE(std::string(e.what()).find("--threads: " + std::to_string(n) + " is outside 1..1024"),
-                std::string::npos)
+      EXPECT_NE(
+          std::string(e.what()).find("--threads: " + std::to_string(n) + " is outside 1..1024"),
+          std::string::npos)
           << e.what();
     }
   }

@@ -2,8 +2,9 @@
 // picks the parser, the rest is the input. NPY and NPZ arrays, IDX data sets, the sweep's
 // YAML spec, the devices YAML and the power sensor's serial
 // stream (the precision-map and ranges JSON readers need the runtime, which this build
-// leaves out: tests/compress and tests/runtime cover their bad inputs). Any exception other than frugal's UserError, any crash or sanitizer report, is
-// a bug. Parsers that read a path get the bytes through a per-process temporary file.
+// leaves out: tests/compress and tests/runtime cover their bad inputs). Any exception other than
+// frugal's UserError, any crash or sanitizer report, is a bug. Parsers that read a path get the
+// bytes through a per-process temporary file.
 #include <unistd.h>
 
 #include <cstddef>

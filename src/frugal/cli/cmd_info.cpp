@@ -115,12 +115,18 @@ void print_plan(const ir::Graph& g, const InfoArgs& a, const runtime::SessionOpt
       (*j)["plan"]["passes"].push_back(
           {{"pass", p.pass}, {"changes", p.changes}, {"nodes", p.nodes}});
     for (const auto& as : s.assignments())
-      (*j)["plan"]["steps"].push_back({{"node", as.node_name}, {"op", fused_op(s, as)},
-                                       {"backend", as.backend}, {"impl", as.impl},
-                                       {"threads", as.threads}, {"declined", as.declined}});
+      (*j)["plan"]["steps"].push_back({{"node", as.node_name},
+                                       {"op", fused_op(s, as)},
+                                       {"backend", as.backend},
+                                       {"impl", as.impl},
+                                       {"threads", as.threads},
+                                       {"declined", as.declined}});
     for (const auto& t : s.transfers())
-      (*j)["plan"]["transfers"].push_back(
-          {{"step", t.step}, {"value", t.value}, {"from", t.from}, {"to", t.to}, {"bytes", t.bytes}});
+      (*j)["plan"]["transfers"].push_back({{"step", t.step},
+                                           {"value", t.value},
+                                           {"from", t.from},
+                                           {"to", t.to},
+                                           {"bytes", t.bytes}});
     return;
   }
   if (!so.optimize) {
@@ -152,15 +158,18 @@ void print_plan(const ir::Graph& g, const InfoArgs& a, const runtime::SessionOpt
   std::printf("\nplan (backends: %s%s)\n%s\n", chosen.c_str(),
               asked == chosen ? "" : (", from " + asked).c_str(), t.str().c_str());
   if (so.threads > 1)
-    std::printf("threads   %zu of %zu steps run on 1 thread (estimated under %.0f us of work:"
-                " waking %d threads would cost more), the rest on %d\n",
-                single, s.assignments().size(), so.parallel_min_us, so.threads, so.threads);
+    std::printf(
+        "threads   %zu of %zu steps run on 1 thread (estimated under %.0f us of work:"
+        " waking %d threads would cost more), the rest on %d\n",
+        single, s.assignments().size(), so.parallel_min_us, so.threads, so.threads);
   for (const auto& tr : s.transfers())
     std::printf("transfer  step %zu copies %s from %s to %s, %s B\n", tr.step, tr.value.c_str(),
-                tr.from.c_str(), tr.to.c_str(), with_commas(static_cast<int64_t>(tr.bytes)).c_str());
-  std::printf("layouts   %zu values stay in a backend's blocked layout between its kernels"
-              " (no reorder at either end)\n",
-              s.native_layout_values());
+                tr.from.c_str(), tr.to.c_str(),
+                with_commas(static_cast<int64_t>(tr.bytes)).c_str());
+  std::printf(
+      "layouts   %zu values stay in a backend's blocked layout between its kernels"
+      " (no reorder at either end)\n",
+      s.native_layout_values());
   if (!s.quantized_values().empty())
     std::printf(
         "int8      %zu values pass as u8 between int8 kernels (requantized in the"

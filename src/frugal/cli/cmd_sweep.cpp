@@ -47,7 +47,8 @@ void run_sweep_command(const SweepArgs& a) {
   if (a.dry_run) {
     Table t({"#", "key", "bench command"});
     for (size_t i = 0; i < points.size(); ++i)
-      t.add({std::to_string(i + 1), points[i].key(), join_argv(explore::bench_argv(points[i], "frugal", "MODEL"))});
+      t.add({std::to_string(i + 1), points[i].key(),
+             join_argv(explore::bench_argv(points[i], "frugal", "MODEL"))});
     std::printf("%s%zu points%s\n", t.str().c_str(), points.size(), shard_note.c_str());
     return;
   }
@@ -61,8 +62,10 @@ void run_sweep_command(const SweepArgs& a) {
   o.progress = isatty(2);
   explore::check_sweep_options(o);
   explore::Store store = explore::Store::open(db, explore::Store::Mode::read_write);
-  std::fprintf(stderr, "sweep %s: %zu points%s -> %s%s\n", spec.name.c_str(), points.size(), shard_note.c_str(),
-               db.c_str(), a.jobs > 1 ? " (--jobs > 1: points run at the same time disturb each other's timings)" : "");
+  std::fprintf(
+      stderr, "sweep %s: %zu points%s -> %s%s\n", spec.name.c_str(), points.size(),
+      shard_note.c_str(), db.c_str(),
+      a.jobs > 1 ? " (--jobs > 1: points run at the same time disturb each other's timings)" : "");
   explore::SweepSummary s = explore::run_sweep(points, store, o);
 
   // Summary: this run's points, as stored.
@@ -81,23 +84,26 @@ void run_sweep_command(const SweepArgs& a) {
     const auto& p = rows[key];
     auto it = recs.find(key);
     bool has = it != recs.end();
-    t.add({key, p.status, has ? f(it->second.latency_p50_ms, "%.3f") : "-", has ? f(it->second.top1, "%.4f") : "-",
+    t.add({key, p.status, has ? f(it->second.latency_p50_ms, "%.3f") : "-",
+           has ? f(it->second.top1, "%.4f") : "-",
            has ? f(it->second.joules_per_inference, "%.3g") : "-",
            p.status == "ok" ? "" : p.stage + ": " + p.error.substr(0, 80)});
   }
   std::printf("%s", t.str().c_str());
-  std::printf("%zu points: %zu ok, %zu failed, %zu skipped (already ok) in %.1f s; results in %s\n", s.planned, s.ok,
-              s.failed, s.skipped, s.wall_s, db.c_str());
+  std::printf("%zu points: %zu ok, %zu failed, %zu skipped (already ok) in %.1f s; results in %s\n",
+              s.planned, s.ok, s.failed, s.skipped, s.wall_s, db.c_str());
   if (s.ok == 0 && s.failed > 0)
-    throw UserError("sweep " + spec.name + ": all " + std::to_string(s.failed) + " points run failed (reasons above and in " +
-                    db + ")");
+    throw UserError("sweep " + spec.name + ": all " + std::to_string(s.failed) +
+                    " points run failed (reasons above and in " + db + ")");
 }
 
 void setup(CLI::App& app) {
   auto a = std::make_shared<SweepArgs>();
-  auto* sub = app.add_subcommand("sweep", "Measure every configuration of a grid (YAML spec) into SQLite");
+  auto* sub =
+      app.add_subcommand("sweep", "Measure every configuration of a grid (YAML spec) into SQLite");
   sub->footer(
-      "Each point runs in child processes (bench --json, eval --json when the model names a data set) "
+      "Each point runs in child processes (bench --json, eval --json when the model names a data "
+      "set) "
       "with the spec's time and memory limits; a failed point is recorded and the sweep goes on. "
       "See docs/sweep.md for the spec.\n"
       "Examples:\n"
@@ -106,13 +112,16 @@ void setup(CLI::App& app) {
       "  frugal sweep study.yaml --db part1.sqlite --shard 1/4   (then frugal merge)\n"
       "  frugal sweep study.yaml --db study.sqlite --resume");
   sub->add_option("spec", a->spec, "sweep spec (YAML)")->required();
-  sub->add_option("--db", a->db, "results store (SQLite; default NAME.sqlite from the spec's name)");
-  sub->add_option("--cache", a->cache, "cache of zoo and transformed models (default ~/.cache/frugal)");
+  sub->add_option("--db", a->db,
+                  "results store (SQLite; default NAME.sqlite from the spec's name)");
+  sub->add_option("--cache", a->cache,
+                  "cache of zoo and transformed models (default ~/.cache/frugal)");
   sub->add_flag("--resume", a->resume, "skip points the store already has as ok");
   sub->add_option("--jobs", a->jobs,
                   "points run at once (default 1: timings taken side by side disturb each other)");
   sub->add_option("--shard", a->shard, "run the I-th of N deterministic slices of the grid: I/N");
-  sub->add_flag("--dry-run", a->dry_run, "print the grid and the bench command of each point; run nothing");
+  sub->add_flag("--dry-run", a->dry_run,
+                "print the grid and the bench command of each point; run nothing");
   sub->callback([a] { run_sweep_command(*a); });
 }
 

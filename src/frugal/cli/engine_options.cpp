@@ -56,7 +56,8 @@ runtime::RangeMap calibration_ranges(const EngineArgs& a, const runtime::Session
     for (int64_t i = 0; i < n; ++i) {
       std::vector<Tensor> batch;
       for (const auto& port : ports)
-        batch.push_back(make_input("random:" + std::to_string(seed + static_cast<uint64_t>(i)), port));
+        batch.push_back(
+            make_input("random:" + std::to_string(seed + static_cast<uint64_t>(i)), port));
       batches.push_back(std::move(batch));
     }
   } else {
@@ -164,9 +165,9 @@ runtime::SessionOptions session_options(const EngineArgs& a, const std::string& 
     throw UserError("--calibration: applies to --precision int8");
   if (!a.precision_map.empty()) {
     if (!kernels::with_precision(a.backends, "int8"))
-      throw UserError("--precision-map: applies to the " + kernels::backends_with_precision("int8") +
-                      " backend; add --backend " + kernels::backends_with_precision("int8") +
-                      ",ref");
+      throw UserError("--precision-map: applies to the " +
+                      kernels::backends_with_precision("int8") + " backend; add --backend " +
+                      kernels::backends_with_precision("int8") + ",ref");
     opt = compress::session_options(opt, compress::load_precision_map(a.precision_map));
   }
   opt.backend_config.sparse = a.sparse;

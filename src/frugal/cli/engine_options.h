@@ -13,9 +13,9 @@ namespace frugal::cli {
 
 struct EngineArgs {
   std::vector<std::string> backends{"auto"};  // preference order (kernels::auto_backends)
-  std::string precision = "fp32";            // of the cpu backend: fp32 | bf16 | int8
-  std::string calibration;                   // int8 activation ranges: FILE.json | random:N[:SEED] | a.npy,...
-  std::string format;                        // emulator formats (backend emu)
+  std::string precision = "fp32";             // of the cpu backend: fp32 | bf16 | int8
+  std::string calibration;  // int8 activation ranges: FILE.json | random:N[:SEED] | a.npy,...
+  std::string format;       // emulator formats (backend emu)
   int threads = 1;
   double parallel_min_us = -1;  // SessionOptions::parallel_min_us (-1: its default)
   int64_t batch = 1;

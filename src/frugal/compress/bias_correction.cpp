@@ -35,7 +35,8 @@ ir::Graph correct_biases(const ir::Graph& graph, const std::map<std::string, Ten
     if (n.op_type == "Gemm" && n.has_input(2)) {
       const Tensor* b = graph.initializer(n.inputs[2]);
       if (!b || b->rank() != 1 || n.attr_float("beta", 1.0f) != 1.0f) {
-        notes.push_back("bias correction: " + n.describe() + " skipped (bias C not a constant vector)");
+        notes.push_back("bias correction: " + n.describe() +
+                        " skipped (bias C not a constant vector)");
         continue;
       }
     }
@@ -58,7 +59,8 @@ ir::Graph correct_biases(const ir::Graph& graph, const std::map<std::string, Ten
   if (targets.empty()) return graph;
   runtime::SessionOptions opt = base;
   opt.backends = kernels::resolve_backends(opt.backends);
-  std::erase_if(opt.backends, [](const std::string& b) { return kernels::backend_traits(b).reads_ranges; });
+  std::erase_if(opt.backends,
+                [](const std::string& b) { return kernels::backend_traits(b).reads_ranges; });
   if (opt.backends.empty()) opt.backends = {"ref"};
   opt.optimize = false;  // keep every probed value observable as it is
   runtime::Session session(probe, opt);
@@ -85,7 +87,8 @@ ir::Graph correct_biases(const ir::Graph& graph, const std::map<std::string, Ten
         for (int64_t c = 0; c < channels; ++c)
           for (int64_t i = 0; i < inner; ++i) {
             const int64_t k = (o * channels + c) * inner + i;
-            diff[t][static_cast<size_t>(c)] += static_cast<double>(a[k]) - static_cast<double>(b[k]);
+            diff[t][static_cast<size_t>(c)] +=
+                static_cast<double>(a[k]) - static_cast<double>(b[k]);
           }
       per_channel_count[t] += outer * inner;
     }
@@ -99,17 +102,20 @@ ir::Graph correct_biases(const ir::Graph& graph, const std::map<std::string, Ten
     if (n.has_input(2)) {
       bias = out.initializer(n.inputs[2])->clone();
     } else {
-      bias = Tensor::from_vector<float>({channels}, std::vector<float>(static_cast<size_t>(channels), 0.0f));
+      bias = Tensor::from_vector<float>({channels},
+                                        std::vector<float>(static_cast<size_t>(channels), 0.0f));
     }
     if (bias.numel() != channels) {
       notes.push_back("bias correction: " + n.describe() + " skipped (bias size " +
-                      std::to_string(bias.numel()) + " for " + std::to_string(channels) + " channels)");
+                      std::to_string(bias.numel()) + " for " + std::to_string(channels) +
+                      " channels)");
       continue;
     }
     float* pb = bias.data<float>();
     double largest = 0;
     for (int64_t c = 0; c < channels; ++c) {
-      const double shift = diff[t][static_cast<size_t>(c)] / static_cast<double>(per_channel_count[t]);
+      const double shift =
+          diff[t][static_cast<size_t>(c)] / static_cast<double>(per_channel_count[t]);
       pb[c] += static_cast<float>(shift);
       largest = std::max(largest, std::fabs(shift));
     }
@@ -119,7 +125,8 @@ ir::Graph correct_biases(const ir::Graph& graph, const std::map<std::string, Ten
     if (n.inputs.size() < 3) n.inputs.resize(3);
     n.inputs[2] = name;
     char line[256];
-    std::snprintf(line, sizeof(line), "bias correction: %s, largest shift %.3g", n.name.c_str(), largest);
+    std::snprintf(line, sizeof(line), "bias correction: %s, largest shift %.3g", n.name.c_str(),
+                  largest);
     notes.push_back(line);
   }
   // Drop biases nothing reads any more.
@@ -127,8 +134,9 @@ ir::Graph correct_biases(const ir::Graph& graph, const std::map<std::string, Ten
   for (const auto& n : out.nodes)
     for (const auto& i : n.inputs) read.insert(i);
   for (auto it = out.initializers.begin(); it != out.initializers.end();)
-    it = read.count(it->first) || graph.initializers.count(it->first) == 0 ? std::next(it)
-                                                                           : out.initializers.erase(it);
+    it = read.count(it->first) || graph.initializers.count(it->first) == 0
+             ? std::next(it)
+             : out.initializers.erase(it);
   return out;
 }
 

@@ -9,9 +9,12 @@ namespace frugal::compress {
 
 const char* precision_name(LayerPrecision p) {
   switch (p) {
-    case LayerPrecision::kFp32: return "fp32";
-    case LayerPrecision::kBf16: return "bf16";
-    case LayerPrecision::kInt8: return "int8";
+    case LayerPrecision::kFp32:
+      return "fp32";
+    case LayerPrecision::kBf16:
+      return "bf16";
+    case LayerPrecision::kInt8:
+      return "int8";
   }
   return "?";
 }
@@ -36,7 +39,8 @@ std::vector<Evaluated> pareto_front(std::vector<Evaluated> all) {
 }  // namespace
 
 MixedPrecisionResult search_mixed_precision(const std::vector<std::string>& layers,
-                                            const PrecisionScoreFn& score, const PrecisionLatencyFn& latency,
+                                            const PrecisionScoreFn& score,
+                                            const PrecisionLatencyFn& latency,
                                             const MixedPrecisionOptions& options) {
   if (layers.empty()) throw UserError("mixed precision: no layers to assign");
   if (std::set<std::string>(layers.begin(), layers.end()).size() != layers.size())
@@ -58,7 +62,8 @@ MixedPrecisionResult search_mixed_precision(const std::vector<std::string>& laye
     for (LayerPrecision p : options.candidates) {
       if (p == LayerPrecision::kFp32) continue;
       const Evaluated e = evaluate({{layer, p}}, "sensitivity");
-      r.sensitivity.push_back({layer, p, r.baseline.score - e.score, r.baseline.latency - e.latency});
+      r.sensitivity.push_back(
+          {layer, p, r.baseline.score - e.score, r.baseline.latency - e.latency});
     }
 
   // Least drop per unit of gain first; moves that gain nothing last, by drop.
@@ -67,11 +72,12 @@ MixedPrecisionResult search_mixed_precision(const std::vector<std::string>& laye
     const double drop = std::max(m.drop, 0.0);
     return m.gain > 0 ? drop / m.gain : std::numeric_limits<double>::infinity();
   };
-  std::stable_sort(moves.begin(), moves.end(), [&](const LayerSensitivity& a, const LayerSensitivity& b) {
-    const double ca = cost(a), cb = cost(b);
-    if (ca != cb) return ca < cb;
-    return a.drop < b.drop;
-  });
+  std::stable_sort(moves.begin(), moves.end(),
+                   [&](const LayerSensitivity& a, const LayerSensitivity& b) {
+                     const double ca = cost(a), cb = cost(b);
+                     if (ca != cb) return ca < cb;
+                     return a.drop < b.drop;
+                   });
   PrecisionMap current;
   for (const auto& m : moves) {
     if (m.gain <= 0) break;  // nothing left that is faster
@@ -106,7 +112,9 @@ runtime::SessionOptions session_options(const runtime::SessionOptions& base,
   std::vector<std::string> fp32 = *kernels::with_precision(base.backends, "fp32");
   if (std::find(fp32.begin(), fp32.end(), "ref") == fp32.end()) fp32.push_back("ref");
   for (const auto& [node, p] : assignment) {
-    const char* name = p == LayerPrecision::kBf16 ? "bf16" : p == LayerPrecision::kInt8 ? "int8" : "fp32";
+    const char* name = p == LayerPrecision::kBf16   ? "bf16"
+                       : p == LayerPrecision::kInt8 ? "int8"
+                                                    : "fp32";
     const auto list = kernels::with_precision(fp32, name);
     if (!list)
       throw UserError("--precision-map: node '" + node + "': " + name + " applies to the " +

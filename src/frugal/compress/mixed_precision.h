@@ -65,7 +65,8 @@ using PrecisionLatencyFn = std::function<double(const PrecisionMap&)>;
 // Throws UserError for no layers, a duplicate layer, a negative or non-finite max_drop, or
 // no candidates.
 MixedPrecisionResult search_mixed_precision(const std::vector<std::string>& layers,
-                                            const PrecisionScoreFn& score, const PrecisionLatencyFn& latency,
+                                            const PrecisionScoreFn& score,
+                                            const PrecisionLatencyFn& latency,
                                             const MixedPrecisionOptions& options = {});
 
 // The assignment as per-node backend lists on top of `base`: its backends' variants for

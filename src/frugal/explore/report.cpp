@@ -65,17 +65,23 @@ std::string size_method(const std::vector<RecordRow>& rows) {
         r.record.at(nlohmann::json::json_pointer("/results/memory/encoded_bytes")).is_number())
       encoded = true;
     else if (r.record.contains(nlohmann::json::json_pointer("/results/memory/weight_bytes")) &&
-        r.record.at(nlohmann::json::json_pointer("/results/memory/weight_bytes")).is_number())
+             r.record.at(nlohmann::json::json_pointer("/results/memory/weight_bytes")).is_number())
       weights = true;
     else if (r.model_bytes)
       file = true;
   }
   std::string s;
   if (encoded)
-    s = "computed: encoded size, the weights as frugal compress would store them (sparse relative indices, "
+    s = "computed: encoded size, the weights as frugal compress would store them (sparse relative "
+        "indices, "
         "codebooks, Huffman streams, int8/int4 values; bench results.memory.encoded_bytes)";
-  if (weights) s += std::string(s.empty() ? "" : "; ") + "computed: bytes of the weights and constants as the session holds them, float32 as loaded, where the Record has no encoded size (bench results.memory.weight_bytes)";
-  if (file) s += std::string(s.empty() ? "" : "; ") + "measured: ONNX file size where the Record has no weight bytes";
+  if (weights)
+    s += std::string(s.empty() ? "" : "; ") +
+         "computed: bytes of the weights and constants as the session holds them, float32 as "
+         "loaded, where the Record has no encoded size (bench results.memory.weight_bytes)";
+  if (file)
+    s += std::string(s.empty() ? "" : "; ") +
+         "measured: ONNX file size where the Record has no weight bytes";
   return s.empty() ? "no size figures" : s;
 }
 
@@ -411,7 +417,8 @@ std::string render_report_html(const ReportInput& in, const ReportOptions& optio
   std::vector<std::string> keys = options.profile_keys;
   for (const auto& key : keys)
     if (std::none_of(rows.begin(), rows.end(), [&](const RecordRow& r) { return r.key == key; }))
-      throw UserError("--profile: no measured point '" + key + "' in this store (" + std::to_string(rows.size()) +
+      throw UserError("--profile: no measured point '" + key + "' in this store (" +
+                      std::to_string(rows.size()) +
                       " measured points; `frugal report DB --csv F` lists their keys)");
   if (keys.empty())
     for (size_t i : front)

@@ -291,7 +291,8 @@ std::string duration_text(double s) {
 void check_sweep_options(const SweepOptions& o) {
   std::error_code ec;
   if (fs::exists(o.cache_dir, ec) && !fs::is_directory(o.cache_dir, ec))
-    throw UserError("--cache " + o.cache_dir + ": is a file, not a directory (every point would fail)");
+    throw UserError("--cache " + o.cache_dir +
+                    ": is a file, not a directory (every point would fail)");
 }
 
 SweepSummary run_sweep(const std::vector<Point>& points, Store& store, const SweepOptions& o) {

@@ -7,11 +7,11 @@
 #include <sstream>
 
 #include "frugal/core/rng.h"
+#include "frugal/kernels/emu/emu_gemm.h"
+#include "frugal/kernels/threads.h"
 #include "frugal/train/cluster_keep.h"
 #include "frugal/train/prune_schedule.h"
 #include "frugal/train/qat.h"
-#include "frugal/kernels/emu/emu_gemm.h"
-#include "frugal/kernels/threads.h"
 
 namespace frugal::train {
 namespace {
@@ -151,8 +151,9 @@ Trainer::Trainer(ir::Graph model, TrainConfig config)
     qat_spec = QatSpec::parse(config_.qat);
     if (policy_.of(TensorClass::kWeight).format || policy_.of(TensorClass::kActivation).format ||
         precision_schedule_.active())
-      throw UserError("--qat: the forward formats (--format W=/A=, --precision-schedule) would "
-                      "round what int8 fake quantization rounds; keep --format to E=/G=/M=/ACC=");
+      throw UserError(
+          "--qat: the forward formats (--format W=/A=, --precision-schedule) would "
+          "round what int8 fake quantization rounds; keep --format to E=/G=/M=/ACC=");
     if (qat_spec->start >= config_.epochs)
       throw UserError("--qat: start=" + std::to_string(qat_spec->start) +
                       " leaves no epoch of QAT in --epochs " + std::to_string(config_.epochs));
@@ -233,17 +234,21 @@ Trainer::Trainer(ir::Graph model, TrainConfig config)
                    [this](const std::string& p) -> Tensor& { return graph_->param(p); });
   }
   if (!config_.cluster.empty()) {
-    if (config_.cluster != "keep") throw UserError("--cluster '" + config_.cluster + "': frugal train takes keep");
+    if (config_.cluster != "keep")
+      throw UserError("--cluster '" + config_.cluster + "': frugal train takes keep");
     cluster_ = std::make_unique<ClusterKeep>(graph_->graph(), graph_->params());
   }
 }
 
-std::string Trainer::cluster_summary() const { return cluster_ ? cluster_->describe() : ""; }
+std::string Trainer::cluster_summary() const {
+  return cluster_ ? cluster_->describe() : "";
+}
 
 std::string Trainer::prune_summary() const {
   if (!prune_) return "";
   char b[64];
-  std::snprintf(b, sizeof(b), "; pruned layers at %.2f%% zeros", 100.0 * prune_->current_sparsity());
+  std::snprintf(b, sizeof(b), "; pruned layers at %.2f%% zeros",
+                100.0 * prune_->current_sparsity());
   return prune_->describe() + b;
 }
 
@@ -331,9 +336,8 @@ double Trainer::evaluate(const Dataset& data, int64_t limit) {
       const int64_t cnt = std::min(eb, n - b);
       data.get_batch(std::span<const int64_t>(idx.data() + b, static_cast<size_t>(cnt)), images,
                      labels);
-      const Tensor logits =
-          exported ? exported->forward(images, false)
-                   : graph_->forward(qat_input(images, false), false);
+      const Tensor logits = exported ? exported->forward(images, false)
+                                     : graph_->forward(qat_input(images, false), false);
       correct += softmax_cross_entropy(logits, labels).correct;
     }
     return n ? static_cast<double>(correct) / static_cast<double>(n) : 0.0;
@@ -433,9 +437,10 @@ void Trainer::run(const std::function<void(const EpochStats&)>& on_epoch,
         ++st.skipped_steps;
       }
       if (prune_)  // masks after every step, skipped or not (train/prune_schedule.h)
-        prune_->after_step(static_cast<int64_t>(iteration_),
-                           [this](const std::string& p) -> Tensor& { return graph_->param(p); },
-                           &optimizer_.state());
+        prune_->after_step(
+            static_cast<int64_t>(iteration_),
+            [this](const std::string& p) -> Tensor& { return graph_->param(p); },
+            &optimizer_.state());
       ++iteration_;
       step_loss_ = loss.loss;
       step_losses.push_back(loss.loss);
@@ -578,8 +583,8 @@ void Trainer::load_checkpoint(const std::string& path) {
     if (r.pod<uint8_t>() != 1) r.bad("corrupt (QAT section)");
     const std::string spec = r.str();
     if (spec != qat_->spec().name())
-      throw UserError("--resume: checkpoint '" + path + "' was made with --qat " + spec +
-                      ", not " + qat_->spec().name());
+      throw UserError("--resume: checkpoint '" + path + "' was made with --qat " + spec + ", not " +
+                      qat_->spec().name());
     const auto samples = r.pod<int64_t>();
     const auto n = r.pod<uint64_t>();
     if (n > (1u << 20)) r.bad("corrupt (QAT ranges)");
