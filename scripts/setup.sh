@@ -15,6 +15,7 @@ PACKAGES=(
   libmpfr-dev libgmp-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev
   dataset-fashion-mnist libonnx-testdata
   libyaml-cpp-dev chromium
+  openmpi-bin libopenmpi-dev
   yosys verilator iverilog
   gcc-avr avr-libc simavr libsimavr-dev libelf-dev gcc-arm-none-eabi libnewlib-arm-none-eabi
   nodejs

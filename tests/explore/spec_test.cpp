@@ -119,13 +119,14 @@ TEST(SweepSpec, DuplicatesAreMergedByKey) {
 }
 
 TEST(SweepSpec, ErrorsCarryLineAndColumn) {
-  EXPECT_EQ(error_of("models: [lenet5]\nbackend: [ref]\n"),
-            "s.yaml:2:1: unknown key 'backend' in the spec (expected one of: name, models, "
-            "transforms, backends, "
-            "include, exclude, precisions, formats, threads, batch, scenarios, stages, devices, "
-            "partition, power, "
-            "duration, min_queries, timeout, "
-            "memory, calibration, bench_args, eval_args)");
+  EXPECT_EQ(
+      error_of("models: [lenet5]\nbackend: [ref]\n"),
+      "s.yaml:2:1: unknown key 'backend' in the spec (expected one of: name, models, "
+      "transforms, backends, "
+      "include, exclude, train, precisions, formats, threads, batch, scenarios, stages, devices, "
+      "partition, power, "
+      "duration, min_queries, timeout, "
+      "memory, calibration, bench_args, eval_args)");
   EXPECT_EQ(error_of("models: [lenet5]\nthreads: [1, two]\n"),
             "s.yaml:2:14: threads: expected an integer, got 'two'");
   EXPECT_EQ(error_of("models: [lenet5]\nbackends: []\n"),
@@ -150,7 +151,7 @@ TEST(SweepSpec, ErrorsCarryLineAndColumn) {
   EXPECT_NE(error_of("models: [lenet5\n").find("YAML syntax error"), std::string::npos);
   EXPECT_EQ(error_of(""), "s.yaml: empty spec: the grid would be empty");
   EXPECT_EQ(error_of("backends: [ref]\n"),
-            "s.yaml:1:1: the spec needs models: (zoo names or ONNX files)");
+            "s.yaml:1:1: the spec needs models: (zoo names or ONNX files) or train: entries");
 }
 
 TEST(SweepSpec, ShardsPartitionTheGrid) {
@@ -171,4 +172,55 @@ TEST(SweepSpec, ShardsPartitionTheGrid) {
   EXPECT_THROW(parse_shard("5/4"), UserError);
   EXPECT_THROW(parse_shard("1-4"), UserError);
   EXPECT_THROW(parse_shard("1/4x"), UserError);
+}
+
+TEST(SweepSpec, TrainEntriesMakeOnePointPerFormatAccumulatorAndRounding) {
+  auto s = parse(R"(
+train:
+  - model: lenet5
+    limit: 3200
+    epochs: 1
+    batch: 16
+    lr: 0.05
+    formats: [fp32, bf16, "W=e4m3,A=e4m3,E=e5m2,G=e5m2"]
+    accumulators: [fp32, fp16]
+    rounding: [nearest, stochastic]
+    timeout: 90
+)");
+  ASSERT_EQ(s.points.size(), 12u);
+  const Point& p = s.points[2];  // fp32 formats, fp16 accumulator, nearest
+  ASSERT_TRUE(p.train.has_value());
+  EXPECT_EQ(p.key(), "lenet5|train|fp32|acc=fp16|nearest|e1 n3200 lr=0.05 s0|t1|b16");
+  EXPECT_EQ(p.format, "ACC=fp16");
+  EXPECT_EQ(p.model.data, "fashion-mnist");
+  EXPECT_EQ(p.settings.timeout_s, 90);
+  const Point& q = s.points[7];  // bf16, fp16, stochastic
+  EXPECT_EQ(q.precision, "bf16");
+  EXPECT_EQ(q.format, "W=bf16,A=bf16,E=bf16,G=bf16,ACC=fp16");
+  EXPECT_EQ(q.train->rounding_spec, "default=stochastic");
+  EXPECT_EQ(s.points[8].format, "W=e4m3,A=e4m3,E=e5m2,G=e5m2");
+  // Train points sit beside a grid without changing its keys.
+  auto both = parse("models: [lenet5]\ntrain: [{model: lenet5}]\n");
+  ASSERT_EQ(both.points.size(), 2u);
+  EXPECT_EQ(both.points[0].key(), "lenet5|none|cpu,ref|fp32|-|t1|b1|single-stream");
+  EXPECT_EQ(both.points[1].key(), "lenet5|train|fp32|acc=fp32|nearest|e1 s0|t1|b64");
+}
+
+TEST(SweepSpec, BadTrainEntriesNameTheirLine) {
+  EXPECT_EQ(error_of("train:\n  - model: lenet5\n    formats: [bf16, e9m99]\n").substr(0, 36),
+            "s.yaml:3:21: train formats 'e9m99': ");
+  EXPECT_NE(error_of("train:\n  - model: lenet5\n    rounding: sideways\n")
+                .find("s.yaml:3:15: train rounding 'sideways'"),
+            std::string::npos);
+  EXPECT_NE(error_of("train:\n  - model: lenet5\n    accumulators: fp99\n")
+                .find("s.yaml:3:19: train accumulators 'fp99'"),
+            std::string::npos);
+  EXPECT_NE(
+      error_of("train:\n  - model: lenet5\n    optimizer: lion\n").find("s.yaml:3:16: optimizer:"),
+      std::string::npos);
+  EXPECT_NE(error_of("train:\n  - model: lenet5\n    epoch: 2\n")
+                .find("s.yaml:3:5: unknown key 'epoch' in a train entry"),
+            std::string::npos);
+  EXPECT_NE(error_of("train:\n  - {data: fashion-mnist}\n").find("needs model:"),
+            std::string::npos);
 }

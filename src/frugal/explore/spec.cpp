@@ -11,6 +11,8 @@
 
 #include "frugal/core/error.h"
 #include "frugal/measure/sha256.h"
+#include "frugal/train/optimizer.h"
+#include "frugal/train/precision.h"
 
 namespace frugal::explore {
 namespace {
@@ -366,6 +368,118 @@ struct Parser {
     return r;
   }
 
+  // A number as written (the key keeps its text); at least 0.
+  std::string decimal(const YAML::Node& n, const std::string& what) const {
+    if (!n.IsScalar()) fail(n, what + ": expected a number, got " + kind(n));
+    double v = -1;
+    try {
+      v = n.as<double>();
+    } catch (const YAML::Exception&) {
+      fail(n, what + ": expected a number, got " + kind(n));
+    }
+    if (!(v >= 0) || v > 1e6) fail(n, what + ": must be a number >= 0, got " + n.Scalar());
+    return n.Scalar();
+  }
+
+  // A train --format policy from the formats axis: fp32 (nothing rounded), one format name
+  // for W, A, E and G (the master copy stays fp32), or a whole CLASS=FORMAT,... policy.
+  static std::string train_policy(const std::string& label, const std::string& accumulator) {
+    std::string policy;
+    if (label.find('=') != std::string::npos)
+      policy = label;
+    else if (label != "fp32")
+      policy = "W=" + label + ",A=" + label + ",E=" + label + ",G=" + label;
+    if (accumulator != "fp32") policy += (policy.empty() ? "" : ",") + ("ACC=" + accumulator);
+    return policy;
+  }
+  static std::string train_rounding(const std::string& label) {
+    return label.find('=') != std::string::npos ? label : "default=" + label;
+  }
+
+  // Checks one axis value with train's own parser; the error names the spec's line.
+  void check_policy(const YAML::Node& at, const std::string& what, const std::string& format,
+                    const std::string& rounding) const {
+    try {
+      (void)train::PrecisionPolicy::parse(format, rounding, 0);
+    } catch (const UserError& e) {
+      fail(at, what + " '" + at.Scalar() + "': " + e.what());
+    }
+  }
+
+  // `train:` entries: one point per combination of the entry's formats, accumulators and
+  // rounding (each a value or a list), with the entry's schedule.
+  void train_points(const YAML::Node& list, const Layer& top, std::set<std::string>& seen,
+                    SweepSpec& spec) const {
+    for (const auto& n : items(list, "train")) {
+      if (!n.IsMap())
+        fail(n, "train: each entry is a mapping (model:, data:, formats:, ...), got " + kind(n));
+      check_keys(n, "a train entry",
+                 {"model", "name", "data", "limit", "epochs", "batch", "optimizer", "lr",
+                  "momentum", "weight_decay", "seed", "threads", "formats", "accumulators",
+                  "rounding", "timeout", "memory", "train_args"});
+      if (!n["model"] || !n["model"].IsScalar())
+        fail(n, "a train entry needs model: (a zoo name or an ONNX file)");
+      ModelEntry m = model(n["model"]).entry;
+      if (n["name"]) m.label = text(n["name"], "name");
+      m.data = n["data"] ? text(n["data"], "data") : "fashion-mnist";
+      if (n["limit"]) m.limit = integer(n["limit"], "limit", 1);
+      TrainSettings t;
+      if (n["epochs"]) t.epochs = integer(n["epochs"], "epochs", 1);
+      if (n["optimizer"]) {
+        t.optimizer = text(n["optimizer"], "optimizer");
+        try {
+          (void)train::parse_optimizer(t.optimizer);
+        } catch (const UserError& e) {
+          fail(n["optimizer"], std::string("optimizer: ") + e.what());
+        }
+      }
+      if (n["lr"]) t.lr = decimal(n["lr"], "lr");
+      if (n["momentum"]) t.momentum = decimal(n["momentum"], "momentum");
+      if (n["weight_decay"]) t.weight_decay = decimal(n["weight_decay"], "weight_decay");
+      if (n["seed"]) t.seed = integer(n["seed"], "seed", 0);
+      if (n["train_args"]) t.args = args(n["train_args"], "train_args");
+      const int64_t batch = n["batch"] ? integer(n["batch"], "batch", 1) : 64;
+      const int64_t threads = n["threads"] ? integer(n["threads"], "threads", 1) : 1;
+      Layer l = top;
+      if (n["timeout"]) l.timeout_s = number(n["timeout"], "timeout");
+      if (n["memory"]) l.memory_mib = integer(n["memory"], "memory (MiB)", 0);
+
+      auto axis = [&](const char* key, const std::string& dflt) {
+        std::vector<YAML::Node> v;
+        if (n[key])
+          v = items(n[key], key);
+        else
+          v.push_back(YAML::Node(dflt));
+        for (const auto& x : v) (void)text(x, key);
+        return v;
+      };
+      const auto formats = axis("formats", "fp32");
+      const auto accumulators = axis("accumulators", "fp32");
+      const auto roundings = axis("rounding", "nearest");
+      for (const auto& f : formats)
+        check_policy(f, "train formats", train_policy(f.Scalar(), "fp32"), "");
+      for (const auto& a : accumulators)
+        check_policy(a, "train accumulators", train_policy("fp32", a.Scalar()), "");
+      for (const auto& r : roundings)
+        check_policy(r, "train rounding", "", train_rounding(r.Scalar()));
+      for (const auto& f : formats)
+        for (const auto& a : accumulators)
+          for (const auto& r : roundings) {
+            Point pt{
+                m,       {"none", {}}, "train", f.Scalar(), train_policy(f.Scalar(), a.Scalar()),
+                threads, batch,        "train", 1,          "",
+                "",      l.settings(), t};
+            if (f.Scalar().find("ACC=") != std::string::npos && a.Scalar() != "fp32")
+              fail(a, "train accumulators: the format '" + f.Scalar() + "' already sets ACC=");
+            pt.train->accumulator = a.Scalar();
+            pt.train->rounding = r.Scalar();
+            pt.train->rounding_spec = train_rounding(r.Scalar());
+            check_policy(r, "train rounding", pt.format, pt.train->rounding_spec);
+            if (seen.insert(pt.key()).second) spec.points.push_back(std::move(pt));
+          }
+    }
+  }
+
   SweepSpec parse(const std::string& yaml_text) const {
     YAML::Node root;
     try {
@@ -378,21 +492,24 @@ struct Parser {
       if (root.IsNull()) throw UserError(origin + ": empty spec: the grid would be empty");
       fail(root, "a sweep spec is a mapping (models:, backends:, ...), got " + kind(root));
     }
-    check_keys(
-        root, "the spec",
-        with({"name", "models", "transforms", "backends", "include", "exclude"}, kLayerKeys));
+    check_keys(root, "the spec",
+               with({"name", "models", "transforms", "backends", "include", "exclude", "train"},
+                    kLayerKeys));
     SweepSpec spec;
     spec.origin = origin;
     spec.name = root["name"] ? text(root["name"], "name") : fs::path(origin).stem().string();
-    if (!root["models"]) fail(root, "the spec needs models: (zoo names or ONNX files)");
+    if (!root["models"] && !root["train"])
+      fail(root, "the spec needs models: (zoo names or ONNX files) or train: entries");
 
     std::vector<Model> models;
     std::set<std::string> labels;
-    for (const auto& n : items(root["models"], "models")) {
-      models.push_back(model(n));
-      if (!labels.insert(models.back().entry.label).second)
-        fail(n, "models: two entries named '" + models.back().entry.label + "' (give one a name:)");
-    }
+    if (root["models"])
+      for (const auto& n : items(root["models"], "models")) {
+        models.push_back(model(n));
+        if (!labels.insert(models.back().entry.label).second)
+          fail(n,
+               "models: two entries named '" + models.back().entry.label + "' (give one a name:)");
+      }
     std::vector<Transform> transforms;
     labels.clear();
     if (root["transforms"]) {
@@ -468,7 +585,8 @@ struct Parser {
                                std::stoll(st),
                                dv,
                                dv.empty() ? "" : pa,
-                               eff.settings()};
+                               eff.settings(),
+                               std::nullopt};
                       if (!pt.pipelined() && pt.stages > 1)
                         fail(fixed ? fixed->node : root,
                              "stages: " + st + " stages need devices: (a preset or a file)");
@@ -504,6 +622,7 @@ struct Parser {
             if (named("transform", t.entry.label))
               for (const auto& b : bs) emit(m, t, b, &r.layer, &r, false);
     }
+    if (root["train"]) train_points(root["train"], top, seen, spec);
     if (spec.points.empty()) {
       const YAML::Node& at = root["exclude"] ? root["exclude"] : root;
       fail(at, "the grid is empty (every point is excluded)");
@@ -514,7 +633,23 @@ struct Parser {
 
 }  // namespace
 
+std::string TrainSettings::schedule(int64_t limit) const {
+  std::string s = "e" + std::to_string(epochs);
+  if (limit > 0) s += " n" + std::to_string(limit);
+  if (!optimizer.empty()) s += " " + optimizer;
+  if (!lr.empty()) s += " lr=" + lr;
+  if (!momentum.empty()) s += " m=" + momentum;
+  if (!weight_decay.empty()) s += " wd=" + weight_decay;
+  s += " s" + std::to_string(seed);
+  for (const auto& a : args) s += " " + a;
+  return s;
+}
+
 std::string Point::key() const {
+  if (train)
+    return model.label + "|train|" + precision + "|acc=" + train->accumulator + "|" +
+           train->rounding + "|" + train->schedule(model.limit) + "|t" + std::to_string(threads) +
+           "|b" + std::to_string(batch);
   std::string k = model.label + "|" + transform.label + "|" + backend + "|" + precision + "|" +
                   (format.empty() ? "-" : format) + "|t" + std::to_string(threads) + "|b" +
                   std::to_string(batch) + "|" + scenario;
@@ -542,6 +677,17 @@ nlohmann::json Point::to_json() const {
     j["devices"] = devices;
     j["partition"] = partition;
   }
+  if (train)
+    j["train"] = {{"accumulator", train->accumulator},
+                  {"rounding", train->rounding},
+                  {"rounding_spec", train->rounding_spec},
+                  {"epochs", train->epochs},
+                  {"optimizer", train->optimizer},
+                  {"lr", train->lr},
+                  {"momentum", train->momentum},
+                  {"weight_decay", train->weight_decay},
+                  {"seed", train->seed},
+                  {"args", train->args}};
   nlohmann::json s;
   if (!settings.power.empty()) s["power"] = settings.power;
   if (!settings.calibration.empty()) s["calibration"] = settings.calibration;

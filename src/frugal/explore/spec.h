@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,22 @@ struct TransformEntry {
   std::vector<std::string> steps;  // empty for none
 };
 
+// A training point (`train:` entries): `frugal train` on the model and its data set with
+// this schedule and the point's number formats (Point::format, a train --format policy),
+// instead of bench and eval. Numbers are kept as written so that keys stay stable.
+struct TrainSettings {
+  std::string accumulator = "fp32";  // the ACC axis as written (fp32: the sgemm path)
+  std::string rounding = "nearest";  // the rounding axis as written
+  std::string rounding_spec;         // train --rounding (default=nearest, ...)
+  int64_t epochs = 1;
+  std::string optimizer;                   // empty: train's default (sgd)
+  std::string lr, momentum, weight_decay;  // empty: train's defaults
+  int64_t seed = 0;
+  std::vector<std::string> args;  // passed to train as they are
+  // "e1 n3200 sgd lr=0.05 s0": the schedule part of the key (batch and threads are axes).
+  std::string schedule(int64_t limit) const;
+};
+
 struct Point {
   ModelEntry model;
   TransformEntry transform;
@@ -55,6 +72,10 @@ struct Point {
   std::string devices;
   std::string partition;
   Settings settings;
+  // Set for a training point: model.data is its data set, model.limit its sample limit,
+  // precision the format label as written (bf16), format the resolved policy, scenario
+  // "train", backend "train".
+  std::optional<TrainSettings> train;
 
   bool pipelined() const { return !devices.empty(); }
   // Identifies the configuration (axes only): resume, shards and merge go by it.

@@ -13,6 +13,7 @@
 
 #include "frugal/core/error.h"
 #include "frugal/core/version.h"
+#include "frugal/explore/train_point.h"
 #include "frugal/measure/sha256.h"
 #include "frugal/pipeline/devices.h"
 
@@ -148,6 +149,7 @@ std::vector<std::string> pipeline_argv(const Point& p, const std::string& exe,
 
 std::vector<std::string> bench_argv(const Point& p, const std::string& exe,
                                     const std::string& model_path) {
+  if (p.train) return train_argv(p, exe, model_path, "TRAINED.onnx");
   if (p.pipelined()) return pipeline_argv(p, exe, model_path);
   std::vector<std::string> argv{exe, "bench", model_path, "--json"};
   engine_args(p, argv);
@@ -169,6 +171,37 @@ std::vector<std::string> eval_argv(const Point& p, const std::string& exe,
   argv.insert(argv.end(), p.settings.eval_args.begin(), p.settings.eval_args.end());
   return argv;
 }
+
+namespace {
+// A training point: `frugal train` into the cache (the trained model is kept under the
+// digest of its key), its summary turned into the Record.
+std::optional<Failure> run_training(const Point& p, const SweepOptions& o,
+                                    const std::string& model_path, const ChildLimits& limits,
+                                    std::optional<nlohmann::json>& record) {
+  std::error_code ec;
+  std::string dir = o.cache_dir + "/trained";
+  fs::create_directories(dir, ec);
+  std::string final_path =
+      dir + "/" + measure::sha256_hex(p.key() + "\n" + FRUGAL_GIT_REV).substr(0, 32) + ".onnx";
+  std::string tmp = temp_beside(final_path);
+  std::time_t started = std::time(nullptr);
+  ChildResult r = run_child(train_argv(p, o.frugal_exe, model_path, tmp), limits);
+  fs::remove(tmp + ".ckpt", ec);
+  if (!r.ok() || !fs::exists(tmp, ec)) {
+    fs::remove(tmp, ec);
+    std::string why = r.ok() ? "the command wrote no model" : r.last_error_line();
+    return Failure{"train", r.describe() + (why.empty() ? "" : ": " + why), r};
+  }
+  fs::rename(tmp, final_path, ec);
+  try {
+    record = train_record(p, nlohmann::json::parse(r.out, nullptr, false), model_path, r.wall_s,
+                          started);
+  } catch (const UserError& e) {
+    return Failure{"train", e.what(), r};
+  }
+  return std::nullopt;
+}
+}  // namespace
 
 PointOutcome run_point(const Point& p, const SweepOptions& o) {
   PointOutcome out;
@@ -216,6 +249,11 @@ PointOutcome run_point(const Point& p, const SweepOptions& o) {
       finish(Failure{"model", model_path + ": no such file", {}});
       return out;
     }
+  }
+
+  if (p.train) {
+    finish(run_training(p, o, model_path, limits, out.record));
+    return out;
   }
 
   // 2. Transform steps, each cached under the digest of its input's bytes and the step.
