@@ -22,3 +22,7 @@ expect 1 "--profile: no measured point 'nokey' in this store" -- "$frugal" repor
 # Thread counts are bounded in the library (libgomp crashed at 100000, refused 32768).
 expect 1 "--threads: 100000 is outside 1..1024" -- "$frugal" run "$tmp/lenet5.onnx" --threads 100000
 expect 1 "--threads: 32768 is outside 1..1024" -- "$frugal" bench "$tmp/lenet5.onnx" --threads 32768 --duration 0.1
+# A batch whose activation arena exceeds what the process can still map is refused up front,
+# naming the batch and the bytes (it used to grind in memory until killed).
+expect 1 "activations at batch 200000 need 4.7 GB (4704000000 bytes), more than the" -- bash -c "ulimit -v 3000000; exec \"$frugal\" run \"$tmp/lenet5.onnx\" --batch 200000"
+expect 1 "(RLIMIT_AS)" -- bash -c "ulimit -v 3000000; exec \"$frugal\" bench \"$tmp/lenet5.onnx\" --batch 200000 --duration 0.1"

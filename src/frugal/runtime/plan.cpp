@@ -5,6 +5,7 @@
 #include <cstring>
 #include <optional>
 
+#include "frugal/core/host_memory.h"
 #include "frugal/kernels/threads.h"
 #include "frugal/ops/cost.h"
 #include "frugal/passes/qdq_fold.h"
@@ -379,6 +380,26 @@ void negotiate_layouts(Plan& p) {
   }
 }
 
+// The leading dimension of the first graph input, as planned: the batch an arena was sized
+// for, named when it does not fit.
+std::string planned_batch(const Plan& p) {
+  for (const auto& [name, shape] : p.info.input_shapes)
+    if (!shape.empty()) return " at batch " + std::to_string(shape.front());
+  return "";
+}
+
+// Refuses host arenas that would not fit in what the host can still give this process
+// (MemAvailable, RLIMIT_AS): a huge batch then fails in a line instead of swapping or being
+// killed (issue 24). `host_bytes` sums every host-memory arena of the plan so far.
+void check_host_budget(const Plan& p, size_t host_bytes) {
+  const HostMemoryBudget budget = host_memory_budget();
+  if (budget.limited_by.empty() || host_bytes <= budget.bytes) return;
+  throw UserError(p.options.origin + ": activations" + planned_batch(p) + " need " +
+                  human_bytes(host_bytes) + " (" + std::to_string(host_bytes) +
+                  " bytes), more than the " + human_bytes(budget.bytes) +
+                  " this process can still use (" + budget.limited_by + ")");
+}
+
 // Outputs of static steps that are not graph outputs, planned by lifetime in their device's
 // arena.
 void plan_memory_per_device(Plan& p) {
@@ -399,8 +420,10 @@ void plan_memory_per_device(Plan& p) {
   }
   p.arena_of.assign(p.slot_of.size(), -1);
   p.arena_offset.assign(p.slot_of.size(), -1);
+  size_t host_bytes = 0;
   for (const auto& [device, reqs] : requests) {
     const MemoryPlan mp = plan_memory(reqs, kTensorAlignment);
+    if (device->shares_host_memory()) check_host_budget(p, host_bytes += mp.arena_bytes);
     DeviceArena arena{device, mp.arena_bytes, mp.lower_bound, nullptr};
     const std::string where = device == &host_device() ? "" : " on " + device->name();
     if (arena.bytes > max_tensor_bytes() ||
