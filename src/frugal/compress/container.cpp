@@ -1,4 +1,5 @@
 #include "frugal/compress/container.h"
+#include "frugal/core/atomic_file.h"
 
 #include <zlib.h>
 
@@ -130,19 +131,7 @@ std::string encode_fgz(const ir::Graph& g, const EncodeOptions& options, FgzSumm
 FgzSummary write_fgz(const ir::Graph& g, const std::string& path, const EncodeOptions& options) {
   FgzSummary s;
   const std::string bytes = encode_fgz(g, options, &s);
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary);
-    f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    if (!f) {
-      std::error_code ec;
-      std::filesystem::remove(tmp, ec);
-      throw UserError(path + ": cannot write");
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) throw UserError(path + ": cannot write (" + ec.message() + ")");
+  write_file_atomically(path, bytes);
   return s;
 }
 

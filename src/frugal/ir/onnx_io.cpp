@@ -1,4 +1,5 @@
 #include "frugal/ir/onnx_io.h"
+#include "frugal/core/atomic_file.h"
 
 #include <onnx/onnx_pb.h>
 
@@ -458,23 +459,8 @@ std::string serialize_onnx(const Graph& g) {
 }
 
 void save_onnx(const Graph& g, const std::string& path) {
-  std::string bytes = serialize_onnx(g);
-  // Write to a temporary file and rename, so a failed write never leaves half a model.
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) throw UserError(path + ": cannot write (" + std::strerror(errno) + ")");
-    f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    f.close();
-    if (!f) {
-      std::error_code ec;
-      fs::remove(tmp, ec);
-      throw UserError(path + ": write failed (" + std::strerror(errno) + ")");
-    }
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) throw UserError(path + ": cannot rename temporary file: " + ec.message());
+  // A failed or killed write never leaves half a model, nor a temporary.
+  write_file_atomically(path, serialize_onnx(g));
 }
 
 Tensor load_tensor_pb(const std::string& path) {

@@ -1,4 +1,5 @@
 #include "frugal/measure/sensor_window.h"
+#include "frugal/core/atomic_file.h"
 
 #include <algorithm>
 #include <charconv>
@@ -88,14 +89,11 @@ void save_calibration(const Calibration& c, const std::string& path) {
     j["channels"][std::to_string(ch)] = {{"amps_offset", cc.amps_offset},
                                          {"amps_gain", cc.amps_gain},
                                          {"volts_gain", cc.volts_gain}};
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp);
-    if (!out) throw UserError("calibration " + path + ": cannot write the file");
-    out << j.dump(2) << "\n";
+  try {
+    write_file_atomically(path, j.dump(2) + "\n");
+  } catch (const UserError& e) {
+    throw UserError(std::string("calibration ") + e.what());
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0)
-    throw UserError("calibration " + path + ": cannot write the file");
 }
 
 std::map<int, std::string> parse_power_map(const std::string& spec) {
