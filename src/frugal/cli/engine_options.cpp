@@ -88,7 +88,8 @@ void add_engine_options(CLI::App* sub, EngineArgs& a) {
       ->delimiter(',');
   sub->add_option("--precision", a.precision,
                   "precision of the cpu backend: fp32 (default), bf16, or int8 (Conv/Gemm/MatMul "
-                  "quantized, the rest fp32; needs --calibration)");
+                  "quantized, the rest fp32; needs --calibration); of the cuda backend: fp32, "
+                  "tf32, fp16, bf16 (Conv/Gemm/MatMul, fp32 accumulation)");
   sub->add_option("--calibration", a.calibration,
                   "activation ranges for --precision int8: FILE.json (frugal.ranges/1), "
                   "a.npy,b.npy,... (sample inputs, in model-input order), or random:N[:SEED] "
@@ -128,8 +129,13 @@ runtime::SessionOptions session_options(const EngineArgs& a, const std::string& 
   parse_input_shapes(a.shapes, opt.infer);
   opt.backends = kernels::resolve_backends(a.backends);
   if (a.precision != "fp32") {
-    if (a.precision != "bf16" && a.precision != "int8")
-      throw UserError("--precision: '" + a.precision + "' is not one of fp32, bf16, int8");
+    // The formats some registered backend has a variant for (cuda adds tf32 and fp16).
+    if (kernels::backends_with_precision(a.precision).empty()) {
+      std::string known = "fp32";
+      for (const char* f : {"tf32", "fp16", "bf16", "int8"})
+        if (!kernels::backends_with_precision(f).empty()) known += std::string(", ") + f;
+      throw UserError("--precision: '" + a.precision + "' is not one of " + known);
+    }
     // The backends' variants for that precision (int8 takes only Conv/Gemm/MatMul: its
     // base runs the rest).
     const auto with = kernels::with_precision(opt.backends, a.precision);

@@ -102,11 +102,49 @@ void fold_qdq(Plan& p) {
   p.qdq_pairs_folded = q.pairs_folded;
 }
 
+namespace {
+
+// A listed backend this machine cannot run (BackendTraits::available false, e.g. a GPU
+// backend without a GPU): it declines every node with the reason its factory gave, so
+// that the rest of the list takes them and info --plan says why.
+class UnavailableBackend final : public Backend {
+ public:
+  UnavailableBackend(std::string name, std::string why)
+      : name_(std::move(name)), why_(std::move(why)) {}
+  std::string name() const override { return name_; }
+  std::unique_ptr<Kernel> create(const NodeView&, std::string& why_not) override {
+    why_not = why_;
+    return nullptr;
+  }
+
+ private:
+  std::string name_, why_;
+};
+
+}  // namespace
+
 // The default list's backends, made once each (per-node lists are added by place, once the
-// compiled graph's node names are known).
+// compiled graph's node names are known). An unavailable backend is skipped when another
+// one of the list is there to take its nodes; when none is, its error is the session's.
 void make_backends(Plan& p) {
-  for (const auto& b : p.options.backends)
+  std::optional<std::string> unavailable;
+  size_t made = 0;
+  for (const auto& b : p.options.backends) {
+    const auto& available = kernels::backend_traits(b).available;
+    if (available && !available()) {
+      try {
+        p.backends.push_back(kernels::make_backend(b, p.options.backend_config));
+        ++made;
+      } catch (const UserError& e) {
+        if (!unavailable) unavailable = "--backend " + b + ": " + e.what();
+        p.backends.push_back(std::make_unique<UnavailableBackend>(b, e.what()));
+      }
+      continue;
+    }
     p.backends.push_back(kernels::make_backend(b, p.options.backend_config));
+    ++made;
+  }
+  if (made == 0 && unavailable) throw UserError(*unavailable);
   for (auto& b : p.backends) p.default_list.push_back(b.get());
 }
 

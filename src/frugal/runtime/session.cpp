@@ -96,7 +96,8 @@ void Session::run_steps(std::vector<Tensor>& slots) {
   kernels::ThreadScope scope(p.options.threads);
   if (p.options.poison_arena)
     for (const auto& a : p.arenas) {
-      float* f = static_cast<float*>(a.memory.get());
+      // Device memory the host cannot write is left as it is.
+      float* f = a.device->shares_host_memory() ? static_cast<float*>(a.memory.get()) : nullptr;
       if (f) std::fill(f, f + a.bytes / sizeof(float), std::numeric_limits<float>::quiet_NaN());
     }
   for (size_t s = 0; s < p.steps.size(); ++s) {

@@ -1,0 +1,63 @@
+#include "frugal/kernels/cuda/cublaslt_api.h"
+
+#include <dlfcn.h>
+
+#include <atomic>
+#include <mutex>
+#include <string>
+
+#include "frugal/core/error.h"
+
+namespace frugal::kernels::cuda {
+namespace {
+
+std::atomic<bool> loaded{false};
+
+template <typename Fn>
+void bind(void* lib, const char* name, Fn& fn) {
+  fn = reinterpret_cast<Fn>(dlsym(lib, name));
+  if (!fn) throw UserError(std::string("cuda: libcublasLt has no ") + name);
+}
+
+LtApi load() {
+  // By soname (library path, the executable's run path), then in the toolkit frugal was
+  // built with (FRUGAL_CUDA_LIBRARY_DIR, cuda.cmake).
+  void* lib = nullptr;
+  std::string why;
+  for (const char* name : {"libcublasLt.so.13", FRUGAL_CUDA_LIBRARY_DIR "/libcublasLt.so.13",
+                           FRUGAL_CUDA_LIBRARY_DIR "/libcublasLt.so"}) {
+    lib = dlopen(name, RTLD_NOW | RTLD_LOCAL);
+    if (lib) break;
+    why = dlerror();
+  }
+  if (!lib) throw UserError("cuda: cannot load cuBLASLt (" + why + ")");
+  LtApi a{};
+  bind(lib, "cublasLtCreate", a.create);
+  bind(lib, "cublasLtDestroy", a.destroy);
+  bind(lib, "cublasLtGetVersion", a.version);
+  bind(lib, "cublasLtMatmulDescCreate", a.desc_create);
+  bind(lib, "cublasLtMatmulDescDestroy", a.desc_destroy);
+  bind(lib, "cublasLtMatmulDescSetAttribute", a.desc_set);
+  bind(lib, "cublasLtMatrixLayoutCreate", a.layout_create);
+  bind(lib, "cublasLtMatrixLayoutDestroy", a.layout_destroy);
+  bind(lib, "cublasLtMatmulPreferenceCreate", a.pref_create);
+  bind(lib, "cublasLtMatmulPreferenceDestroy", a.pref_destroy);
+  bind(lib, "cublasLtMatmulPreferenceSetAttribute", a.pref_set);
+  bind(lib, "cublasLtMatmulAlgoGetHeuristic", a.heuristic);
+  bind(lib, "cublasLtMatmul", a.matmul);
+  loaded = true;
+  return a;
+}
+
+}  // namespace
+
+const LtApi& lt() {
+  static const LtApi api = load();
+  return api;
+}
+
+bool lt_loaded() {
+  return loaded;
+}
+
+}  // namespace frugal::kernels::cuda

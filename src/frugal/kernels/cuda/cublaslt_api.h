@@ -1,0 +1,32 @@
+// cuBLASLt entry points, opened with dlopen on first use. Linking libcublasLt (about
+// 500 MB) would add a quarter of a second to the start of every process that links frugal,
+// with or without a GPU; so the few functions used are looked up by name, their types
+// taken from cublasLt.h.
+#pragma once
+
+#include <cublasLt.h>
+
+namespace frugal::kernels::cuda {
+
+struct LtApi {
+  decltype(&cublasLtCreate) create;
+  decltype(&cublasLtDestroy) destroy;
+  decltype(&cublasLtGetVersion) version;
+  decltype(&cublasLtMatmulDescCreate) desc_create;
+  decltype(&cublasLtMatmulDescDestroy) desc_destroy;
+  decltype(&cublasLtMatmulDescSetAttribute) desc_set;
+  decltype(&cublasLtMatrixLayoutCreate) layout_create;
+  decltype(&cublasLtMatrixLayoutDestroy) layout_destroy;
+  decltype(&cublasLtMatmulPreferenceCreate) pref_create;
+  decltype(&cublasLtMatmulPreferenceDestroy) pref_destroy;
+  decltype(&cublasLtMatmulPreferenceSetAttribute) pref_set;
+  decltype(&cublasLtMatmulAlgoGetHeuristic) heuristic;
+  decltype(&cublasLtMatmul) matmul;
+};
+
+// Loads libcublasLt once; throws UserError naming the library and dlerror() when absent.
+const LtApi& lt();
+// Whether it has been loaded (versions are reported only then).
+bool lt_loaded();
+
+}  // namespace frugal::kernels::cuda

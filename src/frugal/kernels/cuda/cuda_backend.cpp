@@ -1,0 +1,228 @@
+// The `cuda` backend: Conv on cuDNN, Gemm/MatMul on cuBLASLt, the rest of the zoo CNNs'
+// operators on own kernels (cuda_kernels.cu), float32 at every boundary. `cuda:tf32`,
+// `cuda:fp16` and `cuda:bf16` are the same backend with Conv/Gemm/MatMul computed in that
+// format (float32 accumulation). Nodes it cannot run are declined with the reason, so that
+// the next backend of the list takes them. Without a GPU the backend cannot be made: the
+// factory's UserError carries cudaGetDeviceCount's reason (runtime/plan.cpp falls back to
+// the rest of the list, or reports it when nothing is left). docs/cuda.md.
+#include <map>
+#include <string>
+
+#include "frugal/kernels/cuda/cuda_build.h"
+
+namespace frugal::kernels::cuda {
+
+const char* precision_name(Precision p) {
+  switch (p) {
+    case Precision::kTF32:
+      return "tf32";
+    case Precision::kF16:
+      return "fp16";
+    case Precision::kBF16:
+      return "bf16";
+    default:
+      return "fp32";
+  }
+}
+
+Storage storage_of(Precision p) {
+  return p == Precision::kF16    ? Storage::kF16
+         : p == Precision::kBF16 ? Storage::kBF16
+                                 : Storage::kF32;
+}
+
+size_t storage_size(Storage s) {
+  return s == Storage::kF32 ? 4 : 2;
+}
+
+const Tensor* Build::constant(size_t i) const {
+  if (!has_input(i) || !view.inputs[i]->value) return nullptr;
+  return &*view.inputs[i]->value;
+}
+
+CudaKernel::CudaKernel(const Build& b) : device_(b.device), constants_(b.view.inputs.size()) {
+  for (size_t i = 0; i < constants_.size(); ++i)
+    if (const Tensor* c = b.constant(i); c && c->nbytes() > 0)
+      constants_[i] = device_.upload(c->raw(), c->nbytes());
+}
+
+const void* CudaKernel::constant_ptr(size_t i) const {
+  return i < constants_.size() ? constants_[i].get() : nullptr;
+}
+
+const void* CudaKernel::in_raw(const ops::KernelContext& ctx, size_t i) const {
+  if (const void* c = constant_ptr(i)) return c;
+  return ctx.input(i).raw();
+}
+
+const float* CudaKernel::in(const ops::KernelContext& ctx, size_t i) const {
+  return static_cast<const float*>(in_raw(ctx, i));
+}
+
+float* CudaKernel::out(ops::KernelContext& ctx, size_t o) const {
+  return static_cast<float*>(ctx.output(o).raw());
+}
+
+Epilogue epilogue_of(const Build& b) {
+  Epilogue e;
+  const auto post = ops::post_ops_of(b.node());
+  if (post.size() > static_cast<size_t>(kMaxPostOps))
+    decline(std::to_string(post.size()) + " post-ops (at most " + std::to_string(kMaxPostOps) +
+            ")");
+  for (const auto& p : post) {
+    DevicePostOp d{DevicePostOp::kRelu, p.a, p.b};
+    switch (p.kind) {
+      case ops::PostOp::Kind::kRelu:
+        d.kind = DevicePostOp::kRelu;
+        break;
+      case ops::PostOp::Kind::kLeakyRelu:
+        d.kind = DevicePostOp::kLeakyRelu;
+        break;
+      case ops::PostOp::Kind::kClip:
+        d.kind = DevicePostOp::kClip;
+        break;
+      case ops::PostOp::Kind::kSigmoid:
+        d.kind = DevicePostOp::kSigmoid;
+        break;
+      case ops::PostOp::Kind::kHardSwish:
+        d.kind = DevicePostOp::kHardSwish;
+        break;
+      case ops::PostOp::Kind::kHardSigmoid:
+        d.kind = DevicePostOp::kHardSigmoid;
+        break;
+      case ops::PostOp::Kind::kSum: {
+        d.kind = DevicePostOp::kSum;
+        const size_t s = ops::sum_operand_index(b.node().op_type);
+        if (!b.has_input(s) || b.in_shape(s) != b.out_shape())
+          decline("sum operand of another shape than the output (broadcast not implemented)");
+        if (b.constant(s)) decline("constant sum operand not implemented");
+        break;
+      }
+    }
+    e.ops[e.count++] = d;
+  }
+  return e;
+}
+
+namespace {
+
+struct OpEntry {
+  Factory make;
+  bool post_ops;                  // accepts "frugal.post_ops"
+  size_t data_inputs = SIZE_MAX;  // inputs that must be float32 (the rest: int64 shapes, ...)
+};
+
+const std::map<std::string, OpEntry>& op_table() {
+  static const std::map<std::string, OpEntry> table{
+      {"Conv", {make_conv, true}},
+      {"Gemm", {make_gemm, true}},
+      {"MatMul", {make_matmul, true}},
+      {"MaxPool", {make_max_pool, false}},
+      {"AveragePool", {make_average_pool, false}},
+      {"GlobalAveragePool", {make_global_average_pool, false}},
+      {"GlobalMaxPool", {make_global_max_pool, false}},
+      {"BatchNormalization", {make_batch_norm, false}},
+      {"Relu", {make_unary, false}},
+      {"LeakyRelu", {make_unary, false}},
+      {"Clip", {make_unary, false, 1}},
+      {"Sigmoid", {make_unary, false}},
+      {"Tanh", {make_unary, false}},
+      {"HardSwish", {make_unary, false}},
+      {"HardSigmoid", {make_unary, false}},
+      {"Add", {make_binary, false}},
+      {"Sub", {make_binary, false}},
+      {"Mul", {make_binary, false}},
+      {"Div", {make_binary, false}},
+      {"Softmax", {make_softmax, false}},
+      {"LogSoftmax", {make_softmax, false}},
+      {"Concat", {make_concat, false}},
+      {"Transpose", {make_transpose, false}},
+      {"Reshape", {make_reshape, false, 1}},
+      {"Flatten", {make_reshape, false}},
+      {"Squeeze", {make_reshape, false, 1}},
+      {"Unsqueeze", {make_reshape, false, 1}},
+  };
+  return table;
+}
+
+void check_common(const NodeView& v, const OpEntry& entry) {
+  if (v.dynamic) decline("shapes known only at run time are not supported");
+  if (!entry.post_ops && v.node.has_attr(ops::kPostOpsAttr))
+    decline(std::string(ops::kPostOpsAttr) + " on " + v.node.op_type + " not implemented");
+  auto check_value = [&](const ops::TensorInfo* t) {
+    if (!t) return;
+    if (!t->shape) decline("shapes known only at run time are not supported");
+    if (t->dtype != DType::kF32) decline(std::string(dtype_name(t->dtype)) + " not supported");
+    if (shape_numel(*t->shape) == 0) decline("empty tensor " + shape_str(*t->shape));
+    if (t->shape->size() > static_cast<size_t>(kMaxRank))
+      decline("rank " + std::to_string(t->shape->size()) + " above " + std::to_string(kMaxRank));
+  };
+  for (size_t i = 0; i < v.inputs.size() && i < entry.data_inputs; ++i) check_value(v.inputs[i]);
+  for (size_t o = 0; o < v.outputs.size(); ++o) check_value(v.outputs[o]);
+}
+
+class CudaBackend final : public Backend {
+ public:
+  CudaBackend(std::string name, Precision precision)
+      : name_(std::move(name)), precision_(precision), device_(gpu()) {}
+
+  std::string name() const override { return name_; }
+  const Device& device() const override { return device_; }
+
+  std::unique_ptr<Kernel> create(const NodeView& view, std::string& why_not) override {
+    const auto& table = op_table();
+    auto it = view.node.domain.empty() || view.node.domain == "ai.onnx"
+                  ? table.find(view.node.op_type)
+                  : table.end();
+    if (it == table.end()) {
+      why_not = "no cuda kernel for " + view.node.op_type;
+      return nullptr;
+    }
+    try {
+      check_common(view, it->second);
+      return it->second.make(Build{view, precision_, device_});
+    } catch (const Declined& d) {
+      why_not = view.node.op_type + ": " + d.why;
+    }
+    return nullptr;
+  }
+
+ private:
+  std::string name_;
+  Precision precision_;
+  const CudaDevice& device_;
+};
+
+BackendFactory factory(const std::string& name, Precision precision) {
+  return [name, precision](const BackendConfig&) -> std::unique_ptr<Backend> {
+    if (probe().devices == 0) throw UserError("no GPU here (" + probe().reason + ")");
+    return std::make_unique<CudaBackend>(name, precision);
+  };
+}
+
+BackendTraits variant_traits(const char* format) {
+  BackendTraits t;
+  t.base = "cuda";
+  t.format = format;
+  t.available = [] { return probe().devices > 0; };
+  return t;
+}
+
+}  // namespace
+
+// `auto` takes the GPU first where there is one (then cpu, then ref).
+FRUGAL_REGISTER_BACKEND(cuda, "cuda", factory("cuda", Precision::kF32), [] {
+  BackendTraits t;
+  t.auto_rank = 0;
+  t.available = [] { return probe().devices > 0; };
+  t.variants = {{"tf32", "cuda:tf32"}, {"fp16", "cuda:fp16"}, {"bf16", "cuda:bf16"}};
+  return t;
+}());
+FRUGAL_REGISTER_BACKEND(cuda_tf32, "cuda:tf32", factory("cuda:tf32", Precision::kTF32),
+                        variant_traits("tf32"));
+FRUGAL_REGISTER_BACKEND(cuda_fp16, "cuda:fp16", factory("cuda:fp16", Precision::kF16),
+                        variant_traits("fp16"));
+FRUGAL_REGISTER_BACKEND(cuda_bf16, "cuda:bf16", factory("cuda:bf16", Precision::kBF16),
+                        variant_traits("bf16"));
+
+}  // namespace frugal::kernels::cuda

@@ -1,0 +1,209 @@
+// The cuda backend's own kernels (cuda_kernels.h says what each computes). Plain
+// grid-stride loops, one thread per output element, float32 arithmetic written as the
+// reference kernels of ops/ compute it (expf, not the fast-math intrinsics), so that the
+// float32 results agree with ref to rounding.
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#include <cfloat>
+
+#include "frugal/kernels/cuda/cuda_kernels.h"
+
+namespace frugal::kernels::cuda {
+namespace {
+
+constexpr int kThreads = 256;
+
+unsigned blocks_for(int64_t n) {
+  const int64_t b = (n + kThreads - 1) / kThreads;
+  return static_cast<unsigned>(b < 65535 * 32 ? (b > 0 ? b : 1) : 65535 * 32);
+}
+
+#define FRUGAL_GRID_LOOP(i, n)                                                           \
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < (n); \
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x)
+
+__device__ float load(const void* p, Storage s, int64_t i) {
+  switch (s) {
+    case Storage::kF16:
+      return __half2float(static_cast<const __half*>(p)[i]);
+    case Storage::kBF16:
+      return __bfloat162float(static_cast<const __nv_bfloat16*>(p)[i]);
+    default:
+      return static_cast<const float*>(p)[i];
+  }
+}
+
+__device__ float apply_op(const DevicePostOp& op, float x, const float* sum, int64_t i) {
+  switch (op.kind) {
+    case DevicePostOp::kRelu:
+      return x > 0.f ? x : 0.f;
+    case DevicePostOp::kLeakyRelu:
+      return x >= 0.f ? x : op.a * x;
+    case DevicePostOp::kClip:
+      return fminf(fmaxf(x, op.a), op.b);
+    case DevicePostOp::kSigmoid:
+      return 1.f / (1.f + expf(-x));
+    case DevicePostOp::kHardSwish:
+      return x * fminf(fmaxf(x / 6.f + 0.5f, 0.f), 1.f);
+    case DevicePostOp::kHardSigmoid:
+      return fminf(fmaxf(op.a * x + op.b, 0.f), 1.f);
+    case DevicePostOp::kSum:
+      return x + sum[i];
+    case DevicePostOp::kTanh:
+      return tanhf(x);
+  }
+  return x;
+}
+
+__global__ void epilogue_kernel(float* y, const void* src, Storage s, int64_t n, Epilogue e) {
+  FRUGAL_GRID_LOOP(i, n) {
+    float v = load(src, s, i);
+    if (e.scale || e.bias) {
+      const int64_t c = (i / e.inner) % e.channels;
+      if (e.scale) v *= e.scale[c];
+      if (e.bias) v += e.bias[c];
+    }
+    for (int k = 0; k < e.count; ++k) v = apply_op(e.ops[k], v, e.sum, i);
+    y[i] = v;
+  }
+}
+
+__global__ void convert_kernel(void* dst, Storage s, const float* src, int64_t n) {
+  FRUGAL_GRID_LOOP(i, n) {
+    if (s == Storage::kF16)
+      static_cast<__half*>(dst)[i] = __float2half_rn(src[i]);
+    else if (s == Storage::kBF16)
+      static_cast<__nv_bfloat16*>(dst)[i] = __float2bfloat16_rn(src[i]);
+    else
+      static_cast<float*>(dst)[i] = src[i];
+  }
+}
+
+__global__ void binary_kernel(float* y, const float* a, const float* b, int64_t n, Broadcast bc,
+                              BinaryOp op) {
+  FRUGAL_GRID_LOOP(i, n) {
+    int64_t rest = i, ia = 0, ib = 0;
+    for (int d = bc.rank - 1; d >= 0; --d) {
+      const int64_t k = rest % bc.out_dims[d];
+      rest /= bc.out_dims[d];
+      ia += k * bc.a_strides[d];
+      ib += k * bc.b_strides[d];
+    }
+    const float x = a[ia], z = b[ib];
+    switch (op) {
+      case BinaryOp::kAdd:
+        y[i] = x + z;
+        break;
+      case BinaryOp::kSub:
+        y[i] = x - z;
+        break;
+      case BinaryOp::kMul:
+        y[i] = x * z;
+        break;
+      case BinaryOp::kDiv:
+        y[i] = x / z;
+        break;
+    }
+  }
+}
+
+__global__ void pool2d_kernel(float* y, const float* x, Pool2d p) {
+  const int64_t n = p.n * p.c * p.oh * p.ow;
+  FRUGAL_GRID_LOOP(i, n) {
+    const int64_t ox = i % p.ow, oy = (i / p.ow) % p.oh, plane = i / (p.ow * p.oh);
+    const float* in = x + plane * p.h * p.w;
+    float acc = p.max ? -FLT_MAX : 0.f;
+    int64_t counted = 0;
+    for (int ky = 0; ky < p.kh; ++ky) {
+      const int64_t iy = oy * p.sh - p.ph + static_cast<int64_t>(ky) * p.dh;
+      for (int kx = 0; kx < p.kw; ++kx) {
+        const int64_t ix = ox * p.sw - p.pw + static_cast<int64_t>(kx) * p.dw;
+        const bool inside = iy >= 0 && iy < p.h && ix >= 0 && ix < p.w;
+        if (!p.max && p.count_include_pad) {
+          // The divisor counts padding cells inside the padded extent only (ONNX).
+          if (iy < p.h + p.ph_end && ix < p.w + p.pw_end) ++counted;
+        } else if (inside) {
+          ++counted;
+        }
+        if (!inside) continue;
+        const float v = in[iy * p.w + ix];
+        acc = p.max ? fmaxf(acc, v) : acc + v;
+      }
+    }
+    y[i] = p.max ? acc : (counted > 0 ? acc / static_cast<float>(counted) : 0.f);
+  }
+}
+
+__global__ void reduce_inner_kernel(float* y, const float* x, int64_t outer, int64_t inner,
+                                    bool max) {
+  FRUGAL_GRID_LOOP(o, outer) {
+    const float* in = x + o * inner;
+    float acc = max ? -FLT_MAX : 0.f;
+    for (int64_t k = 0; k < inner; ++k) acc = max ? fmaxf(acc, in[k]) : acc + in[k];
+    y[o] = max ? acc : acc / static_cast<float>(inner);
+  }
+}
+
+__global__ void softmax_kernel(float* y, const float* x, int64_t outer, int64_t axis, int64_t inner,
+                               bool log) {
+  FRUGAL_GRID_LOOP(t, outer * inner) {
+    const int64_t o = t / inner, in = t % inner;
+    const float* src = x + o * axis * inner + in;
+    float* dst = y + o * axis * inner + in;
+    float m = -FLT_MAX;
+    for (int64_t k = 0; k < axis; ++k) m = fmaxf(m, src[k * inner]);
+    float s = 0.f;
+    for (int64_t k = 0; k < axis; ++k) s += expf(src[k * inner] - m);
+    for (int64_t k = 0; k < axis; ++k)
+      dst[k * inner] = log ? src[k * inner] - m - logf(s) : expf(src[k * inner] - m) / s;
+  }
+}
+
+__global__ void transpose_kernel(float* y, const float* x, int64_t n, Permute p) {
+  FRUGAL_GRID_LOOP(i, n) {
+    int64_t rest = i, src = 0;
+    for (int d = p.rank - 1; d >= 0; --d) {
+      src += (rest % p.out_dims[d]) * p.in_strides[d];
+      rest /= p.out_dims[d];
+    }
+    y[i] = x[src];
+  }
+}
+
+}  // namespace
+
+void launch_epilogue(float* y, const void* src, Storage src_storage, int64_t n, const Epilogue& e,
+                     cudaStream_t stream) {
+  epilogue_kernel<<<blocks_for(n), kThreads, 0, stream>>>(y, src, src_storage, n, e);
+}
+
+void launch_convert(void* dst, Storage dst_storage, const float* src, int64_t n,
+                    cudaStream_t stream) {
+  convert_kernel<<<blocks_for(n), kThreads, 0, stream>>>(dst, dst_storage, src, n);
+}
+
+void launch_binary(float* y, const float* a, const float* b, int64_t n, const Broadcast& bc,
+                   BinaryOp op, cudaStream_t stream) {
+  binary_kernel<<<blocks_for(n), kThreads, 0, stream>>>(y, a, b, n, bc, op);
+}
+
+void launch_pool2d(float* y, const float* x, const Pool2d& p, cudaStream_t stream) {
+  pool2d_kernel<<<blocks_for(p.n * p.c * p.oh * p.ow), kThreads, 0, stream>>>(y, x, p);
+}
+
+void launch_reduce_inner(float* y, const float* x, int64_t outer, int64_t inner, bool max,
+                         cudaStream_t stream) {
+  reduce_inner_kernel<<<blocks_for(outer), kThreads, 0, stream>>>(y, x, outer, inner, max);
+}
+
+void launch_softmax(float* y, const float* x, int64_t outer, int64_t axis, int64_t inner, bool log,
+                    cudaStream_t stream) {
+  softmax_kernel<<<blocks_for(outer * inner), kThreads, 0, stream>>>(y, x, outer, axis, inner, log);
+}
+
+void launch_transpose(float* y, const float* x, int64_t n, const Permute& p, cudaStream_t stream) {
+  transpose_kernel<<<blocks_for(n), kThreads, 0, stream>>>(y, x, n, p);
+}
+
+}  // namespace frugal::kernels::cuda

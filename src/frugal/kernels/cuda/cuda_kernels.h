@@ -1,0 +1,84 @@
+// The cuda backend's own kernels (cuda_kernels.cu): elementwise and post-operations,
+// conversions, pooling, softmax, transpose. Host-callable launchers, each queued on
+// `stream`. C++17 and no frugal header, so that nvcc compiles the one .cu alone. Every
+// tensor is plain row-major (NCHW for images), float32 unless a dtype says otherwise.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+namespace frugal::kernels::cuda {
+
+// Storage of a kernel's low-precision operands (activations and weights of fp16/bf16).
+enum class Storage { kF32, kF16, kBF16 };
+
+// One post-operation (the kinds and parameters of ops/post_ops.h, plus the unary
+// operators the backend runs alone).
+struct DevicePostOp {
+  enum Kind : int { kRelu, kLeakyRelu, kClip, kSigmoid, kHardSwish, kHardSigmoid, kSum, kTanh };
+  Kind kind;
+  float a, b;
+};
+inline constexpr int kMaxPostOps = 8;
+
+// y[i] = post(src[i] * scale[c] + bias[c]), c = (i / inner) % channels; scale and bias
+// may be null (1 and 0); kSum adds sum[i] (same shape as y) at its place in the list.
+// `src` may be y (in place). `src_storage` says how src is stored (fp16/bf16 scratch of a
+// low-precision convolution), y is float32.
+struct Epilogue {
+  const float* scale = nullptr;
+  const float* bias = nullptr;
+  int64_t channels = 1, inner = 1;
+  const float* sum = nullptr;
+  int count = 0;
+  DevicePostOp ops[kMaxPostOps];
+};
+void launch_epilogue(float* y, const void* src, Storage src_storage, int64_t n, const Epilogue& e,
+                     cudaStream_t stream);
+
+// float32 -> fp16/bf16 (round to nearest even).
+void launch_convert(void* dst, Storage dst_storage, const float* src, int64_t n,
+                    cudaStream_t stream);
+
+// Binary broadcast (numpy rules, shapes already expanded to `rank` dims): each input's
+// strides are 0 along its broadcast dimensions.
+inline constexpr int kMaxRank = 8;
+struct Broadcast {
+  int rank = 0;
+  int64_t out_dims[kMaxRank];
+  int64_t a_strides[kMaxRank];
+  int64_t b_strides[kMaxRank];
+};
+enum class BinaryOp { kAdd, kSub, kMul, kDiv };
+void launch_binary(float* y, const float* a, const float* b, int64_t n, const Broadcast& bc,
+                   BinaryOp op, cudaStream_t stream);
+
+// 2-D pooling over NCHW (also 1-D as H = 1). Padding cells are skipped by max and, when
+// count_include_pad is false, by the average's divisor.
+struct Pool2d {
+  int64_t n = 0, c = 0, h = 0, w = 0, oh = 0, ow = 0;
+  int kh = 1, kw = 1, sh = 1, sw = 1, ph = 0, pw = 0, dh = 1, dw = 1;
+  int ph_end = 0, pw_end = 0;  // padding after the last row and column
+  bool max = true;
+  bool count_include_pad = false;
+};
+void launch_pool2d(float* y, const float* x, const Pool2d& p, cudaStream_t stream);
+
+// y[o] = mean or max of x[o * inner .. o * inner + inner) (GlobalAveragePool/GlobalMaxPool).
+void launch_reduce_inner(float* y, const float* x, int64_t outer, int64_t inner, bool max,
+                         cudaStream_t stream);
+
+// Softmax (or log-softmax) over the middle dimension of x viewed as [outer, axis, inner].
+void launch_softmax(float* y, const float* x, int64_t outer, int64_t axis, int64_t inner, bool log,
+                    cudaStream_t stream);
+
+// y = x with its dimensions permuted: y's dimension d is x's dimension perm[d].
+struct Permute {
+  int rank = 0;
+  int64_t out_dims[kMaxRank];
+  int64_t in_strides[kMaxRank];  // x's stride of the dimension that becomes y's d
+};
+void launch_transpose(float* y, const float* x, int64_t n, const Permute& p, cudaStream_t stream);
+
+}  // namespace frugal::kernels::cuda

@@ -1,0 +1,228 @@
+// Every cuda kernel against the reference kernel over a matrix of shapes and options, in
+// every cuda precision: the node alone in a graph, run on {"cuda"} only (a decline fails
+// the test) and on {"ref"}; outputs within a tolerance relative to max |ref| (float32:
+// 1e-5; tf32/fp16/bf16 on Conv/Gemm/MatMul: 16 unit roundoffs of the format). Skipped
+// without a GPU.
+#include <gtest/gtest.h>
+
+#include <iostream>
+
+#include "cuda/cuda_testing.h"
+#include "kernels/cpu_testing.h"
+
+using namespace frugal;
+using namespace frugal::cpu_testing;
+using namespace frugal::cuda_testing;
+
+namespace {
+
+const std::vector<std::string> kPrecisions = {"cuda", "cuda:tf32", "cuda:fp16", "cuda:bf16"};
+
+// Runs `t` on `backend` alone and on ref; the node must run on `backend`.
+void expect_on_gpu(const OneNode& t, const std::string& backend, double tol,
+                   const std::string& label) {
+  runtime::SessionOptions ref_opt;
+  ref_opt.backends = {"ref"};
+  runtime::Session ref(t.graph, ref_opt);
+  runtime::SessionOptions opt;
+  opt.backends = {backend};
+  runtime::Session gpu(t.graph, opt);
+  for (const auto& a : gpu.assignments())
+    if (a.op_type != "Copy") {
+      EXPECT_EQ(a.backend, backend) << label;
+    }
+  const auto want = ref.run(t.feeds);
+  const auto got = gpu.run(t.feeds);
+  for (size_t i = 0; i < want.size(); ++i) {
+    const double err = relative_error(got[i], want[i]);
+    EXPECT_LE(err, tol) << label << " on " << backend << ": output " << i;
+  }
+}
+
+double tolerance(const std::string& backend, bool compute_heavy) {
+  return compute_heavy && backend != "cuda" ? 16 * unit_roundoff(backend) : 1e-5;
+}
+
+std::map<std::string, ir::Attribute> conv_attrs(int64_t group, int64_t stride, int64_t pad,
+                                                int64_t dilation, int64_t k) {
+  return {{"group", attr(group)},
+          {"strides", attr(std::vector<int64_t>{stride, stride})},
+          {"pads", attr(std::vector<int64_t>{pad, pad, pad, pad})},
+          {"dilations", attr(std::vector<int64_t>{dilation, dilation})},
+          {"kernel_shape", attr(std::vector<int64_t>{k, k})}};
+}
+
+}  // namespace
+
+TEST(CudaVsRef, Conv) {
+  FRUGAL_SKIP_WITHOUT_GPU();
+  struct Case {
+    int64_t n, c, h, m, k, group, stride, pad, dilation;
+    bool bias;
+    std::vector<std::string> post;
+  };
+  const std::vector<Case> cases = {
+      {1, 3, 32, 16, 3, 1, 1, 1, 1, true, {}},
+      {2, 8, 17, 8, 3, 8, 1, 1, 1, true, {"relu"}},         // depthwise
+      {1, 16, 15, 32, 3, 4, 2, 1, 1, false, {"clip:0:6"}},  // grouped, stride 2
+      {1, 8, 20, 8, 3, 1, 1, 2, 2, true, {}},               // dilation 2
+      {4, 32, 7, 64, 1, 1, 1, 0, 1, true, {"relu"}},        // 1x1
+      {1, 3, 33, 8, 7, 1, 2, 3, 1, true, {"hardswish"}},    // resnet stem shape
+  };
+  for (const auto& precision : kPrecisions)
+    for (const auto& c : cases) {
+      std::vector<Operand> ops = {
+          input("x", random_tensor({c.n, c.c, c.h, c.h}, 1)),
+          constant("w", random_tensor({c.m, c.c / c.group, c.k, c.k}, 2, 0.2f)),
+          c.bias ? constant("b", random_tensor({c.m}, 3)) : omitted()};
+      auto attrs = conv_attrs(c.group, c.stride, c.pad, c.dilation, c.k);
+      if (!c.post.empty()) attrs["frugal.post_ops"] = attr(c.post);
+      expect_on_gpu(one_node("Conv", ops, attrs), precision, tolerance(precision, true),
+                    "Conv m=" + std::to_string(c.m) + " group=" + std::to_string(c.group));
+    }
+}
+
+TEST(CudaVsRef, ConvResidualSum) {
+  FRUGAL_SKIP_WITHOUT_GPU();
+  const std::map<std::string, ir::Attribute> attrs = {
+      {"pads", attr(std::vector<int64_t>{1, 1, 1, 1})},
+      {"frugal.post_ops", attr(std::vector<std::string>{"sum", "relu"})}};
+  for (const auto& precision : kPrecisions)
+    expect_on_gpu(one_node("Conv",
+                           {input("x", random_tensor({2, 16, 9, 9}, 4)),
+                            constant("w", random_tensor({16, 16, 3, 3}, 5, 0.1f)),
+                            constant("b", random_tensor({16}, 6)),
+                            input("s", random_tensor({2, 16, 9, 9}, 7))},
+                           attrs),
+                  precision, tolerance(precision, true), "Conv+sum+relu");
+}
+
+TEST(CudaVsRef, GemmAndMatMul) {
+  FRUGAL_SKIP_WITHOUT_GPU();
+  for (const auto& precision : kPrecisions) {
+    for (int64_t trans_b : {0, 1})
+      for (const std::vector<std::string>& post :
+           {std::vector<std::string>{}, std::vector<std::string>{"relu"},
+            std::vector<std::string>{"sigmoid"}}) {
+        const int64_t m = 5, k = 64, n = 33;
+        std::map<std::string, ir::Attribute> attrs = {
+            {"transB", attr(trans_b)}, {"alpha", attr(0.5f)}, {"beta", attr(2.0f)}};
+        if (!post.empty()) attrs["frugal.post_ops"] = attr(post);
+        const Shape w = trans_b ? Shape{n, k} : Shape{k, n};
+        expect_on_gpu(one_node("Gemm",
+                               {input("a", random_tensor({m, k}, 8)),
+                                constant("w", random_tensor(w, 9, 0.2f)),
+                                constant("c", random_tensor({n}, 10))},
+                               attrs),
+                      precision, tolerance(precision, true),
+                      "Gemm transB=" + std::to_string(trans_b));
+      }
+    expect_on_gpu(one_node("Gemm",
+                           {input("a", random_tensor({16, 8}, 11)),
+                            constant("w", random_tensor({16, 12}, 12))},
+                           {{"transA", attr(int64_t{1})}}),
+                  precision, tolerance(precision, true), "Gemm transA, no C");
+    expect_on_gpu(one_node("MatMul", {input("a", random_tensor({2, 3, 7, 24}, 13)),
+                                      constant("w", random_tensor({24, 10}, 14))}),
+                  precision, tolerance(precision, true), "MatMul 4-D x 2-D");
+  }
+}
+
+TEST(CudaVsRef, Pooling) {
+  FRUGAL_SKIP_WITHOUT_GPU();
+  struct Case {
+    std::string op;
+    int64_t k, stride, pad, ceil, include_pad;
+  };
+  for (const Case& c : std::vector<Case>{{"MaxPool", 3, 2, 1, 0, 0},
+                                         {"MaxPool", 2, 2, 0, 1, 0},
+                                         {"AveragePool", 3, 1, 1, 0, 0},
+                                         {"AveragePool", 3, 2, 1, 1, 1},
+                                         {"AveragePool", 13, 1, 0, 0, 0}}) {
+    std::map<std::string, ir::Attribute> attrs = {
+        {"kernel_shape", attr(std::vector<int64_t>{c.k, c.k})},
+        {"strides", attr(std::vector<int64_t>{c.stride, c.stride})},
+        {"pads", attr(std::vector<int64_t>{c.pad, c.pad, c.pad, c.pad})},
+        {"ceil_mode", attr(c.ceil)}};
+    if (c.op == "AveragePool") attrs["count_include_pad"] = attr(c.include_pad);
+    expect_on_gpu(one_node(c.op, {input("x", random_tensor({2, 5, 13, 13}, 15))}, attrs), "cuda",
+                  1e-5, c.op + " k=" + std::to_string(c.k));
+  }
+  for (const std::string op : {"GlobalAveragePool", "GlobalMaxPool"})
+    expect_on_gpu(one_node(op, {input("x", random_tensor({3, 64, 7, 7}, 16))}), "cuda", 1e-5, op);
+}
+
+TEST(CudaVsRef, ElementwiseAndNormalization) {
+  FRUGAL_SKIP_WITHOUT_GPU();
+  const Tensor x = random_tensor({2, 6, 5, 5}, 17, 3.f);
+  for (const std::string op : {"Relu", "Sigmoid", "Tanh", "HardSwish", "HardSigmoid", "LeakyRelu"})
+    expect_on_gpu(one_node(op, {input("x", x)}), "cuda", 1e-5, op);
+  expect_on_gpu(one_node("Clip", {input("x", x), constant("lo", Tensor::scalar(0.f)),
+                                  constant("hi", Tensor::scalar(6.f))}),
+                "cuda", 1e-5, "Clip");
+  expect_on_gpu(
+      one_node("BatchNormalization",
+               {input("x", x), constant("s", random_tensor({6}, 18)),
+                constant("b", random_tensor({6}, 19)), constant("m", random_tensor({6}, 20)),
+                constant("v", uniform_tensor({6}, 21, 0.5f, 2.f))}),
+      "cuda", 1e-5, "BatchNormalization");
+  for (const std::string op : {"Add", "Sub", "Mul", "Div"}) {
+    expect_on_gpu(one_node(op, {input("a", x), input("b", uniform_tensor({2, 6, 5, 5}, 22, 1, 2))}),
+                  "cuda", 1e-5, op + " same shape");
+    expect_on_gpu(one_node(op, {input("a", x), input("b", uniform_tensor({2, 6, 1, 1}, 23, 1, 2))}),
+                  "cuda", 1e-5, op + " SE broadcast");
+    expect_on_gpu(one_node(op, {input("a", uniform_tensor({5}, 24, 1, 2)), input("b", x)}), "cuda",
+                  1e-5, op + " leading broadcast");
+    expect_on_gpu(one_node(op, {input("a", x), constant("c", uniform_tensor({6, 1, 1}, 25, 1, 2))}),
+                  "cuda", 1e-5, op + " constant operand");
+  }
+}
+
+TEST(CudaVsRef, SoftmaxAndDataMovement) {
+  FRUGAL_SKIP_WITHOUT_GPU();
+  const Tensor x = random_tensor({2, 3, 4, 5}, 26, 4.f);
+  for (const std::string op : {"Softmax", "LogSoftmax"})
+    for (int64_t axis : {-1, 1}) {
+      expect_on_gpu(one_node(op, {input("x", x)}, {{"axis", attr(axis)}}), "cuda", 1e-5, op);
+      expect_on_gpu(one_node(op, {input("x", x)}, {{"axis", attr(axis)}}, 11), "cuda", 1e-5,
+                    op + " opset 11");
+    }
+  for (int64_t axis : {0, 1, 3})
+    expect_on_gpu(one_node("Concat", {input("a", x), input("b", random_tensor({2, 3, 4, 5}, 27))},
+                           {{"axis", attr(axis)}}),
+                  "cuda", 0, "Concat axis " + std::to_string(axis));
+  expect_on_gpu(
+      one_node("Transpose", {input("x", x)}, {{"perm", attr(std::vector<int64_t>{0, 2, 3, 1})}}),
+      "cuda", 0, "Transpose");
+  expect_on_gpu(one_node("Transpose", {input("x", x)}), "cuda", 0, "Transpose reversed");
+  expect_on_gpu(one_node("Flatten", {input("x", x)}, {{"axis", attr(int64_t{1})}}), "cuda", 0,
+                "Flatten");
+  expect_on_gpu(one_node("Reshape", {input("x", x),
+                                     constant("s", Tensor::from_vector<int64_t>({2}, {6, 20}))}),
+                "cuda", 0, "Reshape");
+}
+
+// Without a GPU the backend cannot be made, with the reason; with one it can. Runs
+// everywhere, so that the skip path itself is tested.
+TEST(CudaBackend, MadeOnlyWithAGpu) {
+  const std::string why = no_gpu_reason();
+  if (why.find("unknown backend 'cuda'") != std::string::npos)
+    GTEST_SKIP() << "no cuda backend in this build (FRUGAL_CUDA off)";
+  if (why.empty()) {
+    EXPECT_TRUE(kernels::backend_traits("cuda").available());
+  } else {
+    EXPECT_NE(why.find("no GPU here (cudaGetDeviceCount"), std::string::npos) << why;
+    EXPECT_FALSE(kernels::backend_traits("cuda").available());
+    // `auto` leaves it out; a list with cpu after it falls back there for every node.
+    for (const auto& b : kernels::auto_backends()) EXPECT_NE(b, "cuda");
+    const OneNode t = one_node("Relu", {input("x", random_tensor({4}, 1))});
+    runtime::SessionOptions opt;
+    opt.backends = {"cuda", "ref"};
+    runtime::Session s(t.graph, opt);
+    ASSERT_EQ(s.fallbacks().size(), 1u);
+    EXPECT_EQ(s.fallbacks()[0].backend, "ref");
+    EXPECT_NE(s.fallbacks()[0].reason.find("no GPU here"), std::string::npos);
+    opt.backends = {"cuda"};
+    EXPECT_THROW(runtime::Session(t.graph, opt), UserError);
+  }
+}
