@@ -338,6 +338,44 @@ TEST(Eval, NonFiniteScoresAreNeverCorrect) {
   fs::remove(all_nan);
 }
 
+// A backend may turn a NaN input finite (oneDNN's ReLU and max pooling drop NaN), so a
+// sample whose input holds NaN or an infinity is never correct either, whatever the scores
+// say. Here the model never reads the second image row, where the NaN is.
+TEST(Eval, NonFiniteInputsAreNeverCorrect) {
+  ir::Graph g;
+  g.opsets[""] = 13;
+  g.inputs.push_back(value("input", {1, 1, 2, 3}));
+  g.outputs.push_back(value("logits", {1, 3}));
+  auto ints = [](std::vector<int64_t> v) {
+    return Tensor::from_vector<int64_t>({static_cast<int64_t>(v.size())}, v);
+  };
+  g.initializers["starts"] = ints({0});
+  g.initializers["ends"] = ints({1});
+  g.initializers["axes"] = ints({2});
+  std::vector<float> eye(9, 0.0f);
+  for (int k = 0; k < 3; ++k) eye[k * 3 + k] = 1.0f;
+  g.initializers["w"] = Tensor::from_vector<float>({3, 3}, eye);
+  g.nodes.push_back(ir::Node{.name = "top_row",
+                             .op_type = "Slice",
+                             .inputs = {"input", "starts", "ends", "axes"},
+                             .outputs = {"row"}});
+  g.nodes.push_back(
+      ir::Node{.name = "flat", .op_type = "Flatten", .inputs = {"row"}, .outputs = {"f"}});
+  g.nodes.push_back(
+      ir::Node{.name = "pick", .op_type = "Gemm", .inputs = {"f", "w"}, .outputs = {"logits"}});
+  g.validate_and_sort();
+  runtime::Session model(g);
+  Tensor x = Tensor::from_vector<float>({2, 1, 2, 3}, {9, 0, 0, 0, 0, 0,  //
+                                                       9, 0, 0, std::nanf(""), 0, 0});
+  const std::string path = write_data("nan-row.npz", x, {0, 0});
+  auto data = train::open_dataset(path);
+  EvalResult r = evaluate(model, "top-row", *data, path);
+  EXPECT_EQ(r.samples, 2);
+  EXPECT_EQ(r.nonfinite, 1);
+  EXPECT_EQ(r.top1_correct, 1);
+  fs::remove(path);
+}
+
 TEST(Eval, EmptyDataSetIsRefused) {
   const std::string path = write_data("empty.npz", Tensor(DType::kF32, {0, 1, 2, 3}), {});
   auto model = picker(1);

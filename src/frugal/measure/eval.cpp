@@ -102,6 +102,23 @@ void check_eval_compatible(const runtime::Session& model, const std::string& mod
                     " classes, the model " + model_origin + " scores only " + std::to_string(k));
 }
 
+namespace {
+
+// Whether each of the `n` samples of `batch` (n rows along its first dimension) holds only
+// finite values.
+std::vector<bool> finite_rows(const Tensor& batch, int64_t n) {
+  std::vector<bool> finite(static_cast<size_t>(n), true);
+  if (batch.dtype() != DType::kF32 || n == 0) return finite;
+  const int64_t per = batch.numel() / n;
+  const float* d = batch.data<float>();
+  for (int64_t i = 0; i < n; ++i)
+    finite[static_cast<size_t>(i)] =
+        std::all_of(d + i * per, d + (i + 1) * per, [](float v) { return std::isfinite(v); });
+  return finite;
+}
+
+}  // namespace
+
 EvalResult evaluate(runtime::Session& model, const std::string& model_origin,
                     const train::Dataset& data, const std::string& data_origin,
                     const EvalOptions& options, runtime::Session* reference,
@@ -139,6 +156,7 @@ EvalResult evaluate(runtime::Session& model, const std::string& model_origin,
     for (int64_t i = 0; i < n; ++i) idx[static_cast<size_t>(i)] = begin + i;
     data.get_batch(idx, part_images, part_labels);
     std::memcpy(images.raw(), part_images.raw(), part_images.nbytes());
+    const std::vector<bool> finite_input = finite_rows(part_images, n);
     const Tensor logits = model.run({images})[0].cast(DType::kF32);
     Tensor ref_logits;
     if (reference) ref_logits = reference->run({images})[0].cast(DType::kF32);
@@ -151,8 +169,11 @@ EvalResult evaluate(runtime::Session& model, const std::string& model_origin,
                         std::to_string(r.classes) + " classes of " + model_origin);
       const std::span<const float> row(logits.data<float>() + i * r.classes, k);
       r.per_class[static_cast<size_t>(label)].samples++;
-      if (!std::all_of(row.begin(), row.end(), [](float v) { return std::isfinite(v); })) {
-        // Comparisons with NaN are false, so ranking such a row would call it top-1.
+      if (!finite_input[static_cast<size_t>(i)] ||
+          !std::all_of(row.begin(), row.end(), [](float v) { return std::isfinite(v); })) {
+        // Comparisons with NaN are false, so ranking such a row would call it top-1; and a
+        // backend may turn a NaN input finite (oneDNN's ReLU and max pooling drop NaN:
+        // docs/robustness.md), so the input row is checked as well as the scores.
         r.nonfinite++;
         continue;
       }
