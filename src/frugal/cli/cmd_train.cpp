@@ -76,6 +76,7 @@ void run_train(TrainArgs& a) {
     std::printf("model    %s\ndata     %s\nprecision %s\n", a.model.c_str(),
                 trainer.describe_data().c_str(), trainer.policy().describe().c_str());
     if (trainer.qat()) std::printf("qat      %s\n", trainer.qat()->describe().c_str());
+    if (trainer.kfac()) std::printf("kfac     %s\n", trainer.kfac()->describe().c_str());
     std::fflush(stdout);
   }
   const bool bar = !a.quiet && isatty(STDERR_FILENO);
@@ -188,6 +189,10 @@ void setup(CLI::App& app) {
       "  frugal train lenet5 --format W=bf16,M=W --rounding W=stochastic -o nomaster.onnx\n"
       "  frugal train lenet5 --precision-schedule 0:e5m2,3:e4m3,8:bf16 -o sched.onnx\n"
       "  frugal train lenet5 --epochs 4 -o l.onnx --resume l.onnx.ckpt\n"
+      "  frugal train lenet5 --optimizer kfac --epochs 2 -o kfac.onnx      (K-FAC: Gemm and "
+      "Conv layers preconditioned; docs/training.md \"K-FAC\")\n"
+      "  frugal train lenet5 --optimizer kfac --kfac-format factors=bf16,inverse=fp32 "
+      "--kfac-inv-every 50 -o kfac_bf16.onnx\n"
       "  frugal train lenet.onnx --qat int8 --epochs 1 --lr 0.005 --momentum 0.9 -o lq.onnx\n"
       "      (also writes lq.int8.onnx, the QDQ model, and lq.ranges.json)");
   sub->add_option("model", a->model, "ONNX file or zoo model name")->required();
@@ -200,7 +205,23 @@ void setup(CLI::App& app) {
   sub->add_option("--batch", c.batch, "mini-batch size (default 64)");
   sub->add_option("--lr", c.lr, "base learning rate (default 0.05 for sgd, 0.002 for adam, adamw)")
       ->each([a](const std::string&) { a->lr_given = true; });
-  sub->add_option("--optimizer", a->optimizer, "sgd | adam | adamw (default sgd)");
+  sub->add_option("--optimizer", a->optimizer,
+                  "sgd | adam | adamw | kfac (default sgd; kfac: SGD with momentum on K-FAC "
+                  "preconditioned gradients)");
+  auto& k = c.kfac;
+  sub->add_option("--kfac-damping", k.damping, "K-FAC Tikhonov damping (start value; default 1e-3)");
+  sub->add_option("--kfac-adapt-every", k.adapt_every,
+                  "K-FAC: adapt the damping (Levenberg-Marquardt) every N steps; 0: fixed "
+                  "(default 5)");
+  sub->add_option("--kfac-decay", k.decay, "K-FAC: moving average of the factors (default 0.95)");
+  sub->add_option("--kfac-cov-every", k.cov_every, "K-FAC: refresh the factors every N steps (1)");
+  sub->add_option("--kfac-inv-every", k.inv_every, "K-FAC: invert the factors every N steps (20)");
+  sub->add_option("--kfac-kl-clip", k.kl_clip, "K-FAC: KL clipping of the update; 0: off (1e-3)");
+  sub->add_option("--kfac-format", k.format,
+                  "K-FAC number formats per part: stats=,factors=,inverse=,update= (as --format; "
+                  "default fp32)");
+  sub->add_option("--kfac-rounding", k.rounding,
+                  "K-FAC rounding per part: factors=stochastic,default=nearest (as --rounding)");
   sub->add_option("--momentum", c.optimizer.momentum, "SGD momentum (default 0.9)");
   sub->add_flag("--nesterov", a->nesterov, "Nesterov momentum");
   sub->add_option("--weight-decay", c.optimizer.weight_decay, "weight decay (decoupled for adamw)");

@@ -10,10 +10,12 @@ OptimizerKind parse_optimizer(const std::string& name) {
   if (name == "sgd") return OptimizerKind::kSgd;
   if (name == "adam") return OptimizerKind::kAdam;
   if (name == "adamw") return OptimizerKind::kAdamW;
-  throw UserError("--optimizer: unknown optimizer '" + name + "' (sgd, adam, adamw)");
+  if (name == "kfac") return OptimizerKind::kKfac;
+  throw UserError("--optimizer: unknown optimizer '" + name + "' (sgd, adam, adamw, kfac)");
 }
 
 float default_lr(OptimizerKind k) {
+  if (k == OptimizerKind::kKfac) return 0.02f;
   return k == OptimizerKind::kSgd ? 0.05f : 0.002f;
 }
 
@@ -25,6 +27,8 @@ std::string optimizer_name(OptimizerKind k) {
       return "adam";
     case OptimizerKind::kAdamW:
       return "adamw";
+    case OptimizerKind::kKfac:
+      return "kfac";
   }
   return "?";
 }
@@ -36,7 +40,7 @@ void Optimizer::update(const std::string& name, Tensor& param, const Tensor& gra
   const float* g = grad.data<float>();
   std::vector<Tensor>& st = state_[name];
   const OptimizerConfig& c = config_;
-  if (c.kind == OptimizerKind::kSgd) {
+  if (c.kind == OptimizerKind::kSgd || c.kind == OptimizerKind::kKfac) {
     const bool use_momentum = c.momentum != 0.0f;
     if (use_momentum && st.empty()) st.push_back(Tensor(DType::kF32, param.shape()));
     float* buf = use_momentum ? st[0].data<float>() : nullptr;

@@ -12,10 +12,12 @@
 
 namespace frugal::train {
 
-enum class OptimizerKind : uint8_t { kSgd, kAdam, kAdamW };
-OptimizerKind parse_optimizer(const std::string& name);  // sgd | adam | adamw
+// kKfac: SGD (with momentum) applied to K-FAC's preconditioned gradients (train/kfac.h).
+enum class OptimizerKind : uint8_t { kSgd, kAdam, kAdamW, kKfac };
+OptimizerKind parse_optimizer(const std::string& name);  // sgd | adam | adamw | kfac
 // The learning rate of the default recipe for an optimizer (when --lr is not given):
-// 0.05 for SGD with momentum, 0.002 for Adam and AdamW (docs/training.md "Default recipe").
+// 0.05 for SGD with momentum, 0.002 for Adam and AdamW (docs/training.md "Default recipe"),
+// 0.02 for K-FAC.
 float default_lr(OptimizerKind k);
 std::string optimizer_name(OptimizerKind k);
 

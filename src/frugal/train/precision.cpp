@@ -18,6 +18,14 @@ std::vector<std::string> split(const std::string& s, char sep) {
   return out;
 }
 
+uint64_t name_hash(const std::string& s) {
+  uint64_t h = 1469598103934665603ull;  // FNV-1a
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
+}  // namespace
+
 numeric::Rounding parse_rounding_name(const std::string& name, uint64_t seed) {
   if (name == "nearest") return numeric::Rounding::nearest_even();
   if (name == "stochastic") return numeric::Rounding::stochastic(seed);
@@ -27,13 +35,76 @@ numeric::Rounding parse_rounding_name(const std::string& name, uint64_t seed) {
   return r;
 }
 
-uint64_t name_hash(const std::string& s) {
-  uint64_t h = 1469598103934665603ull;  // FNV-1a
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
-  return h;
+void round_tensor(const ClassPrecision& p, const std::string& value, Tensor& t, uint64_t step,
+                  uint64_t salt) {
+  if (!p.format || t.dtype() != DType::kF32 || t.numel() == 0) return;
+  numeric::Rounding r = p.rounding;
+  if (r.mode == numeric::RoundingMode::kStochastic) r.seed = r.seed ^ name_hash(value) ^ salt;
+  numeric::QuantizeOptions opt;
+  opt.counter_offset = step << 32;
+  opt.threads = 1;
+  numeric::quantize(t.span<float>(), t.span<float>(), *p.format, r, opt);
 }
 
-}  // namespace
+std::map<std::string, ClassPrecision> parse_part_precisions(
+    const std::string& format_spec, const std::string& rounding_spec, uint64_t seed,
+    const std::vector<std::string>& parts, const std::string& format_option,
+    const std::string& rounding_option) {
+  std::string names;
+  for (const auto& p : parts) names += (names.empty() ? "" : ", ") + p;
+  std::map<std::string, ClassPrecision> out;
+  for (const auto& p : parts) out[p] = ClassPrecision{};
+  auto item_of = [&](const std::string& option, const std::string& item, const char* example) {
+    const size_t eq = item.find('=');
+    if (eq == std::string::npos)
+      throw UserError(option + ": '" + item + "' is not PART=" + example + " (parts: " + names +
+                      ")");
+    return std::make_pair(item.substr(0, eq), item.substr(eq + 1));
+  };
+  auto slot = [&](const std::string& option, const std::string& key) -> ClassPrecision& {
+    auto it = out.find(key);
+    if (it == out.end())
+      throw UserError(option + ": unknown part '" + key + "' (" + names + ")");
+    return it->second;
+  };
+  if (!format_spec.empty())
+    for (const std::string& item : split(format_spec, ',')) {
+      const auto [key, value] = item_of(format_option, item, "FORMAT");
+      ClassPrecision& c = slot(format_option, key);
+      numeric::NumberFormat f;
+      try {
+        f = numeric::parse_format(value);
+        numeric::validate(f);
+      } catch (const UserError& e) {
+        throw UserError(format_option + ": " + key + ": " + e.what());
+      }
+      if (f == numeric::NumberFormat{})
+        c.format.reset();
+      else
+        c.format = f;
+    }
+  numeric::Rounding dflt = numeric::Rounding::nearest_even();
+  std::vector<std::pair<std::string, numeric::Rounding>> per_part;
+  if (!rounding_spec.empty())
+    for (const std::string& item : split(rounding_spec, ',')) {
+      const auto [key, value] = item_of(rounding_option, item, "MODE");
+      numeric::Rounding r;
+      try {
+        r = parse_rounding_name(value, seed);
+      } catch (const UserError& e) {
+        throw UserError(rounding_option + ": " + key + ": " + e.what());
+      }
+      if (key == "default") {
+        dflt = r;
+      } else {
+        slot(rounding_option, key);
+        per_part.emplace_back(key, r);
+      }
+    }
+  for (auto& [key, c] : out) c.rounding = dflt;
+  for (const auto& [key, r] : per_part) out[key].rounding = r;
+  return out;
+}
 
 PrecisionPolicy PrecisionPolicy::parse(const std::string& format_spec,
                                        const std::string& rounding_spec, uint64_t seed) {
@@ -141,24 +212,13 @@ void PrecisionPolicy::set_forward_format(const std::optional<numeric::NumberForm
   a_.format = f;
 }
 
-void PrecisionPolicy::round(const ClassPrecision& p, const std::string& value, Tensor& t,
-                            uint64_t step, uint64_t salt) const {
-  if (!p.format || t.dtype() != DType::kF32 || t.numel() == 0) return;
-  numeric::Rounding r = p.rounding;
-  if (r.mode == numeric::RoundingMode::kStochastic) r.seed = r.seed ^ name_hash(value) ^ salt;
-  numeric::QuantizeOptions opt;
-  opt.counter_offset = step << 32;
-  opt.threads = 1;
-  numeric::quantize(t.span<float>(), t.span<float>(), *p.format, r, opt);
-}
-
 void PrecisionPolicy::apply(TensorClass cls, const std::string& value, Tensor& t,
                             uint64_t step) const {
-  round(of(cls), value, t, step, static_cast<uint64_t>(cls) * 0x9E3779B97F4A7C15ull);
+  round_tensor(of(cls), value, t, step, static_cast<uint64_t>(cls) * 0x9E3779B97F4A7C15ull);
 }
 
 void PrecisionPolicy::apply_master(const std::string& value, Tensor& t, uint64_t step) const {
-  round(master_is_weight_ ? w_ : m_, value, t, step, 0x4D41535445520000ull);
+  round_tensor(master_is_weight_ ? w_ : m_, value, t, step, 0x4D41535445520000ull);
 }
 
 std::string PrecisionPolicy::describe() const {

@@ -23,6 +23,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -38,6 +39,25 @@ struct ClassPrecision {
   std::optional<numeric::NumberFormat> format;  // nullopt: binary32, untouched
   numeric::Rounding rounding;
 };
+
+// A rounding name of --rounding: nearest | stochastic (seeded with `seed`) | any numeric
+// rounding name (rne, rz, sr...). Throws UserError on a bad name.
+numeric::Rounding parse_rounding_name(const std::string& name, uint64_t seed);
+
+// Rounds `t` (binary32) in place to `p`'s format (nothing without one). `value` and `salt`
+// choose the stochastic-rounding stream and `step` its counters, so every tensor of every
+// iteration draws fresh bits and the result does not depend on thread count.
+void round_tensor(const ClassPrecision& p, const std::string& value, Tensor& t, uint64_t step,
+                  uint64_t salt);
+
+// Formats and roundings of named parts outside the tensor classes (K-FAC's stats, factors,
+// inverse, update), with the grammar of --format and --rounding: "PART=FORMAT,..." and
+// "PART=MODE,...,default=MODE". Every part in `parts` gets an entry (binary32 when not
+// named). Throws UserError naming `format_option` / `rounding_option` for a bad item.
+std::map<std::string, ClassPrecision> parse_part_precisions(
+    const std::string& format_spec, const std::string& rounding_spec, uint64_t seed,
+    const std::vector<std::string>& parts, const std::string& format_option,
+    const std::string& rounding_option);
 
 class PrecisionPolicy {
  public:
@@ -62,8 +82,6 @@ class PrecisionPolicy {
   std::string describe() const;
 
  private:
-  void round(const ClassPrecision& p, const std::string& value, Tensor& t, uint64_t step,
-             uint64_t salt) const;
   ClassPrecision w_, a_, e_, g_, m_;
   std::optional<kernels::emu::Accumulator> acc_;
   bool master_is_weight_ = false;

@@ -62,6 +62,13 @@ struct Writer {
     for (int64_t d : t.shape()) pod<int64_t>(d);
     os.write(static_cast<const char*>(t.raw()), static_cast<std::streamsize>(t.nbytes()));
   }
+  void tensors(const std::map<std::string, Tensor>& m) {
+    pod<uint64_t>(m.size());
+    for (const auto& [name, t] : m) {
+      str(name);
+      tensor(t);
+    }
+  }
 };
 
 struct Reader {
@@ -100,9 +107,44 @@ struct Reader {
       bad("truncated");
     return t;
   }
+  std::map<std::string, Tensor> tensors() {
+    const auto n = pod<uint64_t>();
+    if (n > (1u << 20)) bad("corrupt (tensor count)");
+    std::map<std::string, Tensor> m;
+    for (uint64_t i = 0; i < n; ++i) {
+      std::string name = str();
+      m[name] = tensor();
+    }
+    return m;
+  }
 };
 
 constexpr char kMagic[] = "FRUGAL-TRAIN-CKPT-1";
+constexpr uint8_t kQatSection = 1, kKfacSection = 2;  // optional sections after the state
+
+// The --qat section of a checkpoint: the spec (must match) and the learned ranges.
+void load_qat_section(Reader& r, QatState& qat) {
+  {
+    const std::string spec = r.str();
+    if (spec != qat.spec().name())
+      throw UserError("--resume: checkpoint '" + r.path + "' was made with --qat " + spec + ", not " +
+                      qat.spec().name());
+    const auto samples = r.pod<int64_t>();
+    const auto n = r.pod<uint64_t>();
+    if (n > (1u << 20)) r.bad("corrupt (QAT ranges)");
+    std::map<std::string, QatRange> ranges;
+    for (uint64_t i = 0; i < n; ++i) {
+      const std::string name = r.str();
+      QatRange q;
+      q.min = r.pod<float>();
+      q.max = r.pod<float>();
+      q.seen = r.pod<uint8_t>() != 0;
+      ranges[name] = q;
+    }
+    qat.restore(std::move(ranges), samples);
+  }
+}
+
 
 }  // namespace
 
@@ -146,6 +188,7 @@ Trainer::Trainer(ir::Graph model, TrainConfig config)
   if (!(config_.val_split >= 0 && config_.val_split < 1))
     throw UserError("--val-split must be in [0, 1)");
   if (config_.limit < 0) throw UserError("--limit must be >= 0");
+  if (config_.optimizer.kind == OptimizerKind::kKfac) validate(config_.kfac);  // before the data
   std::optional<QatSpec> qat_spec;  // --qat: checked before the data are read
   if (!config_.qat.empty()) {
     qat_spec = QatSpec::parse(config_.qat);
@@ -217,11 +260,20 @@ Trainer::Trainer(ir::Graph model, TrainConfig config)
   if (train_indices_.empty()) throw UserError("--data: no training samples left");
 
   if (qat_spec) qat_ = std::make_unique<QatState>(*qat_spec, graph_->graph(), graph_->params());
+  if (config_.optimizer.kind == OptimizerKind::kKfac) {
+    kfac_ = std::make_unique<Kfac>(graph_->graph(), graph_->params(), config_.kfac, config_.seed);
+    if (kfac_->layers() == 0)
+      throw UserError("--optimizer kfac: " + model_name +
+                      " has no trainable Gemm or Conv layer to precondition");
+  }
   const bool rounds = policy_.active() || precision_schedule_.active();
-  if (rounds || qat_)
+  if (rounds || qat_ || kfac_)
     graph_->set_hook([this, rounds](TensorClass cls, const std::string& name, Tensor& t) {
       if (rounds) policy_.apply(cls, name, t, iteration_);
       if (qat_) qat_->apply(cls, name, t, graph_->graph());
+      if (kfac_ && cls != TensorClass::kWeight && cls != TensorClass::kGradient &&
+          kfac_->wants(name))
+        kfac_->capture(name, t, cls == TensorClass::kError);
     });
   if (!config_.resume.empty()) load_checkpoint(config_.resume);
   qat_epoch_ = std::max<int64_t>(start_epoch_ - 1, 0);
@@ -388,7 +440,10 @@ void Trainer::run(const std::function<void(const EpochStats&)>& on_epoch,
             f == numeric::NumberFormat{} ? std::nullopt : std::optional<numeric::NumberFormat>(f));
         formats_used.add(f);
       }
-      const Tensor logits = graph_->forward(qat_input(x, true), true, iteration_);
+      const Tensor x_in = qat_input(x, true);
+      if (kfac_ && kfac_->begin_step(iteration_))
+        kfac_->capture(graph_->input_name(), x_in, false);
+      const Tensor logits = graph_->forward(x_in, true, iteration_);
       const LossResult loss = softmax_cross_entropy(logits, labels, scaler_.scale());
       if (!std::isfinite(loss.loss)) {
         std::string culprit = graph_->first_non_finite();
@@ -419,20 +474,7 @@ void Trainer::run(const std::function<void(const EpochStats&)>& on_epoch,
         grads.push_back(g);
       }
       if (scaler_.update(finite)) {
-        optimizer_.begin_step();
-        for (size_t k = 0; k < grads.size(); ++k) {
-          const std::string& p = graph_->params()[k];
-          Tensor& w = graph_->param(p);
-          if (cluster_) cluster_->tie_gradient(p, grads[k]);
-          optimizer_.update(p, w, grads[k], lr);
-          if (cluster_) cluster_->snap(p, w);
-          if (policy_.master_in_weight_format() || policy_.master().format) {
-            policy_.apply_master(p, w, iteration_);
-            auto& state = optimizer_.state()[p];
-            for (size_t s = 0; s < state.size(); ++s)
-              policy_.apply_master(p + "#state" + std::to_string(s), state[s], iteration_);
-          }
-        }
+        apply_step(grads, lr, x_in, labels);
       } else {
         ++st.skipped_steps;
       }
@@ -482,6 +524,54 @@ void Trainer::run(const std::function<void(const EpochStats&)>& on_epoch,
   }
 }
 
+void Trainer::apply_step(std::vector<Tensor>& grads, float lr, const Tensor& x,
+                         const Tensor& labels) {
+  const std::vector<std::string>& params = graph_->params();
+  // K-FAC's damping adaptation compares the loss before and after the step on this batch
+  // (inference mode, so BatchNorm's running statistics are left alone) with the model's
+  // prediction M(d).
+  const bool adapt = kfac_ && kfac_->adapt_due(iteration_);
+  std::map<std::string, Tensor> raw_grads, before;
+  double loss_before = 0;
+  if (kfac_) {
+    std::map<std::string, Tensor*> by_name;
+    for (size_t k = 0; k < grads.size(); ++k) {
+      by_name[params[k]] = &grads[k];
+      if (adapt) raw_grads[params[k]] = grads[k];
+    }
+    kfac_->precondition(by_name, lr, scaler_.scale());
+    if (adapt) {
+      loss_before = softmax_cross_entropy(graph_->forward(x, false), labels).loss;
+      for (const auto& p : params) before[p] = graph_->param(p).clone();
+    }
+  }
+  optimizer_.begin_step();
+  for (size_t k = 0; k < grads.size(); ++k) {
+    const std::string& p = params[k];
+    Tensor& w = graph_->param(p);
+    if (cluster_) cluster_->tie_gradient(p, grads[k]);
+    optimizer_.update(p, w, grads[k], lr);
+    if (cluster_) cluster_->snap(p, w);
+    if (policy_.master_in_weight_format() || policy_.master().format) {
+      policy_.apply_master(p, w, iteration_);
+      auto& state = optimizer_.state()[p];
+      for (size_t s = 0; s < state.size(); ++s)
+        policy_.apply_master(p + "#state" + std::to_string(s), state[s], iteration_);
+    }
+  }
+  if (adapt) {
+    const double loss_after = softmax_cross_entropy(graph_->forward(x, false), labels).loss;
+    std::map<std::string, Tensor> delta;
+    for (const auto& p : params) {
+      Tensor d = graph_->param(p).clone();
+      const float* b = before.at(p).data<float>();
+      for (int64_t i = 0; i < d.numel(); ++i) d.data<float>()[i] -= b[i];
+      delta[p] = d;
+    }
+    kfac_->adapt(loss_before, loss_after, kfac_->quadratic_model(raw_grads, delta));
+  }
+}
+
 void Trainer::save_checkpoint(int64_t epochs_done) const {
   const std::string tmp = config_.checkpoint + ".tmp";
   {
@@ -511,8 +601,9 @@ void Trainer::save_checkpoint(int64_t epochs_done) const {
       w.pod<uint64_t>(ts.size());
       for (const Tensor& t : ts) w.tensor(t);
     }
+    // Optional sections, each behind a tag: 1 QAT, 2 K-FAC.
     if (qat_) {  // --qat: the spec and the ranges (absent without --qat)
-      w.pod<uint8_t>(1);
+      w.pod<uint8_t>(kQatSection);
       w.str(qat_->spec().name());
       w.pod<int64_t>(qat_->observed_samples());
       w.pod<uint64_t>(qat_->ranges().size());
@@ -522,6 +613,10 @@ void Trainer::save_checkpoint(int64_t epochs_done) const {
         w.pod<float>(r.max);
         w.pod<uint8_t>(r.seen ? 1 : 0);
       }
+    }
+    if (kfac_) {  // --optimizer kfac: factors, inverses, damping
+      w.pod<uint8_t>(kKfacSection);
+      w.tensors(kfac_->state());
     }
     os.flush();
     if (!os) throw UserError("--checkpoint: writing '" + tmp + "' failed (disk full?)");
@@ -575,30 +670,27 @@ void Trainer::load_checkpoint(const std::string& path) {
     for (uint64_t j = 0; j < k; ++j) ts.push_back(r.tensor());
     optimizer_.state()[name] = ts;
   }
-  const bool has_qat = is.peek() != std::ifstream::traits_type::eof();
-  if (has_qat != (qat_ != nullptr))
-    throw UserError("--resume: checkpoint '" + path + "' was made " +
-                    (has_qat ? "with --qat; give the same --qat" : "without --qat"));
-  if (qat_) {
-    if (r.pod<uint8_t>() != 1) r.bad("corrupt (QAT section)");
-    const std::string spec = r.str();
-    if (spec != qat_->spec().name())
-      throw UserError("--resume: checkpoint '" + path + "' was made with --qat " + spec + ", not " +
-                      qat_->spec().name());
-    const auto samples = r.pod<int64_t>();
-    const auto n = r.pod<uint64_t>();
-    if (n > (1u << 20)) r.bad("corrupt (QAT ranges)");
-    std::map<std::string, QatRange> ranges;
-    for (uint64_t i = 0; i < n; ++i) {
-      const std::string name = r.str();
-      QatRange q;
-      q.min = r.pod<float>();
-      q.max = r.pod<float>();
-      q.seen = r.pod<uint8_t>() != 0;
-      ranges[name] = q;
+  bool has_qat = false, has_kfac = false;
+  while (is.peek() != std::ifstream::traits_type::eof()) {
+    const auto tag = r.pod<uint8_t>();
+    if (tag == kQatSection && qat_ && !has_qat) {
+      has_qat = true;
+      load_qat_section(r, *qat_);
+    } else if (tag == kKfacSection && kfac_ && !has_kfac) {
+      has_kfac = true;
+      kfac_->restore(r.tensors());
+    } else if (tag == kQatSection || tag == kKfacSection) {
+      throw UserError("--resume: checkpoint '" + path + "' was made with " +
+                      (tag == kQatSection ? "--qat; give the same --qat"
+                                          : "--optimizer kfac; give the same optimizer"));
+    } else {
+      r.bad("corrupt (section tag)");
     }
-    qat_->restore(std::move(ranges), samples);
   }
+  if (qat_ && !has_qat)
+    throw UserError("--resume: checkpoint '" + path + "' was made without --qat");
+  if (kfac_ && !has_kfac)
+    throw UserError("--resume: checkpoint '" + path + "' was made without --optimizer kfac");
 }
 
 }  // namespace frugal::train

@@ -16,6 +16,7 @@
 #include "frugal/ir/graph.h"
 #include "frugal/train/autograd.h"
 #include "frugal/train/data/dataset.h"
+#include "frugal/train/kfac.h"
 #include "frugal/train/optimizer.h"
 #include "frugal/train/precision.h"
 
@@ -37,6 +38,7 @@ struct TrainConfig {
   int64_t batch = 64;
   float lr = 0.05f;
   OptimizerConfig optimizer{.kind = OptimizerKind::kSgd, .momentum = 0.9f};
+  KfacOptions kfac;  // optimizer kKfac (train/kfac.h)
   std::string lr_schedule = "cosine";
   uint64_t seed = 0;
   double val_split = 0;  // fraction of the training samples held out for validation
@@ -109,12 +111,17 @@ class Trainer {
   std::string cluster_summary() const;
   // --qat: the fake-quantization state (ranges learned so far; export_int8); else null.
   const QatState* qat() const { return qat_.get(); }
+  // --optimizer kfac: the preconditioner (factors, damping); else null.
+  const Kfac* kfac() const { return kfac_.get(); }
 
  private:
   void save_checkpoint(int64_t epochs_done) const;
   void load_checkpoint(const std::string& path);
   Tensor augment_batch(const Tensor& images, int64_t epoch, int64_t first_sample) const;
   std::string stall_warning(const std::vector<double>& step_losses, int64_t epoch);
+  // One optimizer step over `grads` (parameter order), K-FAC's preconditioning and damping
+  // adaptation included; `x`, `labels`: the step's batch (adaptation re-evaluates the loss).
+  void apply_step(std::vector<Tensor>& grads, float lr, const Tensor& x, const Tensor& labels);
 
   TrainConfig config_;
   std::unique_ptr<TrainGraph> graph_;
@@ -135,6 +142,7 @@ class Trainer {
   std::unique_ptr<PruneSchedule> prune_;  // --prune
   std::unique_ptr<QatState> qat_;         // --qat
   std::unique_ptr<ClusterKeep> cluster_;  // --cluster keep
+  std::unique_ptr<Kfac> kfac_;            // --optimizer kfac
   int64_t qat_epoch_ = 0;                 // epoch whose start=/freeze= state applies
   Tensor qat_input(const Tensor& x, bool training);
   // --qat, fake quantization on: the exported QDQ model of the current weights and ranges,
