@@ -79,31 +79,29 @@ ir::Graph gemm_graph(int64_t n) {
 // x [N,2,5,5] -> Conv(W [3,2,3,3], b, stride 2, pad 1) -> [N,3,3,3] -> Relu -> Flatten ->
 // Gemm(V [4,27], c) -> y [N,4]: a convolution with 9 output positions under a Gemm.
 ir::Graph conv_graph(int64_t n) {
-  return make_graph(
-      {n, 2, 5, 5},
-      {node("Conv", {"x", "W", "b"}, {"h"},
-            {{"strides", ir::Attribute{std::vector<int64_t>{2, 2}}},
-             {"pads", ir::Attribute{std::vector<int64_t>{1, 1, 1, 1}}}}),
-       node("Relu", {"h"}, {"r"}), node("Flatten", {"r"}, {"f"}),
-       node("Gemm", {"f", "V", "c"}, {"y"}, {{"transB", ir::Attribute{1}}})},
-      {{"W", random_tensor({3, 2, 3, 3}, 3, 0.4f)},
-       {"b", random_tensor({3}, 4, 0.1f)},
-       {"V", random_tensor({4, 27}, 5, 0.3f)},
-       {"c", random_tensor({4}, 6, 0.1f)}});
+  return make_graph({n, 2, 5, 5},
+                    {node("Conv", {"x", "W", "b"}, {"h"},
+                          {{"strides", ir::Attribute{std::vector<int64_t>{2, 2}}},
+                           {"pads", ir::Attribute{std::vector<int64_t>{1, 1, 1, 1}}}}),
+                     node("Relu", {"h"}, {"r"}), node("Flatten", {"r"}, {"f"}),
+                     node("Gemm", {"f", "V", "c"}, {"y"}, {{"transB", ir::Attribute{1}}})},
+                    {{"W", random_tensor({3, 2, 3, 3}, 3, 0.4f)},
+                     {"b", random_tensor({3}, 4, 0.1f)},
+                     {"V", random_tensor({4, 27}, 5, 0.3f)},
+                     {"c", random_tensor({4}, 6, 0.1f)}});
 }
 
 // x [N,2,4,4] -> Conv(W [3,2,4,4], b) -> [N,3,1,1] -> Flatten -> y: one output position.
 ir::Graph conv1x1_graph(int64_t n) {
-  return make_graph({n, 2, 4, 4},
-                    {node("Conv", {"x", "W", "b"}, {"h"}), node("Flatten", {"h"}, {"y"})},
-                    {{"W", random_tensor({3, 2, 4, 4}, 7, 0.3f)},
-                     {"b", random_tensor({3}, 8, 0.1f)}});
+  return make_graph(
+      {n, 2, 4, 4}, {node("Conv", {"x", "W", "b"}, {"h"}), node("Flatten", {"h"}, {"y"})},
+      {{"W", random_tensor({3, 2, 4, 4}, 7, 0.3f)}, {"b", random_tensor({3}, 8, 0.1f)}});
 }
 
 // One training step's statistics: forward and backward of `graph` on (x, labels) with K-FAC
 // capturing, then the factor refresh (precondition). Returns the raw gradients by name.
 struct Step {
-  std::map<std::string, Tensor> grads;  // before preconditioning
+  std::map<std::string, Tensor> grads;   // before preconditioning
   std::map<std::string, Tensor> update;  // after
 };
 Step run_step(TrainGraph& tg, Kfac& k, const Tensor& x, const Tensor& labels, uint64_t step = 0) {
@@ -159,8 +157,8 @@ void expect_kron_equals_fisher(const Tensor& a, const Tensor& g,
     for (int64_t o = 0; o < o_n; ++o)
       for (int64_t k2 = 0; k2 < k_n; ++k2)
         for (int64_t o2 = 0; o2 < o_n; ++o2) {
-          const double kron = static_cast<double>(a.data<float>()[k * k_n + k2]) *
-                              g.data<float>()[o * o_n + o2];
+          const double kron =
+              static_cast<double>(a.data<float>()[k * k_n + k2]) * g.data<float>()[o * o_n + o2];
           const double fisher = m[o][k] * m[o2][k2];
           worst = std::max(worst, std::abs(kron - fisher));
           scale = std::max(scale, std::abs(fisher));
@@ -200,8 +198,8 @@ TEST(Kfac, GemmFactorsAreMeansOfPerExampleOuterProducts) {
   std::vector<double> ga(9, 0.0), aa(36, 0.0);
   for (int64_t i = 0; i < n; ++i) {
     TrainGraph one(gemm_graph(1));
-    one.backward(softmax_cross_entropy(one.forward(slice_rows(x, i), true), labels_of({lab[i]}))
-                     .d_logits);
+    one.backward(
+        softmax_cross_entropy(one.forward(slice_rows(x, i), true), labels_of({lab[i]})).d_logits);
     const float* gb = one.grad("b").data<float>();
     for (int r = 0; r < 3; ++r)
       for (int c = 0; c < 3; ++c) ga[r * 3 + c] += static_cast<double>(gb[r]) * gb[c] / n;
@@ -281,9 +279,8 @@ std::vector<double> dense_solve(const Tensor& a, const Tensor& g, double damping
     for (int64_t o = 0; o < on; ++o) {
       for (int64_t k2 = 0; k2 < kn; ++k2)
         for (int64_t o2 = 0; o2 < on; ++o2)
-          d[k * on + o][k2 * on + o2] =
-              (a.data<float>()[k * kn + k2] + (k == k2 ? pi * s : 0.0)) *
-              (g.data<float>()[o * on + o2] + (o == o2 ? s / pi : 0.0));
+          d[k * on + o][k2 * on + o2] = (a.data<float>()[k * kn + k2] + (k == k2 ? pi * s : 0.0)) *
+                                        (g.data<float>()[o * on + o2] + (o == o2 ? s / pi : 0.0));
       d[k * on + o][n] = m[o][k];
     }
   for (int64_t c = 0; c < n; ++c) {  // Gaussian elimination with partial pivoting

@@ -209,7 +209,8 @@ void setup(CLI::App& app) {
                   "sgd | adam | adamw | kfac (default sgd; kfac: SGD with momentum on K-FAC "
                   "preconditioned gradients)");
   auto& k = c.kfac;
-  sub->add_option("--kfac-damping", k.damping, "K-FAC Tikhonov damping (start value; default 1e-3)");
+  sub->add_option("--kfac-damping", k.damping,
+                  "K-FAC Tikhonov damping (start value; default 1e-3)");
   sub->add_option("--kfac-adapt-every", k.adapt_every,
                   "K-FAC: adapt the damping (Levenberg-Marquardt) every N steps; 0: fixed "
                   "(default 5)");

@@ -15,11 +15,11 @@ const std::vector<std::string> kParts = {"stats", "factors", "inverse", "update"
 constexpr uint64_t kSalt = 0x4B46414300000000ull;  // "KFAC"
 
 ConvGeom2d conv_geometry(const ir::Node& node, const Tensor& x, const Shape& w) {
-  const ops::WindowGeometry g = ops::sliding_window(node, {x.dim(2), x.dim(3)}, {w[2], w[3]}, false);
-  return ConvGeom2d{x.dim(1),       x.dim(2),         x.dim(3),         w[2],
-                    w[3],           g.strides[0],     g.strides[1],     g.dilations[0],
-                    g.dilations[1], g.pad_begin[0],   g.pad_begin[1],   g.out[0],
-                    g.out[1]};
+  const ops::WindowGeometry g =
+      ops::sliding_window(node, {x.dim(2), x.dim(3)}, {w[2], w[3]}, false);
+  return ConvGeom2d{x.dim(1),       x.dim(2),     x.dim(3),       w[2],           w[3],
+                    g.strides[0],   g.strides[1], g.dilations[0], g.dilations[1], g.pad_begin[0],
+                    g.pad_begin[1], g.out[0],     g.out[1]};
 }
 
 // C = A B, row-major, binary32 sgemm.
@@ -162,8 +162,8 @@ std::string Kfac::describe() const {
                 options_.adapt_every ? "adaptive" : "fixed", static_cast<double>(options_.decay),
                 static_cast<long long>(options_.cov_every),
                 static_cast<long long>(options_.inv_every), static_cast<double>(options_.kl_clip));
-  return std::string(b) + "; " + fmt("stats") + " " + fmt("factors") + " " + fmt("inverse") +
-         " " + fmt("update");
+  return std::string(b) + "; " + fmt("stats") + " " + fmt("factors") + " " + fmt("inverse") + " " +
+         fmt("update");
 }
 
 bool Kfac::begin_step(uint64_t step) {
@@ -295,7 +295,8 @@ void Kfac::scatter_update(const Layer& l, const Tensor& v,
   const int64_t out = v.dim(0), in = w.numel() / out, cols = v.dim(1);
   for (int64_t o = 0; o < out; ++o)
     for (int64_t k = 0; k < in; ++k)
-      w.data<float>()[l.conv || l.trans_b ? o * in + k : k * out + o] = v.data<float>()[o * cols + k];
+      w.data<float>()[l.conv || l.trans_b ? o * in + k : k * out + o] =
+          v.data<float>()[o * cols + k];
   dw = w;
   if (!l.bias.empty()) {
     Tensor& db = *grads.at(l.bias);

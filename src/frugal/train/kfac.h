@@ -37,14 +37,14 @@
 namespace frugal::train {
 
 struct KfacOptions {
-  float damping = 1e-3f;      // Tikhonov l (the starting value when adaptive)
-  int64_t adapt_every = 5;    // Levenberg-Marquardt adaptation of l every N steps; 0: fixed
-  float decay = 0.95f;        // moving average of the factors
-  int64_t cov_every = 1;      // factors refreshed every N steps
-  int64_t inv_every = 20;     // inverses every N steps
-  float kl_clip = 1e-3f;      // 0: no clipping
-  std::string format;         // --kfac-format stats=,factors=,inverse=,update=
-  std::string rounding;       // --kfac-rounding PART=MODE,default=MODE
+  float damping = 1e-3f;    // Tikhonov l (the starting value when adaptive)
+  int64_t adapt_every = 5;  // Levenberg-Marquardt adaptation of l every N steps; 0: fixed
+  float decay = 0.95f;      // moving average of the factors
+  int64_t cov_every = 1;    // factors refreshed every N steps
+  int64_t inv_every = 20;   // inverses every N steps
+  float kl_clip = 1e-3f;    // 0: no clipping
+  std::string format;       // --kfac-format stats=,factors=,inverse=,update=
+  std::string rounding;     // --kfac-rounding PART=MODE,default=MODE
 };
 
 // Throws UserError naming the option for a damping <= 0, a decay outside [0, 1), a period
@@ -95,10 +95,10 @@ class Kfac {
   struct Layer {
     std::string node, input, output, weight, bias;  // bias "": none (or not trainable)
     bool conv = false, trans_b = true;
-      ir::Node node_def;            // Conv: the node (its geometry attributes)
+    ir::Node node_def;  // Conv: the node (its geometry attributes)
     Shape weight_shape;
-    Tensor a, g, a_inv, g_inv;    // factors and damped inverses
-    Tensor in_value, out_grad;    // captured this step
+    Tensor a, g, a_inv, g_inv;  // factors and damped inverses
+    Tensor in_value, out_grad;  // captured this step
   };
   const Layer& layer(size_t i) const { return layers_[i]; }
   // The captured statistics as rows, rounded to the stats format: ā of every example (Gemm)

@@ -46,10 +46,12 @@ void round_tensor(const ClassPrecision& p, const std::string& value, Tensor& t, 
   numeric::quantize(t.span<float>(), t.span<float>(), *p.format, r, opt);
 }
 
-std::map<std::string, ClassPrecision> parse_part_precisions(
-    const std::string& format_spec, const std::string& rounding_spec, uint64_t seed,
-    const std::vector<std::string>& parts, const std::string& format_option,
-    const std::string& rounding_option) {
+std::map<std::string, ClassPrecision> parse_part_precisions(const std::string& format_spec,
+                                                            const std::string& rounding_spec,
+                                                            uint64_t seed,
+                                                            const std::vector<std::string>& parts,
+                                                            const std::string& format_option,
+                                                            const std::string& rounding_option) {
   std::string names;
   for (const auto& p : parts) names += (names.empty() ? "" : ", ") + p;
   std::map<std::string, ClassPrecision> out;
@@ -63,8 +65,7 @@ std::map<std::string, ClassPrecision> parse_part_precisions(
   };
   auto slot = [&](const std::string& option, const std::string& key) -> ClassPrecision& {
     auto it = out.find(key);
-    if (it == out.end())
-      throw UserError(option + ": unknown part '" + key + "' (" + names + ")");
+    if (it == out.end()) throw UserError(option + ": unknown part '" + key + "' (" + names + ")");
     return it->second;
   };
   if (!format_spec.empty())

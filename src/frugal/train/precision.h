@@ -54,10 +54,12 @@ void round_tensor(const ClassPrecision& p, const std::string& value, Tensor& t, 
 // inverse, update), with the grammar of --format and --rounding: "PART=FORMAT,..." and
 // "PART=MODE,...,default=MODE". Every part in `parts` gets an entry (binary32 when not
 // named). Throws UserError naming `format_option` / `rounding_option` for a bad item.
-std::map<std::string, ClassPrecision> parse_part_precisions(
-    const std::string& format_spec, const std::string& rounding_spec, uint64_t seed,
-    const std::vector<std::string>& parts, const std::string& format_option,
-    const std::string& rounding_option);
+std::map<std::string, ClassPrecision> parse_part_precisions(const std::string& format_spec,
+                                                            const std::string& rounding_spec,
+                                                            uint64_t seed,
+                                                            const std::vector<std::string>& parts,
+                                                            const std::string& format_option,
+                                                            const std::string& rounding_option);
 
 class PrecisionPolicy {
  public:

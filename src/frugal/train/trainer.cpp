@@ -127,8 +127,8 @@ void load_qat_section(Reader& r, QatState& qat) {
   {
     const std::string spec = r.str();
     if (spec != qat.spec().name())
-      throw UserError("--resume: checkpoint '" + r.path + "' was made with --qat " + spec + ", not " +
-                      qat.spec().name());
+      throw UserError("--resume: checkpoint '" + r.path + "' was made with --qat " + spec +
+                      ", not " + qat.spec().name());
     const auto samples = r.pod<int64_t>();
     const auto n = r.pod<uint64_t>();
     if (n > (1u << 20)) r.bad("corrupt (QAT ranges)");
@@ -144,7 +144,6 @@ void load_qat_section(Reader& r, QatState& qat) {
     qat.restore(std::move(ranges), samples);
   }
 }
-
 
 }  // namespace
 
@@ -441,8 +440,7 @@ void Trainer::run(const std::function<void(const EpochStats&)>& on_epoch,
         formats_used.add(f);
       }
       const Tensor x_in = qat_input(x, true);
-      if (kfac_ && kfac_->begin_step(iteration_))
-        kfac_->capture(graph_->input_name(), x_in, false);
+      if (kfac_ && kfac_->begin_step(iteration_)) kfac_->capture(graph_->input_name(), x_in, false);
       const Tensor logits = graph_->forward(x_in, true, iteration_);
       const LossResult loss = softmax_cross_entropy(logits, labels, scaler_.scale());
       if (!std::isfinite(loss.loss)) {
