@@ -14,6 +14,7 @@
 
 #include "frugal/core/rng.h"
 #include "frugal/train/autograd.h"
+#include "graph_testing.h"
 
 namespace frugal::train {
 namespace {
@@ -36,26 +37,7 @@ Tensor random_tensor(const Shape& s, uint64_t stream, float scale = 1.0f) {
   return t;
 }
 
-// A graph around the given nodes: input "x", output "y", initializers as given.
-ir::Graph make_graph(const Shape& x_shape, std::vector<ir::Node> nodes,
-                     std::map<std::string, Tensor> inits) {
-  ir::Graph g;
-  g.opsets[""] = 17;
-  ir::ValueInfo in;
-  in.name = "x";
-  in.dtype = DType::kF32;
-  std::vector<ir::Dim> dims;
-  for (int64_t d : x_shape) dims.push_back(ir::Dim{d, ""});
-  in.shape = dims;
-  g.inputs.push_back(in);
-  ir::ValueInfo out;
-  out.name = "y";
-  out.dtype = DType::kF32;
-  g.outputs.push_back(out);
-  g.nodes = std::move(nodes);
-  g.initializers = std::move(inits);
-  return g;
-}
+using testing::make_graph;
 
 ir::Node node(std::string op, std::vector<std::string> in, std::vector<std::string> out,
               std::map<std::string, ir::Attribute> attrs = {}) {

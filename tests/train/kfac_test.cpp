@@ -18,6 +18,7 @@
 #include "frugal/core/rng.h"
 #include "frugal/numeric/quantize.h"
 #include "frugal/train/autograd.h"
+#include "graph_testing.h"
 #include "frugal/train/kfac.h"
 #include "frugal/train/trainer.h"
 #include "frugal/zoo/zoo.h"
@@ -50,25 +51,7 @@ ir::Node node(std::string op, std::vector<std::string> in, std::vector<std::stri
   return n;
 }
 
-ir::Graph make_graph(const Shape& x_shape, std::vector<ir::Node> nodes,
-                     std::map<std::string, Tensor> inits) {
-  ir::Graph g;
-  g.opsets[""] = 17;
-  ir::ValueInfo in;
-  in.name = "x";
-  in.dtype = DType::kF32;
-  std::vector<ir::Dim> dims;
-  for (int64_t d : x_shape) dims.push_back(ir::Dim{d, ""});
-  in.shape = dims;
-  g.inputs.push_back(in);
-  ir::ValueInfo out;
-  out.name = "y";
-  out.dtype = DType::kF32;
-  g.outputs.push_back(out);
-  g.nodes = std::move(nodes);
-  g.initializers = std::move(inits);
-  return g;
-}
+using testing::make_graph;
 
 // x [N,5] -> Gemm(W [3,5], b [3], transB) -> y [N,3].
 ir::Graph gemm_graph(int64_t n) {
