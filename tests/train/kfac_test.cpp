@@ -18,10 +18,10 @@
 #include "frugal/core/rng.h"
 #include "frugal/numeric/quantize.h"
 #include "frugal/train/autograd.h"
-#include "graph_testing.h"
 #include "frugal/train/kfac.h"
 #include "frugal/train/trainer.h"
 #include "frugal/zoo/zoo.h"
+#include "graph_testing.h"
 
 namespace frugal::train {
 namespace {
