@@ -1,6 +1,7 @@
-// frugal compress MODEL -o OUT.onnx|OUT.fgz [--prune SPEC] [--cluster SPEC] [--quant SPEC
+// frugal compress MODEL -o OUT.onnx|OUT.fgz [--lowrank SPEC] [--prune SPEC] [--cluster SPEC]
+// [--quant SPEC
 // [--max-drop P]] [--encode]: parses the options, runs the compress pipeline
-// (compress/pipeline.h: prune, cluster, quantize, mixed precision; its data from
+// (compress/pipeline.h: low-rank, prune, cluster, quantize, mixed precision; its data from
 // measure/compress_data.h) and prints its report: the exact per-layer sparsity
 // (compress/sparsity_report.h), clusters, quantization, mixed precision, accuracy
 // before/after, the encoded size (compress/weight_encoding.h) and the per-layer sensitivity
@@ -49,6 +50,7 @@ struct CompressArgs {
   double max_drop = -1;  // < 0: no mixed-precision search
   int64_t latency_runs = 20;
   std::string cluster;  // weight sharing
+  std::string lowrank;  // low-rank factorization
   bool gather = false;  // export clustered weights as codebook + index + Gather
   bool encode = false;  // write the .fgz container
   int index_bits = 0;   // sparse relative index width of the container (0: best per tensor)
@@ -227,6 +229,27 @@ void print_cluster(const compress::ClusterResult& c) {
   for (const auto& n : c.notes) std::printf("note      %s\n", n.c_str());
 }
 
+void print_lowrank(const compress::LowRankResult& r) {
+  Table t({"layer", "op", "matrix", "rank", "kept energy", "rel. error", "params before",
+           "params after", "MACs before", "MACs after"});
+  for (const auto& l : r.layers) {
+    char energy[32], err[32];
+    std::snprintf(energy, sizeof(energy), "%.4f", l.kept_energy);
+    std::snprintf(err, sizeof(err), "%.4f", l.rel_error);
+    t.add({l.name, l.op_type, std::to_string(l.rows) + "x" + std::to_string(l.cols),
+           std::to_string(l.rank) + "/" + std::to_string(l.full_rank) +
+               (l.factored ? "" : " (dense)"),
+           energy, err, with_commas(l.params_before), with_commas(l.params_after),
+           with_commas(l.macs_before), with_commas(l.macs_after)});
+  }
+  std::printf("\nlow-rank (truncated SVD; Conv: KxK with r filters, then 1x1)\n%s",
+              t.str().c_str());
+  std::printf("low-rank  weights %s -> %s, MACs %s -> %s (batch 1)\n",
+              with_commas(r.params_before).c_str(), with_commas(r.params_after).c_str(),
+              with_commas(r.macs_before).c_str(), with_commas(r.macs_after).c_str());
+  for (const auto& n : r.notes) std::printf("note      %s\n", n.c_str());
+}
+
 std::string ratio(int64_t before, int64_t after) {
   char b[32];
   std::snprintf(b, sizeof(b), "%.1fx",
@@ -256,13 +279,16 @@ void print_encoded(const compress::EncodedSize& e, bool per_layer) {
 }
 
 void check_args(CompressArgs& a) {
-  if (a.prune.empty() && a.quant.empty() && a.cluster.empty() && !a.sensitivity && !a.encode)
+  const bool transforms =
+      !a.prune.empty() || !a.quant.empty() || !a.cluster.empty() || !a.lowrank.empty();
+  if (!transforms && !a.sensitivity && !a.encode)
     throw UserError(
-        "frugal compress: nothing to do (give --prune SPEC, --cluster SPEC, --quant SPEC, --encode "
-        "and/or "
-        "--sensitivity)");
-  if ((!a.prune.empty() || !a.quant.empty() || !a.cluster.empty() || a.encode) && a.output.empty())
-    throw UserError("frugal compress: --prune and --quant need -o OUT.onnx (--encode: -o OUT.fgz)");
+        "frugal compress: nothing to do (give --lowrank SPEC, --prune SPEC, --cluster SPEC, "
+        "--quant SPEC, --encode and/or --sensitivity)");
+  if ((transforms || a.encode) && a.output.empty())
+    throw UserError(
+        "frugal compress: --lowrank, --prune, --cluster and --quant need -o OUT.onnx (--encode: "
+        "-o OUT.fgz)");
   if (a.encode && !a.output.ends_with(".fgz"))
     throw UserError("--encode: -o " + a.output + " must end in .fgz");
   if (!a.encode && a.output.ends_with(".fgz"))
@@ -372,6 +398,7 @@ void print_text(const CompressArgs& a, const compress::PipelineState& st, const 
     print_report(*st.sparsity, st.structured);
     for (const auto& n : st.notes) std::printf("note      %s\n", n.c_str());
   }
+  if (st.lowrank) print_lowrank(*st.lowrank);
   if (st.cluster) print_cluster(*st.cluster);
   if (st.accuracy_before)
     std::printf("accuracy  top-1 %.4f -> %.4f (%+.2f points) on %s%s\n", *st.accuracy_before,
@@ -387,6 +414,7 @@ void print_text(const CompressArgs& a, const compress::PipelineState& st, const 
   print_encoded(encoded, a.encode);
   if (out.contains("output")) {
     std::string what = "dense with zeros; metadata frugal.compress records the pruning";
+    if (st.lowrank) what = "factored layers; metadata frugal.compress records the ranks";
     if (st.structured) what = "smaller dense model";
     if (st.cluster)
       what = a.gather ? "codebook + uint8 index + Gather per clustered weight"
@@ -411,7 +439,8 @@ void print_text(const CompressArgs& a, const compress::PipelineState& st, const 
 void compress_model(CompressArgs a) {
   check_args(a);
   const ir::Graph original = ir::load_onnx(a.model);
-  compress::PipelineSpec spec{a.prune, a.exclude, a.cluster, a.quant, a.max_drop, !a.data.empty()};
+  compress::PipelineSpec spec{a.prune,    a.exclude,       a.cluster, a.quant,
+                              a.max_drop, !a.data.empty(), a.lowrank};
   const compress::Pipeline pipeline = compress::make_pipeline(spec);
   const compress::PipelineContext ctx = make_context(a, original);
   const compress::PipelineState st = compress::run_pipeline(original, pipeline, ctx);
@@ -444,6 +473,10 @@ void setup(CLI::App& app) {
       "conv1=0.5,fc1=0.95,default=0.8 | nm:2:4 (N of each M input channels) | "
       "channels:0.5[:l1|l2|bn] (remove output channels: a smaller dense model).\n"
       "--exclude: layer names, globs (fc*), first, last.\n"
+      "Low-rank specs (truncated SVD: Gemm/MatMul into two layers, Conv into KxK with r "
+      "filters then 1x1; a layer stays dense when its factors would not be smaller): 0.25 "
+      "(rank = 25% of min(rows, cols)) | rank=R | energy=0.9 (smallest rank keeping 90% of the "
+      "sum of squared singular values). Fine-tune the result with frugal train.\n"
       "Cluster specs (k-means weight sharing, Han et al.; zeros stay zero): 5 (every layer, 2^5 "
       "shared values) | conv=8,fc=5 | fc1=4,default kinds... [:init=linear|density|random]; bits "
       "1..8. "
@@ -463,6 +496,7 @@ void setup(CLI::App& app) {
       "  frugal compress m.onnx --quant int8,calib=percentile --data fashion-mnist --limit 2000 "
       "--max-drop 0.5 -o mp.onnx\n"
       "  frugal compress lenet300.onnx --prune 0.92 --cluster fc=5 -o pc.onnx\n"
+      "  frugal compress lenet5.onnx --lowrank energy=0.9 --data fashion-mnist -o lr.onnx\n"
       "  frugal compress lenet5.onnx --prune 0.9 --cluster conv=8,fc=5:init=density --gather -o "
       "g.onnx\n"
       "  frugal compress pc.onnx --encode -o pc.fgz   (then: frugal decompress pc.fgz -o "
@@ -472,6 +506,8 @@ void setup(CLI::App& app) {
   sub->add_option("-o,--output", a->output, "pruned model (ONNX)");
   sub->add_option("--prune", a->prune, "what to prune (see below)");
   sub->add_option("--cluster", a->cluster, "weight sharing (after --prune): see below");
+  sub->add_option("--lowrank", a->lowrank,
+                  "low-rank factorization (first, before --prune): see below");
   sub->add_flag("--gather", a->gather,
                 "--cluster: write each shared weight as codebook + uint8 index + Gather (default: "
                 "the float32 weights with at most 2^bits values)");
@@ -491,7 +527,8 @@ void setup(CLI::App& app) {
   sub->add_option("--latency-runs", a->latency_runs,
                   "--max-drop: timed runs per configuration (median; default 20)");
   sub->add_option("--exclude", a->exclude,
-                  "layers left alone: names, globs, first, last (comma-separated)");
+                  "layers --prune and --lowrank leave alone: names, globs, first, last "
+                  "(comma-separated)");
   sub->add_option("--data", a->data,
                   "data set for accuracy before/after, --sensitivity, --max-drop and --quant "
                   "calibration");

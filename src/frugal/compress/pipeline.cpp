@@ -59,6 +59,22 @@ class ClusterTransform : public Transform {
   ClusterSpec spec_;
 };
 
+class LowRankTransform : public Transform {
+ public:
+  explicit LowRankTransform(LowRankSpec spec) : spec_(std::move(spec)) {}
+  std::string name() const override { return "lowrank:" + spec_.str(); }
+  TransformNeeds needs() const override { return {false, true, false}; }
+  void apply(PipelineState& s, const PipelineContext&) const override {
+    LowRankResult r = lowrank(s.graph, spec_);
+    s.graph = r.graph;
+    s.notes.insert(s.notes.end(), r.notes.begin(), r.notes.end());
+    s.lowrank = std::move(r);
+  }
+
+ private:
+  LowRankSpec spec_;
+};
+
 // The accuracy entries of a quantization: the float model, the exported graph run in
 // float32 (fake quantization) and, for static int8, the prepared graph with int8 kernels.
 nlohmann::ordered_json quant_accuracy(const ir::Graph& input, const QuantStepResult& q,
@@ -258,6 +274,15 @@ nlohmann::json chosen_precisions(const MixedStep& m) {
 
 Pipeline make_pipeline(const PipelineSpec& spec) {
   Pipeline p;
+  if (!spec.lowrank.empty()) {
+    LowRankSpec ls = parse_lowrank_spec(spec.lowrank);
+    if (!spec.exclude.empty()) {
+      PruneSpec excludes;
+      excludes.add_excludes(spec.exclude);
+      ls.exclude = excludes.exclude;
+    }
+    p.push_back(std::make_unique<LowRankTransform>(std::move(ls)));
+  }
   if (!spec.prune.empty()) {
     PruneSpec ps = PruneSpec::parse(spec.prune, "--prune");
     if (!spec.exclude.empty()) ps.add_excludes(spec.exclude);
@@ -294,7 +319,7 @@ PipelineState run_pipeline(const ir::Graph& model, const Pipeline& pipeline,
     t->apply(s, ctx);
     s.applied.push_back(t->name());
   }
-  if (ctx.score && (s.sparsity || s.cluster)) {
+  if (ctx.score && (s.sparsity || s.cluster || s.lowrank)) {
     s.accuracy_before = ctx.score(s.original, ctx.base);
     // With quantization, its step scored the pruned/clustered float graph already.
     if (!s.accuracy_after) s.accuracy_after = ctx.score(s.graph, ctx.base);
@@ -333,11 +358,13 @@ nlohmann::json to_json(const PipelineState& s, const PipelineContext& ctx) {
   nlohmann::json out = nlohmann::json::object();
   out["transforms"] = s.applied;
   if (s.sparsity) {
-    out["prune"] = s.applied.front().substr(6);
+    for (const auto& t : s.applied)
+      if (t.rfind("prune:", 0) == 0) out["prune"] = t.substr(6);
     out["report"] = to_json(*s.sparsity);
     out["notes"] = s.notes;
   }
   if (s.cluster) out["cluster"] = to_json(*s.cluster);
+  if (s.lowrank) out["lowrank"] = to_json(*s.lowrank);
   if (s.quant) out["quant"] = s.quant->report;
   if (s.mixed) out["mixed_precision"] = mixed_json(*s.mixed);
   if (s.accuracy_before)

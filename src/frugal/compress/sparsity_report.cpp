@@ -19,16 +19,6 @@ int64_t positions_of(const ir::Graph& g, const ops::GraphInfo& info, const Pruna
   return shape_numel(*it->second.shape) / l.rows;
 }
 
-// The weight as a row-major rows x cols matrix.
-std::vector<float> matrix_of(const PrunableLayer& l, const Tensor& w) {
-  const float* d = w.data<float>();
-  if (!l.transposed) return {d, d + w.numel()};
-  std::vector<float> m(static_cast<size_t>(l.numel()));
-  for (int64_t r = 0; r < l.rows; ++r)
-    for (int64_t c = 0; c < l.cols; ++c) m[static_cast<size_t>(r * l.cols + c)] = d[l.offset(r, c)];
-  return m;
-}
-
 int64_t float_elements(const ir::Graph& g) {
   int64_t n = 0;
   for (const auto& [name, t] : g.initializers)
@@ -98,6 +88,23 @@ SparsityReport sparsity_report(const ir::Graph& before, const ir::Graph& after) 
   r.model_bytes_before = initializer_bytes(before);
   r.model_bytes_after = initializer_bytes(after) - saved;
   return r;
+}
+
+std::vector<float> matrix_of(const PrunableLayer& l, const Tensor& w) {
+  const float* d = w.data<float>();
+  if (!l.transposed) return {d, d + w.numel()};
+  std::vector<float> m(static_cast<size_t>(l.numel()));
+  for (int64_t r = 0; r < l.rows; ++r)
+    for (int64_t c = 0; c < l.cols; ++c) m[static_cast<size_t>(r * l.cols + c)] = d[l.offset(r, c)];
+  return m;
+}
+
+std::vector<int64_t> output_positions(const ir::Graph& graph,
+                                      const std::vector<PrunableLayer>& layers) {
+  const ops::GraphInfo info = ops::infer_graph(graph);
+  std::vector<int64_t> out;
+  for (const PrunableLayer& l : layers) out.push_back(positions_of(graph, info, l));
+  return out;
 }
 
 nlohmann::json to_json(const SparsityReport& r) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "frugal/compress/prune.h"
 #include "frugal/ir/graph.h"
 
 namespace frugal::compress {
@@ -49,5 +50,13 @@ struct SparsityReport {
 SparsityReport sparsity_report(const ir::Graph& before, const ir::Graph& after);
 
 nlohmann::json to_json(const SparsityReport& report);
+
+// A layer's weight as the row-major rows x cols matrix of its PrunableLayer view.
+std::vector<float> matrix_of(const PrunableLayer& layer, const Tensor& weight);
+
+// Output positions of each layer per weight row (numel(output) / rows at batch 1; 0 when the
+// shape is unknown), parallel to `layers`: a dense layer's MACs are params x positions.
+std::vector<int64_t> output_positions(const ir::Graph& graph,
+                                      const std::vector<PrunableLayer>& layers);
 
 }  // namespace frugal::compress

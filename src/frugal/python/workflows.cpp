@@ -126,14 +126,15 @@ std::string eval(const Model& model, const cli::EngineArgs& a, const std::string
 struct CompressKw {
   std::string prune, exclude, cluster, quant;
   double max_drop = -1;
+  std::string lowrank;
   std::string data, calib_data, calibration;
   int64_t limit = 0;
   std::string datasets_root = "/usr/share/datasets";
 };
 
 std::pair<Model, std::string> compress(const Model& model, cli::EngineArgs a, const CompressKw& k) {
-  const compress::PipelineSpec spec{k.prune, k.exclude,  k.cluster,
-                                    k.quant, k.max_drop, !k.data.empty()};
+  const compress::PipelineSpec spec{k.prune,    k.exclude,       k.cluster, k.quant,
+                                    k.max_drop, !k.data.empty(), k.lowrank};
   const compress::Pipeline pipeline = compress::make_pipeline(spec);
   compress::PipelineContext ctx;
   ctx.origin = model.origin;
@@ -175,6 +176,7 @@ void bind_workflows(py::module_& m) {
       .def_readwrite("prune", &CompressKw::prune)
       .def_readwrite("exclude", &CompressKw::exclude)
       .def_readwrite("cluster", &CompressKw::cluster)
+      .def_readwrite("lowrank", &CompressKw::lowrank)
       .def_readwrite("quant", &CompressKw::quant)
       .def_readwrite("max_drop", &CompressKw::max_drop)
       .def_readwrite("data", &CompressKw::data)

@@ -1,0 +1,8 @@
+# frugal compress --lowrank: bad specs and excludes (one line, exit 1, no output file left).
+expect 1 "--lowrank '1.5': '1.5' must be a number in (0, 1]" -- "$frugal" compress "$tmp/lenet5.onnx" --lowrank 1.5 -o "$tmp/lr.onnx"
+expect 1 "--lowrank 'rank=0': rank '0' must be a whole number >= 1" -- "$frugal" compress "$tmp/lenet5.onnx" --lowrank rank=0 -o "$tmp/lr.onnx"
+expect 1 "--lowrank 'energy=x': 'x' must be a number in (0, 1]" -- "$frugal" compress "$tmp/lenet5.onnx" --lowrank energy=x -o "$tmp/lr.onnx"
+expect 1 "need -o OUT.onnx" -- "$frugal" compress "$tmp/lenet5.onnx" --lowrank 0.5
+expect 1 "--exclude: 'nosuch*' matches no prunable layer" -- "$frugal" compress "$tmp/lenet5.onnx" --lowrank 0.5 --exclude 'nosuch*' -o "$tmp/lr.onnx"
+if [ -e "$tmp/lr.onnx" ]; then echo "FAIL: a refused compress left $tmp/lr.onnx"; fails=$((fails+1)); fi
+expect 0 "" -- "$frugal" compress "$tmp/lenet5.onnx" --lowrank energy=0.9 --exclude last -o "$tmp/lr.onnx"
