@@ -3,10 +3,12 @@
 
 #include <cstdio>
 #include <map>
+#include <memory>
 
 #include "frugal/cli/command.h"
 #include "frugal/cli/common.h"
 #include "frugal/core/error.h"
+#include "frugal/explore/mpi_sweep.h"
 #include "frugal/explore/spec.h"
 #include "frugal/explore/sweep.h"
 
@@ -19,6 +21,7 @@ struct SweepArgs {
   std::string cache;
   std::string shard;
   int jobs = 1;
+  int per_host = 0;
   bool resume = false;
   bool dry_run = false;
 };
@@ -61,12 +64,56 @@ void run_sweep_command(const SweepArgs& a) {
   o.resume = a.resume;
   o.progress = isatty(2);
   explore::check_sweep_options(o);
-  explore::Store store = explore::Store::open(db, explore::Store::Mode::read_write);
+  if (a.per_host < 0) throw UserError("--per-host: must be at least 0");
+  // Under mpirun: rank 0 keeps the store and hands out points, the other ranks measure.
+  std::unique_ptr<explore::MpiWorld> world;
+  if (explore::launched_by_mpi()) {
+    world = std::make_unique<explore::MpiWorld>();
+    if (world->size() > 1 && a.jobs > 1)
+      throw UserError(
+          "--jobs: not with mpirun (each rank runs one point at a time; start more ranks)");
+    explore::MpiSweepOptions mo;
+    mo.per_host = a.per_host;
+    if (world->size() > 1 && world->rank() != 0) {
+      explore::run_sweep_worker(*world, points, o, mo);
+      return;
+    }
+    if (world->size() == 1) {
+      std::fprintf(stderr,
+                   "sweep: mpirun started 1 rank: running serially here (start 2 or more: "
+                   "rank 0 keeps the store, the others measure)\n");
+      world.reset();
+    }
+  }
+  std::optional<explore::Store> opened;
+  try {
+    opened.emplace(explore::Store::open(db, explore::Store::Mode::read_write));
+  } catch (...) {
+    if (world) explore::release_workers(*world);
+    throw;
+  }
+  explore::Store& store = *opened;
   std::fprintf(
       stderr, "sweep %s: %zu points%s -> %s%s\n", spec.name.c_str(), points.size(),
       shard_note.c_str(), db.c_str(),
       a.jobs > 1 ? " (--jobs > 1: points run at the same time disturb each other's timings)" : "");
-  explore::SweepSummary s = explore::run_sweep(points, store, o);
+  explore::SweepSummary s;
+  if (world) {
+    std::fprintf(
+        stderr, "sweep: %d ranks: rank 0 on %s keeps the store, %d measure%s%s\n", world->size(),
+        world->host().c_str(), world->size() - 1,
+        a.per_host > 0 ? (", at most " + std::to_string(a.per_host) +
+                          " speed-measuring point(s) per host at once")
+                             .c_str()
+                       : "",
+        world->dead_rank_note().empty() ? "" : (" (" + world->dead_rank_note() + ")").c_str());
+    explore::MpiSweepOptions mo;
+    mo.per_host = a.per_host;
+    o.log = stderr;
+    s = explore::run_sweep_coordinator(*world, points, store, o, mo);
+  } else {
+    s = explore::run_sweep(points, store, o);
+  }
 
   // Summary: this run's points, as stored.
   std::map<std::string, explore::PointRow> rows;
@@ -110,7 +157,8 @@ void setup(CLI::App& app) {
       "  frugal sweep study.yaml --db study.sqlite\n"
       "  frugal sweep study.yaml --dry-run\n"
       "  frugal sweep study.yaml --db part1.sqlite --shard 1/4   (then frugal merge)\n"
-      "  frugal sweep study.yaml --db study.sqlite --resume");
+      "  frugal sweep study.yaml --db study.sqlite --resume\n"
+      "  mpirun --enable-recovery -np 9 frugal sweep study.yaml --db study.sqlite --per-host 1");
   sub->add_option("spec", a->spec, "sweep spec (YAML)")->required();
   sub->add_option("--db", a->db,
                   "results store (SQLite; default NAME.sqlite from the spec's name)");
@@ -119,6 +167,9 @@ void setup(CLI::App& app) {
   sub->add_flag("--resume", a->resume, "skip points the store already has as ok");
   sub->add_option("--jobs", a->jobs,
                   "points run at once (default 1: timings taken side by side disturb each other)");
+  sub->add_option("--per-host", a->per_host,
+                  "under mpirun: at most N speed-measuring points at once per host, and none "
+                  "beside other points there (default 0: no limit)");
   sub->add_option("--shard", a->shard, "run the I-th of N deterministic slices of the grid: I/N");
   sub->add_flag("--dry-run", a->dry_run,
                 "print the grid and the bench command of each point; run nothing");
