@@ -132,14 +132,15 @@ void bench_model(const BenchArgs& a) {
   if (!a.power_calibration.empty())
     power_config.serial.calibration = measure::load_calibration(a.power_calibration);
   power_config.serial.markers = a.power_markers;
-  measure::PowerChoice power = measure::make_power_meter(power_spec, power_config);
-  bo.meter = power.meter.get();
 
   const measure::Stopwatch init_watch;
   ir::Graph g = ir::load_onnx(a.model);
   runtime::SessionOptions opt = session_options(a.engine, a.model, &g);
   runtime::Session session(g, opt);
   const double init_s = init_watch.elapsed_s();
+  power_config.prefer_nvml = measure::session_uses_gpu(session);
+  measure::PowerChoice power = measure::make_power_meter(power_spec, power_config);
+  bo.meter = power.meter.get();
 
   const auto& ports = session.inputs();
   if (a.inputs.size() > ports.size())

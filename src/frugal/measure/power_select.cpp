@@ -1,5 +1,7 @@
 #include "frugal/measure/power_select.h"
 
+#include "frugal/runtime/session.h"
+
 #include <charconv>
 
 #include "frugal/core/error.h"
@@ -61,23 +63,36 @@ PowerSpec parse_power_spec(const std::string& spec) {
 PowerChoice select_power_meter_auto(const PowerConfig& config) {
   PowerChoice c;
   std::string why;
-  try {
-    c.meter = std::make_unique<RaplMeter>(config.rapl);
-    c.explanation = "auto: using rapl (" + config.rapl.root + ")";
-    return c;
-  } catch (const UserError& e) {
-    why = e.what();
-  }
-  try {
-    c.meter = std::make_unique<NvmlMeter>(config.nvml);
-    c.explanation = "auto: using " + c.meter->source() + " because " + why;
-    return c;
-  } catch (const UserError& e) {
-    why += "; " + std::string(e.what());
-  }
+  auto try_rapl = [&] {
+    try {
+      c.meter = std::make_unique<RaplMeter>(config.rapl);
+      c.explanation =
+          "auto: using rapl (" + config.rapl.root + ")" + (why.empty() ? "" : " because " + why);
+    } catch (const UserError& e) {
+      why += (why.empty() ? "" : "; ") + std::string(e.what());
+    }
+    return c.meter != nullptr;
+  };
+  auto try_nvml = [&] {
+    try {
+      c.meter = std::make_unique<NvmlMeter>(config.nvml);
+      c.explanation = "auto: using " + c.meter->source() +
+                      (config.prefer_nvml ? " (the run is on a GPU)" : " because " + why);
+    } catch (const UserError& e) {
+      why += (why.empty() ? "" : "; ") + std::string(e.what());
+    }
+    return c.meter != nullptr;
+  };
+  if (config.prefer_nvml ? try_nvml() || try_rapl() : try_rapl() || try_nvml()) return c;
   c.meter = std::make_unique<ModelMeter>(config.model);
   c.explanation = "auto: falling back to model (estimated) because " + why;
   return c;
+}
+
+bool session_uses_gpu(const runtime::Session& session) {
+  for (const auto& a : session.arenas())
+    if (a.device && a.device->kind() == DeviceKind::kCuda) return true;
+  return false;
 }
 
 PowerChoice make_power_meter(const PowerSpec& spec, const PowerConfig& config) {

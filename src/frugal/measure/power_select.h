@@ -1,6 +1,6 @@
 // Choosing a PowerMeter from a --power spec: auto | rapl | nvml[:GPU] | serial:PATH[@BAUD]
-// | powersensor3:PATH | model | none. `auto` tries rapl, then nvml, then falls back to the model
-// estimate and says why each measured source was passed over.
+// | powersensor3:PATH | model | none. `auto` tries rapl, then nvml (nvml first for a run on a
+// GPU), then falls back to the model estimate and says why each measured source was passed over.
 #pragma once
 
 #include <memory>
@@ -12,6 +12,10 @@
 #include "frugal/measure/power.h"
 #include "frugal/measure/rapl_meter.h"
 #include "frugal/measure/serial_meter.h"
+
+namespace frugal::runtime {
+class Session;
+}
 
 namespace frugal::measure {
 
@@ -31,7 +35,12 @@ struct PowerConfig {
   NvmlOptions nvml;
   EnergyCoefficients model = horowitz_45nm_coefficients();
   SerialOptions serial;  // markers, rails and calibration for serial and powersensor3
+  // The run computes on a GPU (session_uses_gpu): `auto` tries nvml before rapl.
+  bool prefer_nvml = false;
 };
+
+// Whether the session plans memory on a CUDA device (some step runs on a GPU).
+bool session_uses_gpu(const runtime::Session& session);
 
 struct PowerChoice {
   std::unique_ptr<PowerMeter> meter;  // null for `none`

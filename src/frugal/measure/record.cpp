@@ -8,6 +8,7 @@
 
 #include "frugal/compress/weight_encoding.h"
 #include "frugal/core/version.h"
+#include "frugal/kernels/accelerator.h"
 
 namespace frugal::measure {
 namespace {
@@ -79,7 +80,11 @@ std::string utc_iso8601(std::time_t t) {
 
 nlohmann::json record_where(const SystemInfo& system, std::time_t started) {
   nlohmann::json j = to_json(system);
-  j["gpu"] = nullptr;  // no GPU backend runs in this build
+  // The GPU(s) a backend of this build found (kernels/accelerator.h), null without one.
+  const auto gpus = kernels::accelerator_info();
+  j["gpu"] = nullptr;
+  if (gpus.size() == 1) j["gpu"] = gpus[0];
+  if (gpus.size() > 1) j["gpu"] = gpus;
   j["frugal_version"] = FRUGAL_VERSION;
   j["git_revision"] = FRUGAL_GIT_REV;
   j["libraries"] = library_versions();

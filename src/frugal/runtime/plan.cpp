@@ -471,9 +471,9 @@ void plan_memory_per_device(Plan& p) {
                       (where.empty() ? "this machine's" : device->name() + "'s") + " memory");
     try {
       arena.memory = device->allocate(arena.bytes);
-    } catch (const UserError&) {
+    } catch (const UserError& e) {
       throw UserError(p.options.origin + ": cannot allocate the activation arena" + where + " (" +
-                      std::to_string(arena.bytes) + " bytes)");
+                      std::to_string(arena.bytes) + " bytes): " + e.what());
     }
     for (size_t i = 0; i < reqs.size(); ++i) {
       p.arena_of[request_slot.at(device)[i]] = static_cast<int64_t>(p.arenas.size());

@@ -8,6 +8,7 @@
 #include <map>
 #include <string>
 
+#include "frugal/kernels/accelerator.h"
 #include "frugal/kernels/cuda/cuda_build.h"
 
 namespace frugal::kernels::cuda {
@@ -218,6 +219,12 @@ FRUGAL_REGISTER_BACKEND(cuda, "cuda", factory("cuda", Precision::kF32), [] {
   t.variants = {{"tf32", "cuda:tf32"}, {"fp16", "cuda:fp16"}, {"bf16", "cuda:bf16"}};
   return t;
 }());
+// The Record's `gpu` field: the GPU, CUDA driver API and runtime, cuDNN and cuBLASLt.
+static const bool cuda_info_registered = (register_accelerator_info([]() -> AcceleratorInfo {
+                                            if (probe().devices == 0) return {};
+                                            return gpu_versions();
+                                          }),
+                                          true);
 FRUGAL_REGISTER_BACKEND(cuda_tf32, "cuda:tf32", factory("cuda:tf32", Precision::kTF32),
                         variant_traits("tf32"));
 FRUGAL_REGISTER_BACKEND(cuda_fp16, "cuda:fp16", factory("cuda:fp16", Precision::kF16),

@@ -3,7 +3,6 @@
 #include <cstring>
 
 #include "frugal/core/error.h"
-#include "frugal/core/tensor.h"
 #include "frugal/kernels/cuda/cublaslt_api.h"
 
 namespace frugal::kernels::cuda {
@@ -167,7 +166,7 @@ std::map<std::string, std::string> gpu_versions() {
   std::map<std::string, std::string> v;
   int driver = 0, runtime = 0;
   if (cudaDriverGetVersion(&driver) == cudaSuccess && driver > 0)
-    v["cuda_driver"] = version_string(driver);
+    v["cuda_driver_api"] = version_string(driver);
   if (cudaRuntimeGetVersion(&runtime) == cudaSuccess) v["cuda_runtime"] = version_string(runtime);
   const size_t dnn = cudnnGetVersion();  // 10000 * major + 100 * minor + patch (cuDNN 9)
   v["cudnn"] = std::to_string(dnn / 10000) + "." + std::to_string(dnn / 100 % 100) + "." +

@@ -5,6 +5,7 @@
 // dimensions folded into M). cuBLASLt is column-major: the row-major product is computed
 // as Y^T = op(B)^T op(A)^T, so B is cuBLASLt's first operand. Under fp16/bf16, A is
 // converted into scratch at run time and B at plan time; D stays float32.
+#include "frugal/core/tensor.h"
 #include "frugal/kernels/cuda/cublaslt_api.h"
 #include "frugal/kernels/cuda/cuda_build.h"
 
@@ -146,6 +147,14 @@ class GemmKernel final : public CudaKernel {
     const uint64_t ws = kWorkspace;
     check_blas(api.pref_set(pref_, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof(ws)),
                "cublasLtMatmulPreferenceSetAttribute");
+    // Arena values are aligned to kTensorAlignment only (cuBLASLt assumes 256 bytes unless
+    // told), so that the algorithm chosen works at every offset the planner gives.
+    const uint32_t align = kTensorAlignment;
+    for (auto attr :
+         {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
+          CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES})
+      check_blas(api.pref_set(pref_, attr, &align, sizeof(align)),
+                 "cublasLtMatmulPreferenceSetAttribute");
     int returned = 0;
     const cublasStatus_t st =
         api.heuristic(device().cublaslt(), desc_, b_, a_, d_, d_, pref_, 1, &algo_, &returned);
