@@ -87,12 +87,14 @@ void run_train(TrainArgs& a) {
         if (!a.json && !a.quiet) {
           std::printf(
               "epoch %lld/%lld  loss %.4f  train %s  val %s  test %s  %.1f s  %.0f img/s  lr "
-              "%.5g%s%s\n",
+              "%.5g%s%s%s\n",
               static_cast<long long>(s.epoch), static_cast<long long>(c.epochs), s.train_loss,
               pct(s.train_accuracy).c_str(), pct(s.val_accuracy).c_str(),
               pct(s.test_accuracy).c_str(), s.seconds, s.images_per_second, s.lr,
               s.forward_format.empty() ? "" : ("  fwd " + s.forward_format).c_str(),
-              s.skipped_steps ? ("  skipped " + std::to_string(s.skipped_steps)).c_str() : "");
+              s.skipped_steps ? ("  skipped " + std::to_string(s.skipped_steps)).c_str() : "",
+              s.full_train_loss ? ("  full-loss " + std::to_string(*s.full_train_loss)).c_str()
+                                : "");
           std::fflush(stdout);
         }
         nlohmann::json j{{"epoch", s.epoch},
@@ -105,6 +107,7 @@ void run_train(TrainArgs& a) {
                          {"skipped_steps", s.skipped_steps}};
         if (s.val_accuracy) j["val_accuracy"] = *s.val_accuracy;
         if (s.test_accuracy) j["test_accuracy"] = *s.test_accuracy;
+        if (s.full_train_loss) j["full_train_loss"] = *s.full_train_loss;
         if (!s.warning.empty()) {
           j["warning"] = s.warning;
           std::fprintf(stderr, "warning: %s\n", s.warning.c_str());
@@ -152,6 +155,7 @@ void run_train(TrainArgs& a) {
                            {"threads", c.threads},
                            {"batch", c.batch},
                            {"epochs", epochs}};
+    if (!trainer.halp_summary().empty()) summary["halp"] = trainer.halp_summary();
     if (trainer.qat())
       summary["qat"] = {{"spec", trainer.qat()->spec().name()},
                         {"int8_model", int8_path},
@@ -168,6 +172,8 @@ void run_train(TrainArgs& a) {
   }
   if (!a.json && !trainer.cluster_summary().empty())  // --cluster keep (docs/compression.md)
     std::printf("cluster %s\n", trainer.cluster_summary().c_str());
+  if (!a.json && !trainer.halp_summary().empty())  // --halp (docs/training.md "HALP")
+    std::printf("halp     %s\n", trainer.halp_summary().c_str());
   if (!a.json && !trainer.prune_summary().empty())  // --prune (docs/pruning.md)
     std::printf("prune %s\n", trainer.prune_summary().c_str());
 }
@@ -193,6 +199,9 @@ void setup(CLI::App& app) {
       "Conv layers preconditioned; docs/training.md \"K-FAC\")\n"
       "  frugal train lenet5 --optimizer kfac --kfac-format factors=bf16,inverse=fp32 "
       "--kfac-inv-every 50 -o kfac_bf16.onnx\n"
+      "  frugal train lenet5 --halp 8 --format W=fixed2.6 --lr 0.05 --momentum 0 --full-loss "
+      "-o halp.onnx      (HALP: SVRG on 8-bit offsets around an fp32 centre; docs/training.md "
+      "\"HALP\")\n"
       "  frugal train lenet.onnx --qat int8 --epochs 1 --lr 0.005 --momentum 0.9 -o lq.onnx\n"
       "      (also writes lq.int8.onnx, the QDQ model, and lq.ranges.json)");
   sub->add_option("model", a->model, "ONNX file or zoo model name")->required();
@@ -218,6 +227,13 @@ void setup(CLI::App& app) {
   sub->add_option("--kfac-cov-every", k.cov_every, "K-FAC: refresh the factors every N steps (1)");
   sub->add_option("--kfac-inv-every", k.inv_every, "K-FAC: invert the factors every N steps (20)");
   sub->add_option("--kfac-kl-clip", k.kl_clip, "K-FAC: KL clipping of the update; 0: off (1e-3)");
+  sub->add_option("--halp", c.halp,
+                  "HALP: SVRG with bit centering, BITS[:EPOCH_LEN] (offset bits 2..16; inner steps "
+                  "per outer epoch, default one pass over the data); plain steps, no momentum");
+  sub->add_option("--halp-mu", c.halp_mu,
+                  "HALP: strong-convexity constant mu; offsets span |full gradient| / mu (1)");
+  sub->add_flag("--full-loss", c.full_loss,
+                "after each epoch, the mean loss over all training samples (inference mode)");
   sub->add_option("--kfac-format", k.format,
                   "K-FAC number formats per part: stats=,factors=,inverse=,update= (as --format; "
                   "default fp32)");

@@ -9,6 +9,7 @@
 #include "frugal/core/rng.h"
 #include "frugal/kernels/emu/emu_gemm.h"
 #include "frugal/kernels/threads.h"
+#include "frugal/ops/cost.h"
 #include "frugal/train/cluster_keep.h"
 #include "frugal/train/prune_schedule.h"
 #include "frugal/train/qat.h"
@@ -120,7 +121,16 @@ struct Reader {
 };
 
 constexpr char kMagic[] = "FRUGAL-TRAIN-CKPT-1";
-constexpr uint8_t kQatSection = 1, kKfacSection = 2;  // optional sections after the state
+// Optional sections after the state, each behind its tag.
+constexpr uint8_t kQatSection = 1, kKfacSection = 2, kHalpSection = 3;
+
+Tensor unscaled(const Tensor& g, float scale) {
+  if (scale == 1.0f) return g;
+  Tensor u = g.clone();
+  const float inv = 1.0f / scale;
+  for (float& v : u.span<float>()) v *= inv;
+  return u;
+}
 
 // The --qat section of a checkpoint: the spec (must match) and the learned ranges.
 void load_qat_section(Reader& r, QatState& qat) {
@@ -188,6 +198,12 @@ Trainer::Trainer(ir::Graph model, TrainConfig config)
     throw UserError("--val-split must be in [0, 1)");
   if (config_.limit < 0) throw UserError("--limit must be >= 0");
   if (config_.optimizer.kind == OptimizerKind::kKfac) validate(config_.kfac);  // before the data
+  std::optional<HalpSpec> halp_spec;
+  if (!config_.halp.empty()) {
+    halp_spec = HalpSpec::parse(config_.halp);
+    if (config_.optimizer.kind != OptimizerKind::kSgd)
+      throw UserError("--halp runs its own SVRG steps: it takes --optimizer sgd (the default)");
+  }
   std::optional<QatSpec> qat_spec;  // --qat: checked before the data are read
   if (!config_.qat.empty()) {
     qat_spec = QatSpec::parse(config_.qat);
@@ -209,6 +225,14 @@ Trainer::Trainer(ir::Graph model, TrainConfig config)
   gopt.accumulator = policy_.accumulator();
   gopt.seed = config_.seed;
   graph_ = std::make_unique<TrainGraph>(std::move(model), gopt);
+  if (halp_spec) {
+    if (graph_->params().empty())
+      throw UserError("--halp: " + model_name + " has no trainable layers");
+    halp_ = std::make_unique<Halp>(*halp_spec, config_.halp_mu, graph_->params(),
+                                   numeric::Rounding::stochastic(config_.seed));
+    const ir::Graph& g = graph_->graph();
+    forward_macs_ = ops::analyze_cost(g, ops::infer_graph(g)).total.macs;
+  }
 
   DataOptions dopt;
   dopt.datasets_root = config_.datasets_root;
@@ -268,7 +292,7 @@ Trainer::Trainer(ir::Graph model, TrainConfig config)
   const bool rounds = policy_.active() || precision_schedule_.active();
   if (rounds || qat_ || kfac_)
     graph_->set_hook([this, rounds](TensorClass cls, const std::string& name, Tensor& t) {
-      if (rounds) policy_.apply(cls, name, t, iteration_);
+      if (rounds && !host_pass_) policy_.apply(cls, name, t, iteration_);
       if (qat_) qat_->apply(cls, name, t, graph_->graph());
       if (kfac_ && cls != TensorClass::kWeight && cls != TensorClass::kGradient &&
           kfac_->wants(name))
@@ -439,6 +463,9 @@ void Trainer::run(const std::function<void(const EpochStats&)>& on_epoch,
             f == numeric::NumberFormat{} ? std::nullopt : std::optional<numeric::NumberFormat>(f));
         formats_used.add(f);
       }
+      if (halp_ && halp_->recentre_due(halp_->spec().epoch_len > 0 ? halp_->spec().epoch_len
+                                                                    : iters))
+        halp_recentre();
       const Tensor x_in = qat_input(x, true);
       if (kfac_ && kfac_->begin_step(iteration_)) kfac_->capture(graph_->input_name(), x_in, false);
       const Tensor logits = graph_->forward(x_in, true, iteration_);
@@ -455,12 +482,7 @@ void Trainer::run(const std::function<void(const EpochStats&)>& on_epoch,
       std::vector<Tensor> grads;
       bool finite = true;
       for (const auto& p : graph_->params()) {
-        Tensor g = graph_->grad(p);
-        if (scaler_.scale() != 1.0f) {
-          g = g.clone();
-          const float inv = 1.0f / scaler_.scale();
-          for (float& v : g.span<float>()) v *= inv;
-        }
+        Tensor g = unscaled(graph_->grad(p), scaler_.scale());
         if (finite && !all_finite(g)) {
           finite = false;
           if (!scaler_.is_dynamic())
@@ -513,6 +535,7 @@ void Trainer::run(const std::function<void(const EpochStats&)>& on_epoch,
       st.val_accuracy = static_cast<double>(vc) / static_cast<double>(val_indices_.size());
     }
     if (test_) st.test_accuracy = evaluate(*test_, config_.limit);
+    if (config_.full_loss) st.full_train_loss = training_loss();
     precision_schedule_.end_epoch(st.train_loss);
     st.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     start_epoch_ = epoch + 1;
@@ -528,6 +551,23 @@ void Trainer::apply_step(std::vector<Tensor>& grads, float lr, const Tensor& x,
   // K-FAC's damping adaptation compares the loss before and after the step on this batch
   // (inference mode, so BatchNorm's running statistics are left alone) with the model's
   // prediction M(d).
+  if (halp_) {  // SVRG inner step: the same batch's gradient at the centre too
+    std::map<std::string, Tensor*> weights;
+    std::map<std::string, const Tensor*> g1, g0;
+    std::vector<Tensor> at_centre;
+    for (const auto& p : params) {
+      graph_->param(p) = halp_->centre(p).clone();
+      weights[p] = &graph_->param(p);
+    }
+    loss_gradient(x, labels, true, nullptr);
+    for (const auto& p : params) at_centre.push_back(unscaled(graph_->grad(p), scaler_.scale()));
+    for (size_t k = 0; k < params.size(); ++k) {
+      g1[params[k]] = &grads[k];
+      g0[params[k]] = &at_centre[k];
+    }
+    halp_->inner_step(weights, g1, g0, lr, x.dim(0), forward_macs_);
+    return;
+  }
   const bool adapt = kfac_ && kfac_->adapt_due(iteration_);
   std::map<std::string, Tensor> raw_grads, before;
   double loss_before = 0;
@@ -568,6 +608,62 @@ void Trainer::apply_step(std::vector<Tensor>& grads, float lr, const Tensor& x,
     }
     kfac_->adapt(loss_before, loss_after, kfac_->quadratic_model(raw_grads, delta));
   }
+}
+
+Tensor Trainer::loss_gradient(const Tensor& x, const Tensor& labels, bool training,
+                             double* loss) {
+  const LossResult r = softmax_cross_entropy(graph_->forward(x, training, iteration_), labels,
+                                             training ? scaler_.scale() : 1.0f);
+  if (loss) *loss = r.loss;
+  if (training) graph_->backward(r.d_logits);
+  return r.d_logits;
+}
+
+double Trainer::training_loss() {
+  double sum = 0;
+  Tensor images, labels;
+  const size_t eb = static_cast<size_t>(std::max<int64_t>(config_.batch, 256));
+  for (size_t b = 0; b < train_indices_.size(); b += eb) {
+    const size_t cnt = std::min(eb, train_indices_.size() - b);
+    train_->get_batch(std::span<const int64_t>(train_indices_.data() + b, cnt), images, labels);
+    double l = 0;
+    loss_gradient(images, labels, false, &l);
+    sum += l * static_cast<double>(cnt);
+  }
+  return sum / static_cast<double>(train_indices_.size());
+}
+
+void Trainer::halp_recentre() {
+  // The host's pass in binary32 over every training sample, in file order.
+  host_pass_ = true;
+  const std::vector<std::string>& params = graph_->params();
+  std::map<std::string, Tensor> full;
+  for (const auto& p : params) full[p] = Tensor(DType::kF32, graph_->param(p).shape());
+  const auto n = static_cast<int64_t>(train_indices_.size());
+  Tensor images, labels;
+  for (int64_t b = 0; b < n; b += config_.batch) {
+    const int64_t cnt = std::min<int64_t>(config_.batch, n - b);
+    train_->get_batch(
+        std::span<const int64_t>(train_indices_.data() + b, static_cast<size_t>(cnt)), images,
+        labels);
+    loss_gradient(images, labels, true, nullptr);
+    const float w = static_cast<float>(cnt) / static_cast<float>(n) / scaler_.scale();
+    for (const auto& p : params) {
+      float* dst = full[p].data<float>();
+      const float* g = graph_->grad(p).data<float>();
+      for (int64_t i = 0; i < full[p].numel(); ++i) dst[i] += w * g[i];
+    }
+  }
+  host_pass_ = false;
+  std::map<std::string, const Tensor*> weights;
+  for (const auto& p : params) weights[p] = &graph_->param(p);
+  halp_->recentre(weights, full, n, forward_macs_);
+}
+
+std::string Trainer::halp_summary() const {
+  if (!halp_) return "";
+  const auto& w = policy_.of(TensorClass::kWeight).format;
+  return halp_->describe(w ? numeric::to_string(*w) : "fp32");
 }
 
 void Trainer::save_checkpoint(int64_t epochs_done) const {
@@ -615,6 +711,10 @@ void Trainer::save_checkpoint(int64_t epochs_done) const {
     if (kfac_) {  // --optimizer kfac: factors, inverses, damping
       w.pod<uint8_t>(kKfacSection);
       w.tensors(kfac_->state());
+    }
+    if (halp_) {  // --halp: centre, full gradient, offsets, scales, counters
+      w.pod<uint8_t>(kHalpSection);
+      w.tensors(halp_->state());
     }
     os.flush();
     if (!os) throw UserError("--checkpoint: writing '" + tmp + "' failed (disk full?)");
@@ -668,7 +768,7 @@ void Trainer::load_checkpoint(const std::string& path) {
     for (uint64_t j = 0; j < k; ++j) ts.push_back(r.tensor());
     optimizer_.state()[name] = ts;
   }
-  bool has_qat = false, has_kfac = false;
+  bool has_qat = false, has_kfac = false, has_halp = false;
   while (is.peek() != std::ifstream::traits_type::eof()) {
     const auto tag = r.pod<uint8_t>();
     if (tag == kQatSection && qat_ && !has_qat) {
@@ -677,10 +777,14 @@ void Trainer::load_checkpoint(const std::string& path) {
     } else if (tag == kKfacSection && kfac_ && !has_kfac) {
       has_kfac = true;
       kfac_->restore(r.tensors());
-    } else if (tag == kQatSection || tag == kKfacSection) {
+    } else if (tag == kHalpSection && halp_ && !has_halp) {
+      has_halp = true;
+      halp_->restore(r.tensors());
+    } else if (tag == kQatSection || tag == kKfacSection || tag == kHalpSection) {
       throw UserError("--resume: checkpoint '" + path + "' was made with " +
-                      (tag == kQatSection ? "--qat; give the same --qat"
-                                          : "--optimizer kfac; give the same optimizer"));
+                      (tag == kQatSection    ? "--qat; give the same --qat"
+                       : tag == kKfacSection ? "--optimizer kfac; give the same optimizer"
+                                             : "--halp; give the same --halp"));
     } else {
       r.bad("corrupt (section tag)");
     }
@@ -689,6 +793,8 @@ void Trainer::load_checkpoint(const std::string& path) {
     throw UserError("--resume: checkpoint '" + path + "' was made without --qat");
   if (kfac_ && !has_kfac)
     throw UserError("--resume: checkpoint '" + path + "' was made without --optimizer kfac");
+  if (halp_ && !has_halp)
+    throw UserError("--resume: checkpoint '" + path + "' was made without --halp");
 }
 
 }  // namespace frugal::train

@@ -16,6 +16,7 @@
 #include "frugal/ir/graph.h"
 #include "frugal/train/autograd.h"
 #include "frugal/train/data/dataset.h"
+#include "frugal/train/halp.h"
 #include "frugal/train/kfac.h"
 #include "frugal/train/optimizer.h"
 #include "frugal/train/precision.h"
@@ -39,6 +40,11 @@ struct TrainConfig {
   float lr = 0.05f;
   OptimizerConfig optimizer{.kind = OptimizerKind::kSgd, .momentum = 0.9f};
   KfacOptions kfac;  // optimizer kKfac (train/kfac.h)
+  // HALP (train/halp.h): "" off, else "BITS[:EPOCH_LEN]"; mu sets the offset grids' range.
+  std::string halp;
+  float halp_mu = 1.0f;
+  // After each epoch, the mean loss over all training samples (inference mode).
+  bool full_loss = false;
   std::string lr_schedule = "cosine";
   uint64_t seed = 0;
   double val_split = 0;  // fraction of the training samples held out for validation
@@ -75,6 +81,7 @@ struct EpochStats {
   // end of this epoch (a one-line warning with a hint; "" otherwise).
   std::string warning;
   float loss_scale = 1;
+  std::optional<double> full_train_loss;  // --full-loss
 };
 
 // Progress callback: iteration done / iterations of the epoch, running loss.
@@ -113,6 +120,10 @@ class Trainer {
   const QatState* qat() const { return qat_.get(); }
   // --optimizer kfac: the preconditioner (factors, damping); else null.
   const Kfac* kfac() const { return kfac_.get(); }
+  // "" without --halp; else the host/accelerator traffic and MAC shares so far.
+  std::string halp_summary() const;
+  // Mean loss of the current weights over all training samples (inference mode).
+  double training_loss();
 
  private:
   void save_checkpoint(int64_t epochs_done) const;
@@ -143,6 +154,12 @@ class Trainer {
   std::unique_ptr<QatState> qat_;         // --qat
   std::unique_ptr<ClusterKeep> cluster_;  // --cluster keep
   std::unique_ptr<Kfac> kfac_;            // --optimizer kfac
+  std::unique_ptr<Halp> halp_;            // --halp
+  int64_t forward_macs_ = 0;              // per sample (HALP's MAC counts)
+  bool host_pass_ = false;                // HALP's host pass: binary32, no policy rounding
+  // HALP's host: the centre's full gradient over the training samples, then the recentre.
+  void halp_recentre();
+  Tensor loss_gradient(const Tensor& x, const Tensor& labels, bool training, double* loss);
   int64_t qat_epoch_ = 0;                 // epoch whose start=/freeze= state applies
   Tensor qat_input(const Tensor& x, bool training);
   // --qat, fake quantization on: the exported QDQ model of the current weights and ranges,
