@@ -57,8 +57,8 @@ TEST(Halp, CentreAndOffsetArithmeticBitForBit) {
   std::map<std::string, Tensor*> wm{{"w", &weights}};
   h.inner_step(wm, {{"w", &g1}}, {{"w", &g0}}, lr, 4, 100);
   for (int64_t i = 0; i < 5; ++i) {
-    const float t = 0.0f - lr * ((g1.data<float>()[i] - g0.data<float>()[i]) +
-                                 full.data<float>()[i]);
+    const float t =
+        0.0f - lr * ((g1.data<float>()[i] - g0.data<float>()[i]) + full.data<float>()[i]);
     const double q = std::clamp(std::nearbyint(static_cast<double>(t) / delta), -8.0, 7.0);
     const float z = static_cast<float>(q * delta);
     EXPECT_TRUE(bits_equal(h.offset("w").data<float>()[i], z))

@@ -45,8 +45,7 @@ struct HalpTraffic {
 class Halp {
  public:
   // `mu`: the strong-convexity constant of the grid's range (> 0).
-  Halp(HalpSpec spec, float mu, const std::vector<std::string>& params,
-       numeric::Rounding rounding);
+  Halp(HalpSpec spec, float mu, const std::vector<std::string>& params, numeric::Rounding rounding);
 
   const HalpSpec& spec() const { return spec_; }
   // Whether inner step `inner` (counted from the run's start) begins an outer epoch.

@@ -463,8 +463,8 @@ void Trainer::run(const std::function<void(const EpochStats&)>& on_epoch,
             f == numeric::NumberFormat{} ? std::nullopt : std::optional<numeric::NumberFormat>(f));
         formats_used.add(f);
       }
-      if (halp_ && halp_->recentre_due(halp_->spec().epoch_len > 0 ? halp_->spec().epoch_len
-                                                                    : iters))
+      if (halp_ &&
+          halp_->recentre_due(halp_->spec().epoch_len > 0 ? halp_->spec().epoch_len : iters))
         halp_recentre();
       const Tensor x_in = qat_input(x, true);
       if (kfac_ && kfac_->begin_step(iteration_)) kfac_->capture(graph_->input_name(), x_in, false);
@@ -610,8 +610,7 @@ void Trainer::apply_step(std::vector<Tensor>& grads, float lr, const Tensor& x,
   }
 }
 
-Tensor Trainer::loss_gradient(const Tensor& x, const Tensor& labels, bool training,
-                             double* loss) {
+Tensor Trainer::loss_gradient(const Tensor& x, const Tensor& labels, bool training, double* loss) {
   const LossResult r = softmax_cross_entropy(graph_->forward(x, training, iteration_), labels,
                                              training ? scaler_.scale() : 1.0f);
   if (loss) *loss = r.loss;
@@ -643,9 +642,8 @@ void Trainer::halp_recentre() {
   Tensor images, labels;
   for (int64_t b = 0; b < n; b += config_.batch) {
     const int64_t cnt = std::min<int64_t>(config_.batch, n - b);
-    train_->get_batch(
-        std::span<const int64_t>(train_indices_.data() + b, static_cast<size_t>(cnt)), images,
-        labels);
+    train_->get_batch(std::span<const int64_t>(train_indices_.data() + b, static_cast<size_t>(cnt)),
+                      images, labels);
     loss_gradient(images, labels, true, nullptr);
     const float w = static_cast<float>(cnt) / static_cast<float>(n) / scaler_.scale();
     for (const auto& p : params) {
