@@ -37,3 +37,23 @@ TEST(MpiSweep, LaunchedByMpiReadsTheLauncherEnvironment) {
     EXPECT_THROW(MpiWorld(), frugal::UserError);
   }
 }
+
+TEST(MpiSweep, PerHostKeepsTimingsAlone) {
+  Point bench;
+  Point train;
+  train.train = TrainSettings{};
+  EXPECT_TRUE(measures_speed(bench));
+  EXPECT_FALSE(measures_speed(train));
+  // --per-host 1: a timing starts only on an idle host, and nothing starts beside it.
+  EXPECT_TRUE(may_start_on_host(bench, 0, 0, 1));
+  EXPECT_FALSE(may_start_on_host(bench, 1, 0, 1));
+  EXPECT_FALSE(may_start_on_host(bench, 0, 1, 1));
+  EXPECT_TRUE(may_start_on_host(train, 0, 3, 1));
+  EXPECT_FALSE(may_start_on_host(train, 1, 0, 1));
+  // --per-host 2: two timings may share the host, still nothing else.
+  EXPECT_TRUE(may_start_on_host(bench, 1, 0, 2));
+  EXPECT_FALSE(may_start_on_host(bench, 2, 0, 2));
+  EXPECT_FALSE(may_start_on_host(bench, 1, 1, 2));
+  // No limit.
+  EXPECT_TRUE(may_start_on_host(bench, 5, 5, 0));
+}

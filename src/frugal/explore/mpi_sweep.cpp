@@ -76,6 +76,15 @@ std::string MpiWorld::dead_rank_note() const {
          "finishes it";
 }
 
+bool measures_speed(const Point& p) {
+  return !p.train;
+}
+
+bool may_start_on_host(const Point& p, int speed_running, int other_running, int per_host) {
+  if (per_host <= 0) return true;
+  return measures_speed(p) ? speed_running < per_host && other_running == 0 : speed_running == 0;
+}
+
 #ifndef FRUGAL_HAVE_MPI
 
 MpiWorld::MpiWorld() {
@@ -144,11 +153,6 @@ std::optional<Message> poll_message(int source) {
 
 void nap() {
   std::this_thread::sleep_for(std::chrono::milliseconds(10));
-}
-
-// Bench and pipeline points time things; training points are judged by their accuracy.
-bool measures_speed(const Point& p) {
-  return !p.train;
 }
 
 // A point that failed because of its rank, not its own doing.
@@ -227,12 +231,11 @@ class Coordinator {
   }
 
   bool allowed(const Point& p, const std::string& host) const {
-    if (mo_.per_host <= 0) return true;
     int speed = 0, other = 0;
     for (const auto& r : ranks_)
       if (r.alive && r.point && r.host == host)
         ++(measures_speed(points_[*r.point]) ? speed : other);
-    return measures_speed(p) ? speed < mo_.per_host && other == 0 : speed == 0;
+    return may_start_on_host(p, speed, other, mo_.per_host);
   }
 
   void hand_out() {
@@ -309,8 +312,13 @@ class Coordinator {
     (row.status == "ok" ? sum_.ok : sum_.failed)++;
     sum_.keys_run.push_back(row.key);
     if (!o_.log) return;
-    std::fprintf(o_.log, "[%zu/%zu] %s %s (%.1f s, rank %d)%s\n", sum_.ok + sum_.failed, total_,
+    const size_t done = sum_.ok + sum_.failed;
+    const double elapsed = std::chrono::duration<double>(Clock::now() - t0_).count();
+    const std::string eta =
+        duration_text(elapsed / static_cast<double>(done) * static_cast<double>(total_ - done));
+    std::fprintf(o_.log, "[%zu/%zu] %s %s (%.1f s, rank %d, ETA %s)%s\n", done, total_,
                  row.status == "ok" ? "ok    " : "FAILED", row.key.c_str(), row.wall_s, rank,
+                 eta.c_str(),
                  row.status == "ok" ? "" : ("  " + row.stage + ": " + row.error).c_str());
     std::fflush(o_.log);
   }

@@ -61,6 +61,13 @@ SweepSummary run_sweep_coordinator(MpiWorld& world, const std::vector<Point>& po
 void run_sweep_worker(MpiWorld& world, const std::vector<Point>& points, const SweepOptions& o,
                       const MpiSweepOptions& mo);
 
+// Bench and pipeline points time things; training points are judged by their accuracy.
+bool measures_speed(const Point& p);
+// --per-host: whether `p` may start on a host already running that many speed-measuring and
+// other points. A speed point needs fewer than `per_host` speed points and nothing else
+// there; any other point needs no speed point there. per_host <= 0: always.
+bool may_start_on_host(const Point& p, int speed_running, int other_running, int per_host);
+
 // Rank 0, when it stops before coordinating (a refused store): the other ranks stop too.
 void release_workers(MpiWorld& world);
 

@@ -316,7 +316,6 @@ PointOutcome run_point(const Point& p, const SweepOptions& o) {
   return out;
 }
 
-namespace {
 std::string duration_text(double s) {
   if (!std::isfinite(s) || s < 0) return "?";
   int t = static_cast<int>(s + 0.5);
@@ -324,7 +323,6 @@ std::string duration_text(double s) {
   if (t >= 60) return std::to_string(t / 60) + "m" + std::to_string(t % 60) + "s";
   return std::to_string(t) + "s";
 }
-}  // namespace
 
 void check_sweep_options(const SweepOptions& o) {
   std::error_code ec;

@@ -63,5 +63,7 @@ std::vector<std::string> transform_argv(const std::string& step, const std::stri
                                         const std::string& in, const std::string& out);
 
 std::string utc_now_iso8601();
+// "42s", "3m05s", "1h20m"; "?" when not finite.
+std::string duration_text(double seconds);
 
 }  // namespace frugal::explore
