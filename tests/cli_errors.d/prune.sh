@@ -9,7 +9,7 @@ expect 1 "N must be 1..M-1" -- "$frugal" compress "$tmp/lenet5.onnx" --prune nm:
 expect 1 "criterion 'l3'" -- "$frugal" compress "$tmp/lenet5.onnx" --prune channels:0.5:l3 -o "$tmp/p.onnx"
 expect 1 "every one of the 6 output channels of conv1" -- "$frugal" compress "$tmp/lenet5.onnx" --prune channels:0.95 -o "$tmp/p.onnx"
 expect 1 "--exclude: 'nosuch*' matches no prunable layer" -- "$frugal" compress "$tmp/lenet5.onnx" --prune 0.5 --exclude 'nosuch*' -o "$tmp/p.onnx"
-expect 1 "--prune and --quant need -o" -- "$frugal" compress "$tmp/lenet5.onnx" --prune 0.5
+expect 1 "--prune, --cluster and --quant need -o" -- "$frugal" compress "$tmp/lenet5.onnx" --prune 0.5
 expect 1 "is the input model" -- "$frugal" compress "$tmp/lenet5.onnx" --prune 0.5 -o "$tmp/lenet5.onnx"
 expect 1 "nothing to do" -- "$frugal" compress "$tmp/lenet5.onnx"
 expect 1 "--levels" -- "$frugal" compress "$tmp/lenet5.onnx" --sensitivity --levels 0.5,x
