@@ -97,11 +97,24 @@ Tensor random_input(const Shape& shape, uint64_t seed) {
 }  // namespace
 
 TEST(Plan, AutoResolvesToTheFastestAvailableBackendsThenRef) {
-  // This build registers no GPU backend: auto is cpu then ref (docs/architecture.md).
-  EXPECT_EQ(kernels::auto_backends(), (std::vector<std::string>{"cpu", "ref"}));
-  EXPECT_EQ(kernels::resolve_backends({"auto"}), (std::vector<std::string>{"cpu", "ref"}));
-  EXPECT_EQ(kernels::resolve_backends({"emu", "auto", "ref"}),
-            (std::vector<std::string>{"emu", "cpu", "ref"}));
+  // cpu then ref, after a GPU backend only where this build has one and a GPU is present
+  // (docs/architecture.md).
+  std::vector<std::string> gpu;
+  for (const auto& n : kernels::backend_names()) {
+    const auto& t = kernels::backend_traits(n);
+    if (t.auto_rank >= 0 && t.auto_rank < kernels::backend_traits("cpu").auto_rank &&
+        (!t.available || t.available()))
+      gpu.push_back(n);
+  }
+  auto with_gpu = [&](std::vector<std::string> rest) {
+    rest.insert(rest.begin(), gpu.begin(), gpu.end());
+    return rest;
+  };
+  EXPECT_EQ(kernels::auto_backends(), with_gpu({"cpu", "ref"}));
+  EXPECT_EQ(kernels::resolve_backends({"auto"}), with_gpu({"cpu", "ref"}));
+  std::vector<std::string> emu_first = with_gpu({"cpu", "ref"});
+  emu_first.insert(emu_first.begin(), "emu");
+  EXPECT_EQ(kernels::resolve_backends({"emu", "auto", "ref"}), emu_first);
   EXPECT_EQ(kernels::resolve_backends({"ref"}), (std::vector<std::string>{"ref"}));
   runtime::SessionOptions opt;
   opt.backends = {"auto"};

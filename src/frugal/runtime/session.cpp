@@ -145,6 +145,9 @@ void Session::run_steps(std::vector<Tensor>& slots) {
     scope.set(st.threads > 0 ? st.threads : p.options.threads);
     if (observer_) observer_->before(s);
     st.kernel->run(kctx);
+    // A device kernel returns once queued: a profiler waits for it, so that each step's
+    // time is its own (without a profiler, steps overlap and only copies to the host wait).
+    if (observer_ && st.backend) st.backend->device().synchronize();
     if (observer_) observer_->after(s);
     for (int64_t f : st.free_after) slots[f] = Tensor();
   }
