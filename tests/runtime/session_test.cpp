@@ -116,7 +116,9 @@ TEST(Session, EveryZooModelRunsOnRef) {
       {"mobilenet_fmnist", 33242},
       // LeNet-300-100 (LeCun et al. 1998; Han et al. 2015 list 267K): 784*300+300 +
       // 300*100+100 + 100*10+10
-      {"lenet300_100", 266610}};
+      {"lenet300_100", 266610},
+      // Logistic regression on the pixels: 784*10+10
+      {"logreg_fmnist", 7850}};
   for (const auto& name : zoo::names()) {
     SCOPED_TRACE(name);
     // vgg16 (15.5 GMACs) and inception_v3 (5.7 GMACs) take too long on ref for a unit

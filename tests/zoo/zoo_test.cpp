@@ -311,6 +311,7 @@ TEST(Zoo, NamesListEveryModelOnce) {
   expected.push_back("resnet8_fmnist");
   expected.push_back("mobilenet_fmnist");
   expected.push_back("lenet300_100");
+  expected.push_back("logreg_fmnist");
   EXPECT_EQ(zoo::names(), expected);
 }
 

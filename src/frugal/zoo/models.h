@@ -19,5 +19,6 @@ ir::Graph build_inception_v3(uint64_t seed);        // inception.cpp
 ir::Graph build_resnet8_fmnist(uint64_t seed);      // small_fmnist.cpp
 ir::Graph build_mobilenet_fmnist(uint64_t seed);    // small_fmnist.cpp
 ir::Graph build_lenet300_100(uint64_t seed);        // mlp.cpp
+ir::Graph build_logreg_fmnist(uint64_t seed);       // mlp.cpp
 
 }  // namespace frugal::zoo

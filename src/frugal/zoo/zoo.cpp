@@ -32,6 +32,7 @@ const std::vector<std::pair<std::string, BuildFn>>& training_models() {
       {"resnet8_fmnist", build_resnet8_fmnist},
       {"mobilenet_fmnist", build_mobilenet_fmnist},
       {"lenet300_100", build_lenet300_100},
+      {"logreg_fmnist", build_logreg_fmnist},
   };
   return models;
 }
