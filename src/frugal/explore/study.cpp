@@ -11,6 +11,7 @@
 #include "frugal/core/version.h"
 #include "frugal/explore/report.h"
 #include "frugal/explore/store.h"
+#include "frugal/kernels/backend.h"
 #include "frugal/measure/sha256.h"
 
 namespace frugal::explore {
@@ -89,7 +90,26 @@ void say(const StudyOptions& o, const std::string& line) {
 
 }  // namespace
 
-std::string study_spec_yaml(bool quick) { return quick ? kQuickSpec : kFullSpec; }
+// GPU rows (issue 18): each backend that `auto` puts before cpu and that is present here (the
+// cuda backend on a machine with a GPU), in fp32 and each format it has a variant for, on
+// every model of the grid. Nothing where there is none, so the grid is unchanged.
+static std::string gpu_backends_yaml() {
+  std::string y;
+  const int cpu_rank = kernels::backend_traits("cpu").auto_rank;
+  for (const auto& b : kernels::auto_backends()) {
+    const auto& t = kernels::backend_traits(b);
+    if (t.auto_rank >= cpu_rank) continue;
+    y += "  - name: " + b + ",ref\n    precisions: [fp32";
+    for (const auto& [format, variant] : t.variants) y += ", " + format;
+    y += "]\n";
+  }
+  return y;
+}
+
+std::string study_spec_yaml(bool quick) {
+  return replace_all(quick ? kQuickSpec : kFullSpec, "\nbackends:\n",
+                     "\nbackends:\n" + gpu_backends_yaml());
+}
 
 std::vector<std::string> study_train_args(bool quick) {
   // Adam: plain SGD barely moves LeNet-5 in the quick variant's few hundred steps.
