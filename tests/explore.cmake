@@ -9,3 +9,8 @@ add_test(NAME report_browser
                  ${CMAKE_BINARY_DIR}/report.png)
 set_tests_properties(report_browser PROPERTIES LABELS explore TIMEOUT 120 FIXTURES_REQUIRED study_report
                      SKIP_RETURN_CODE 77)
+# A swept Record keeps the compress steps and the graph passes in what.transforms.
+add_test(NAME sweep_transforms
+         COMMAND ${CMAKE_SOURCE_DIR}/tests/explore/sweep_transforms.sh $<TARGET_FILE:frugal_cli>
+                 ${CMAKE_BINARY_DIR}/sweep-transforms)
+set_tests_properties(sweep_transforms PROPERTIES LABELS explore TIMEOUT 120)

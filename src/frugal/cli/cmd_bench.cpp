@@ -1,10 +1,10 @@
 // frugal bench MODEL: latency, throughput, memory and energy under an MLPerf-style load
-// scenario. Parses and prints; measure/session_bench.h does the work.
+// scenario. Parses and prints; measure/workflows.h (BenchRun) does the work.
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
-#include <ctime>
+#include <functional>
 #include <map>
 
 #include "frugal/cli/command.h"
@@ -12,12 +12,7 @@
 #include "frugal/cli/engine_options.h"
 #include "frugal/cli/tensor_io.h"
 #include "frugal/core/version.h"
-#include "frugal/ir/onnx_io.h"
-#include "frugal/measure/affinity.h"
-#include "frugal/measure/clock.h"
-#include "frugal/measure/power_select.h"
-#include "frugal/measure/record.h"
-#include "frugal/measure/sha256.h"
+#include "frugal/measure/workflows.h"
 
 namespace frugal::cli {
 namespace {
@@ -101,56 +96,40 @@ void print_profile(const measure::SessionBenchResult& sr, int rows) {
                 sr.profile.size() - static_cast<size_t>(rows));
 }
 
+measure::BenchSettings bench_settings(const BenchArgs& a) {
+  measure::BenchSettings s;
+  s.scenario = a.scenario;
+  s.duration_s = a.duration;
+  s.min_queries = a.min_queries;
+  s.max_duration_s = a.max_duration;
+  s.warmup_s = a.warmup;
+  s.qps = a.qps;
+  s.latency_bound_ms = a.latency_bound_ms;
+  s.find_qps = a.find_qps;
+  s.pin = a.pin;
+  s.profile = a.profile;
+  s.power = a.power;
+  s.power_map = a.power_map;
+  s.power_calibration = a.power_calibration;
+  s.power_markers = a.power_markers;
+  s.idle_s = a.idle_seconds;
+  return s;
+}
+
 void bench_model(const BenchArgs& a) {
-  measure::BenchOptions bo;
-  bo.scenario = measure::parse_scenario(a.scenario);
-  bo.min_duration_s = a.duration;
-  bo.min_queries = a.min_queries;
-  bo.max_duration_s = a.max_duration;
-  bo.warmup_s = a.warmup;
-  bo.target_qps = a.qps;
-  bo.latency_bound_s = a.latency_bound_ms * 1e-3;
-  bo.find_qps = a.find_qps;
-  bo.idle_s = a.idle_seconds;
   if (a.profile_rows < 1) throw UserError("--profile-rows: must be 1 or more");
-  if (!(a.latency_bound_ms >= 0)) throw UserError("--latency-bound: must be positive (ms)");
-  measure::check_bench_options(bo);
-  const measure::PowerSpec power_spec = measure::parse_power_spec(a.power);
-  if (power_spec.kind != measure::PowerSpec::Kind::kNone && !(a.idle_seconds >= 0))
-    throw UserError("--idle-seconds " + std::to_string(a.idle_seconds) + ": must be 0 or more");
-
-  const std::time_t started = std::time(nullptr);
-  std::string pinning = "none";
-  if (!a.pin.empty()) {
-    // Before the session starts its worker threads, which inherit the mask.
-    const auto cpus = measure::parse_cpu_list(a.pin);
-    measure::pin_to_cpus(cpus);
-    pinning = measure::cpu_list_str(cpus);
-  }
-  measure::PowerConfig power_config;
-  if (!a.power_map.empty()) power_config.serial.rails = measure::parse_power_map(a.power_map);
-  if (!a.power_calibration.empty())
-    power_config.serial.calibration = measure::load_calibration(a.power_calibration);
-  power_config.serial.markers = a.power_markers;
-
-  const measure::Stopwatch init_watch;
-  ir::Graph g = ir::load_onnx(a.model);
-  runtime::SessionOptions opt = session_options(a.engine, a.model, &g);
-  runtime::Session session(g, opt);
-  const double init_s = init_watch.elapsed_s();
-  power_config.prefer_nvml = measure::session_uses_gpu(session);
-  measure::PowerChoice power = measure::make_power_meter(power_spec, power_config);
-  bo.meter = power.meter.get();
+  measure::BenchRun run({nullptr, a.model, ""}, a.engine, bench_settings(a));
+  const runtime::Session& session = run.session();
+  const runtime::SessionOptions& opt = run.options();
+  const measure::BenchOptions& bo = run.bench_options();
+  const std::string& pinning = run.pinning();
 
   const auto& ports = session.inputs();
-  if (a.inputs.size() > ports.size())
-    throw UserError("--input: given " + std::to_string(a.inputs.size()) +
-                    " inputs, the model has " + std::to_string(ports.size()));
-  std::vector<Tensor> inputs;
-  for (size_t i = 0; i < ports.size(); ++i)
-    inputs.push_back(make_input(i < a.inputs.size() ? a.inputs[i] : "random", ports[i]));
+  const std::vector<Tensor> inputs = measure::make_inputs(
+      ports, a.inputs.size(), "--input",
+      [&](size_t i, const auto& port) { return make_input(a.inputs[i], port); });
 
-  const measure::SystemInfo sys = measure::describe_system();
+  const measure::SystemInfo& sys = run.system();
   std::map<std::string, int> backend_nodes;
   for (const auto& as : session.assignments()) backend_nodes[as.backend]++;
   std::string per_backend;
@@ -178,8 +157,8 @@ void bench_model(const BenchArgs& a) {
     }
     std::printf("; at least %g s and %lld queries (stop at %g s)\n", a.duration,
                 static_cast<long long>(a.min_queries), a.max_duration);
-    if (power.meter) {
-      std::string why = power.explanation;
+    if (run.power().meter) {
+      std::string why = run.power().explanation;
       if (why.rfind("power: ", 0) == 0) why = why.substr(7);
       std::printf("power      %s\n", why.c_str());
     }
@@ -189,37 +168,20 @@ void bench_model(const BenchArgs& a) {
   }
 
   const bool progress_line = isatty(STDERR_FILENO) != 0;
+  std::function<void(const measure::BenchProgress&)> progress;
   if (progress_line)
-    bo.progress = [](const measure::BenchProgress& p) {
+    progress = [](const measure::BenchProgress& p) {
       std::fprintf(stderr, "\r  %.1f s  %lld queries  p50 %.3f ms   ", p.elapsed_s,
                    static_cast<long long>(p.queries), p.p50_s * 1e3);
       std::fflush(stderr);
     };
-  measure::SessionBenchResult sr = measure::bench_session(session, inputs, bo, a.profile);
+  const measure::SessionBenchResult sr = run.run(inputs, progress);
   if (progress_line) std::fprintf(stderr, "\r\033[K");
-  sr.bench.init_s = init_s;
   const measure::BenchResult& r = sr.bench;
+  const double init_s = r.init_s;
 
   if (a.json) {
-    measure::RecordWhat what;
-    what.model = a.model;
-    what.model_digest = measure::sha256_file(a.model);
-    what.backends = opt.backends;
-    what.precision = a.engine.precision;
-    what.sparse = a.engine.sparse;
-    if (!a.engine.format.empty()) what.formats["emu"] = a.engine.format;
-    what.threads = a.engine.threads;
-    what.pinning = pinning;
-    what.batch = r.batch;
-    what.scenario = a.scenario;
-    for (const auto& p : session.passes())
-      if (p.changes > 0) what.transforms.push_back("pass:" + p.pass);
-    nlohmann::json results = measure::bench_results_json(sr);
-    results["fallbacks"] = measure::fallbacks_json(session.fallbacks());
-    measure::add_encoded_size(results, g);
-    if (power.meter && results["energy"].is_object())
-      results["energy"]["selection"] = power.explanation;
-    print_json(measure::make_record(what, results, measure::record_where(sys, started)));
+    print_json(run.record(sr));
     return;
   }
 

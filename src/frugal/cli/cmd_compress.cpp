@@ -25,7 +25,7 @@
 #include "frugal/compress/prune.h"
 #include "frugal/compress/sensitivity.h"
 #include "frugal/ir/onnx_io.h"
-#include "frugal/measure/compress_data.h"
+#include "frugal/measure/workflows.h"
 
 namespace frugal::cli {
 namespace {
@@ -315,18 +315,13 @@ compress::PipelineContext make_context(CompressArgs& a, const ir::Graph& origina
   // int8 ranges of the engine).
   const std::string quant_calibration = a.quant.empty() ? "" : a.engine.calibration;
   if (!a.quant.empty()) a.engine.calibration.clear();
-  compress::PipelineContext ctx;
-  ctx.origin = a.model;
-  ctx.base = session_options(a.engine, a.model, &original);
-  // Quantization calibrates and scores on the cpu backend (the int8 layers run there).
-  if (!a.quant.empty()) ctx.base.backends = {"cpu", "ref"};
-  ctx.latency_batch = a.engine.batch;
+  compress::PipelineContext ctx = measure::compress_context(
+      original, a.model, a.engine, !a.quant.empty(),
+      {a.data, a.calib_data, quant_calibration, a.limit, a.datasets_root});
   ctx.latency_runs = a.latency_runs;
   // Progress only on a terminal: an error must stay the one line a script reads on stderr.
   if (!a.json && isatty(2))
     ctx.progress = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
-  measure::attach_data(ctx, original,
-                       {a.data, a.calib_data, quant_calibration, a.limit, a.datasets_root});
   return ctx;
 }
 

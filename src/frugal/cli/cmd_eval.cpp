@@ -1,18 +1,15 @@
 // frugal eval MODEL --data SPEC: accuracy over a labelled data set (top-1/top-5, per
-// class, confusion) and agreement with a reference model. measure/eval.h does the work.
+// class, confusion) and agreement with a reference model. Parses and prints;
+// measure/workflows.h (run_eval) does the work.
 #include <unistd.h>
 
 #include <cstdio>
-#include <ctime>
 #include <sstream>
 
 #include "frugal/cli/command.h"
 #include "frugal/cli/common.h"
 #include "frugal/cli/engine_options.h"
-#include "frugal/ir/onnx_io.h"
-#include "frugal/measure/eval.h"
-#include "frugal/measure/record.h"
-#include "frugal/measure/sha256.h"
+#include "frugal/measure/workflows.h"
 
 namespace frugal::cli {
 namespace {
@@ -50,13 +47,7 @@ std::vector<float> parse_floats(const std::string& text, const std::string& opti
   return v;
 }
 
-void eval_model(const EvalArgs& a) {
-  const std::time_t started = std::time(nullptr);
-  if (a.limit < 0) throw UserError("--limit: must be 0 (all) or more");
-  ir::Graph g = ir::load_onnx(a.model);
-  runtime::SessionOptions opt = session_options(a.engine, a.model, &g);
-  runtime::Session session(g, opt);
-
+train::DataOptions data_options(const EvalArgs& a) {
   train::DataOptions d;
   if (a.scale >= 0) d.preprocess.scale = a.scale;
   if (a.scale == 0) throw UserError("--scale: must be positive");
@@ -78,56 +69,30 @@ void eval_model(const EvalArgs& a) {
   d.inputs_key = a.npz_inputs;
   d.labels_key = a.npz_labels;
   d.datasets_root = a.datasets_root;
-  // The loader checks the samples and labels against the model, naming the data file.
-  const auto& ports = session.inputs();
-  if (ports.size() == 1 && ports[0].shape.size() == 4)
-    d.expected_sample_shape = {ports[0].shape[1], ports[0].shape[2], ports[0].shape[3]};
-  if (!session.outputs().empty() && session.outputs()[0].shape.size() >= 2)
-    d.num_classes = session.outputs()[0].shape[1];
-  auto data = train::open_dataset(a.data, d);
+  return d;
+}
 
-  std::unique_ptr<runtime::Session> reference;
-  if (!a.reference.empty()) {
-    // The reference is the judge: same backends and batch, in float32.
-    EngineArgs re = a.engine;
-    re.precision = "fp32";
-    re.format.clear();
-    re.calibration.clear();
-    ir::Graph rg = ir::load_onnx(a.reference);
-    reference = std::make_unique<runtime::Session>(rg, session_options(re, a.reference, &rg));
-  }
-
-  measure::EvalOptions eo;
-  eo.limit = a.limit;
+void eval_model(const EvalArgs& a) {
+  measure::EvalSettings s;
+  s.data = a.data;
+  s.data_options = data_options(a);
+  s.limit = a.limit;
+  s.reference = a.reference;
   const bool progress_line = isatty(STDERR_FILENO) != 0;
   if (progress_line)
-    eo.progress = [](int64_t done, int64_t total) {
+    s.progress = [](int64_t done, int64_t total) {
       std::fprintf(stderr, "\r  %lld / %lld samples   ", static_cast<long long>(done),
                    static_cast<long long>(total));
       std::fflush(stderr);
     };
-  const measure::EvalResult r =
-      measure::evaluate(session, a.model, *data, a.data, eo, reference.get(), a.reference);
+  const measure::EvalRun run = measure::run_eval({nullptr, a.model, ""}, a.engine, s);
   if (progress_line) std::fprintf(stderr, "\r\033[K");
-
   if (a.json) {
-    measure::RecordWhat what;
-    what.model = a.model;
-    what.model_digest = measure::sha256_file(a.model);
-    what.backends = opt.backends;
-    what.precision = a.engine.precision;
-    what.sparse = a.engine.sparse;
-    if (!a.engine.format.empty()) what.formats["emu"] = a.engine.format;
-    what.threads = a.engine.threads;
-    what.batch = r.batch;
-    what.scenario = "eval";
-    what.data = a.data;
-    for (const auto& p : session.passes())
-      if (p.changes > 0) what.transforms.push_back("pass:" + p.pass);
-    print_json(measure::make_record(what, measure::eval_results_json(r),
-                                    measure::record_where(measure::describe_system(), started)));
+    print_json(run.record);
     return;
   }
+  const measure::EvalResult& r = run.result;
+  const runtime::SessionOptions& opt = run.options;
   std::printf("frugal eval %s\n", a.model.c_str());
   std::printf("data       %s\n", r.data.c_str());
   std::printf("backend    %s, %d thread%s, batch %lld\n", backend_list(opt).c_str(),

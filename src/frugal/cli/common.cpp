@@ -9,25 +9,6 @@
 
 namespace frugal::cli {
 
-Shape parse_shape(const std::string& text, const std::string& option) {
-  Shape s;
-  if (text == "scalar") return s;
-  size_t pos = 0;
-  while (pos <= text.size()) {
-    size_t x = text.find('x', pos);
-    std::string part = text.substr(pos, x == std::string::npos ? std::string::npos : x - pos);
-    char* end = nullptr;
-    long long v = part.empty() ? -1 : std::strtoll(part.c_str(), &end, 10);
-    if (part.empty() || *end != '\0' || v < 0)
-      throw UserError(option + ": '" + text + "' is not a shape (expected e.g. 1x3x224x224)");
-    s.push_back(v);
-    if (x == std::string::npos) break;
-    pos = x + 1;
-  }
-  shape_numel(s);
-  return s;
-}
-
 ir::Graph load_model(const std::string& what, uint64_t seed, const std::string& command) {
   if (std::filesystem::exists(what) || what.find('/') != std::string::npos ||
       (what.size() > 5 && what.substr(what.size() - 5) == ".onnx"))
@@ -36,15 +17,6 @@ ir::Graph load_model(const std::string& what, uint64_t seed, const std::string& 
     return zoo::build(what, seed);
   } catch (const UserError& e) {
     throw UserError(command + ": '" + what + "' is neither a file nor a zoo model: " + e.what());
-  }
-}
-
-void parse_input_shapes(const std::vector<std::string>& specs, ops::InferOptions& opt) {
-  for (const auto& spec : specs) {
-    auto eq = spec.rfind('=');
-    if (eq == std::string::npos || eq == 0)
-      throw UserError("--shape: '" + spec + "' is not NAME=DIMS (e.g. input=1x3x224x224)");
-    opt.input_shapes[spec.substr(0, eq)] = parse_shape(spec.substr(eq + 1), "--shape");
   }
 }
 

@@ -6,14 +6,13 @@
 #include <vector>
 
 #include "frugal/core/tensor.h"
-#include "frugal/ops/infer.h"
+#include "frugal/measure/engine.h"
 
 namespace frugal::cli {
 
-// "1x3x224x224" -> {1,3,224,224}; throws UserError naming `option` on bad text.
-Shape parse_shape(const std::string& text, const std::string& option);
-// "name=1x3x224x224" entries -> InferOptions.input_shapes.
-void parse_input_shapes(const std::vector<std::string>& specs, ops::InferOptions& opt);
+// Shapes and NAME=DIMS parsing live with the engine options (measure/engine.h).
+using measure::parse_input_shapes;
+using measure::parse_shape;
 
 // A model file, or a zoo model built with `seed` (a name that is no file and has no '/' or
 // ".onnx"); `command` prefixes the error when it is neither.

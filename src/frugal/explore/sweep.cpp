@@ -15,6 +15,7 @@
 #include "frugal/core/version.h"
 #include "frugal/explore/train_point.h"
 #include "frugal/measure/sha256.h"
+#include "frugal/measure/workflows.h"
 #include "frugal/pipeline/devices.h"
 
 namespace frugal::explore {
@@ -308,10 +309,10 @@ PointOutcome run_point(const Point& p, const SweepOptions& o) {
       finish(Failure{"eval", "eval --json printed no Record with results.accuracy", eval});
       return out;
     }
-    (*out.record)["results"]["accuracy"] = (*rec)["results"]["accuracy"];
-    (*out.record)["what"]["data"] = p.model.data;
+    measure::add_accuracy(*out.record, *rec);
   }
-  (*out.record)["what"]["transforms"] = p.transform.steps;
+  // The steps that made the model, then the graph passes the bench's session ran.
+  measure::add_transform_steps(*out.record, p.transform.steps);
   finish(std::nullopt);
   return out;
 }

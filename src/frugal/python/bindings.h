@@ -6,8 +6,8 @@
 #include <memory>
 #include <string>
 
-#include "frugal/cli/engine_options.h"
 #include "frugal/ir/graph.h"
+#include "frugal/measure/engine.h"
 
 namespace frugal::python {
 

@@ -24,10 +24,6 @@ if(FRUGAL_PYTHON)
     message(STATUS "Python bindings: ${Python3_EXECUTABLE} ${Python3_VERSION}, pybind11 "
                    "${pybind11_VERSION}; module ${FRUGAL_PYTHON_MODULE}")
     file(GLOB FRUGAL_PY_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/frugal/python/*.cpp)
-    # The CLI's engine-option parser, so that Session(backend=..., precision=...) means what
-    # `frugal run --backend --precision` means (python is the layer after cli).
-    list(APPEND FRUGAL_PY_SOURCES ${CMAKE_SOURCE_DIR}/src/frugal/cli/engine_options.cpp
-         ${CMAKE_SOURCE_DIR}/src/frugal/cli/common.cpp ${CMAKE_SOURCE_DIR}/src/frugal/cli/tensor_io.cpp)
     set(FRUGAL_PY_DIR ${CMAKE_BINARY_DIR}/python/frugal)
     # The package's pure-Python files, copied to build/python/frugal.
     file(GLOB FRUGAL_PY_FILES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/frugal/python/frugal/*)
@@ -44,7 +40,7 @@ if(FRUGAL_PYTHON)
                                        ${FRUGAL_PY_SOURCES})
     set_target_properties(frugal_python_embed PROPERTIES OUTPUT_NAME frugal-python)
     target_compile_options(frugal_python_embed PRIVATE ${FRUGAL_WARNINGS})
-    target_link_libraries(frugal_python_embed PRIVATE ${FRUGAL_LINK} CLI11::CLI11 pybind11::embed
+    target_link_libraries(frugal_python_embed PRIVATE ${FRUGAL_LINK} pybind11::embed
                           Python3::NumPy)
     add_dependencies(frugal_python_embed frugal_python_files)
 
@@ -54,7 +50,7 @@ if(FRUGAL_PYTHON)
       set_target_properties(frugal_python PROPERTIES OUTPUT_NAME _frugal LIBRARY_OUTPUT_DIRECTORY
                                                      ${FRUGAL_PY_DIR})
       target_compile_options(frugal_python PRIVATE ${FRUGAL_WARNINGS})
-      target_link_libraries(frugal_python PRIVATE ${FRUGAL_LINK} CLI11::CLI11 Python3::NumPy)
+      target_link_libraries(frugal_python PRIVATE ${FRUGAL_LINK} Python3::NumPy)
       add_dependencies(frugal_python frugal_python_files)
     endif()
   endif()

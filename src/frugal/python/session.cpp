@@ -3,8 +3,8 @@
 
 #include <mutex>
 
-#include "frugal/cli/engine_options.h"
 #include "frugal/core/error.h"
+#include "frugal/measure/engine.h"
 #include "frugal/python/arrays.h"
 #include "frugal/python/bindings.h"
 #include "frugal/runtime/session.h"
@@ -14,9 +14,9 @@ namespace {
 
 class PySession {
  public:
-  PySession(const Model& model, const cli::EngineArgs& args) : model_(model) {
+  PySession(const Model& model, const measure::EngineOptions& args) : model_(model) {
     py::gil_scoped_release nogil;  // compiling (and calibrating) takes a while
-    options_ = cli::session_options(args, model.origin, model.graph.get());
+    options_ = measure::session_options(args, model.origin, model.graph.get());
     session_ = std::make_unique<runtime::Session>(*model.graph, options_);
   }
 
@@ -121,21 +121,22 @@ class PySession {
 }  // namespace
 
 void bind_session(py::module_& m) {
-  py::class_<cli::EngineArgs>(m, "EngineOptions",
-                              "Engine options, as the CLI's --backend --precision ... flags.")
+  py::class_<measure::EngineOptions>(
+      m, "EngineOptions", "Engine options, as the CLI's --backend --precision ... flags.")
       .def(py::init<>())
-      .def_readwrite("backends", &cli::EngineArgs::backends)
-      .def_readwrite("precision", &cli::EngineArgs::precision)
-      .def_readwrite("calibration", &cli::EngineArgs::calibration)
-      .def_readwrite("format", &cli::EngineArgs::format)
-      .def_readwrite("threads", &cli::EngineArgs::threads)
-      .def_readwrite("batch", &cli::EngineArgs::batch)
-      .def_readwrite("shapes", &cli::EngineArgs::shapes)
-      .def_readwrite("no_optimize", &cli::EngineArgs::no_optimize)
-      .def_readwrite("sparse", &cli::EngineArgs::sparse)
-      .def_readwrite("precision_map", &cli::EngineArgs::precision_map);
+      .def_readwrite("backends", &measure::EngineOptions::backends)
+      .def_readwrite("precision", &measure::EngineOptions::precision)
+      .def_readwrite("calibration", &measure::EngineOptions::calibration)
+      .def_readwrite("format", &measure::EngineOptions::format)
+      .def_readwrite("threads", &measure::EngineOptions::threads)
+      .def_readwrite("batch", &measure::EngineOptions::batch)
+      .def_readwrite("shapes", &measure::EngineOptions::shapes)
+      .def_readwrite("no_optimize", &measure::EngineOptions::no_optimize)
+      .def_readwrite("sparse", &measure::EngineOptions::sparse)
+      .def_readwrite("precision_map", &measure::EngineOptions::precision_map);
   py::class_<PySession>(m, "Session")
-      .def(py::init<const Model&, const cli::EngineArgs&>(), py::arg("model"), py::arg("engine"))
+      .def(py::init<const Model&, const measure::EngineOptions&>(), py::arg("model"),
+           py::arg("engine"))
       .def("run", &PySession::run, py::arg("inputs"))
       .def("plan", &PySession::plan)
       .def_property_readonly(
