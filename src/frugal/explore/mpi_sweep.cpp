@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <deque>
 #include <future>
@@ -127,9 +128,25 @@ namespace {
 enum Tag : int { kHello = 1, kBeat, kResult, kPoint, kStop };
 using Clock = std::chrono::steady_clock;
 
-void send_json(int dest, int tag, const nlohmann::json& j) {
-  const std::string s = j.dump();
-  MPI_Send(s.data(), static_cast<int>(s.size()), MPI_CHAR, dest, tag, MPI_COMM_WORLD);
+// Sends, waiting at most `give_up_s` for the receiver: a blocking MPI_Send of a large
+// message to a dead rank would wait forever. False when it gave up; the buffer is then left
+// to MPI (leaked), which may still read it.
+bool send_json(int dest, int tag, const nlohmann::json& j, double give_up_s) {
+  auto text = std::make_unique<std::string>(j.dump());
+  MPI_Request request;
+  MPI_Isend(text->data(), static_cast<int>(text->size()), MPI_CHAR, dest, tag, MPI_COMM_WORLD,
+            &request);
+  const auto until = Clock::now() + std::chrono::duration<double>(give_up_s);
+  for (;;) {
+    int done = 0;
+    MPI_Test(&request, &done, MPI_STATUS_IGNORE);
+    if (done) return true;
+    if (Clock::now() > until) {
+      (void)text.release();
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
 }
 
 struct Message {
@@ -227,7 +244,18 @@ class Coordinator {
       else
         nap();
       check_silence();
+      keep_idle_ranks();
     }
+  }
+
+  // Idle ranks hear from rank 0 now and then, so that they stop when it is gone (under
+  // mpirun --enable-recovery a dead rank 0 would otherwise leave them waiting forever).
+  void keep_idle_ranks() {
+    const auto now = Clock::now();
+    if (std::chrono::duration<double>(now - last_keepalive_).count() < mo_.heartbeat_s * 4) return;
+    last_keepalive_ = now;
+    for (const auto& r : ranks_)
+      if (r.alive && r.hello && !r.point) send_json(r.id, kBeat, nullptr, mo_.dead_after_s);
   }
 
   bool allowed(const Point& p, const std::string& host) const {
@@ -247,7 +275,8 @@ class Coordinator {
       r.point = *it;
       r.last = r.assigned = Clock::now();
       pending_.erase(it);
-      send_json(r.id, kPoint, {{"index", *r.point}, {"key", points_[*r.point].key()}});
+      send_json(r.id, kPoint, {{"index", *r.point}, {"key", points_[*r.point].key()}},
+                mo_.dead_after_s);
     }
   }
 
@@ -336,7 +365,7 @@ class Coordinator {
         std::all_of(ranks_.begin(), ranks_.end(), [](const RankState& r) { return r.alive; });
     if (!finalize) world_.skip_finalize();
     for (const auto& r : ranks_)
-      if (r.alive) send_json(r.id, kStop, {{"finalize", finalize}});
+      if (r.alive) send_json(r.id, kStop, {{"finalize", finalize}}, mo_.dead_after_s);
   }
 
   MpiWorld& world_;
@@ -349,7 +378,7 @@ class Coordinator {
   std::vector<RankState> ranks_;
   std::set<std::string> failed_silent_;  // failed for a silent rank (a late result may follow)
   size_t total_ = 0;
-  Clock::time_point t0_;
+  Clock::time_point t0_, last_keepalive_;
 };
 
 }  // namespace
@@ -360,16 +389,31 @@ SweepSummary run_sweep_coordinator(MpiWorld& world, const std::vector<Point>& po
 }
 
 void release_workers(MpiWorld& world) {
-  for (int r = 1; r < world.size(); ++r) send_json(r, kStop, {{"finalize", true}});
+  for (int r = 1; r < world.size(); ++r) send_json(r, kStop, {{"finalize", true}}, 10);
 }
 
 void run_sweep_worker(MpiWorld& world, const std::vector<Point>& points, const SweepOptions& o,
                       const MpiSweepOptions& mo) {
   const std::string me = "rank " + std::to_string(world.rank()) + " on " + world.host();
-  send_json(0, kHello, {{"host", world.host()}, {"pid", static_cast<int64_t>(::getpid())}});
+  const double rank0_gone_s = mo.dead_after_s * 6;
+  // Rank 0 taken for dead (silent, or not taking messages): this rank stops.
+  auto give_up = [&](const char* why) {
+    std::fprintf(stderr, "sweep: %s: rank 0 %s for %d s: taken for dead, stopping\n", me.c_str(),
+                 why, static_cast<int>(rank0_gone_s));
+    world.skip_finalize();
+  };
+  if (!send_json(0, kHello, {{"host", world.host()}, {"pid", static_cast<int64_t>(::getpid())}},
+                 rank0_gone_s))
+    return give_up("takes no messages");
   for (;;) {
     std::optional<Message> m;
-    while (!(m = poll_message(0))) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    const auto heard = Clock::now();
+    while (!(m = poll_message(0))) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      if (std::chrono::duration<double>(Clock::now() - heard).count() > rank0_gone_s)
+        return give_up("silent");
+    }
+    if (m->tag == kBeat) continue;
     if (m->tag == kStop) {
       if (!m->body.value("finalize", true)) world.skip_finalize();
       return;
@@ -378,6 +422,7 @@ void run_sweep_worker(MpiWorld& world, const std::vector<Point>& points, const S
     const size_t i = m->body.value("index", size_t{0});
     const std::string key = m->body.value("key", "");
     PointOutcome out;
+    bool reachable = true;
     if (i >= points.size() || points[i].key() != key) {
       out = failed_outcome(nullptr, key,
                            me + ": its spec has no such point (is the spec the same file on "
@@ -385,7 +430,8 @@ void run_sweep_worker(MpiWorld& world, const std::vector<Point>& points, const S
     } else {
       auto done = std::async(std::launch::async, [&] { return run_point(points[i], o); });
       const auto beat = std::chrono::duration<double>(mo.heartbeat_s);
-      while (done.wait_for(beat) != std::future_status::ready) send_json(0, kBeat, nullptr);
+      while (done.wait_for(beat) != std::future_status::ready)
+        if (reachable) reachable = send_json(0, kBeat, nullptr, rank0_gone_s);
       try {
         out = done.get();
         if (out.row.status != "ok") out.row.error = me + ": " + out.row.error;
@@ -393,9 +439,11 @@ void run_sweep_worker(MpiWorld& world, const std::vector<Point>& points, const S
         out = failed_outcome(&points[i], key, me + ": " + e.what());
       }
     }
-    send_json(0, kResult,
-              {{"row", row_to_json(out.row)},
-               {"record", out.record ? *out.record : nlohmann::json(nullptr)}});
+    if (!reachable || !send_json(0, kResult,
+                                 {{"row", row_to_json(out.row)},
+                                  {"record", out.record ? *out.record : nlohmann::json(nullptr)}},
+                                 rank0_gone_s))
+      return give_up("takes no messages");
   }
 }
 

@@ -27,6 +27,7 @@ struct MpiSweepOptions {
   double heartbeat_s = 0.5;     // a busy rank reports this often
   double dead_after_s = 10;     // a busy rank silent this long is taken for dead
   double hello_within_s = 120;  // a rank that has not reported by then is taken for dead
+  // An idle rank that has not heard from rank 0 for 6 x dead_after_s stops (rank 0 is gone).
 };
 
 // The MPI world of this process: MPI_Init on construction; MPI_Finalize on destruction
