@@ -3,7 +3,7 @@
 # all training samples (--full-loss) after every epoch; plain steps (momentum 0), constant
 # learning rate, batch 64, seed 0, one thread.
 #   logreg_fmnist: all 60,000 images, EPOCHS_LR (default 30) epochs, lr 0.1
-#   lenet5:        the first 10,000 images, EPOCHS_LENET (default 3) epochs, lr 0.05
+#   lenet5:        the first 10,000 images, EPOCHS_LENET (default 3) epochs, lr 0.02
 # 8-bit SGD keeps the weights themselves in fixed1.7 (8 bits, step 1/128, range [-1, 1))
 # with stochastic rounding and no fp32 master copy; HALP keeps an 8-bit offset around an
 # fp32 centre (--halp 8: one outer epoch per pass over the data, mu 1). The accelerator's
@@ -30,4 +30,4 @@ run() {  # model limit epochs lr recipe
   grep '^halp' "$out/${m}_$r.txt"
 }
 for r in fp32 sgd8 halp8; do run logreg_fmnist 0 "$e_lr" 0.1 "$r"; done
-for r in fp32 sgd8 halp8; do run lenet5 10000 "$e_lenet" 0.05 "$r"; done
+for r in fp32 sgd8 halp8; do run lenet5 10000 "$e_lenet" 0.02 "$r"; done
