@@ -24,9 +24,15 @@ circles=$(grep -o '<circle class="pt' "$tmp/dom.html" | wc -l)
 [ "$plots" -ge 5 ] || { echo "FAIL: $plots plots in the rendered page (want 5 or more)"; fails=1; }
 [ "$circles" -ge 1 ] || { echo "FAIL: no data points drawn"; fails=1; }
 grep -q "report-ok plots=$plots" "$tmp/dom.html" || { echo "FAIL: the script counted other plots"; fails=1; }
+# The answers section opens the page: four questions, each with its sentence.
+answers=$(grep -o '<div class="answer" id="answer-[a-z]*"' "$tmp/dom.html" | wc -l)
+sentences=$(grep -o '<p class="sentence">[^<]' "$tmp/dom.html" | wc -l)
+[ "$answers" -eq 4 ] && [ "$sentences" -eq 4 ] ||
+  { echo "FAIL: $answers answers with $sentences sentences in the rendered page (want 4)"; fails=1; }
+grep -q "answers=$answers" "$tmp/dom.html" || { echo "FAIL: the script counted other answers"; fails=1; }
 timeout 90 "$browser" "${flags[@]}" --window-size=1400,2400 --screenshot="$png" "$url" >/dev/null 2>"$tmp/err2"
 if [ "$(head -c 8 "$png" 2>/dev/null | od -An -tx1 | tr -d ' \n')" != "89504e470d0a1a0a" ]; then
   echo "FAIL: no PNG screenshot at $png"; tail -5 "$tmp/err2"; fails=1
 fi
-echo "report_browser: $plots plots, $circles points drawn, script ok, screenshot $png ($(stat -c %s "$png" 2>/dev/null || echo 0) bytes)"
+echo "report_browser: $answers answers, $plots plots, $circles points drawn, script ok, screenshot $png ($(stat -c %s "$png" 2>/dev/null || echo 0) bytes)"
 exit $fails

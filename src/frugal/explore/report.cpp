@@ -9,6 +9,7 @@
 #include <set>
 
 #include "frugal/core/error.h"
+#include "frugal/explore/answers.h"
 #include "frugal/explore/pareto.h"
 #include "frugal/explore/svg_plot.h"
 
@@ -183,6 +184,8 @@ svg .frame{fill:none;stroke:#888}svg .grid{stroke:#eee}svg .front{fill:none;stro
 table{border-collapse:collapse;font-size:.85em;margin:8px 0}th,td{border:1px solid #ddd;padding:3px 6px;text-align:right}
 th{background:#f3f3f3;cursor:pointer;user-select:none}td.t,th.t{text-align:left}tr.front td{background:#fff7d6}
 pre{background:#f6f6f6;padding:8px;font-size:.8em;white-space:pre-wrap}
+.answer{margin:0 0 1.2em 0}.answer h3{font-size:1em;margin:.8em 0 .2em}.answer .sentence{margin:.2em 0}
+td.measured{color:#1a6e1a}td.estimated{color:#a05a00}
 )css";
 
 const char* kScript = R"js(
@@ -206,7 +209,8 @@ const char* kScript = R"js(
       });
     });
     var plots=document.querySelectorAll('svg.plot').length;
-    status.textContent='report-ok plots='+plots;
+    var answers=document.querySelectorAll('#answers .answer').length;
+    status.textContent='report-ok plots='+plots+' answers='+answers;
     status.setAttribute('data-ok','1');
   }catch(e){status.textContent='report-error '+e;status.setAttribute('data-ok','0');}
 })();
@@ -290,6 +294,7 @@ std::string render_report_html(const ReportInput& in, const ReportOptions& optio
        " ok, " + std::to_string(failed) +
        " failed. Hover a point for its configuration; click a column to sort.</p>\n";
   h += "<div id=\"report-status\" data-ok=\"\">script not run</div>\n";
+  h += render_answers_html(study_answers(rows));
 
   h += "<h2 id=\"fronts\">Pareto fronts</h2>\n<p>Outlined points are Pareto-optimal for the two "
        "figures "
