@@ -5,6 +5,7 @@
 
 #include "frugal/cli/command.h"
 #include "frugal/core/error.h"
+#include "frugal/explore/answers.h"
 #include "frugal/explore/report.h"
 #include "frugal/explore/study.h"
 
@@ -35,21 +36,26 @@ void run_study_command(const StudyArgs& a) {
   auto rows = store.records();
   std::printf("\nstudy: %zu points (%zu measured now, %zu failed, %zu from an earlier run) in %.0f s\n", r.points,
               r.sweep.ok, r.sweep.failed, r.sweep.skipped, r.wall_s);
-  std::printf("model   %s\n", r.model_note.c_str());
+  for (const auto& n : r.model_notes) std::printf("model   %s\n", n.c_str());
   for (const auto& d : r.dropped) std::printf("skipped %s\n", d.c_str());
   std::printf("results %s\nreport  %s\n\n", r.db_path.c_str(), r.report_path.c_str());
+  std::printf("%s\n", explore::render_answers_text(explore::study_answers(rows)).c_str());
   std::printf("%s", explore::render_pareto_text(rows, explore::default_pareto_metrics(rows)).c_str());
 }
 
 void setup(CLI::App& app) {
   auto a = std::make_shared<StudyArgs>();
-  auto* sub = app.add_subcommand("study", "The main job: train a CNN, sweep it and zoo models, report");
+  auto* sub = app.add_subcommand(
+      "study", "The main job: train CNNs, compress and measure them and zoo models, answer");
   sub->footer(
-      "Trains LeNet-5 on Fashion-MNIST (cached), measures it and zoo models on every backend and "
-      "precision this build runs, and writes DIR/results.sqlite and DIR/report.html. Re-running "
-      "resumes: points already measured in DIR are kept.\n"
-      "Examples:\n  frugal study\n  frugal study --quick -o /tmp/s\n  frugal study --print-spec > my.yaml");
-  sub->add_flag("--quick", a->quick, "the short variant (under 3 minutes)");
+      "Trains LeNet-5, resnet8_fmnist and mobilenet_fmnist on Fashion-MNIST (cached), compresses "
+      "them and three zoo models with every compress method, measures them on every CPU precision "
+      "and thread count this build runs (cuda where present) and in pipelines, and writes "
+      "DIR/results.sqlite and DIR/report.html, which opens with the answers. Re-running resumes: "
+      "points already measured in DIR are kept.\n"
+      "Examples:\n  frugal study\n  frugal study --quick -o /tmp/s\n  frugal study --print-spec > "
+      "my.yaml");
+  sub->add_flag("--quick", a->quick, "the short variant (under 2 minutes)");
   sub->add_option("-o,--output", a->out, "output folder (default ./study)");
   sub->add_option("--cache", a->cache, "model cache (default ~/.cache/frugal)");
   sub->add_flag("--print-spec", a->print_spec, "print the embedded sweep spec and exit");

@@ -3,82 +3,200 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <map>
 #include <set>
 
+#include "frugal/compress/methods.h"
 #include "frugal/core/error.h"
 #include "frugal/core/version.h"
 #include "frugal/explore/report.h"
 #include "frugal/explore/store.h"
-#include "frugal/kernels/backend.h"
+#include "frugal/ir/onnx_io.h"
 #include "frugal/measure/sha256.h"
+#include "frugal/train/trainer.h"
+#include "frugal/zoo/zoo.h"
 
 namespace frugal::explore {
 namespace {
 
 namespace fs = std::filesystem;
 
-// Full: the CNN on every engine at 1 and 2 threads, a batch scan, and three zoo models on
-// the cpu backend. Quick: the CNN and one small zoo model, fewer engines, shorter runs.
-const char* kFullSpec = R"yaml(
-name: study
-models:
-  - file: "{cnn_file}"
-    name: "{cnn_name}"
-    data: fashion-mnist:test
-    limit: 2000
-  - zoo: squeezenet1_1
-  - zoo: mobilenet_v2
-  - zoo: resnet18
-transforms: [none]
-backends:
-  - ref
-  - name: cpu,ref
-    precisions: [fp32, bf16, int8]
-    threads: [1, 2]
-  - name: emu,ref
-    formats: ["w=e4m3,a=e4m3", "w=e5m2,a=e5m2"]
-exclude:
-  - {model: [squeezenet1_1, mobilenet_v2, resnet18], backend: [ref, "emu,ref"]}
-include:
-  - {model: "{cnn_name}", backend: "cpu,ref", precision: fp32, threads: 1, batch: [8, 32]}
-power: auto
-duration: 1
-min_queries: 20
-timeout: 180
-bench_args: [--idle-seconds, "0.5", --warmup, "0.2"]
-)yaml";
+// The models trained by `frugal train` (default recipe: SGD, momentum 0.9, cosine), evaluated
+// on all 10,000 Fashion-MNIST test images; the zoo models measure speed, memory and energy
+// only (random weights). Epochs are chosen so that `frugal study` fits its budget on a
+// 2-core machine (docs/sweep.md, "frugal study").
+// The two larger models are measured at 2 threads only: each of their points evaluates all
+// 10,000 test images, and accuracy does not depend on the thread count.
+struct TrainedModel {
+  const char* zoo;
+  int epochs;
+  bool both_thread_counts;
+};
+const TrainedModel kTrainedFull[] = {
+    {"lenet5", 3, true}, {"resnet8_fmnist", 1, false}, {"mobilenet_fmnist", 1, false}};
+const TrainedModel kTrainedQuick[] = {{"lenet5", 1, true}};
+const char* const kZooFull[] = {"squeezenet1_1", "mobilenet_v2", "resnet18"};
+const char* const kZooQuick[] = {"squeezenet1_1"};
+constexpr int64_t kQuickTrainLimit = 10000;  // --quick trains on these images
+constexpr int64_t kFineTuneImages = 12000;   // fine-tuning: one pass over the first N images
 
-const char* kQuickSpec = R"yaml(
-name: study-quick
-models:
-  - file: "{cnn_file}"
-    name: "{cnn_name}"
-    data: fashion-mnist:test
-    limit: 500
-  - zoo: squeezenet1_1
-transforms: [none]
-backends:
-  - ref
-  - name: cpu,ref
-    precisions: [fp32, bf16, int8]
-  - name: emu,ref
-    formats: ["w=e4m3,a=e4m3"]
-exclude:
-  - {model: squeezenet1_1, backend: [ref, "emu,ref"]}
-include:
-  - {model: "{cnn_name}", backend: "cpu,ref", precision: fp32, batch: 8}
-power: auto
-duration: 0.3
-min_queries: 10
-timeout: 60
-bench_args: [--idle-seconds, "0", --warmup, "0.1"]
-)yaml";
+std::string yaml_list(const std::vector<std::string>& items) {
+  std::string s = "[";
+  for (const auto& i : items) s += (s.size() > 1 ? ", " : "") + std::string("\"") + i + "\"";
+  return s + "]";
+}
 
-std::string replace_all(std::string s, const std::string& from, const std::string& to) {
-  for (size_t at = 0; (at = s.find(from, at)) != std::string::npos; at += to.size()) s.replace(at, from.size(), to);
+std::string joined(const std::vector<std::string>& words) {
+  std::string s;
+  for (const auto& w : words) s += (s.empty() ? "" : " ") + w;
   return s;
+}
+
+// Fine-tuning after pruning, with the zeros kept (docs/pruning.md). The train split only:
+// the study evaluates every point on the test split itself.
+std::string fine_tune_step(bool quick) {
+  return "train {in} -o {out} --data fashion-mnist:train --prune keep --epochs 1 --lr 0.01 "
+         "--batch 64 --seed 0 --threads 2 --quiet --limit " +
+         std::to_string(quick ? kQuickTrainLimit / 4 : kFineTuneImages);
+}
+
+// A compress method as transform steps. Trained models: the pruning part, fine-tuning, then
+// the rest (Deep Compression order), calibrated on Fashion-MNIST's train split. Zoo models:
+// one step, no fine-tuning, calibrated on random inputs (they have no data set).
+std::vector<std::string> method_steps(const compress::MethodRecipe& m, bool trained, bool quick) {
+  const bool data = m.needs().data;
+  auto compress_step = [&](const compress::PipelineSpec& spec) {
+    compress::MethodRecipe part = m;
+    part.spec = spec;
+    std::string s = "compress " + joined(part.compress_args());
+    if (!spec.quant.empty() && data)
+      s += trained ? " --calib-data fashion-mnist" : " --calibration random:16";
+    return s;
+  };
+  if (!trained || !m.fine_tune || m.spec.prune.empty()) return {compress_step(m.spec)};
+  compress::PipelineSpec prune_only, rest = m.spec;
+  prune_only.prune = m.spec.prune;
+  prune_only.exclude = m.spec.exclude;
+  rest.prune.clear();
+  rest.exclude.clear();
+  std::vector<std::string> steps{compress_step(prune_only), fine_tune_step(quick)};
+  if (!rest.cluster.empty() || !rest.quant.empty()) steps.push_back(compress_step(rest));
+  return steps;
+}
+
+// Fine-tuning follows the pruning part, which leads the label as it leads the pipeline.
+std::string transform_label(const compress::MethodRecipe& m, bool trained) {
+  std::string label = m.label;
+  if (trained && m.fine_tune && !m.spec.prune.empty())
+    label.insert(std::min(label.find('+'), label.size()), "+ft");
+  if (!trained && m.needs().data && !m.spec.quant.empty()) label += " (random calibration)";
+  return label;
+}
+
+struct StudyPlan {
+  std::vector<std::pair<TrainedModel, std::string>> trained;  // the model, its file
+  std::vector<std::string> zoo;
+};
+
+std::string build_spec(const StudyPlan& plan, bool quick) {
+  std::string y = std::string("name: ") + (quick ? "study-quick" : "study") + "\nmodels:\n";
+  std::vector<std::string> trained, zoo = plan.zoo;
+  for (const auto& [m, file] : plan.trained) {
+    y += "  - {file: \"" + file + "\", name: " + m.zoo + ", data: \"fashion-mnist:test\"" +
+         (quick ? ", limit: 1000" : "") + (m.both_thread_counts ? "" : ", threads: [2]") + "}\n";
+    trained.push_back(m.zoo);
+  }
+  for (const auto& z : zoo) y += "  - zoo: " + z + "\n";
+
+  // Every method the compress pipeline lists, in a trained and a zoo form.
+  std::vector<std::string> t_float, t_quant, z_float, z_quant;
+  std::set<std::string> labels{"none"};
+  y += "transforms:\n  - none\n";
+  for (const auto& m : compress::study_methods()) {
+    bool quant = !m.spec.quant.empty();
+    for (bool is_trained : {true, false}) {
+      if ((is_trained ? trained : zoo).empty()) continue;
+      std::string label = transform_label(m, is_trained);
+      // A method without fine-tuning or data is the same steps for both kinds of model.
+      if (labels.insert(label).second)
+        y += "  - {name: \"" + label +
+             "\", steps: " + yaml_list(method_steps(m, is_trained, quick)) + "}\n";
+      (is_trained ? (quant ? t_quant : t_float) : (quant ? z_quant : z_float)).push_back(label);
+    }
+  }
+  // Host CPU at every precision, 1 and 2 threads; cuda where this machine has a GPU (the
+  // engine probe leaves it out otherwise).
+  y += "backends:\n  - {name: \"cpu,ref\", precisions: [fp32, bf16, int8]}\n"
+       "  - {name: \"cuda,cpu,ref\", precisions: [fp32, fp16, int8]}\nthreads: [1, 2]\n";
+  // Compressed models run on the engine they are made for: float ones in fp32, quantized
+  // ones in int8; zoo models at 2 threads only; no transform on cuda.
+  auto all = [](std::vector<std::string> a, const std::vector<std::string>& b) {
+    for (const auto& x : b)
+      if (std::find(a.begin(), a.end(), x) == a.end()) a.push_back(x);
+    return a;
+  };
+  y += "exclude:\n";
+  if (!all(t_float, z_float).empty())
+    y += "  - {transform: " + yaml_list(all(t_float, z_float)) + ", precision: [bf16, int8]}\n";
+  if (!all(t_quant, z_quant).empty())
+    y += "  - {transform: " + yaml_list(all(t_quant, z_quant)) + ", precision: [fp32, bf16]}\n";
+  y += "  - {transform: " + yaml_list(all(all(t_float, z_float), all(t_quant, z_quant))) +
+       ", backend: \"cuda,cpu,ref\"}\n";
+  if (!zoo.empty()) {
+    auto only = [](const std::vector<std::string>& a, const std::vector<std::string>& b) {
+      std::vector<std::string> o;
+      for (const auto& x : a)
+        if (std::find(b.begin(), b.end(), x) == b.end()) o.push_back(x);
+      return o;
+    };
+    auto t_all = all(t_float, t_quant), z_all = all(z_float, z_quant);
+    if (!only(t_all, z_all).empty())
+      y +=
+          "  - {model: " + yaml_list(zoo) + ", transform: " + yaml_list(only(t_all, z_all)) + "}\n";
+    if (!only(z_all, t_all).empty())
+      y += "  - {model: " + yaml_list(trained) + ", transform: " + yaml_list(only(z_all, t_all)) +
+           "}\n";
+    // Zoo models' compressed forms at 2 threads only; --quick measures them uncompressed.
+    y += "  - {model: " + yaml_list(zoo) + ", transform: " + yaml_list(z_all) +
+         (quick ? "" : ", threads: 1") + "}\n";
+  }
+  y += "include:\n";
+  // Pipelines: measured on host cores for the first trained and the first zoo model; modeled
+  // (estimates) for LeNet-5 and the zoo models: no 10,000-image evaluation of each K.
+  std::vector<std::string> piped{trained.front()};
+  if (!zoo.empty()) piped.push_back(zoo.front());
+  y += "  - {model: " + yaml_list(piped) +
+       ", transform: none, backend: \"cpu,ref\", precision: fp32, threads: 1, devices: host-cores, "
+       "stages: [1, 2], partition: optimal}\n";
+  y += "  - {model: " + trained.front() +
+       ", transform: none, backend: \"cpu,ref\", precision: fp32, threads: 1, batch: [8, 32]}\n";
+  y += "  - {model: " + yaml_list(all({trained.front()}, zoo)) +
+       ", transform: none, backend: \"cpu,ref\", precision: int8, threads: 1, devices: edgetpu-x8, "
+       "stages: " +
+       (quick ? "[1, 2]" : "[1, 2, 4]") + ", partition: params}\n";
+  // Training formats (sweep `train:` points, issue 19): the DSE on LeNet-5 joins here once
+  // the sweep runs training points.
+  y += "power: auto\n";
+  y += quick ? "duration: 0.3\nmin_queries: 10\ntimeout: 120\n"
+               "bench_args: [--idle-seconds, \"0\", --warmup, \"0.1\"]\n"
+             : "duration: 1\nmin_queries: 20\ntimeout: 300\n"
+               "bench_args: [--idle-seconds, \"0.2\", --warmup, \"0.2\"]\n";
+  return y;
+}
+
+StudyPlan plan_of(bool quick, const std::vector<std::string>& files) {
+  StudyPlan p;
+  size_t i = 0;
+  for (const auto& m :
+       quick ? std::vector<TrainedModel>(std::begin(kTrainedQuick), std::end(kTrainedQuick))
+             : std::vector<TrainedModel>(std::begin(kTrainedFull), std::end(kTrainedFull)))
+    p.trained.push_back({m, i < files.size() ? files[i++] : std::string("{") + m.zoo + "_file}"});
+  for (const char* z : quick ? std::vector<const char*>(std::begin(kZooQuick), std::end(kZooQuick))
+                             : std::vector<const char*>(std::begin(kZooFull), std::end(kZooFull)))
+    p.zoo.push_back(z);
+  return p;
 }
 
 void say(const StudyOptions& o, const std::string& line) {
@@ -90,35 +208,85 @@ void say(const StudyOptions& o, const std::string& line) {
 
 }  // namespace
 
-// GPU rows (issue 18): each backend that `auto` puts before cpu and that is present here (the
-// cuda backend on a machine with a GPU), in fp32 and each format it has a variant for, on
-// every model of the grid. Nothing where there is none, so the grid is unchanged.
-static std::string gpu_backends_yaml() {
-  std::string y;
-  const int cpu_rank = kernels::backend_traits("cpu").auto_rank;
-  for (const auto& b : kernels::auto_backends()) {
-    const auto& t = kernels::backend_traits(b);
-    if (t.auto_rank >= cpu_rank) continue;
-    y += "  - name: " + b + ",ref\n    precisions: [fp32";
-    for (const auto& [format, variant] : t.variants) y += ", " + format;
-    y += "]\n";
-  }
-  return y;
-}
-
 std::string study_spec_yaml(bool quick) {
-  return replace_all(quick ? kQuickSpec : kFullSpec, "\nbackends:\n",
-                     "\nbackends:\n" + gpu_backends_yaml());
+  return build_spec(plan_of(quick, {}), quick);
 }
 
-std::vector<std::string> study_train_args(bool quick) {
-  // Adam: plain SGD barely moves LeNet-5 in the quick variant's few hundred steps.
-  std::vector<std::string> a{"train", "lenet5", "--data", "fashion-mnist", "--batch", "32", "--optimizer", "adam",
-                             "--lr", "0.002", "--seed", "0", "--quiet"};
-  if (quick) a.insert(a.end(), {"--epochs", "1", "--limit", "10000"});
-  else a.insert(a.end(), {"--epochs", "2"});
+std::vector<std::string> study_train_args(const std::string& zoo, int epochs, bool quick) {
+  std::vector<std::string> a{"train",     zoo,
+                             "--data",    "fashion-mnist:train",
+                             "--epochs",  std::to_string(epochs),
+                             "--batch",   "64",
+                             "--seed",    "0",
+                             "--threads", "2",
+                             "--quiet"};
+  if (quick) a.insert(a.end(), {"--limit", std::to_string(kQuickTrainLimit)});
   return a;
 }
+
+namespace {
+std::string minutes(double s) {
+  if (!std::isfinite(s) || s < 0) return "?";
+  int t = static_cast<int>(s + 0.5);
+  return t >= 60 ? std::to_string(t / 60) + "m" + (t % 60 < 10 ? "0" : "") +
+                       std::to_string(t % 60) + "s"
+                 : std::to_string(t) + "s";
+}
+
+// Trains `m` in this process (the library's trainer, as `frugal train` would with the same
+// arguments), or finds it cached under the digest of those arguments; returns the file and
+// a line saying how it was obtained. On a terminal a progress line with the ETA is redrawn.
+std::pair<std::string, std::string> trained_model(const StudyOptions& o, const TrainedModel& m,
+                                                  size_t index, size_t count) {
+  auto args = study_train_args(m.zoo, m.epochs, o.quick);
+  std::string command = joined(args);
+  std::string file =
+      o.cache_dir + "/trained/" + measure::sha256_hex(command).substr(0, 32) + ".onnx";
+  std::error_code ec;
+  if (fs::exists(file, ec)) return {file, "`frugal " + command + "`: cached"};
+  say(o, "study: training " + std::string(m.zoo) + " (" + std::to_string(index + 1) + " of " +
+             std::to_string(count) + "): frugal " + command);
+  train::TrainConfig c;
+  c.data = "fashion-mnist:train";
+  c.epochs = m.epochs;
+  c.batch = 64;
+  c.seed = 0;
+  c.threads = 2;
+  c.limit = o.quick ? kQuickTrainLimit : 0;
+  std::string tmp = file + ".tmp" + std::to_string(::getpid()) + ".onnx";
+  c.checkpoint = tmp + ".ckpt";
+  auto t0 = std::chrono::steady_clock::now();
+  auto last_draw = t0 - std::chrono::seconds(1);
+  train::Trainer trainer(zoo::build(m.zoo, c.seed), c);
+  trainer.run([](const train::EpochStats&) {},
+              [&](int64_t epoch, int64_t done, int64_t total, double loss) {
+                auto now = std::chrono::steady_clock::now();
+                if (!o.progress || now - last_draw < std::chrono::milliseconds(500)) return;
+                last_draw = now;
+                double elapsed = std::chrono::duration<double>(now - t0).count();
+                double frac =
+                    (static_cast<double>(epoch - 1) +
+                     static_cast<double>(done) / static_cast<double>(std::max<int64_t>(total, 1))) /
+                    static_cast<double>(m.epochs);
+                char line[160];
+                std::snprintf(line, sizeof line,
+                              "[train %zu/%zu] %s epoch %lld/%d %3.0f%% loss %.3f, %s, ETA %s",
+                              index + 1, count, m.zoo, static_cast<long long>(epoch), m.epochs,
+                              100 * frac, loss, minutes(elapsed).c_str(),
+                              minutes(frac > 0 ? elapsed / frac * (1 - frac) : NAN).c_str());
+                std::fprintf(stderr, "\r\033[K%s", line);
+                std::fflush(stderr);
+              });
+  if (o.progress) std::fprintf(stderr, "\r\033[K");
+  fs::remove(c.checkpoint, ec);
+  ir::save_onnx(trainer.model(), tmp);
+  fs::rename(tmp, file, ec);
+  if (ec) throw UserError(file + ": cannot store the trained model: " + ec.message());
+  double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return {file, "`frugal " + command + "` (in process) in " +
+                    std::to_string(static_cast<int>(took + 0.5)) + " s"};
+}
+}  // namespace
 
 StudyResult run_study(const StudyOptions& o) {
   auto t0 = std::chrono::steady_clock::now();
@@ -131,65 +299,49 @@ StudyResult run_study(const StudyOptions& o) {
   // Opened first: a read-only folder or a foreign file fails before minutes of training.
   Store store = Store::open(res.db_path, Store::Mode::read_write);
 
-  // 1. The CNN: trained by `frugal train` when this build has it, cached by the digest of
-  // the training command; else the untrained zoo LeNet-5 (and the report says so).
-  std::string cnn_file, cnn_name;
-  ChildLimits probe_limits;
-  probe_limits.timeout_s = 30;
-  bool can_train = run_child({o.frugal_exe, "train", "--help"}, probe_limits).ok();
+  // 1. The trained models, cached by the digest of their training command.
   fs::create_directories(o.cache_dir + "/trained", ec);
-  if (can_train) {
-    auto args = study_train_args(o.quick);
-    std::string spec;
-    for (const auto& a : args) spec += a + " ";
-    cnn_name = o.quick ? "cnn_fmnist_quick" : "cnn_fmnist";
-    cnn_file = o.cache_dir + "/trained/" + measure::sha256_hex(spec).substr(0, 32) + ".onnx";
-    if (fs::exists(cnn_file, ec)) {
-      res.model_note = "CNN (LeNet-5) trained on Fashion-MNIST by `frugal " + spec + "`: cached " + cnn_file;
-    } else {
-      say(o, "study: training the CNN: frugal " + spec);
-      std::vector<std::string> argv{o.frugal_exe};
-      argv.insert(argv.end(), args.begin(), args.end());
-      std::string tmp = cnn_file + ".tmp" + std::to_string(::getpid()) + ".onnx";
-      std::string checkpoint = tmp + ".ckpt";
-      argv.insert(argv.end(), {"-o", tmp, "--checkpoint", checkpoint});
-      ChildLimits train_limits;
-      train_limits.timeout_s = o.quick ? 120 : 600;
-      ChildResult r = run_child(argv, train_limits);
-      fs::remove(checkpoint, ec);
-      if (!r.ok() || !fs::exists(tmp, ec)) {
-        fs::remove(tmp, ec);
-        throw UserError("study: training the CNN failed (" + r.describe() + "): " + r.last_error_line());
-      }
-      fs::rename(tmp, cnn_file, ec);
-      res.model_note = "CNN (LeNet-5) trained on Fashion-MNIST by `frugal " + spec + "` in " +
-                       std::to_string(static_cast<int>(r.wall_s + 0.5)) + " s, cached as " + cnn_file;
-    }
-  } else {
-    cnn_name = "lenet5_untrained";
-    cnn_file = o.cache_dir + "/zoo/lenet5-" + FRUGAL_GIT_REV + ".onnx";
-    fs::create_directories(o.cache_dir + "/zoo", ec);
-    if (!fs::exists(cnn_file, ec) && !run_child({o.frugal_exe, "zoo", "lenet5", "-o", cnn_file}, probe_limits).ok())
-      throw UserError("study: cannot build the zoo lenet5");
-    res.model_note = "`frugal train` is not in this build: the zoo LeNet-5 with random weights stands in (accuracy ~10%)";
+  std::vector<std::string> files;
+  const auto models =
+      o.quick ? std::vector<TrainedModel>(std::begin(kTrainedQuick), std::end(kTrainedQuick))
+              : std::vector<TrainedModel>(std::begin(kTrainedFull), std::end(kTrainedFull));
+  for (const auto& m : models) {
+    auto [file, note] = trained_model(o, m, files.size(), models.size());
+    files.push_back(file);
+    res.model_notes.push_back(std::string(m.zoo) + " trained on Fashion-MNIST by " + note);
+    say(o, "study: " + res.model_notes.back());
   }
-  say(o, "study: " + res.model_note);
+  std::string cnn_file = files.front();
 
   // 2. The grid, less the engines this build cannot run (probed once on the CNN).
-  std::string yaml = replace_all(replace_all(study_spec_yaml(o.quick), "{cnn_file}", cnn_file), "{cnn_name}", cnn_name);
+  std::string yaml = build_spec(plan_of(o.quick, files), o.quick);
   SweepSpec spec = parse_sweep_spec(yaml, o.quick ? "study --quick (embedded spec)" : "study (embedded spec)", "");
+  ChildLimits probe_limits;
+  probe_limits.timeout_s = 30;
+  auto probe = [&](const std::string& backend, const std::string& precision,
+                   const std::string& format) {
+    std::vector<std::string> argv{o.frugal_exe, "run",         cnn_file, "--backend",
+                                  backend,      "--precision", precision};
+    if (!format.empty()) argv.insert(argv.end(), {"--format", format});
+    if (precision == "int8") argv.insert(argv.end(), {"--calibration", "random:4"});
+    ChildResult r = run_child(argv, probe_limits);
+    return r.ok() ? std::string() : r.describe() + ": " + r.last_error_line();
+  };
+  // A preference list's first backend must run on its own (a cuda list falling back to the
+  // CPU would give rows labelled cuda that ran on the CPU); then the engine as a whole.
   std::map<std::string, std::string> engine_ok;  // engine -> "" or why not
   std::vector<Point> points;
   for (const auto& p : spec.points) {
+    std::string first = p.backend.substr(0, p.backend.find(','));
+    if (!engine_ok.count(first)) engine_ok[first] = probe(first, "fp32", "");
     std::string engine = p.backend + " " + p.precision + (p.format.empty() ? "" : " " + p.format);
-    if (!engine_ok.count(engine)) {
-      std::vector<std::string> argv{o.frugal_exe, "run", cnn_file, "--backend", p.backend, "--precision", p.precision};
-      if (!p.format.empty()) argv.insert(argv.end(), {"--format", p.format});
-      if (p.precision == "int8") argv.insert(argv.end(), {"--calibration", "random:4"});
-      ChildResult r = run_child(argv, probe_limits);
-      engine_ok[engine] = r.ok() ? "" : r.describe() + ": " + r.last_error_line();
-      if (!r.ok()) res.dropped.push_back(engine + " (" + engine_ok[engine] + ")");
-    }
+    if (!engine_ok.count(engine))
+      engine_ok[engine] =
+          engine_ok[first].empty() ? probe(p.backend, p.precision, p.format) : engine_ok[first];
+    if (!engine_ok[engine].empty() &&
+        std::find(res.dropped.begin(), res.dropped.end(),
+                  engine + " (" + engine_ok[engine] + ")") == res.dropped.end())
+      res.dropped.push_back(engine + " (" + engine_ok[engine] + ")");
     if (engine_ok[engine].empty()) points.push_back(p);
   }
   for (const auto& d : res.dropped) say(o, "study: left out " + d);
@@ -206,7 +358,7 @@ StudyResult run_study(const StudyOptions& o) {
 
   // 4. Report.
   ReportInput in = load_report_input(store);
-  in.title = spec.name + ": " + cnn_name + " and zoo models";
+  in.title = spec.name + ": models trained on Fashion-MNIST and zoo models (random weights)";
   write_text_file(res.report_path, render_report_html(in));
   res.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return res;

@@ -49,12 +49,23 @@ std::string temp_beside(const std::string& final_path) {
          ".onnx";
 }
 
-// Runs `argv` that writes `tmp`; on success moves it to `final_path`.
+// `frugal compress --quant` writes the activation ranges beside its model (the output's
+// stem + .ranges.json); they travel with the model into the cache, and int8 points run with
+// them (random calibration would re-range a calibrated model's activations).
+std::string ranges_beside(const std::string& onnx) {
+  return fs::path(onnx).replace_extension(".ranges.json").string();
+}
+
+// Runs `argv` that writes `tmp`; on success moves it (and its ranges) to `final_path`. A
+// training step's checkpoint beside `tmp` is dropped.
 std::optional<Failure> produce(const std::vector<std::string>& argv, const std::string& tmp,
                                const std::string& final_path, const ChildLimits& limits,
                                const std::string& stage) {
   ChildResult r = run_child(argv, limits);
   std::error_code ec;
+  fs::remove(tmp + ".ckpt", ec);
+  if (fs::exists(ranges_beside(tmp), ec))
+    fs::rename(ranges_beside(tmp), ranges_beside(final_path), ec);
   if (!r.ok() || !fs::exists(tmp, ec)) {
     fs::remove(tmp, ec);
     std::string why = r.last_error_line();
@@ -280,11 +291,15 @@ PointOutcome run_point(const Point& p, const SweepOptions& o) {
     }
     model_path = next;
   }
+  Point run = p;
+  if (run.precision == "int8" && run.settings.calibration.empty() &&
+      fs::exists(ranges_beside(model_path), ec))
+    run.settings.calibration = ranges_beside(model_path);
   row.spec["model_path"] = model_path;
   row.spec["model_file_bytes"] = static_cast<int64_t>(fs::file_size(model_path, ec));
 
   // 3. Latency, throughput, memory, energy.
-  ChildResult bench = run_child(bench_argv(p, o.frugal_exe, model_path), limits);
+  ChildResult bench = run_child(bench_argv(run, o.frugal_exe, model_path), limits);
   if (!bench.ok()) {
     std::string why = bench.last_error_line();
     finish(Failure{"bench", bench.describe() + (why.empty() ? "" : ": " + why), bench});
@@ -298,7 +313,7 @@ PointOutcome run_point(const Point& p, const SweepOptions& o) {
 
   // 4. Accuracy, when the model names a data set: merged into the bench Record.
   if (!p.model.data.empty()) {
-    ChildResult eval = run_child(eval_argv(p, o.frugal_exe, model_path), limits);
+    ChildResult eval = run_child(eval_argv(run, o.frugal_exe, model_path), limits);
     if (!eval.ok()) {
       std::string why = eval.last_error_line();
       finish(Failure{"eval", eval.describe() + (why.empty() ? "" : ": " + why), eval});

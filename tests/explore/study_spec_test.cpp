@@ -1,0 +1,82 @@
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "frugal/compress/methods.h"
+#include "frugal/explore/study.h"
+
+using namespace frugal::explore;
+
+namespace {
+std::set<std::string> values(const std::vector<Point>& points, const std::string& model,
+                             std::string (*field)(const Point&)) {
+  std::set<std::string> s;
+  for (const auto& p : points)
+    if (p.model.label == model) s.insert(field(p));
+  return s;
+}
+std::string transform_of(const Point& p) {
+  return p.transform.label;
+}
+std::string backend_of(const Point& p) {
+  return p.backend;
+}
+}  // namespace
+
+// The transform axis is the compress pipeline's list: every method reaches every model, the
+// trained ones fine-tuned after pruning and calibrated on data, the zoo ones not.
+TEST(StudySpec, EveryCompressMethodOnEveryModel) {
+  SweepSpec spec = parse_sweep_spec(study_spec_yaml(false), "study", "");
+  const size_t methods = frugal::compress::study_methods().size();
+  for (const char* model : {"lenet5", "resnet8_fmnist", "mobilenet_fmnist", "squeezenet1_1",
+                            "mobilenet_v2", "resnet18"}) {
+    auto t = values(spec.points, model, transform_of);
+    EXPECT_EQ(t.size(), methods + 1) << model;
+    EXPECT_TRUE(t.count("none")) << model;
+  }
+  for (const auto& p : spec.points) {
+    bool trained = !p.model.data.empty();
+    for (const auto& step : p.transform.steps) {
+      if (step.find("--quant") != std::string::npos) {
+        EXPECT_NE(step.find(trained ? "--calib-data fashion-mnist" : "--calibration random:"),
+                  std::string::npos)
+            << p.key() << ": " << step;
+      }
+      if (step.rfind("train ", 0) == 0) {
+        EXPECT_TRUE(trained) << p.key();
+      }
+    }
+    if (trained) {
+      EXPECT_EQ(p.model.limit, 0) << "all 10,000 test images: " << p.key();
+    }
+    // Compressed models run on the engine they are made for.
+    bool quantized = p.transform.label.find("int8") != std::string::npos;
+    if (p.transform.label != "none") {
+      EXPECT_EQ(p.precision, quantized ? "int8" : "fp32") << p.key();
+    }
+  }
+}
+
+TEST(StudySpec, DevicesAndPipelines) {
+  SweepSpec spec = parse_sweep_spec(study_spec_yaml(false), "study", "");
+  auto b = values(spec.points, "resnet18", backend_of);
+  EXPECT_TRUE(b.count("cpu,ref"));
+  EXPECT_TRUE(b.count("cuda,cpu,ref")) << "asked for; the study's probe drops it without a GPU";
+  std::set<std::string> cpu_engines, ks;
+  for (const auto& p : spec.points) {
+    if (p.model.label == "lenet5" && p.backend == "cpu,ref" && !p.pipelined())
+      cpu_engines.insert(p.precision + " t" + std::to_string(p.threads));
+    if (p.pipelined()) ks.insert(p.devices + " " + std::to_string(p.stages));
+  }
+  EXPECT_EQ(cpu_engines, (std::set<std::string>{"fp32 t1", "fp32 t2", "bf16 t1", "bf16 t2",
+                                                "int8 t1", "int8 t2"}));
+  EXPECT_EQ(ks, (std::set<std::string>{"host-cores 1", "host-cores 2", "edgetpu-x8 1",
+                                       "edgetpu-x8 2", "edgetpu-x8 4"}));
+}
+
+TEST(StudySpec, QuickIsSmaller) {
+  auto full = parse_sweep_spec(study_spec_yaml(false), "study", "").points.size();
+  auto quick = parse_sweep_spec(study_spec_yaml(true), "study --quick", "").points.size();
+  EXPECT_LT(quick, full / 2);
+  EXPECT_GT(quick, 10u);
+}
