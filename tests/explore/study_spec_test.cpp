@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 
 #include "frugal/compress/methods.h"
@@ -35,6 +36,7 @@ TEST(StudySpec, EveryCompressMethodOnEveryModel) {
     EXPECT_TRUE(t.count("none")) << model;
   }
   for (const auto& p : spec.points) {
+    if (p.train) continue;  // training points: their own test below
     bool trained = !p.model.data.empty();
     for (const auto& step : p.transform.steps) {
       if (step.find("--quant") != std::string::npos) {
@@ -74,9 +76,33 @@ TEST(StudySpec, DevicesAndPipelines) {
                                        "edgetpu-x8 2", "edgetpu-x8 4"}));
 }
 
+TEST(StudySpec, TrainingFormatsOnLeNet5) {
+  std::set<std::string> formats;
+  for (const auto& p : parse_sweep_spec(study_spec_yaml(false), "study", "").points)
+    if (p.train) formats.insert(p.key());
+  EXPECT_EQ(formats.size(), 12u);
+  EXPECT_EQ(std::count_if(formats.begin(), formats.end(),
+                          [](const std::string& k) {
+                            return k.find("|train|e4m3|acc=fp32|stochastic|") != std::string::npos;
+                          }),
+            1);
+}
+
 TEST(StudySpec, QuickIsSmaller) {
   auto full = parse_sweep_spec(study_spec_yaml(false), "study", "").points.size();
   auto quick = parse_sweep_spec(study_spec_yaml(true), "study --quick", "").points.size();
   EXPECT_LT(quick, full / 2);
   EXPECT_GT(quick, 10u);
+}
+
+// What the compress pipeline lists for the study: unique labels, each a valid pipeline whose
+// options `frugal compress` takes.
+TEST(StudySpec, CompressMethodsAreValidPipelines) {
+  std::set<std::string> labels;
+  for (const auto& m : frugal::compress::study_methods()) {
+    EXPECT_TRUE(labels.insert(m.label).second) << m.label;
+    EXPECT_NO_THROW(frugal::compress::make_pipeline(m.spec)) << m.label;
+    EXPECT_FALSE(m.compress_args().empty()) << m.label;
+  }
+  EXPECT_GE(labels.size(), 5u);
 }

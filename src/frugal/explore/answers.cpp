@@ -8,8 +8,6 @@
 
 #include "frugal/core/error.h"
 #include "frugal/explore/svg_plot.h"
-#include "frugal/numeric/cost_model.h"
-#include "frugal/train/precision.h"
 
 namespace frugal::explore {
 namespace {
@@ -59,9 +57,17 @@ bool is_training(const RecordRow& r) {
 bool has_accuracy_data(const RecordRow& r) {
   return !text(r.spec, "/model/data").empty();
 }
+// A training point's format (as the spec wrote it) and its accumulator when not fp32.
 std::string train_format(const RecordRow& r) {
-  std::string f = text(r.spec, "/train/format");
-  return f.empty() ? "fp32" : f;
+  std::string f = text(r.spec, "/format");
+  std::string acc = text(r.spec, "/train/accumulator");
+  return (f.empty() ? "fp32" : f) + (acc.empty() || acc == "fp32" ? "" : " acc " + acc);
+}
+// The cost model's figure per training MAC in the point's Record (an estimate).
+std::optional<double> mac_figure(const RecordRow& r, const char* field) {
+  auto p = nlohmann::json::json_pointer(std::string("/results/training/mac_cost/") + field);
+  if (!r.record.contains(p) || !r.record.at(p).is_number()) return std::nullopt;
+  return r.record.at(p).get<double>();
 }
 
 std::string configuration(const RecordRow& r) {
@@ -114,11 +120,12 @@ std::string join(const std::vector<std::string>& parts, const std::string& sep) 
 }
 
 Answer gpu_answer(const std::vector<RecordRow>& rows) {
-  Answer a;
-  a.id = "gpu";
-  a.question = "Is a GPU still needed once the network is pruned and quantized?";
-  a.header = {"model",  "device",    "best configuration", "top-1",
-              "p50 ms", "samples/s", "J/inference",        "figures"};
+  Answer a{.id = "gpu",
+           .question = "Is a GPU still needed once the network is pruned and quantized?",
+           .sentence = {},
+           .header = {"model", "device", "best configuration", "top-1", "p50 ms", "samples/s",
+                      "J/inference", "figures"},
+           .rows = {}};
   size_t models = 0, gpu_models = 0;
   std::vector<std::string> cpu_wins, gpu_wins;
   for (const auto& [model, group] : by_model(rows)) {
@@ -163,11 +170,12 @@ std::string engine_key(const RecordRow& r) {
 }
 
 Answer compression_answer(const std::vector<RecordRow>& rows) {
-  Answer a;
-  a.id = "compression";
-  a.question = "What does each compression cost and buy?";
-  a.header = {"model",      "compression", "configuration", "top-1 (change)",
-              "size bytes", "p50 ms",      "J/inference",   "figures"};
+  Answer a{.id = "compression",
+           .question = "What does each compression cost and buy?",
+           .sentence = {},
+           .header = {"model", "compression", "configuration", "top-1 (change)", "size bytes",
+                      "p50 ms", "J/inference", "figures"},
+           .rows = {}};
   std::vector<std::string> picks;
   size_t compared = 0;
   for (const auto& [model, group] : by_model(rows)) {
@@ -231,10 +239,11 @@ Answer compression_answer(const std::vector<RecordRow>& rows) {
 }
 
 Answer pipeline_answer(const std::vector<RecordRow>& rows) {
-  Answer a;
-  a.id = "pipeline";
-  a.question = "How many devices should a model be pipelined over?";
-  a.header = {"model", "devices", "K", "samples/s", "J/inference", "figures"};
+  Answer a{.id = "pipeline",
+           .question = "How many devices should a model be pipelined over?",
+           .sentence = {},
+           .header = {"model", "devices", "K", "samples/s", "J/inference", "figures"},
+           .rows = {}};
   // A line per model, compression, devices, partition and engine, its points by K.
   std::map<std::string, std::map<int64_t, const RecordRow*>> lines;
   for (const auto& r : rows)
@@ -270,32 +279,21 @@ Answer pipeline_answer(const std::vector<RecordRow>& rows) {
   return a;
 }
 
-// pJ and relative area of one forward MAC in a training point's weight format (its
-// accumulator when given), from the cost model: an estimate.
-std::optional<numeric::OpCost> training_mac_cost(const RecordRow& r) {
-  try {
-    auto policy = train::PrecisionPolicy::parse(text(r.spec, "/train/format"), "", 0);
-    const auto& w = policy.of(train::TensorClass::kWeight).format;
-    numeric::NumberFormat operands = w ? *w : numeric::parse_format("fp32");
-    return numeric::mac_cost(operands);
-  } catch (const UserError&) {
-    return std::nullopt;
-  }
-}
-
 Answer training_answer(const std::vector<RecordRow>& rows) {
-  Answer a;
-  a.id = "training";
-  a.question = "Which number format trains this network, and what does a MAC cost in it?";
-  a.header = {"model",  "training format",  "rounding", "top-1",
-              "pJ/MAC", "area vs fp32 MAC", "figures"};
+  Answer a{.id = "training",
+           .question = "Which number format trains this network, and what does a MAC cost in it?",
+           .sentence = {},
+           .header = {"model", "training format", "rounding", "top-1", "pJ/MAC", "area vs fp32 MAC",
+                      "figures"},
+           .rows = {}};
   struct Row {
     const RecordRow* r;
-    std::optional<numeric::OpCost> cost;
+    std::optional<double> pj, area;
   };
   std::vector<Row> points;
   for (const auto& r : rows)
-    if (is_training(r)) points.push_back({&r, training_mac_cost(r)});
+    if (is_training(r))
+      points.push_back({&r, mac_figure(r, "energy_pj"), mac_figure(r, "relative_area")});
   std::sort(points.begin(), points.end(), [](const Row& x, const Row& y) {
     return x.r->top1.value_or(-1) > y.r->top1.value_or(-1);
   });
@@ -304,8 +302,7 @@ Answer training_answer(const std::vector<RecordRow>& rows) {
                       text(p.r->spec, "/train/rounding").empty()
                           ? "nearest"
                           : text(p.r->spec, "/train/rounding"),
-                      percent(p.r->top1), p.cost ? num(p.cost->energy_pj) : "-",
-                      p.cost ? num(p.cost->relative_area, "%.2f") : "-",
+                      percent(p.r->top1), num(p.pj), num(p.area, "%.2f"),
                       "top-1 measured; pJ/MAC and area estimated (cost model)"});
   }
   if (points.empty() || !points.front().r->top1) {
@@ -317,8 +314,8 @@ Answer training_answer(const std::vector<RecordRow>& rows) {
   const Row& best = points.front();
   const Row* cheapest = nullptr;
   for (const auto& p : points)
-    if (p.cost && p.r->top1 && *p.r->top1 >= *best.r->top1 - kAnswerAccuracyTolerance &&
-        (!cheapest || p.cost->energy_pj < cheapest->cost->energy_pj))
+    if (p.pj && p.r->top1 && *p.r->top1 >= *best.r->top1 - kAnswerAccuracyTolerance &&
+        (!cheapest || *p.pj < *cheapest->pj))
       cheapest = &p;
   if (!cheapest) {
     a.sentence = "The best top-1 is " + percent(best.r->top1) +
@@ -327,7 +324,7 @@ Answer training_answer(const std::vector<RecordRow>& rows) {
   }
   a.sentence = "The best top-1 is " + percent(best.r->top1) + " (" + train_format(*best.r) +
                "); within 1 point of it the cheapest MAC is " + train_format(*cheapest->r) +
-               " at " + num(cheapest->cost->energy_pj) + " pJ (estimate, cost model).";
+               " at " + num(cheapest->pj) + " pJ (estimate, cost model).";
   return a;
 }
 

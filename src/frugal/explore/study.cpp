@@ -176,8 +176,14 @@ std::string build_spec(const StudyPlan& plan, bool quick) {
        ", transform: none, backend: \"cpu,ref\", precision: int8, threads: 1, devices: edgetpu-x8, "
        "stages: " +
        (quick ? "[1, 2]" : "[1, 2, 4]") + ", partition: params}\n";
-  // Training formats (sweep `train:` points, issue 19): the DSE on LeNet-5 joins here once
-  // the sweep runs training points.
+  // Training formats: LeNet-5 from scratch on a short schedule (200 iterations) in each
+  // format and rounding; the Record carries the cost model's pJ per MAC (an estimate).
+  y += std::string(
+           "train:\n  - {model: lenet5, name: lenet5-formats, data: fashion-mnist, limit: 3200, "
+           "epochs: 1, batch: 16, lr: 0.05, seed: 0, threads: 1, timeout: 300,\n") +
+       (quick ? "     formats: [fp32, e4m3], rounding: [nearest]}\n"
+              : "     formats: [fp32, bf16, fp16, e5m2, e4m3, e3m2], rounding: [nearest, "
+                "stochastic]}\n");
   y += "power: auto\n";
   y += quick ? "duration: 0.3\nmin_queries: 10\ntimeout: 120\n"
                "bench_args: [--idle-seconds, \"0\", --warmup, \"0.1\"]\n"
@@ -332,6 +338,10 @@ StudyResult run_study(const StudyOptions& o) {
   std::map<std::string, std::string> engine_ok;  // engine -> "" or why not
   std::vector<Point> points;
   for (const auto& p : spec.points) {
+    if (p.train) {  // training points run frugal train, no inference engine
+      points.push_back(p);
+      continue;
+    }
     std::string first = p.backend.substr(0, p.backend.find(','));
     if (!engine_ok.count(first)) engine_ok[first] = probe(first, "fp32", "");
     std::string engine = p.backend + " " + p.precision + (p.format.empty() ? "" : " " + p.format);
