@@ -7,6 +7,7 @@ std::vector<std::string> MethodRecipe::compress_args() const {
   for (const auto& [option, value] :
        {std::pair<const char*, const std::string&>{"--prune", spec.prune},
         {"--exclude", spec.exclude},
+        {"--lowrank", spec.lowrank},
         {"--cluster", spec.cluster},
         {"--quant", spec.quant}})
     if (!value.empty()) a.insert(a.end(), {option, value});
@@ -29,7 +30,7 @@ const std::vector<MethodRecipe>& study_methods() {
   // Global magnitude thresholds; the first layer kept dense (it holds few weights and most
   // of the accuracy: docs/pruning.md). Weight sharing at 2^5 values per layer (Han et al.).
   static const std::vector<MethodRecipe> methods = [] {
-    std::vector<MethodRecipe> m(5);
+    std::vector<MethodRecipe> m(6);
     m[0].label = "prune50";
     m[0].spec.prune = "global:0.5";
     m[0].fine_tune = true;
@@ -46,6 +47,9 @@ const std::vector<MethodRecipe>& study_methods() {
     m[4].spec.prune = "global:0.9";
     m[4].spec.cluster = "5";
     m[4].fine_tune = true;
+    // Truncated SVD keeping 95% of each layer's energy (docs/compression.md).
+    m[5].label = "lowrank-e95";
+    m[5].spec.lowrank = "energy=0.95";
     for (auto& r : m)
       if (!r.spec.prune.empty()) r.spec.exclude = "first";
     return m;

@@ -54,11 +54,12 @@ std::string joined(const std::vector<std::string>& words) {
   return s;
 }
 
-// Fine-tuning after pruning, with the zeros kept (docs/pruning.md). The train split only:
-// the study evaluates every point on the test split itself.
-std::string fine_tune_step(bool quick) {
-  return "train {in} -o {out} --data fashion-mnist:train --prune keep --epochs 1 --lr 0.01 "
-         "--batch 64 --seed 0 --threads 2 --quiet --limit " +
+// Fine-tuning: after pruning with the zeros kept (docs/pruning.md), after weight sharing
+// with the shared values kept. The train split only: the study evaluates every point on the
+// test split itself.
+std::string fine_tune_step(bool quick, const std::string& keep) {
+  return "train {in} -o {out} --data fashion-mnist:train" + keep +
+         " --epochs 1 --lr 0.01 --batch 64 --seed 0 --threads 2 --quiet --limit " +
          std::to_string(quick ? kQuickTrainLimit / 4 : kFineTuneImages);
 }
 
@@ -75,13 +76,17 @@ std::vector<std::string> method_steps(const compress::MethodRecipe& m, bool trai
       s += trained ? " --calib-data fashion-mnist" : " --calibration random:16";
     return s;
   };
-  if (!trained || !m.fine_tune || m.spec.prune.empty()) return {compress_step(m.spec)};
+  if (!trained || !m.needs().fine_tuning) return {compress_step(m.spec)};
+  // A method that fine-tunes without pruning (low-rank, weight sharing alone): after it.
+  if (m.spec.prune.empty())
+    return {compress_step(m.spec),
+            fine_tune_step(quick, m.spec.cluster.empty() ? "" : " --cluster keep")};
   compress::PipelineSpec prune_only, rest = m.spec;
   prune_only.prune = m.spec.prune;
   prune_only.exclude = m.spec.exclude;
   rest.prune.clear();
   rest.exclude.clear();
-  std::vector<std::string> steps{compress_step(prune_only), fine_tune_step(quick)};
+  std::vector<std::string> steps{compress_step(prune_only), fine_tune_step(quick, " --prune keep")};
   if (!rest.cluster.empty() || !rest.quant.empty()) steps.push_back(compress_step(rest));
   return steps;
 }
@@ -89,8 +94,9 @@ std::vector<std::string> method_steps(const compress::MethodRecipe& m, bool trai
 // Fine-tuning follows the pruning part, which leads the label as it leads the pipeline.
 std::string transform_label(const compress::MethodRecipe& m, bool trained) {
   std::string label = m.label;
-  if (trained && m.fine_tune && !m.spec.prune.empty())
-    label.insert(std::min(label.find('+'), label.size()), "+ft");
+  if (trained && m.needs().fine_tuning)
+    label.insert(m.spec.prune.empty() ? label.size() : std::min(label.find('+'), label.size()),
+                 "+ft");
   if (!trained && m.needs().data && !m.spec.quant.empty()) label += " (random calibration)";
   return label;
 }
