@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "frugal/explore/answers.h"
+#include "frugal/kernels/backend.h"
 
 using namespace frugal::explore;
 
@@ -19,6 +20,21 @@ struct Row {
   std::string train_format;
   bool train = false;
 };
+
+// An accelerator backend as the answers see one: `auto` ranks it before the CPU. Registered
+// for these tests only (never built: no point runs here), so the GPU path is tested on
+// machines without a GPU.
+const std::string& test_gpu() {
+  static const std::string name = [] {
+    frugal::kernels::BackendTraits t;
+    t.auto_rank = frugal::kernels::backend_traits("cpu").auto_rank - 1;
+    t.available = [] { return false; };  // so that no session ever picks it
+    frugal::kernels::register_backend(
+        "answers_test_gpu", [](const frugal::kernels::BackendConfig&) { return nullptr; }, t);
+    return std::string("answers_test_gpu");
+  }();
+  return name;
+}
 
 RecordRow make(const Row& r) {
   nlohmann::json model{{"label", r.model}};
@@ -47,7 +63,9 @@ RecordRow make(const Row& r) {
   std::string key = r.model + "|" + r.transform + "|" + r.backend + "|" + r.precision + "|" +
                     std::to_string(r.threads) + "|" + r.devices + std::to_string(r.stages) +
                     r.train_format;
-  return summarize_record(key, {{"results", results}, {"what", what}}, spec);
+  nlohmann::json where{{"gpu", nullptr}};
+  if (r.backend.rfind(test_gpu(), 0) == 0) where["gpu"] = "Test GPU";
+  return summarize_record(key, {{"results", results}, {"what", what}, {"where", where}}, spec);
 }
 
 const Answer& find(const std::vector<Answer>& answers, const std::string& id) {
@@ -97,13 +115,13 @@ TEST(Answers, NoGpuGivesTheFastestCpuConfigurationWithinOnePoint) {
 TEST(Answers, GpuAgainstCpuPerModel) {
   Row cpu, gpu, cpu2, gpu2;
   cpu.p50 = 0.4;
-  gpu.backend = "cuda,cpu";
+  gpu.backend = test_gpu() + ",cpu";
   gpu.p50 = 0.9;
   cpu2.model = cpu2.model = "resnet";
   cpu2.p50 = 9;
   cpu2.top1.reset();
   gpu2.model = "resnet";
-  gpu2.backend = "cuda";
+  gpu2.backend = test_gpu();
   gpu2.p50 = 1;
   gpu2.top1.reset();
   gpu2.energy_kind = "estimated";
@@ -111,7 +129,7 @@ TEST(Answers, GpuAgainstCpuPerModel) {
   EXPECT_TRUE(has(a.sentence, "for 1 of 2 models (cnn)")) << a.sentence;
   EXPECT_TRUE(has(a.sentence, "the GPU is faster for resnet")) << a.sentence;
   ASSERT_EQ(a.rows.size(), 4u);
-  EXPECT_EQ(a.rows[3][1], "cuda");
+  EXPECT_EQ(a.rows[3][1], test_gpu());
   EXPECT_EQ(a.rows[3][3], "random weights: no accuracy");
   EXPECT_EQ(a.rows[3].back(), "measured; energy estimated");
 }

@@ -8,6 +8,7 @@
 
 #include "frugal/core/error.h"
 #include "frugal/explore/svg_plot.h"
+#include "frugal/kernels/backend.h"
 
 namespace frugal::explore {
 namespace {
@@ -47,6 +48,22 @@ std::string transform_of(const RecordRow& r) {
 std::string device_of(const RecordRow& r) {
   std::string b = text(r.spec, "/backend");
   return b.substr(0, b.find(','));
+}
+// Where a row ran, by its first backend's traits: a GPU (a backend `auto` ranks before the
+// CPU's, on a machine whose Record names a GPU) or the host CPU (the CPU backend and those
+// after it). Emulators and backends this build does not know are neither.
+enum class Where { kHost, kGpu, kOther };
+Where where_of(const RecordRow& r) {
+  try {
+    const int cpu = kernels::backend_traits("cpu").auto_rank;
+    const int rank = kernels::backend_traits(device_of(r)).auto_rank;
+    const auto gpu = nlohmann::json::json_pointer("/where/gpu");
+    if (rank >= 0 && rank < cpu)
+      return r.record.contains(gpu) && !r.record.at(gpu).is_null() ? Where::kGpu : Where::kOther;
+    return rank >= cpu ? Where::kHost : Where::kOther;
+  } catch (const UserError&) {
+    return Where::kOther;
+  }
 }
 int64_t batch_of(const RecordRow& r) {
   return r.spec.value("batch", int64_t{1});
@@ -131,8 +148,8 @@ Answer gpu_answer(const std::vector<RecordRow>& rows) {
   for (const auto& [model, group] : by_model(rows)) {
     Rows cpu, gpu;
     for (const auto* r : group) {
-      if (device_of(*r) == "cpu") cpu.push_back(r);
-      if (device_of(*r) == "cuda") gpu.push_back(r);
+      if (where_of(*r) == Where::kHost) cpu.push_back(r);
+      if (where_of(*r) == Where::kGpu) gpu.push_back(r);
     }
     const RecordRow* c = best_of(cpu);
     const RecordRow* g = best_of(gpu);
@@ -151,7 +168,7 @@ Answer gpu_answer(const std::vector<RecordRow>& rows) {
     a.sentence = "No CPU or GPU row with a latency was measured: no answer from these rows.";
   } else if (gpu_models == 0) {
     a.sentence =
-        "No GPU on this machine (no cuda row was measured): the table gives each model's best "
+        "No GPU on this machine (no GPU row was measured): the table gives each model's best "
         "CPU configuration, the fastest at batch 1 within 1 top-1 point of the model's best.";
   } else {
     a.sentence =

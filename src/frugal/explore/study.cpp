@@ -14,6 +14,7 @@
 #include "frugal/explore/report.h"
 #include "frugal/explore/store.h"
 #include "frugal/ir/onnx_io.h"
+#include "frugal/kernels/backend.h"
 #include "frugal/measure/sha256.h"
 #include "frugal/train/trainer.h"
 #include "frugal/zoo/zoo.h"
@@ -101,6 +102,22 @@ std::string transform_label(const compress::MethodRecipe& m, bool trained) {
   return label;
 }
 
+// GPU rows (as issue 18 first wrote them): each backend that `auto` puts before cpu and
+// that is present here (the cuda backend on a machine with a GPU), in fp32 and each format
+// it has a variant for. None where there is none, so the grid is unchanged without a GPU.
+std::vector<std::pair<std::string, std::vector<std::string>>> gpu_backends() {
+  std::vector<std::pair<std::string, std::vector<std::string>>> out;
+  const int cpu_rank = kernels::backend_traits("cpu").auto_rank;
+  for (const auto& b : kernels::auto_backends()) {
+    const auto& t = kernels::backend_traits(b);
+    if (t.auto_rank >= cpu_rank || (t.available && !t.available())) continue;
+    std::vector<std::string> precisions{"fp32"};
+    for (const auto& [format, variant] : t.variants) precisions.push_back(format);
+    out.push_back({b, precisions});
+  }
+  return out;
+}
+
 struct StudyPlan {
   std::vector<std::pair<TrainedModel, std::string>> trained;  // the model, its file
   std::vector<std::string> zoo;
@@ -132,12 +149,15 @@ std::string build_spec(const StudyPlan& plan, bool quick) {
       (is_trained ? (quant ? t_quant : t_float) : (quant ? z_quant : z_float)).push_back(label);
     }
   }
-  // Host CPU at every precision, 1 and 2 threads; cuda where this machine has a GPU (the
-  // engine probe leaves it out otherwise).
-  y += "backends:\n  - {name: \"cpu,ref\", precisions: [fp32, bf16, int8]}\n"
-       "  - {name: \"cuda,cpu,ref\", precisions: [fp32, fp16, int8]}\nthreads: [1, 2]\n";
-  // Compressed models run on the engine they are made for: float ones in fp32, quantized
-  // ones in int8; zoo models at 2 threads only; no transform on cuda.
+  // Host CPU at every precision, 1 and 2 threads; GPU rows where a GPU is present.
+  y += "backends:\n  - {name: \"cpu,ref\", precisions: [fp32, bf16, int8]}\n";
+  for (const auto& b : gpu_backends()) {
+    y += "  - {name: \"" + b.first + ",cpu,ref\", precisions: " + yaml_list(b.second) +
+         ", threads: [1]}\n";
+  }
+  y += "threads: [1, 2]\n";
+  // Compressed models run on the engine they are made for: float ones in fp32 (or a GPU's
+  // fp16), quantized ones in int8; zoo models' at 2 threads only.
   auto all = [](std::vector<std::string> a, const std::vector<std::string>& b) {
     for (const auto& x : b)
       if (std::find(a.begin(), a.end(), x) == a.end()) a.push_back(x);
@@ -148,8 +168,6 @@ std::string build_spec(const StudyPlan& plan, bool quick) {
     y += "  - {transform: " + yaml_list(all(t_float, z_float)) + ", precision: [bf16, int8]}\n";
   if (!all(t_quant, z_quant).empty())
     y += "  - {transform: " + yaml_list(all(t_quant, z_quant)) + ", precision: [fp32, bf16]}\n";
-  y += "  - {transform: " + yaml_list(all(all(t_float, z_float), all(t_quant, z_quant))) +
-       ", backend: \"cuda,cpu,ref\"}\n";
   if (!zoo.empty()) {
     auto only = [](const std::vector<std::string>& a, const std::vector<std::string>& b) {
       std::vector<std::string> o;
@@ -339,8 +357,8 @@ StudyResult run_study(const StudyOptions& o) {
     ChildResult r = run_child(argv, probe_limits);
     return r.ok() ? std::string() : r.describe() + ": " + r.last_error_line();
   };
-  // A preference list's first backend must run on its own (a cuda list falling back to the
-  // CPU would give rows labelled cuda that ran on the CPU); then the engine as a whole.
+  // A preference list's first backend must run on its own (a GPU list falling back to the
+  // CPU would give GPU rows that ran on the CPU); then the engine as a whole.
   std::map<std::string, std::string> engine_ok;  // engine -> "" or why not
   std::vector<Point> points;
   for (const auto& p : spec.points) {
