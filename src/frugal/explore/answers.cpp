@@ -190,8 +190,8 @@ Answer compression_answer(const std::vector<RecordRow>& rows) {
   Answer a{.id = "compression",
            .question = "What does each compression cost and buy?",
            .sentence = {},
-           .header = {"model", "compression", "configuration", "top-1 (change)", "size bytes",
-                      "p50 ms", "J/inference", "figures"},
+           .header = {"model", "compression", "configuration", "top-1 (change)",
+                      "size bytes (× uncompressed)", "p50 ms (×)", "J/inference (×)", "figures"},
            .rows = {}};
   std::vector<std::string> picks;
   size_t compared = 0;
