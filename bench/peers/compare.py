@@ -83,7 +83,8 @@ def percentile(values, q):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default="build", help="build directory with frugal and bench/frugal_peer")
-    ap.add_argument("--models", default=",".join(ZOO))
+    ap.add_argument("--models", default=",".join(ZOO),
+                    help="zoo names or ONNX files (FILE.onnx, named by its base name)")
     ap.add_argument("--batches", default="1,8")
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--precisions", default="fp32")
@@ -129,10 +130,15 @@ def main():
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     sys.stdout.flush()
     for model in a.models.split(","):
-        fixed = os.path.join(work, model + "_b1.onnx")
+        # A zoo name, or an ONNX file (e.g. from bench/make_vit) named by its base name.
+        source = os.path.abspath(model) if model.endswith(".onnx") else None
+        if source:
+            model = os.path.basename(model)[:-len(".onnx")]
+        fixed = source or os.path.join(work, model + "_b1.onnx")
         onnx = os.path.join(work, model + "_bN.onnx")
         if not os.path.exists(onnx):
-            subprocess.run([frugal, "zoo", model, "-o", fixed], check=True, capture_output=True)
+            if not source:
+                subprocess.run([frugal, "zoo", model, "-o", fixed], check=True, capture_output=True)
             subprocess.run([peer, "--model", fixed, "--rebatch", onnx], check=True, capture_output=True)
         desc, _ = timed([peer, "--model", onnx, "--describe"])
         dims = desc["inputs"][0]["shape"]

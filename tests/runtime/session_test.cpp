@@ -108,6 +108,7 @@ TEST(Session, EveryZooModelRunsOnRef) {
       {"resnet50", 25557032},
       {"mobilenet_v2", 3504872},
       {"mobilenet_v3_small", 2542856},
+      {"mobilenet_v3_large", 5483032},
       {"squeezenet1_1", 1235496},
       {"shufflenet_v2_x1_0", 2278604},
       // frugal's own small Fashion-MNIST models (counted by hand in

@@ -40,6 +40,7 @@ const std::map<std::string, ModelRules>& rules() {
       {"resnet8_fmnist", {Rule::kKaimingFanOut, Rule::kTorchDefault, ""}},
       {"mobilenet_v2", {Rule::kKaimingFanOut, Rule::kNormal001, ""}},
       {"mobilenet_v3_small", {Rule::kKaimingFanOut, Rule::kNormal001, ""}},
+      {"mobilenet_v3_large", {Rule::kKaimingFanOut, Rule::kNormal001, ""}},
       {"mobilenet_fmnist", {Rule::kKaimingFanOut, Rule::kNormal001, ""}},
       {"squeezenet1_1", {Rule::kKaimingUniform, Rule::kTorchDefault, "classifier.1"}},
       {"shufflenet_v2_x1_0", {Rule::kTorchDefault, Rule::kTorchDefault, ""}},

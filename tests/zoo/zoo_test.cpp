@@ -41,6 +41,7 @@ const std::vector<Published>& published() {
       {"resnet50", 25557032, 4.09e9, {1, 3, 224, 224}, 1000, 53},
       {"mobilenet_v2", 3504872, 0.300e9, {1, 3, 224, 224}, 1000, 52},
       {"mobilenet_v3_small", 2542856, 0.057e9, {1, 3, 224, 224}, 1000, 52},
+      {"mobilenet_v3_large", 5483032, 0.217e9, {1, 3, 224, 224}, 1000, 62},
       {"squeezenet1_1", 1235496, 0.349e9, {1, 3, 224, 224}, 1000, 26},
       {"shufflenet_v2_x1_0", 2278604, 0.146e9, {1, 3, 224, 224}, 1000, 56},
       {"vgg16", 138357544, 15.47e9, {1, 3, 224, 224}, 1000, 13},
@@ -285,8 +286,9 @@ TEST_P(ZooModel, InitialisationFollowsTorchvision) {
   const ir::Graph& g = model(GetParam().name);
   for (const auto& n : g.nodes) {
     if (n.op_type == "BatchNormalization") {
-      const bool eps_1e3 =
-          GetParam().name == "mobilenet_v3_small" || GetParam().name == "inception_v3";
+      const bool eps_1e3 = GetParam().name == "mobilenet_v3_small" ||
+                           GetParam().name == "mobilenet_v3_large" ||
+                           GetParam().name == "inception_v3";
       EXPECT_FLOAT_EQ(n.attr_float("epsilon", 0), eps_1e3 ? 1e-3f : 1e-5f);
       for (double v : g.initializer(n.inputs[1])->to_double()) ASSERT_EQ(v, 1.0) << n.name;
       for (double v : g.initializer(n.inputs[2])->to_double()) ASSERT_EQ(v, 0.0) << n.name;

@@ -1,8 +1,10 @@
 // Activation functions: Relu, LeakyRelu, PRelu, Elu, Selu, Celu, Sigmoid, HardSigmoid,
-// HardSwish, Softplus, Softsign, ThresholdedRelu, Mish. Attribute defaults per the ONNX spec.
+// HardSwish, Softplus, Softsign, ThresholdedRelu, Mish, Gelu (opset 20; the fusion passes also
+// put it in older graphs). Attribute defaults per the ONNX spec.
 #include <algorithm>
 #include <cmath>
 
+#include "frugal/core/error.h"
 #include "frugal/ops/elementwise.h"
 #include "frugal/ops/util.h"
 
@@ -152,6 +154,25 @@ void ref_prelu(KernelContext& ctx) {
   });
 }
 
+// x * Phi(x): exact with erf, or the tanh approximation (approximate = "tanh").
+struct GeluOp {
+  static constexpr unsigned kTypes = kFloatTypes;
+  bool tanh_form = false;
+  explicit GeluOp(const ir::Node& n) {
+    const std::string a = n.attr_string("approximate", "none");
+    if (a != "none" && a != "tanh")
+      throw UserError("node '" + n.name + "' (Gelu): approximate must be none or tanh, not '" + a +
+                      "'");
+    tanh_form = a == "tanh";
+  }
+  template <typename T>
+  T operator()(T x) const {
+    if (tanh_form)
+      return T(0.5) * x * (T(1) + std::tanh(T(0.7978845608028654) * (x + T(0.044715) * x * x * x)));
+    return T(0.5) * x * (T(1) + std::erf(x * T(0.7071067811865476)));
+  }
+};
+
 }  // namespace
 
 FRUGAL_REGISTER_OP(Relu, unary_def<ReluOp>("Relu"));
@@ -166,6 +187,7 @@ FRUGAL_REGISTER_OP(Softplus, unary_def<SoftplusOp>("Softplus"));
 FRUGAL_REGISTER_OP(Softsign, unary_def<SoftsignOp>("Softsign"));
 FRUGAL_REGISTER_OP(ThresholdedRelu, unary_def<ThresholdedReluOp>("ThresholdedRelu"));
 FRUGAL_REGISTER_OP(Mish, unary_def<MishOp>("Mish"));
+FRUGAL_REGISTER_OP(Gelu, unary_def<GeluOp>("Gelu"));
 FRUGAL_REGISTER_OP(PRelu, OpDef{.op_type = "PRelu",
                                 .min_inputs = 2,
                                 .max_inputs = 2,

@@ -152,4 +152,30 @@ ir::Graph build_mobilenet_v3_small(uint64_t seed) {
   return b.finish(x);
 }
 
+ir::Graph build_mobilenet_v3_large(uint64_t seed) {
+  GraphBuilder b("mobilenet_v3_large", seed);
+  std::string x = b.add_input("input", {1, 3, 224, 224});
+  x = conv_bn_act(b, "features.0", x, 16, 3, 2, 1, Act::kHardswish, kV3Eps);
+  // kernel, expanded, out, SE, hardswish, stride (torchvision's bneck_conf rows)
+  const V3BlockConfig blocks[] = {
+      {3, 16, 16, false, false, 1}, {3, 64, 24, false, false, 2}, {3, 72, 24, false, false, 1},
+      {5, 72, 40, true, false, 2},  {5, 120, 40, true, false, 1}, {5, 120, 40, true, false, 1},
+      {3, 240, 80, false, true, 2}, {3, 200, 80, false, true, 1}, {3, 184, 80, false, true, 1},
+      {3, 184, 80, false, true, 1}, {3, 480, 112, true, true, 1}, {3, 672, 112, true, true, 1},
+      {5, 672, 160, true, true, 2}, {5, 960, 160, true, true, 1}, {5, 960, 160, true, true, 1},
+  };
+  int feature = 1;
+  for (const V3BlockConfig& cfg : blocks)
+    x = v3_block(b, "features." + std::to_string(feature++), x, cfg);
+  x = conv_bn_act(b, "features." + std::to_string(feature), x, 6 * b.channels(x), 1, 1, 1,
+                  Act::kHardswish, kV3Eps);
+  x = b.add_global_avg_pool("avgpool", x);
+  x = b.add_flatten("flatten", x);
+  x = b.add_linear("classifier.0", x, 1280, 0.01f);
+  x = b.add_hardswish("classifier.1", x);
+  // classifier.2 is Dropout(0.2): an identity at inference, left out.
+  x = b.add_linear("classifier.3", x, 1000, 0.01f);
+  return b.finish(x);
+}
+
 }  // namespace frugal::zoo

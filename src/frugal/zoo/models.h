@@ -12,6 +12,7 @@ ir::Graph build_resnet18(uint64_t seed);            // resnet.cpp
 ir::Graph build_resnet50(uint64_t seed);            // resnet.cpp
 ir::Graph build_mobilenet_v2(uint64_t seed);        // mobilenet.cpp
 ir::Graph build_mobilenet_v3_small(uint64_t seed);  // mobilenet.cpp
+ir::Graph build_mobilenet_v3_large(uint64_t seed);  // mobilenet.cpp
 ir::Graph build_squeezenet1_1(uint64_t seed);       // squeezenet.cpp
 ir::Graph build_shufflenet_v2_x1_0(uint64_t seed);  // shufflenet.cpp
 ir::Graph build_vgg16(uint64_t seed);               // vgg.cpp

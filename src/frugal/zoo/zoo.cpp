@@ -18,6 +18,7 @@ const std::vector<std::pair<std::string, BuildFn>>& registry() {
       {"resnet50", build_resnet50},
       {"mobilenet_v2", build_mobilenet_v2},
       {"mobilenet_v3_small", build_mobilenet_v3_small},
+      {"mobilenet_v3_large", build_mobilenet_v3_large},
       {"squeezenet1_1", build_squeezenet1_1},
       {"shufflenet_v2_x1_0", build_shufflenet_v2_x1_0},
       {"vgg16", build_vgg16},

@@ -1,5 +1,5 @@
-// Elementwise operators: Relu, Clip, Sigmoid and HardSwish on oneDNN's eltwise primitive,
-// Add and Mul on its binary primitive (one operand may broadcast with dimensions of size
+// Elementwise operators: Relu, Clip, Sigmoid, HardSwish and Gelu on oneDNN's eltwise primitive,
+// Add, Mul, Sub and Div on its binary primitive (one operand may broadcast with dimensions of size
 // 1), HardSigmoid as an own loop (oneDNN 2.6 has no such algorithm).
 #include <algorithm>
 #include <limits>
@@ -108,6 +108,14 @@ std::unique_ptr<kernels::Kernel> make_hard_swish(const Build& b) {
   return eltwise(b, dnnl::algorithm::eltwise_hardswish, 0.0f, 0.0f);
 }
 
+std::unique_ptr<kernels::Kernel> make_gelu(const Build& b) {
+  const std::string form = b.node().attr_string("approximate", "none");
+  if (form != "none" && form != "tanh") decline("approximate '" + form + "' not implemented");
+  return eltwise(
+      b, form == "tanh" ? dnnl::algorithm::eltwise_gelu_tanh : dnnl::algorithm::eltwise_gelu_erf,
+      0.0f, 0.0f);
+}
+
 std::unique_ptr<kernels::Kernel> make_hard_sigmoid(const Build& b) {
   return std::make_unique<HardSigmoidKernel>(b.node().attr_float("alpha", 0.2f),
                                              b.node().attr_float("beta", 0.5f));
@@ -119,6 +127,14 @@ std::unique_ptr<kernels::Kernel> make_add(const Build& b) {
 
 std::unique_ptr<kernels::Kernel> make_mul(const Build& b) {
   return binary(b, dnnl::algorithm::binary_mul, true);
+}
+
+std::unique_ptr<kernels::Kernel> make_sub(const Build& b) {
+  return binary(b, dnnl::algorithm::binary_sub, false);
+}
+
+std::unique_ptr<kernels::Kernel> make_div(const Build& b) {
+  return binary(b, dnnl::algorithm::binary_div, false);
 }
 
 }  // namespace frugal::kernels::cpu

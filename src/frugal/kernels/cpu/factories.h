@@ -50,6 +50,7 @@ std::unique_ptr<kernels::Kernel> make_average_pool(const Build& b);
 std::unique_ptr<kernels::Kernel> make_global_average_pool(const Build& b);
 std::unique_ptr<kernels::Kernel> make_global_max_pool(const Build& b);
 std::unique_ptr<kernels::Kernel> make_batch_norm(const Build& b);
+std::unique_ptr<kernels::Kernel> make_layer_norm(const Build& b);
 std::unique_ptr<kernels::Kernel> make_lrn(const Build& b);
 std::unique_ptr<kernels::Kernel> make_softmax(const Build& b);
 std::unique_ptr<kernels::Kernel> make_log_softmax(const Build& b);
@@ -57,13 +58,16 @@ std::unique_ptr<kernels::Kernel> make_relu(const Build& b);
 std::unique_ptr<kernels::Kernel> make_clip(const Build& b);
 std::unique_ptr<kernels::Kernel> make_sigmoid(const Build& b);
 std::unique_ptr<kernels::Kernel> make_hard_swish(const Build& b);
+std::unique_ptr<kernels::Kernel> make_gelu(const Build& b);
 std::unique_ptr<kernels::Kernel> make_hard_sigmoid(const Build& b);
 std::unique_ptr<kernels::Kernel> make_add(const Build& b);
 std::unique_ptr<kernels::Kernel> make_mul(const Build& b);
+std::unique_ptr<kernels::Kernel> make_sub(const Build& b);
+std::unique_ptr<kernels::Kernel> make_div(const Build& b);
 std::unique_ptr<kernels::Kernel> make_concat(const Build& b);
 std::unique_ptr<kernels::Kernel> make_transpose(const Build& b);
 std::unique_ptr<kernels::Kernel> make_split(const Build& b);
-std::unique_ptr<kernels::Kernel> make_reshape(const Build& b);  // Reshape and Flatten
+std::unique_ptr<kernels::Kernel> make_reshape(const Build& b);  // Reshape, Flatten, (Un)Squeeze
 std::unique_ptr<kernels::Kernel> make_lstm(const Build& b);
 std::unique_ptr<kernels::Kernel> make_gru(const Build& b);
 std::unique_ptr<kernels::Kernel> make_rnn(const Build& b);

@@ -1,6 +1,7 @@
-// BatchNormalization (inference, running statistics), LRN, Softmax and LogSoftmax on
-// oneDNN's normalization primitives.
+// BatchNormalization (inference, running statistics), LayerNormalization, LRN, Softmax and
+// LogSoftmax on oneDNN's normalization primitives.
 #include "frugal/kernels/cpu/factories.h"
+#include "frugal/ops/elementwise.h"
 
 namespace frugal::kernels::cpu {
 namespace {
@@ -34,7 +35,48 @@ std::unique_ptr<kernels::Kernel> softmax(const Build& b, dnnl::algorithm alg) {
   return k;
 }
 
+// LayerNormalization's Scale or B as one value per element of a normalized row (the
+// operand broadcast to the normalized shape), or `fill` when omitted.
+Tensor affine_row(const Build& b, size_t i, const Shape& normalized, float fill) {
+  Tensor row(DType::kF32, {shape_numel(normalized)});
+  if (!b.has_input(i)) {
+    for (float& v : row.span<float>()) v = fill;
+    return row;
+  }
+  const Tensor* c = b.constant(i);
+  if (!c) decline(std::string(i == 1 ? "Scale" : "B") + " known only at run time not implemented");
+  Tensor full(DType::kF32, normalized);
+  ops::elementwise::broadcast_copy<float>(*c, full);
+  return full.reshaped(row.shape());
+}
+
 }  // namespace
+
+std::unique_ptr<kernels::Kernel> make_layer_norm(const Build& b) {
+  if (b.has_output(1) || b.has_output(2)) decline("Mean and InvStdDev outputs not implemented");
+  const Shape& x = b.in_shape(0);
+  const int64_t rank = static_cast<int64_t>(x.size());
+  int64_t axis = b.node().attr_int("axis", -1);
+  if (axis < 0) axis += rank;
+  // Rows of the trailing dimensions from `axis`: oneDNN normalizes the last one.
+  const Shape normalized(x.begin() + axis, x.end());
+  const int64_t size = shape_numel(normalized);
+  const dnnl::memory::desc md = plain_md({shape_numel(x) / size, size}, dt::f32);
+  const auto flags = dnnl::normalization_flags::use_scale | dnnl::normalization_flags::use_shift;
+  const dnnl::layer_normalization_forward::desc d(dnnl::prop_kind::forward_inference, md,
+                                                  b.node().attr_float("epsilon", 1e-5f), flags);
+  const dnnl::layer_normalization_forward::primitive_desc pd(d, scratchpad_attr(),
+                                                             b.context->engine());
+  auto k = std::make_unique<OnednnKernel>(b.context);
+  const dnnl::memory::desc row = plain_md({size}, dt::f32);
+  Args args;
+  args[DNNL_ARG_SRC] = k->input_as(0, md, pd.src_desc());
+  args[DNNL_ARG_SCALE] = k->constant_as(affine_row(b, 1, normalized, 1.0f), row, row);
+  args[DNNL_ARG_SHIFT] = k->constant_as(affine_row(b, 2, normalized, 0.0f), row, row);
+  args[DNNL_ARG_DST] = k->output_as(0, md, pd.dst_desc());
+  k->add_step(pd, dnnl::layer_normalization_forward(pd), std::move(args));
+  return k;
+}
 
 std::unique_ptr<kernels::Kernel> make_batch_norm(const Build& b) {
   if (b.view.opset < 9 && b.node().attr_int("spatial", 1) == 0)

@@ -1,0 +1,217 @@
+// Writes a Vision Transformer (ViT-B/16 by default, torchvision's vit_b_16 dimensions) as
+// ONNX in the form torch.onnx.export (opset 17) gives it: patch Conv, class token Concat,
+// position Add, per block LayerNormalization, packed QKV MatMul + Add, Reshape/Transpose
+// into heads, q scaled by 1/sqrt(head dim), MatMul, Softmax, MatMul, heads merged, output
+// projection, residual Adds, and an MLP whose GELU is the Erf decomposition (opset < 20).
+// Weights are random (N(0, 0.02), biases 0.01 N(0, 1)): timing only. The batch is
+// symbolic, as in the zoo, so that ONNX Runtime runs any batch.
+//
+//   make_vit OUT.onnx [--layers 12] [--hidden 768] [--heads 12] [--mlp 3072] [--image 224]
+//                     [--patch 16] [--decomposed-ln]
+//
+// --decomposed-ln writes LayerNorm as the ReduceMean/Sub/Pow/Sqrt/Div chain that exports
+// before opset 17 produce (for fuse_layer_norm).
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "frugal/core/rng.h"
+#include "frugal/ir/onnx_io.h"
+
+using namespace frugal;
+
+namespace {
+
+struct Config {
+  int64_t layers = 12, hidden = 768, heads = 12, mlp = 3072, image = 224, patch = 16;
+  bool decomposed_ln = false;
+};
+
+class Writer {
+ public:
+  explicit Writer(const Config& c) : c_(c) {
+    g_.name = "vit";
+    g_.opsets[""] = 17;
+    g_.ir_version = 8;
+  }
+  ir::Graph& graph() { return g_; }
+
+  std::string node(const std::string& op, std::vector<std::string> ins,
+                   std::map<std::string, ir::Attribute> attrs = {}) {
+    ir::Node n;
+    n.name = op + "_" + std::to_string(g_.nodes.size());
+    n.op_type = op;
+    n.inputs = std::move(ins);
+    n.outputs = {n.name};
+    n.attrs = std::move(attrs);
+    g_.nodes.push_back(n);
+    return n.name;
+  }
+  std::string random(const std::string& name, const Shape& shape, float std_dev) {
+    Tensor t(DType::kF32, shape);
+    Philox rng(1, stream_++);
+    for (int64_t i = 0; i < t.numel(); ++i)
+      t.data<float>()[i] = std_dev * rng.normal(static_cast<uint64_t>(i));
+    g_.initializers[name] = std::move(t);
+    return name;
+  }
+  std::string ints(const std::string& name, std::vector<int64_t> v) {
+    g_.initializers[name] =
+        Tensor::from_vector<int64_t>({static_cast<int64_t>(v.size())}, std::move(v));
+    return name;
+  }
+  std::string scalar(const std::string& name, float v) {
+    g_.initializers[name] = Tensor::from_vector<float>({}, {v});
+    return name;
+  }
+  // torch.nn.Linear on a 3-D input: MatMul by the transposed weight, then Add the bias.
+  std::string linear(const std::string& name, const std::string& x, int64_t in, int64_t out) {
+    const std::string w = random(name + ".weight_t", {in, out}, 0.02f);
+    const std::string b = random(name + ".bias", {out}, 0.01f);
+    return node("Add", {node("MatMul", {x, w}), b});
+  }
+  std::string layer_norm(const std::string& name, const std::string& x) {
+    const std::string scale = random(name + ".weight", {c_.hidden}, 0.1f);
+    const std::string bias = random(name + ".bias", {c_.hidden}, 0.1f);
+    if (!c_.decomposed_ln)
+      return node("LayerNormalization", {x, scale, bias},
+                  {{"axis", ir::Attribute{int64_t{-1}}}, {"epsilon", ir::Attribute{1e-6f}}});
+    const ir::Attribute axes{std::vector<int64_t>{-1}};
+    const std::string mean = node("ReduceMean", {x}, {{"axes", axes}});
+    const std::string d = node("Sub", {x, mean});
+    const std::string var =
+        node("ReduceMean", {node("Pow", {d, scalar(name + ".two", 2.0f)})}, {{"axes", axes}});
+    const std::string sd = node("Sqrt", {node("Add", {var, scalar(name + ".eps", 1e-6f)})});
+    return node("Add", {node("Mul", {node("Div", {d, sd}), scale}), bias});
+  }
+  std::string gelu(const std::string& name, const std::string& x) {
+    const std::string e = node("Erf", {node("Div", {x, scalar(name + ".sqrt2", std::sqrt(2.0f))})});
+    const std::string p = node("Add", {e, scalar(name + ".one", 1.0f)});
+    return node("Mul", {node("Mul", {x, p}), scalar(name + ".half", 0.5f)});
+  }
+
+ private:
+  const Config& c_;
+  ir::Graph g_;
+  uint64_t stream_ = 0;
+};
+
+std::string attention(Writer& w, const Config& c, const std::string& p, const std::string& x) {
+  const int64_t d = c.hidden / c.heads;
+  const std::string qkv = w.linear(p + ".in_proj", x, c.hidden, 3 * c.hidden);
+  // N x T x 3 x H x d -> 3 x N x H x T x d, split into q, k, v (each 1 x N x H x T x d).
+  const std::string r = w.node("Reshape", {qkv, w.ints(p + ".qkv_shape", {0, -1, 3, c.heads, d})});
+  const std::string t =
+      w.node("Transpose", {r}, {{"perm", ir::Attribute{std::vector<int64_t>{2, 0, 3, 1, 4}}}});
+  ir::Node split;
+  split.name = p + ".split";
+  split.op_type = "Split";
+  split.inputs = {t, w.ints(p + ".split_sizes", {1, 1, 1})};
+  split.attrs["axis"] = ir::Attribute{int64_t{0}};
+  for (const char* s : {".q", ".k", ".v"}) split.outputs.push_back(p + s);
+  w.graph().nodes.push_back(split);
+  const std::string axis0 = w.ints(p + ".axis0", {0});
+  const std::string q = w.node("Squeeze", {p + ".q", axis0});
+  const std::string k = w.node("Squeeze", {p + ".k", axis0});
+  const std::string v = w.node("Squeeze", {p + ".v", axis0});
+  const std::string qs =
+      w.node("Mul", {q, w.scalar(p + ".scale", 1.0f / std::sqrt(static_cast<float>(d)))});
+  const std::string kt =
+      w.node("Transpose", {k}, {{"perm", ir::Attribute{std::vector<int64_t>{0, 1, 3, 2}}}});
+  const std::string probs =
+      w.node("Softmax", {w.node("MatMul", {qs, kt})}, {{"axis", ir::Attribute{int64_t{-1}}}});
+  const std::string o = w.node("MatMul", {probs, v});
+  const std::string merged =
+      w.node("Reshape",
+             {w.node("Transpose", {o}, {{"perm", ir::Attribute{std::vector<int64_t>{0, 2, 1, 3}}}}),
+              w.ints(p + ".merged_shape", {0, -1, c.hidden})});
+  return w.linear(p + ".out_proj", merged, c.hidden, c.hidden);
+}
+
+ir::Graph build(const Config& c) {
+  Writer w(c);
+  ir::Graph& g = w.graph();
+  ir::ValueInfo in{"input", DType::kF32,
+                   std::vector<ir::Dim>{{-1, "N"}, {3, ""}, {c.image, ""}, {c.image, ""}}};
+  g.inputs.push_back(in);
+  const int64_t grid = c.image / c.patch;
+  const ir::Attribute k{std::vector<int64_t>{c.patch, c.patch}};
+  std::string x =
+      w.node("Conv",
+             {"input", w.random("conv_proj.weight", {c.hidden, 3, c.patch, c.patch}, 0.02f),
+              w.random("conv_proj.bias", {c.hidden}, 0.01f)},
+             {{"kernel_shape", k}, {"strides", k}});
+  x = w.node("Reshape", {x, w.ints("patch_shape", {0, c.hidden, grid * grid})});
+  x = w.node("Transpose", {x}, {{"perm", ir::Attribute{std::vector<int64_t>{0, 2, 1}}}});
+  // The class token expanded to the batch: Expand to [N, 1, hidden] from x's shape.
+  const std::string n =
+      w.node("Slice", {w.node("Shape", {x}), w.ints("s0", {0}), w.ints("s1", {1})});
+  const std::string cls_shape = w.node("Concat", {n, w.ints("cls_rest", {1, c.hidden})},
+                                       {{"axis", ir::Attribute{int64_t{0}}}});
+  const std::string cls =
+      w.node("Expand", {w.random("class_token", {1, 1, c.hidden}, 0.02f), cls_shape});
+  x = w.node("Concat", {cls, x}, {{"axis", ir::Attribute{int64_t{1}}}});
+  x = w.node("Add", {x, w.random("encoder.pos_embedding", {1, grid * grid + 1, c.hidden}, 0.02f)});
+  for (int64_t l = 0; l < c.layers; ++l) {
+    const std::string p = "encoder.layers.encoder_layer_" + std::to_string(l);
+    const std::string a = attention(w, c, p + ".self_attention", w.layer_norm(p + ".ln_1", x));
+    x = w.node("Add", {a, x});
+    std::string h = w.linear(p + ".mlp.0", w.layer_norm(p + ".ln_2", x), c.hidden, c.mlp);
+    h = w.linear(p + ".mlp.3", w.gelu(p + ".mlp.1", h), c.mlp, c.hidden);
+    x = w.node("Add", {h, x});
+  }
+  x = w.layer_norm("encoder.ln", x);
+  x = w.node("Gather", {x, w.ints("cls_index", {0})}, {{"axis", ir::Attribute{int64_t{1}}}});
+  x = w.node("Reshape", {x, w.ints("cls_flat", {0, c.hidden})});
+  x = w.node("Gemm",
+             {x, w.random("heads.head.weight", {1000, c.hidden}, 0.02f),
+              w.random("heads.head.bias", {1000}, 0.01f)},
+             {{"transB", ir::Attribute{int64_t{1}}}});
+  g.outputs.push_back(ir::ValueInfo{x, DType::kF32, std::nullopt});
+  g.validate_and_sort();
+  return g;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr,
+                 "usage: make_vit OUT.onnx [--layers N] [--hidden N] [--heads N] "
+                 "[--mlp N] [--image N] [--patch N] [--decomposed-ln]\n");
+    return 1;
+  }
+  Config c;
+  for (int i = 2; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--decomposed-ln") {
+      c.decomposed_ln = true;
+      continue;
+    }
+    if (i + 1 >= argc) {
+      std::fprintf(stderr, "make_vit: %s needs a value\n", a.c_str());
+      return 1;
+    }
+    const int64_t v = std::stoll(argv[++i]);
+    if (a == "--layers")
+      c.layers = v;
+    else if (a == "--hidden")
+      c.hidden = v;
+    else if (a == "--heads")
+      c.heads = v;
+    else if (a == "--mlp")
+      c.mlp = v;
+    else if (a == "--image")
+      c.image = v;
+    else if (a == "--patch")
+      c.patch = v;
+    else {
+      std::fprintf(stderr, "make_vit: unknown option %s\n", a.c_str());
+      return 1;
+    }
+  }
+  ir::save_onnx(build(c), argv[1]);
+  return 0;
+}

@@ -1,0 +1,343 @@
+// Recognition of the decompositions exporters emit for LayerNorm and GELU (PyTorch before
+// opsets 17 and 20), rewritten as the one operator each stands for, so that a backend runs
+// one kernel instead of six to nine elementwise and reduction passes.
+#include <algorithm>
+#include <cmath>
+#include <optional>
+#include <unordered_map>
+
+#include "frugal/passes/graph_edit.h"
+#include "frugal/passes/fuse_patterns.h"
+
+namespace frugal::passes {
+namespace {
+
+// Reads the graph around a candidate: producers by value, constants, read counts.
+class Matcher {
+ public:
+  Matcher(const ir::Graph& g, const Uses& uses, const ops::GraphInfo& info)
+      : g_(g), uses_(uses), info_(info) {
+    for (size_t k = 0; k < g.nodes.size(); ++k)
+      for (const auto& o : g.nodes[k].outputs)
+        if (!o.empty()) producer_[o] = k;
+  }
+
+  // The ONNX-domain node of type `op` producing `value`, when `reads` input slots read
+  // `value` and it is no graph output (the pattern owns it); else nullopt.
+  std::optional<size_t> node(const std::string& value, const char* op, size_t reads = 1) const {
+    auto it = producer_.find(value);
+    if (it == producer_.end() || uses_.readers(value) != reads || uses_.is_graph_output(value))
+      return std::nullopt;
+    const ir::Node& n = g_.nodes[it->second];
+    if (n.op_type != op || !is_onnx_domain(n) || n.outputs.size() != 1) return std::nullopt;
+    return it->second;
+  }
+  const ir::Node& at(size_t k) const { return g_.nodes[k]; }
+
+  // The value of a one-element constant.
+  std::optional<double> scalar(const std::string& value) const {
+    const Tensor* t = g_.initializer(value);
+    if (!t || t->numel() != 1) return std::nullopt;
+    return t->at_double(0);
+  }
+  // The operand of a two-input node that is not `x` (nullopt when neither or both are x).
+  static std::optional<std::string> other(const ir::Node& n, const std::string& x) {
+    if (n.inputs.size() != 2 || n.inputs[0] == n.inputs[1]) return std::nullopt;
+    if (n.inputs[0] == x) return n.inputs[1];
+    if (n.inputs[1] == x) return n.inputs[0];
+    return std::nullopt;
+  }
+  const Shape* shape(const std::string& value) const {
+    auto it = info_.values.find(value);
+    return it != info_.values.end() && it->second.shape ? &*it->second.shape : nullptr;
+  }
+  bool is_float(const std::string& value) const {
+    auto it = info_.values.find(value);
+    return it != info_.values.end() &&
+           (it->second.dtype == DType::kF32 || it->second.dtype == DType::kF64);
+  }
+  // The node reading `value` when exactly one slot does (and it is no graph output).
+  std::optional<size_t> sole_reader(const std::string& value) const {
+    if (!uses_.read_once(value)) return std::nullopt;
+    for (size_t k = 0; k < g_.nodes.size(); ++k)
+      for (const auto& i : g_.nodes[k].inputs)
+        if (i == value) return k;
+    return std::nullopt;
+  }
+
+ private:
+  const ir::Graph& g_;
+  const Uses& uses_;
+  const ops::GraphInfo& info_;
+  std::unordered_map<std::string, size_t> producer_;
+};
+
+bool near(double v, double want) {
+  return std::fabs(v - want) <= 1e-4 * std::fabs(want);
+}
+
+// The first reduced axis of a ReduceMean that keeps its dimensions and reduces the
+// trailing axes of a rank-`rank` input contiguously; nullopt otherwise.
+std::optional<int64_t> trailing_mean_axis(const ir::Graph& g, const ir::Node& n, size_t rank) {
+  if (n.attr_int("keepdims", 1) != 1) return std::nullopt;
+  std::vector<int64_t> axes;
+  if (n.has_attr("axes")) {
+    axes = n.attr_ints("axes");
+  } else if (n.inputs.size() > 1 && !n.inputs[1].empty()) {
+    const Tensor* t = g.initializer(n.inputs[1]);
+    if (!t) return std::nullopt;
+    for (int64_t i = 0; i < t->numel(); ++i) axes.push_back(static_cast<int64_t>(t->at_double(i)));
+  }
+  if (axes.empty()) return std::nullopt;  // all axes, or noop_with_empty_axes
+  const auto r = static_cast<int64_t>(rank);
+  for (auto& a : axes) a = a < 0 ? a + r : a;
+  std::sort(axes.begin(), axes.end());
+  for (size_t i = 0; i < axes.size(); ++i)
+    if (axes[i] != r - static_cast<int64_t>(axes.size() - i)) return std::nullopt;
+  return axes.front();
+}
+
+// A constant that broadcasts onto the normalized shape, reshaped to its trailing
+// dimensions (leading 1s dropped) as LayerNormalization requires; nullopt otherwise.
+std::optional<Tensor> affine_operand(const ir::Graph& g, const std::string& value,
+                                     const Shape& normalized) {
+  const Tensor* t = g.initializer(value);
+  if (!t) return std::nullopt;
+  Shape s = t->shape();
+  while (s.size() > normalized.size()) {
+    if (s.front() != 1) return std::nullopt;
+    s.erase(s.begin());
+  }
+  for (size_t i = 0; i < s.size(); ++i)
+    if (s[s.size() - 1 - i] != 1 && s[s.size() - 1 - i] != normalized[normalized.size() - 1 - i])
+      return std::nullopt;
+  return t->clone().reshaped(s);
+}
+
+struct LayerNormMatch {
+  std::vector<size_t> nodes;  // the pattern's nodes, the last one producing the result
+  std::string x;
+  int64_t axis = -1;
+  double epsilon = 0;
+  std::optional<Tensor> scale, bias;
+};
+
+// From Div(D, Sqrt(Add(ReduceMean(Pow(D, 2)), eps))), D = Sub(X, ReduceMean(X)), then an
+// optional constant Mul and Add. Both means over the same trailing axes.
+std::optional<LayerNormMatch> match_layer_norm(const ir::Graph& g, const Matcher& m, size_t div) {
+  const ir::Node& dv = m.at(div);
+  if (dv.inputs.size() != 2) return std::nullopt;
+  const std::string& d = dv.inputs[0];
+  const auto sqrt = m.node(dv.inputs[1], "Sqrt");
+  if (!sqrt) return std::nullopt;
+  const auto add_eps = m.node(m.at(*sqrt).inputs[0], "Add");
+  if (!add_eps) return std::nullopt;
+  LayerNormMatch r;
+  const ir::Node& ae = m.at(*add_eps);
+  std::optional<size_t> var;
+  for (size_t i : {0, 1}) {
+    const auto eps = m.scalar(ae.inputs.at(1 - i));
+    var = m.node(ae.inputs[i], "ReduceMean");
+    if (eps && var) {
+      r.epsilon = *eps;
+      break;
+    }
+    var.reset();
+  }
+  if (!var) return std::nullopt;
+  const std::string& squared = m.at(*var).inputs.at(0);
+  // D squared by Pow(D, 2) (D read twice: there and by Div) or Mul(D, D) (three times).
+  std::optional<size_t> sq = m.node(squared, "Pow"), sub;
+  if (sq) {
+    const ir::Node& p = m.at(*sq);
+    if (p.inputs.size() != 2 || p.inputs[0] != d || m.scalar(p.inputs[1]) != 2.0)
+      return std::nullopt;
+    sub = m.node(d, "Sub", 2);
+  } else {
+    sq = m.node(squared, "Mul");
+    if (!sq || m.at(*sq).inputs != std::vector<std::string>{d, d}) return std::nullopt;
+    sub = m.node(d, "Sub", 3);
+  }
+  if (!sub) return std::nullopt;
+  const ir::Node& sb = m.at(*sub);
+  r.x = sb.inputs.at(0);
+  const auto mean = m.node(sb.inputs.at(1), "ReduceMean");
+  if (!mean || m.at(*mean).inputs.at(0) != r.x || !m.is_float(r.x)) return std::nullopt;
+  const Shape* xs = m.shape(r.x);
+  if (!xs || m.shape(dv.outputs[0]) == nullptr || *m.shape(dv.outputs[0]) != *xs)
+    return std::nullopt;
+  const auto a1 = trailing_mean_axis(g, m.at(*mean), xs->size());
+  const auto a2 = trailing_mean_axis(g, m.at(*var), xs->size());
+  if (!a1 || a1 != a2) return std::nullopt;
+  r.axis = *a1;
+  r.nodes = {*mean, *sub, *sq, *var, *add_eps, *sqrt, div};
+  // Then Mul by a constant scale and Add of a constant bias, each optional.
+  const Shape normalized(xs->begin() + r.axis, xs->end());
+  std::string y = dv.outputs[0];
+  for (const char* op : {"Mul", "Add"}) {
+    const auto next = m.sole_reader(y);
+    if (!next || m.at(*next).op_type != op || !is_onnx_domain(m.at(*next))) continue;
+    const auto operand = Matcher::other(m.at(*next), y);
+    if (!operand) continue;
+    auto value = affine_operand(g, *operand, normalized);
+    if (!value) continue;
+    (std::string(op) == "Mul" ? r.scale : r.bias) = std::move(value);
+    r.nodes.push_back(*next);
+    y = m.at(*next).outputs[0];
+  }
+  return r;
+}
+
+struct GeluMatch {
+  std::vector<size_t> nodes;
+  std::string x;
+};
+
+// 0.5 * x * (1 + erf(x / sqrt(2))) in the orders exporters write it: Erf of Div(x, sqrt 2)
+// or Mul(x, 1/sqrt 2); Add 1; then Mul by x and Mul by 0.5, or Mul by Mul(x, 0.5).
+std::optional<GeluMatch> match_gelu(const Matcher& m, size_t erf) {
+  const ir::Node& e = m.at(erf);
+  if (e.inputs.size() != 1) return std::nullopt;
+  GeluMatch r;
+  std::optional<size_t> scaled = m.node(e.inputs[0], "Div");
+  if (scaled && m.at(*scaled).inputs.size() == 2 &&
+      near(m.scalar(m.at(*scaled).inputs[1]).value_or(0), std::sqrt(2.0))) {
+    r.x = m.at(*scaled).inputs[0];
+  } else if ((scaled = m.node(e.inputs[0], "Mul"))) {
+    const ir::Node& s = m.at(*scaled);
+    for (size_t i : {0, 1})
+      if (s.inputs.size() == 2 && near(m.scalar(s.inputs[1 - i]).value_or(0), std::sqrt(0.5)))
+        r.x = s.inputs[i];
+  }
+  if (r.x.empty() || !m.is_float(r.x)) return std::nullopt;
+  const auto plus = m.sole_reader(e.outputs[0]);
+  if (!plus || m.at(*plus).op_type != "Add") return std::nullopt;
+  const auto one = Matcher::other(m.at(*plus), e.outputs[0]);
+  if (!one || m.scalar(*one) != 1.0) return std::nullopt;
+  const auto times = m.sole_reader(m.at(*plus).outputs[0]);
+  if (!times || m.at(*times).op_type != "Mul") return std::nullopt;
+  const auto factor = Matcher::other(m.at(*times), m.at(*plus).outputs[0]);
+  if (!factor) return std::nullopt;
+  r.nodes = {*scaled, erf, *plus};
+  auto is_half = [&](const ir::Node& n, const std::string& v) {
+    const auto o = Matcher::other(n, v);
+    return n.op_type == "Mul" && o && m.scalar(*o) == 0.5;
+  };
+  if (*factor == r.x) {  // (x * (1 + erf)) * 0.5
+    const auto half = m.sole_reader(m.at(*times).outputs[0]);
+    if (!half || !is_half(m.at(*half), m.at(*times).outputs[0])) return std::nullopt;
+    r.nodes.push_back(*times);
+    r.nodes.push_back(*half);
+  } else {  // (x * 0.5) * (1 + erf)
+    const auto half = m.node(*factor, "Mul");
+    if (!half || !is_half(m.at(*half), r.x)) return std::nullopt;
+    r.nodes.push_back(*half);
+    r.nodes.push_back(*times);
+  }
+  // The result must have x's shape (no broadcast hidden in the pattern).
+  const Shape* xs = m.shape(r.x);
+  const Shape* ys = m.shape(m.at(r.nodes.back()).outputs[0]);
+  if (!xs || !ys || *xs != *ys) return std::nullopt;
+  return r;
+}
+
+// Replaces the matched nodes by `fused`, placed where the pattern's last node was (all
+// its inputs are computed before that point).
+void replace(ir::Graph& g, const std::vector<size_t>& nodes, ir::Node fused,
+             std::vector<bool>& dead) {
+  size_t last = nodes.front();
+  for (size_t k : nodes) last = std::max(last, k);
+  fused.outputs = g.nodes[last].outputs;
+  for (size_t k : nodes) dead[k] = true;
+  dead[last] = false;
+  g.nodes[last] = std::move(fused);
+}
+
+bool overlaps(const std::vector<size_t>& nodes, const std::vector<bool>& dead) {
+  for (size_t k : nodes)
+    if (dead[k]) return true;
+  return false;
+}
+
+std::string fresh_name(const ir::Graph& g, const std::string& base) {
+  std::string name = base;
+  for (int i = 1; g.initializers.count(name); ++i) name = base + "_" + std::to_string(i);
+  return name;
+}
+
+}  // namespace
+
+ir::Graph fuse_layer_norm(const ir::Graph& in, const ops::InferOptions& options,
+                          PassReport& report) {
+  report = {"fuse_layer_norm", 0, {}};
+  ir::Graph g = in;
+  const ops::GraphInfo info = ops::infer_graph(g, options);
+  const Uses uses(g);
+  const Matcher m(g, uses, info);
+  std::vector<bool> dead(g.nodes.size(), false);
+  std::vector<std::pair<std::vector<size_t>, ir::Node>> rewrites;
+  for (size_t k = 0; k < g.nodes.size(); ++k) {
+    if (g.nodes[k].op_type != "Div" || !is_onnx_domain(g.nodes[k])) continue;
+    auto r = match_layer_norm(g, m, k);
+    if (!r || overlaps(r->nodes, dead)) continue;
+    const Shape& xs = *m.shape(r->x);
+    const Shape normalized(xs.begin() + r->axis, xs.end());
+    const DType dtype = info.at(r->x).dtype;
+    ir::Node ln;
+    ln.name = g.nodes[r->nodes.back()].name;
+    ln.op_type = "LayerNormalization";
+    ln.attrs["axis"] = ir::Attribute{.value = r->axis};
+    ln.attrs["epsilon"] = ir::Attribute{.value = static_cast<float>(r->epsilon)};
+    const std::string scale = fresh_name(g, ln.name + ".ln_scale");
+    g.initializers[scale] =
+        r->scale ? *r->scale
+                 : tensor_from_doubles(dtype, normalized,
+                                       std::vector<double>(shape_numel(normalized), 1.0));
+    ln.inputs = {r->x, scale};
+    if (r->bias) {
+      const std::string bias = fresh_name(g, ln.name + ".ln_bias");
+      g.initializers[bias] = *r->bias;
+      ln.inputs.push_back(bias);
+    }
+    report.nodes.push_back(std::to_string(r->nodes.size()) + " nodes ending in " + ln.name +
+                           " into LayerNormalization");
+    for (size_t j : r->nodes) dead[j] = true;
+    rewrites.emplace_back(r->nodes, std::move(ln));
+  }
+  std::fill(dead.begin(), dead.end(), false);
+  for (auto& [nodes, ln] : rewrites) replace(g, nodes, std::move(ln), dead);
+  report.changes = static_cast<int64_t>(rewrites.size());
+  erase_nodes(g, dead);
+  prune_values(g);
+  return g;
+}
+
+ir::Graph fuse_gelu(const ir::Graph& in, const ops::InferOptions& options, PassReport& report) {
+  report = {"fuse_gelu", 0, {}};
+  ir::Graph g = in;
+  const ops::GraphInfo info = ops::infer_graph(g, options);
+  const Uses uses(g);
+  const Matcher m(g, uses, info);
+  std::vector<bool> taken(g.nodes.size(), false);
+  std::vector<std::pair<std::vector<size_t>, ir::Node>> rewrites;
+  for (size_t k = 0; k < g.nodes.size(); ++k) {
+    if (g.nodes[k].op_type != "Erf" || !is_onnx_domain(g.nodes[k])) continue;
+    auto r = match_gelu(m, k);
+    if (!r || overlaps(r->nodes, taken)) continue;
+    ir::Node gelu;
+    gelu.name = g.nodes[r->nodes.back()].name;
+    gelu.op_type = "Gelu";
+    gelu.inputs = {r->x};
+    report.nodes.push_back(gelu.name + " (5 nodes) into Gelu");
+    for (size_t j : r->nodes) taken[j] = true;
+    rewrites.emplace_back(r->nodes, std::move(gelu));
+  }
+  std::vector<bool> dead(g.nodes.size(), false);
+  for (auto& [nodes, gelu] : rewrites) replace(g, nodes, std::move(gelu), dead);
+  report.changes = static_cast<int64_t>(rewrites.size());
+  erase_nodes(g, dead);
+  prune_values(g);
+  return g;
+}
+
+}  // namespace frugal::passes

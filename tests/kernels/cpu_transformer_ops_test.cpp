@@ -1,0 +1,101 @@
+// The cpu kernels transformers need (LayerNormalization, Gelu, Sub, Div, Squeeze,
+// Unsqueeze) against ref over a matrix of shapes, axes and operand forms.
+#include <gtest/gtest.h>
+
+#include "kernels/cpu_testing.h"
+
+using namespace frugal;
+using namespace frugal::cpu_testing;
+
+namespace {
+
+constexpr double kTol = 1e-4;
+
+}  // namespace
+
+// Rank 2 to 4 x every axis x Scale (full, broadcast with 1s, leading-1 free) x B present
+// or omitted x epsilon; values offset so that the mean matters.
+TEST(CpuLayerNorm, MatchesRefOverShapesAndAxes) {
+  const std::vector<Shape> shapes = {{4, 33}, {2, 7, 768}, {1, 5, 6, 17}, {3, 197, 64}};
+  int index = 0;
+  for (const Shape& x : shapes)
+    for (int64_t axis = -1; axis >= -static_cast<int64_t>(x.size()); --axis) {
+      const Shape normalized(x.end() + axis, x.end());
+      for (int form = 0; form < 3; ++form) {
+        ++index;
+        // 0: Scale of the normalized shape; 1: Scale with a broadcast 1 first; 2: last dim only.
+        Shape scale = normalized;
+        if (form == 1) scale[0] = 1;
+        if (form == 2) scale = {normalized.back()};
+        std::vector<Operand> ops{input("x", uniform_tensor(x, index, 2.0f, 5.0f)),
+                                 constant("s", random_tensor(scale, index + 1))};
+        if (index % 2) ops.push_back(constant("b", random_tensor(scale, index + 2)));
+        const float eps = index % 3 ? 1e-5f : 1e-2f;
+        const std::string label = "x " + shape_str(x) + " axis " + std::to_string(axis) +
+                                  " scale " + shape_str(scale) + (index % 2 ? " bias" : "");
+        expect_matches_ref(
+            one_node("LayerNormalization", ops, {{"axis", attr(axis)}, {"epsilon", attr(eps)}}),
+            kTol, "cpu", label);
+      }
+    }
+}
+
+TEST(CpuLayerNorm, DeclinesWhatItDoesNotRun) {
+  const Tensor x = random_tensor({2, 8}, 1);
+  EXPECT_NE(cpu_decline_reason(
+                one_node("LayerNormalization", {input("x", x), input("s", random_tensor({8}, 2))})),
+            "");
+  const std::string reason = cpu_decline_reason(one_node(
+      "LayerNormalization", {input("x", x), constant("s", random_tensor({8}, 2))}, {}, 17, 3));
+  EXPECT_NE(reason.find("Mean and InvStdDev"), std::string::npos) << reason;
+}
+
+TEST(CpuGelu, MatchesRefBothForms) {
+  int index = 0;
+  for (const Shape& x : std::vector<Shape>{{7}, {2, 197, 3072}, {1, 16, 5, 5}})
+    for (const char* form : {"none", "tanh"}) {
+      ++index;
+      expect_matches_ref(one_node("Gelu", {input("x", random_tensor(x, index, 3.0f))},
+                                  {{"approximate", attr(std::string(form))}}, 20),
+                         kTol, "cpu", shape_str(x) + " " + form);
+    }
+}
+
+// Sub and Div (not commutative: only the second operand may broadcast) over shapes.
+TEST(CpuSubDiv, MatchesRefWithBroadcasts) {
+  struct Case {
+    Shape a, b;
+  };
+  const Case cases[] = {{{2, 197, 768}, {2, 197, 768}},
+                        {{2, 197, 768}, {2, 197, 1}},
+                        {{1, 8, 5, 5}, {1, 8, 1, 1}},
+                        {{3, 7}, {7}},
+                        {{4, 6}, {}}};
+  int index = 0;
+  for (const Case& c : cases)
+    for (const char* op : {"Sub", "Div"}) {
+      ++index;
+      // Divisors kept away from 0.
+      const Tensor b = std::string(op) == "Div" ? uniform_tensor(c.b, index, 0.5f, 2.0f)
+                                                : random_tensor(c.b, index);
+      expect_matches_ref(one_node(op, {input("a", random_tensor(c.a, index + 50)), input("b", b)}),
+                         kTol, "cpu",
+                         std::string(op) + " " + shape_str(c.a) + " by " + shape_str(c.b));
+    }
+  const std::string reason = cpu_decline_reason(one_node(
+      "Sub", {input("a", random_tensor({1, 4}, 1)), input("b", random_tensor({3, 4}, 2))}));
+  EXPECT_NE(reason.find("broadcast"), std::string::npos) << reason;
+}
+
+TEST(CpuSqueeze, MatchesRef) {
+  const Tensor x = random_tensor({1, 12, 1, 64}, 3);
+  expect_matches_ref(
+      one_node("Squeeze",
+               {input("x", x), constant("axes", Tensor::from_vector<int64_t>({1}, {2}))}),
+      kTol, "cpu", "squeeze axis 2");
+  expect_matches_ref(one_node("Squeeze", {input("x", x)}), kTol, "cpu", "squeeze all");
+  expect_matches_ref(
+      one_node("Unsqueeze",
+               {input("x", x), constant("axes", Tensor::from_vector<int64_t>({2}, {0, -1}))}),
+      kTol, "cpu", "unsqueeze 0, -1");
+}

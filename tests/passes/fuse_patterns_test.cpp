@@ -1,0 +1,231 @@
+// fuse_layer_norm and fuse_gelu: the exported decompositions become one node each, the
+// rewritten graph computes what the original does (both on ref), and near misses stay.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "frugal/core/error.h"
+#include "frugal/passes/fuse_patterns.h"
+#include "frugal/runtime/session.h"
+#include "kernels/cpu_testing.h"
+
+using namespace frugal;
+using namespace frugal::cpu_testing;
+
+namespace {
+
+struct Graph {
+  ir::Graph g;
+  std::vector<Tensor> feeds;
+  explicit Graph(int64_t opset) { g.opsets[""] = opset; }
+  std::string input(const std::string& name, const Shape& shape) {
+    ir::ValueInfo v{name, DType::kF32, std::vector<ir::Dim>{}};
+    for (int64_t d : shape) v.shape->push_back({d, ""});
+    g.inputs.push_back(v);
+    feeds.push_back(uniform_tensor(shape, 5 + feeds.size(), -3.0f, 4.0f));
+    return name;
+  }
+  std::string constant(const std::string& name, Tensor t) {
+    g.initializers[name] = std::move(t);
+    return name;
+  }
+  std::string scalar(const std::string& name, float v) {
+    return constant(name, Tensor::from_vector<float>({}, {v}));
+  }
+  std::string node(const std::string& op, std::vector<std::string> ins, const std::string& out,
+                   std::map<std::string, ir::Attribute> attrs = {}) {
+    ir::Node n;
+    n.name = out + "_node";
+    n.op_type = op;
+    n.inputs = std::move(ins);
+    n.outputs = {out};
+    n.attrs = std::move(attrs);
+    g.nodes.push_back(std::move(n));
+    return out;
+  }
+  void output(const std::string& name) {
+    g.outputs.push_back(ir::ValueInfo{name, DType::kUndefined, std::nullopt});
+  }
+};
+
+std::vector<Tensor> run_ref(const ir::Graph& g, const std::vector<Tensor>& feeds) {
+  runtime::SessionOptions opt;
+  opt.optimize = false;
+  opt.backends = {"ref"};
+  return runtime::Session(g, opt).run(feeds);
+}
+
+size_t count_op(const ir::Graph& g, const std::string& op) {
+  size_t n = 0;
+  for (const auto& node : g.nodes) n += node.op_type == op;
+  return n;
+}
+
+struct LnForm {
+  Shape x;
+  std::vector<int64_t> axes;
+  bool square_by_mul = false;  // Mul(D, D) instead of Pow(D, 2)
+  bool axes_as_input = false;  // ReduceMean-18
+  Shape scale;                 // empty: no Mul
+  bool bias = false;
+  bool eps_first = false;  // Add(eps, var)
+};
+
+// The decomposition PyTorch exports for F.layer_norm before opset 17.
+Graph layer_norm_graph(const LnForm& f, const std::string& extra_output = "") {
+  Graph b(f.axes_as_input ? 18 : 13);
+  const std::string x = b.input("x", f.x);
+  std::map<std::string, ir::Attribute> a;
+  std::vector<std::string> mean_in{x}, var_in{"sq"};
+  if (f.axes_as_input) {
+    b.constant("axes", Tensor::from_vector<int64_t>({static_cast<int64_t>(f.axes.size())}, f.axes));
+    mean_in.push_back("axes");
+    var_in.push_back("axes");
+  } else {
+    a["axes"] = attr(f.axes);
+  }
+  b.node("ReduceMean", mean_in, "mean", a);
+  b.node("Sub", {x, "mean"}, "d");
+  if (f.square_by_mul)
+    b.node("Mul", {"d", "d"}, "sq");
+  else
+    b.node("Pow", {"d", b.scalar("two", 2.0f)}, "sq");
+  b.node("ReduceMean", var_in, "var", a);
+  b.scalar("eps", 1e-5f);
+  b.node(
+      "Add",
+      f.eps_first ? std::vector<std::string>{"eps", "var"} : std::vector<std::string>{"var", "eps"},
+      "ve");
+  b.node("Sqrt", {"ve"}, "sd");
+  std::string y = b.node("Div", {"d", "sd"}, "n");
+  if (!f.scale.empty()) y = b.node("Mul", {b.constant("g", random_tensor(f.scale, 3)), y}, "gy");
+  if (f.bias) y = b.node("Add", {y, b.constant("beta", random_tensor(f.scale, 4))}, "by");
+  b.output(y);
+  if (!extra_output.empty()) b.output(extra_output);
+  b.g.validate_and_sort();
+  return b;
+}
+
+ir::Graph fused(const ir::Graph& g, int64_t& changes, bool gelu = false) {
+  passes::PassReport r;
+  ir::Graph out =
+      gelu ? passes::fuse_gelu(g, ops::InferOptions{}, r) : passes::fuse_layer_norm(g, {}, r);
+  changes = r.changes;
+  return out;
+}
+
+void expect_same(const ir::Graph& before, const ir::Graph& after, const std::vector<Tensor>& feeds,
+                 const std::string& label) {
+  const auto want = run_ref(before, feeds);
+  const auto got = run_ref(after, feeds);
+  ASSERT_EQ(got.size(), want.size()) << label;
+  for (size_t i = 0; i < want.size(); ++i)
+    EXPECT_LE(relative_error(got[i], want[i]), 1e-5) << label << " output " << i;
+}
+
+}  // namespace
+
+TEST(FuseLayerNorm, DecompositionsBecomeOneNode) {
+  const std::vector<LnForm> forms = {
+      {{2, 5, 16}, {-1}, false, false, {16}, true},
+      {{2, 5, 16}, {2}, true, false, {}, false},
+      {{1, 3, 4, 6}, {-2, -1}, false, true, {4, 6}, true, true},
+      {{1, 3, 4, 6}, {3, 2}, false, false, {1, 1, 1, 6}, false},
+      {{3, 197, 64}, {-1}, true, true, {1, 64}, true, true},
+  };
+  for (size_t i = 0; i < forms.size(); ++i) {
+    const Graph b = layer_norm_graph(forms[i]);
+    int64_t changes = 0;
+    const ir::Graph g = fused(b.g, changes);
+    const std::string label = "form " + std::to_string(i);
+    EXPECT_EQ(changes, 1) << label;
+    EXPECT_EQ(g.nodes.size(), 1u) << label;
+    EXPECT_EQ(count_op(g, "LayerNormalization"), 1u) << label;
+    expect_same(b.g, g, b.feeds, label);
+  }
+}
+
+TEST(FuseLayerNorm, NearMissesStay) {
+  // Leading axis (not trailing), an intermediate that is also a graph output, the two
+  // means over different axes, and epsilon known only at run time.
+  std::vector<Graph> cases;
+  cases.push_back(layer_norm_graph({{2, 5, 16}, {1}}));
+  cases.push_back(layer_norm_graph({{2, 5, 16}, {-1}}, "d"));
+  Graph diff = layer_norm_graph({{2, 5, 16}, {-1}});
+  for (auto& n : diff.g.nodes)
+    if (n.outputs[0] == "var") n.attrs["axes"] = attr(std::vector<int64_t>{1, 2});
+  cases.push_back(diff);
+  Graph eps_input = layer_norm_graph({{2, 5, 16}, {-1}});
+  eps_input.g.initializers.erase("eps");
+  eps_input.input("eps", {});
+  cases.push_back(eps_input);
+  for (size_t i = 0; i < cases.size(); ++i) {
+    int64_t changes = 0;
+    const ir::Graph g = fused(cases[i].g, changes);
+    EXPECT_EQ(changes, 0) << "case " << i;
+    EXPECT_EQ(count_op(g, "LayerNormalization"), 0u) << "case " << i;
+  }
+}
+
+namespace {
+
+// 0.5 * x * (1 + erf(x * c)) in one of its exported orders.
+Graph gelu_graph(bool by_div, bool half_first, float one = 1.0f) {
+  Graph b(17);
+  b.input("x", {2, 9, 12});
+  if (by_div)
+    b.node("Div", {"x", b.scalar("sqrt2", std::sqrt(2.0f))}, "s");
+  else
+    b.node("Mul", {b.scalar("rsqrt2", std::sqrt(0.5f)), "x"}, "s");
+  b.node("Erf", {"s"}, "e");
+  b.node("Add", {"e", b.scalar("one", one)}, "p");
+  b.scalar("half", 0.5f);
+  if (half_first) {
+    b.node("Mul", {"x", "half"}, "h");
+    b.node("Mul", {"h", "p"}, "y");
+  } else {
+    b.node("Mul", {"x", "p"}, "xp");
+    b.node("Mul", {"xp", "half"}, "y");
+  }
+  b.node("Relu", {"y"}, "out");
+  b.output("out");
+  b.g.validate_and_sort();
+  return b;
+}
+
+}  // namespace
+
+TEST(FuseGelu, ExportedOrdersBecomeOneNode) {
+  for (bool by_div : {true, false})
+    for (bool half_first : {true, false}) {
+      const Graph b = gelu_graph(by_div, half_first);
+      int64_t changes = 0;
+      const ir::Graph g = fused(b.g, changes, true);
+      const std::string label =
+          std::string(by_div ? "div" : "mul") + (half_first ? " half first" : "");
+      EXPECT_EQ(changes, 1) << label;
+      EXPECT_EQ(count_op(g, "Gelu"), 1u) << label;
+      EXPECT_EQ(g.nodes.size(), 2u) << label;
+      expect_same(b.g, g, b.feeds, label);
+    }
+  int64_t changes = 0;
+  fused(gelu_graph(true, false, 2.0f).g, changes, true);
+  EXPECT_EQ(changes, 0) << "1 + erf replaced by 2 + erf";
+}
+
+TEST(GeluOp, ValuesAndBadAttribute) {
+  Graph b(20);
+  b.input("x", {4});
+  b.feeds[0] = Tensor::from_vector<float>({4}, {-1.0f, 0.0f, 1.0f, 3.0f});
+  b.node("Gelu", {"x"}, "y");
+  b.output("y");
+  b.g.validate_and_sort();
+  const Tensor y = run_ref(b.g, b.feeds)[0];
+  const float want[] = {-0.15865525f, 0.0f, 0.84134475f, 2.99595031f};
+  for (int i = 0; i < 4; ++i) EXPECT_NEAR(y.data<float>()[i], want[i], 1e-6f) << i;
+  b.g.nodes[0].attrs["approximate"] = attr(std::string("tanh"));
+  const Tensor t = run_ref(b.g, b.feeds)[0];
+  EXPECT_NEAR(t.data<float>()[2], 0.84119199f, 1e-6f);
+  b.g.nodes[0].attrs["approximate"] = attr(std::string("fast"));
+  EXPECT_THROW(run_ref(b.g, b.feeds), UserError);
+}
