@@ -51,6 +51,7 @@ struct CompressArgs {
   int64_t latency_runs = 20;
   std::string cluster;  // weight sharing
   std::string lowrank;  // low-rank factorization
+  std::string binarize;  // binary / ternary weights
   bool gather = false;  // export clustered weights as codebook + index + Gather
   bool encode = false;  // write the .fgz container
   int index_bits = 0;   // sparse relative index width of the container (0: best per tensor)
@@ -250,6 +251,19 @@ void print_lowrank(const compress::LowRankResult& r) {
   for (const auto& n : r.notes) std::printf("note      %s\n", n.c_str());
 }
 
+void print_binarize(const compress::BinarizeResult& r) {
+  Table t({"layer", "op", "matrix", "zeros", "rel. error"});
+  for (const auto& l : r.layers) {
+    char err[32];
+    std::snprintf(err, sizeof(err), "%.4f", l.rel_error);
+    t.add({l.name, l.op_type, std::to_string(l.rows) + "x" + std::to_string(l.cols),
+           with_commas(l.zeros), err});
+  }
+  std::printf("\nbinarize (sign x per-channel scale; ternary: TWN threshold 0.7 mean|W|)\n%s",
+              t.str().c_str());
+  for (const auto& n : r.notes) std::printf("note      %s\n", n.c_str());
+}
+
 std::string ratio(int64_t before, int64_t after) {
   char b[32];
   std::snprintf(b, sizeof(b), "%.1fx",
@@ -279,12 +293,12 @@ void print_encoded(const compress::EncodedSize& e, bool per_layer) {
 }
 
 void check_args(CompressArgs& a) {
-  const bool transforms =
-      !a.prune.empty() || !a.quant.empty() || !a.cluster.empty() || !a.lowrank.empty();
+  const bool transforms = !a.prune.empty() || !a.quant.empty() || !a.cluster.empty() ||
+                          !a.lowrank.empty() || !a.binarize.empty();
   if (!transforms && !a.sensitivity && !a.encode)
     throw UserError(
         "frugal compress: nothing to do (give --lowrank SPEC, --prune SPEC, --cluster SPEC, "
-        "--quant SPEC, --encode and/or --sensitivity)");
+        "--binarize SPEC, --quant SPEC, --encode and/or --sensitivity)");
   if ((transforms || a.encode) && a.output.empty())
     throw UserError(
         "frugal compress: --lowrank, --prune, --cluster and --quant need -o OUT.onnx (--encode: "
@@ -395,6 +409,7 @@ void print_text(const CompressArgs& a, const compress::PipelineState& st, const 
   }
   if (st.lowrank) print_lowrank(*st.lowrank);
   if (st.cluster) print_cluster(*st.cluster);
+  if (st.binarize) print_binarize(*st.binarize);
   if (st.accuracy_before)
     std::printf("accuracy  top-1 %.4f -> %.4f (%+.2f points) on %s%s\n", *st.accuracy_before,
                 *st.accuracy_after, 100.0 * (*st.accuracy_after - *st.accuracy_before),
@@ -410,6 +425,8 @@ void print_text(const CompressArgs& a, const compress::PipelineState& st, const 
   if (out.contains("output")) {
     std::string what = "dense with zeros; metadata frugal.compress records the pruning";
     if (st.lowrank) what = "factored layers; metadata frugal.compress records the ranks";
+    if (st.binarize)
+      what = "weights -1/0/+1, then Mul by the per-channel scale and Add of the bias";
     if (st.structured) what = "smaller dense model";
     if (st.cluster)
       what = a.gather ? "codebook + uint8 index + Gather per clustered weight"
@@ -435,7 +452,7 @@ void compress_model(CompressArgs a) {
   check_args(a);
   const ir::Graph original = ir::load_onnx(a.model);
   compress::PipelineSpec spec{a.prune,    a.exclude,       a.cluster, a.quant,
-                              a.max_drop, !a.data.empty(), a.lowrank};
+                              a.max_drop, !a.data.empty(), a.lowrank, a.binarize};
   const compress::Pipeline pipeline = compress::make_pipeline(spec);
   const compress::PipelineContext ctx = make_context(a, original);
   const compress::PipelineState st = compress::run_pipeline(original, pipeline, ctx);
@@ -472,6 +489,8 @@ void setup(CLI::App& app) {
       "filters then 1x1; a layer stays dense when its factors would not be smaller): 0.25 "
       "(rank = 25% of min(rows, cols)) | rank=R | energy=0.9 (smallest rank keeping 90% of the "
       "sum of squared singular values). Fine-tune the result with frugal train.\n"
+      "Binarize specs: binary (sign x per-output-channel mean |W|, XNOR-Net) | ternary (-1/0/+1 "
+      "with TWN's threshold 0.7 mean |W|) [:all] (default: first and last layer stay float).\n"
       "Cluster specs (k-means weight sharing, Han et al.; zeros stay zero): 5 (every layer, 2^5 "
       "shared values) | conv=8,fc=5 | fc1=4,default kinds... [:init=linear|density|random]; bits "
       "1..8. "
@@ -492,6 +511,7 @@ void setup(CLI::App& app) {
       "--max-drop 0.5 -o mp.onnx\n"
       "  frugal compress lenet300.onnx --prune 0.92 --cluster fc=5 -o pc.onnx\n"
       "  frugal compress lenet5.onnx --lowrank energy=0.9 --data fashion-mnist -o lr.onnx\n"
+      "  frugal compress lenet5.onnx --binarize ternary --data fashion-mnist -o t.onnx\n"
       "  frugal compress lenet5.onnx --prune 0.9 --cluster conv=8,fc=5:init=density --gather -o "
       "g.onnx\n"
       "  frugal compress pc.onnx --encode -o pc.fgz   (then: frugal decompress pc.fgz -o "
@@ -501,6 +521,8 @@ void setup(CLI::App& app) {
   sub->add_option("-o,--output", a->output, "pruned model (ONNX)");
   sub->add_option("--prune", a->prune, "what to prune (see below)");
   sub->add_option("--cluster", a->cluster, "weight sharing (after --prune): see below");
+  sub->add_option("--binarize", a->binarize,
+                  "binary or ternary weights (after --cluster; not with --quant): see below");
   sub->add_option("--lowrank", a->lowrank,
                   "low-rank factorization (first, before --prune): see below");
   sub->add_flag("--gather", a->gather,
@@ -522,7 +544,7 @@ void setup(CLI::App& app) {
   sub->add_option("--latency-runs", a->latency_runs,
                   "--max-drop: timed runs per configuration (median; default 20)");
   sub->add_option("--exclude", a->exclude,
-                  "layers --prune and --lowrank leave alone: names, globs, first, last "
+                  "layers --prune, --lowrank and --binarize leave alone: names, globs, first, last "
                   "(comma-separated)");
   sub->add_option("--data", a->data,
                   "data set for accuracy before/after, --sensitivity, --max-drop and --quant "

@@ -75,6 +75,22 @@ class LowRankTransform : public Transform {
   LowRankSpec spec_;
 };
 
+class BinarizeTransform : public Transform {
+ public:
+  explicit BinarizeTransform(BinarizeSpec spec) : spec_(std::move(spec)) {}
+  std::string name() const override { return "binarize:" + spec_.str(); }
+  TransformNeeds needs() const override { return {false, true, false}; }
+  void apply(PipelineState& s, const PipelineContext&) const override {
+    BinarizeResult r = binarize(s.graph, spec_);
+    s.graph = r.graph;
+    s.notes.insert(s.notes.end(), r.notes.begin(), r.notes.end());
+    s.binarize = std::move(r);
+  }
+
+ private:
+  BinarizeSpec spec_;
+};
+
 // The accuracy entries of a quantization: the float model, the exported graph run in
 // float32 (fake quantization) and, for static int8, the prepared graph with int8 kernels.
 nlohmann::ordered_json quant_accuracy(const ir::Graph& input, const QuantStepResult& q,
@@ -272,15 +288,22 @@ nlohmann::json chosen_precisions(const MixedStep& m) {
   return layers;
 }
 
+namespace {
+
+// The --exclude list as PruneSpec parses it (names, globs, first, last).
+std::vector<std::string> exclude_list(const std::string& text) {
+  PruneSpec excludes;
+  if (!text.empty()) excludes.add_excludes(text);
+  return excludes.exclude;
+}
+
+}  // namespace
+
 Pipeline make_pipeline(const PipelineSpec& spec) {
   Pipeline p;
   if (!spec.lowrank.empty()) {
     LowRankSpec ls = parse_lowrank_spec(spec.lowrank);
-    if (!spec.exclude.empty()) {
-      PruneSpec excludes;
-      excludes.add_excludes(spec.exclude);
-      ls.exclude = excludes.exclude;
-    }
+    ls.exclude = exclude_list(spec.exclude);
     p.push_back(std::make_unique<LowRankTransform>(std::move(ls)));
   }
   if (!spec.prune.empty()) {
@@ -292,6 +315,13 @@ Pipeline make_pipeline(const PipelineSpec& spec) {
   }
   if (!spec.cluster.empty())
     p.push_back(std::make_unique<ClusterTransform>(parse_cluster_spec(spec.cluster)));
+  if (!spec.binarize.empty()) {
+    if (!spec.quant.empty())
+      throw UserError("--binarize: give it or --quant, not both (both set the weights' precision)");
+    BinarizeSpec bs = parse_binarize_spec(spec.binarize);
+    bs.exclude = exclude_list(spec.exclude);
+    p.push_back(std::make_unique<BinarizeTransform>(std::move(bs)));
+  }
   if (spec.max_drop >= 0 && spec.quant.empty())
     throw UserError("--max-drop: needs --quant int8 (it chooses per layer among fp32, bf16, int8)");
   if (!spec.quant.empty()) {
@@ -319,7 +349,7 @@ PipelineState run_pipeline(const ir::Graph& model, const Pipeline& pipeline,
     t->apply(s, ctx);
     s.applied.push_back(t->name());
   }
-  if (ctx.score && (s.sparsity || s.cluster || s.lowrank)) {
+  if (ctx.score && (s.sparsity || s.cluster || s.lowrank || s.binarize)) {
     s.accuracy_before = ctx.score(s.original, ctx.base);
     // With quantization, its step scored the pruned/clustered float graph already.
     if (!s.accuracy_after) s.accuracy_after = ctx.score(s.graph, ctx.base);
@@ -365,6 +395,7 @@ nlohmann::json to_json(const PipelineState& s, const PipelineContext& ctx) {
   }
   if (s.cluster) out["cluster"] = to_json(*s.cluster);
   if (s.lowrank) out["lowrank"] = to_json(*s.lowrank);
+  if (s.binarize) out["binarize"] = to_json(*s.binarize);
   if (s.quant) out["quant"] = s.quant->report;
   if (s.mixed) out["mixed_precision"] = mixed_json(*s.mixed);
   if (s.accuracy_before)

@@ -1,8 +1,8 @@
 // The compress pipeline: `frugal compress`, the sweep and C++ callers apply the same
 // transforms in the same order (low-rank factorization first, then the Deep Compression
-// order: prune, then share weights, then quantize; then per-layer mixed precision, which
-// re-quantizes with the layers it keeps float). Each transform declares what it needs from its
-// caller (TransformNeeds), so a caller can refuse a combination before running anything.
+// order: prune, then share weights, then binarize or quantize; then per-layer mixed precision,
+// which re-quantizes with the layers it keeps float). Each transform declares what it needs from
+// its caller (TransformNeeds), so a caller can refuse a combination before running anything.
 //
 // compress sits below the data sets and the evaluator in the layer order, so everything
 // that reads data comes in as callbacks of the PipelineContext;
@@ -18,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "frugal/compress/binarize.h"
 #include "frugal/compress/cluster.h"
 #include "frugal/compress/lowrank.h"
 #include "frugal/compress/mixed_precision.h"
@@ -83,6 +84,7 @@ struct PipelineState {
   std::vector<std::string> notes;  // layers left alone and why
   std::optional<ClusterResult> cluster;
   std::optional<LowRankResult> lowrank;
+  std::optional<BinarizeResult> binarize;
   std::optional<QuantStepResult> quant;
   std::optional<MixedStep> mixed;
   // Top-1 of the original and of the pruned/clustered float model (with ctx.score).
@@ -108,6 +110,7 @@ struct PipelineSpec {
   double max_drop = -1;  // >= 0: mixed precision within this many top-1 points
   bool score = false;    // the caller gives data: accuracy before/after
   std::string lowrank;   // LowRankSpec text ("" none); `exclude` applies to it too
+  std::string binarize;  // BinarizeSpec text ("" none); `exclude` applies to it too
 };
 
 // The transforms of `spec` in pipeline order. UserError for a bad spec or combination
@@ -124,7 +127,8 @@ double median_latency_ms(const ir::Graph& graph, const runtime::SessionOptions& 
                          int64_t runs, double min_seconds = 0.2);
 
 // The JSON of the compress report ("prune", "report", "notes", "cluster", "quant",
-// "mixed_precision", "accuracy", "encoded", "lowrank"): what `frugal compress --json` prints.
+// "mixed_precision", "accuracy", "encoded", "lowrank", "binarize"): what `frugal compress --json`
+// prints.
 nlohmann::json to_json(const PipelineState& state, const PipelineContext& ctx);
 
 // The per-layer precisions mixed precision chose (fp32 for a layer it left out), and the

@@ -43,7 +43,7 @@ std::string eval(const Model& model, const measure::EngineOptions& engine, const
 struct CompressKw {
   std::string prune, exclude, cluster, quant;
   double max_drop = -1;
-  std::string lowrank;
+  std::string lowrank, binarize;
   std::string data, calib_data, calibration;
   int64_t limit = 0;
   std::string datasets_root = "/usr/share/datasets";
@@ -52,7 +52,7 @@ struct CompressKw {
 std::pair<Model, std::string> compress(const Model& model, const measure::EngineOptions& engine,
                                        const CompressKw& k) {
   const compress::PipelineSpec spec{k.prune,    k.exclude,       k.cluster, k.quant,
-                                    k.max_drop, !k.data.empty(), k.lowrank};
+                                    k.max_drop, !k.data.empty(), k.lowrank, k.binarize};
   const compress::Pipeline pipeline = compress::make_pipeline(spec);
   compress::PipelineContext ctx =
       measure::compress_context(*model.graph, model.origin, engine, !k.quant.empty(),
@@ -90,6 +90,7 @@ void bind_workflows(py::module_& m) {
       .def_readwrite("exclude", &CompressKw::exclude)
       .def_readwrite("cluster", &CompressKw::cluster)
       .def_readwrite("lowrank", &CompressKw::lowrank)
+      .def_readwrite("binarize", &CompressKw::binarize)
       .def_readwrite("quant", &CompressKw::quant)
       .def_readwrite("max_drop", &CompressKw::max_drop)
       .def_readwrite("data", &CompressKw::data)

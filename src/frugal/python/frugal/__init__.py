@@ -133,15 +133,16 @@ def compress(model: Model, *, prune: Optional[str] = None, quant: Optional[str] 
              max_drop: Optional[float] = None, data: Optional[str] = None,
              calib_data: Optional[str] = None, calibration: Optional[str] = None,
              limit: int = 0, datasets_root: str = "/usr/share/datasets",
-             lowrank: Optional[str] = None, **engine: Any) -> Tuple[Model, Dict[str, Any]]:
-    """Factor (lowrank: "0.25", "rank=R", "energy=0.9"), prune, share weights, quantize (compress/pipeline.h, as `frugal compress`): returns
+             lowrank: Optional[str] = None, binarize: Optional[str] = None,
+             **engine: Any) -> Tuple[Model, Dict[str, Any]]:
+    """Factor (lowrank: "0.25", "rank=R", "energy=0.9"), prune, share weights, binarize ("binary", "ternary"), quantize (compress/pipeline.h, as `frugal compress`): returns
     the new model and the report of `frugal compress --json`. prune: "0.9",
     "global:0.9", "2:4", ...; quant: "int8", "int4", "dynamic"; data: a labelled set to score
     accuracy before/after and to calibrate; calibration: "random:N" or "a.npy,..."."""
     o = _frugal.CompressOptions()
     o.prune, o.quant, o.cluster, o.exclude = prune or "", quant or "", cluster or "", exclude or ""
     o.max_drop = -1 if max_drop is None else max_drop
-    o.lowrank = lowrank or ""
+    o.lowrank, o.binarize = lowrank or "", binarize or ""
     o.data, o.calib_data, o.calibration = data or "", calib_data or "", calibration or ""
     o.limit, o.datasets_root = limit, datasets_root
     new, report = _frugal.compress(model, _engine(**engine), o)
