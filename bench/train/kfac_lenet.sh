@@ -8,6 +8,7 @@
 # the training seconds per iteration of the first epoch, the last test accuracy, and the
 # 1-minute load average when the run ended (a shared machine).
 #   bash bench/train/kfac_lenet.sh build/frugal OUTDIR [TARGET] [EPOCHS] [LIMIT] ["RECIPES"]
+# MODEL=resnet8_fmnist in the environment runs another zoo model with the same recipes.
 set -u
 frugal="$1"; out="$2"; target="${3:-0.80}"; epochs="${4:-3}"; limit="${5:-10000}"
 recipes="${6:-sgd_m adam kfac kfac_adapt kfac_f_bf16 kfac_fi_bf16 kfac_fp16 kfac_f_e4m3}"
@@ -33,7 +34,7 @@ iters=$(( (limit + 63) / 64 ))
 echo "recipe epochs_to_target iterations_to_target seconds_to_target s_per_iteration final_test load"
 for r in $recipes; do
   # shellcheck disable=SC2086
-  "$frugal" train lenet5 --data fashion-mnist --limit "$limit" --epochs "$epochs" --batch 64 \
+  "$frugal" train "${MODEL:-lenet5}" --data fashion-mnist --limit "$limit" --epochs "$epochs" --batch 64 \
     --seed 0 --threads 1 ${recipe[$r]} -o "$out/$r.onnx" --log "$out/$r.csv" -q \
     >"$out/$r.txt" 2>&1
   rc=$?

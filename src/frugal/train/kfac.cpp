@@ -44,21 +44,21 @@ double mean_diagonal(const Tensor& m) {
   return s / static_cast<double>(m.dim(0));
 }
 
-void check_positive(bool ok, const std::string& what) {
+void require(bool ok, const std::string& what) {
   if (!ok) throw UserError(what);
 }
 
 }  // namespace
 
 void validate(const KfacOptions& o) {
-  check_positive(o.damping > 0 && std::isfinite(o.damping),
+  require(o.damping > 0 && std::isfinite(o.damping),
                  "--kfac-damping must be a positive number (Tikhonov damping), got " +
                      std::to_string(o.damping));
-  check_positive(o.decay >= 0 && o.decay < 1, "--kfac-decay must be in [0, 1)");
-  check_positive(o.cov_every >= 1, "--kfac-cov-every must be at least 1");
-  check_positive(o.inv_every >= 1, "--kfac-inv-every must be at least 1");
-  check_positive(o.adapt_every >= 0, "--kfac-adapt-every must be >= 0 (0: fixed damping)");
-  check_positive(o.kl_clip >= 0 && std::isfinite(o.kl_clip),
+  require(o.decay >= 0 && o.decay < 1, "--kfac-decay must be in [0, 1)");
+  require(o.cov_every >= 1, "--kfac-cov-every must be at least 1");
+  require(o.inv_every >= 1, "--kfac-inv-every must be at least 1");
+  require(o.adapt_every >= 0, "--kfac-adapt-every must be >= 0 (0: fixed damping)");
+  require(o.kl_clip >= 0 && std::isfinite(o.kl_clip),
                  "--kfac-kl-clip must be >= 0 (0: no clipping)");
   parse_part_precisions(o.format, o.rounding, 0, kParts, "--kfac-format", "--kfac-rounding");
 }
@@ -273,8 +273,8 @@ void Kfac::refresh_inverses() {
   inverses_ready_ = true;
 }
 
-Tensor Kfac::gradient_matrix(const Layer& l, const std::map<std::string, Tensor*>& grads) const {
-  const Tensor& dw = *grads.at(l.weight);
+Tensor Kfac::gradient_matrix(const Layer& l, const TensorLookup& grads) const {
+  const Tensor& dw = grads(l.weight);
   const int64_t out = l.conv || l.trans_b ? dw.dim(0) : dw.dim(1);
   const int64_t in = dw.numel() / out, extra = l.bias.empty() ? 0 : 1;
   Tensor m(DType::kF32, {out, in + extra});
@@ -284,7 +284,7 @@ Tensor Kfac::gradient_matrix(const Layer& l, const std::map<std::string, Tensor*
     for (int64_t k = 0; k < in; ++k)
       dst[o * (in + extra) + k] = l.conv || l.trans_b ? w[o * in + k] : w[k * out + o];
   if (extra)
-    for (int64_t o = 0; o < out; ++o) dst[o * (in + 1) + in] = grads.at(l.bias)->data<float>()[o];
+    for (int64_t o = 0; o < out; ++o) dst[o * (in + 1) + in] = grads(l.bias).data<float>()[o];
   return m;
 }
 
@@ -315,7 +315,9 @@ void Kfac::precondition(std::map<std::string, Tensor*>& grads, float lr, float l
   std::vector<Tensor> updates;
   double vg = 0;
   for (const Layer& l : layers_) {
-    const Tensor m = gradient_matrix(l, grads);
+    const Tensor m = gradient_matrix(l, [&](const std::string& p) -> const Tensor& {
+      return *grads.at(p);
+    });
     Tensor v = matmul(matmul(l.g_inv, m), l.a_inv);
     round_tensor(precision_.at("update"), l.node + "/V", v, step_, kSalt + 6);
     vg += dot(v, m);
@@ -341,10 +343,9 @@ double Kfac::quadratic_model(const std::map<std::string, Tensor>& grads,
                              const std::map<std::string, Tensor>& delta) const {
   double m = 0;
   for (const auto& [name, d] : delta) m += dot(grads.at(name), d);
-  std::map<std::string, Tensor*> dptr;
-  for (auto& [name, d] : delta) dptr[name] = const_cast<Tensor*>(&d);
   for (const Layer& l : layers_) {
-    const Tensor dm = gradient_matrix(l, dptr);
+    const Tensor dm =
+        gradient_matrix(l, [&](const std::string& p) -> const Tensor& { return delta.at(p); });
     m += 0.5 * dot(dm, matmul(matmul(l.g, dm), l.a));
   }
   return m;

@@ -26,6 +26,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -110,7 +111,9 @@ class Kfac {
  private:
   void refresh_factors();
   void refresh_inverses();
-  Tensor gradient_matrix(const Layer& l, const std::map<std::string, Tensor*>& grads) const;
+  using TensorLookup = std::function<const Tensor&(const std::string&)>;
+  // A layer's [W | b] (gradient, or step) as [out, in (+1)].
+  Tensor gradient_matrix(const Layer& l, const TensorLookup& grads) const;
   void scatter_update(const Layer& l, const Tensor& v, std::map<std::string, Tensor*>& grads) const;
 
   KfacOptions options_;
