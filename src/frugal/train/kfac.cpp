@@ -52,14 +52,14 @@ void require(bool ok, const std::string& what) {
 
 void validate(const KfacOptions& o) {
   require(o.damping > 0 && std::isfinite(o.damping),
-                 "--kfac-damping must be a positive number (Tikhonov damping), got " +
-                     std::to_string(o.damping));
+          "--kfac-damping must be a positive number (Tikhonov damping), got " +
+              std::to_string(o.damping));
   require(o.decay >= 0 && o.decay < 1, "--kfac-decay must be in [0, 1)");
   require(o.cov_every >= 1, "--kfac-cov-every must be at least 1");
   require(o.inv_every >= 1, "--kfac-inv-every must be at least 1");
   require(o.adapt_every >= 0, "--kfac-adapt-every must be >= 0 (0: fixed damping)");
   require(o.kl_clip >= 0 && std::isfinite(o.kl_clip),
-                 "--kfac-kl-clip must be >= 0 (0: no clipping)");
+          "--kfac-kl-clip must be >= 0 (0: no clipping)");
   parse_part_precisions(o.format, o.rounding, 0, kParts, "--kfac-format", "--kfac-rounding");
 }
 
@@ -315,9 +315,8 @@ void Kfac::precondition(std::map<std::string, Tensor*>& grads, float lr, float l
   std::vector<Tensor> updates;
   double vg = 0;
   for (const Layer& l : layers_) {
-    const Tensor m = gradient_matrix(l, [&](const std::string& p) -> const Tensor& {
-      return *grads.at(p);
-    });
+    const Tensor m =
+        gradient_matrix(l, [&](const std::string& p) -> const Tensor& { return *grads.at(p); });
     Tensor v = matmul(matmul(l.g_inv, m), l.a_inv);
     round_tensor(precision_.at("update"), l.node + "/V", v, step_, kSalt + 6);
     vg += dot(v, m);
