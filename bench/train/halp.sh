@@ -9,6 +9,8 @@
 # fp32 centre (--halp 8: one outer epoch per pass over the data, mu 1). The accelerator's
 # arithmetic is binary32 in these runs: only the stored iterate is low precision.
 #   bash bench/train/halp.sh build/frugal OUTDIR [EPOCHS_LR] [EPOCHS_LENET]
+# RECIPES="halp8_lp" picks recipes (default "fp32 sgd8 halp8"); EPOCHS_LENET 0 skips LeNet-5.
+# halp8_lp: HALP 8 with 8-bit arithmetic on the accelerator (e4m3 forward, e5m2 backward).
 set -u
 frugal="$1"; out="$2"; e_lr="${3:-30}"; e_lenet="${4:-3}"
 mkdir -p "$out"
@@ -16,7 +18,9 @@ declare -A recipe=(
   [fp32]=""
   [sgd8]="--format W=fixed1.7,M=W --rounding W=stochastic"
   [halp8]="--halp 8"
+  [halp8_lp]="--halp 8 --format W=e4m3,A=e4m3,E=e5m2,G=e5m2"
 )
+recipes="${RECIPES:-fp32 sgd8 halp8}"
 run() {  # model limit epochs lr recipe
   local m="$1" limit="$2" epochs="$3" lr="$4" r="$5"
   # shellcheck disable=SC2086
@@ -29,5 +33,7 @@ run() {  # model limit epochs lr recipe
   printf '  test %s\n' "$(grep -o 'test [0-9.]*%' "$out/${m}_$r.txt" | tail -1)"
   grep '^halp' "$out/${m}_$r.txt"
 }
-for r in fp32 sgd8 halp8; do run logreg_fmnist 0 "$e_lr" 0.1 "$r"; done
-for r in fp32 sgd8 halp8; do run lenet5 10000 "$e_lenet" 0.02 "$r"; done
+for r in $recipes; do run logreg_fmnist 0 "$e_lr" 0.1 "$r"; done
+if [ "$e_lenet" -gt 0 ]; then
+  for r in $recipes; do run lenet5 10000 "$e_lenet" 0.02 "$r"; done
+fi
