@@ -168,6 +168,27 @@ TEST(HwVerify, MacInt4IntoInt8PipelinedExhaustive) {
   expect_exhaustive(spec("mac", "int4", "int8", "nearest", 2), 65536);
 }
 
+// Integer formats get plain two's complement arithmetic and a clamp, not the float datapath;
+// signed, unsigned and mixed (uint operands into a signed accumulator) all verified.
+TEST(HwGenerator, IntegerFormatsGetTheIntegerDatapath) {
+  EXPECT_TRUE(integer_datapath(spec("add", "int8")));
+  EXPECT_TRUE(integer_datapath(spec("mac", "int8", "fixed24.0")));
+  EXPECT_TRUE(integer_datapath(spec("dot", "uint4", "int8", "nearest", 0, 2)));
+  EXPECT_FALSE(integer_datapath(spec("mul", "fixed8.8")));
+  EXPECT_FALSE(integer_datapath(spec("mac", "int8", "kulisch")));
+  EXPECT_FALSE(integer_datapath(spec("to-fp32", "int8")));
+  const std::string v = generate_verilog(spec("add", "int8"));
+  const std::string top = v.substr(v.find("module frugal_add_int8"));
+  EXPECT_NE(top.find("wire signed [8:0] s = ia + ib;"), std::string::npos) << top;
+  EXPECT_EQ(top.find("fr_add"), std::string::npos) << top;
+}
+
+TEST(HwVerify, IntegerAddAndUnsignedDotExhaustive) {
+  REQUIRE_TOOL("verilator");
+  expect_exhaustive(spec("add", "int8", "", "toward-zero"), 65536);
+  expect_exhaustive(spec("dot", "uint4", "int8", "nearest", 3, 2), 65536);
+}
+
 TEST(HwVerify, FromFp32StochasticRandomAndEdges) {
   REQUIRE_TOOL("verilator");
   VerifyOptions opt;

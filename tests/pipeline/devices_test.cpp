@@ -94,3 +94,54 @@ TEST(Devices, UnknownPresetListsThePresets) {
   }
   EXPECT_THROW(load_devices("/no/such/devices.yaml"), UserError);
 }
+
+// kind accel: a modeled accelerator of frugal accel (see accel_device_test.cpp for its prices).
+namespace {
+
+const char* kAccelArrays = R"(devices:
+  - {name: eie, kind: accel, arch: eie, format: "w=int4,a=int8,acc=fixed24.0",
+     link_bytes_per_s: 1G, link_latency_s: 0.0002, cost: synthesized}
+  - {name: edge, kind: accel, arch: edge, dataflow: ws, link_bytes_per_s: 50M}
+)";
+
+std::string entry(const std::string& fields) {
+  return "devices:\n  - name: a\n    kind: accel\n    link_bytes_per_s: 1G\n" + fields;
+}
+
+}  // namespace
+
+TEST(AccelDevice, EntryNamesAnArchitectureAFormatAndADataflow) {
+  const DeviceSet s = parse_devices(kAccelArrays, "d.yaml");
+  ASSERT_EQ(s.devices.size(), 2u);
+  EXPECT_EQ(s.devices[0].kind, DeviceKind::kAccel);
+  EXPECT_TRUE(s.devices[0].estimate());
+  EXPECT_EQ(s.devices[0].accel.arch.name, "eie");
+  EXPECT_EQ(numeric::to_string(s.devices[0].accel.formats), "w=int4,a=int8,acc=fixed24.0");
+  EXPECT_EQ(s.devices[0].accel.cost, numeric::CostSource::kSynthesized);
+  EXPECT_EQ(numeric::to_string(s.devices[1].accel.formats), "w=fp32,a=fp32,acc=fp32");
+  EXPECT_FALSE(s.devices[0].accel.dataflow.has_value());
+  EXPECT_DOUBLE_EQ(s.devices[0].accel.link_latency_s, 2e-4);
+  EXPECT_EQ(s.devices[1].accel.arch.pe_rows, 16);
+  EXPECT_EQ(s.devices[1].accel.dataflow, accel::Dataflow::kWeightStationary);
+  EXPECT_TRUE(parse_devices(entry("    arch: tpu\n    dataflow: best\n"), "d.yaml")
+                  .devices[0]
+                  .accel.best_dataflow);
+}
+
+TEST(AccelDevice, BadEntriesNameTheFileLineAndKey) {
+  EXPECT_EQ(error_of("devices:\n  - {name: a, kind: accel, link_bytes_per_s: 1G}\n")
+                .rfind("d.yaml:2:5: accel device 'a': arch is required", 0),
+            0u);
+  const std::string unknown = error_of(entry("    arch: eyeriz\n"));
+  EXPECT_EQ(unknown.rfind("d.yaml:5:11: arch: 'eyeriz' is neither a preset", 0), 0u) << unknown;
+  const std::string format = error_of(entry("    arch: eyeriss\n    format: w=e4m3,z=int8\n"));
+  EXPECT_EQ(format.rfind("d.yaml:6:13: format: ", 0), 0u) << format;
+  const std::string flow = error_of(entry("    arch: eyeriss\n    dataflow: diagonal\n"));
+  EXPECT_EQ(flow.rfind("d.yaml:6:15: dataflow: ", 0), 0u) << flow;
+  EXPECT_NE(error_of("devices:\n  - {name: a, kind: accel, arch: eie}\n")
+                .find("link_bytes_per_s is required"),
+            std::string::npos);
+  EXPECT_NE(error_of(entry("    arch: eie\n    peak_macs_per_s: {int8: 1}\n"))
+                .find("unknown key 'peak_macs_per_s' for a accel device"),
+            std::string::npos);
+}

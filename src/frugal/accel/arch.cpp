@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "frugal/core/error.h"
+#include "frugal/core/yaml_errors.h"
 
 namespace frugal::accel {
 namespace {
@@ -76,10 +77,7 @@ struct Reader {
   std::string origin;
 
   [[noreturn]] void fail(const YAML::Node& at, const std::string& msg) const {
-    const YAML::Mark m = at.Mark();
-    std::string where = origin;
-    if (m.line >= 0) where += ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
-    throw UserError(where + ": " + msg);
+    yaml_fail(origin, at, msg);
   }
   std::string text(const YAML::Node& n, const std::string& what) const {
     if (!n.IsScalar()) fail(n, what + ": expected a value");
@@ -202,13 +200,7 @@ struct Reader {
   }
 
   Architecture parse(const std::string& yaml_text) const {
-    YAML::Node root;
-    try {
-      root = YAML::Load(yaml_text);
-    } catch (const YAML::ParserException& e) {
-      throw UserError(origin + ":" + std::to_string(e.mark.line + 1) + ":" +
-                      std::to_string(e.mark.column + 1) + ": YAML syntax error: " + e.msg);
-    }
+    const YAML::Node root = yaml_load(yaml_text, origin);
     if (!root.IsMap())
       throw UserError(origin + ": an architecture file is a mapping (pe_array:, ...)");
     Architecture a;

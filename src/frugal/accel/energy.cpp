@@ -35,6 +35,23 @@ void check_accumulator(const fn::NumberFormat& acc) {
                     "shared block scale)");
 }
 
+// The wider multiplier of the two operand formats does the product.
+const fn::NumberFormat& multiplier_format(const fn::FormatSpec& f) {
+  return fn::mul_cost(f.weights).energy_pj >= fn::mul_cost(f.activations).energy_pj ? f.weights
+                                                                                    : f.activations;
+}
+
+double synthesized_mac_pj(const fn::NumberFormat& mul, const fn::NumberFormat& acc) {
+  const fn::SynthesizedArea* row = fn::find_synthesized_mac(mul, acc);
+  if (!row)
+    throw UserError("--cost synthesized: no synthesized MAC " + fn::to_string(mul) + " x " +
+                    fn::to_string(mul) + " + " + fn::to_string(acc) +
+                    " in the measured table (bench/hw/size_table.sh: each format's fma, and "
+                    "its mac into the table's accumulator)");
+  const fn::NumberFormat fp32 = fn::float_format(8, 23);
+  return fn::mac_cost(fp32, fp32).energy_pj * row->nand2_area / fn::synthesized_fp32_mac_nand2();
+}
+
 }  // namespace
 
 std::string level_name(int level) {
@@ -42,14 +59,12 @@ std::string level_name(int level) {
   return names[level];
 }
 
-Prices price(const Architecture& a, const fn::FormatSpec& f) {
+Prices price(const Architecture& a, const fn::FormatSpec& f, fn::CostSource cost) {
   check_accumulator(f.acc.format);
   Prices p;
-  // The wider multiplier of the two operand formats does the product.
-  const fn::NumberFormat& mul =
-      fn::mul_cost(f.weights).energy_pj >= fn::mul_cost(f.activations).energy_pj ? f.weights
-                                                                                 : f.activations;
-  p.mac_pj = fn::mac_cost(mul, f.acc.format).energy_pj;
+  const fn::NumberFormat& mul = multiplier_format(f);
+  p.mac_pj = cost == fn::CostSource::kSynthesized ? synthesized_mac_pj(mul, f.acc.format)
+                                                  : fn::mac_cost(mul, f.acc.format).energy_pj;
   p.bits = {fn::describe(f.weights).bits_per_value, fn::describe(f.activations).bits_per_value,
             fn::describe(f.acc.format).bits_per_value};
   p.output_bits = p.bits[kInputs];
@@ -61,8 +76,14 @@ Prices price(const Architecture& a, const fn::FormatSpec& f) {
   return p;
 }
 
-std::vector<TechRow> technology_table(const Architecture& a, const fn::FormatSpec& f) {
-  const Prices p = price(a, f);
+std::vector<TechRow> technology_table(const Architecture& a, const fn::FormatSpec& f,
+                                      fn::CostSource cost) {
+  const Prices p = price(a, f, cost);
+  const std::string mac_source =
+      cost == fn::CostSource::kSynthesized
+          ? "Yosys-synthesized area of frugal hw's operator over the synthesized fp32 mul + add "
+            "(docs/hw.md) x Horowitz's fp32 MAC energy: energy taken proportional to area"
+          : "Horowitz ISSCC 2014 anchors, fitted width law (numeric/cost_model.h)";
   const std::string eyeriss = "Eyeriss ISCA 2016 (normalized cost per 16-bit access, 1 = one MAC)";
   const std::string scaled = " x Horowitz ISSCC 2014 SRAM law (numeric::sram_access_pj)";
   return {
@@ -70,7 +91,7 @@ std::vector<TechRow> technology_table(const Architecture& a, const fn::FormatSpe
        "Horowitz ISSCC 2014, 45 nm (numeric/cost_model.h)"},
       {"MAC " + fn::to_string(f.weights) + " x " + fn::to_string(f.activations) + " + " +
            fn::to_string(f.acc.format),
-       p.mac_pj, "pJ", "Horowitz ISSCC 2014 anchors, fitted width law (numeric/cost_model.h)"},
+       p.mac_pj, "pJ", mac_source},
       {"RF access", p.pj_per_bit[kRf], "pJ/bit",
        eyeriss + ": " + std::to_string(a.energy.rf).substr(0, 4) + "x" +
            (a.energy.scale_by_capacity ? scaled + " from 0.5 KB" : "")},

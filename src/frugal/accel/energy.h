@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "frugal/accel/arch.h"
+#include "frugal/numeric/cost_model.h"
 #include "frugal/numeric/format_spec.h"
 
 namespace frugal::accel {
@@ -29,7 +30,13 @@ struct Prices {
 
 // Throws UserError "--format: ..." for a format the model cannot price (an accumulator
 // that cannot hold a sum: binary, ternary or a block format).
-Prices price(const Architecture& arch, const numeric::FormatSpec& formats);
+// `cost` kSynthesized prices the MAC from the area Yosys measured for frugal hw's operator
+// (multiply in the wider operand format, add into acc: numeric::find_synthesized_mac) as
+// that area's share of the measured fp32 multiply + add, times Horowitz's fp32 MAC energy:
+// energy taken proportional to area (a proxy). UserError "--cost synthesized: ..." when
+// the table has no such operator.
+Prices price(const Architecture& arch, const numeric::FormatSpec& formats,
+             numeric::CostSource cost = numeric::CostSource::kHorowitz);
 
 // The table behind `price`, one row per figure, each with its source.
 struct TechRow {
@@ -38,6 +45,7 @@ struct TechRow {
   std::string unit;
   std::string source;
 };
-std::vector<TechRow> technology_table(const Architecture& arch, const numeric::FormatSpec& formats);
+std::vector<TechRow> technology_table(const Architecture& arch, const numeric::FormatSpec& formats,
+                                      numeric::CostSource cost = numeric::CostSource::kHorowitz);
 
 }  // namespace frugal::accel

@@ -9,7 +9,7 @@ namespace {
 LayerEstimate map_with(const Layer& layer, const Architecture& arch, Dataflow dataflow,
                        const EstimateOptions& o) {
   const Architecture a = o.equal_storage ? with_equal_storage(arch, dataflow) : arch;
-  EvalContext ctx{&a, &layer, dataflow, price(a, o.formats), dataflow_rules(dataflow)};
+  EvalContext ctx{&a, &layer, dataflow, price(a, o.formats, o.cost), dataflow_rules(dataflow)};
   LayerEstimate e;
   e.node = layer.node;
   e.op = layer.op;
@@ -45,7 +45,7 @@ LayerEstimate estimate_layer(const Layer& layer, const Architecture& arch,
 
 ModelEstimate estimate_model(const ir::Graph& graph, const Architecture& arch,
                              const EstimateOptions& o) {
-  price(arch, o.formats);  // an unpriceable format fails before any search
+  price(arch, o.formats, o.cost);  // an unpriceable format fails before any search
   const LayerSet set = extract_layers(graph, o.batch);
   ModelEstimate m;
   m.arch = arch.name;

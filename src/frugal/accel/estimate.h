@@ -25,6 +25,7 @@ struct EstimateOptions {
   // into the global buffer (with_equal_storage).
   bool equal_storage = false;
   numeric::FormatSpec formats;  // fp32 everywhere by default
+  numeric::CostSource cost = numeric::CostSource::kHorowitz;  // the MAC's price (energy.h)
   int64_t batch = 1;
   MapperOptions mapper;
 };

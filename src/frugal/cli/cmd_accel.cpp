@@ -16,7 +16,7 @@ namespace {
 namespace fa = frugal::accel;
 
 struct AccelArgs {
-  std::string model, arch, dataflow, format, objective = "energy";
+  std::string model, arch, dataflow, format, objective = "energy", cost = "horowitz";
   int64_t batch = 1, max_evaluations = 30000;
   uint64_t seed = 1;
   double time_limit = 10;
@@ -130,9 +130,9 @@ void print_text(const fa::ModelEstimate& m, const AccelArgs& a) {
       100 * m.energy_pj[3] / m.total_pj, 100 * m.energy_pj[4] / m.total_pj);
 }
 
-void print_tech(const fa::Architecture& arch, const numeric::FormatSpec& f) {
+void print_tech(const fa::Architecture& arch, const fa::EstimateOptions& o) {
   Table t({"quantity", "value", "unit", "source"});
-  for (const auto& r : fa::technology_table(arch, f))
+  for (const auto& r : fa::technology_table(arch, o.formats, o.cost))
     t.add({r.quantity, fixed(r.value, 4), r.unit, r.source});
   std::printf("%s\n", t.str().c_str());
 }
@@ -147,6 +147,7 @@ void run_accel(const AccelArgs& a) {
   else if (!a.dataflow.empty())
     o.dataflow = fa::parse_dataflow(a.dataflow, "--dataflow");
   o.formats = numeric::parse_format_spec(a.format);
+  o.cost = numeric::parse_cost_source(a.cost);
   o.mapper.objective = fa::parse_objective(a.objective, "--objective");
   o.mapper.seed = a.seed;
   o.mapper.max_evaluations = a.max_evaluations;
@@ -154,11 +155,11 @@ void run_accel(const AccelArgs& a) {
   o.batch = a.batch;
   o.equal_storage = a.equal_storage;
   const fa::Architecture arch = fa::load_architecture(a.arch);
-  fa::price(arch, o.formats);
+  fa::price(arch, o.formats, o.cost);
   const ir::Graph g = ir::load_onnx(a.model);
   const fa::ModelEstimate m = fa::estimate_model(g, arch, o);
   if (a.json) return print_json_estimate(m, a);
-  if (a.tech) print_tech(arch, o.formats);
+  if (a.tech) print_tech(arch, o);
   print_text(m, a);
 }
 
@@ -178,6 +179,9 @@ void setup(CLI::App& app) {
   sub->add_option("--dataflow", a->dataflow,
                   "ws, os, rs, nlr or best (default: the architecture's)");
   sub->add_option("--format", a->format, "w=FMT,a=FMT,acc=FMT as for the emulator (default fp32)");
+  sub->add_option("--cost", a->cost,
+                  "MAC energy: horowitz (scaled 45 nm figures) or synthesized (frugal hw's "
+                  "Yosys areas, energy taken proportional to area)");
   sub->add_option("--objective", a->objective, "what the mapper minimizes: energy, delay or edp");
   sub->add_option("--batch", a->batch, "inputs per inference (default 1)");
   sub->add_option("--seed", a->seed, "seed of the mapper's sampling (default 1)");

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "frugal/core/error.h"
+#include "frugal/core/yaml_errors.h"
 #include "frugal/measure/sha256.h"
 #include "frugal/train/optimizer.h"
 #include "frugal/train/precision.h"
@@ -83,10 +84,7 @@ struct Parser {
   std::string base_dir;
 
   [[noreturn]] void fail(const YAML::Node& at, const std::string& msg) const {
-    YAML::Mark m = at.Mark();
-    std::string where = origin;
-    if (m.line >= 0) where += ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
-    throw UserError(where + ": " + msg);
+    yaml_fail(origin, at, msg);
   }
 
   std::string kind(const YAML::Node& n) const {
@@ -481,13 +479,7 @@ struct Parser {
   }
 
   SweepSpec parse(const std::string& yaml_text) const {
-    YAML::Node root;
-    try {
-      root = YAML::Load(yaml_text);
-    } catch (const YAML::ParserException& e) {
-      throw UserError(origin + ":" + std::to_string(e.mark.line + 1) + ":" +
-                      std::to_string(e.mark.column + 1) + ": YAML syntax error: " + e.msg);
-    }
+    const YAML::Node root = yaml_load(yaml_text, origin);
     if (!root.IsMap()) {
       if (root.IsNull()) throw UserError(origin + ": empty spec: the grid would be empty");
       fail(root, "a sweep spec is a mapping (models:, backends:, ...), got " + kind(root));

@@ -34,6 +34,125 @@ std::string sticky_of(const Value& v) {
   return v.has_sticky ? v.p + "_st" : "1'b0";
 }
 
+// Two's complement width that holds every code of an integer-valued format as a signed number.
+int signed_width(const fn::NumberFormat& f) {
+  return fn::code_bits(f) + (f.is_signed ? 0 : 1);
+}
+
+// The integer datapath (integer_datapath(spec)): plain two's complement arithmetic, each
+// intermediate exactly as wide as its range needs, then one clamp to the result's code range,
+// which is all that numeric's rounding does to an integer result. Pipeline registers: one
+// after the products (mul, fma, mac, dot) when there are two or more, the rest at the output.
+class IntegerWriter {
+ public:
+  IntegerWriter(const OperatorSpec& spec, std::ostringstream& os) : spec_(spec), os_(os) {}
+  // Writes y_comb; returns the register levels it placed inside.
+  int run();
+
+ private:
+  std::string operand(const std::string& port, const fn::NumberFormat& f);
+  std::string product(const std::string& a, const std::string& b, const std::string& name);
+  std::string reg(const std::string& wire, int width);
+  void clamp(const std::string& v, int width, const fn::NumberFormat& out);
+
+  const OperatorSpec& spec_;
+  std::ostringstream& os_;
+  int internal_ = 0;
+};
+
+std::string IntegerWriter::operand(const std::string& port, const fn::NumberFormat& f) {
+  const int w = signed_width(f);
+  const std::string name = "i" + port;
+  os_ << "  wire signed [" << w - 1 << ":0] " << name << " = "
+      << (f.is_signed ? "$signed(" + port + ")" : "$signed({1'b0, " + port + "})") << ";\n";
+  return name;
+}
+
+std::string IntegerWriter::product(const std::string& a, const std::string& b,
+                                   const std::string& name) {
+  const int w = 2 * signed_width(spec_.format);
+  os_ << "  wire signed [" << w - 1 << ":0] " << name << " = " << a << " * " << b << ";\n";
+  return name;
+}
+
+std::string IntegerWriter::reg(const std::string& wire, int width) {
+  os_ << "  reg signed [" << width - 1 << ":0] " << wire << "_r;\n  always @(posedge clk) " << wire
+      << "_r <= " << wire << ";\n";
+  return wire + "_r";
+}
+
+void IntegerWriter::clamp(const std::string& v, int width, const fn::NumberFormat& out) {
+  const int wo = fn::code_bits(out);
+  const int64_t hi = out.is_signed ? (int64_t{1} << (wo - 1)) - 1 : (int64_t{1} << wo) - 1;
+  const int64_t lo = out.is_signed ? -(int64_t{1} << (wo - 1)) : 0;
+  auto lit = [&](int64_t c) {
+    return (c < 0 ? "-" : "") + std::to_string(width) + "'sd" + std::to_string(c < 0 ? -c : c);
+  };
+  if (out.is_signed && width <= wo) {  // the range fits: no clamp
+    os_ << "  assign y_comb = " << v << "[" << wo - 1 << ":0];\n";
+    return;
+  }
+  os_ << "  assign y_comb = " << v << " > " << lit(hi) << " ? " << wo << "'d" << hi << " : " << v
+      << " < " << lit(lo) << " ? " << wo << "'d" << (out.is_signed ? hi + 1 : 0) << " : " << v
+      << "[" << wo - 1 << ":0];\n";
+}
+
+int IntegerWriter::run() {
+  const fn::NumberFormat& f = spec_.format;
+  const bool split = spec_.pipeline >= 2 && spec_.op != HwOp::kAdd;
+  const int pw = 2 * signed_width(f);
+  switch (spec_.op) {
+    case HwOp::kAdd: {
+      const int w = signed_width(f) + 1;
+      const std::string a = operand("a", f), b = operand("b", f);
+      os_ << "  wire signed [" << w - 1 << ":0] s = " << a << " + " << b << ";\n";
+      clamp("s", w, f);
+      return 0;
+    }
+    case HwOp::kMul: {
+      const std::string a = operand("a", f), b = operand("b", f);
+      std::string p = product(a, b, "p");
+      if (split) p = reg(p, pw);
+      clamp(p, pw, f);
+      return split ? 1 : 0;
+    }
+    case HwOp::kFma:
+    case HwOp::kMac: {
+      const fn::NumberFormat& acc = spec_.op == HwOp::kFma ? f : spec_.accumulator;
+      const std::string a = operand("a", f), b = operand("b", f);
+      std::string p = product(a, b, "p");
+      std::string c = operand("c", acc);
+      if (split) {
+        p = reg(p, pw);
+        c = reg(c, signed_width(acc));
+      }
+      const int w = std::max(pw, signed_width(acc)) + 1;
+      os_ << "  wire signed [" << w - 1 << ":0] s = " << p << " + " << c << ";\n";
+      clamp("s", w, acc);
+      return split ? 1 : 0;
+    }
+    case HwOp::kDot: {
+      std::string sum;
+      for (int i = 0; i < spec_.length; ++i) {
+        const std::string n = std::to_string(i);
+        const std::string a = operand("a" + n, f), b = operand("b" + n, f);
+        std::string p = product(a, b, "p" + n);
+        if (split) p = reg(p, pw);
+        sum += (i == 0 ? "" : " + ") + p;
+      }
+      int w = pw;
+      while ((1 << (w - pw)) < spec_.length) ++w;
+      os_ << "  wire signed [" << w - 1 << ":0] s = " << sum << ";\n";
+      clamp("s", w, spec_.accumulator);
+      return split ? 1 : 0;
+    }
+    case HwOp::kToFp32:
+    case HwOp::kFromFp32:
+      break;
+  }
+  throw InternalError("IntegerWriter: " + std::string(op_name(spec_.op)) + " is not integer");
+}
+
 class TopWriter {
  public:
   explicit TopWriter(const OperatorSpec& spec) : spec_(spec) {}
@@ -243,6 +362,10 @@ void TopWriter::kulisch_mac_body() {
 
 void TopWriter::body() {
   const fn::NumberFormat& f = spec_.format;
+  if (integer_datapath(spec_)) {
+    used_stages_ = IntegerWriter(spec_, os_).run();
+    return;
+  }
   switch (spec_.op) {
     case HwOp::kMul: {
       const Value a = unpack(f, "a", "ua");
@@ -302,6 +425,17 @@ std::string TopWriter::run() {
 }
 
 }  // namespace
+
+bool integer_valued(const fn::NumberFormat& f) {
+  return f.block == 0 &&
+         (f.kind == fn::FormatKind::kInt || (f.kind == fn::FormatKind::kFixed && f.frac_bits == 0));
+}
+
+bool integer_datapath(const OperatorSpec& spec) {
+  if (spec.kulisch || spec.op == HwOp::kToFp32 || spec.op == HwOp::kFromFp32) return false;
+  const bool own_format = spec.op != HwOp::kMac && spec.op != HwOp::kDot;
+  return integer_valued(spec.format) && (own_format || integer_valued(spec.accumulator));
+}
 
 std::string generate_verilog(const OperatorSpec& spec) {
   check_expressible(spec);

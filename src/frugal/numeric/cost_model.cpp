@@ -148,6 +148,25 @@ const SynthesizedArea* find_synthesized_area(const NumberFormat& f, std::string_
   return nullptr;
 }
 
+const SynthesizedArea* find_synthesized_mac(const NumberFormat& operands,
+                                            const NumberFormat& accumulator) {
+  if (operands == accumulator) return find_synthesized_area(operands, "fma");
+  const std::string name = to_string(operands), acc = to_string(accumulator);
+  for (const auto& r : synthesized_areas())
+    if (name == r.format && std::string_view(r.op) == "mac" && acc == r.accumulator) return &r;
+  return nullptr;
+}
+
+double synthesized_fp32_mac_nand2() {
+  const SynthesizedArea* mul32 = find_synthesized_area(float_format(8, 23), "mul");
+  const SynthesizedArea* add32 = find_synthesized_area(float_format(8, 23), "add");
+  if (!mul32 || !add32)
+    throw UserError(
+        "--cost synthesized: the measured table has no fp32 mul and add "
+        "(run bench/hw/size_table.sh)");
+  return mul32->nand2_area + add32->nand2_area;
+}
+
 double estimated_area_um2(const SynthesizedArea& row) {
   const NumberFormat f = parse_format(row.format);
   const std::string_view op = row.op;
@@ -169,13 +188,11 @@ OpCost mac_cost(const NumberFormat& operands, CostSource source) {
   if (source == CostSource::kHorowitz) return c;
   // Normalized like the estimate: an fp32 MAC is one fp32 multiply plus one fp32 add.
   const SynthesizedArea* row = find_synthesized_area(operands, "mac");
-  const SynthesizedArea* mul32 = find_synthesized_area(float_format(8, 23), "mul");
-  const SynthesizedArea* add32 = find_synthesized_area(float_format(8, 23), "add");
-  if (!row || !mul32 || !add32)
+  if (!row)
     throw UserError("--cost synthesized: no measured MAC area for " + to_string(operands) +
                     " (measured: the formats of bench/hw/size_table.sh)");
   c.area_um2 = row->nand2_area * kNand2Um2;
-  c.relative_area = row->nand2_area / (mul32->nand2_area + add32->nand2_area);
+  c.relative_area = row->nand2_area / synthesized_fp32_mac_nand2();
   return c;
 }
 

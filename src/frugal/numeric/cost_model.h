@@ -50,6 +50,14 @@ struct SynthesizedArea {
 const std::vector<SynthesizedArea>& synthesized_areas();
 // The row for `op` in `format`, or nullptr.
 const SynthesizedArea* find_synthesized_area(const NumberFormat& format, std::string_view op);
+// The measured unit of one multiply in `operands` plus one add into `accumulator`: the "mac"
+// row with that accumulator, or the "fma" row when the accumulator is the operand format;
+// nullptr when the table has neither.
+const SynthesizedArea* find_synthesized_mac(const NumberFormat& operands,
+                                            const NumberFormat& accumulator);
+// The measured fp32 multiply plus fp32 add (what an fp32 MAC is to the estimate), NAND2
+// equivalents; throws UserError when the table lacks them.
+double synthesized_fp32_mac_nand2();
 // One NAND2_X1 of the NanGate FreePDK45 Open Cell Library, um^2 (the same 45 nm node as
 // Horowitz's figures).
 constexpr double kNand2Um2 = 0.798;

@@ -9,7 +9,9 @@
 #include <set>
 #include <sstream>
 
+#include "frugal/accel/energy.h"
 #include "frugal/core/error.h"
+#include "frugal/core/yaml_errors.h"
 #include "frugal/measure/affinity.h"
 
 namespace frugal::pipeline {
@@ -24,6 +26,8 @@ const char* device_kind_name(DeviceKind k) {
       return "model";
     case DeviceKind::kRemote:
       return "remote";
+    case DeviceKind::kAccel:
+      return "accel";
   }
   return "?";
 }
@@ -44,10 +48,7 @@ struct Reader {
   std::string origin;
 
   [[noreturn]] void fail(const YAML::Node& at, const std::string& msg) const {
-    const YAML::Mark m = at.Mark();
-    std::string where = origin;
-    if (m.line >= 0) where += ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
-    throw UserError(where + ": " + msg);
+    yaml_fail(origin, at, msg);
   }
   std::string line_of(const YAML::Node& at) const {
     return origin + ":" + std::to_string(at.Mark().line + 1);
@@ -188,11 +189,58 @@ struct Reader {
       d.remote.layer_overhead_s = number(e["layer_overhead_s"], "layer_overhead_s");
   }
 
+  void accel(const YAML::Node& e, Device& d) const {
+    check_keys(e,
+               {"name", "kind", "count", "memory_bytes", "arch", "format", "dataflow", "cost",
+                "link_bytes_per_s", "link_latency_s"},
+               "accel");
+    if (!e["arch"])
+      fail(e, "accel device '" + d.name + "': arch is required (a preset or an architecture file)");
+    // accel's errors name a command-line option ("--arch: why"): here they name the key.
+    auto here = [&](const char* key, auto parse) {
+      try {
+        parse();
+      } catch (const UserError& err) {
+        std::string why = err.what();
+        if (why.rfind("--", 0) == 0 && why.find(": ") != std::string::npos)
+          why = std::string(key) + why.substr(why.find(": "));
+        fail(e[key], why);
+      }
+    };
+    const std::string arch = text(e["arch"], "arch");
+    here("arch", [&] { d.accel.arch = accel::load_architecture(arch); });
+    if (e["cost"]) {
+      const std::string cost = text(e["cost"], "cost");
+      here("cost", [&] { d.accel.cost = numeric::parse_cost_source(cost); });
+    }
+    if (e["format"]) {
+      const std::string format = text(e["format"], "format");
+      here("format", [&] { d.accel.formats = numeric::parse_format_spec(format); });
+    }
+    here(e["format"] ? "format" : "arch",
+         [&] { accel::price(d.accel.arch, d.accel.formats, d.accel.cost); });
+    if (e["dataflow"]) {
+      const std::string flow = text(e["dataflow"], "dataflow");
+      here("dataflow", [&] {
+        if (flow == "best")
+          d.accel.best_dataflow = true;
+        else
+          d.accel.dataflow = accel::parse_dataflow(flow, "dataflow");
+      });
+    }
+    if (!e["link_bytes_per_s"])
+      fail(e, "accel device '" + d.name + "': link_bytes_per_s is required (> 0)");
+    d.accel.link_bytes_per_s = number(e["link_bytes_per_s"], "link_bytes_per_s");
+    if (d.accel.link_bytes_per_s <= 0)
+      fail(e["link_bytes_per_s"], "link_bytes_per_s: must be positive");
+    if (e["link_latency_s"]) d.accel.link_latency_s = number(e["link_latency_s"], "link_latency_s");
+  }
+
   std::vector<Device> entry(const YAML::Node& e) const {
     if (!e.IsMap()) fail(e, "a device entry must be a mapping with name and kind");
     if (!e["name"]) fail(e, "device entry without a name");
     if (!e["kind"])
-      fail(e, "device '" + e["name"].Scalar() + "' has no kind (cpu, cuda, model, remote)");
+      fail(e, "device '" + e["name"].Scalar() + "' has no kind (cpu, cuda, model, remote, accel)");
     Device d;
     d.name = text(e["name"], "name");
     d.origin = line_of(e);
@@ -211,8 +259,12 @@ struct Reader {
     } else if (kind == "remote") {
       d.kind = DeviceKind::kRemote;
       remote(e, d);
+    } else if (kind == "accel") {
+      d.kind = DeviceKind::kAccel;
+      accel(e, d);
     } else {
-      fail(e["kind"], "unknown device kind '" + kind + "' (expected cpu, cuda, model or remote)");
+      fail(e["kind"],
+           "unknown device kind '" + kind + "' (expected cpu, cuda, model, remote or accel)");
     }
     const int64_t count = e["count"] ? integer(e["count"], "count") : 1;
     if (count < 1 || count > 1024) fail(e["count"], "count: must be 1 to 1024");
@@ -330,14 +382,7 @@ std::string preset_yaml(const std::string& name) {
 }
 
 DeviceSet parse_devices(const std::string& yaml, const std::string& origin) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(yaml);
-  } catch (const YAML::ParserException& e) {
-    throw UserError(origin + ":" + std::to_string(e.mark.line + 1) + ":" +
-                    std::to_string(e.mark.column + 1) + ": " + e.msg);
-  }
-  return Reader{origin}.document(root);
+  return Reader{origin}.document(yaml_load(yaml, origin));
 }
 
 DeviceSet load_devices(const std::string& preset_or_file) {

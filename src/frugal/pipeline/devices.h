@@ -12,6 +12,14 @@
 //           off-chip parameter streaming bandwidth, host link bandwidth and latency, a fixed
 //           overhead per layer, model load time, idle and active power, and optionally the
 //           op types it can run.
+//   accel   an accelerator of `frugal accel` (docs/accel.md), an analytical model (estimates):
+//           `arch` (a preset: eyeriss, tpu, edge, eie; or an architecture YAML file),
+//           `format` (w=..,a=..,acc=.. as for the emulator), optional `dataflow`
+//           (ws, os, rs, nlr or best; default the architecture's), optional `cost`
+//           (horowitz or synthesized: the MAC's price, accel/energy.h), and its host link
+//           (`link_bytes_per_s`, `link_latency_s`). Each Conv, Gemm and MatMul costs the
+//           time and energy accel::estimate_model gives it; other nodes run in the array's
+//           output path at no cost.
 //   remote  a server over a network link (Neurosurgeon, ASPLOS 2017): uplink/downlink
 //           bandwidth, round-trip time, the radio's energy per byte sent and received, the
 //           server's MAC/s and per-layer overhead (estimates).
@@ -33,12 +41,17 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "frugal/accel/arch.h"
+#include "frugal/numeric/cost_model.h"
+#include "frugal/numeric/format_spec.h"
+
 namespace frugal::pipeline {
 
-enum class DeviceKind { kCpu, kCuda, kModel, kRemote };
+enum class DeviceKind { kCpu, kCuda, kModel, kRemote, kAccel };
 const char* device_kind_name(DeviceKind k);
 
 struct CpuDevice {
@@ -66,6 +79,17 @@ struct ModelDevice {
   std::vector<std::string> ops;  // op types it runs; empty: all
 };
 
+// A modeled accelerator of frugal accel (estimates; see accel_device.h for its prices).
+struct AccelDevice {
+  accel::Architecture arch;
+  numeric::FormatSpec formats;              // fp32 everywhere unless `format` says otherwise
+  std::optional<accel::Dataflow> dataflow;  // nullopt: the architecture's own
+  bool best_dataflow = false;               // `dataflow: best`: the cheapest per layer
+  numeric::CostSource cost = numeric::CostSource::kHorowitz;  // `cost: synthesized`
+  double link_bytes_per_s = 0;                                // host link (inputs in, outputs out)
+  double link_latency_s = 0;                                  // per inference
+};
+
 // A server behind a network link (estimates).
 struct RemoteDevice {
   double up_bytes_per_s = 0, down_bytes_per_s = 0;
@@ -84,7 +108,8 @@ struct Device {
   CudaDevice cuda;
   ModelDevice model;
   RemoteDevice remote;
-  bool estimate() const { return kind == DeviceKind::kModel || kind == DeviceKind::kRemote; }
+  AccelDevice accel;
+  bool estimate() const { return kind != DeviceKind::kCpu && kind != DeviceKind::kCuda; }
 };
 
 struct DeviceSet {

@@ -8,6 +8,7 @@
 
 #include "frugal/core/error.h"
 #include "frugal/passes/passes.h"
+#include "frugal/pipeline/accel_device.h"
 #include "frugal/pipeline/profile.h"
 
 namespace frugal::pipeline {
@@ -261,6 +262,9 @@ class Pricer {
       case DeviceKind::kRemote:
         remote_cost(s, d, c);
         break;
+      case DeviceKind::kAccel:
+        accel_cost(s, k, c);
+        break;
       case DeviceKind::kCuda:
         break;
     }
@@ -289,6 +293,7 @@ class Pricer {
   mutable std::map<int, std::vector<double>> cpu_prefix_;  // threads -> prefix of node times
   mutable std::map<std::pair<size_t, size_t>, SegmentStats> stats_;
   mutable std::map<std::tuple<size_t, size_t, int>, double> measured_;
+  mutable std::map<size_t, std::vector<accel::NodeEstimate>> accel_prefix_;  // device -> prefix
 
   void check_device(const Device& d) const {
     if (d.kind == DeviceKind::kCuda)
@@ -338,6 +343,25 @@ class Pricer {
                static_cast<double>(s.macs) / m.peak_macs_per_s.at(o_.precision) +
                streamed / m.stream_bytes_per_s;
     c.energy_j = m.active_w * c.time_s;
+  }
+
+  // The nodes' accel estimates over the whole chain, once per device, as prefix sums.
+  void accel_cost(const SegmentStats& s, size_t k, StageCost& c) const {
+    const AccelDevice& a = device(k).accel;
+    auto it = accel_prefix_.find(k);
+    if (it == accel_prefix_.end()) {
+      const auto costs = accel_node_costs(chain_.graph(), a, o_.session.infer.batch);
+      std::vector<accel::NodeEstimate> prefix(chain_.size() + 1);
+      for (size_t i = 0; i < chain_.size(); ++i) {
+        const accel::NodeEstimate n = accel_sum(costs, {chain_.graph().nodes[i].name});
+        prefix[i + 1] = {prefix[i].seconds + n.seconds, prefix[i].joules + n.joules};
+      }
+      it = accel_prefix_.emplace(k, std::move(prefix)).first;
+    }
+    const auto& p = it->second;
+    const LinkTime link = accel_link(a, s.bytes_in, s.bytes_out);
+    c.time_s = link.in_s + (p[s.last].seconds - p[s.first].seconds) + link.out_s;
+    c.energy_j = p[s.last].joules - p[s.first].joules;
   }
 
   // The client's side of offloading: its radio sends and receives, and it idles meanwhile.

@@ -1,12 +1,14 @@
 #include "frugal/pipeline/pipeline_sim.h"
 
 #include <exception>
+#include <optional>
 #include <thread>
 
 #include "frugal/core/error.h"
 #include "frugal/measure/affinity.h"
 #include "frugal/measure/random_input.h"
 #include "frugal/measure/session_bench.h"
+#include "frugal/pipeline/accel_device.h"
 #include "frugal/pipeline/chain.h"
 
 namespace frugal::pipeline {
@@ -51,6 +53,26 @@ SimStage remote_stage(const std::string& name, size_t device_index, const Device
   return s;
 }
 
+// A segment on an accel device: its nodes' estimates (the segment's graph mapped onto the
+// architecture) plus the host link; `joules` receives their energy.
+SimStage accel_stage(const std::string& name, size_t device_index, const Device& device,
+                     const ir::Graph& graph, const SegmentStats& st,
+                     const PipelineSimOptions& options, std::optional<double>& joules) {
+  const auto costs = accel_node_costs(graph, device.accel, options.session.infer.batch);
+  std::vector<std::string> nodes;
+  for (const auto& n : graph.nodes) nodes.push_back(n.name);
+  const accel::NodeEstimate sum = accel_sum(costs, nodes);
+  const LinkTime link = accel_link(device.accel, st.bytes_in, st.bytes_out);
+  SimStage s;
+  s.name = name;
+  s.device = device_index;
+  s.transfer_in_s = link.in_s;
+  s.compute_s = sum.seconds;
+  s.transfer_out_s = link.out_s;
+  joules = sum.joules;
+  return s;
+}
+
 // The segment alone on its host device: a thread pinned to the device's cores runs its
 // Session (built there, with the device's thread count); the mean latency, which sets
 // the throughput it can sustain (the median would miss the slow tail a loaded machine adds).
@@ -90,7 +112,8 @@ SegmentStats segment_stats(const ir::Graph& graph, const PipelineSimOptions& opt
 }
 
 SimStage stage_on(const Segments& segments, size_t k, const SegmentStats& st,
-                  const DeviceSet& devices, size_t d, const PipelineSimOptions& options) {
+                  const DeviceSet& devices, size_t d, const PipelineSimOptions& options,
+                  std::optional<double>& accel_joules) {
   const Device& device = devices.devices[d];
   const std::string& name = segments.names[k];
   switch (device.kind) {
@@ -99,6 +122,8 @@ SimStage stage_on(const Segments& segments, size_t k, const SegmentStats& st,
                          st.bytes_out, options.precision);
     case DeviceKind::kRemote:
       return remote_stage(name, d, device, st);
+    case DeviceKind::kAccel:
+      return accel_stage(name, d, device, segments.graphs[k], st, options, accel_joules);
     case DeviceKind::kCpu: {
       SimStage s;
       s.name = name;
@@ -126,10 +151,12 @@ SimDevice sim_device(const Device& d) {
 
 // Energy per inference of each stage's device. A modeled device: its idle and active
 // power over the simulated timeline; a remote one: the client's radio for the bytes it
-// sends and receives; host cores have no power figures here (null).
+// sends and receives; an accel device: its nodes' estimated energy; host cores have no power
+// figures here (null).
 void attribute_energy(PipelineReport& report, const SimResult& r,
                       const std::vector<SegmentStats>& stats, const DeviceSet& devices,
-                      const std::vector<size_t>& place) {
+                      const std::vector<size_t>& place,
+                      const std::vector<std::optional<double>>& accel_joules) {
   double total = 0;
   bool any = false;
   std::vector<bool> counted(devices.devices.size(), false);
@@ -148,6 +175,12 @@ void attribute_energy(PipelineReport& report, const SimResult& r,
       s.energy_source = "model (radio of the client, per byte)";
       total += *s.joules_per_inference;
       any = true;
+    } else if (d.kind == DeviceKind::kAccel && accel_joules[k]) {
+      s.joules_per_inference = accel_joules[k];
+      s.energy_source = "accel model (" + d.accel.arch.name + ", " +
+                        numeric::to_string(d.accel.formats) + "; analytical estimate)";
+      total += *s.joules_per_inference;
+      any = true;
     }
     if (s.joules_per_inference) s.energy_kind = "estimated";
   }
@@ -164,9 +197,11 @@ PipelineReport simulate_pipeline(const Segments& segments, const DeviceSet& devi
   for (const Device& d : devices.devices) sim_devices.push_back(sim_device(d));
   std::vector<SegmentStats> stats;
   std::vector<SimStage> stages;
+  std::vector<std::optional<double>> accel_joules(segments.graphs.size());
   for (size_t k = 0; k < segments.graphs.size(); ++k) {
     stats.push_back(segment_stats(segments.graphs[k], options));
-    stages.push_back(stage_on(segments, k, stats.back(), devices, place[k], options));
+    stages.push_back(
+        stage_on(segments, k, stats.back(), devices, place[k], options, accel_joules[k]));
   }
   SimOptions so;
   so.queue = options.queue;
@@ -206,7 +241,7 @@ PipelineReport simulate_pipeline(const Segments& segments, const DeviceSet& devi
     report.stages.push_back(sr);
     report.bubble_fraction += sr.bubble / static_cast<double>(stages.size());
   }
-  attribute_energy(report, r, stats, devices, place);
+  attribute_energy(report, r, stats, devices, place, accel_joules);
   return report;
 }
 
