@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Synthesized size of multiply, add, FMA and MAC for every table format (docs/hw.md), and the
 # measured-area data file the cost model reads (src/frugal/numeric/synthesized_area.inc).
-# Usage: bench/hw/size_table.sh [path/to/frugal]   (yosys required; minutes on 2 cores)
+# Usage: bench/hw/size_table.sh [path/to/frugal]   (yosys required; minutes on 2 cores, the
+# fp32 FMA and MAC about 5 CPU minutes each)
+#        ONLY="int4 int8" bench/hw/size_table.sh ...   re-measures those formats' rows and keeps
+#        the other rows of both files as they are.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -11,6 +14,11 @@ out="$here/size_table.md"
 inc="$root/src/frugal/numeric/synthesized_area.inc"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+if [ -n "${ONLY:-}" ]; then
+  cp "$out" "$tmp/old.md"
+  cp "$inc" "$tmp/old.inc"
+  FORMATS="$ONLY"
+fi
 {
   echo "| format | op | NAND2 eq. | um^2 (NanGate45) | cells | depth |"
   echo "|---|---|---:|---:|---:|---:|"
@@ -41,4 +49,8 @@ PY
     echo "$f $op done" >&2
   done
 done
+if [ -n "${ONLY:-}" ]; then
+  python3 "$here/merge_rows.py" "$tmp/old.md" "$out" 2 md "$ONLY"
+  python3 "$here/merge_rows.py" "$tmp/old.inc" "$inc" 3 inc "$ONLY"
+fi
 echo "wrote $out and $inc"

@@ -183,9 +183,10 @@ TEST(HwGenerator, IntegerFormatsGetTheIntegerDatapath) {
   EXPECT_EQ(top.find("fr_add"), std::string::npos) << top;
 }
 
-TEST(HwVerify, IntegerAddAndUnsignedDotExhaustive) {
+TEST(HwVerify, IntegerMulAddAndUnsignedDotExhaustive) {
   REQUIRE_TOOL("verilator");
-  expect_exhaustive(spec("add", "int8", "", "toward-zero"), 65536);
+  expect_exhaustive(spec("mul", "int8", "", "nearest", 2), 65536);
+  expect_exhaustive(spec("add", "int4", "", "toward-zero"), 256);
   expect_exhaustive(spec("dot", "uint4", "int8", "nearest", 3, 2), 65536);
 }
 

@@ -41,8 +41,11 @@ int signed_width(const fn::NumberFormat& f) {
 
 // The integer datapath (integer_datapath(spec)): plain two's complement arithmetic, each
 // intermediate exactly as wide as its range needs, then one clamp to the result's code range,
-// which is all that numeric's rounding does to an integer result. Pipeline registers: one
-// after the products (mul, fma, mac, dot) when there are two or more, the rest at the output.
+// which is all that numeric's rounding does to an integer result. Products multiply the
+// magnitudes (an unsigned array) and negate after: Yosys 0.23 has no Booth pass, and its
+// signed multiplier sign-extends both operands to the product width (int8 mul: 424 against
+// 335 cells). mul clamps the magnitude before negating. Pipeline registers: one after the
+// products (mul, fma, mac, dot) when there are two or more, the rest at the output.
 class IntegerWriter {
  public:
   IntegerWriter(const OperatorSpec& spec, std::ostringstream& os) : spec_(spec), os_(os) {}
@@ -50,10 +53,17 @@ class IntegerWriter {
   int run();
 
  private:
+  // |a| * |b| (unsigned, m) and the product's sign (n) of the code ports a and b.
+  struct Magnitude {
+    std::string m, n;
+  };
   std::string operand(const std::string& port, const fn::NumberFormat& f);
-  std::string product(const std::string& a, const std::string& b, const std::string& name);
+  Magnitude magnitude(const std::string& a, const std::string& b, const std::string& name);
+  Magnitude reg(const Magnitude& v);
+  std::string product(const Magnitude& v, const std::string& name);
   std::string reg(const std::string& wire, int width);
   void clamp(const std::string& v, int width, const fn::NumberFormat& out);
+  void clamp_magnitude(const Magnitude& v);
 
   const OperatorSpec& spec_;
   std::ostringstream& os_;
@@ -68,11 +78,58 @@ std::string IntegerWriter::operand(const std::string& port, const fn::NumberForm
   return name;
 }
 
-std::string IntegerWriter::product(const std::string& a, const std::string& b,
-                                   const std::string& name) {
-  const int w = 2 * signed_width(spec_.format);
-  os_ << "  wire signed [" << w - 1 << ":0] " << name << " = " << a << " * " << b << ";\n";
+IntegerWriter::Magnitude IntegerWriter::magnitude(const std::string& a, const std::string& b,
+                                                  const std::string& name) {
+  const fn::NumberFormat& f = spec_.format;
+  const int w = fn::code_bits(f);
+  Magnitude v{name + "_m", f.is_signed ? name + "_n" : "1'b0"};
+  std::string ma = a, mb = b;
+  if (f.is_signed) {
+    ma = name + "_ma";
+    mb = name + "_mb";
+    const std::string top = "[" + std::to_string(w - 1) + "]";
+    os_ << "  wire [" << w - 1 << ":0] " << ma << " = " << a << top << " ? -" << a << " : " << a
+        << ";\n  wire [" << w - 1 << ":0] " << mb << " = " << b << top << " ? -" << b << " : " << b
+        << ";\n  wire " << v.n << " = " << a << top << " ^ " << b << top << ";\n";
+  }
+  os_ << "  wire [" << 2 * w - 1 << ":0] " << v.m << " = " << ma << " * " << mb << ";\n";
+  return v;
+}
+
+IntegerWriter::Magnitude IntegerWriter::reg(const Magnitude& v) {
+  const int w = 2 * fn::code_bits(spec_.format);
+  Magnitude r{v.m + "_r", spec_.format.is_signed ? v.n + "_r" : v.n};
+  os_ << "  reg [" << w - 1 << ":0] " << r.m << ";\n";
+  if (spec_.format.is_signed) os_ << "  reg " << r.n << ";\n";
+  os_ << "  always @(posedge clk) begin\n    " << r.m << " <= " << v.m << ";\n";
+  if (spec_.format.is_signed) os_ << "    " << r.n << " <= " << v.n << ";\n";
+  os_ << "  end\n";
+  return r;
+}
+
+// The signed product, 2 * signed_width(format) bits.
+std::string IntegerWriter::product(const Magnitude& v, const std::string& name) {
+  const int pw = 2 * signed_width(spec_.format);
+  os_ << "  wire signed [" << pw - 1 << ":0] " << name << " = " << v.n << " ? -$signed({1'b0, "
+      << v.m << "}) : $signed({1'b0, " << v.m << "});\n";
   return name;
+}
+
+// mul: the magnitude clamped to the largest code of the product's sign, then negated.
+void IntegerWriter::clamp_magnitude(const Magnitude& v) {
+  const fn::NumberFormat& f = spec_.format;
+  const int w = fn::code_bits(f);
+  const std::string m = v.m, wide = std::to_string(2 * w);
+  if (!f.is_signed) {
+    const int64_t hi = (int64_t{1} << w) - 1;
+    os_ << "  assign y_comb = " << m << " > " << wide << "'d" << hi << " ? " << w << "'d" << hi
+        << " : " << m << "[" << w - 1 << ":0];\n";
+    return;
+  }
+  const int64_t pos = (int64_t{1} << (w - 1)) - 1;
+  os_ << "  wire [" << w - 1 << ":0] lim = " << v.n << " ? " << w << "'d" << pos + 1 << " : " << w
+      << "'d" << pos << ";\n  wire [" << w - 1 << ":0] mc = " << m << " > {" << w << "'d0, lim} ? lim : "
+      << m << "[" << w - 1 << ":0];\n  assign y_comb = " << v.n << " ? -mc : mc;\n";
 }
 
 std::string IntegerWriter::reg(const std::string& wire, int width) {
@@ -110,22 +167,21 @@ int IntegerWriter::run() {
       return 0;
     }
     case HwOp::kMul: {
-      const std::string a = operand("a", f), b = operand("b", f);
-      std::string p = product(a, b, "p");
-      if (split) p = reg(p, pw);
-      clamp(p, pw, f);
+      Magnitude p = magnitude("a", "b", "p");
+      if (split) p = reg(p);
+      clamp_magnitude(p);
       return split ? 1 : 0;
     }
     case HwOp::kFma:
     case HwOp::kMac: {
       const fn::NumberFormat& acc = spec_.op == HwOp::kFma ? f : spec_.accumulator;
-      const std::string a = operand("a", f), b = operand("b", f);
-      std::string p = product(a, b, "p");
+      Magnitude m = magnitude("a", "b", "p");
       std::string c = operand("c", acc);
       if (split) {
-        p = reg(p, pw);
+        m = reg(m);
         c = reg(c, signed_width(acc));
       }
+      const std::string p = product(m, "p");
       const int w = std::max(pw, signed_width(acc)) + 1;
       os_ << "  wire signed [" << w - 1 << ":0] s = " << p << " + " << c << ";\n";
       clamp("s", w, acc);
@@ -135,10 +191,9 @@ int IntegerWriter::run() {
       std::string sum;
       for (int i = 0; i < spec_.length; ++i) {
         const std::string n = std::to_string(i);
-        const std::string a = operand("a" + n, f), b = operand("b" + n, f);
-        std::string p = product(a, b, "p" + n);
-        if (split) p = reg(p, pw);
-        sum += (i == 0 ? "" : " + ") + p;
+        Magnitude m = magnitude("a" + n, "b" + n, "p" + n);
+        if (split) m = reg(m);
+        sum += (i == 0 ? "" : " + ") + product(m, "sp" + n);
       }
       int w = pw;
       while ((1 << (w - pw)) < spec_.length) ++w;
