@@ -36,6 +36,9 @@ for name, r in (("fp32", fp32), ("e4m3", e4m3)):
           "s, pJ/MAC", round(t["mac_cost"]["energy_pj"], 3))
 assert abs(fp32["results"]["training"]["mac_cost"]["energy_pj"] - 4.6) < 1e-9  # 3.7 + 0.9 pJ
 assert e4m3["results"]["training"]["mac_cost"]["energy_pj"] < 4.6 / 2
+# Synthesized areas (bench/hw/size_table.sh): the fp32 FMA, the e4m3 MAC into fp32.
+assert abs(fp32["results"]["training"]["mac_cost"]["synthesized_area_um2"] - 10503.3 * 0.798) < 1e-6
+assert abs(e4m3["results"]["training"]["mac_cost"]["synthesized_area_um2"] - 3064.6 * 0.798) < 1e-6
 assert e4m3["what"]["formats"]["policy"] == "W=e4m3,A=e4m3,E=e4m3,G=e4m3"
 PY
 "$frugal" sweep "$work/t.yaml" --db "$work/t.sqlite" --cache "$work/cache" --resume >"$work/out2" 2>&1

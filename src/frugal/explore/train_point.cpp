@@ -1,5 +1,7 @@
 #include "frugal/explore/train_point.h"
 
+#include <algorithm>
+
 #include "frugal/core/error.h"
 #include "frugal/measure/record.h"
 #include "frugal/measure/sha256.h"
@@ -36,10 +38,27 @@ NumberFormat format_of(const train::PrecisionPolicy& policy, train::TensorClass 
   return policy.of(c).format.value_or(NumberFormat{});
 }
 
-// The MAC of one GEMM: the multiplier must take the costlier of its two operand formats.
+// The multiplier of one GEMM must take the costlier of its two operand formats.
+const NumberFormat& gemm_multiplier(const NumberFormat& x, const NumberFormat& y,
+                                    const NumberFormat& acc) {
+  return numeric::mac_cost(x, acc).energy_pj >= numeric::mac_cost(y, acc).energy_pj ? x : y;
+}
+
 numeric::OpCost gemm_mac(const NumberFormat& x, const NumberFormat& y, const NumberFormat& acc) {
-  numeric::OpCost a = numeric::mac_cost(x, acc), b = numeric::mac_cost(y, acc);
-  return a.energy_pj >= b.energy_pj ? a : b;
+  return numeric::mac_cost(gemm_multiplier(x, y, acc), acc);
+}
+
+// The area Yosys measured for frugal hw's MAC of each GEMM (docs/hw.md), the largest of the
+// three (one unit serving all), in NanGate 45 nm um^2; null where the table lacks one.
+nlohmann::json synthesized_unit_um2(const std::vector<const NumberFormat*>& multipliers,
+                                    const NumberFormat& acc) {
+  double nand2 = 0;
+  for (const NumberFormat* m : multipliers) {
+    const numeric::SynthesizedArea* row = numeric::find_synthesized_mac(*m, acc);
+    if (!row) return nullptr;
+    nand2 = std::max(nand2, row->nand2_area);
+  }
+  return nand2 * numeric::kNand2Um2;
 }
 
 nlohmann::json cost_json(const numeric::OpCost& c) {
@@ -70,6 +89,10 @@ nlohmann::json training_mac_cost(const std::string& policy_text) {
   j["backward_data"] = cost_json(data);
   j["weight_gradient"] = cost_json(grad);
   j["accumulator"] = numeric::to_string(acc);
+  j["synthesized_area_um2"] = synthesized_unit_um2(
+      {&gemm_multiplier(w, a, acc), &gemm_multiplier(e, w, acc), &gemm_multiplier(e, a, acc)}, acc);
+  j["synthesized_source"] =
+      "Yosys synthesis of frugal hw's operators, NanGate 45 nm cell areas (docs/hw.md)";
   return j;
 }
 

@@ -128,8 +128,9 @@ void IntegerWriter::clamp_magnitude(const Magnitude& v) {
   }
   const int64_t pos = (int64_t{1} << (w - 1)) - 1;
   os_ << "  wire [" << w - 1 << ":0] lim = " << v.n << " ? " << w << "'d" << pos + 1 << " : " << w
-      << "'d" << pos << ";\n  wire [" << w - 1 << ":0] mc = " << m << " > {" << w << "'d0, lim} ? lim : "
-      << m << "[" << w - 1 << ":0];\n  assign y_comb = " << v.n << " ? -mc : mc;\n";
+      << "'d" << pos << ";\n  wire [" << w - 1 << ":0] mc = " << m << " > {" << w
+      << "'d0, lim} ? lim : " << m << "[" << w - 1 << ":0];\n  assign y_comb = " << v.n
+      << " ? -mc : mc;\n";
 }
 
 std::string IntegerWriter::reg(const std::string& wire, int width) {
