@@ -11,3 +11,13 @@ else()
            "skipped: the Python bindings were not built (pybind11-dev, python3-dev, python3-numpy)")
   set_tests_properties(python_pytest PROPERTIES LABELS python SKIP_REGULAR_EXPRESSION "skipped:")
 endif()
+# The shared-object module (FRUGAL_PYTHON_MODULE=ON) imported by a plain /usr/bin/python3,
+# as pip installs it, then the same pytest suite under that interpreter.
+if(FRUGAL_PYTHON_BUILT AND FRUGAL_PYTHON_MODULE)
+  add_test(NAME python_module_import
+           COMMAND ${Python3_EXECUTABLE} -c
+                   "import frugal, numpy as np; y, = frugal.Session(frugal.zoo('lenet5')).run(np.zeros((1,1,28,28), np.float32)); assert y.shape == (1, 10); print(frugal._frugal.__file__)")
+  set_tests_properties(python_module_import PROPERTIES LABELS python TIMEOUT 60
+                       ENVIRONMENT "PYTHONPATH=${CMAKE_BINARY_DIR}/python"
+                       PASS_REGULAR_EXPRESSION "_frugal[^/]*\\.so")
+endif()

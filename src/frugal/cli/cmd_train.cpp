@@ -10,6 +10,7 @@
 #include "frugal/cli/command.h"
 #include "frugal/cli/common.h"
 #include "frugal/ir/onnx_io.h"
+#include "frugal/measure/train_run.h"
 #include "frugal/runtime/calibrate.h"
 #include "frugal/train/qat.h"
 #include "frugal/train/trainer.h"
@@ -42,23 +43,7 @@ std::string output_stem(const std::string& out) {
 void run_train(TrainArgs& a) {
   if (a.output.empty()) throw UserError("train: -o OUT.onnx is required");
   train::TrainConfig& c = a.config;
-  c.optimizer.kind = train::parse_optimizer(a.optimizer);
-  if (!a.lr_given) c.lr = train::default_lr(c.optimizer.kind);
-  c.optimizer.nesterov = a.nesterov;
-  if (a.nesterov && c.optimizer.momentum == 0.0f)
-    throw UserError("--nesterov needs --momentum > 0");
-  c.augment = train::Augment::parse(a.augment);
-  if (a.kernels == "fast")
-    c.kernels = train::kDefaultKernels;
-  else if (a.kernels == "onednn")
-    c.kernels = train::KernelChoice::kOneDnn;
-  else if (a.kernels == "gemm")
-    c.kernels = train::KernelChoice::kFast;
-  else if (a.kernels == "ref")
-    c.kernels = train::KernelChoice::kReference;
-  else
-    throw UserError("--kernels: '" + a.kernels + "' is not fast, onednn, gemm or ref");
-  if (c.threads < 1) throw UserError("--threads must be at least 1");
+  c = measure::train_config(c, {a.optimizer, a.lr_given, a.nesterov, a.augment, a.kernels});
   c.resume = a.resume;
   c.checkpoint = a.checkpoint.empty() ? a.output + ".ckpt" : a.checkpoint;
   ir::Graph model = load_model(a.model, c.seed, "train");
@@ -97,22 +82,8 @@ void run_train(TrainArgs& a) {
                                 : "");
           std::fflush(stdout);
         }
-        nlohmann::json j{{"epoch", s.epoch},
-                         {"train_loss", s.train_loss},
-                         {"train_accuracy", s.train_accuracy},
-                         {"seconds", s.seconds},
-                         {"images_per_second", s.images_per_second},
-                         {"lr", s.lr},
-                         {"loss_scale", s.loss_scale},
-                         {"skipped_steps", s.skipped_steps}};
-        if (s.val_accuracy) j["val_accuracy"] = *s.val_accuracy;
-        if (s.test_accuracy) j["test_accuracy"] = *s.test_accuracy;
-        if (s.full_train_loss) j["full_train_loss"] = *s.full_train_loss;
-        if (!s.warning.empty()) {
-          j["warning"] = s.warning;
-          std::fprintf(stderr, "warning: %s\n", s.warning.c_str());
-        }
-        if (!s.forward_format.empty()) j["forward_format"] = s.forward_format;
+        nlohmann::json j = measure::epoch_json(s);
+        if (!s.warning.empty()) std::fprintf(stderr, "warning: %s\n", s.warning.c_str());
         epochs.push_back(j);
         if (log) {
           log << s.epoch << ',' << s.train_loss << ',' << s.train_accuracy << ','
@@ -146,16 +117,9 @@ void run_train(TrainArgs& a) {
     qat_notes = q.notes;
   }
   if (a.json) {
-    nlohmann::json summary{{"model", a.model},
-                           {"output", a.output},
-                           {"checkpoint", c.checkpoint},
-                           {"data", trainer.describe_data()},
-                           {"precision", trainer.policy().describe()},
-                           {"seed", c.seed},
-                           {"threads", c.threads},
-                           {"batch", c.batch},
-                           {"epochs", epochs}};
-    if (!trainer.halp_summary().empty()) summary["halp"] = trainer.halp_summary();
+    nlohmann::json summary = measure::train_summary(trainer, c, a.model, epochs);
+    summary["output"] = a.output;
+    summary["checkpoint"] = c.checkpoint;
     if (trainer.qat())
       summary["qat"] = {{"spec", trainer.qat()->spec().name()},
                         {"int8_model", int8_path},

@@ -94,6 +94,13 @@ void bind_model(py::module_& m) {
             return Model{g, path, path};
           },
           py::arg("path"), "Load an ONNX file.")
+      .def_static(
+          "_load_detached",
+          [](const std::string& path, const std::string& origin) {
+            // The graph only: the file may go (from_torch's temporary export).
+            return Model{std::make_shared<ir::Graph>(ir::load_onnx(path)), origin, ""};
+          },
+          py::arg("path"), py::arg("origin"))
       .def(
           "save",
           [](Model& self, const std::string& path) {

@@ -3,6 +3,7 @@
 #include <pybind11/stl.h>
 
 #include "frugal/core/error.h"
+#include "frugal/measure/train_run.h"
 #include "frugal/measure/workflows.h"
 #include "frugal/python/arrays.h"
 #include "frugal/python/bindings.h"
@@ -69,6 +70,40 @@ std::pair<Model, std::string> compress(const Model& model, const measure::Engine
   return {Model{std::make_shared<ir::Graph>(std::move(st.graph)), origin, ""}, report.dump()};
 }
 
+// frugal.train's keywords: `frugal train`'s options (no checkpoint unless asked).
+struct TrainKw {
+  train::TrainConfig config;
+  measure::TrainNames names;
+  TrainKw() { config.checkpoint.clear(); }
+};
+
+// Trains a copy of the model; returns the trained model (inference form) and the run as
+// `frugal train --json` prints it (the epochs: loss, accuracy, lr, seconds).
+std::pair<Model, std::string> train_model(const Model& model, const TrainKw& k) {
+  const train::TrainConfig c = measure::train_config(k.config, k.names);
+  nlohmann::json epochs = nlohmann::json::array();
+  py::gil_scoped_release nogil;
+  train::Trainer trainer(*model.graph, c);
+  trainer.run([&](const train::EpochStats& s) { epochs.push_back(measure::epoch_json(s)); });
+  const nlohmann::json summary = measure::train_summary(trainer, c, model.origin, epochs);
+  return {Model{std::make_shared<ir::Graph>(trainer.model()), model.origin + " | train", ""},
+          summary.dump()};
+}
+
+// A TrainOptions attribute that reads and writes one field of the config or the names.
+template <typename T>
+void config_field(py::class_<TrainKw>& c, const char* name, T train::TrainConfig::*member) {
+  c.def_property(
+      name, [member](const TrainKw& k) { return k.config.*member; },
+      [member](TrainKw& k, const T& v) { k.config.*member = v; });
+}
+template <typename T>
+void names_field(py::class_<TrainKw>& c, const char* name, T measure::TrainNames::*member) {
+  c.def_property(
+      name, [member](const TrainKw& k) { return k.names.*member; },
+      [member](TrainKw& k, const T& v) { k.names.*member = v; });
+}
+
 }  // namespace
 
 void bind_workflows(py::module_& m) {
@@ -102,6 +137,43 @@ void bind_workflows(py::module_& m) {
         py::arg("inputs"));
   m.def("eval", &eval, py::arg("model"), py::arg("engine"), py::arg("data"), py::arg("limit"),
         py::arg("datasets_root"));
+  py::class_<TrainKw> train_options(m, "TrainOptions");
+  train_options.def(py::init<>());
+  config_field(train_options, "data", &train::TrainConfig::data);
+  config_field(train_options, "test_data", &train::TrainConfig::test_data);
+  config_field(train_options, "epochs", &train::TrainConfig::epochs);
+  config_field(train_options, "batch", &train::TrainConfig::batch);
+  config_field(train_options, "schedule", &train::TrainConfig::lr_schedule);
+  config_field(train_options, "seed", &train::TrainConfig::seed);
+  config_field(train_options, "val_split", &train::TrainConfig::val_split);
+  config_field(train_options, "threads", &train::TrainConfig::threads);
+  config_field(train_options, "limit", &train::TrainConfig::limit);
+  config_field(train_options, "format", &train::TrainConfig::format);
+  config_field(train_options, "rounding", &train::TrainConfig::rounding);
+  config_field(train_options, "precision_schedule", &train::TrainConfig::precision_schedule);
+  config_field(train_options, "loss_scale", &train::TrainConfig::loss_scale);
+  config_field(train_options, "checkpoint", &train::TrainConfig::checkpoint);
+  config_field(train_options, "resume", &train::TrainConfig::resume);
+  config_field(train_options, "datasets_root", &train::TrainConfig::datasets_root);
+  config_field(train_options, "prune", &train::TrainConfig::prune);
+  config_field(train_options, "qat", &train::TrainConfig::qat);
+  names_field(train_options, "optimizer", &measure::TrainNames::optimizer);
+  names_field(train_options, "augment", &measure::TrainNames::augment);
+  names_field(train_options, "kernels", &measure::TrainNames::kernels);
+  train_options
+      .def_property(
+          "lr", [](const TrainKw& k) { return k.config.lr; },
+          [](TrainKw& k, float v) {
+            k.config.lr = v;
+            k.names.lr_given = true;
+          })
+      .def_property(
+          "momentum", [](const TrainKw& k) { return k.config.optimizer.momentum; },
+          [](TrainKw& k, float v) { k.config.optimizer.momentum = v; })
+      .def_property(
+          "weight_decay", [](const TrainKw& k) { return k.config.optimizer.weight_decay; },
+          [](TrainKw& k, float v) { k.config.optimizer.weight_decay = v; });
+  m.def("train", &train_model, py::arg("model"), py::arg("options"));
   m.def("compress", &compress, py::arg("model"), py::arg("engine"), py::arg("options"));
 }
 

@@ -29,8 +29,8 @@ Model = _frugal.Model
 Error = _frugal.Error
 FileNotFound = _frugal.FileNotFound
 
-__all__ = ["Model", "Session", "zoo", "zoo_names", "bench", "eval", "compress", "sweep",
-           "report", "formats", "Error", "FileNotFound"]
+__all__ = ["Model", "Session", "zoo", "zoo_names", "bench", "eval", "compress", "train",
+           "from_torch", "sweep", "report", "formats", "Error", "FileNotFound"]
 
 DEFAULT_BACKEND = "cpu,ref"
 
@@ -147,6 +147,62 @@ def compress(model: Model, *, prune: Optional[str] = None, quant: Optional[str] 
     o.limit, o.datasets_root = limit, datasets_root
     new, report = _frugal.compress(model, _engine(**engine), o)
     return new, _json.loads(report)
+
+
+def train(model: Model, data: str = "fashion-mnist", *, epochs: int = 1, batch: int = 64,
+          lr: Optional[float] = None, optimizer: str = "sgd", momentum: float = 0.9,
+          weight_decay: float = 0.0, schedule: str = "cosine", seed: int = 0, limit: int = 0,
+          threads: int = 1, format: Optional[str] = None, rounding: Optional[str] = None,
+          precision_schedule: Optional[str] = None, loss_scale: str = "none",
+          augment: Optional[str] = None, val_split: float = 0.0,
+          test_data: Optional[str] = None, prune: Optional[str] = None,
+          qat: Optional[str] = None, checkpoint: Optional[str] = None,
+          resume: Optional[str] = None, kernels: str = "fast",
+          datasets_root: str = "/usr/share/datasets") -> Tuple[Model, Dict[str, Any]]:
+    """Train (or fine-tune) with frugal's trainer, as `frugal train` (docs/training.md):
+    returns the trained model (inference form) and the run as `frugal train --json` prints
+    it: data, precision policy, seed and `epochs`, one dict per epoch (train_loss,
+    train_accuracy, test_accuracy, lr, seconds, ...). format/rounding: the precision policy
+    ("W=e4m3,A=e4m3,E=e5m2,G=e5m2"); lr None: the optimizer's default. Runs without the
+    GIL; deterministic for a seed and a thread count."""
+    o = _frugal.TrainOptions()
+    o.data, o.epochs, o.batch, o.optimizer = data, epochs, batch, optimizer
+    if lr is not None:
+        o.lr = lr
+    o.momentum, o.weight_decay, o.schedule, o.seed = momentum, weight_decay, schedule, seed
+    o.limit, o.threads, o.loss_scale, o.val_split = limit, threads, loss_scale, val_split
+    o.format, o.rounding = format or "", rounding or ""
+    o.precision_schedule, o.augment = precision_schedule or "", augment or ""
+    o.test_data, o.prune, o.qat = test_data or "", prune or "", qat or ""
+    o.checkpoint, o.resume, o.kernels = checkpoint or "", resume or "", kernels
+    o.datasets_root = datasets_root
+    new, summary = _frugal.train(model, o)
+    return new, _json.loads(summary)
+
+
+def from_torch(module: Any, example_input: Any, *, opset: int = 13,
+               input_names: Sequence[str] = ("input",),
+               output_names: Sequence[str] = ("output",)) -> Model:
+    """A PyTorch module as a frugal Model, exported by torch.onnx.export with
+    `example_input` (a tensor, or a tuple of tensors) fixing the shapes. Needs PyTorch
+    (Debian's python3-torch); without it, frugal.Error says so."""
+    try:
+        import torch  # noqa: F401
+    except ImportError as e:
+        raise Error(f"from_torch: needs PyTorch (python3-torch), and `import torch` failed: {e}")
+    import tempfile
+    name = type(module).__name__
+    with tempfile.TemporaryDirectory(prefix="frugal-torch-") as d:
+        path = _os.path.join(d, name + ".onnx")
+        was_training = getattr(module, "training", False)
+        module.eval()
+        try:
+            torch.onnx.export(module, example_input, path, opset_version=opset,
+                              input_names=list(input_names), output_names=list(output_names),
+                              do_constant_folding=True)
+        finally:
+            module.train(was_training)
+        return Model._load_detached(path, "torch:" + name)
 
 
 def _frugal_cli() -> str:

@@ -58,6 +58,17 @@ def compress(model: Model, *, prune: Optional[str] = ..., quant: Optional[str] =
              max_drop: Optional[float] = ..., data: Optional[str] = ...,
              calib_data: Optional[str] = ..., calibration: Optional[str] = ..., limit: int = ...,
              datasets_root: str = ..., **engine: Any) -> Tuple[Model, Dict[str, Any]]: ...
+def train(model: Model, data: str = ..., *, epochs: int = ..., batch: int = ...,
+          lr: Optional[float] = ..., optimizer: str = ..., momentum: float = ...,
+          weight_decay: float = ..., schedule: str = ..., seed: int = ..., limit: int = ...,
+          threads: int = ..., format: Optional[str] = ..., rounding: Optional[str] = ...,
+          precision_schedule: Optional[str] = ..., loss_scale: str = ...,
+          augment: Optional[str] = ..., val_split: float = ..., test_data: Optional[str] = ...,
+          prune: Optional[str] = ..., qat: Optional[str] = ..., checkpoint: Optional[str] = ...,
+          resume: Optional[str] = ..., kernels: str = ...,
+          datasets_root: str = ...) -> Tuple[Model, Dict[str, Any]]: ...
+def from_torch(module: Any, example_input: Any, *, opset: int = ...,
+               input_names: Sequence[str] = ..., output_names: Sequence[str] = ...) -> Model: ...
 def sweep(spec: Union[str, Mapping[str, Any]], db: Optional[str] = ..., *, jobs: int = ...,
           resume: bool = ..., cache: Optional[str] = ..., quiet: bool = ...,
           base_dir: str = ...) -> Dict[str, Any]: ...
