@@ -27,7 +27,8 @@ if [ "$target" = fgz ]; then
 fi
 if [ "$target" = parsers ]; then
   # Seeds: one valid input per parser, prefixed with the byte that selects it
-  # (tools/fuzz/parsers_fuzz.cpp: 0 NPY, 1 NPZ, 2 IDX, 3 sweep spec, 4 devices, 5 serial stream).
+  # (tools/fuzz/parsers_fuzz.cpp: 0 NPY, 1 NPZ, 2 IDX, 3 sweep spec, 4 devices, 5 serial stream,
+  # 6 ranges JSON, 7 precision-map JSON).
   corpus=build-fuzz/corpus-parsers
   mkdir -p "$corpus"
   # Inputs that once failed stay in the corpus (tests/fuzz_corpus/parsers/).
@@ -43,6 +44,8 @@ if [ "$target" = parsers ]; then
   for f in "$fm"/t10k-labels-idx1-ubyte*; do [ -f "$f" ] && zcat -f "$f" | head -c 200 | seed 2 idx; done
   sed -n '/^```yaml/,/^```/p' docs/sweep.md | sed '1d;$d' | seed 3 spec
   printf '# frugal power stream\n1000,0,12.0,1.5\n1000,1,5.0,0.2\n2000,0,12.0,1.6\n2500,M,1\n' | seed 5 serial
+  printf '{"schema": "frugal.ranges/1", "method": "minmax", "samples": 8, "ranges": {"conv1": [-1.5, 2.25], "relu1": [0, 6]}}\n' | seed 6 ranges
+  printf '{"conv1": "int8", "conv2": "bf16", "fc": "fp32"}\n' | seed 7 precision
   ./build-fuzz/parsers_fuzz "$corpus" -max_total_time="$secs" -rss_limit_mb=2048 \
     -artifact_prefix=build-fuzz/ \
     -malloc_limit_mb=1024 -print_final_stats=1 2>&1 | tail -15

@@ -1,8 +1,8 @@
 // libFuzzer target for every other parser a user feeds frugal (issue 24): the first byte
 // picks the parser, the rest is the input. NPY and NPZ arrays, IDX data sets, the sweep's
-// YAML spec, the devices YAML and the power sensor's serial
-// stream (the precision-map and ranges JSON readers need the runtime, which this build
-// leaves out: tests/compress and tests/runtime cover their bad inputs). Any exception other than
+// YAML spec, the devices YAML, the power sensor's serial stream, the activation-ranges JSON
+// and the precision-map JSON (their parsers build apart from the runtime for this). Any
+// exception other than
 // frugal's UserError, any crash or sanitizer report, is a bug. Parsers that read a path get the
 // bytes through a per-process temporary file.
 #include <unistd.h>
@@ -14,11 +14,13 @@
 #include <string>
 #include <vector>
 
+#include "frugal/compress/precision_map.h"
 #include "frugal/core/error.h"
 #include "frugal/core/npy.h"
 #include "frugal/explore/spec.h"
 #include "frugal/measure/serial_protocol.h"
 #include "frugal/pipeline/devices.h"
+#include "frugal/runtime/calibrate.h"
 #include "frugal/train/data/idx.h"
 
 namespace {
@@ -35,7 +37,7 @@ std::string temp_with(std::span<const uint8_t> bytes, const char* suffix) {
 void parse(uint8_t which, std::span<const uint8_t> in) {
   using namespace frugal;
   const std::string text(reinterpret_cast<const char*>(in.data()), in.size());
-  switch (which % 6) {
+  switch (which % 8) {
     case 0:
       (void)parse_npy(in, "fuzz.npy");
       break;
@@ -68,6 +70,12 @@ void parse(uint8_t which, std::span<const uint8_t> in) {
       (void)energy.joules();
       break;
     }
+    case 6:
+      (void)runtime::ranges_from_json(text, "fuzz.ranges.json");
+      break;
+    case 7:
+      (void)compress::precision_map_from_json(text, "--precision-map fuzz.json");
+      break;
   }
 }
 

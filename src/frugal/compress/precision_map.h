@@ -10,6 +10,8 @@ namespace frugal::compress {
 
 // UserError "--precision-map FILE: reason" for an unreadable file, bad JSON or precision.
 PrecisionMap load_precision_map(const std::string& path);
+// The same from JSON text; `origin` begins each error ("--precision-map FILE").
+PrecisionMap precision_map_from_json(const std::string& text, const std::string& origin);
 // UserError "FILE: cannot write".
 void save_precision_map(const std::string& path, const PrecisionMap& map);
 
