@@ -22,6 +22,6 @@ expect 1 "has no peak_macs_per_s for fp32" -- "$frugal" partition "$tmp/lenet5.o
 # A manifest whose segments do not chain.
 "$frugal" partition "$tmp/lenet5.onnx" --stages 2 --devices edgetpu-x8 -o "$tmp/seg" >/dev/null
 sed -i '0,/"name": "/s//"name": "renamed_/' "$tmp/seg/manifest.json"
-expect 1 "the segments do not chain" -- "$frugal" info --segments "$tmp/seg"
+expect 1 "manifest.json: segments do not chain: segment 0 (segment_0.onnx) reads" -- "$frugal" info --segments "$tmp/seg"
 expect 1 "manifest.json: cannot read" -- "$frugal" info --segments "$tmp"
 expect 1 "exists and is not a segments folder" -- "$frugal" partition "$tmp/lenet5.onnx" --devices edgetpu-usb -o "$tmp"

@@ -7,4 +7,4 @@ expect 1 "--place 0,x" -- "$frugal" pipeline "$tmp/lenet5.onnx" --stages 2 --dev
 expect 1 "--place: device 9" -- "$frugal" pipeline "$tmp/lenet5.onnx" --stages 2 --devices edgetpu-x8 --place 0,9 --simulate --precision int8
 "$frugal" partition "$tmp/lenet5.onnx" --stages 2 --devices edgetpu-x8 -o "$tmp/pipe_seg" >/dev/null
 sed -i '0,/"name": "/s//"name": "renamed_/' "$tmp/pipe_seg/manifest.json"
-expect 1 "the segments do not chain" -- "$frugal" pipeline "$tmp/pipe_seg" --devices edgetpu-x8 --simulate --precision int8
+expect 1 "manifest.json: segments do not chain: segment 0 (segment_0.onnx) reads" -- "$frugal" pipeline "$tmp/pipe_seg" --devices edgetpu-x8 --simulate --precision int8

@@ -9,6 +9,7 @@
 #include "frugal/core/error.h"
 #include "frugal/passes/passes.h"
 #include "frugal/pipeline/accel_device.h"
+#include "frugal/pipeline/pipeline_sim.h"
 #include "frugal/pipeline/profile.h"
 
 namespace frugal::pipeline {
@@ -333,16 +334,12 @@ class Pricer {
     return it->second[last] - it->second[first];
   }
 
+  // The simulator's own stage model (one formula for a modeled device's time).
   void model_cost(const SegmentStats& s, const Device& d, StageCost& c) const {
-    const ModelDevice& m = d.model;
-    const double streamed =
-        std::max<double>(0, static_cast<double>(s.param_bytes - m.param_memory_bytes));
-    c.time_s = m.link_latency_s +
-               static_cast<double>(s.bytes_in + s.bytes_out) / m.link_bytes_per_s +
-               static_cast<double>(s.layers) * m.layer_overhead_s +
-               static_cast<double>(s.macs) / m.peak_macs_per_s.at(o_.precision) +
-               streamed / m.stream_bytes_per_s;
-    c.energy_j = m.active_w * c.time_s;
+    c.time_s = model_stage(d.name, 0, d, s.macs, s.layers, s.param_bytes, s.bytes_in, s.bytes_out,
+                           o_.precision)
+                   .service_s();
+    c.energy_j = d.model.active_w * c.time_s;
   }
 
   // The nodes' accel estimates over the whole chain, once per device, as prefix sums.

@@ -10,6 +10,7 @@
 #include "frugal/core/error.h"
 #include "frugal/ir/onnx_io.h"
 #include "frugal/ir/subgraph.h"
+#include "frugal/pipeline/runner.h"
 
 namespace frugal::pipeline {
 
@@ -183,7 +184,7 @@ Manifest read_manifest(const std::string& dir) {
     throw UserError(where + ": not a frugal segments manifest");
   m.inputs = names_of(m.json["inputs"], where + " inputs");
   m.outputs = names_of(m.json["outputs"], where + " outputs");
-  std::set<std::string> available(m.inputs.begin(), m.inputs.end());
+  std::vector<SegmentPorts> ports;
   for (size_t k = 0; k < m.json["segments"].size(); ++k) {
     const json& e = m.json["segments"][k];
     const std::string at = where + ": segment " + std::to_string(k);
@@ -195,19 +196,13 @@ Manifest read_manifest(const std::string& dir) {
     s.inputs = names_of(e.value("inputs", json::array()), at + " inputs");
     s.outputs = names_of(e.value("outputs", json::array()), at + " outputs");
     s.info = e;
-    for (const auto& in : s.inputs)
-      if (!available.count(in))
-        throw UserError(at + " reads '" + in +
-                        "', which no earlier segment writes and the model does not take: the "
-                        "segments do not chain");
-    check_file(s, at);
-    available.insert(s.outputs.begin(), s.outputs.end());
+    ports.push_back({"segment " + std::to_string(k) + " (" + e["file"].get<std::string>() + ")",
+                     s.inputs, s.outputs});
     m.segments.push_back(std::move(s));
   }
-  if (m.segments.empty()) throw UserError(where + ": no segments");
-  for (const auto& out : m.outputs)
-    if (!available.count(out))
-      throw UserError(where + ": no segment writes the model output '" + out + "'");
+  check_chain(ports, m.inputs, m.outputs, where);
+  for (size_t k = 0; k < m.segments.size(); ++k)
+    check_file(m.segments[k], where + ": segment " + std::to_string(k));
   return m;
 }
 
