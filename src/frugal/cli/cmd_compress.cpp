@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -539,8 +540,16 @@ void setup(CLI::App& app) {
   sub->add_option("--calib-data", a->calib_data,
                   "--quant calibration data set (default: fashion-mnist's train split for "
                   "--data fashion-mnist, else --data); --calibration a.npy,...|random:N instead");
+  // -1 stands for "not given" inside, so a negative value given is refused, not ignored.
   sub->add_option("--max-drop", a->max_drop,
-                  "--quant int8: choose fp32/bf16/int8 per layer within this many top-1 points");
+                  "--quant int8: choose fp32/bf16/int8 per layer within this many top-1 points")
+      ->check(CLI::Validator(
+          [](std::string& v) {
+            return std::strtod(v.c_str(), nullptr) >= 0
+                       ? std::string()
+                       : "must be 0 or more top-1 points, got " + v;
+          },
+          "POINTS"));
   sub->add_option("--latency-runs", a->latency_runs,
                   "--max-drop: timed runs per configuration (median; default 20)");
   sub->add_option("--exclude", a->exclude,
