@@ -24,7 +24,7 @@ struct EstimateOptions {
   // Eyeriss's equal-area comparison: each dataflow gets the RF bytes it does not use moved
   // into the global buffer (with_equal_storage).
   bool equal_storage = false;
-  numeric::FormatSpec formats;  // fp32 everywhere by default
+  numeric::FormatSpec formats;                                // fp32 everywhere by default
   numeric::CostSource cost = numeric::CostSource::kHorowitz;  // the MAC's price (energy.h)
   int64_t batch = 1;
   MapperOptions mapper;

@@ -34,13 +34,15 @@ void run_study_command(const StudyArgs& a) {
   explore::StudyResult r = explore::run_study(o);
   explore::Store store = explore::Store::open(r.db_path, explore::Store::Mode::read_only);
   auto rows = store.records();
-  std::printf("\nstudy: %zu points (%zu measured now, %zu failed, %zu from an earlier run) in %.0f s\n", r.points,
-              r.sweep.ok, r.sweep.failed, r.sweep.skipped, r.wall_s);
+  std::printf(
+      "\nstudy: %zu points (%zu measured now, %zu failed, %zu from an earlier run) in %.0f s\n",
+      r.points, r.sweep.ok, r.sweep.failed, r.sweep.skipped, r.wall_s);
   for (const auto& n : r.model_notes) std::printf("model   %s\n", n.c_str());
   for (const auto& d : r.dropped) std::printf("skipped %s\n", d.c_str());
   std::printf("results %s\nreport  %s\n\n", r.db_path.c_str(), r.report_path.c_str());
   std::printf("%s\n", explore::render_answers_text(explore::study_answers(rows)).c_str());
-  std::printf("%s", explore::render_pareto_text(rows, explore::default_pareto_metrics(rows)).c_str());
+  std::printf("%s",
+              explore::render_pareto_text(rows, explore::default_pareto_metrics(rows)).c_str());
 }
 
 void setup(CLI::App& app) {

@@ -323,7 +323,8 @@ StudyResult run_study(const StudyOptions& o) {
   StudyResult res;
   std::error_code ec;
   fs::create_directories(o.out_dir, ec);
-  if (!fs::is_directory(o.out_dir, ec)) throw UserError(o.out_dir + ": cannot create the output folder");
+  if (!fs::is_directory(o.out_dir, ec))
+    throw UserError(o.out_dir + ": cannot create the output folder");
   res.db_path = (fs::path(o.out_dir) / "results.sqlite").string();
   res.report_path = (fs::path(o.out_dir) / "report.html").string();
   // Opened first: a read-only folder or a foreign file fails before minutes of training.
@@ -345,7 +346,8 @@ StudyResult run_study(const StudyOptions& o) {
 
   // 2. The grid, less the engines this build cannot run (probed once on the CNN).
   std::string yaml = build_spec(plan_of(o.quick, files), o.quick);
-  SweepSpec spec = parse_sweep_spec(yaml, o.quick ? "study --quick (embedded spec)" : "study (embedded spec)", "");
+  SweepSpec spec = parse_sweep_spec(
+      yaml, o.quick ? "study --quick (embedded spec)" : "study (embedded spec)", "");
   ChildLimits probe_limits;
   probe_limits.timeout_s = 30;
   auto probe = [&](const std::string& backend, const std::string& precision,

@@ -17,8 +17,8 @@ namespace frugal::explore {
 struct StudyOptions {
   bool quick = false;  // the under-2-minutes variant (tests use it)
   std::string out_dir = "study";
-  std::string frugal_exe;   // the binary whose subcommands do the work
-  std::string cache_dir;    // trained, zoo and transformed models
+  std::string frugal_exe;  // the binary whose subcommands do the work
+  std::string cache_dir;   // trained, zoo and transformed models
   bool progress = false;
   std::FILE* log = stderr;
 };
@@ -26,8 +26,8 @@ struct StudyOptions {
 struct StudyResult {
   std::string db_path, report_path;
   std::vector<std::string>
-      model_notes;                    // how each trained model was obtained (trained now or cached)
-  std::vector<std::string> dropped;   // engines this build could not run, with the reason
+      model_notes;                   // how each trained model was obtained (trained now or cached)
+  std::vector<std::string> dropped;  // engines this build could not run, with the reason
   size_t points = 0;
   SweepSummary sweep;
   double wall_s = 0;

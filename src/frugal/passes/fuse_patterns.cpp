@@ -6,8 +6,8 @@
 #include <optional>
 #include <unordered_map>
 
-#include "frugal/passes/graph_edit.h"
 #include "frugal/passes/fuse_patterns.h"
+#include "frugal/passes/graph_edit.h"
 
 namespace frugal::passes {
 namespace {

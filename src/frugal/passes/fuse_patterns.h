@@ -15,7 +15,6 @@ ir::Graph fuse_layer_norm(const ir::Graph& graph, const ops::InferOptions& optio
 
 // The exact GELU decomposition 0.5 * x * (1 + Erf(x / sqrt(2))) (Div by sqrt(2) or Mul by
 // 1/sqrt(2); the 0.5 applied last or to x first) becomes one Gelu (opset 20's definition).
-ir::Graph fuse_gelu(const ir::Graph& graph, const ops::InferOptions& options,
-                    PassReport& report);
+ir::Graph fuse_gelu(const ir::Graph& graph, const ops::InferOptions& options, PassReport& report);
 
 }  // namespace frugal::passes

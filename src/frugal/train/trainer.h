@@ -160,7 +160,7 @@ class Trainer {
   // HALP's host: the centre's full gradient over the training samples, then the recentre.
   void halp_recentre();
   Tensor loss_gradient(const Tensor& x, const Tensor& labels, bool training, double* loss);
-  int64_t qat_epoch_ = 0;                 // epoch whose start=/freeze= state applies
+  int64_t qat_epoch_ = 0;  // epoch whose start=/freeze= state applies
   Tensor qat_input(const Tensor& x, bool training);
   // --qat, fake quantization on: the exported QDQ model of the current weights and ranges,
   // run by evaluations (so the accuracy a run reports is the QDQ file's); else null.

@@ -55,8 +55,8 @@ std::unique_ptr<kernels::Kernel> binary(const Build& b, dnnl::algorithm alg, boo
   // Both operands in one blocked layout from their producers: add them in it.
   const dnnl::memory::desc *h0 = b.hint(first), *h1 = b.hint(second);
   const bool native = h0 && h1 && *h0 == *h1 && s0 == s1;
-  const dnnl::binary::desc d = native ? dnnl::binary::desc(alg, *h0, *h0, *h0)
-                                      : dnnl::binary::desc(alg, md0, md1, dst);
+  const dnnl::binary::desc d =
+      native ? dnnl::binary::desc(alg, *h0, *h0, *h0) : dnnl::binary::desc(alg, md0, md1, dst);
   const dnnl::binary::primitive_desc pd(d, scratchpad_attr(), b.context->engine());
   auto k = std::make_unique<OnednnKernel>(b.context);
   Args args;
