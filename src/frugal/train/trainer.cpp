@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "frugal/core/atomic_file.h"
 #include "frugal/core/rng.h"
 #include "frugal/kernels/emu/emu_gemm.h"
 #include "frugal/kernels/threads.h"
@@ -48,7 +49,7 @@ Shape model_sample_shape(const ir::Graph& g) {
 
 // Binary checkpoint I/O: little-endian PODs, length-prefixed strings and tensors.
 struct Writer {
-  std::ofstream& os;
+  std::ostream& os;
   template <typename T>
   void pod(T v) {
     os.write(reinterpret_cast<const char*>(&v), sizeof v);
@@ -665,10 +666,8 @@ std::string Trainer::halp_summary() const {
 }
 
 void Trainer::save_checkpoint(int64_t epochs_done) const {
-  const std::string tmp = config_.checkpoint + ".tmp";
+  std::ostringstream os(std::ios::binary);
   {
-    std::ofstream os(tmp, std::ios::binary | std::ios::trunc);
-    if (!os) throw UserError("--checkpoint: cannot write '" + tmp + "'");
     Writer w{os};
     os.write(kMagic, sizeof kMagic);
     w.pod<uint64_t>(config_.seed);
@@ -714,11 +713,13 @@ void Trainer::save_checkpoint(int64_t epochs_done) const {
       w.pod<uint8_t>(kHalpSection);
       w.tensors(halp_->state());
     }
-    os.flush();
-    if (!os) throw UserError("--checkpoint: writing '" + tmp + "' failed (disk full?)");
   }
-  if (std::rename(tmp.c_str(), config_.checkpoint.c_str()) != 0)
-    throw UserError("--checkpoint: cannot rename '" + tmp + "' to '" + config_.checkpoint + "'");
+  // Whole or not at all, even when the process is killed mid-write (core/atomic_file.h).
+  try {
+    write_file_atomically(config_.checkpoint, os.str());
+  } catch (const UserError& e) {
+    throw UserError(std::string("--checkpoint: ") + e.what());
+  }
 }
 
 void Trainer::load_checkpoint(const std::string& path) {
