@@ -9,6 +9,10 @@
 //                     VGG Linear)
 //   normal 0.1        weight N(0, 0.1), bias 0 (torchvision Inception v3's truncated normal,
 //                     cut at +-2 = 20 standard deviations)
+//   normal 0.02       weight N(0, 0.02), bias 0 (ConvNeXt's truncated normal, cut at +-2)
+//   kaiming fan_in    weight N(0, sqrt(2 / fan_in)), bias 0 (torchvision DenseNet)
+//   default, bias 0   weight U(+-1/sqrt(fan_in)), bias 0 (DenseNet's Linear)
+//   uniform by out    weight U(+-1/sqrt(fan_out)), bias 0 (EfficientNet's Linear)
 //   BatchNorm         scale 1, shift 0
 #include <gtest/gtest-spi.h>
 #include <gtest/gtest.h>
@@ -22,7 +26,17 @@
 namespace frugal::zoo {
 namespace {
 
-enum class Rule { kTorchDefault, kKaimingFanOut, kKaimingUniform, kNormal001, kNormal01 };
+enum class Rule {
+  kTorchDefault,
+  kKaimingFanOut,
+  kKaimingUniform,
+  kNormal001,
+  kNormal01,
+  kNormal002,
+  kKaimingFanIn,
+  kTorchDefaultZeroBias,
+  kUniformByOut,
+};
 
 struct ModelRules {
   Rule conv, linear;
@@ -46,6 +60,9 @@ const std::map<std::string, ModelRules>& rules() {
       {"shufflenet_v2_x1_0", {Rule::kTorchDefault, Rule::kTorchDefault, ""}},
       {"vgg16", {Rule::kKaimingFanOut, Rule::kNormal001, ""}},
       {"inception_v3", {Rule::kNormal01, Rule::kNormal01, ""}},
+      {"efficientnet_b0", {Rule::kKaimingFanOut, Rule::kUniformByOut, ""}},
+      {"densenet121", {Rule::kKaimingFanIn, Rule::kTorchDefaultZeroBias, ""}},
+      {"convnext_tiny", {Rule::kNormal002, Rule::kNormal002, ""}},
   };
   return r;
 }
@@ -115,6 +132,18 @@ void check_weight(Rule rule, const Tensor& w, const Tensor* bias, double fan_in,
     case Rule::kNormal01:
       expect_normal(w, 0.1, node + " weight (N(0, 0.1))");
       break;
+    case Rule::kNormal002:
+      expect_normal(w, 0.02, node + " weight (N(0, 0.02))");
+      break;
+    case Rule::kKaimingFanIn:
+      expect_normal(w, std::sqrt(2 / fan_in), node + " weight (Kaiming normal fan_in)");
+      break;
+    case Rule::kTorchDefaultZeroBias:
+      expect_uniform(w, 1 / std::sqrt(fan_in), node + " weight (PyTorch default)");
+      break;
+    case Rule::kUniformByOut:
+      expect_uniform(w, 1 / std::sqrt(fan_out), node + " weight (U(+-1/sqrt(out)))");
+      break;
   }
   if (bias) expect_constant(*bias, 0.0f, node + " bias (zeros)");
 }
@@ -144,7 +173,12 @@ TEST(ZooInit, EveryLayerFollowsItsReferenceImplementation) {
         check_weight(r.linear, w, input(2), static_cast<double>(w.dim(1)),
                      static_cast<double>(w.dim(0)), node.name);
         ++checked;
-      } else if (node.op_type == "BatchNormalization") {
+      } else if (node.op_type == "MatMul" && input(1)) {
+        const Tensor& w = *input(1);  // [in, out]: a Linear on a value of rank > 2
+        check_weight(r.linear, w, nullptr, static_cast<double>(w.dim(0)),
+                     static_cast<double>(w.dim(1)), node.name);
+        ++checked;
+      } else if (node.op_type == "BatchNormalization" || node.op_type == "LayerNormalization") {
         expect_constant(*input(1), 1.0f, node.name + " scale");
         expect_constant(*input(2), 0.0f, node.name + " shift");
         ++checked;

@@ -48,6 +48,12 @@ const std::vector<Published>& published() {
       // torchvision's num_params, 27,161,264, includes the auxiliary classifier (3,326,696),
       // which an inference model leaves out.
       {"inception_v3", 23834568, 5.71e9, {1, 3, 299, 299}, 1000, 94},
+      // MACs of the next three: torchvision's "_ops" (GFLOPS as it counts them: 0.386,
+      // 2.834, 4.456), within 1%. Convs: EfficientNet-B0 1 + 4 + 15 x 5 + 1 (SE fc1/fc2
+      // included), DenseNet-121 1 + 58 x 2 + 3, ConvNeXt-Tiny 1 + 18 + 3.
+      {"efficientnet_b0", 5288548, 0.386e9, {1, 3, 224, 224}, 1000, 81},
+      {"densenet121", 7978856, 2.834e9, {1, 3, 224, 224}, 1000, 120},
+      {"convnext_tiny", 28589128, 4.456e9, {1, 3, 224, 224}, 1000, 22},
   };
   return table;
 }
@@ -64,14 +70,21 @@ const ir::Graph& model(const std::string& name) {
   return it->second;
 }
 
-// Initializer inputs that are trainable parameters: Conv/Gemm weight and bias, BN
-// scale and bias. BN running statistics and shape/split/clip constants are not.
+// Initializer inputs that are trainable parameters: Conv/Gemm weight and bias, BN and
+// LayerNorm scale and shift, a MatMul's weight, and the tensors (not the scalars) an Add
+// or Mul takes (a Linear's bias after its MatMul, ConvNeXt's layer scale). BN running
+// statistics, scalar constants (GELU's) and shape/split/clip constants are not.
 std::set<std::string> parameter_names(const ir::Graph& g) {
   std::set<std::string> out;
   for (const auto& n : g.nodes) {
-    if (n.op_type != "Conv" && n.op_type != "Gemm" && n.op_type != "BatchNormalization") continue;
-    for (size_t i = 1; i <= 2 && i < n.inputs.size(); ++i)
-      if (g.initializer(n.inputs[i])) out.insert(n.inputs[i]);
+    const bool weights = n.op_type == "Conv" || n.op_type == "Gemm" ||
+                         n.op_type == "BatchNormalization" || n.op_type == "LayerNormalization";
+    const bool operands = n.op_type == "MatMul" || n.op_type == "Add" || n.op_type == "Mul";
+    if (!weights && !operands) continue;
+    for (size_t i = weights ? 1 : 0; i < n.inputs.size() && (!weights || i <= 2); ++i) {
+      const Tensor* t = g.initializer(n.inputs[i]);
+      if (t && t->rank() > 0) out.insert(n.inputs[i]);
+    }
   }
   return out;
 }
@@ -136,6 +149,14 @@ WalkResult walk(const ir::Graph& g) {
         r.macs += static_cast<double>(y[0] * y[1] * y[2] * y[3]) *
                   static_cast<double>(w[1] * w[2] * w[3]);
       }
+    } else if (op == "MatMul") {
+      const Shape& w = sh.at(n.inputs[1]);  // [K, N], an initializer
+      EXPECT_EQ(x.back(), w[0]) << n.describe();
+      y = x;
+      y.back() = w[1];
+      double rows = 1;
+      for (size_t i = 0; i + 1 < x.size(); ++i) rows *= static_cast<double>(x[i]);
+      r.macs += rows * static_cast<double>(w[0] * w[1]);
     } else if (op == "Gemm") {
       const Shape& w = sh.at(n.inputs[1]);
       EXPECT_EQ(n.attr_int("transB", 0), 1) << n.describe();
@@ -143,15 +164,20 @@ WalkResult walk(const ir::Graph& g) {
       y = {x[0], w[0]};
       r.macs += static_cast<double>(x[0] * w[0] * w[1]);
     } else if (op == "BatchNormalization" || op == "Relu" || op == "Clip" || op == "HardSwish" ||
-               op == "HardSigmoid" || op == "Dropout") {
+               op == "HardSigmoid" || op == "Dropout" || op == "Sigmoid" || op == "Erf" ||
+               op == "LayerNormalization") {
       y = x;
-    } else if (op == "Add" || op == "Mul") {
+    } else if (op == "Add" || op == "Mul" || op == "Div") {
+      // numpy broadcasting: trailing axes aligned (a bias [C], a layer scale [C, 1, 1], a scalar)
+      const Shape& a = x;
       const Shape& b = sh.at(n.inputs[1]);
-      EXPECT_EQ(x.size(), b.size()) << n.describe();
-      y = x;
-      for (size_t i = 0; i < x.size() && i < b.size(); ++i) {
-        EXPECT_TRUE(x[i] == b[i] || x[i] == 1 || b[i] == 1) << n.describe();
-        y[i] = std::max(x[i], b[i]);
+      const size_t rank = std::max(a.size(), b.size());
+      y.assign(rank, 1);
+      for (size_t i = 0; i < rank; ++i) {
+        const int64_t da = i < rank - a.size() ? 1 : a[i - (rank - a.size())];
+        const int64_t db = i < rank - b.size() ? 1 : b[i - (rank - b.size())];
+        EXPECT_TRUE(da == db || da == 1 || db == 1) << n.describe();
+        y[i] = std::max(da, db);
       }
     } else if (op == "GlobalAveragePool") {
       y = {x[0], x[1], 1, 1};
@@ -218,6 +244,10 @@ TEST_P(ZooModel, EveryInitializerIsAParameterBnStatisticOrConstant) {
     }
     if (n.op_type == "Clip" || n.op_type == "Reshape" || n.op_type == "Split")
       for (size_t i = 1; i < n.inputs.size(); ++i) accounted.insert(n.inputs[i]);
+    for (const auto& in : n.inputs)  // GELU's scalars (sqrt 2, 1, 0.5)
+      if (const Tensor* t = g.initializer(in);
+          t && t->rank() == 0 && (n.op_type == "Div" || n.op_type == "Add" || n.op_type == "Mul"))
+        accounted.insert(in);
   }
   for (const auto& [name, t] : g.initializers) EXPECT_TRUE(accounted.count(name)) << name;
 }

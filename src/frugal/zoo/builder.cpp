@@ -142,6 +142,9 @@ std::string GraphBuilder::add_conv(const std::string& name, const std::string& x
   } else if (opt.init == ConvInit::kKaimingNormalFanOut) {
     inputs.push_back(
         add_normal(name + ".weight", w_shape, static_cast<float>(std::sqrt(2.0 / fan_out))));
+  } else if (opt.init == ConvInit::kKaimingNormalFanIn) {
+    inputs.push_back(
+        add_normal(name + ".weight", w_shape, static_cast<float>(std::sqrt(2.0 / fan_in))));
   } else if (opt.init == ConvInit::kKaimingUniform) {
     inputs.push_back(
         add_uniform(name + ".weight", w_shape, static_cast<float>(std::sqrt(6.0 / fan_in))));
@@ -207,12 +210,14 @@ std::string GraphBuilder::add_mul(const std::string& name, const std::string& a,
                                   const std::string& b) {
   const Shape& sa = shape_of(a);
   const Shape& sb = shape_of(b);
-  FRUGAL_CHECK(sa.size() == sb.size(), "mul '" + name + "': ranks differ");
-  Shape out(sa.size());
-  for (size_t i = 0; i < sa.size(); ++i) {
-    FRUGAL_CHECK(sa[i] == sb[i] || sa[i] == 1 || sb[i] == 1,
-                 "mul '" + name + "': shapes do not broadcast");
-    out[i] = std::max(sa[i], sb[i]);
+  // numpy broadcasting: trailing axes aligned, a missing leading axis counts as 1.
+  const size_t rank = std::max(sa.size(), sb.size());
+  Shape out(rank);
+  for (size_t i = 0; i < rank; ++i) {
+    const int64_t da = i < rank - sa.size() ? 1 : sa[i - (rank - sa.size())];
+    const int64_t db = i < rank - sb.size() ? 1 : sb[i - (rank - sb.size())];
+    FRUGAL_CHECK(da == db || da == 1 || db == 1, "mul '" + name + "': shapes do not broadcast");
+    out[i] = std::max(da, db);
   }
   return emit(name, "Mul", {a, b}, std::move(out));
 }
@@ -254,21 +259,94 @@ std::string GraphBuilder::add_flatten(const std::string& name, const std::string
   return emit(name, "Flatten", {x}, {in[0], inner}, {{"axis", int_attr(1)}});
 }
 
+std::string GraphBuilder::linear_from(const std::string& name, const std::string& x,
+                                      int64_t out_features, std::string weight, std::string bias) {
+  return emit(name, "Gemm", {x, std::move(weight), std::move(bias)}, {shape_of(x)[0], out_features},
+              {{"transB", int_attr(1)}});
+}
+
 std::string GraphBuilder::add_linear(const std::string& name, const std::string& x,
                                      int64_t out_features, float weight_std) {
   const Shape& in = shape_of(x);
   FRUGAL_CHECK(in.size() == 2, "linear '" + name + "' needs a 2-D input");
-  std::vector<std::string> inputs{x};
   const Shape w_shape{out_features, in[1]};
   const auto bound = static_cast<float>(1.0 / std::sqrt(static_cast<double>(in[1])));
-  if (weight_std > 0.0f) {
-    inputs.push_back(add_normal(name + ".weight", w_shape, weight_std));
-    inputs.push_back(add_uniform(name + ".bias", {out_features}, 0.0f));
-  } else {
-    inputs.push_back(add_uniform(name + ".weight", w_shape, bound));
-    inputs.push_back(add_uniform(name + ".bias", {out_features}, bound));
+  // The weight is created before the bias (their seeds' streams follow creation order).
+  std::string w = weight_std > 0.0f ? add_normal(name + ".weight", w_shape, weight_std)
+                                    : add_uniform(name + ".weight", w_shape, bound);
+  std::string b = add_uniform(name + ".bias", {out_features}, weight_std > 0.0f ? 0.0f : bound);
+  return linear_from(name, x, out_features, std::move(w), std::move(b));
+}
+
+std::string GraphBuilder::add_linear(const std::string& name, const std::string& x,
+                                     int64_t out_features, LinearInit init) {
+  const Shape& in = shape_of(x);
+  FRUGAL_CHECK(in.size() == 2, "linear '" + name + "' needs a 2-D input");
+  const double fan =
+      static_cast<double>(init == LinearInit::kUniformByOutZeroBias ? out_features : in[1]);
+  std::string w = add_uniform(name + ".weight", {out_features, in[1]},
+                              static_cast<float>(1.0 / std::sqrt(fan)));
+  std::string b = add_uniform(name + ".bias", {out_features}, 0.0f);
+  return linear_from(name, x, out_features, std::move(w), std::move(b));
+}
+
+std::string GraphBuilder::add_linear_nd(const std::string& name, const std::string& x,
+                                        int64_t out_features, float weight_std) {
+  Shape shape = shape_of(x);
+  FRUGAL_CHECK(shape.size() > 2, "linear '" + name + "' needs an input of rank > 2");
+  const std::string w = add_normal(name + ".weight_t", {shape.back(), out_features}, weight_std);
+  const std::string b = add_uniform(name + ".bias", {out_features}, 0.0f);
+  shape.back() = out_features;
+  const std::string y = emit(name + ".matmul", "MatMul", {x, w}, shape);
+  return emit(name, "Add", {y, b}, shape);
+}
+
+std::string GraphBuilder::add_sigmoid(const std::string& name, const std::string& x) {
+  return emit(name, "Sigmoid", {x}, shape_of(x));
+}
+
+std::string GraphBuilder::add_silu(const std::string& name, const std::string& x) {
+  return emit(name, "Mul", {x, add_sigmoid(name + ".sigmoid", x)}, shape_of(x));
+}
+
+std::string GraphBuilder::add_gelu(const std::string& name, const std::string& x) {
+  if (gelu_sqrt2_.empty()) {
+    gelu_sqrt2_ = add_constant("gelu.sqrt2", Tensor::scalar<float>(std::sqrt(2.0f)));
+    gelu_one_ = add_constant("gelu.one", Tensor::scalar<float>(1.0f));
+    gelu_half_ = add_constant("gelu.half", Tensor::scalar<float>(0.5f));
   }
-  return emit(name, "Gemm", std::move(inputs), {in[0], out_features}, {{"transB", int_attr(1)}});
+  const Shape& s = shape_of(x);
+  const std::string e =
+      emit(name + ".erf", "Erf", {emit(name + ".div", "Div", {x, gelu_sqrt2_}, s)}, s);
+  const std::string p = emit(name + ".add", "Add", {e, gelu_one_}, s);
+  return emit(name, "Mul", {emit(name + ".mul", "Mul", {x, p}, s), gelu_half_}, s);
+}
+
+std::string GraphBuilder::add_transpose(const std::string& name, const std::string& x,
+                                        const std::vector<int64_t>& perm) {
+  const Shape& in = shape_of(x);
+  FRUGAL_CHECK(perm.size() == in.size(), "transpose '" + name + "': perm rank differs");
+  Shape out;
+  for (int64_t p : perm) out.push_back(in.at(static_cast<size_t>(p)));
+  return emit(name, "Transpose", {x}, std::move(out), {{"perm", ints_attr(perm)}});
+}
+
+std::string GraphBuilder::add_layer_norm(const std::string& name, const std::string& x,
+                                         float epsilon) {
+  const int64_t c = shape_of(x).back();
+  auto one = [](const Philox&, uint64_t) { return 1.0f; };
+  auto zero = [](const Philox&, uint64_t) { return 0.0f; };
+  std::string scale = add_param(name + ".weight", {c}, one);
+  std::string shift = add_param(name + ".bias", {c}, zero);
+  return emit(name, "LayerNormalization", {x, scale, shift}, shape_of(x),
+              {{"axis", int_attr(-1)}, {"epsilon", float_attr(epsilon)}});
+}
+
+std::string GraphBuilder::add_channel_scale(const std::string& name, const std::string& x,
+                                            float value) {
+  std::string gamma =
+      add_param(name, {channels(x), 1, 1}, [value](const Philox&, uint64_t) { return value; });
+  return emit(name + ".mul", "Mul", {gamma, x}, shape_of(x));  // [C, 1, 1] broadcasts over x
 }
 
 std::string GraphBuilder::add_concat(const std::string& name, const std::vector<std::string>& xs) {

@@ -29,6 +29,16 @@ enum class ConvInit : uint8_t {
   kTorchDefault,
   // kaiming_uniform (a = 0, fan_in) = U(+-sqrt(6 / fan_in)), bias 0: torchvision's SqueezeNet.
   kKaimingUniform,
+  // Kaiming normal, mode fan_in, gain sqrt(2), bias 0: torchvision's DenseNet.
+  kKaimingNormalFanIn,
+};
+
+// How a Linear's weight and bias start when the reference overrides nn.Linear's default.
+enum class LinearInit : uint8_t {
+  // weight U(+-1/sqrt(in)) as nn.Linear, bias 0: torchvision's DenseNet.
+  kTorchDefaultZeroBias,
+  // weight U(+-1/sqrt(out)), bias 0: torchvision's EfficientNet.
+  kUniformByOutZeroBias,
 };
 
 struct ConvOptions {
@@ -67,7 +77,8 @@ class GraphBuilder {
   // torch.nn.Hardsigmoid: relu6(x + 3) / 6 = HardSigmoid(alpha 1/6, beta 0.5).
   std::string add_hardsigmoid(const std::string& name, const std::string& x);
   std::string add_add(const std::string& name, const std::string& a, const std::string& b);
-  // Elementwise product; `b` may broadcast (N x C x 1 x 1 against N x C x H x W).
+  // Elementwise product; `b` may broadcast (numpy's rule: N x C x 1 x 1 or C x 1 x 1 against
+  // N x C x H x W).
   std::string add_mul(const std::string& name, const std::string& a, const std::string& b);
   std::string add_max_pool(const std::string& name, const std::string& x, int64_t kernel,
                            int64_t stride, int64_t pad, bool ceil_mode = false);
@@ -81,6 +92,25 @@ class GraphBuilder {
   // classifiers of torchvision's MobileNets use 0.01).
   std::string add_linear(const std::string& name, const std::string& x, int64_t out_features,
                          float weight_std = 0.0f);
+  std::string add_linear(const std::string& name, const std::string& x, int64_t out_features,
+                         LinearInit init);
+  // torch.nn.Linear on an input of rank > 2 as torch.onnx exports it: MatMul by the
+  // transposed weight [in, out] (an initializer), then Add the bias. Weight N(0, weight_std),
+  // bias 0 (ConvNeXt's truncated normal, cut at +-2 = 100 standard deviations).
+  std::string add_linear_nd(const std::string& name, const std::string& x, int64_t out_features,
+                            float weight_std);
+  std::string add_sigmoid(const std::string& name, const std::string& x);
+  // torch.nn.SiLU as exported at opset 17: x * Sigmoid(x).
+  std::string add_silu(const std::string& name, const std::string& x);
+  // torch.nn.GELU (exact) as exported before opset 20: x * (1 + Erf(x / sqrt 2)) * 0.5.
+  std::string add_gelu(const std::string& name, const std::string& x);
+  std::string add_transpose(const std::string& name, const std::string& x,
+                            const std::vector<int64_t>& perm);
+  // torch.nn.LayerNorm over the last axis (LayerNormalization, opset 17): scale 1, shift 0.
+  std::string add_layer_norm(const std::string& name, const std::string& x, float epsilon);
+  // A trainable per-channel scale of shape [C, 1, 1], every entry `value`, multiplied into
+  // the N x C x H x W value x (ConvNeXt's layer scale).
+  std::string add_channel_scale(const std::string& name, const std::string& x, float value);
   std::string add_concat(const std::string& name, const std::vector<std::string>& xs);  // axis 1
   // Split along the channel axis into parts of the given sizes.
   std::vector<std::string> add_split(const std::string& name, const std::string& x,
@@ -109,12 +139,15 @@ class GraphBuilder {
   std::string add_normal(const std::string& name, const Shape& shape, float std_dev);  // N(0, std)
   std::string add_uniform(const std::string& name, const Shape& shape, float bound);   // U(+-bound)
   std::string add_constant(const std::string& name, Tensor value);
+  std::string linear_from(const std::string& name, const std::string& x, int64_t out_features,
+                          std::string weight, std::string bias);
 
   ir::Graph graph_;
   uint64_t seed_;
   uint64_t next_stream_ = 0;
   std::set<std::string> used_names_;   // node, value and initializer names share one space
   std::string relu6_min_, relu6_max_;  // Clip bounds, created with the first ReLU6
+  std::string gelu_sqrt2_, gelu_one_, gelu_half_;  // GELU's constants, with the first GELU
   std::map<std::string, Shape> shapes_;
 };
 

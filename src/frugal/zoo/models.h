@@ -17,6 +17,9 @@ ir::Graph build_squeezenet1_1(uint64_t seed);       // squeezenet.cpp
 ir::Graph build_shufflenet_v2_x1_0(uint64_t seed);  // shufflenet.cpp
 ir::Graph build_vgg16(uint64_t seed);               // vgg.cpp
 ir::Graph build_inception_v3(uint64_t seed);        // inception.cpp
+ir::Graph build_efficientnet_b0(uint64_t seed);     // efficientnet.cpp
+ir::Graph build_densenet121(uint64_t seed);         // densenet.cpp
+ir::Graph build_convnext_tiny(uint64_t seed);       // convnext.cpp
 ir::Graph build_resnet8_fmnist(uint64_t seed);      // small_fmnist.cpp
 ir::Graph build_mobilenet_fmnist(uint64_t seed);    // small_fmnist.cpp
 ir::Graph build_lenet300_100(uint64_t seed);        // mlp.cpp

@@ -23,6 +23,9 @@ const std::vector<std::pair<std::string, BuildFn>>& registry() {
       {"shufflenet_v2_x1_0", build_shufflenet_v2_x1_0},
       {"vgg16", build_vgg16},
       {"inception_v3", build_inception_v3},
+      {"efficientnet_b0", build_efficientnet_b0},
+      {"densenet121", build_densenet121},
+      {"convnext_tiny", build_convnext_tiny},
   };
   return models;
 }
