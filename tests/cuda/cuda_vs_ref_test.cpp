@@ -68,6 +68,7 @@ TEST(CudaVsRef, Conv) {
       {1, 8, 20, 8, 3, 1, 1, 2, 2, true, {}},               // dilation 2
       {4, 32, 7, 64, 1, 1, 1, 0, 1, true, {"relu"}},        // 1x1
       {1, 3, 33, 8, 7, 1, 2, 3, 1, true, {"hardswish"}},    // resnet stem shape
+      {1, 16, 14, 16, 5, 16, 2, 2, 1, true, {"swish"}},     // EfficientNet's depthwise + SiLU
   };
   for (const auto& precision : kPrecisions)
     for (const auto& c : cases) {

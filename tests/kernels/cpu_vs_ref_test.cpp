@@ -368,7 +368,8 @@ TEST(CpuVsRef, FusedPostOps) {
   const std::vector<std::vector<std::string>> chains = {
       {"relu"},      {"leakyrelu:0.1"}, {"clip:0:6"},   {"clip:2:-1"},
       {"sigmoid"},   {"hardswish"},     {"hardsigmoid:0.2:0.5"},
-      {"sum"},       {"sum", "relu"},   {"relu", "sum"}, {"sum", "clip:-1:1", "sigmoid"}};
+      {"sum"},       {"sum", "relu"},   {"relu", "sum"}, {"sum", "clip:-1:1", "sigmoid"},
+      {"swish"},     {"sum", "swish"}};
   int index = 0;
   for (const auto& chain : chains) {
     const bool sum = std::find(chain.begin(), chain.end(), "sum") != chain.end();

@@ -288,6 +288,36 @@ TEST(FuseActivations, EachActivationIntoConvGemmMatMul) {
   }
 }
 
+// SiLU as torch.onnx exports it, Mul(x, Sigmoid(x)) with x in either slot, becomes the
+// "swish" post-op of x's producer; a Sigmoid whose result has another reader stays.
+TEST(FuseActivations, SiluMulOfSigmoidIntoSwish) {
+  for (const bool x_first : {true, false}) {
+    Builder b(5);
+    b.input("x", {1, 3, 6, 6});
+    b.node("Conv", {"x", b.weight("w", {4, 3, 3, 3}), b.weight("bias", {4})}, "p");
+    b.node("Sigmoid", {"p"}, "s");
+    b.node("Mul", x_first ? std::vector<std::string>{"p", "s"} : std::vector<std::string>{"s", "p"},
+           "y");
+    b.output("y");
+    passes::PassReport r;
+    const ir::Graph g = passes::fuse_activations(b.g, {}, r);
+    EXPECT_EQ(r.changes, 1);
+    EXPECT_EQ(g.nodes.size(), 1u);
+    EXPECT_EQ(post_ops(g, "Conv"), std::vector<std::string>{"swish"});
+    expect_same_outputs(b.g, g, b.feeds);
+  }
+  Builder b(6);  // the Sigmoid's result is also a graph output: no fusion
+  b.input("x", {1, 3, 6, 6});
+  b.node("Conv", {"x", b.weight("w", {4, 3, 3, 3})}, "p");
+  b.node("Sigmoid", {"p"}, "s");
+  b.node("Mul", {"p", "s"}, "y");
+  b.output("y");
+  b.output("s");
+  passes::PassReport r;
+  passes::fuse_activations(b.g, {}, r);
+  EXPECT_EQ(r.changes, 0);
+}
+
 TEST(FuseActivations, ClipBoundsFromInputsAndChains) {
   Builder b(13);
   b.input("x", {1, 3, 6, 6});

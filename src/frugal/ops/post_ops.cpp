@@ -36,7 +36,7 @@ PostOp parse_entry(const ir::Node& node, const std::string& entry) {
       {"relu", K::kRelu, 0},           {"sigmoid", K::kSigmoid, 0},
       {"hardswish", K::kHardSwish, 0}, {"sum", K::kSum, 0},
       {"leakyrelu", K::kLeakyRelu, 1}, {"clip", K::kClip, 2},
-      {"hardsigmoid", K::kHardSigmoid, 2},
+      {"hardsigmoid", K::kHardSigmoid, 2}, {"swish", K::kSwish, 0},
   };
   for (const Known& k : known) {
     if (p[0] != k.name) continue;
@@ -93,6 +93,9 @@ void apply(const std::vector<PostOp>& ops, Tensor& y, const Tensor* sum) {
       case K::kHardSigmoid:
         for (int64_t i = 0; i < n; ++i) d[i] = std::min(std::max(a * d[i] + b, T(0)), T(1));
         break;
+      case K::kSwish:
+        for (int64_t i = 0; i < n; ++i) d[i] = d[i] / (T(1) + std::exp(-d[i]));
+        break;
       case K::kSum: {
         const T* s = sum->data<T>();
         if (sum->shape() == y.shape()) {
@@ -148,6 +151,7 @@ std::string post_op_entry(const PostOp& op) {
     case K::kHardSwish: return "hardswish";
     case K::kHardSigmoid: return "hardsigmoid:" + exact(op.a) + ":" + exact(op.b);
     case K::kSum: return "sum";
+    case K::kSwish: return "swish";
   }
   return "?";
 }

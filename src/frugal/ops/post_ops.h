@@ -6,6 +6,7 @@
 //   "clip:LO:HI"         min(max(x, LO), HI)  (e.g. "clip:0:6" for ReLU6)
 //   "sigmoid"            1 / (1 + exp(-x))
 //   "hardswish"          x * min(max(x / 6 + 0.5, 0), 1)
+//   "swish"              x * sigmoid(x) = x / (1 + exp(-x))  (SiLU)
 //   "hardsigmoid:A:B"    min(max(A * x + B, 0), 1)
 //   "sum"                x + S, S the node's sum operand
 // The sum operand (a residual branch) is an extra input after the op's own inputs, at
@@ -27,7 +28,7 @@ namespace frugal::ops {
 inline constexpr const char* kPostOpsAttr = "frugal.post_ops";
 
 struct PostOp {
-  enum class Kind { kRelu, kLeakyRelu, kClip, kSigmoid, kHardSwish, kHardSigmoid, kSum };
+  enum class Kind { kRelu, kLeakyRelu, kClip, kSigmoid, kHardSwish, kHardSigmoid, kSum, kSwish };
   Kind kind;
   float a = 0, b = 0;  // LeakyRelu's alpha; Clip's LO, HI; HardSigmoid's A, B
 };

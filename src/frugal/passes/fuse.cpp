@@ -1,5 +1,6 @@
-// Fusion of activations and residual adds into the Conv, ConvTranspose, Gemm or MatMul
-// that produces their input, as the post-ops of ops/post_ops.h. The fused node computes
+// Fusion of activations (SiLU's Mul(x, Sigmoid(x)) among them) and residual adds into the
+// Conv, ConvTranspose, Gemm or MatMul that produces their input, as the post-ops of
+// ops/post_ops.h. The fused node computes
 // the same values in one pass over its output (no intermediate tensor, no extra kernel).
 #include <limits>
 #include <optional>
@@ -70,6 +71,36 @@ std::optional<ops::PostOp> activation_post_op(const ir::Graph& g, const ir::Node
   return std::nullopt;
 }
 
+// SiLU as torch.onnx exports it, Mul(x, Sigmoid(x)) in either operand order: the index of
+// the Sigmoid node when `mul` is that pattern and the Sigmoid's result feeds nothing else.
+std::optional<size_t> swish_sigmoid(const ir::Graph& g, const Uses& uses, const ir::Node& mul) {
+  if (mul.op_type != "Mul" || !is_onnx_domain(mul) || mul.inputs.size() != 2 ||
+      mul.outputs.size() != 1)
+    return std::nullopt;
+  for (size_t s : {0, 1}) {
+    const int64_t k = g.producer(mul.inputs[s]);
+    if (k < 0) continue;
+    const ir::Node& sig = g.nodes[static_cast<size_t>(k)];
+    if (sig.op_type == "Sigmoid" && is_onnx_domain(sig) && sig.inputs.size() == 1 &&
+        sig.inputs[0] == mul.inputs[1 - s] && uses.read_once(mul.inputs[s]))
+      return static_cast<size_t>(k);
+  }
+  return std::nullopt;
+}
+
+// The producer of x in x * Sigmoid(x) may take the swish post-op when x feeds exactly the
+// Sigmoid and the Mul (fusable_producer's rule with two readers instead of one).
+ir::Node* swish_producer(ir::Graph& g, const Uses& uses, const ops::GraphInfo& info,
+                         const std::string& x) {
+  if (uses.readers(x) != 2 || uses.is_graph_output(x) || !is_f32(info, x)) return nullptr;
+  const int64_t p = g.producer(x);
+  if (p < 0) return nullptr;
+  ir::Node& n = g.nodes[static_cast<size_t>(p)];
+  if (!is_onnx_domain(n) || !ops::accepts_post_ops(n.op_type) || n.outputs[0] != x)
+    return nullptr;
+  return &n;
+}
+
 }  // namespace
 
 ir::Graph fuse_activations(const ir::Graph& in, const ops::InferOptions& options,
@@ -81,6 +112,20 @@ ir::Graph fuse_activations(const ir::Graph& in, const ops::InferOptions& options
   std::vector<bool> dead(g.nodes.size(), false);
   for (size_t k = 0; k < g.nodes.size(); ++k) {
     ir::Node& act = g.nodes[k];
+    if (const auto sig = swish_sigmoid(g, uses, act); sig && !dead[*sig]) {
+      ir::Node* p = swish_producer(g, uses, info, g.nodes[*sig].inputs[0]);
+      if (!p) continue;
+      std::vector<std::string> list = post_op_list(*p);
+      list.push_back(ops::post_op_entry({ops::PostOp::Kind::kSwish}));
+      p->attrs[ops::kPostOpsAttr] = ir::Attribute{.value = list};
+      p->outputs[0] = act.outputs[0];
+      dead[k] = dead[*sig] = true;
+      act.outputs.clear();
+      g.nodes[*sig].outputs.clear();
+      ++report.changes;
+      report.nodes.push_back(act.name + " (Mul of Sigmoid: swish) into " + p->name);
+      continue;
+    }
     const auto op = activation_post_op(g, act);
     if (!op) continue;
     ir::Node* p = fusable_producer(g, uses, info, act.inputs[0]);

@@ -116,6 +116,9 @@ Int8PostOps int8_post_ops(const Build& b, const std::vector<ops::PostOp>& list, 
       case K::kHardSwish:
         r.ops.append_eltwise(1.0f, alg::eltwise_hardswish, 0.0f, 0.0f);
         break;
+      case K::kSwish:
+        r.ops.append_eltwise(1.0f, alg::eltwise_swish, 1.0f, 0.0f);
+        break;
       case K::kHardSigmoid:
         r.ops.append_eltwise(1.0f, alg::eltwise_linear, p.a, p.b);
         r.ops.append_eltwise(1.0f, alg::eltwise_clip, 0.0f, 1.0f);

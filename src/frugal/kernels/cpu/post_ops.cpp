@@ -52,6 +52,7 @@ void PostOpChain::add_node_post_ops(const kernels::NodeView& view, const Shape& 
         break;
       case K::kSigmoid: add_eltwise(dnnl::algorithm::eltwise_logistic, 0.0f, 0.0f); break;
       case K::kHardSwish: add_eltwise(dnnl::algorithm::eltwise_hardswish, 0.0f, 0.0f); break;
+      case K::kSwish: add_eltwise(dnnl::algorithm::eltwise_swish, 1.0f, 0.0f); break;  // x * sigmoid(1 x)
       case K::kHardSigmoid:
         add_eltwise(dnnl::algorithm::eltwise_linear, op.a, op.b);
         add_eltwise(dnnl::algorithm::eltwise_clip, 0.0f, 1.0f);

@@ -173,6 +173,9 @@ class PostOpList {
         case K::kHardSigmoid:
           for (int64_t i = 0; i < n; ++i) d[i] = std::min(std::max(p.a * d[i] + p.b, 0.0f), 1.0f);
           break;
+        case K::kSwish:
+          for (int64_t i = 0; i < n; ++i) d[i] = d[i] / (1.0f + std::exp(-d[i]));
+          break;
         case K::kSum: {
           const float* s = sum->data<float>();
           for (int64_t i = 0; i < n; ++i) d[i] += s[i];

@@ -91,6 +91,9 @@ Epilogue epilogue_of(const Build& b) {
       case ops::PostOp::Kind::kHardSigmoid:
         d.kind = DevicePostOp::kHardSigmoid;
         break;
+      case ops::PostOp::Kind::kSwish:
+        d.kind = DevicePostOp::kSwish;
+        break;
       case ops::PostOp::Kind::kSum: {
         d.kind = DevicePostOp::kSum;
         const size_t s = ops::sum_operand_index(b.node().op_type);

@@ -48,6 +48,8 @@ __device__ float apply_op(const DevicePostOp& op, float x, const float* sum, int
       return x * fminf(fmaxf(x / 6.f + 0.5f, 0.f), 1.f);
     case DevicePostOp::kHardSigmoid:
       return fminf(fmaxf(op.a * x + op.b, 0.f), 1.f);
+    case DevicePostOp::kSwish:
+      return x / (1.f + expf(-x));
     case DevicePostOp::kSum:
       return x + sum[i];
     case DevicePostOp::kTanh:

@@ -16,7 +16,7 @@ enum class Storage { kF32, kF16, kBF16 };
 // One post-operation (the kinds and parameters of ops/post_ops.h, plus the unary
 // operators the backend runs alone).
 struct DevicePostOp {
-  enum Kind : int { kRelu, kLeakyRelu, kClip, kSigmoid, kHardSwish, kHardSigmoid, kSum, kTanh };
+  enum Kind : int { kRelu, kLeakyRelu, kClip, kSigmoid, kHardSwish, kHardSigmoid, kSum, kTanh, kSwish };
   Kind kind;
   float a, b;
 };
