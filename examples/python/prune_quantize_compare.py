@@ -1,19 +1,18 @@
 #!/usr/bin/env python3
 """Prune and quantize a small model, compare accuracy, latency and energy, plot the Pareto front.
 
-    PYTHONPATH=build/python build/frugal-python examples/python/prune_quantize_compare.py \
-        [MODEL.onnx] [--out pareto.png] [--limit 2000]
+    python3 examples/python/prune_quantize_compare.py [MODEL.onnx] [--out pareto.png] [--limit 2000]
+
+(with the module installed, or PYTHONPATH=build/python; build/frugal-python works too).
 
 MODEL defaults to a LeNet-5 trained for one epoch on 10,000 Fashion-MNIST images, made once
-with `frugal train` and cached in ~/.cache/frugal/examples/. Each variant is scored on the
+with frugal.train and cached in ~/.cache/frugal/examples/. Each variant is scored on the
 first --limit test images (frugal.eval), timed single-stream for one second (frugal.bench)
 and its energy estimated by the model meter (power="model": an estimate from op counts and
 bytes moved, labelled so in the record).
 """
 import argparse
 import os
-import shutil
-import subprocess
 import sys
 
 import numpy as np
@@ -21,13 +20,13 @@ import numpy as np
 import frugal
 
 
-def trained_lenet(cli):
+def trained_lenet():
     path = os.path.expanduser("~/.cache/frugal/examples/lenet5_fmnist.onnx")
     if not os.path.exists(path):
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        print(f"training LeNet-5 for one epoch (frugal train) -> {path}", flush=True)
-        subprocess.run([cli, "train", "lenet5", "--data", "fashion-mnist", "--epochs", "1",
-                        "--limit", "10000", "-o", path], check=True, stdout=subprocess.DEVNULL)
+        print(f"training LeNet-5 for one epoch (frugal.train) -> {path}", flush=True)
+        model, _ = frugal.train(frugal.zoo("lenet5"), "fashion-mnist", epochs=1, limit=10000)
+        model.save(path)
     return path
 
 
@@ -41,16 +40,13 @@ def pareto(points):
 
 
 def main():
-    here = os.path.dirname(os.path.abspath(__file__))
-    default_cli = os.path.join(here, "..", "..", "build", "frugal")
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("model", nargs="?")
     ap.add_argument("--out", default="pareto.png")
     ap.add_argument("--limit", type=int, default=2000)
     ap.add_argument("--duration", type=float, default=1.0)
-    ap.add_argument("--cli", default=shutil.which("frugal") or default_cli)
     a = ap.parse_args()
-    base = frugal.Model.load(a.model or trained_lenet(a.cli))
+    base = frugal.Model.load(a.model or trained_lenet())
     variants = {"fp32": (base, {})}
     for p in ("0.5", "0.8", "0.9"):
         variants[f"prune {p}"] = (frugal.compress(base, prune=p)[0], {})
