@@ -204,6 +204,8 @@ TEST(Int8Conv, MatchesRefWithinQuantizationBound) {
       {3, 8, 7, 7, 4, 2, 1, 2, {0, 0, 0, 0}, true, 0.0f, 1.0f},
       // dilation
       {1, 4, 12, 12, 6, 1, 3, 1, {2, 2, 2, 2}, true, -1.0f, 1.0f, 2},
+      // above kAmxJitMinMacs (int8_impl.h): oneDNN's jit AMX kernel where it offers one
+      {1, 128, 56, 56, 128, 1, 3, 2, {1, 1, 1, 1}, true, 0.0f, 1.0f},
   };
   for (const auto& c : cases) {
     const double worst = check_conv(c);

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <optional>
 
+#include "frugal/kernels/cpu/int8_impl.h"
 #include "frugal/kernels/cpu/int8_quant.h"
 #include "frugal/ops/conv_geometry.h"
 #include "frugal/ops/post_ops.h"
@@ -391,7 +392,8 @@ Int8Built build_conv(const Int8Build& ib, const Int8Io& io) {
                                                    dilations, g.pad_begin, g.pad_end)
                                       : conv::desc(prop, alg, src, wei, dst, g.strides, dilations,
                                                    g.pad_begin, g.pad_end);
-  const conv::primitive_desc pd(d, int8_attr(scales, q, e.post, io), b.context->engine());
+  const conv::primitive_desc pd = int8_conv_pd(d, int8_attr(scales, q, e.post, io),
+                                               b.context->engine(), conv_macs(y, w.shape()));
 
   Int8Built r;
   r.kernel = std::make_unique<OnednnKernel>(b.context);

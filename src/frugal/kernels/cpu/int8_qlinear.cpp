@@ -10,6 +10,7 @@
 // the weights' zero points must be 0 (oneDNN v2 applies none to weights).
 #include <cmath>
 
+#include "frugal/kernels/cpu/int8_impl.h"
 #include "frugal/kernels/cpu/int8_kernels.h"
 #include "frugal/ops/conv_geometry.h"
 
@@ -121,7 +122,8 @@ std::unique_ptr<kernels::Kernel> make_qlinear_conv(const Int8Build& ib) {
                                                    dilations, g.pad_begin, g.pad_end)
                                       : conv::desc(prop, alg, src, wei, dst, g.strides, dilations,
                                                    g.pad_begin, g.pad_end);
-  const conv::primitive_desc pd(d, attr, b.context->engine());
+  const conv::primitive_desc pd =
+      int8_conv_pd(d, attr, b.context->engine(), conv_macs(y, w->shape()));
 
   auto k = std::make_unique<OnednnKernel>(b.context);
   Args args;

@@ -1,0 +1,30 @@
+#include "frugal/kernels/cpu/int8_impl.h"
+
+namespace frugal::kernels::cpu {
+
+int64_t conv_macs(const std::vector<int64_t>& y, const std::vector<int64_t>& w) {
+  int64_t macs = 1;
+  for (size_t d = 0; d < y.size(); ++d)
+    if (d != 1) macs *= y[d];
+  for (size_t d = 1; d < w.size(); ++d) macs *= w[d];
+  return macs * y.at(1);
+}
+
+bool is_jit_amx(const std::string& impl) {
+  return impl.rfind("jit", 0) == 0 && impl.find("amx") != std::string::npos;
+}
+
+dnnl::convolution_forward::primitive_desc int8_conv_pd(const dnnl::convolution_forward::desc& d,
+                                                       const dnnl::primitive_attr& attr,
+                                                       const dnnl::engine& engine, int64_t macs) {
+  using pd_t = dnnl::convolution_forward::primitive_desc;
+  pd_t pd(d, attr, engine);
+  if (macs >= kAmxJitMinMacs || !is_jit_amx(pd.impl_info_str())) return pd;
+  // next_impl() moves this descriptor's own iterator: a fresh one is returned when every
+  // implementation is a jit AMX one.
+  while (pd.next_impl())
+    if (!is_jit_amx(pd.impl_info_str())) return pd;
+  return pd_t(d, attr, engine);
+}
+
+}  // namespace frugal::kernels::cpu
