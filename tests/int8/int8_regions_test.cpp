@@ -265,6 +265,34 @@ TEST(Int8Regions, GemmChainKeepsU8Between) {
   }
 }
 
+// At --threads 2, nodes planned on one thread (the cost model's) and nodes on two: the int8
+// kernels rebuilt for u8 boundaries keep their node's thread count (int8_kernels.cpp), and
+// every split gives the one-thread result (integer accumulation).
+TEST(Int8Regions, ThreadCountsPerNodeGiveTheSameResult) {
+  Builder b({1, 16, 7, 7});
+  b.conv("x", "a", 16, 32, 1, 1);
+  b.node("Relu", {"a"}, "ar");
+  b.conv("ar", "bb", 32, 32, 3, 3, 32);
+  b.conv("bb", "y", 32, 16, 1, 5);
+  const ir::Graph g = b.done({"y"});
+  const Runs r = run_three(g, {1, 16, 7, 7}, 7);
+  runtime::SessionOptions opt;
+  opt.backends = {"cpu:int8", "cpu", "ref"};
+  opt.backend_config.ranges = r.ranges;
+  const Tensor x = random_tensor({1, 16, 7, 7}, 7);
+  for (double min_us : {50.0, 0.0}) {
+    opt.threads = 2;
+    opt.parallel_min_us = min_us;
+    runtime::Session s(g, opt);
+    const std::vector<Tensor> y = s.run({x});
+    EXPECT_EQ(s.quantized_values().size(), r.quantized.size()) << "min_us " << min_us;
+    for (const auto& a : s.assignments())
+      EXPECT_EQ(a.threads, min_us > 0 ? 1 : 2) << a.node_name << ", min_us " << min_us;
+    EXPECT_LE(max_abs_diff(y[0], r.int8_u8[0]), 1e-6 * max_abs(r.int8_u8[0]))
+        << "min_us " << min_us;
+  }
+}
+
 // A value that a float32 kernel also reads stays float32 (the int8 region ends there), and
 // the results still agree.
 TEST(Int8Regions, FloatReaderKeepsValueFloat) {

@@ -6,6 +6,7 @@
 
 #include "frugal/kernels/cpu/int8_impl.h"
 #include "frugal/kernels/cpu/int8_quant.h"
+#include "frugal/kernels/threads.h"
 #include "frugal/ops/conv_geometry.h"
 #include "frugal/ops/post_ops.h"
 
@@ -596,6 +597,10 @@ class Int8Kernel final : public kernels::Kernel,
   }
   Build base(const kernels::NodeView& v) const { return Build{v, context_, Precision::kF32}; }
   Int8Built build(const Int8Io& io) const {
+    // oneDNN fixes a primitive's thread count when it is created: a rebuild during the
+    // Session's negotiation (outside the node's thread scope) keeps the node's count, so
+    // that a node planned on one thread does not wake the others at every run.
+    kernels::ThreadScope scope(threads_);
     const kernels::NodeView v = view();
     return builder_(Int8Build{base(v), *ranges_}, io);
   }
@@ -614,6 +619,7 @@ class Int8Kernel final : public kernels::Kernel,
   std::shared_ptr<Context> context_;
   const std::map<std::string, ValueRange>* ranges_;  // the backend's, which outlives us
   Int8Builder builder_;
+  int threads_ = kernels::threads();  // the node's, current when the Session builds it
   Int8Io io_;
   Int8Built built_;
   int64_t sum_index_ = -1;
