@@ -163,6 +163,20 @@ void optimize(Plan& p) {
 // "Threads per node", measured the gain). The rates are one core's order of magnitude on
 // the machines frugal targets: they decide which side of the threshold a node falls,
 // not a prediction of its time.
+namespace {
+const std::vector<Backend*>& backends_for(Plan& p, const ir::Node& n);
+
+// MACs per unit time of the node's first-choice backend relative to fp32's: an 8-bit
+// multiply-accumulate instruction (AVX-512 VNNI's vpdpbusd) does 4 per 32-bit lane where an
+// fp32 FMA does 1. Without it, int8 convolutions of a few microseconds were planned on two
+// threads and paid the wake-up (bench/RESULTS.md, "int8: AMX kernels and threads").
+double mac_rate_factor(Plan& p, const ir::Node& n) {
+  const auto& list = backends_for(p, n);
+  if (list.empty()) return 1.0;
+  return kernels::backend_traits(list.front()->name()).format == "int8" ? 4.0 : 1.0;
+}
+}  // namespace
+
 void plan_threads(Plan& p) {
   constexpr double kMacsPerUs = 30e3;   // 30 GMAC/s fp32 on one core (AVX-512 FMA, oneDNN)
   constexpr double kBytesPerUs = 10e3;  // 10 GB/s of one core's streaming bandwidth
@@ -172,7 +186,8 @@ void plan_threads(Plan& p) {
   const ops::GraphCost cost = ops::analyze_cost(p.graph, p.info);
   for (size_t k = 0; k < p.graph.nodes.size(); ++k) {
     const ops::NodeCost& c = cost.nodes[k];
-    const double us = static_cast<double>(c.macs) / kMacsPerUs +
+    const double macs_per_us = kMacsPerUs * mac_rate_factor(p, p.graph.nodes[k]);
+    const double us = static_cast<double>(c.macs) / macs_per_us +
                       static_cast<double>(c.bytes_read + c.bytes_written) / kBytesPerUs;
     if (us < p.options.parallel_min_us) p.node_threads[k] = 1;
   }
