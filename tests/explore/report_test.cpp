@@ -114,6 +114,21 @@ TEST(Report, HtmlHasPlotsTablesFrontAndLabels) {
   EXPECT_EQ(count(html.substr(p0, p1 - p0), "<circle class=\"pt"), 2u);
 }
 
+// A training point's accuracy is on the test split of its data set: the caption says so once
+// instead of listing the set a second time beside the inference points' split.
+TEST(Report, AccuracyCaptionTellsTrainingPointsApart) {
+  ReportInput in = sample();
+  nlohmann::json spec = in.records[0].spec;
+  spec["model"]["data"] = "fashion-mnist";
+  spec["train"] = {{"accumulator", "fp32"}};
+  in.records.push_back(summarize_record("t", {{"results", {{"accuracy", {{"top1", 0.7}}}}}}, spec));
+  std::string html = render_report_html(in);
+  EXPECT_NE(html.find("measured: top-1 on fashion-mnist:test (frugal eval); training points: top-1 "
+                      "on the test split of fashion-mnist after training (frugal train)"),
+            std::string::npos);
+  EXPECT_EQ(html.find("fashion-mnist, fashion-mnist:test"), std::string::npos);
+}
+
 TEST(Report, CsvAndJsonHaveEveryPoint) {
   ReportInput in = sample();
   std::string csv = render_report_csv(in);

@@ -268,20 +268,32 @@ std::string render_report_html(const ReportInput& in, const ReportOptions& optio
   };
   size_t failed = 0;
   for (const auto& p : in.points) failed += p.status != "ok";
-  std::set<std::string> data_sets, scenarios;
+  // Inference points are scored by frugal eval on their data spec; training points by
+  // frugal train on the test split of theirs (one set each, so none is listed twice).
+  std::set<std::string> data_sets, train_sets, scenarios;
   int64_t queries = 0;
   for (const auto& r : rows) {
-    if (!str(r.spec, "/model/data").empty()) data_sets.insert(str(r.spec, "/model/data"));
+    if (!str(r.spec, "/model/data").empty())
+      (r.spec.contains("train") ? train_sets : data_sets).insert(str(r.spec, "/model/data"));
     scenarios.insert(str(r.spec, "/scenario"));
     auto c = r.record.contains(nlohmann::json::json_pointer("/results/latency/count"))
                  ? r.record.at(nlohmann::json::json_pointer("/results/latency/count"))
                  : nlohmann::json();
     if (c.is_number()) queries = std::max<int64_t>(queries, c.get<int64_t>());
   }
-  std::string acc_method =
-      data_sets.empty() ? "no accuracy measured (no data set in the spec)" : "";
-  for (const auto& d : data_sets) acc_method += (acc_method.empty() ? "" : ", ") + d;
-  if (!data_sets.empty()) acc_method = "measured: top-1 on " + acc_method + " (frugal eval)";
+  auto listed = [](const std::set<std::string>& sets) {
+    std::string s;
+    for (const auto& d : sets) s += (s.empty() ? "" : ", ") + d;
+    return s;
+  };
+  std::string acc_method;
+  if (!data_sets.empty()) acc_method = "top-1 on " + listed(data_sets) + " (frugal eval)";
+  if (!train_sets.empty())
+    acc_method += (acc_method.empty() ? "" : "; training points: ") +
+                  std::string("top-1 on the test split of ") + listed(train_sets) +
+                  " after training (frugal train)";
+  acc_method = acc_method.empty() ? "no accuracy measured (no data set in the spec)"
+                                  : "measured: " + acc_method;
   std::string lat_method =
       "measured: wall-clock p50 per query (frugal bench, MLPerf-style load; up to " +
       std::to_string(queries) + " timed queries a point)";
