@@ -106,3 +106,27 @@ TEST(StudySpec, CompressMethodsAreValidPipelines) {
   }
   EXPECT_GE(labels.size(), 5u);
 }
+
+// Each fine-tuning pass trains on as many images as its method's recipe asks (fewer after
+// the light compressions), and every pruned-90% variant shares one pass (one cached step).
+TEST(StudySpec, FineTuningImagesFollowTheRecipe) {
+  SweepSpec spec = parse_sweep_spec(study_spec_yaml(false), "study", "");
+  std::set<std::string> steps, limits, asked;
+  for (const auto& p : spec.points) {
+    if (p.model.label != "resnet8_fmnist") continue;
+    for (const auto& step : p.transform.steps)
+      if (step.rfind("train ", 0) == 0) {
+        steps.insert(step);
+        limits.insert(step.substr(step.rfind("--limit ") + 8));
+      }
+  }
+  size_t fine_tuned = 0;
+  for (const auto& m : frugal::compress::study_methods()) {
+    if (!m.needs().fine_tuning) continue;
+    ++fine_tuned;
+    asked.insert(std::to_string(m.fine_tune_images));
+  }
+  EXPECT_EQ(limits, asked);
+  EXPECT_EQ(fine_tuned, 5u);
+  EXPECT_EQ(steps.size(), 3u);  // prune50, prune90 (shared by three methods), low-rank
+}

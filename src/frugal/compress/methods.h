@@ -4,6 +4,7 @@
 // and the pipeline's TransformNeeds, and names no method itself.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,9 @@ struct MethodRecipe {
   // (zeros and shared values kept) after it. Pruning says so here; the pipeline's
   // TransformNeeds::fine_tuning covers the rest.
   bool fine_tune = false;
+  // Training images of that one fine-tuning pass: as many as recover the accuracy, no more
+  // (measured on resnet8_fmnist, docs/sweep.md "frugal study"; the budget is the study's).
+  int64_t fine_tune_images = 12000;
   std::vector<std::string> compress_args() const;  // {"--prune", "global:0.9", ...}
   TransformNeeds needs() const;                    // the union over make_pipeline(spec)
 };

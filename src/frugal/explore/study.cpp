@@ -41,7 +41,6 @@ const TrainedModel kTrainedQuick[] = {{"lenet5", 1, true}};
 const char* const kZooFull[] = {"squeezenet1_1", "mobilenet_v2", "resnet18"};
 const char* const kZooQuick[] = {"squeezenet1_1"};
 constexpr int64_t kQuickTrainLimit = 10000;  // --quick trains on these images
-constexpr int64_t kFineTuneImages = 12000;   // fine-tuning: one pass over the first N images
 
 std::string yaml_list(const std::vector<std::string>& items) {
   std::string s = "[";
@@ -58,10 +57,10 @@ std::string joined(const std::vector<std::string>& words) {
 // Fine-tuning: after pruning with the zeros kept (docs/pruning.md), after weight sharing
 // with the shared values kept. The train split only: the study evaluates every point on the
 // test split itself.
-std::string fine_tune_step(bool quick, const std::string& keep) {
+std::string fine_tune_step(bool quick, const std::string& keep, int64_t images) {
   return "train {in} -o {out} --data fashion-mnist:train" + keep +
          " --epochs 1 --lr 0.01 --batch 64 --seed 0 --threads 2 --quiet --limit " +
-         std::to_string(quick ? kQuickTrainLimit / 4 : kFineTuneImages);
+         std::to_string(quick ? std::min(kQuickTrainLimit / 4, images) : images);
 }
 
 // A compress method as transform steps. Trained models: the pruning part, fine-tuning, then
@@ -80,14 +79,16 @@ std::vector<std::string> method_steps(const compress::MethodRecipe& m, bool trai
   if (!trained || !m.needs().fine_tuning) return {compress_step(m.spec)};
   // A method that fine-tunes without pruning (low-rank, weight sharing alone): after it.
   if (m.spec.prune.empty())
-    return {compress_step(m.spec),
-            fine_tune_step(quick, m.spec.cluster.empty() ? "" : " --cluster keep")};
+    return {
+        compress_step(m.spec),
+        fine_tune_step(quick, m.spec.cluster.empty() ? "" : " --cluster keep", m.fine_tune_images)};
   compress::PipelineSpec prune_only, rest = m.spec;
   prune_only.prune = m.spec.prune;
   prune_only.exclude = m.spec.exclude;
   rest.prune.clear();
   rest.exclude.clear();
-  std::vector<std::string> steps{compress_step(prune_only), fine_tune_step(quick, " --prune keep")};
+  std::vector<std::string> steps{compress_step(prune_only),
+                                 fine_tune_step(quick, " --prune keep", m.fine_tune_images)};
   if (!rest.cluster.empty() || !rest.quant.empty()) steps.push_back(compress_step(rest));
   return steps;
 }
@@ -211,7 +212,7 @@ std::string build_spec(const StudyPlan& plan, bool quick) {
   y += "power: auto\n";
   y += quick ? "duration: 0.3\nmin_queries: 10\ntimeout: 120\n"
                "bench_args: [--idle-seconds, \"0\", --warmup, \"0.1\"]\n"
-             : "duration: 1\nmin_queries: 20\ntimeout: 300\n"
+             : "duration: 0.5\nmin_queries: 20\ntimeout: 300\n"
                "bench_args: [--idle-seconds, \"0.2\", --warmup, \"0.2\"]\n";
   return y;
 }
@@ -298,9 +299,12 @@ std::pair<std::string, std::string> trained_model(const StudyOptions& o, const T
                     (static_cast<double>(epoch - 1) +
                      static_cast<double>(done) / static_cast<double>(std::max<int64_t>(total, 1))) /
                     static_cast<double>(m.epochs);
-                char line[160];
+                // The ETA is this model's: the next models' costs are not known yet, and the
+                // sweep that follows draws its own.
+                char line[200];
                 std::snprintf(line, sizeof line,
-                              "[train %zu/%zu] %s epoch %lld/%d %3.0f%% loss %.3f, %s, ETA %s",
+                              "[train %zu/%zu] %s epoch %lld/%d %3.0f%% loss %.3f, %s, ETA %s "
+                              "(this model; then the sweep)",
                               index + 1, count, m.zoo, static_cast<long long>(epoch), m.epochs,
                               100 * frac, loss, minutes(elapsed).c_str(),
                               minutes(frac > 0 ? elapsed / frac * (1 - frac) : NAN).c_str());
