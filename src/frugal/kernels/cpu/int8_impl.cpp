@@ -37,8 +37,12 @@ dnnl::convolution_forward::primitive_desc int8_conv_pd(const dnnl::convolution_f
   if (keep_jit_amx() || macs >= kAmxJitMinMacs || !is_jit_amx(pd.impl_info_str())) return pd;
   // next_impl() moves this descriptor's own iterator: a fresh one is returned when every
   // implementation is a jit AMX one.
-  while (pd.next_impl())
-    if (!is_jit_amx(pd.impl_info_str())) return pd;
+  // Never down to oneDNN's reference loops ("ref:any"), which are slower still.
+  while (pd.next_impl()) {
+    const std::string impl = pd.impl_info_str();
+    if (impl.rfind("ref", 0) == 0) break;
+    if (!is_jit_amx(impl)) return pd;
+  }
   return pd_t(d, attr, engine);
 }
 

@@ -28,7 +28,8 @@ bool is_jit_amx(const std::string& impl);
 
 // The primitive descriptor of `d`: oneDNN's first implementation, or for a convolution of
 // fewer than kAmxJitMinMacs MACs whose first is a jit AMX one, the first that is not (the
-// first when every one is). FRUGAL_INT8_KEEP_JIT_AMX=1 keeps oneDNN's first choice (A/B).
+// first when every other one is, or is oneDNN's reference implementation).
+// FRUGAL_INT8_KEEP_JIT_AMX=1 keeps oneDNN's first choice (A/B).
 dnnl::convolution_forward::primitive_desc int8_conv_pd(const dnnl::convolution_forward::desc& d,
                                                        const dnnl::primitive_attr& attr,
                                                        const dnnl::engine& engine, int64_t macs);
