@@ -10,6 +10,7 @@
 #include "frugal/kernels/cpu/factories.h"
 #include "frugal/kernels/cpu/post_ops.h"
 #include "frugal/kernels/cpu/sparse_kernels.h"
+#include "frugal/ops/binary_layer.h"
 
 namespace frugal::kernels::cpu {
 
@@ -82,6 +83,26 @@ const std::map<std::string, OpEntry>& op_table() {
   return table;
 }
 
+// Operators of frugal's own domain (ops/binary_layer.h); their weight bits are uint64.
+const std::map<std::string, OpEntry>& frugal_op_table() {
+  static const std::map<std::string, OpEntry> table{
+      {ops::binary::kGemm, {make_binary_gemm, false, 1}},
+      {ops::binary::kConv, {make_binary_conv, false, 1}},
+  };
+  return table;
+}
+
+const OpEntry* entry_for(const ir::Node& n) {
+  const std::map<std::string, OpEntry>* table = nullptr;
+  if (n.domain.empty() || n.domain == "ai.onnx")
+    table = &op_table();
+  else if (n.domain == ops::binary::kDomain)
+    table = &frugal_op_table();
+  if (!table) return nullptr;
+  auto it = table->find(n.op_type);
+  return it == table->end() ? nullptr : &it->second;
+}
+
 // Declines what no kernel here handles: run-time shapes, other dtypes, empty tensors.
 void check_common(const kernels::NodeView& v, const OpEntry& entry) {
   if (v.dynamic) decline("shapes known only at run time are not supported");
@@ -110,22 +131,18 @@ class CpuBackend final : public kernels::Backend {
 
   std::unique_ptr<kernels::Kernel> create(const kernels::NodeView& view,
                                           std::string& why_not) override {
-    const auto& table = op_table();
-    auto it = view.node.domain.empty() || view.node.domain == "ai.onnx"
-                  ? table.find(view.node.op_type)
-                  : table.end();
-    if (it == table.end()) {
+    const OpEntry* entry = entry_for(view.node);
+    if (!entry) {
       why_not = "no cpu kernel for " + view.node.op_type;
       return nullptr;
     }
     try {
-      check_common(view, it->second);
+      check_common(view, *entry);
       // Sparse-weight kernels first (sparse_kernels.h); null keeps the dense one.
       SparseDecline sparse_why;
       if (auto sk = make_sparse(Build{view, context_, precision_, &native_}, sparse_, sparse_why))
         return sk;
-      std::unique_ptr<kernels::Kernel> k =
-          it->second.make(Build{view, context_, precision_, &native_});
+      std::unique_ptr<kernels::Kernel> k = entry->make(Build{view, context_, precision_, &native_});
       if (auto* ok = dynamic_cast<OnednnKernel*>(k.get()); ok && sparse_why.note_on_dense)
         ok->add_note("sparse " + sparse_why.why);
       if (const auto* ok = dynamic_cast<const OnednnKernel*>(k.get()))

@@ -71,5 +71,7 @@ std::unique_ptr<kernels::Kernel> make_reshape(const Build& b);  // Reshape, Flat
 std::unique_ptr<kernels::Kernel> make_lstm(const Build& b);
 std::unique_ptr<kernels::Kernel> make_gru(const Build& b);
 std::unique_ptr<kernels::Kernel> make_rnn(const Build& b);
+std::unique_ptr<kernels::Kernel> make_binary_gemm(const Build& b);  // ops/binary_layer.h
+std::unique_ptr<kernels::Kernel> make_binary_conv(const Build& b);
 
 }  // namespace frugal::kernels::cpu
