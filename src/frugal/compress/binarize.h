@@ -11,6 +11,13 @@
 // 3-entry codebook, i.e. 1 bit per weight (binary) or less than 2 (ternary, with zeros),
 // and alpha as float32. A backend may recognize a weight whose values are only -1/0/+1 and
 // run it without multiplications. docs/compression.md ("Binary and ternary weights").
+//
+// `:acts` binarizes the activations too (XNOR-Net's fully binary layers): each binarized
+// Conv/Gemm reads beta * sign(x), beta = mean |x| of the sample (Abs, ReduceMean, Sign,
+// Mul before the layer, in plain ONNX). `:packed` (with `:acts`) writes instead the
+// bit-packed frugal.BinaryConv / frugal.BinaryGemm of ops/binary_layer.h (weight bits as
+// uint64, alpha, bias), which frugal's XNOR/AND-popcount kernels run; other runtimes do
+// not know that domain. MatMul layers stay signs x alpha with float activations.
 #pragma once
 
 #include <cstdint>
@@ -23,10 +30,13 @@
 
 namespace frugal::compress {
 
-// --binarize binary|ternary[:all]: first and last layer stay float unless `:all`.
+// --binarize binary|ternary[:all][:acts[:packed]]: first and last layer stay float unless
+// `:all`.
 struct BinarizeSpec {
   bool ternary = false;
   bool all = false;
+  bool acts = false;                 // binary activations (Conv and Gemm layers)
+  bool packed = false;               // frugal.Binary* nodes (needs acts)
   std::vector<std::string> exclude;  // names, globs, first, last (compress/prune.h)
   std::string str() const;
 };
@@ -44,6 +54,8 @@ struct LayerBinarized {
   std::string name, op_type;
   int64_t rows = 0, cols = 0;
   int64_t zeros = 0;     // ternary: weights set to 0
+  bool acts = false;     // its input is binarized too
+  bool packed = false;   // written as frugal.BinaryConv / BinaryGemm
   double rel_error = 0;  // ||W - alpha S||_F / ||W||_F
 };
 
