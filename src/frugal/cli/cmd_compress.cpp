@@ -427,7 +427,9 @@ void print_text(const CompressArgs& a, const compress::PipelineState& st, const 
     std::string what = "dense with zeros; metadata frugal.compress records the pruning";
     if (st.lowrank) what = "factored layers; metadata frugal.compress records the ranks";
     if (st.binarize)
-      what = "weights -1/0/+1, then Mul by the per-channel scale and Add of the bias";
+      what = st.binarize->spec.packed
+                 ? "frugal.BinaryConv/BinaryGemm: packed sign bits, scale and bias"
+                 : "weights -1/0/+1, then Mul by the per-channel scale and Add of the bias";
     if (st.structured) what = "smaller dense model";
     if (st.cluster)
       what = a.gather ? "codebook + uint8 index + Gather per clustered weight"

@@ -244,6 +244,7 @@ BinaryRow binarize_row(const float* w, int64_t n, bool ternary) {
 
 BinarizeResult binarize(const ir::Graph& graph, const BinarizeSpec& spec) {
   BinarizeResult out;
+  out.spec = spec;
   out.graph = graph;
   const std::vector<PrunableLayer> layers = prunable_layers(graph);
   std::vector<std::string> exclude = spec.exclude;

@@ -60,6 +60,7 @@ struct LayerBinarized {
 };
 
 struct BinarizeResult {
+  BinarizeSpec spec;
   ir::Graph graph;
   std::vector<LayerBinarized> layers;
   std::vector<std::string> notes;  // layers left alone and why

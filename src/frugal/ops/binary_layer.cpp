@@ -82,14 +82,6 @@ float bias_of(const KernelContext& ctx, int64_t m) {
   return ctx.has_input(binary::kBiasInput) ? ctx.input(binary::kBiasInput).data<float>()[m] : 0.0f;
 }
 
-// beta of a sample's whole input of n values.
-float tensor_scale(ActScale s, const float* x, int64_t n) {
-  if (s == ActScale::kNone) return 1.0f;
-  double sum = 0;
-  for (int64_t i = 0; i < n; ++i) sum += std::abs(x[i]);
-  return binary::mean_abs(sum, n);
-}
-
 void infer_binary_gemm(InferContext& ctx) {
   ctx.require_dtype(0, {DType::kF32});
   const Shape& x = ctx.shape(0);
@@ -107,7 +99,7 @@ void ref_binary_gemm(KernelContext& ctx) {
   float* y = ctx.output(0).data<float>();
   for (int64_t n = 0; n < N; ++n) {
     const float* xn = X.data<float>() + n * K;
-    const float beta = tensor_scale(scale, xn, K);  // "row" is the sample's row here
+    const float beta = binary::sample_scale(scale, xn, K);  // "row" is the sample's row here
     for (int64_t m = 0; m < M; ++m) {
       int64_t dot = 0;
       for (int64_t k = 0; k < K; ++k) dot += binary::sign_of(xn[k]) * w.weight(m, k);
@@ -161,7 +153,7 @@ void ref_binary_conv(KernelContext& ctx) {
   float* y = ctx.output(0).data<float>();
   for (int64_t n = 0; n < N; ++n) {
     const float* xn = X.data<float>() + n * C * Pin;
-    const float beta_tensor = tensor_scale(scale, xn, C * Pin);
+    const float beta_tensor = binary::sample_scale(scale, xn, C * Pin);
     for (int64_t gi = 0; gi < group; ++gi)
       for (int64_t p = 0; p < P; ++p) {
         const int64_t od = p / (g.out[1] * g.out[2]), oh = (p / g.out[2]) % g.out[1],
@@ -193,7 +185,8 @@ void ref_binary_conv(KernelContext& ctx) {
   }
 }
 
-// One MAC per weight bit and output, as for the float layer it replaces.
+// One MAC per weight bit and output, and one parameter per weight, as for the float
+// layer it replaces.
 Work cost_binary(const CostContext& c) {
   Work w;
   const int64_t k = c.node.op_type == binary::kGemm
@@ -202,6 +195,10 @@ Work cost_binary(const CostContext& c) {
                               shape_numel(c.node.attr_ints("kernel_shape"));
   w.macs = shape_numel(c.out[0]) * k;
   w.flops = 2 * shape_numel(c.out[0]);  // scale and bias
+  // Weights (one per bit, not per uint64 word), alpha and the bias.
+  const int64_t m = c.out[0][1];
+  w.params =
+      m * k + m + (c.in.size() > binary::kBiasInput && !c.in[binary::kBiasInput].empty() ? m : 0);
   return w;
 }
 

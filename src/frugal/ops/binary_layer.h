@@ -23,6 +23,7 @@
 #pragma once
 
 #include <bit>
+#include <cmath>
 #include <cstdint>
 #include <string>
 
@@ -78,6 +79,13 @@ inline int64_t packed_dot(const uint64_t* xs, const uint64_t* xm, const uint64_t
 // beta from the sum of |x| over `count` values, and one output (the one formula).
 inline float mean_abs(double sum_abs, int64_t count) {
   return count > 0 ? static_cast<float>(sum_abs / static_cast<double>(count)) : 0.0f;
+}
+// beta of a sample's whole input of n values (act_scale "tensor"; 1 for "none").
+inline float sample_scale(ActScale s, const float* x, int64_t n) {
+  if (s == ActScale::kNone) return 1.0f;
+  double sum = 0;
+  for (int64_t i = 0; i < n; ++i) sum += std::abs(x[i]);
+  return mean_abs(sum, n);
 }
 inline float output(float alpha, float beta, int64_t dot, float bias) {
   const float scaled = beta * static_cast<float>(dot);

@@ -3,6 +3,7 @@
 // position of a convolution, in the weights' k order), the products are XNOR/AND-popcount
 // (binary_popcount.h), and the scale and bias follow with the formula of the header, so
 // the results are bit-exact with the reference kernels. One thread.
+#include <array>
 #include <cmath>
 #include <vector>
 
@@ -58,14 +59,6 @@ std::string impl_of(const BinaryLayer& l) {
   return std::string("cpu:popcount:") + popcount_isa_name(l.isa);
 }
 
-// beta of one sample's whole input (ops/binary_layer.cpp sums the same way).
-float sample_scale(ActScale s, const float* x, int64_t n) {
-  if (s == ActScale::kNone) return 1.0f;
-  double sum = 0;
-  for (int64_t i = 0; i < n; ++i) sum += std::abs(x[i]);
-  return ops::binary::mean_abs(sum, n);
-}
-
 // Y [N, M] = the packed rows of X [N, K] against the weights.
 class BinaryGemmKernel final : public kernels::Kernel {
  public:
@@ -80,7 +73,7 @@ class BinaryGemmKernel final : public kernels::Kernel {
     beta_.resize(static_cast<size_t>(n_));
     for (int64_t i = 0; i < n_; ++i) {
       ops::binary::pack_row(x + i * k_, k_, 1, xs_.data() + i * w.words, xm_.data() + i * w.words);
-      beta_[static_cast<size_t>(i)] = sample_scale(l_.scale, x + i * k_, k_);
+      beta_[static_cast<size_t>(i)] = ops::binary::sample_scale(l_.scale, x + i * k_, k_);
     }
     dots_.resize(static_cast<size_t>(n_ * ld_));
     popcount_dots(l_.isa, xs_.data(), xm_.data(), n_, w, dots_.data(), ld_);
@@ -120,7 +113,7 @@ class BinaryConvKernel final : public kernels::Kernel {
     dots_.resize(static_cast<size_t>(p_ * ld_));
     for (int64_t n = 0; n < n_; ++n) {
       const float* xn = ctx.input(0).data<float>() + n * c_ * Pin;
-      const float beta_sample = sample_scale(l_.scale, xn, c_ * Pin);
+      const float beta_sample = ops::binary::sample_scale(l_.scale, xn, c_ * Pin);
       for (int64_t gi = 0; gi < group_; ++gi) {
         pack(xn + gi * cg_ * Pin);
         const PackedBinaryWeights& w = l_.groups[static_cast<size_t>(gi)];
@@ -141,34 +134,51 @@ class BinaryConvKernel final : public kernels::Kernel {
 
  private:
   // One group's receptive fields: bit k of row p (k over (c, kd, kh, kw)), and the sum of
-  // |x| of each row, added in k order.
+  // |x| of each row, added in k order. Output positions are walked in nested loops (no
+  // division per position).
   void pack(const float* x) {
     const int64_t W = l_.groups[0].words;
     xs_.assign(static_cast<size_t>(p_ * W), 0);
     xm_.assign(xs_.size(), 0);
     sums_.assign(static_cast<size_t>(p_), 0.0);
-    const int64_t OH = g_.out[1], OW = g_.out[2];
     int64_t k = 0;
     for (int64_t c = 0; c < cg_; ++c)
       for (int64_t kd = 0; kd < g_.kernel[0]; ++kd)
         for (int64_t kh = 0; kh < g_.kernel[1]; ++kh)
-          for (int64_t kw = 0; kw < g_.kernel[2]; ++kw, ++k) {
-            const uint64_t bit = uint64_t{1} << (k % 64);
-            const int64_t word = k / 64;
-            for (int64_t p = 0; p < p_; ++p) {
-              const int64_t od = p / (OH * OW), oh = (p / OW) % OH, ow = p % OW;
-              const int64_t id = od * g_.strides[0] - g_.pad_begin[0] + kd * g_.dilations[0];
-              const int64_t ih = oh * g_.strides[1] - g_.pad_begin[1] + kh * g_.dilations[1];
-              const int64_t iw = ow * g_.strides[2] - g_.pad_begin[2] + kw * g_.dilations[2];
-              if (id < 0 || id >= g_.in[0] || ih < 0 || ih >= g_.in[1] || iw < 0 || iw >= g_.in[2])
-                continue;
-              const float v = x[(c * g_.in[0] + id) * g_.in[1] * g_.in[2] + ih * g_.in[2] + iw];
-              const int s = ops::binary::sign_of(v);
-              if (s != 0) xm_[p * W + word] |= bit;
-              if (s < 0) xs_[p * W + word] |= bit;
-              sums_[p] += std::abs(v);
-            }
-          }
+          for (int64_t kw = 0; kw < g_.kernel[2]; ++kw, ++k)
+            pack_tap(x + c * g_.in_numel(), k, {kd, kh, kw});
+  }
+
+  // Kernel tap (kd, kh, kw), value k of every row.
+  void pack_tap(const float* xc, int64_t k, const std::array<int64_t, 3>& tap) {
+    const int64_t W = l_.groups[0].words, word = k / 64;
+    const uint64_t bit = uint64_t{1} << (k % 64);
+    // Local pointers: the compiler cannot keep members in registers across the stores.
+    uint64_t* const xs = xs_.data() + word;
+    uint64_t* const xm = xm_.data() + word;
+    double* const sums = sums_.data();
+    const int64_t sw = g_.strides[2], in_w = g_.in[2];
+    int64_t p = 0;
+    for (int64_t od = 0; od < g_.out[0]; ++od) {
+      const int64_t id = od * g_.strides[0] - g_.pad_begin[0] + tap[0] * g_.dilations[0];
+      for (int64_t oh = 0; oh < g_.out[1]; ++oh) {
+        const int64_t ih = oh * g_.strides[1] - g_.pad_begin[1] + tap[1] * g_.dilations[1];
+        if (id < 0 || id >= g_.in[0] || ih < 0 || ih >= g_.in[1]) {
+          p += g_.out[2];  // padding rows: sign 0, nothing added
+          continue;
+        }
+        const float* row = xc + (id * g_.in[1] + ih) * g_.in[2];
+        int64_t iw = -g_.pad_begin[2] + tap[2] * g_.dilations[2];
+        for (int64_t ow = 0; ow < g_.out[2]; ++ow, ++p, iw += sw) {
+          if (iw < 0 || iw >= in_w) continue;
+          const float v = row[iw];
+          const int s = ops::binary::sign_of(v);
+          xm[p * W] |= s != 0 ? bit : 0;
+          xs[p * W] |= s < 0 ? bit : 0;
+          sums[p] += std::abs(v);
+        }
+      }
+    }
   }
 
   BinaryLayer l_;
