@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Binary and ternary weights (frugal compress --binarize) of the frugal-trained LeNet-5 on
-# Fashion-MNIST: top-1 (10,000 test images) and encoded size, without fine-tuning.
+# Fashion-MNIST: top-1 (10,000 test images) and encoded size, without fine-tuning; :acts
+# binarizes the activations too (:packed: the same as frugal.Binary* nodes, popcount kernels).
 #   bash bench/compress/binarize.sh build/frugal OUT
 # The trained model is that of bench/compress/deep_compression.sh (same command and seed;
 # trained here when OUT lacks it). Writes OUT/binarize.md (the table docs/compression.md
@@ -14,7 +15,7 @@ echo '| --binarize | layers | top-1 (%) | float32 B | encoded B | ratio |' > bin
 echo '|---|---|---|---|---|---|' >> binarize.md
 "$frugal" compress l5.onnx --encode -o l5.fgz --json > l5.json
 python3 -c 'import json; j=json.load(open("l5.json"))["encoded"]; print(j["raw_bytes"], j["encoded_bytes"])' > l5.size
-for spec in binary ternary binary:all ternary:all; do
+for spec in binary ternary binary:all ternary:all binary:acts ternary:acts binary:all:acts binary:all:acts:packed; do
   "$frugal" compress l5.onnx --binarize "$spec" --data fashion-mnist -o "l5_$spec.onnx" --json > "l5_$spec.json"
   python3 - "l5_$spec.json" "$spec" >> binarize.md <<'PY'
 import json, sys

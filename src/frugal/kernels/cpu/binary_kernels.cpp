@@ -146,10 +146,14 @@ class BinaryConvKernel final : public kernels::Kernel {
       for (int64_t kd = 0; kd < g_.kernel[0]; ++kd)
         for (int64_t kh = 0; kh < g_.kernel[1]; ++kh)
           for (int64_t kw = 0; kw < g_.kernel[2]; ++kw, ++k)
-            pack_tap(x + c * g_.in_numel(), k, {kd, kh, kw});
+            if (l_.scale == ActScale::kRow)
+              pack_tap<true>(x + c * g_.in_numel(), k, {kd, kh, kw});
+            else
+              pack_tap<false>(x + c * g_.in_numel(), k, {kd, kh, kw});
   }
 
-  // Kernel tap (kd, kh, kw), value k of every row.
+  // Kernel tap (kd, kh, kw), value k of every row; the sums of |x| only for act_scale row.
+  template <bool kRowSums>
   void pack_tap(const float* xc, int64_t k, const std::array<int64_t, 3>& tap) {
     const int64_t W = l_.groups[0].words, word = k / 64;
     const uint64_t bit = uint64_t{1} << (k % 64);
@@ -175,7 +179,7 @@ class BinaryConvKernel final : public kernels::Kernel {
           const int s = ops::binary::sign_of(v);
           xm[p * W] |= s != 0 ? bit : 0;
           xs[p * W] |= s < 0 ? bit : 0;
-          sums[p] += std::abs(v);
+          if constexpr (kRowSums) sums[p] += std::abs(v);
         }
       }
     }
