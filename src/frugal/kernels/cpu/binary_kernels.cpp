@@ -104,6 +104,7 @@ class BinaryConvKernel final : public kernels::Kernel {
     k_ = cg_ * g_.kernel_numel();
     p_ = g_.out_numel();
     ld_ = 8 * PackedBinaryWeights::blocks(l_.groups[0].rows);
+    plan_taps();
   }
 
   void run(ops::KernelContext& ctx) override {
@@ -133,56 +134,78 @@ class BinaryConvKernel final : public kernels::Kernel {
   std::string impl() const override { return impl_of(l_); }
 
  private:
-  // One group's receptive fields: bit k of row p (k over (c, kd, kh, kw)), and the sum of
-  // |x| of each row, added in k order. Output positions are walked in nested loops (no
-  // division per position).
-  void pack(const float* x) {
-    const int64_t W = l_.groups[0].words;
-    xs_.assign(static_cast<size_t>(p_ * W), 0);
-    xm_.assign(xs_.size(), 0);
-    sums_.assign(static_cast<size_t>(p_), 0.0);
-    int64_t k = 0;
+  // One tap of the receptive field: its dilated offsets from the window's origin and the
+  // input element it reads at an interior position.
+  struct Tap {
+    int64_t d, h, w, offset;
+  };
+  void plan_taps() {
+    const int64_t in_hw = g_.in[1] * g_.in[2];
     for (int64_t c = 0; c < cg_; ++c)
       for (int64_t kd = 0; kd < g_.kernel[0]; ++kd)
         for (int64_t kh = 0; kh < g_.kernel[1]; ++kh)
-          for (int64_t kw = 0; kw < g_.kernel[2]; ++kw, ++k)
-            if (l_.scale == ActScale::kRow)
-              pack_tap<true>(x + c * g_.in_numel(), k, {kd, kh, kw});
-            else
-              pack_tap<false>(x + c * g_.in_numel(), k, {kd, kh, kw});
+          for (int64_t kw = 0; kw < g_.kernel[2]; ++kw) {
+            Tap t{kd * g_.dilations[0], kh * g_.dilations[1], kw * g_.dilations[2], 0};
+            t.offset = c * g_.in_numel() + t.d * in_hw + t.h * g_.in[2] + t.w;
+            taps_.push_back(t);
+          }
   }
 
-  // Kernel tap (kd, kh, kw), value k of every row; the sums of |x| only for act_scale row.
-  template <bool kRowSums>
-  void pack_tap(const float* xc, int64_t k, const std::array<int64_t, 3>& tap) {
-    const int64_t W = l_.groups[0].words, word = k / 64;
-    const uint64_t bit = uint64_t{1} << (k % 64);
-    // Local pointers: the compiler cannot keep members in registers across the stores.
-    uint64_t* const xs = xs_.data() + word;
-    uint64_t* const xm = xm_.data() + word;
-    double* const sums = sums_.data();
-    const int64_t sw = g_.strides[2], in_w = g_.in[2];
+  // One group's receptive fields: row p holds bit k (k over (c, kd, kh, kw)) of output
+  // position p, accumulated in registers and stored a word at a time; the sum of |x| of each
+  // row is added in k order (only for act_scale row).
+  void pack(const float* x) {
+    const int64_t W = l_.groups[0].words;
+    xs_.resize(static_cast<size_t>(p_ * W));
+    xm_.resize(xs_.size());
+    sums_.assign(static_cast<size_t>(p_), 0.0);
     int64_t p = 0;
-    for (int64_t od = 0; od < g_.out[0]; ++od) {
-      const int64_t id = od * g_.strides[0] - g_.pad_begin[0] + tap[0] * g_.dilations[0];
-      for (int64_t oh = 0; oh < g_.out[1]; ++oh) {
-        const int64_t ih = oh * g_.strides[1] - g_.pad_begin[1] + tap[1] * g_.dilations[1];
-        if (id < 0 || id >= g_.in[0] || ih < 0 || ih >= g_.in[1]) {
-          p += g_.out[2];  // padding rows: sign 0, nothing added
-          continue;
+    for (int64_t od = 0; od < g_.out[0]; ++od)
+      for (int64_t oh = 0; oh < g_.out[1]; ++oh)
+        for (int64_t ow = 0; ow < g_.out[2]; ++ow, ++p) {
+          const std::array<int64_t, 3> origin{od * g_.strides[0] - g_.pad_begin[0],
+                                              oh * g_.strides[1] - g_.pad_begin[1],
+                                              ow * g_.strides[2] - g_.pad_begin[2]};
+          bool interior = true;
+          for (size_t d = 0; d < 3; ++d)
+            interior = interior && origin[d] >= 0 &&
+                       origin[d] + g_.effective_kernel(d) <= g_.in[d];
+          if (l_.scale == ActScale::kRow)
+            pack_row<true>(x, origin, interior, p);
+          else
+            pack_row<false>(x, origin, interior, p);
         }
-        const float* row = xc + (id * g_.in[1] + ih) * g_.in[2];
-        int64_t iw = -g_.pad_begin[2] + tap[2] * g_.dilations[2];
-        for (int64_t ow = 0; ow < g_.out[2]; ++ow, ++p, iw += sw) {
-          if (iw < 0 || iw >= in_w) continue;
-          const float v = row[iw];
-          const int s = ops::binary::sign_of(v);
-          xm[p * W] |= s != 0 ? bit : 0;
-          xs[p * W] |= s < 0 ? bit : 0;
-          if constexpr (kRowSums) sums[p] += std::abs(v);
-        }
+  }
+
+  template <bool kRowSums>
+  void pack_row(const float* x, const std::array<int64_t, 3>& o, bool interior, int64_t p) {
+    const int64_t W = l_.groups[0].words;
+    uint64_t* const rs = xs_.data() + p * W;
+    uint64_t* const rm = xm_.data() + p * W;
+    const float* base = x + (o[0] * g_.in[1] + o[1]) * g_.in[2] + o[2];
+    uint64_t s = 0, m = 0;
+    double sum = 0;
+    for (int64_t k = 0; k < k_; ++k) {
+      const Tap& t = taps_[static_cast<size_t>(k)];
+      float v = 0.0f;
+      if (interior) {
+        v = base[t.offset];
+      } else {
+        const int64_t id = o[0] + t.d, ih = o[1] + t.h, iw = o[2] + t.w;
+        if (id >= 0 && id < g_.in[0] && ih >= 0 && ih < g_.in[1] && iw >= 0 && iw < g_.in[2])
+          v = base[t.offset];
+      }
+      const uint64_t neg = v < 0, nonzero = (v > 0) | (v < 0);  // ops::binary::sign_of
+      m |= nonzero << (k % 64);
+      s |= neg << (k % 64);
+      if constexpr (kRowSums) sum += std::abs(v);
+      if (k % 64 == 63 || k == k_ - 1) {
+        rs[k / 64] = s;
+        rm[k / 64] = m;
+        s = m = 0;
       }
     }
+    if constexpr (kRowSums) sums_[static_cast<size_t>(p)] = sum;
   }
 
   BinaryLayer l_;
@@ -191,6 +214,7 @@ class BinaryConvKernel final : public kernels::Kernel {
   std::vector<uint64_t> xs_, xm_;
   std::vector<double> sums_;
   std::vector<int32_t> dots_;
+  std::vector<Tap> taps_;
 };
 
 }  // namespace
