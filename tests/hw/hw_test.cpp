@@ -82,7 +82,8 @@ TEST(HwGenerator, RefusesWhatItCannotExpress) {
   EXPECT_NE(why([] { spec("mul", "binary"); }).find("sign logic"), std::string::npos);
   EXPECT_NE(why([] { spec("mul", "int8:scale=0.5"); }).find("scale"), std::string::npos);
   EXPECT_NE(why([] { spec("mul", "mxfp8"); }).find("block"), std::string::npos);
-  EXPECT_NE(why([] { spec("dot", "fp32"); }).find("exact accumulator needs"), std::string::npos);
+  EXPECT_NE(why([] { spec("mac", "bf16", "kulisch"); }).find("accumulator port needs 540 bits"),
+            std::string::npos);
   EXPECT_NE(why([] { spec("mul", "e4m3", "", "stochastic"); }).find("from-fp32 only"),
             std::string::npos);
   EXPECT_NE(why([] { spec("mac", "e4m3", "int16"); }).find("float and fixed"), std::string::npos);
@@ -119,6 +120,23 @@ TEST(HwReference, KulischMacIsExactAndFlagsSpecials) {
   EXPECT_EQ(g.xmin, -32);
   const Word inf_in[] = {fn::encode(e5m2, INFINITY), tiny, 5};
   EXPECT_EQ(reference_output(s, inf_in, 0) >> g.width, Word{1});
+}
+
+// bf16 and fp32 dot products sum exactly on grids of 525 and 557 bits: a tiny product between
+// two huge ones that cancel survives (a double sum would lose it), and a product far below
+// the largest still sets the sticky bit (round to odd) that decides a toward-zero result.
+TEST(HwReference, WideDotSumIsExact) {
+  const fn::NumberFormat bf16 = fn::parse_format("bf16");
+  const OperatorSpec s = spec("dot", "bf16", "fp32", "nearest", 0, 3);
+  EXPECT_EQ(kulisch_grid(s).width, 525);
+  const Word big = fn::encode(bf16, 0x1p100), tiny = fn::encode(bf16, 0x1p-133);
+  const Word one = fn::encode(bf16, 1.0), minus_big = fn::encode(bf16, -0x1p100);
+  const Word cancel[] = {big, big, tiny, one, minus_big, big};
+  EXPECT_EQ(reference_output(s, cancel, 0), Word{0x10000});  // 2^-133, an fp32 subnormal
+  const OperatorSpec z = spec("dot", "fp32", "fp32", "toward-zero", 0, 2);
+  const Word one32 = std::bit_cast<uint32_t>(1.0f);
+  const Word below[] = {one32, one32, std::bit_cast<uint32_t>(-0x1p-140f), one32};
+  EXPECT_EQ(reference_output(z, below, 0), Word{std::bit_cast<uint32_t>(0x1.fffffep-1f)});
 }
 
 TEST(HwSynth, ParsesYosysStat) {
@@ -168,19 +186,33 @@ TEST(HwVerify, MacInt4IntoInt8PipelinedExhaustive) {
   expect_exhaustive(spec("mac", "int4", "int8", "nearest", 2), 65536);
 }
 
-// Integer formats get plain two's complement arithmetic and a clamp, not the float datapath;
-// signed, unsigned and mixed (uint operands into a signed accumulator) all verified.
-TEST(HwGenerator, IntegerFormatsGetTheIntegerDatapath) {
-  EXPECT_TRUE(integer_datapath(spec("add", "int8")));
-  EXPECT_TRUE(integer_datapath(spec("mac", "int8", "fixed24.0")));
-  EXPECT_TRUE(integer_datapath(spec("dot", "uint4", "int8", "nearest", 0, 2)));
-  EXPECT_FALSE(integer_datapath(spec("mul", "fixed8.8")));
-  EXPECT_FALSE(integer_datapath(spec("mac", "int8", "kulisch")));
-  EXPECT_FALSE(integer_datapath(spec("to-fp32", "int8")));
+// Integer and fixed-point formats get plain two's complement arithmetic, a rounding shift and
+// a clamp, not the float datapath; signed, unsigned and mixed (uint operands into a signed
+// accumulator) all verified.
+TEST(HwGenerator, FixedPointFormatsGetTheFixedPointDatapath) {
+  EXPECT_TRUE(fixed_point_datapath(spec("add", "int8")));
+  EXPECT_TRUE(fixed_point_datapath(spec("mac", "int8", "fixed24.0")));
+  EXPECT_TRUE(fixed_point_datapath(spec("dot", "uint4", "int8", "nearest", 0, 2)));
+  EXPECT_TRUE(fixed_point_datapath(spec("mul", "fixed8.8")));
+  EXPECT_FALSE(fixed_point_datapath(spec("mac", "int8", "kulisch")));
+  EXPECT_FALSE(fixed_point_datapath(spec("to-fp32", "int8")));
+  EXPECT_FALSE(fixed_point_datapath(spec("mac", "e4m3", "fp32")));
   const std::string v = generate_verilog(spec("add", "int8"));
   const std::string top = v.substr(v.find("module frugal_add_int8"));
   EXPECT_NE(top.find("wire signed [8:0] s = ia + ib;"), std::string::npos) << top;
   EXPECT_EQ(top.find("fr_add"), std::string::npos) << top;
+  const std::string m = generate_verilog(spec("mul", "fixed8.8"));
+  EXPECT_NE(m.find("p_m_q = (p_m >> 8)"), std::string::npos) << m;  // drops 8 of 16 bits
+  EXPECT_EQ(m.substr(m.find("module frugal_mul")).find("fr_round"), std::string::npos) << m;
+}
+
+// The rounding shift of the fixed-point datapath in both modes, on the magnitude (mul) and on
+// a signed sum that drops fraction bits (fma, mac into fewer fraction bits).
+TEST(HwVerify, FixedPointMulFmaMacExhaustive) {
+  REQUIRE_TOOL("verilator");
+  expect_exhaustive(spec("mul", "fixed4.4", "", "nearest", 2), 65536);
+  expect_exhaustive(spec("fma", "fixed2.2", "", "toward-zero"), 4096);
+  expect_exhaustive(spec("mac", "fixed3.3", "fixed4.2", "nearest"), 262144);
 }
 
 TEST(HwVerify, IntegerMulAddAndUnsignedDotExhaustive) {

@@ -22,8 +22,11 @@ constexpr OpName kOps[] = {
     {HwOp::kDot, "dot"},
 };
 
-// Reference arithmetic holds the exact accumulator in 128-bit integers.
+// A Kulisch mac's accumulator is a port, and the verifier carries ports in 128-bit words.
 constexpr int kMaxKulischBits = 120;
+// A dot product's exact sum is internal (the reference holds it in as many 64-bit words as it
+// needs); fp32 of length 64 needs 563 bits.
+constexpr int kMaxDotGridBits = 1024;
 // Products a mac's Kulisch accumulator absorbs without wrapping: 2^16.
 constexpr int kMacHeadroomBits = 16;
 
@@ -215,13 +218,13 @@ void check_expressible(const OperatorSpec& s) {
   if (s.op == HwOp::kDot && (s.length < 1 || s.length > 64)) cannot(s, "--length must be 1..64");
   if (s.kulisch && s.op != HwOp::kMac)
     cannot(s, "a Kulisch accumulator is a mac option (dot always sums exactly)");
-  if (s.kulisch || s.op == HwOp::kDot) {
-    const KulischGrid g = kulisch_grid(s);
-    if (g.width > kMaxKulischBits)
-      cannot(s, "the exact accumulator needs " + std::to_string(g.width) +
-                    " bits; frugal's reference (128-bit integers) checks at most " +
-                    std::to_string(kMaxKulischBits));
-  }
+  if (s.kulisch && kulisch_grid(s).width > kMaxKulischBits)
+    cannot(s, "the Kulisch accumulator port needs " + std::to_string(kulisch_grid(s).width + 1) +
+                  " bits; frugal's verifier carries ports of at most " +
+                  std::to_string(kMaxKulischBits + 1));
+  if (s.op == HwOp::kDot && kulisch_grid(s).width > kMaxDotGridBits)
+    cannot(s, "the exact sum needs " + std::to_string(kulisch_grid(s).width) +
+                  " bits; the generator takes at most " + std::to_string(kMaxDotGridBits));
 }
 
 OperatorSpec make_spec(HwOp op, std::string_view format, std::string_view accumulator,

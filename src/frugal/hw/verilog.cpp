@@ -39,16 +39,23 @@ int signed_width(const fn::NumberFormat& f) {
   return fn::code_bits(f) + (f.is_signed ? 0 : 1);
 }
 
-// The integer datapath (integer_datapath(spec)): plain two's complement arithmetic, each
-// intermediate exactly as wide as its range needs, then one clamp to the result's code range,
-// which is all that numeric's rounding does to an integer result. Products multiply the
-// magnitudes (an unsigned array) and negate after: Yosys 0.23 has no Booth pass, and its
-// signed multiplier sign-extends both operands to the product width (int8 mul: 424 against
-// 335 cells). mul clamps the magnitude before negating. Pipeline registers: one after the
-// products (mul, fma, mac, dot) when there are two or more, the rest at the output.
-class IntegerWriter {
+int frac_bits_of(const fn::NumberFormat& f) {
+  return f.kind == fn::FormatKind::kFixed ? f.frac_bits : 0;
+}
+
+// The fixed-point datapath (fixed_point_datapath(spec)): plain two's complement arithmetic on
+// the codes (value = code * 2^-F), each intermediate exactly as wide as its range needs, then
+// one rounding shift where the result keeps fewer fraction bits than the exact value (a
+// product of fixed<I>.<F> has 2F) and one clamp to the result's code range: numeric's rounding
+// of a fixed-point result is exactly that. Products multiply the magnitudes (an unsigned
+// array) and negate after: Yosys 0.23 has no Booth pass, and its signed multiplier
+// sign-extends both operands to the product width (int8 mul: 424 against 335 cells). mul
+// rounds and clamps the magnitude before negating (nearest-even and toward-zero are symmetric).
+// Pipeline registers: one after the products (mul, fma, mac, dot) when there are two or more,
+// the rest at the output.
+class FixedWriter {
  public:
-  IntegerWriter(const OperatorSpec& spec, std::ostringstream& os) : spec_(spec), os_(os) {}
+  FixedWriter(const OperatorSpec& spec, std::ostringstream& os) : spec_(spec), os_(os) {}
   // Writes y_comb; returns the register levels it placed inside.
   int run();
 
@@ -57,29 +64,35 @@ class IntegerWriter {
   struct Magnitude {
     std::string m, n;
   };
-  std::string operand(const std::string& port, const fn::NumberFormat& f);
+  // A signed wire and its width.
+  struct Signed {
+    std::string name;
+    int width = 0;
+  };
+  Signed operand(const std::string& port, const fn::NumberFormat& f);
   Magnitude magnitude(const std::string& a, const std::string& b, const std::string& name);
   Magnitude reg(const Magnitude& v);
-  std::string product(const Magnitude& v, const std::string& name);
-  std::string reg(const std::string& wire, int width);
-  void clamp(const std::string& v, int width, const fn::NumberFormat& out);
+  Signed product(const Magnitude& v, const std::string& name);
+  Signed reg(const Signed& v);
+  std::string round_up_bit(const std::string& v, int width, int k, bool is_signed);
+  Magnitude round_magnitude(const Magnitude& v);
+  Signed rescale(const Signed& v, int from_frac, int to_frac, const std::string& name);
+  void clamp(const Signed& v, const fn::NumberFormat& out);
   void clamp_magnitude(const Magnitude& v);
 
   const OperatorSpec& spec_;
   std::ostringstream& os_;
-  int internal_ = 0;
 };
 
-std::string IntegerWriter::operand(const std::string& port, const fn::NumberFormat& f) {
-  const int w = signed_width(f);
-  const std::string name = "i" + port;
-  os_ << "  wire signed [" << w - 1 << ":0] " << name << " = "
+FixedWriter::Signed FixedWriter::operand(const std::string& port, const fn::NumberFormat& f) {
+  const Signed v{"i" + port, signed_width(f)};
+  os_ << "  wire signed [" << v.width - 1 << ":0] " << v.name << " = "
       << (f.is_signed ? "$signed(" + port + ")" : "$signed({1'b0, " + port + "})") << ";\n";
-  return name;
+  return v;
 }
 
-IntegerWriter::Magnitude IntegerWriter::magnitude(const std::string& a, const std::string& b,
-                                                  const std::string& name) {
+FixedWriter::Magnitude FixedWriter::magnitude(const std::string& a, const std::string& b,
+                                              const std::string& name) {
   const fn::NumberFormat& f = spec_.format;
   const int w = fn::code_bits(f);
   Magnitude v{name + "_m", f.is_signed ? name + "_n" : "1'b0"};
@@ -96,7 +109,7 @@ IntegerWriter::Magnitude IntegerWriter::magnitude(const std::string& a, const st
   return v;
 }
 
-IntegerWriter::Magnitude IntegerWriter::reg(const Magnitude& v) {
+FixedWriter::Magnitude FixedWriter::reg(const Magnitude& v) {
   const int w = 2 * fn::code_bits(spec_.format);
   Magnitude r{v.m + "_r", spec_.format.is_signed ? v.n + "_r" : v.n};
   os_ << "  reg [" << w - 1 << ":0] " << r.m << ";\n";
@@ -107,16 +120,64 @@ IntegerWriter::Magnitude IntegerWriter::reg(const Magnitude& v) {
   return r;
 }
 
-// The signed product, 2 * signed_width(format) bits.
-std::string IntegerWriter::product(const Magnitude& v, const std::string& name) {
-  const int pw = 2 * signed_width(spec_.format);
-  os_ << "  wire signed [" << pw - 1 << ":0] " << name << " = " << v.n << " ? -$signed({1'b0, "
-      << v.m << "}) : $signed({1'b0, " << v.m << "});\n";
-  return name;
+// The signed product, 2 * signed_width(format) bits, 2F fraction bits.
+FixedWriter::Signed FixedWriter::product(const Magnitude& v, const std::string& name) {
+  const Signed p{name, 2 * signed_width(spec_.format)};
+  os_ << "  wire signed [" << p.width - 1 << ":0] " << p.name << " = " << v.n
+      << " ? -$signed({1'b0, " << v.m << "}) : $signed({1'b0, " << v.m << "});\n";
+  return p;
+}
+
+FixedWriter::Signed FixedWriter::reg(const Signed& v) {
+  os_ << "  reg signed [" << v.width - 1 << ":0] " << v.name << "_r;\n  always @(posedge clk) "
+      << v.name << "_r <= " << v.name << ";\n";
+  return {v.name + "_r", v.width};
+}
+
+// 1 when v (width bits) with its k low bits dropped (a floor: v >> k) must go up by one:
+// nearest-even above half or at half with an odd floor, toward zero when negative and inexact.
+std::string FixedWriter::round_up_bit(const std::string& v, int width, int k, bool is_signed) {
+  const auto bit = [&](int i) { return v + "[" + std::to_string(i) + "]"; };
+  const std::string below = k == 1 ? "" : "|" + v + "[" + std::to_string(k - 2) + ":0]";
+  if (spec_.rounding.mode == fn::RoundingMode::kTowardZero)
+    return is_signed ? "(" + bit(width - 1) + " & (|" + v + "[" + std::to_string(k - 1) + ":0]))"
+                     : "1'b0";
+  return "(" + bit(k - 1) + " & (" + bit(k) + (below.empty() ? "" : " | " + below) + "))";
+}
+
+// mul: the product's magnitude with the format's F fraction bits (of its 2F) rounded away.
+FixedWriter::Magnitude FixedWriter::round_magnitude(const Magnitude& v) {
+  const int k = frac_bits_of(spec_.format);
+  if (k == 0) return v;
+  const int w = 2 * fn::code_bits(spec_.format);
+  const Magnitude r{v.m + "_q", v.n};
+  os_ << "  wire [" << w - 1 << ":0] " << r.m << " = (" << v.m << " >> " << k << ") + {" << w - 1
+      << "'d0, " << round_up_bit(v.m, w, k, false) << "};\n";
+  return r;
+}
+
+// v with from_frac fraction bits as a value with to_frac: exact when the fraction widens, one
+// rounding (the operator's mode) when it narrows.
+FixedWriter::Signed FixedWriter::rescale(const Signed& v, int from_frac, int to_frac,
+                                         const std::string& name) {
+  if (from_frac == to_frac) return v;
+  if (to_frac > from_frac) {
+    const int d = to_frac - from_frac;
+    const Signed r{name, v.width + d};
+    os_ << "  wire signed [" << r.width - 1 << ":0] " << r.name << " = $signed({" << v.name << ", "
+        << d << "'d0});\n";
+    return r;
+  }
+  const int k = from_frac - to_frac;
+  // The floor of v / 2^k plus at most one still fits v's width (k >= 1).
+  const Signed r{name, v.width};
+  os_ << "  wire signed [" << r.width - 1 << ":0] " << r.name << " = (" << v.name << " >>> " << k
+      << ") + $signed({1'b0, " << round_up_bit(v.name, v.width, k, true) << "});\n";
+  return r;
 }
 
 // mul: the magnitude clamped to the largest code of the product's sign, then negated.
-void IntegerWriter::clamp_magnitude(const Magnitude& v) {
+void FixedWriter::clamp_magnitude(const Magnitude& v) {
   const fn::NumberFormat& f = spec_.format;
   const int w = fn::code_bits(f);
   const std::string m = v.m, wide = std::to_string(2 * w);
@@ -133,80 +194,79 @@ void IntegerWriter::clamp_magnitude(const Magnitude& v) {
       << " ? -mc : mc;\n";
 }
 
-std::string IntegerWriter::reg(const std::string& wire, int width) {
-  os_ << "  reg signed [" << width - 1 << ":0] " << wire << "_r;\n  always @(posedge clk) " << wire
-      << "_r <= " << wire << ";\n";
-  return wire + "_r";
-}
-
-void IntegerWriter::clamp(const std::string& v, int width, const fn::NumberFormat& out) {
-  const int wo = fn::code_bits(out);
+void FixedWriter::clamp(const Signed& v, const fn::NumberFormat& out) {
+  const int wo = fn::code_bits(out), width = v.width;
   const int64_t hi = out.is_signed ? (int64_t{1} << (wo - 1)) - 1 : (int64_t{1} << wo) - 1;
   const int64_t lo = out.is_signed ? -(int64_t{1} << (wo - 1)) : 0;
   auto lit = [&](int64_t c) {
     return (c < 0 ? "-" : "") + std::to_string(width) + "'sd" + std::to_string(c < 0 ? -c : c);
   };
   if (out.is_signed && width <= wo) {  // the range fits: no clamp
-    os_ << "  assign y_comb = " << v << "[" << wo - 1 << ":0];\n";
+    os_ << "  assign y_comb = " << v.name << "[" << wo - 1 << ":0];\n";
     return;
   }
-  os_ << "  assign y_comb = " << v << " > " << lit(hi) << " ? " << wo << "'d" << hi << " : " << v
-      << " < " << lit(lo) << " ? " << wo << "'d" << (out.is_signed ? hi + 1 : 0) << " : " << v
-      << "[" << wo - 1 << ":0];\n";
+  os_ << "  assign y_comb = " << v.name << " > " << lit(hi) << " ? " << wo << "'d" << hi << " : "
+      << v.name << " < " << lit(lo) << " ? " << wo << "'d" << (out.is_signed ? hi + 1 : 0) << " : "
+      << v.name << "[" << wo - 1 << ":0];\n";
 }
 
-int IntegerWriter::run() {
+int FixedWriter::run() {
   const fn::NumberFormat& f = spec_.format;
   const bool split = spec_.pipeline >= 2 && spec_.op != HwOp::kAdd;
-  const int pw = 2 * signed_width(f);
+  const int pf = 2 * frac_bits_of(f);  // fraction bits of a product
   switch (spec_.op) {
     case HwOp::kAdd: {
-      const int w = signed_width(f) + 1;
-      const std::string a = operand("a", f), b = operand("b", f);
-      os_ << "  wire signed [" << w - 1 << ":0] s = " << a << " + " << b << ";\n";
-      clamp("s", w, f);
+      const Signed a = operand("a", f), b = operand("b", f);
+      const Signed s{"s", signed_width(f) + 1};
+      os_ << "  wire signed [" << s.width - 1 << ":0] s = " << a.name << " + " << b.name << ";\n";
+      clamp(s, f);
       return 0;
     }
     case HwOp::kMul: {
       Magnitude p = magnitude("a", "b", "p");
       if (split) p = reg(p);
-      clamp_magnitude(p);
+      clamp_magnitude(round_magnitude(p));
       return split ? 1 : 0;
     }
     case HwOp::kFma:
     case HwOp::kMac: {
       const fn::NumberFormat& acc = spec_.op == HwOp::kFma ? f : spec_.accumulator;
+      const int cf = frac_bits_of(acc), t = std::max(pf, cf);
       Magnitude m = magnitude("a", "b", "p");
-      std::string c = operand("c", acc);
+      Signed c = operand("c", acc);
       if (split) {
         m = reg(m);
-        c = reg(c, signed_width(acc));
+        c = reg(c);
       }
-      const std::string p = product(m, "p");
-      const int w = std::max(pw, signed_width(acc)) + 1;
-      os_ << "  wire signed [" << w - 1 << ":0] s = " << p << " + " << c << ";\n";
-      clamp("s", w, acc);
+      const Signed p = rescale(product(m, "p"), pf, t, "pa");
+      c = rescale(c, cf, t, "ca");
+      const Signed s{"s", std::max(p.width, c.width) + 1};
+      os_ << "  wire signed [" << s.width - 1 << ":0] s = " << p.name << " + " << c.name << ";\n";
+      clamp(rescale(s, t, cf, "sr"), acc);
       return split ? 1 : 0;
     }
     case HwOp::kDot: {
       std::string sum;
+      int pw = 0;
       for (int i = 0; i < spec_.length; ++i) {
         const std::string n = std::to_string(i);
         Magnitude m = magnitude("a" + n, "b" + n, "p" + n);
         if (split) m = reg(m);
-        sum += (i == 0 ? "" : " + ") + product(m, "sp" + n);
+        const Signed p = product(m, "sp" + n);
+        pw = p.width;
+        sum += (i == 0 ? "" : " + ") + p.name;
       }
-      int w = pw;
-      while ((1 << (w - pw)) < spec_.length) ++w;
-      os_ << "  wire signed [" << w - 1 << ":0] s = " << sum << ";\n";
-      clamp("s", w, spec_.accumulator);
+      Signed s{"s", pw};
+      while ((1 << (s.width - pw)) < spec_.length) ++s.width;
+      os_ << "  wire signed [" << s.width - 1 << ":0] s = " << sum << ";\n";
+      clamp(rescale(s, pf, frac_bits_of(spec_.accumulator), "sr"), spec_.accumulator);
       return split ? 1 : 0;
     }
     case HwOp::kToFp32:
     case HwOp::kFromFp32:
       break;
   }
-  throw InternalError("IntegerWriter: " + std::string(op_name(spec_.op)) + " is not integer");
+  throw InternalError("FixedWriter: " + std::string(op_name(spec_.op)) + " is not fixed-point");
 }
 
 class TopWriter {
@@ -418,8 +478,8 @@ void TopWriter::kulisch_mac_body() {
 
 void TopWriter::body() {
   const fn::NumberFormat& f = spec_.format;
-  if (integer_datapath(spec_)) {
-    used_stages_ = IntegerWriter(spec_, os_).run();
+  if (fixed_point_datapath(spec_)) {
+    used_stages_ = FixedWriter(spec_, os_).run();
     return;
   }
   switch (spec_.op) {
@@ -482,15 +542,14 @@ std::string TopWriter::run() {
 
 }  // namespace
 
-bool integer_valued(const fn::NumberFormat& f) {
-  return f.block == 0 &&
-         (f.kind == fn::FormatKind::kInt || (f.kind == fn::FormatKind::kFixed && f.frac_bits == 0));
+bool fixed_point_valued(const fn::NumberFormat& f) {
+  return f.block == 0 && (f.kind == fn::FormatKind::kInt || f.kind == fn::FormatKind::kFixed);
 }
 
-bool integer_datapath(const OperatorSpec& spec) {
+bool fixed_point_datapath(const OperatorSpec& spec) {
   if (spec.kulisch || spec.op == HwOp::kToFp32 || spec.op == HwOp::kFromFp32) return false;
   const bool own_format = spec.op != HwOp::kMac && spec.op != HwOp::kDot;
-  return integer_valued(spec.format) && (own_format || integer_valued(spec.accumulator));
+  return fixed_point_valued(spec.format) && (own_format || fixed_point_valued(spec.accumulator));
 }
 
 std::string generate_verilog(const OperatorSpec& spec) {

@@ -3,9 +3,10 @@
 // library (rtl_library.cpp) with the format's constants; the output is deterministic.
 // --pipeline N places N register levels: after the exact product and after the alignment
 // adder where the operator has them (mul, add, fma, mac), the remaining ones at the output.
-// Integer-valued formats (int<B>, uint<B>, fixed<I>.0) in every operand and result get a
-// dedicated datapath instead (integer_datapath): plain two's complement products and sums,
-// exact, then one clamp to the result's range; no unpacking, aligning or rounding shifter.
+// Fixed-point formats (int<B>, uint<B>, fixed<I>.<F>, ufixed) in every operand and result get a
+// dedicated datapath instead (fixed_point_datapath): plain two's complement products and sums,
+// exact, then one rounding shift (where fraction bits are dropped) and one clamp to the
+// result's range; no unpacking, normalizing or aligning shifter.
 #pragma once
 
 #include <string>
@@ -15,10 +16,10 @@
 
 namespace frugal::hw {
 
-// int<B>, uint<B> (scale 1, zero point 0) or fixed<I>.0.
-bool integer_valued(const numeric::NumberFormat& format);
-// mul, add, fma, mac (not Kulisch) and dot whose operands and result are integer-valued.
-bool integer_datapath(const OperatorSpec& spec);
+// int<B>, uint<B> (scale 1, zero point 0), fixed<I>.<F> or ufixed<I>.<F>.
+bool fixed_point_valued(const numeric::NumberFormat& format);
+// mul, add, fma, mac (not Kulisch) and dot whose operands and result are fixed-point.
+bool fixed_point_datapath(const OperatorSpec& spec);
 
 // The parameterized modules every design uses.
 std::string_view rtl_library();
