@@ -4,6 +4,8 @@
 # Usage: bench/hw/verify_all.sh [path/to/frugal]   (verilator required; about 1 h on 2 cores)
 #        ONLY="int4 int8" bench/hw/verify_all.sh ...   re-verifies those formats, keeping the
 #        other rows.
+#        ONLY="bf16 fp32" OPS="dot" bench/hw/verify_all.sh ...   re-verifies only the operators
+#        starting with OPS of those formats.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -13,6 +15,7 @@ out="$here/verify_table.md"
 old=$(mktemp)
 trap 'rm -f "$old"' EXIT
 cp "$out" "$old"
+[ -n "${OPS:-}" ] && [ -z "${ONLY:-}" ] && { echo "verify_all.sh: OPS needs ONLY" >&2; exit 1; }
 [ -n "${ONLY:-}" ] && FORMATS="$ONLY"
 {
   echo "| format | operator | vectors | kind | result |"
@@ -22,6 +25,7 @@ for f in $FORMATS; do
   acc=$(acc_of "$f")
   for spec in "mul" "add" "fma" "mac --acc $acc" "to-fp32" "from-fp32" \
               "from-fp32 --round stochastic:bits=8" "dot --length 4 --acc $acc"; do
+    if [ -n "${OPS:-}" ] && ! [[ " $OPS " == *" ${spec%% *} "* ]]; then continue; fi
     res=$("$frugal" hw verify $spec --format "$f" --json 2>&1)
     if echo "$res" | grep -q '"passed": true'; then
       line=$(echo "$res" | python3 -c 'import json,sys; d=json.load(sys.stdin); k="exhaustive" if d["exhaustive"] else "%d random + %d edge" % (d["random"], d["edge"]); print("%d | %s" % (d["vectors"], k))')
@@ -32,5 +36,5 @@ for f in $FORMATS; do
     echo "$f $spec done" >&2
   done
 done
-[ -n "${ONLY:-}" ] && python3 "$here/merge_rows.py" "$old" "$out" 2 md "$ONLY"
+[ -n "${ONLY:-}" ] && python3 "$here/merge_rows.py" "$old" "$out" 2 md "$ONLY" "${OPS:-}"
 echo "wrote $out"

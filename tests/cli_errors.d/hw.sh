@@ -7,6 +7,7 @@ expect 1 "the Kulisch accumulator port needs" -- "$frugal" hw gen mac --format b
 expect 1 "stochastic rounding is generated for from-fp32 only" -- "$frugal" hw gen add --format e4m3 --round stochastic
 expect 1 "--acc: applies to mac and dot only" -- "$frugal" hw gen mul --format e4m3 --acc fp32
 expect 1 "install the Debian package verilator" -- env PATH=/nonexistent "$frugal" hw verify mul --format e2m1
+expect 1 "--fpga-only: needs --fpga xilinx or ice40" -- "$frugal" hw size mul --format e2m1 --fpga none --fpga-only
 expect 1 "install the Debian package yosys" -- env PATH=/nonexistent "$frugal" hw size mul --format e2m1
 if command -v verilator >/dev/null; then
   expect 1 "emulator y=0x" -- "$frugal" hw verify mul --format e2m1 --inject-fault 5

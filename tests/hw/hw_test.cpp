@@ -58,6 +58,8 @@ TEST(HwGenerator, IcarusAcceptsTheDesigns) {
       spec("mul", "e4m3"),
       spec("add", "fp16", "", "toward-zero"),
       spec("mac", "e5m2", "kulisch", "nearest", 1),
+      spec("fma", "fixed8.8", "", "toward-zero", 2),
+      spec("dot", "bf16", "fp32", "nearest", 0, 2),
       spec("dot", "int8", "fixed24.0", "nearest", 0, 3),
       spec("from-fp32", "fixed8.8", "", "stochastic:bits=8"),
       spec("to-fp32", "e3m2:sub=off"),
@@ -254,6 +256,12 @@ TEST(HwSize, SynthesizesToGates) {
   EXPECT_GT(big.nand2_area, small.nand2_area);
   EXPECT_GT(small.depth, 2);
   EXPECT_GT(small.total_cells, 0);
+  // The FPGA pass alone (what the fp32 rows of bench/hw/fpga_table.sh use).
+  const SizeResult ice40 = size(spec("mul", "e2m1"), FpgaFamily::kIce40, false);
+  EXPECT_FALSE(ice40.gate_level);
+  EXPECT_EQ(ice40.total_cells, 0);
+  EXPECT_GT(ice40.luts, 10);
+  EXPECT_THROW(size(spec("mul", "e2m1"), FpgaFamily::kNone, false), UserError);
 }
 
 }  // namespace

@@ -28,6 +28,7 @@ struct HwArgs {
   uint64_t seed = 1;
   int64_t inject_fault = -1;
   std::string fpga = "xilinx";
+  bool fpga_only = false;
   bool json = false;
 };
 
@@ -81,17 +82,22 @@ void run_verify(const HwArgs& a) {
 
 void run_size(const HwArgs& a) {
   const hw::OperatorSpec s = spec_of(a);
-  const hw::SizeResult r = hw::size(s, hw::parse_fpga(a.fpga));
+  const hw::FpgaFamily fpga = hw::parse_fpga(a.fpga);
+  if (a.fpga_only && fpga == hw::FpgaFamily::kNone)
+    throw UserError("--fpga-only: needs --fpga xilinx or ice40");
+  const hw::SizeResult r = hw::size(s, fpga, !a.fpga_only);
   if (a.json) {
     nlohmann::json j = {{"operator", hw::describe(s)},
                         {"format", numeric::to_string(s.format)},
                         {"op", std::string(hw::op_name(s.op))},
-                        {"cells", r.cells},
-                        {"total_cells", r.total_cells},
-                        {"nand2_area", r.nand2_area},
-                        {"area_um2_nangate45", r.nand2_area * numeric::kNand2Um2},
-                        {"depth", r.depth},
                         {"seconds", r.seconds}};
+    if (r.gate_level) {
+      j["cells"] = r.cells;
+      j["total_cells"] = r.total_cells;
+      j["nand2_area"] = r.nand2_area;
+      j["area_um2_nangate45"] = r.nand2_area * numeric::kNand2Um2;
+      j["depth"] = r.depth;
+    }
     if (r.fpga != hw::FpgaFamily::kNone)
       j["fpga"] = {{"family", a.fpga},
                    {"cells", r.fpga_cells},
@@ -99,6 +105,11 @@ void run_size(const HwArgs& a) {
                    {"dsps", r.dsps},
                    {"ffs", r.ffs}};
     print_json(j);
+    return;
+  }
+  if (!r.gate_level) {
+    std::printf("%s\n%s: %d LUTs, %d DSPs, %d flip-flops\n", hw::describe(s).c_str(),
+                a.fpga.c_str(), r.luts, r.dsps, r.ffs);
     return;
   }
   std::printf("%s (yosys synth + abc, generic gates)\n", hw::describe(s).c_str());
@@ -161,6 +172,8 @@ void setup(CLI::App& app) {
   auto* sz = hw_cmd->add_subcommand("size", "Synthesize the operator with Yosys");
   add_common(sz, a);
   sz->add_option("--fpga", a->fpga, "none | xilinx (LUT6, DSP48E1) | ice40 (default xilinx)");
+  sz->add_flag("--fpga-only", a->fpga_only,
+               "skip the generic-gate pass (most of an hour for the fp32 FMA and MAC)");
   sz->callback([a] { run_size(*a); });
 }
 

@@ -97,8 +97,38 @@ std::map<std::string, int> parse_stat_cells(const std::string& text) {
   return cells;
 }
 
-SizeResult size(const OperatorSpec& spec, FpgaFamily fpga) {
+namespace {
+
+void size_gates(SizeResult& r, const std::string& yosys, const std::string& dir,
+                const std::string& top) {
+  run_yosys(yosys, dir,
+            "read_verilog design.v\nsynth -flatten -top " + top +
+                "\ndffunmap\nabc -g AND,NAND,OR,NOR,XOR,XNOR,ANDNOT,ORNOT,MUX\nopt_clean\n"
+                "tee -o stat.txt stat\ntee -o ltp.txt ltp -noff\n",
+            "gates");
+  r.cells = parse_stat_cells(read_text(dir + "/stat.txt"));
+  for (const auto& [cell, n] : r.cells) {
+    r.total_cells += n;
+    r.nand2_area += n * weight_of(cell);
+  }
+  r.depth = longest_path(read_text(dir + "/ltp.txt"));
+}
+
+void size_fpga(SizeResult& r, const std::string& yosys, const std::string& dir,
+               const std::string& top) {
+  const std::string synth =
+      r.fpga == FpgaFamily::kXilinx ? "synth_xilinx -flatten -top " : "synth_ice40 -dsp -top ";
+  run_yosys(yosys, dir, "read_verilog design.v\n" + synth + top + "\ntee -o fpga.txt stat\n",
+            "fpga");
+  fill_fpga(r, read_text(dir + "/fpga.txt"));
+}
+
+}  // namespace
+
+SizeResult size(const OperatorSpec& spec, FpgaFamily fpga, bool gate_level) {
   check_expressible(spec);
+  if (!gate_level && fpga == FpgaFamily::kNone)
+    throw UserError("frugal hw size: skipping the gate pass needs an FPGA family");
   const std::string yosys = require_tool("yosys", "yosys");
   const auto t0 = std::chrono::steady_clock::now();
   ScratchDir dir("frugal-hw-size-");
@@ -107,26 +137,11 @@ SizeResult size(const OperatorSpec& spec, FpgaFamily fpga) {
     std::ofstream v(dir.path() + "/design.v");
     v << generate_verilog(spec);
   }
-  run_yosys(yosys, dir.path(),
-            "read_verilog design.v\nsynth -flatten -top " + top +
-                "\ndffunmap\nabc -g AND,NAND,OR,NOR,XOR,XNOR,ANDNOT,ORNOT,MUX\nopt_clean\n"
-                "tee -o stat.txt stat\ntee -o ltp.txt ltp -noff\n",
-            "gates");
   SizeResult r;
-  r.cells = parse_stat_cells(read_text(dir.path() + "/stat.txt"));
-  for (const auto& [cell, n] : r.cells) {
-    r.total_cells += n;
-    r.nand2_area += n * weight_of(cell);
-  }
-  r.depth = longest_path(read_text(dir.path() + "/ltp.txt"));
+  r.gate_level = gate_level;
   r.fpga = fpga;
-  if (fpga != FpgaFamily::kNone) {
-    const std::string synth =
-        fpga == FpgaFamily::kXilinx ? "synth_xilinx -flatten -top " : "synth_ice40 -dsp -top ";
-    run_yosys(yosys, dir.path(),
-              "read_verilog design.v\n" + synth + top + "\ntee -o fpga.txt stat\n", "fpga");
-    fill_fpga(r, read_text(dir.path() + "/fpga.txt"));
-  }
+  if (gate_level) size_gates(r, yosys, dir.path(), top);
+  if (fpga != FpgaFamily::kNone) size_fpga(r, yosys, dir.path(), top);
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
 }

@@ -24,6 +24,7 @@ struct CellWeight {
 const std::vector<CellWeight>& cell_weights();
 
 struct SizeResult {
+  bool gate_level = true;            // the generic-gate pass ran (cells .. depth are set)
   std::map<std::string, int> cells;  // gate -> count
   int total_cells = 0;
   double nand2_area = 0;  // NAND2 equivalents
@@ -34,8 +35,11 @@ struct SizeResult {
   double seconds = 0;
 };
 
-// Throws UserError when yosys is missing or fails (quoting its last line).
-SizeResult size(const OperatorSpec& spec, FpgaFamily fpga);
+// Generic gates (and the FPGA family's cells unless kNone). gate_level = false skips the
+// gate pass, whose ABC mapping takes most of an hour for the fp32 FMA and MAC, where only
+// the FPGA counts are wanted. Throws UserError when yosys is missing or fails (quoting its
+// last line).
+SizeResult size(const OperatorSpec& spec, FpgaFamily fpga, bool gate_level = true);
 
 // Parses the cell table of Yosys' `stat` output (exposed for tests).
 std::map<std::string, int> parse_stat_cells(const std::string& text);
