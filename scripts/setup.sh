@@ -20,7 +20,7 @@ PACKAGES=(
   gcc-avr avr-libc simavr libsimavr-dev libelf-dev gcc-arm-none-eabi libnewlib-arm-none-eabi
   nodejs
   pybind11-dev python3-dev python3-numpy python3-pytest python3-matplotlib python3-setuptools
-  python3-pip python3-venv
+  python3-pip python3-venv python3-wheel
 )
 # npm only where no npm is on PATH (a Node.js from elsewhere bundles its own, and Debian's
 # npm package would conflict with it): it installs the ONNX Runtime peer below.
@@ -40,7 +40,10 @@ fi
 
 werror="${FRUGAL_WERROR:-OFF}"
 [ "${CI:-}" = "true" ] && werror=ON
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DFRUGAL_WERROR="$werror" >/dev/null
+# FRUGAL_PYTHON_MODULE: the library is compiled -fPIC once, for the CLI, the tests and the
+# Python module build/python/frugal/_frugal*.so alike (its cost is within noise: docs/python.md).
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DFRUGAL_WERROR="$werror" \
+  -DFRUGAL_PYTHON_MODULE=ON >/dev/null
 cmake --build build -j "${FRUGAL_JOBS:-$(nproc)}"
 echo "setup: built build/frugal"
 # The ONNX Runtime peer (onnxruntime-node, from the npm registry) for the ORT agreement
