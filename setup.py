@@ -4,7 +4,8 @@ setuptools only packages; CMake builds the extension `frugal._frugal` (FRUGAL_PY
 the library compiled -fPIC, linked into the module). The CMake build directory is, in order:
 FRUGAL_MODULE_BUILD_DIR; build/ when it already is such a build (scripts/setup.sh makes
 one: pip then only packages its module); else build-pymodule/, configured here for the
-Python running pip. docs/python.md.
+Python running pip. FRUGAL_MODULE_PACKAGE_ONLY=1 packages the module as it is, building
+nothing (ctest python_pip_install, which must not rebuild under other tests). docs/python.md.
 """
 import glob
 import os
@@ -53,10 +54,11 @@ class CMakeBuild(build_ext):
         elif not _is_module_build(build):
             sys.exit(f"setup.py: {build} is a CMake build without the module: reconfigure it "
                      "with -DFRUGAL_PYTHON_MODULE=ON, or point FRUGAL_MODULE_BUILD_DIR elsewhere")
-        print(f"setup.py: building frugal._frugal in {build}", flush=True)
-        jobs = os.environ.get("FRUGAL_JOBS", str(os.cpu_count() or 2))
-        subprocess.run(["cmake", "--build", build, "--target", "frugal_python", "-j", jobs],
-                       check=True)
+        if os.environ.get("FRUGAL_MODULE_PACKAGE_ONLY") != "1":
+            print(f"setup.py: building frugal._frugal in {build}", flush=True)
+            jobs = os.environ.get("FRUGAL_JOBS", str(os.cpu_count() or 2))
+            subprocess.run(["cmake", "--build", build, "--target", "frugal_python", "-j", jobs],
+                           check=True)
         suffix = sysconfig.get_config_var("EXT_SUFFIX")
         built = glob.glob(os.path.join(build, "python", "frugal", "_frugal" + suffix))
         if not built:

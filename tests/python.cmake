@@ -28,5 +28,5 @@ if(FRUGAL_PYTHON_BUILT AND FRUGAL_PYTHON_MODULE)
   add_test(NAME python_pip_install
            COMMAND bash ${CMAKE_SOURCE_DIR}/tests/python/pip_install.sh ${Python3_EXECUTABLE}
                    ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR})
-  set_tests_properties(python_pip_install PROPERTIES LABELS python TIMEOUT 120 RUN_SERIAL ON)
+  set_tests_properties(python_pip_install PROPERTIES LABELS python TIMEOUT 120)
 endif()
