@@ -203,6 +203,9 @@ TEST(HwGenerator, FixedPointFormatsGetTheFixedPointDatapath) {
   const std::string top = v.substr(v.find("module frugal_add_int8"));
   EXPECT_NE(top.find("wire signed [8:0] s = ia + ib;"), std::string::npos) << top;
   EXPECT_EQ(top.find("fr_add"), std::string::npos) << top;
+  // A sum narrower than the result is sign-extended (a part-select beyond it would be x).
+  const std::string d = generate_verilog(spec("dot", "int4", "int16"));
+  EXPECT_NE(d.find("assign y_comb = {{6{s[9]}}, s};"), std::string::npos) << d;
   const std::string m = generate_verilog(spec("mul", "fixed8.8"));
   EXPECT_NE(m.find("p_m_q = (p_m >> 8)"), std::string::npos) << m;  // drops 8 of 16 bits
   EXPECT_EQ(m.substr(m.find("module frugal_mul")).find("fr_round"), std::string::npos) << m;

@@ -201,8 +201,12 @@ void FixedWriter::clamp(const Signed& v, const fn::NumberFormat& out) {
   auto lit = [&](int64_t c) {
     return (c < 0 ? "-" : "") + std::to_string(width) + "'sd" + std::to_string(c < 0 ? -c : c);
   };
-  if (out.is_signed && width <= wo) {  // the range fits: no clamp
-    os_ << "  assign y_comb = " << v.name << "[" << wo - 1 << ":0];\n";
+  if (out.is_signed && width <= wo) {  // the range fits: no clamp, sign-extend
+    const std::string top = v.name + "[" + std::to_string(width - 1) + "]";
+    os_ << "  assign y_comb = "
+        << (width == wo ? v.name
+                        : "{{" + std::to_string(wo - width) + "{" + top + "}}, " + v.name + "}")
+        << ";\n";
     return;
   }
   os_ << "  assign y_comb = " << v.name << " > " << lit(hi) << " ? " << wo << "'d" << hi << " : "
