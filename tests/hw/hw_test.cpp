@@ -238,6 +238,18 @@ TEST(HwVerify, FromFp32StochasticRandomAndEdges) {
   EXPECT_EQ(r.vectors, 120'000u);
 }
 
+// The bf16 dot product's 525-bit exact sum against the multi-word reference, a reduced count
+// (bench/hw/verify_all.sh runs 10^7 + 10^5 for bf16 and fp32).
+TEST(HwVerify, WideDotBf16RandomAndEdges) {
+  REQUIRE_TOOL("verilator");
+  VerifyOptions opt;
+  opt.random_vectors = 20'000;
+  opt.edge_vectors = 5'000;
+  const VerifyResult r = verify(spec("dot", "bf16", "fp32", "toward-zero", 0, 2), opt);
+  EXPECT_TRUE(r.passed) << r.mismatch;
+  EXPECT_EQ(r.vectors, 25'000u);
+}
+
 // A fault injected into the RTL's output is caught and reported in hex.
 TEST(HwVerify, InjectedFaultIsReported) {
   REQUIRE_TOOL("verilator");
