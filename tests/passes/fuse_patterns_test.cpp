@@ -229,3 +229,80 @@ TEST(GeluOp, ValuesAndBadAttribute) {
   b.g.nodes[0].attrs["approximate"] = attr(std::string("fast"));
   EXPECT_THROW(run_ref(b.g, b.feeds), UserError);
 }
+
+namespace {
+
+struct AttnForm {
+  Shape batch = {2, 3};
+  int64_t t = 7, d = 8;
+  int q_scale = 0;        // 0: the scores scaled by Div; 1: Q scaled by Mul; 2: no scale
+  bool transpose = true;  // K transposed by a Transpose node, else Kᵀ is a graph input
+  bool mask = false;      // Add of a [batch0, 1, 1, T] mask before the Softmax
+  int64_t softmax_axis = -1;
+  bool probs_output = false;  // the Softmax's output is a graph output too
+};
+
+Shape dims(Shape batch, int64_t a, int64_t b) {
+  batch.push_back(a);
+  batch.push_back(b);
+  return batch;
+}
+
+// The chain torch exports for an attention block (ViT: Q scaled first; BERT: the scores
+// divided, then the padding mask added).
+Graph attention_graph(const AttnForm& f) {
+  Graph b(17);
+  std::string q = b.input("q", dims(f.batch, f.t, f.d));
+  const std::string kt = f.transpose
+                             ? b.node("Transpose", {b.input("k", dims(f.batch, f.t, f.d))}, "kt",
+                                      {{"perm", attr(std::vector<int64_t>{0, 1, 3, 2})}})
+                             : b.input("kt", dims(f.batch, f.d, f.t));
+  if (f.q_scale == 1) q = b.node("Mul", {q, b.scalar("s", 0.35f)}, "qs");
+  std::string s = b.node("MatMul", {q, kt}, "scores");
+  if (f.q_scale == 0) s = b.node("Div", {s, b.scalar("sqrt_d", 2.8f)}, "scaled");
+  if (f.mask) s = b.node("Add", {b.input("mask", {f.batch[0], 1, 1, f.t}), s}, "masked");
+  const std::string p = b.node("Softmax", {s}, "probs", {{"axis", attr(f.softmax_axis)}});
+  b.output(b.node("MatMul", {p, b.input("v", dims(f.batch, f.t, f.d))}, "y"));
+  if (f.probs_output) b.output(p);
+  b.g.validate_and_sort();
+  return b;
+}
+
+ir::Graph attention_fused(const ir::Graph& g, int64_t& changes) {
+  passes::PassReport r;
+  ir::Graph out = passes::fuse_attention(g, ops::InferOptions{}, r);
+  changes = r.changes;
+  return out;
+}
+
+}  // namespace
+
+TEST(FuseAttention, ExportedChainsBecomeOneNode) {
+  std::vector<AttnForm> forms(5);
+  forms[1].q_scale = 1;
+  forms[2].q_scale = 2;
+  forms[3].transpose = false;
+  forms[4].mask = true;
+  forms[4].softmax_axis = 3;
+  for (size_t i = 0; i < forms.size(); ++i) {
+    const Graph b = attention_graph(forms[i]);
+    int64_t changes = 0;
+    const ir::Graph after = attention_fused(b.g, changes);
+    EXPECT_EQ(changes, 1) << "form " << i;
+    EXPECT_EQ(after.nodes.size(), 1u) << "form " << i;
+    EXPECT_EQ(count_op(after, "Attention"), 1u) << "form " << i;
+    expect_same(b.g, after, b.feeds, "form " + std::to_string(i));
+  }
+}
+
+TEST(FuseAttention, NearMissesStay) {
+  std::vector<AttnForm> forms(2);
+  forms[0].softmax_axis = 2;     // over the query axis
+  forms[1].probs_output = true;  // the probabilities are needed on their own
+  for (size_t i = 0; i < forms.size(); ++i) {
+    int64_t changes = 0;
+    const Graph b = attention_graph(forms[i]);
+    attention_fused(b.g, changes);
+    EXPECT_EQ(changes, 0) << "form " << i;
+  }
+}

@@ -584,13 +584,13 @@ TEST(Optimize, ZooModelsKeepTheirOutputs) {
     ops::InferOptions opt;
     opt.input_shapes["input"] = c.input;
     const passes::Optimized o = passes::optimize(model, opt);
-    ASSERT_EQ(o.passes.size(), 8u);
+    ASSERT_EQ(o.passes.size(), 9u);
     EXPECT_EQ(count_op(o.graph, "BatchNormalization"), 0u) << c.model;
     if (c.bn_folded) {
-      EXPECT_EQ(o.passes[4].changes, static_cast<int64_t>(c.bn_folded)) << c.model;
+      EXPECT_EQ(o.passes[5].changes, static_cast<int64_t>(c.bn_folded)) << c.model;
     }
     if (c.adds_fused) {
-      EXPECT_EQ(o.passes[5].changes, static_cast<int64_t>(c.adds_fused)) << c.model;
+      EXPECT_EQ(o.passes[6].changes, static_cast<int64_t>(c.adds_fused)) << c.model;
     }
     EXPECT_LT(o.graph.nodes.size(), model.nodes.size()) << c.model;
     const Tensor x = random_tensor(c.input, 77);
@@ -607,7 +607,7 @@ TEST(Optimize, SessionReportsPassesAndCanSkipThem) {
   const ir::Graph model = zoo::build("lenet5", 1);
   runtime::SessionOptions so;
   runtime::Session on(model, so);
-  ASSERT_EQ(on.passes().size(), 8u);
+  ASSERT_EQ(on.passes().size(), 9u);
   EXPECT_EQ(on.passes()[0].pass, "fold_constants");
   so.optimize = false;
   runtime::Session off(model, so);

@@ -51,6 +51,10 @@ class Matcher {
     auto it = info_.values.find(value);
     return it != info_.values.end() && it->second.shape ? &*it->second.shape : nullptr;
   }
+  DType dtype(const std::string& value) const {
+    auto it = info_.values.find(value);
+    return it == info_.values.end() ? DType::kUndefined : it->second.dtype;
+  }
   bool is_float(const std::string& value) const {
     auto it = info_.values.find(value);
     return it != info_.values.end() &&
@@ -335,6 +339,162 @@ ir::Graph fuse_gelu(const ir::Graph& in, const ops::InferOptions& options, PassR
   std::vector<bool> dead(g.nodes.size(), false);
   for (auto& [nodes, gelu] : rewrites) replace(g, nodes, std::move(gelu), dead);
   report.changes = static_cast<int64_t>(rewrites.size());
+  erase_nodes(g, dead);
+  prune_values(g);
+  return g;
+}
+
+}  // namespace frugal::passes
+
+namespace frugal::passes {
+namespace {
+
+struct AttentionMatch {
+  std::vector<size_t> nodes;  // the pattern's nodes, the second MatMul last
+  std::string q, k, v, mask;  // mask empty when there is none
+  bool k_transposed = true;   // k is Kᵀ (no Transpose absorbed)
+  double scale = 1.0;
+};
+
+// A Mul by a one-element constant (either side) or a Div by one (divisor second) producing
+// `value`, owned by the pattern: folds its factor into `scale` and returns its other input.
+std::optional<std::string> strip_scale(const Matcher& m, const std::string& value,
+                                       std::vector<size_t>& nodes, double& scale) {
+  if (const auto mul = m.node(value, "Mul")) {
+    const ir::Node& n = m.at(*mul);
+    for (size_t i : {0, 1}) {
+      const auto c = n.inputs.size() == 2 ? m.scalar(n.inputs[1 - i]) : std::nullopt;
+      if (!c) continue;
+      scale *= *c;
+      nodes.push_back(*mul);
+      return n.inputs[i];
+    }
+  } else if (const auto div = m.node(value, "Div")) {
+    const ir::Node& n = m.at(*div);
+    const auto c = n.inputs.size() == 2 ? m.scalar(n.inputs[1]) : std::nullopt;
+    if (c && *c != 0.0) {
+      scale /= *c;
+      nodes.push_back(*div);
+      return n.inputs[0];
+    }
+  }
+  return std::nullopt;
+}
+
+// scale * Q Kᵀ: an optional scale, the MatMul, an optional scale of Q and an optional
+// Transpose of K that swaps the last two axes.
+bool match_product(const Matcher& m, std::string s, AttentionMatch& r) {
+  if (const auto unscaled = strip_scale(m, s, r.nodes, r.scale)) s = *unscaled;
+  const auto mm = m.node(s, "MatMul");
+  if (!mm || m.at(*mm).inputs.size() != 2) return false;
+  r.nodes.push_back(*mm);
+  r.q = m.at(*mm).inputs[0];
+  r.k = m.at(*mm).inputs[1];
+  if (const auto unscaled = strip_scale(m, r.q, r.nodes, r.scale)) r.q = *unscaled;
+  const Shape* kt = m.shape(r.k);
+  if (const auto t = m.node(r.k, "Transpose"); t && kt && kt->size() >= 2) {
+    std::vector<int64_t> swap(kt->size());
+    for (size_t i = 0; i < swap.size(); ++i) swap[i] = static_cast<int64_t>(i);
+    std::swap(swap[swap.size() - 1], swap[swap.size() - 2]);
+    if (m.at(*t).attr_ints("perm") == swap) {
+      r.nodes.push_back(*t);
+      r.k = m.at(*t).inputs.at(0);
+      r.k_transposed = false;
+    }
+  }
+  return true;
+}
+
+// The scores feeding the Softmax: the product, or the product plus a mask (either side of
+// the Add).
+bool match_scores(const Matcher& m, const std::string& s, AttentionMatch& r) {
+  const auto add = m.node(s, "Add");
+  if (!add) return match_product(m, s, r);
+  const ir::Node& a = m.at(*add);
+  if (a.inputs.size() != 2 || a.inputs[0] == a.inputs[1]) return false;
+  for (size_t i : {0, 1}) {
+    AttentionMatch tried = r;
+    tried.nodes.push_back(*add);
+    tried.mask = a.inputs[1 - i];
+    if (match_product(m, a.inputs[i], tried)) {
+      r = std::move(tried);
+      return true;
+    }
+  }
+  return false;
+}
+
+// Q, K, V float32 of one rank with the same leading dimensions (the op's contract; the
+// MatMuls checked the rest), a float32 mask, and `out` (the result) of Attention's shape.
+bool attention_operands_fit(const Matcher& m, const AttentionMatch& r, const std::string& out) {
+  const Shape *q = m.shape(r.q), *k = m.shape(r.k), *v = m.shape(r.v);
+  if (!q || !k || !v || q->size() < 2 || k->size() != q->size() || v->size() != q->size())
+    return false;
+  if (!std::equal(q->begin(), q->end() - 2, k->begin()) ||
+      !std::equal(q->begin(), q->end() - 2, v->begin()))
+    return false;
+  // A broadcast in a scale or the mask would change the result's shape.
+  Shape y(q->begin(), q->end() - 1);
+  y.push_back(v->back());
+  if (m.shape(out) == nullptr || *m.shape(out) != y) return false;
+  for (const std::string* x : {&r.q, &r.k, &r.v, &r.mask})
+    if (!x->empty() && m.dtype(*x) != DType::kF32) return false;
+  return true;
+}
+
+// From the Softmax over the last axis: its scores chain before, the MatMul by V after.
+std::optional<AttentionMatch> match_attention(const Matcher& m, size_t softmax, int64_t opset) {
+  const ir::Node& sm = m.at(softmax);
+  const Shape* s = m.shape(sm.inputs.at(0));
+  if (!s || s->size() < 2) return std::nullopt;
+  const auto rank = static_cast<int64_t>(s->size());
+  const int64_t axis = sm.attr_int("axis", opset < 13 ? 1 : -1);
+  if (axis != -1 && axis != rank - 1) return std::nullopt;
+  const auto pv = m.sole_reader(sm.outputs.at(0));
+  if (!pv || m.at(*pv).op_type != "MatMul" || !is_onnx_domain(m.at(*pv)) ||
+      m.at(*pv).inputs.size() != 2 || m.at(*pv).inputs[0] != sm.outputs[0])
+    return std::nullopt;
+  AttentionMatch r;
+  if (!match_scores(m, sm.inputs[0], r)) return std::nullopt;
+  r.v = m.at(*pv).inputs[1];
+  r.nodes.push_back(softmax);
+  r.nodes.push_back(*pv);
+  if (!attention_operands_fit(m, r, m.at(*pv).outputs.at(0))) return std::nullopt;
+  return r;
+}
+
+}  // namespace
+
+ir::Graph fuse_attention(const ir::Graph& in, const ops::InferOptions& options,
+                         PassReport& report) {
+  report = {"fuse_attention", 0, {}};
+  ir::Graph g = in;
+  const ops::GraphInfo info = ops::infer_graph(g, options);
+  const Uses uses(g);
+  const Matcher m(g, uses, info);
+  std::vector<bool> taken(g.nodes.size(), false);
+  std::vector<std::pair<std::vector<size_t>, ir::Node>> rewrites;
+  for (size_t k = 0; k < g.nodes.size(); ++k) {
+    if (g.nodes[k].op_type != "Softmax" || !is_onnx_domain(g.nodes[k])) continue;
+    auto r = match_attention(m, k, g.opset(""));
+    if (!r || overlaps(r->nodes, taken)) continue;
+    ir::Node att;
+    att.name = g.nodes[r->nodes.back()].name;
+    att.op_type = "Attention";
+    att.domain = "frugal";
+    att.inputs = {r->q, r->k, r->v};
+    if (!r->mask.empty()) att.inputs.push_back(r->mask);
+    att.attrs["scale"] = ir::Attribute{.value = static_cast<float>(r->scale)};
+    att.attrs["k_transposed"] = ir::Attribute{.value = int64_t{r->k_transposed ? 1 : 0}};
+    report.nodes.push_back(att.name + " (" + std::to_string(r->nodes.size()) +
+                           " nodes) into Attention");
+    for (size_t j : r->nodes) taken[j] = true;
+    rewrites.emplace_back(r->nodes, std::move(att));
+  }
+  std::vector<bool> dead(g.nodes.size(), false);
+  for (auto& [nodes, att] : rewrites) replace(g, nodes, std::move(att), dead);
+  report.changes = static_cast<int64_t>(rewrites.size());
+  if (!rewrites.empty()) g.opsets.emplace("frugal", 1);
   erase_nodes(g, dead);
   prune_values(g);
   return g;

@@ -17,4 +17,12 @@ ir::Graph fuse_layer_norm(const ir::Graph& graph, const ops::InferOptions& optio
 // 1/sqrt(2); the 0.5 applied last or to x first) becomes one Gelu (opset 20's definition).
 ir::Graph fuse_gelu(const ir::Graph& graph, const ops::InferOptions& options, PassReport& report);
 
+// Scaled dot-product attention, MatMul(Q, Kᵀ), an optional scale (Mul or Div by a
+// one-element constant, of the product or of Q), an optional Add of a mask, Softmax over
+// the last axis and MatMul by V, becomes one Attention node (domain "frugal",
+// ops/attention.cpp); a Transpose producing Kᵀ from K (last two axes) is absorbed too.
+// Only float32 Q, K, V with equal leading dimensions, each intermediate read once.
+ir::Graph fuse_attention(const ir::Graph& graph, const ops::InferOptions& options,
+                         PassReport& report);
+
 }  // namespace frugal::passes

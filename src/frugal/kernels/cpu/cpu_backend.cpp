@@ -83,11 +83,13 @@ const std::map<std::string, OpEntry>& op_table() {
   return table;
 }
 
-// Operators of frugal's own domain (ops/binary_layer.h); their weight bits are uint64.
+// Operators of frugal's own domain: the binary layers (ops/binary_layer.h; their weight
+// bits are uint64) and Attention (ops/attention.cpp).
 const std::map<std::string, OpEntry>& frugal_op_table() {
   static const std::map<std::string, OpEntry> table{
       {ops::binary::kGemm, {make_binary_gemm, false, 1}},
       {ops::binary::kConv, {make_binary_conv, false, 1}},
+      {"Attention", {make_attention, false}},
   };
   return table;
 }

@@ -73,5 +73,6 @@ std::unique_ptr<kernels::Kernel> make_gru(const Build& b);
 std::unique_ptr<kernels::Kernel> make_rnn(const Build& b);
 std::unique_ptr<kernels::Kernel> make_binary_gemm(const Build& b);  // ops/binary_layer.h
 std::unique_ptr<kernels::Kernel> make_binary_conv(const Build& b);
+std::unique_ptr<kernels::Kernel> make_attention(const Build& b);  // frugal's Attention
 
 }  // namespace frugal::kernels::cpu

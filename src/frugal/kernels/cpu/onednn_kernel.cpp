@@ -60,9 +60,10 @@ dnnl::memory OnednnKernel::bind_output(size_t index, const dnnl::memory::desc& b
   return m;
 }
 
-dnnl::memory OnednnKernel::view_of(const dnnl::memory& base, const dnnl::memory::desc& md) {
+dnnl::memory OnednnKernel::view_of(const dnnl::memory& base, const dnnl::memory::desc& md,
+                                   size_t bytes) {
   dnnl::memory v(md, context_->engine(), DNNL_MEMORY_NONE);
-  views_.push_back({v, base});
+  views_.push_back({v, base, bytes});
   return v;
 }
 
@@ -142,7 +143,8 @@ void OnednnKernel::add_step(const dnnl::primitive_desc_base& pd, dnnl::primitive
 void OnednnKernel::run(ops::KernelContext& ctx) {
   for (auto& b : inputs_) b.mem.set_data_handle(const_cast<void*>(ctx.input(b.index).raw()));
   for (auto& b : outputs_) b.mem.set_data_handle(ctx.output(b.index).raw());
-  for (auto& v : views_) v.view.set_data_handle(v.base.get_data_handle());
+  for (auto& v : views_)
+    v.view.set_data_handle(static_cast<char*>(v.base.get_data_handle()) + v.bytes);
   // The scratchpad may have grown since a kernel was built: point at its final place.
   for (auto& s : scratchpads_) s.set_data_handle(context_->scratchpad());
   dnnl::stream& stream = context_->stream();

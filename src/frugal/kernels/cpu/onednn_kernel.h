@@ -78,9 +78,9 @@ class OnednnKernel final : public kernels::Kernel, public LayoutNegotiable {
                            const dnnl::memory::desc& wanted);
   // A step copying `from` into `to` (same dims, any layouts), run in order with the others.
   void add_copy(const dnnl::memory& from, const dnnl::memory& to);
-  // Another descriptor (a sub-memory, say) over `base`'s buffer, following it wherever run()
-  // or an adopted layout points `base`.
-  dnnl::memory view_of(const dnnl::memory& base, const dnnl::memory::desc& md);
+  // Another descriptor (a sub-memory, say) over `base`'s buffer, from `bytes` into it,
+  // following it wherever run() or an adopted layout points `base`.
+  dnnl::memory view_of(const dnnl::memory& base, const dnnl::memory::desc& md, size_t bytes = 0);
   // A buffer owned by the kernel.
   dnnl::memory buffer(const dnnl::memory::desc& md);
 
@@ -132,6 +132,7 @@ class OnednnKernel final : public kernels::Kernel, public LayoutNegotiable {
   std::vector<dnnl::memory> scratchpads_;
   struct View {
     dnnl::memory view, base;
+    size_t bytes;
   };
   std::vector<View> views_;
   std::vector<Tensor> kept_;  // constants used in place
