@@ -136,6 +136,7 @@ int describe(const ir::Graph& g) {
 }
 
 int run(const Args& a) {
+  const auto load_start = Clock::now();  // init_ms: file read to session ready, as ORT's create()
   const ir::Graph g = ir::load_onnx(a.model);
   if (a.describe) return describe(g);
   if (!a.rebatch.empty()) {
@@ -167,6 +168,8 @@ int run(const Args& a) {
     opt.backend_config.ranges = runtime::calibrate_minmax(g, {{x}}, fp32);
   }
   runtime::Session s(g, opt);
+  const double init_ms =
+      std::chrono::duration<double, std::milli>(Clock::now() - load_start).count();
 
   std::vector<Tensor> out;
   for (int i = 0; i < a.warmup; ++i) out = s.run({x});
@@ -189,6 +192,7 @@ int run(const Args& a) {
   j["batch"] = x.dim(0);
   j["threads"] = a.threads;
   j["ms"] = ms;
+  j["init_ms"] = init_ms;
   j["arena_bytes"] = s.arena_bytes();
   j["constant_bytes"] = s.constant_bytes();
   j["output"] = {{"name", s.outputs()[0].name}, {"shape", out[0].shape()}};

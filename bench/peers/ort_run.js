@@ -105,6 +105,7 @@ async function main() {
   const version = require(path.join(__dirname, 'node_modules', 'onnxruntime-node', 'package.json')).version;
   const os = require('os');
   const prefix = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ort-prof-')), 'ort');
+  const created = process.hrtime.bigint();  // init_ms: file read to session ready
   const session = await ort.InferenceSession.create(a.model, {
     enableProfiling: !!a.profile,
     profileFilePrefix: prefix,
@@ -114,6 +115,7 @@ async function main() {
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
   });
+  const initMs = Number(process.hrtime.bigint() - created) / 1e6;
   const x = a.input ? readNpy(a.input) : randomInput(a.shape, a.seed);
   const feeds = {[session.inputNames[0]]: new ort.Tensor('float32', x.data, x.shape)};
   let out;
@@ -132,6 +134,7 @@ async function main() {
     batch: x.shape[0],
     threads: a.threads,
     ms,
+    init_ms: initMs,
     output: {name, shape: y.dims.map(Number)},
   };
   if (a.output) result.output.data = Array.from(y.data);

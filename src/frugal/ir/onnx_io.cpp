@@ -42,9 +42,19 @@ std::string read_file(const std::string& path) {
   if (fs::is_directory(path, ec)) throw UserError(path + ": is a directory, not a model file");
   std::ifstream f(path, std::ios::binary);
   if (!f) throw UserError(path + ": cannot open (" + std::strerror(errno) + ")");
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
+  // One read into a buffer of the file's size: a stringstream would copy a 350 MB model
+  // several times as it grows (session init time, bench/RESULTS.md).
+  const auto size = fs::file_size(path, ec);
+  if (ec) {  // not a regular file (a pipe): read as it comes
+    std::ostringstream ss;
+    ss << f.rdbuf();
+    return ss.str();
+  }
+  std::string bytes(static_cast<size_t>(size), '\0');
+  f.read(bytes.data(), static_cast<std::streamsize>(size));
+  if (static_cast<uintmax_t>(f.gcount()) != size)
+    throw UserError(path + ": cannot read (" + std::strerror(errno) + ")");
+  return bytes;
 }
 
 struct Loader {

@@ -1,6 +1,6 @@
 // Recognition of the decompositions exporters emit for LayerNorm and GELU (PyTorch before
-// opsets 17 and 20), rewritten as the one operator each stands for, so that a backend runs
-// one kernel instead of six to nine elementwise and reduction passes.
+// opsets 17 and 20) and for scaled dot-product attention, rewritten as the one operator
+// each stands for, so that a backend runs one kernel instead of five to nine nodes.
 #include <algorithm>
 #include <cmath>
 #include <optional>
@@ -269,85 +269,39 @@ std::string fresh_name(const ir::Graph& g, const std::string& base) {
   return name;
 }
 
-}  // namespace
+// One match: the nodes it replaces, the node replacing them, the report's line.
+struct Rewrite {
+  std::vector<size_t> nodes;
+  ir::Node fused;
+  std::string line;
+};
 
-ir::Graph fuse_layer_norm(const ir::Graph& in, const ops::InferOptions& options,
-                          PassReport& report) {
-  report = {"fuse_layer_norm", 0, {}};
-  ir::Graph g = in;
-  const ops::GraphInfo info = ops::infer_graph(g, options);
-  const Uses uses(g);
-  const Matcher m(g, uses, info);
-  std::vector<bool> dead(g.nodes.size(), false);
-  std::vector<std::pair<std::vector<size_t>, ir::Node>> rewrites;
-  for (size_t k = 0; k < g.nodes.size(); ++k) {
-    if (g.nodes[k].op_type != "Div" || !is_onnx_domain(g.nodes[k])) continue;
-    auto r = match_layer_norm(g, m, k);
-    if (!r || overlaps(r->nodes, dead)) continue;
-    const Shape& xs = *m.shape(r->x);
-    const Shape normalized(xs.begin() + r->axis, xs.end());
-    const DType dtype = info.at(r->x).dtype;
-    ir::Node ln;
-    ln.name = g.nodes[r->nodes.back()].name;
-    ln.op_type = "LayerNormalization";
-    ln.attrs["axis"] = ir::Attribute{.value = r->axis};
-    ln.attrs["epsilon"] = ir::Attribute{.value = static_cast<float>(r->epsilon)};
-    const std::string scale = fresh_name(g, ln.name + ".ln_scale");
-    g.initializers[scale] =
-        r->scale ? *r->scale
-                 : tensor_from_doubles(dtype, normalized,
-                                       std::vector<double>(shape_numel(normalized), 1.0));
-    ln.inputs = {r->x, scale};
-    if (r->bias) {
-      const std::string bias = fresh_name(g, ln.name + ".ln_bias");
-      g.initializers[bias] = *r->bias;
-      ln.inputs.push_back(bias);
-    }
-    report.nodes.push_back(std::to_string(r->nodes.size()) + " nodes ending in " + ln.name +
-                           " into LayerNormalization");
-    for (size_t j : r->nodes) dead[j] = true;
-    rewrites.emplace_back(r->nodes, std::move(ln));
-  }
-  std::fill(dead.begin(), dead.end(), false);
-  for (auto& [nodes, ln] : rewrites) replace(g, nodes, std::move(ln), dead);
-  report.changes = static_cast<int64_t>(rewrites.size());
-  erase_nodes(g, dead);
-  prune_values(g);
-  return g;
-}
-
-ir::Graph fuse_gelu(const ir::Graph& in, const ops::InferOptions& options, PassReport& report) {
-  report = {"fuse_gelu", 0, {}};
+// The frame of every pass here: `match(g, m, info, k)` tries each ONNX-domain node k of
+// type `anchor`; matches overlapping an earlier one are skipped; then all are replaced.
+template <typename Match>
+ir::Graph rewrite_patterns(const ir::Graph& in, const ops::InferOptions& options,
+                           const char* anchor, PassReport& report, Match match) {
   ir::Graph g = in;
   const ops::GraphInfo info = ops::infer_graph(g, options);
   const Uses uses(g);
   const Matcher m(g, uses, info);
   std::vector<bool> taken(g.nodes.size(), false);
-  std::vector<std::pair<std::vector<size_t>, ir::Node>> rewrites;
+  std::vector<Rewrite> rewrites;
   for (size_t k = 0; k < g.nodes.size(); ++k) {
-    if (g.nodes[k].op_type != "Erf" || !is_onnx_domain(g.nodes[k])) continue;
-    auto r = match_gelu(m, k);
+    if (g.nodes[k].op_type != anchor || !is_onnx_domain(g.nodes[k])) continue;
+    std::optional<Rewrite> r = match(g, m, info, k);
     if (!r || overlaps(r->nodes, taken)) continue;
-    ir::Node gelu;
-    gelu.name = g.nodes[r->nodes.back()].name;
-    gelu.op_type = "Gelu";
-    gelu.inputs = {r->x};
-    report.nodes.push_back(gelu.name + " (5 nodes) into Gelu");
     for (size_t j : r->nodes) taken[j] = true;
-    rewrites.emplace_back(r->nodes, std::move(gelu));
+    report.nodes.push_back(r->line);
+    rewrites.push_back(std::move(*r));
   }
   std::vector<bool> dead(g.nodes.size(), false);
-  for (auto& [nodes, gelu] : rewrites) replace(g, nodes, std::move(gelu), dead);
+  for (Rewrite& r : rewrites) replace(g, r.nodes, std::move(r.fused), dead);
   report.changes = static_cast<int64_t>(rewrites.size());
   erase_nodes(g, dead);
   prune_values(g);
   return g;
 }
-
-}  // namespace frugal::passes
-
-namespace frugal::passes {
-namespace {
 
 struct AttentionMatch {
   std::vector<size_t> nodes;  // the pattern's nodes, the second MatMul last
@@ -465,19 +419,62 @@ std::optional<AttentionMatch> match_attention(const Matcher& m, size_t softmax, 
 
 }  // namespace
 
+ir::Graph fuse_layer_norm(const ir::Graph& in, const ops::InferOptions& options,
+                          PassReport& report) {
+  report = {"fuse_layer_norm", 0, {}};
+  auto match = [](ir::Graph& g, const Matcher& m, const ops::GraphInfo& info,
+                  size_t k) -> std::optional<Rewrite> {
+    auto r = match_layer_norm(g, m, k);
+    if (!r) return std::nullopt;
+    const Shape& xs = *m.shape(r->x);
+    const Shape normalized(xs.begin() + r->axis, xs.end());
+    const DType dtype = info.at(r->x).dtype;
+    ir::Node ln;
+    ln.name = g.nodes[r->nodes.back()].name;
+    ln.op_type = "LayerNormalization";
+    ln.attrs["axis"] = ir::Attribute{.value = r->axis};
+    ln.attrs["epsilon"] = ir::Attribute{.value = static_cast<float>(r->epsilon)};
+    const std::string scale = fresh_name(g, ln.name + ".ln_scale");
+    g.initializers[scale] =
+        r->scale ? *r->scale
+                 : tensor_from_doubles(dtype, normalized,
+                                       std::vector<double>(shape_numel(normalized), 1.0));
+    ln.inputs = {r->x, scale};
+    if (r->bias) {
+      const std::string bias = fresh_name(g, ln.name + ".ln_bias");
+      g.initializers[bias] = *r->bias;
+      ln.inputs.push_back(bias);
+    }
+    std::string line = std::to_string(r->nodes.size()) + " nodes ending in " + ln.name +
+                       " into LayerNormalization";
+    return Rewrite{r->nodes, std::move(ln), std::move(line)};
+  };
+  return rewrite_patterns(in, options, "Div", report, match);
+}
+
+ir::Graph fuse_gelu(const ir::Graph& in, const ops::InferOptions& options, PassReport& report) {
+  report = {"fuse_gelu", 0, {}};
+  auto match = [](ir::Graph& g, const Matcher& m, const ops::GraphInfo&,
+                  size_t k) -> std::optional<Rewrite> {
+    auto r = match_gelu(m, k);
+    if (!r) return std::nullopt;
+    ir::Node gelu;
+    gelu.name = g.nodes[r->nodes.back()].name;
+    gelu.op_type = "Gelu";
+    gelu.inputs = {r->x};
+    std::string line = gelu.name + " (5 nodes) into Gelu";
+    return Rewrite{r->nodes, std::move(gelu), std::move(line)};
+  };
+  return rewrite_patterns(in, options, "Erf", report, match);
+}
+
 ir::Graph fuse_attention(const ir::Graph& in, const ops::InferOptions& options,
                          PassReport& report) {
   report = {"fuse_attention", 0, {}};
-  ir::Graph g = in;
-  const ops::GraphInfo info = ops::infer_graph(g, options);
-  const Uses uses(g);
-  const Matcher m(g, uses, info);
-  std::vector<bool> taken(g.nodes.size(), false);
-  std::vector<std::pair<std::vector<size_t>, ir::Node>> rewrites;
-  for (size_t k = 0; k < g.nodes.size(); ++k) {
-    if (g.nodes[k].op_type != "Softmax" || !is_onnx_domain(g.nodes[k])) continue;
+  auto match = [](ir::Graph& g, const Matcher& m, const ops::GraphInfo&,
+                  size_t k) -> std::optional<Rewrite> {
     auto r = match_attention(m, k, g.opset(""));
-    if (!r || overlaps(r->nodes, taken)) continue;
+    if (!r) return std::nullopt;
     ir::Node att;
     att.name = g.nodes[r->nodes.back()].name;
     att.op_type = "Attention";
@@ -486,17 +483,11 @@ ir::Graph fuse_attention(const ir::Graph& in, const ops::InferOptions& options,
     if (!r->mask.empty()) att.inputs.push_back(r->mask);
     att.attrs["scale"] = ir::Attribute{.value = static_cast<float>(r->scale)};
     att.attrs["k_transposed"] = ir::Attribute{.value = int64_t{r->k_transposed ? 1 : 0}};
-    report.nodes.push_back(att.name + " (" + std::to_string(r->nodes.size()) +
-                           " nodes) into Attention");
-    for (size_t j : r->nodes) taken[j] = true;
-    rewrites.emplace_back(r->nodes, std::move(att));
-  }
-  std::vector<bool> dead(g.nodes.size(), false);
-  for (auto& [nodes, att] : rewrites) replace(g, nodes, std::move(att), dead);
-  report.changes = static_cast<int64_t>(rewrites.size());
-  if (!rewrites.empty()) g.opsets.emplace("frugal", 1);
-  erase_nodes(g, dead);
-  prune_values(g);
+    std::string line = att.name + " (" + std::to_string(r->nodes.size()) + " nodes) into Attention";
+    return Rewrite{r->nodes, std::move(att), std::move(line)};
+  };
+  ir::Graph g = rewrite_patterns(in, options, "Softmax", report, match);
+  if (report.changes) g.opsets.emplace("frugal", 1);
   return g;
 }
 
