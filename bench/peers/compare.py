@@ -5,7 +5,8 @@ For each zoo model x batch x threads x precision, runs ORT (ort_run.js) and frug
 (frugal_peer) in alternating rounds on the same file and the same input (.npy), each round a
 fresh process under /usr/bin/time -v, and prints a Markdown table: median and p90 latency of
 each, the ratio ORT/frugal (> 1: frugal faster), the max abs output difference relative to
-max |ORT output|, and the peak RSS of each process.
+max |ORT output|, the peak RSS of each process, and the median init time of each (model
+file read to session ready: ORT's InferenceSession.create, frugal's load and Session).
 
   bench/peers/install.sh        # once: onnxruntime-node into bench/peers/node_modules
   ninja -C build frugal frugal_peer
@@ -126,8 +127,8 @@ def main():
         frugal_env[k] = v
     rows = []
     print("| model | prec | batch | thr | ORT median ms | ORT p90 | frugal median ms | frugal p90 "
-          "| ORT/frugal | max abs diff / max abs | ORT RSS MiB | frugal RSS MiB |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "| ORT/frugal | max abs diff / max abs | ORT RSS MiB | frugal RSS MiB | ORT init ms | frugal init ms |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     sys.stdout.flush()
     for model in a.models.split(","):
         # A zoo name, or an ONNX file (e.g. from bench/make_vit) named by its base name.
@@ -152,6 +153,7 @@ def main():
                     common = ["--input", npy, "--threads", str(threads), "--iters", str(a.iters),
                               "--warmup", str(a.warmup)]
                     ort_ms, fr_ms, ort_rss, fr_rss = [], [], [], []
+                    ort_init, fr_init = [], []  # session creation, file read included
                     f32_ms, ort32_ms = [], []
                     diff = None
                     model_file = onnx
@@ -167,9 +169,11 @@ def main():
                         for _ in range(a.rounds):
                             o, rss = timed(["node", os.path.join(HERE, "ort_run.js"), "--model", model_file] + common)
                             ort_ms += o["ms"]
+                            ort_init.append(o.get("init_ms", float("nan")))
                             ort_rss.append(rss)
                             f, rss = timed([peer, "--model", model_file, "--precision", prec] + common, frugal_env)
                             fr_ms += f["ms"]
+                            fr_init.append(f.get("init_ms", float("nan")))
                             fr_rss.append(rss)
                             if prec == "int8" and a.int8_vs_fp32:
                                 f32, _ = timed([peer, "--model", onnx, "--precision", "fp32"] + common, frugal_env)
@@ -188,19 +192,20 @@ def main():
                     row = {"model": model, "precision": prec, "batch": batch, "threads": threads,
                            "ort_median_ms": percentile(ort_ms, 0.5), "ort_p90_ms": percentile(ort_ms, 0.9),
                            "frugal_median_ms": percentile(fr_ms, 0.5), "frugal_p90_ms": percentile(fr_ms, 0.9),
-                           "max_abs_diff_rel": diff, "ort_rss_mib": max(ort_rss), "frugal_rss_mib": max(fr_rss)}
+                           "max_abs_diff_rel": diff, "ort_rss_mib": max(ort_rss), "frugal_rss_mib": max(fr_rss),
+                           "ort_init_ms": percentile(ort_init, 0.5), "frugal_init_ms": percentile(fr_init, 0.5)}
                     row["ratio"] = row["ort_median_ms"] / row["frugal_median_ms"]
                     if f32_ms:
                         row["frugal_fp32_median_ms"] = percentile(f32_ms, 0.5)
                         row["ort_fp32_median_ms"] = percentile(ort32_ms, 0.5)
                         row["frugal_int8_vs_fp32"] = row["frugal_fp32_median_ms"] / row["frugal_median_ms"]
                     rows.append(row)
-                    print("| %s | %s | %d | %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.1e | %.0f | %.0f |" % (
+                    print("| %s | %s | %d | %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.1e | %.0f | %.0f | %.0f | %.0f |" % (
                         model, prec, batch, threads, row["ort_median_ms"], row["ort_p90_ms"],
                         row["frugal_median_ms"], row["frugal_p90_ms"], row["ratio"], diff,
-                        row["ort_rss_mib"], row["frugal_rss_mib"]))
+                        row["ort_rss_mib"], row["frugal_rss_mib"], row["ort_init_ms"], row["frugal_init_ms"]))
                     if f32_ms:
-                        print("|  | (fp32 in the same rounds) | %d | %d | %.2f |  | %.2f |  | frugal int8 %.2fx its fp32 |  |  |  |" % (
+                        print("|  | (fp32 in the same rounds) | %d | %d | %.2f |  | %.2f |  | frugal int8 %.2fx its fp32 |  |  |  |  |  |" % (
                             batch, threads, row["ort_fp32_median_ms"], row["frugal_fp32_median_ms"],
                             row["frugal_int8_vs_fp32"]))
                     sys.stdout.flush()
