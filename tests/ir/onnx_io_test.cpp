@@ -342,4 +342,8 @@ TEST(OnnxIoBadInput, BatchAskedOfAFixedShapeModel) {
   }
   o.batch = 1;
   EXPECT_NO_THROW(ops::infer_graph(g, o));
+  // The batch of a full input shape given with it (as bench/peers/frugal_peer does) runs.
+  o.batch = 8;
+  o.input_shapes["x"] = {8, 2, 5, 5};
+  EXPECT_NO_THROW(ops::infer_graph(g, o));
 }

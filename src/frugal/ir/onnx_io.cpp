@@ -379,8 +379,9 @@ void fill_value_info(const ValueInfo& v, onnx::ValueInfoProto* vi) {
 
 }  // namespace
 
-Graph parse_onnx(const void* data, size_t size, const std::string& origin,
-                 const std::string& base_dir) {
+namespace {
+
+onnx::ModelProto parse_model(const void* data, size_t size, const std::string& origin) {
   if (size == 0) throw UserError(origin + ": empty file, not an ONNX model");
   if (size > static_cast<size_t>(INT32_MAX))
     throw UnsupportedError(origin + ": model files over 2 GiB must use external data");
@@ -389,14 +390,24 @@ Graph parse_onnx(const void* data, size_t size, const std::string& origin,
     throw UserError(origin +
                     ": not a valid ONNX model (protobuf parsing failed: truncated or "
                     "not a ModelProto)");
-  Loader l{origin, base_dir};
-  return l.graph(m);
+  return m;
+}
+
+}  // namespace
+
+Graph parse_onnx(const void* data, size_t size, const std::string& origin,
+                 const std::string& base_dir) {
+  return Loader{origin, base_dir}.graph(parse_model(data, size, origin));
 }
 
 Graph load_onnx(const std::string& path) {
   std::string bytes = read_file(path);
+  const onnx::ModelProto m = parse_model(bytes.data(), bytes.size(), path);
+  // The file's bytes go before the tensors are built: a third copy of the weights would
+  // set the peak memory of loading.
+  std::string().swap(bytes);
   std::string dir = fs::path(path).parent_path().string();
-  return parse_onnx(bytes.data(), bytes.size(), path, dir.empty() ? "." : dir);
+  return Loader{path, dir.empty() ? "." : dir}.graph(m);
 }
 
 std::string serialize_onnx(const Graph& g) {

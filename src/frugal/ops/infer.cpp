@@ -98,9 +98,12 @@ bool batch_is_free(const ir::Graph& g, const InferOptions& opt) {
 // and every figure measured for it would be labelled with a batch that never ran.
 void check_batch_applies(const ir::Graph& g, const InferOptions& opt) {
   if (opt.batch == 1 || batch_is_free(g, opt) || g.inputs.empty()) return;
-  // A batch equal to the fixed one is what the model runs anyway.
+  // A batch equal to the fixed one, or to that of a full shape given for an input
+  // (bench/peers/frugal_peer gives both), is what the model runs anyway.
   for (const auto& in : g.inputs)
     if (in.shape && !in.shape->empty() && (*in.shape)[0].value == opt.batch) return;
+  for (const auto& [name, shape] : opt.input_shapes)
+    if (!shape.empty() && shape[0] == opt.batch) return;
   const auto& v = g.inputs.front();
   throw UserError("batch " + std::to_string(opt.batch) +
                   " asked, but every input of the model has a fixed shape (input '" + v.name +
