@@ -76,7 +76,8 @@ void print_energy(const measure::BenchResult& r) {
 }
 
 void print_profile(const measure::SessionBenchResult& sr, int rows) {
-  Table t({"node", "op", "time ms", "%", "ms/run", "GFLOP/s", "bytes", "kernel", "declined"});
+  Table t({"node", "op", "time ms", "%", "ms/run", "device ms", "GFLOP/s", "bytes", "kernel",
+           "declined"});
   int shown = 0;
   for (const auto& p : sr.profile) {
     if (shown++ >= rows) break;
@@ -85,6 +86,7 @@ void print_profile(const measure::SessionBenchResult& sr, int rows) {
     if (declined.size() > 70) declined = declined.substr(0, 67) + "...";
     t.add({p.node, p.op_type, ms(p.time_s), fixed(p.percent, 1),
            p.calls > 0 ? ms(p.time_s / static_cast<double>(p.calls)) : "-",
+           p.device_time_s >= 0 ? ms(p.device_time_s) : "-",
            p.macs + p.flops > 0 ? fixed(p.gflops_per_s, 2) : "-", si(static_cast<double>(p.bytes)),
            p.kernel, declined.empty() ? "-" : declined});
   }
@@ -236,6 +238,14 @@ void bench_model(const BenchArgs& a) {
       mib(static_cast<double>(m.weight_bytes)).c_str(),
       mib(static_cast<double>(m.arena_bytes)).c_str());
   if (r.energy) print_energy(r);
+  if (const runtime::DeviceTimes& d = sr.device_times; d.runs > 0) {
+    const double n = static_cast<double>(d.runs);
+    std::printf(
+        "device     per run, device time (events): to device %s ms, compute %s ms, to host "
+        "%s ms; %s\n",
+        ms(d.to_device_s / n).c_str(), ms(d.compute_s / n).c_str(), ms(d.to_host_s / n).c_str(),
+        sr.device_graphs.c_str());
+  }
   if (!session.fallbacks().empty()) {
     // Steps the first backend declined (int8/bf16 falling back to float32), by MACs.
     double share = 0;

@@ -29,6 +29,11 @@ void add_engine_options(CLI::App* sub, EngineArgs& a) {
                   "sparse-weight kernels of the cpu backend for Conv/Gemm/MatMul with zeros in "
                   "their weights: auto (default: where the cost model predicts a gain), off, "
                   "force (wherever one exists), force:csr|bitmap|bcsr1x16|bcsr4x16");
+  sub->add_option(
+      "--device-graphs", a.device_graphs,
+      "on (default): stretches of steps on a GPU are recorded once (a device graph) and "
+      "replayed with one launch; "
+      "off: each kernel is launched at every run (to compare)");
   sub->add_option("--precision-map", a.precision_map,
                   "per-node precision of the cpu backend, FILE.json {node: fp32|bf16|int8} "
                   "(frugal compress --max-drop writes OUT.precision.json); int8 nodes need "

@@ -148,6 +148,9 @@ runtime::SessionOptions session_options(const EngineOptions& a, const std::strin
     throw UserError("--parallel-min-us: must be 0 or more");
   if (a.parallel_min_us >= 0) opt.parallel_min_us = a.parallel_min_us;
   opt.optimize = !a.no_optimize;
+  if (a.device_graphs != "on" && a.device_graphs != "off")
+    throw UserError("--device-graphs: 'on' or 'off', not '" + a.device_graphs + "'");
+  opt.device_graphs = a.device_graphs == "on";
   opt.infer.batch = a.batch;
   parse_input_shapes(a.shapes, opt.infer);
   opt.backends = kernels::resolve_backends(a.backends);

@@ -28,6 +28,7 @@ struct EngineOptions {
   bool no_optimize = false;         // skip the graph passes (SessionOptions::optimize)
   std::string sparse = "auto";      // sparse-weight kernels of the cpu backend: off|auto|force
   std::string precision_map;        // FILE.json {node: fp32|bf16|int8} (compress --max-drop)
+  std::string device_graphs = "on";  // on | off: SessionOptions::device_graphs
 };
 
 // Checks the values (UserError naming the option) and builds SessionOptions: the

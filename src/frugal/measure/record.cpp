@@ -104,6 +104,23 @@ nlohmann::json fallbacks_json(const std::vector<runtime::Fallback>& fallbacks) {
   return j;
 }
 
+namespace {
+
+// Per run, in milliseconds of device time (additive field; null when no step ran on a
+// queued device).
+nlohmann::json device_time_json(const SessionBenchResult& sr) {
+  const runtime::DeviceTimes& d = sr.device_times;
+  if (d.runs == 0) return nullptr;
+  const double per_run_ms = 1e3 / static_cast<double>(d.runs);
+  return {{"to_device_ms", d.to_device_s * per_run_ms},
+          {"compute_ms", d.compute_s * per_run_ms},
+          {"to_host_ms", d.to_host_s * per_run_ms},
+          {"runs", d.runs},
+          {"graphs", sr.device_graphs}};
+}
+
+}  // namespace
+
 nlohmann::json bench_results_json(const SessionBenchResult& sr) {
   const BenchResult& r = sr.bench;
   nlohmann::json lat = r.latency.count > 0 ? latency_json(r.latency) : nlohmann::json::object();
@@ -176,10 +193,17 @@ nlohmann::json bench_results_json(const SessionBenchResult& sr) {
                       {"macs", p.macs},
                       {"flops", p.flops},
                       {"bytes", p.bytes},
-                      {"gflops_per_s", p.gflops_per_s}});
+                      {"gflops_per_s", p.gflops_per_s},
+                      {"device_time_s", p.device_time_s >= 0 ? nlohmann::json(p.device_time_s)
+                                                             : nlohmann::json(nullptr)}});
   }
-  return {{"latency", lat},   {"throughput", thr},   {"memory", mem},
-          {"energy", energy}, {"accuracy", nullptr}, {"profile", prof}};
+  return {{"latency", lat},
+          {"throughput", thr},
+          {"memory", mem},
+          {"energy", energy},
+          {"accuracy", nullptr},
+          {"profile", prof},
+          {"device_time", device_time_json(sr)}};
 }
 
 void add_encoded_size(nlohmann::json& results, const ir::Graph& model) {

@@ -11,15 +11,20 @@ namespace {
 
 class StepTimer final : public runtime::NodeObserver {
  public:
-  explicit StepTimer(size_t steps) : time_s(steps, 0.0), calls(steps, 0) {}
+  explicit StepTimer(size_t steps) : time_s(steps, 0.0), calls(steps, 0), device_s(steps, -1.0) {}
   void before(size_t step) override { started_ = now(); }
   void after(size_t step) override {
     if (step >= time_s.size()) return;
     time_s[step] += seconds_between(started_, now());
     ++calls[step];
   }
+  void device_time(size_t step, double seconds) override {
+    if (step >= device_s.size()) return;
+    device_s[step] = std::max(device_s[step], 0.0) + seconds;
+  }
   std::vector<double> time_s;
   std::vector<int64_t> calls;
+  std::vector<double> device_s;  // -1: not on a queued device
 
  private:
   TimePoint started_;
@@ -42,7 +47,8 @@ WorkDone session_work(const runtime::Session& session) {
 
 std::vector<ProfileRow> profile_rows(const runtime::Session& session,
                                      const std::vector<double>& step_time_s,
-                                     const std::vector<int64_t>& step_calls) {
+                                     const std::vector<int64_t>& step_calls,
+                                     const std::vector<double>& step_device_s) {
   const ops::GraphCost cost = ops::analyze_cost(session.graph(), session.info());
   const auto& as = session.assignments();
   double total = 0;
@@ -57,6 +63,7 @@ std::vector<ProfileRow> profile_rows(const runtime::Session& session,
     r.declined = as[step].declined;
     r.calls = step < step_calls.size() ? step_calls[step] : 0;
     r.time_s = step_time_s[step];
+    if (step < step_device_s.size()) r.device_time_s = step_device_s[step];
     r.percent = total > 0 ? 100.0 * r.time_s / total : 0;
     if (as[step].node_index < cost.nodes.size()) {
       const ops::NodeCost& c = cost.nodes[as[step].node_index];
@@ -89,11 +96,13 @@ SessionBenchResult bench_session(runtime::Session& session, const std::vector<Te
     out.memory.peak_rss_reset = reset.ok;
     out.memory.peak_rss_reset_reason = reset.reason;
     if (profile) session.set_observer(&timer);
+    session.time_devices(true);
     if (begin) begin();
   };
   options.on_timed_end = [&] {
     if (end) end();
     session.set_observer(nullptr);
+    session.time_devices(false);
     out.memory.peak_rss = peak_rss_bytes();
   };
   BenchTarget target{[&] { session.run(inputs); },
@@ -104,12 +113,15 @@ SessionBenchResult bench_session(runtime::Session& session, const std::vector<Te
     out.bench = run_bench(target, options, clock);
   } catch (...) {
     session.set_observer(nullptr);
+    session.time_devices(false);
     throw;
   }
   out.memory.weight_bytes = session.constant_bytes();
   out.memory.arena_bytes = session.arena_bytes();
+  out.device_times = session.device_times();
+  out.device_graphs = session.uses_queued_device() ? session.device_graphs_status() : "";
   if (profile) {
-    out.profile = profile_rows(session, timer.time_s, timer.calls);
+    out.profile = profile_rows(session, timer.time_s, timer.calls, timer.device_s);
     for (double t : timer.time_s) out.profile_node_total_s += t;
   }
   return out;

@@ -24,6 +24,9 @@ struct ProfileRow {
   int64_t macs = 0, flops = 0;  // per call, from ops::analyze_cost
   int64_t bytes = 0;            // read + written per call
   double gflops_per_s = 0;      // (2 macs + flops) per second of this node
+  // Summed time on its queued device (a GPU: CUDA events around the step), -1 for steps
+  // on the host alone; time_s is the host's (launch and wait).
+  double device_time_s = -1;
 };
 
 struct MemoryUse {
@@ -39,6 +42,10 @@ struct SessionBenchResult {
   std::vector<ProfileRow> profile;  // by time, largest first; empty without profiling
   double profile_node_total_s = 0;  // sum over nodes (excludes the session's own overhead)
   MemoryUse memory;
+  // Device time by phase over the timed runs (runtime::DeviceTimes; runs 0 when no step is
+  // on a queued device), and how its steps ran (Session::device_graphs_status).
+  runtime::DeviceTimes device_times;
+  std::string device_graphs;
   WorkDone work_per_inference;
 };
 
@@ -56,6 +63,7 @@ SessionBenchResult bench_session(runtime::Session& session, const std::vector<Te
 // Turns an observer's per-step times into rows ordered by time.
 std::vector<ProfileRow> profile_rows(const runtime::Session& session,
                                      const std::vector<double>& step_time_s,
-                                     const std::vector<int64_t>& step_calls);
+                                     const std::vector<int64_t>& step_calls,
+                                     const std::vector<double>& step_device_s = {});
 
 }  // namespace frugal::measure

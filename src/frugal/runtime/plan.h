@@ -59,6 +59,10 @@ struct SessionOptions {
   // overriding `backends` there (mixed precision, compress/mixed_precision.h: e.g.
   // {"conv3": {"cpu:bf16", "cpu", "ref"}}). A name the compiled graph lacks is a UserError.
   std::map<std::string, std::vector<std::string>> node_backends;
+  // Record each stretch of consecutive steps on a queued device (a GPU) once, on the
+  // second run, and replay it with one launch on every later run (core/queued_device.h);
+  // false: every run queues each kernel (eager). Profiled runs are eager either way.
+  bool device_graphs = true;
 };
 
 struct NodeAssignment {

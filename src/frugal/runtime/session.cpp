@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "frugal/core/queued_device.h"
 #include "frugal/kernels/threads.h"
 #include "frugal/ops/post_ops.h"
 
@@ -11,7 +12,7 @@ namespace frugal::runtime {
 Session::~Session() = default;
 
 Session::Session(const ir::Graph& graph, SessionOptions options)
-    : plan_(compile(graph, std::move(options))) {
+    : plan_(compile(graph, std::move(options))), queues_(std::make_unique<Queues>(*plan_)) {
   for (const auto& in : plan_->graph.inputs)
     inputs_.push_back({in.name, in.dtype, plan_->info.input_shapes.at(in.name)});
   for (const auto& out : plan_->graph.outputs) {
@@ -90,8 +91,223 @@ void Session::run(const std::vector<Tensor>& inputs, std::vector<Tensor>& output
   }
 }
 
+// ---- Queued devices (core/queued_device.h): phases, timestamps, recorded stretches ----
+
+namespace {
+
+enum class Phase { kHost, kToDevice, kCompute, kToHost };
+
+struct StepQueue {
+  const QueuedDevice* queue = nullptr;  // null: the step runs on the host alone
+  Phase phase = Phase::kHost;
+};
+
+StepQueue step_queue(const Plan& p, const PlanStep& st) {
+  if (st.is_copy()) {
+    if (const QueuedDevice* q = queued_device(*p.slot_device[st.out_slots[0]]))
+      return {q, Phase::kToDevice};
+    if (const QueuedDevice* q = queued_device(*p.slot_device[st.in_slots[0]]))
+      return {q, Phase::kToHost};
+    return {};
+  }
+  if (st.backend && !st.dynamic)
+    if (const QueuedDevice* q = queued_device(st.backend->device())) return {q, Phase::kCompute};
+  return {};
+}
+
+}  // namespace
+
+struct Session::Queues {
+  std::vector<StepQueue> steps;
+  // Maximal stretches of consecutive compute steps on one queued device: recorded on the
+  // second run (the first warms every kernel up) and replayed with one launch after that.
+  struct Stretch {
+    size_t begin = 0, end = 0;
+    const QueuedDevice* queue = nullptr;
+    std::unique_ptr<QueuedDevice::Recording> recording;
+  };
+  std::vector<Stretch> stretches;
+  std::vector<int64_t> stretch_of;  // per step: its stretch, -1 outside any
+  int64_t runs = 0;
+  bool recording_failed = false;
+  std::string status = "eager (no step on a queued device)";
+
+  // Timestamps, reused run after run; a run's phases are intervals between two of them.
+  bool timing = false;
+  DeviceTimes times;
+  std::vector<std::pair<const QueuedDevice*, std::unique_ptr<QueuedDevice::Mark>>> marks;
+  size_t marks_used = 0;
+  struct Interval {
+    const QueuedDevice* queue;
+    Phase phase;
+    size_t begin, end;  // marks
+  };
+  std::vector<Interval> intervals;
+  bool open = false;  // the last interval has no end yet
+
+  explicit Queues(const Plan& p) : stretch_of(p.steps.size(), -1) {
+    for (const auto& st : p.steps) steps.push_back(step_queue(p, st));
+    for (size_t s = 0; s < steps.size(); ++s) {
+      if (steps[s].phase != Phase::kCompute) continue;
+      const bool extends =
+          s > 0 && stretch_of[s - 1] >= 0 &&
+          stretches[static_cast<size_t>(stretch_of[s - 1])].queue == steps[s].queue;
+      if (!extends) stretches.push_back({s, s, steps[s].queue, nullptr});
+      stretches.back().end = s + 1;
+      stretch_of[s] = static_cast<int64_t>(stretches.size() - 1);
+    }
+  }
+
+  const QueuedDevice::Mark& mark(size_t i) const { return *marks[i].second; }
+  size_t stamp(const QueuedDevice& q) {
+    if (marks_used == marks.size()) marks.emplace_back();
+    auto& [owner, m] = marks[marks_used];
+    if (owner != &q) m = q.make_mark(), owner = &q;
+    q.record(*m);
+    return marks_used++;
+  }
+  // Before step s: a new interval where the queue or the phase changes.
+  void enter(size_t s) {
+    if (!timing) return;
+    const StepQueue& sq = steps[s];
+    if (open && (intervals.back().queue != sq.queue || intervals.back().phase != sq.phase)) close();
+    if (!open && sq.queue) {
+      intervals.push_back({sq.queue, sq.phase, stamp(*sq.queue), 0});
+      open = true;
+    }
+  }
+  void close() {
+    intervals.back().end = stamp(*intervals.back().queue);
+    open = false;
+  }
+  // After the run: the intervals' device time by phase.
+  void finish_run() {
+    ++runs;
+    if (!timing) return;
+    if (open) close();
+    for (const auto& in : intervals) {
+      const double t = in.queue->seconds_between(mark(in.begin), mark(in.end));
+      (in.phase == Phase::kToDevice ? times.to_device_s
+       : in.phase == Phase::kToHost ? times.to_host_s
+                                    : times.compute_s) += t;
+    }
+    if (!intervals.empty()) ++times.runs;
+    intervals.clear();
+    marks_used = 0;
+  }
+};
+
+void Session::time_devices(bool on) {
+  if (on && !queues_->timing) queues_->times = {};
+  queues_->timing = on;
+}
+
+const DeviceTimes& Session::device_times() const {
+  return queues_->times;
+}
+
+bool Session::uses_queued_device() const {
+  for (const auto& sq : queues_->steps)
+    if (sq.queue) return true;
+  return false;
+}
+
+const std::string& Session::device_graphs_status() const {
+  return queues_->status;
+}
+
+// The step's outputs: views into its device's arena, caller buffers, or (run-time shapes,
+// unplanned values) new host tensors.
+void Session::bind_outputs(size_t s, std::vector<Tensor>& slots) {
+  Plan& p = *plan_;
+  PlanStep& st = p.steps[s];
+  const ir::Node& n = st.is_copy() ? st.copy_node : p.graph.nodes[st.node_index];
+  if (st.dynamic) {
+    // Shapes depend on run-time values: infer again with the actual tensors.
+    const int64_t opset = n.domain.empty() ? p.graph.opset("") : p.graph.opset(n.domain);
+    std::vector<ops::TensorInfo> infos(st.in_slots.size());
+    std::vector<const ops::TensorInfo*> iptr(st.in_slots.size(), nullptr);
+    for (size_t i = 0; i < st.in_slots.size(); ++i)
+      if (st.in_slots[i] >= 0) {
+        const Tensor& t = slots[st.in_slots[i]];
+        infos[i] = {t.dtype(), t.shape(), t};
+        iptr[i] = &infos[i];
+      }
+    ops::InferContext ictx(n, opset, iptr);
+    ops::infer_with_post_ops(*st.def, ictx);
+    for (size_t o = 0; o < st.out_slots.size(); ++o) {
+      if (st.out_slots[o] < 0) continue;
+      auto& oi = ictx.outputs()[o];
+      slots[st.out_slots[o]] = oi.value ? *oi.value : Tensor(oi.dtype, *oi.shape);
+    }
+    return;
+  }
+  for (size_t o = 0; o < st.out_slots.size(); ++o) {
+    const int64_t sl = st.out_slots[o];
+    if (sl < 0 || slots[sl].defined()) continue;  // defined: a caller's output buffer
+    const auto& oi = p.info.at(n.outputs[o]);
+    const int64_t off = p.arena_offset[sl];
+    if (off >= 0) {
+      const auto& arena = p.arenas[p.arena_of[sl]].memory;
+      slots[sl] = Tensor::wrap(oi.dtype, *oi.shape, static_cast<char*>(arena.get()) + off, arena);
+    } else {
+      slots[sl] = Tensor(oi.dtype, *oi.shape);
+    }
+  }
+}
+
+void Session::run_step(size_t s, std::vector<Tensor>& slots, kernels::ThreadScope& scope) {
+  Plan& p = *plan_;
+  PlanStep& st = p.steps[s];
+  const ir::Node& n = st.is_copy() ? st.copy_node : p.graph.nodes[st.node_index];
+  const int64_t opset = n.domain.empty() ? p.graph.opset("") : p.graph.opset(n.domain);
+  std::vector<const Tensor*> ins(st.in_slots.size(), nullptr);
+  for (size_t i = 0; i < ins.size(); ++i)
+    if (st.in_slots[i] >= 0) ins[i] = &slots[st.in_slots[i]];
+  std::vector<Tensor*> outs(st.out_slots.size(), nullptr);
+  for (size_t o = 0; o < outs.size(); ++o)
+    if (st.out_slots[o] >= 0) outs[o] = &slots[st.out_slots[o]];
+  ops::KernelContext kctx(n, opset, std::move(ins), std::move(outs));
+  scope.set(st.threads > 0 ? st.threads : p.options.threads);
+  const QueuedDevice* queue = queues_->steps[s].queue;
+  if (!observer_) {
+    st.kernel->run(kctx);
+    return;
+  }
+  observer_->before(s);
+  const size_t m0 = queue ? queues_->stamp(*queue) : 0;
+  st.kernel->run(kctx);
+  const size_t m1 = queue ? queues_->stamp(*queue) : 0;
+  // A device kernel returns once queued: a profiler waits for it, so that each step's
+  // time is its own (without a profiler, steps overlap and only copies to the host wait).
+  if (st.backend) st.backend->device().synchronize();
+  observer_->after(s);
+  if (queue)
+    observer_->device_time(s, queue->seconds_between(queues_->mark(m0), queues_->mark(m1)));
+}
+
+// Whether this run records or replays stretches (else every step is queued eagerly).
+bool Session::replaying_stretches() {
+  Queues& q = *queues_;
+  if (q.stretches.empty()) return false;
+  if (!plan_->options.device_graphs) {
+    q.status = "eager (device graphs off)";
+  } else if (observer_) {
+    q.status = "eager (profiled: each step timed alone)";
+  } else if (q.recording_failed) {
+    // status says why since the failure
+  } else if (q.runs == 0) {
+    q.status = "eager (first run: warm-up before recording)";
+  } else {
+    q.status = "recorded and replayed (" + std::to_string(q.stretches.size()) + " stretches)";
+    return true;
+  }
+  return false;
+}
+
 void Session::run_steps(std::vector<Tensor>& slots) {
   Plan& p = *plan_;
+  Queues& q = *queues_;
   // The session's thread count on this thread for the run; single-threaded steps switch.
   kernels::ThreadScope scope(p.options.threads);
   if (p.options.poison_arena)
@@ -100,57 +316,76 @@ void Session::run_steps(std::vector<Tensor>& slots) {
       float* f = a.device->shares_host_memory() ? static_cast<float*>(a.memory.get()) : nullptr;
       if (f) std::fill(f, f + a.bytes / sizeof(float), std::numeric_limits<float>::quiet_NaN());
     }
+  const bool stretches = replaying_stretches();
+  bool replayed = false, recording = false;
+  std::vector<int64_t> deferred;  // frees inside a stretch being recorded, done at its end
   for (size_t s = 0; s < p.steps.size(); ++s) {
     PlanStep& st = p.steps[s];
-    const ir::Node& n = st.is_copy() ? st.copy_node : p.graph.nodes[st.node_index];
-    const int64_t opset = n.domain.empty() ? p.graph.opset("") : p.graph.opset(n.domain);
-    std::vector<const Tensor*> ins(st.in_slots.size(), nullptr);
-    for (size_t i = 0; i < ins.size(); ++i)
-      if (st.in_slots[i] >= 0) ins[i] = &slots[st.in_slots[i]];
-    if (st.dynamic) {
-      // Shapes depend on run-time values: infer again with the actual tensors.
-      std::vector<ops::TensorInfo> infos(ins.size());
-      std::vector<const ops::TensorInfo*> iptr(ins.size(), nullptr);
-      for (size_t i = 0; i < ins.size(); ++i)
-        if (ins[i]) {
-          infos[i] = {ins[i]->dtype(), ins[i]->shape(), *ins[i]};
-          iptr[i] = &infos[i];
-        }
-      ops::InferContext ictx(n, opset, iptr);
-      ops::infer_with_post_ops(*st.def, ictx);
-      for (size_t o = 0; o < st.out_slots.size(); ++o) {
-        if (st.out_slots[o] < 0) continue;
-        auto& oi = ictx.outputs()[o];
-        slots[st.out_slots[o]] = oi.value ? *oi.value : Tensor(oi.dtype, *oi.shape);
-      }
-    } else {
-      for (size_t o = 0; o < st.out_slots.size(); ++o) {
-        const int64_t sl = st.out_slots[o];
-        if (sl < 0 || slots[sl].defined()) continue;  // defined: a caller's output buffer
-        const auto& oi = p.info.at(n.outputs[o]);
-        const int64_t off = p.arena_offset[sl];
-        if (off >= 0) {
-          const auto& arena = p.arenas[p.arena_of[sl]].memory;
-          slots[sl] =
-              Tensor::wrap(oi.dtype, *oi.shape, static_cast<char*>(arena.get()) + off, arena);
-        } else {
-          slots[sl] = Tensor(oi.dtype, *oi.shape);
-        }
+    q.enter(s);
+    bind_outputs(s, slots);
+    Queues::Stretch* stretch = stretches && q.stretch_of[s] >= 0
+                                   ? &q.stretches[static_cast<size_t>(q.stretch_of[s])]
+                                   : nullptr;
+    if (stretch && s == stretch->begin && !q.recording_failed) {
+      replayed = stretch->recording && stretch->queue->replay(*stretch->recording);
+      if (!replayed) {
+        stretch->recording.reset();
+        stretch->queue->begin_capture();
+        recording = true;
       }
     }
-    std::vector<Tensor*> outs(st.out_slots.size(), nullptr);
-    for (size_t o = 0; o < outs.size(); ++o)
-      if (st.out_slots[o] >= 0) outs[o] = &slots[st.out_slots[o]];
-    ops::KernelContext kctx(n, opset, std::move(ins), std::move(outs));
-    scope.set(st.threads > 0 ? st.threads : p.options.threads);
-    if (observer_) observer_->before(s);
-    st.kernel->run(kctx);
-    // A device kernel returns once queued: a profiler waits for it, so that each step's
-    // time is its own (without a profiler, steps overlap and only copies to the host wait).
-    if (observer_ && st.backend) st.backend->device().synchronize();
-    if (observer_) observer_->after(s);
-    for (int64_t f : st.free_after) slots[f] = Tensor();
+    if (recording) {
+      try {
+        run_step(s, slots, scope);
+      } catch (const std::exception& e) {
+        stretch->queue->abort_capture();
+        recording = false;
+        recording_failed(static_cast<size_t>(q.stretch_of[s]), s, e.what(), slots, scope);
+      }
+    } else if (!replayed) {
+      run_step(s, slots, scope);
+    }
+    if (stretch && s + 1 == stretch->end) {
+      if (recording) finish_recording(static_cast<size_t>(q.stretch_of[s]), slots, scope);
+      recording = replayed = false;
+      for (int64_t f : deferred) slots[f] = Tensor();
+      deferred.clear();
+    }
+    for (int64_t f : st.free_after) {
+      if (recording)
+        deferred.push_back(f);
+      else
+        slots[f] = Tensor();
+    }
   }
+  q.finish_run();
+}
+
+// The stretch's work is recorded: replay it (recording ran nothing), or run it eagerly
+// where the device could not record it.
+void Session::finish_recording(size_t k, std::vector<Tensor>& slots, kernels::ThreadScope& scope) {
+  Queues::Stretch& stretch = queues_->stretches[k];
+  std::unique_ptr<QueuedDevice::Recording> r;
+  try {
+    r = stretch.queue->end_capture();
+  } catch (const std::exception& e) {
+    recording_failed(k, stretch.end - 1, e.what(), slots, scope);
+    return;
+  }
+  if (!stretch.queue->replay(*r))
+    throw InternalError("a device recording was stale as soon as it was made");
+  stretch.recording = std::move(r);
+}
+
+// Recording stops for good (status says where and why); the stretch so far runs eagerly.
+void Session::recording_failed(size_t k, size_t failed_step, const std::string& why,
+                               std::vector<Tensor>& slots, kernels::ThreadScope& scope) {
+  Queues& q = *queues_;
+  const size_t begin = q.stretches[k].begin;
+  q.recording_failed = true;
+  for (auto& st : q.stretches) st.recording.reset();
+  q.status = "eager: recording failed at " + plan_->assignments[failed_step].node_name + ": " + why;
+  for (size_t s = begin; s <= failed_step; ++s) run_step(s, slots, scope);
 }
 
 std::map<std::string, Tensor> Session::run_named(const std::map<std::string, Tensor>& inputs) {

@@ -9,6 +9,10 @@
 
 #include "frugal/runtime/plan.h"
 
+namespace frugal::kernels {
+class ThreadScope;
+}
+
 namespace frugal::runtime {
 
 // Per-node timing hook for profilers (measure layer); called around each kernel.
@@ -16,6 +20,17 @@ struct NodeObserver {
   virtual ~NodeObserver() = default;
   virtual void before(size_t step) {}
   virtual void after(size_t step) {}
+  // After `after`, for a step on a queued device (core/queued_device.h): its time on the
+  // device, between timestamps queued around it.
+  virtual void device_time(size_t step, double seconds) {}
+};
+
+// Device time of runs on queued devices (a GPU), by phase: copies to the device, the steps
+// that run on it, copies back to the host; summed over `runs`, from timestamps queued
+// between the phases (core/queued_device.h), so host-side launch time is not counted.
+struct DeviceTimes {
+  double to_device_s = 0, compute_s = 0, to_host_s = 0;
+  int64_t runs = 0;
 };
 
 class Session {
@@ -63,6 +78,15 @@ class Session {
   const std::vector<Fallback>& fallbacks() const { return plan_->fallbacks; }
   void set_observer(NodeObserver* obs) { observer_ = obs; }
 
+  // Device time by phase (DeviceTimes) of the runs from now on; off stops and keeps the sums.
+  void time_devices(bool on);
+  const DeviceTimes& device_times() const;
+  // Whether any step runs on (or copies to or from) a queued device.
+  bool uses_queued_device() const;
+  // How the steps on queued devices ran last: "eager (...why)", "recorded and replayed (N
+  // stretches)" or "eager: recording failed at <node>: <reason>" (SessionOptions::device_graphs).
+  const std::string& device_graphs_status() const;
+
   // Memory known before the first run: the planned activation arenas (intermediates with
   // static shapes share their device's arena by lifetime; summed over devices), their
   // lower bound (largest live set), and the bytes of weights and folded constants. Graph
@@ -93,9 +117,17 @@ class Session {
   std::unique_ptr<Plan> plan_;
   std::vector<Port> inputs_, outputs_;
   NodeObserver* observer_ = nullptr;
+  struct Queues;  // queued-device state: phases, recordings, timestamps (session.cpp)
+  std::unique_ptr<Queues> queues_;
   void check_inputs(const std::vector<Tensor>& inputs) const;
   // Runs the steps with `slots` holding constants and inputs; fills the graph outputs.
   void run_steps(std::vector<Tensor>& slots);
+  void bind_outputs(size_t step, std::vector<Tensor>& slots);
+  void run_step(size_t step, std::vector<Tensor>& slots, kernels::ThreadScope& scope);
+  bool replaying_stretches();
+  void finish_recording(size_t stretch, std::vector<Tensor>& slots, kernels::ThreadScope& scope);
+  void recording_failed(size_t stretch, size_t failed_step, const std::string& why,
+                        std::vector<Tensor>& slots, kernels::ThreadScope& scope);
 };
 
 }  // namespace frugal::runtime

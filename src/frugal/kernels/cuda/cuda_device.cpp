@@ -136,6 +136,84 @@ void CudaDevice::synchronize() const {
   check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize");
 }
 
+namespace {
+
+struct Event final : QueuedDevice::Mark {
+  cudaEvent_t event = nullptr;
+  Event() { check(cudaEventCreate(&event), "cudaEventCreate"); }
+  ~Event() override { cudaEventDestroy(event); }
+  Event(const Event&) = delete;
+  Event& operator=(const Event&) = delete;
+};
+
+// A captured graph, instantiated; `scratch` is the scratch buffer its kernels were given
+// (a later plan may grow it, which moves it: the graph is then stale).
+struct Graph final : QueuedDevice::Recording {
+  cudaGraph_t graph = nullptr;
+  cudaGraphExec_t exec = nullptr;
+  const void* scratch = nullptr;
+  Graph() = default;
+  ~Graph() override {
+    if (exec) cudaGraphExecDestroy(exec);
+    if (graph) cudaGraphDestroy(graph);
+  }
+  Graph(const Graph&) = delete;
+  Graph& operator=(const Graph&) = delete;
+};
+
+}  // namespace
+
+std::unique_ptr<QueuedDevice::Mark> CudaDevice::make_mark() const {
+  return std::make_unique<Event>();
+}
+
+void CudaDevice::record(Mark& m) const {
+  check(cudaEventRecord(static_cast<Event&>(m).event, stream_), "cudaEventRecord");
+}
+
+double CudaDevice::seconds_between(const Mark& from, const Mark& to) const {
+  const cudaEvent_t end = static_cast<const Event&>(to).event;
+  check(cudaEventSynchronize(end), "cudaEventSynchronize");
+  float ms = 0;
+  check(cudaEventElapsedTime(&ms, static_cast<const Event&>(from).event, end),
+        "cudaEventElapsedTime");
+  return static_cast<double>(ms) * 1e-3;
+}
+
+// Thread-local mode: only this thread's unsafe calls (allocations, synchronisation) break
+// the capture; other threads using the GPU are not affected.
+void CudaDevice::begin_capture() const {
+  check(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal),
+        "cudaStreamBeginCapture");
+}
+
+std::unique_ptr<QueuedDevice::Recording> CudaDevice::end_capture() const {
+  auto g = std::make_unique<Graph>();
+  const cudaError_t e = cudaStreamEndCapture(stream_, &g->graph);
+  if (e != cudaSuccess) cudaGetLastError();  // not sticky: later calls start clean
+  check(e, "cudaStreamEndCapture");
+  check(cudaGraphInstantiate(&g->exec, g->graph, 0), "cudaGraphInstantiate");
+  g->scratch = scratch_.get();
+  return g;
+}
+
+void CudaDevice::abort_capture() const noexcept {
+  cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
+  if (cudaStreamIsCapturing(stream_, &status) == cudaSuccess &&
+      status != cudaStreamCaptureStatusNone) {
+    cudaGraph_t g = nullptr;
+    if (cudaStreamEndCapture(stream_, &g) == cudaSuccess && g) cudaGraphDestroy(g);
+  }
+  cudaGetLastError();
+}
+
+bool CudaDevice::replay(const Recording& r) const {
+  const auto& g = static_cast<const Graph&>(r);
+  if (g.scratch != scratch_.get()) return false;
+  check(cudaGraphLaunch(g.exec, stream_), "cudaGraphLaunch");
+  return true;
+}
+
 cublasLtHandle_t CudaDevice::cublaslt() const {
   if (!cublaslt_) check_blas(lt().create(&cublaslt_), "cublasLtCreate");
   return cublaslt_;

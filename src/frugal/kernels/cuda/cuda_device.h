@@ -15,6 +15,7 @@
 #include <string>
 
 #include "frugal/core/device.h"
+#include "frugal/core/queued_device.h"
 
 namespace frugal::kernels::cuda {
 
@@ -39,7 +40,7 @@ struct ConvAlgo {
   float ms = 0;          // cudnnFind's time
 };
 
-class CudaDevice final : public Device {
+class CudaDevice final : public Device, public QueuedDevice {
  public:
   explicit CudaDevice(int index);
   ~CudaDevice() override;
@@ -48,6 +49,14 @@ class CudaDevice final : public Device {
   void copy_from_host(void* device_dst, const void* host_src, size_t bytes) const override;
   void copy_to_host(void* host_dst, const void* device_src, size_t bytes) const override;
   void synchronize() const override;
+  // Marks are CUDA events; recordings are CUDA graphs of the stream's captured work.
+  std::unique_ptr<Mark> make_mark() const override;
+  void record(Mark& m) const override;
+  double seconds_between(const Mark& from, const Mark& to) const override;
+  void begin_capture() const override;
+  std::unique_ptr<Recording> end_capture() const override;
+  void abort_capture() const noexcept override;
+  bool replay(const Recording& r) const override;
 
   cudaStream_t stream() const { return stream_; }
   cudnnHandle_t cudnn() const { return cudnn_; }
