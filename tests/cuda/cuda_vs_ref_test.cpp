@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "cuda/cuda_testing.h"
+#include "frugal/zoo/zoo.h"
 #include "kernels/cpu_testing.h"
 
 using namespace frugal;
@@ -201,6 +202,129 @@ TEST(CudaVsRef, SoftmaxAndDataMovement) {
   expect_on_gpu(one_node("Reshape", {input("x", x),
                                      constant("s", Tensor::from_vector<int64_t>({2}, {6, 20}))}),
                 "cuda", 0, "Reshape");
+}
+
+TEST(CudaVsRef, ConvTranspose) {
+  FRUGAL_SKIP_WITHOUT_GPU();
+  struct Case {
+    int64_t n, c, h, m, k, group, stride, pad, out_pad, dilation;
+    bool bias;
+    std::vector<std::string> post;
+  };
+  const std::vector<Case> cases = {
+      {1, 16, 8, 8, 4, 1, 2, 1, 0, 1, true, {}},         // the usual 2x upsampling
+      {2, 8, 7, 8, 3, 8, 2, 1, 1, 1, true, {"relu"}},    // depthwise, output_padding
+      {1, 12, 9, 6, 3, 3, 1, 1, 0, 2, false, {}},        // grouped, dilation 2
+      {2, 32, 5, 16, 1, 1, 1, 0, 0, 1, true, {"relu"}},  // 1x1
+      {1, 4, 6, 3, 5, 1, 3, 2, 2, 1, true, {}},          // stride 3, output_padding 2
+  };
+  for (const auto& precision : kPrecisions)
+    for (const auto& c : cases) {
+      std::vector<Operand> ops = {
+          input("x", random_tensor({c.n, c.c, c.h, c.h}, 31)),
+          constant("w", random_tensor({c.c, c.m / c.group, c.k, c.k}, 32, 0.2f)),
+          c.bias ? constant("b", random_tensor({c.m}, 33)) : omitted()};
+      std::map<std::string, ir::Attribute> attrs = {
+          {"group", attr(c.group)},
+          {"strides", attr(std::vector<int64_t>{c.stride, c.stride})},
+          {"pads", attr(std::vector<int64_t>{c.pad, c.pad, c.pad, c.pad})},
+          {"output_padding", attr(std::vector<int64_t>{c.out_pad, c.out_pad})},
+          {"dilations", attr(std::vector<int64_t>{c.dilation, c.dilation})},
+          {"kernel_shape", attr(std::vector<int64_t>{c.k, c.k})}};
+      if (!c.post.empty()) attrs["frugal.post_ops"] = attr(c.post);
+      expect_on_gpu(
+          one_node("ConvTranspose", ops, attrs), precision, tolerance(precision, true),
+          "ConvTranspose m=" + std::to_string(c.m) + " stride=" + std::to_string(c.stride));
+    }
+  // 1-D
+  expect_on_gpu(one_node("ConvTranspose",
+                         {input("x", random_tensor({2, 4, 11}, 34)),
+                          constant("w", random_tensor({4, 6, 3}, 35, 0.2f))},
+                         {{"strides", attr(std::vector<int64_t>{2})},
+                          {"pads", attr(std::vector<int64_t>{1, 1})}}),
+                "cuda", 1e-5, "ConvTranspose 1-D");
+}
+
+TEST(CudaVsRef, SplitAndResize) {
+  FRUGAL_SKIP_WITHOUT_GPU();
+  const Tensor x = random_tensor({2, 6, 5, 7}, 36, 2.f);
+  for (int64_t axis : {0, 1, -1}) {
+    const int64_t dim = x.shape()[static_cast<size_t>(axis < 0 ? axis + 4 : axis)];
+    const std::vector<int64_t> sizes =
+        dim == 2 ? std::vector<int64_t>{1, 1} : std::vector<int64_t>{1, dim - 3, 2};
+    expect_on_gpu(one_node("Split",
+                           {input("x", x),
+                            constant("split", Tensor::from_vector<int64_t>(
+                                                  {static_cast<int64_t>(sizes.size())}, sizes))},
+                           {{"axis", attr(axis)}}, 17, sizes.size()),
+                  "cuda", 0, "Split axis " + std::to_string(axis));
+  }
+  expect_on_gpu(one_node("Split", {input("x", x)}, {{"axis", attr(int64_t{1})}}, 11, 3), "cuda", 0,
+                "Split equal, opset 11");
+  struct Case {
+    std::string mode, coord, nearest;
+    std::vector<float> scales;
+  };
+  const std::vector<Case> cases = {
+      {"nearest", "asymmetric", "floor", {1, 1, 2, 2}},  // torch's nearest upsampling
+      {"nearest", "half_pixel", "round_prefer_floor", {1, 1, 0.5f, 1.5f}},
+      {"linear", "half_pixel", "", {1, 1, 2, 2}},
+      {"linear", "align_corners", "", {1, 1, 1.7f, 0.6f}},
+      {"linear", "pytorch_half_pixel", "", {1, 2, 3, 1}},  // channels and height
+      {"cubic", "half_pixel", "", {1, 1, 2, 2}},
+      {"cubic", "asymmetric", "", {1, 1, 0.8f, 1.25f}},
+  };
+  for (const auto& c : cases) {
+    std::map<std::string, ir::Attribute> attrs = {
+        {"mode", attr(c.mode)}, {"coordinate_transformation_mode", attr(c.coord)}};
+    if (!c.nearest.empty()) attrs["nearest_mode"] = attr(c.nearest);
+    expect_on_gpu(one_node("Resize",
+                           {input("x", x), omitted(),
+                            constant("scales", Tensor::from_vector<float>({4}, c.scales))},
+                           attrs),
+                  "cuda", 1e-5, "Resize " + c.mode + " " + c.coord);
+  }
+  expect_on_gpu(one_node("Resize",
+                         {input("x", x), omitted(), omitted(),
+                          constant("sizes", Tensor::from_vector<int64_t>({4}, {2, 6, 11, 3}))},
+                         {{"mode", attr(std::string("linear"))}}),
+                "cuda", 1e-5, "Resize linear to sizes");
+}
+
+// Device graphs (SessionOptions::device_graphs): the first run is eager, the second records
+// the plan's GPU steps as a CUDA graph and replays it, later runs replay; every run must
+// match an eager session on new inputs, and a profiled run is eager again.
+TEST(CudaGraphs, ReplayMatchesEagerOverRuns) {
+  FRUGAL_SKIP_WITHOUT_GPU();
+  const ir::Graph g = zoo::build("resnet18", 0);
+  for (const auto& precision : std::vector<std::string>{"cuda", "cuda:fp16"}) {
+    runtime::SessionOptions opt;
+    opt.backends = {precision, "ref"};
+    runtime::Session replayed(g, opt);
+    opt.device_graphs = false;
+    runtime::Session eager(g, opt);
+    ASSERT_TRUE(replayed.uses_queued_device());
+    replayed.time_devices(true);
+    for (uint64_t seed = 1; seed <= 4; ++seed) {
+      const Tensor x = random_tensor(replayed.inputs()[0].shape, seed);
+      const Tensor want = eager.run({x})[0];
+      const Tensor got = replayed.run({x})[0];
+      // The same kernels and algorithms in the same order: equal up to cuDNN's
+      // run-to-run nondeterminism, far below the format's rounding.
+      EXPECT_LE(relative_error(got, want), 1e-6) << precision << " run " << seed;
+    }
+    EXPECT_NE(replayed.device_graphs_status().find("recorded and replayed"), std::string::npos)
+        << replayed.device_graphs_status();
+    EXPECT_EQ(eager.device_graphs_status(), "eager (device graphs off)");
+    const runtime::DeviceTimes& t = replayed.device_times();
+    EXPECT_EQ(t.runs, 4);
+    EXPECT_GT(t.to_device_s, 0);
+    EXPECT_GT(t.compute_s, 0);
+    EXPECT_GT(t.to_host_s, 0);
+    std::cout << "[ observed ] " << precision << " resnet18 batch 1 per run: to device "
+              << t.to_device_s / 4 * 1e3 << " ms, compute " << t.compute_s / 4 * 1e3
+              << " ms, to host " << t.to_host_s / 4 * 1e3 << " ms\n";
+  }
 }
 
 // Without a GPU the backend cannot be made, with the reason; with one it can. Runs

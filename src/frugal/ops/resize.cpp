@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "frugal/ops/data_movement.h"
+#include "frugal/ops/resize.h"
 #include "frugal/ops/util.h"
 
 namespace frugal::ops {
@@ -256,17 +257,6 @@ double cubic_weight(double t, double a) {
   return 0.0;
 }
 
-// The input taps of every output index along one axis: `taps` per output index, each an
-// input index (clamped) and a weight; `outside` marks indices that take the
-// extrapolation value (tf_crop_and_resize).
-struct AxisTaps {
-  int taps = 1;
-  std::vector<int64_t> index;
-  std::vector<double> weight;
-  std::vector<bool> outside;
-  bool identity = true;  // every output index copies the same input index
-};
-
 AxisTaps axis_taps(const ResizePlan& p, int64_t in_len, int64_t out_len, double scale,
                    double roi_start, double roi_end) {
   AxisTaps t;
@@ -344,10 +334,11 @@ ResizeInputs infer_inputs(const InferContext& ctx) {
   return {.scales = optional_value(ctx, 2), .sizes = optional_value(ctx, 3)};
 }
 
-ResizeInputs kernel_inputs(const KernelContext& ctx) {
-  auto in = [&](size_t i) { return ctx.has_input(i) ? &ctx.input(i) : nullptr; };
-  if (is_upsample(ctx.node())) return {.scales = ctx.opset() >= 9 ? in(1) : nullptr};
-  if (ctx.opset() < 11) return {.scales = in(1)};
+ResizeInputs given_inputs(const ir::Node& node, int64_t opset,
+                          const std::vector<const Tensor*>& inputs) {
+  auto in = [&](size_t i) { return i < inputs.size() ? inputs[i] : nullptr; };
+  if (is_upsample(node)) return {.scales = opset >= 9 ? in(1) : nullptr};
+  if (opset < 11) return {.scales = in(1)};
   return {.roi = in(1), .scales = in(2), .sizes = in(3)};
 }
 
@@ -423,21 +414,37 @@ void apply_extrapolation(Tensor& y, const std::vector<AxisTaps>& taps, double va
   }
 }
 
+}  // namespace
+
+ResizeTaps resize_taps(const ir::Node& node, int64_t opset, const Shape& in,
+                       const std::vector<const Tensor*>& given) {
+  const ResizeInputs inputs = given_inputs(node, opset, given);
+  const ResizePlan plan = plan_resize(node, opset, in, inputs);
+  ResizeTaps r;
+  r.out = plan.out;
+  r.nearest = plan.mode == Mode::kNearest;
+  r.crop = plan.coord == Coord::kTfCropAndResize;
+  r.extrapolation = plan.extrapolation;
+  std::vector<double> roi_start(in.size(), 0.0), roi_end(in.size(), 1.0);
+  if (r.crop) roi_of(node, inputs.roi, in, roi_start, roi_end);
+  for (size_t d = 0; d < in.size(); ++d)
+    r.axes.push_back(axis_taps(plan, in[d], plan.out[d], plan.scales[d], roi_start[d], roi_end[d]));
+  return r;
+}
+
+namespace {
+
 void ref_resize(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   Tensor& y = ctx.output(0);
-  const ResizeInputs inputs = kernel_inputs(ctx);
-  const ResizePlan plan = plan_resize(ctx.node(), ctx.opset(), x.shape(), inputs);
+  std::vector<const Tensor*> given;
+  for (size_t i = 0; i < ctx.num_inputs(); ++i)
+    given.push_back(ctx.has_input(i) ? &ctx.input(i) : nullptr);
+  const ResizeTaps r = resize_taps(ctx.node(), ctx.opset(), x.shape(), given);
   if (y.numel() == 0) return;
-  std::vector<double> roi_start(x.shape().size(), 0.0), roi_end(x.shape().size(), 1.0);
-  if (plan.coord == Coord::kTfCropAndResize)
-    roi_of(ctx.node(), inputs.roi, x.shape(), roi_start, roi_end);
-  std::vector<AxisTaps> taps;
-  for (size_t d = 0; d < x.shape().size(); ++d)
-    taps.push_back(
-        axis_taps(plan, x.shape()[d], y.shape()[d], plan.scales[d], roi_start[d], roi_end[d]));
+  const std::vector<AxisTaps>& taps = r.axes;
 
-  if (plan.mode == Mode::kNearest) {
+  if (r.nearest) {
     const auto strides = strides_of(x.shape());
     std::vector<std::vector<int64_t>> offsets(taps.size());
     for (size_t d = 0; d < taps.size(); ++d) {
@@ -445,18 +452,16 @@ void ref_resize(KernelContext& ctx) {
       for (int64_t i = 0; i < y.shape()[d]; ++i)
         offsets[d][i] = taps[d].outside[i] ? kFillOffset : taps[d].index[i] * strides[d];
     }
-    const auto fill = scalar_bytes(x.dtype(), plan.extrapolation);
+    const auto fill = scalar_bytes(x.dtype(), r.extrapolation);
     copy_by_axis_offsets(y.raw(), x.raw(), dtype_size(x.dtype()), y.shape(), offsets, fill.data());
     return;
   }
   if (x.dtype() == DType::kF64) {
     resize_interpolate<double>(x, y, taps);
-    if (plan.coord == Coord::kTfCropAndResize)
-      apply_extrapolation<double>(y, taps, plan.extrapolation);
+    if (r.crop) apply_extrapolation<double>(y, taps, r.extrapolation);
   } else {
     resize_interpolate<float>(x, y, taps);
-    if (plan.coord == Coord::kTfCropAndResize)
-      apply_extrapolation<float>(y, taps, plan.extrapolation);
+    if (r.crop) apply_extrapolation<float>(y, taps, r.extrapolation);
   }
 }
 

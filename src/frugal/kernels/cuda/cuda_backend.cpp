@@ -119,6 +119,7 @@ struct OpEntry {
 const std::map<std::string, OpEntry>& op_table() {
   static const std::map<std::string, OpEntry> table{
       {"Conv", {make_conv, true}},
+      {"ConvTranspose", {make_conv, true}},
       {"Gemm", {make_gemm, true}},
       {"MatMul", {make_matmul, true}},
       {"MaxPool", {make_max_pool, false}},
@@ -140,6 +141,9 @@ const std::map<std::string, OpEntry>& op_table() {
       {"Softmax", {make_softmax, false}},
       {"LogSoftmax", {make_softmax, false}},
       {"Concat", {make_concat, false}},
+      {"Split", {make_split, false, 1}},
+      {"Resize", {make_resize, false, 1}},
+      {"Upsample", {make_resize, false, 1}},
       {"Transpose", {make_transpose, false}},
       {"Reshape", {make_reshape, false, 1}},
       {"Flatten", {make_reshape, false}},

@@ -71,7 +71,7 @@ class CudaKernel : public Kernel {
 Epilogue epilogue_of(const Build& b);
 
 using Factory = std::unique_ptr<Kernel> (*)(const Build&);
-std::unique_ptr<Kernel> make_conv(const Build& b);
+std::unique_ptr<Kernel> make_conv(const Build& b);  // Conv, ConvTranspose
 std::unique_ptr<Kernel> make_gemm(const Build& b);
 std::unique_ptr<Kernel> make_matmul(const Build& b);
 std::unique_ptr<Kernel> make_max_pool(const Build& b);
@@ -83,6 +83,8 @@ std::unique_ptr<Kernel> make_unary(const Build& b);    // Relu, Sigmoid, Clip, T
 std::unique_ptr<Kernel> make_binary(const Build& b);   // Add, Sub, Mul, Div
 std::unique_ptr<Kernel> make_softmax(const Build& b);  // Softmax, LogSoftmax
 std::unique_ptr<Kernel> make_concat(const Build& b);
+std::unique_ptr<Kernel> make_split(const Build& b);
+std::unique_ptr<Kernel> make_resize(const Build& b);  // Resize, Upsample
 std::unique_ptr<Kernel> make_transpose(const Build& b);
 std::unique_ptr<Kernel> make_reshape(const Build& b);  // Reshape, Flatten, Squeeze, Unsqueeze
 

@@ -1,7 +1,10 @@
-// Conv on cuDNN (the legacy convolution API of cuDNN 9: descriptors, cudnnFind and
-// cudnnConvolutionForward), NCHW, any group count (depthwise included), strides,
-// dilations and symmetric pads, 1-D to 3-D. The algorithm is timed once per convolution
-// shape by cudnnFindConvolutionForwardAlgorithm and cached on the device. Bias, folded
+// Conv and ConvTranspose on cuDNN (the legacy convolution API of cuDNN 9: descriptors,
+// cudnnFind, cudnnConvolutionForward and, for ConvTranspose, cudnnConvolutionBackwardData:
+// the transposed convolution is the gradient of a convolution with respect to its input,
+// and ConvTranspose's weight [C_in, C_out/g, k...] is that convolution's filter as it
+// stands), NCHW, any group count (depthwise included), strides, dilations and symmetric
+// pads, 1-D to 3-D. The algorithm is timed once per shape and direction by cudnnFind and
+// cached on the device. Bias, folded
 // BatchNorm and fused post-ops run in the epilogue kernel after the convolution; under
 // fp16/bf16 the input is converted into scratch first and the epilogue reads the
 // low-precision result, so values between kernels stay float32.
@@ -66,8 +69,9 @@ struct Descriptors {
 struct ConvShape {
   std::vector<int> x, w, y, pads, strides, dilations;
   int groups = 1;
+  bool transposed = false;  // ConvTranspose: x is the convolution's dy, y its dx
   std::string key(Precision p) const {
-    std::string k = precision_name(p);
+    std::string k = std::string(precision_name(p)) + (transposed ? "|T" : "");
     for (const auto* v : {&x, &w, &y, &pads, &strides, &dilations}) {
       k += "|";
       for (int d : *v) k += std::to_string(d) + ",";
@@ -81,9 +85,14 @@ ConvShape conv_shape(const Build& b) {
   const Shape& ws = b.in_shape(1);
   if (xs.size() < 3 || xs.size() > 5) decline("input of rank " + std::to_string(xs.size()));
   const std::vector<int64_t> in(xs.begin() + 2, xs.end()), kernel(ws.begin() + 2, ws.end());
-  const ops::WindowGeometry g = ops::sliding_window(b.node(), in, kernel, false);
+  const bool transposed = b.node().op_type == "ConvTranspose";
+  const ops::WindowGeometry g = transposed ? ops::transposed_window(b.node(), in, kernel)
+                                           : ops::sliding_window(b.node(), in, kernel, false);
   if (g.pad_begin != g.pad_end) decline("asymmetric pads (cuDNN pads both sides equally)");
+  for (int64_t p : g.pad_begin)
+    if (p < 0) decline("output_shape larger than the full transposed result");
   ConvShape s;
+  s.transposed = transposed;
   s.x = as_int(xs);
   s.w = as_int(ws);
   s.y = as_int(b.out_shape());
@@ -108,7 +117,8 @@ class ConvKernel final : public CudaKernel {
         storage_(storage_of(b.precision)),
         epilogue_(epilogue_of(b)),
         x_numel_(shape_numel(b.in_shape(0))),
-        y_numel_(shape_numel(b.out_shape())) {
+        y_numel_(shape_numel(b.out_shape())),
+        transposed_(s.transposed) {
     if (!b.constant(1)) decline("weights not constant");
     if (b.has_input(2) && !b.constant(2)) decline("bias not constant");
     describe(s);
@@ -117,8 +127,8 @@ class ConvKernel final : public CudaKernel {
     epilogue_.channels = s.y[1];
     epilogue_.inner = static_cast<int64_t>(y_numel_ / (static_cast<int64_t>(s.y[0]) * s.y[1]));
     choose_algorithm(s);
-    impl_ = "cuda:cudnn:" + std::string(precision_name(precision_)) + ":algo" +
-            std::to_string(algo_.algo);
+    impl_ = std::string(transposed_ ? "cuda:cudnn-bwd-data:" : "cuda:cudnn:") +
+            precision_name(precision_) + ":algo" + std::to_string(algo_.algo);
   }
 
   void run(ops::KernelContext& ctx) override {
@@ -134,10 +144,16 @@ class ConvKernel final : public CudaKernel {
     }
     void* workspace = scratch + operand_bytes();
     const float one = 1.f, zero = 0.f;
-    check(cudnnConvolutionForward(device().cudnn(), &one, d_.x, x, d_.w, weights(), d_.conv,
-                                  static_cast<cudnnConvolutionFwdAlgo_t>(algo_.algo), workspace,
-                                  algo_.workspace, &zero, d_.y, y),
-          "cudnnConvolutionForward");
+    if (transposed_)
+      check(cudnnConvolutionBackwardData(device().cudnn(), &one, d_.w, weights(), d_.x, x, d_.conv,
+                                         static_cast<cudnnConvolutionBwdDataAlgo_t>(algo_.algo),
+                                         workspace, algo_.workspace, &zero, d_.y, y),
+            "cudnnConvolutionBackwardData");
+    else
+      check(cudnnConvolutionForward(device().cudnn(), &one, d_.x, x, d_.w, weights(), d_.conv,
+                                    static_cast<cudnnConvolutionFwdAlgo_t>(algo_.algo), workspace,
+                                    algo_.workspace, &zero, d_.y, y),
+            "cudnnConvolutionForward");
     if (storage_ != Storage::kF32 || epilogue_.bias || epilogue_.count > 0) {
       if (sum_index_) epilogue_.sum = in(ctx, sum_index_);
       launch_epilogue(out(ctx), y, storage_, y_numel_, epilogue_, stream());
@@ -171,10 +187,14 @@ class ConvKernel final : public CudaKernel {
     check(cudnnSetConvolutionGroupCount(d_.conv, s.groups), "cudnnSetConvolutionGroupCount");
     check(cudnnSetConvolutionMathType(d_.conv, math_type(precision_)),
           "cudnnSetConvolutionMathType");
-    std::vector<int> y(s.y.size());
-    check(cudnnGetConvolutionNdForwardOutputDim(d_.conv, d_.x, d_.w, nd, y.data()),
+    // The forward convolution's output: y's for Conv; for ConvTranspose, the convolution
+    // of y (its dx) must give back x (its dy), which holds when output_padding < stride.
+    std::vector<int> fwd(s.y.size());
+    check(cudnnGetConvolutionNdForwardOutputDim(d_.conv, transposed_ ? d_.y : d_.x, d_.w, nd,
+                                                fwd.data()),
           "cudnnGetConvolutionNdForwardOutputDim");
-    if (y != s.y) decline("cuDNN's output shape differs from the inferred one");
+    if (fwd != (transposed_ ? s.x : s.y))
+      decline("cuDNN's convolution shapes differ from the inferred ones");
   }
 
   void prepare_weights(const Build& b) {
@@ -197,21 +217,7 @@ class ConvKernel final : public CudaKernel {
     if (auto it = cache.find(key); it != cache.end()) {
       algo_ = it->second;
     } else {
-      int count = 0;
-      check(cudnnGetConvolutionForwardAlgorithmMaxCount(device().cudnn(), &count),
-            "cudnnGetConvolutionForwardAlgorithmMaxCount");
-      std::vector<cudnnConvolutionFwdAlgoPerf_t> perf(static_cast<size_t>(std::max(count, 1)));
-      int returned = 0;
-      check(cudnnFindConvolutionForwardAlgorithm(device().cudnn(), d_.x, d_.w, d_.conv, d_.y,
-                                                 static_cast<int>(perf.size()), &returned,
-                                                 perf.data()),
-            "cudnnFindConvolutionForwardAlgorithm");
-      bool found = false;
-      for (int i = 0; i < returned && !found; ++i)  // sorted by time, fastest first
-        if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= kMaxWorkspace) {
-          algo_ = {static_cast<int>(perf[i].algo), perf[i].memory, perf[i].time};
-          found = true;
-        }
+      const bool found = transposed_ ? find_backward_data() : find_forward();
       if (!found)
         decline("cuDNN has no algorithm for this convolution in " +
                 std::string(precision_name(precision_)));
@@ -220,10 +226,48 @@ class ConvKernel final : public CudaKernel {
     device().reserve_scratch(operand_bytes() + algo_.workspace);
   }
 
+  // The fastest of cudnnFind's results (sorted by time) whose workspace fits.
+  template <typename Perf>
+  bool take_fastest(const std::vector<Perf>& perf, int returned) {
+    for (int i = 0; i < returned; ++i)
+      if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= kMaxWorkspace) {
+        algo_ = {static_cast<int>(perf[i].algo), perf[i].memory, perf[i].time};
+        return true;
+      }
+    return false;
+  }
+
+  bool find_forward() {
+    int count = 0;
+    check(cudnnGetConvolutionForwardAlgorithmMaxCount(device().cudnn(), &count),
+          "cudnnGetConvolutionForwardAlgorithmMaxCount");
+    std::vector<cudnnConvolutionFwdAlgoPerf_t> perf(static_cast<size_t>(std::max(count, 1)));
+    int returned = 0;
+    check(
+        cudnnFindConvolutionForwardAlgorithm(device().cudnn(), d_.x, d_.w, d_.conv, d_.y,
+                                             static_cast<int>(perf.size()), &returned, perf.data()),
+        "cudnnFindConvolutionForwardAlgorithm");
+    return take_fastest(perf, returned);
+  }
+
+  bool find_backward_data() {
+    int count = 0;
+    check(cudnnGetConvolutionBackwardDataAlgorithmMaxCount(device().cudnn(), &count),
+          "cudnnGetConvolutionBackwardDataAlgorithmMaxCount");
+    std::vector<cudnnConvolutionBwdDataAlgoPerf_t> perf(static_cast<size_t>(std::max(count, 1)));
+    int returned = 0;
+    check(cudnnFindConvolutionBackwardDataAlgorithm(device().cudnn(), d_.w, d_.x, d_.conv, d_.y,
+                                                    static_cast<int>(perf.size()), &returned,
+                                                    perf.data()),
+          "cudnnFindConvolutionBackwardDataAlgorithm");
+    return take_fastest(perf, returned);
+  }
+
   Precision precision_;
   Storage storage_;
   Epilogue epilogue_;
   int64_t x_numel_, y_numel_;
+  bool transposed_;
   size_t sum_index_ = 0;  // 0: no sum post-op
   Descriptors d_;
   ConvAlgo algo_;

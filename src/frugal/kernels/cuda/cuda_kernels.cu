@@ -173,7 +173,40 @@ __global__ void transpose_kernel(float* y, const float* x, int64_t n, Permute p)
   }
 }
 
+__global__ void resize_kernel(float* y, const float* x, int64_t n, ResizeTable t,
+                              const int64_t* index, const float* weight) {
+  int combos = 1;
+  for (int d = 0; d < t.rank; ++d) combos *= t.taps[d];
+  FRUGAL_GRID_LOOP(i, n) {
+    int64_t at[kMaxRank];
+    int64_t rest = i;
+    for (int d = t.rank - 1; d >= 0; --d) {
+      at[d] = rest % t.out_dims[d];
+      rest /= t.out_dims[d];
+    }
+    float acc = 0.f;
+    for (int k = 0; k < combos; ++k) {
+      int r = k;
+      int64_t src = 0;
+      float w = 1.f;
+      for (int d = t.rank - 1; d >= 0; --d) {
+        const int64_t e = t.first[d] + at[d] * t.taps[d] + r % t.taps[d];
+        r /= t.taps[d];
+        src += index[e] * t.in_strides[d];
+        w *= weight[e];
+      }
+      if (w != 0.f) acc += w * x[src];
+    }
+    y[i] = acc;
+  }
+}
+
 }  // namespace
+
+void launch_resize(float* y, const float* x, int64_t n, const ResizeTable& t, const int64_t* index,
+                   const float* weight, cudaStream_t stream) {
+  resize_kernel<<<blocks_for(n), kThreads, 0, stream>>>(y, x, n, t, index, weight);
+}
 
 void launch_epilogue(float* y, const void* src, Storage src_storage, int64_t n, const Epilogue& e,
                      cudaStream_t stream) {

@@ -81,4 +81,19 @@ struct Permute {
 };
 void launch_transpose(float* y, const float* x, int64_t n, const Permute& p, cudaStream_t stream);
 
+// Resize: y[i] = sum over the taps of every axis of (product of the taps' weights) times x
+// at the taps' indices (taps with weight 0 skipped, as ref does). Axis d's taps for output
+// index o are entries first[d] + o * taps[d] + j (j < taps[d]) of `index` and `weight`
+// (device arrays); an axis that is not resized has one tap of weight 1 at o.
+struct ResizeTable {
+  int rank = 0;
+  int64_t out_dims[kMaxRank];
+  int64_t in_strides[kMaxRank];
+  int taps[kMaxRank];
+  int64_t first[kMaxRank];
+};
+inline constexpr int kMaxResizeTaps = 64;  // products of taps over the axes, at most
+void launch_resize(float* y, const float* x, int64_t n, const ResizeTable& t, const int64_t* index,
+                   const float* weight, cudaStream_t stream);
+
 }  // namespace frugal::kernels::cuda

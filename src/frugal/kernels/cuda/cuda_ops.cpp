@@ -1,11 +1,12 @@
 // The cuda backend's kernels on its own device code (cuda_kernels.cu) and on plain
 // device copies: pooling, BatchNormalization (inference), elementwise and binary
-// operators, softmax, Concat, Transpose and the shape-only operators.
+// operators, softmax, Resize, Concat, Split, Transpose and the shape-only operators.
 #include <algorithm>
 #include <limits>
 
 #include "frugal/kernels/cuda/cuda_build.h"
 #include "frugal/ops/conv_geometry.h"
+#include "frugal/ops/resize.h"
 
 namespace frugal::kernels::cuda {
 namespace {
@@ -219,6 +220,61 @@ class ConcatKernel final : public CudaKernel {
   std::vector<size_t> widths_;  // bytes of each input per outer row
 };
 
+// The inverse of Concat: each output is a column block of the input's rows.
+class SplitKernel final : public CudaKernel {
+ public:
+  SplitKernel(const Build& b, size_t axis) : CudaKernel(b) {
+    const Shape& x = b.in_shape(0);
+    outer_ = product(x, 0, axis);
+    const int64_t inner = product(x, axis + 1, x.size());
+    row_ = static_cast<size_t>(x[axis] * inner) * sizeof(float);
+    for (size_t o = 0; o < b.view.outputs.size(); ++o)
+      widths_.push_back(b.view.outputs[o]
+                            ? static_cast<size_t>(b.out_shape(o)[axis] * inner) * sizeof(float)
+                            : 0);
+    impl_ = "cuda:split";
+  }
+  void run(ops::KernelContext& ctx) override {
+    const char* x = static_cast<const char*>(in_raw(ctx, 0));
+    size_t offset = 0;
+    for (size_t o = 0; o < widths_.size(); ++o) {
+      if (widths_[o] > 0 && ctx.has_output(o))
+        check(cudaMemcpy2DAsync(out(ctx, o), widths_[o], x + offset, row_, widths_[o],
+                                static_cast<size_t>(outer_), cudaMemcpyDeviceToDevice, stream()),
+              "cudaMemcpy2DAsync");
+      offset += widths_[o];
+    }
+  }
+
+ private:
+  int64_t outer_ = 1;
+  size_t row_ = 0;
+  std::vector<size_t> widths_;  // bytes of each output per outer row (0: omitted)
+};
+
+class ResizeKernel final : public CudaKernel {
+ public:
+  ResizeKernel(const Build& b, const ResizeTable& t, const std::vector<int64_t>& index,
+               const std::vector<float>& weight)
+      : CudaKernel(b),
+        t_(t),
+        n_(shape_numel(b.out_shape())),
+        index_(device().upload(index.data(), index.size() * sizeof(int64_t))),
+        weight_(device().upload(weight.data(), weight.size() * sizeof(float))) {
+    impl_ = "cuda:resize";
+  }
+  void run(ops::KernelContext& ctx) override {
+    launch_resize(out(ctx), in(ctx, 0), n_, t_, static_cast<const int64_t*>(index_.get()),
+                  static_cast<const float*>(weight_.get()), stream());
+    check_launch("resize");
+  }
+
+ private:
+  ResizeTable t_;
+  int64_t n_;
+  std::shared_ptr<void> index_, weight_;
+};
+
 class TransposeKernel final : public CudaKernel {
  public:
   TransposeKernel(const Build& b, const Permute& p)
@@ -349,6 +405,59 @@ std::unique_ptr<Kernel> make_concat(const Build& b) {
   for (size_t i = 0; i < b.view.inputs.size(); ++i)
     if (b.constant(i)) decline("constant inputs not implemented");
   return std::make_unique<ConcatKernel>(b, static_cast<size_t>(axis));
+}
+
+std::unique_ptr<Kernel> make_split(const Build& b) {
+  const Shape& x = b.in_shape(0);
+  int64_t axis = b.node().attr_int("axis", 0);
+  if (axis < 0) axis += static_cast<int64_t>(x.size());
+  if (b.constant(0)) decline("constant data");
+  return std::make_unique<SplitKernel>(b, static_cast<size_t>(axis));
+}
+
+// The taps ref computes with (ops/resize.h), flattened per axis; an axis left as it is
+// gets one tap of weight 1.
+std::unique_ptr<Kernel> make_resize(const Build& b) {
+  std::vector<const Tensor*> given;
+  for (size_t i = 0; i < b.view.inputs.size(); ++i) {
+    if (i > 0 && b.has_input(i) && !b.constant(i)) decline("roi, scales or sizes not constant");
+    given.push_back(i > 0 ? b.constant(i) : nullptr);
+  }
+  const Shape& x = b.in_shape(0);
+  const ops::ResizeTaps r = ops::resize_taps(b.node(), b.view.opset, x, given);
+  if (r.crop) decline("tf_crop_and_resize not implemented");
+  if (r.out != b.out_shape()) decline("output shape differs from the inferred one");
+  ResizeTable t;
+  t.rank = static_cast<int>(x.size());
+  std::vector<int64_t> index;
+  std::vector<float> weight;
+  int64_t combos = 1, stride = 1;
+  for (size_t d = x.size(); d-- > 0;) {
+    t.in_strides[d] = stride;
+    stride *= x[d];
+  }
+  for (size_t d = 0; d < x.size(); ++d) {
+    const ops::AxisTaps& a = r.axes[d];
+    t.out_dims[d] = r.out[d];
+    t.first[d] = static_cast<int64_t>(index.size());
+    t.taps[d] = a.identity ? 1 : a.taps;
+    combos *= t.taps[d];
+    for (int64_t o = 0; o < r.out[d]; ++o) {
+      if (a.identity) {
+        index.push_back(o);
+        weight.push_back(1.f);
+        continue;
+      }
+      for (int j = 0; j < a.taps; ++j) {
+        index.push_back(a.index[static_cast<size_t>(o * a.taps + j)]);
+        weight.push_back(static_cast<float>(a.weight[static_cast<size_t>(o * a.taps + j)]));
+      }
+    }
+  }
+  if (combos > kMaxResizeTaps)
+    decline(std::to_string(combos) + " taps per output (at most " + std::to_string(kMaxResizeTaps) +
+            ")");
+  return std::make_unique<ResizeKernel>(b, t, index, weight);
 }
 
 std::unique_ptr<Kernel> make_transpose(const Build& b) {
