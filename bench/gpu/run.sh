@@ -3,10 +3,11 @@
 # toolkit with cuDNN (aimed at under 5 minutes on an H100):
 #   1. builds frugal with FRUGAL_CUDA=ON into $BUILD (default build-gpu; reused if there),
 #   2. runs the GPU tests (test_cuda: every cuda kernel and the zoo CNNs against ref),
-#   3. benchmarks resnet18, resnet50, mobilenet_v2, efficientnet_b0 (when the zoo has it) and
-#      squeezenet1_1 at batch 1, 8 and 64 in fp32, tf32 and fp16 on `--backend cuda,ref`
-#      (frugal bench, single stream, device graphs on, NVML energy with idle power first;
-#      int8 is listed and skipped: the cuda backend has no int8 kernels yet), at batch 1 also
+#   3. benchmarks resnet18, resnet50, mobilenet_v2, efficientnet_b0 (skipped with the zoo's
+#      message where a build's zoo lacks it) and squeezenet1_1 at batch 1, 8 and 64 in fp32,
+#      tf32 and fp16 on `--backend cuda,ref` (frugal bench, single stream, device graphs on,
+#      NVML energy with idle power first; int8 is listed and skipped: the cuda backend has no
+#      int8 kernels yet), at batch 1 also
 #      with `--device-graphs off` (every kernel launched), and PyTorch on the same GPU where
 #      torch with CUDA and torchvision are installed (bench/gpu/torch_peer.py: eager with
 #      cudnn.benchmark, and CUDA graphs, same precision),

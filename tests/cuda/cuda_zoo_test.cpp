@@ -61,5 +61,5 @@ TEST_P(CudaZoo, MatchesRef) {
 INSTANTIATE_TEST_SUITE_P(CNNs, CudaZoo,
                          ::testing::Values("resnet18", "resnet50", "mobilenet_v2",
                                            "mobilenet_v3_small", "squeezenet1_1",
-                                           "shufflenet_v2_x1_0"),
+                                           "shufflenet_v2_x1_0", "efficientnet_b0"),
                          [](const auto& info) { return info.param; });
