@@ -6,13 +6,14 @@
 #   3. benchmarks resnet18, resnet50, mobilenet_v2, efficientnet_b0 (skipped with the zoo's
 #      message where a build's zoo lacks it) and squeezenet1_1 at batch 1, 8 and 64 in fp32,
 #      tf32 and fp16 on `--backend cuda,ref` (frugal bench, single stream, device graphs on,
-#      NVML energy with idle power first; int8 is listed and skipped: the cuda backend has no
-#      int8 kernels yet), at batch 1 also
+#      NVML energy with idle power first; int8 with random calibration runs Gemm/MatMul in
+#      int8, convolutions in fp32), at batch 1 also
 #      with `--device-graphs off` (every kernel launched), and PyTorch on the same GPU where
 #      torch with CUDA and torchvision are installed (bench/gpu/torch_peer.py: eager with
 #      cudnn.benchmark, and CUDA graphs, same precision),
 #   4. the CPU-versus-GPU table of the study: resnet50 and mobilenet_v2 at batch 1 and 64 on
-#      the host CPU (all cores: fp32, bf16, int8, 90%-pruned int8) and on the GPU (fp32, fp16),
+#      the host CPU (all cores: fp32, bf16, int8, 90%-pruned int8) and on the GPU (fp32, fp16,
+#      int8),
 #   5. writes both tables (bench/gpu/table.py) to $OUT/table.md and appends them, with the
 #      machine line, to bench/RESULTS.md.
 # The build (step 1) is not counted in the 5 minutes: reuse $BUILD to rerun.
@@ -70,22 +71,21 @@ for m in $MODELS; do
     continue
   fi
   for p in $PRECISIONS; do
-    if [ "$p" = int8 ]; then
-      echo "   $m int8: skipped (no int8 kernels on the cuda backend yet, docs/cuda.md)"
-      continue
-    fi
+    # int8 on the GPU is Gemm/MatMul only (docs/cuda.md): calibrated on random inputs.
+    calibration=()
+    [ "$p" = int8 ] && calibration=(--calibration random:4)
     for b in $BATCHES; do
       "$frugal" bench "$OUT/$m.onnx" --backend cuda,ref --precision "$p" --batch "$b" \
-        --duration "$DURATION" --power auto --idle-seconds 0.5 --json \
+        --duration "$DURATION" --power auto --idle-seconds 0.5 --json "${calibration[@]}" \
         >"$OUT/${m}_${p}_b${b}.json" 2>"$OUT/${m}_${p}_b${b}.err" ||
         echo "   $m $p batch $b: frugal bench failed: $(tail -1 "$OUT/${m}_${p}_b${b}.err")"
       if [ "$b" = 1 ]; then
         "$frugal" bench "$OUT/$m.onnx" --backend cuda,ref --precision "$p" --batch 1 \
-          --duration "$DURATION" --device-graphs off --json \
+          --duration "$DURATION" --device-graphs off --json "${calibration[@]}" \
           >"$OUT/eager/${m}_${p}_b1.json" 2>"$OUT/eager/${m}_${p}_b1.err" ||
           echo "   $m $p batch 1, device graphs off: failed: $(tail -1 "$OUT/eager/${m}_${p}_b1.err")"
       fi
-      if [ "$torch_ok" = 1 ]; then
+      if [ "$torch_ok" = 1 ] && [ "$p" != int8 ]; then  # torch_peer has no int8
         python3 "$(dirname "$0")/torch_peer.py" --model "$m" --batch "$b" --precision "$p" \
           >>"$OUT/torch.jsonl" 2>>"$OUT/torch.err" || true
       fi
@@ -126,6 +126,8 @@ if [ "${SKIP_CPU:-0}" != 1 ]; then
       for p in fp32 fp16; do
         bench_row "${m}__gpu-${p}" "$OUT/$m.onnx" "$b" --backend cuda,ref --precision "$p"
       done
+      bench_row "${m}__gpu-int8" "$OUT/$m.onnx" "$b" --backend cuda,ref --precision int8 \
+        --calibration random:4
     done
     echo "   $m done at $(( $(date +%s) - start )) s"
   done

@@ -45,7 +45,7 @@ def cpu_gpu(out):
                      en.get("kind", "-"), len(res.get("fallbacks") or [])))
     if not rows:
         return
-    order = ["cpu-fp32", "cpu-bf16", "cpu-int8", "cpu-p90-int8", "gpu-fp32", "gpu-fp16"]
+    order = ["cpu-fp32", "cpu-bf16", "cpu-int8", "cpu-p90-int8", "gpu-fp32", "gpu-fp16", "gpu-int8"]
     print()
     print("CPU versus GPU (cpu: every host core; p90-int8: 90% global magnitude pruning, then int8 QDQ; "
           "random weights, so no accuracy applies; energy kinds as the Record says, estimates labelled)")
@@ -88,9 +88,9 @@ def main(out):
     print()
     print("| model | precision | batch | frugal p50 ms | frugal, device graphs off, p50 ms | "
           "frugal samples/s | GPU ms per run: to device / compute / to host | "
-          "J/sample (above idle) [source] | steps off GPU | PyTorch eager p50 ms | PyTorch CUDA graph p50 ms |")
+          "J/sample (above idle) [source] | steps off the first backend | PyTorch eager p50 ms | PyTorch CUDA graph p50 ms |")
     print("|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|")
-    for r in sorted(rows, key=lambda r: (r[0], ["fp32", "tf32", "fp16", "bf16"].index(r[1]), r[2])):
+    for r in sorted(rows, key=lambda r: (r[0], ["fp32", "tf32", "fp16", "bf16", "int8"].index(r[1]), r[2])):
         print(f"| {r[0]} | {r[1]} | {r[2]} | {fmt(r[3], '.3f')} | {fmt(r[11], '.3f')} | {fmt(r[4], '.0f')} | "
               f"{r[12]} | {fmt(r[5], '.4f')} ({fmt(r[6], '.4f')}) [{r[7]}] | {r[8]} | {fmt(r[9], '.3f')} | "
               f"{fmt(r[10], '.3f')} |")

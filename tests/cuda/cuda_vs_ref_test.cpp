@@ -5,6 +5,8 @@
 // without a GPU.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <iostream>
 
 #include "cuda/cuda_testing.h"
@@ -289,6 +291,78 @@ TEST(CudaVsRef, SplitAndResize) {
                           constant("sizes", Tensor::from_vector<int64_t>({4}, {2, 6, 11, 3}))},
                          {{"mode", attr(std::string("linear"))}}),
                 "cuda", 1e-5, "Resize linear to sizes");
+}
+
+// int8 Gemm/MatMul (cuda:int8) against ref, within the bound the format gives: with x
+// quantized by sx = max|x| / 127 and column n of W by sw[n] = max|W[:, n]| / 127 (round to
+// nearest: errors at most half a step), |y - ref| <= |alpha| sum_k (|x_k| sw[n] / 2 +
+// (|W[k, n]| + sw[n] / 2) sx / 2), plus float32 rounding (1e-5 of max |ref|).
+TEST(CudaVsRef, Int8GemmWithinTheFormatsBound) {
+  FRUGAL_SKIP_WITHOUT_GPU();
+  struct Case {
+    std::string op;
+    int64_t m, k, n;
+    bool trans_b;
+    float alpha, beta;
+    std::vector<std::string> post;
+  };
+  const std::vector<Case> cases = {
+      {"Gemm", 8, 64, 40, false, 1.f, 1.f, {}},
+      {"Gemm", 1, 512, 1000, true, 1.f, 1.f, {}},
+      {"Gemm", 64, 128, 10, true, 0.5f, 2.f, {"relu"}},
+      {"MatMul", 21, 96, 24, false, 1.f, 0.f, {}},
+  };
+  for (const auto& c : cases) {
+    const Tensor x = random_tensor(c.op == "MatMul" ? Shape{3, c.m / 3, c.k} : Shape{c.m, c.k}, 41);
+    const Tensor w = random_tensor(c.trans_b ? Shape{c.n, c.k} : Shape{c.k, c.n}, 42, 0.1f);
+    std::vector<Operand> ops = {input("a", x), constant("w", w)};
+    std::map<std::string, ir::Attribute> attrs;
+    if (c.op == "Gemm") {
+      ops.push_back(constant("c", random_tensor({c.n}, 43)));
+      attrs = {
+          {"transB", attr(int64_t{c.trans_b})}, {"alpha", attr(c.alpha)}, {"beta", attr(c.beta)}};
+    }
+    if (!c.post.empty()) attrs["frugal.post_ops"] = attr(c.post);
+    const OneNode t = one_node(c.op, ops, attrs);
+    runtime::SessionOptions ref_opt;
+    ref_opt.backends = {"ref"};
+    const Tensor want = runtime::Session(t.graph, ref_opt).run(t.feeds)[0];
+    runtime::SessionOptions opt;
+    opt.backends = {"cuda:int8"};
+    float xmax = 0;
+    for (int64_t i = 0; i < x.numel(); ++i) xmax = std::max(xmax, std::fabs(x.data<float>()[i]));
+    opt.backend_config.ranges["a"] = {-xmax, xmax};
+    runtime::Session gpu(t.graph, opt);
+    for (const auto& a : gpu.assignments())
+      if (a.op_type != "Copy") {
+        EXPECT_EQ(a.backend, "cuda:int8") << c.op;
+      }
+    const Tensor got = gpu.run(t.feeds)[0];
+    const double sx = xmax / 127.0;
+    double ref_max = 0, worst = 0;
+    for (int64_t i = 0; i < want.numel(); ++i)
+      ref_max = std::max(ref_max, std::fabs(static_cast<double>(want.data<float>()[i])));
+    for (int64_t r = 0; r < c.m; ++r)
+      for (int64_t nn = 0; nn < c.n; ++nn) {
+        auto wat = [&](int64_t kk) {
+          return static_cast<double>(w.data<float>()[c.trans_b ? nn * c.k + kk : kk * c.n + nn]);
+        };
+        double amax = 0;
+        for (int64_t kk = 0; kk < c.k; ++kk) amax = std::max(amax, std::fabs(wat(kk)));
+        const double sw = amax / 127.0;
+        double bound = 0;
+        for (int64_t kk = 0; kk < c.k; ++kk)
+          bound += std::fabs(x.data<float>()[r * c.k + kk]) * sw / 2 +
+                   (std::fabs(wat(kk)) + sw / 2) * sx / 2;
+        bound = std::fabs(c.alpha) * bound + 1e-5 * ref_max;
+        const double err = std::fabs(static_cast<double>(got.data<float>()[r * c.n + nn]) -
+                                     want.data<float>()[r * c.n + nn]);
+        worst = std::max(worst, err / bound);
+      }
+    EXPECT_LE(worst, 1.0) << c.op << " " << c.m << "x" << c.k << "x" << c.n;
+    std::cout << "[ observed ] int8 " << c.op << " " << c.m << "x" << c.k << "x" << c.n
+              << ": largest error / bound = " << worst << "\n";
+  }
 }
 
 // Device graphs (SessionOptions::device_graphs): the first run is eager, the second records

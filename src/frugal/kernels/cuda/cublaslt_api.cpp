@@ -56,6 +56,21 @@ const LtApi& lt() {
   return api;
 }
 
+LtMatmul::~LtMatmul() {
+  if (!desc && !first && !second && !d && !pref) return;
+  const LtApi& api = lt();
+  if (pref) api.pref_destroy(pref);
+  for (auto* l : {first, second, d})
+    if (l) api.layout_destroy(l);
+  if (desc) api.desc_destroy(desc);
+}
+
+void LtMatmul::set(cublasLtMatmulDescAttributes_t attr, const void* value, size_t bytes) const {
+  const cublasStatus_t s = lt().desc_set(desc, attr, value, bytes);
+  if (s != CUBLAS_STATUS_SUCCESS)
+    throw InternalError("cuda: cublasLtMatmulDescSetAttribute: cuBLAS status " + std::to_string(s));
+}
+
 bool lt_loaded() {
   return loaded;
 }

@@ -29,4 +29,19 @@ const LtApi& lt();
 // Whether it has been loaded (versions are reported only then).
 bool lt_loaded();
 
+// One matmul's cuBLASLt descriptors (operation, the layouts of its first and second
+// operands and of D, the algorithm preference), destroyed together, also when a kernel
+// declines half-way through describing them.
+struct LtMatmul {
+  cublasLtMatmulDesc_t desc = nullptr;
+  cublasLtMatrixLayout_t first = nullptr, second = nullptr, d = nullptr;
+  cublasLtMatmulPreference_t pref = nullptr;
+  LtMatmul() = default;
+  ~LtMatmul();
+  LtMatmul(const LtMatmul&) = delete;
+  LtMatmul& operator=(const LtMatmul&) = delete;
+  // cublasLtMatmulDescSetAttribute on desc; throws InternalError on failure.
+  void set(cublasLtMatmulDescAttributes_t attr, const void* value, size_t bytes) const;
+};
+
 }  // namespace frugal::kernels::cuda

@@ -21,6 +21,8 @@ const char* precision_name(Precision p) {
       return "fp16";
     case Precision::kBF16:
       return "bf16";
+    case Precision::kI8:
+      return "int8";
     default:
       return "fp32";
   }
@@ -33,7 +35,7 @@ Storage storage_of(Precision p) {
 }
 
 size_t storage_size(Storage s) {
-  return s == Storage::kF32 ? 4 : 2;
+  return s == Storage::kF32 || s == Storage::kI32 ? 4 : 2;
 }
 
 const Tensor* Build::constant(size_t i) const {
@@ -171,8 +173,8 @@ void check_common(const NodeView& v, const OpEntry& entry) {
 
 class CudaBackend final : public Backend {
  public:
-  CudaBackend(std::string name, Precision precision)
-      : name_(std::move(name)), precision_(precision), device_(gpu()) {}
+  CudaBackend(std::string name, Precision precision, BackendConfig config)
+      : name_(std::move(name)), precision_(precision), config_(std::move(config)), device_(gpu()) {}
 
   std::string name() const override { return name_; }
   const Device& device() const override { return device_; }
@@ -186,9 +188,14 @@ class CudaBackend final : public Backend {
       why_not = "no cuda kernel for " + view.node.op_type;
       return nullptr;
     }
+    if (precision_ == Precision::kI8 && view.node.op_type != "Gemm" &&
+        view.node.op_type != "MatMul") {
+      why_not = "int8 runs Gemm and MatMul only";
+      return nullptr;
+    }
     try {
       check_common(view, it->second);
-      return it->second.make(Build{view, precision_, device_});
+      return it->second.make(Build{view, precision_, device_, config_});
     } catch (const Declined& d) {
       why_not = view.node.op_type + ": " + d.why;
     }
@@ -198,13 +205,14 @@ class CudaBackend final : public Backend {
  private:
   std::string name_;
   Precision precision_;
+  BackendConfig config_;
   const CudaDevice& device_;
 };
 
 BackendFactory factory(const std::string& name, Precision precision) {
-  return [name, precision](const BackendConfig&) -> std::unique_ptr<Backend> {
+  return [name, precision](const BackendConfig& config) -> std::unique_ptr<Backend> {
     if (probe().devices == 0) throw UserError("no GPU here (" + probe().reason + ")");
-    return std::make_unique<CudaBackend>(name, precision);
+    return std::make_unique<CudaBackend>(name, precision, config);
   };
 }
 
@@ -223,7 +231,8 @@ FRUGAL_REGISTER_BACKEND(cuda, "cuda", factory("cuda", Precision::kF32), [] {
   BackendTraits t;
   t.auto_rank = 0;
   t.available = [] { return probe().devices > 0; };
-  t.variants = {{"tf32", "cuda:tf32"}, {"fp16", "cuda:fp16"}, {"bf16", "cuda:bf16"}};
+  t.variants = {
+      {"tf32", "cuda:tf32"}, {"fp16", "cuda:fp16"}, {"bf16", "cuda:bf16"}, {"int8", "cuda:int8"}};
   return t;
 }());
 // The Record's `gpu` field: the GPU, CUDA driver API and runtime, cuDNN and cuBLASLt.
@@ -238,5 +247,13 @@ FRUGAL_REGISTER_BACKEND(cuda_fp16, "cuda:fp16", factory("cuda:fp16", Precision::
                         variant_traits("fp16"));
 FRUGAL_REGISTER_BACKEND(cuda_bf16, "cuda:bf16", factory("cuda:bf16", Precision::kBF16),
                         variant_traits("bf16"));
+// int8 takes Gemm and MatMul only (partial: cuda follows it in a list) and reads the
+// calibrated activation ranges (a QDQ model's pairs fold into them).
+FRUGAL_REGISTER_BACKEND(cuda_int8, "cuda:int8", factory("cuda:int8", Precision::kI8), [] {
+  BackendTraits t = variant_traits("int8");
+  t.partial = true;
+  t.reads_ranges = true;
+  return t;
+}());
 
 }  // namespace frugal::kernels::cuda

@@ -17,8 +17,9 @@
 namespace frugal::kernels::cuda {
 
 // Number format of the compute-heavy kernels (Conv, Gemm, MatMul), float32 accumulation
-// in all; values between kernels stay float32.
-enum class Precision { kF32, kTF32, kF16, kBF16 };
+// in all but int8 (int32); values between kernels stay float32. int8 runs Gemm and MatMul
+// only (cuda_int8.cpp).
+enum class Precision { kF32, kTF32, kF16, kBF16, kI8 };
 const char* precision_name(Precision p);
 // Storage of the operands under `p` (fp32 and tf32 keep float32).
 Storage storage_of(Precision p);
@@ -35,6 +36,7 @@ struct Build {
   const NodeView& view;
   Precision precision;
   const CudaDevice& device;
+  const BackendConfig& config;  // activation ranges (int8)
 
   const ir::Node& node() const { return view.node; }
   bool has_input(size_t i) const { return i < view.inputs.size() && view.inputs[i]; }
@@ -74,6 +76,17 @@ using Factory = std::unique_ptr<Kernel> (*)(const Build&);
 std::unique_ptr<Kernel> make_conv(const Build& b);  // Conv, ConvTranspose
 std::unique_ptr<Kernel> make_gemm(const Build& b);
 std::unique_ptr<Kernel> make_matmul(const Build& b);
+
+// Y[M,N] = alpha * op(A)[M,K] op(B)[K,N] + beta * C (MatMul: alpha 1, no C).
+struct GemmShape {
+  int64_t m = 0, n = 0, k = 0;
+  bool trans_a = false, trans_b = false;
+  float alpha = 1, beta = 1;
+};
+// The input the node's residual-sum post-op adds (0: none).
+size_t sum_index_of(const Build& b);
+// Gemm/MatMul of the cuda:int8 variant (cuda_int8.cpp).
+std::unique_ptr<Kernel> make_int8_gemm(const Build& b, const GemmShape& s, size_t sum_index);
 std::unique_ptr<Kernel> make_max_pool(const Build& b);
 std::unique_ptr<Kernel> make_average_pool(const Build& b);
 std::unique_ptr<Kernel> make_global_average_pool(const Build& b);

@@ -19,12 +19,6 @@ cudaDataType_t blas_type(Storage s) {
   return s == Storage::kF16 ? CUDA_R_16F : s == Storage::kBF16 ? CUDA_R_16BF : CUDA_R_32F;
 }
 
-struct GemmShape {
-  int64_t m = 0, n = 0, k = 0;
-  bool trans_a = false, trans_b = false;
-  float alpha = 1, beta = 1;
-};
-
 class GemmKernel final : public CudaKernel {
  public:
   GemmKernel(const Build& b, const GemmShape& s, size_t sum_index)
@@ -43,14 +37,6 @@ class GemmKernel final : public CudaKernel {
     impl_ =
         "cuda:cublaslt:" + std::string(precision_name(b.precision)) + (fused_relu_ ? "+relu" : "");
   }
-  ~GemmKernel() override {
-    const LtApi& api = lt();
-    if (pref_) api.pref_destroy(pref_);
-    for (auto* l : {a_, b_, d_})
-      if (l) api.layout_destroy(l);
-    if (desc_) api.desc_destroy(desc_);
-  }
-
   void run(ops::KernelContext& ctx) override {
     const void* a = in_raw(ctx, 0);
     char* scratch = static_cast<char*>(device().scratch());
@@ -62,8 +48,9 @@ class GemmKernel final : public CudaKernel {
     float* y = out(ctx);
     const float alpha = s_.alpha, beta = 0.f;
     // cuBLASLt operands: first = B (weights), second = A (activations); D = Y^T.
-    check_blas(lt().matmul(device().cublaslt(), desc_, &alpha, weights(), b_, a, a_, &beta, y, d_,
-                           y, d_, &algo_.algo, scratch + a_bytes(), kWorkspace, stream()),
+    check_blas(lt().matmul(device().cublaslt(), mm_.desc, &alpha, weights(), mm_.first, a,
+                           mm_.second, &beta, y, mm_.d, y, mm_.d, &algo_.algo, scratch + a_bytes(),
+                           kWorkspace, stream()),
                "cublasLtMatmul");
     if (epilogue_.count > 0) {
       if (sum_index_) epilogue_.sum = in(ctx, sum_index_);
@@ -105,47 +92,47 @@ class GemmKernel final : public CudaKernel {
     device().synchronize();
   }
 
-  void set(cublasLtMatmulDescAttributes_t attr, const void* v, size_t bytes) {
-    check_blas(lt().desc_set(desc_, attr, v, bytes), "cublasLtMatmulDescSetAttribute");
-  }
-
   void describe(Precision precision) {
     const LtApi& api = lt();
     const cublasComputeType_t compute =
         precision == Precision::kTF32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
-    check_blas(api.desc_create(&desc_, compute, CUDA_R_32F), "cublasLtMatmulDescCreate");
+    check_blas(api.desc_create(&mm_.desc, compute, CUDA_R_32F), "cublasLtMatmulDescCreate");
     // First operand: B as stored row-major is B^T column-major ([N,K] when not transposed).
     const cublasOperation_t op_first = s_.trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
     const cublasOperation_t op_second = s_.trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;
-    set(CUBLASLT_MATMUL_DESC_TRANSA, &op_first, sizeof(op_first));
-    set(CUBLASLT_MATMUL_DESC_TRANSB, &op_second, sizeof(op_second));
+    mm_.set(CUBLASLT_MATMUL_DESC_TRANSA, &op_first, sizeof(op_first));
+    mm_.set(CUBLASLT_MATMUL_DESC_TRANSB, &op_second, sizeof(op_second));
     cublasLtEpilogue_t epi = CUBLASLT_EPILOGUE_DEFAULT;
     if (bias_) {
       epi = fused_relu_ ? CUBLASLT_EPILOGUE_RELU_BIAS : CUBLASLT_EPILOGUE_BIAS;
       const void* bias = bias_.get();
-      set(CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias));
+      mm_.set(CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias));
       const cudaDataType_t bias_type = CUDA_R_32F;
-      set(CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bias_type, sizeof(bias_type));
+      mm_.set(CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bias_type, sizeof(bias_type));
     } else if (fused_relu_) {
       epi = CUBLASLT_EPILOGUE_RELU;
     }
-    set(CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof(epi));
+    mm_.set(CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof(epi));
     const cudaDataType_t t = blas_type(storage_);
     const auto u = [](int64_t v) { return static_cast<uint64_t>(v); };
     // Stored shapes, column-major view: rows are the row-major inner dimension.
     if (s_.trans_b)
-      check_blas(api.layout_create(&b_, t, u(s_.k), u(s_.n), s_.k), "cublasLtMatrixLayoutCreate");
+      check_blas(api.layout_create(&mm_.first, t, u(s_.k), u(s_.n), s_.k),
+                 "cublasLtMatrixLayoutCreate");
     else
-      check_blas(api.layout_create(&b_, t, u(s_.n), u(s_.k), s_.n), "cublasLtMatrixLayoutCreate");
+      check_blas(api.layout_create(&mm_.first, t, u(s_.n), u(s_.k), s_.n),
+                 "cublasLtMatrixLayoutCreate");
     if (s_.trans_a)
-      check_blas(api.layout_create(&a_, t, u(s_.m), u(s_.k), s_.m), "cublasLtMatrixLayoutCreate");
+      check_blas(api.layout_create(&mm_.second, t, u(s_.m), u(s_.k), s_.m),
+                 "cublasLtMatrixLayoutCreate");
     else
-      check_blas(api.layout_create(&a_, t, u(s_.k), u(s_.m), s_.k), "cublasLtMatrixLayoutCreate");
-    check_blas(api.layout_create(&d_, CUDA_R_32F, u(s_.n), u(s_.m), s_.n),
+      check_blas(api.layout_create(&mm_.second, t, u(s_.k), u(s_.m), s_.k),
+                 "cublasLtMatrixLayoutCreate");
+    check_blas(api.layout_create(&mm_.d, CUDA_R_32F, u(s_.n), u(s_.m), s_.n),
                "cublasLtMatrixLayoutCreate");
-    check_blas(api.pref_create(&pref_), "cublasLtMatmulPreferenceCreate");
+    check_blas(api.pref_create(&mm_.pref), "cublasLtMatmulPreferenceCreate");
     const uint64_t ws = kWorkspace;
-    check_blas(api.pref_set(pref_, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof(ws)),
+    check_blas(api.pref_set(mm_.pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof(ws)),
                "cublasLtMatmulPreferenceSetAttribute");
     // Arena values are aligned to kTensorAlignment only (cuBLASLt assumes 256 bytes unless
     // told), so that the algorithm chosen works at every offset the planner gives.
@@ -153,11 +140,11 @@ class GemmKernel final : public CudaKernel {
     for (auto attr :
          {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
           CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES})
-      check_blas(api.pref_set(pref_, attr, &align, sizeof(align)),
+      check_blas(api.pref_set(mm_.pref, attr, &align, sizeof(align)),
                  "cublasLtMatmulPreferenceSetAttribute");
     int returned = 0;
-    const cublasStatus_t st =
-        api.heuristic(device().cublaslt(), desc_, b_, a_, d_, d_, pref_, 1, &algo_, &returned);
+    const cublasStatus_t st = api.heuristic(device().cublaslt(), mm_.desc, mm_.first, mm_.second,
+                                            mm_.d, mm_.d, mm_.pref, 1, &algo_, &returned);
     if (st != CUBLAS_STATUS_SUCCESS || returned == 0)
       decline("cuBLASLt has no algorithm for " + std::to_string(s_.m) + "x" + std::to_string(s_.k) +
               "x" + std::to_string(s_.n) + " in " + precision_name(precision));
@@ -170,19 +157,22 @@ class GemmKernel final : public CudaKernel {
   size_t sum_index_;  // 0: no sum post-op
   bool fused_relu_ = false;
   std::shared_ptr<void> bias_, lp_weights_;
-  cublasLtMatmulDesc_t desc_ = nullptr;
-  cublasLtMatrixLayout_t a_ = nullptr, b_ = nullptr, d_ = nullptr;
-  cublasLtMatmulPreference_t pref_ = nullptr;
+  LtMatmul mm_;  // first operand B (weights), second A
   cublasLtMatmulHeuristicResult_t algo_{};
 };
+
+std::unique_ptr<Kernel> make_gemm_kernel(const Build& b, const GemmShape& s) {
+  if (b.precision == Precision::kI8) return make_int8_gemm(b, s, sum_index_of(b));
+  return std::make_unique<GemmKernel>(b, s, sum_index_of(b));
+}
+
+}  // namespace
 
 size_t sum_index_of(const Build& b) {
   for (const auto& p : ops::post_ops_of(b.node()))
     if (p.kind == ops::PostOp::Kind::kSum) return ops::sum_operand_index(b.node().op_type);
   return 0;
 }
-
-}  // namespace
 
 std::unique_ptr<Kernel> make_gemm(const Build& b) {
   const ir::Node& n = b.node();
@@ -196,7 +186,7 @@ std::unique_ptr<Kernel> make_gemm(const Build& b) {
   s.m = s.trans_a ? a[1] : a[0];
   s.k = s.trans_a ? a[0] : a[1];
   s.n = s.trans_b ? w[0] : w[1];
-  return std::make_unique<GemmKernel>(b, s, sum_index_of(b));
+  return make_gemm_kernel(b, s);
 }
 
 std::unique_ptr<Kernel> make_matmul(const Build& b) {
@@ -208,7 +198,7 @@ std::unique_ptr<Kernel> make_matmul(const Build& b) {
   s.k = a.back();
   s.m = shape_numel(a) / s.k;
   s.n = w[1];
-  return std::make_unique<GemmKernel>(b, s, sum_index_of(b));
+  return make_gemm_kernel(b, s);
 }
 
 }  // namespace frugal::kernels::cuda

@@ -29,6 +29,8 @@ __device__ float load(const void* p, Storage s, int64_t i) {
       return __half2float(static_cast<const __half*>(p)[i]);
     case Storage::kBF16:
       return __bfloat162float(static_cast<const __nv_bfloat16*>(p)[i]);
+    case Storage::kI32:
+      return static_cast<float>(static_cast<const int32_t*>(p)[i]);
     default:
       return static_cast<const float*>(p)[i];
   }
@@ -68,6 +70,13 @@ __global__ void epilogue_kernel(float* y, const void* src, Storage s, int64_t n,
     }
     for (int k = 0; k < e.count; ++k) v = apply_op(e.ops[k], v, e.sum, i);
     y[i] = v;
+  }
+}
+
+__global__ void quantize_kernel(int8_t* q, const float* x, int64_t n, float scale) {
+  FRUGAL_GRID_LOOP(i, n) {
+    const float v = rintf(x[i] / scale);
+    q[i] = static_cast<int8_t>(fminf(fmaxf(v, -127.f), 127.f));
   }
 }
 
@@ -211,6 +220,10 @@ void launch_resize(float* y, const float* x, int64_t n, const ResizeTable& t, co
 void launch_epilogue(float* y, const void* src, Storage src_storage, int64_t n, const Epilogue& e,
                      cudaStream_t stream) {
   epilogue_kernel<<<blocks_for(n), kThreads, 0, stream>>>(y, src, src_storage, n, e);
+}
+
+void launch_quantize(int8_t* q, const float* x, int64_t n, float scale, cudaStream_t stream) {
+  quantize_kernel<<<blocks_for(n), kThreads, 0, stream>>>(q, x, n, scale);
 }
 
 void launch_convert(void* dst, Storage dst_storage, const float* src, int64_t n,

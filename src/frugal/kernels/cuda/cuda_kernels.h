@@ -10,8 +10,9 @@
 
 namespace frugal::kernels::cuda {
 
-// Storage of a kernel's low-precision operands (activations and weights of fp16/bf16).
-enum class Storage { kF32, kF16, kBF16 };
+// Storage of a kernel's low-precision operands (activations and weights of fp16/bf16), or
+// of an int8 GEMM's int32 result (kI32, read by the epilogue only).
+enum class Storage { kF32, kF16, kBF16, kI32 };
 
 // One post-operation (the kinds and parameters of ops/post_ops.h, plus the unary
 // operators the backend runs alone).
@@ -36,6 +37,9 @@ struct Epilogue {
 };
 void launch_epilogue(float* y, const void* src, Storage src_storage, int64_t n, const Epilogue& e,
                      cudaStream_t stream);
+
+// float32 -> int8: q = clamp(round_half_even(x / scale), -127, 127) (symmetric; NaN -> -127).
+void launch_quantize(int8_t* q, const float* x, int64_t n, float scale, cudaStream_t stream);
 
 // float32 -> fp16/bf16 (round to nearest even).
 void launch_convert(void* dst, Storage dst_storage, const float* src, int64_t n,
