@@ -22,3 +22,11 @@ else
   expect 0 "" -- "$frugal" run "$tmp/lenet5.onnx"
 fi
 expect 1 "--precision: 'fp8' is not one of fp32" -- "$frugal" run "$tmp/lenet5.onnx" --precision fp8
+# --precision int8 puts the GPU's int8 variant first (Gemm/MatMul only, so cuda follows it),
+# then the cpu's: without a GPU both cuda entries decline every node with the reason.
+if [ "$cuda_rc" -ne 0 ] && ! grep -qF "unknown backend 'cuda'" "$tmp/cuda_err"; then
+  if ! "$frugal" info "$tmp/lenet5.onnx" --plan --backend cuda,cpu --precision int8 --calibration random:2 2>"$tmp/err" |
+      grep -qF "plan (backends: cuda:int8,cuda,cpu:int8,cpu"; then
+    echo "FAIL: --precision int8 --backend cuda,cpu does not resolve to cuda:int8,cuda,cpu:int8,cpu"; cat "$tmp/err"; fails=$((fails+1))
+  fi
+fi

@@ -97,11 +97,16 @@ std::optional<std::vector<std::string>> with_precision(const std::vector<std::st
   return v;
 }
 
+// Those of them that can run on this machine when any can (messages suggest them: a GPU
+// backend is named on a machine without a GPU only when nothing else has the precision).
 std::string backends_with_precision(const std::string& precision) {
-  std::string s;
-  for (const auto& [n, r] : registry())
-    if (r.traits.variants.count(precision)) s += (s.empty() ? "" : ",") + n;
-  return s;
+  std::string all, here;
+  for (const auto& [n, r] : registry()) {
+    if (!r.traits.variants.count(precision)) continue;
+    all += (all.empty() ? "" : ",") + n;
+    if (!r.traits.available || r.traits.available()) here += (here.empty() ? "" : ",") + n;
+  }
+  return here.empty() ? all : here;
 }
 
 void check_backend_config(const BackendConfig& config) {
