@@ -71,6 +71,28 @@ void LtMatmul::set(cublasLtMatmulDescAttributes_t attr, const void* value, size_
     throw InternalError("cuda: cublasLtMatmulDescSetAttribute: cuBLAS status " + std::to_string(s));
 }
 
+bool LtMatmul::choose(cublasLtHandle_t handle, uint64_t workspace, uint32_t alignment,
+                      cublasLtMatmulHeuristicResult_t& algo) {
+  const LtApi& api = lt();
+  auto ok = [](cublasStatus_t s, const char* call) {
+    if (s != CUBLAS_STATUS_SUCCESS)
+      throw InternalError(std::string("cuda: ") + call + ": cuBLAS status " + std::to_string(s));
+  };
+  if (!pref) ok(api.pref_create(&pref), "cublasLtMatmulPreferenceCreate");
+  ok(api.pref_set(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace, sizeof(workspace)),
+     "cublasLtMatmulPreferenceSetAttribute");
+  if (alignment > 0)
+    for (auto attr :
+         {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
+          CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES})
+      ok(api.pref_set(pref, attr, &alignment, sizeof(alignment)),
+         "cublasLtMatmulPreferenceSetAttribute");
+  int returned = 0;
+  const cublasStatus_t st =
+      api.heuristic(handle, desc, first, second, d, d, pref, 1, &algo, &returned);
+  return st == CUBLAS_STATUS_SUCCESS && returned > 0;
+}
+
 bool lt_loaded() {
   return loaded;
 }

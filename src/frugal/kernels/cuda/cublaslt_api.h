@@ -42,6 +42,11 @@ struct LtMatmul {
   LtMatmul& operator=(const LtMatmul&) = delete;
   // cublasLtMatmulDescSetAttribute on desc; throws InternalError on failure.
   void set(cublasLtMatmulDescAttributes_t attr, const void* value, size_t bytes) const;
+  // The heuristic's best algorithm for the descriptors (made before) with at most
+  // `workspace` bytes of workspace and every operand aligned to `alignment` bytes (0:
+  // cuBLASLt's default, 256); false when it has none.
+  bool choose(cublasLtHandle_t handle, uint64_t workspace, uint32_t alignment,
+              cublasLtMatmulHeuristicResult_t& algo);
 };
 
 }  // namespace frugal::kernels::cuda

@@ -130,22 +130,9 @@ class GemmKernel final : public CudaKernel {
                  "cublasLtMatrixLayoutCreate");
     check_blas(api.layout_create(&mm_.d, CUDA_R_32F, u(s_.n), u(s_.m), s_.n),
                "cublasLtMatrixLayoutCreate");
-    check_blas(api.pref_create(&mm_.pref), "cublasLtMatmulPreferenceCreate");
-    const uint64_t ws = kWorkspace;
-    check_blas(api.pref_set(mm_.pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof(ws)),
-               "cublasLtMatmulPreferenceSetAttribute");
     // Arena values are aligned to kTensorAlignment only (cuBLASLt assumes 256 bytes unless
     // told), so that the algorithm chosen works at every offset the planner gives.
-    const uint32_t align = kTensorAlignment;
-    for (auto attr :
-         {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
-          CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES})
-      check_blas(api.pref_set(mm_.pref, attr, &align, sizeof(align)),
-                 "cublasLtMatmulPreferenceSetAttribute");
-    int returned = 0;
-    const cublasStatus_t st = api.heuristic(device().cublaslt(), mm_.desc, mm_.first, mm_.second,
-                                            mm_.d, mm_.d, mm_.pref, 1, &algo_, &returned);
-    if (st != CUBLAS_STATUS_SUCCESS || returned == 0)
+    if (!mm_.choose(device().cublaslt(), kWorkspace, kTensorAlignment, algo_))
       decline("cuBLASLt has no algorithm for " + std::to_string(s_.m) + "x" + std::to_string(s_.k) +
               "x" + std::to_string(s_.n) + " in " + precision_name(precision));
     device().reserve_scratch(a_bytes() + kWorkspace);

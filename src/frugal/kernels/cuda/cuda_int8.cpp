@@ -125,14 +125,8 @@ class Int8GemmKernel final : public CudaKernel {
                "cublasLtMatrixLayoutCreate");
     check_blas(api.layout_create(&mm_.d, CUDA_R_32I, u(s_.n), u(s_.m), s_.n),
                "cublasLtMatrixLayoutCreate");
-    check_blas(api.pref_create(&mm_.pref), "cublasLtMatmulPreferenceCreate");
-    const uint64_t ws = kWorkspace;
-    check_blas(api.pref_set(mm_.pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof(ws)),
-               "cublasLtMatmulPreferenceSetAttribute");
-    int returned = 0;
-    const cublasStatus_t st = api.heuristic(device().cublaslt(), mm_.desc, mm_.first, mm_.second,
-                                            mm_.d, mm_.d, mm_.pref, 1, &algo_, &returned);
-    if (st != CUBLAS_STATUS_SUCCESS || returned == 0)
+    // Every operand is 256-byte aligned (scratch offsets, cudaMalloc'd weights): the default.
+    if (!mm_.choose(device().cublaslt(), kWorkspace, 0, algo_))
       decline("cuBLASLt has no int8 algorithm for " + std::to_string(s_.m) + "x" +
               std::to_string(s_.k) + "x" + std::to_string(s_.n));
     // Operands and result in scratch (256-byte aligned, as cuBLASLt assumes), then workspace.
