@@ -190,6 +190,24 @@ TEST(Answers, PipelineBestKForThroughputAndEnergy) {
   EXPECT_FALSE(has(a.sentence, "resnet")) << "one K only: no finding";
 }
 
+// A measured pipeline whose energy comes from the cost model says so for the energy alone.
+TEST(Answers, PipelineLabelsMeasuredSpeedAndEstimatedEnergyApart) {
+  std::vector<RecordRow> rows;
+  for (int k : {1, 2}) {
+    Row r;
+    r.devices = "host-cores";
+    r.stages = k;
+    r.energy_kind = "estimated";
+    r.samples = 100.0 * k;
+    r.joules = 0.001 * k;
+    rows.push_back(make(r));
+  }
+  auto a = find(study_answers(rows), "pipeline");
+  EXPECT_TRUE(has(a.sentence,
+                  "cnn on host-cores: K=2 for throughput (measured), K=1 for energy (estimated)"))
+      << a.sentence;
+}
+
 TEST(Answers, TrainingFormatCheapestWithinOnePointOfTheBest) {
   Row fp32, e4m3, e2m1;
   for (Row* r : {&fp32, &e4m3, &e2m1}) r->train = true;

@@ -282,10 +282,16 @@ Answer pipeline_answer(const std::vector<RecordRow>& rows) {
         thriftiest = r;
     }
     if (by_k.size() < 2) continue;
+    // Each figure says how it was obtained: measured pipelines often carry modeled energy.
+    std::string speed = fastest->estimate ? "estimated" : "measured";
+    std::string energy =
+        thriftiest && (thriftiest->estimate || thriftiest->energy_kind == "estimated") ? "estimated"
+                                                                                       : "measured";
     std::string f = model_of(*fastest) + " on " + fastest->devices +
                     ": K=" + std::to_string(fastest->stages) + " for throughput";
+    if (thriftiest && energy != speed) f += " (" + speed + ")";
     if (thriftiest) f += ", K=" + std::to_string(thriftiest->stages) + " for energy";
-    findings.push_back(f + " (" + (fastest->estimate ? "estimated" : "measured") + ")");
+    findings.push_back(f + " (" + (thriftiest ? energy : speed) + ")");
   }
   if (lines.empty())
     a.sentence = "No pipeline point was measured: no answer from these rows.";
