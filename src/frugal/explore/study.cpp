@@ -212,7 +212,7 @@ std::string build_spec(const StudyPlan& plan, bool quick) {
   y += "power: auto\n";
   y += quick ? "duration: 0.3\nmin_queries: 10\ntimeout: 120\n"
                "bench_args: [--idle-seconds, \"0\", --warmup, \"0.1\"]\n"
-             : "duration: 0.5\nmin_queries: 20\ntimeout: 300\n"
+             : "duration: 0.5\nmin_queries: 20\ntimeout: 900\n"
                "bench_args: [--idle-seconds, \"0.2\", --warmup, \"0.2\"]\n";
   return y;
 }
