@@ -14,7 +14,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libmpfr-dev libgmp-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev
   dataset-fashion-mnist libonnx-testdata
-  libyaml-cpp-dev libeigen3-dev chromium
+  libyaml-cpp-dev libeigen3-dev libfftw3-dev chromium
   openmpi-bin libopenmpi-dev
   yosys verilator iverilog
   gcc-avr avr-libc simavr libsimavr-dev libelf-dev gcc-arm-none-eabi libnewlib-arm-none-eabi

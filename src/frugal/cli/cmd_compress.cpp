@@ -53,6 +53,7 @@ struct CompressArgs {
   std::string cluster;   // weight sharing
   std::string lowrank;   // low-rank factorization
   std::string binarize;  // binary / ternary weights
+  std::string circulant;  // block-circulant layers
   bool gather = false;   // export clustered weights as codebook + index + Gather
   bool encode = false;   // write the .fgz container
   int index_bits = 0;    // sparse relative index width of the container (0: best per tensor)
@@ -252,6 +253,22 @@ void print_lowrank(const compress::LowRankResult& r) {
   for (const auto& n : r.notes) std::printf("note      %s\n", n.c_str());
 }
 
+void print_circulant(const compress::CirculantResult& r) {
+  Table t({"layer", "op", "matrix", "blocks", "rel. error", "params before", "params after"});
+  for (const auto& l : r.layers) {
+    char err[32];
+    std::snprintf(err, sizeof(err), "%.4f", l.rel_error);
+    t.add({l.name, l.op_type, std::to_string(l.rows) + "x" + std::to_string(l.cols),
+           std::to_string(l.block_rows) + "x" + std::to_string(l.block_cols), err,
+           with_commas(l.params_before), with_commas(l.params_after)});
+  }
+  std::printf("\nblock-circulant (projection: mean of each block's diagonals)\n%s",
+              t.str().c_str());
+  std::printf("circulant weights %s -> %s\n", with_commas(r.params_before).c_str(),
+              with_commas(r.params_after).c_str());
+  for (const auto& n : r.notes) std::printf("note      %s\n", n.c_str());
+}
+
 void print_binarize(const compress::BinarizeResult& r) {
   Table t({"layer", "op", "matrix", "zeros", "rel. error"});
   for (const auto& l : r.layers) {
@@ -295,10 +312,11 @@ void print_encoded(const compress::EncodedSize& e, bool per_layer) {
 
 void check_args(CompressArgs& a) {
   const bool transforms = !a.prune.empty() || !a.quant.empty() || !a.cluster.empty() ||
-                          !a.lowrank.empty() || !a.binarize.empty();
+                          !a.lowrank.empty() || !a.binarize.empty() || !a.circulant.empty();
   if (!transforms && !a.sensitivity && !a.encode)
     throw UserError(
-        "frugal compress: nothing to do (give --lowrank SPEC, --prune SPEC, --cluster SPEC, "
+        "frugal compress: nothing to do (give --lowrank SPEC, --circulant B, --prune SPEC, "
+        "--cluster SPEC, "
         "--binarize SPEC, --quant SPEC, --encode and/or --sensitivity)");
   if ((transforms || a.encode) && a.output.empty())
     throw UserError(
@@ -409,6 +427,7 @@ void print_text(const CompressArgs& a, const compress::PipelineState& st, const 
     for (const auto& n : st.notes) std::printf("note      %s\n", n.c_str());
   }
   if (st.lowrank) print_lowrank(*st.lowrank);
+  if (st.circulant) print_circulant(*st.circulant);
   if (st.cluster) print_cluster(*st.cluster);
   if (st.binarize) print_binarize(*st.binarize);
   if (st.accuracy_before)
@@ -426,6 +445,10 @@ void print_text(const CompressArgs& a, const compress::PipelineState& st, const 
   if (out.contains("output")) {
     std::string what = "dense with zeros; metadata frugal.compress records the pruning";
     if (st.lowrank) what = "factored layers; metadata frugal.compress records the ranks";
+    if (st.circulant)
+      what = st.circulant->graph.opsets.count("frugal")
+                 ? "frugal.BlockCirculant layers; :dense writes the dense equivalent"
+                 : "dense equivalent of the block-circulant layers";
     if (st.binarize)
       what = st.binarize->spec.packed
                  ? "frugal.BinaryConv/BinaryGemm: packed sign bits, scale and bias"
@@ -454,8 +477,8 @@ void print_text(const CompressArgs& a, const compress::PipelineState& st, const 
 void compress_model(CompressArgs a) {
   check_args(a);
   const ir::Graph original = ir::load_onnx(a.model);
-  compress::PipelineSpec spec{a.prune,    a.exclude,       a.cluster, a.quant,
-                              a.max_drop, !a.data.empty(), a.lowrank, a.binarize};
+  compress::PipelineSpec spec{a.prune,         a.exclude, a.cluster,  a.quant,    a.max_drop,
+                              !a.data.empty(), a.lowrank, a.binarize, a.circulant};
   const compress::Pipeline pipeline = compress::make_pipeline(spec);
   const compress::PipelineContext ctx = make_context(a, original);
   const compress::PipelineState st = compress::run_pipeline(original, pipeline, ctx);
@@ -519,6 +542,8 @@ void setup(CLI::App& app) {
       "  frugal compress lenet5.onnx --lowrank energy=0.9 --data fashion-mnist -o lr.onnx\n"
       "  frugal compress lenet5.onnx --binarize ternary --data fashion-mnist -o t.onnx\n"
       "  frugal compress lenet5.onnx --binarize binary:acts:packed -o xnor.onnx\n"
+      "  frugal compress lenet300.onnx --circulant 32:pad --exclude last -o c.onnx   (then "
+      "fine-tune: frugal train c.onnx ...)\n"
       "  frugal compress lenet5.onnx --prune 0.9 --cluster conv=8,fc=5:init=density --gather -o "
       "g.onnx\n"
       "  frugal compress pc.onnx --encode -o pc.fgz   (then: frugal decompress pc.fgz -o "
@@ -532,6 +557,12 @@ void setup(CLI::App& app) {
                   "binary or ternary weights (after --cluster; not with --quant): see below");
   sub->add_option("--lowrank", a->lowrank,
                   "low-rank factorization (first, before --prune): see below");
+  sub->add_option(
+      "--circulant", a->circulant,
+      "B[:pad][:dense][:rescale][:fft=own|fftw]: fully-connected and 1x1-conv layers as BxB "
+      "circulant blocks (B a power of two, 4 to 256; first, before --prune); pad: "
+      "zero-pad layers B does not divide; dense: write the dense equivalent; rescale: keep "
+      "each layer's weight spread (a start for fine-tuning)");
   sub->add_flag("--gather", a->gather,
                 "--cluster: write each shared weight as codebook + uint8 index + Gather (default: "
                 "the float32 weights with at most 2^bits values)");
@@ -559,7 +590,8 @@ void setup(CLI::App& app) {
   sub->add_option("--latency-runs", a->latency_runs,
                   "--max-drop: timed runs per configuration (median; default 20)");
   sub->add_option("--exclude", a->exclude,
-                  "layers --prune, --lowrank and --binarize leave alone: names, globs, first, last "
+                  "layers --prune, --lowrank, --circulant and --binarize leave alone: names, "
+                  "globs, first, last "
                   "(comma-separated)");
   sub->add_option("--data", a->data,
                   "data set for accuracy before/after, --sensitivity, --max-drop and --quant "

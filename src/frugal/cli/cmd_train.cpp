@@ -159,6 +159,7 @@ void setup(CLI::App& app) {
       "  frugal train lenet5 --format W=bf16,M=W --rounding W=stochastic -o nomaster.onnx\n"
       "  frugal train lenet5 --precision-schedule 0:e5m2,3:e4m3,8:bf16 -o sched.onnx\n"
       "  frugal train lenet5 --epochs 4 -o l.onnx --resume l.onnx.ckpt\n"
+      "  frugal train lenet300_100 --circulant 32:pad --circulant-exclude last -o circ.onnx\n"
       "  frugal train lenet5 --optimizer kfac --epochs 2 -o kfac.onnx      (K-FAC: Gemm and "
       "Conv layers preconditioned; docs/training.md \"K-FAC\")\n"
       "  frugal train lenet5 --optimizer kfac --kfac-format factors=bf16,inverse=fp32 "
@@ -238,6 +239,11 @@ void setup(CLI::App& app) {
                   "of a cluster summed into its centroid, indices fixed; docs/compression.md)");
   sub->add_option("--prune-exclude", c.prune_exclude,
                   "layers never pruned: names, globs, first, last");
+  sub->add_option("--circulant", c.circulant,
+                  "B[:pad][:fft=own|fftw]: train with block-circulant fully-connected and 1x1-conv "
+                  "layers (CirCNN; see frugal compress --circulant)");
+  sub->add_option("--circulant-exclude", c.circulant_exclude,
+                  "layers --circulant leaves dense: names, globs, first, last");
   sub->add_option("--qat", c.qat,
                   "quantization-aware training: int8[:per-channel|per-tensor][,sym|asym]"
                   "[,calib=minmax|percentile[:P]][,start=E][,freeze=E] (docs/quantization.md)");

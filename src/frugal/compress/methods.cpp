@@ -8,6 +8,7 @@ std::vector<std::string> MethodRecipe::compress_args() const {
        {std::pair<const char*, const std::string&>{"--prune", spec.prune},
         {"--exclude", spec.exclude},
         {"--lowrank", spec.lowrank},
+        {"--circulant", spec.circulant},
         {"--cluster", spec.cluster},
         {"--quant", spec.quant}})
     if (!value.empty()) a.insert(a.end(), {option, value});

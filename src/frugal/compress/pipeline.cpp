@@ -75,6 +75,22 @@ class LowRankTransform : public Transform {
   LowRankSpec spec_;
 };
 
+class CirculantTransform : public Transform {
+ public:
+  explicit CirculantTransform(CirculantSpec spec) : spec_(std::move(spec)) {}
+  std::string name() const override { return "circulant:" + spec_.str(); }
+  TransformNeeds needs() const override { return {false, true, false}; }
+  void apply(PipelineState& s, const PipelineContext&) const override {
+    CirculantResult r = circulant(s.graph, spec_);
+    s.graph = r.graph;
+    s.notes.insert(s.notes.end(), r.notes.begin(), r.notes.end());
+    s.circulant = std::move(r);
+  }
+
+ private:
+  CirculantSpec spec_;
+};
+
 class BinarizeTransform : public Transform {
  public:
   explicit BinarizeTransform(BinarizeSpec spec) : spec_(std::move(spec)) {}
@@ -306,6 +322,13 @@ Pipeline make_pipeline(const PipelineSpec& spec) {
     ls.exclude = exclude_list(spec.exclude);
     p.push_back(std::make_unique<LowRankTransform>(std::move(ls)));
   }
+  if (!spec.circulant.empty()) {
+    if (!spec.lowrank.empty())
+      throw UserError("--circulant: give it or --lowrank, not both (both restructure the layers)");
+    CirculantSpec cs = parse_circulant_spec(spec.circulant);
+    cs.exclude = exclude_list(spec.exclude);
+    p.push_back(std::make_unique<CirculantTransform>(std::move(cs)));
+  }
   if (!spec.prune.empty()) {
     PruneSpec ps = PruneSpec::parse(spec.prune, "--prune");
     if (!spec.exclude.empty()) ps.add_excludes(spec.exclude);
@@ -349,7 +372,7 @@ PipelineState run_pipeline(const ir::Graph& model, const Pipeline& pipeline,
     t->apply(s, ctx);
     s.applied.push_back(t->name());
   }
-  if (ctx.score && (s.sparsity || s.cluster || s.lowrank || s.binarize)) {
+  if (ctx.score && (s.sparsity || s.cluster || s.lowrank || s.circulant || s.binarize)) {
     s.accuracy_before = ctx.score(s.original, ctx.base);
     // With quantization, its step scored the pruned/clustered float graph already.
     if (!s.accuracy_after) s.accuracy_after = ctx.score(s.graph, ctx.base);
@@ -395,6 +418,7 @@ nlohmann::json to_json(const PipelineState& s, const PipelineContext& ctx) {
   }
   if (s.cluster) out["cluster"] = to_json(*s.cluster);
   if (s.lowrank) out["lowrank"] = to_json(*s.lowrank);
+  if (s.circulant) out["circulant"] = to_json(*s.circulant);
   if (s.binarize) out["binarize"] = to_json(*s.binarize);
   if (s.quant) out["quant"] = s.quant->report;
   if (s.mixed) out["mixed_precision"] = mixed_json(*s.mixed);

@@ -1,8 +1,9 @@
 // The compress pipeline: `frugal compress`, the sweep and C++ callers apply the same
-// transforms in the same order (low-rank factorization first, then the Deep Compression
-// order: prune, then share weights, then binarize or quantize; then per-layer mixed precision,
-// which re-quantizes with the layers it keeps float). Each transform declares what it needs from
-// its caller (TransformNeeds), so a caller can refuse a combination before running anything.
+// transforms in the same order (low-rank factorization or block-circulant projection first, then
+// the Deep Compression order: prune, then share weights, then binarize or quantize; then per-layer
+// mixed precision, which re-quantizes with the layers it keeps float). Each transform declares what
+// it needs from its caller (TransformNeeds), so a caller can refuse a combination before running
+// anything.
 //
 // compress sits below the data sets and the evaluator in the layer order, so everything
 // that reads data comes in as callbacks of the PipelineContext;
@@ -19,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "frugal/compress/binarize.h"
+#include "frugal/compress/circulant.h"
 #include "frugal/compress/cluster.h"
 #include "frugal/compress/lowrank.h"
 #include "frugal/compress/mixed_precision.h"
@@ -84,6 +86,7 @@ struct PipelineState {
   std::vector<std::string> notes;  // layers left alone and why
   std::optional<ClusterResult> cluster;
   std::optional<LowRankResult> lowrank;
+  std::optional<CirculantResult> circulant;
   std::optional<BinarizeResult> binarize;
   std::optional<QuantStepResult> quant;
   std::optional<MixedStep> mixed;
@@ -111,6 +114,7 @@ struct PipelineSpec {
   bool score = false;    // the caller gives data: accuracy before/after
   std::string lowrank;   // LowRankSpec text ("" none); `exclude` applies to it too
   std::string binarize;  // BinarizeSpec text ("" none); `exclude` applies to it too
+  std::string circulant;  // CirculantSpec text ("" none); `exclude` applies to it too
 };
 
 // The transforms of `spec` in pipeline order. UserError for a bad spec or combination

@@ -11,7 +11,7 @@ namespace {
 bool takes_trainable(const std::string& op_type, size_t input_index) {
   if (op_type == "BatchNormalization") return input_index == 1 || input_index == 2;
   return op_type == "Conv" || op_type == "Gemm" || op_type == "MatMul" || op_type == "Add" ||
-         op_type == "Sub" || op_type == "Mul";
+         op_type == "Sub" || op_type == "Mul" || op_type == "BlockCirculant";
 }
 
 }  // namespace
@@ -76,8 +76,9 @@ TrainGraph::TrainGraph(ir::Graph graph, GraphOptions options)
   ops_.resize(count);
   for (size_t k = 0; k < count; ++k) {
     const ir::Node& n = graph_.nodes[k];
-    const GradOpFactory* f =
-        n.domain.empty() || n.domain == "ai.onnx" ? find_grad_op(n.op_type) : nullptr;
+    // ONNX operators by type, frugal's own (ops/block_circulant.h) as "frugal.TYPE".
+    const bool onnx = n.domain.empty() || n.domain == "ai.onnx";
+    const GradOpFactory* f = find_grad_op(onnx ? n.op_type : n.domain + "." + n.op_type);
     if (!f) {
       if (backward_node_[k])
         throw UnsupportedError(n.describe() + ": op type " + n.op_type +

@@ -6,6 +6,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "frugal/compress/circulant.h"
+#include "frugal/compress/prune.h"
 #include "frugal/core/atomic_file.h"
 #include "frugal/core/rng.h"
 #include "frugal/kernels/emu/emu_gemm.h"
@@ -184,6 +186,23 @@ Augment Augment::parse(const std::string& spec) {
   return a;
 }
 
+namespace {
+
+// --circulant: CirCNN trained from scratch. The projection of random weights averages b of
+// them, so each layer is rescaled to the dense initializer's spread.
+ir::Graph circulant_layers(const ir::Graph& model, const TrainConfig& config) {
+  compress::CirculantSpec spec = compress::parse_circulant_spec(config.circulant);
+  spec.keep_scale = true;
+  if (!config.circulant_exclude.empty()) {
+    compress::PruneSpec excludes;
+    excludes.add_excludes(config.circulant_exclude);
+    spec.exclude = excludes.exclude;
+  }
+  return compress::circulant(model, spec).graph;
+}
+
+}  // namespace
+
 Trainer::Trainer(ir::Graph model, TrainConfig config)
     : config_(std::move(config)),
       optimizer_(config_.optimizer),
@@ -220,6 +239,7 @@ Trainer::Trainer(ir::Graph model, TrainConfig config)
   if (qat_spec)  // QAT maps the export's layers back by node name: name the unnamed ones
     for (auto& n : model.nodes)
       if (n.name.empty()) n.name = model.unique_name(n.op_type + "_qat");
+  if (!config_.circulant.empty()) model = circulant_layers(model, config_);
   const std::string model_name = model.name.empty() ? "the model" : "model '" + model.name + "'";
   GraphOptions gopt;
   gopt.kernels = config_.kernels;

@@ -66,6 +66,10 @@ struct TrainConfig {
   std::string qat;
   // "keep": fine-tune the centroids of shared weights, indices fixed (train/cluster_keep.h).
   std::string cluster;
+  // Block-circulant layers from scratch (compress/circulant.h): "" none, else the --circulant
+  // spec; the initial dense weights are projected, their spread kept. Excludes as --exclude.
+  std::string circulant;
+  std::string circulant_exclude;
 };
 
 struct EpochStats {

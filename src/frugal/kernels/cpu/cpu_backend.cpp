@@ -11,6 +11,7 @@
 #include "frugal/kernels/cpu/post_ops.h"
 #include "frugal/kernels/cpu/sparse_kernels.h"
 #include "frugal/ops/binary_layer.h"
+#include "frugal/ops/block_circulant.h"
 
 namespace frugal::kernels::cpu {
 
@@ -90,6 +91,7 @@ const std::map<std::string, OpEntry>& frugal_op_table() {
       {ops::binary::kGemm, {make_binary_gemm, false, 1}},
       {ops::binary::kConv, {make_binary_conv, false, 1}},
       {"Attention", {make_attention, false}},
+      {ops::kBlockCirculant, {make_block_circulant, false}},  // ops/block_circulant.h
   };
   return table;
 }

@@ -74,5 +74,7 @@ std::unique_ptr<kernels::Kernel> make_rnn(const Build& b);
 std::unique_ptr<kernels::Kernel> make_binary_gemm(const Build& b);  // ops/binary_layer.h
 std::unique_ptr<kernels::Kernel> make_binary_conv(const Build& b);
 std::unique_ptr<kernels::Kernel> make_attention(const Build& b);  // frugal's Attention
+// frugal.BlockCirculant (ops/block_circulant.h), FFT-based.
+std::unique_ptr<kernels::Kernel> make_block_circulant(const Build& b);
 
 }  // namespace frugal::kernels::cpu

@@ -3,6 +3,9 @@
 //   Conv, Gemm, MatMul  weights quantized to W once at compile (a non-constant weight operand
 //                       to A on every run), activations to A on every run, then emu_gemm with
 //                       the accumulator; the output stays a binary32 float.
+//   frugal.BlockCirculant  as the dense layer it stands for: its b values per block rounded
+//                       to W once, expanded to the dense [out, in] matrix, then as Gemm
+//                       (the bias seeding the accumulator as Gemm's C)
 //   every other op      its reference kernel in fp32 on float inputs rounded to A (constant
 //                       inputs such as BatchNormalization statistics stay fp32); its impl
 //                       string says so, so the session's assignment report names it.
@@ -15,6 +18,7 @@
 
 #include "frugal/core/error.h"
 #include "frugal/kernels/backend.h"
+#include "frugal/kernels/circulant_fft.h"
 #include "frugal/kernels/emu/emu_config.h"
 #include "frugal/kernels/emu/emu_gemm.h"
 #include "frugal/numeric/quantize.h"
@@ -237,6 +241,49 @@ class MatMulKernel final : public Kernel {
   std::vector<float> a_buf_, b_buf_;
 };
 
+// frugal.BlockCirculant with a constant weight: the dense equivalent of the W-rounded blocks,
+// the product on emu_gemm as a dense layer's.
+class CirculantKernel final : public Kernel {
+ public:
+  CirculantKernel(const NodeView& v, const EmuConfig& c)
+      : c_(c),
+        s_(ops::circulant_blocks(*v.inputs[1]->shape, v.node)),
+        layout_(ops::feature_layout(*v.inputs[0]->shape, v.node.attr_int("axis", -1))) {
+    const Tensor w = quantized(*v.inputs[1]->value, c.weights, c.rounding);
+    dense_ = ops::circulant_dense(w.data<float>(), s_);
+  }
+  void run(ops::KernelContext& ctx) override {
+    const int64_t rows = layout_.outer * layout_.inner;
+    const float* a = round_activation(ctx.input(0), c_, a_buf_);
+    if (layout_.inner != 1) {
+      rows_in_.resize(static_cast<size_t>(rows * s_.in));
+      gather_rows(a, layout_, s_.in, rows_in_.data());
+      a = rows_in_.data();
+    }
+    float* y = ctx.output(0).data<float>();
+    float* yr = y;
+    if (layout_.inner != 1) {
+      rows_out_.resize(static_cast<size_t>(rows * s_.out));
+      yr = rows_out_.data();
+    }
+    // The bias seeds the accumulator, as Gemm's C does.
+    const bool bias = ctx.has_input(2);
+    if (bias)
+      for (int64_t r = 0; r < rows; ++r)
+        std::copy_n(ctx.input(2).data<float>(), s_.out, yr + r * s_.out);
+    emu_gemm(false, true, rows, s_.out, s_.in, a, s_.in, dense_.data(), s_.in, yr, s_.out, c_.acc,
+             bias);
+    if (layout_.inner != 1) scatter_rows(yr, s_.out, {layout_.outer, s_.out, layout_.inner}, y);
+  }
+  std::string impl() const override { return describe(c_) + " (block-circulant as dense)"; }
+
+ private:
+  EmuConfig c_;
+  ops::CirculantBlocks s_;
+  ops::FeatureLayout layout_;
+  std::vector<float> dense_, a_buf_, rows_in_, rows_out_;
+};
+
 // Any op with a reference kernel: fp32 on its float inputs rounded to the activation format.
 class RoundedInputsKernel final : public Kernel {
  public:
@@ -297,6 +344,9 @@ class EmuBackend final : public Backend {
         return std::make_unique<GemmKernel>(v, c_);
       if (op == "MatMul") return std::make_unique<MatMulKernel>(v, c_);
     }
+    if (v.node.domain == ops::kFrugalDomain && op == ops::kBlockCirculant && float_io &&
+        v.inputs[1]->value && !ops::has_post_ops(v.node))
+      return std::make_unique<CirculantKernel>(v, c_);
     const ops::OpDef* def = ops::find_op(v.node.domain, op);
     if (!def || !def->ref) {
       why_not = "no reference kernel for " + op;
