@@ -166,6 +166,8 @@ TEST(Plan, StagesRunAlone) {
   EXPECT_GT(freed, 0u);
   runtime::negotiate_quantized(p);
   EXPECT_TRUE(p.quantized_values.empty());
+  runtime::plan_concat_in_place(p);
+  EXPECT_EQ(p.concats_in_place, 0u) << "resnet18 has no Concat";
   runtime::negotiate_layouts(p);
   EXPECT_GT(p.native_layout_values, 0u);
   runtime::plan_memory_per_device(p);

@@ -102,6 +102,7 @@ void print_plan(const ir::Graph& g, const InfoArgs& a, const runtime::SessionOpt
                     {"constant_bytes", s.constant_bytes()},
                     {"optimized", so.optimize},
                     {"native_layout_values", s.native_layout_values()},
+                    {"concats_in_place", s.plan().concats_in_place},
                     {"u8_values", s.quantized_values().size()},
                     {"qdq_pairs_folded", s.qdq_pairs_folded()},
                     {"qdq_notes", s.qdq_notes()},
@@ -170,6 +171,12 @@ void print_plan(const ir::Graph& g, const InfoArgs& a, const runtime::SessionOpt
       "layouts   %zu values stay in a backend's blocked layout between its kernels"
       " (no reorder at either end)\n",
       s.native_layout_values());
+  if (s.plan().concats_in_place > 0)
+    std::printf(
+        "concat    %zu Concat steps done in place (their inputs are written into their output:"
+        " %s B not copied per run)\n",
+        s.plan().concats_in_place,
+        with_commas(static_cast<int64_t>(s.plan().concat_bytes_not_copied)).c_str());
   if (!s.quantized_values().empty())
     std::printf(
         "int8      %zu values pass as u8 between int8 kernels (requantized in the"

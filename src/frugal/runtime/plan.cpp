@@ -414,7 +414,9 @@ void negotiate_layouts(Plan& p) {
     if (!producer) continue;
     for (size_t o = 0; o < p.steps[s].out_slots.size(); ++o) {
       const int64_t sl = p.steps[s].out_slots[o];
-      if (sl < 0 || p.is_output(sl) || readers[sl].empty() || p.native_bytes[sl]) continue;
+      if (sl < 0 || p.is_output(sl) || readers[sl].empty() || p.native_bytes[sl] ||
+          (!p.home_slot.empty() && p.home_slot[sl] >= 0))  // placed in a Concat: plain
+        continue;
       const auto layout = producer->native_output(o);
       if (!layout) continue;
       bool agreed = true;
@@ -453,21 +455,42 @@ void check_host_budget(const Plan& p, size_t host_bytes) {
                   " this process can still use (" + budget.limited_by + ")");
 }
 
-// Outputs of static steps that are not graph outputs, planned by lifetime in their device's
-// arena.
-void plan_memory_per_device(Plan& p) {
-  std::map<const Device*, std::vector<BufferRequest>> requests;
-  std::map<const Device*, std::vector<size_t>> request_slot;
+// The steps over which each buffer must stay reserved: from the first write to the last
+// read of the value, or of any value it holds in place (plan_concat_in_place).
+std::vector<std::pair<int64_t, int64_t>> buffer_lifetimes(const Plan& p) {
+  std::vector<std::pair<int64_t, int64_t>> life(p.slot_of.size(), {-1, -1});
   for (size_t s = 0; s < p.steps.size(); ++s) {
     if (p.steps[s].dynamic) continue;
     for (int64_t sl : p.steps[s].out_slots) {
       if (sl < 0 || p.is_output(sl)) continue;
+      const int64_t root = p.home_slot.empty() || p.home_slot[sl] < 0 ? sl : p.home_slot[sl];
+      const auto step = static_cast<int64_t>(s);
+      const int64_t last = std::max<int64_t>(p.last_use[sl], step);
+      auto& [first, end] = life[root];
+      first = first < 0 ? step : std::min(first, step);
+      end = std::max(end, last);
+    }
+  }
+  return life;
+}
+
+// Outputs of static steps that are not graph outputs, planned by lifetime in their device's
+// arena; a value held in another's buffer takes its place there.
+void plan_memory_per_device(Plan& p) {
+  std::map<const Device*, std::vector<BufferRequest>> requests;
+  std::map<const Device*, std::vector<size_t>> request_slot;
+  const auto life = buffer_lifetimes(p);
+  for (size_t s = 0; s < p.steps.size(); ++s) {
+    if (p.steps[s].dynamic) continue;
+    for (int64_t sl : p.steps[s].out_slots) {
+      if (sl < 0 || p.is_output(sl) ||
+          (!p.home_slot.empty() && p.home_slot[sl] >= 0 && p.home_slot[sl] != sl))
+        continue;
       const auto& ti = p.info.at(p.slot_name[sl]);
       const size_t bytes = p.native_bytes[sl]
                                ? p.native_bytes[sl]
                                : static_cast<size_t>(shape_numel(*ti.shape)) * dtype_size(ti.dtype);
-      const int64_t last = std::max<int64_t>(p.last_use[sl], static_cast<int64_t>(s));
-      requests[p.slot_device[sl]].push_back({bytes, static_cast<int64_t>(s), last});
+      requests[p.slot_device[sl]].push_back({bytes, life[sl].first, life[sl].second});
       request_slot[p.slot_device[sl]].push_back(static_cast<size_t>(sl));
     }
   }
@@ -496,6 +519,12 @@ void plan_memory_per_device(Plan& p) {
     }
     p.arenas.push_back(std::move(arena));
   }
+  for (size_t sl = 0; sl < p.home_slot.size(); ++sl) {
+    const int64_t root = p.home_slot[sl];
+    if (root < 0 || root == static_cast<int64_t>(sl)) continue;
+    p.arena_of[sl] = p.arena_of[root];
+    p.arena_offset[sl] = p.arena_offset[root] + static_cast<int64_t>(p.home_offset[sl]);
+  }
 }
 
 std::unique_ptr<Plan> compile(const ir::Graph& graph, SessionOptions options) {
@@ -518,6 +547,7 @@ std::unique_ptr<Plan> compile(const ir::Graph& graph, SessionOptions options) {
   insert_transfers(*p);
   plan_liveness(*p);
   negotiate_quantized(*p);
+  plan_concat_in_place(*p);
   negotiate_layouts(*p);
   plan_memory_per_device(*p);
   return p;

@@ -13,6 +13,7 @@
 //                       value where its producer wrote it
 //   plan_liveness       each value's last reader (it is freed after that step)
 //   negotiate_quantized u8 values between quantized kernels (kernels/negotiation.h)
+//   plan_concat_in_place  Concat inputs written straight into the Concat's output
 //   negotiate_layouts   native layouts between kernels that agree on them
 //   plan_memory_per_device  one activation arena per device, offsets by lifetime
 #pragma once
@@ -108,6 +109,9 @@ struct PlanStep {
   std::vector<int64_t> out_slots;   // -1 for omitted outputs
   std::vector<int64_t> free_after;  // slots whose last use is this step
   bool dynamic = false;
+  // A Concat whose inputs were written in place in its output (plan_concat_in_place):
+  // nothing left to do, its kernel is not run.
+  bool elided = false;
   int threads = 0;     // the calling thread's count while it runs (0: the session's)
   ir::Node copy_node;  // copy steps only
   bool is_copy() const { return def == nullptr; }
@@ -148,6 +152,12 @@ struct Plan {
   std::map<std::string, kernels::QuantParams> quantized_values;
   std::vector<DeviceArena> arenas;
   std::vector<int64_t> arena_of, arena_offset;  // per slot; -1 if not planned
+  // Per slot: the slot whose buffer holds it and the byte offset there (plan_concat_in_place:
+  // the root Concat's own slot for the root, -1 for every value it did not place).
+  std::vector<int64_t> home_slot;
+  std::vector<size_t> home_offset;
+  size_t concats_in_place = 0;         // Concat steps elided
+  size_t concat_bytes_not_copied = 0;  // per run, by those steps
   size_t constant_bytes = 0;
 
   // The slot of value `name`, made on first use (-1 for an omitted value "").
@@ -166,6 +176,7 @@ void find_fallbacks(Plan& plan);
 void insert_transfers(Plan& plan);
 void plan_liveness(Plan& plan);
 void negotiate_quantized(Plan& plan);
+void plan_concat_in_place(Plan& plan);
 void negotiate_layouts(Plan& plan);
 void plan_memory_per_device(Plan& plan);
 

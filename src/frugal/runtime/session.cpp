@@ -270,13 +270,14 @@ void Session::run_step(size_t s, std::vector<Tensor>& slots, kernels::ThreadScop
   ops::KernelContext kctx(n, opset, std::move(ins), std::move(outs));
   scope.set(st.threads > 0 ? st.threads : p.options.threads);
   const QueuedDevice* queue = queues_->steps[s].queue;
+  // An elided Concat's inputs were written in place (plan_concat_in_place): nothing to run.
   if (!observer_) {
-    st.kernel->run(kctx);
+    if (!st.elided) st.kernel->run(kctx);
     return;
   }
   observer_->before(s);
   const size_t m0 = queue ? queues_->stamp(*queue) : 0;
-  st.kernel->run(kctx);
+  if (!st.elided) st.kernel->run(kctx);
   const size_t m1 = queue ? queues_->stamp(*queue) : 0;
   // A device kernel returns once queued: a profiler waits for it, so that each step's
   // time is its own (without a profiler, steps overlap and only copies to the host wait).
