@@ -306,3 +306,16 @@ TEST(FuseAttention, NearMissesStay) {
     EXPECT_EQ(changes, 0) << "form " << i;
   }
 }
+
+// An emulator computes attention's MatMuls in its number formats: optimize() keeps them
+// for it (keep_attention), and a Session on emu plans no Attention node.
+TEST(FuseAttention, KeptUnfusedForAnEmulator) {
+  const Graph b = attention_graph(AttnForm{});
+  EXPECT_EQ(count_op(passes::optimize(b.g, {}).graph, "Attention"), 1u);
+  const passes::Optimized kept = passes::optimize(b.g, {}, true);
+  EXPECT_EQ(count_op(kept.graph, "Attention"), 0u);
+  EXPECT_EQ(count_op(kept.graph, "MatMul"), 2u);
+  runtime::SessionOptions o;
+  o.backends = {"emu", "ref"};
+  EXPECT_EQ(count_op(runtime::Session(b.g, o).plan().graph, "Attention"), 0u);
+}

@@ -220,14 +220,17 @@ ir::Graph remove_dead_nodes(const ir::Graph& in, PassReport& report) {
 
 // The order passes.h lists, with fuse_layer_norm, fuse_gelu and fuse_attention
 // (fuse_patterns.h) after remove_identities.
-Optimized optimize(const ir::Graph& graph, const ops::InferOptions& options) {
+Optimized optimize(const ir::Graph& graph, const ops::InferOptions& options, bool keep_attention) {
   Optimized r;
   r.passes.resize(9);
   r.graph = fold_constants(graph, options, r.passes[0]);
   r.graph = remove_identities(r.graph, r.passes[1]);
   r.graph = fuse_layer_norm(r.graph, options, r.passes[2]);
   r.graph = fuse_gelu(r.graph, options, r.passes[3]);
-  r.graph = fuse_attention(r.graph, options, r.passes[4]);
+  if (keep_attention)
+    r.passes[4] = {"fuse_attention", 0, {}};
+  else
+    r.graph = fuse_attention(r.graph, options, r.passes[4]);
   r.graph = fold_batch_norm(r.graph, r.passes[5]);
   r.graph = fuse_residual_add(r.graph, options, r.passes[6]);
   r.graph = fuse_activations(r.graph, options, r.passes[7]);

@@ -58,8 +58,11 @@ struct Optimized {
   std::vector<PassReport> passes;  // in the order run
 };
 
-// All of the above in order: fold_constants, remove_identities, fold_batch_norm,
-// fuse_residual_add, fuse_activations, remove_dead_nodes.
-Optimized optimize(const ir::Graph& graph, const ops::InferOptions& options);
+// All of the above in order: fold_constants, remove_identities, fuse_layer_norm, fuse_gelu,
+// fuse_attention, fold_batch_norm, fuse_residual_add, fuse_activations, remove_dead_nodes.
+// `keep_attention`: fuse_attention is skipped (reported with no change), so that an emulating
+// backend still runs attention's two MatMuls in its number formats.
+Optimized optimize(const ir::Graph& graph, const ops::InferOptions& options,
+                   bool keep_attention = false);
 
 }  // namespace frugal::passes

@@ -150,7 +150,11 @@ void make_backends(Plan& p) {
 
 void optimize(Plan& p) {
   if (p.options.optimize) {
-    passes::Optimized o = passes::optimize(p.graph, p.options.infer);
+    // An emulator (--format) computes attention's MatMuls in its number formats only while
+    // they stay MatMuls: no attention fusion for it.
+    const bool emulated = !p.default_list.empty() &&
+                          kernels::backend_traits(p.default_list.front()->name()).reads_format;
+    passes::Optimized o = passes::optimize(p.graph, p.options.infer, emulated);
     p.graph = std::move(o.graph);
     p.passes = std::move(o.passes);
   }
