@@ -33,9 +33,9 @@ enum class Outcome { kPass, kFail, kSkip };
 struct CaseResult {
   std::string suite, name;
   Outcome outcome;
-  std::string reason;           // failure or skip reason
-  std::string skip_op;          // the op that caused a skip ("" if not op-specific)
-  std::set<std::string> ops;    // op types in the model
+  std::string reason;         // failure or skip reason
+  std::string skip_op;        // the op that caused a skip ("" if not op-specific)
+  std::set<std::string> ops;  // op types in the model
 };
 
 std::vector<fs::path> sorted_glob(const fs::path& dir, const std::string& prefix) {
@@ -103,7 +103,8 @@ CaseResult run_case(const std::string& suite, const fs::path& dir, const std::st
       }
       if (inputs.size() != g.inputs.size())
         return skip("test data has " + std::to_string(inputs.size()) + " inputs, model " +
-                        std::to_string(g.inputs.size()) + " (optional inputs)", "(data)");
+                        std::to_string(g.inputs.size()) + " (optional inputs)",
+                    "(data)");
       runtime::SessionOptions opt;
       opt.backends.clear();
       for (size_t pos = 0; pos <= backend.size();) {  // "cpu,ref": preference order
@@ -183,14 +184,17 @@ void write_docs(const std::string& path, const std::vector<CaseResult>& results,
     if (!def->domain.empty()) continue;  // frugal's own (Attention): no ONNX test case
     auto it = per_op.find(def->op_type);
     f << "| " << def->op_type << " | ";
-    if (it == per_op.end()) f << "none |\n";
-    else f << it->second[0] << " / " << it->second[1] << " |\n";
+    if (it == per_op.end())
+      f << "none |\n";
+    else
+      f << it->second[0] << " / " << it->second[1] << " |\n";
   }
   f << "\n## Skipped cases, by the operator (or reason) that stopped them\n\n"
     << "| operator | cases | example reason | cases |\n|---|---|---|---|\n";
   std::vector<std::pair<std::string, std::vector<std::string>>> sk(skipped_by_op.begin(),
                                                                    skipped_by_op.end());
-  std::sort(sk.begin(), sk.end(), [](auto& a, auto& b) { return a.second.size() > b.second.size(); });
+  std::sort(sk.begin(), sk.end(),
+            [](auto& a, auto& b) { return a.second.size() > b.second.size(); });
   for (const auto& [op, cases] : sk) {
     std::string reason = skip_reason_by_op[op];
     std::replace(reason.begin(), reason.end(), '|', '/');
@@ -216,11 +220,16 @@ int main(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (a == "--data") data = next();
-    else if (a == "--backend") backend = next();
-    else if (a == "--filter") filter = next();
-    else if (a == "--write-docs") docs = next();
-    else if (a == "--verbose" || a == "-v") verbose = true;
+    if (a == "--data")
+      data = next();
+    else if (a == "--backend")
+      backend = next();
+    else if (a == "--filter")
+      filter = next();
+    else if (a == "--write-docs")
+      docs = next();
+    else if (a == "--verbose" || a == "-v")
+      verbose = true;
     else {
       std::fprintf(stderr,
                    "usage: frugal-conformance [--data DIR] [--backend NAME] [--filter REGEX] "

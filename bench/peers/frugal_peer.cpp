@@ -56,21 +56,36 @@ Args parse(int argc, char** argv) {
       if (i + 1 >= argc) throw UserError(k + " needs a value");
       return argv[++i];
     };
-    if (k == "--model") a.model = next();
-    else if (k == "--input") a.input = next();
-    else if (k == "--shape") for (const auto& d : split(next(), 'x')) a.shape.push_back(to_int(k, d, 1));
-    else if (k == "--seed") a.seed = static_cast<uint32_t>(to_int(k, next(), 0));
-    else if (k == "--threads") a.threads = to_int(k, next(), 1);
-    else if (k == "--iters") a.iters = to_int(k, next(), 1);
-    else if (k == "--warmup") a.warmup = to_int(k, next(), 0);
-    else if (k == "--backend") a.backends = split(next(), ',');
-    else if (k == "--precision") a.precision = next();
-    else if (k == "--no-optimize") a.optimize = false;
-    else if (k == "--profile") a.profile = true;
-    else if (k == "--no-output") a.output = false;
-    else if (k == "--describe") a.describe = true;
-    else if (k == "--rebatch") a.rebatch = next();
-    else throw UserError("unknown argument '" + k + "'");
+    if (k == "--model")
+      a.model = next();
+    else if (k == "--input")
+      a.input = next();
+    else if (k == "--shape")
+      for (const auto& d : split(next(), 'x')) a.shape.push_back(to_int(k, d, 1));
+    else if (k == "--seed")
+      a.seed = static_cast<uint32_t>(to_int(k, next(), 0));
+    else if (k == "--threads")
+      a.threads = to_int(k, next(), 1);
+    else if (k == "--iters")
+      a.iters = to_int(k, next(), 1);
+    else if (k == "--warmup")
+      a.warmup = to_int(k, next(), 0);
+    else if (k == "--backend")
+      a.backends = split(next(), ',');
+    else if (k == "--precision")
+      a.precision = next();
+    else if (k == "--no-optimize")
+      a.optimize = false;
+    else if (k == "--profile")
+      a.profile = true;
+    else if (k == "--no-output")
+      a.output = false;
+    else if (k == "--describe")
+      a.describe = true;
+    else if (k == "--rebatch")
+      a.rebatch = next();
+    else
+      throw UserError("unknown argument '" + k + "'");
   }
   if (a.model.empty()) throw UserError("--model is required");
   if (a.describe || !a.rebatch.empty()) return a;
@@ -100,7 +115,8 @@ std::vector<std::string> with_precision(std::vector<std::string> backends,
   const std::string variant = "cpu:" + precision;
   bool known = false;
   for (const auto& n : kernels::backend_names()) known |= n == variant;
-  if (!known) throw UserError("--precision " + precision + ": no backend '" + variant + "' in this build");
+  if (!known)
+    throw UserError("--precision " + precision + ": no backend '" + variant + "' in this build");
   // As the CLI (cli/engine_options.cpp): int8 takes only Conv/Gemm/MatMul (and MaxPool),
   // float32 cpu runs the rest.
   std::vector<std::string> mapped;
@@ -209,9 +225,12 @@ int run(const Args& a) {
       std::string op = as.op_type;
       if (n.has_attr(ops::kPostOpsAttr))
         for (const auto& e : n.attr_strings(ops::kPostOpsAttr)) op += "+" + e;
-      j["profile"].push_back({{"node", as.node_name}, {"op", op}, {"backend", as.backend},
-                              {"impl", as.impl},
-                              {"ms", k < timer.total_ms.size() ? timer.total_ms[k] / a.iters : 0.0}});
+      j["profile"].push_back(
+          {{"node", as.node_name},
+           {"op", op},
+           {"backend", as.backend},
+           {"impl", as.impl},
+           {"ms", k < timer.total_ms.size() ? timer.total_ms[k] / a.iters : 0.0}});
     }
   }
   std::printf("%s\n", j.dump().c_str());

@@ -7,19 +7,29 @@ using namespace frugal::explore;
 
 namespace {
 
-RecordRow rec(const std::string& key, const std::string& backend, int threads, double top1, double p50,
-              double joules, double bytes) {
-  nlohmann::json spec{{"key", key},       {"model", {{"label", "cnn"}, {"data", "fashion-mnist:test"}}},
-                      {"transform", {{"label", "none"}}}, {"backend", backend}, {"precision", "fp32"},
-                      {"format", ""},     {"threads", threads}, {"batch", 1}, {"scenario", "single-stream"}};
+RecordRow rec(const std::string& key, const std::string& backend, int threads, double top1,
+              double p50, double joules, double bytes) {
+  nlohmann::json spec{{"key", key},
+                      {"model", {{"label", "cnn"}, {"data", "fashion-mnist:test"}}},
+                      {"transform", {{"label", "none"}}},
+                      {"backend", backend},
+                      {"precision", "fp32"},
+                      {"format", ""},
+                      {"threads", threads},
+                      {"batch", 1},
+                      {"scenario", "single-stream"}};
   nlohmann::json record{
       {"results",
        {{"latency", {{"p50_ms", p50}, {"count", 64}}},
         {"energy", {{"kind", "estimated"}, {"source", "model"}, {"joules_per_inference", joules}}},
         {"memory", {{"weight_bytes", bytes}}},
         {"accuracy", {{"top1", top1}}},
-        {"profile", nlohmann::json::array({{{"node", "conv<1>"}, {"op_type", "Conv"}, {"kernel", "cpu"},
-                                            {"time_s", 0.002}, {"percent", 80.0}, {"gflops_per_s", 3.5}}})}}},
+        {"profile", nlohmann::json::array({{{"node", "conv<1>"},
+                                            {"op_type", "Conv"},
+                                            {"kernel", "cpu"},
+                                            {"time_s", 0.002},
+                                            {"percent", 80.0},
+                                            {"gflops_per_s", 3.5}}})}}},
       {"where", {{"cpu_model", "Test CPU"}, {"time", "x"}}}};
   return summarize_record(key, record, spec);
 }
@@ -28,7 +38,8 @@ ReportInput sample() {
   ReportInput in;
   in.title = "t.sqlite";
   // Front over (acc, latency, energy, size): a (most accurate), b (fastest); c is dominated by a.
-  in.records = {rec("a", "cpu", 1, 0.90, 2.0, 0.01, 1000), rec("b", "cpu", 2, 0.80, 1.0, 0.01, 1000),
+  in.records = {rec("a", "cpu", 1, 0.90, 2.0, 0.01, 1000),
+                rec("b", "cpu", 2, 0.80, 1.0, 0.01, 1000),
                 rec("c", "ref", 1, 0.85, 9.0, 0.02, 1000)};
   for (const auto& r : in.records) {
     PointRow p;
@@ -61,7 +72,8 @@ TEST(Svg, AxisTicks) {
   EXPECT_EQ(axis_ticks(0, 1, false), (std::vector<double>{0, 0.2, 0.4, 0.6, 0.8, 1.0}));
   EXPECT_EQ(axis_ticks(3, 47, false), (std::vector<double>{10, 20, 30, 40}));
   EXPECT_EQ(axis_ticks(0.3, 40, true), (std::vector<double>{0.5, 1, 2, 5, 10, 20}));
-  EXPECT_EQ(axis_ticks(0.01, 1e5, true), (std::vector<double>{0.01, 0.1, 1, 10, 100, 1000, 10000, 100000}));
+  EXPECT_EQ(axis_ticks(0.01, 1e5, true),
+            (std::vector<double>{0.01, 0.1, 1, 10, 100, 1000, 10000, 100000}));
   EXPECT_TRUE(axis_ticks(0, 10, true).empty());  // log of 0
   EXPECT_EQ(format_tick(0.5), "0.5");
   EXPECT_EQ(format_tick(250000), "2e+05");
@@ -86,8 +98,9 @@ TEST(Svg, PointsAndFrontAreDrawn) {
 TEST(Report, HtmlHasPlotsTablesFrontAndLabels) {
   ReportInput in = sample();
   std::string html = render_report_html(in);
-  for (const char* id : {"plot-acc-latency", "plot-acc-energy", "plot-acc-size", "plot-threads", "plot-batch",
-                         "table-pareto", "table-all", "table-failed", "table-env", "report-status"})
+  for (const char* id :
+       {"plot-acc-latency", "plot-acc-energy", "plot-acc-size", "plot-threads", "plot-batch",
+        "table-pareto", "table-all", "table-failed", "table-env", "report-status"})
     EXPECT_NE(html.find(std::string("id=\"") + id + "\""), std::string::npos) << id;
   // Self-contained: nothing fetched.
   EXPECT_EQ(html.find("http://"), html.find("http://www.w3.org/2000/svg"));
@@ -133,7 +146,8 @@ TEST(Report, CsvAndJsonHaveEveryPoint) {
   ReportInput in = sample();
   std::string csv = render_report_csv(in);
   EXPECT_EQ(count(csv, "\n"), 5u);  // header + 4 points
-  EXPECT_NE(csv.find("\na,cnn,none,cpu,fp32,,1,1,single-stream,ok,0.9,2,"), std::string::npos) << csv;
+  EXPECT_NE(csv.find("\na,cnn,none,cpu,fp32,,1,1,single-stream,ok,0.9,2,"), std::string::npos)
+      << csv;
   EXPECT_NE(csv.find(",failed,"), std::string::npos);
   auto j = nlohmann::json::parse(render_report_json(in));
   ASSERT_EQ(j["points"].size(), 4u);
@@ -146,9 +160,12 @@ TEST(Report, ParetoText) {
   std::string t = render_pareto_text(in.records, "acc,latency");
   EXPECT_EQ(t,
             "Pareto front over acc,latency (2 of 3 records):\n"
-            "model  transform  backend  precision  format  threads  batch  top-1 accuracy  latency p50 (ms)\n"
-            "cnn    none       cpu      fp32       -             1      1             0.9                 2\n"
-            "cnn    none       cpu      fp32       -             2      1             0.8                 1\n");
+            "model  transform  backend  precision  format  threads  batch  top-1 accuracy  latency "
+            "p50 (ms)\n"
+            "cnn    none       cpu      fp32       -             1      1             0.9          "
+            "       2\n"
+            "cnn    none       cpu      fp32       -             2      1             0.8          "
+            "       1\n");
   EXPECT_EQ(default_pareto_metrics(in.records), "acc,latency");
   EXPECT_EQ(default_pareto_metrics({}), "latency,size");
 }

@@ -365,11 +365,19 @@ TEST(CpuVsRef, AddAndMul) {
 // depthwise without bias), ConvTranspose, Gemm and MatMul, the sum operand full-size or
 // broadcast. ref runs the base kernel then the post-ops (ops/post_ops.h).
 TEST(CpuVsRef, FusedPostOps) {
-  const std::vector<std::vector<std::string>> chains = {
-      {"relu"},      {"leakyrelu:0.1"}, {"clip:0:6"},   {"clip:2:-1"},
-      {"sigmoid"},   {"hardswish"},     {"hardsigmoid:0.2:0.5"},
-      {"sum"},       {"sum", "relu"},   {"relu", "sum"}, {"sum", "clip:-1:1", "sigmoid"},
-      {"swish"},     {"sum", "swish"}};
+  const std::vector<std::vector<std::string>> chains = {{"relu"},
+                                                        {"leakyrelu:0.1"},
+                                                        {"clip:0:6"},
+                                                        {"clip:2:-1"},
+                                                        {"sigmoid"},
+                                                        {"hardswish"},
+                                                        {"hardsigmoid:0.2:0.5"},
+                                                        {"sum"},
+                                                        {"sum", "relu"},
+                                                        {"relu", "sum"},
+                                                        {"sum", "clip:-1:1", "sigmoid"},
+                                                        {"swish"},
+                                                        {"sum", "swish"}};
   int index = 0;
   for (const auto& chain : chains) {
     const bool sum = std::find(chain.begin(), chain.end(), "sum") != chain.end();
@@ -387,8 +395,8 @@ TEST(CpuVsRef, FusedPostOps) {
                                constant("w", random_tensor({7, 5, 3, 3}, seed + 1, 0.3f)),
                                constant("b", random_tensor({7}, seed + 2))};
       if (sum)
-        ops.push_back(input("s", random_tensor(broadcast ? Shape{1, 7, 1, 1} : Shape{2, 7, 9, 9},
-                                               seed + 3)));
+        ops.push_back(
+            input("s", random_tensor(broadcast ? Shape{1, 7, 1, 1} : Shape{2, 7, 9, 9}, seed + 3)));
       expect_matches_ref(
           one_node("Conv", ops, with({{"pads", attr(std::vector<int64_t>{1, 1, 1, 1})}})), kTol,
           "cpu", "conv " + label);
@@ -396,8 +404,10 @@ TEST(CpuVsRef, FusedPostOps) {
     {  // depthwise, stride 2, no bias: the sum operand keeps index 3
       std::vector<Operand> ops{input("x", random_tensor({1, 8, 10, 10}, seed + 4)),
                                constant("w", random_tensor({8, 1, 3, 3}, seed + 5)), omitted()};
-      if (sum) ops.push_back(input("s", random_tensor({1, 8, 5, 5}, seed + 6)));
-      else ops.pop_back();
+      if (sum)
+        ops.push_back(input("s", random_tensor({1, 8, 5, 5}, seed + 6)));
+      else
+        ops.pop_back();
       expect_matches_ref(one_node("Conv", ops,
                                   with({{"group", attr(int64_t{8})},
                                         {"strides", attr(std::vector<int64_t>{2, 2})},
@@ -417,14 +427,16 @@ TEST(CpuVsRef, FusedPostOps) {
       std::vector<Operand> ops{input("a", random_tensor({3, 10}, seed + 11)),
                                constant("w", random_tensor({10, 6}, seed + 12)),
                                constant("c", random_tensor({6}, seed + 13))};
-      if (sum) ops.push_back(input("s", random_tensor(broadcast ? Shape{6} : Shape{3, 6}, seed + 14)));
+      if (sum)
+        ops.push_back(input("s", random_tensor(broadcast ? Shape{6} : Shape{3, 6}, seed + 14)));
       expect_matches_ref(one_node("Gemm", ops, with({})), kTol, "cpu", "gemm " + label);
     }
     {  // batched MatMul: the sum operand is input 2
       std::vector<Operand> ops{input("a", random_tensor({2, 3, 10}, seed + 15)),
                                constant("w", random_tensor({10, 4}, seed + 16))};
       if (sum)
-        ops.push_back(input("s", random_tensor(broadcast ? Shape{1, 3, 4} : Shape{2, 3, 4}, seed + 17)));
+        ops.push_back(
+            input("s", random_tensor(broadcast ? Shape{1, 3, 4} : Shape{2, 3, 4}, seed + 17)));
       expect_matches_ref(one_node("MatMul", ops, with({})), kTol, "cpu", "matmul " + label);
     }
   }

@@ -163,7 +163,8 @@ TEST(SparseKernels, FusedPostOps) {
   const std::vector<std::vector<std::string>> chains = {
       {"relu"},      {"clip:0:6"},    {"leakyrelu:0.1"},
       {"hardswish"}, {"sigmoid"},     {"hardsigmoid:0.2:0.5"},
-      {"sum"},       {"sum", "relu"}, {"relu", "sum"}, {"swish"}, {"sum", "swish"}};
+      {"sum"},       {"sum", "relu"}, {"relu", "sum"},
+      {"swish"},     {"sum", "swish"}};
   int index = 0;
   for (const auto& chain : chains) {
     const bool sum = std::find(chain.begin(), chain.end(), "sum") != chain.end();

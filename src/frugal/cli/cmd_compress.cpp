@@ -50,13 +50,13 @@ struct CompressArgs {
   std::string calib_data;
   double max_drop = -1;  // < 0: no mixed-precision search
   int64_t latency_runs = 20;
-  std::string cluster;   // weight sharing
-  std::string lowrank;   // low-rank factorization
-  std::string binarize;  // binary / ternary weights
+  std::string cluster;    // weight sharing
+  std::string lowrank;    // low-rank factorization
+  std::string binarize;   // binary / ternary weights
   std::string circulant;  // block-circulant layers
-  bool gather = false;   // export clustered weights as codebook + index + Gather
-  bool encode = false;   // write the .fgz container
-  int index_bits = 0;    // sparse relative index width of the container (0: best per tensor)
+  bool gather = false;    // export clustered weights as codebook + index + Gather
+  bool encode = false;    // write the .fgz container
+  int index_bits = 0;     // sparse relative index width of the container (0: best per tensor)
 };
 
 std::string pct(double v) {

@@ -106,14 +106,14 @@ using Pipeline = std::vector<std::unique_ptr<Transform>>;
 
 // The options of `frugal compress` that choose transforms.
 struct PipelineSpec {
-  std::string prune;     // PruneSpec text ("" none)
-  std::string exclude;   // layers pruning leaves alone
-  std::string cluster;   // ClusterSpec text ("" none)
-  std::string quant;     // QuantSpec text ("" none)
-  double max_drop = -1;  // >= 0: mixed precision within this many top-1 points
-  bool score = false;    // the caller gives data: accuracy before/after
-  std::string lowrank;   // LowRankSpec text ("" none); `exclude` applies to it too
-  std::string binarize;  // BinarizeSpec text ("" none); `exclude` applies to it too
+  std::string prune;      // PruneSpec text ("" none)
+  std::string exclude;    // layers pruning leaves alone
+  std::string cluster;    // ClusterSpec text ("" none)
+  std::string quant;      // QuantSpec text ("" none)
+  double max_drop = -1;   // >= 0: mixed precision within this many top-1 points
+  bool score = false;     // the caller gives data: accuracy before/after
+  std::string lowrank;    // LowRankSpec text ("" none); `exclude` applies to it too
+  std::string binarize;   // BinarizeSpec text ("" none); `exclude` applies to it too
   std::string circulant;  // CirculantSpec text ("" none); `exclude` applies to it too
 };
 

@@ -24,10 +24,10 @@ struct EngineOptions {
   int threads = 1;
   double parallel_min_us = -1;  // SessionOptions::parallel_min_us (-1: its default)
   int64_t batch = 1;
-  std::vector<std::string> shapes;  // NAME=DIMS
-  bool no_optimize = false;         // skip the graph passes (SessionOptions::optimize)
-  std::string sparse = "auto";      // sparse-weight kernels of the cpu backend: off|auto|force
-  std::string precision_map;        // FILE.json {node: fp32|bf16|int8} (compress --max-drop)
+  std::vector<std::string> shapes;   // NAME=DIMS
+  bool no_optimize = false;          // skip the graph passes (SessionOptions::optimize)
+  std::string sparse = "auto";       // sparse-weight kernels of the cpu backend: off|auto|force
+  std::string precision_map;         // FILE.json {node: fp32|bf16|int8} (compress --max-drop)
   std::string device_graphs = "on";  // on | off: SessionOptions::device_graphs
 };
 

@@ -33,10 +33,14 @@ PostOp parse_entry(const ir::Node& node, const std::string& entry) {
     size_t params;
   };
   static const Known known[] = {
-      {"relu", K::kRelu, 0},           {"sigmoid", K::kSigmoid, 0},
-      {"hardswish", K::kHardSwish, 0}, {"sum", K::kSum, 0},
-      {"leakyrelu", K::kLeakyRelu, 1}, {"clip", K::kClip, 2},
-      {"hardsigmoid", K::kHardSigmoid, 2}, {"swish", K::kSwish, 0},
+      {"relu", K::kRelu, 0},
+      {"sigmoid", K::kSigmoid, 0},
+      {"hardswish", K::kHardSwish, 0},
+      {"sum", K::kSum, 0},
+      {"leakyrelu", K::kLeakyRelu, 1},
+      {"clip", K::kClip, 2},
+      {"hardsigmoid", K::kHardSigmoid, 2},
+      {"swish", K::kSwish, 0},
   };
   for (const Known& k : known) {
     if (p[0] != k.name) continue;
@@ -144,14 +148,22 @@ bool has_sum(const std::vector<PostOp>& ops) {
 std::string post_op_entry(const PostOp& op) {
   using K = PostOp::Kind;
   switch (op.kind) {
-    case K::kRelu: return "relu";
-    case K::kLeakyRelu: return "leakyrelu:" + exact(op.a);
-    case K::kClip: return "clip:" + exact(op.a) + ":" + exact(op.b);
-    case K::kSigmoid: return "sigmoid";
-    case K::kHardSwish: return "hardswish";
-    case K::kHardSigmoid: return "hardsigmoid:" + exact(op.a) + ":" + exact(op.b);
-    case K::kSum: return "sum";
-    case K::kSwish: return "swish";
+    case K::kRelu:
+      return "relu";
+    case K::kLeakyRelu:
+      return "leakyrelu:" + exact(op.a);
+    case K::kClip:
+      return "clip:" + exact(op.a) + ":" + exact(op.b);
+    case K::kSigmoid:
+      return "sigmoid";
+    case K::kHardSwish:
+      return "hardswish";
+    case K::kHardSigmoid:
+      return "hardsigmoid:" + exact(op.a) + ":" + exact(op.b);
+    case K::kSum:
+      return "sum";
+    case K::kSwish:
+      return "swish";
   }
   return "?";
 }

@@ -96,8 +96,7 @@ ir::Node* swish_producer(ir::Graph& g, const Uses& uses, const ops::GraphInfo& i
   const int64_t p = g.producer(x);
   if (p < 0) return nullptr;
   ir::Node& n = g.nodes[static_cast<size_t>(p)];
-  if (!is_onnx_domain(n) || !ops::accepts_post_ops(n.op_type) || n.outputs[0] != x)
-    return nullptr;
+  if (!is_onnx_domain(n) || !ops::accepts_post_ops(n.op_type) || n.outputs[0] != x) return nullptr;
   return &n;
 }
 

@@ -168,8 +168,7 @@ class BinaryConvKernel final : public kernels::Kernel {
                                               ow * g_.strides[2] - g_.pad_begin[2]};
           bool interior = true;
           for (size_t d = 0; d < 3; ++d)
-            interior = interior && origin[d] >= 0 &&
-                       origin[d] + g_.effective_kernel(d) <= g_.in[d];
+            interior = interior && origin[d] >= 0 && origin[d] + g_.effective_kernel(d) <= g_.in[d];
           if (l_.scale == ActScale::kRow)
             pack_row<true>(x, origin, interior, p);
           else

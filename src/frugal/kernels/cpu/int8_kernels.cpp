@@ -150,8 +150,8 @@ void add_scaled_copy(OnednnKernel& k, const Build& b, const dnnl::memory& from,
   if (scale != 1.0f) attr.set_output_scales(0, {scale});
   if (src_zp != 0) attr.set_zero_points(DNNL_ARG_SRC, 0, {src_zp});
   if (dst_zp != 0) attr.set_zero_points(DNNL_ARG_DST, 0, {dst_zp});
-  const dnnl::reorder::primitive_desc pd(b.context->engine(), from.get_desc(),
-                                         b.context->engine(), to.get_desc(), attr);
+  const dnnl::reorder::primitive_desc pd(b.context->engine(), from.get_desc(), b.context->engine(),
+                                         to.get_desc(), attr);
   k.add_step(pd, dnnl::reorder(pd), Args{{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}},
              /*main=*/false);
 }
@@ -256,8 +256,8 @@ void add_sum_operand(OnednnKernel& k, const Int8Build& ib, const Int8Io& io,
   const auto sq = sum_quant(ib);
   if (!sq) decline("no calibration range for the sum operand");
   if (io.sum_u8 && !io.out) {  // dequantize
-    add_scaled_copy(k, b, k.input_as(index, *io.sum_u8, *io.sum_u8), dst, sq->scale,
-                    sq->zero_point, 0);
+    add_scaled_copy(k, b, k.input_as(index, *io.sum_u8, *io.sum_u8), dst, sq->scale, sq->zero_point,
+                    0);
   } else if (!io.sum_u8) {  // quantize with the operand's parameters
     add_scaled_copy(k, b, k.input_as(index, boundary, with_type(dst_md, dnnl_f32)), dst,
                     1.0f / sq->scale, 0, sq->zero_point);
@@ -285,8 +285,8 @@ dnnl::memory bound_output(OnednnKernel& k, const Int8Io& io, const dnnl::memory:
 // quantized), result [m, n] (float32, or u8 with io.out) scaled by `w_scales` times the
 // input scale and `alpha`, plus `bias` ([1 or m, n], float32 unscaled) when defined.
 Int8Built int8_matmul_kernel(const Int8Build& ib, const Int8Io& io, const ActivationQuant& q,
-                             int64_t m, int64_t k, int64_t n, const ChannelQuant& wq,
-                             float alpha, const Tensor& bias) {
+                             int64_t m, int64_t k, int64_t n, const ChannelQuant& wq, float alpha,
+                             const Tensor& bias) {
   const Build& b = ib.base;
   const Int8Epilogue e = int8_epilogue(ib, io);
   const std::vector<float> out_scales = output_scales(q, wq.scales, alpha * e.f);
@@ -303,7 +303,8 @@ Int8Built int8_matmul_kernel(const Int8Build& ib, const Int8Io& io, const Activa
   const dnnl::memory::desc a_boundary = plain_md({m, k}, dt::f32);
   // The rows [n, k] seen as B [k, n].
   const dnnl::memory::desc w_boundary({k, n}, dt::s8, dnnl::memory::dims{1, k});
-  const dnnl::memory::desc src = io.src_u8 ? *io.src_u8 : dnnl::memory::desc({m, k}, dt::u8, tag::ab);
+  const dnnl::memory::desc src =
+      io.src_u8 ? *io.src_u8 : dnnl::memory::desc({m, k}, dt::u8, tag::ab);
   const dnnl::memory::desc wei({k, n}, dt::s8, tag::any);
   const dnnl::memory::desc dst_boundary = plain_md({m, n}, dt::f32);
   const dnnl::memory::desc dst = io.out ? plain_md({m, n}, dt::u8) : dst_boundary;
@@ -439,7 +440,8 @@ Int8Built build_gemm(const Int8Build& ib, const Int8Io& io) {
     const float* cv = c->data<float>();
     float* bv = bias.data<float>();
     for (int64_t r = 0; r < cs[0]; ++r)
-      for (int64_t j = 0; j < cols; ++j) bv[r * cols + j] = beta * cv[r * cs[1] + (cs[1] == 1 ? 0 : j)];
+      for (int64_t j = 0; j < cols; ++j)
+        bv[r * cols + j] = beta * cv[r * cs[1] + (cs[1] == 1 ? 0 : j)];
   }
   return int8_matmul_kernel(ib, io, q, m, k, cols, wq, alpha, bias);
 }
@@ -464,7 +466,8 @@ Int8Built build_max_pool(const Int8Build& ib, const Int8Io& io) {
   const Build& b = ib.base;
   const ir::Node& n = b.node();
   const Shape& x = b.in_shape(0);
-  if (x.size() != 4) decline(std::to_string(x.size()) + "-D input not implemented in int8 (4-D only)");
+  if (x.size() != 4)
+    decline(std::to_string(x.size()) + "-D input not implemented in int8 (4-D only)");
   if (b.has_output(1)) decline("MaxPool with the Indices output not implemented");
   if (ops::has_post_ops(n)) decline("fused post-ops not implemented in int8 MaxPool");
   const ActivationQuant q = input_quant(ib);
@@ -493,7 +496,8 @@ Int8Built build_max_pool(const Int8Build& ib, const Int8Io& io) {
   OnednnKernel& k = *r.kernel;
   Args args;
   args[DNNL_ARG_SRC] = quantized_input(k, b, plain_md(x, dt::f32), pd.src_desc(), q, io);
-  dnnl::memory out = io.out ? k.output_as(0, pd.dst_desc(), pd.dst_desc()) : k.buffer(pd.dst_desc());
+  dnnl::memory out =
+      io.out ? k.output_as(0, pd.dst_desc(), pd.dst_desc()) : k.buffer(pd.dst_desc());
   args[DNNL_ARG_DST] = out;
   k.add_step(pd, pool(pd), std::move(args));
   if (!io.out)  // dequantize to the float32 boundary
@@ -512,9 +516,7 @@ QuantParams params_of(const ActivationQuant& q) {
 // QuantNegotiable): it keeps a copy of what it was built from (the node and its inferred
 // tensors) and rebuilds its oneDNN kernel whenever the Session agrees on an 8-bit
 // boundary. The float32 layout negotiation goes to the kernel as last built.
-class Int8Kernel final : public kernels::Kernel,
-                         public LayoutNegotiable,
-                         public QuantNegotiable {
+class Int8Kernel final : public kernels::Kernel, public LayoutNegotiable, public QuantNegotiable {
  public:
   Int8Kernel(const Int8Build& ib, Int8Builder builder)
       : node_(ib.base.node()),
@@ -553,7 +555,8 @@ class Int8Kernel final : public kernels::Kernel,
 
   std::optional<QuantizedLayout> quantized_input(size_t index) override {
     if (index == 0 && !io_.src_u8)
-      return QuantizedLayout{{layout_key(built_.src), built_.src.get_size()}, params_of(built_.in_q)};
+      return QuantizedLayout{{layout_key(built_.src), built_.src.get_size()},
+                             params_of(built_.in_q)};
     if (sum_index_ >= 0 && index == static_cast<size_t>(sum_index_) && !io_.sum_u8) {
       const dnnl::memory::desc md = with_type(built_.dst, dnnl_u8);
       Int8Io t = io_;

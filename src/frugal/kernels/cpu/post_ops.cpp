@@ -22,8 +22,8 @@ void PostOpChain::add_binary(dnnl::algorithm alg, size_t input, const dnnl::memo
   add_binary(alg, input, md, md);
 }
 
-void PostOpChain::add_binary(dnnl::algorithm alg, size_t input,
-                             const dnnl::memory::desc& boundary, const dnnl::memory::desc& md) {
+void PostOpChain::add_binary(dnnl::algorithm alg, size_t input, const dnnl::memory::desc& boundary,
+                             const dnnl::memory::desc& md) {
   operands_.push_back({ops_.len(), input, boundary, md});
   ops_.append_binary(alg, md);
 }
@@ -44,20 +44,32 @@ void PostOpChain::add_node_post_ops(const kernels::NodeView& view, const Shape& 
   using K = ops::PostOp::Kind;
   for (const ops::PostOp& op : list) {
     switch (op.kind) {
-      case K::kRelu: add_eltwise(dnnl::algorithm::eltwise_relu, 0.0f, 0.0f); break;
-      case K::kLeakyRelu: add_eltwise(dnnl::algorithm::eltwise_relu, op.a, 0.0f); break;
+      case K::kRelu:
+        add_eltwise(dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+        break;
+      case K::kLeakyRelu:
+        add_eltwise(dnnl::algorithm::eltwise_relu, op.a, 0.0f);
+        break;
       case K::kClip:
         // ONNX gives HI everywhere when LO > HI; oneDNN's clip does that with LO lowered.
         add_eltwise(dnnl::algorithm::eltwise_clip, op.a < op.b ? op.a : op.b, op.b);
         break;
-      case K::kSigmoid: add_eltwise(dnnl::algorithm::eltwise_logistic, 0.0f, 0.0f); break;
-      case K::kHardSwish: add_eltwise(dnnl::algorithm::eltwise_hardswish, 0.0f, 0.0f); break;
-      case K::kSwish: add_eltwise(dnnl::algorithm::eltwise_swish, 1.0f, 0.0f); break;  // x * sigmoid(1 x)
+      case K::kSigmoid:
+        add_eltwise(dnnl::algorithm::eltwise_logistic, 0.0f, 0.0f);
+        break;
+      case K::kHardSwish:
+        add_eltwise(dnnl::algorithm::eltwise_hardswish, 0.0f, 0.0f);
+        break;
+      case K::kSwish:
+        add_eltwise(dnnl::algorithm::eltwise_swish, 1.0f, 0.0f);
+        break;  // x * sigmoid(1 x)
       case K::kHardSigmoid:
         add_eltwise(dnnl::algorithm::eltwise_linear, op.a, op.b);
         add_eltwise(dnnl::algorithm::eltwise_clip, 0.0f, 1.0f);
         break;
-      case K::kSum: add_sum_operand(view, dst, sum_layout); break;
+      case K::kSum:
+        add_sum_operand(view, dst, sum_layout);
+        break;
     }
   }
 }
@@ -101,8 +113,8 @@ void PostOpChain::copy_sum_operand(OnednnKernel& kernel, const kernels::NodeView
   const Shape& shape = *view.inputs[*in_place_sum_]->shape;
   // Read in dst's layout: when the operand's producer writes that layout, the Session
   // drops this conversion and the copy reads the producer's buffer directly.
-  const dnnl::memory operand =
-      kernel.input_as(*in_place_sum_, plain_md(shape, dnnl::memory::data_type::f32), dst.get_desc());
+  const dnnl::memory operand = kernel.input_as(
+      *in_place_sum_, plain_md(shape, dnnl::memory::data_type::f32), dst.get_desc());
   kernel.add_copy(operand, dst);
 }
 

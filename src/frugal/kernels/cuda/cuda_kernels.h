@@ -17,7 +17,17 @@ enum class Storage { kF32, kF16, kBF16, kI32 };
 // One post-operation (the kinds and parameters of ops/post_ops.h, plus the unary
 // operators the backend runs alone).
 struct DevicePostOp {
-  enum Kind : int { kRelu, kLeakyRelu, kClip, kSigmoid, kHardSwish, kHardSigmoid, kSum, kTanh, kSwish };
+  enum Kind : int {
+    kRelu,
+    kLeakyRelu,
+    kClip,
+    kSigmoid,
+    kHardSwish,
+    kHardSigmoid,
+    kSum,
+    kTanh,
+    kSwish
+  };
   Kind kind;
   float a, b;
 };
