@@ -204,7 +204,7 @@ std::vector<float> project_circulant(const std::vector<float>& matrix, int64_t r
   std::vector<double> sum(static_cast<size_t>(p * q * b), 0.0), count(sum.size(), 0.0);
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t c = 0; c < cols; ++c) {
-      const auto k = static_cast<size_t>(((r / b) * q + c / b) * b + ((r - c) & (b - 1)));
+      const auto k = static_cast<size_t>(ops::CirculantBlocks::circulant_index(r, c, q, b));
       sum[k] += matrix[static_cast<size_t>(r * cols + c)];
       count[k] += 1;
     }

@@ -25,10 +25,9 @@ FeatureLayout feature_layout(const Shape& x, int64_t axis) {
 
 std::vector<float> circulant_dense(const float* w, const CirculantBlocks& s) {
   std::vector<float> m(static_cast<size_t>(s.out * s.in));
-  const int64_t b = s.b;
   for (int64_t r = 0; r < s.out; ++r)
     for (int64_t c = 0; c < s.in; ++c)
-      m[static_cast<size_t>(r * s.in + c)] = w[((r / b) * s.q + c / b) * b + ((r - c) & (b - 1))];
+      m[static_cast<size_t>(r * s.in + c)] = w[s.weight_index(r, c)];
   return m;
 }
 
@@ -78,7 +77,6 @@ void ref_block_circulant(KernelContext& ctx) {
   const float* w = ctx.input(1).data<float>();
   const float* bias = ctx.has_input(2) ? ctx.input(2).data<float>() : nullptr;
   float* y = ctx.output(0).data<float>();
-  const int64_t b = s.b;
   for (int64_t o = 0; o < l.outer; ++o)
     for (int64_t t = 0; t < l.inner; ++t) {
       const float* xs = x + o * s.in * l.inner + t;
@@ -86,8 +84,7 @@ void ref_block_circulant(KernelContext& ctx) {
       for (int64_t r = 0; r < s.out; ++r) {
         double acc = bias ? bias[r] : 0.0;
         for (int64_t c = 0; c < s.in; ++c)
-          acc += double(w[((r / b) * s.q + c / b) * b + ((r - c) & (b - 1))]) *
-                 double(xs[c * l.inner]);
+          acc += double(w[s.weight_index(r, c)]) * double(xs[c * l.inner]);
         ys[r * l.inner] = static_cast<float>(acc);
       }
     }

@@ -28,6 +28,12 @@ struct CirculantBlocks {
   int64_t in = 0, out = 0;      // the layer's sizes, at most padded_in() and padded_out()
   int64_t padded_out() const { return p * b; }
   int64_t padded_in() const { return q * b; }
+  // Index in the [P, Q, b] weight of dense entry (r, c): block (r / b, c / b), whose
+  // circulant holds w[(r - c) mod b] (b a power of two).
+  int64_t weight_index(int64_t r, int64_t c) const { return circulant_index(r, c, q, b); }
+  static int64_t circulant_index(int64_t r, int64_t c, int64_t q, int64_t b) {
+    return ((r / b) * q + c / b) * b + ((r - c) & (b - 1));
+  }
 };
 // From the weight [P, Q, b] and the node's in_features / out_features.
 CirculantBlocks circulant_blocks(const Shape& weight, const ir::Node& node);

@@ -46,8 +46,8 @@ bool placeable(const Plan& p, const std::vector<int64_t>& producer, int64_t sl,
   return !st.dynamic && !st.is_copy() && ti.shape && ti.dtype == dtype;
 }
 
-// The Concat's output when it has nothing but 1s before the axis, so that input k is the
-// bytes [offset_k, offset_k + size_k) of the output; nullopt otherwise.
+// Whether the node is a static Concat with nothing but 1s before its axis, so that input k
+// is the bytes [offset_k, offset_k + size_k) of the output.
 bool contiguous_parts(const Plan& p, const PlanStep& st, const ir::Node& n) {
   if (n.op_type != "Concat" || !n.domain.empty() || st.dynamic || st.out_slots.size() != 1)
     return false;

@@ -136,10 +136,9 @@ class BlockCirculantGrad final : public GradOp {
     gemm(k_, true, false, s_.out, s_.in, rows(), 1.0f, dyr, s_.out, xr, s_.in, 0.0f,
          dense_dw.data(), s_.in);
     std::fill(dwd, dwd + dw.numel(), 0.0f);
-    const int64_t b = s_.b;
     for (int64_t r = 0; r < s_.out; ++r)
       for (int64_t c = 0; c < s_.in; ++c)
-        dwd[((r / b) * s_.q + c / b) * b + ((r - c) & (b - 1))] +=
+        dwd[s_.weight_index(r, c)] +=
             dense_dw[static_cast<size_t>(r * s_.in + c)];
     return dw;
   }
