@@ -12,12 +12,12 @@ file read to session ready: ORT's InferenceSession.create, frugal's load and Ses
   ninja -C build frugal frugal_peer
   /usr/bin/python3 bench/peers/compare.py --build build [--models resnet18,mobilenet_v2]
       [--batches 1,8] [--threads 1,2] [--precisions fp32,bf16] [--rounds 3] [--iters 5]
-      [--omp-wait-policy passive|active|inherit]
+      [--omp-wait-policy passive|active]
 
-frugal's process gets OMP_WAIT_POLICY=passive unless the environment or --omp-wait-policy
-says otherwise: the frugal CLI re-executes itself with that setting (src/frugal/cli/main.cpp),
-and the table should measure what the CLI does. ORT's process is left as it is (its thread
-pool is not OpenMP).
+frugal_peer applies the thread runtime's defaults the frugal CLI runs with
+(kernels/thread_environment.h: OpenMP workers spin about 0.1 ms before they sleep), so the
+table measures what the CLI does; --omp-wait-policy overrides it for frugal's process. ORT's
+process is left as it is (its thread pool is not OpenMP).
 
 Precision int8 compares int8 with int8 on one file: the model is quantized once by
 `frugal quantize --quant int8 --calibration random:8` into a QDQ ONNX file (weights s8 per
@@ -98,10 +98,9 @@ def main():
                     help="int8 rows: also time frugal fp32 and ORT fp32 on the float file in the same rounds")
     ap.add_argument("--frugal-env", action="append", default=[], metavar="KEY=VALUE",
                     help="environment for frugal's process only (e.g. ONEDNN_VERBOSE=1)")
-    ap.add_argument("--omp-wait-policy", default=None, metavar="passive|active|inherit",
-                    help="OMP_WAIT_POLICY of frugal's process; default: as the frugal CLI does "
-                         "(src/frugal/cli/main.cpp), passive unless the environment sets it; "
-                         "'inherit' leaves the environment as it is")
+    ap.add_argument("--omp-wait-policy", default=None, metavar="passive|active",
+                    help="OMP_WAIT_POLICY of frugal's process; default: the environment as it "
+                         "is, with the frugal CLI's defaults (kernels/thread_environment.h)")
     a = ap.parse_args()
 
     build = os.path.abspath(a.build)
@@ -116,11 +115,7 @@ def main():
     os.makedirs(work, exist_ok=True)
 
     frugal_env = dict(os.environ)
-    # frugal_peer is a bare Session, not the CLI: give it the waiting policy the CLI runs
-    # with, so that the table measures what `frugal run` does.
-    if a.omp_wait_policy is None:
-        frugal_env.setdefault("OMP_WAIT_POLICY", "passive")
-    elif a.omp_wait_policy != "inherit":
+    if a.omp_wait_policy is not None:
         frugal_env["OMP_WAIT_POLICY"] = a.omp_wait_policy
     for kv in a.frugal_env:
         k, _, v = kv.partition("=")

@@ -21,6 +21,7 @@
 #include "frugal/core/version.h"
 #include "frugal/ir/onnx_io.h"
 #include "frugal/kernels/backend.h"
+#include "frugal/kernels/thread_environment.h"
 #include "frugal/ops/post_ops.h"
 #include "frugal/runtime/calibrate.h"
 #include "frugal/runtime/session.h"
@@ -240,6 +241,8 @@ int run(const Args& a) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The thread runtime's defaults the frugal CLI runs with (kernels/thread_environment.h).
+  frugal::kernels::apply_thread_environment(argv);
   try {
     return run(parse(argc, argv));
   } catch (const UserError& e) {

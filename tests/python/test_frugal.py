@@ -28,6 +28,11 @@ def test_model_save_load_info(lenet, tmp_path):
     assert "lenet5" in frugal.zoo_names()
 
 
+def test_thread_environment_matches_the_library():
+    expected = [(n, v, list(c)) for n, v, c in frugal._THREAD_ENVIRONMENT]
+    assert [tuple(e) for e in frugal._frugal.thread_environment()] == [tuple(e) for e in expected]
+
+
 def test_info_matches_cli(cli, lenet):
     layers = json.loads(cli("info", lenet, "--json").stdout)["layers"]
     mine = frugal.Model.load(lenet).info()

@@ -1,5 +1,4 @@
 // frugal: one binary, git-style subcommands.
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -9,6 +8,7 @@
 #include "frugal/cli/command.h"
 #include "frugal/core/error.h"
 #include "frugal/core/version.h"
+#include "frugal/kernels/thread_environment.h"
 
 namespace frugal::cli {
 namespace {
@@ -52,25 +52,11 @@ int exit_code() {
 
 }  // namespace frugal::cli
 
-namespace {
-
-// oneDNN runs on OpenMP (libgomp), whose idle workers spin by default. On the small,
-// shared machines frugal is for, a spinning worker holds a core another thread needs:
-// measured on 2 cores, resnet18 at 2 threads took 370 ms spinning and beat ONNX Runtime
-// (about 2x) with passive waits (bench/RESULTS.md). libgomp reads OMP_WAIT_POLICY once,
-// when it loads, before main, so the only way to choose it is to run again with it set.
-// A user who sets OMP_WAIT_POLICY keeps their choice; if exec fails, libgomp's default stays.
-void prefer_passive_openmp_waits(char** argv) {
-  if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
-  if (setenv("OMP_WAIT_POLICY", "passive", 1) != 0) return;
-  execv("/proc/self/exe", argv);
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
   using namespace frugal;
-  prefer_passive_openmp_waits(argv);
+  // Thread runtimes read their environment once, when they load: the backends' defaults
+  // (e.g. how long OpenMP workers spin) apply only to a new process image.
+  kernels::apply_thread_environment(argv);
   CLI::App app{
       "frugal: for this network, where should it run and how should it be compressed?\n"
       "Loads ONNX models, runs, compresses and measures them.",

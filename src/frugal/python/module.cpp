@@ -5,6 +5,7 @@
 
 #include "frugal/core/error.h"
 #include "frugal/ir/onnx_io.h"
+#include "frugal/kernels/thread_environment.h"
 #include "frugal/measure/sha256.h"
 #include "frugal/ops/cost.h"
 #include "frugal/python/bindings.h"
@@ -130,6 +131,16 @@ void bind_model(py::module_& m) {
       py::arg("name"), py::arg("seed") = 0,
       "A built-in model (as `frugal zoo NAME`), weights seeded.");
   m.def("zoo_names", &zoo::names, "Names accepted by zoo().");
+  m.def(
+      "thread_environment",
+      [] {
+        std::vector<std::tuple<std::string, std::string, std::vector<std::string>>> out;
+        for (const auto& e : kernels::thread_environment())
+          out.emplace_back(e.name, e.value, e.user_choices);
+        return out;
+      },
+      "The thread runtimes' environment defaults (name, value, user_choices) that the "
+      "frugal CLI applies; the package sets them before it loads this module.");
 }
 
 }  // namespace frugal::python

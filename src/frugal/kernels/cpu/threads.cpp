@@ -5,6 +5,7 @@
 #include <string>
 
 #include "frugal/core/error.h"
+#include "frugal/kernels/thread_environment.h"
 #include "frugal/kernels/threads.h"
 
 namespace frugal::kernels::cpu {
@@ -33,5 +34,20 @@ int num_threads() {
 }
 
 FRUGAL_REGISTER_THREAD_CONTROL(cpu, "cpu", (ThreadControl{set_num_threads, num_threads}));
+
+// libgomp's idle workers spin GOMP_SPINCOUNT pause iterations before they sleep on a futex
+// (default 300,000, about 3 ms here; OMP_WAIT_POLICY=passive: 0). A sleeping worker costs a
+// futex wake-up at every parallel region, which made 2 threads slower than 1 on every model
+// with many small layers (mobilenet_v2 6.4 against 4.7 ms); a 3 ms spin holds a core another
+// process needs on a shared machine (resnet18 at 2 threads 44 against 22 ms passive, three
+// busy processes on 2 cores). 10,000 iterations, about 0.1 ms at 10 ns a pause here, spans
+// the gap between one kernel and the next and little more (bench/RESULTS.md, "OpenMP
+// waits").
+FRUGAL_REGISTER_THREAD_ENVIRONMENT(cpu_openmp_spin,
+                                   (EnvironmentDefault{
+                                       "GOMP_SPINCOUNT",
+                                       "10000",
+                                       {"OMP_WAIT_POLICY"},
+                                       "OpenMP workers spin about 0.1 ms before sleeping"}));
 
 }  // namespace frugal::kernels::cpu

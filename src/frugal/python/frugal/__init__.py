@@ -18,6 +18,15 @@ import os as _os
 import shutil as _shutil
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
+# Thread runtimes read their environment once, when they load, which happens with _frugal:
+# the defaults the frugal CLI applies (kernels/thread_environment.h: OpenMP workers spin
+# about 0.1 ms before they sleep) are set here first, unless the user chose.
+# tests/python/test_frugal.py checks them against _frugal.thread_environment().
+_THREAD_ENVIRONMENT = [("GOMP_SPINCOUNT", "10000", ("OMP_WAIT_POLICY",))]
+for _name, _value, _choices in _THREAD_ENVIRONMENT:
+    if not any(k in _os.environ for k in (_name,) + _choices):
+        _os.environ[_name] = _value
+
 try:
     from . import _frugal  # the shared-object module (FRUGAL_PYTHON_MODULE, pip install)
 except ImportError:

@@ -1,0 +1,71 @@
+#include "frugal/kernels/thread_environment.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <string>
+
+namespace frugal::kernels {
+namespace {
+
+// Saves one variable and restores it when the test ends.
+class SavedVariable {
+ public:
+  explicit SavedVariable(std::string name) : name_(std::move(name)) {
+    const char* v = std::getenv(name_.c_str());
+    if (v) value_ = v;
+    had_ = v != nullptr;
+  }
+  ~SavedVariable() {
+    if (had_)
+      setenv(name_.c_str(), value_.c_str(), 1);
+    else
+      unsetenv(name_.c_str());
+  }
+
+ private:
+  std::string name_, value_;
+  bool had_ = false;
+};
+
+const EnvironmentDefault* find(const std::vector<EnvironmentDefault>& all,
+                               const std::string& name) {
+  for (const auto& e : all)
+    if (e.name == name) return &e;
+  return nullptr;
+}
+
+// The cpu backend's OpenMP spin default is registered, and it yields to the user's choice.
+TEST(ThreadEnvironment, CpuSpinDefaultSetUnlessTheUserChose) {
+  const auto all = thread_environment();
+  const EnvironmentDefault* spin = find(all, "GOMP_SPINCOUNT");
+  ASSERT_NE(spin, nullptr);
+  EXPECT_EQ(spin->value, "10000");
+  ASSERT_EQ(spin->user_choices.size(), 1u);
+  EXPECT_EQ(spin->user_choices[0], "OMP_WAIT_POLICY");
+
+  SavedVariable keep_spin("GOMP_SPINCOUNT"), keep_policy("OMP_WAIT_POLICY");
+  unsetenv("GOMP_SPINCOUNT");
+  unsetenv("OMP_WAIT_POLICY");
+  auto set = set_thread_environment_defaults();
+  ASSERT_EQ(set.size(), 1u);
+  EXPECT_EQ(set[0], "GOMP_SPINCOUNT");
+  ASSERT_NE(std::getenv("GOMP_SPINCOUNT"), nullptr);
+  EXPECT_STREQ(std::getenv("GOMP_SPINCOUNT"), "10000");
+  // Set once: a second call (the re-executed program) changes nothing, so no exec loop.
+  EXPECT_TRUE(set_thread_environment_defaults().empty());
+
+  // The user's own spin count stays.
+  setenv("GOMP_SPINCOUNT", "7", 1);
+  EXPECT_TRUE(set_thread_environment_defaults().empty());
+  EXPECT_STREQ(std::getenv("GOMP_SPINCOUNT"), "7");
+
+  // A user who chose a wait policy gets no spin count from frugal.
+  unsetenv("GOMP_SPINCOUNT");
+  setenv("OMP_WAIT_POLICY", "passive", 1);
+  EXPECT_TRUE(set_thread_environment_defaults().empty());
+  EXPECT_EQ(std::getenv("GOMP_SPINCOUNT"), nullptr);
+}
+
+}  // namespace
+}  // namespace frugal::kernels
