@@ -40,8 +40,9 @@ ZOO = ["lenet5", "resnet18", "resnet50", "mobilenet_v2", "mobilenet_v3_small",
        "squeezenet1_1", "shufflenet_v2_x1_0", "efficientnet_b0", "densenet121", "convnext_tiny"]
 
 
-def write_npy(path, shape, seed):
-    """A float32 .npy of uniform [-1, 1) values from a fixed xorshift stream."""
+def write_npy(path, shape, seed, dtype="float32", name=""):
+    """A .npy from a fixed xorshift stream: float32 uniform [-1, 1); int64 (token ids, masks)
+    0 or 1 (index 1 exists in every embedding table), all 1 for an input named *mask*."""
     count = 1
     for d in shape:
         count *= d
@@ -51,13 +52,21 @@ def write_npy(path, shape, seed):
         s ^= (s << 13) & 0xFFFFFFFF
         s ^= s >> 17
         s ^= (s << 5) & 0xFFFFFFFF
-        values.append(s / 4294967296.0 * 2 - 1)
-    header = "{'descr': '<f4', 'fortran_order': False, 'shape': (%s), }" % (
-        "".join("%d, " % d for d in shape))
+        values.append(s)
+    if dtype == "int64":
+        descr, fmt = "<i8", "<%dq" % count
+        values = [1 if "mask" in name else v & 1 for v in values]
+    elif dtype == "float32":
+        descr, fmt = "<f4", "<%df" % count
+        values = [v / 4294967296.0 * 2 - 1 for v in values]
+    else:
+        raise RuntimeError("input %s: dtype %s is not supported" % (name, dtype))
+    header = "{'descr': '%s', 'fortran_order': False, 'shape': (%s), }" % (
+        descr, "".join("%d, " % d for d in shape))
     header += " " * (63 - (10 + len(header)) % 64) + "\n"
     with open(path, "wb") as f:
         f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode("latin1"))
-        f.write(struct.pack("<%df" % count, *values))
+        f.write(struct.pack(fmt, *values))
 
 
 def timed(cmd, env=None):
@@ -137,15 +146,17 @@ def main():
                 subprocess.run([frugal, "zoo", model, "-o", fixed], check=True, capture_output=True)
             subprocess.run([peer, "--model", fixed, "--rebatch", onnx], check=True, capture_output=True)
         desc, _ = timed([peer, "--model", onnx, "--describe"])
-        dims = desc["inputs"][0]["shape"]
         for batch in [int(b) for b in a.batches.split(",")]:
-            shape = [batch] + [d for d in dims[1:]]
-            npy = os.path.join(work, "%s_b%d.npy" % (model, batch))
-            if not os.path.exists(npy):
-                write_npy(npy, shape, 1234)
+            inputs = []  # one .npy per graph input, in order
+            for i, port in enumerate(desc["inputs"]):
+                shape = [batch] + [d for d in port["shape"][1:]]
+                npy = os.path.join(work, "%s_b%d%s.npy" % (model, batch, "" if i == 0 else "_%d" % i))
+                if not os.path.exists(npy):
+                    write_npy(npy, shape, 1234 + i, port["dtype"], port["name"])
+                inputs += ["--input", npy]
             for threads in [int(t) for t in a.threads.split(",")]:
                 for prec in a.precisions.split(","):
-                    common = ["--input", npy, "--threads", str(threads), "--iters", str(a.iters),
+                    common = inputs + ["--threads", str(threads), "--iters", str(a.iters),
                               "--warmup", str(a.warmup)]
                     ort_ms, fr_ms, ort_rss, fr_rss = [], [], [], []
                     ort_init, fr_init = [], []  # session creation, file read included

@@ -3,7 +3,7 @@
 // compare.py can alternate the two on the same file and input. With --profile it also
 // times every step (Session::set_observer) and reports the mean per node.
 //
-//   frugal_peer --model M.onnx [--input x.npy | --shape 1x3x224x224 --seed 1]
+//   frugal_peer --model M.onnx [--input x.npy [--input y.npy ...] | --shape 1x3x224x224 --seed 1]
 //               [--threads 1] [--iters 20] [--warmup 3] [--backend cpu,ref]
 //               [--precision fp32|bf16|int8] [--no-optimize] [--profile] [--no-output]
 //   frugal_peer --model M.onnx --describe      (the inputs' names and shapes, as JSON)
@@ -32,7 +32,8 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 struct Args {
-  std::string model, input, precision = "fp32";
+  std::string model, precision = "fp32";
+  std::vector<std::string> inputs;  // .npy files, one per graph input in order
   Shape shape;
   uint32_t seed = 1;
   int threads = 1, iters = 20, warmup = 3;
@@ -60,7 +61,7 @@ Args parse(int argc, char** argv) {
     if (k == "--model")
       a.model = next();
     else if (k == "--input")
-      a.input = next();
+      a.inputs.push_back(next());  // the graph's inputs in order
     else if (k == "--shape")
       for (const auto& d : split(next(), 'x')) a.shape.push_back(to_int(k, d, 1));
     else if (k == "--seed")
@@ -90,7 +91,7 @@ Args parse(int argc, char** argv) {
   }
   if (a.model.empty()) throw UserError("--model is required");
   if (a.describe || !a.rebatch.empty()) return a;
-  if (a.input.empty() && a.shape.empty()) throw UserError("give --input FILE.npy or --shape DIMS");
+  if (a.inputs.empty() && a.shape.empty()) throw UserError("give --input FILE.npy or --shape DIMS");
   return a;
 }
 
@@ -167,14 +168,20 @@ int run(const Args& a) {
     ir::save_onnx(r, a.rebatch);
     return 0;
   }
-  const Tensor x = a.input.empty() ? random_input(a.shape, a.seed) : read_npy(a.input);
+  std::vector<Tensor> xs;
+  if (a.inputs.empty()) xs.push_back(random_input(a.shape, a.seed));
+  for (const auto& f : a.inputs) xs.push_back(read_npy(f));
+  if (xs.size() > g.inputs.size())
+    throw UserError(a.model + ": " + std::to_string(xs.size()) + " inputs given, the model has " +
+                    std::to_string(g.inputs.size()));
+  const Tensor& x = xs[0];
   runtime::SessionOptions opt;
   opt.origin = a.model;
   opt.backends = with_precision(a.backends, a.precision);
   opt.threads = a.threads;
   opt.optimize = a.optimize;
   opt.infer.batch = x.dim(0);
-  if (!g.inputs.empty()) opt.infer.input_shapes[g.inputs[0].name] = x.shape();
+  for (size_t i = 0; i < xs.size(); ++i) opt.infer.input_shapes[g.inputs[i].name] = xs[i].shape();
   bool qdq = false;  // a QDQ file brings its own scales (passes/qdq_fold.h)
   for (const auto& n : g.nodes) qdq = qdq || n.op_type == "QuantizeLinear";
   if (a.precision == "int8" && !qdq) {
@@ -182,20 +189,20 @@ int run(const Args& a) {
     // path; accuracy belongs to the compression benchmarks with held-out calibration data.
     runtime::SessionOptions fp32 = opt;
     fp32.backends = a.backends;
-    opt.backend_config.ranges = runtime::calibrate_minmax(g, {{x}}, fp32);
+    opt.backend_config.ranges = runtime::calibrate_minmax(g, {xs}, fp32);
   }
   runtime::Session s(g, opt);
   const double init_ms =
       std::chrono::duration<double, std::milli>(Clock::now() - load_start).count();
 
   std::vector<Tensor> out;
-  for (int i = 0; i < a.warmup; ++i) out = s.run({x});
+  for (int i = 0; i < a.warmup; ++i) out = s.run(xs);
   StepTimer timer;
   if (a.profile) s.set_observer(&timer);
   std::vector<double> ms;
   for (int i = 0; i < a.iters; ++i) {
     const auto t0 = Clock::now();
-    out = s.run({x});
+    out = s.run(xs);
     ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
   }
   s.set_observer(nullptr);

@@ -8,12 +8,23 @@
 //
 //   make_vit OUT.onnx [--layers 12] [--hidden 768] [--heads 12] [--mlp 3072] [--image 224]
 //                     [--patch 16] [--decomposed-ln]
+//   make_vit OUT.onnx --bert [--layers 12] [--hidden 768] [--heads 12] [--mlp 3072]
+//                     [--seq 128] [--vocab 30522] [--decomposed-ln]
 //
 // --decomposed-ln writes LayerNorm as the ReduceMean/Sub/Pow/Sqrt/Div chain that exports
 // before opset 17 produce (for fuse_layer_norm).
+//
+// --bert writes instead a BERT encoder (bert-base-uncased's dimensions by default) as
+// Hugging Face's BertModel exports it: int64 inputs input_ids, attention_mask and
+// token_type_ids [N, seq]; word, position and token-type embedding Gathers, LayerNorm; the
+// mask as Unsqueeze, Cast, 1 - m, times the float32 minimum, added to the scores; separate
+// q, k, v projections, scores divided by sqrt(head dim); post-LayerNorm blocks (residual Add,
+// then LayerNorm, epsilon 1e-12) with an Erf GELU; outputs last_hidden_state and the Tanh
+// pooler over the first token.
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,7 +37,9 @@ namespace {
 
 struct Config {
   int64_t layers = 12, hidden = 768, heads = 12, mlp = 3072, image = 224, patch = 16;
-  bool decomposed_ln = false;
+  int64_t seq = 128, vocab = 30522;  // --bert
+  bool decomposed_ln = false, bert = false;
+  float ln_epsilon() const { return bert ? 1e-12f : 1e-6f; }
 };
 
 class Writer {
@@ -57,9 +70,10 @@ class Writer {
     g_.initializers[name] = std::move(t);
     return name;
   }
-  std::string ints(const std::string& name, std::vector<int64_t> v) {
-    g_.initializers[name] =
-        Tensor::from_vector<int64_t>({static_cast<int64_t>(v.size())}, std::move(v));
+  std::string ints(const std::string& name, std::vector<int64_t> v,
+                   std::optional<Shape> shape = std::nullopt) {
+    const Shape s = shape.value_or(Shape{static_cast<int64_t>(v.size())});
+    g_.initializers[name] = Tensor::from_vector<int64_t>(s, std::move(v));
     return name;
   }
   std::string scalar(const std::string& name, float v) {
@@ -76,14 +90,16 @@ class Writer {
     const std::string scale = random(name + ".weight", {c_.hidden}, 0.1f);
     const std::string bias = random(name + ".bias", {c_.hidden}, 0.1f);
     if (!c_.decomposed_ln)
-      return node("LayerNormalization", {x, scale, bias},
-                  {{"axis", ir::Attribute{int64_t{-1}}}, {"epsilon", ir::Attribute{1e-6f}}});
+      return node(
+          "LayerNormalization", {x, scale, bias},
+          {{"axis", ir::Attribute{int64_t{-1}}}, {"epsilon", ir::Attribute{c_.ln_epsilon()}}});
     const ir::Attribute axes{std::vector<int64_t>{-1}};
     const std::string mean = node("ReduceMean", {x}, {{"axes", axes}});
     const std::string d = node("Sub", {x, mean});
     const std::string var =
         node("ReduceMean", {node("Pow", {d, scalar(name + ".two", 2.0f)})}, {{"axes", axes}});
-    const std::string sd = node("Sqrt", {node("Add", {var, scalar(name + ".eps", 1e-6f)})});
+    const std::string sd =
+        node("Sqrt", {node("Add", {var, scalar(name + ".eps", c_.ln_epsilon())})});
     return node("Add", {node("Mul", {node("Div", {d, sd}), scale}), bias});
   }
   std::string gelu(const std::string& name, const std::string& x) {
@@ -174,20 +190,92 @@ ir::Graph build(const Config& c) {
   return g;
 }
 
+// Hugging Face's BertSelfAttention + BertSelfOutput: separate projections, heads split by
+// Reshape/Transpose, scores / sqrt(d) + the extended mask, Softmax, heads merged.
+std::string bert_attention(Writer& w, const Config& c, const std::string& p, const std::string& x,
+                           const std::string& mask) {
+  const int64_t d = c.hidden / c.heads;
+  const std::string heads = w.ints(p + ".heads_shape", {0, 0, c.heads, d});
+  auto split = [&](const std::string& name, std::vector<int64_t> perm) {
+    const std::string r = w.node("Reshape", {w.linear(p + name, x, c.hidden, c.hidden), heads});
+    return w.node("Transpose", {r}, {{"perm", ir::Attribute{std::move(perm)}}});
+  };
+  const std::string q = split(".query", {0, 2, 1, 3});
+  const std::string kt = split(".key", {0, 2, 3, 1});
+  const std::string v = split(".value", {0, 2, 1, 3});
+  const std::string scores = w.node(
+      "Div",
+      {w.node("MatMul", {q, kt}), w.scalar(p + ".sqrt_d", std::sqrt(static_cast<float>(d)))});
+  const std::string probs =
+      w.node("Softmax", {w.node("Add", {scores, mask})}, {{"axis", ir::Attribute{int64_t{-1}}}});
+  const std::string o = w.node("MatMul", {probs, v});
+  const std::string merged =
+      w.node("Reshape",
+             {w.node("Transpose", {o}, {{"perm", ir::Attribute{std::vector<int64_t>{0, 2, 1, 3}}}}),
+              w.ints(p + ".merged_shape", {0, 0, c.hidden})});
+  return w.linear(p + ".output.dense", merged, c.hidden, c.hidden);
+}
+
+ir::Graph build_bert(const Config& c) {
+  Writer w(c);
+  ir::Graph& g = w.graph();
+  g.name = "bert";
+  for (const char* name : {"input_ids", "attention_mask", "token_type_ids"})
+    g.inputs.push_back(
+        ir::ValueInfo{name, DType::kI64, std::vector<ir::Dim>{{-1, "N"}, {c.seq, ""}}});
+  std::vector<int64_t> positions(c.seq);
+  for (int64_t i = 0; i < c.seq; ++i) positions[i] = i;
+  std::string x = w.node(
+      "Add",
+      {w.node("Gather", {w.random("embeddings.word_embeddings.weight", {c.vocab, c.hidden}, 0.02f),
+                         "input_ids"}),
+       w.node("Gather", {w.random("embeddings.token_type_embeddings.weight", {2, c.hidden}, 0.02f),
+                         "token_type_ids"})});
+  x = w.node("Add", {x, w.node("Gather", {w.random("embeddings.position_embeddings.weight",
+                                                   {512, c.hidden}, 0.02f),
+                                          w.ints("position_ids", positions, Shape{1, c.seq})})});
+  x = w.layer_norm("embeddings.LayerNorm", x);
+  // The extended mask: [N, 1, 1, seq], 0 where attended, the float32 minimum elsewhere.
+  const std::string m =
+      w.node("Cast", {w.node("Unsqueeze", {"attention_mask", w.ints("mask_axes", {1, 2})})},
+             {{"to", ir::Attribute{int64_t{1}}}});
+  const std::string mask = w.node("Mul", {w.node("Sub", {w.scalar("mask_one", 1.0f), m}),
+                                          w.scalar("mask_min", -3.4028234663852886e38f)});
+  for (int64_t l = 0; l < c.layers; ++l) {
+    const std::string p = "encoder.layer." + std::to_string(l);
+    const std::string a = bert_attention(w, c, p + ".attention.self", x, mask);
+    x = w.layer_norm(p + ".attention.output.LayerNorm", w.node("Add", {a, x}));
+    std::string h =
+        w.gelu(p + ".intermediate.gelu", w.linear(p + ".intermediate.dense", x, c.hidden, c.mlp));
+    h = w.linear(p + ".output.dense", h, c.mlp, c.hidden);
+    x = w.layer_norm(p + ".output.LayerNorm", w.node("Add", {h, x}));
+  }
+  g.outputs.push_back(ir::ValueInfo{x, DType::kF32, std::nullopt});
+  std::string pooled = w.node("Gather", {x, w.ints("first_token", {0}, Shape{})},
+                              {{"axis", ir::Attribute{int64_t{1}}}});
+  pooled = w.node("Gemm",
+                  {pooled, w.random("pooler.dense.weight", {c.hidden, c.hidden}, 0.02f),
+                   w.random("pooler.dense.bias", {c.hidden}, 0.01f)},
+                  {{"transB", ir::Attribute{int64_t{1}}}});
+  g.outputs.push_back(ir::ValueInfo{w.node("Tanh", {pooled}), DType::kF32, std::nullopt});
+  g.validate_and_sort();
+  return g;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2) {
+  if (argc < 2 || argv[1][0] == '-') {
     std::fprintf(stderr,
-                 "usage: make_vit OUT.onnx [--layers N] [--hidden N] [--heads N] "
-                 "[--mlp N] [--image N] [--patch N] [--decomposed-ln]\n");
+                 "usage: make_vit OUT.onnx [--bert] [--layers N] [--hidden N] [--heads N] "
+                 "[--mlp N] [--image N] [--patch N] [--seq N] [--vocab N] [--decomposed-ln]\n");
     return 1;
   }
   Config c;
   for (int i = 2; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--decomposed-ln") {
-      c.decomposed_ln = true;
+    if (a == "--decomposed-ln" || a == "--bert") {
+      (a == "--bert" ? c.bert : c.decomposed_ln) = true;
       continue;
     }
     if (i + 1 >= argc) {
@@ -207,11 +295,15 @@ int main(int argc, char** argv) {
       c.image = v;
     else if (a == "--patch")
       c.patch = v;
+    else if (a == "--seq")
+      c.seq = v;
+    else if (a == "--vocab")
+      c.vocab = v;
     else {
       std::fprintf(stderr, "make_vit: unknown option %s\n", a.c_str());
       return 1;
     }
   }
-  ir::save_onnx(build(c), argv[1]);
+  ir::save_onnx(c.bert ? build_bert(c) : build(c), argv[1]);
   return 0;
 }

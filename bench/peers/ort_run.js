@@ -3,7 +3,7 @@
 // process, and prints JSON: per-iteration milliseconds and the first output. The same
 // arguments and JSON shape as frugal_peer (the frugal side), so compare.py can alternate.
 //
-//   node ort_run.js --model M.onnx [--input x.npy | --shape 1x3x224x224 --seed 1]
+//   node ort_run.js --model M.onnx [--input x.npy [--input y.npy ...] | --shape 1x3x224x224 --seed 1]
 //                   [--threads 1] [--iters 20] [--warmup 3] [--no-output] [--profile]
 // --profile adds ORT's own per-node times (its profiler, mean ms per iteration).
 'use strict';
@@ -16,7 +16,7 @@ function fail(msg) {
 }
 
 function parseArgs(argv) {
-  const a = {threads: 1, iters: 20, warmup: 3, seed: 1, output: true};
+  const a = {threads: 1, iters: 20, warmup: 3, seed: 1, output: true, inputs: []};
   for (let i = 0; i < argv.length; ++i) {
     const k = argv[i];
     const next = () => {
@@ -24,7 +24,7 @@ function parseArgs(argv) {
       return argv[++i];
     };
     if (k === '--model') a.model = next();
-    else if (k === '--input') a.input = next();
+    else if (k === '--input') a.inputs.push(next());  // the graph's inputs in order
     else if (k === '--shape') a.shape = next().split('x').map(Number);
     else if (k === '--seed') a.seed = Number(next());
     else if (k === '--threads') a.threads = Number(next());
@@ -35,13 +35,13 @@ function parseArgs(argv) {
     else fail(`unknown argument '${k}'`);
   }
   if (!a.model) fail('--model is required');
-  if (!a.input && !a.shape) fail('give --input FILE.npy or --shape DIMS');
+  if (!a.inputs.length && !a.shape) fail('give --input FILE.npy or --shape DIMS');
   for (const k of ['threads', 'iters', 'warmup'])
     if (!Number.isInteger(a[k]) || a[k] < (k === 'warmup' ? 0 : 1)) fail(`--${k}: bad value`);
   return a;
 }
 
-// A float32, little-endian, C-order .npy (format 1.0 to 3.0).
+// A float32 or int64, little-endian, C-order .npy (format 1.0 to 3.0).
 function readNpy(file) {
   const buf = fs.readFileSync(file);
   if (buf.length < 10 || buf.toString('latin1', 0, 6) !== '\x93NUMPY') fail(`${file}: not an .npy file`);
@@ -49,16 +49,22 @@ function readNpy(file) {
   const hlen = major === 1 ? buf.readUInt16LE(8) : buf.readUInt32LE(8);
   const start = (major === 1 ? 10 : 12) + hlen;
   const header = buf.toString('latin1', major === 1 ? 10 : 12, start);
-  if (!/'descr':\s*'<f4'/.test(header)) fail(`${file}: only float32 ('<f4') is supported`);
+  const int64 = /'descr':\s*'<i8'/.test(header);
+  if (!int64 && !/'descr':\s*'<f4'/.test(header)) fail(`${file}: only float32 ('<f4') and int64 ('<i8') are supported`);
   if (/'fortran_order':\s*True/.test(header)) fail(`${file}: Fortran order is not supported`);
   const m = /'shape':\s*\(([^)]*)\)/.exec(header);
   if (!m) fail(`${file}: no shape in the header`);
   const shape = m[1].split(',').map((s) => s.trim()).filter((s) => s.length).map(Number);
   const count = shape.reduce((x, y) => x * y, 1);
-  if (buf.length - start < count * 4) fail(`${file}: truncated`);
+  if (buf.length - start < count * (int64 ? 8 : 4)) fail(`${file}: truncated`);
+  if (int64) {
+    const data = new BigInt64Array(count);
+    for (let i = 0; i < count; ++i) data[i] = buf.readBigInt64LE(start + 8 * i);
+    return {shape, data, type: 'int64'};
+  }
   const data = new Float32Array(count);
   for (let i = 0; i < count; ++i) data[i] = buf.readFloatLE(start + 4 * i);
-  return {shape, data};
+  return {shape, data, type: 'float32'};
 }
 
 // Uniform [-1, 1) from a 32-bit xorshift stream: reproducible, not frugal's own generator
@@ -73,7 +79,7 @@ function randomInput(shape, seed) {
     s ^= s << 5; s >>>= 0;
     data[i] = (s / 4294967296) * 2 - 1;
   }
-  return {shape, data};
+  return {shape, data, type: 'float32'};
 }
 
 // Mean ms per run of each node from ORT's trace (Chrome trace JSON, durations in us).
@@ -116,8 +122,11 @@ async function main() {
     graphOptimizationLevel: 'all',
   });
   const initMs = Number(process.hrtime.bigint() - created) / 1e6;
-  const x = a.input ? readNpy(a.input) : randomInput(a.shape, a.seed);
-  const feeds = {[session.inputNames[0]]: new ort.Tensor('float32', x.data, x.shape)};
+  const xs = a.inputs.length ? a.inputs.map(readNpy) : [randomInput(a.shape, a.seed)];
+  if (xs.length > session.inputNames.length) fail(`${a.model}: ${xs.length} inputs given, the model has ${session.inputNames.length}`);
+  const feeds = {};
+  xs.forEach((x, i) => { feeds[session.inputNames[i]] = new ort.Tensor(x.type, x.data, x.shape); });
+  const x = xs[0];
   let out;
   for (let i = 0; i < a.warmup; ++i) out = await session.run(feeds);
   const ms = [];
