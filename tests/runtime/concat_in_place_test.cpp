@@ -104,10 +104,12 @@ TEST(ConcatInPlace, LeftAloneWhereThePartsAreNotContiguousOrNotOurs) {
   EXPECT_EQ(run(prefix_chain({2, 4, 6, 6}), {random_input({2, 4, 6, 6}, 1)}, true).in_place, 0u);
   // 1 x 1 x 3 x 3 floats: 36-byte parts would break the arena's 64-byte alignment.
   EXPECT_EQ(run(prefix_chain({1, 1, 3, 3}), {random_input({1, 1, 3, 3}, 1)}, true).in_place, 0u);
+  // Each case a chain of two Concats (c1, then c2 = c1's parts and d = Relu(c1)), which
+  // would share one buffer but for the part or the output named.
   struct Case {
     const char* what;
     std::vector<std::string> parts;
-    bool concat_is_output;
+    bool prefix_is_output;
   };
   for (const Case& c :
        {Case{"a graph input", {"x", "a"}, false}, Case{"a part twice", {"a", "a"}, false},
@@ -115,19 +117,37 @@ TEST(ConcatInPlace, LeftAloneWhereThePartsAreNotContiguousOrNotOurs) {
     ir::Graph g;
     g.opsets[""] = 13;
     g.inputs.push_back(vi("x", {1, 16, 4, 4}));
-    g.nodes = {node("Relu", {"x"}, "a"), node("Sigmoid", {"x"}, "b"), node("Concat", c.parts, "c")};
-    if (c.concat_is_output) {
-      g.outputs.push_back(vi("c", {1, 32, 4, 4}));
-    } else {
-      g.nodes.push_back(node("Relu", {"c"}, "y"));
-      g.outputs.push_back(vi("y", {1, 32, 4, 4}));
-    }
+    std::vector<std::string> all = c.parts;
+    all.push_back("d");
+    g.nodes = {node("Relu", {"x"}, "a"),      node("Sigmoid", {"x"}, "b"),
+               node("Concat", c.parts, "c1"), node("Relu", {"c1"}, "d"),
+               node("Concat", all, "c2"),     node("Relu", {"c2"}, "y")};
+    g.outputs.push_back(vi("y", {1, 64, 4, 4}));
+    if (c.prefix_is_output) g.outputs.push_back(vi("c1", {1, 32, 4, 4}));
     g.validate_and_sort();
     const std::vector<Tensor> x{random_input({1, 16, 4, 4}, 2)};
     const Result on = run(g, x, true);
     EXPECT_EQ(on.in_place, 0u) << c.what;
     expect_bitwise_equal(on.outputs, run(g, x, false).outputs);
   }
+}
+
+// A lone Concat (no other Concat shares its buffer) copies: in place, its parts would lose
+// their blocked layouts, which cost SqueezeNet and Inception more than the copy.
+TEST(ConcatInPlace, LoneConcatCopies) {
+  ir::Graph g;
+  g.opsets[""] = 13;
+  g.inputs.push_back(vi("x", {1, 16, 4, 4}));
+  g.nodes = {node("Relu", {"x"}, "a"), node("Sigmoid", {"x"}, "b"), node("Concat", {"a", "b"}, "c"),
+             node("Relu", {"c"}, "y")};
+  g.outputs.push_back(vi("y", {1, 32, 4, 4}));
+  g.validate_and_sort();
+  const std::vector<Tensor> x{random_input({1, 16, 4, 4}, 4)};
+  const Result on = run(g, x, true);
+  EXPECT_EQ(on.in_place, 0u);
+  expect_bitwise_equal(on.outputs, run(g, x, false).outputs);
+  // The same pair of parts as the prefix of a second Concat is a chain, and in place.
+  EXPECT_EQ(run(prefix_chain({1, 16, 4, 4}), {random_input({1, 16, 4, 4}, 4)}, true).in_place, 2u);
 }
 
 // DenseNet-121 at batch 1 on cpu: every per-layer Concat (54) and each block's (4) in place.

@@ -11,9 +11,16 @@
 // and its prefixes find their inputs already placed, consistently. A Concat is elided only
 // when all its inputs can live where it needs them; otherwise it runs as before.
 // The stage runs before negotiate_layouts, which leaves every value it placed plain (the
-// parts of a blocked layout would not be byte ranges of the whole). FRUGAL_NO_CONCAT_IN_PLACE=1
-// turns the stage off (the A/B switch of bench/RESULTS.md).
+// parts of a blocked layout would not be byte ranges of the whole). That costs the
+// convolutions around a placed value their blocked layouts, more than one copy saves: a
+// lone Concat (SqueezeNet's fire modules, Inception's blocks) ran slower in place
+// (squeezenet1_1 5.4 against 4.1 ms, inception_v3 74.7 against 66.7, 1 thread), so only
+// buffers shared by a chain of at least two Concats (DenseNet's prefixes, whose copies grow
+// with the square of the block's depth) are kept in place; the others copy as before
+// (bench/RESULTS.md, "Concat in place: chains only"). FRUGAL_NO_CONCAT_IN_PLACE=1 turns the
+// stage off (the A/B switch).
 #include <cstdlib>
+#include <map>
 #include <set>
 #include <string>
 
@@ -61,6 +68,25 @@ bool contiguous_parts(const Plan& p, const PlanStep& st, const ir::Node& n) {
   return true;
 }
 
+// Undoes the Concats whose buffer no other elided Concat shares (see the top of the file):
+// their steps run again and the values they placed go back to their own slots.
+void keep_chains_only(Plan& p, std::vector<size_t>& elided, std::vector<Home>& home) {
+  std::map<int64_t, int> concats_per_buffer;
+  for (size_t s : elided) ++concats_per_buffer[home[p.steps[s].out_slots[0]].slot];
+  std::vector<size_t> kept;
+  for (size_t s : elided) {
+    if (concats_per_buffer[home[p.steps[s].out_slots[0]].slot] >= 2) {
+      kept.push_back(s);
+    } else {
+      p.steps[s].elided = false;
+    }
+  }
+  for (Home& h : home)
+    if (h.slot >= 0 && concats_per_buffer.count(h.slot) && concats_per_buffer[h.slot] < 2)
+      h = Home{};
+  elided = std::move(kept);
+}
+
 }  // namespace
 
 void plan_concat_in_place(Plan& p) {
@@ -74,6 +100,7 @@ void plan_concat_in_place(Plan& p) {
     for (int64_t sl : p.steps[s].out_slots)
       if (sl >= 0) producer[sl] = static_cast<int64_t>(s);
   std::vector<Home> home(p.slot_of.size());
+  std::vector<size_t> elided;  // steps
   for (size_t s = p.steps.size(); s-- > 0;) {
     PlanStep& st = p.steps[s];
     if (st.is_copy()) continue;
@@ -106,9 +133,13 @@ void plan_concat_in_place(Plan& p) {
       at += bytes_of(p, in);
     }
     st.elided = true;
+    elided.push_back(s);
+  }
+  keep_chains_only(p, elided, home);
+  for (size_t s : elided) {
     p.assignments[s].impl = "in place (its inputs write into its output)";
     ++p.concats_in_place;
-    p.concat_bytes_not_copied += bytes_of(p, out);
+    p.concat_bytes_not_copied += bytes_of(p, p.steps[s].out_slots[0]);
   }
   for (size_t sl = 0; sl < home.size(); ++sl) {
     p.home_slot[sl] = home[sl].slot;
