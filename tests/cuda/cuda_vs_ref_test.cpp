@@ -129,6 +129,15 @@ TEST(CudaVsRef, GemmAndMatMul) {
     expect_on_gpu(one_node("MatMul", {input("a", random_tensor({2, 3, 7, 24}, 13)),
                                       constant("w", random_tensor({24, 10}, 14))}),
                   precision, tolerance(precision, true), "MatMul 4-D x 2-D");
+    // convnext's MatMul+sum: the bias Add fused as a sum post-op with a constant row.
+    for (const std::vector<std::string>& post :
+         {std::vector<std::string>{"sum"}, std::vector<std::string>{"sum", "relu"}})
+      expect_on_gpu(one_node("MatMul",
+                             {input("a", random_tensor({1, 5, 5, 24}, 13)),
+                              constant("w", random_tensor({24, 40}, 14)),
+                              constant("bias", random_tensor({40}, 15))},
+                             {{"frugal.post_ops", attr(post)}}),
+                    precision, tolerance(precision, true), "MatMul + constant row sum");
   }
 }
 
@@ -180,6 +189,42 @@ TEST(CudaVsRef, ElementwiseAndNormalization) {
     expect_on_gpu(one_node(op, {input("a", x), constant("c", uniform_tensor({6, 1, 1}, 25, 1, 2))}),
                   "cuda", 1e-5, op + " constant operand");
   }
+}
+
+// LayerNormalization over the last axes (convnext's channels-last LayerNorm, a transformer's
+// hidden size, rows longer than one block of threads), with and without B, broadcast
+// Scale, and the optional Mean and InvStdDev outputs; Gelu in both forms.
+TEST(CudaVsRef, LayerNormAndGelu) {
+  FRUGAL_SKIP_WITHOUT_GPU();
+  struct Case {
+    Shape x;
+    int64_t axis;
+    Shape scale;
+    bool bias;
+    size_t outputs;
+  };
+  const std::vector<Case> cases = {
+      {{2, 7, 7, 96}, -1, {96}, true, 1},      // convnext's LayerNorm2d
+      {{3, 5, 768}, -1, {768}, true, 1},       // ViT-B's hidden size
+      {{2, 3, 4, 5}, 1, {3, 4, 5}, false, 1},  // several axes, no B
+      {{4, 1000}, 1, {1}, true, 3},            // broadcast Scale; Mean and InvStdDev
+      {{1, 2, 3000}, -1, {3000}, true, 3},     // a row longer than 256 threads
+      {{5, 1}, -1, {1}, true, 1},              // rows of one element
+  };
+  for (const auto& c : cases) {
+    const int64_t rank = static_cast<int64_t>(c.x.size());
+    const Shape normalized(c.x.begin() + (c.axis < 0 ? c.axis + rank : c.axis), c.x.end());
+    std::vector<Operand> ops = {input("x", random_tensor(c.x, 51, 3.f)),
+                                constant("s", random_tensor(c.scale, 52)),
+                                c.bias ? constant("b", random_tensor(normalized, 53)) : omitted()};
+    expect_on_gpu(one_node("LayerNormalization", ops,
+                           {{"axis", attr(c.axis)}, {"epsilon", attr(1e-6f)}}, 17, c.outputs),
+                  "cuda", 1e-5, "LayerNormalization " + shape_str(c.x));
+  }
+  const Tensor x = random_tensor({2, 197, 64}, 54, 4.f);
+  for (const std::string form : {"none", "tanh"})
+    expect_on_gpu(one_node("Gelu", {input("x", x)}, {{"approximate", attr(form)}}, 20), "cuda",
+                  1e-5, "Gelu approximate=" + form);
 }
 
 TEST(CudaVsRef, SoftmaxAndDataMovement) {

@@ -16,10 +16,26 @@ using namespace frugal::cuda_testing;
 
 namespace {
 
-const std::set<std::string> kGpuOps = {
-    "Conv",    "Gemm",    "MatMul",    "MaxPool",     "AveragePool", "GlobalAveragePool",
-    "Relu",    "Clip",    "Add",       "Mul",         "Concat",      "Flatten",
-    "Reshape", "Sigmoid", "HardSwish", "HardSigmoid", "Transpose",   "Softmax"};
+const std::set<std::string> kGpuOps = {"Conv",
+                                       "Gemm",
+                                       "MatMul",
+                                       "MaxPool",
+                                       "AveragePool",
+                                       "GlobalAveragePool",
+                                       "Relu",
+                                       "Clip",
+                                       "Add",
+                                       "Mul",
+                                       "Concat",
+                                       "Flatten",
+                                       "Reshape",
+                                       "Sigmoid",
+                                       "HardSwish",
+                                       "HardSigmoid",
+                                       "Transpose",
+                                       "Softmax",
+                                       "LayerNormalization",
+                                       "Gelu"};
 
 Tensor run_model(const ir::Graph& g, const Tensor& x, std::vector<std::string> backends,
                  bool optimize, std::vector<runtime::NodeAssignment>* assignments = nullptr) {
@@ -61,5 +77,6 @@ TEST_P(CudaZoo, MatchesRef) {
 INSTANTIATE_TEST_SUITE_P(CNNs, CudaZoo,
                          ::testing::Values("resnet18", "resnet50", "mobilenet_v2",
                                            "mobilenet_v3_small", "squeezenet1_1",
-                                           "shufflenet_v2_x1_0", "efficientnet_b0"),
+                                           "shufflenet_v2_x1_0", "efficientnet_b0",
+                                           "convnext_tiny"),
                          [](const auto& info) { return info.param; });

@@ -10,6 +10,7 @@
 
 #include "frugal/kernels/accelerator.h"
 #include "frugal/kernels/cuda/cuda_build.h"
+#include "frugal/kernels/cuda/host_plan.h"
 
 namespace frugal::kernels::cuda {
 
@@ -43,10 +44,16 @@ const Tensor* Build::constant(size_t i) const {
   return &*view.inputs[i]->value;
 }
 
-CudaKernel::CudaKernel(const Build& b) : device_(b.device), constants_(b.view.inputs.size()) {
-  for (size_t i = 0; i < constants_.size(); ++i)
-    if (const Tensor* c = b.constant(i); c && c->nbytes() > 0)
-      constants_[i] = device_.upload(c->raw(), c->nbytes());
+CudaKernel::CudaKernel(const Build& b)
+    : device_(b.device), constants_(b.view.inputs.size()), host_only_(b.view.inputs.size(), false) {
+  for (size_t i = 0; i < constants_.size(); ++i) host_only_[i] = b.constant(i) != nullptr;
+  for (size_t i :
+       inputs_read_on_device(b.node().op_type, b.precision == Precision::kI8, constants_.size())) {
+    const Tensor* c = b.constant(i);
+    if (!c) continue;
+    host_only_[i] = false;
+    if (c->nbytes() > 0) constants_[i] = device_.upload(c->raw(), c->nbytes());
+  }
 }
 
 const void* CudaKernel::constant_ptr(size_t i) const {
@@ -55,6 +62,10 @@ const void* CudaKernel::constant_ptr(size_t i) const {
 
 const void* CudaKernel::in_raw(const ops::KernelContext& ctx, size_t i) const {
   if (const void* c = constant_ptr(i)) return c;
+  // A constant left on the host: its tensor's memory is not the GPU's.
+  if (i < host_only_.size() && host_only_[i])
+    throw InternalError("cuda: " + impl_ + " reads constant input " + std::to_string(i) +
+                        " on the GPU, but host_plan.h does not upload it");
   return ctx.input(i).raw();
 }
 
@@ -99,9 +110,14 @@ Epilogue epilogue_of(const Build& b) {
       case ops::PostOp::Kind::kSum: {
         d.kind = DevicePostOp::kSum;
         const size_t s = ops::sum_operand_index(b.node().op_type);
-        if (!b.has_input(s) || b.in_shape(s) != b.out_shape())
-          decline("sum operand of another shape than the output (broadcast not implemented)");
-        if (b.constant(s)) decline("constant sum operand not implemented");
+        if (!b.has_input(s)) decline("no sum operand");
+        const Shape& y = b.out_shape();
+        if (b.in_shape(s) == y) break;
+        // A row along the last axis (MatMul's bias, fused from the Add after it).
+        if (y.empty() || shape_numel(b.in_shape(s)) != y.back() || b.in_shape(s).back() != y.back())
+          decline("sum operand " + shape_str(b.in_shape(s)) + " broadcast to " + shape_str(y) +
+                  " other than along the last axis");
+        e.sum_period = y.back();
         break;
       }
     }
@@ -136,6 +152,8 @@ const std::map<std::string, OpEntry>& op_table() {
       {"Tanh", {make_unary, false}},
       {"HardSwish", {make_unary, false}},
       {"HardSigmoid", {make_unary, false}},
+      {"Gelu", {make_unary, false}},
+      {"LayerNormalization", {make_layer_norm, false}},
       {"Add", {make_binary, false}},
       {"Sub", {make_binary, false}},
       {"Mul", {make_binary, false}},

@@ -1,6 +1,6 @@
 // What the cuda backend's kernel factories share: the node being built and its
 // precision (Build), the decline mechanism, and CudaKernel, the base that uploads the
-// node's constant inputs to the GPU once at plan time and hands out device pointers at
+// constant inputs it reads on the GPU once at plan time and hands out device pointers at
 // run time (constants stay host tensors in the plan; every other value a cuda kernel sees
 // lives in the device arena).
 #pragma once
@@ -48,7 +48,7 @@ struct Build {
 
 class CudaKernel : public Kernel {
  public:
-  // Uploads every constant input of the node.
+  // Uploads the constant inputs the kernel reads on the GPU (host_plan.h says which).
   explicit CudaKernel(const Build& b);
   std::string impl() const override { return impl_; }
 
@@ -61,11 +61,15 @@ class CudaKernel : public Kernel {
   float* out(ops::KernelContext& ctx, size_t o = 0) const;
   // Uploaded constant input i (null when not constant).
   const void* constant_ptr(size_t i) const;
+  // Frees the uploaded copy of constant input i once the kernel no longer reads it (float
+  // weights after their fp16/bf16 conversion).
+  void drop_constant(size_t i) { constants_.at(i).reset(); }
   std::string impl_ = "cuda";
 
  private:
   const CudaDevice& device_;
   std::vector<std::shared_ptr<void>> constants_;
+  std::vector<bool> host_only_;  // constant inputs not uploaded
 };
 
 // The node's post-ops (ops/post_ops.h) as the epilogue kernel's list; declines more than
@@ -92,9 +96,10 @@ std::unique_ptr<Kernel> make_average_pool(const Build& b);
 std::unique_ptr<Kernel> make_global_average_pool(const Build& b);
 std::unique_ptr<Kernel> make_global_max_pool(const Build& b);
 std::unique_ptr<Kernel> make_batch_norm(const Build& b);
-std::unique_ptr<Kernel> make_unary(const Build& b);    // Relu, Sigmoid, Clip, Tanh, ...
+std::unique_ptr<Kernel> make_unary(const Build& b);    // Relu, Sigmoid, Clip, Tanh, Gelu, ...
 std::unique_ptr<Kernel> make_binary(const Build& b);   // Add, Sub, Mul, Div
 std::unique_ptr<Kernel> make_softmax(const Build& b);  // Softmax, LogSoftmax
+std::unique_ptr<Kernel> make_layer_norm(const Build& b);
 std::unique_ptr<Kernel> make_concat(const Build& b);
 std::unique_ptr<Kernel> make_split(const Build& b);
 std::unique_ptr<Kernel> make_resize(const Build& b);  // Resize, Upsample

@@ -207,6 +207,7 @@ class ConvKernel final : public CudaKernel {
                    stream());
     check_launch("convert weights");
     device().synchronize();
+    drop_constant(1);
   }
 
   // The fastest algorithm cudnnFind measured for this shape (once per shape and device),

@@ -90,6 +90,7 @@ class GemmKernel final : public CudaKernel {
                    stream());
     check_launch("convert weights");
     device().synchronize();
+    drop_constant(1);
   }
 
   void describe(Precision precision) {

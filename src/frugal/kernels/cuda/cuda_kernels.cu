@@ -36,7 +36,8 @@ __device__ float load(const void* p, Storage s, int64_t i) {
   }
 }
 
-__device__ float apply_op(const DevicePostOp& op, float x, const float* sum, int64_t i) {
+__device__ float apply_op(const DevicePostOp& op, float x, const float* sum, int64_t sum_period,
+                          int64_t i) {
   switch (op.kind) {
     case DevicePostOp::kRelu:
       return x > 0.f ? x : 0.f;
@@ -53,9 +54,13 @@ __device__ float apply_op(const DevicePostOp& op, float x, const float* sum, int
     case DevicePostOp::kSwish:
       return x / (1.f + expf(-x));
     case DevicePostOp::kSum:
-      return x + sum[i];
+      return x + sum[sum_period > 0 ? i % sum_period : i];
     case DevicePostOp::kTanh:
       return tanhf(x);
+    case DevicePostOp::kGeluErf:
+      return 0.5f * x * (1.f + erff(x * 0.7071067811865476f));
+    case DevicePostOp::kGeluTanh:
+      return 0.5f * x * (1.f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x)));
   }
   return x;
 }
@@ -68,7 +73,7 @@ __global__ void epilogue_kernel(float* y, const void* src, Storage s, int64_t n,
       if (e.scale) v *= e.scale[c];
       if (e.bias) v += e.bias[c];
     }
-    for (int k = 0; k < e.count; ++k) v = apply_op(e.ops[k], v, e.sum, i);
+    for (int k = 0; k < e.count; ++k) v = apply_op(e.ops[k], v, e.sum, e.sum_period, i);
     y[i] = v;
   }
 }
@@ -171,6 +176,53 @@ __global__ void softmax_kernel(float* y, const float* x, int64_t outer, int64_t 
   }
 }
 
+// The sum of v over the block (blockDim.x a multiple of 32, at most 1024), returned to every
+// thread: shuffles within each warp, the warps' sums through `partial`, then warp 0.
+__device__ float block_sum(float v, float* partial) {
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
+  const unsigned lane = threadIdx.x & 31u, warp = threadIdx.x >> 5;
+  if (lane == 0) partial[warp] = v;
+  __syncthreads();
+  if (warp == 0) {
+    v = lane < (blockDim.x >> 5) ? partial[lane] : 0.f;
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
+    if (lane == 0) partial[0] = v;
+  }
+  __syncthreads();
+  const float total = partial[0];
+  __syncthreads();  // `partial` is reused by the next reduction
+  return total;
+}
+
+__global__ void layer_norm_kernel(float* y, const float* x, int64_t size, float epsilon,
+                                  const float* scale, const float* bias, float* mean_out,
+                                  float* inv_out) {
+  __shared__ float partial[32];
+  const int64_t row = blockIdx.x;
+  const float* xr = x + row * size;
+  float* yr = y + row * size;
+  float s = 0.f;
+  for (int64_t j = threadIdx.x; j < size; j += blockDim.x) s += xr[j];
+  const float mean = block_sum(s, partial) / static_cast<float>(size);
+  float q = 0.f;
+  for (int64_t j = threadIdx.x; j < size; j += blockDim.x) {
+    const float d = xr[j] - mean;
+    q += d * d;
+  }
+  const float var = block_sum(q, partial) / static_cast<float>(size);
+  const float inv = 1.f / sqrtf(var + epsilon);
+  for (int64_t j = threadIdx.x; j < size; j += blockDim.x) {
+    float v = (xr[j] - mean) * inv;
+    if (scale) v *= scale[j];
+    if (bias) v += bias[j];
+    yr[j] = v;
+  }
+  if (threadIdx.x == 0) {
+    if (mean_out) mean_out[row] = mean;
+    if (inv_out) inv_out[row] = inv;
+  }
+}
+
 __global__ void transpose_kernel(float* y, const float* x, int64_t n, Permute p) {
   FRUGAL_GRID_LOOP(i, n) {
     int64_t rest = i, src = 0;
@@ -248,6 +300,16 @@ void launch_reduce_inner(float* y, const float* x, int64_t outer, int64_t inner,
 void launch_softmax(float* y, const float* x, int64_t outer, int64_t axis, int64_t inner, bool log,
                     cudaStream_t stream) {
   softmax_kernel<<<blocks_for(outer * inner), kThreads, 0, stream>>>(y, x, outer, axis, inner, log);
+}
+
+void launch_layer_norm(float* y, const float* x, int64_t rows, int64_t size, float epsilon,
+                       const float* scale, const float* bias, float* mean, float* inv_std,
+                       cudaStream_t stream) {
+  // A warp per 32 elements of a row, 32 to 256 threads (short rows waste no warps).
+  const int64_t warps = (size + 31) / 32;
+  const int threads = static_cast<int>(32 * (warps < 1 ? 1 : warps > 8 ? 8 : warps));
+  layer_norm_kernel<<<static_cast<unsigned>(rows), threads, 0, stream>>>(y, x, size, epsilon, scale,
+                                                                         bias, mean, inv_std);
 }
 
 void launch_transpose(float* y, const float* x, int64_t n, const Permute& p, cudaStream_t stream) {

@@ -26,7 +26,9 @@ struct DevicePostOp {
     kHardSigmoid,
     kSum,
     kTanh,
-    kSwish
+    kSwish,
+    kGeluErf,   // Gelu: 0.5 x (1 + erf(x / sqrt 2))
+    kGeluTanh,  // Gelu with approximate = tanh
   };
   Kind kind;
   float a, b;
@@ -34,7 +36,9 @@ struct DevicePostOp {
 inline constexpr int kMaxPostOps = 8;
 
 // y[i] = post(src[i] * scale[c] + bias[c]), c = (i / inner) % channels; scale and bias
-// may be null (1 and 0); kSum adds sum[i] (same shape as y) at its place in the list.
+// may be null (1 and 0); kSum adds sum[i] (same shape as y) at its place in the list, or
+// sum[i % sum_period] when sum_period > 0 (a row vector along y's last axis: a MatMul's
+// bias added after it).
 // `src` may be y (in place). `src_storage` says how src is stored (fp16/bf16 scratch of a
 // low-precision convolution), y is float32.
 struct Epilogue {
@@ -42,6 +46,7 @@ struct Epilogue {
   const float* bias = nullptr;
   int64_t channels = 1, inner = 1;
   const float* sum = nullptr;
+  int64_t sum_period = 0;
   int count = 0;
   DevicePostOp ops[kMaxPostOps];
 };
@@ -86,6 +91,15 @@ void launch_reduce_inner(float* y, const float* x, int64_t outer, int64_t inner,
 // Softmax (or log-softmax) over the middle dimension of x viewed as [outer, axis, inner].
 void launch_softmax(float* y, const float* x, int64_t outer, int64_t axis, int64_t inner, bool log,
                     cudaStream_t stream);
+
+// LayerNormalization over rows of `size` contiguous elements: one block per row, mean and
+// variance (two passes over the row, no E[x^2] - E[x]^2 cancellation) by warp-shuffle
+// reductions in float32; y = (x - mean) / sqrt(var + epsilon) * scale[j] + bias[j]. scale and
+// bias hold one value per element of a row (null: 1 and 0); mean and inv_std (null: not
+// written) get one value per row.
+void launch_layer_norm(float* y, const float* x, int64_t rows, int64_t size, float epsilon,
+                       const float* scale, const float* bias, float* mean, float* inv_std,
+                       cudaStream_t stream);
 
 // y = x with its dimensions permuted: y's dimension d is x's dimension perm[d].
 struct Permute {

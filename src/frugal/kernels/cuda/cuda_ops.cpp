@@ -1,11 +1,13 @@
 // The cuda backend's kernels on its own device code (cuda_kernels.cu) and on plain
 // device copies: pooling, BatchNormalization (inference), elementwise and binary
-// operators, softmax, Resize, Concat, Split, Transpose and the shape-only operators.
+// operators (Gelu included), softmax, LayerNormalization, Resize, Concat, Split, Transpose and the
+// shape-only operators.
 #include <algorithm>
 #include <limits>
 
 #include "frugal/kernels/cuda/cuda_build.h"
 #include "frugal/ops/conv_geometry.h"
+#include "frugal/ops/elementwise.h"
 #include "frugal/ops/resize.h"
 
 namespace frugal::kernels::cuda {
@@ -135,6 +137,11 @@ DevicePostOp unary_op(const Build& b) {
   if (t == "HardSwish") return {DevicePostOp::kHardSwish, 0, 0};
   if (t == "HardSigmoid")
     return {DevicePostOp::kHardSigmoid, n.attr_float("alpha", 0.2f), n.attr_float("beta", 0.5f)};
+  if (t == "Gelu") {
+    const std::string a = n.attr_string("approximate", "none");
+    if (a != "none" && a != "tanh") decline("approximate = '" + a + "'");
+    return {a == "tanh" ? DevicePostOp::kGeluTanh : DevicePostOp::kGeluErf, 0, 0};
+  }
   // Clip
   return {DevicePostOp::kClip, scalar_bound(b, 1, std::numeric_limits<float>::lowest()),
           scalar_bound(b, 2, std::numeric_limits<float>::max())};
@@ -187,6 +194,45 @@ class SoftmaxKernel final : public CudaKernel {
   int64_t outer_, axis_, inner_;
   bool log_;
 };
+
+// ---- LayerNormalization ----
+
+class LayerNormKernel final : public CudaKernel {
+ public:
+  LayerNormKernel(const Build& b, int64_t rows, int64_t size, const std::vector<float>& scale,
+                  const std::vector<float>& bias)
+      : CudaKernel(b),
+        rows_(rows),
+        size_(size),
+        epsilon_(b.node().attr_float("epsilon", 1e-5f)),
+        scale_(device().upload(scale.data(), scale.size() * sizeof(float))),
+        bias_(bias.empty() ? nullptr : device().upload(bias.data(), bias.size() * sizeof(float))) {
+    impl_ = "cuda:layernorm";
+  }
+  void run(ops::KernelContext& ctx) override {
+    float* mean = ctx.has_output(1) ? out(ctx, 1) : nullptr;
+    float* inv = ctx.has_output(2) ? out(ctx, 2) : nullptr;
+    launch_layer_norm(out(ctx), in(ctx, 0), rows_, size_, epsilon_,
+                      static_cast<const float*>(scale_.get()),
+                      static_cast<const float*>(bias_.get()), mean, inv, stream());
+    check_launch("layer_norm");
+  }
+
+ private:
+  int64_t rows_, size_;
+  float epsilon_;
+  std::shared_ptr<void> scale_, bias_;
+};
+
+// Scale or B (constant) broadcast to the normalized shape: one value per element of a row.
+std::vector<float> expand_to_row(const Build& b, size_t i, const Shape& normalized) {
+  const Tensor* c = b.constant(i);
+  if (!c) decline(std::string(i == 1 ? "Scale" : "B") + " not constant");
+  Tensor full(DType::kF32, normalized);
+  ops::elementwise::broadcast_copy<float>(*c, full);
+  const float* p = full.data<float>();
+  return std::vector<float>(p, p + full.numel());
+}
 
 // ---- Data movement: device-to-device copies ----
 
@@ -360,6 +406,22 @@ std::unique_ptr<Kernel> make_unary(const Build& b) {
   e.count = 1;
   e.ops[0] = unary_op(b);
   return std::make_unique<EpilogueKernel>(b, e, "cuda:" + b.node().op_type);
+}
+
+std::unique_ptr<Kernel> make_layer_norm(const Build& b) {
+  const Shape& x = b.in_shape(0);
+  const auto rank = static_cast<int64_t>(x.size());
+  int64_t axis = b.node().attr_int("axis", -1);
+  if (axis < 0) axis += rank;
+  if (axis < 0 || axis >= rank) decline("axis out of range");
+  if (b.node().attr_int("stash_type", 1) != 1) decline("stash_type other than float32");
+  const Shape normalized(x.begin() + axis, x.end());
+  const int64_t size = shape_numel(normalized), rows = shape_numel(x) / size;
+  if (rows > std::numeric_limits<int32_t>::max()) decline(std::to_string(rows) + " rows");
+  const std::vector<float> scale = expand_to_row(b, 1, normalized);
+  const std::vector<float> bias =
+      b.has_input(2) ? expand_to_row(b, 2, normalized) : std::vector<float>{};
+  return std::make_unique<LayerNormKernel>(b, rows, size, scale, bias);
 }
 
 std::unique_ptr<Kernel> make_binary(const Build& b) {
