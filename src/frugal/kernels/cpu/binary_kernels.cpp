@@ -1,14 +1,22 @@
 // The cpu backend's frugal.BinaryGemm and frugal.BinaryConv (ops/binary_layer.h): the
-// activations are packed into sign and mask bits (one row per sample, or per output
-// position of a convolution, in the weights' k order), the products are XNOR/AND-popcount
+// activations are packed into sign and mask bits, the products are XNOR/AND-popcount
 // (binary_popcount.h), and the scale and bias follow with the formula of the header, so
-// the results are bit-exact with the reference kernels. One thread.
+// the results are bit-exact with the reference kernels. Gemm packs one row per sample.
+// Conv packs each input position's channels once into padded bit planes and reads a
+// window's taps in place (im2col-free; the weights are reordered tap-major at build); with
+// act_scale "row" it packs each receptive field in the weights' k order instead, because
+// that beta is a sum in k order (one thread). Threads: the cpu backend's, over samples for
+// the packing and over chunks of output positions for the products.
+#include <algorithm>
 #include <array>
 #include <cmath>
+#include <numeric>
 #include <vector>
 
 #include "frugal/kernels/cpu/binary_popcount.h"
 #include "frugal/kernels/cpu/factories.h"
+#include "frugal/kernels/cpu/sparse_kernels.h"
+#include "frugal/kernels/cpu/threads.h"
 #include "frugal/ops/binary_layer.h"
 #include "frugal/ops/conv_geometry.h"
 
@@ -31,7 +39,29 @@ const Tensor& require_constant(const Build& b, size_t i, const char* what) {
   return *t;
 }
 
-BinaryLayer load_layer(const Build& b, int64_t group) {
+// Weight rows in k order (c, taps) to tap-major rows: for each tap, the channels' bits in
+// words(channels) words (bits past `channels` zero, masked out), as the bit planes hold them.
+struct TapMajor {
+  int64_t channels = 0, taps = 0;  // channels 0: keep k order
+  int64_t words() const { return taps * ops::binary::words(channels); }
+  void reorder(const uint64_t* sign, const uint64_t* mask, int64_t rows, int64_t in_words,
+               std::vector<uint64_t>& out_sign, std::vector<uint64_t>& out_mask) const {
+    const int64_t wc = ops::binary::words(channels), W = words();
+    out_sign.assign(static_cast<size_t>(rows * W), 0);
+    out_mask.assign(out_sign.size(), 0);
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < channels; ++c)
+        for (int64_t t = 0; t < taps; ++t) {
+          const int64_t k = c * taps + t, to = t * wc * 64 + c;
+          const uint64_t bit = uint64_t{1} << (to % 64);
+          const size_t at = static_cast<size_t>(r * W + to / 64);
+          if ((sign[r * in_words + k / 64] >> (k % 64)) & 1) out_sign[at] |= bit;
+          if ((mask[r * in_words + k / 64] >> (k % 64)) & 1) out_mask[at] |= bit;
+        }
+  }
+};
+
+BinaryLayer load_layer(const Build& b, int64_t group, const TapMajor& layout = {}) {
   namespace bin = ops::binary;
   BinaryLayer l;
   const Tensor& sign = require_constant(b, bin::kSignInput, "W_sign");
@@ -41,9 +71,18 @@ BinaryLayer load_layer(const Build& b, int64_t group) {
     const Tensor& m = require_constant(b, bin::kMaskInput, "W_mask");
     mask.assign(m.data<uint64_t>(), m.data<uint64_t>() + M * W);
   }
-  for (int64_t g = 0; g < group; ++g)
+  std::vector<uint64_t> rows_sign, rows_mask;
+  for (int64_t g = 0; g < group; ++g) {
+    const uint64_t* gs = sign.data<uint64_t>() + g * Mg * W;
+    const uint64_t* gm = mask.data() + g * Mg * W;
+    if (layout.channels == 0) {
+      l.groups.push_back(interleave_weights(gs, gm, Mg, W));
+      continue;
+    }
+    layout.reorder(gs, gm, Mg, W, rows_sign, rows_mask);
     l.groups.push_back(
-        interleave_weights(sign.data<uint64_t>() + g * Mg * W, mask.data() + g * Mg * W, Mg, W));
+        interleave_weights(rows_sign.data(), rows_mask.data(), Mg, layout.words()));
+  }
   const Tensor& alpha = require_constant(b, bin::kAlphaInput, "alpha");
   l.alpha.assign(alpha.data<float>(), alpha.data<float>() + M);
   l.bias.assign(static_cast<size_t>(M), 0.0f);
@@ -59,6 +98,29 @@ std::string impl_of(const BinaryLayer& l) {
   return std::string("cpu:popcount:") + popcount_isa_name(l.isa);
 }
 
+// Runs job(i, thread) for i < items, contiguous ranges of items per thread.
+template <typename Job>
+void parallel_items(int64_t items, const Job& job) {
+  struct Ctx {
+    const Job* job;
+    int64_t items;
+  } ctx{&job, items};
+  const int threads = static_cast<int>(std::min<int64_t>(num_threads(), items));
+  sparse_parallel(
+      threads,
+      [](void* d, int t, int T) {
+        const auto* c = static_cast<const Ctx*>(d);
+        for (int64_t i = c->items * t / T; i < c->items * (t + 1) / T; ++i) (*c->job)(i, t);
+      },
+      &ctx);
+}
+
+// Positions per product chunk: about P / threads (whole tiles of 4), at most 64.
+int64_t chunk_of(int64_t positions) {
+  const int64_t per_thread = (positions + num_threads() - 1) / num_threads();
+  return std::clamp<int64_t>((per_thread + 3) / 4 * 4, 4, 64);
+}
+
 // Y [N, M] = the packed rows of X [N, K] against the weights.
 class BinaryGemmKernel final : public kernels::Kernel {
  public:
@@ -68,20 +130,29 @@ class BinaryGemmKernel final : public kernels::Kernel {
   void run(ops::KernelContext& ctx) override {
     const PackedBinaryWeights& w = l_.groups[0];
     const float* x = ctx.input(0).data<float>();
-    xs_.assign(static_cast<size_t>(n_ * w.words), 0);
-    xm_.assign(xs_.size(), 0);
+    xs_.resize(static_cast<size_t>(n_ * w.words));
+    xm_.resize(xs_.size());
     beta_.resize(static_cast<size_t>(n_));
-    for (int64_t i = 0; i < n_; ++i) {
-      ops::binary::pack_row(x + i * k_, k_, 1, xs_.data() + i * w.words, xm_.data() + i * w.words);
+    parallel_items(n_, [&](int64_t i, int) {
+      pack_signs(l_.isa, x + i * k_, k_, xs_.data() + i * w.words, xm_.data() + i * w.words);
       beta_[static_cast<size_t>(i)] = ops::binary::sample_scale(l_.scale, x + i * k_, k_);
-    }
-    dots_.resize(static_cast<size_t>(n_ * ld_));
-    popcount_dots(l_.isa, xs_.data(), xm_.data(), n_, w, dots_.data(), ld_);
+    });
+    const int64_t chunk = chunk_of(n_), chunks = (n_ + chunk - 1) / chunk;
+    dots_.resize(static_cast<size_t>(std::min(chunks, int64_t{num_threads()}) * chunk * ld_));
+    origins_.resize(static_cast<size_t>(n_));
+    std::iota(origins_.begin(), origins_.end(), int64_t{0});
     float* y = ctx.output(0).data<float>();
-    const int64_t M = w.rows;
-    for (int64_t i = 0; i < n_; ++i)
-      for (int64_t m = 0; m < M; ++m)
-        y[i * M + m] = ops::binary::output(l_.alpha[m], beta_[i], dots_[i * ld_ + m], l_.bias[m]);
+    const int64_t tap = 0;
+    parallel_items(chunks, [&](int64_t c, int t) {
+      const int64_t i0 = c * chunk, rows = std::min(chunk, n_ - i0), M = w.rows;
+      int32_t* dots = dots_.data() + t * chunk * ld_;
+      popcount_taps(l_.isa, TapRows{xs_.data(), xm_.data(), w.words, &tap, 1},
+                    origins_.data() + i0, rows, w, dots, ld_);
+      for (int64_t i = 0; i < rows; ++i)
+        for (int64_t m = 0; m < M; ++m)
+          y[(i0 + i) * M + m] = ops::binary::output(l_.alpha[m], beta_[i0 + i],
+                                                    dots[i * ld_ + m], l_.bias[m]);
+    });
   }
   std::string impl() const override { return impl_of(l_); }
 
@@ -91,13 +162,14 @@ class BinaryGemmKernel final : public kernels::Kernel {
   std::vector<uint64_t> xs_, xm_;
   std::vector<float> beta_;
   std::vector<int32_t> dots_;
+  std::vector<int64_t> origins_;
 };
 
-// Y[n, g] = the packed receptive fields of X[n, g] (one row per output position) against
-// group g's weights.
-class BinaryConvKernel final : public kernels::Kernel {
+// act_scale "row": Y[n, g] = the packed receptive fields of X[n, g] (one row per output
+// position, in k order, with the row's sum of |x|) against group g's weights.
+class BinaryConvRowScaleKernel final : public kernels::Kernel {
  public:
-  BinaryConvKernel(BinaryLayer l, const ops::WindowGeometry& g, int64_t n, int64_t c)
+  BinaryConvRowScaleKernel(BinaryLayer l, const ops::WindowGeometry& g, int64_t n, int64_t c)
       : l_(std::move(l)), g_(g), n_(n), c_(c) {
     group_ = static_cast<int64_t>(l_.groups.size());
     cg_ = c_ / group_;
@@ -216,6 +288,103 @@ class BinaryConvKernel final : public kernels::Kernel {
   std::vector<Tap> taps_;
 };
 
+// act_scale "tensor" or "none": each sample's group input is packed once into bit planes
+// [padded positions][words(C/group)] whose padding words stay zero (sign 0, as the
+// header's padding), and output position p reads its taps at origins_[p] + taps_[t].
+class BinaryConvKernel final : public kernels::Kernel {
+ public:
+  BinaryConvKernel(BinaryLayer l, const ops::WindowGeometry& g, int64_t n, int64_t c)
+      : l_(std::move(l)), g_(g), n_(n), c_(c) {
+    group_ = static_cast<int64_t>(l_.groups.size());
+    cg_ = c_ / group_;
+    wc_ = ops::binary::words(cg_);
+    p_ = g_.out_numel();
+    ld_ = 8 * PackedBinaryWeights::blocks(l_.groups[0].rows);
+    for (size_t d = 0; d < 3; ++d)
+      padded_[d] = std::max(g_.pad_begin[d] + g_.in[d],
+                            (g_.out[d] - 1) * g_.strides[d] + g_.effective_kernel(d));
+    plane_ = padded_[0] * padded_[1] * padded_[2] * wc_;
+    plan_positions();
+    xs_.assign(static_cast<size_t>(n_ * group_ * plane_), 0);
+    xm_.assign(xs_.size(), 0);
+    beta_.resize(static_cast<size_t>(n_));
+  }
+
+  void run(ops::KernelContext& ctx) override {
+    const float* x = ctx.input(0).data<float>();
+    parallel_items(n_, [&](int64_t n, int) { pack_sample(n, x + n * c_ * g_.in_numel()); });
+    const int64_t chunk = chunk_of(p_), chunks = (p_ + chunk - 1) / chunk;
+    dots_.resize(static_cast<size_t>(num_threads() * chunk * ld_));
+    float* y = ctx.output(0).data<float>();
+    parallel_items(n_ * group_ * chunks, [&](int64_t item, int t) {
+      const int64_t c = item % chunks, ng = item / chunks;
+      product(ng / group_, ng % group_, c * chunk, std::min(chunk, p_ - c * chunk),
+              dots_.data() + t * chunk * ld_, y);
+    });
+  }
+  std::string impl() const override { return impl_of(l_); }
+
+ private:
+  // Padded positions of the taps (from a window's origin) and of the windows' origins.
+  void plan_positions() {
+    const int64_t hp = padded_[1], wp = padded_[2];
+    for (int64_t kd = 0; kd < g_.kernel[0]; ++kd)
+      for (int64_t kh = 0; kh < g_.kernel[1]; ++kh)
+        for (int64_t kw = 0; kw < g_.kernel[2]; ++kw)
+          taps_.push_back(
+              ((kd * g_.dilations[0]) * hp + kh * g_.dilations[1]) * wp + kw * g_.dilations[2]);
+    for (int64_t od = 0; od < g_.out[0]; ++od)
+      for (int64_t oh = 0; oh < g_.out[1]; ++oh)
+        for (int64_t ow = 0; ow < g_.out[2]; ++ow)
+          origins_.push_back(((od * g_.strides[0]) * hp + oh * g_.strides[1]) * wp +
+                             ow * g_.strides[2]);
+  }
+
+  // Sample n's beta and its groups' bit planes, one input row (contiguous floats) at a time.
+  void pack_sample(int64_t n, const float* xn) {
+    const int64_t Pin = g_.in_numel();
+    beta_[static_cast<size_t>(n)] = ops::binary::sample_scale(l_.scale, xn, c_ * Pin);
+    for (int64_t gi = 0; gi < group_; ++gi) {
+      const int64_t plane = (n * group_ + gi) * plane_;
+      for (int64_t id = 0; id < g_.in[0]; ++id)
+        for (int64_t ih = 0; ih < g_.in[1]; ++ih) {
+          const int64_t at =
+              plane + (((id + g_.pad_begin[0]) * padded_[1] + ih + g_.pad_begin[1]) * padded_[2] +
+                       g_.pad_begin[2]) *
+                          wc_;
+          pack_planes(l_.isa, xn + gi * cg_ * Pin + (id * g_.in[1] + ih) * g_.in[2], Pin, cg_,
+                      g_.in[2], wc_, xs_.data() + at, xm_.data() + at);
+        }
+    }
+  }
+
+  // Outputs p0 .. p0 + count of sample n, group gi.
+  void product(int64_t n, int64_t gi, int64_t p0, int64_t count, int32_t* dots, float* y) const {
+    const PackedBinaryWeights& w = l_.groups[static_cast<size_t>(gi)];
+    const int64_t plane = (n * group_ + gi) * plane_, M = static_cast<int64_t>(l_.alpha.size());
+    const TapRows rows{xs_.data() + plane, xm_.data() + plane, wc_, taps_.data(),
+                       static_cast<int64_t>(taps_.size())};
+    popcount_taps(l_.isa, rows, origins_.data() + p0, count, w, dots, ld_);
+    const float beta = beta_[static_cast<size_t>(n)];
+    for (int64_t m = 0; m < w.rows; ++m) {
+      const int64_t mo = gi * w.rows + m;
+      float* yrow = y + (n * M + mo) * p_ + p0;
+      for (int64_t p = 0; p < count; ++p)
+        yrow[p] = ops::binary::output(l_.alpha[static_cast<size_t>(mo)], beta,
+                                      dots[p * ld_ + m], l_.bias[static_cast<size_t>(mo)]);
+    }
+  }
+
+  BinaryLayer l_;
+  ops::WindowGeometry g_;
+  int64_t n_, c_, group_ = 1, cg_ = 0, wc_ = 0, p_ = 0, ld_ = 0, plane_ = 0;
+  std::array<int64_t, 3> padded_{};
+  std::vector<int64_t> taps_, origins_;
+  std::vector<uint64_t> xs_, xm_;  // [N][group][padded positions][wc_]
+  std::vector<float> beta_;
+  std::vector<int32_t> dots_;  // [threads][chunk][ld_]
+};
+
 }  // namespace
 
 std::unique_ptr<kernels::Kernel> make_binary_gemm(const Build& b) {
@@ -229,7 +398,10 @@ std::unique_ptr<kernels::Kernel> make_binary_conv(const Build& b) {
   const ops::WindowGeometry g =
       ops::as_3d(b.node(), ops::sliding_window(b.node(), {x.begin() + 2, x.end()}, kernel, false));
   const int64_t group = b.node().attr_int("group", 1);
-  return std::make_unique<BinaryConvKernel>(load_layer(b, group), g, x[0], x[1]);
+  if (ops::binary::act_scale_of(b.node()) == ActScale::kRow)
+    return std::make_unique<BinaryConvRowScaleKernel>(load_layer(b, group), g, x[0], x[1]);
+  const TapMajor layout{x[1] / group, g.kernel_numel()};
+  return std::make_unique<BinaryConvKernel>(load_layer(b, group, layout), g, x[0], x[1]);
 }
 
 }  // namespace frugal::kernels::cpu

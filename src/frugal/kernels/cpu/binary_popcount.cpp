@@ -1,8 +1,14 @@
-// The portable popcount products (std::popcount) and the run-time choice of the AVX-512 one.
+// The portable popcount products and packing (std::popcount, scalar loops) and the
+// run-time choice of the AVX-512 ones.
 #include "frugal/kernels/cpu/binary_popcount.h"
 
 #include <bit>
+#include <algorithm>
 #include <cstddef>
+#include <numeric>
+#include <vector>
+
+#include "frugal/ops/binary_layer.h"
 
 namespace frugal::kernels::cpu {
 
@@ -37,16 +43,47 @@ PackedBinaryWeights interleave_weights(const uint64_t* sign, const uint64_t* mas
 
 void popcount_dots(PopcountIsa isa, const uint64_t* xs, const uint64_t* xm, int64_t P,
                    const PackedBinaryWeights& w, int32_t* dot, int64_t ldd) {
+  std::vector<int64_t> origins(static_cast<size_t>(std::max<int64_t>(P, 0)));
+  std::iota(origins.begin(), origins.end(), int64_t{0});
+  const int64_t tap = 0;
+  popcount_taps(isa, TapRows{xs, xm, w.words, &tap, 1}, origins.data(), P, w, dot, ldd);
+}
+
+void popcount_taps(PopcountIsa isa, const TapRows& a, const int64_t* origins, int64_t P,
+                   const PackedBinaryWeights& w, int32_t* dot, int64_t ldd) {
   if (P <= 0 || w.rows <= 0) return;
   if (isa == PopcountIsa::kAvx512)
-    detail::popcount_dots_avx512(xs, xm, P, w, dot, ldd);
+    detail::popcount_taps_avx512(a, origins, P, w, dot, ldd);
   else
-    detail::popcount_dots_scalar(xs, xm, P, w, dot, ldd);
+    detail::popcount_taps_scalar(a, origins, P, w, dot, ldd);
+}
+
+void pack_planes(PopcountIsa isa, const float* x, int64_t channel_stride, int64_t channels,
+                 int64_t count, int64_t words, uint64_t* sign, uint64_t* mask) {
+  if (isa == PopcountIsa::kAvx512) {
+    detail::pack_planes_avx512(x, channel_stride, channels, count, words, sign, mask);
+    return;
+  }
+  std::fill(sign, sign + count * words, uint64_t{0});
+  std::fill(mask, mask + count * words, uint64_t{0});
+  for (int64_t c = 0; c < channels; ++c)
+    for (int64_t q = 0; q < count; ++q)
+      ops::binary::set_bits(x[c * channel_stride + q], c, sign + q * words, mask + q * words);
+}
+
+void pack_signs(PopcountIsa isa, const float* x, int64_t n, uint64_t* sign, uint64_t* mask) {
+  if (isa == PopcountIsa::kAvx512) {
+    detail::pack_signs_avx512(x, n, sign, mask);
+    return;
+  }
+  std::fill(sign, sign + ops::binary::words(n), uint64_t{0});
+  std::fill(mask, mask + ops::binary::words(n), uint64_t{0});
+  ops::binary::pack_row(x, n, 1, sign, mask);
 }
 
 namespace detail {
 
-void popcount_dots_scalar(const uint64_t* xs, const uint64_t* xm, int64_t P,
+void popcount_taps_scalar(const TapRows& a, const int64_t* origins, int64_t P,
                           const PackedBinaryWeights& w, int32_t* dot, int64_t ldd) {
   const int64_t W = w.words;
   for (int64_t b = 0; b < PackedBinaryWeights::blocks(w.rows); ++b) {
@@ -55,10 +92,14 @@ void popcount_dots_scalar(const uint64_t* xs, const uint64_t* xm, int64_t P,
     for (int64_t p = 0; p < P; ++p)
       for (int64_t j = 0; j < 8; ++j) {
         int64_t all = 0, differ = 0;
-        for (int64_t i = 0; i < W; ++i) {
-          const uint64_t m = xm[p * W + i] & wm[i * 8 + j];
-          all += std::popcount(m);
-          differ += std::popcount(m & (xs[p * W + i] ^ ws[i * 8 + j]));
+        for (int64_t t = 0; t < a.ntaps; ++t) {
+          const int64_t at = (origins[p] + a.taps[t]) * a.words;
+          for (int64_t i = 0; i < a.words; ++i) {
+            const int64_t wi = (t * a.words + i) * 8 + j;
+            const uint64_t m = a.xm[at + i] & wm[wi];
+            all += std::popcount(m);
+            differ += std::popcount(m & (a.xs[at + i] ^ ws[wi]));
+          }
         }
         dot[p * ldd + b * 8 + j] = static_cast<int32_t>(all - 2 * differ);
       }

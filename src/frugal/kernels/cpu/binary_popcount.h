@@ -30,11 +30,36 @@ PackedBinaryWeights interleave_weights(const uint64_t* sign, const uint64_t* mas
 void popcount_dots(PopcountIsa isa, const uint64_t* xs, const uint64_t* xm, int64_t P,
                    const PackedBinaryWeights& w, int32_t* dot, int64_t ldd);
 
+// Activation rows gathered from bit planes, im2col-free: the planes hold `words` words per
+// position (sign and mask, [positions][words]); the row of output p is the concatenation,
+// tap by tap, of the words at position origins[p] + taps[t], so that a convolution reads
+// its k*k taps' channel words in place. Weight rows are ntaps * words words, in that order.
+struct TapRows {
+  const uint64_t *xs = nullptr, *xm = nullptr;
+  int64_t words = 0;
+  const int64_t* taps = nullptr;
+  int64_t ntaps = 0;
+};
+// dot[i * ldd + m] for output positions origins[i], i < P (the contract of popcount_dots).
+void popcount_taps(PopcountIsa isa, const TapRows& a, const int64_t* origins, int64_t P,
+                   const PackedBinaryWeights& w, int32_t* dot, int64_t ldd);
+
+// Packs `channels` planes of `count` floats (value q of channel c at x[c * channel_stride +
+// q]) into bit planes: bit c % 64 of word q * words + c / 64 of sign (x < 0) and mask
+// (x != 0, NaN counts as 0) for q < count; the words of those positions are overwritten.
+void pack_planes(PopcountIsa isa, const float* x, int64_t channel_stride, int64_t channels,
+                 int64_t count, int64_t words, uint64_t* sign, uint64_t* mask);
+// Packs a row of n contiguous floats into words(n) sign and mask words (overwritten).
+void pack_signs(PopcountIsa isa, const float* x, int64_t n, uint64_t* sign, uint64_t* mask);
+
 namespace detail {
-void popcount_dots_scalar(const uint64_t* xs, const uint64_t* xm, int64_t P,
+void popcount_taps_scalar(const TapRows& a, const int64_t* origins, int64_t P,
                           const PackedBinaryWeights& w, int32_t* dot, int64_t ldd);
-void popcount_dots_avx512(const uint64_t* xs, const uint64_t* xm, int64_t P,
+void popcount_taps_avx512(const TapRows& a, const int64_t* origins, int64_t P,
                           const PackedBinaryWeights& w, int32_t* dot, int64_t ldd);
+void pack_planes_avx512(const float* x, int64_t channel_stride, int64_t channels,
+                        int64_t count, int64_t words, uint64_t* sign, uint64_t* mask);
+void pack_signs_avx512(const float* x, int64_t n, uint64_t* sign, uint64_t* mask);
 }  // namespace detail
 
 }  // namespace frugal::kernels::cpu

@@ -1,9 +1,17 @@
-// The AVX-512 VPOPCNTDQ popcount products: one 8-row weight block against one activation
-// row per step; the activation word is broadcast, so the 8 lanes are 8 outputs. Two rows
-// of activations per iteration reuse each loaded weight vector.
+// The AVX-512 VPOPCNTDQ popcount products and the AVX-512 packing of activations.
+// Products: 8-row weight blocks (one lane per output) against a tile of output positions,
+// each activation word broadcast; a tile of 4 positions x 2 weight blocks keeps 16
+// accumulators in registers and reuses every loaded weight vector 4 times and every
+// broadcast word twice. Packing: _mm512_cmp_ps_mask turns 16 floats into 16 sign bits.
 #include <immintrin.h>
 
+#include <algorithm>
+
 #include "frugal/kernels/cpu/binary_popcount.h"
+
+// GCC 12 reports the deliberately undefined pass-through operand of the inlined
+// _mm512_slli_epi64 / _mm512_cvtepi64_epi32 (_mm512_undefined_epi32) as uninitialized.
+#pragma GCC diagnostic ignored "-Wuninitialized"
 
 namespace frugal::kernels::cpu::detail {
 namespace {
@@ -24,36 +32,110 @@ FRUGAL_VPOPCNT inline void store(__m512i all, __m512i differ, int32_t* out) {
   _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), _mm512_cvtepi64_epi32(d));
 }
 
+// kPix output positions (origins o[0..kPix)) against kBlocks weight blocks from block b.
+template <int kPix, int kBlocks>
+FRUGAL_VPOPCNT inline void tile(const TapRows& a, const int64_t* o, const PackedBinaryWeights& w,
+                                int64_t b, int32_t* dot, int64_t ldd) {
+  const int64_t W = w.words;
+  __m512i all[kBlocks][kPix], dif[kBlocks][kPix];
+  for (int k = 0; k < kBlocks; ++k)
+    for (int j = 0; j < kPix; ++j) all[k][j] = dif[k][j] = _mm512_setzero_si512();
+  for (int64_t t = 0; t < a.ntaps; ++t) {
+    const uint64_t *s[kPix], *m[kPix];
+    for (int j = 0; j < kPix; ++j) {
+      s[j] = a.xs + (o[j] + a.taps[t]) * a.words;
+      m[j] = a.xm + (o[j] + a.taps[t]) * a.words;
+    }
+    for (int64_t i = 0; i < a.words; ++i) {
+      const int64_t wi = ((b * W) + t * a.words + i) * 8;
+      __m512i sw[kBlocks], mw[kBlocks];
+      for (int k = 0; k < kBlocks; ++k) {
+        sw[k] = _mm512_loadu_si512(w.sign.data() + wi + k * W * 8);
+        mw[k] = _mm512_loadu_si512(w.mask.data() + wi + k * W * 8);
+      }
+      for (int j = 0; j < kPix; ++j) {
+        const __m512i sx = _mm512_set1_epi64(static_cast<long long>(s[j][i]));
+        const __m512i mx = _mm512_set1_epi64(static_cast<long long>(m[j][i]));
+        for (int k = 0; k < kBlocks; ++k) step(sx, mx, sw[k], mw[k], all[k][j], dif[k][j]);
+      }
+    }
+  }
+  for (int k = 0; k < kBlocks; ++k)
+    for (int j = 0; j < kPix; ++j) store(all[k][j], dif[k][j], dot + j * ldd + (b + k) * 8);
+}
+
+template <int kBlocks>
+FRUGAL_VPOPCNT void block_column(const TapRows& a, const int64_t* origins, int64_t P,
+                                 const PackedBinaryWeights& w, int64_t b, int32_t* dot,
+                                 int64_t ldd) {
+  int64_t p = 0;
+  for (; p + 4 <= P; p += 4) tile<4, kBlocks>(a, origins + p, w, b, dot + p * ldd, ldd);
+  for (; p < P; ++p) tile<1, kBlocks>(a, origins + p, w, b, dot + p * ldd, ldd);
+}
+
 }  // namespace
 
-FRUGAL_VPOPCNT void popcount_dots_avx512(const uint64_t* xs, const uint64_t* xm, int64_t P,
-                                         const PackedBinaryWeights& w, int32_t* dot, int64_t ldd) {
-  const int64_t W = w.words;
-  for (int64_t b = 0; b < PackedBinaryWeights::blocks(w.rows); ++b) {
-    const uint64_t* ws = w.sign.data() + b * W * 8;
-    const uint64_t* wm = w.mask.data() + b * W * 8;
-    int64_t p = 0;
-    for (; p + 2 <= P; p += 2) {
-      __m512i all0 = _mm512_setzero_si512(), dif0 = all0, all1 = all0, dif1 = all0;
-      const uint64_t *s0 = xs + p * W, *m0 = xm + p * W, *s1 = s0 + W, *m1 = m0 + W;
-      for (int64_t i = 0; i < W; ++i) {
-        const __m512i sw = _mm512_loadu_si512(ws + i * 8), mw = _mm512_loadu_si512(wm + i * 8);
-        step(_mm512_set1_epi64(static_cast<long long>(s0[i])),
-             _mm512_set1_epi64(static_cast<long long>(m0[i])), sw, mw, all0, dif0);
-        step(_mm512_set1_epi64(static_cast<long long>(s1[i])),
-             _mm512_set1_epi64(static_cast<long long>(m1[i])), sw, mw, all1, dif1);
+FRUGAL_VPOPCNT void popcount_taps_avx512(const TapRows& a, const int64_t* origins, int64_t P,
+                                         const PackedBinaryWeights& w, int32_t* dot,
+                                         int64_t ldd) {
+  const int64_t blocks = PackedBinaryWeights::blocks(w.rows);
+  int64_t b = 0;
+  for (; b + 2 <= blocks; b += 2) block_column<2>(a, origins, P, w, b, dot, ldd);
+  if (b < blocks) block_column<1>(a, origins, P, w, b, dot, ldd);
+}
+
+FRUGAL_VPOPCNT void pack_planes_avx512(const float* x, int64_t channel_stride, int64_t channels,
+                                       int64_t count, int64_t words, uint64_t* sign,
+                                       uint64_t* mask) {
+  const __m512 zero = _mm512_setzero_ps();
+  const __m512i lane =
+      _mm512_set_epi64(7 * words, 6 * words, 5 * words, 4 * words, 3 * words, 2 * words, words, 0);
+  for (int64_t q = 0; q < count; q += 16) {
+    const __mmask16 live = count - q >= 16 ? __mmask16{0xffff}
+                                           : static_cast<__mmask16>((1u << (count - q)) - 1);
+    for (int64_t wd = 0; wd < words; ++wd) {
+      __m512i s[2] = {_mm512_setzero_si512(), _mm512_setzero_si512()}, m[2] = {s[0], s[1]};
+      const int64_t c_end = std::min(channels, (wd + 1) * 64);
+      for (int64_t c = wd * 64; c < c_end; ++c) {
+        const __m512 v = _mm512_maskz_loadu_ps(live, x + c * channel_stride + q);
+        const __mmask16 neg = _mm512_cmp_ps_mask(v, zero, _CMP_LT_OQ);
+        const __mmask16 nonzero = _mm512_cmp_ps_mask(v, zero, _CMP_NEQ_OQ);
+        const __m512i bit = _mm512_set1_epi64(static_cast<long long>(uint64_t{1} << (c % 64)));
+        for (int h = 0; h < 2; ++h) {
+          s[h] = _mm512_mask_or_epi64(s[h], static_cast<__mmask8>(neg >> (8 * h)), s[h], bit);
+          m[h] = _mm512_mask_or_epi64(m[h], static_cast<__mmask8>(nonzero >> (8 * h)), m[h], bit);
+        }
       }
-      store(all0, dif0, dot + p * ldd + b * 8);
-      store(all1, dif1, dot + (p + 1) * ldd + b * 8);
+      for (int h = 0; h < 2; ++h) {
+        const auto keep = static_cast<__mmask8>(live >> (8 * h));
+        const int64_t at = (q + 8 * h) * words + wd;
+        if (words == 1) {  // contiguous positions
+          _mm512_mask_storeu_epi64(sign + at, keep, s[h]);
+          _mm512_mask_storeu_epi64(mask + at, keep, m[h]);
+        } else {
+          _mm512_mask_i64scatter_epi64(sign + at, keep, lane, s[h], 8);
+          _mm512_mask_i64scatter_epi64(mask + at, keep, lane, m[h], 8);
+        }
+      }
     }
-    for (; p < P; ++p) {
-      __m512i all = _mm512_setzero_si512(), dif = all;
-      for (int64_t i = 0; i < W; ++i)
-        step(_mm512_set1_epi64(static_cast<long long>(xs[p * W + i])),
-             _mm512_set1_epi64(static_cast<long long>(xm[p * W + i])),
-             _mm512_loadu_si512(ws + i * 8), _mm512_loadu_si512(wm + i * 8), all, dif);
-      store(all, dif, dot + p * ldd + b * 8);
+  }
+}
+
+FRUGAL_VPOPCNT void pack_signs_avx512(const float* x, int64_t n, uint64_t* sign,
+                                      uint64_t* mask) {
+  const __m512 zero = _mm512_setzero_ps();
+  for (int64_t k = 0; k < n; k += 64) {
+    uint64_t s = 0, m = 0;
+    for (int64_t h = 0; h < 4 && k + 16 * h < n; ++h) {
+      const int64_t left = n - k - 16 * h;
+      const __mmask16 live =
+          left >= 16 ? __mmask16{0xffff} : static_cast<__mmask16>((1u << left) - 1);
+      const __m512 v = _mm512_maskz_loadu_ps(live, x + k + 16 * h);
+      s |= uint64_t{_mm512_cmp_ps_mask(v, zero, _CMP_LT_OQ)} << (16 * h);
+      m |= uint64_t{_mm512_cmp_ps_mask(v, zero, _CMP_NEQ_OQ)} << (16 * h);
     }
+    sign[k / 64] = s;
+    mask[k / 64] = m;
   }
 }
 
