@@ -39,20 +39,24 @@ const Tensor& require_constant(const Build& b, size_t i, const char* what) {
   return *t;
 }
 
-// Weight rows in k order (c, taps) to tap-major rows: for each tap, the channels' bits in
-// words(channels) words (bits past `channels` zero, masked out), as the bit planes hold them.
+// Weight rows in k order (c, taps) to the bit planes' order: for each tap, the channels'
+// bits in words(channels) words (bits past `channels` zero, masked out); with fold > 1 (the
+// kernel's width, when fold * channels <= 64) the taps of one kernel row share a word, tap
+// kw's channels at bits kw * channels + c, as the widened planes hold them.
 struct TapMajor {
-  int64_t channels = 0, taps = 0;  // channels 0: keep k order
-  int64_t words() const { return taps * ops::binary::words(channels); }
+  int64_t channels = 0, taps = 0, fold = 1;  // channels 0: keep k order
+  int64_t word_bits() const { return 64 * ops::binary::words(fold * channels); }
+  int64_t words() const { return taps / fold * word_bits() / 64; }
   void reorder(const uint64_t* sign, const uint64_t* mask, int64_t rows, int64_t in_words,
                std::vector<uint64_t>& out_sign, std::vector<uint64_t>& out_mask) const {
-    const int64_t wc = ops::binary::words(channels), W = words();
+    const int64_t W = words();
     out_sign.assign(static_cast<size_t>(rows * W), 0);
     out_mask.assign(out_sign.size(), 0);
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t c = 0; c < channels; ++c)
         for (int64_t t = 0; t < taps; ++t) {
-          const int64_t k = c * taps + t, to = t * wc * 64 + c;
+          const int64_t k = c * taps + t;
+          const int64_t to = t / fold * word_bits() + t % fold * channels + c;
           const uint64_t bit = uint64_t{1} << (to % 64);
           const size_t at = static_cast<size_t>(r * W + to / 64);
           if ((sign[r * in_words + k / 64] >> (k % 64)) & 1) out_sign[at] |= bit;
@@ -291,10 +295,14 @@ class BinaryConvRowScaleKernel final : public kernels::Kernel {
 // act_scale "tensor" or "none": each sample's group input is packed once into bit planes
 // [padded positions][words(C/group)] whose padding words stay zero (sign 0, as the
 // header's padding), and output position p reads its taps at origins_[p] + taps_[t].
+// Narrow layers (kernel width * C/group <= 64) widen the planes: the word of a position
+// also holds the next kernel-width positions' channels, so a window reads one word per
+// kernel row (LeNet-5's 1- and 6-channel, ResNet's 3- and 16-channel layers).
 class BinaryConvKernel final : public kernels::Kernel {
  public:
-  BinaryConvKernel(BinaryLayer l, const ops::WindowGeometry& g, int64_t n, int64_t c)
-      : l_(std::move(l)), g_(g), n_(n), c_(c) {
+  BinaryConvKernel(BinaryLayer l, const ops::WindowGeometry& g, int64_t n, int64_t c,
+                   int64_t fold)
+      : l_(std::move(l)), g_(g), n_(n), c_(c), fold_(fold) {
     group_ = static_cast<int64_t>(l_.groups.size());
     cg_ = c_ / group_;
     wc_ = ops::binary::words(cg_);
@@ -303,10 +311,15 @@ class BinaryConvKernel final : public kernels::Kernel {
     for (size_t d = 0; d < 3; ++d)
       padded_[d] = std::max(g_.pad_begin[d] + g_.in[d],
                             (g_.out[d] - 1) * g_.strides[d] + g_.effective_kernel(d));
-    plane_ = padded_[0] * padded_[1] * padded_[2] * wc_;
+    // Widening reads up to (fold - 1) * dilation positions past a plane's last one.
+    plane_ = (padded_[0] * padded_[1] * padded_[2] + (fold_ - 1) * g_.dilations[2]) * wc_;
     plan_positions();
     xs_.assign(static_cast<size_t>(n_ * group_ * plane_), 0);
     xm_.assign(xs_.size(), 0);
+    if (fold_ > 1) {
+      wide_s_.assign(xs_.size(), 0);
+      wide_m_.assign(xs_.size(), 0);
+    }
     beta_.resize(static_cast<size_t>(n_));
   }
 
@@ -330,7 +343,7 @@ class BinaryConvKernel final : public kernels::Kernel {
     const int64_t hp = padded_[1], wp = padded_[2];
     for (int64_t kd = 0; kd < g_.kernel[0]; ++kd)
       for (int64_t kh = 0; kh < g_.kernel[1]; ++kh)
-        for (int64_t kw = 0; kw < g_.kernel[2]; ++kw)
+        for (int64_t kw = 0; kw < g_.kernel[2]; kw += fold_)
           taps_.push_back(
               ((kd * g_.dilations[0]) * hp + kh * g_.dilations[1]) * wp + kw * g_.dilations[2]);
     for (int64_t od = 0; od < g_.out[0]; ++od)
@@ -355,6 +368,24 @@ class BinaryConvKernel final : public kernels::Kernel {
           pack_planes(l_.isa, xn + gi * cg_ * Pin + (id * g_.in[1] + ih) * g_.in[2], Pin, cg_,
                       g_.in[2], wc_, xs_.data() + at, xm_.data() + at);
         }
+      if (fold_ > 1) widen(plane);
+    }
+  }
+
+  // Word q of the widened plane = words q + kw * dilation of the plane, shifted to bits
+  // kw * C/group (one word per position: fold * C/group <= 64).
+  void widen(int64_t plane) {
+    const int64_t positions = padded_[0] * padded_[1] * padded_[2], dil = g_.dilations[2];
+    const uint64_t *s = xs_.data() + plane, *m = xm_.data() + plane;
+    uint64_t *ws = wide_s_.data() + plane, *wm = wide_m_.data() + plane;
+    for (int64_t q = 0; q < positions; ++q) {
+      uint64_t sq = 0, mq = 0;
+      for (int64_t kw = 0; kw < fold_; ++kw) {
+        sq |= s[q + kw * dil] << (kw * cg_);
+        mq |= m[q + kw * dil] << (kw * cg_);
+      }
+      ws[q] = sq;
+      wm[q] = mq;
     }
   }
 
@@ -362,8 +393,9 @@ class BinaryConvKernel final : public kernels::Kernel {
   void product(int64_t n, int64_t gi, int64_t p0, int64_t count, int32_t* dots, float* y) const {
     const PackedBinaryWeights& w = l_.groups[static_cast<size_t>(gi)];
     const int64_t plane = (n * group_ + gi) * plane_, M = static_cast<int64_t>(l_.alpha.size());
-    const TapRows rows{xs_.data() + plane, xm_.data() + plane, wc_, taps_.data(),
-                       static_cast<int64_t>(taps_.size())};
+    const bool wide = fold_ > 1;
+    const TapRows rows{(wide ? wide_s_ : xs_).data() + plane, (wide ? wide_m_ : xm_).data() + plane,
+                       wc_, taps_.data(), static_cast<int64_t>(taps_.size())};
     popcount_taps(l_.isa, rows, origins_.data() + p0, count, w, dots, ld_);
     const float beta = beta_[static_cast<size_t>(n)];
     for (int64_t m = 0; m < w.rows; ++m) {
@@ -377,10 +409,11 @@ class BinaryConvKernel final : public kernels::Kernel {
 
   BinaryLayer l_;
   ops::WindowGeometry g_;
-  int64_t n_, c_, group_ = 1, cg_ = 0, wc_ = 0, p_ = 0, ld_ = 0, plane_ = 0;
+  int64_t n_, c_, fold_, group_ = 1, cg_ = 0, wc_ = 0, p_ = 0, ld_ = 0, plane_ = 0;
   std::array<int64_t, 3> padded_{};
   std::vector<int64_t> taps_, origins_;
-  std::vector<uint64_t> xs_, xm_;  // [N][group][padded positions][wc_]
+  std::vector<uint64_t> xs_, xm_;            // [N][group][padded positions][wc_]
+  std::vector<uint64_t> wide_s_, wide_m_;    // the same, widened (fold_ > 1)
   std::vector<float> beta_;
   std::vector<int32_t> dots_;  // [threads][chunk][ld_]
 };
@@ -400,8 +433,10 @@ std::unique_ptr<kernels::Kernel> make_binary_conv(const Build& b) {
   const int64_t group = b.node().attr_int("group", 1);
   if (ops::binary::act_scale_of(b.node()) == ActScale::kRow)
     return std::make_unique<BinaryConvRowScaleKernel>(load_layer(b, group), g, x[0], x[1]);
-  const TapMajor layout{x[1] / group, g.kernel_numel()};
-  return std::make_unique<BinaryConvKernel>(load_layer(b, group, layout), g, x[0], x[1]);
+  const int64_t cg = x[1] / group, width = g.kernel[2];
+  const TapMajor layout{cg, g.kernel_numel(), width * cg <= 64 ? width : 1};
+  return std::make_unique<BinaryConvKernel>(load_layer(b, group, layout), g, x[0], x[1],
+                                            layout.fold);
 }
 
 }  // namespace frugal::kernels::cpu
