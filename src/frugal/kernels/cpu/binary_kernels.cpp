@@ -40,9 +40,10 @@ const Tensor& require_constant(const Build& b, size_t i, const char* what) {
 }
 
 // Weight rows in k order (c, taps) to the bit planes' order: for each tap, the channels'
-// bits in words(channels) words (bits past `channels` zero, masked out); with fold > 1 (the
-// kernel's width, when fold * channels <= 64) the taps of one kernel row share a word, tap
-// kw's channels at bits kw * channels + c, as the widened planes hold them.
+// bits in words(channels) words (bits past `channels` zero, masked out); with fold > 1
+// (the kernel's width, or its height * width, when fold * channels <= 64) each run of
+// `fold` consecutive taps shares a word, the i-th tap's channels at bits i * channels + c,
+// as the widened planes hold them.
 struct TapMajor {
   int64_t channels = 0, taps = 0, fold = 1;  // channels 0: keep k order
   int64_t word_bits() const { return 64 * ops::binary::words(fold * channels); }
@@ -84,8 +85,7 @@ BinaryLayer load_layer(const Build& b, int64_t group, const TapMajor& layout = {
       continue;
     }
     layout.reorder(gs, gm, Mg, W, rows_sign, rows_mask);
-    l.groups.push_back(
-        interleave_weights(rows_sign.data(), rows_mask.data(), Mg, layout.words()));
+    l.groups.push_back(interleave_weights(rows_sign.data(), rows_mask.data(), Mg, layout.words()));
   }
   const Tensor& alpha = require_constant(b, bin::kAlphaInput, "alpha");
   l.alpha.assign(alpha.data<float>(), alpha.data<float>() + M);
@@ -150,12 +150,12 @@ class BinaryGemmKernel final : public kernels::Kernel {
     parallel_items(chunks, [&](int64_t c, int t) {
       const int64_t i0 = c * chunk, rows = std::min(chunk, n_ - i0), M = w.rows;
       int32_t* dots = dots_.data() + t * chunk * ld_;
-      popcount_taps(l_.isa, TapRows{xs_.data(), xm_.data(), w.words, &tap, 1},
-                    origins_.data() + i0, rows, w, dots, ld_);
+      popcount_taps(l_.isa, TapRows{xs_.data(), xm_.data(), w.words, &tap, 1}, origins_.data() + i0,
+                    rows, w, dots, ld_);
       for (int64_t i = 0; i < rows; ++i)
         for (int64_t m = 0; m < M; ++m)
-          y[(i0 + i) * M + m] = ops::binary::output(l_.alpha[m], beta_[i0 + i],
-                                                    dots[i * ld_ + m], l_.bias[m]);
+          y[(i0 + i) * M + m] =
+              ops::binary::output(l_.alpha[m], beta_[i0 + i], dots[i * ld_ + m], l_.bias[m]);
     });
   }
   std::string impl() const override { return impl_of(l_); }
@@ -297,12 +297,15 @@ class BinaryConvRowScaleKernel final : public kernels::Kernel {
 // header's padding), and output position p reads its taps at origins_[p] + taps_[t].
 // Narrow layers (kernel width * C/group <= 64) widen the planes: the word of a position
 // also holds the next kernel-width positions' channels, so a window reads one word per
-// kernel row (LeNet-5's 1- and 6-channel, ResNet's 3- and 16-channel layers).
+// kernel row (LeNet-5's 6-channel, ResNet's 16-channel layers); when the whole 2-D window
+// fits (height * width * C/group <= 64, LeNet-5's and ResNet's 1-channel first layers)
+// the rows are folded too and a window reads one word.
 class BinaryConvKernel final : public kernels::Kernel {
  public:
-  BinaryConvKernel(BinaryLayer l, const ops::WindowGeometry& g, int64_t n, int64_t c,
-                   int64_t fold)
-      : l_(std::move(l)), g_(g), n_(n), c_(c), fold_(fold) {
+  BinaryConvKernel(BinaryLayer l, const ops::WindowGeometry& g, int64_t n, int64_t c, int64_t fold)
+      : l_(std::move(l)), g_(g), n_(n), c_(c) {
+    fold_w_ = fold > 1 ? g_.kernel[2] : 1;
+    fold_h_ = fold / fold_w_;
     group_ = static_cast<int64_t>(l_.groups.size());
     cg_ = c_ / group_;
     wc_ = ops::binary::words(cg_);
@@ -311,14 +314,15 @@ class BinaryConvKernel final : public kernels::Kernel {
     for (size_t d = 0; d < 3; ++d)
       padded_[d] = std::max(g_.pad_begin[d] + g_.in[d],
                             (g_.out[d] - 1) * g_.strides[d] + g_.effective_kernel(d));
-    // Widening reads up to (fold - 1) * dilation positions past a plane's last one.
-    plane_ = (padded_[0] * padded_[1] * padded_[2] + (fold_ - 1) * g_.dilations[2]) * wc_;
+    // Widening reads up to this many positions past a plane's last one.
+    const int64_t tail =
+        (fold_h_ - 1) * g_.dilations[1] * padded_[2] + (fold_w_ - 1) * g_.dilations[2];
+    plane_ = (padded_[0] * padded_[1] * padded_[2] + tail) * wc_;
     plan_positions();
-    xs_.assign(static_cast<size_t>(n_ * group_ * plane_), 0);
-    xm_.assign(xs_.size(), 0);
-    if (fold_ > 1) {
-      wide_s_.assign(xs_.size(), 0);
-      wide_m_.assign(xs_.size(), 0);
+    const int64_t levels = 1 + (fold_w_ > 1) + (fold_h_ > 1);
+    for (int64_t i = 0; i < levels; ++i) {
+      planes_.push_back({std::vector<uint64_t>(static_cast<size_t>(n_ * group_ * plane_), 0),
+                         std::vector<uint64_t>(static_cast<size_t>(n_ * group_ * plane_), 0)});
     }
     beta_.resize(static_cast<size_t>(n_));
   }
@@ -342,10 +346,10 @@ class BinaryConvKernel final : public kernels::Kernel {
   void plan_positions() {
     const int64_t hp = padded_[1], wp = padded_[2];
     for (int64_t kd = 0; kd < g_.kernel[0]; ++kd)
-      for (int64_t kh = 0; kh < g_.kernel[1]; ++kh)
-        for (int64_t kw = 0; kw < g_.kernel[2]; kw += fold_)
-          taps_.push_back(
-              ((kd * g_.dilations[0]) * hp + kh * g_.dilations[1]) * wp + kw * g_.dilations[2]);
+      for (int64_t kh = 0; kh < g_.kernel[1]; kh += fold_h_)
+        for (int64_t kw = 0; kw < g_.kernel[2]; kw += fold_w_)
+          taps_.push_back(((kd * g_.dilations[0]) * hp + kh * g_.dilations[1]) * wp +
+                          kw * g_.dilations[2]);
     for (int64_t od = 0; od < g_.out[0]; ++od)
       for (int64_t oh = 0; oh < g_.out[1]; ++oh)
         for (int64_t ow = 0; ow < g_.out[2]; ++ow)
@@ -366,26 +370,30 @@ class BinaryConvKernel final : public kernels::Kernel {
                        g_.pad_begin[2]) *
                           wc_;
           pack_planes(l_.isa, xn + gi * cg_ * Pin + (id * g_.in[1] + ih) * g_.in[2], Pin, cg_,
-                      g_.in[2], wc_, xs_.data() + at, xm_.data() + at);
+                      g_.in[2], wc_, planes_[0].sign.data() + at, planes_[0].mask.data() + at);
         }
-      if (fold_ > 1) widen(plane);
+      size_t level = 0;
+      if (fold_w_ > 1) widen(plane, level++, fold_w_, g_.dilations[2], cg_);
+      if (fold_h_ > 1) widen(plane, level++, fold_h_, g_.dilations[1] * padded_[2], fold_w_ * cg_);
     }
   }
 
-  // Word q of the widened plane = words q + kw * dilation of the plane, shifted to bits
-  // kw * C/group (one word per position: fold * C/group <= 64).
-  void widen(int64_t plane) {
-    const int64_t positions = padded_[0] * padded_[1] * padded_[2], dil = g_.dilations[2];
-    const uint64_t *s = xs_.data() + plane, *m = xm_.data() + plane;
-    uint64_t *ws = wide_s_.data() + plane, *wm = wide_m_.data() + plane;
-    for (int64_t q = 0; q < positions; ++q) {
-      uint64_t sq = 0, mq = 0;
-      for (int64_t kw = 0; kw < fold_; ++kw) {
-        sq |= s[q + kw * dil] << (kw * cg_);
-        mq |= m[q + kw * dil] << (kw * cg_);
+  // Word q of level + 1 = words q + i * step of level (i < count) shifted to bits i * bits
+  // (one word per position: the fold fits 64 bits).
+  void widen(int64_t plane, size_t level, int64_t count, int64_t step, int64_t bits) {
+    const int64_t positions = padded_[0] * padded_[1] * padded_[2];
+    const uint64_t* s = planes_[level].sign.data() + plane;
+    const uint64_t* m = planes_[level].mask.data() + plane;
+    uint64_t* ws = planes_[level + 1].sign.data() + plane;
+    uint64_t* wm = planes_[level + 1].mask.data() + plane;
+    std::copy(s, s + positions, ws);
+    std::copy(m, m + positions, wm);
+    for (int64_t i = 1; i < count; ++i) {  // one shift per loop: vectorized
+      const int64_t shift = i * bits, at = i * step;
+      for (int64_t q = 0; q < positions; ++q) {
+        ws[q] |= s[q + at] << shift;
+        wm[q] |= m[q + at] << shift;
       }
-      ws[q] = sq;
-      wm[q] = mq;
     }
   }
 
@@ -393,27 +401,30 @@ class BinaryConvKernel final : public kernels::Kernel {
   void product(int64_t n, int64_t gi, int64_t p0, int64_t count, int32_t* dots, float* y) const {
     const PackedBinaryWeights& w = l_.groups[static_cast<size_t>(gi)];
     const int64_t plane = (n * group_ + gi) * plane_, M = static_cast<int64_t>(l_.alpha.size());
-    const bool wide = fold_ > 1;
-    const TapRows rows{(wide ? wide_s_ : xs_).data() + plane, (wide ? wide_m_ : xm_).data() + plane,
-                       wc_, taps_.data(), static_cast<int64_t>(taps_.size())};
+    const BitPlanes& in = planes_.back();
+    const TapRows rows{in.sign.data() + plane, in.mask.data() + plane, wc_, taps_.data(),
+                       static_cast<int64_t>(taps_.size())};
     popcount_taps(l_.isa, rows, origins_.data() + p0, count, w, dots, ld_);
     const float beta = beta_[static_cast<size_t>(n)];
     for (int64_t m = 0; m < w.rows; ++m) {
       const int64_t mo = gi * w.rows + m;
       float* yrow = y + (n * M + mo) * p_ + p0;
       for (int64_t p = 0; p < count; ++p)
-        yrow[p] = ops::binary::output(l_.alpha[static_cast<size_t>(mo)], beta,
-                                      dots[p * ld_ + m], l_.bias[static_cast<size_t>(mo)]);
+        yrow[p] = ops::binary::output(l_.alpha[static_cast<size_t>(mo)], beta, dots[p * ld_ + m],
+                                      l_.bias[static_cast<size_t>(mo)]);
     }
   }
 
   BinaryLayer l_;
   ops::WindowGeometry g_;
-  int64_t n_, c_, fold_, group_ = 1, cg_ = 0, wc_ = 0, p_ = 0, ld_ = 0, plane_ = 0;
+  int64_t n_, c_, fold_w_ = 1, fold_h_ = 1, group_ = 1, cg_ = 0, wc_ = 0, p_ = 0, ld_ = 0,
+                  plane_ = 0;
   std::array<int64_t, 3> padded_{};
   std::vector<int64_t> taps_, origins_;
-  std::vector<uint64_t> xs_, xm_;            // [N][group][padded positions][wc_]
-  std::vector<uint64_t> wide_s_, wide_m_;    // the same, widened (fold_ > 1)
+  struct BitPlanes {
+    std::vector<uint64_t> sign, mask;  // [N][group][padded positions + tail][wc_]
+  };
+  std::vector<BitPlanes> planes_;  // packed, then widened along the width, then the height
   std::vector<float> beta_;
   std::vector<int32_t> dots_;  // [threads][chunk][ld_]
 };
@@ -434,7 +445,11 @@ std::unique_ptr<kernels::Kernel> make_binary_conv(const Build& b) {
   if (ops::binary::act_scale_of(b.node()) == ActScale::kRow)
     return std::make_unique<BinaryConvRowScaleKernel>(load_layer(b, group), g, x[0], x[1]);
   const int64_t cg = x[1] / group, width = g.kernel[2];
-  const TapMajor layout{cg, g.kernel_numel(), width * cg <= 64 ? width : 1};
+  const int64_t window = g.kernel[1] * width;  // a 2-D window
+  const TapMajor layout{cg, g.kernel_numel(),
+                        window * cg <= 64  ? window
+                        : width * cg <= 64 ? width
+                                           : 1};
   return std::make_unique<BinaryConvKernel>(load_layer(b, group, layout), g, x[0], x[1],
                                             layout.fold);
 }

@@ -2,8 +2,8 @@
 // run-time choice of the AVX-512 ones.
 #include "frugal/kernels/cpu/binary_popcount.h"
 
-#include <bit>
 #include <algorithm>
+#include <bit>
 #include <cstddef>
 #include <numeric>
 #include <vector>

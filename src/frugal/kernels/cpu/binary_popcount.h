@@ -57,8 +57,8 @@ void popcount_taps_scalar(const TapRows& a, const int64_t* origins, int64_t P,
                           const PackedBinaryWeights& w, int32_t* dot, int64_t ldd);
 void popcount_taps_avx512(const TapRows& a, const int64_t* origins, int64_t P,
                           const PackedBinaryWeights& w, int32_t* dot, int64_t ldd);
-void pack_planes_avx512(const float* x, int64_t channel_stride, int64_t channels,
-                        int64_t count, int64_t words, uint64_t* sign, uint64_t* mask);
+void pack_planes_avx512(const float* x, int64_t channel_stride, int64_t channels, int64_t count,
+                        int64_t words, uint64_t* sign, uint64_t* mask);
 void pack_signs_avx512(const float* x, int64_t n, uint64_t* sign, uint64_t* mask);
 }  // namespace detail
 

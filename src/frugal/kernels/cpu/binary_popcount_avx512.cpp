@@ -76,8 +76,7 @@ FRUGAL_VPOPCNT void block_column(const TapRows& a, const int64_t* origins, int64
 }  // namespace
 
 FRUGAL_VPOPCNT void popcount_taps_avx512(const TapRows& a, const int64_t* origins, int64_t P,
-                                         const PackedBinaryWeights& w, int32_t* dot,
-                                         int64_t ldd) {
+                                         const PackedBinaryWeights& w, int32_t* dot, int64_t ldd) {
   const int64_t blocks = PackedBinaryWeights::blocks(w.rows);
   int64_t b = 0;
   for (; b + 2 <= blocks; b += 2) block_column<2>(a, origins, P, w, b, dot, ldd);
@@ -91,8 +90,8 @@ FRUGAL_VPOPCNT void pack_planes_avx512(const float* x, int64_t channel_stride, i
   const __m512i lane =
       _mm512_set_epi64(7 * words, 6 * words, 5 * words, 4 * words, 3 * words, 2 * words, words, 0);
   for (int64_t q = 0; q < count; q += 16) {
-    const __mmask16 live = count - q >= 16 ? __mmask16{0xffff}
-                                           : static_cast<__mmask16>((1u << (count - q)) - 1);
+    const __mmask16 live =
+        count - q >= 16 ? __mmask16{0xffff} : static_cast<__mmask16>((1u << (count - q)) - 1);
     for (int64_t wd = 0; wd < words; ++wd) {
       __m512i s[2] = {_mm512_setzero_si512(), _mm512_setzero_si512()}, m[2] = {s[0], s[1]};
       const int64_t c_end = std::min(channels, (wd + 1) * 64);
@@ -121,8 +120,7 @@ FRUGAL_VPOPCNT void pack_planes_avx512(const float* x, int64_t channel_stride, i
   }
 }
 
-FRUGAL_VPOPCNT void pack_signs_avx512(const float* x, int64_t n, uint64_t* sign,
-                                      uint64_t* mask) {
+FRUGAL_VPOPCNT void pack_signs_avx512(const float* x, int64_t n, uint64_t* sign, uint64_t* mask) {
   const __m512 zero = _mm512_setzero_ps();
   for (int64_t k = 0; k < n; k += 64) {
     uint64_t s = 0, m = 0;
