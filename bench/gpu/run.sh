@@ -6,11 +6,14 @@
 #   3. benchmarks resnet18, resnet50, mobilenet_v2, efficientnet_b0 (skipped with the zoo's
 #      message where a build's zoo lacks it) and squeezenet1_1 at batch 1, 8 and 64 in fp32,
 #      tf32 and fp16 on `--backend cuda,ref` (frugal bench, single stream, device graphs on,
-#      NVML energy with idle power first; int8 with random calibration runs Gemm/MatMul in
-#      int8, convolutions in fp32), at batch 1 also
+#      NVML energy with idle power first; int8 with random calibration runs Gemm/MatMul and
+#      one-group convolutions in int8, depthwise and grouped ones in fp32), at batch 1 also
 #      with `--device-graphs off` (every kernel launched), and PyTorch on the same GPU where
 #      torch with CUDA and torchvision are installed (bench/gpu/torch_peer.py: eager with
 #      cudnn.benchmark, and CUDA graphs, same precision),
+#   3b. convnext_tiny (LayerNormalization, Gelu and MatMul+sum on the GPU): its plan on
+#      cuda,ref must leave nothing to ref (printed); batch 1 and 64 in fp32, fp16 and int8,
+#      rows of the same table (CONVNEXT=0 leaves it out),
 #   4. the CPU-versus-GPU table of the study: resnet50 and mobilenet_v2 at batch 1 and 64 on
 #      the host CPU (all cores: fp32, bf16, int8, 90%-pruned int8) and on the GPU (fp32, fp16,
 #      int8),
@@ -71,7 +74,7 @@ for m in $MODELS; do
     continue
   fi
   for p in $PRECISIONS; do
-    # int8 on the GPU is Gemm/MatMul only (docs/cuda.md): calibrated on random inputs.
+    # int8 on the GPU: Gemm/MatMul and one-group Conv (docs/cuda.md), random calibration.
     calibration=()
     [ "$p" = int8 ] && calibration=(--calibration random:4)
     for b in $BATCHES; do
@@ -93,6 +96,26 @@ for m in $MODELS; do
   done
   echo "   $m done at $(( $(date +%s) - start )) s"
 done
+
+if [ "${CONVNEXT:-1}" = 1 ] && "$frugal" zoo convnext_tiny -o "$OUT/convnext_tiny.onnx" \
+  >/dev/null 2>"$OUT/zoo_convnext_tiny.err"; then
+  echo "== convnext_tiny"
+  "$frugal" info "$OUT/convnext_tiny.onnx" --plan --backend cuda,ref \
+    >"$OUT/convnext_tiny_plan.txt" 2>&1 || true
+  echo "   plan on cuda,ref: $(grep -cE '^ *[0-9]+ .* ref ' "$OUT/convnext_tiny_plan.txt" || true)" \
+    "steps on ref (0 expected; $OUT/convnext_tiny_plan.txt)"
+  for p in fp32 fp16 int8; do
+    calibration=()
+    [ "$p" = int8 ] && calibration=(--calibration random:4)
+    for b in 1 64; do
+      "$frugal" bench "$OUT/convnext_tiny.onnx" --backend cuda,ref --precision "$p" --batch "$b" \
+        --duration "$DURATION" --power auto --idle-seconds 0.5 --json "${calibration[@]}" \
+        >"$OUT/convnext_tiny_${p}_b${b}.json" 2>"$OUT/convnext_tiny_${p}_b${b}.err" ||
+        echo "   convnext_tiny $p batch $b: failed: $(tail -1 "$OUT/convnext_tiny_${p}_b${b}.err")"
+    done
+  done
+  echo "   convnext_tiny done at $(( $(date +%s) - start )) s"
+fi
 
 # The CPU-versus-GPU table: the same two models on every host core and on the GPU. The
 # pruned model is 90% global magnitude pruning then int8 QDQ (random calibration: the zoo

@@ -207,8 +207,8 @@ class CudaBackend final : public Backend {
       return nullptr;
     }
     if (precision_ == Precision::kI8 && view.node.op_type != "Gemm" &&
-        view.node.op_type != "MatMul") {
-      why_not = "int8 runs Gemm and MatMul only";
+        view.node.op_type != "MatMul" && view.node.op_type != "Conv") {
+      why_not = "int8 runs Conv, Gemm and MatMul only";
       return nullptr;
     }
     try {
@@ -265,8 +265,8 @@ FRUGAL_REGISTER_BACKEND(cuda_fp16, "cuda:fp16", factory("cuda:fp16", Precision::
                         variant_traits("fp16"));
 FRUGAL_REGISTER_BACKEND(cuda_bf16, "cuda:bf16", factory("cuda:bf16", Precision::kBF16),
                         variant_traits("bf16"));
-// int8 takes Gemm and MatMul only (partial: cuda follows it in a list) and reads the
-// calibrated activation ranges (a QDQ model's pairs fold into them).
+// int8 takes Conv (one group), Gemm and MatMul only (partial: cuda follows it in a list) and reads
+// the calibrated activation ranges (a QDQ model's pairs fold into them).
 FRUGAL_REGISTER_BACKEND(cuda_int8, "cuda:int8", factory("cuda:int8", Precision::kI8), [] {
   BackendTraits t = variant_traits("int8");
   t.partial = true;

@@ -87,10 +87,15 @@ struct GemmShape {
   bool trans_a = false, trans_b = false;
   float alpha = 1, beta = 1;
 };
+// Gemm's beta C as one value per output column (C: [N], [1, N] or a scalar; empty without
+// C or for MatMul); declines a C that is not constant or not such a row.
+std::vector<float> gemm_bias(const Build& b, const GemmShape& s);
 // The input the node's residual-sum post-op adds (0: none).
 size_t sum_index_of(const Build& b);
 // Gemm/MatMul of the cuda:int8 variant (cuda_int8.cpp).
 std::unique_ptr<Kernel> make_int8_gemm(const Build& b, const GemmShape& s, size_t sum_index);
+// Conv of the cuda:int8 variant: im2col and one int8 GEMM (cuda_int8.cpp).
+std::unique_ptr<Kernel> make_int8_conv(const Build& b);
 std::unique_ptr<Kernel> make_max_pool(const Build& b);
 std::unique_ptr<Kernel> make_average_pool(const Build& b);
 std::unique_ptr<Kernel> make_global_average_pool(const Build& b);

@@ -279,6 +279,7 @@ class ConvKernel final : public CudaKernel {
 
 std::unique_ptr<Kernel> make_conv(const Build& b) {
   if (!b.has_input(1)) decline("no weights");
+  if (b.precision == Precision::kI8) return make_int8_conv(b);
   return std::make_unique<ConvKernel>(b, conv_shape(b));
 }
 

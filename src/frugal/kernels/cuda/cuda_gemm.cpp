@@ -67,19 +67,9 @@ class GemmKernel final : public CudaKernel {
     return (n + kAlign - 1) / kAlign * kAlign;
   }
 
-  // beta * C as a bias vector of N floats (C: [N], [1, N] or a scalar).
   void prepare_bias(const Build& b) {
-    if (!b.has_input(2) || b.node().op_type != "Gemm") return;
-    const Tensor* c = b.constant(2);
-    if (!c) decline("C not constant");
-    const int64_t numel = shape_numel(c->shape());
-    if (numel != 1 && (numel != s_.n || c->shape().back() != s_.n))
-      decline("C of shape " + shape_str(c->shape()) + " (a row vector of N expected)");
-    std::vector<float> bias(static_cast<size_t>(s_.n));
-    const float* src = c->data<float>();
-    for (int64_t j = 0; j < s_.n; ++j)
-      bias[static_cast<size_t>(j)] = s_.beta * src[numel == 1 ? 0 : j];
-    bias_ = device().upload(bias.data(), bias.size() * sizeof(float));
+    const std::vector<float> bias = gemm_bias(b, s_);
+    if (!bias.empty()) bias_ = device().upload(bias.data(), bias.size() * sizeof(float));
   }
 
   void prepare_weights(const Build& b) {
@@ -155,6 +145,19 @@ std::unique_ptr<Kernel> make_gemm_kernel(const Build& b, const GemmShape& s) {
 }
 
 }  // namespace
+
+std::vector<float> gemm_bias(const Build& b, const GemmShape& s) {
+  if (!b.has_input(2) || b.node().op_type != "Gemm") return {};
+  const Tensor* c = b.constant(2);
+  if (!c) decline("C not constant");
+  const int64_t numel = shape_numel(c->shape());
+  if (numel != 1 && (numel != s.n || c->shape().back() != s.n))
+    decline("C of shape " + shape_str(c->shape()) + " (a row vector of N expected)");
+  std::vector<float> bias(static_cast<size_t>(s.n));
+  const float* src = c->data<float>();
+  for (int64_t j = 0; j < s.n; ++j) bias[static_cast<size_t>(j)] = s.beta * src[numel == 1 ? 0 : j];
+  return bias;
+}
 
 size_t sum_index_of(const Build& b) {
   for (const auto& p : ops::post_ops_of(b.node()))

@@ -67,7 +67,7 @@ __device__ float apply_op(const DevicePostOp& op, float x, const float* sum, int
 
 __global__ void epilogue_kernel(float* y, const void* src, Storage s, int64_t n, Epilogue e) {
   FRUGAL_GRID_LOOP(i, n) {
-    float v = load(src, s, i);
+    float v = load(src, s, e.channels_last_src ? channels_last_index(i, e.channels, e.inner) : i);
     if (e.scale || e.bias) {
       const int64_t c = (i / e.inner) % e.channels;
       if (e.scale) v *= e.scale[c];
@@ -78,10 +78,18 @@ __global__ void epilogue_kernel(float* y, const void* src, Storage s, int64_t n,
   }
 }
 
+__device__ int8_t quantize(float x, float scale) {
+  return static_cast<int8_t>(fminf(fmaxf(rintf(x / scale), -127.f), 127.f));
+}
+
 __global__ void quantize_kernel(int8_t* q, const float* x, int64_t n, float scale) {
-  FRUGAL_GRID_LOOP(i, n) {
-    const float v = rintf(x[i] / scale);
-    q[i] = static_cast<int8_t>(fminf(fmaxf(v, -127.f), 127.f));
+  FRUGAL_GRID_LOOP(i, n) q[i] = quantize(x[i], scale);
+}
+
+__global__ void im2col_quantize_kernel(int8_t* a, const float* x, Im2col g, float scale) {
+  FRUGAL_GRID_LOOP(i, g.rows() * g.k_pad) {
+    const int64_t src = im2col_source(g, i / g.k_pad, i % g.k_pad);
+    a[i] = src < 0 ? int8_t{0} : quantize(x[src], scale);
   }
 }
 
@@ -276,6 +284,11 @@ void launch_epilogue(float* y, const void* src, Storage src_storage, int64_t n, 
 
 void launch_quantize(int8_t* q, const float* x, int64_t n, float scale, cudaStream_t stream) {
   quantize_kernel<<<blocks_for(n), kThreads, 0, stream>>>(q, x, n, scale);
+}
+
+void launch_im2col_quantize(int8_t* a, const float* x, const Im2col& g, float scale,
+                            cudaStream_t stream) {
+  im2col_quantize_kernel<<<blocks_for(g.rows() * g.k_pad), kThreads, 0, stream>>>(a, x, g, scale);
 }
 
 void launch_convert(void* dst, Storage dst_storage, const float* src, int64_t n,

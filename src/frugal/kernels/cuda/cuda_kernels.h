@@ -8,6 +8,8 @@
 
 #include <cstdint>
 
+#include "frugal/kernels/cuda/im2col.h"
+
 namespace frugal::kernels::cuda {
 
 // Storage of a kernel's low-precision operands (activations and weights of fp16/bf16), or
@@ -47,6 +49,9 @@ struct Epilogue {
   int64_t channels = 1, inner = 1;
   const float* sum = nullptr;
   int64_t sum_period = 0;
+  // src is the channels-last result of an int8 convolution's GEMM, [n * inner, channels]
+  // (im2col.h, channels_last_index); y stays NCHW.
+  bool channels_last_src = false;
   int count = 0;
   DevicePostOp ops[kMaxPostOps];
 };
@@ -55,6 +60,11 @@ void launch_epilogue(float* y, const void* src, Storage src_storage, int64_t n, 
 
 // float32 -> int8: q = clamp(round_half_even(x / scale), -127, 127) (symmetric; NaN -> -127).
 void launch_quantize(int8_t* q, const float* x, int64_t n, float scale, cudaStream_t stream);
+
+// a = the im2col matrix of x (im2col.h: [g.rows(), g.k_pad], zeros at padding cells and
+// past k), each value quantized as launch_quantize does.
+void launch_im2col_quantize(int8_t* a, const float* x, const Im2col& g, float scale,
+                            cudaStream_t stream);
 
 // float32 -> fp16/bf16 (round to nearest even).
 void launch_convert(void* dst, Storage dst_storage, const float* src, int64_t n,

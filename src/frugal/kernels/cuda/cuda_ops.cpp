@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "frugal/kernels/cuda/cuda_build.h"
+#include "frugal/kernels/cuda/host_plan.h"
 #include "frugal/ops/conv_geometry.h"
 #include "frugal/ops/elementwise.h"
 #include "frugal/ops/resize.h"
@@ -45,10 +46,7 @@ std::unique_ptr<Kernel> make_pool(const Build& b, bool max) {
   const std::vector<int64_t> kernel = b.node().attr_ints("kernel_shape");
   const bool ceil_mode = b.node().attr_int("ceil_mode", 0) != 0;
   const ops::WindowGeometry g = ops::sliding_window(b.node(), in, kernel, ceil_mode);
-  const size_t off = x.size() == 3 ? 1 : 0;  // 1-D: H = 1
-  auto at = [&](const std::vector<int64_t>& v, size_t d, int64_t one) {
-    return static_cast<int>(d < off ? one : v[d - off]);
-  };
+  const Window2d win = window_2d(g);
   Pool2d p;
   p.n = x[0];
   p.c = x[1];
@@ -57,16 +55,16 @@ std::unique_ptr<Kernel> make_pool(const Build& b, bool max) {
   const Shape& y = b.out_shape();
   p.oh = y.size() == 3 ? 1 : y[2];
   p.ow = y.back();
-  p.kh = at(g.kernel, 0, 1);
-  p.kw = at(g.kernel, 1, 1);
-  p.sh = at(g.strides, 0, 1);
-  p.sw = at(g.strides, 1, 1);
-  p.dh = at(g.dilations, 0, 1);
-  p.dw = at(g.dilations, 1, 1);
-  p.ph = at(g.pad_begin, 0, 0);
-  p.pw = at(g.pad_begin, 1, 0);
-  p.ph_end = at(g.pad_end, 0, 0);
-  p.pw_end = at(g.pad_end, 1, 0);
+  p.kh = static_cast<int>(win.kh);
+  p.kw = static_cast<int>(win.kw);
+  p.sh = static_cast<int>(win.sh);
+  p.sw = static_cast<int>(win.sw);
+  p.dh = static_cast<int>(win.dh);
+  p.dw = static_cast<int>(win.dw);
+  p.ph = static_cast<int>(win.ph);
+  p.pw = static_cast<int>(win.pw);
+  p.ph_end = static_cast<int>(win.ph_end);
+  p.pw_end = static_cast<int>(win.pw_end);
   p.max = max;
   p.count_include_pad = b.node().attr_int("count_include_pad", 0) != 0;
   return std::make_unique<PoolKernel>(b, p);
