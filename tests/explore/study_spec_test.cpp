@@ -127,6 +127,6 @@ TEST(StudySpec, FineTuningImagesFollowTheRecipe) {
     asked.insert(std::to_string(m.fine_tune_images));
   }
   EXPECT_EQ(limits, asked);
-  EXPECT_EQ(fine_tuned, 5u);
-  EXPECT_EQ(steps.size(), 3u);  // prune50, prune90 (shared by three methods), low-rank
+  EXPECT_EQ(fine_tuned, 6u);
+  EXPECT_EQ(steps.size(), 3u);  // prune50, prune90 (shared by three methods), low-rank (two)
 }

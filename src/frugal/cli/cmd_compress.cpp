@@ -239,14 +239,20 @@ void print_lowrank(const compress::LowRankResult& r) {
     char energy[32], err[32];
     std::snprintf(energy, sizeof(energy), "%.4f", l.kept_energy);
     std::snprintf(err, sizeof(err), "%.4f", l.rel_error);
-    t.add({l.name, l.op_type, std::to_string(l.rows) + "x" + std::to_string(l.cols),
-           std::to_string(l.rank) + "/" + std::to_string(l.full_rank) +
-               (l.factored ? "" : " (dense)"),
-           energy, err, with_commas(l.params_before), with_commas(l.params_after),
-           with_commas(l.macs_before), with_commas(l.macs_after)});
+    const std::string rank = l.method == "tucker2"
+                                 ? std::to_string(l.rank) + "," + std::to_string(l.rank_in) + "/" +
+                                       std::to_string(l.full_rank) + "," +
+                                       std::to_string(l.full_rank_in)
+                                 : std::to_string(l.rank) + "/" + std::to_string(l.full_rank);
+    t.add({l.name, l.op_type + (l.method == "tucker2" ? " tucker2" : ""),
+           std::to_string(l.rows) + "x" + std::to_string(l.cols),
+           rank + (l.factored ? "" : " (dense)"), energy, err, with_commas(l.params_before),
+           with_commas(l.params_after), with_commas(l.macs_before), with_commas(l.macs_after)});
   }
-  std::printf("\nlow-rank (truncated SVD; Conv: KxK with r filters, then 1x1)\n%s",
-              t.str().c_str());
+  std::printf(
+      "\nlow-rank (truncated SVD; Conv: KxK with r filters, then 1x1; tucker2: 1x1 / KxK / 1x1, "
+      "rank = output,input channels)\n%s",
+      t.str().c_str());
   std::printf("low-rank  weights %s -> %s, MACs %s -> %s (batch 1)\n",
               with_commas(r.params_before).c_str(), with_commas(r.params_after).c_str(),
               with_commas(r.macs_before).c_str(), with_commas(r.macs_after).c_str());
@@ -514,7 +520,9 @@ void setup(CLI::App& app) {
       "Low-rank specs (truncated SVD: Gemm/MatMul into two layers, Conv into KxK with r "
       "filters then 1x1; a layer stays dense when its factors would not be smaller): 0.25 "
       "(rank = 25% of min(rows, cols)) | rank=R | energy=0.9 (smallest rank keeping 90% of the "
-      "sum of squared singular values). Fine-tune the result with frugal train.\n"
+      "sum of squared singular values), then :conv=tucker (KxK convs by Tucker-2 into 1x1 / KxK "
+      "/ 1x1, the rank per channel mode) and :hooi=N (N HOOI refinements). Fine-tune the result "
+      "with frugal train.\n"
       "Binarize specs: binary (sign x per-output-channel mean |W|, XNOR-Net) | ternary (-1/0/+1 "
       "with TWN's threshold 0.7 mean |W|) [:all] (default: first and last layer stay float) "
       "[:acts] (binary activations: beta sign(x) into Conv/Gemm) [:packed] (with :acts: "
@@ -540,6 +548,7 @@ void setup(CLI::App& app) {
       "--max-drop 0.5 -o mp.onnx\n"
       "  frugal compress lenet300.onnx --prune 0.92 --cluster fc=5 -o pc.onnx\n"
       "  frugal compress lenet5.onnx --lowrank energy=0.9 --data fashion-mnist -o lr.onnx\n"
+      "  frugal compress resnet18.onnx --lowrank 0.5:conv=tucker:hooi=2 -o t.onnx\n"
       "  frugal compress lenet5.onnx --binarize ternary --data fashion-mnist -o t.onnx\n"
       "  frugal compress lenet5.onnx --binarize binary:acts:packed -o xnor.onnx\n"
       "  frugal compress lenet300.onnx --circulant 32:pad --exclude last -o c.onnx   (then "

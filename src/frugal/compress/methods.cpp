@@ -31,7 +31,7 @@ const std::vector<MethodRecipe>& study_methods() {
   // Global magnitude thresholds; the first layer kept dense (it holds few weights and most
   // of the accuracy: docs/pruning.md). Weight sharing at 2^5 values per layer (Han et al.).
   static const std::vector<MethodRecipe> methods = [] {
-    std::vector<MethodRecipe> m(6);
+    std::vector<MethodRecipe> m(7);
     m[0].label = "prune50";
     m[0].spec.prune = "global:0.5";
     m[0].fine_tune = true;
@@ -53,6 +53,10 @@ const std::vector<MethodRecipe>& study_methods() {
     m[5].label = "lowrank-e95";
     m[5].spec.lowrank = "energy=0.95";
     m[5].fine_tune_images = 3000;
+    // The same with KxK convolutions by Tucker-2 (1x1 / KxK / 1x1).
+    m[6].label = "tucker-e95";
+    m[6].spec.lowrank = "energy=0.95:conv=tucker";
+    m[6].fine_tune_images = 3000;
     for (auto& r : m)
       if (!r.spec.prune.empty()) r.spec.exclude = "first";
     return m;
