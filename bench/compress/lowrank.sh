@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
-# Low-rank factorization (frugal compress --lowrank) of frugal-trained LeNet-300-100 and
-# LeNet-5 on Fashion-MNIST at three ranks (by kept energy; SPECS="0.5 0.25" for ratios): weights, MACs, stored bytes, top-1 before and
-# after one epoch of fine-tuning (lr 0.01, cosine), and measured latency (cpu backend, 1 thread) at batch 1
-# and 64 against the unfactored model.
-#   bash bench/compress/lowrank.sh build/frugal OUT
-# The trained models are those of bench/compress/deep_compression.sh (same commands and
-# seeds; trained here when OUT lacks them). Writes OUT/lowrank.md (the table
-# docs/compression.md quotes).
+# Low-rank factorization (frugal compress --lowrank).
+# Part "fc": frugal-trained LeNet-300-100 and LeNet-5 on Fashion-MNIST at three ranks (by
+# kept energy; SPECS="0.5 0.25" for ratios): weights, MACs, stored bytes, top-1 before and
+# after one epoch of fine-tuning (lr 0.01, cosine), and measured latency (cpu backend, 1
+# thread) at batch 1 and 64 against the unfactored model. Writes OUT/lowrank.md.
+# Part "conv": convolutions by SVD (channel decomposition) against Tucker-2 at three ratios
+# (CONV_SPECS): resnet18 (zoo, random weights) and frugal-trained LeNet-5 and resnet8_fmnist
+# (short schedules: 10 and 1 epochs), weights, MACs, mean relative error of the factored
+# layers, top-1 before/after a short fine-tune, latency at batch 1 (1 thread) alternated
+# with the unfactored model. Writes OUT/lowrank_conv.md and OUT/lowrank_hooi.md (per-layer
+# error of resnet18's convolutions, HOSVD against 5 HOOI iterations).
+#   bash bench/compress/lowrank.sh build/frugal OUT [fc|conv|all]
+# The trained LeNets are those of bench/compress/deep_compression.sh (same commands and
+# seeds; trained here when OUT lacks them). docs/compression.md quotes the tables.
 set -euo pipefail
-frugal="$(realpath "$1")"; out="$2"; mkdir -p "$out"; cd "$out"
+frugal="$(realpath "$1")"; out="$2"; part="${3:-all}"; mkdir -p "$out"; cd "$out"
 export OMP_WAIT_POLICY=passive
 # The last layer (10 outputs) stays dense: at a low rank it costs the most accuracy and
 # saves the least.
@@ -24,6 +30,7 @@ json() { python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)"
 [ -f l300.onnx ] || train lenet300_100 --epochs 12 --lr 0.05 --schedule-lr cosine --seed 1 -o l300.onnx
 [ -f l5.onnx ] || train lenet5 --epochs 10 --lr 0.05 --schedule-lr cosine --seed 1 -o l5.onnx
 
+fc_part() {
 echo '| net | --lowrank | ranks | weights | MACs | float32 B | top-1 (%) | top-1 fine-tuned (%) | batch 1 p50 ± MAD (ms) | batch 64 p50 ± MAD (ms) |' > lowrank.md
 echo '|---|---|---|---|---|---|---|---|---|---|' >> lowrank.md
 for net in l300 l5; do
@@ -54,3 +61,68 @@ for net in l300 l5; do
   done
 done
 cat lowrank.md
+}
+
+# Mean relative error, weights and MACs of a compress --json: "err weights MACs".
+summary() {
+  json "$1" '"%.4f %d %d" % (sum(l["relative_error"] for l in j["lowrank"]["layers"] if l["factored"]) / max(1, sum(l["factored"] for l in j["lowrank"]["layers"])), j["lowrank"]["params_after"], j["lowrank"]["macs_after"])'
+}
+p50() { cut -d' ' -f1 "$1" | sort -n | paste -sd' ' | awk '{printf "%s", ($1 == $NF ? $1 : $1 "-" $NF)}'; }
+
+conv_part() {
+  conv_specs="${CONV_SPECS:-0.5 0.25 0.125}"
+  "$frugal" zoo resnet18 -o r18.onnx > /dev/null
+  [ -f r8.onnx ] || train resnet8_fmnist --epochs 1 --optimizer adamw --lr 0.002 --weight-decay 0.05 --seed 1 -o r8.onnx
+  echo '| net | --lowrank | weights | MACs | mean rel. error | top-1 (%) | top-1 fine-tuned (%) | batch 1 p50 (ms) | unfactored p50 (ms), measured beside it |' > lowrank_conv.md
+  echo '|---|---|---|---|---|---|---|---|---|' >> lowrank_conv.md
+  for net in r18 l5 r8; do
+    rm -f "$net.dense.lat"
+    for m in svd tucker; do
+      for r in $conv_specs; do
+        v="${net}_${m}_$r"
+        "$frugal" compress "$net.onnx" --lowrank "$r:conv=$m" --exclude last -o "$v.onnx" --json > "$v.json"
+        # Fine-tune the trained ones: LeNet-5 one epoch, resnet8 6,000 images (SGD, lr 0.01).
+        if [ "$net" = l5 ]; then train "$v.onnx" --epochs 1 --lr 0.01 --schedule-lr cosine --seed 3 -o "${v}_ft.onnx"; fi
+        if [ "$net" = r8 ]; then train "$v.onnx" --epochs 1 --limit 6000 --lr 0.01 --seed 3 -o "${v}_ft.onnx"; fi
+        # A/B: the unfactored model, then this one.
+        latency "$net.onnx" 1 | tee -a "$net.dense.lat" > "$v.dense.lat"
+        latency "$v.onnx" 1 > "$v.lat"
+      done
+    done
+    latency "$net.onnx" 1 >> "$net.dense.lat"
+    read -r err w macs <<< "$(summary "${net}_svd_${conv_specs%% *}.json")"
+    printf '| %s | none | %s | %s | 0 | %s | - | %s | |\n' "$net" \
+      "$(json "${net}_svd_${conv_specs%% *}.json" 'j["lowrank"]["params_before"]')" \
+      "$(json "${net}_svd_${conv_specs%% *}.json" 'j["lowrank"]["macs_before"]')" \
+      "$([ "$net" = r18 ] && echo - || top1 "$net.onnx")" "$(p50 "$net.dense.lat")" >> lowrank_conv.md
+    for m in svd tucker; do
+      for r in $conv_specs; do
+        v="${net}_${m}_$r"
+        read -r err w macs <<< "$(summary "$v.json")"
+        printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$net" "$r:conv=$m" "$w" "$macs" "$err" \
+          "$([ "$net" = r18 ] && echo - || top1 "$v.onnx")" \
+          "$([ "$net" = r18 ] && echo - || top1 "${v}_ft.onnx")" \
+          "$(cut -d' ' -f1 "$v.lat")" "$(cut -d' ' -f1 "$v.dense.lat")" >> lowrank_conv.md
+      done
+    done
+  done
+  # HOOI: resnet18's per-layer error after the HOSVD and after 5 HOOI iterations.
+  "$frugal" compress r18.onnx --lowrank 0.25:conv=tucker:hooi=5 --exclude last -o r18_hooi.onnx --json > r18_hooi.json
+  python3 - r18_svd_0.25.json r18_tucker_0.25.json r18_hooi.json > lowrank_hooi.md <<'PY'
+import json, sys
+svd, tk, hooi = ({l["layer"]: l for l in json.load(open(f))["lowrank"]["layers"]} for f in sys.argv[1:])
+print("| layer | shape | SVD rank | SVD rel. error | Tucker-2 ranks | HOSVD rel. error | HOOI x5 rel. error |")
+print("|---|---|---|---|---|---|---|")
+for name, l in tk.items():
+    if l["method"] != "tucker2": continue
+    s, h = svd[name], hooi[name]
+    print("| %s | %s | %d | %.4f | %d,%d | %.4f | %.4f |" % (name, "x".join(map(str, l["shape"])), s["rank"], s["relative_error"], l["rank"], l["rank_in"], l["hosvd_relative_error"], h["relative_error"]))
+PY
+  cat lowrank_conv.md lowrank_hooi.md
+}
+
+case "$part" in
+  fc) fc_part ;;
+  conv) conv_part ;;
+  *) fc_part; conv_part ;;
+esac
