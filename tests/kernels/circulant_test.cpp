@@ -8,6 +8,7 @@
 #include <numbers>
 
 #include "cpu_testing.h"
+#include "frugal/kernels/cpu/threads.h"
 #include "frugal/kernels/fft.h"
 #include "frugal/ops/block_circulant.h"
 
@@ -93,6 +94,25 @@ TEST(CpuBlockCirculant, FftKernelsMatchRef) {
           << label(c, fft);
       EXPECT_LE(relative_error(got.outputs[0], ref.outputs[0]), 2e-5) << label(c, fft);
     }
+}
+
+// Two threads split the rows: each thread's slice through its own FFT buffers and plans,
+// the same values as one thread's (rows are independent) and within ref's tolerance.
+TEST(CpuBlockCirculant, TwoThreadsMatchOneThreadAndRef) {
+  const int before = kernels::cpu::num_threads();
+  for (const char* fft : {"own", "fftw"})
+    for (const Case& c : {Case{{64, 300}, -1, 100, 32, true}, Case{{5, 30}, -1, 17, 8, false},
+                          Case{{2, 24, 3, 5}, 1, 40, 8, true}, Case{{1, 64}, -1, 64, 16, true}}) {
+      const OneNode t = circulant_node(c, fft);
+      kernels::cpu::set_num_threads(1);
+      const Tensor one = run_on("cpu", t.graph, t.feeds).outputs.at(0);
+      kernels::cpu::set_num_threads(2);
+      const Ran two = run_on("cpu", t.graph, t.feeds);
+      EXPECT_TRUE(two.outputs.at(0).equals(one)) << label(c, fft);
+      EXPECT_LE(relative_error(two.outputs[0], run_on("ref", t.graph, t.feeds).outputs[0]), 2e-5)
+          << label(c, fft);
+    }
+  kernels::cpu::set_num_threads(before);
 }
 
 TEST(CpuBlockCirculant, Bf16Declines) {
