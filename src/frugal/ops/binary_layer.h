@@ -14,7 +14,7 @@
 // all ones), else -1 where W_sign has a 1 bit, else +1. An activation is sign(x) (0 for 0,
 // NaN and padding). So with m = mask_x & mask_w, the product of the signs summed over a
 // row is dot = popcount(m) - 2 * popcount(m & (sign_x ^ sign_w)), an exact integer, and
-//   Y = alpha[m] * (beta * dot) + B[m]
+//   Y = alpha[m] * (beta * dot) + B[m]   (the last multiply-add fused: std::fma)
 // with beta the activation scale (attribute act_scale): "tensor" (default) = mean |x| of
 // each sample's whole input, "row" = mean |x| of the values that one output reads (Gemm:
 // the sample's row; Conv: the receptive field of the output position in its group, padding
@@ -95,9 +95,11 @@ inline float sample_scale(ActScale s, const float* x, int64_t n) {
   for (double p : part) sum += p;
   return mean_abs(sum, n);
 }
+// One fused multiply-add (one rounding), written out so that no compiler choice of
+// contracting or not (code built for FMA-capable ISAs vs generic code) can change a bit.
 inline float output(float alpha, float beta, int64_t dot, float bias) {
   const float scaled = beta * static_cast<float>(dot);
-  return alpha * scaled + bias;
+  return std::fma(alpha, scaled, bias);
 }
 
 }  // namespace frugal::ops::binary

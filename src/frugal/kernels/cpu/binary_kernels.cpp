@@ -378,23 +378,11 @@ class BinaryConvKernel final : public kernels::Kernel {
     }
   }
 
-  // Word q of level + 1 = words q + i * step of level (i < count) shifted to bits i * bits
-  // (one word per position: the fold fits 64 bits).
+  // Level + 1 = level widened (binary_popcount.h's widen_planes).
   void widen(int64_t plane, size_t level, int64_t count, int64_t step, int64_t bits) {
-    const int64_t positions = padded_[0] * padded_[1] * padded_[2];
-    const uint64_t* s = planes_[level].sign.data() + plane;
-    const uint64_t* m = planes_[level].mask.data() + plane;
-    uint64_t* ws = planes_[level + 1].sign.data() + plane;
-    uint64_t* wm = planes_[level + 1].mask.data() + plane;
-    std::copy(s, s + positions, ws);
-    std::copy(m, m + positions, wm);
-    for (int64_t i = 1; i < count; ++i) {  // one shift per loop: vectorized
-      const int64_t shift = i * bits, at = i * step;
-      for (int64_t q = 0; q < positions; ++q) {
-        ws[q] |= s[q + at] << shift;
-        wm[q] |= m[q + at] << shift;
-      }
-    }
+    widen_planes(l_.isa, planes_[level].sign.data() + plane, planes_[level].mask.data() + plane,
+                 padded_[0] * padded_[1] * padded_[2], count, step, bits,
+                 planes_[level + 1].sign.data() + plane, planes_[level + 1].mask.data() + plane);
   }
 
   // Outputs p0 .. p0 + count of sample n, group gi.
@@ -405,14 +393,10 @@ class BinaryConvKernel final : public kernels::Kernel {
     const TapRows rows{in.sign.data() + plane, in.mask.data() + plane, wc_, taps_.data(),
                        static_cast<int64_t>(taps_.size())};
     popcount_taps(l_.isa, rows, origins_.data() + p0, count, w, dots, ld_);
-    const float beta = beta_[static_cast<size_t>(n)];
-    for (int64_t m = 0; m < w.rows; ++m) {
-      const int64_t mo = gi * w.rows + m;
-      float* yrow = y + (n * M + mo) * p_ + p0;
-      for (int64_t p = 0; p < count; ++p)
-        yrow[p] = ops::binary::output(l_.alpha[static_cast<size_t>(mo)], beta, dots[p * ld_ + m],
-                                      l_.bias[static_cast<size_t>(mo)]);
-    }
+    const int64_t m0 = gi * w.rows;
+    binary_outputs(l_.isa, dots, ld_, count, w.rows, l_.alpha.data() + m0,
+                   beta_[static_cast<size_t>(n)], l_.bias.data() + m0, y + (n * M + m0) * p_ + p0,
+                   p_);
   }
 
   BinaryLayer l_;

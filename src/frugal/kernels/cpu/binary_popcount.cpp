@@ -8,6 +8,7 @@
 #include <numeric>
 #include <vector>
 
+#include "frugal/kernels/cpu/binary_loops.h"
 #include "frugal/ops/binary_layer.h"
 
 namespace frugal::kernels::cpu {
@@ -79,6 +80,22 @@ void pack_signs(PopcountIsa isa, const float* x, int64_t n, uint64_t* sign, uint
   std::fill(sign, sign + ops::binary::words(n), uint64_t{0});
   std::fill(mask, mask + ops::binary::words(n), uint64_t{0});
   ops::binary::pack_row(x, n, 1, sign, mask);
+}
+
+void widen_planes(PopcountIsa isa, const uint64_t* s, const uint64_t* m, int64_t positions,
+                  int64_t count, int64_t step, int64_t bits, uint64_t* ws, uint64_t* wm) {
+  if (isa == PopcountIsa::kAvx512)
+    detail::widen_planes_avx512(s, m, positions, count, step, bits, ws, wm);
+  else
+    detail::widen_loop(s, m, positions, count, step, bits, ws, wm);
+}
+
+void binary_outputs(PopcountIsa isa, const int32_t* dot, int64_t ldd, int64_t count, int64_t rows,
+                    const float* alpha, float beta, const float* bias, float* y, int64_t y_stride) {
+  if (isa == PopcountIsa::kAvx512)
+    detail::binary_outputs_avx512(dot, ldd, count, rows, alpha, beta, bias, y, y_stride);
+  else
+    detail::outputs_loop(dot, ldd, count, rows, alpha, beta, bias, y, y_stride);
 }
 
 namespace detail {

@@ -51,6 +51,15 @@ void pack_planes(PopcountIsa isa, const float* x, int64_t channel_stride, int64_
                  int64_t count, int64_t words, uint64_t* sign, uint64_t* mask);
 // Packs a row of n contiguous floats into words(n) sign and mask words (overwritten).
 void pack_signs(PopcountIsa isa, const float* x, int64_t n, uint64_t* sign, uint64_t* mask);
+// Bit planes of one word per position widened: word q of (ws, wm) = words q + i * step of
+// (s, m), i < count, shifted to bits i * bits (count * bits <= 64); s and m hold
+// positions + (count - 1) * step words.
+void widen_planes(PopcountIsa isa, const uint64_t* s, const uint64_t* m, int64_t positions,
+                  int64_t count, int64_t step, int64_t bits, uint64_t* ws, uint64_t* wm);
+// y[r * y_stride + p] = ops::binary::output(alpha[r], beta, dot[p * ldd + r], bias[r]) for
+// r < rows, p < count: the layer's outputs from the products.
+void binary_outputs(PopcountIsa isa, const int32_t* dot, int64_t ldd, int64_t count, int64_t rows,
+                    const float* alpha, float beta, const float* bias, float* y, int64_t y_stride);
 
 namespace detail {
 void popcount_taps_scalar(const TapRows& a, const int64_t* origins, int64_t P,
@@ -60,6 +69,11 @@ void popcount_taps_avx512(const TapRows& a, const int64_t* origins, int64_t P,
 void pack_planes_avx512(const float* x, int64_t channel_stride, int64_t channels, int64_t count,
                         int64_t words, uint64_t* sign, uint64_t* mask);
 void pack_signs_avx512(const float* x, int64_t n, uint64_t* sign, uint64_t* mask);
+void widen_planes_avx512(const uint64_t* s, const uint64_t* m, int64_t positions, int64_t count,
+                         int64_t step, int64_t bits, uint64_t* ws, uint64_t* wm);
+void binary_outputs_avx512(const int32_t* dot, int64_t ldd, int64_t count, int64_t rows,
+                           const float* alpha, float beta, const float* bias, float* y,
+                           int64_t y_stride);
 }  // namespace detail
 
 }  // namespace frugal::kernels::cpu

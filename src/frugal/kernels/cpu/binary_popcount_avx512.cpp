@@ -3,10 +3,12 @@
 // each activation word broadcast; a tile of 4 positions x 2 weight blocks keeps 16
 // accumulators in registers and reuses every loaded weight vector 4 times and every
 // broadcast word twice. Packing: _mm512_cmp_ps_mask turns 16 floats into 16 sign bits.
+// Widening and outputs: binary_loops.h's loops compiled for AVX-512.
 #include <immintrin.h>
 
 #include <algorithm>
 
+#include "frugal/kernels/cpu/binary_loops.h"
 #include "frugal/kernels/cpu/binary_popcount.h"
 
 // GCC 12 reports the deliberately undefined pass-through operand of the inlined
@@ -135,6 +137,18 @@ FRUGAL_VPOPCNT void pack_signs_avx512(const float* x, int64_t n, uint64_t* sign,
     sign[k / 64] = s;
     mask[k / 64] = m;
   }
+}
+
+FRUGAL_VPOPCNT void widen_planes_avx512(const uint64_t* s, const uint64_t* m, int64_t positions,
+                                        int64_t count, int64_t step, int64_t bits, uint64_t* ws,
+                                        uint64_t* wm) {
+  widen_loop(s, m, positions, count, step, bits, ws, wm);
+}
+
+FRUGAL_VPOPCNT void binary_outputs_avx512(const int32_t* dot, int64_t ldd, int64_t count,
+                                          int64_t rows, const float* alpha, float beta,
+                                          const float* bias, float* y, int64_t y_stride) {
+  outputs_loop(dot, ldd, count, rows, alpha, beta, bias, y, y_stride);
 }
 
 }  // namespace frugal::kernels::cpu::detail
