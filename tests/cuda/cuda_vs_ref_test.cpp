@@ -227,6 +227,56 @@ TEST(CudaVsRef, LayerNormAndGelu) {
                   1e-5, "Gelu approximate=" + form);
 }
 
+// frugal's fused Attention node (domain frugal): batch shapes, sequence lengths (ViT's 197),
+// head sizes, K plain and transposed, masks of 0 and -10000 broadcast in BERT's forms.
+// Float32 sums over d and tk against ref's double: 1e-4 of max |ref|, as the cpu kernel.
+TEST(CudaVsRef, Attention) {
+  FRUGAL_SKIP_WITHOUT_GPU();
+  struct Case {
+    Shape batch;
+    int64_t tq, tk, d, dv;
+    Shape mask;  // empty: none
+  };
+  const std::vector<Case> cases = {
+      {{1, 12}, 197, 197, 64, 64, {}},
+      {{2, 3}, 7, 13, 8, 5, {}},
+      {{5}, 1, 9, 33, 33, {}},
+      {{}, 3, 4, 2, 6, {}},
+      {{3, 4}, 9, 11, 8, 8, {3, 1, 1, 11}},
+      {{2, 4}, 9, 11, 8, 8, {11}},
+      {{2, 4}, 9, 11, 8, 8, {2, 4, 9, 11}},
+      {{1}, 2, 600, 16, 16, {}},  // more keys than threads per block
+  };
+  uint64_t seed = 300;
+  for (const auto& c : cases)
+    for (bool kt : {false, true}) {
+      auto with = [&](int64_t a, int64_t b) {
+        Shape s = c.batch;
+        s.push_back(a);
+        s.push_back(b);
+        return s;
+      };
+      seed += 10;
+      std::vector<Operand> ops{
+          input("q", random_tensor(with(c.tq, c.d), seed)),
+          input("k", random_tensor(kt ? with(c.d, c.tk) : with(c.tk, c.d), seed + 1)),
+          input("v", random_tensor(with(c.tk, c.dv), seed + 2))};
+      if (!c.mask.empty()) {
+        Tensor m = uniform_tensor(c.mask, seed + 3, 0.0f, 1.0f);
+        for (float& x : m.span<float>()) x = x < 0.3f ? -10000.0f : 0.0f;
+        ops.push_back(input("mask", m));
+      }
+      OneNode t = one_node("Attention", ops,
+                           {{"scale", attr(1.0f / std::sqrt(static_cast<float>(c.d)))},
+                            {"k_transposed", attr(int64_t{kt})}});
+      t.graph.nodes[0].domain = "frugal";
+      t.graph.opsets["frugal"] = 1;
+      expect_on_gpu(t, "cuda", 1e-4,
+                    "Attention Tq " + std::to_string(c.tq) + " Tk " + std::to_string(c.tk) +
+                        (kt ? " K^T" : " K") + " mask " + shape_str(c.mask));
+    }
+}
+
 TEST(CudaVsRef, SoftmaxAndDataMovement) {
   FRUGAL_SKIP_WITHOUT_GPU();
   const Tensor x = random_tensor({2, 3, 4, 5}, 26, 4.f);

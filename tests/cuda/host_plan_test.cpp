@@ -47,6 +47,7 @@ TEST(CudaHostPlan, UploadsOnlyTheConstantsReadOnTheGpu) {
   EXPECT_EQ(inputs_read_on_device("Gemm", true, 4), (Inputs{0, 3}));
   EXPECT_EQ(inputs_read_on_device("Add", false, 2), (Inputs{0, 1}));
   EXPECT_EQ(inputs_read_on_device("Concat", false, 4), (Inputs{0, 1, 2, 3}));
+  EXPECT_EQ(inputs_read_on_device("Attention", false, 4), (Inputs{0, 1, 2, 3}));
   EXPECT_EQ(inputs_read_on_device("BatchNormalization", false, 5), (Inputs{0}));
   EXPECT_EQ(inputs_read_on_device("LayerNormalization", false, 3), (Inputs{0}));
   EXPECT_EQ(inputs_read_on_device("Reshape", false, 2), (Inputs{0}));

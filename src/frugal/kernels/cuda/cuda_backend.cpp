@@ -154,6 +154,7 @@ const std::map<std::string, OpEntry>& op_table() {
       {"HardSigmoid", {make_unary, false}},
       {"Gelu", {make_unary, false}},
       {"LayerNormalization", {make_layer_norm, false}},
+      {"frugal.Attention", {make_attention, false}},  // fused by passes/fuse_patterns.h
       {"Add", {make_binary, false}},
       {"Sub", {make_binary, false}},
       {"Mul", {make_binary, false}},
@@ -199,9 +200,11 @@ class CudaBackend final : public Backend {
 
   std::unique_ptr<Kernel> create(const NodeView& view, std::string& why_not) override {
     const auto& table = op_table();
-    auto it = view.node.domain.empty() || view.node.domain == "ai.onnx"
-                  ? table.find(view.node.op_type)
-                  : table.end();
+    // ONNX operators by name, frugal's own as "frugal.NAME".
+    const std::string& domain = view.node.domain;
+    auto it = domain.empty() || domain == "ai.onnx" ? table.find(view.node.op_type)
+              : domain == "frugal"                  ? table.find("frugal." + view.node.op_type)
+                                                    : table.end();
     if (it == table.end()) {
       why_not = "no cuda kernel for " + view.node.op_type;
       return nullptr;

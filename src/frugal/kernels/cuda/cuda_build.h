@@ -105,6 +105,7 @@ std::unique_ptr<Kernel> make_unary(const Build& b);    // Relu, Sigmoid, Clip, T
 std::unique_ptr<Kernel> make_binary(const Build& b);   // Add, Sub, Mul, Div
 std::unique_ptr<Kernel> make_softmax(const Build& b);  // Softmax, LogSoftmax
 std::unique_ptr<Kernel> make_layer_norm(const Build& b);
+std::unique_ptr<Kernel> make_attention(const Build& b);  // Attention (domain frugal)
 std::unique_ptr<Kernel> make_concat(const Build& b);
 std::unique_ptr<Kernel> make_split(const Build& b);
 std::unique_ptr<Kernel> make_resize(const Build& b);  // Resize, Upsample

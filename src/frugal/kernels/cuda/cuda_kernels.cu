@@ -6,6 +6,7 @@
 #include <cuda_fp16.h>
 
 #include <cfloat>
+#include <cmath>
 
 #include "frugal/kernels/cuda/cuda_kernels.h"
 
@@ -184,22 +185,78 @@ __global__ void softmax_kernel(float* y, const float* x, int64_t outer, int64_t 
   }
 }
 
-// The sum of v over the block (blockDim.x a multiple of 32, at most 1024), returned to every
-// thread: shuffles within each warp, the warps' sums through `partial`, then warp 0.
-__device__ float block_sum(float v, float* partial) {
-  for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
+__device__ float combine(float a, float b, bool max) {
+  return max ? fmaxf(a, b) : a + b;
+}
+
+// The sum (or max) of v over the block (blockDim.x a multiple of 32, at most 1024), returned
+// to every thread: shuffles within each warp, the warps' results through `partial`, then
+// warp 0. Also a barrier: shared memory written before it is visible to the block after.
+__device__ float block_reduce(float v, float* partial, bool max) {
+  for (int o = 16; o > 0; o >>= 1) v = combine(v, __shfl_down_sync(0xffffffffu, v, o), max);
   const unsigned lane = threadIdx.x & 31u, warp = threadIdx.x >> 5;
   if (lane == 0) partial[warp] = v;
   __syncthreads();
   if (warp == 0) {
-    v = lane < (blockDim.x >> 5) ? partial[lane] : 0.f;
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
+    v = lane < (blockDim.x >> 5) ? partial[lane] : (max ? -INFINITY : 0.f);
+    for (int o = 16; o > 0; o >>= 1) v = combine(v, __shfl_down_sync(0xffffffffu, v, o), max);
     if (lane == 0) partial[0] = v;
   }
   __syncthreads();
   const float total = partial[0];
   __syncthreads();  // `partial` is reused by the next reduction
   return total;
+}
+
+__device__ float block_sum(float v, float* partial) {
+  return block_reduce(v, partial, false);
+}
+
+// The index in a broadcast operand (strides 0 along broadcast axes) of element i of the
+// result whose dimensions are out_dims.
+__device__ int64_t broadcast_index(const int64_t* out_dims, const int64_t* strides, int rank,
+                                   int64_t i) {
+  int64_t at = 0;
+  for (int d = rank - 1; d >= 0; --d) {
+    at += (i % out_dims[d]) * strides[d];
+    i /= out_dims[d];
+  }
+  return at;
+}
+
+__global__ void attention_kernel(float* y, const float* q, const float* k, const float* v,
+                                 const float* mask, AttentionShape s) {
+  extern __shared__ float p[];  // the row's tk scores, then probabilities
+  __shared__ float partial[32];
+  const int64_t row = blockIdx.x, b = row / s.tq;
+  const float* qr = q + row * s.d;
+  const float* kb = k + b * s.tk * s.d;
+  const float* vb = v + b * s.tk * s.dv;
+  float best = -INFINITY;
+  for (int64_t j = threadIdx.x; j < s.tk; j += blockDim.x) {
+    float dot = 0.f;
+    for (int64_t c = 0; c < s.d; ++c)
+      dot += qr[c] * (s.k_transposed ? kb[c * s.tk + j] : kb[j * s.d + c]);
+    float score = s.scale * dot;
+    if (mask)
+      score +=
+          mask[broadcast_index(s.mask.out_dims, s.mask.a_strides, s.mask.rank, row * s.tk + j)];
+    p[j] = score;
+    best = fmaxf(best, score);
+  }
+  best = block_reduce(best, partial, true);
+  float sum = 0.f;
+  for (int64_t j = threadIdx.x; j < s.tk; j += blockDim.x) {
+    const float e = expf(p[j] - best);
+    p[j] = e;
+    sum += e;
+  }
+  sum = block_sum(sum, partial);  // its barriers publish every p[j]
+  for (int64_t c = threadIdx.x; c < s.dv; c += blockDim.x) {
+    float acc = 0.f;
+    for (int64_t j = 0; j < s.tk; ++j) acc += p[j] * vb[j * s.dv + c];
+    y[row * s.dv + c] = acc / sum;
+  }
 }
 
 __global__ void layer_norm_kernel(float* y, const float* x, int64_t size, float epsilon,
@@ -323,6 +380,12 @@ void launch_layer_norm(float* y, const float* x, int64_t rows, int64_t size, flo
   const int threads = static_cast<int>(32 * (warps < 1 ? 1 : warps > 8 ? 8 : warps));
   layer_norm_kernel<<<static_cast<unsigned>(rows), threads, 0, stream>>>(y, x, size, epsilon, scale,
                                                                          bias, mean, inv_std);
+}
+
+void launch_attention(float* y, const float* q, const float* k, const float* v, const float* mask,
+                      const AttentionShape& s, cudaStream_t stream) {
+  const size_t shared = static_cast<size_t>(s.tk) * sizeof(float);
+  attention_kernel<<<static_cast<unsigned>(s.rows), 128, shared, stream>>>(y, q, k, v, mask, s);
 }
 
 void launch_transpose(float* y, const float* x, int64_t n, const Permute& p, cudaStream_t stream) {

@@ -111,6 +111,21 @@ void launch_layer_norm(float* y, const float* x, int64_t rows, int64_t size, flo
                        const float* scale, const float* bias, float* mean, float* inv_std,
                        cudaStream_t stream);
 
+// Attention (ops/attention.cpp): y = Softmax(scale Q K^T + Mask) V per batch, one block per
+// query row (scores in shared memory, tk at most kMaxAttentionKeys), float32 arithmetic.
+// The mask (null: none) is read at the score's index broadcast by `mask` (out_dims: the
+// scores' shape [..., tq, tk]; a_strides: the mask's strides, 0 along broadcast axes).
+inline constexpr int64_t kMaxAttentionKeys = 8192;
+struct AttentionShape {
+  int64_t rows = 0;  // batches * tq
+  int64_t tq = 1, tk = 1, d = 1, dv = 1;
+  bool k_transposed = false;
+  float scale = 1.f;
+  Broadcast mask;
+};
+void launch_attention(float* y, const float* q, const float* k, const float* v, const float* mask,
+                      const AttentionShape& s, cudaStream_t stream);
+
 // y = x with its dimensions permuted: y's dimension d is x's dimension perm[d].
 struct Permute {
   int rank = 0;

@@ -1,7 +1,7 @@
 // The cuda backend's kernels on its own device code (cuda_kernels.cu) and on plain
 // device copies: pooling, BatchNormalization (inference), elementwise and binary
-// operators (Gelu included), softmax, LayerNormalization, Resize, Concat, Split, Transpose and the
-// shape-only operators.
+// operators (Gelu included), softmax, LayerNormalization, Attention, Resize, Concat, Split,
+// Transpose and the shape-only operators.
 #include <algorithm>
 #include <limits>
 
@@ -232,6 +232,23 @@ std::vector<float> expand_to_row(const Build& b, size_t i, const Shape& normaliz
   return std::vector<float>(p, p + full.numel());
 }
 
+// ---- Attention (domain frugal) ----
+
+class AttentionKernel final : public CudaKernel {
+ public:
+  AttentionKernel(const Build& b, const AttentionShape& s) : CudaKernel(b), s_(s) {
+    impl_ = "cuda:attention";
+  }
+  void run(ops::KernelContext& ctx) override {
+    const float* mask = ctx.has_input(3) ? in(ctx, 3) : nullptr;
+    launch_attention(out(ctx), in(ctx, 0), in(ctx, 1), in(ctx, 2), mask, s_, stream());
+    check_launch("attention");
+  }
+
+ private:
+  AttentionShape s_;
+};
+
 // ---- Data movement: device-to-device copies ----
 
 class ConcatKernel final : public CudaKernel {
@@ -420,6 +437,34 @@ std::unique_ptr<Kernel> make_layer_norm(const Build& b) {
   const std::vector<float> bias =
       b.has_input(2) ? expand_to_row(b, 2, normalized) : std::vector<float>{};
   return std::make_unique<LayerNormKernel>(b, rows, size, scale, bias);
+}
+
+// Shapes as ops/attention.cpp checks them at inference: Q [..., tq, d], K [..., tk, d] (K^T
+// [..., d, tk] when k_transposed), V [..., tk, dv], the mask broadcast to [..., tq, tk].
+std::unique_ptr<Kernel> make_attention(const Build& b) {
+  const Shape& q = b.in_shape(0);
+  const Shape& k = b.in_shape(1);
+  const Shape& v = b.in_shape(2);
+  const size_t r = q.size();
+  AttentionShape s;
+  s.k_transposed = b.node().attr_int("k_transposed", 0) != 0;
+  s.scale = b.node().attr_float("scale", 1.f);
+  s.tq = q[r - 2];
+  s.d = q[r - 1];
+  s.tk = s.k_transposed ? k[r - 1] : k[r - 2];
+  s.dv = v[r - 1];
+  s.rows = shape_numel(q) / s.d;
+  if (s.tk > kMaxAttentionKeys)
+    decline(std::to_string(s.tk) + " keys (at most " + std::to_string(kMaxAttentionKeys) + ")");
+  if (s.rows > std::numeric_limits<int32_t>::max()) decline(std::to_string(s.rows) + " rows");
+  if (b.has_input(3)) {
+    Shape scores(q.begin(), q.end() - 1);
+    scores.push_back(s.tk);
+    s.mask.rank = static_cast<int>(scores.size());
+    std::copy(scores.begin(), scores.end(), s.mask.out_dims);
+    broadcast_strides(b.in_shape(3), scores, s.mask.a_strides);
+  }
+  return std::make_unique<AttentionKernel>(b, s);
 }
 
 std::unique_ptr<Kernel> make_binary(const Build& b) {

@@ -11,7 +11,7 @@ std::vector<size_t> inputs_read_on_device(const std::string& op_type, bool int8,
   std::vector<size_t> all(inputs);
   for (size_t i = 0; i < inputs; ++i) all[i] = i;
   if (op_type == "Concat" || op_type == "Add" || op_type == "Sub" || op_type == "Mul" ||
-      op_type == "Div")
+      op_type == "Div" || op_type == "Attention")
     return all;
   std::vector<size_t> read = {0};  // the data input (constant data is declined or uploaded)
   const bool conv = op_type == "Conv" || op_type == "ConvTranspose";
