@@ -12,6 +12,7 @@
 #include "frugal/ir/onnx_io.h"
 #include "frugal/measure/train_run.h"
 #include "frugal/runtime/calibrate.h"
+#include "frugal/train/binarize_train.h"
 #include "frugal/train/qat.h"
 #include "frugal/train/trainer.h"
 #include "frugal/zoo/zoo.h"
@@ -62,6 +63,7 @@ void run_train(TrainArgs& a) {
                 trainer.describe_data().c_str(), trainer.policy().describe().c_str());
     if (trainer.qat()) std::printf("qat      %s\n", trainer.qat()->describe().c_str());
     if (trainer.kfac()) std::printf("kfac     %s\n", trainer.kfac()->describe().c_str());
+    if (trainer.binarize()) std::printf("binarize %s\n", trainer.binarize()->describe().c_str());
     std::fflush(stdout);
   }
   const bool bar = !a.quiet && isatty(STDERR_FILENO);
@@ -104,7 +106,12 @@ void run_train(TrainArgs& a) {
                      std::string(static_cast<size_t>(width - filled), '.').c_str(),
                      static_cast<long long>(done), static_cast<long long>(total), loss);
       });
-  ir::save_onnx(trainer.model(), a.output);
+  // --binarize: OUT.onnx holds the shadow (float) weights, OUT.binarized.onnx what
+  // frugal compress --binarize writes from them (the model the evaluations ran).
+  const train::BinarizeTrain* bin = trainer.binarize();
+  ir::save_onnx(bin ? bin->float_model(trainer.model()) : trainer.model(), a.output);
+  const std::string binarized_path = bin ? output_stem(a.output) + ".binarized.onnx" : "";
+  if (bin) ir::save_onnx(bin->export_binarized(trainer.model()).graph, binarized_path);
   std::string int8_path, ranges_path;
   std::vector<std::string> qat_notes;
   if (trainer.qat()) {
@@ -125,6 +132,7 @@ void run_train(TrainArgs& a) {
                         {"int8_model", int8_path},
                         {"ranges", ranges_path},
                         {"notes", qat_notes}};
+    if (bin) summary["binarize"] = {{"spec", bin->spec().str()}, {"model", binarized_path}};
     print_json(summary);
   } else if (!a.quiet) {
     std::printf("wrote %s (checkpoint %s)\n", a.output.c_str(), c.checkpoint.c_str());
@@ -133,6 +141,9 @@ void run_train(TrainArgs& a) {
                   ranges_path.c_str());
       for (const auto& n : qat_notes) std::printf("note     %s\n", n.c_str());
     }
+    if (bin)
+      std::printf("wrote %s (frugal compress --binarize %s of the trained weights)\n",
+                  binarized_path.c_str(), bin->spec().str().c_str());
   }
   if (!a.json && !trainer.cluster_summary().empty())  // --cluster keep (docs/compression.md)
     std::printf("cluster %s\n", trainer.cluster_summary().c_str());
@@ -160,6 +171,8 @@ void setup(CLI::App& app) {
       "  frugal train lenet5 --precision-schedule 0:e5m2,3:e4m3,8:bf16 -o sched.onnx\n"
       "  frugal train lenet5 --epochs 4 -o l.onnx --resume l.onnx.ckpt\n"
       "  frugal train lenet300_100 --circulant 32:pad --circulant-exclude last -o circ.onnx\n"
+      "  frugal train lenet.onnx --binarize ternary --epochs 2 --lr 0.01 -o tern.onnx   (STE; "
+      "writes tern.binarized.onnx)\n"
       "  frugal train lenet5 --optimizer kfac --epochs 2 -o kfac.onnx      (K-FAC: Gemm and "
       "Conv layers preconditioned; docs/training.md \"K-FAC\")\n"
       "  frugal train lenet5 --optimizer kfac --kfac-format factors=bf16,inverse=fp32 "
@@ -247,6 +260,14 @@ void setup(CLI::App& app) {
   sub->add_option("--qat", c.qat,
                   "quantization-aware training: int8[:per-channel|per-tensor][,sym|asym]"
                   "[,calib=minmax|percentile[:P]][,start=E][,freeze=E] (docs/quantization.md)");
+  sub->add_option("--binarize", c.binarize,
+                  "binary|ternary[:all][:acts[:packed]]: train binary/ternary weights (and "
+                  "activations) with the straight-through estimator; writes OUT.binarized.onnx "
+                  "(docs/training.md)");
+  sub->add_option("--binarize-exclude", c.binarize_exclude,
+                  "layers --binarize leaves float: names, globs, first, last");
+  sub->add_flag("--binarize-clip", c.binarize_clip,
+                "clip the binarized layers' shadow weights to [-1, 1] after each step");
   sub->add_flag("-q,--quiet", a->quiet, "no per-epoch lines");
   sub->callback([a] { run_train(*a); });
 }

@@ -1,4 +1,5 @@
 #include "frugal/compress/binarize.h"
+#include "frugal/compress/binarize_layers.h"
 
 #include <algorithm>
 #include <cmath>
@@ -51,11 +52,6 @@ ir::Node simple_node(std::string name, const char* op, std::vector<std::string> 
   n.inputs = std::move(inputs);
   n.outputs = {std::move(output)};
   return n;
-}
-
-// Layers whose input may be binarized: Conv, and Gemm reading A untransposed.
-bool takes_binary_acts(const ir::Node& n) {
-  return n.op_type == "Conv" || (n.op_type == "Gemm" && n.attr_int("transA", 0) == 0);
 }
 
 // Reads the layer's input through beta * sign(x), beta = mean |x| over each sample (the
@@ -138,26 +134,18 @@ void write_packed(ir::Graph& g, ir::Node& n, const PrunableLayer& l, const Tenso
 }
 
 LayerBinarized binarize_layer(ir::Graph& g, const PrunableLayer& l, const BinarizeSpec& spec) {
-  const bool ternary = spec.ternary;
   LayerBinarized out{l.name, l.op_type, l.rows, l.cols};
   const Tensor& w = *g.initializer(l.weight);
-  Tensor signs(DType::kF32, l.shape);
-  Tensor alpha(DType::kF32, channel_shape(l));
-  std::vector<float> row(static_cast<size_t>(l.cols));
+  const auto [signs, alpha] = binarize_weight(w, l, spec.ternary);
   double err = 0, norm = 0;
-  for (int64_t r = 0; r < l.rows; ++r) {
-    for (int64_t c = 0; c < l.cols; ++c)
-      row[static_cast<size_t>(c)] = w.data<float>()[l.offset(r, c)];
-    const BinaryRow b = binarize_row(row.data(), l.cols, ternary);
-    alpha.data<float>()[r] = b.alpha;
+  for (int64_t r = 0; r < l.rows; ++r)
     for (int64_t c = 0; c < l.cols; ++c) {
-      const float s = b.signs[static_cast<size_t>(c)], v = row[static_cast<size_t>(c)];
-      signs.data<float>()[l.offset(r, c)] = s;
+      const float s = signs.data<float>()[l.offset(r, c)], v = w.data<float>()[l.offset(r, c)];
+      const float a = alpha.data<float>()[r];
       out.zeros += s == 0;
-      err += (v - b.alpha * s) * (v - b.alpha * s);
+      err += (v - a * s) * (v - a * s);
       norm += double(v) * v;
     }
-  }
   out.rel_error = norm > 0 ? std::sqrt(err / norm) : 0;
 
   ir::Node& n = g.nodes[static_cast<size_t>(l.node)];
@@ -194,6 +182,42 @@ LayerBinarized binarize_layer(ir::Graph& g, const PrunableLayer& l, const Binari
 }
 
 }  // namespace
+
+bool takes_binary_acts(const ir::Node& n) {
+  return n.op_type == "Conv" || (n.op_type == "Gemm" && n.attr_int("transA", 0) == 0);
+}
+
+BinaryWeight binarize_weight(const Tensor& w, const PrunableLayer& l, bool ternary) {
+  BinaryWeight out{Tensor(DType::kF32, l.shape), Tensor(DType::kF32, channel_shape(l))};
+  std::vector<float> row(static_cast<size_t>(l.cols));
+  for (int64_t r = 0; r < l.rows; ++r) {
+    for (int64_t c = 0; c < l.cols; ++c)
+      row[static_cast<size_t>(c)] = w.data<float>()[l.offset(r, c)];
+    const BinaryRow b = binarize_row(row.data(), l.cols, ternary);
+    out.alpha.data<float>()[r] = b.alpha;
+    for (int64_t c = 0; c < l.cols; ++c)
+      out.signs.data<float>()[l.offset(r, c)] = b.signs[static_cast<size_t>(c)];
+  }
+  return out;
+}
+
+std::vector<PrunableLayer> binarized_layers(const ir::Graph& graph, const BinarizeSpec& spec,
+                                            std::vector<std::string>* notes) {
+  const std::vector<PrunableLayer> layers = prunable_layers(graph);
+  std::vector<std::string> exclude = spec.exclude;
+  if (!spec.all) exclude.insert(exclude.end(), {"first", "last"});
+  const std::vector<bool> excluded = excluded_layers(layers, exclude);
+  std::vector<PrunableLayer> out;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    if (excluded[i]) continue;
+    if (const std::string why = unsupported(graph, layers[i]); !why.empty()) {
+      if (notes) notes->push_back(layers[i].name + ": left float (" + why + ")");
+      continue;
+    }
+    out.push_back(layers[i]);
+  }
+  return out;
+}
 
 std::string BinarizeSpec::str() const {
   return std::string(ternary ? "ternary" : "binary") + (all ? ":all" : "") + (acts ? ":acts" : "") +
@@ -246,22 +270,13 @@ BinarizeResult binarize(const ir::Graph& graph, const BinarizeSpec& spec) {
   BinarizeResult out;
   out.spec = spec;
   out.graph = graph;
-  const std::vector<PrunableLayer> layers = prunable_layers(graph);
-  std::vector<std::string> exclude = spec.exclude;
-  if (!spec.all) exclude.insert(exclude.end(), {"first", "last"});
-  const std::vector<bool> excluded = excluded_layers(layers, exclude);
   nlohmann::json names = nlohmann::json::array();
-  for (size_t i = 0; i < layers.size(); ++i) {
-    if (excluded[i]) continue;
-    if (const std::string why = unsupported(graph, layers[i]); !why.empty()) {
-      out.notes.push_back(layers[i].name + ": left float (" + why + ")");
-      continue;
-    }
-    out.layers.push_back(binarize_layer(out.graph, layers[i], spec));
+  for (const PrunableLayer& l : binarized_layers(graph, spec, &out.notes)) {
+    out.layers.push_back(binarize_layer(out.graph, l, spec));
     if (spec.acts && !out.layers.back().acts)
-      out.notes.push_back(layers[i].name +
+      out.notes.push_back(l.name +
                           ": activations left float (only Conv and Gemm take binary ones)");
-    names.push_back(layers[i].name);
+    names.push_back(l.name);
   }
   const bool any_acts = std::any_of(out.layers.begin(), out.layers.end(),
                                     [](const LayerBinarized& l) { return l.acts; });

@@ -13,6 +13,7 @@
 #include "frugal/kernels/emu/emu_gemm.h"
 #include "frugal/kernels/threads.h"
 #include "frugal/ops/cost.h"
+#include "frugal/train/binarize_train.h"
 #include "frugal/train/cluster_keep.h"
 #include "frugal/train/prune_schedule.h"
 #include "frugal/train/qat.h"
@@ -201,6 +202,27 @@ ir::Graph circulant_layers(const ir::Graph& model, const TrainConfig& config) {
   return compress::circulant(model, spec).graph;
 }
 
+// --binarize: refused next to the other weight transforms (each would fight the other over
+// the same weights), then the layers are chosen on the float model.
+std::unique_ptr<BinarizeTrain> binarize_state(const ir::Graph& model, const TrainConfig& config) {
+  const std::pair<const std::string*, const char*> conflicts[] = {
+      {&config.qat, "--qat"},
+      {&config.circulant, "--circulant"},
+      {&config.cluster, "--cluster"},
+      {&config.prune, "--prune"}};
+  for (const auto& [value, flag] : conflicts)
+    if (!value->empty())
+      throw UserError("--binarize cannot be combined with " + std::string(flag) +
+                      " (both rewrite the same weights)");
+  compress::BinarizeSpec spec = compress::parse_binarize_spec(config.binarize);
+  if (!config.binarize_exclude.empty()) {
+    compress::PruneSpec excludes;
+    excludes.add_excludes(config.binarize_exclude);
+    spec.exclude = excludes.exclude;
+  }
+  return std::make_unique<BinarizeTrain>(spec, config.binarize_clip, model);
+}
+
 }  // namespace
 
 Trainer::Trainer(ir::Graph model, TrainConfig config)
@@ -239,6 +261,12 @@ Trainer::Trainer(ir::Graph model, TrainConfig config)
   if (qat_spec)  // QAT maps the export's layers back by node name: name the unnamed ones
     for (auto& n : model.nodes)
       if (n.name.empty()) n.name = model.unique_name(n.op_type + "_qat");
+  if (!config_.binarize.empty()) {
+    binarize_ = binarize_state(model, config_);
+    model = binarize_->training_graph(std::move(model));
+  } else if (!config_.binarize_exclude.empty() || config_.binarize_clip) {
+    throw UserError("--binarize-exclude and --binarize-clip need --binarize");
+  }
   if (!config_.circulant.empty()) model = circulant_layers(model, config_);
   const std::string model_name = model.name.empty() ? "the model" : "model '" + model.name + "'";
   GraphOptions gopt;
@@ -311,8 +339,9 @@ Trainer::Trainer(ir::Graph model, TrainConfig config)
                       " has no trainable Gemm or Conv layer to precondition");
   }
   const bool rounds = policy_.active() || precision_schedule_.active();
-  if (rounds || qat_ || kfac_)
+  if (rounds || qat_ || kfac_ || binarize_)
     graph_->set_hook([this, rounds](TensorClass cls, const std::string& name, Tensor& t) {
+      if (binarize_) binarize_->apply(cls, name, t);
       if (rounds && !host_pass_) policy_.apply(cls, name, t, iteration_);
       if (qat_) qat_->apply(cls, name, t, graph_->graph());
       if (kfac_ && cls != TensorClass::kWeight && cls != TensorClass::kGradient &&
@@ -423,6 +452,9 @@ double Trainer::evaluate(const Dataset& data, int64_t limit) {
   if (limit > 0) n = std::min(n, limit);
   std::vector<int64_t> idx(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) idx[static_cast<size_t>(i)] = i;
+  if (binarize_)  // the exported binary/ternary model's accuracy
+    return binarize_->accuracy(graph_->graph(), data, idx, std::max<int64_t>(config_.batch, 256),
+                               config_.threads);
   const std::unique_ptr<TrainGraph> exported = qat_exported_graph();
   return [&] {
     int64_t correct = 0;
@@ -542,7 +574,10 @@ void Trainer::run(const std::function<void(const EpochStats&)>& on_epoch,
         static_cast<double>(correct) / static_cast<double>(std::max<int64_t>(seen, 1));
     st.images_per_second = train_seconds > 0 ? static_cast<double>(seen) / train_seconds : 0;
     st.loss_scale = scaler_.scale();
-    if (!val_indices_.empty()) {
+    if (!val_indices_.empty() && binarize_) {
+      st.val_accuracy =
+          binarize_->accuracy(graph_->graph(), *train_, val_indices_, 256, config_.threads);
+    } else if (!val_indices_.empty()) {
       const std::unique_ptr<TrainGraph> exported = qat_exported_graph();
       int64_t vc = 0;
       Tensor vi, vl;
@@ -611,6 +646,7 @@ void Trainer::apply_step(std::vector<Tensor>& grads, float lr, const Tensor& x,
     if (cluster_) cluster_->tie_gradient(p, grads[k]);
     optimizer_.update(p, w, grads[k], lr);
     if (cluster_) cluster_->snap(p, w);
+    if (binarize_) binarize_->after_step(p, w);
     if (policy_.master_in_weight_format() || policy_.master().format) {
       policy_.apply_master(p, w, iteration_);
       auto& state = optimizer_.state()[p];

@@ -70,6 +70,11 @@ struct TrainConfig {
   // spec; the initial dense weights are projected, their spread kept. Excludes as --exclude.
   std::string circulant;
   std::string circulant_exclude;
+  // Binary/ternary training with the straight-through estimator (train/binarize_train.h):
+  // "" none, else the --binarize spec; excludes as --exclude; clip: shadow weights in [-1, 1].
+  std::string binarize;
+  std::string binarize_exclude;
+  bool binarize_clip = false;
 };
 
 struct EpochStats {
@@ -94,6 +99,7 @@ using ProgressFn = std::function<void(int64_t epoch, int64_t done, int64_t total
 class PruneSchedule;  // train/prune_schedule.h
 class QatState;       // train/qat.h
 class ClusterKeep;    // train/cluster_keep.h
+class BinarizeTrain;  // train/binarize_train.h
 
 class Trainer {
  public:
@@ -122,6 +128,8 @@ class Trainer {
   std::string cluster_summary() const;
   // --qat: the fake-quantization state (ranges learned so far; export_int8); else null.
   const QatState* qat() const { return qat_.get(); }
+  // --binarize: the layers trained binary/ternary (export_binarized, float_model); else null.
+  const BinarizeTrain* binarize() const { return binarize_.get(); }
   // --optimizer kfac: the preconditioner (factors, damping); else null.
   const Kfac* kfac() const { return kfac_.get(); }
   // "" without --halp; else the host/accelerator traffic and MAC shares so far.
@@ -157,6 +165,7 @@ class Trainer {
   std::unique_ptr<PruneSchedule> prune_;  // --prune
   std::unique_ptr<QatState> qat_;         // --qat
   std::unique_ptr<ClusterKeep> cluster_;  // --cluster keep
+  std::unique_ptr<BinarizeTrain> binarize_;  // --binarize
   std::unique_ptr<Kfac> kfac_;            // --optimizer kfac
   std::unique_ptr<Halp> halp_;            // --halp
   int64_t forward_macs_ = 0;              // per sample (HALP's MAC counts)
