@@ -5,6 +5,7 @@
 
 #include "frugal/core/error.h"
 #include "frugal/runtime/session.h"
+#include "frugal/train/ste_mask.h"
 
 namespace frugal::train {
 
@@ -105,13 +106,7 @@ void BinarizeTrain::apply(TensorClass cls, const std::string& value, Tensor& t) 
       if (act_values_.count(value)) t = binary_activation(t, &masks_[value]);
       return;
     case TensorClass::kError: {
-      auto m = masks_.find(value);
-      if (m == masks_.end() || static_cast<int64_t>(m->second.size()) != t.numel()) return;
-      Tensor g = t.clone();  // the error may be shared with another value's
-      float* d = g.data<float>();
-      for (size_t i = 0; i < m->second.size(); ++i)
-        if (m->second[i]) d[i] = 0.0f;
-      t = g;
+      if (auto m = masks_.find(value); m != masks_.end()) zero_blocked(t, m->second);
       return;
     }
     case TensorClass::kGradient:

@@ -8,6 +8,7 @@
 #include "frugal/core/strings.h"
 #include "frugal/ir/subgraph.h"
 #include "frugal/ops/quantize_math.h"
+#include "frugal/train/ste_mask.h"
 
 namespace frugal::train {
 namespace {
@@ -167,13 +168,7 @@ void QatState::apply(TensorClass cls, const std::string& value, Tensor& t, const
       if (active_ && acts_.count(value)) t = fake_quant_activation(value, t, training_);
       return;
     case TensorClass::kError: {
-      auto m = masks_.find(value);
-      if (m == masks_.end() || static_cast<int64_t>(m->second.size()) != t.numel()) return;
-      Tensor g = t.clone();  // the error may be shared with another value's
-      float* d = g.data<float>();
-      for (size_t i = 0; i < m->second.size(); ++i)
-        if (m->second[i]) d[i] = 0.0f;
-      t = g;
+      if (auto m = masks_.find(value); m != masks_.end()) zero_blocked(t, m->second);
       return;
     }
     case TensorClass::kGradient:
