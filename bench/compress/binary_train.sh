@@ -10,15 +10,17 @@
 # (cpu backend, 1 thread) of the packed fully binary model against fp32 and int8 (static,
 # random calibration), alternated ROUNDS times (median [min-max] of the per-round p50s).
 #   bash bench/compress/binary_train.sh build/frugal OUT
-#   defaults: FT_EPOCHS=2 FT_LR=0.01 R8_EPOCHS=3 R8_FT_EPOCHS=1 R8_FT_LIMIT=0 TEST_LIMIT=0 ROUNDS=5
+#   defaults: FT_EPOCHS=2 FT_LR=0.01 R8_EPOCHS=3 R8_LIMIT=0 R8_FT_EPOCHS=1 R8_FT_LIMIT=0
+#             TEST_LIMIT=0 ROUNDS=5
 # LeNet-5 fp32 is bench/compress/deep_compression.sh's (same command and seed; trained here
-# when OUT lacks it). resnet8_fmnist fp32 is trained here (R8_EPOCHS of the default recipe);
-# R8_FT_LIMIT > 0 fine-tunes it on the first N training images only. Writes
+# when OUT lacks it). resnet8_fmnist fp32 is trained here (R8_EPOCHS of the default recipe,
+# on the first R8_LIMIT training images when > 0); R8_FT_LIMIT > 0 fine-tunes it on the
+# first N training images only. Writes
 # OUT/binary_train.md (the table of docs/compression.md "Binary and ternary").
 set -euo pipefail
 frugal="$(realpath "$1")"; out="$2"; mkdir -p "$out"; cd "$out"
 export OMP_WAIT_POLICY=passive
-ft_epochs="${FT_EPOCHS:-2}"; ft_lr="${FT_LR:-0.01}"; r8_epochs="${R8_EPOCHS:-3}"
+ft_epochs="${FT_EPOCHS:-2}"; ft_lr="${FT_LR:-0.01}"; r8_epochs="${R8_EPOCHS:-3}"; r8_limit="${R8_LIMIT:-0}"
 r8_ft_epochs="${R8_FT_EPOCHS:-1}"; r8_ft_limit="${R8_FT_LIMIT:-0}"
 test_limit="${TEST_LIMIT:-0}"; rounds="${ROUNDS:-5}"
 train() { "$frugal" train "$@" --data fashion-mnist --batch 64 --momentum 0.9 --threads 1 -q; }
@@ -31,7 +33,7 @@ latency() {  # MODEL [extra bench options] -> p50 ms
 }
 
 [ -f l5.onnx ] || train lenet5 --epochs 10 --lr 0.05 --schedule-lr cosine --seed 1 -o l5.onnx
-[ -f r8.onnx ] || train resnet8_fmnist --epochs "$r8_epochs" --seed 1 -o r8.onnx
+[ -f r8.onnx ] || train resnet8_fmnist --epochs "$r8_epochs" --limit "$r8_limit" --seed 1 -o r8.onnx
 specs="binary ternary binary:acts:packed"
 {
   echo "| model | variant | top-1 no fine-tuning (%) | top-1 STE fine-tuned (%) | encoded B | vs fp32 |"
@@ -40,17 +42,17 @@ specs="binary ternary binary:acts:packed"
 for net in l5 r8; do
   limit=0; epochs="$ft_epochs"
   if [ "$net" = r8 ]; then limit="$r8_ft_limit"; epochs="$r8_ft_epochs"; fi
-  "$frugal" compress "$net.onnx" --encode --data fashion-mnist --limit "$test_limit" -o "$net.fgz" --json > "$net.json"
-  raw=$(field "$net.json" 'j["encoded"]["raw_bytes"]')
-  printf '| %s | fp32 | %.2f | - | %s | 1x |\n' "$net" \
-    "$(field "$net.json" '100 * j["accuracy"]["before"]')" "$raw" >> binary_train.md
   for spec in $specs; do
     tag="${net}_${spec//:/_}"
-    binarize "$net.onnx" "$spec" "$tag"
-    train "$net.onnx" --binarize "$spec" --epochs "$epochs" --lr "$ft_lr" --schedule-lr cosine \
-      --seed 3 --limit "$limit" -o "${tag}_ft.onnx"
-    binarize "${tag}_ft.onnx" "$spec" "${tag}_ftb"
+    # Each step is skipped when its output exists (a rerun only rebuilds the tables).
+    [ -f "$tag.json" ] || binarize "$net.onnx" "$spec" "$tag"
+    [ -f "${tag}_ft.onnx" ] || train "$net.onnx" --binarize "$spec" --epochs "$epochs" \
+      --lr "$ft_lr" --schedule-lr cosine --seed 3 --limit "$limit" -o "${tag}_ft.onnx"
+    [ -f "${tag}_ftb.json" ] || binarize "${tag}_ft.onnx" "$spec" "${tag}_ftb"
+    raw=$(field "$tag.json" 'j["encoded"]["raw_bytes"]')
     enc=$(field "$tag.json" 'j["encoded"]["encoded_bytes"]')
+    [ "$spec" = binary ] && printf '| %s | fp32 | %.2f | - | %s | 1x |\n' "$net" \
+      "$(field "$tag.json" '100 * j["accuracy"]["before"]')" "$raw" >> binary_train.md
     printf '| %s | %s | %.2f | %.2f | %s | %.1fx smaller |\n' "$net" "$spec" \
       "$(field "$tag.json" '100 * j["accuracy"]["after"]')" \
       "$(field "${tag}_ftb.json" '100 * j["accuracy"]["after"]')" "$enc" \
