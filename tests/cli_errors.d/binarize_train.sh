@@ -7,3 +7,7 @@ expect 1 "--binarize cannot be combined with --cluster" -- "$frugal" train lenet
 expect 1 "--binarize cannot be combined with --prune" -- "$frugal" train lenet5 --binarize ternary --prune 0.5 --limit 32 -o "$tmp/bt.onnx"
 expect 1 "no Conv/Gemm/MatMul layer to binarize" -- "$frugal" train lenet5 --binarize binary --binarize-exclude 'conv2,fc1,fc2' --limit 32 -o "$tmp/bt.onnx"
 expect 1 "--binarize-exclude and --binarize-clip need --binarize" -- "$frugal" train lenet5 --binarize-clip --limit 32 -o "$tmp/bt.onnx"
+# A checkpoint records the --binarize spec: resuming under another spec, or none, is refused.
+"$frugal" train "$tmp/lenet5.onnx" --binarize binary --limit 64 --epochs 2 --stop-after 1 -q -o "$tmp/bin.onnx" >/dev/null 2>&1
+expect 1 "--resume: checkpoint '$tmp/bin.onnx.ckpt' was made with --binarize binary, not ternary" -- "$frugal" train "$tmp/lenet5.onnx" --binarize ternary --limit 64 --epochs 2 --resume "$tmp/bin.onnx.ckpt" -o "$tmp/bin.onnx"
+expect 1 "was made with --binarize; give the same --binarize" -- "$frugal" train "$tmp/lenet5.onnx" --limit 64 --epochs 2 --resume "$tmp/bin.onnx.ckpt" -o "$tmp/bin.onnx"

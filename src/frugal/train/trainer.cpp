@@ -126,7 +126,7 @@ struct Reader {
 
 constexpr char kMagic[] = "FRUGAL-TRAIN-CKPT-1";
 // Optional sections after the state, each behind its tag.
-constexpr uint8_t kQatSection = 1, kKfacSection = 2, kHalpSection = 3;
+constexpr uint8_t kQatSection = 1, kKfacSection = 2, kHalpSection = 3, kBinarizeSection = 4;
 
 Tensor unscaled(const Tensor& g, float scale) {
   if (scale == 1.0f) return g;
@@ -200,6 +200,13 @@ ir::Graph circulant_layers(const ir::Graph& model, const TrainConfig& config) {
     spec.exclude = excludes.exclude;
   }
   return compress::circulant(model, spec).graph;
+}
+
+// --binarize's spec as a checkpoint records it (layers excluded and clipping included).
+std::string binarize_name(const BinarizeTrain& b) {
+  std::string name = b.spec().str();
+  for (const auto& e : b.spec().exclude) name += ",exclude=" + e;
+  return b.clip() ? name + ",clip" : name;
 }
 
 // --binarize: refused next to the other weight transforms (each would fight the other over
@@ -769,6 +776,10 @@ void Trainer::save_checkpoint(int64_t epochs_done) const {
       w.pod<uint8_t>(kHalpSection);
       w.tensors(halp_->state());
     }
+    if (binarize_) {  // --binarize: the spec (the shadow weights are the initializers)
+      w.pod<uint8_t>(kBinarizeSection);
+      w.str(binarize_name(*binarize_));
+    }
   }
   // Whole or not at all, even when the process is killed mid-write (core/atomic_file.h).
   try {
@@ -823,7 +834,7 @@ void Trainer::load_checkpoint(const std::string& path) {
     for (uint64_t j = 0; j < k; ++j) ts.push_back(r.tensor());
     optimizer_.state()[name] = ts;
   }
-  bool has_qat = false, has_kfac = false, has_halp = false;
+  bool has_qat = false, has_kfac = false, has_halp = false, has_binarize = false;
   while (is.peek() != std::ifstream::traits_type::eof()) {
     const auto tag = r.pod<uint8_t>();
     if (tag == kQatSection && qat_ && !has_qat) {
@@ -835,6 +846,14 @@ void Trainer::load_checkpoint(const std::string& path) {
     } else if (tag == kHalpSection && halp_ && !has_halp) {
       has_halp = true;
       halp_->restore(r.tensors());
+    } else if (tag == kBinarizeSection && binarize_ && !has_binarize) {
+      has_binarize = true;
+      if (const std::string spec = r.str(); spec != binarize_name(*binarize_))
+        throw UserError("--resume: checkpoint '" + path + "' was made with --binarize " + spec +
+                        ", not " + binarize_name(*binarize_));
+    } else if (tag == kBinarizeSection) {
+      throw UserError("--resume: checkpoint '" + path +
+                      "' was made with --binarize; give the same --binarize");
     } else if (tag == kQatSection || tag == kKfacSection || tag == kHalpSection) {
       throw UserError("--resume: checkpoint '" + path + "' was made with " +
                       (tag == kQatSection    ? "--qat; give the same --qat"
@@ -848,6 +867,8 @@ void Trainer::load_checkpoint(const std::string& path) {
     throw UserError("--resume: checkpoint '" + path + "' was made without --qat");
   if (kfac_ && !has_kfac)
     throw UserError("--resume: checkpoint '" + path + "' was made without --optimizer kfac");
+  if (binarize_ && !has_binarize)
+    throw UserError("--resume: checkpoint '" + path + "' was made without --binarize");
   if (halp_ && !has_halp)
     throw UserError("--resume: checkpoint '" + path + "' was made without --halp");
 }
