@@ -34,7 +34,7 @@ run() {  # MODEL BATCH VARIANT THREADS ROUND
     before) file="${model}_bin.onnx"; exe="$before" ;;
   esac
   local q=(--duration 1 --min-queries 16)
-  [ "$batch" -gt 1 ] && q=(--duration 0.01 --min-queries 4 --warmup 0.01)
+  [ "$batch" -gt 1 ] && q=(--duration 0.3 --min-queries 8 --warmup 0.05)
   "$exe" bench "$file" --backend cpu,ref --threads "$th" --parallel-min-us 0 --batch "$batch" \
     "${q[@]}" --profile --profile-rows 100 "${extra[@]}" \
     > "prof_${model}_b${batch}_t${th}_${variant}_${r}.txt"
