@@ -277,6 +277,29 @@ TEST(CudaVsRef, Attention) {
     }
 }
 
+// Gather with constant indices (a ViT's class-token pick: a scalar index on axis 1; negative,
+// repeated and 2-D indices) and Concat with a constant input (the class token itself).
+TEST(CudaVsRef, GatherAndConstantConcat) {
+  FRUGAL_SKIP_WITHOUT_GPU();
+  const Tensor x = random_tensor({2, 5, 3, 4}, 71);
+  struct Case {
+    int64_t axis;
+    Shape shape;
+    std::vector<int64_t> index;
+  };
+  for (const Case& c : std::vector<Case>{
+           {1, {}, {0}}, {0, {3}, {1, -1, 0}}, {-1, {2, 2}, {3, 0, 0, -2}}, {2, {1}, {2}}})
+    expect_on_gpu(
+        one_node("Gather",
+                 {input("x", x), constant("i", Tensor::from_vector<int64_t>(c.shape, c.index))},
+                 {{"axis", attr(c.axis)}}),
+        "cuda", 0, "Gather axis " + std::to_string(c.axis));
+  expect_on_gpu(
+      one_node("Concat", {constant("cls", random_tensor({2, 1, 3, 4}, 72)), input("x", x)},
+               {{"axis", attr(int64_t{1})}}),
+      "cuda", 0, "Concat with a constant input");
+}
+
 TEST(CudaVsRef, SoftmaxAndDataMovement) {
   FRUGAL_SKIP_WITHOUT_GPU();
   const Tensor x = random_tensor({2, 3, 4, 5}, 26, 4.f);

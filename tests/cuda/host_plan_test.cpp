@@ -52,6 +52,7 @@ TEST(CudaHostPlan, UploadsOnlyTheConstantsReadOnTheGpu) {
   EXPECT_EQ(inputs_read_on_device("LayerNormalization", false, 3), (Inputs{0}));
   EXPECT_EQ(inputs_read_on_device("Reshape", false, 2), (Inputs{0}));
   EXPECT_EQ(inputs_read_on_device("Resize", false, 4), (Inputs{0}));
+  EXPECT_EQ(inputs_read_on_device("Gather", false, 2), (Inputs{0}));  // indices: normalized copy
   EXPECT_EQ(inputs_read_on_device("Relu", false, 1), (Inputs{0}));
 #endif
 }

@@ -166,6 +166,7 @@ const std::map<std::string, OpEntry>& op_table() {
       {"Resize", {make_resize, false, 1}},
       {"Upsample", {make_resize, false, 1}},
       {"Transpose", {make_transpose, false}},
+      {"Gather", {make_gather, false, 1}},
       {"Reshape", {make_reshape, false, 1}},
       {"Flatten", {make_reshape, false}},
       {"Squeeze", {make_reshape, false, 1}},

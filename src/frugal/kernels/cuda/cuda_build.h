@@ -110,6 +110,7 @@ std::unique_ptr<Kernel> make_concat(const Build& b);
 std::unique_ptr<Kernel> make_split(const Build& b);
 std::unique_ptr<Kernel> make_resize(const Build& b);  // Resize, Upsample
 std::unique_ptr<Kernel> make_transpose(const Build& b);
+std::unique_ptr<Kernel> make_gather(const Build& b);   // constant indices
 std::unique_ptr<Kernel> make_reshape(const Build& b);  // Reshape, Flatten, Squeeze, Unsqueeze
 
 }  // namespace frugal::kernels::cuda

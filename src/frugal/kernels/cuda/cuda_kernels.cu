@@ -288,6 +288,14 @@ __global__ void layer_norm_kernel(float* y, const float* x, int64_t size, float 
   }
 }
 
+__global__ void gather_kernel(float* y, const float* x, const int64_t* index, int64_t outer,
+                              int64_t n_index, int64_t inner, int64_t axis_dim) {
+  FRUGAL_GRID_LOOP(i, outer * n_index * inner) {
+    const int64_t r = i % inner, j = (i / inner) % n_index, o = i / (inner * n_index);
+    y[i] = x[(o * axis_dim + index[j]) * inner + r];
+  }
+}
+
 __global__ void transpose_kernel(float* y, const float* x, int64_t n, Permute p) {
   FRUGAL_GRID_LOOP(i, n) {
     int64_t rest = i, src = 0;
@@ -386,6 +394,12 @@ void launch_attention(float* y, const float* q, const float* k, const float* v, 
                       const AttentionShape& s, cudaStream_t stream) {
   const size_t shared = static_cast<size_t>(s.tk) * sizeof(float);
   attention_kernel<<<static_cast<unsigned>(s.rows), 128, shared, stream>>>(y, q, k, v, mask, s);
+}
+
+void launch_gather(float* y, const float* x, const int64_t* index, int64_t outer, int64_t n_index,
+                   int64_t inner, int64_t axis_dim, cudaStream_t stream) {
+  gather_kernel<<<blocks_for(outer * n_index * inner), kThreads, 0, stream>>>(
+      y, x, index, outer, n_index, inner, axis_dim);
 }
 
 void launch_transpose(float* y, const float* x, int64_t n, const Permute& p, cudaStream_t stream) {

@@ -126,6 +126,11 @@ struct AttentionShape {
 void launch_attention(float* y, const float* q, const float* k, const float* v, const float* mask,
                       const AttentionShape& s, cudaStream_t stream);
 
+// Gather: x viewed as [outer, axis_dim, inner], y as [outer, n_index, inner];
+// y[o, j, r] = x[o, index[j], r], the indices already within [0, axis_dim) (checked on the host).
+void launch_gather(float* y, const float* x, const int64_t* index, int64_t outer, int64_t n_index,
+                   int64_t inner, int64_t axis_dim, cudaStream_t stream);
+
 // y = x with its dimensions permuted: y's dimension d is x's dimension perm[d].
 struct Permute {
   int rank = 0;

@@ -1,7 +1,7 @@
 // The cuda backend's kernels on its own device code (cuda_kernels.cu) and on plain
 // device copies: pooling, BatchNormalization (inference), elementwise and binary
 // operators (Gelu included), softmax, LayerNormalization, Attention, Resize, Concat, Split,
-// Transpose and the shape-only operators.
+// Gather, Transpose and the shape-only operators.
 #include <algorithm>
 #include <limits>
 
@@ -336,6 +336,29 @@ class ResizeKernel final : public CudaKernel {
   std::shared_ptr<void> index_, weight_;
 };
 
+class GatherKernel final : public CudaKernel {
+ public:
+  GatherKernel(const Build& b, const std::vector<int64_t>& index, int64_t outer, int64_t inner,
+               int64_t axis_dim)
+      : CudaKernel(b),
+        index_(device().upload(index.data(), index.size() * sizeof(int64_t))),
+        outer_(outer),
+        n_index_(static_cast<int64_t>(index.size())),
+        inner_(inner),
+        axis_dim_(axis_dim) {
+    impl_ = "cuda:gather";
+  }
+  void run(ops::KernelContext& ctx) override {
+    launch_gather(out(ctx), in(ctx, 0), static_cast<const int64_t*>(index_.get()), outer_, n_index_,
+                  inner_, axis_dim_, stream());
+    check_launch("gather");
+  }
+
+ private:
+  std::shared_ptr<void> index_;
+  int64_t outer_, n_index_, inner_, axis_dim_;
+};
+
 class TransposeKernel final : public CudaKernel {
  public:
   TransposeKernel(const Build& b, const Permute& p)
@@ -507,8 +530,7 @@ std::unique_ptr<Kernel> make_concat(const Build& b) {
   const Shape& y = b.out_shape();
   int64_t axis = b.node().attr_int("axis");
   if (axis < 0) axis += static_cast<int64_t>(y.size());
-  for (size_t i = 0; i < b.view.inputs.size(); ++i)
-    if (b.constant(i)) decline("constant inputs not implemented");
+  // Constant inputs (a ViT's class token) are uploaded at plan time (host_plan.h).
   return std::make_unique<ConcatKernel>(b, static_cast<size_t>(axis));
 }
 
@@ -563,6 +585,33 @@ std::unique_ptr<Kernel> make_resize(const Build& b) {
     decline(std::to_string(combos) + " taps per output (at most " + std::to_string(kMaxResizeTaps) +
             ")");
   return std::make_unique<ResizeKernel>(b, t, index, weight);
+}
+
+// Constant indices only (a ViT's class-token Gather): normalized and range-checked here,
+// since a kernel cannot report an index out of range.
+std::unique_ptr<Kernel> make_gather(const Build& b) {
+  const Shape& x = b.in_shape(0);
+  const auto rank = static_cast<int64_t>(x.size());
+  int64_t axis = b.node().attr_int("axis", 0);
+  if (axis < 0) axis += rank;
+  if (axis < 0 || axis >= rank) decline("axis out of range");
+  const Tensor* indices = b.constant(1);
+  if (!indices) decline("indices not constant");
+  if (b.constant(0)) decline("constant data");
+  const auto a = static_cast<size_t>(axis);
+  const int64_t dim = x[a];
+  std::vector<int64_t> index;
+  for (double v : indices->to_double()) {
+    auto i = static_cast<int64_t>(v);
+    if (i < 0) i += dim;
+    if (i < 0 || i >= dim)
+      decline("index " + std::to_string(static_cast<int64_t>(v)) + " out of range for " +
+              std::to_string(dim));
+    index.push_back(i);
+  }
+  if (index.empty()) decline("no indices");
+  return std::make_unique<GatherKernel>(b, index, product(x, 0, a), product(x, a + 1, x.size()),
+                                        dim);
 }
 
 std::unique_ptr<Kernel> make_transpose(const Build& b) {
