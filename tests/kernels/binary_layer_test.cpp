@@ -274,6 +274,40 @@ TEST(BinaryLayer, Avx512TapProductsMatchDefinition) {
   expect_taps_match(kernels::cpu::PopcountIsa::kAvx512);
 }
 
+// The outputs computed in the AVX-512 tiles (scale, bias and scatter in registers) against
+// the portable products and loop, bit for bit: output rows around the 8-lane edge, position
+// counts around the 4-position tile.
+TEST(BinaryLayer, Avx512OutputsMatchPortable) {
+  namespace cpu = kernels::cpu;
+  if (cpu::best_popcount_isa() != cpu::PopcountIsa::kAvx512)
+    GTEST_SKIP() << "this CPU lacks AVX-512 F + VPOPCNTDQ";
+  const std::vector<int64_t> taps = {0, 2};
+  uint64_t seed = 71;
+  for (int64_t M : {1, 7, 8, 9, 17, 32})
+    for (int64_t P : {1, 3, 4, 9}) {
+      const Bits planes = random_bits(P + 2, 128, true, seed++);
+      const Bits w = random_bits(M, 2 * 128, true, seed++);
+      const cpu::PackedBinaryWeights pw =
+          cpu::interleave_weights(w.sign.data<uint64_t>(), w.mask.data<uint64_t>(), M, 4);
+      const Tensor alpha = uniform_tensor({M}, seed++, 0.1f, 1.0f);
+      const Tensor bias = random_tensor({M}, seed++);
+      std::vector<int64_t> origins(static_cast<size_t>(P));
+      for (int64_t i = 0; i < P; ++i) origins[static_cast<size_t>(i)] = (i * 5) % P;
+      const cpu::TapRows rows{planes.sign.data<uint64_t>(), planes.mask.data<uint64_t>(), 2,
+                              taps.data(), 2};
+      std::vector<float> ya(static_cast<size_t>(M * (P + 1)), 7.0f), ys(ya);
+      std::vector<int32_t> scratch(static_cast<size_t>(P * 8 * pw.blocks(M)));
+      for (auto [isa, y] :
+           {std::pair{cpu::PopcountIsa::kAvx512, &ya}, std::pair{cpu::PopcountIsa::kScalar, &ys}})
+        cpu::popcount_outputs(
+            isa, rows, origins.data(), P, pw,
+            cpu::OutputScale{alpha.data<float>(), bias.data<float>(), 0.37f, y->data(), P + 1},
+            scratch.data());
+      EXPECT_EQ(std::memcmp(ya.data(), ys.data(), ya.size() * sizeof(float)), 0)
+          << "M=" << M << " P=" << P;
+    }
+}
+
 // The AVX-512 packing against the portable one (and so against set_bits): channel counts
 // around word edges, position counts around the 16-lane edge, zeros, -0, NaN, infinities.
 TEST(BinaryLayer, Avx512PackingMatchesPortable) {

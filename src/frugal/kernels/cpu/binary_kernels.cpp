@@ -392,11 +392,10 @@ class BinaryConvKernel final : public kernels::Kernel {
     const BitPlanes& in = planes_.back();
     const TapRows rows{in.sign.data() + plane, in.mask.data() + plane, wc_, taps_.data(),
                        static_cast<int64_t>(taps_.size())};
-    popcount_taps(l_.isa, rows, origins_.data() + p0, count, w, dots, ld_);
     const int64_t m0 = gi * w.rows;
-    binary_outputs(l_.isa, dots, ld_, count, w.rows, l_.alpha.data() + m0,
-                   beta_[static_cast<size_t>(n)], l_.bias.data() + m0, y + (n * M + m0) * p_ + p0,
-                   p_);
+    const OutputScale out{l_.alpha.data() + m0, l_.bias.data() + m0, beta_[static_cast<size_t>(n)],
+                          y + (n * M + m0) * p_ + p0, p_};
+    popcount_outputs(l_.isa, rows, origins_.data() + p0, count, w, out, dots);
   }
 
   BinaryLayer l_;

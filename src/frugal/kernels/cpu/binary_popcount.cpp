@@ -90,12 +90,16 @@ void widen_planes(PopcountIsa isa, const uint64_t* s, const uint64_t* m, int64_t
     detail::widen_loop(s, m, positions, count, step, bits, ws, wm);
 }
 
-void binary_outputs(PopcountIsa isa, const int32_t* dot, int64_t ldd, int64_t count, int64_t rows,
-                    const float* alpha, float beta, const float* bias, float* y, int64_t y_stride) {
-  if (isa == PopcountIsa::kAvx512)
-    detail::binary_outputs_avx512(dot, ldd, count, rows, alpha, beta, bias, y, y_stride);
-  else
-    detail::outputs_loop(dot, ldd, count, rows, alpha, beta, bias, y, y_stride);
+void popcount_outputs(PopcountIsa isa, const TapRows& a, const int64_t* origins, int64_t P,
+                      const PackedBinaryWeights& w, const OutputScale& out, int32_t* scratch) {
+  if (P <= 0 || w.rows <= 0) return;
+  if (isa == PopcountIsa::kAvx512) {
+    detail::popcount_outputs_avx512(a, origins, P, w, out);
+    return;
+  }
+  const int64_t ld = 8 * PackedBinaryWeights::blocks(w.rows);
+  detail::popcount_taps_scalar(a, origins, P, w, scratch, ld);
+  detail::outputs_loop(scratch, ld, P, w.rows, out.alpha, out.beta, out.bias, out.y, out.y_stride);
 }
 
 namespace detail {

@@ -56,10 +56,17 @@ void pack_signs(PopcountIsa isa, const float* x, int64_t n, uint64_t* sign, uint
 // positions + (count - 1) * step words.
 void widen_planes(PopcountIsa isa, const uint64_t* s, const uint64_t* m, int64_t positions,
                   int64_t count, int64_t step, int64_t bits, uint64_t* ws, uint64_t* wm);
-// y[r * y_stride + p] = ops::binary::output(alpha[r], beta, dot[p * ldd + r], bias[r]) for
-// r < rows, p < count: the layer's outputs from the products.
-void binary_outputs(PopcountIsa isa, const int32_t* dot, int64_t ldd, int64_t count, int64_t rows,
-                    const float* alpha, float beta, const float* bias, float* y, int64_t y_stride);
+// The layer's outputs straight from the products: y[r * y_stride + i] =
+// ops::binary::output(alpha[r], beta, dot of origins[i] and weight row r, bias[r]) for
+// r < w.rows, i < P. scratch: P * 8 * blocks(w.rows) dots (used by the portable path).
+struct OutputScale {
+  const float *alpha = nullptr, *bias = nullptr;  // [w.rows]
+  float beta = 0;
+  float* y = nullptr;
+  int64_t y_stride = 0;  // between output rows
+};
+void popcount_outputs(PopcountIsa isa, const TapRows& a, const int64_t* origins, int64_t P,
+                      const PackedBinaryWeights& w, const OutputScale& out, int32_t* scratch);
 
 namespace detail {
 void popcount_taps_scalar(const TapRows& a, const int64_t* origins, int64_t P,
@@ -71,9 +78,8 @@ void pack_planes_avx512(const float* x, int64_t channel_stride, int64_t channels
 void pack_signs_avx512(const float* x, int64_t n, uint64_t* sign, uint64_t* mask);
 void widen_planes_avx512(const uint64_t* s, const uint64_t* m, int64_t positions, int64_t count,
                          int64_t step, int64_t bits, uint64_t* ws, uint64_t* wm);
-void binary_outputs_avx512(const int32_t* dot, int64_t ldd, int64_t count, int64_t rows,
-                           const float* alpha, float beta, const float* bias, float* y,
-                           int64_t y_stride);
+void popcount_outputs_avx512(const TapRows& a, const int64_t* origins, int64_t P,
+                             const PackedBinaryWeights& w, const OutputScale& out);
 }  // namespace detail
 
 }  // namespace frugal::kernels::cpu

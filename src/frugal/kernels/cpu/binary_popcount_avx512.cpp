@@ -3,7 +3,8 @@
 // each activation word broadcast; a tile of 4 positions x 2 weight blocks keeps 16
 // accumulators in registers and reuses every loaded weight vector 4 times and every
 // broadcast word twice. Packing: _mm512_cmp_ps_mask turns 16 floats into 16 sign bits.
-// Widening and outputs: binary_loops.h's loops compiled for AVX-512.
+// The scale and bias are applied in the tiles' registers and scattered into the NCHW
+// output (no dots buffer). Widening: binary_loops.h's loop compiled for AVX-512.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -18,7 +19,7 @@
 namespace frugal::kernels::cpu::detail {
 namespace {
 
-#define FRUGAL_VPOPCNT __attribute__((target("avx512f,avx512vpopcntdq")))
+#define FRUGAL_VPOPCNT __attribute__((target("avx512f,avx512vpopcntdq,fma")))
 
 // popcount(m) - 2 popcount(m & (sx ^ sw)) summed into `all` and `differ` for one word.
 FRUGAL_VPOPCNT inline void step(__m512i sx, __m512i mx, __m512i sw, __m512i mw, __m512i& all,
@@ -29,15 +30,40 @@ FRUGAL_VPOPCNT inline void step(__m512i sx, __m512i mx, __m512i sw, __m512i mw, 
       _mm512_add_epi64(differ, _mm512_popcnt_epi64(_mm512_and_si512(m, _mm512_xor_si512(sx, sw))));
 }
 
-FRUGAL_VPOPCNT inline void store(__m512i all, __m512i differ, int32_t* out) {
-  const __m512i d = _mm512_sub_epi64(all, _mm512_slli_epi64(differ, 1));
-  _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), _mm512_cvtepi64_epi32(d));
+// Where a tile's dots go: 8 dots (int32) of output position p, outputs o8 .. o8 + 7.
+struct DotSink {
+  int32_t* dot;
+  int64_t ldd;
+  FRUGAL_VPOPCNT void operator()(__m256i d, int64_t p, int64_t o8) const {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dot + p * ldd + o8), d);
+  }
+};
+// Or straight into the layer's outputs: y = fma(alpha, beta * dot, bias) (binary_layer.h's
+// formula; vfmadd rounds once, as std::fma), scattered to rows o8 .. o8 + 7 of y.
+struct OutputSink {
+  const OutputScale* out;
+  int64_t rows;
+  __m512i row_offsets;  // lane * y_stride
+  FRUGAL_VPOPCNT void operator()(__m256i d, int64_t p, int64_t o8) const {
+    const auto live = static_cast<__mmask16>(rows - o8 >= 8 ? 0xff : (1u << (rows - o8)) - 1);
+    const __m256 alpha = _mm512_castps512_ps256(_mm512_maskz_loadu_ps(live, out->alpha + o8));
+    const __m256 bias = _mm512_castps512_ps256(_mm512_maskz_loadu_ps(live, out->bias + o8));
+    const __m256 scaled = _mm256_mul_ps(_mm256_set1_ps(out->beta), _mm256_cvtepi32_ps(d));
+    _mm512_mask_i64scatter_ps(out->y + o8 * out->y_stride + p, static_cast<__mmask8>(live),
+                              row_offsets, _mm256_fmadd_ps(alpha, scaled, bias), 4);
+  }
+};
+
+FRUGAL_VPOPCNT inline __m256i dots_of(__m512i all, __m512i differ) {
+  return _mm512_cvtepi64_epi32(_mm512_sub_epi64(all, _mm512_slli_epi64(differ, 1)));
 }
 
-// kPix output positions (origins o[0..kPix)) against kBlocks weight blocks from block b.
-template <int kPix, int kBlocks>
-FRUGAL_VPOPCNT inline void tile(const TapRows& a, const int64_t* o, const PackedBinaryWeights& w,
-                                int64_t b, int32_t* dot, int64_t ldd) {
+// kPix output positions p .. p + kPix (origins o[p..]) against kBlocks weight blocks from
+// block b.
+template <int kPix, int kBlocks, typename Sink>
+FRUGAL_VPOPCNT inline void tile(const TapRows& a, const int64_t* origins, int64_t p,
+                                const PackedBinaryWeights& w, int64_t b, const Sink& sink) {
+  const int64_t* o = origins + p;
   const int64_t W = w.words;
   __m512i all[kBlocks][kPix], dif[kBlocks][kPix];
   for (int k = 0; k < kBlocks; ++k)
@@ -63,26 +89,39 @@ FRUGAL_VPOPCNT inline void tile(const TapRows& a, const int64_t* o, const Packed
     }
   }
   for (int k = 0; k < kBlocks; ++k)
-    for (int j = 0; j < kPix; ++j) store(all[k][j], dif[k][j], dot + j * ldd + (b + k) * 8);
+    for (int j = 0; j < kPix; ++j) sink(dots_of(all[k][j], dif[k][j]), p + j, (b + k) * 8);
 }
 
-template <int kBlocks>
+template <int kBlocks, typename Sink>
 FRUGAL_VPOPCNT void block_column(const TapRows& a, const int64_t* origins, int64_t P,
-                                 const PackedBinaryWeights& w, int64_t b, int32_t* dot,
-                                 int64_t ldd) {
+                                 const PackedBinaryWeights& w, int64_t b, const Sink& sink) {
   int64_t p = 0;
-  for (; p + 4 <= P; p += 4) tile<4, kBlocks>(a, origins + p, w, b, dot + p * ldd, ldd);
-  for (; p < P; ++p) tile<1, kBlocks>(a, origins + p, w, b, dot + p * ldd, ldd);
+  for (; p + 4 <= P; p += 4) tile<4, kBlocks>(a, origins, p, w, b, sink);
+  for (; p < P; ++p) tile<1, kBlocks>(a, origins, p, w, b, sink);
+}
+
+template <typename Sink>
+FRUGAL_VPOPCNT void all_blocks(const TapRows& a, const int64_t* origins, int64_t P,
+                               const PackedBinaryWeights& w, const Sink& sink) {
+  const int64_t blocks = PackedBinaryWeights::blocks(w.rows);
+  int64_t b = 0;
+  for (; b + 2 <= blocks; b += 2) block_column<2>(a, origins, P, w, b, sink);
+  if (b < blocks) block_column<1>(a, origins, P, w, b, sink);
 }
 
 }  // namespace
 
 FRUGAL_VPOPCNT void popcount_taps_avx512(const TapRows& a, const int64_t* origins, int64_t P,
                                          const PackedBinaryWeights& w, int32_t* dot, int64_t ldd) {
-  const int64_t blocks = PackedBinaryWeights::blocks(w.rows);
-  int64_t b = 0;
-  for (; b + 2 <= blocks; b += 2) block_column<2>(a, origins, P, w, b, dot, ldd);
-  if (b < blocks) block_column<1>(a, origins, P, w, b, dot, ldd);
+  all_blocks(a, origins, P, w, DotSink{dot, ldd});
+}
+
+FRUGAL_VPOPCNT void popcount_outputs_avx512(const TapRows& a, const int64_t* origins, int64_t P,
+                                            const PackedBinaryWeights& w, const OutputScale& out) {
+  const int64_t ys = out.y_stride;
+  all_blocks(a, origins, P, w,
+             OutputSink{&out, w.rows,
+                        _mm512_set_epi64(7 * ys, 6 * ys, 5 * ys, 4 * ys, 3 * ys, 2 * ys, ys, 0)});
 }
 
 FRUGAL_VPOPCNT void pack_planes_avx512(const float* x, int64_t channel_stride, int64_t channels,
@@ -143,12 +182,6 @@ FRUGAL_VPOPCNT void widen_planes_avx512(const uint64_t* s, const uint64_t* m, in
                                         int64_t count, int64_t step, int64_t bits, uint64_t* ws,
                                         uint64_t* wm) {
   widen_loop(s, m, positions, count, step, bits, ws, wm);
-}
-
-FRUGAL_VPOPCNT void binary_outputs_avx512(const int32_t* dot, int64_t ldd, int64_t count,
-                                          int64_t rows, const float* alpha, float beta,
-                                          const float* bias, float* y, int64_t y_stride) {
-  outputs_loop(dot, ldd, count, rows, alpha, beta, bias, y, y_stride);
 }
 
 }  // namespace frugal::kernels::cpu::detail
