@@ -2,6 +2,8 @@
 // primitive's preferred layout (with Gemm's alpha folded in); Gemm's C is the primitive's
 // bias when constant, else a binary post-op.
 #include <algorithm>
+#include <cstdlib>
+#include <optional>
 
 #include "frugal/kernels/cpu/factories.h"
 #include "frugal/kernels/cpu/post_ops.h"
@@ -16,6 +18,53 @@ Tensor scaled(const Tensor& t, float factor) {
   Tensor s = t.clone();
   for (float& v : s.span<float>()) v *= factor;
   return s;
+}
+
+// A constant 2-D weight under an activation of rank >= 3 ([B, T, K] x [K, N]) runs as one
+// 2-D GEMM of [B*T, K] x [K, N]: oneDNN 2.6 offers its blocked weight layout only to 2-D
+// matmuls, and with plain weights its brgemm matmul repacks them at every run. The sum
+// operand must then have a 2-D view too: the full output, or one row broadcast ([N]).
+// FRUGAL_NO_MATMUL_ROWS=1 keeps the batched form, for A/B measurements.
+bool rows_enabled() {
+  const char* off = std::getenv("FRUGAL_NO_MATMUL_ROWS");
+  return !off || std::string(off) != "1";
+}
+
+struct RowsView {
+  Shape a, w, y;                       // 2-D shapes
+  std::optional<ops::TensorInfo> sum;  // the sum operand's 2-D view
+  // The node with that view as its sum operand (`sum` pointed to once in place).
+  kernels::NodeView view(const kernels::NodeView& node) const {
+    kernels::NodeView v = node;
+    if (sum) v.inputs.back() = &*sum;
+    return v;
+  }
+};
+
+std::optional<RowsView> as_rows(const Build& b) {
+  const Shape& a = b.in_shape(0);
+  const Shape& w = b.in_shape(1);
+  if (!b.constant(1) || w.size() != 2 || a.size() < 3) return std::nullopt;
+  RowsView r;
+  int64_t rows = 1;
+  for (size_t d = 0; d + 1 < a.size(); ++d) rows *= a[d];
+  r.a = {rows, a.back()};
+  r.w = w;
+  r.y = {rows, w[1]};
+  const size_t index = sum_operand_index(b.node().op_type);
+  const bool has_sum = b.view.inputs.size() > index && b.has_input(index);
+  if (!has_sum) return r;
+  const ops::TensorInfo& s = *b.view.inputs[index];
+  if (!s.shape) return std::nullopt;
+  const Shape full = with_rank(*s.shape, a.size());
+  Shape y = a;
+  y.back() = w[1];
+  int64_t lead = 1;
+  for (size_t d = 0; d + 1 < full.size(); ++d) lead *= full[d];
+  if (full.back() != w[1] || (full != y && lead != 1)) return std::nullopt;
+  r.sum = s;
+  r.sum->shape = Shape{full == y ? rows : 1, w[1]};
+  return r;
 }
 
 }  // namespace
@@ -104,12 +153,18 @@ std::unique_ptr<kernels::Kernel> make_matmul(const Build& b) {
   for (size_t d = 0; d + 2 < rank; ++d) y2[d] = std::max(a2[d], w2[d]);
   y2[rank - 2] = a2[rank - 2];
   y2[rank - 1] = w2[rank - 1];
+  std::optional<RowsView> rows = rows_enabled() ? as_rows(b) : std::nullopt;
+  if (rows) {
+    a2 = rows->a;
+    w2 = rows->w;
+    y2 = rows->y;
+  }
 
   const dnnl::memory::desc a_boundary = plain_md(a2, dt::f32);
   const dnnl::memory::desc w_boundary = plain_md(w2, dt::f32);
   const dnnl::memory::desc dst = plain_md(y2, dt::f32);
   PostOpChain chain;
-  chain.add_node_post_ops(b.view, y2);
+  chain.add_node_post_ops(rows ? rows->view(b.view) : b.view, y2);
   dnnl::primitive_attr attr = scratchpad_attr();
   if (!chain.empty()) attr.set_post_ops(chain.ops());
 
