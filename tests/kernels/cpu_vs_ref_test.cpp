@@ -377,7 +377,11 @@ TEST(CpuVsRef, FusedPostOps) {
                                                         {"relu", "sum"},
                                                         {"sum", "clip:-1:1", "sigmoid"},
                                                         {"swish"},
-                                                        {"sum", "swish"}};
+                                                        {"sum", "swish"},
+                                                        {"gelu"},
+                                                        {"sum", "gelu"},
+                                                        {"gelutanh"},
+                                                        {"sum", "gelutanh"}};
   int index = 0;
   for (const auto& chain : chains) {
     const bool sum = std::find(chain.begin(), chain.end(), "sum") != chain.end();

@@ -262,6 +262,8 @@ TEST(FuseActivations, EachActivationIntoConvGemmMatMul) {
       {"Sigmoid", {}, "sigmoid"},
       {"HardSwish", {}, "hardswish"},
       {"HardSigmoid", {{"alpha", attr(0.5f)}, {"beta", attr(0.25f)}}, "hardsigmoid:0.5:0.25"},
+      {"Gelu", {}, "gelu"},
+      {"Gelu", {{"approximate", ir::Attribute{.value = std::string("tanh")}}}, "gelutanh"},
   };
   for (const std::string producer : {"Conv", "Gemm", "MatMul"}) {
     for (const Case& c : cases) {

@@ -41,6 +41,8 @@ PostOp parse_entry(const ir::Node& node, const std::string& entry) {
       {"clip", K::kClip, 2},
       {"hardsigmoid", K::kHardSigmoid, 2},
       {"swish", K::kSwish, 0},
+      {"gelu", K::kGelu, 0},
+      {"gelutanh", K::kGeluTanh, 0},
   };
   for (const Known& k : known) {
     if (p[0] != k.name) continue;
@@ -99,6 +101,16 @@ void apply(const std::vector<PostOp>& ops, Tensor& y, const Tensor* sum) {
         break;
       case K::kSwish:
         for (int64_t i = 0; i < n; ++i) d[i] = d[i] / (T(1) + std::exp(-d[i]));
+        break;
+      case K::kGelu:  // as the Gelu operator computes it (ops/activation.cpp)
+        for (int64_t i = 0; i < n; ++i)
+          d[i] = T(0.5) * d[i] * (T(1) + std::erf(d[i] * T(0.7071067811865476)));
+        break;
+      case K::kGeluTanh:
+        for (int64_t i = 0; i < n; ++i)
+          d[i] =
+              T(0.5) * d[i] *
+              (T(1) + std::tanh(T(0.7978845608028654) * (d[i] + T(0.044715) * d[i] * d[i] * d[i])));
         break;
       case K::kSum: {
         const T* s = sum->data<T>();
@@ -164,6 +176,10 @@ std::string post_op_entry(const PostOp& op) {
       return "sum";
     case K::kSwish:
       return "swish";
+    case K::kGelu:
+      return "gelu";
+    case K::kGeluTanh:
+      return "gelutanh";
   }
   return "?";
 }

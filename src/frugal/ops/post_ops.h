@@ -8,6 +8,8 @@
 //   "hardswish"          x * min(max(x / 6 + 0.5, 0), 1)
 //   "swish"              x * sigmoid(x) = x / (1 + exp(-x))  (SiLU)
 //   "hardsigmoid:A:B"    min(max(A * x + B, 0), 1)
+//   "gelu"               x * Phi(x) = 0.5 x (1 + erf(x / sqrt(2)))  (Gelu, exact form)
+//   "gelutanh"           0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))  (Gelu, tanh form)
 //   "sum"                x + S, S the node's sum operand
 // The sum operand (a residual branch) is an extra input after the op's own inputs, at
 // index sum_operand_index(op_type) (omitted own inputs are empty names); it broadcasts to
@@ -28,7 +30,18 @@ namespace frugal::ops {
 inline constexpr const char* kPostOpsAttr = "frugal.post_ops";
 
 struct PostOp {
-  enum class Kind { kRelu, kLeakyRelu, kClip, kSigmoid, kHardSwish, kHardSigmoid, kSum, kSwish };
+  enum class Kind {
+    kRelu,
+    kLeakyRelu,
+    kClip,
+    kSigmoid,
+    kHardSwish,
+    kHardSigmoid,
+    kSum,
+    kSwish,
+    kGelu,
+    kGeluTanh
+  };
   Kind kind;
   float a = 0, b = 0;  // LeakyRelu's alpha; Clip's LO, HI; HardSigmoid's A, B
 };

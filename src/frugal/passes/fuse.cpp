@@ -59,6 +59,11 @@ std::optional<ops::PostOp> activation_post_op(const ir::Graph& g, const ir::Node
   if (t == "Relu") return ops::PostOp{K::kRelu};
   if (t == "Sigmoid") return ops::PostOp{K::kSigmoid};
   if (t == "HardSwish") return ops::PostOp{K::kHardSwish};
+  if (t == "Gelu") {
+    const std::string form = n.attr_string("approximate", "none");
+    if (form != "none" && form != "tanh") return std::nullopt;  // Gelu's kernel reports it
+    return ops::PostOp{form == "tanh" ? K::kGeluTanh : K::kGelu};
+  }
   if (t == "LeakyRelu") return ops::PostOp{K::kLeakyRelu, n.attr_float("alpha", 0.01f)};
   if (t == "HardSigmoid")
     return ops::PostOp{K::kHardSigmoid, n.attr_float("alpha", 0.2f), n.attr_float("beta", 0.5f)};

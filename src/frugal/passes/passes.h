@@ -43,7 +43,8 @@ ir::Graph fold_batch_norm(const ir::Graph& graph, PassReport& report);
 ir::Graph fuse_residual_add(const ir::Graph& graph, const ops::InferOptions& options,
                             PassReport& report);
 
-// Relu, LeakyRelu, Clip (constant bounds), Sigmoid, HardSwish and HardSigmoid after a Conv,
+// Relu, LeakyRelu, Clip (constant bounds), Sigmoid, HardSwish, HardSigmoid and Gelu (either
+// form) after a Conv,
 // ConvTranspose, Gemm or MatMul whose float32 output only the activation reads (and is not
 // a graph output) become post-ops of that node.
 ir::Graph fuse_activations(const ir::Graph& graph, const ops::InferOptions& options,

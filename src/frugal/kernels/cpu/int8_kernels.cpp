@@ -121,6 +121,12 @@ Int8PostOps int8_post_ops(const Build& b, const std::vector<ops::PostOp>& list, 
       case K::kSwish:
         r.ops.append_eltwise(1.0f, alg::eltwise_swish, 1.0f, 0.0f);
         break;
+      case K::kGelu:
+        r.ops.append_eltwise(1.0f, alg::eltwise_gelu_erf, 0.0f, 0.0f);
+        break;
+      case K::kGeluTanh:
+        r.ops.append_eltwise(1.0f, alg::eltwise_gelu_tanh, 0.0f, 0.0f);
+        break;
       case K::kHardSigmoid:
         r.ops.append_eltwise(1.0f, alg::eltwise_linear, p.a, p.b);
         r.ops.append_eltwise(1.0f, alg::eltwise_clip, 0.0f, 1.0f);

@@ -63,6 +63,12 @@ void PostOpChain::add_node_post_ops(const kernels::NodeView& view, const Shape& 
       case K::kSwish:
         add_eltwise(dnnl::algorithm::eltwise_swish, 1.0f, 0.0f);
         break;  // x * sigmoid(1 x)
+      case K::kGelu:
+        add_eltwise(dnnl::algorithm::eltwise_gelu_erf, 0.0f, 0.0f);
+        break;
+      case K::kGeluTanh:
+        add_eltwise(dnnl::algorithm::eltwise_gelu_tanh, 0.0f, 0.0f);
+        break;
       case K::kHardSigmoid:
         add_eltwise(dnnl::algorithm::eltwise_linear, op.a, op.b);
         add_eltwise(dnnl::algorithm::eltwise_clip, 0.0f, 1.0f);

@@ -176,6 +176,10 @@ class PostOpList {
         case K::kSwish:
           for (int64_t i = 0; i < n; ++i) d[i] = d[i] / (1.0f + std::exp(-d[i]));
           break;
+        case K::kGelu:
+        case K::kGeluTanh:
+          ops::apply_post_ops({p}, y, nullptr);  // ops' definition, erf or tanh per element
+          break;
         case K::kSum: {
           const float* s = sum->data<float>();
           for (int64_t i = 0; i < n; ++i) d[i] += s[i];

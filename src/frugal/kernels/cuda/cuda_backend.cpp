@@ -107,6 +107,10 @@ Epilogue epilogue_of(const Build& b) {
       case ops::PostOp::Kind::kSwish:
         d.kind = DevicePostOp::kSwish;
         break;
+      case ops::PostOp::Kind::kGelu:
+      case ops::PostOp::Kind::kGeluTanh:
+        decline("gelu post-op not implemented");
+        break;
       case ops::PostOp::Kind::kSum: {
         d.kind = DevicePostOp::kSum;
         const size_t s = ops::sum_operand_index(b.node().op_type);
