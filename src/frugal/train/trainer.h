@@ -111,9 +111,11 @@ class Trainer {
   // Runs the remaining epochs; `on_epoch` is called after each one.
   void run(const std::function<void(const EpochStats&)>& on_epoch, const ProgressFn& progress = {});
   // Accuracy of the current weights in inference mode on a data set (top-1); with --qat
-  // (once fake quantization has started) the accuracy of the exported QDQ model.
+  // (once fake quantization has started) the accuracy of the exported QDQ model, with
+  // --binarize that of the exported binary/ternary model.
   double evaluate(const Dataset& data, int64_t limit = 0);
-  // The trained model in inference form (BatchNormalization with running statistics).
+  // The trained model in inference form (BatchNormalization with running statistics);
+  // with --binarize the training graph (binarize()->float_model strips its STE nodes).
   const ir::Graph& model() const { return graph_->graph(); }
   const Dataset* test_set() const { return test_.get(); }
   const std::string& describe_data() const { return data_description_; }
