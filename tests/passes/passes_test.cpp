@@ -336,6 +336,49 @@ TEST(FuseActivations, ClipBoundsFromInputsAndChains) {
   expect_same_outputs(b.g, g, b.feeds);
 }
 
+// DenseNet's pre-activation: a BatchNormalization left after fold_batch_norm (it follows a
+// Concat, not a Conv) takes the Relu when its statistics are constant; one whose statistics
+// are graph inputs keeps it, and a residual Add after a BN stays an Add.
+TEST(FuseActivations, ReluIntoConstantBatchNorm) {
+  {
+    Builder b;
+    b.input("x", {2, 4, 5, 5});
+    b.batch_norm("x", 4, "n");
+    b.node("Relu", {"n"}, "y");
+    b.output("y");
+    passes::PassReport r;
+    const ir::Graph g = passes::fuse_activations(b.g, {}, r);
+    EXPECT_EQ(r.changes, 1);
+    EXPECT_EQ(g.nodes.size(), 1u);
+    EXPECT_EQ(post_ops(g, "BatchNormalization"), std::vector<std::string>{"relu"});
+    expect_same_outputs(b.g, g, b.feeds);
+  }
+  {
+    Builder b;
+    b.input("x", {1, 3, 4, 4});
+    b.input("mean", {3});
+    b.node("BatchNormalization",
+           {"x", b.weight("s", {3}), b.weight("bias", {3}), "mean", b.weight("var", {3}, 0.2f, 2)},
+           "n");
+    b.node("Relu", {"n"}, "y");
+    b.output("y");
+    passes::PassReport r;
+    passes::fuse_activations(b.g, {}, r);
+    EXPECT_EQ(r.changes, 0);
+  }
+  {
+    Builder b;
+    b.input("x", {1, 3, 4, 4});
+    b.input("z", {1, 3, 4, 4});
+    b.batch_norm("x", 3, "n");
+    b.node("Add", {"n", "z"}, "y");
+    b.output("y");
+    passes::PassReport r;
+    passes::fuse_residual_add(b.g, {}, r);
+    EXPECT_EQ(r.changes, 0);
+  }
+}
+
 TEST(FuseActivations, LeavesAloneWhatMustNotFuse) {
   {  // two readers of the conv's output
     Builder b;

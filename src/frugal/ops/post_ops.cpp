@@ -130,10 +130,11 @@ void apply(const std::vector<PostOp>& ops, Tensor& y, const Tensor* sum) {
 
 bool accepts_post_ops(std::string_view op_type) {
   return op_type == "Conv" || op_type == "ConvTranspose" || op_type == "Gemm" ||
-         op_type == "MatMul";
+         op_type == "MatMul" || op_type == "BatchNormalization";
 }
 
 size_t sum_operand_index(std::string_view op_type) {
+  if (op_type == "BatchNormalization") return 5;
   return op_type == "MatMul" ? 2 : 3;
 }
 
@@ -203,7 +204,8 @@ void infer_with_post_ops(const OpDef& def, InferContext& ctx) {
     return;
   }
   if (!accepts_post_ops(n.op_type) || !(n.domain.empty() || n.domain == "ai.onnx"))
-    ctx.fail(std::string(kPostOpsAttr) + " is only defined for Conv, ConvTranspose, Gemm, MatMul");
+    ctx.fail(std::string(kPostOpsAttr) +
+             " is only defined for Conv, ConvTranspose, Gemm, MatMul, BatchNormalization");
   const std::vector<PostOp> ops = post_ops_of(n);
   const ir::Node base = base_node(n);
   std::vector<TensorInfo> infos;

@@ -1,6 +1,6 @@
 // Post-operations fused into a node: the string list attribute "frugal.post_ops" that the
-// fusion passes (passes/) put on Conv, ConvTranspose, Gemm and MatMul, applied in order to
-// the node's result:
+// fusion passes (passes/) put on Conv, ConvTranspose, Gemm, MatMul and BatchNormalization,
+// applied in order to the node's result:
 //   "relu"               max(x, 0)
 //   "leakyrelu:A"        x >= 0 ? x : A * x
 //   "clip:LO:HI"         min(max(x, LO), HI)  (e.g. "clip:0:6" for ReLU6)
@@ -48,7 +48,8 @@ struct PostOp {
 
 // True for the operators that may carry post-ops.
 bool accepts_post_ops(std::string_view op_type);
-// Input index of the sum operand: 3 for Conv, ConvTranspose and Gemm, 2 for MatMul.
+// Input index of the sum operand: 3 for Conv, ConvTranspose and Gemm, 2 for MatMul, 5 for
+// BatchNormalization.
 size_t sum_operand_index(std::string_view op_type);
 
 bool has_post_ops(const ir::Node& node);

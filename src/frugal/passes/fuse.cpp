@@ -23,15 +23,30 @@ const Shape* shape_of(const ops::GraphInfo& info, const std::string& value) {
   return it != info.values.end() && it->second.shape ? &*it->second.shape : nullptr;
 }
 
-// The node producing `value` when it may take post-ops: a Conv, ConvTranspose, Gemm or
-// MatMul whose float32 `value` nothing but one input slot reads. Null otherwise.
+// A BatchNormalization takes activations only as a per-channel scale-shift: inference
+// form, one output, constant statistics (what is left of it after fold_batch_norm, e.g.
+// DenseNet's pre-activation BN + ReLU). Every other operator that accepts post-ops takes them.
+bool takes_activation(const ir::Graph& g, const ir::Node& n) {
+  if (n.op_type != "BatchNormalization") return true;
+  if (n.outputs.size() != 1 || n.inputs.size() != 5 || n.attr_int("training_mode", 0) != 0 ||
+      (g.opset("") < 9 && n.attr_int("spatial", 1) == 0))
+    return false;
+  for (size_t i = 1; i < 5; ++i)
+    if (!g.initializer(n.inputs[i])) return false;
+  return true;
+}
+
+// The node producing `value` when it may take post-ops: a Conv, ConvTranspose, Gemm,
+// MatMul or scale-shift BatchNormalization whose float32 `value` nothing but one input
+// slot reads. Null otherwise.
 ir::Node* fusable_producer(ir::Graph& g, const Uses& uses, const ops::GraphInfo& info,
                            const std::string& value) {
   if (value.empty() || !uses.read_once(value) || !is_f32(info, value)) return nullptr;
   const int64_t p = g.producer(value);
   if (p < 0) return nullptr;
   ir::Node& n = g.nodes[p];
-  if (!is_onnx_domain(n) || !ops::accepts_post_ops(n.op_type) || n.outputs[0] != value)
+  if (!is_onnx_domain(n) || !ops::accepts_post_ops(n.op_type) || n.outputs[0] != value ||
+      !takes_activation(g, n))
     return nullptr;
   return &n;
 }
@@ -101,7 +116,9 @@ ir::Node* swish_producer(ir::Graph& g, const Uses& uses, const ops::GraphInfo& i
   const int64_t p = g.producer(x);
   if (p < 0) return nullptr;
   ir::Node& n = g.nodes[static_cast<size_t>(p)];
-  if (!is_onnx_domain(n) || !ops::accepts_post_ops(n.op_type) || n.outputs[0] != x) return nullptr;
+  if (!is_onnx_domain(n) || !ops::accepts_post_ops(n.op_type) || n.outputs[0] != x ||
+      !takes_activation(g, n))
+    return nullptr;
   return &n;
 }
 
@@ -170,7 +187,10 @@ ir::Graph fuse_residual_add(const ir::Graph& in, const ops::InferOptions& option
       const std::string& x = add.inputs[pick];
       const std::string& s = add.inputs[1 - pick];
       ir::Node* p = fusable_producer(g, uses, info, x);
-      if (!p || !is_f32(info, s) || *shape_of(info, x) != *out) continue;
+      // A residual add stays after a BatchNormalization (no kernel fuses it there).
+      if (!p || p->op_type == "BatchNormalization" || !is_f32(info, s) ||
+          *shape_of(info, x) != *out)
+        continue;
       std::vector<std::string> list = post_op_list(*p);
       bool summed = false;
       for (const auto& e : list) summed |= e == "sum";

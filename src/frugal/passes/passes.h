@@ -44,9 +44,9 @@ ir::Graph fuse_residual_add(const ir::Graph& graph, const ops::InferOptions& opt
                             PassReport& report);
 
 // Relu, LeakyRelu, Clip (constant bounds), Sigmoid, HardSwish, HardSigmoid and Gelu (either
-// form) after a Conv,
-// ConvTranspose, Gemm or MatMul whose float32 output only the activation reads (and is not
-// a graph output) become post-ops of that node.
+// form) after a Conv, ConvTranspose, Gemm or MatMul, or after a BatchNormalization in
+// inference form with constant statistics, whose float32 output only the activation reads
+// (and is not a graph output) become post-ops of that node.
 ir::Graph fuse_activations(const ir::Graph& graph, const ops::InferOptions& options,
                            PassReport& report);
 

@@ -55,7 +55,7 @@ const std::map<std::string, OpEntry>& op_table() {
       {"AveragePool", {make_average_pool, false}},
       {"GlobalAveragePool", {make_global_average_pool, false}},
       {"GlobalMaxPool", {make_global_max_pool, false}},
-      {"BatchNormalization", {make_batch_norm, false}},
+      {"BatchNormalization", {make_batch_norm_inference, true}},
       {"LayerNormalization", {make_layer_norm, false}},
       {"LRN", {make_lrn, false}},
       {"Softmax", {make_softmax, false}},

@@ -50,6 +50,8 @@ std::unique_ptr<kernels::Kernel> make_average_pool(const Build& b);
 std::unique_ptr<kernels::Kernel> make_global_average_pool(const Build& b);
 std::unique_ptr<kernels::Kernel> make_global_max_pool(const Build& b);
 std::unique_ptr<kernels::Kernel> make_batch_norm(const Build& b);
+// Constant statistics: one scale-shift pass with its post-ops; else make_batch_norm.
+std::unique_ptr<kernels::Kernel> make_batch_norm_inference(const Build& b);
 std::unique_ptr<kernels::Kernel> make_layer_norm(const Build& b);
 std::unique_ptr<kernels::Kernel> make_lrn(const Build& b);
 std::unique_ptr<kernels::Kernel> make_softmax(const Build& b);

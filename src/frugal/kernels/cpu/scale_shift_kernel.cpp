@@ -1,0 +1,151 @@
+// BatchNormalization with constant statistics as one pass: y = act(x * s[c] + t[c]), s and
+// t folded once from scale, B, mean and var (in double). oneDNN 2.6 runs a BN on a plain
+// tensor with its generic ncsp kernel (about 2 GFLOP/s here) and the Relu that follows as a
+// second pass; DenseNet's pre-activation BN + ReLU after each Concat was 24 % of its time.
+//
+// The output may be written channels-last (NHWC) instead of plain: oneDNN's fp32
+// convolutions on this CPU read NHWC, so when the next Conv is the only reader the Session
+// agrees on it (layout.h) and that Conv's reorder from plain goes. The transposition is
+// folded into the same pass.
+// Other BN forms (statistics known only at run time, opset 7-8's spatial = 0) keep
+// oneDNN's batch_normalization primitive (norm_kernels.cpp), without post-ops.
+#include <algorithm>
+#include <cmath>
+
+#include "frugal/kernels/cpu/factories.h"
+#include "frugal/kernels/cpu/post_ops.h"
+
+namespace frugal::kernels::cpu {
+namespace {
+
+// A leading Relu or Clip post-op applied in the loop as min(max(v, lo), hi) (v first, so
+// NaN passes through); the other post-ops after it with the shared elementwise definitions.
+struct Clamp {
+  float lo = -INFINITY, hi = INFINITY;
+};
+
+class ScaleShiftKernel final : public kernels::Kernel, public LayoutNegotiable {
+ public:
+  ScaleShiftKernel(const Shape& x, std::vector<float> scale, std::vector<float> shift, Clamp clamp,
+                   std::vector<ops::PostOp> rest)
+      : x_(x),
+        scale_(std::move(scale)),
+        shift_(std::move(shift)),
+        clamp_(clamp),
+        rest_(std::move(rest)) {}
+
+  void run(ops::KernelContext& ctx) override {
+    const float* in = ctx.input(0).data<float>();
+    Tensor& y = ctx.output(0);
+    float* out = y.data<float>();
+    const int64_t n = x_[0], c = x_[1], hw = shape_numel(x_) / (n * c);
+    for (int64_t b = 0; b < n; ++b) {
+      if (channels_last_)
+        run_channels_last(in + b * c * hw, out + b * c * hw, c, hw);
+      else
+        run_plain(in + b * c * hw, out + b * c * hw, c, hw);
+    }
+    if (!rest_.empty()) ops::apply_post_ops(rest_, y, nullptr);  // elementwise: any layout
+  }
+  std::string impl() const override { return "cpu:loop:scale_shift"; }
+
+  std::optional<OpaqueLayout> native_output(size_t index) const override {
+    if (index != 0 || x_.size() != 4) return std::nullopt;
+    const dnnl::memory::desc md(x_, dnnl::memory::data_type::f32, dnnl::memory::format_tag::nhwc);
+    return OpaqueLayout{layout_key(md), md.get_size()};
+  }
+  std::optional<OpaqueLayout> native_input(size_t) const override { return std::nullopt; }
+  void adopt_native_output(size_t index) override {
+    FRUGAL_CHECK(index == 0 && x_.size() == 4, "no native layout to adopt for this output");
+    channels_last_ = true;
+  }
+  void adopt_native_input(size_t) override {
+    FRUGAL_CHECK(false, "scale_shift reads plain input only");
+  }
+
+ private:
+  void run_plain(const float* in, float* out, int64_t c, int64_t hw) const {
+    const float lo = clamp_.lo, hi = clamp_.hi;
+    for (int64_t ch = 0; ch < c; ++ch) {
+      const float s = scale_[ch], t = shift_[ch];
+      const float* src = in + ch * hw;
+      float* dst = out + ch * hw;
+      for (int64_t i = 0; i < hw; ++i) dst[i] = std::min(std::max(src[i] * s + t, lo), hi);
+    }
+  }
+
+  // Tiles of kC channels x kS positions: computed row by row into `tile` (contiguous, so
+  // vectorized), then written transposed, kC consecutive floats per position.
+  void run_channels_last(const float* in, float* out, int64_t c, int64_t hw) const {
+    constexpr int64_t kC = 16, kS = 64;
+    alignas(64) float tile[kC][kS];
+    const float lo = clamp_.lo, hi = clamp_.hi;
+    for (int64_t c0 = 0; c0 < c; c0 += kC) {
+      const int64_t cn = std::min(kC, c - c0);
+      for (int64_t s0 = 0; s0 < hw; s0 += kS) {
+        const int64_t sn = std::min(kS, hw - s0);
+        for (int64_t j = 0; j < cn; ++j) {
+          const float s = scale_[c0 + j], t = shift_[c0 + j];
+          const float* src = in + (c0 + j) * hw + s0;
+          for (int64_t i = 0; i < sn; ++i) tile[j][i] = std::min(std::max(src[i] * s + t, lo), hi);
+        }
+        for (int64_t i = 0; i < sn; ++i) {
+          float* dst = out + (s0 + i) * c + c0;
+          for (int64_t j = 0; j < cn; ++j) dst[j] = tile[j][i];
+        }
+      }
+    }
+  }
+
+  Shape x_;
+  std::vector<float> scale_, shift_;
+  Clamp clamp_;
+  std::vector<ops::PostOp> rest_;
+  bool channels_last_ = false;
+};
+
+// s = scale / sqrt(var + epsilon), t = B - mean * s, per channel; false when a parameter is
+// known only at run time.
+bool fold_statistics(const Build& b, std::vector<float>& scale, std::vector<float>& shift) {
+  const Tensor *g = b.constant(1), *beta = b.constant(2), *mean = b.constant(3),
+               *var = b.constant(4);
+  if (!g || !beta || !mean || !var) return false;
+  const double eps = b.node().attr_float("epsilon", 1e-5f);
+  const int64_t c = b.in_shape(0)[1];
+  scale.resize(static_cast<size_t>(c));
+  shift.resize(static_cast<size_t>(c));
+  for (int64_t i = 0; i < c; ++i) {
+    const double s = g->at_double(i) / std::sqrt(var->at_double(i) + eps);
+    scale[static_cast<size_t>(i)] = static_cast<float>(s);
+    shift[static_cast<size_t>(i)] = static_cast<float>(beta->at_double(i) - mean->at_double(i) * s);
+  }
+  return true;
+}
+
+}  // namespace
+
+std::unique_ptr<kernels::Kernel> make_batch_norm_inference(const Build& b) {
+  const bool per_channel = b.view.opset >= 9 || b.node().attr_int("spatial", 1) != 0;
+  std::vector<float> scale, shift;
+  if (!per_channel || b.in_shape(0).size() < 2 || !fold_statistics(b, scale, shift)) {
+    if (ops::has_post_ops(b.node()))
+      decline(std::string(kPostOpsAttr) + " on a BatchNormalization whose statistics are " +
+              "not constant, or with spatial = 0, not implemented");
+    return make_batch_norm(b);
+  }
+  std::vector<ops::PostOp> rest = ops::post_ops_of(b.node());
+  if (ops::has_sum(rest))
+    decline(std::string(kPostOpsAttr) + " 'sum' on BatchNormalization not implemented");
+  Clamp clamp;
+  if (!rest.empty() && rest.front().kind == ops::PostOp::Kind::kRelu) {
+    clamp.lo = 0.0f;
+    rest.erase(rest.begin());
+  } else if (!rest.empty() && rest.front().kind == ops::PostOp::Kind::kClip) {
+    clamp = {rest.front().a, rest.front().b};  // LO > HI gives HI, as ONNX's Clip
+    rest.erase(rest.begin());
+  }
+  return std::make_unique<ScaleShiftKernel>(b.in_shape(0), std::move(scale), std::move(shift),
+                                            clamp, std::move(rest));
+}
+
+}  // namespace frugal::kernels::cpu
