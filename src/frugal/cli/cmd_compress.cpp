@@ -297,7 +297,9 @@ std::string ratio(int64_t before, int64_t after) {
 
 // Deep Compression's per-layer table (their Tables 2-5): the tensors' bits per stored
 // value and per relative index, the encoded size, the ratio and what Huffman saved.
-void print_encoded(const compress::EncodedSize& e, bool per_layer) {
+// `original_bytes`: the input model's weights as loaded, the baseline a user compares with
+// (a factored or binarized model's own float bytes are already smaller).
+void print_encoded(const compress::EncodedSize& e, int64_t original_bytes, bool per_layer) {
   if (per_layer) {
     Table t({"tensor", "elements", "float32 B", "encoding", "weight bits", "index bits",
              "encoded B", "ratio", "Huffman saved B"});
@@ -314,6 +316,10 @@ void print_encoded(const compress::EncodedSize& e, bool per_layer) {
   std::printf("encoded   weights %s B -> %s B (%s smaller; %s B without Huffman)\n",
               with_commas(e.raw_bytes).c_str(), with_commas(e.encoded_bytes).c_str(),
               ratio(e.raw_bytes, e.encoded_bytes).c_str(), with_commas(e.fixed_bytes).c_str());
+  if (original_bytes != e.raw_bytes)
+    std::printf("          the input model's weights: %s B (%s smaller than them)\n",
+                with_commas(original_bytes).c_str(),
+                ratio(original_bytes, e.encoded_bytes).c_str());
 }
 
 void check_args(CompressArgs& a) {
@@ -447,7 +453,7 @@ void print_text(const CompressArgs& a, const compress::PipelineState& st, const 
     print_quant_step(*st.quant, w.ranges_file);
   }
   if (st.mixed) print_mixed(*st.mixed);
-  print_encoded(encoded, a.encode);
+  print_encoded(encoded, out["encoded"].value("original_raw_bytes", encoded.raw_bytes), a.encode);
   if (out.contains("output")) {
     std::string what = "dense with zeros; metadata frugal.compress records the pruning";
     if (st.lowrank) what = "factored layers; metadata frugal.compress records the ranks";
@@ -498,6 +504,7 @@ void compress_model(CompressArgs a) {
   eo.index_bits = a.index_bits;
   const compress::EncodedSize encoded = compress::encoded_size(st.graph, eo);
   out["encoded"] = compress::to_json(encoded);
+  out["encoded"]["original_raw_bytes"] = compress::encoded_size(original, eo).raw_bytes;
   const Written w = write_outputs(a, st, out);
   if (a.json) {
     print_json(out);
