@@ -2,7 +2,7 @@
 # damaged containers (one line, exit 1, no output file left).
 expect 1 "--cluster '9': bits '9' must be 1 to 8" -- "$frugal" compress "$tmp/lenet5.onnx" --cluster 9 -o "$tmp/k.onnx"
 expect 1 "init 'kmeans' is not linear" -- "$frugal" compress "$tmp/lenet5.onnx" --cluster 5:init=kmeans -o "$tmp/k.onnx"
-expect 1 "layer 'conv1' has 15 non-zero weights, fewer than its 255 centroids" -- "$frugal" compress "$tmp/lenet5.onnx" --prune 0.9 --cluster 8 -o "$tmp/k.onnx"
+expect 1 "layer 'conv1' has 150 weights, fewer than the 256 centroids asked for it (8 bits); give it 7 bits or fewer" -- "$frugal" compress "$tmp/lenet5.onnx" --cluster conv1=8 -o "$tmp/k.onnx"
 expect 1 "no Conv/Gemm/MatMul layer named 'fc9'" -- "$frugal" compress "$tmp/lenet5.onnx" --cluster fc9=4 -o "$tmp/k.onnx"
 expect 1 "--encode: -o $tmp/k.onnx must end in .fgz" -- "$frugal" compress "$tmp/lenet5.onnx" --encode -o "$tmp/k.onnx"
 expect 1 "--gather: needs --cluster" -- "$frugal" compress "$tmp/lenet5.onnx" --prune 0.5 --gather -o "$tmp/k.onnx"

@@ -1,5 +1,6 @@
 // k-means weight sharing: the spec grammar and its errors, 1-D k-means against a brute-force
-// assignment, the three initializations, zeros kept, k above the weights refused, and the
+// assignment, the three initializations, zeros kept, layers with
+// few values kept exactly, a named layer with more centroids than weights refused, and the
 // Gather export computing the same outputs as the shared float weights.
 #include <gtest/gtest.h>
 
@@ -70,14 +71,48 @@ TEST(Cluster, ZerosStayZeroAndLayersShareAtMostTwoToTheBitsValues) {
                   .equals(zoo::build("lenet5", 1).initializers.at("fc1.weight")));
 }
 
-TEST(Cluster, MoreCentroidsThanWeightsIsRefused) {
+TEST(Cluster, LayersWithFewValuesAreKeptExactlyWithFewerBits) {
+  const ir::Graph g = zoo::build("lenet5", 1);
+  const ir::Graph pruned = prune(g, PruneSpec::parse("0.95", "--prune")).graph;
+  // Pruned to 5%, conv1 keeps 8 of its 150 weights: fewer than 255 centroids.
+  const ClusterResult r = cluster(pruned, parse_cluster_spec("8"));
+  int exact = 0;
+  for (const auto& l : r.layers) {
+    const Tensor& before = pruned.initializers.at(l.weight);
+    const std::vector<float> values = distinct_values(before);
+    if (!l.exact) {
+      EXPECT_TRUE(values.empty() || values.size() > 256u) << l.name;
+      continue;
+    }
+    ++exact;
+    EXPECT_TRUE(r.graph.initializers.at(l.weight).equals(before)) << l.name << " not lossless";
+    EXPECT_EQ(l.codebook.size(), values.size()) << l.name;
+    EXPECT_EQ(l.codebook.front(), 0.0f) << "the fixed zero comes first";
+    EXPECT_LT(size_t{1} << (l.bits - 1), l.codebook.size()) << l.name << ": bits not minimal";
+    EXPECT_GE(size_t{1} << l.bits, l.codebook.size()) << l.name;
+    EXPECT_LT(l.bits, 8) << l.name;
+  }
+  EXPECT_GE(exact, 1);
+  ASSERT_FALSE(r.notes.empty());
+  EXPECT_NE(r.notes[0].find("kept exactly"), std::string::npos) << r.notes[0];
+  // The Gather export of an exact codebook computes the same weights.
+  const ir::Graph gathered = export_gather(r);
+  for (const auto& l : r.layers)
+    EXPECT_EQ(gathered.initializers.at(l.weight + "_shared_index").numel(),
+              r.graph.initializers.at(l.weight).numel());
+}
+
+TEST(Cluster, ANamedLayerWithFewerWeightsThanCentroidsIsRefused) {
   const ir::Graph g = zoo::build("lenet5", 1);
   try {
-    cluster(prune(g, PruneSpec::parse("0.95", "--prune")).graph, parse_cluster_spec("8"));
+    cluster(g, parse_cluster_spec("conv1=8"));  // conv1 has 150 weights
     FAIL() << "no error";
   } catch (const UserError& e) {
-    EXPECT_NE(std::string(e.what()).find("layer 'conv1'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("layer 'conv1' has 150 weights, fewer than the 256"),
+              std::string::npos)
+        << e.what();
   }
+  EXPECT_NO_THROW(cluster(g, parse_cluster_spec("conv1=7")));
   EXPECT_THROW(cluster(g, parse_cluster_spec("nosuch=3")), UserError);
 }
 

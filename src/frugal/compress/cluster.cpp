@@ -1,7 +1,9 @@
 #include "frugal/compress/cluster.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
+#include <optional>
 #include <set>
 
 #include "frugal/compress/prune.h"
@@ -94,6 +96,23 @@ uint8_t nearest(const std::vector<float>& c, float v) {
   if (it == c.end()) return static_cast<uint8_t>(c.size() - 1);
   const size_t hi = static_cast<size_t>(it - c.begin());
   return static_cast<uint8_t>(v - c[hi - 1] <= c[hi] - v ? hi - 1 : hi);
+}
+
+// Index bits for a codebook of `entries` values (at least 1).
+int index_bits(size_t entries) {
+  return std::max(1, static_cast<int>(std::bit_width(entries > 1 ? entries - 1 : 1)));
+}
+
+// A layer whose distinct (non-zero) values number at most k is its own codebook: clustering
+// it is lossless. The fixed zero, where the layer has zeros, comes first (export_gather).
+std::optional<std::vector<float>> exact_codebook(const Tensor& w, int k, bool zero_fixed) {
+  std::vector<float> book = distinct_values(w, static_cast<size_t>(k + (zero_fixed ? 1 : 0)));
+  if (book.empty()) return std::nullopt;
+  if (zero_fixed) {
+    book.erase(std::find(book.begin(), book.end(), 0.0f));
+    book.insert(book.begin(), 0.0f);
+  }
+  return book;
 }
 
 }  // namespace
@@ -198,13 +217,28 @@ ClusterResult cluster(const ir::Graph& graph, const ClusterSpec& spec) {
                     nonzero.size() < span.size(),
                     {},
                     0,
-                    0};
+                    0,
+                    false};
     const int k = (1 << bits) - (lc.zero_fixed ? 1 : 0);
-    if (k < 1 || static_cast<int64_t>(nonzero.size()) < k)
-      throw UserError("--cluster: layer '" + layer.name + "' has " +
-                      std::to_string(nonzero.size()) + (lc.zero_fixed ? " non-zero" : "") +
-                      " weights, fewer than its " + std::to_string(k) + " centroids (" +
-                      std::to_string(bits) + " bits)");
+    if (spec.per_layer.count(layer.name) && w.numel() < (int64_t{1} << bits)) {
+      const int fits = static_cast<int>(std::bit_width(static_cast<uint64_t>(w.numel()))) - 1;
+      throw UserError("--cluster: layer '" + layer.name + "' has " + std::to_string(w.numel()) +
+                      " weights, fewer than the " + std::to_string(1 << bits) +
+                      " centroids asked for it (" + std::to_string(bits) + " bits); " +
+                      (fits > 0 ? "give it " + std::to_string(fits) + " bits or fewer"
+                                : std::string("leave it out")));
+    }
+    if (const auto exact = exact_codebook(w, k, lc.zero_fixed)) {
+      lc.codebook = *exact;
+      lc.exact = true;
+      lc.bits = index_bits(exact->size());
+      out.notes.push_back("layer '" + layer.name + "': " + std::to_string(exact->size()) +
+                          " distinct values, no more than its " + std::to_string(1 << bits) +
+                          " centroids: kept exactly, " + std::to_string(lc.bits) + "-bit index");
+      layers[layer.name] = {{"bits", lc.bits}, {"centroids", lc.codebook.size()}, {"exact", true}};
+      out.layers.push_back(std::move(lc));
+      continue;
+    }
     KMeans1D km = kmeans_1d(nonzero, k, spec.init, spec.iterations, spec.seed);
     lc.iterations = km.iterations;
     if (lc.zero_fixed) lc.codebook.push_back(0.0f);
@@ -285,6 +319,7 @@ nlohmann::json to_json(const ClusterResult& result) {
                       {"nonzeros", l.nonzeros},
                       {"zero_fixed", l.zero_fixed},
                       {"centroids", l.codebook.size()},
+                      {"exact", l.exact},
                       {"iterations", l.iterations},
                       {"mse", l.mse}});
   return {{"layers", layers}, {"notes", result.notes}};

@@ -7,6 +7,12 @@
 // With pruning, zeros stay zero: a layer with zeros keeps 0 as its first codebook entry and
 // clusters only its non-zero weights into the other k - 1 centroids.
 //
+// A layer with no more distinct (non-zero) values than centroids (a small layer, or one
+// pruning left with few non-zeros) is kept exactly: its values are its codebook, its index
+// as wide as they need (fewer bits than asked, said in LayerCluster::exact, the notes and
+// the encoded size). Only a layer the spec names (NAME=B) with fewer weights in all than
+// 2^B centroids is refused: that request fits no state of the layer.
+//
 // The result is dense float32 weights with at most k distinct values per layer (any runtime
 // runs it; the encoders of compress/weight_encoding.h see the codebook), or, exported with
 // `as_gather`, a codebook initializer + uint8 index initializer + Gather per weight.
@@ -52,6 +58,9 @@ struct LayerCluster {
   std::vector<float> codebook;  // size <= 2^bits
   int iterations = 0;           // Lloyd iterations run
   double mse = 0;               // mean squared error of the clustered weights
+  // The layer had no more distinct (non-zero) values than centroids: they are its codebook
+  // (lossless), and `bits` is the index width they need, below the spec's.
+  bool exact = false;
 };
 
 struct ClusterResult {
@@ -70,8 +79,9 @@ struct KMeans1D {
 KMeans1D kmeans_1d(const std::vector<float>& values, int k, ClusterInit init, int max_iterations,
                    uint64_t seed);
 
-// Clusters the layers `spec` names. UserError naming the layer when it has fewer (non-zero)
-// weights than centroids. Appends {"cluster": SPEC, ...} to the "frugal.compress" metadata.
+// Clusters the layers `spec` names. UserError naming the layer when the spec names it with
+// more centroids than it has weights. Appends {"cluster": SPEC, ...} to the "frugal.compress"
+// metadata.
 ClusterResult cluster(const ir::Graph& graph, const ClusterSpec& spec);
 
 // Replaces each clustered weight of `clustered` by Gather(codebook float32 [k],
