@@ -14,3 +14,8 @@ add_test(NAME sweep_transforms
          COMMAND ${CMAKE_SOURCE_DIR}/tests/explore/sweep_transforms.sh $<TARGET_FILE:frugal_cli>
                  ${CMAKE_BINARY_DIR}/sweep-transforms)
 set_tests_properties(sweep_transforms PROPERTIES LABELS explore TIMEOUT 120)
+# The compress families (weight sharing, binary, ternary, block-circulant) as sweep transforms.
+add_test(NAME sweep_compress_families
+         COMMAND ${CMAKE_SOURCE_DIR}/tests/explore/sweep_compress_families.sh $<TARGET_FILE:frugal_cli>
+                 ${CMAKE_BINARY_DIR}/sweep-compress-families)
+set_tests_properties(sweep_compress_families PROPERTIES LABELS explore TIMEOUT 120)

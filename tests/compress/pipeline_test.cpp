@@ -1,8 +1,11 @@
 // The compress pipeline: transforms in the Deep Compression order with their needs, the
 // combinations refused up front, scoring through the context's callback, and the report
-// with the encoded size.
+// with the encoded size; a study method's options.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
+#include "frugal/compress/methods.h"
 #include "frugal/compress/pipeline.h"
 #include "frugal/core/error.h"
 #include "frugal/zoo/zoo.h"
@@ -60,4 +63,33 @@ TEST(Pipeline, PruneClusterScoredAndEncoded) {
   const nlohmann::json j = to_json(s, ctx);
   EXPECT_GT(j["encoded"]["ratio"].get<double>(), 20.0);
   EXPECT_EQ(j["prune"], "0.9");
+}
+
+// A study method's `frugal compress` options carry every transform its spec sets: one left
+// out would run a different method under the method's label.
+TEST(Methods, CompressArgsCarryEveryTransformOfTheSpec) {
+  MethodRecipe m;
+  m.spec.lowrank = "0.5";
+  m.spec.circulant = "8";
+  m.spec.prune = "0.5";
+  m.spec.exclude = "first";
+  m.spec.cluster = "5";
+  m.spec.binarize = "ternary";
+  m.spec.quant = "int8";
+  m.spec.max_drop = 1;
+  const std::vector<std::string> a = m.compress_args();
+  for (const auto& [option, value] :
+       std::vector<std::pair<std::string, std::string>>{{"--lowrank", "0.5"},
+                                                        {"--circulant", "8"},
+                                                        {"--prune", "0.5"},
+                                                        {"--exclude", "first"},
+                                                        {"--cluster", "5"},
+                                                        {"--binarize", "ternary"},
+                                                        {"--quant", "int8"}}) {
+    const auto at = std::find(a.begin(), a.end(), option);
+    ASSERT_NE(at, a.end()) << option;
+    ASSERT_NE(at + 1, a.end()) << option;
+    EXPECT_EQ(*(at + 1), value) << option;
+  }
+  EXPECT_NE(std::find(a.begin(), a.end(), "--max-drop"), a.end());
 }

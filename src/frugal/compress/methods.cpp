@@ -10,6 +10,7 @@ std::vector<std::string> MethodRecipe::compress_args() const {
         {"--lowrank", spec.lowrank},
         {"--circulant", spec.circulant},
         {"--cluster", spec.cluster},
+        {"--binarize", spec.binarize},
         {"--quant", spec.quant}})
     if (!value.empty()) a.insert(a.end(), {option, value});
   if (spec.max_drop >= 0) a.insert(a.end(), {"--max-drop", std::to_string(spec.max_drop)});
