@@ -3,10 +3,13 @@
 # train, prune + fine-tune, cluster (k-means weight sharing), fine-tune the centroids,
 # Huffman-encode into the .fgz container and decode it back bit-exactly; accuracy and
 # encoded size after each stage, for LeNet-300-100 and LeNet-5.
-#   bash bench/compress/deep_compression.sh build/frugal OUT
+#   bash bench/compress/deep_compression.sh build/frugal OUT [SEED...]
 # Writes OUT/<net>_*.onnx|.fgz and OUT/table.md (the stage table docs/compression.md quotes).
+# With SEEDs, also reruns LeNet-5's pruning, clustering and centroid fine-tuning from the same
+# trained model with each seed as the pruning fine-tuning's --seed, and writes OUT/seeds.md: each
+# seed's top-1 after every stage, drop and ratio, then mean, min and max over the seeds.
 set -euo pipefail
-frugal="$(realpath "$1")"; out="$2"; mkdir -p "$out"; cd "$out"
+frugal="$(realpath "$1")"; out="$2"; shift 2; seeds=("$@"); mkdir -p "$out"; cd "$out"
 export OMP_WAIT_POLICY=passive
 top1() { "$frugal" eval "$1" --data fashion-mnist 2>/dev/null | awk '/^top-1/ {print 100 * $2}'; }
 encoded() {  # float32 bytes, encoded bytes, without Huffman, .fgz file bytes
@@ -31,10 +34,13 @@ train l300_pc.onnx --epochs 1 --lr 0.0001 --cluster keep --seed 3 -o l300_pcf.on
 # first, fc1 and fc2 last, so we keep more of conv1 / conv2 (75% / 40%) and less of fc1 / fc2.
 [ -f l5.onnx ] || train lenet5 --epochs 10 --lr 0.05 --schedule-lr cosine --seed 1 -o l5.onnx
 "$frugal" compress l5.onnx --sensitivity --data fashion-mnist --limit 2000 > l5_sensitivity.txt 2>/dev/null
-[ -f l5_p.onnx ] || train l5.onnx --epochs 7 --lr 0.04 --schedule-lr cosine --seed 2 \
-  --prune conv1=0.25,conv2=0.6,fc1=0.95,fc2=0.92,fc3=0.75:schedule=cubic,start=0,end=3 -o l5_p.onnx
-"$frugal" compress l5_p.onnx --cluster conv=5,fc=4 -o l5_pc.onnx > l5_pc.txt 2>&1
-train l5_pc.onnx --epochs 2 --lr 0.001 --cluster keep --seed 3 -o l5_pcf.onnx
+l5_stages() {  # PRUNE_SEED CENTROID_SEED SUFFIX: l5_p$3, l5_pc$3, l5_pcf$3
+  [ -f "l5_p$3.onnx" ] || train l5.onnx --epochs 7 --lr 0.04 --schedule-lr cosine --seed "$1" \
+    --prune conv1=0.25,conv2=0.6,fc1=0.95,fc2=0.92,fc3=0.75:schedule=cubic,start=0,end=3 -o "l5_p$3.onnx"
+  "$frugal" compress "l5_p$3.onnx" --cluster conv=5,fc=4 -o "l5_pc$3.onnx" > "l5_pc$3.txt" 2>&1
+  train "l5_pc$3.onnx" --epochs 2 --lr 0.001 --cluster keep --seed "$2" -o "l5_pcf$3.onnx"
+}
+l5_stages 2 3 ""
 
 echo '| net | stage | top-1 (%) | float32 B | encoded B | .fgz B | ratio | ratio without Huffman |' > table.md
 echo '|---|---|---|---|---|---|---|---|' >> table.md
@@ -50,3 +56,25 @@ done
 "$frugal" compress l300_pcf.onnx --encode -o l300_final.fgz > l300_final.txt
 "$frugal" compress l5_pcf.onnx --encode -o l5_final.fgz > l5_final.txt
 cat table.md
+
+[ ${#seeds[@]} -gt 0 ] || exit 0
+base=$(top1 l5.onnx)
+echo "| seed | pruned + fine-tuned | + clustered | + centroids fine-tuned | drop (points) | ratio |" > seeds.md
+echo '|---|---|---|---|---|---|' >> seeds.md
+for s in "${seeds[@]}"; do
+  l5_stages "$s" 3 "_s$s"
+  read -r raw enc _ _ < <(encoded "l5_pcf_s$s.onnx")
+  final=$(top1 "l5_pcf_s$s.onnx")
+  printf '| %s | %s | %s | %s | %.2f | %.1fx |\n' "$s" "$(top1 "l5_p_s$s.onnx")" \
+    "$(top1 "l5_pc_s$s.onnx")" "$final" "$(echo "$base - $final" | bc -l)" \
+    "$(echo "$raw / $enc" | bc -l)" >> seeds.md
+done
+python3 - seeds.md "$base" <<'PY' >> seeds.md
+import sys
+rows = [l.split("|")[1:-1] for l in open(sys.argv[1]) if l[2:3].isdigit()]
+cols = {"drop": [float(r[4]) for r in rows], "ratio": [float(r[5].strip()[:-1]) for r in rows]}
+for name, v in cols.items():
+    print(f"{name}: mean {sum(v) / len(v):.2f}, min {min(v):.2f}, max {max(v):.2f} over {len(v)} seeds")
+print(f"trained LeNet-5: {sys.argv[2]} %")
+PY
+cat seeds.md
