@@ -7,6 +7,7 @@
 #include <set>
 
 #include "frugal/compress/prune.h"
+#include "frugal/compress/weight_encoding.h"
 #include "frugal/core/error.h"
 #include "frugal/core/rng.h"
 #include "frugal/core/strings.h"
@@ -96,11 +97,6 @@ uint8_t nearest(const std::vector<float>& c, float v) {
   if (it == c.end()) return static_cast<uint8_t>(c.size() - 1);
   const size_t hi = static_cast<size_t>(it - c.begin());
   return static_cast<uint8_t>(v - c[hi - 1] <= c[hi] - v ? hi - 1 : hi);
-}
-
-// Index bits for a codebook of `entries` values (at least 1).
-int index_bits(size_t entries) {
-  return std::max(1, static_cast<int>(std::bit_width(entries > 1 ? entries - 1 : 1)));
 }
 
 // A layer whose distinct (non-zero) values number at most k is its own codebook: clustering
@@ -231,7 +227,7 @@ ClusterResult cluster(const ir::Graph& graph, const ClusterSpec& spec) {
     if (const auto exact = exact_codebook(w, k, lc.zero_fixed)) {
       lc.codebook = *exact;
       lc.exact = true;
-      lc.bits = index_bits(exact->size());
+      lc.bits = codebook_index_bits(exact->size());
       out.notes.push_back("layer '" + layer.name + "': " + std::to_string(exact->size()) +
                           " distinct values, no more than its " + std::to_string(1 << bits) +
                           " centroids: kept exactly, " + std::to_string(lc.bits) + "-bit index");

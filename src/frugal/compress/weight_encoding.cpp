@@ -21,12 +21,6 @@ uint64_t pattern(const uint8_t* base, size_t width, int64_t i) {
   return v;
 }
 
-int bits_for(size_t symbols) {
-  int b = 1;
-  while ((size_t{1} << b) < symbols) ++b;
-  return b;
-}
-
 uint64_t table_bits(size_t alphabet) {
   return kTableHeaderBits + 8 * alphabet;
 }
@@ -115,7 +109,7 @@ TensorEncoding dense_candidate(const Census& c, bool codebook, bool huffman) {
   TensorEncoding e;
   e.codebook = codebook;
   e.book = codebook ? c.book : std::vector<uint64_t>{};
-  e.value_bits = codebook ? bits_for(c.book.size()) : static_cast<int>(8 * c.width);
+  e.value_bits = codebook ? codebook_index_bits(c.book.size()) : static_cast<int>(8 * c.width);
   e.elements = e.entries = c.n;
   price(e, c, c.all_counts, {}, huffman);
   return e;
@@ -125,7 +119,7 @@ TensorEncoding sparse_candidate(const Census& c, bool codebook, int index_bits, 
   TensorEncoding e;
   e.codebook = codebook;
   e.book = codebook ? c.book : std::vector<uint64_t>{};
-  e.value_bits = codebook ? bits_for(c.book.size()) : static_cast<int>(8 * c.width);
+  e.value_bits = codebook ? codebook_index_bits(c.book.size()) : static_cast<int>(8 * c.width);
   e.index_bits = index_bits;
   e.elements = c.n;
   std::vector<uint64_t> index(size_t{1} << index_bits, 0);
@@ -381,6 +375,12 @@ nlohmann::json to_json(const EncodedSize& s) {
                         ? static_cast<double>(s.raw_bytes) / static_cast<double>(s.encoded_bytes)
                         : 0.0},
           {"tensors", tensors}};
+}
+
+int codebook_index_bits(size_t symbols) {
+  int b = 1;
+  while ((size_t{1} << b) < symbols) ++b;
+  return b;
 }
 
 }  // namespace frugal::compress

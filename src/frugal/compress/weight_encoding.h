@@ -42,6 +42,9 @@ struct EncodeOptions {
   int index_bits = 0;  // 0: the best width 1..8; else that width for sparse tensors
 };
 
+// Bits of an index into a codebook of `symbols` entries: ceil(log2), at least 1.
+int codebook_index_bits(size_t symbols);
+
 // The smallest encoding of `t` (any dtype; elements compared as bit patterns, so -0.0 is
 // not zero and every value round-trips exactly).
 TensorEncoding plan_encoding(const Tensor& t, const EncodeOptions& options = {});
