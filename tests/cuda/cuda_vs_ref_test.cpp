@@ -130,8 +130,10 @@ TEST(CudaVsRef, GemmAndMatMul) {
                                       constant("w", random_tensor({24, 10}, 14))}),
                   precision, tolerance(precision, true), "MatMul 4-D x 2-D");
     // convnext's MatMul+sum: the bias Add fused as a sum post-op with a constant row.
+    // ... and with the Gelu after it (fuse_activations: a transformer's MLP).
     for (const std::vector<std::string>& post :
-         {std::vector<std::string>{"sum"}, std::vector<std::string>{"sum", "relu"}})
+         {std::vector<std::string>{"sum"}, std::vector<std::string>{"sum", "relu"},
+          std::vector<std::string>{"sum", "gelu"}, std::vector<std::string>{"sum", "gelutanh"}})
       expect_on_gpu(one_node("MatMul",
                              {input("a", random_tensor({1, 5, 5, 24}, 13)),
                               constant("w", random_tensor({24, 40}, 14)),
@@ -179,6 +181,16 @@ TEST(CudaVsRef, ElementwiseAndNormalization) {
                 constant("b", random_tensor({6}, 19)), constant("m", random_tensor({6}, 20)),
                 constant("v", uniform_tensor({6}, 21, 0.5f, 2.f))}),
       "cuda", 1e-5, "BatchNormalization");
+  // DenseNet's pre-activation: the Relu fused into the BatchNormalization as a post-op.
+  for (const std::vector<std::string>& post :
+       {std::vector<std::string>{"relu"}, std::vector<std::string>{"relu", "sigmoid"}})
+    expect_on_gpu(
+        one_node("BatchNormalization",
+                 {input("x", x), constant("s", random_tensor({6}, 18)),
+                  constant("b", random_tensor({6}, 19)), constant("m", random_tensor({6}, 20)),
+                  constant("v", uniform_tensor({6}, 21, 0.5f, 2.f))},
+                 {{"frugal.post_ops", attr(post)}}),
+        "cuda", 1e-5, "BatchNormalization+" + post.back());
   for (const std::string op : {"Add", "Sub", "Mul", "Div"}) {
     expect_on_gpu(one_node(op, {input("a", x), input("b", uniform_tensor({2, 6, 5, 5}, 22, 1, 2))}),
                   "cuda", 1e-5, op + " same shape");

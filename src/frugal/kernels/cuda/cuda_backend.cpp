@@ -108,8 +108,10 @@ Epilogue epilogue_of(const Build& b) {
         d.kind = DevicePostOp::kSwish;
         break;
       case ops::PostOp::Kind::kGelu:
+        d.kind = DevicePostOp::kGeluErf;
+        break;
       case ops::PostOp::Kind::kGeluTanh:
-        decline("gelu post-op not implemented");
+        d.kind = DevicePostOp::kGeluTanh;
         break;
       case ops::PostOp::Kind::kSum: {
         d.kind = DevicePostOp::kSum;
@@ -148,7 +150,7 @@ const std::map<std::string, OpEntry>& op_table() {
       {"AveragePool", {make_average_pool, false}},
       {"GlobalAveragePool", {make_global_average_pool, false}},
       {"GlobalMaxPool", {make_global_max_pool, false}},
-      {"BatchNormalization", {make_batch_norm, false}},
+      {"BatchNormalization", {make_batch_norm, true}},
       {"Relu", {make_unary, false}},
       {"LeakyRelu", {make_unary, false}},
       {"Clip", {make_unary, false, 1}},

@@ -431,7 +431,9 @@ std::unique_ptr<Kernel> make_batch_norm(const Build& b) {
     a[k] = static_cast<float>(s);
     c[k] = static_cast<float>(bias[k] - mean[k] * s);
   }
-  Epilogue e;
+  // Its activation post-ops (fuse_activations gives a constant BatchNormalization the Relu
+  // after it) follow the scale and shift in the same pass.
+  Epilogue e = epilogue_of(b);
   e.channels = x[1];
   e.inner = product(x, 2, x.size());
   auto k = std::make_unique<EpilogueKernel>(b, e, "cuda:batchnorm");
