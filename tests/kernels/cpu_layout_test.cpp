@@ -95,3 +95,37 @@ TEST(CpuLayouts, ValueReadByRefStaysPlain) {
   const auto got = run(g, x, {"cpu", "ref"}, true);
   for (size_t i = 0; i < want.size(); ++i) EXPECT_LE(relative_error(got[i], want[i]), 1e-4) << i;
 }
+
+// A squeeze-excitation block (EfficientNet, MobileNetV3): x = Conv(..), s = Sigmoid(Conv(
+// GlobalAveragePool(x))), y = Conv(x * s). The Mul reads x in the convolution's layout with
+// s broadcast over the pixels, and writes that layout for the next convolution.
+TEST(CpuLayouts, SqueezeExcitationMulStaysInTheConvLayout) {
+  for (int64_t c : {24, 32}) {
+    for (int64_t batch : {1, 2}) {
+      ir::Graph g;
+      g.opsets[""] = 17;
+      g.inputs.push_back(
+          {"x", DType::kF32, std::vector<ir::Dim>{{batch, ""}, {3, ""}, {12, ""}, {12, ""}}});
+      g.initializers["wa"] = random_tensor({c, 3, 3, 3}, 1, 0.3f);
+      g.initializers["ws"] = random_tensor({c, c, 1, 1}, 2, 0.3f);
+      g.initializers["bs"] = random_tensor({c}, 3);
+      g.initializers["wb"] = random_tensor({16, c, 1, 1}, 4, 0.3f);
+      const auto pads = attr(std::vector<int64_t>{1, 1, 1, 1});
+      g.nodes.push_back(make("a", "Conv", {"x", "wa"}, "a", {{"pads", pads}}));
+      g.nodes.push_back(make("gap", "GlobalAveragePool", {"a"}, "g"));
+      g.nodes.push_back(make("se", "Conv", {"g", "ws", "bs"}, "se"));
+      g.nodes.push_back(make("sig", "Sigmoid", {"se"}, "s"));
+      g.nodes.push_back(make("mul", "Mul", {"a", "s"}, "m"));
+      g.nodes.push_back(make("b", "Conv", {"m", "wb"}, "y"));
+      g.outputs.push_back({"y", DType::kUndefined, std::nullopt});
+      g.validate_and_sort();
+      const Tensor x = random_tensor({batch, 3, 12, 12}, 5);
+      const auto want = run(g, x, {"ref"}, false);
+      size_t native = 0;
+      const auto got = run(g, x, {"cpu", "ref"}, true, &native);
+      // a -> gap, a -> mul, mul -> b at least.
+      EXPECT_GE(native, 2u) << "channels " << c << " batch " << batch;
+      EXPECT_LE(relative_error(got[0], want[0]), 1e-4) << "channels " << c << " batch " << batch;
+    }
+  }
+}

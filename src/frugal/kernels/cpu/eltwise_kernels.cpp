@@ -3,6 +3,7 @@
 // 1), HardSigmoid as an own loop (oneDNN 2.6 has no such algorithm).
 #include <algorithm>
 #include <limits>
+#include <optional>
 
 #include "frugal/kernels/cpu/factories.h"
 #include "frugal/kernels/cpu/post_ops.h"
@@ -52,18 +53,29 @@ std::unique_ptr<kernels::Kernel> binary(const Build& b, dnnl::algorithm alg, boo
   }
   const dnnl::memory::desc md0 = plain_md(s0, dt::f32), md1 = plain_md(s1, dt::f32),
                            dst = plain_md(out, dt::f32);
-  // Both operands in one blocked layout from their producers: add them in it.
+  // Both operands in one blocked layout from their producers: add them in it. A broadcast
+  // operand (squeeze-excitation's per-channel scale) against a full-size one in its
+  // producer's layout: the full-size one stays in that layout, and only the small one is
+  // read plain. Otherwise EfficientNet's SE Mul reordered its large operand to plain and the
+  // product back, two copies per block (bench/RESULTS.md, "SE Mul in the producer's layout").
   const dnnl::memory::desc *h0 = b.hint(first), *h1 = b.hint(second);
-  const bool native = h0 && h1 && *h0 == *h1 && s0 == s1;
-  const dnnl::binary::desc d =
-      native ? dnnl::binary::desc(alg, *h0, *h0, *h0) : dnnl::binary::desc(alg, md0, md1, dst);
-  const dnnl::binary::primitive_desc pd(d, scratchpad_attr(), b.context->engine());
+  const bool same = h0 && h1 && *h0 == *h1 && s0 == s1;
+  std::optional<dnnl::binary::primitive_desc> pd;
+  if (same) {
+    pd.emplace(dnnl::binary::desc(alg, *h0, *h0, *h0), scratchpad_attr(), b.context->engine());
+  } else if (h0 && s0 != s1) {
+    pd.emplace(dnnl::binary::desc(alg, *h0, md1, *h0), scratchpad_attr(), b.context->engine());
+    // oneDNN's reference loops over a blocked layout cost more than the two reorders.
+    if (std::string(pd->impl_info_str()).rfind("ref", 0) == 0) pd.reset();
+  }
+  if (!pd)
+    pd.emplace(dnnl::binary::desc(alg, md0, md1, dst), scratchpad_attr(), b.context->engine());
   auto k = std::make_unique<OnednnKernel>(b.context);
   Args args;
-  args[DNNL_ARG_SRC_0] = k->input_as(first, md0, pd.src0_desc());
-  args[DNNL_ARG_SRC_1] = k->input_as(second, md1, pd.src1_desc());
-  args[DNNL_ARG_DST] = k->output_as(0, dst, pd.dst_desc());
-  k->add_step(pd, dnnl::binary(pd), std::move(args));
+  args[DNNL_ARG_SRC_0] = k->input_as(first, md0, pd->src0_desc());
+  args[DNNL_ARG_SRC_1] = k->input_as(second, md1, pd->src1_desc());
+  args[DNNL_ARG_DST] = k->output_as(0, dst, pd->dst_desc());
+  k->add_step(*pd, dnnl::binary(*pd), std::move(args));
   return k;
 }
 
