@@ -73,7 +73,7 @@ struct LayerLowRank {
   // Tucker-2: rank and full_rank are the output-channel mode's, these the input channels'.
   int64_t rank_in = 0, full_rank_in = 0;
   double hosvd_rel_error = 0;  // Tucker-2 before the HOOI iterations
-  Shape shape;  // the original weight
+  Shape shape;                 // the original weight
   int64_t rows = 0, cols = 0;
   int64_t rank = 0, full_rank = 0;
   bool factored = false;

@@ -164,14 +164,14 @@ class Trainer {
   double step_loss_ = 0;
   double stall_reference_ = -1;  // mean loss of the run's first steps (stall_warning)
   bool stall_warned_ = false;
-  std::unique_ptr<PruneSchedule> prune_;  // --prune
-  std::unique_ptr<QatState> qat_;         // --qat
-  std::unique_ptr<ClusterKeep> cluster_;  // --cluster keep
+  std::unique_ptr<PruneSchedule> prune_;     // --prune
+  std::unique_ptr<QatState> qat_;            // --qat
+  std::unique_ptr<ClusterKeep> cluster_;     // --cluster keep
   std::unique_ptr<BinarizeTrain> binarize_;  // --binarize
-  std::unique_ptr<Kfac> kfac_;            // --optimizer kfac
-  std::unique_ptr<Halp> halp_;            // --halp
-  int64_t forward_macs_ = 0;              // per sample (HALP's MAC counts)
-  bool host_pass_ = false;                // HALP's host pass: binary32, no policy rounding
+  std::unique_ptr<Kfac> kfac_;               // --optimizer kfac
+  std::unique_ptr<Halp> halp_;               // --halp
+  int64_t forward_macs_ = 0;                 // per sample (HALP's MAC counts)
+  bool host_pass_ = false;                   // HALP's host pass: binary32, no policy rounding
   // HALP's host: the centre's full gradient over the training samples, then the recentre.
   void halp_recentre();
   Tensor loss_gradient(const Tensor& x, const Tensor& labels, bool training, double* loss);
