@@ -11,17 +11,6 @@ using namespace frugal::cpu_testing;
 
 namespace {
 
-ir::Node make(const std::string& name, const std::string& op, std::vector<std::string> in,
-              std::string out, std::map<std::string, ir::Attribute> attrs = {}) {
-  ir::Node n;
-  n.name = name;
-  n.op_type = op;
-  n.inputs = std::move(in);
-  n.outputs = {std::move(out)};
-  n.attrs = std::move(attrs);
-  return n;
-}
-
 // x -> conv a (+relu) -> maxpool -> conv b -> (+ maxpool out) -> relu -> conv c (depthwise)
 // -> global average pool. 24 channels: oneDNN pads them to 32 in its 16-blocked layout.
 ir::Graph residual_chain(int64_t c, bool expose_middle) {
@@ -34,16 +23,17 @@ ir::Graph residual_chain(int64_t c, bool expose_middle) {
   g.initializers["bb"] = random_tensor({c}, 3);
   g.initializers["wc"] = random_tensor({c, 1, 3, 3}, 4, 0.3f);
   const auto pads = attr(std::vector<int64_t>{1, 1, 1, 1});
-  g.nodes.push_back(make("a", "Conv", {"x", "wa"}, "a", {{"pads", pads}}));
-  g.nodes.push_back(make("ra", "Relu", {"a"}, "ra"));
-  g.nodes.push_back(make("p", "MaxPool", {"ra"}, "p",
-                         {{"kernel_shape", attr(std::vector<int64_t>{2, 2})},
-                          {"strides", attr(std::vector<int64_t>{2, 2})}}));
-  g.nodes.push_back(make("b", "Conv", {"p", "wb", "bb"}, "b", {{"pads", pads}}));
-  g.nodes.push_back(make("sum", "Add", {"b", "p"}, "s"));
-  g.nodes.push_back(make("rs", "Relu", {"s"}, "rs"));
-  g.nodes.push_back(make("c", "Conv", {"rs", "wc"}, "cc", {{"pads", pads}, {"group", attr(c)}}));
-  g.nodes.push_back(make("gap", "GlobalAveragePool", {"cc"}, "y"));
+  g.nodes.push_back(make_node("a", "Conv", {"x", "wa"}, "a", {{"pads", pads}}));
+  g.nodes.push_back(make_node("ra", "Relu", {"a"}, "ra"));
+  g.nodes.push_back(make_node("p", "MaxPool", {"ra"}, "p",
+                              {{"kernel_shape", attr(std::vector<int64_t>{2, 2})},
+                               {"strides", attr(std::vector<int64_t>{2, 2})}}));
+  g.nodes.push_back(make_node("b", "Conv", {"p", "wb", "bb"}, "b", {{"pads", pads}}));
+  g.nodes.push_back(make_node("sum", "Add", {"b", "p"}, "s"));
+  g.nodes.push_back(make_node("rs", "Relu", {"s"}, "rs"));
+  g.nodes.push_back(
+      make_node("c", "Conv", {"rs", "wc"}, "cc", {{"pads", pads}, {"group", attr(c)}}));
+  g.nodes.push_back(make_node("gap", "GlobalAveragePool", {"cc"}, "y"));
   g.outputs.push_back({"y", DType::kUndefined, std::nullopt});
   if (expose_middle) g.outputs.push_back({"rs", DType::kUndefined, std::nullopt});
   g.validate_and_sort();
@@ -87,7 +77,7 @@ TEST(CpuLayouts, ChainStaysBlockedAndMatchesRef) {
 TEST(CpuLayouts, ValueReadByRefStaysPlain) {
   // The pool's output is also read by a node only ref runs (Neg): it must stay plain.
   ir::Graph g = residual_chain(24, false);
-  g.nodes.push_back(make("neg", "Neg", {"p"}, "n"));
+  g.nodes.push_back(make_node("neg", "Neg", {"p"}, "n"));
   g.outputs.push_back({"n", DType::kUndefined, std::nullopt});
   g.validate_and_sort();
   const Tensor x = random_tensor({2, 3, 16, 16}, 10);
@@ -111,12 +101,12 @@ TEST(CpuLayouts, SqueezeExcitationMulStaysInTheConvLayout) {
       g.initializers["bs"] = random_tensor({c}, 3);
       g.initializers["wb"] = random_tensor({16, c, 1, 1}, 4, 0.3f);
       const auto pads = attr(std::vector<int64_t>{1, 1, 1, 1});
-      g.nodes.push_back(make("a", "Conv", {"x", "wa"}, "a", {{"pads", pads}}));
-      g.nodes.push_back(make("gap", "GlobalAveragePool", {"a"}, "g"));
-      g.nodes.push_back(make("se", "Conv", {"g", "ws", "bs"}, "se"));
-      g.nodes.push_back(make("sig", "Sigmoid", {"se"}, "s"));
-      g.nodes.push_back(make("mul", "Mul", {"a", "s"}, "m"));
-      g.nodes.push_back(make("b", "Conv", {"m", "wb"}, "y"));
+      g.nodes.push_back(make_node("a", "Conv", {"x", "wa"}, "a", {{"pads", pads}}));
+      g.nodes.push_back(make_node("gap", "GlobalAveragePool", {"a"}, "g"));
+      g.nodes.push_back(make_node("se", "Conv", {"g", "ws", "bs"}, "se"));
+      g.nodes.push_back(make_node("sig", "Sigmoid", {"se"}, "s"));
+      g.nodes.push_back(make_node("mul", "Mul", {"a", "s"}, "m"));
+      g.nodes.push_back(make_node("b", "Conv", {"m", "wb"}, "y"));
       g.outputs.push_back({"y", DType::kUndefined, std::nullopt});
       g.validate_and_sort();
       const Tensor x = random_tensor({batch, 3, 12, 12}, 5);

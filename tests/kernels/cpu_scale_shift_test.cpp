@@ -21,17 +21,6 @@ std::vector<Operand> batch_norm_operands(const Shape& x, bool constant_stats) {
           param("var", uniform_tensor({c}, 5, 0.1f, 2.0f))};
 }
 
-ir::Node make(const std::string& name, const std::string& op, std::vector<std::string> in,
-              std::string out, std::map<std::string, ir::Attribute> attrs = {}) {
-  ir::Node n;
-  n.name = name;
-  n.op_type = op;
-  n.inputs = std::move(in);
-  n.outputs = {std::move(out)};
-  n.attrs = std::move(attrs);
-  return n;
-}
-
 }  // namespace
 
 TEST(CpuScaleShift, MatchesRefOverShapesAndPostOps) {
@@ -81,11 +70,11 @@ TEST(CpuScaleShift, PreActivationIntoConvMatchesRef) {
         g.initializers["var"] = uniform_tensor({c}, 5, 0.1f, 2.0f);
         g.initializers["w"] = random_tensor({32, c, k, k}, 6, 0.2f);
         g.nodes.push_back(
-            make("bn", "BatchNormalization", {"x", "scale", "b", "mean", "var"}, "n"));
-        g.nodes.push_back(make("relu", "Relu", {"n"}, "r"));
+            make_node("bn", "BatchNormalization", {"x", "scale", "b", "mean", "var"}, "n"));
+        g.nodes.push_back(make_node("relu", "Relu", {"n"}, "r"));
         const int64_t pad = k / 2;
-        g.nodes.push_back(make("conv", "Conv", {"r", "w"}, "y",
-                               {{"pads", attr(std::vector<int64_t>{pad, pad, pad, pad})}}));
+        g.nodes.push_back(make_node("conv", "Conv", {"r", "w"}, "y",
+                                    {{"pads", attr(std::vector<int64_t>{pad, pad, pad, pad})}}));
         g.outputs.push_back({"y", DType::kUndefined, std::nullopt});
         g.validate_and_sort();
         const Tensor x = random_tensor({batch, c, 9, 11}, 1);

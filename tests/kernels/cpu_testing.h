@@ -65,6 +65,19 @@ inline Operand omitted() {
   return {"", Tensor(), false};
 }
 
+// A node with one output, for graphs written out by hand.
+inline ir::Node make_node(const std::string& name, const std::string& op,
+                          std::vector<std::string> in, std::string out,
+                          std::map<std::string, ir::Attribute> attrs = {}) {
+  ir::Node n;
+  n.name = name;
+  n.op_type = op;
+  n.inputs = std::move(in);
+  n.outputs = {std::move(out)};
+  n.attrs = std::move(attrs);
+  return n;
+}
+
 struct OneNode {
   ir::Graph graph;
   std::vector<Tensor> feeds;  // run-time inputs in graph-input order

@@ -138,8 +138,7 @@ class BlockCirculantGrad final : public GradOp {
     std::fill(dwd, dwd + dw.numel(), 0.0f);
     for (int64_t r = 0; r < s_.out; ++r)
       for (int64_t c = 0; c < s_.in; ++c)
-        dwd[s_.weight_index(r, c)] +=
-            dense_dw[static_cast<size_t>(r * s_.in + c)];
+        dwd[s_.weight_index(r, c)] += dense_dw[static_cast<size_t>(r * s_.in + c)];
     return dw;
   }
 
