@@ -504,7 +504,7 @@ void compress_model(CompressArgs a) {
   eo.index_bits = a.index_bits;
   const compress::EncodedSize encoded = compress::encoded_size(st.graph, eo);
   out["encoded"] = compress::to_json(encoded);
-  out["encoded"]["original_raw_bytes"] = compress::encoded_size(original, eo).raw_bytes;
+  out["encoded"]["original_raw_bytes"] = compress::initializer_bytes(original);
   const Written w = write_outputs(a, st, out);
   if (a.json) {
     print_json(out);

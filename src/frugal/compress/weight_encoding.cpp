@@ -356,6 +356,12 @@ EncodedSize encoded_size(const ir::Graph& g, const EncodeOptions& options) {
   return s;
 }
 
+int64_t initializer_bytes(const ir::Graph& g) {
+  int64_t bytes = 0;
+  for (const auto& [name, t] : g.initializers) bytes += static_cast<int64_t>(t.nbytes());
+  return bytes;
+}
+
 nlohmann::json to_json(const EncodedSize& s) {
   nlohmann::json tensors = nlohmann::json::array();
   for (const auto& l : s.tensors)

@@ -73,6 +73,8 @@ struct EncodedSize {
 // Encoded size of every initializer of `g` (the weights; the graph's structure is not
 // counted, as in Deep Compression's ratios).
 EncodedSize encoded_size(const ir::Graph& g, const EncodeOptions& options = {});
+// The initializers' bytes as loaded (encoded_size's raw_bytes, without planning any encoding).
+int64_t initializer_bytes(const ir::Graph& g);
 
 nlohmann::json to_json(const EncodedSize& s);
 
