@@ -14,7 +14,6 @@ struct EnvironmentDefault {
   // The default stays unset when the user set any of these (or `name` itself): the user's
   // choice of the runtime's behaviour wins.
   std::vector<std::string> user_choices;
-  std::string why;  // one line, for --help texts and docs
 };
 void register_thread_environment(EnvironmentDefault entry);
 

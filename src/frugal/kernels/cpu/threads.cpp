@@ -45,9 +45,6 @@ FRUGAL_REGISTER_THREAD_CONTROL(cpu, "cpu", (ThreadControl{set_num_threads, num_t
 // waits").
 FRUGAL_REGISTER_THREAD_ENVIRONMENT(cpu_openmp_spin,
                                    (EnvironmentDefault{
-                                       "GOMP_SPINCOUNT",
-                                       "10000",
-                                       {"OMP_WAIT_POLICY"},
-                                       "OpenMP workers spin about 0.1 ms before sleeping"}));
+                                       "GOMP_SPINCOUNT", "10000", {"OMP_WAIT_POLICY"}}));
 
 }  // namespace frugal::kernels::cpu
