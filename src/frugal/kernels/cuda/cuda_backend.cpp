@@ -275,8 +275,8 @@ FRUGAL_REGISTER_BACKEND(cuda_fp16, "cuda:fp16", factory("cuda:fp16", Precision::
                         variant_traits("fp16"));
 FRUGAL_REGISTER_BACKEND(cuda_bf16, "cuda:bf16", factory("cuda:bf16", Precision::kBF16),
                         variant_traits("bf16"));
-// int8 takes Conv (one group), Gemm and MatMul only (partial: cuda follows it in a list) and reads
-// the calibrated activation ranges (a QDQ model's pairs fold into them).
+// int8 takes Conv (any group count), Gemm and MatMul only (partial: cuda follows it in a list) and
+// reads the calibrated activation ranges (a QDQ model's pairs fold into them).
 FRUGAL_REGISTER_BACKEND(cuda_int8, "cuda:int8", factory("cuda:int8", Precision::kI8), [] {
   BackendTraits t = variant_traits("int8");
   t.partial = true;

@@ -94,7 +94,8 @@ std::vector<float> gemm_bias(const Build& b, const GemmShape& s);
 size_t sum_index_of(const Build& b);
 // Gemm/MatMul of the cuda:int8 variant (cuda_int8.cpp).
 std::unique_ptr<Kernel> make_int8_gemm(const Build& b, const GemmShape& s, size_t sum_index);
-// Conv of the cuda:int8 variant: im2col and one int8 GEMM (cuda_int8.cpp).
+// Conv of the cuda:int8 variant: im2col and one int8 GEMM, or direct int32 sums for groups > 1
+// (cuda_int8.cpp).
 std::unique_ptr<Kernel> make_int8_conv(const Build& b);
 std::unique_ptr<Kernel> make_max_pool(const Build& b);
 std::unique_ptr<Kernel> make_average_pool(const Build& b);
@@ -110,7 +111,7 @@ std::unique_ptr<Kernel> make_concat(const Build& b);
 std::unique_ptr<Kernel> make_split(const Build& b);
 std::unique_ptr<Kernel> make_resize(const Build& b);  // Resize, Upsample
 std::unique_ptr<Kernel> make_transpose(const Build& b);
-std::unique_ptr<Kernel> make_gather(const Build& b);   // constant indices
+std::unique_ptr<Kernel> make_gather(const Build& b);   // constant or run-time indices
 std::unique_ptr<Kernel> make_reshape(const Build& b);  // Reshape, Flatten, Squeeze, Unsqueeze
 
 }  // namespace frugal::kernels::cuda

@@ -1,9 +1,11 @@
 #include "frugal/kernels/cuda/cuda_device.h"
 
 #include <cstring>
+#include <new>
 
 #include "frugal/core/error.h"
 #include "frugal/kernels/cuda/cublaslt_api.h"
+#include "frugal/kernels/cuda/host_plan.h"
 
 namespace frugal::kernels::cuda {
 
@@ -80,6 +82,8 @@ CudaDevice::~CudaDevice() {
   if (cudnn_) cudnnDestroy(cudnn_);
   scratch_.reset();
   if (staging_) cudaFreeHost(staging_);
+  if (fault_host_) cudaFreeHost(fault_host_);
+  fault_.reset();
   if (stream_) cudaStreamDestroy(stream_);
 }
 
@@ -128,12 +132,47 @@ void CudaDevice::copy_to_host(void* host_dst, const void* device_src, size_t byt
   void* pinned = staging(bytes);
   check(cudaMemcpyAsync(pinned, device_src, bytes, cudaMemcpyDeviceToHost, stream_),
         "cudaMemcpyAsync to host");
+  fetch_index_fault();
   check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize");
   std::memcpy(host_dst, pinned, bytes);
+  raise_index_fault();
 }
 
 void CudaDevice::synchronize() const {
+  fetch_index_fault();
   check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize");
+  raise_index_fault();
+}
+
+int64_t CudaDevice::index_fault_site(std::string node, int64_t dim) const {
+  std::lock_guard<std::mutex> lock(fault_mutex_);
+  if (!fault_) {
+    fault_ = allocate(sizeof(IndexFault));
+    check(cudaMemset(fault_.get(), 0, sizeof(IndexFault)), "cudaMemset");
+    void* host = nullptr;
+    check(cudaMallocHost(&host, sizeof(IndexFault)), "cudaMallocHost");
+    fault_host_ = new (host) IndexFault{};
+  }
+  fault_sites_.emplace_back(std::move(node), dim);
+  return static_cast<int64_t>(fault_sites_.size());
+}
+
+void CudaDevice::fetch_index_fault() const {
+  if (!fault_) return;
+  check(cudaMemcpyAsync(fault_host_, fault_.get(), sizeof(IndexFault), cudaMemcpyDeviceToHost,
+                        stream_),
+        "cudaMemcpyAsync to host (index fault)");
+}
+
+void CudaDevice::raise_index_fault() const {
+  if (!fault_ || fault_host_->site == 0) return;
+  const IndexFault f = *fault_host_;
+  *fault_host_ = IndexFault{};
+  check(cudaMemsetAsync(fault_.get(), 0, sizeof(IndexFault), stream_), "cudaMemsetAsync");
+  check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize");
+  std::lock_guard<std::mutex> lock(fault_mutex_);
+  const auto& [node, dim] = fault_sites_.at(static_cast<size_t>(f.site - 1));
+  throw UserError(index_fault_message(node, f.index, dim));
 }
 
 namespace {

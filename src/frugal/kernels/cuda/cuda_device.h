@@ -13,9 +13,12 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "frugal/core/device.h"
 #include "frugal/core/queued_device.h"
+#include "frugal/kernels/cuda/gather_index.h"
 
 namespace frugal::kernels::cuda {
 
@@ -73,8 +76,20 @@ class CudaDevice final : public Device, public QueuedDevice {
   // Uploads a host array into new device memory (weights at plan time).
   std::shared_ptr<void> upload(const void* host, size_t bytes) const;
 
+  // Run-time indices checked on the GPU (Gather): a kernel registers a site at plan time
+  // (its node's description and the axis' size, for the error) and passes index_fault() and
+  // the site to its launches. Every synchronisation of the stream (copy_to_host,
+  // synchronize) then reads the fault back and, if a kernel reported one, clears it and
+  // throws the UserError naming the node.
+  int64_t index_fault_site(std::string node, int64_t dim) const;
+  IndexFault* index_fault() const { return static_cast<IndexFault*>(fault_.get()); }
+
  private:
   void* staging(size_t bytes) const;  // pinned host memory, grown on demand
+  // Queues the fault's copy to the host (where sites exist); after the stream's sync,
+  // raise_index_fault throws what it found.
+  void fetch_index_fault() const;
+  void raise_index_fault() const;
 
   cudaStream_t stream_ = nullptr;
   cudnnHandle_t cudnn_ = nullptr;
@@ -85,6 +100,10 @@ class CudaDevice final : public Device, public QueuedDevice {
   mutable std::mutex staging_mutex_;
   mutable void* staging_ = nullptr;
   mutable size_t staging_bytes_ = 0;
+  mutable std::mutex fault_mutex_;
+  mutable std::vector<std::pair<std::string, int64_t>> fault_sites_;  // site - 1: node, dim
+  mutable std::shared_ptr<void> fault_;                               // IndexFault, device
+  mutable IndexFault* fault_host_ = nullptr;                          // pinned
   std::string description_;
 };
 

@@ -8,12 +8,17 @@
 // [N, K]); and the int32 result turned back into float32 by the epilogue kernel,
 // y = acc * (alpha sx sw[n]) + beta C[n], followed by the node's post-ops.
 //
-// Conv (one group, 1-D or 2-D): the same GEMM over the im2col matrix (im2col.h), built and
+// Conv with one group (1-D or 2-D): the same GEMM over the im2col matrix (im2col.h), built and
 // quantized by one kernel: A [N*OH*OW, K_pad] int8, K = C kh kw padded with zero columns to
 // a multiple of 4; W [M, K_pad]; the int32 result is channels last, [N*OH*OW, M], and the
 // epilogue reads it in that order while writing y NCHW, y = acc * sx sw[m] + bias[m], then
-// the post-ops (residual sum included). Depthwise and grouped convolutions are declined
-// (cuda:int8 is partial: they run on cuda in float32).
+// the post-ops (residual sum included).
+//
+// Grouped and depthwise Conv (groups > 1): no GEMM (a depthwise one would be thousands of
+// 1-row GEMMs); x is quantized as above into the scratch buffer, then one thread per output
+// element sums its (C / groups) kh kw taps in int32 (launch_grouped_conv_int8, the taps
+// located by im2col.h's grouped_conv_source); the int32 result is NCHW and goes through the
+// same epilogue.
 //
 // A value outside its calibrated range saturates at +-127 steps.
 #include <algorithm>
@@ -196,6 +201,47 @@ class Int8ConvKernel final : public Int8Kernel {
   std::optional<Int8Matmul> mm_;
 };
 
+// Groups > 1: quantize x, sum the taps per output element, then the epilogue. Scratch:
+// the quantized x, then the int32 result.
+class Int8GroupedConvKernel final : public Int8Kernel {
+ public:
+  Int8GroupedConvKernel(const Build& b, const Im2col& g, size_t sum_index)
+      : Int8Kernel(b, sum_index),
+        g_(g),
+        m_(b.in_shape(1)[0]),
+        x_numel_(shape_numel(b.in_shape(0))),
+        x_bytes_(aligned(static_cast<size_t>(x_numel_))) {
+    if (!b.constant(1)) decline("weights not constant");
+    if (b.has_input(2) && !b.constant(2)) decline("bias not constant");
+    std::vector<float> bias;
+    if (b.has_input(2)) {
+      const Tensor& c = *b.constant(2);
+      bias.assign(c.data<float>(), c.data<float>() + c.numel());
+    }
+    // ONNX's weight [M, C / groups, kh, kw] is [M, k] row-major; no padding of k is needed.
+    set_weights(quantize(b.constant(1)->data<float>(), m_, g.k, g.k, true), 1.f, bias);
+    epilogue_.channels = m_;
+    epilogue_.inner = g.oh * g.ow;
+    device().reserve_scratch(x_bytes_ + static_cast<size_t>(g.rows() * m_) * sizeof(int32_t));
+    impl_ = g.groups == b.in_shape(0)[1] && g.groups == m_ ? "cuda:depthwise:int8"
+                                                           : "cuda:grouped:int8";
+  }
+  void run(ops::KernelContext& ctx) override {
+    auto* qx = static_cast<int8_t*>(device().scratch());
+    auto* d = reinterpret_cast<int32_t*>(static_cast<char*>(device().scratch()) + x_bytes_);
+    launch_quantize(qx, in(ctx, 0), x_numel_, sx_, stream());
+    check_launch("quantize");
+    launch_grouped_conv_int8(d, qx, static_cast<const int8_t*>(weights_.get()), g_, m_, stream());
+    check_launch("grouped_conv_int8");
+    finish(ctx, d, g_.rows() * m_);
+  }
+
+ private:
+  Im2col g_;
+  int64_t m_, x_numel_;
+  size_t x_bytes_;
+};
+
 }  // namespace
 
 std::unique_ptr<Kernel> make_int8_gemm(const Build& b, const GemmShape& s, size_t sum_index) {
@@ -207,6 +253,7 @@ std::unique_ptr<Kernel> make_int8_conv(const Build& b) {
   Im2col g;
   const std::string why = im2col_of(b.node(), b.in_shape(0), b.in_shape(1), b.out_shape(), g);
   if (!why.empty()) decline(why);
+  if (g.groups > 1) return std::make_unique<Int8GroupedConvKernel>(b, g, sum_index_of(b));
   return std::make_unique<Int8ConvKernel>(b, g, sum_index_of(b));
 }
 

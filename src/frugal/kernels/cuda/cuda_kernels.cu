@@ -288,11 +288,35 @@ __global__ void layer_norm_kernel(float* y, const float* x, int64_t size, float 
   }
 }
 
-__global__ void gather_kernel(float* y, const float* x, const int64_t* index, int64_t outer,
-                              int64_t n_index, int64_t inner, int64_t axis_dim) {
-  FRUGAL_GRID_LOOP(i, outer * n_index * inner) {
-    const int64_t r = i % inner, j = (i / inner) % n_index, o = i / (inner * n_index);
-    y[i] = x[(o * axis_dim + index[j]) * inner + r];
+template <typename Index>
+__global__ void gather_kernel(float* y, const float* x, const Index* index, GatherShape s,
+                              IndexFault* fault, int64_t site) {
+  FRUGAL_GRID_LOOP(i, s.size()) {
+    const auto v = static_cast<int64_t>(index[gather_index_slot(s, i)]);
+    const int64_t at = normalized_index(v, s.axis_dim);
+    if (at >= 0) {
+      y[i] = x[gather_source(s, i, at)];
+      continue;
+    }
+    y[i] = 0.f;
+    // The first thread to find a bad index claims the report; later ones leave it.
+    using Word = unsigned long long;
+    if (fault && atomicCAS(reinterpret_cast<Word*>(&fault->site), Word{0},
+                           static_cast<Word>(site)) == Word{0})
+      fault->index = v;
+  }
+}
+
+__global__ void grouped_conv_int8_kernel(int32_t* d, const int8_t* qx, const int8_t* w, Im2col g,
+                                         int64_t m) {
+  FRUGAL_GRID_LOOP(i, g.rows() * m) {
+    const int8_t* wc = w + (i / (g.oh * g.ow)) % m * g.k;
+    int32_t acc = 0;
+    for (int64_t t = 0; t < g.k; ++t) {
+      const int64_t src = grouped_conv_source(g, m, i, t);
+      if (src >= 0) acc += static_cast<int32_t>(qx[src]) * static_cast<int32_t>(wc[t]);
+    }
+    d[i] = acc;
   }
 }
 
@@ -396,10 +420,19 @@ void launch_attention(float* y, const float* q, const float* k, const float* v, 
   attention_kernel<<<static_cast<unsigned>(s.rows), 128, shared, stream>>>(y, q, k, v, mask, s);
 }
 
-void launch_gather(float* y, const float* x, const int64_t* index, int64_t outer, int64_t n_index,
-                   int64_t inner, int64_t axis_dim, cudaStream_t stream) {
-  gather_kernel<<<blocks_for(outer * n_index * inner), kThreads, 0, stream>>>(
-      y, x, index, outer, n_index, inner, axis_dim);
+void launch_gather(float* y, const float* x, const void* index, bool index_i32,
+                   const GatherShape& s, IndexFault* fault, int64_t site, cudaStream_t stream) {
+  if (index_i32)
+    gather_kernel<<<blocks_for(s.size()), kThreads, 0, stream>>>(
+        y, x, static_cast<const int32_t*>(index), s, fault, site);
+  else
+    gather_kernel<<<blocks_for(s.size()), kThreads, 0, stream>>>(
+        y, x, static_cast<const int64_t*>(index), s, fault, site);
+}
+
+void launch_grouped_conv_int8(int32_t* d, const int8_t* qx, const int8_t* w, const Im2col& g,
+                              int64_t m, cudaStream_t stream) {
+  grouped_conv_int8_kernel<<<blocks_for(g.rows() * m), kThreads, 0, stream>>>(d, qx, w, g, m);
 }
 
 void launch_transpose(float* y, const float* x, int64_t n, const Permute& p, cudaStream_t stream) {

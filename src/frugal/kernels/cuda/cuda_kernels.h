@@ -8,6 +8,7 @@
 
 #include <cstdint>
 
+#include "frugal/kernels/cuda/gather_index.h"
 #include "frugal/kernels/cuda/im2col.h"
 
 namespace frugal::kernels::cuda {
@@ -126,10 +127,19 @@ struct AttentionShape {
 void launch_attention(float* y, const float* q, const float* k, const float* v, const float* mask,
                       const AttentionShape& s, cudaStream_t stream);
 
-// Gather: x viewed as [outer, axis_dim, inner], y as [outer, n_index, inner];
-// y[o, j, r] = x[o, index[j], r], the indices already within [0, axis_dim) (checked on the host).
-void launch_gather(float* y, const float* x, const int64_t* index, int64_t outer, int64_t n_index,
-                   int64_t inner, int64_t axis_dim, cudaStream_t stream);
+// d = the int32 sums of a convolution with g.groups > 1 (grouped, depthwise) over x
+// quantized to int8 (launch_quantize): d is NCHW [g.n, m, g.oh, g.ow], d[i] = sum over the
+// g.k taps t of qx[grouped_conv_source(g, m, i, t)] w[oc, t] (w [m, g.k] int8, oc i's
+// channel; padding cells add nothing), one thread per output element.
+void launch_grouped_conv_int8(int32_t* d, const int8_t* qx, const int8_t* w, const Im2col& g,
+                              int64_t m, cudaStream_t stream);
+
+// Gather (gather_index.h): y[o, j, r] = x[o, index[j], r], index int32 (index_i32) or int64,
+// negative indices counting from the end. An index outside [-axis_dim, axis_dim) gives 0 and,
+// when `fault` is set, is reported there with `site` (constant indices are checked on the
+// host and pass no fault).
+void launch_gather(float* y, const float* x, const void* index, bool index_i32,
+                   const GatherShape& s, IndexFault* fault, int64_t site, cudaStream_t stream);
 
 // y = x with its dimensions permuted: y's dimension d is x's dimension perm[d].
 struct Permute {

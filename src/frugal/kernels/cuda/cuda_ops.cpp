@@ -336,27 +336,37 @@ class ResizeKernel final : public CudaKernel {
   std::shared_ptr<void> index_, weight_;
 };
 
+// Constant indices: normalized and range-checked on the host, uploaded as int64. Run-time
+// indices (int32 or int64, in the arena): normalized by the kernel, which reports one out
+// of range through the device's index fault (the node's error is thrown when the stream
+// is next synchronised: cuda_device.h).
 class GatherKernel final : public CudaKernel {
  public:
-  GatherKernel(const Build& b, const std::vector<int64_t>& index, int64_t outer, int64_t inner,
-               int64_t axis_dim)
+  GatherKernel(const Build& b, const GatherShape& s, const std::vector<int64_t>& constant_index)
       : CudaKernel(b),
-        index_(device().upload(index.data(), index.size() * sizeof(int64_t))),
-        outer_(outer),
-        n_index_(static_cast<int64_t>(index.size())),
-        inner_(inner),
-        axis_dim_(axis_dim) {
+        s_(s),
+        index_(device().upload(constant_index.data(), constant_index.size() * sizeof(int64_t))) {
     impl_ = "cuda:gather";
   }
+  GatherKernel(const Build& b, const GatherShape& s, bool index_i32)
+      : CudaKernel(b),
+        s_(s),
+        index_i32_(index_i32),
+        site_(device().index_fault_site(b.node().describe(), s.axis_dim)) {
+    impl_ = "cuda:gather:run-time indices";
+  }
   void run(ops::KernelContext& ctx) override {
-    launch_gather(out(ctx), in(ctx, 0), static_cast<const int64_t*>(index_.get()), outer_, n_index_,
-                  inner_, axis_dim_, stream());
+    const void* index = index_ ? index_.get() : in_raw(ctx, 1);
+    launch_gather(out(ctx), in(ctx, 0), index, index_i32_, s_,
+                  site_ ? device().index_fault() : nullptr, site_, stream());
     check_launch("gather");
   }
 
  private:
-  std::shared_ptr<void> index_;
-  int64_t outer_, n_index_, inner_, axis_dim_;
+  GatherShape s_;
+  std::shared_ptr<void> index_;  // constant indices, normalized
+  bool index_i32_ = false;
+  int64_t site_ = 0;  // run-time indices: the device's fault site
 };
 
 class TransposeKernel final : public CudaKernel {
@@ -589,31 +599,36 @@ std::unique_ptr<Kernel> make_resize(const Build& b) {
   return std::make_unique<ResizeKernel>(b, t, index, weight);
 }
 
-// Constant indices only (a ViT's class-token Gather): normalized and range-checked here,
-// since a kernel cannot report an index out of range.
+// Constant indices (a ViT's class-token pick) or run-time ones (BERT's embedding lookups:
+// int64 input ids into a constant table), any axis.
 std::unique_ptr<Kernel> make_gather(const Build& b) {
   const Shape& x = b.in_shape(0);
   const auto rank = static_cast<int64_t>(x.size());
   int64_t axis = b.node().attr_int("axis", 0);
   if (axis < 0) axis += rank;
   if (axis < 0 || axis >= rank) decline("axis out of range");
-  const Tensor* indices = b.constant(1);
-  if (!indices) decline("indices not constant");
-  if (b.constant(0)) decline("constant data");
+  const ops::TensorInfo& indices = *b.view.inputs.at(1);
+  if (!indices.shape) decline("indices of a shape known only at run time");
   const auto a = static_cast<size_t>(axis);
-  const int64_t dim = x[a];
-  std::vector<int64_t> index;
-  for (double v : indices->to_double()) {
-    auto i = static_cast<int64_t>(v);
-    if (i < 0) i += dim;
-    if (i < 0 || i >= dim)
-      decline("index " + std::to_string(static_cast<int64_t>(v)) + " out of range for " +
-              std::to_string(dim));
-    index.push_back(i);
+  GatherShape s;
+  s.outer = product(x, 0, a);
+  s.n_index = shape_numel(*indices.shape);
+  s.inner = product(x, a + 1, x.size());
+  s.axis_dim = x[a];
+  if (s.n_index == 0) decline("no indices");
+  if (const Tensor* c = b.constant(1)) {
+    std::vector<int64_t> index;
+    for (int64_t v : c->to_int64()) {
+      const int64_t at = normalized_index(v, s.axis_dim);
+      if (at < 0)
+        decline("index " + std::to_string(v) + " out of range for " + std::to_string(s.axis_dim));
+      index.push_back(at);
+    }
+    return std::make_unique<GatherKernel>(b, s, index);
   }
-  if (index.empty()) decline("no indices");
-  return std::make_unique<GatherKernel>(b, index, product(x, 0, a), product(x, a + 1, x.size()),
-                                        dim);
+  if (indices.dtype != DType::kI32 && indices.dtype != DType::kI64)
+    decline("indices of " + std::string(dtype_name(indices.dtype)));
+  return std::make_unique<GatherKernel>(b, s, indices.dtype == DType::kI32);
 }
 
 std::unique_ptr<Kernel> make_transpose(const Build& b) {

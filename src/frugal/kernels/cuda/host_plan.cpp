@@ -73,7 +73,9 @@ Window2d window_2d(const ops::WindowGeometry& g) {
 std::string im2col_of(const ir::Node& conv, const Shape& x, const Shape& w, const Shape& y,
                       Im2col& g) {
   if (x.size() != 3 && x.size() != 4) return "int8 convolution is 1-D or 2-D only";
-  if (conv.attr_int("group", 1) != 1) return "int8 convolution with groups (depthwise, grouped)";
+  const int64_t groups = conv.attr_int("group", 1);
+  if (groups < 1 || x[1] % groups != 0 || w[0] % groups != 0)
+    return "group " + std::to_string(groups) + " does not divide the channels";
   const std::vector<int64_t> in(x.begin() + 2, x.end()), kernel(w.begin() + 2, w.end());
   const Window2d win = window_2d(ops::sliding_window(conv, in, kernel, false));
   g.n = x[0];
@@ -90,9 +92,19 @@ std::string im2col_of(const ir::Node& conv, const Shape& x, const Shape& w, cons
   g.dw = win.dw;
   g.ph = win.ph;
   g.pw = win.pw;
-  g.k = g.c * g.kh * g.kw;
+  g.groups = groups;
+  g.k = g.c / groups * g.kh * g.kw;
   g.k_pad = round_up_k(g.k);
   return "";
+}
+
+}  // namespace frugal::kernels::cuda
+
+namespace frugal::kernels::cuda {
+
+std::string index_fault_message(const std::string& node, int64_t index, int64_t dim) {
+  return node + ": index " + std::to_string(index) + " is out of range for an axis of size " +
+         std::to_string(dim) + " (run-time indices, checked on the GPU)";
 }
 
 }  // namespace frugal::kernels::cuda

@@ -38,10 +38,15 @@ struct Window2d {
 };
 Window2d window_2d(const ops::WindowGeometry& g);
 
-// The im2col geometry of a Conv node (x NCHW or NCW, w [M, C, k...], y its output): one
-// group, symmetric or asymmetric pads, strides, dilations; K padded to kInt8KMultiple. An
-// empty string when the node fits, else why not (groups, rank).
+// The im2col geometry of a Conv node (x NCHW or NCW, w [M, C / groups, k...], y its output):
+// any group count, symmetric or asymmetric pads, strides, dilations; K (the taps of one
+// output channel) padded to kInt8KMultiple. An empty string when the node fits, else why
+// not (rank, a group count that does not divide the channels).
 std::string im2col_of(const ir::Node& conv, const Shape& x, const Shape& w, const Shape& y,
                       Im2col& g);
+
+// The error of a run-time index out of range found on the GPU (gather_index.h), worded as
+// ref's Gather words it: "NODE: index V is out of range for an axis of size D (...)".
+std::string index_fault_message(const std::string& node, int64_t index, int64_t dim);
 
 }  // namespace frugal::kernels::cuda
