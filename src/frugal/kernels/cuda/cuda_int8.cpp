@@ -129,6 +129,21 @@ class Int8Kernel : public CudaKernel {
       epilogue_.bias = static_cast<const float*>(bias_.get());
     }
   }
+  // A Conv's constant weights quantized per output channel, [m, k_stored] (ONNX's weight
+  // [M, C / groups, kh, kw] is [M, k] row-major: the "trans" layout), its constant bias, and
+  // the epilogue's NCHW geometry.
+  void set_conv_weights(const Build& b, const Im2col& g, int64_t m, int64_t k_stored) {
+    if (!b.constant(1)) decline("weights not constant");
+    if (b.has_input(2) && !b.constant(2)) decline("bias not constant");
+    std::vector<float> bias;
+    if (b.has_input(2)) {
+      const Tensor& c = *b.constant(2);
+      bias.assign(c.data<float>(), c.data<float>() + c.numel());
+    }
+    set_weights(quantize(b.constant(1)->data<float>(), m, g.k, k_stored, true), 1.f, bias);
+    epilogue_.channels = m;
+    epilogue_.inner = g.oh * g.ow;
+  }
   void finish(ops::KernelContext& ctx, const int32_t* d, int64_t n) {
     if (sum_index_) epilogue_.sum = in(ctx, sum_index_);
     launch_epilogue(out(ctx), d, Storage::kI32, n, epilogue_, stream());
@@ -173,17 +188,7 @@ class Int8ConvKernel final : public Int8Kernel {
  public:
   Int8ConvKernel(const Build& b, const Im2col& g, size_t sum_index)
       : Int8Kernel(b, sum_index), g_(g), m_(b.in_shape(1)[0]) {
-    if (!b.constant(1)) decline("weights not constant");
-    if (b.has_input(2) && !b.constant(2)) decline("bias not constant");
-    std::vector<float> bias;
-    if (b.has_input(2)) {
-      const Tensor& c = *b.constant(2);
-      bias.assign(c.data<float>(), c.data<float>() + c.numel());
-    }
-    // ONNX's weight [M, C, kh, kw] is [M, K] row-major: the "trans" layout.
-    set_weights(quantize(b.constant(1)->data<float>(), m_, g.k, g.k_pad, true), 1.f, bias);
-    epilogue_.channels = m_;
-    epilogue_.inner = g.oh * g.ow;
+    set_conv_weights(b, g, m_, g.k_pad);
     epilogue_.channels_last_src = true;
     mm_.emplace(device(), g.rows(), m_, g.k_pad);
     impl_ = "cuda:im2col+cublaslt:int8";
@@ -211,17 +216,7 @@ class Int8GroupedConvKernel final : public Int8Kernel {
         m_(b.in_shape(1)[0]),
         x_numel_(shape_numel(b.in_shape(0))),
         x_bytes_(aligned(static_cast<size_t>(x_numel_))) {
-    if (!b.constant(1)) decline("weights not constant");
-    if (b.has_input(2) && !b.constant(2)) decline("bias not constant");
-    std::vector<float> bias;
-    if (b.has_input(2)) {
-      const Tensor& c = *b.constant(2);
-      bias.assign(c.data<float>(), c.data<float>() + c.numel());
-    }
-    // ONNX's weight [M, C / groups, kh, kw] is [M, k] row-major; no padding of k is needed.
-    set_weights(quantize(b.constant(1)->data<float>(), m_, g.k, g.k, true), 1.f, bias);
-    epilogue_.channels = m_;
-    epilogue_.inner = g.oh * g.ow;
+    set_conv_weights(b, g, m_, g.k);  // the direct sums need no padding of k
     device().reserve_scratch(x_bytes_ + static_cast<size_t>(g.rows() * m_) * sizeof(int32_t));
     impl_ = g.groups == b.in_shape(0)[1] && g.groups == m_ ? "cuda:depthwise:int8"
                                                            : "cuda:grouped:int8";
