@@ -7,13 +7,19 @@
 #      message where a build's zoo lacks it) and squeezenet1_1 at batch 1, 8 and 64 in fp32,
 #      tf32 and fp16 on `--backend cuda,ref` (frugal bench, single stream, device graphs on,
 #      NVML energy with idle power first; int8 with random calibration runs Gemm/MatMul and
-#      one-group convolutions in int8, depthwise and grouped ones in fp32), at batch 1 also
+#      every convolution in int8: depthwise and grouped ones, as in mobilenet_v2 and
+#      efficientnet_b0, on the direct int32 kernel; the count of those steps in
+#      mobilenet_v2's int8 plan is printed), at batch 1 also
 #      with `--device-graphs off` (every kernel launched), and PyTorch on the same GPU where
 #      torch with CUDA and torchvision are installed (bench/gpu/torch_peer.py: eager with
 #      cudnn.benchmark, and CUDA graphs, same precision),
 #   3b. convnext_tiny (LayerNormalization, Gelu and MatMul+sum on the GPU): its plan on
 #      cuda,ref must leave nothing to ref (printed); batch 1 and 64 in fp32, fp16 and int8,
 #      rows of the same table (CONVNEXT=0 leaves it out),
+#   3c. bert_base (bench/peers/make_vit --bert, sequence 128; where the build has the bench
+#      targets): its plan on cuda,ref with the Gathers on cuda counted (the embeddings read
+#      run-time int64 ids) and the steps left to ref printed; batch 1 and 8 in fp32, fp16 and int8 with
+#      valid ids (bench/gpu/bert_inputs.py), rows of the same table (BERT=0 leaves it out),
 #   4. the CPU-versus-GPU table of the study: resnet50 and mobilenet_v2 at batch 1 and 64 on
 #      the host CPU (all cores: fp32, bf16, int8, 90%-pruned int8) and on the GPU (fp32, fp16,
 #      int8),
@@ -22,7 +28,7 @@
 # The build (step 1) is not counted in the 5 minutes: reuse $BUILD to rerun.
 # Environment: BUILD, OUT (default bench/gpu/out), JOBS, DURATION (s per run, default 1),
 # MODELS, BATCHES, PRECISIONS (space-separated overrides), SKIP_TESTS=1, SKIP_CPU=1 (no
-# CPU-versus-GPU table).
+# CPU-versus-GPU table), CONVNEXT=0, BERT=0 (leave those sections out).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build-gpu}
@@ -43,9 +49,15 @@ fi
 nvidia-smi --query-gpu=name,driver_version,power.limit,clocks.max.sm --format=csv,noheader >>"$OUT/gpu.txt" || true
 
 echo "== build ($BUILD, FRUGAL_CUDA=ON)"
-cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DFRUGAL_CUDA=ON \
-  -DFRUGAL_BUILD_BENCH=OFF -DFRUGAL_FUZZ=OFF >"$OUT/configure.log"
-cmake --build "$BUILD" -j "$JOBS" --target frugal_cli test_cuda >"$OUT/build.log"
+# The bench targets (make_vit, for BERT) need Google Benchmark; without it, build without.
+targets=(frugal_cli test_cuda make_vit)
+if ! cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DFRUGAL_CUDA=ON \
+  -DFRUGAL_BUILD_BENCH=ON -DFRUGAL_FUZZ=OFF >"$OUT/configure.log" 2>&1; then
+  targets=(frugal_cli test_cuda)
+  cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DFRUGAL_CUDA=ON \
+    -DFRUGAL_BUILD_BENCH=OFF -DFRUGAL_FUZZ=OFF >"$OUT/configure.log"
+fi
+cmake --build "$BUILD" -j "$JOBS" --target "${targets[@]}" >"$OUT/build.log"
 frugal="$BUILD/frugal"
 echo "   built in $(( $(date +%s) - start )) s"
 start=$(date +%s)  # the 5 minutes count from here
@@ -74,7 +86,7 @@ for m in $MODELS; do
     continue
   fi
   for p in $PRECISIONS; do
-    # int8 on the GPU: Gemm/MatMul and one-group Conv (docs/cuda.md), random calibration.
+    # int8 on the GPU: Gemm/MatMul and Conv (docs/cuda.md), random calibration.
     calibration=()
     [ "$p" = int8 ] && calibration=(--calibration random:4)
     for b in $BATCHES; do
@@ -97,6 +109,13 @@ for m in $MODELS; do
   echo "   $m done at $(( $(date +%s) - start )) s"
 done
 
+if [ -f "$OUT/mobilenet_v2.onnx" ]; then  # its 17 depthwise convolutions on cuda:int8
+  "$frugal" info "$OUT/mobilenet_v2.onnx" --plan --backend cuda,ref --precision int8 \
+    --calibration random:4 >"$OUT/mobilenet_v2_int8_plan.txt" 2>&1 || true
+  echo "   mobilenet_v2 int8 plan: $(grep -c 'cuda:depthwise:int8' "$OUT/mobilenet_v2_int8_plan.txt" || true)" \
+    "depthwise steps on cuda:depthwise:int8 (17 expected; $OUT/mobilenet_v2_int8_plan.txt)"
+fi
+
 if [ "${CONVNEXT:-1}" = 1 ] && "$frugal" zoo convnext_tiny -o "$OUT/convnext_tiny.onnx" \
   >/dev/null 2>"$OUT/zoo_convnext_tiny.err"; then
   echo "== convnext_tiny"
@@ -115,6 +134,31 @@ if [ "${CONVNEXT:-1}" = 1 ] && "$frugal" zoo convnext_tiny -o "$OUT/convnext_tin
     done
   done
   echo "   convnext_tiny done at $(( $(date +%s) - start )) s"
+fi
+
+make_vit="$BUILD/bench/make_vit"
+if [ "${BERT:-1}" = 1 ] && [ -x "$make_vit" ] && "$make_vit" "$OUT/bert_base.onnx" --bert \
+  >/dev/null 2>"$OUT/make_bert.err"; then
+  echo "== bert_base"
+  "$frugal" info "$OUT/bert_base.onnx" --plan --backend cuda,ref >"$OUT/bert_base_plan.txt" 2>&1 || true
+  echo "   plan on cuda,ref: $(grep -cE '^ *[0-9]+ +Gather_[0-9]+ .* cuda ' "$OUT/bert_base_plan.txt" || true)" \
+    "Gather steps on cuda (3 expected: the word and token-type embeddings, run-time ids, and the pooler's first token), $(grep -cE '^ *[0-9]+ .* ref ' \
+    "$OUT/bert_base_plan.txt" || true) steps on ref (the int64 mask arithmetic; $OUT/bert_base_plan.txt)"
+  for b in 1 8; do
+    python3 "$(dirname "$0")/bert_inputs.py" "$OUT" "$b" 128 30522
+    inputs=(--input "$OUT/input_ids_b$b.npy" "$OUT/attention_mask_b$b.npy" "$OUT/token_type_ids_b$b.npy")
+    for p in fp32 fp16 int8; do
+      calibration=()
+      [ "$p" = int8 ] && calibration=(--calibration "$OUT/input_ids_b$b.npy,$OUT/attention_mask_b$b.npy,$OUT/token_type_ids_b$b.npy")
+      "$frugal" bench "$OUT/bert_base.onnx" --backend cuda,ref --precision "$p" --batch "$b" \
+        --duration "$DURATION" --power auto --idle-seconds 0.5 --json "${inputs[@]}" "${calibration[@]}" \
+        >"$OUT/bert_base_${p}_b${b}.json" 2>"$OUT/bert_base_${p}_b${b}.err" ||
+        echo "   bert_base $p batch $b: failed: $(tail -1 "$OUT/bert_base_${p}_b${b}.err")"
+    done
+  done
+  echo "   bert_base done at $(( $(date +%s) - start )) s"
+elif [ "${BERT:-1}" = 1 ]; then
+  echo "== bert_base not run: no $make_vit (the build has no bench targets) or it failed"
 fi
 
 # The CPU-versus-GPU table: the same two models on every host core and on the GPU. The

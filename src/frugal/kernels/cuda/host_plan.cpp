@@ -13,7 +13,8 @@ std::vector<size_t> inputs_read_on_device(const std::string& op_type, bool int8,
   if (op_type == "Concat" || op_type == "Add" || op_type == "Sub" || op_type == "Mul" ||
       op_type == "Div" || op_type == "Attention")
     return all;
-  std::vector<size_t> read = {0};  // the data input (constant data is declined or uploaded)
+  // The data input (a constant one, e.g. an embedding table, is uploaded).
+  std::vector<size_t> read = {0};
   const bool conv = op_type == "Conv" || op_type == "ConvTranspose";
   if (!int8 && conv)
     read = {0, 1, 2};  // weights (fp16/bf16: converted once on the GPU), bias
