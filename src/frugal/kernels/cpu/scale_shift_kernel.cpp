@@ -6,7 +6,10 @@
 // The output may be written channels-last (NHWC) instead of plain: oneDNN's fp32
 // convolutions on this CPU read NHWC, so when the next Conv is the only reader the Session
 // agrees on it (layout.h) and that Conv's reorder from plain goes. The transposition is
-// folded into the same pass.
+// folded into the same pass. The input may be read channels-last too, when every reader of
+// it agrees (a Concat of convolutions' outputs at batch > 1, DenseNet's, writes NHWC): the
+// producer's reorder to plain goes (at batch 8 one per DenseNet layer). The pass is
+// shared among the backend's threads.
 // Other BN forms (statistics known only at run time, opset 7-8's spatial = 0) keep
 // oneDNN's batch_normalization primitive (norm_kernels.cpp), without post-ops.
 #include <algorithm>
@@ -14,6 +17,8 @@
 
 #include "frugal/kernels/cpu/factories.h"
 #include "frugal/kernels/cpu/post_ops.h"
+#include "frugal/kernels/cpu/sparse_kernels.h"
+#include "frugal/kernels/cpu/threads.h"
 
 namespace frugal::kernels::cpu {
 namespace {
@@ -35,17 +40,18 @@ class ScaleShiftKernel final : public kernels::Kernel, public LayoutNegotiable {
         rest_(std::move(rest)) {}
 
   void run(ops::KernelContext& ctx) override {
-    const float* in = ctx.input(0).data<float>();
-    Tensor& y = ctx.output(0);
-    float* out = y.data<float>();
-    const int64_t n = x_[0], c = x_[1], hw = shape_numel(x_) / (n * c);
-    for (int64_t b = 0; b < n; ++b) {
-      if (channels_last_)
-        run_channels_last(in + b * c * hw, out + b * c * hw, c, hw);
-      else
-        run_plain(in + b * c * hw, out + b * c * hw, c, hw);
-    }
-    if (!rest_.empty()) ops::apply_post_ops(rest_, y, nullptr);  // elementwise: any layout
+    Pass pass{this, ctx.input(0).data<float>(), ctx.output(0).data<float>()};
+    const int64_t units = pass.units();
+    const int threads = static_cast<int>(std::min<int64_t>(num_threads(), units));
+    sparse_parallel(
+        threads,
+        [](void* d, int t, int T) {
+          const auto* p = static_cast<const Pass*>(d);
+          const int64_t u = p->units();
+          for (int64_t i = u * t / T; i < u * (t + 1) / T; ++i) p->unit(i);
+        },
+        &pass);
+    if (!rest_.empty()) ops::apply_post_ops(rest_, ctx.output(0), nullptr);  // any layout
   }
   std::string impl() const override { return "cpu:loop:scale_shift"; }
 
@@ -54,46 +60,93 @@ class ScaleShiftKernel final : public kernels::Kernel, public LayoutNegotiable {
     const dnnl::memory::desc md(x_, dnnl::memory::data_type::f32, dnnl::memory::format_tag::nhwc);
     return OpaqueLayout{layout_key(md), md.get_size()};
   }
-  std::optional<OpaqueLayout> native_input(size_t) const override { return std::nullopt; }
+  std::optional<OpaqueLayout> native_input(size_t index) const override {
+    return native_output(index);  // the same channels-last layout of the same shape
+  }
   void adopt_native_output(size_t index) override {
     FRUGAL_CHECK(index == 0 && x_.size() == 4, "no native layout to adopt for this output");
     channels_last_ = true;
   }
-  void adopt_native_input(size_t) override {
-    FRUGAL_CHECK(false, "scale_shift reads plain input only");
+  void adopt_native_input(size_t index) override {
+    FRUGAL_CHECK(index == 0 && x_.size() == 4, "no native layout to adopt for this input");
+    in_channels_last_ = true;
   }
 
  private:
-  void run_plain(const float* in, float* out, int64_t c, int64_t hw) const {
+  // One pass over the tensor, cut into units that threads share: a channel plane of one
+  // image when both sides are plain, else kS positions of one image (all channels).
+  static constexpr int64_t kC = 16, kS = 64;
+  struct Pass {
+    const ScaleShiftKernel* k;
+    const float* in;
+    float* out;
+
+    int64_t n() const { return k->x_[0]; }
+    int64_t c() const { return k->x_[1]; }
+    int64_t hw() const { return shape_numel(k->x_) / (n() * c()); }
+    bool by_planes() const { return !k->in_channels_last_ && !k->channels_last_; }
+    int64_t tiles() const { return (hw() + kS - 1) / kS; }
+    int64_t units() const { return by_planes() ? n() * c() : n() * tiles(); }
+    void unit(int64_t u) const {
+      if (by_planes()) {
+        k->plane(in + u * hw(), out + u * hw(), u % c(), hw());
+        return;
+      }
+      const int64_t b = u / tiles(), s0 = (u % tiles()) * kS, sn = std::min(kS, hw() - s0);
+      const float* src = in + b * c() * hw();
+      float* dst = out + b * c() * hw();
+      if (k->in_channels_last_ && k->channels_last_) {
+        k->rows(src + s0 * c(), dst + s0 * c(), c(), sn);
+      } else if (k->channels_last_) {
+        k->plain_to_channels_last(src, dst, c(), hw(), s0, sn);
+      } else {
+        k->channels_last_to_plain(src, dst, c(), hw(), s0, sn);
+      }
+    }
+  };
+
+  // Channel `ch`'s plane of one plain image.
+  void plane(const float* in, float* out, int64_t ch, int64_t hw) const {
+    const float lo = clamp_.lo, hi = clamp_.hi, s = scale_[ch], t = shift_[ch];
+    for (int64_t i = 0; i < hw; ++i) out[i] = std::min(std::max(in[i] * s + t, lo), hi);
+  }
+
+  // `sn` channels-last positions, each `c` consecutive channels, into the same layout.
+  void rows(const float* in, float* out, int64_t c, int64_t sn) const {
     const float lo = clamp_.lo, hi = clamp_.hi;
-    for (int64_t ch = 0; ch < c; ++ch) {
-      const float s = scale_[ch], t = shift_[ch];
-      const float* src = in + ch * hw;
-      float* dst = out + ch * hw;
-      for (int64_t i = 0; i < hw; ++i) dst[i] = std::min(std::max(src[i] * s + t, lo), hi);
+    const float *s = scale_.data(), *t = shift_.data();
+    for (int64_t p = 0; p < sn; ++p, in += c, out += c)
+      for (int64_t ch = 0; ch < c; ++ch)
+        out[ch] = std::min(std::max(in[ch] * s[ch] + t[ch], lo), hi);
+  }
+
+  // Positions [s0, s0 + sn) of one image through tiles of kC channels x kS positions:
+  // computed row by row into `tile` (contiguous, so vectorized), then written transposed.
+  void plain_to_channels_last(const float* in, float* out, int64_t c, int64_t hw, int64_t s0,
+                              int64_t sn) const {
+    alignas(64) float tile[kC][kS];
+    for (int64_t c0 = 0; c0 < c; c0 += kC) {
+      const int64_t cn = std::min(kC, c - c0);
+      for (int64_t j = 0; j < cn; ++j) plane(in + (c0 + j) * hw + s0, tile[j], c0 + j, sn);
+      for (int64_t i = 0; i < sn; ++i) {
+        float* dst = out + (s0 + i) * c + c0;
+        for (int64_t j = 0; j < cn; ++j) dst[j] = tile[j][i];
+      }
     }
   }
 
-  // Tiles of kC channels x kS positions: computed row by row into `tile` (contiguous, so
-  // vectorized), then written transposed, kC consecutive floats per position.
-  void run_channels_last(const float* in, float* out, int64_t c, int64_t hw) const {
-    constexpr int64_t kC = 16, kS = 64;
+  // The converse: kC consecutive channels per position read into `tile` transposed, then
+  // each channel's kS positions computed and written as one contiguous run.
+  void channels_last_to_plain(const float* in, float* out, int64_t c, int64_t hw, int64_t s0,
+                              int64_t sn) const {
     alignas(64) float tile[kC][kS];
-    const float lo = clamp_.lo, hi = clamp_.hi;
     for (int64_t c0 = 0; c0 < c; c0 += kC) {
       const int64_t cn = std::min(kC, c - c0);
-      for (int64_t s0 = 0; s0 < hw; s0 += kS) {
-        const int64_t sn = std::min(kS, hw - s0);
-        for (int64_t j = 0; j < cn; ++j) {
-          const float s = scale_[c0 + j], t = shift_[c0 + j];
-          const float* src = in + (c0 + j) * hw + s0;
-          for (int64_t i = 0; i < sn; ++i) tile[j][i] = std::min(std::max(src[i] * s + t, lo), hi);
-        }
-        for (int64_t i = 0; i < sn; ++i) {
-          float* dst = out + (s0 + i) * c + c0;
-          for (int64_t j = 0; j < cn; ++j) dst[j] = tile[j][i];
-        }
+      for (int64_t i = 0; i < sn; ++i) {
+        const float* src = in + (s0 + i) * c + c0;
+        for (int64_t j = 0; j < cn; ++j) tile[j][i] = src[j];
       }
+      for (int64_t j = 0; j < cn; ++j) plane(tile[j], out + (c0 + j) * hw + s0, c0 + j, sn);
     }
   }
 
@@ -101,7 +154,8 @@ class ScaleShiftKernel final : public kernels::Kernel, public LayoutNegotiable {
   std::vector<float> scale_, shift_;
   Clamp clamp_;
   std::vector<ops::PostOp> rest_;
-  bool channels_last_ = false;
+  bool channels_last_ = false;     // output NHWC
+  bool in_channels_last_ = false;  // input NHWC
 };
 
 // s = scale / sqrt(var + epsilon), t = B - mean * s, per channel; false when a parameter is
