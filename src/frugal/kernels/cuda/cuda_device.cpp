@@ -158,6 +158,7 @@ int64_t CudaDevice::index_fault_site(std::string node, int64_t dim) const {
 }
 
 void CudaDevice::fetch_index_fault() const {
+  std::lock_guard<std::mutex> lock(fault_mutex_);
   if (!fault_) return;
   check(cudaMemcpyAsync(fault_host_, fault_.get(), sizeof(IndexFault), cudaMemcpyDeviceToHost,
                         stream_),
@@ -165,12 +166,12 @@ void CudaDevice::fetch_index_fault() const {
 }
 
 void CudaDevice::raise_index_fault() const {
+  std::lock_guard<std::mutex> lock(fault_mutex_);
   if (!fault_ || fault_host_->site == 0) return;
   const IndexFault f = *fault_host_;
   *fault_host_ = IndexFault{};
   check(cudaMemsetAsync(fault_.get(), 0, sizeof(IndexFault), stream_), "cudaMemsetAsync");
   check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize");
-  std::lock_guard<std::mutex> lock(fault_mutex_);
   const auto& [node, dim] = fault_sites_.at(static_cast<size_t>(f.site - 1));
   throw UserError(index_fault_message(node, f.index, dim));
 }
