@@ -2,7 +2,10 @@
 // kernels-level execution context. Each backend that starts threads registers how it sets
 // and reads its count (the cpu backend: OpenMP's, for the calling thread); the Session
 // applies its count on the thread that runs it, before building and before running each
-// kernel, so that pipeline workers each keep their own.
+// kernel, so that pipeline workers each keep their own. The compute threads a thread's
+// kernels start live as long as that thread (the cpu backend's runtime keeps one team per
+// calling thread, idle between runs): work that should leave none behind runs on a thread of
+// its own (pipeline/cpu_thread.h).
 #pragma once
 
 #include <functional>

@@ -9,6 +9,7 @@
 #include "frugal/core/error.h"
 #include "frugal/passes/passes.h"
 #include "frugal/pipeline/accel_device.h"
+#include "frugal/pipeline/cpu_thread.h"
 #include "frugal/pipeline/pipeline_sim.h"
 #include "frugal/pipeline/profile.h"
 
@@ -280,8 +281,9 @@ class Pricer {
     auto key = std::tuple{first, last, device(k).cpu.threads};
     auto it = measured_.find(key);
     if (it != measured_.end()) return it->second;
-    const double t =
-        time_segment(chain_, first, last, session_for(device(k)), o_.profile_seconds / 10);
+    const double t = on_cpu_thread(device(k).cpu.cores, [&] {
+      return time_segment(chain_, first, last, session_for(device(k)), o_.profile_seconds / 10);
+    });
     measured_[key] = t;
     return t;
   }
@@ -326,7 +328,8 @@ class Pricer {
   double cpu_time(size_t first, size_t last, const Device& d) const {
     auto it = cpu_prefix_.find(d.cpu.threads);
     if (it == cpu_prefix_.end()) {
-      const std::vector<double> t = profile_nodes(chain_, session_for(d), o_.profile_seconds);
+      const std::vector<double> t = on_cpu_thread(
+          d.cpu.cores, [&] { return profile_nodes(chain_, session_for(d), o_.profile_seconds); });
       std::vector<double> prefix(t.size() + 1, 0);
       for (size_t i = 0; i < t.size(); ++i) prefix[i + 1] = prefix[i] + t[i];
       it = cpu_prefix_.emplace(d.cpu.threads, prefix).first;

@@ -1,15 +1,13 @@
 #include "frugal/pipeline/pipeline_sim.h"
 
-#include <exception>
 #include <optional>
-#include <thread>
 
 #include "frugal/core/error.h"
-#include "frugal/measure/affinity.h"
 #include "frugal/measure/random_input.h"
 #include "frugal/measure/session_bench.h"
 #include "frugal/pipeline/accel_device.h"
 #include "frugal/pipeline/chain.h"
+#include "frugal/pipeline/cpu_thread.h"
 
 namespace frugal::pipeline {
 
@@ -78,31 +76,21 @@ SimStage accel_stage(const std::string& name, size_t device_index, const Device&
 // the throughput it can sustain (the median would miss the slow tail a loaded machine adds).
 double measure_alone(const ir::Graph& graph, const std::string& name, const Device& device,
                      const PipelineSimOptions& options) {
-  double mean_s = 0;
-  std::exception_ptr error;
-  std::thread worker([&] {
-    try {
-      if (!device.cpu.cores.empty()) measure::pin_to_cpus(device.cpu.cores);
-      runtime::SessionOptions so = options.session;
-      so.threads = device.cpu.threads;
-      so.origin = name;
-      runtime::Session session(graph, so);
-      std::vector<Tensor> inputs;
-      for (size_t i = 0; i < session.inputs().size(); ++i)
-        inputs.push_back(
-            measure::random_tensor(session.inputs()[i].dtype, session.inputs()[i].shape, i));
-      measure::BenchOptions bo;
-      bo.min_duration_s = options.measure_s;
-      bo.min_queries = 20;
-      bo.warmup_s = 0.2;
-      mean_s = measure::bench_session(session, inputs, bo, false).bench.latency.mean;
-    } catch (...) {
-      error = std::current_exception();
-    }
+  return on_cpu_thread(device.cpu.cores, [&] {
+    runtime::SessionOptions so = options.session;
+    so.threads = device.cpu.threads;
+    so.origin = name;
+    runtime::Session session(graph, so);
+    std::vector<Tensor> inputs;
+    for (size_t i = 0; i < session.inputs().size(); ++i)
+      inputs.push_back(
+          measure::random_tensor(session.inputs()[i].dtype, session.inputs()[i].shape, i));
+    measure::BenchOptions bo;
+    bo.min_duration_s = options.measure_s;
+    bo.min_queries = 20;
+    bo.warmup_s = 0.2;
+    return measure::bench_session(session, inputs, bo, false).bench.latency.mean;
   });
-  worker.join();
-  if (error) std::rethrow_exception(error);
-  return mean_s;
 }
 
 // A whole segment's parameters, MACs, layers and bytes in and out.
