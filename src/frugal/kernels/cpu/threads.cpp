@@ -42,7 +42,11 @@ FRUGAL_REGISTER_THREAD_CONTROL(cpu, "cpu", (ThreadControl{set_num_threads, num_t
 // process needs on a shared machine (resnet18 at 2 threads 44 against 22 ms passive, three
 // busy processes on 2 cores). 10,000 iterations, about 0.1 ms at 10 ns a pause here, spans
 // the gap between one kernel and the next and little more (bench/RESULTS.md, "OpenMP
-// waits").
+// waits"). libgomp spins far less (100 iterations; 1,000 with OMP_WAIT_POLICY=active) while
+// the process holds more OpenMP threads than CPUs, and each thread that ran a parallel region
+// keeps its team's threads until it exits: work that is done before a pipeline's stages
+// start runs on a thread of its own (pipeline/cpu_thread.h), else a two-thread stage sleeps
+// between kernels (mobilenet_v2 7.75 against 5.80 ms on one thread, docs/pipeline.md).
 FRUGAL_REGISTER_THREAD_ENVIRONMENT(cpu_openmp_spin,
                                    (EnvironmentDefault{
                                        "GOMP_SPINCOUNT", "10000", {"OMP_WAIT_POLICY"}}));
