@@ -148,7 +148,9 @@ int64_t CudaDevice::index_fault_site(std::string node, int64_t dim) const {
   std::lock_guard<std::mutex> lock(fault_mutex_);
   if (!fault_) {
     fault_ = allocate(sizeof(IndexFault));
-    check(cudaMemset(fault_.get(), 0, sizeof(IndexFault)), "cudaMemset");
+    // On the device's stream (non-blocking: the legacy default stream does not order it).
+    check(cudaMemsetAsync(fault_.get(), 0, sizeof(IndexFault), stream_), "cudaMemsetAsync");
+    check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize");
     void* host = nullptr;
     check(cudaMallocHost(&host, sizeof(IndexFault)), "cudaMallocHost");
     fault_host_ = new (host) IndexFault{};
