@@ -353,7 +353,7 @@ class GatherKernel final : public CudaKernel {
         s_(s),
         index_i32_(index_i32),
         site_(device().index_fault_site(b.node().describe(), s.axis_dim)) {
-    impl_ = "cuda:gather:run-time indices";
+    impl_ = "cuda:gather:run-time";
   }
   void run(ops::KernelContext& ctx) override {
     const void* index = index_ ? index_.get() : in_raw(ctx, 1);
