@@ -2,6 +2,7 @@
 // geometry (pads, auto_pad, output_padding, output_shape) comes from ops/conv_geometry, as
 // in the reference kernels, so both backends read the attributes the same way. Weights
 // are reordered once into the primitive's preferred layout.
+#include "frugal/kernels/cpu/depthwise.h"
 #include "frugal/kernels/cpu/factories.h"
 #include "frugal/kernels/cpu/post_ops.h"
 #include "frugal/ops/conv_geometry.h"
@@ -106,6 +107,8 @@ std::unique_ptr<kernels::Kernel> make_conv(const Build& b) {
                            : conv::desc(prop, alg, src, wei, dst, g.strides, onednn_dilations(g),
                                         g.pad_begin, g.pad_end);
   const conv::primitive_desc pd(d, attr, b.context->engine());
+  std::string own_why;
+  if (auto own = make_own_depthwise(b, g, pd.src_desc(), pd.dst_desc(), own_why)) return own;
   return finish(b, pd, conv(pd), w_boundary, chain);
 }
 

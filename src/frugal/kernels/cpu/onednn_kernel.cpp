@@ -140,6 +140,13 @@ void OnednnKernel::add_step(const dnnl::primitive_desc_base& pd, dnnl::primitive
   if (main) impl_ = std::string("onednn:") + pd.impl_info_str();
 }
 
+void OnednnKernel::add_function_step(std::function<void()> fn, const std::string& impl) {
+  Step s;
+  s.fn = std::move(fn);
+  steps_.push_back(std::move(s));
+  impl_ = impl;
+}
+
 void OnednnKernel::run(ops::KernelContext& ctx) {
   for (auto& b : inputs_) b.mem.set_data_handle(const_cast<void*>(ctx.input(b.index).raw()));
   for (auto& b : outputs_) b.mem.set_data_handle(ctx.output(b.index).raw());
@@ -148,8 +155,13 @@ void OnednnKernel::run(ops::KernelContext& ctx) {
   // The scratchpad may have grown since a kernel was built: point at its final place.
   for (auto& s : scratchpads_) s.set_data_handle(context_->scratchpad());
   dnnl::stream& stream = context_->stream();
+  // oneDNN's cpu stream runs a primitive before execute() returns, so a function step
+  // sees the steps before it done.
   for (auto& s : steps_)
-    if (s.enabled) s.prim.execute(stream, s.args);
+    if (s.enabled && s.fn)
+      s.fn();
+    else if (s.enabled)
+      s.prim.execute(stream, s.args);
   for (auto& s : tail_)
     if (s.enabled) s.prim.execute(stream, s.args);
   stream.wait();

@@ -10,6 +10,7 @@
 // producer's native layout).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -88,6 +89,10 @@ class OnednnKernel final : public kernels::Kernel, public LayoutNegotiable {
   // implementation this kernel reports.
   void add_step(const dnnl::primitive_desc_base& pd, dnnl::primitive prim, Args args,
                 bool main = true);
+  // Appends a step that is frugal's own loop rather than a primitive (it reads and writes
+  // the memory objects it captured: they follow run() and adopted layouts); `impl` names
+  // the implementation this kernel reports.
+  void add_function_step(std::function<void()> fn, const std::string& impl);
 
   void run(ops::KernelContext& ctx) override;
   std::string impl() const override { return impl_; }
@@ -112,6 +117,7 @@ class OnednnKernel final : public kernels::Kernel, public LayoutNegotiable {
     dnnl::primitive prim;
     Args args;
     bool enabled = true;
+    std::function<void()> fn;  // runs instead of prim when set
   };
   // A reorder between a boundary binding and the primitive's own layout.
   struct Conversion {
