@@ -40,10 +40,8 @@ struct DwPlan {
   std::vector<ops::PostOp> post_ops;
 };
 
-// The work items of a plan (one output row of one channel block of one image).
-inline int64_t dw_items(const DwPlan& p) {
-  return p.n * p.out_h * p.blocks;
-}
+// The work items of a plan (a few output rows of one channel block of one image).
+int64_t dw_items(const DwPlan& p);
 // Runs items [begin, end) (AVX-512; the caller checks dw_isa_available()).
 void dw_run_avx512(const DwPlan& p, const float* src, float* dst, int64_t begin, int64_t end);
 bool dw_isa_available();

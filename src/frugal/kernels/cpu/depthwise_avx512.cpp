@@ -9,6 +9,8 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <vector>
 
 #include "frugal/kernels/cpu/depthwise.h"
 
@@ -42,116 +44,150 @@ inline __m512 exp_ps(__m512 x) {
   return _mm512_scalef_ps(p, n);
 }
 
+// 1 / (1 + e^-x): the reciprocal as rcp14 and one Newton step (about 2^-23 relative), as a
+// division costs more than the whole 3x3 window per vector.
 inline __m512 sigmoid_ps(__m512 x) {
   const __m512 one = _mm512_set1_ps(1.0f);
-  return _mm512_div_ps(one, _mm512_add_ps(one, exp_ps(_mm512_sub_ps(_mm512_setzero_ps(), x))));
+  const __m512 d = _mm512_add_ps(one, exp_ps(_mm512_sub_ps(_mm512_setzero_ps(), x)));
+  const __m512 r = _mm512_rcp14_ps(d);
+  return _mm512_fmadd_ps(r, _mm512_fnmadd_ps(d, r, one), r);  // r + r (1 - d r)
 }
 
 inline __m512 clamp_ps(__m512 v, float lo, float hi) {
   return _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(lo)), _mm512_set1_ps(hi));
 }
 
-// The node's post-ops, in order (the kinds make_own_depthwise accepts).
-inline __m512 post_ops(__m512 v, const std::vector<ops::PostOp>& ops) {
+// The node's post-ops, in order (the kinds make_own_depthwise accepts), on `count`
+// vectors: one dispatch per post-op and block rather than per vector.
+template <int N>
+inline void post_ops(__m512 (&v)[N], int count, const std::vector<ops::PostOp>& ops) {
+  const __m512 zero = _mm512_setzero_ps();
   for (const ops::PostOp& op : ops) {
     switch (op.kind) {
       case Kind::kRelu:
-        v = _mm512_max_ps(v, _mm512_setzero_ps());
+        for (int j = 0; j < count; ++j) v[j] = _mm512_max_ps(v[j], zero);
         break;
-      case Kind::kLeakyRelu: {
-        const __mmask16 neg = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_LT_OQ);
-        v = _mm512_mask_mul_ps(v, neg, v, _mm512_set1_ps(op.a));
+      case Kind::kLeakyRelu:
+        for (int j = 0; j < count; ++j) {
+          const __mmask16 neg = _mm512_cmp_ps_mask(v[j], zero, _CMP_LT_OQ);
+          v[j] = _mm512_mask_mul_ps(v[j], neg, v[j], _mm512_set1_ps(op.a));
+        }
         break;
-      }
-      case Kind::kClip:
-        v = clamp_ps(v, op.a, op.b);  // LO > HI gives HI everywhere, as ONNX's Clip
+      case Kind::kClip:  // LO > HI gives HI everywhere, as ONNX's Clip
+        for (int j = 0; j < count; ++j) v[j] = clamp_ps(v[j], op.a, op.b);
         break;
       case Kind::kSigmoid:
-        v = sigmoid_ps(v);
+        for (int j = 0; j < count; ++j) v[j] = sigmoid_ps(v[j]);
         break;
       case Kind::kSwish:
-        v = _mm512_mul_ps(v, sigmoid_ps(v));
+        for (int j = 0; j < count; ++j) v[j] = _mm512_mul_ps(v[j], sigmoid_ps(v[j]));
         break;
       case Kind::kHardSwish:  // x * max(0, min(1, x / 6 + 1 / 2))
-        v = _mm512_mul_ps(v, clamp_ps(_mm512_fmadd_ps(v, _mm512_set1_ps(1.0f / 6.0f),
-                                                      _mm512_set1_ps(0.5f)),
-                                      0.0f, 1.0f));
+        for (int j = 0; j < count; ++j)
+          v[j] = _mm512_mul_ps(v[j], clamp_ps(_mm512_fmadd_ps(v[j], _mm512_set1_ps(1.0f / 6.0f),
+                                                              _mm512_set1_ps(0.5f)),
+                                              0.0f, 1.0f));
         break;
       case Kind::kHardSigmoid:
-        v = clamp_ps(_mm512_fmadd_ps(v, _mm512_set1_ps(op.a), _mm512_set1_ps(op.b)), 0.0f, 1.0f);
+        for (int j = 0; j < count; ++j)
+          v[j] = clamp_ps(_mm512_fmadd_ps(v[j], _mm512_set1_ps(op.a), _mm512_set1_ps(op.b)), 0.0f,
+                          1.0f);
         break;
       default:
         break;  // not accepted by make_own_depthwise
     }
   }
-  return v;
 }
 
-// One output row (`oh`) of channel block `cb` of one image.
+// Output rows per work item: the padded input rows they read (filled once per item) kept
+// within about 64 KiB, at most 8.
+inline int64_t rows_per_item(const DwPlan& p) {
+  const int64_t padded_w = (p.out_w - 1) * p.stride + p.kernel;
+  const int64_t budget = 65536 / (padded_w * 64);
+  return std::clamp<int64_t>((budget - p.kernel) / p.stride + 1, 1, 8);
+}
+
+// Input rows [ih0, ih0 + rows) of channel block `cb` copied with their zero padding (rows
+// above or below the image, columns left and right of it) into `buf`, one contiguous
+// 16-float vector per pixel: the tap loop then needs no edge tests or masks.
+void fill_rows(const DwPlan& p, const float* src, int64_t cb, int64_t ih0, int64_t rows,
+               int64_t padded_w, __mmask16 lanes, float* buf) {
+  const int64_t pixel = p.src.pixel;
+  const __m512 zero = _mm512_setzero_ps();
+  for (int64_t r = 0; r < rows; ++r) {
+    float* to = buf + r * padded_w * 16;
+    const int64_t ih = ih0 + r;
+    if (ih < 0 || ih >= p.in_h) {
+      for (int64_t x = 0; x < padded_w; ++x) _mm512_store_ps(to + x * 16, zero);
+      continue;
+    }
+    const float* from = src + cb * p.src.block + ih * p.src.row;
+    int64_t x = 0;
+    for (; x < p.pad_left && x < padded_w; ++x) _mm512_store_ps(to + x * 16, zero);
+    for (int64_t iw = 0; iw < p.in_w && x < padded_w; ++iw, ++x)
+      _mm512_store_ps(to + x * 16, _mm512_maskz_loadu_ps(lanes, from + iw * pixel));
+    for (; x < padded_w; ++x) _mm512_store_ps(to + x * 16, zero);
+  }
+}
+
+// One output row of one channel block from its K padded input rows at `rows`.
 template <int K, int S>
-void dw_row(const DwPlan& p, const float* src, float* dst, int64_t cb, int64_t oh) {
-  const int64_t left = p.channels - cb * 16;
-  const __mmask16 lanes = left >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1);
-  const float* w = p.weights.data() + cb * K * K * 16;
-  const __m512 bias = _mm512_loadu_ps(p.bias.data() + cb * 16);
-  const int64_t ih0 = oh * S - p.pad_top;
-  const int kh_lo = static_cast<int>(std::max<int64_t>(0, -ih0));
-  const int kh_hi = static_cast<int>(std::min<int64_t>(K, p.in_h - ih0));
-  const float* in = src + cb * p.src.block + ih0 * p.src.row;
-  float* out = dst + cb * p.dst.block + oh * p.dst.row;
-  auto store = [&](int64_t ow, __m512 v) {
-    _mm512_mask_storeu_ps(out + ow * p.dst.pixel, lanes, post_ops(v, p.post_ops));
-  };
-  auto tap = [&](int kh, int64_t iw) {
-    return _mm512_maskz_loadu_ps(lanes, in + kh * p.src.row + iw * p.src.pixel);
-  };
-  // Outputs [ow_a, ow_b) read no column outside the row.
-  const int64_t ow_a = std::min(p.out_w, (p.pad_left + S - 1) / S);
-  const int64_t last = p.in_w - K + p.pad_left;  // largest ow * S whose window fits
-  const int64_t ow_b = std::max(ow_a, std::min(p.out_w, last < 0 ? 0 : last / S + 1));
-  auto edge = [&](int64_t ow) {
-    __m512 acc = bias;
-    const int64_t iw0 = ow * S - p.pad_left;
-    for (int kh = kh_lo; kh < kh_hi; ++kh)
-      for (int kw = 0; kw < K; ++kw) {
-        const int64_t iw = iw0 + kw;
-        if (iw < 0 || iw >= p.in_w) continue;
-        acc = _mm512_fmadd_ps(tap(kh, iw), _mm512_loadu_ps(w + (kh * K + kw) * 16), acc);
-      }
-    store(ow, acc);
-  };
-  for (int64_t ow = 0; ow < ow_a; ++ow) edge(ow);
+void dw_row(const DwPlan& p, const float* rows, int64_t padded_w, const float* w, __m512 bias,
+            __mmask16 lanes, float* out) {
+  const int64_t out_w = p.out_w, out_pixel = p.dst.pixel;
   constexpr int kBlock = 8;
-  int64_t ow = ow_a;
-  for (; ow + kBlock <= ow_b; ow += kBlock) {
+  for (int64_t ow = 0; ow < out_w; ow += kBlock) {
+    const int count = static_cast<int>(std::min<int64_t>(kBlock, out_w - ow));
     __m512 acc[kBlock];
     for (int j = 0; j < kBlock; ++j) acc[j] = bias;
-    const int64_t iw0 = ow * S - p.pad_left;
-    for (int kh = kh_lo; kh < kh_hi; ++kh)
-      for (int kw = 0; kw < K; ++kw) {
-        const __m512 wv = _mm512_loadu_ps(w + (kh * K + kw) * 16);
-        for (int j = 0; j < kBlock; ++j)
-          acc[j] = _mm512_fmadd_ps(tap(kh, iw0 + j * S + kw), wv, acc[j]);
-      }
-    for (int j = 0; j < kBlock; ++j) store(ow + j, acc[j]);
+    const float* at = rows + ow * S * 16;
+    if (count == kBlock) {
+      for (int kh = 0; kh < K; ++kh)
+        for (int kw = 0; kw < K; ++kw) {
+          const __m512 wv = _mm512_loadu_ps(w + (kh * K + kw) * 16);
+          const float* t = at + (kh * padded_w + kw) * 16;
+          for (int j = 0; j < kBlock; ++j)
+            acc[j] = _mm512_fmadd_ps(_mm512_load_ps(t + j * S * 16), wv, acc[j]);
+        }
+    } else {
+      for (int kh = 0; kh < K; ++kh)
+        for (int kw = 0; kw < K; ++kw) {
+          const __m512 wv = _mm512_loadu_ps(w + (kh * K + kw) * 16);
+          const float* t = at + (kh * padded_w + kw) * 16;
+          for (int j = 0; j < count; ++j)
+            acc[j] = _mm512_fmadd_ps(_mm512_load_ps(t + j * S * 16), wv, acc[j]);
+        }
+    }
+    post_ops(acc, count, p.post_ops);
+    for (int j = 0; j < count; ++j)
+      _mm512_mask_storeu_ps(out + (ow + j) * out_pixel, lanes, acc[j]);
   }
-  for (; ow < ow_b; ++ow) {
-    __m512 acc = bias;
-    const int64_t iw0 = ow * S - p.pad_left;
-    for (int kh = kh_lo; kh < kh_hi; ++kh)
-      for (int kw = 0; kw < K; ++kw)
-        acc = _mm512_fmadd_ps(tap(kh, iw0 + kw), _mm512_loadu_ps(w + (kh * K + kw) * 16), acc);
-    store(ow, acc);
-  }
-  for (ow = ow_b; ow < p.out_w; ++ow) edge(ow);
 }
 
 template <int K, int S>
 void run_items(const DwPlan& p, const float* src, float* dst, int64_t begin, int64_t end) {
+  const int64_t padded_w = (p.out_w - 1) * S + K, chunk = rows_per_item(p);
+  const int64_t chunks = (p.out_h + chunk - 1) / chunk;
+  // One thread's padded rows (64-byte aligned for the vector loads).
+  thread_local std::vector<float> scratch;
+  const size_t need = static_cast<size_t>(((chunk - 1) * S + K) * padded_w * 16 + 16);
+  if (scratch.size() < need) scratch.resize(need);
+  float* buf = scratch.data();
+  buf += (16 - (reinterpret_cast<uintptr_t>(buf) / sizeof(float)) % 16) % 16;
   for (int64_t i = begin; i < end; ++i) {
-    // Item order: image, row, block (neighbouring items share input rows).
-    const int64_t cb = i % p.blocks, oh = (i / p.blocks) % p.out_h, n = i / (p.blocks * p.out_h);
-    dw_row<K, S>(p, src + n * p.src.image, dst + n * p.dst.image, cb, oh);
+    // Item order: image, row chunk, block (neighbouring items share input rows).
+    const int64_t cb = i % p.blocks, oh0 = (i / p.blocks) % chunks * chunk,
+                  n = i / (p.blocks * chunks);
+    const int64_t oh1 = std::min(p.out_h, oh0 + chunk);
+    const int64_t left = p.channels - cb * 16;
+    const __mmask16 lanes = left >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1);
+    fill_rows(p, src + n * p.src.image, cb, oh0 * S - p.pad_top, (oh1 - oh0 - 1) * S + K,
+              padded_w, lanes, buf);
+    const float* w = p.weights.data() + cb * K * K * 16;
+    const __m512 bias = _mm512_loadu_ps(p.bias.data() + cb * 16);
+    for (int64_t oh = oh0; oh < oh1; ++oh)
+      dw_row<K, S>(p, buf + (oh - oh0) * S * padded_w * 16, padded_w, w, bias, lanes,
+                   dst + n * p.dst.image + cb * p.dst.block + oh * p.dst.row);
   }
 }
 
@@ -163,6 +199,10 @@ ItemsFn for_stride(int stride) {
 }
 
 }  // namespace
+
+int64_t dw_items(const DwPlan& p) {
+  return p.n * p.blocks * ((p.out_h + rows_per_item(p) - 1) / rows_per_item(p));
+}
 
 void dw_run_avx512(const DwPlan& p, const float* src, float* dst, int64_t begin, int64_t end) {
   const ItemsFn fn = p.kernel == 3   ? for_stride<3>(p.stride)
