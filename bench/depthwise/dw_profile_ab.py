@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Per-node A/B of the cpu backend's own depthwise kernel (kernels/cpu/depthwise.h) against
-oneDNN's: `frugal bench MODEL --profile --json` with and without FRUGAL_NO_OWN_DW=1,
+oneDNN's: `frugal bench MODEL --profile --json` with FRUGAL_OWN_DW=on and =off,
 alternated round by round (A first in even rounds, B first in odd ones); prints, for every
 node that either run gives a depthwise kernel, the fastest and the median time per call of
 each side, their ratio (own / oneDNN, below 1: own faster), and the totals over those nodes.
@@ -16,9 +16,7 @@ import sys
 
 
 def profile(frugal, model, threads, batch, own):
-    env = dict(os.environ)
-    if not own:
-        env["FRUGAL_NO_OWN_DW"] = "1"
+    env = dict(os.environ, FRUGAL_OWN_DW="on" if own else "off")
     out = subprocess.run([frugal, "bench", model, "--backend", "cpu", "--threads", str(threads),
                           "--batch", str(batch), "--profile", "--json", "--duration", "1",
                           "--min-queries", "10"],

@@ -52,10 +52,18 @@ bool skip_without_avx512() {
   return !kernels::cpu::dw_isa_available();
 }
 
+// FRUGAL_OWN_DW set for one scope (the default, auto, picks by timing: not for asserting
+// which kernel runs).
+struct OwnDw {
+  explicit OwnDw(const char* mode) { setenv("FRUGAL_OWN_DW", mode, 1); }
+  ~OwnDw() { unsetenv("FRUGAL_OWN_DW"); }
+};
+
 }  // namespace
 
 TEST(CpuDepthwise, MatchesRefOverShapesAndPostOps) {
   if (skip_without_avx512()) GTEST_SKIP() << "no AVX-512 on this CPU: the own kernel is not used";
+  const OwnDw on("on");
   size_t i = 0;
   for (int64_t n : {1, 2})
     for (int64_t c : {16, 24, 40})
@@ -76,32 +84,42 @@ TEST(CpuDepthwise, MatchesRefOverShapesAndPostOps) {
 
 TEST(CpuDepthwise, EveryPostOpOnOneShape) {
   if (skip_without_avx512()) GTEST_SKIP() << "no AVX-512 on this CPU: the own kernel is not used";
+  const OwnDw on("on");
   for (const auto& chain : kChains) {
     const Case cs{1, 40, 12, 19, 3, 1, {1, 1, 1, 1}, chain};
     expect_matches_ref(depthwise_node(cs, true), 1e-5, "cpu", label_of(cs));
   }
 }
 
-TEST(CpuDepthwise, SwitchAndUncoveredCasesKeepOnednn) {
+TEST(CpuDepthwise, SwitchAutoAndUncoveredCases) {
   if (skip_without_avx512()) GTEST_SKIP() << "no AVX-512 on this CPU: the own kernel is not used";
   const Case cs{1, 24, 9, 9, 3, 1, {1, 1, 1, 1}, {"relu"}};
-  const OneNode own = depthwise_node(cs, true);
-  setenv("FRUGAL_NO_OWN_DW", "1", 1);
-  const std::string off = run_on("cpu", own.graph, own.feeds).assignments.at(0).impl;
-  unsetenv("FRUGAL_NO_OWN_DW");
-  EXPECT_EQ(off.rfind("onednn:", 0), 0u) << off;
-  expect_matches_ref(own, 1e-5);
-  // Stride 3 is not a case of the own kernel: oneDNN runs it.
-  const Case s3{1, 24, 9, 9, 3, 3, {1, 1, 1, 1}, {}};
-  const OneNode t = depthwise_node(s3, true);
+  const OneNode t = depthwise_node(cs, true);
+  {
+    const OwnDw off("off");
+    const std::string impl = run_on("cpu", t.graph, t.feeds).assignments.at(0).impl;
+    EXPECT_EQ(impl.rfind("onednn:", 0), 0u) << impl;
+    EXPECT_EQ(impl.find("measured"), std::string::npos) << impl;
+  }
+  // auto: either kernel, the plan saying both measured times; the result equals ref's.
+  const std::string impl = run_on("cpu", t.graph, t.feeds).assignments.at(0).impl;
+  EXPECT_NE(impl.find("measured: own dw "), std::string::npos) << impl;
+  EXPECT_NE(impl.find(" ms, oneDNN "), std::string::npos) << impl;
   expect_matches_ref(t, 1e-5);
-  EXPECT_EQ(run_on("cpu", t.graph, t.feeds).assignments.at(0).impl.rfind("onednn:", 0), 0u);
+  // Stride 3 is not a case of the own kernel: oneDNN runs it, with no measurement.
+  const OwnDw on("on");
+  const OneNode s3 = depthwise_node({1, 24, 9, 9, 3, 3, {1, 1, 1, 1}, {}}, true);
+  expect_matches_ref(s3, 1e-5);
+  const std::string impl3 = run_on("cpu", s3.graph, s3.feeds).assignments.at(0).impl;
+  EXPECT_EQ(impl3.rfind("onednn:", 0), 0u) << impl3;
+  EXPECT_EQ(impl3.find("measured"), std::string::npos) << impl3;
 }
 
 // 1x1 Conv -> depthwise 3x3 (hardswish) -> 1x1 Conv: the depthwise kernel keeps the
 // layout the convolutions around it use, and the chain still equals ref's.
 TEST(CpuDepthwise, BetweenPointwiseConvolutionsMatchesRef) {
   if (skip_without_avx512()) GTEST_SKIP() << "no AVX-512 on this CPU: the own kernel is not used";
+  const OwnDw on("on");
   for (int64_t n : {1, 2}) {
     const int64_t c = 40, h = 10, w = 13;
     ir::Graph g;

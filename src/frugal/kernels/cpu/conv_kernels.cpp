@@ -107,9 +107,11 @@ std::unique_ptr<kernels::Kernel> make_conv(const Build& b) {
                            : conv::desc(prop, alg, src, wei, dst, g.strides, onednn_dilations(g),
                                         g.pad_begin, g.pad_end);
   const conv::primitive_desc pd(d, attr, b.context->engine());
-  std::string own_why;
-  if (auto own = make_own_depthwise(b, g, pd.src_desc(), pd.dst_desc(), own_why)) return own;
-  return finish(b, pd, conv(pd), w_boundary, chain);
+  std::string own_note;
+  if (auto own = make_own_depthwise(b, g, pd, own_note)) return own;
+  auto k = finish(b, pd, conv(pd), w_boundary, chain);
+  if (!own_note.empty()) static_cast<OnednnKernel&>(*k).add_note(own_note);
+  return k;
 }
 
 std::unique_ptr<kernels::Kernel> make_conv_transpose(const Build& b) {

@@ -46,11 +46,11 @@ int64_t dw_items(const DwPlan& p);
 void dw_run_avx512(const DwPlan& p, const float* src, float* dst, int64_t begin, int64_t end);
 bool dw_isa_available();
 
-// The own kernel for a Conv node whose oneDNN primitive would read `src` and write `dst`,
-// or null (with `why`) when the node is not a case it covers or FRUGAL_NO_OWN_DW is set.
-std::unique_ptr<kernels::Kernel> make_own_depthwise(const Build& b, const ops::WindowGeometry& g,
-                                                    const dnnl::memory::desc& src,
-                                                    const dnnl::memory::desc& dst,
-                                                    std::string& why);
+// The own kernel for a Conv node whose oneDNN convolution is `pd`, or null: the node is
+// not a case it covers, FRUGAL_OWN_DW=off, or (auto, the default) oneDNN's primitive was
+// measured faster for this node, which `note` then says with both times.
+std::unique_ptr<kernels::Kernel> make_own_depthwise(
+    const Build& b, const ops::WindowGeometry& g,
+    const dnnl::convolution_forward::primitive_desc& pd, std::string& note);
 
 }  // namespace frugal::kernels::cpu

@@ -1,7 +1,17 @@
 // Which Conv nodes frugal's own depthwise kernel runs (depthwise.h), its weights packed
 // once, and the OnednnKernel that wraps it: the same boundary conversions and layout
 // negotiation as oneDNN's convolution, the primitive replaced by a function step.
+// Neither implementation wins everywhere (bench/RESULTS.md, "Depthwise convolutions"), so
+// by default both are timed once per node geometry when the kernel is built and the faster
+// runs; FRUGAL_OWN_DW=on|off fixes the choice (tests, A/B).
+#include <chrono>
+#include <cmath>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <mutex>
 
 #include "frugal/kernels/cpu/depthwise.h"
 #include "frugal/kernels/cpu/sparse_kernels.h"
@@ -112,36 +122,115 @@ void run_plan(const DwPlan& p, const float* src, float* dst) {
       &call);
 }
 
+// FRUGAL_OWN_DW: "on" (the own kernel wherever it covers the node), "off" (oneDNN's
+// everywhere), anything else or unset: auto (measured per node, below).
+enum class Mode { kAuto, kOn, kOff };
+Mode mode() {
+  const char* v = std::getenv("FRUGAL_OWN_DW");
+  const std::string s = v ? v : "";
+  return s == "on" ? Mode::kOn : s == "off" ? Mode::kOff : Mode::kAuto;
+}
+
+double elapsed_ms(const std::function<void()>& f) {
+  const auto t0 = std::chrono::steady_clock::now();
+  f();
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+struct Timing {
+  double own_ms = 0, onednn_ms = 0;
+};
+
+// Both implementations on scratch buffers of the node's layouts (zeros: the same work),
+// alternated, the fastest of 5 runs each after 2 warm-ups: the least disturbed figure on a
+// shared machine.
+Timing measure(const DwPlan& plan, const dnnl::convolution_forward::primitive_desc& pd,
+               Context& context) {
+  const dnnl::engine& engine = context.engine();
+  Args args;
+  auto zeros = [&](int arg, const dnnl::memory::desc& md) {
+    dnnl::memory m(md, engine);
+    std::memset(m.get_data_handle(), 0, md.get_size());
+    args[arg] = m;
+  };
+  zeros(DNNL_ARG_SRC, pd.src_desc());
+  zeros(DNNL_ARG_DST, pd.dst_desc());
+  zeros(DNNL_ARG_WEIGHTS, pd.weights_desc());
+  if (pd.bias_desc().get_size() > 0) zeros(DNNL_ARG_BIAS, pd.bias_desc());
+  if (pd.scratchpad_desc().get_size() > 0) zeros(DNNL_ARG_SCRATCHPAD, pd.scratchpad_desc());
+  const dnnl::convolution_forward prim(pd);
+  const auto* src = static_cast<const float*>(args[DNNL_ARG_SRC].get_data_handle());
+  auto* dst = static_cast<float*>(args[DNNL_ARG_DST].get_data_handle());
+  const std::function<void()> own = [&] { run_plan(plan, src, dst); };
+  const std::function<void()> onednn = [&] {
+    prim.execute(context.stream(), args);
+    context.stream().wait();
+  };
+  Timing t{INFINITY, INFINITY};
+  for (int r = 0; r < 7; ++r) {
+    const double a = elapsed_ms(own), b = elapsed_ms(onednn);
+    if (r < 2) continue;
+    t.own_ms = std::min(t.own_ms, a);
+    t.onednn_ms = std::min(t.onednn_ms, b);
+  }
+  return t;
+}
+
+std::string format_ms(double ms) {
+  char s[32];
+  std::snprintf(s, sizeof s, "%.3f", ms);
+  return s;
+}
+
+// The measurement per node geometry, post-ops and thread count, once per process (a
+// model's repeated blocks and every later Session reuse it).
+Timing measured(const Build& b, const DwPlan& plan,
+                const dnnl::convolution_forward::primitive_desc& pd) {
+  std::string key = shape_str(b.in_shape(0)) + " k" + std::to_string(plan.kernel) + " s" +
+                    std::to_string(plan.stride) + " p" + std::to_string(plan.pad_top) + "," +
+                    std::to_string(plan.pad_left) + " t" + std::to_string(num_threads());
+  for (const ops::PostOp& op : plan.post_ops) key += " " + std::to_string(int(op.kind));
+  static std::mutex mutex;
+  static std::map<std::string, Timing> cache;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = cache.find(key);
+  if (it == cache.end()) it = cache.emplace(key, measure(plan, pd, *b.context)).first;
+  return it->second;
+}
+
 }  // namespace
 
-std::unique_ptr<kernels::Kernel> make_own_depthwise(const Build& b, const ops::WindowGeometry& g,
-                                                    const dnnl::memory::desc& src,
-                                                    const dnnl::memory::desc& dst,
-                                                    std::string& why) {
-  if (const char* off = std::getenv("FRUGAL_NO_OWN_DW"); off && *off && std::string(off) != "0") {
-    why = "FRUGAL_NO_OWN_DW is set";
-    return nullptr;
-  }
-  if (!dw_isa_available()) {
-    why = "no AVX-512 on this CPU";
-    return nullptr;
-  }
+std::unique_ptr<kernels::Kernel> make_own_depthwise(
+    const Build& b, const ops::WindowGeometry& g,
+    const dnnl::convolution_forward::primitive_desc& pd, std::string& note) {
+  const Mode m = mode();
+  if (m == Mode::kOff || !dw_isa_available()) return nullptr;
   auto plan = std::make_shared<DwPlan>();
   try {
-    *plan = plan_of(b, g, src, dst);
-  } catch (const NotCovered& e) {
-    why = e.why;
-    return nullptr;
+    *plan = plan_of(b, g, pd.src_desc(), pd.dst_desc());
+  } catch (const NotCovered&) {
+    return nullptr;  // not a depthwise case of the own kernel: oneDNN's, without a note
+  }
+  std::string label = "cpu:loop:dw_avx512:nhwc";
+  if (m == Mode::kAuto) {
+    const Timing t = measured(b, *plan, pd);
+    const std::string figures =
+        "own dw " + format_ms(t.own_ms) + " ms, oneDNN " + format_ms(t.onednn_ms) + " ms";
+    if (t.own_ms >= t.onednn_ms) {
+      note = "measured: " + figures;
+      return nullptr;
+    }
+    label += " [measured: " + figures + "]";
   }
   auto k = std::make_unique<OnednnKernel>(b.context);
-  const dnnl::memory in = k->input_as(0, plain_md(b.in_shape(0), dt::f32), src);
-  const dnnl::memory out = k->output_as(0, plain_md(b.out_shape(0), dt::f32), dst);
+  const dnnl::memory in = k->input_as(0, plain_md(b.in_shape(0), dt::f32), pd.src_desc());
+  const dnnl::memory out = k->output_as(0, plain_md(b.out_shape(0), dt::f32), pd.dst_desc());
   k->add_function_step(
       [plan, in, out] {
         run_plan(*plan, static_cast<const float*>(in.get_data_handle()),
                  static_cast<float*>(out.get_data_handle()));
       },
-      "cpu:loop:dw_avx512:nhwc");
+      label);
   return k;
 }
 
