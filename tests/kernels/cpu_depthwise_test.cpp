@@ -45,7 +45,7 @@ std::string label_of(const Case& c) {
 }
 
 const std::vector<std::vector<std::string>> kChains = {
-    {},        {"relu"},      {"clip:0:6"},      {"clip:1:-1"},          {"sigmoid"},
+    {},        {"relu"},      {"clip:0:6"},      {"clip:1:-1"},           {"sigmoid"},
     {"swish"}, {"hardswish"}, {"leakyrelu:0.1"}, {"hardsigmoid:0.2:0.5"}, {"relu", "sigmoid"}};
 
 bool skip_without_avx512() {
@@ -71,7 +71,12 @@ TEST(CpuDepthwise, MatchesRefOverShapesAndPostOps) {
         for (int64_t s : {1, 2})
           for (bool asym : {false, true}) {
             const int64_t p = k / 2;
-            Case cs{n, c, i % 2 ? 6 : 9, i % 2 ? 21 : 11, k, s,
+            Case cs{n,
+                    c,
+                    i % 2 ? 6 : 9,
+                    i % 2 ? 21 : 11,
+                    k,
+                    s,
                     asym ? std::vector<int64_t>{p, 0, 0, p + 1} : std::vector<int64_t>{p, p, p, p},
                     kChains[i % kChains.size()]};
             ++i;
@@ -124,19 +129,20 @@ TEST(CpuDepthwise, BetweenPointwiseConvolutionsMatchesRef) {
     const int64_t c = 40, h = 10, w = 13;
     ir::Graph g;
     g.opsets[""] = 17;
-    g.inputs.push_back(ir::ValueInfo{"x", DType::kF32,
-                                     std::vector<ir::Dim>{{n, ""}, {16, ""}, {h, ""}, {w, ""}}});
+    g.inputs.push_back(
+        ir::ValueInfo{"x", DType::kF32, std::vector<ir::Dim>{{n, ""}, {16, ""}, {h, ""}, {w, ""}}});
     g.initializers["w1"] = random_tensor({c, 16, 1, 1}, 4, 0.3f);
     g.initializers["wd"] = random_tensor({c, 1, 3, 3}, 5, 0.3f);
     g.initializers["bd"] = random_tensor({c}, 6);
     g.initializers["w2"] = random_tensor({8, c, 1, 1}, 7, 0.3f);
     g.nodes.push_back(make_node("pw1", "Conv", {"x", "w1"}, "a"));
-    g.nodes.push_back(make_node("dw", "Conv", {"a", "wd", "bd"}, "b",
-                                {{"group", attr(c)},
-                                 {"kernel_shape", attr(std::vector<int64_t>{3, 3})},
-                                 {"strides", attr(std::vector<int64_t>{2, 2})},
-                                 {"pads", attr(std::vector<int64_t>{1, 1, 1, 1})},
-                                 {ops::kPostOpsAttr, attr(std::vector<std::string>{"hardswish"})}}));
+    g.nodes.push_back(
+        make_node("dw", "Conv", {"a", "wd", "bd"}, "b",
+                  {{"group", attr(c)},
+                   {"kernel_shape", attr(std::vector<int64_t>{3, 3})},
+                   {"strides", attr(std::vector<int64_t>{2, 2})},
+                   {"pads", attr(std::vector<int64_t>{1, 1, 1, 1})},
+                   {ops::kPostOpsAttr, attr(std::vector<std::string>{"hardswish"})}}));
     g.nodes.push_back(make_node("pw2", "Conv", {"b", "w2"}, "y"));
     g.outputs.push_back(ir::ValueInfo{"y", DType::kUndefined, std::nullopt});
     g.validate_and_sort();

@@ -130,6 +130,21 @@ void fill_rows(const DwPlan& p, const float* src, int64_t cb, int64_t ih0, int64
   }
 }
 
+// acc[j] += output j's K x K window (j < count; all N, unrolled, when Full), the padded
+// rows starting at `at`.
+template <int K, int S, int N, bool Full>
+inline void accumulate(const float* at, int64_t padded_w, const float* w, __m512 (&acc)[N],
+                       int count) {
+  const int n = Full ? N : count;
+  for (int kh = 0; kh < K; ++kh)
+    for (int kw = 0; kw < K; ++kw) {
+      const __m512 wv = _mm512_loadu_ps(w + (kh * K + kw) * 16);
+      const float* t = at + (kh * padded_w + kw) * 16;
+      for (int j = 0; j < n; ++j)
+        acc[j] = _mm512_fmadd_ps(_mm512_load_ps(t + j * S * 16), wv, acc[j]);
+    }
+}
+
 // One output row of one channel block from its K padded input rows at `rows`.
 template <int K, int S>
 void dw_row(const DwPlan& p, const float* rows, int64_t padded_w, const float* w, __m512 bias,
@@ -141,23 +156,10 @@ void dw_row(const DwPlan& p, const float* rows, int64_t padded_w, const float* w
     __m512 acc[kBlock];
     for (int j = 0; j < kBlock; ++j) acc[j] = bias;
     const float* at = rows + ow * S * 16;
-    if (count == kBlock) {
-      for (int kh = 0; kh < K; ++kh)
-        for (int kw = 0; kw < K; ++kw) {
-          const __m512 wv = _mm512_loadu_ps(w + (kh * K + kw) * 16);
-          const float* t = at + (kh * padded_w + kw) * 16;
-          for (int j = 0; j < kBlock; ++j)
-            acc[j] = _mm512_fmadd_ps(_mm512_load_ps(t + j * S * 16), wv, acc[j]);
-        }
-    } else {
-      for (int kh = 0; kh < K; ++kh)
-        for (int kw = 0; kw < K; ++kw) {
-          const __m512 wv = _mm512_loadu_ps(w + (kh * K + kw) * 16);
-          const float* t = at + (kh * padded_w + kw) * 16;
-          for (int j = 0; j < count; ++j)
-            acc[j] = _mm512_fmadd_ps(_mm512_load_ps(t + j * S * 16), wv, acc[j]);
-        }
-    }
+    if (count == kBlock)
+      accumulate<K, S, kBlock, true>(at, padded_w, w, acc, count);
+    else
+      accumulate<K, S, kBlock, false>(at, padded_w, w, acc, count);
     post_ops(acc, count, p.post_ops);
     for (int j = 0; j < count; ++j)
       _mm512_mask_storeu_ps(out + (ow + j) * out_pixel, lanes, acc[j]);
@@ -181,8 +183,8 @@ void run_items(const DwPlan& p, const float* src, float* dst, int64_t begin, int
     const int64_t oh1 = std::min(p.out_h, oh0 + chunk);
     const int64_t left = p.channels - cb * 16;
     const __mmask16 lanes = left >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1);
-    fill_rows(p, src + n * p.src.image, cb, oh0 * S - p.pad_top, (oh1 - oh0 - 1) * S + K,
-              padded_w, lanes, buf);
+    fill_rows(p, src + n * p.src.image, cb, oh0 * S - p.pad_top, (oh1 - oh0 - 1) * S + K, padded_w,
+              lanes, buf);
     const float* w = p.weights.data() + cb * K * K * 16;
     const __m512 bias = _mm512_loadu_ps(p.bias.data() + cb * 16);
     for (int64_t oh = oh0; oh < oh1; ++oh)

@@ -34,7 +34,8 @@ struct NotCovered {
 DwStrides strides_of(const dnnl::memory::desc& md) {
   const dnnl::memory::dims d = md.dims();
   const int64_t c = d[1], h = d[2], w = d[3];
-  if (md != dnnl::memory::desc(d, dt::f32, tag::nhwc)) not_covered("oneDNN chose a layout other than NHWC");
+  if (md != dnnl::memory::desc(d, dt::f32, tag::nhwc))
+    not_covered("oneDNN chose a layout other than NHWC");
   return {h * w * c, w * c, c, 16};
 }
 
