@@ -9,7 +9,8 @@ the environment, e.g. FRUGAL_NO_CONCAT_IN_PLACE=1, through --env-b).
   /usr/bin/python3 bench/ab_latency.py MODEL ROUNDS THREADS A_FRUGAL B_FRUGAL [--env-b K=V]
 
 AB_MIN_QUERIES=N in the environment lowers bench's --min-queries (default 64) for models
-whose query takes a second under load.
+whose query takes a second under load; AB_BATCH=N sets bench's --batch (default 1) for a
+model file with a dynamic batch dimension.
 """
 import json
 import os
@@ -21,7 +22,8 @@ import sys
 def p50(binary, model, threads, env):
     out = subprocess.run([binary, "bench", model, "--threads", threads, "--duration", "2",
                           "--backend", "cpu,ref", "--json",
-                          "--min-queries", os.environ.get("AB_MIN_QUERIES", "64")],
+                          "--min-queries", os.environ.get("AB_MIN_QUERIES", "64"),
+                          "--batch", os.environ.get("AB_BATCH", "1")],
                          capture_output=True, text=True, check=True, env=env).stdout
     return json.loads(out)["results"]["latency"]["p50_ms"]
 

@@ -15,7 +15,7 @@ using namespace frugal::cpu_testing;
 
 namespace {
 
-const char* const kOwn = "cpu:loop:dw_avx512:";
+const char* const kOwn = "cpu:loop:dw_avx512:nhwc:";
 
 struct Case {
   int64_t n, c, h, w, k, stride;
@@ -53,7 +53,7 @@ bool skip_without_avx512() {
 }
 
 // FRUGAL_OWN_DW set for one scope (the default, auto, picks by timing: not for asserting
-// which kernel runs).
+// which kernel runs; "padded" and "direct" force one of the own kernel's two variants).
 struct OwnDw {
   explicit OwnDw(const char* mode) { setenv("FRUGAL_OWN_DW", mode, 1); }
   ~OwnDw() { unsetenv("FRUGAL_OWN_DW"); }
@@ -63,36 +63,42 @@ struct OwnDw {
 
 TEST(CpuDepthwise, MatchesRefOverShapesAndPostOps) {
   if (skip_without_avx512()) GTEST_SKIP() << "no AVX-512 on this CPU: the own kernel is not used";
-  const OwnDw on("on");
-  size_t i = 0;
-  for (int64_t n : {1, 2})
-    for (int64_t c : {16, 24, 40})
-      for (int64_t k : {3, 5, 7})
-        for (int64_t s : {1, 2})
-          for (bool asym : {false, true}) {
-            const int64_t p = k / 2;
-            Case cs{n,
-                    c,
-                    i % 2 ? 6 : 9,
-                    i % 2 ? 21 : 11,
-                    k,
-                    s,
-                    asym ? std::vector<int64_t>{p, 0, 0, p + 1} : std::vector<int64_t>{p, p, p, p},
-                    kChains[i % kChains.size()]};
-            ++i;
-            const OneNode t = depthwise_node(cs, i % 3 != 0);
-            expect_matches_ref(t, 1e-5, "cpu", label_of(cs));
-            const std::string impl = run_on("cpu", t.graph, t.feeds).assignments.at(0).impl;
-            EXPECT_EQ(impl.rfind(kOwn, 0), 0u) << label_of(cs) << ": " << impl;
-          }
+  for (const char* variant : {"padded", "direct"}) {
+    const OwnDw on(variant);
+    size_t i = 0;
+    for (int64_t n : {1, 2})
+      for (int64_t c : {16, 24, 40})
+        for (int64_t k : {3, 5, 7})
+          for (int64_t s : {1, 2})
+            for (bool asym : {false, true}) {
+              const int64_t p = k / 2;
+              Case cs{
+                  n,
+                  c,
+                  i % 2 ? 6 : 9,
+                  i % 2 ? 21 : 11,
+                  k,
+                  s,
+                  asym ? std::vector<int64_t>{p, 0, 0, p + 1} : std::vector<int64_t>{p, p, p, p},
+                  kChains[i % kChains.size()]};
+              ++i;
+              const OneNode t = depthwise_node(cs, i % 3 != 0);
+              const std::string label = label_of(cs) + " " + variant;
+              expect_matches_ref(t, 1e-5, "cpu", label);
+              const std::string impl = run_on("cpu", t.graph, t.feeds).assignments.at(0).impl;
+              EXPECT_EQ(impl, kOwn + std::string(variant)) << label;
+            }
+  }
 }
 
 TEST(CpuDepthwise, EveryPostOpOnOneShape) {
   if (skip_without_avx512()) GTEST_SKIP() << "no AVX-512 on this CPU: the own kernel is not used";
-  const OwnDw on("on");
   for (const auto& chain : kChains) {
     const Case cs{1, 40, 12, 19, 3, 1, {1, 1, 1, 1}, chain};
-    expect_matches_ref(depthwise_node(cs, true), 1e-5, "cpu", label_of(cs));
+    for (const char* variant : {"padded", "direct"}) {
+      const OwnDw on(variant);
+      expect_matches_ref(depthwise_node(cs, true), 1e-5, "cpu", label_of(cs) + " " + variant);
+    }
   }
 }
 
@@ -106,9 +112,11 @@ TEST(CpuDepthwise, SwitchAutoAndUncoveredCases) {
     EXPECT_EQ(impl.rfind("onednn:", 0), 0u) << impl;
     EXPECT_EQ(impl.find("measured"), std::string::npos) << impl;
   }
-  // auto: either kernel, the plan saying both measured times; the result equals ref's.
+  // auto: any of the three, the plan saying the three measured times; the result equals
+  // ref's.
   const std::string impl = run_on("cpu", t.graph, t.feeds).assignments.at(0).impl;
-  EXPECT_NE(impl.find("measured: own dw "), std::string::npos) << impl;
+  EXPECT_NE(impl.find("measured: own padded "), std::string::npos) << impl;
+  EXPECT_NE(impl.find(" ms, own direct "), std::string::npos) << impl;
   EXPECT_NE(impl.find(" ms, oneDNN "), std::string::npos) << impl;
   expect_matches_ref(t, 1e-5);
   // Stride 3 is not a case of the own kernel: oneDNN runs it, with no measurement.

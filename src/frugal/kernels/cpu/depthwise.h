@@ -38,6 +38,11 @@ struct DwPlan {
   std::vector<float> weights;  // [block][kh][kw][16], zero past `channels`
   std::vector<float> bias;     // [block * 16], zero when the node has none
   std::vector<ops::PostOp> post_ops;
+  // Two ways to the same result: copy each work item's input rows with their zero padding
+  // into a per-thread buffer and run the tap loop with no edge tests (stride 1 wins), or
+  // read the input in place and treat the few outputs at the edges apart (less copying:
+  // stride 2, where an output row reads twice the input).
+  bool padded = true;
 };
 
 // The work items of a plan (a few output rows of one channel block of one image).
@@ -48,7 +53,8 @@ bool dw_isa_available();
 
 // The own kernel for a Conv node whose oneDNN convolution is `pd`, or null: the node is
 // not a case it covers, FRUGAL_OWN_DW=off, or (auto, the default) oneDNN's primitive was
-// measured faster for this node, which `note` then says with both times.
+// measured faster for this node than both own variants, which `note` then says with the
+// three times.
 std::unique_ptr<kernels::Kernel> make_own_depthwise(
     const Build& b, const ops::WindowGeometry& g,
     const dnnl::convolution_forward::primitive_desc& pd, std::string& note);

@@ -59,8 +59,8 @@ inline __m512 clamp_ps(__m512 v, float lo, float hi) {
 
 // The node's post-ops, in order (the kinds make_own_depthwise accepts), on `count`
 // vectors: one dispatch per post-op and block rather than per vector.
-template <int N>
-inline void post_ops(__m512 (&v)[N], int count, const std::vector<ops::PostOp>& ops) {
+__attribute__((always_inline)) inline void post_ops(__m512* v, int count,
+                                                    const std::vector<ops::PostOp>& ops) {
   const __m512 zero = _mm512_setzero_ps();
   for (const ops::PostOp& op : ops) {
     switch (op.kind) {
@@ -130,52 +130,113 @@ void fill_rows(const DwPlan& p, const float* src, int64_t cb, int64_t ih0, int64
   }
 }
 
-// acc[j] += output j's K x K window (j < count; all N, unrolled, when Full), the padded
-// rows starting at `at`.
-template <int K, int S, int N, bool Full>
-inline void accumulate(const float* at, int64_t padded_w, const float* w, __m512 (&acc)[N],
-                       int count) {
+// acc[j] += output j's window (j < count; all N, unrolled, when Full): `rows` rows of K
+// taps from `at` (input rows `row` floats apart, pixels `pixel`), weights from `w`. In the
+// padded buffer (Padded) the pixel stride is 16, all K rows exist and loads are aligned:
+// compile-time constants keep every address an immediate offset.
+template <int K, int S, int N, bool Full, bool Padded>
+__attribute__((always_inline)) inline void accumulate(const float* at, int64_t row, int64_t pixel,
+                                                      __mmask16 lanes, const float* w, int rows,
+                                                      __m512 (&acc)[N], int count) {
   const int n = Full ? N : count;
-  for (int kh = 0; kh < K; ++kh)
+  const int64_t px = Padded ? 16 : pixel;
+  const int nrows = Padded ? K : rows;
+  for (int kh = 0; kh < nrows; ++kh)
     for (int kw = 0; kw < K; ++kw) {
       const __m512 wv = _mm512_loadu_ps(w + (kh * K + kw) * 16);
-      const float* t = at + (kh * padded_w + kw) * 16;
-      for (int j = 0; j < n; ++j)
-        acc[j] = _mm512_fmadd_ps(_mm512_load_ps(t + j * S * 16), wv, acc[j]);
+      const float* t = at + kh * row + kw * px;
+      for (int j = 0; j < n; ++j) {
+        const __m512 x =
+            Padded ? _mm512_load_ps(t + j * S * 16) : _mm512_maskz_loadu_ps(lanes, t + j * S * px);
+        acc[j] = _mm512_fmadd_ps(x, wv, acc[j]);
+      }
     }
 }
 
-// One output row of one channel block from its K padded input rows at `rows`.
-template <int K, int S>
-void dw_row(const DwPlan& p, const float* rows, int64_t padded_w, const float* w, __m512 bias,
-            __mmask16 lanes, float* out) {
-  const int64_t out_w = p.out_w, out_pixel = p.dst.pixel;
+// Outputs [ow0, ow1) of one row, 8 at a time, from windows that lie inside the rows at
+// `at` (the input under output ow0's window); post-ops, then the store.
+template <int K, int S, bool Padded>
+void row_span(const float* at, int64_t row, int64_t pixel, __mmask16 lanes, const float* w,
+              int rows, __m512 bias, const DwPlan& p, int64_t ow0, int64_t ow1, float* out) {
   constexpr int kBlock = 8;
-  for (int64_t ow = 0; ow < out_w; ow += kBlock) {
-    const int count = static_cast<int>(std::min<int64_t>(kBlock, out_w - ow));
+  for (int64_t ow = ow0; ow < ow1; ow += kBlock) {
+    const int count = static_cast<int>(std::min<int64_t>(kBlock, ow1 - ow));
     __m512 acc[kBlock];
     for (int j = 0; j < kBlock; ++j) acc[j] = bias;
-    const float* at = rows + ow * S * 16;
+    const float* t = at + (ow - ow0) * S * (Padded ? 16 : pixel);
     if (count == kBlock)
-      accumulate<K, S, kBlock, true>(at, padded_w, w, acc, count);
+      accumulate<K, S, kBlock, true, Padded>(t, row, pixel, lanes, w, rows, acc, count);
     else
-      accumulate<K, S, kBlock, false>(at, padded_w, w, acc, count);
+      accumulate<K, S, kBlock, false, Padded>(t, row, pixel, lanes, w, rows, acc, count);
     post_ops(acc, count, p.post_ops);
     for (int j = 0; j < count; ++j)
-      _mm512_mask_storeu_ps(out + (ow + j) * out_pixel, lanes, acc[j]);
+      _mm512_mask_storeu_ps(out + (ow + j) * p.dst.pixel, lanes, acc[j]);
+  }
+}
+
+// Padded variant: the item's input rows copied once into `buf` with their zero padding,
+// then every output from there, with no edge tests.
+template <int K, int S>
+void item_padded(const DwPlan& p, const float* src, float* dst, int64_t cb, int64_t oh0,
+                 int64_t oh1, __mmask16 lanes, float* buf) {
+  const int64_t padded_w = (p.out_w - 1) * S + K;
+  fill_rows(p, src, cb, oh0 * S - p.pad_top, (oh1 - oh0 - 1) * S + K, padded_w, lanes, buf);
+  const float* w = p.weights.data() + cb * K * K * 16;
+  const __m512 bias = _mm512_loadu_ps(p.bias.data() + cb * 16);
+  for (int64_t oh = oh0; oh < oh1; ++oh)
+    row_span<K, S, true>(buf + (oh - oh0) * S * padded_w * 16, padded_w * 16, 16, lanes, w, K, bias,
+                         p, 0, p.out_w, dst + cb * p.dst.block + oh * p.dst.row);
+}
+
+// Direct variant: the outputs whose window lies inside the row read the input in place;
+// the few at the left and right edges skip the taps outside, one output at a time.
+template <int K, int S>
+void item_direct(const DwPlan& p, const float* src, float* dst, int64_t cb, int64_t oh0,
+                 int64_t oh1, __mmask16 lanes) {
+  const int64_t row = p.src.row, pixel = p.src.pixel, in_w = p.in_w, pad_left = p.pad_left;
+  const int64_t ow_a = std::min(p.out_w, (pad_left + S - 1) / S);
+  const int64_t last = in_w - K + pad_left;  // largest ow * S whose window fits
+  const int64_t ow_b = std::max(ow_a, std::min(p.out_w, last < 0 ? 0 : last / S + 1));
+  const __m512 bias = _mm512_loadu_ps(p.bias.data() + cb * 16);
+  for (int64_t oh = oh0; oh < oh1; ++oh) {
+    const int64_t ih0 = oh * S - p.pad_top;
+    const int kh_lo = static_cast<int>(std::max<int64_t>(0, -ih0));
+    const int kh_hi = static_cast<int>(std::min<int64_t>(K, p.in_h - ih0));
+    const float* w = p.weights.data() + (cb * K + kh_lo) * K * 16;
+    const float* in = src + cb * p.src.block + (ih0 + kh_lo) * row;
+    float* out = dst + cb * p.dst.block + oh * p.dst.row;
+    auto edge = [&](int64_t ow) {
+      __m512 acc = bias;
+      const int64_t iw0 = ow * S - pad_left;
+      for (int kh = 0; kh < kh_hi - kh_lo; ++kh)
+        for (int kw = 0; kw < K; ++kw)
+          if (iw0 + kw >= 0 && iw0 + kw < in_w)
+            acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(lanes, in + kh * row + (iw0 + kw) * pixel),
+                                  _mm512_loadu_ps(w + (kh * K + kw) * 16), acc);
+      post_ops(&acc, 1, p.post_ops);
+      _mm512_mask_storeu_ps(out + ow * p.dst.pixel, lanes, acc);
+    };
+    for (int64_t ow = 0; ow < ow_a; ++ow) edge(ow);
+    if (ow_b > ow_a)
+      row_span<K, S, false>(in + (ow_a * S - pad_left) * pixel, row, pixel, lanes, w, kh_hi - kh_lo,
+                            bias, p, ow_a, ow_b, out);
+    for (int64_t ow = ow_b; ow < p.out_w; ++ow) edge(ow);
   }
 }
 
 template <int K, int S>
 void run_items(const DwPlan& p, const float* src, float* dst, int64_t begin, int64_t end) {
-  const int64_t padded_w = (p.out_w - 1) * S + K, chunk = rows_per_item(p);
-  const int64_t chunks = (p.out_h + chunk - 1) / chunk;
-  // One thread's padded rows (64-byte aligned for the vector loads).
-  thread_local std::vector<float> scratch;
-  const size_t need = static_cast<size_t>(((chunk - 1) * S + K) * padded_w * 16 + 16);
-  if (scratch.size() < need) scratch.resize(need);
-  float* buf = scratch.data();
-  buf += (16 - (reinterpret_cast<uintptr_t>(buf) / sizeof(float)) % 16) % 16;
+  const int64_t chunk = rows_per_item(p), chunks = (p.out_h + chunk - 1) / chunk;
+  float* buf = nullptr;
+  if (p.padded) {
+    // One thread's padded rows (64-byte aligned for the vector loads).
+    thread_local std::vector<float> scratch;
+    const size_t need =
+        static_cast<size_t>(((chunk - 1) * S + K) * ((p.out_w - 1) * S + K) * 16 + 16);
+    if (scratch.size() < need) scratch.resize(need);
+    buf = scratch.data();
+    buf += (16 - (reinterpret_cast<uintptr_t>(buf) / sizeof(float)) % 16) % 16;
+  }
   for (int64_t i = begin; i < end; ++i) {
     // Item order: image, row chunk, block (neighbouring items share input rows).
     const int64_t cb = i % p.blocks, oh0 = (i / p.blocks) % chunks * chunk,
@@ -183,13 +244,12 @@ void run_items(const DwPlan& p, const float* src, float* dst, int64_t begin, int
     const int64_t oh1 = std::min(p.out_h, oh0 + chunk);
     const int64_t left = p.channels - cb * 16;
     const __mmask16 lanes = left >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1);
-    fill_rows(p, src + n * p.src.image, cb, oh0 * S - p.pad_top, (oh1 - oh0 - 1) * S + K, padded_w,
-              lanes, buf);
-    const float* w = p.weights.data() + cb * K * K * 16;
-    const __m512 bias = _mm512_loadu_ps(p.bias.data() + cb * 16);
-    for (int64_t oh = oh0; oh < oh1; ++oh)
-      dw_row<K, S>(p, buf + (oh - oh0) * S * padded_w * 16, padded_w, w, bias, lanes,
-                   dst + n * p.dst.image + cb * p.dst.block + oh * p.dst.row);
+    const float* in = src + n * p.src.image;
+    float* out = dst + n * p.dst.image;
+    if (p.padded)
+      item_padded<K, S>(p, in, out, cb, oh0, oh1, lanes, buf);
+    else
+      item_direct<K, S>(p, in, out, cb, oh0, oh1, lanes);
   }
 }
 

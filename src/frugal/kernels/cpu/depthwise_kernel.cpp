@@ -123,13 +123,18 @@ void run_plan(const DwPlan& p, const float* src, float* dst) {
       &call);
 }
 
-// FRUGAL_OWN_DW: "on" (the own kernel wherever it covers the node), "off" (oneDNN's
-// everywhere), anything else or unset: auto (measured per node, below).
-enum class Mode { kAuto, kOn, kOff };
+// FRUGAL_OWN_DW: "on" (the own kernel wherever it covers the node: padded rows at stride
+// 1, in place at stride 2), "padded" or "direct" (that variant), "off" (oneDNN's
+// everywhere); anything else or unset: auto (measured per node, below).
+enum class Mode { kAuto, kOn, kPadded, kDirect, kOff };
 Mode mode() {
   const char* v = std::getenv("FRUGAL_OWN_DW");
   const std::string s = v ? v : "";
-  return s == "on" ? Mode::kOn : s == "off" ? Mode::kOff : Mode::kAuto;
+  return s == "on"       ? Mode::kOn
+         : s == "padded" ? Mode::kPadded
+         : s == "direct" ? Mode::kDirect
+         : s == "off"    ? Mode::kOff
+                         : Mode::kAuto;
 }
 
 double elapsed_ms(const std::function<void()>& f) {
@@ -139,12 +144,12 @@ double elapsed_ms(const std::function<void()>& f) {
 }
 
 struct Timing {
-  double own_ms = 0, onednn_ms = 0;
+  double padded_ms = INFINITY, direct_ms = INFINITY, onednn_ms = INFINITY;
 };
 
-// Both implementations on scratch buffers of the node's layouts (zeros: the same work),
-// alternated, the fastest of 5 runs each after 2 warm-ups: the least disturbed figure on a
-// shared machine.
+// The three implementations on scratch buffers of the node's layouts (zeros: the same
+// work), in turn, the fastest of 5 runs each after 2 warm-ups: the least disturbed figure
+// on a shared machine.
 Timing measure(const DwPlan& plan, const dnnl::convolution_forward::primitive_desc& pd,
                Context& context) {
   const dnnl::engine& engine = context.engine();
@@ -162,18 +167,22 @@ Timing measure(const DwPlan& plan, const dnnl::convolution_forward::primitive_de
   const dnnl::convolution_forward prim(pd);
   const auto* src = static_cast<const float*>(args[DNNL_ARG_SRC].get_data_handle());
   auto* dst = static_cast<float*>(args[DNNL_ARG_DST].get_data_handle());
-  const std::function<void()> own = [&] { run_plan(plan, src, dst); };
-  const std::function<void()> onednn = [&] {
-    prim.execute(context.stream(), args);
-    context.stream().wait();
-  };
-  Timing t{INFINITY, INFINITY};
-  for (int r = 0; r < 7; ++r) {
-    const double a = elapsed_ms(own), b = elapsed_ms(onednn);
-    if (r < 2) continue;
-    t.own_ms = std::min(t.own_ms, a);
-    t.onednn_ms = std::min(t.onednn_ms, b);
-  }
+  DwPlan padded = plan, direct = plan;
+  padded.padded = true;
+  direct.padded = false;
+  const std::function<void()> run[3] = {[&] { run_plan(padded, src, dst); },
+                                        [&] { run_plan(direct, src, dst); },
+                                        [&] {
+                                          prim.execute(context.stream(), args);
+                                          context.stream().wait();
+                                        }};
+  Timing t;
+  double* slot[3] = {&t.padded_ms, &t.direct_ms, &t.onednn_ms};
+  for (int r = 0; r < 7; ++r)
+    for (int i = 0; i < 3; ++i) {
+      const double ms = elapsed_ms(run[i]);
+      if (r >= 2) *slot[i] = std::min(*slot[i], ms);
+    }
   return t;
 }
 
@@ -212,17 +221,21 @@ std::unique_ptr<kernels::Kernel> make_own_depthwise(
   } catch (const NotCovered&) {
     return nullptr;  // not a depthwise case of the own kernel: oneDNN's, without a note
   }
-  std::string label = "cpu:loop:dw_avx512:nhwc";
+  plan->padded = m == Mode::kPadded || (m == Mode::kOn && plan->stride == 1);
+  std::string measured_note;
   if (m == Mode::kAuto) {
     const Timing t = measured(b, *plan, pd);
-    const std::string figures =
-        "own dw " + format_ms(t.own_ms) + " ms, oneDNN " + format_ms(t.onednn_ms) + " ms";
-    if (t.own_ms >= t.onednn_ms) {
-      note = "measured: " + figures;
+    measured_note = "measured: own padded " + format_ms(t.padded_ms) + " ms, own direct " +
+                    format_ms(t.direct_ms) + " ms, oneDNN " + format_ms(t.onednn_ms) + " ms";
+    if (t.onednn_ms <= std::min(t.padded_ms, t.direct_ms)) {
+      note = measured_note;
       return nullptr;
     }
-    label += " [measured: " + figures + "]";
+    plan->padded = t.padded_ms <= t.direct_ms;
   }
+  std::string label =
+      std::string("cpu:loop:dw_avx512:nhwc:") + (plan->padded ? "padded" : "direct");
+  if (!measured_note.empty()) label += " [" + measured_note + "]";
   auto k = std::make_unique<OnednnKernel>(b.context);
   const dnnl::memory in = k->input_as(0, plain_md(b.in_shape(0), dt::f32), pd.src_desc());
   const dnnl::memory out = k->output_as(0, plain_md(b.out_shape(0), dt::f32), pd.dst_desc());
