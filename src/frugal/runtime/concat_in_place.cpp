@@ -10,15 +10,17 @@
 // Concats are visited last to first, so that the largest Concat of a chain is homed first
 // and its prefixes find their inputs already placed, consistently. A Concat is elided only
 // when all its inputs can live where it needs them; otherwise it runs as before.
-// The stage runs before negotiate_layouts, which leaves every value it placed plain (the
-// parts of a blocked layout would not be byte ranges of the whole). That costs the
-// convolutions around a placed value their blocked layouts, more than one copy saves: a
-// lone Concat (SqueezeNet's fire modules, Inception's blocks) ran slower in place
-// (squeezenet1_1 5.4 against 4.1 ms, inception_v3 74.7 against 66.7, 1 thread), so only
-// buffers shared by a chain of at least two Concats (DenseNet's prefixes, whose copies grow
-// with the square of the block's depth) are kept in place; the others copy as before
-// (bench/RESULTS.md, "Concat in place: chains only"). FRUGAL_NO_CONCAT_IN_PLACE=1 turns the
-// stage off (the A/B switch).
+// The stage runs after negotiate_layouts and places only values that stayed plain (the
+// parts of a blocked or channels-last layout are not byte ranges of the whole): a placed
+// value is one no kernel around it keeps in its own layout, so placing it costs no reorder.
+// When it ran first (placed values then stayed plain), the convolutions around a lone
+// Concat lost their blocked layouts, more than one copy saves (squeezenet1_1 5.4 against
+// 4.1 ms, inception_v3 74.7 against 66.7, 1 thread), and once the scale-shift BN read
+// channels-last, DenseNet at batch 1 ran about 12 % slower with its chains in place than
+// copying in nhwc (bench/RESULTS.md, "DenseNet at batch 8"). Only buffers shared by a chain
+// of at least two Concats (DenseNet's prefixes, whose copies grow with the square of the
+// block's depth) are kept in place; the others copy (bench/RESULTS.md, "Concat in place:
+// chains only"). FRUGAL_NO_CONCAT_IN_PLACE=1 turns the stage off (the A/B switch).
 #include <cstdlib>
 #include <map>
 #include <set>

@@ -418,9 +418,7 @@ void negotiate_layouts(Plan& p) {
     if (!producer) continue;
     for (size_t o = 0; o < p.steps[s].out_slots.size(); ++o) {
       const int64_t sl = p.steps[s].out_slots[o];
-      if (sl < 0 || p.is_output(sl) || readers[sl].empty() || p.native_bytes[sl] ||
-          (!p.home_slot.empty() && p.home_slot[sl] >= 0))  // placed in a Concat: plain
-        continue;
+      if (sl < 0 || p.is_output(sl) || readers[sl].empty() || p.native_bytes[sl]) continue;
       const auto layout = producer->native_output(o);
       if (!layout) continue;
       bool agreed = true;
@@ -551,8 +549,8 @@ std::unique_ptr<Plan> compile(const ir::Graph& graph, SessionOptions options) {
   insert_transfers(*p);
   plan_liveness(*p);
   negotiate_quantized(*p);
-  plan_concat_in_place(*p);
   negotiate_layouts(*p);
+  plan_concat_in_place(*p);  // after the layouts: it places only values that stayed plain
   plan_memory_per_device(*p);
   return p;
 }
