@@ -52,8 +52,8 @@ bool skip_without_avx512() {
   return !kernels::cpu::dw_isa_available();
 }
 
-// FRUGAL_OWN_DW set for one scope (the default, auto, picks by timing: not for asserting
-// which kernel runs; "padded" and "direct" force one of the own kernel's two variants).
+// FRUGAL_OWN_DW set for one scope ("auto" picks by timing: not for asserting which kernel
+// runs; "padded" and "direct" force one of the own kernel's two variants).
 struct OwnDw {
   explicit OwnDw(const char* mode) { setenv("FRUGAL_OWN_DW", mode, 1); }
   ~OwnDw() { unsetenv("FRUGAL_OWN_DW"); }
@@ -106,21 +106,22 @@ TEST(CpuDepthwise, SwitchAutoAndUncoveredCases) {
   if (skip_without_avx512()) GTEST_SKIP() << "no AVX-512 on this CPU: the own kernel is not used";
   const Case cs{1, 24, 9, 9, 3, 1, {1, 1, 1, 1}, {"relu"}};
   const OneNode t = depthwise_node(cs, true);
-  {
-    const OwnDw off("off");
+  for (const char* off : {"off", ""}) {  // "": the default
+    const OwnDw mode(off);
     const std::string impl = run_on("cpu", t.graph, t.feeds).assignments.at(0).impl;
     EXPECT_EQ(impl.rfind("onednn:", 0), 0u) << impl;
     EXPECT_EQ(impl.find("measured"), std::string::npos) << impl;
   }
   // auto: any of the three, the plan saying the three measured times; the result equals
   // ref's.
+  const OwnDw automatic("auto");
   const std::string impl = run_on("cpu", t.graph, t.feeds).assignments.at(0).impl;
   EXPECT_NE(impl.find("measured: own padded "), std::string::npos) << impl;
   EXPECT_NE(impl.find(" ms, own direct "), std::string::npos) << impl;
   EXPECT_NE(impl.find(" ms, oneDNN "), std::string::npos) << impl;
   expect_matches_ref(t, 1e-5);
   // Stride 3 is not a case of the own kernel: oneDNN runs it, with no measurement.
-  const OwnDw on("on");
+  const OwnDw on("on");  // replaces "auto" for the rest of the test
   const OneNode s3 = depthwise_node({1, 24, 9, 9, 3, 3, {1, 1, 1, 1}, {}}, true);
   expect_matches_ref(s3, 1e-5);
   const std::string impl3 = run_on("cpu", s3.graph, s3.feeds).assignments.at(0).impl;

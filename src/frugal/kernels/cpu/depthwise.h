@@ -52,9 +52,9 @@ void dw_run_avx512(const DwPlan& p, const float* src, float* dst, int64_t begin,
 bool dw_isa_available();
 
 // The own kernel for a Conv node whose oneDNN convolution is `pd`, or null: the node is
-// not a case it covers, FRUGAL_OWN_DW=off, or (auto, the default) oneDNN's primitive was
-// measured faster for this node than both own variants, which `note` then says with the
-// three times.
+// not a case it covers, FRUGAL_OWN_DW is unset or off (the default), or under
+// FRUGAL_OWN_DW=auto oneDNN's primitive was measured faster for this node than both own
+// variants, which `note` then says with the three times.
 std::unique_ptr<kernels::Kernel> make_own_depthwise(
     const Build& b, const ops::WindowGeometry& g,
     const dnnl::convolution_forward::primitive_desc& pd, std::string& note);

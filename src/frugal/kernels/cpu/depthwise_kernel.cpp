@@ -1,9 +1,9 @@
 // Which Conv nodes frugal's own depthwise kernel runs (depthwise.h), its weights packed
 // once, and the OnednnKernel that wraps it: the same boundary conversions and layout
 // negotiation as oneDNN's convolution, the primitive replaced by a function step.
-// Neither implementation wins everywhere (bench/RESULTS.md, "Depthwise convolutions"), so
-// by default both are timed once per node geometry when the kernel is built and the faster
-// runs; FRUGAL_OWN_DW=on|off fixes the choice (tests, A/B).
+// No implementation wins everywhere (bench/RESULTS.md, "Depthwise convolutions"):
+// FRUGAL_OWN_DW=auto times them once per node geometry when the kernel is built and runs
+// the fastest; on|padded|direct force the own kernel; the default keeps oneDNN's.
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -123,18 +123,21 @@ void run_plan(const DwPlan& p, const float* src, float* dst) {
       &call);
 }
 
-// FRUGAL_OWN_DW: "on" (the own kernel wherever it covers the node: padded rows at stride
-// 1, in place at stride 2), "padded" or "direct" (that variant), "off" (oneDNN's
-// everywhere); anything else or unset: auto (measured per node, below).
+// FRUGAL_OWN_DW: "auto" (the fastest of the own kernel's two variants and oneDNN's,
+// measured per node, below), "on" (the own kernel wherever it covers the node: padded rows
+// at stride 1, in place at stride 2), "padded" or "direct" (that variant); unset or
+// anything else: oneDNN's everywhere. Not auto by default: the isolated timings favour the
+// own kernel (hot caches), and in whole models under auto it was no faster than oneDNN's
+// (bench/RESULTS.md, "Depthwise convolutions"), while measuring costs session init time.
 enum class Mode { kAuto, kOn, kPadded, kDirect, kOff };
 Mode mode() {
   const char* v = std::getenv("FRUGAL_OWN_DW");
   const std::string s = v ? v : "";
-  return s == "on"       ? Mode::kOn
+  return s == "auto"     ? Mode::kAuto
+         : s == "on"     ? Mode::kOn
          : s == "padded" ? Mode::kPadded
          : s == "direct" ? Mode::kDirect
-         : s == "off"    ? Mode::kOff
-                         : Mode::kAuto;
+                         : Mode::kOff;
 }
 
 double elapsed_ms(const std::function<void()>& f) {
