@@ -36,6 +36,18 @@ class LayoutNegotiable {
   virtual void adopt_native_input(size_t index) = 0;
 };
 
+// Output over an input. A kernel that reads input `index` only as an addend of its result
+// (a residual Add fused into a convolution as oneDNN's sum post-op: it copies the addend
+// into its output, then accumulates onto it) can take its output in that input's buffer
+// when nothing reads the input afterwards: the Session then places both values in one
+// buffer (runtime/sum_in_place.h) and the kernel's copy finds nothing to move.
+class OutputOverInput {
+ public:
+  virtual ~OutputOverInput() = default;
+  // The input whose buffer output 0 may share, or nullopt.
+  virtual std::optional<size_t> output_over_input() const = 0;
+};
+
 // 8-bit values between quantized kernels. A quantized kernel quantizes its float32
 // input to u8 per tensor (x ~ scale * (q - zero_point)) before its primitive reads it.
 // When every reader of a value quantizes it with the same parameters into the same layout,

@@ -10,6 +10,7 @@
 #include "frugal/ops/cost.h"
 #include "frugal/passes/qdq_fold.h"
 #include "frugal/runtime/memory_plan.h"
+#include "frugal/runtime/sum_in_place.h"
 
 namespace frugal::runtime {
 namespace {
@@ -551,6 +552,7 @@ std::unique_ptr<Plan> compile(const ir::Graph& graph, SessionOptions options) {
   negotiate_quantized(*p);
   negotiate_layouts(*p);
   plan_concat_in_place(*p);  // after the layouts: it places only values that stayed plain
+  plan_sum_in_place(*p);
   plan_memory_per_device(*p);
   return p;
 }

@@ -88,7 +88,20 @@ void OnednnKernel::add_reorder(const dnnl::memory& from, const dnnl::memory& to,
 
 void OnednnKernel::add_copy(const dnnl::memory& from, const dnnl::memory& to) {
   add_reorder(from, to, steps_);
+  steps_.back().copy = true;
 }
+
+namespace {
+
+// A copy step whose source is its destination (the Session placed the output over the
+// input, OutputOverInput): nothing to move.
+bool copies_onto_itself(const Args& args) {
+  const dnnl::memory& from = args.at(DNNL_ARG_FROM);
+  const dnnl::memory& to = args.at(DNNL_ARG_TO);
+  return from.get_data_handle() == to.get_data_handle() && from.get_desc() == to.get_desc();
+}
+
+}  // namespace
 
 dnnl::memory OnednnKernel::input_as(size_t index, const dnnl::memory::desc& boundary,
                                     const dnnl::memory::desc& wanted) {
@@ -158,9 +171,11 @@ void OnednnKernel::run(ops::KernelContext& ctx) {
   // oneDNN's cpu stream runs a primitive before execute() returns, so a function step
   // sees the steps before it done.
   for (auto& s : steps_)
-    if (s.enabled && s.fn)
+    if (!s.enabled || (s.copy && copies_onto_itself(s.args)))
+      continue;
+    else if (s.fn)
       s.fn();
-    else if (s.enabled)
+    else
       s.prim.execute(stream, s.args);
   for (auto& s : tail_)
     if (s.enabled) s.prim.execute(stream, s.args);

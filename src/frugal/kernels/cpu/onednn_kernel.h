@@ -58,7 +58,9 @@ using Args = std::unordered_map<int, dnnl::memory>;
 // A key equal for two descriptors exactly when they place the same bytes the same way.
 std::string layout_key(const dnnl::memory::desc& md);
 
-class OnednnKernel final : public kernels::Kernel, public LayoutNegotiable {
+class OnednnKernel final : public kernels::Kernel,
+                           public LayoutNegotiable,
+                           public kernels::OutputOverInput {
  public:
   explicit OnednnKernel(std::shared_ptr<Context> context);
 
@@ -77,8 +79,12 @@ class OnednnKernel final : public kernels::Kernel, public LayoutNegotiable {
   // A compile-time constant (weights) in the wanted layout, reordered once, now.
   dnnl::memory constant_as(const Tensor& value, const dnnl::memory::desc& boundary,
                            const dnnl::memory::desc& wanted);
-  // A step copying `from` into `to` (same dims, any layouts), run in order with the others.
+  // A step copying `from` into `to` (same dims, any layouts), run in order with the others;
+  // skipped in a run where both are the same buffer in the same layout.
   void add_copy(const dnnl::memory& from, const dnnl::memory& to);
+  // Input `index` is read only by a copy into output 0 (add_copy) before anything writes it.
+  void allow_output_over_input(size_t index) { output_over_input_ = index; }
+  std::optional<size_t> output_over_input() const override { return output_over_input_; }
   // Another descriptor (a sub-memory, say) over `base`'s buffer, from `bytes` into it,
   // following it wherever run() or an adopted layout points `base`.
   dnnl::memory view_of(const dnnl::memory& base, const dnnl::memory::desc& md, size_t bytes = 0);
@@ -118,6 +124,7 @@ class OnednnKernel final : public kernels::Kernel, public LayoutNegotiable {
     Args args;
     bool enabled = true;
     std::function<void()> fn;  // runs instead of prim when set
+    bool copy = false;         // add_copy's: a no-op when source and destination coincide
   };
   // A reorder between a boundary binding and the primitive's own layout.
   struct Conversion {
@@ -143,6 +150,7 @@ class OnednnKernel final : public kernels::Kernel, public LayoutNegotiable {
   std::vector<View> views_;
   std::vector<Tensor> kept_;  // constants used in place
   std::string impl_ = "onednn";
+  std::optional<size_t> output_over_input_;
 };
 
 }  // namespace frugal::kernels::cpu

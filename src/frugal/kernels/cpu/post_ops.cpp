@@ -122,6 +122,7 @@ void PostOpChain::copy_sum_operand(OnednnKernel& kernel, const kernels::NodeView
   const dnnl::memory operand = kernel.input_as(
       *in_place_sum_, plain_md(shape, dnnl::memory::data_type::f32), dst.get_desc());
   kernel.add_copy(operand, dst);
+  kernel.allow_output_over_input(*in_place_sum_);
 }
 
 void PostOpChain::bind(OnednnKernel& kernel, Args& args) const {
