@@ -51,6 +51,7 @@ const std::map<std::string, ModelRules>& rules() {
       {"logreg_fmnist", {Rule::kTorchDefault, Rule::kTorchDefault, ""}},
       {"resnet18", {Rule::kKaimingFanOut, Rule::kTorchDefault, ""}},
       {"resnet50", {Rule::kKaimingFanOut, Rule::kTorchDefault, ""}},
+      {"resnext50_32x4d", {Rule::kKaimingFanOut, Rule::kTorchDefault, ""}},
       {"resnet8_fmnist", {Rule::kKaimingFanOut, Rule::kTorchDefault, ""}},
       {"mobilenet_v2", {Rule::kKaimingFanOut, Rule::kNormal001, ""}},
       {"mobilenet_v3_small", {Rule::kKaimingFanOut, Rule::kNormal001, ""}},

@@ -39,6 +39,8 @@ const std::vector<Published>& published() {
       {"lenet5", 61706, 416520.0, {1, 1, 28, 28}, 10, 2},
       {"resnet18", 11689512, 1.814e9, {1, 3, 224, 224}, 1000, 20},
       {"resnet50", 25557032, 4.09e9, {1, 3, 224, 224}, 1000, 53},
+      // torchvision's ResNeXt50_32X4D_Weights: 25,028,904 parameters, 4.23 GFLOPS ("_ops").
+      {"resnext50_32x4d", 25028904, 4.23e9, {1, 3, 224, 224}, 1000, 53},
       {"mobilenet_v2", 3504872, 0.300e9, {1, 3, 224, 224}, 1000, 52},
       {"mobilenet_v3_small", 2542856, 0.057e9, {1, 3, 224, 224}, 1000, 52},
       {"mobilenet_v3_large", 5483032, 0.217e9, {1, 3, 224, 224}, 1000, 62},
@@ -367,6 +369,8 @@ TEST(Zoo, InitializerNamesFollowTorchvisionStateDict) {
         "layer2.0.downsample.1.running_mean", "layer4.1.bn2.bias", "fc.weight", "fc.bias"}},
       {"resnet50",
        {"layer1.0.downsample.0.weight", "layer3.5.conv3.weight", "layer4.2.bn3.weight"}},
+      {"resnext50_32x4d",
+       {"layer1.0.conv2.weight", "layer2.0.downsample.0.weight", "layer4.2.bn3.running_var"}},
       {"mobilenet_v2",
        {"features.0.0.weight", "features.1.conv.0.0.weight", "features.1.conv.1.weight",
         "features.1.conv.2.running_var", "features.2.conv.3.weight", "features.18.0.weight",

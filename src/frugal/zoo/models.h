@@ -10,6 +10,7 @@ namespace frugal::zoo {
 ir::Graph build_lenet5(uint64_t seed);              // lenet.cpp
 ir::Graph build_resnet18(uint64_t seed);            // resnet.cpp
 ir::Graph build_resnet50(uint64_t seed);            // resnet.cpp
+ir::Graph build_resnext50_32x4d(uint64_t seed);     // resnet.cpp
 ir::Graph build_mobilenet_v2(uint64_t seed);        // mobilenet.cpp
 ir::Graph build_mobilenet_v3_small(uint64_t seed);  // mobilenet.cpp
 ir::Graph build_mobilenet_v3_large(uint64_t seed);  // mobilenet.cpp

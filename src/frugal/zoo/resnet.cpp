@@ -1,5 +1,5 @@
-// ResNet-18 and ResNet-50 as torchvision.models.resnet defines them (ResNet v1.5:
-// in a Bottleneck the stride sits on the 3x3 conv). Convs have no bias; the
+// ResNet-18, ResNet-50 and ResNeXt-50 32x4d as torchvision.models.resnet defines them (v1.5:
+// in a Bottleneck the stride sits on the 3x3 conv, grouped in ResNeXt). Convs have no bias; the
 // projection shortcut is "downsample" (1x1 conv + BN). Initialization as torchvision's:
 // convs Kaiming normal (fan_out, ReLU gain), BN scale 1 shift 0, fc nn.Linear's default.
 #include "frugal/zoo/builder.h"
@@ -28,19 +28,34 @@ std::string basic_block(GraphBuilder& b, const std::string& p, const std::string
   return b.add_relu(p + ".relu", out);
 }
 
-// Bottleneck (expansion 4): 1x1 - 3x3 (stride) - 1x1 (4 * planes), + shortcut, ReLU.
-std::string bottleneck(GraphBuilder& b, const std::string& p, const std::string& x, int64_t planes,
-                       int64_t stride) {
-  std::string out = b.add_conv(p + ".conv1", x, planes, {.kernel = 1});
+// Bottleneck (expansion 4): 1x1 - 3x3 (stride, `groups` groups) - 1x1 (4 * planes), +
+// shortcut, ReLU. The inner width is planes * width_per_group / 64 * groups (torchvision):
+// planes for ResNet (1 group of 64), 2 * planes for ResNeXt-50 32x4d.
+std::string grouped_bottleneck(GraphBuilder& b, const std::string& p, const std::string& x,
+                               int64_t planes, int64_t stride, int64_t groups,
+                               int64_t width_per_group) {
+  const int64_t width = planes * width_per_group / 64 * groups;
+  std::string out = b.add_conv(p + ".conv1", x, width, {.kernel = 1});
   out = b.add_bn(p + ".bn1", out);
   out = b.add_relu(p + ".relu", out);
-  out = b.add_conv(p + ".conv2", out, planes, {.kernel = 3, .stride = stride, .pad = 1});
+  out = b.add_conv(p + ".conv2", out, width,
+                   {.kernel = 3, .stride = stride, .pad = 1, .groups = groups});
   out = b.add_bn(p + ".bn2", out);
   out = b.add_relu(p + ".relu", out);
   out = b.add_conv(p + ".conv3", out, planes * 4, {.kernel = 1});
   out = b.add_bn(p + ".bn3", out);
   out = b.add_add(p + ".add", out, shortcut(b, p, x, planes * 4, stride));
   return b.add_relu(p + ".relu", out);
+}
+
+std::string bottleneck(GraphBuilder& b, const std::string& p, const std::string& x, int64_t planes,
+                       int64_t stride) {
+  return grouped_bottleneck(b, p, x, planes, stride, 1, 64);
+}
+
+std::string resnext_32x4d_bottleneck(GraphBuilder& b, const std::string& p, const std::string& x,
+                                     int64_t planes, int64_t stride) {
+  return grouped_bottleneck(b, p, x, planes, stride, 32, 4);
 }
 
 using BlockFn = std::string (*)(GraphBuilder&, const std::string&, const std::string&, int64_t,
@@ -76,6 +91,10 @@ ir::Graph build_resnet18(uint64_t seed) {
 
 ir::Graph build_resnet50(uint64_t seed) {
   return build_resnet("resnet50", bottleneck, {3, 4, 6, 3}, seed);
+}
+
+ir::Graph build_resnext50_32x4d(uint64_t seed) {
+  return build_resnet("resnext50_32x4d", resnext_32x4d_bottleneck, {3, 4, 6, 3}, seed);
 }
 
 }  // namespace frugal::zoo

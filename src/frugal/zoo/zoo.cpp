@@ -16,6 +16,7 @@ const std::vector<std::pair<std::string, BuildFn>>& registry() {
       {"lenet5", build_lenet5},
       {"resnet18", build_resnet18},
       {"resnet50", build_resnet50},
+      {"resnext50_32x4d", build_resnext50_32x4d},
       {"mobilenet_v2", build_mobilenet_v2},
       {"mobilenet_v3_small", build_mobilenet_v3_small},
       {"mobilenet_v3_large", build_mobilenet_v3_large},
