@@ -30,7 +30,8 @@ TEST(CpuVsRef, Conv2dMatrix) {
   struct Channels {
     int64_t c, m, group;
   };
-  const Channels channel_cases[] = {{5, 7, 1}, {6, 6, 6}, {3, 6, 3}, {6, 9, 3}};
+  // {64, 64, 16}: ResNeXt's 4 channels per group.
+  const Channels channel_cases[] = {{5, 7, 1}, {6, 6, 6}, {3, 6, 3}, {6, 9, 3}, {64, 64, 16}};
   int index = 0;
   for (const auto& ch : channel_cases)
     for (int64_t k : {1, 3, 5, 7})
