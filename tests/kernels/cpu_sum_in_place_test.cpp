@@ -2,7 +2,8 @@
 // Add writes its output over the shortcut's buffer where the shortcut dies there, and
 // its copy of the shortcut moves nothing. Outputs match ref and are bit for bit those of
 // the plan without the stage (FRUGAL_NO_SUM_IN_PLACE=1); where the shortcut is read
-// later, is a graph input, or is also the convolution's input, nothing is shared.
+// later, is a graph input, or is also the convolution's input, nothing is shared. Also
+// ResNeXt's other layout question: a grouped convolution between 1x1 ones keeps their nhwc.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -135,6 +136,42 @@ TEST(CpuSumInPlace, NotWhereTheShortcutIsAGraphInputOrTheConvInput) {
   const Ran on = run(g, x, "cpu", true);
   EXPECT_EQ(on.shared, 0u);
   EXPECT_LE(relative_error(on.outputs[0], ref.outputs[0]), 1e-5);
+}
+
+}  // namespace
+}  // namespace frugal
+
+namespace frugal {
+namespace {
+
+// ResNeXt's 1x1 -> grouped 3x3 (4 channels per group) -> 1x1: the grouped convolution
+// takes the 1x1 convolutions' nhwc (kernels/cpu/conv_kernels.cpp, grouped_in_nhwc), so
+// both values between them stay in that layout with no reorder, and the result matches ref.
+TEST(CpuGroupedConv, KeepsItsNeighboursLayout) {
+  for (int64_t stride : {1, 2}) {
+    ir::Graph g;
+    g.opsets[""] = 17;
+    g.inputs.push_back(value("x", {1, 32, 10, 10}));
+    g.initializers["w1"] = random_tensor({64, 32, 1, 1}, 1, 0.2f);
+    g.initializers["w2"] = random_tensor({64, 4, 3, 3}, 2, 0.2f);
+    g.initializers["w3"] = random_tensor({32, 64, 1, 1}, 3, 0.2f);
+    g.nodes = {make_node("c1", "Conv", {"x", "w1"}, "a"),
+               make_node("c2", "Conv", {"a", "w2"}, "b",
+                         {{"group", attr(int64_t{16})},
+                          {"strides", attr(std::vector<int64_t>{stride, stride})},
+                          {"pads", attr(std::vector<int64_t>{1, 1, 1, 1})}}),
+               make_node("c3", "Conv", {"b", "w3"}, "y")};
+    g.outputs.push_back(value("y", {1, 32, stride == 1 ? 10 : 5, stride == 1 ? 10 : 5}));
+    g.validate_and_sort();
+    const Tensor x = random_tensor({1, 32, 10, 10}, 4);
+    const auto ref = cpu_testing::run_on("ref", g, {x});
+    runtime::SessionOptions o;
+    o.backends = {"cpu", "ref"};
+    runtime::Session s(g, o);
+    const std::vector<Tensor> got = s.run({x});
+    EXPECT_EQ(s.native_layout_values(), 2u) << "stride " << stride;
+    EXPECT_LE(relative_error(got[0], ref.outputs[0]), 1e-5) << "stride " << stride;
+  }
 }
 
 }  // namespace

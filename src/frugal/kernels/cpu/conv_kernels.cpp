@@ -2,6 +2,9 @@
 // geometry (pads, auto_pad, output_padding, output_shape) comes from ops/conv_geometry, as
 // in the reference kernels, so both backends read the attributes the same way. Weights
 // are reordered once into the primitive's preferred layout.
+#include <cstdlib>
+#include <string>
+
 #include "frugal/kernels/cpu/depthwise.h"
 #include "frugal/kernels/cpu/factories.h"
 #include "frugal/kernels/cpu/post_ops.h"
@@ -28,6 +31,17 @@ dnnl::memory::dims onednn_dilations(const ops::WindowGeometry& g) {
 // reorders at the kernel's boundaries cost (resnet18: ~10% in float32, ~35% in bf16).
 dnnl::memory::desc preferred_md(const Shape& shape, dt type) {
   return dnnl::memory::desc(shape, type, dnnl::memory::format_tag::any);
+}
+
+// A grouped (not depthwise) 2-D convolution's activations in nhwc, the layout the 1x1
+// convolutions around it take on AVX-512 (brgconv): with `any`, oneDNN 2.6 gives it
+// channel blocks sized by its group width (aBcd16b / 8b / 4b), which no neighbour shares,
+// so each such value went through plain with two reorders on each side (ResNeXt-50: 4
+// per block, 16 blocks). FRUGAL_GROUPED_ANY=1 keeps `any` (the A/B switch).
+bool grouped_in_nhwc(const Shape& x, const Shape& y, int64_t group) {
+  const char* off = std::getenv("FRUGAL_GROUPED_ANY");
+  if (off && std::string(off) == "1") return false;
+  return x.size() == 4 && group > 1 && x[1] / group > 1 && y[1] / group > 1;
 }
 
 void check_spatial_rank(const Build& b) {
@@ -89,8 +103,13 @@ std::unique_ptr<kernels::Kernel> make_conv(const Build& b) {
     w_dims.insert(w_dims.begin(), group);
   }
   const dnnl::memory::desc w_boundary = plain_md(w_dims, dt::f32);
-  const dnnl::memory::desc src = preferred_md(x, b.compute_type());
-  const dnnl::memory::desc dst = preferred_md(y, dt::f32);
+  const bool nhwc = grouped_in_nhwc(x, y, group);
+  const dnnl::memory::desc src =
+      nhwc ? dnnl::memory::desc(x, b.compute_type(), dnnl::memory::format_tag::nhwc)
+           : preferred_md(x, b.compute_type());
+  const dnnl::memory::desc dst =
+      nhwc ? dnnl::memory::desc(y, dt::f32, dnnl::memory::format_tag::nhwc)
+           : preferred_md(y, dt::f32);
   const dnnl::memory::desc wei = weights_query(b, w_boundary);
 
   PostOpChain chain;
