@@ -14,6 +14,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <random>
 #include <string>
 
 #include "frugal/kernels/cpu/int8_quant.h"
@@ -185,6 +187,46 @@ TEST(Int8Quant, WeightsPerChannelSymmetric) {
   EXPECT_EQ(v[1], -127);
   EXPECT_EQ(v[2], 0);
   EXPECT_EQ(v[3], 0);
+}
+
+// The vectorized rounding against std::nearbyint. Row 0 has peak 127/16, so its scale is
+// exactly 1/16 and (q +- 0.5) / 16 are exact ties (to even); row 1 is random with a
+// negative peak.
+TEST(Int8Quant, WeightsRoundAsNearbyint) {
+  std::vector<float> v{127.0f / 16};
+  for (int q = -126; q <= 126; ++q)
+    for (float d : {-0.5f, -0.49f, 0.0f, 0.49f, 0.5f}) v.push_back((q + d) / 16);
+  const int64_t row = static_cast<int64_t>(v.size());
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> u(-3.0f, 3.0f);
+  v.push_back(-3.0f);
+  while (static_cast<int64_t>(v.size()) < 2 * row) v.push_back(u(rng));
+  const Tensor w = Tensor::from_vector<float>({2, row}, v);
+  const auto q = kernels::cpu::quantize_rows(w, 2);
+  EXPECT_EQ(q.scales[0], 1.0f / 16);
+  for (int64_t r = 0; r < 2; ++r) {
+    float peak = 0.0f;
+    for (int64_t i = 0; i < row; ++i) peak = std::max(peak, std::fabs(v[r * row + i]));
+    ASSERT_EQ(q.scales[r], peak / 127.0f);
+    for (int64_t i = 0; i < row; ++i) {
+      const float want = std::clamp(std::nearbyint(v[r * row + i] / q.scales[r]), -127.0f, 127.0f);
+      ASSERT_EQ(q.values.data<int8_t>()[r * row + i], static_cast<int8_t>(want))
+          << "row " << r << " value " << v[r * row + i];
+    }
+  }
+}
+
+TEST(Int8Quant, AllFiniteFindsInfinityAndNaNAnywhere) {
+  for (float bad : {std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(),
+                    std::numeric_limits<float>::quiet_NaN()})
+    for (int64_t at : {0, 17, 99}) {
+      std::vector<float> v(100, 1.5f);
+      v[static_cast<size_t>(at)] = bad;
+      EXPECT_FALSE(kernels::cpu::all_finite(Tensor::from_vector<float>({100}, v))) << at;
+    }
+  std::vector<float> ok(100, -std::numeric_limits<float>::max());
+  ok[3] = std::numeric_limits<float>::denorm_min();
+  EXPECT_TRUE(kernels::cpu::all_finite(Tensor::from_vector<float>({100}, ok)));
 }
 
 TEST(Int8Conv, MatchesRefWithinQuantizationBound) {

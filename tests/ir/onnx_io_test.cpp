@@ -3,8 +3,11 @@
 #include <gtest/gtest.h>
 #include <onnx/onnx_pb.h>
 
+#include <sys/stat.h>
+
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "frugal/core/rng.h"
 #include "frugal/ir/onnx_io.h"
@@ -107,6 +110,39 @@ TEST(OnnxIo, ZooRoundTripPreservesOutputsExactly) {
     ASSERT_EQ(ya.size(), yb.size());
     for (size_t i = 0; i < ya.size(); ++i) EXPECT_TRUE(ya[i].equals(yb[i])) << name;
   }
+}
+
+// A model file is mapped where it is a regular file and read as it comes where it is not
+// (a pipe): both give the weights bit for bit, raw_data and typed fields alike.
+TEST(OnnxIo, LoadsFromARegularFileAndFromAPipe) {
+  onnx::ModelProto m = small_model();
+  auto* raw = m.mutable_graph()->add_initializer();
+  raw->set_name("R");
+  raw->set_data_type(onnx::TensorProto::FLOAT);
+  raw->add_dims(1000);
+  std::vector<float> vals(1000);
+  for (size_t i = 0; i < vals.size(); ++i) vals[i] = 0.5f * static_cast<float>(i) - 3.0f;
+  raw->set_raw_data(vals.data(), vals.size() * sizeof(float));
+  const std::string bytes = m.SerializeAsString();
+  const fs::path dir = fs::temp_directory_path() / "frugal_onnx_io_pipe_test";
+  fs::create_directories(dir);
+  const fs::path file = dir / "m.onnx", fifo = dir / "m.fifo";
+  std::ofstream(file, std::ios::binary) << bytes;
+  fs::remove(fifo);
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  std::thread writer([&] { std::ofstream(fifo, std::ios::binary) << bytes; });
+  const ir::Graph from_pipe = ir::load_onnx(fifo.string());
+  writer.join();
+  const ir::Graph from_file = ir::load_onnx(file.string());
+  const ir::Graph from_memory = ir::parse_onnx(bytes.data(), bytes.size(), "memory", ".");
+  for (const ir::Graph* g : {&from_pipe, &from_file}) {
+    for (const char* name : {"W", "R"}) {
+      ASSERT_NE(g->initializer(name), nullptr) << name;
+      EXPECT_TRUE(g->initializer(name)->equals(*from_memory.initializer(name))) << name;
+    }
+  }
+  EXPECT_EQ(from_file.initializer("R")->data<float>()[999], vals[999]);
+  fs::remove_all(dir);
 }
 
 TEST(OnnxIo, FileRoundTripAndExternalData) {

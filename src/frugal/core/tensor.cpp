@@ -36,23 +36,37 @@ size_t max_tensor_bytes() {
   return limit;
 }
 
-Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)) {
+namespace {
+
+size_t allocation_bytes(size_t bytes) {
+  const size_t alloc = (bytes + kTensorAlignment - 1) / kTensorAlignment * kTensorAlignment;
+  return alloc == 0 ? kTensorAlignment : alloc;
+}
+
+}  // namespace
+
+Tensor Tensor::uninitialized(DType dtype, Shape shape) {
   if (dtype == DType::kUndefined || dtype == DType::kString)
     throw UnsupportedError(std::string("cannot allocate a tensor of dtype ") +
                            std::string(dtype_name(dtype)));
-  numel_ = shape_numel(shape_);
-  size_t esize = dtype_size(dtype);
-  if (static_cast<uint64_t>(numel_) > max_tensor_bytes() / esize)
-    throw UserError("tensor of shape " + shape_str(shape_) + " (" +
+  Tensor t;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  t.numel_ = shape_numel(t.shape_);
+  const size_t esize = dtype_size(dtype);
+  if (static_cast<uint64_t>(t.numel_) > max_tensor_bytes() / esize)
+    throw UserError("tensor of shape " + shape_str(t.shape_) + " (" +
                     std::string(dtype_name(dtype)) + ") needs more memory than this machine has");
-  size_t bytes = static_cast<size_t>(numel_) * esize;
-  size_t alloc = (bytes + kTensorAlignment - 1) / kTensorAlignment * kTensorAlignment;
-  if (alloc == 0) alloc = kTensorAlignment;
-  void* p = std::aligned_alloc(kTensorAlignment, alloc);
-  if (!p) throw UserError("out of memory allocating tensor of shape " + shape_str(shape_));
-  std::memset(p, 0, alloc);
-  storage_ = std::shared_ptr<void>(p, [](void* q) { std::free(q); });
-  data_ = p;
+  void* p =
+      std::aligned_alloc(kTensorAlignment, allocation_bytes(static_cast<size_t>(t.numel_) * esize));
+  if (!p) throw UserError("out of memory allocating tensor of shape " + shape_str(t.shape_));
+  t.storage_ = std::shared_ptr<void>(p, [](void* q) { std::free(q); });
+  t.data_ = p;
+  return t;
+}
+
+Tensor::Tensor(DType dtype, Shape shape) : Tensor(uninitialized(dtype, std::move(shape))) {
+  std::memset(data_, 0, allocation_bytes(nbytes()));
 }
 
 Tensor Tensor::wrap(DType dtype, Shape shape, void* data, std::shared_ptr<void> owner) {

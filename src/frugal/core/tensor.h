@@ -31,6 +31,9 @@ class Tensor {
   // Allocates zero-initialised, 64-byte aligned storage. Throws UserError when the
   // size overflows or exceeds max_tensor_bytes().
   Tensor(DType dtype, Shape shape);
+  // The same storage left uninitialised, for a caller that writes all of it (a model's
+  // weights as they are read: zeroing 330 MB first costs a pass over fresh memory).
+  static Tensor uninitialized(DType dtype, Shape shape);
 
   // A view of memory that `owner` keeps alive (may be null when the caller guarantees it).
   static Tensor wrap(DType dtype, Shape shape, void* data, std::shared_ptr<void> owner = nullptr);

@@ -1,7 +1,11 @@
 #include "frugal/ir/onnx_io.h"
 #include "frugal/core/atomic_file.h"
 
+#include <fcntl.h>
 #include <onnx/onnx_pb.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <bit>
 #include <cstdio>
@@ -56,6 +60,42 @@ std::string read_file(const std::string& path) {
     throw UserError(path + ": cannot read (" + std::strerror(errno) + ")");
   return bytes;
 }
+
+// A file's bytes, mapped read-only where it is a regular file (the page cache's pages, not
+// a 350 MB copy of them), else read into memory.
+class FileBytes {
+ public:
+  explicit FileBytes(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    struct stat st {};
+    if (fd >= 0 && ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+      void* p = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ,
+                       MAP_PRIVATE | MAP_POPULATE, fd, 0);
+      if (p != MAP_FAILED) {
+        map_ = p;
+        size_ = static_cast<size_t>(st.st_size);
+      }
+    }
+    if (fd >= 0) ::close(fd);
+    if (!map_) copy_ = read_file(path);  // and its errors: missing, directory, unreadable
+  }
+  FileBytes(const FileBytes&) = delete;
+  FileBytes& operator=(const FileBytes&) = delete;
+  ~FileBytes() { release(); }
+
+  const void* data() const { return map_ ? map_ : copy_.data(); }
+  size_t size() const { return map_ ? size_ : copy_.size(); }
+  void release() {
+    if (map_) ::munmap(map_, size_);
+    map_ = nullptr;
+    std::string().swap(copy_);
+  }
+
+ private:
+  void* map_ = nullptr;
+  size_t size_ = 0;
+  std::string copy_;
+};
 
 struct Loader {
   std::string origin;
@@ -131,7 +171,7 @@ struct Loader {
     DType dt = (stored == DType::kF16 || stored == DType::kBF16) ? DType::kF32 : stored;
     if (raw) {
       need(raw->size(), esize);
-      Tensor t(dt, shape);
+      Tensor t = Tensor::uninitialized(dt, shape);  // every byte written below
       if (stored == DType::kF16 || stored == DType::kBF16) {
         float* out = t.data<float>();
         for (int64_t i = 0; i < n; ++i) {
@@ -401,11 +441,11 @@ Graph parse_onnx(const void* data, size_t size, const std::string& origin,
 }
 
 Graph load_onnx(const std::string& path) {
-  std::string bytes = read_file(path);
+  FileBytes bytes(path);
   const onnx::ModelProto m = parse_model(bytes.data(), bytes.size(), path);
   // The file's bytes go before the tensors are built: a third copy of the weights would
   // set the peak memory of loading.
-  std::string().swap(bytes);
+  bytes.release();
   std::string dir = fs::path(path).parent_path().string();
   return Loader{path, dir.empty() ? "." : dir}.graph(m);
 }

@@ -35,12 +35,6 @@ struct Int8Built {
 
 using Int8Builder = Int8Built (*)(const Int8Build&, const Int8Io&);
 
-bool all_finite(const Tensor& t) {
-  for (float v : t.span<float>())
-    if (!std::isfinite(v)) return false;
-  return true;
-}
-
 // The input's quantization from its calibrated range, or a decline saying what is missing.
 ActivationQuant input_quant(const Int8Build& b) {
   const std::string& name = b.base.node().inputs.at(0);
@@ -56,8 +50,31 @@ ActivationQuant input_quant(const Int8Build& b) {
 const Tensor& constant_weights(const Build& b) {
   const Tensor* w = b.constant(1);
   if (!w) decline("weights are not constant (only constant weights are quantized)");
-  if (!all_finite(*w)) decline("weights hold a non-finite value");
   return *w;
+}
+
+// B [k, n] (row-major) as rows [n, k].
+Tensor transposed(const Tensor& w) {
+  const int64_t k = w.dim(0), n = w.dim(1);
+  Tensor t(DType::kF32, {n, k});
+  const float* s = w.data<float>();
+  float* d = t.data<float>();
+  for (int64_t i = 0; i < k; ++i)
+    for (int64_t j = 0; j < n; ++j) d[j * k + i] = s[i * n + j];
+  return t;
+}
+
+// The weights quantized per output channel (`rows` of them; `transpose`: w is [K, rows]),
+// once per kernel where the build carries a memo (a third of resnet50's int8 session init
+// went to quantizing the same weights again at each rebuild).
+const ChannelQuant& quantized_weights(const Int8Build& ib, const Tensor& w, int64_t rows,
+                                      bool transpose, std::optional<ChannelQuant>& local) {
+  std::optional<ChannelQuant>& memo = ib.weights ? *ib.weights : local;
+  if (!memo) {
+    if (!all_finite(w)) decline("weights hold a non-finite value");
+    memo = quantize_rows(transpose ? transposed(w) : w, rows);
+  }
+  return *memo;
 }
 
 // The node's "frugal.post_ops" as a oneDNN chain applied after the output scales, in
@@ -338,17 +355,6 @@ Int8Built int8_matmul_kernel(const Int8Build& ib, const Int8Io& io, const Activa
   return r;
 }
 
-// B [k, n] (row-major) as rows [n, k].
-Tensor transposed(const Tensor& w) {
-  const int64_t k = w.dim(0), n = w.dim(1);
-  Tensor t(DType::kF32, {n, k});
-  const float* s = w.data<float>();
-  float* d = t.data<float>();
-  for (int64_t i = 0; i < k; ++i)
-    for (int64_t j = 0; j < n; ++j) d[j * k + i] = s[i * n + j];
-  return t;
-}
-
 Int8Built build_conv(const Int8Build& ib, const Int8Io& io) {
   const Build& b = ib.base;
   const size_t rank = b.in_shape(0).size();
@@ -368,7 +374,8 @@ Int8Built build_conv(const Int8Build& ib, const Int8Io& io) {
   for (int64_t d : g.dilations) dilations.push_back(d - 1);  // oneDNN counts from 0
 
   const Int8Epilogue e = int8_epilogue(ib, io);
-  const ChannelQuant wq = quantize_rows(w, out_channels);
+  std::optional<ChannelQuant> local;
+  const ChannelQuant& wq = quantized_weights(ib, w, out_channels, false, local);
   const std::vector<float> scales = output_scales(q, wq.scales, e.f);
   Tensor bias;
   if (b.has_input(2)) {
@@ -431,7 +438,8 @@ Int8Built build_gemm(const Int8Build& ib, const Int8Io& io) {
   const Shape& y = b.out_shape(0);
   const int64_t m = y[0], cols = y[1], k = b.in_shape(0)[1];
 
-  const ChannelQuant wq = quantize_rows(n.attr_int("transB", 0) != 0 ? w : transposed(w), cols);
+  std::optional<ChannelQuant> local;
+  const ChannelQuant& wq = quantized_weights(ib, w, cols, n.attr_int("transB", 0) == 0, local);
 
   // C (times beta) becomes the bias.
   const bool has_c = ops::own_input_count(n) > 2 && b.has_input(2) && beta != 0.0f;
@@ -461,7 +469,8 @@ Int8Built build_matmul(const Int8Build& ib, const Int8Io& io) {
   const int64_t k = w.dim(0), cols = w.dim(1);
   // A [..., M, K] is row-major: its leading dimensions fold into M.
   const int64_t m = shape_numel(a) / k;
-  const ChannelQuant wq = quantize_rows(transposed(w), cols);
+  std::optional<ChannelQuant> local;
+  const ChannelQuant& wq = quantized_weights(ib, w, cols, true, local);
   return int8_matmul_kernel(ib, io, q, m, k, cols, wq, 1.0f, Tensor());
 }
 
@@ -611,7 +620,7 @@ class Int8Kernel final : public kernels::Kernel, public LayoutNegotiable, public
     // that a node planned on one thread does not wake the others at every run.
     kernels::ThreadScope scope(threads_);
     const kernels::NodeView v = view();
-    return builder_(Int8Build{base(v), *ranges_}, io);
+    return builder_(Int8Build{base(v), *ranges_, &weights_}, io);
   }
   std::optional<Int8Built> try_build(const Int8Io& io) const {
     try {
@@ -629,6 +638,7 @@ class Int8Kernel final : public kernels::Kernel, public LayoutNegotiable, public
   const std::map<std::string, ValueRange>* ranges_;  // the backend's, which outlives us
   Int8Builder builder_;
   int threads_ = kernels::threads();  // the node's, current when the Session builds it
+  mutable std::optional<ChannelQuant> weights_;  // quantized once, for every rebuild
   Int8Io io_;
   Int8Built built_;
   int64_t sum_index_ = -1;

@@ -18,15 +18,20 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "frugal/kernels/cpu/factories.h"
+#include "frugal/kernels/cpu/int8_quant.h"
 
 namespace frugal::kernels::cpu {
 
 struct Int8Build {
   Build base;  // shapes, constants and the backend's oneDNN context
   const std::map<std::string, ValueRange>& ranges;
+  // The quantized weights of the kernel being built, kept across its rebuilds (the
+  // Session's layout negotiation rebuilds an int8 kernel several times); null: no memo.
+  std::optional<ChannelQuant>* weights = nullptr;
 };
 
 std::unique_ptr<kernels::Kernel> make_int8_conv(const Int8Build& b);

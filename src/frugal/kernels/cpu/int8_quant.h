@@ -33,4 +33,7 @@ struct ChannelQuant {
 };
 ChannelQuant quantize_rows(const Tensor& w, int64_t rows);
 
+// True when no float32 value of t is infinite or NaN.
+bool all_finite(const Tensor& t);
+
 }  // namespace frugal::kernels::cpu
