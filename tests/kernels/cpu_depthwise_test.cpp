@@ -15,7 +15,7 @@ using namespace frugal::cpu_testing;
 
 namespace {
 
-const char* const kOwn = "cpu:loop:dw_avx512:nhwc:";
+const char* const kOwn = "loop:dw_avx512:nhwc:";
 
 struct Case {
   int64_t n, c, h, w, k, stride;

@@ -37,7 +37,7 @@ TEST(CpuScaleShift, MatchesRefOverShapesAndPostOps) {
       std::string label = shape_str(x);
       for (const auto& e : chain) label += " " + e;
       expect_matches_ref(t, 1e-5, "cpu", label);
-      EXPECT_EQ(run_on("cpu", t.graph, t.feeds).assignments.at(0).impl, "cpu:loop:scale_shift")
+      EXPECT_EQ(run_on("cpu", t.graph, t.feeds).assignments.at(0).impl, "loop:scale_shift")
           << label;
     }
   }

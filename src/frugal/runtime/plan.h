@@ -13,8 +13,11 @@
 //                       value where its producer wrote it
 //   plan_liveness       each value's last reader (it is freed after that step)
 //   negotiate_quantized u8 values between quantized kernels (kernels/negotiation.h)
-//   plan_concat_in_place  Concat inputs written straight into the Concat's output
 //   negotiate_layouts   native layouts between kernels that agree on them
+//   plan_concat_in_place  Concat inputs that stayed plain written straight into the
+//                       Concat's output
+//   plan_sum_in_place   a convolution's output over the residual operand it adds, where
+//                       that operand dies there
 //   plan_memory_per_device  one activation arena per device, offsets by lifetime
 #pragma once
 

@@ -92,7 +92,7 @@ class HardSigmoidKernel final : public kernels::Kernel {
     for (int64_t i = 0; i < count; ++i)
       out[i] = std::min(1.0f, std::max(0.0f, alpha * in[i] + beta));
   }
-  std::string impl() const override { return "cpu:loop"; }
+  std::string impl() const override { return "loop"; }
 
  private:
   float alpha_, beta_;

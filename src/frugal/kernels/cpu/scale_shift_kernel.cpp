@@ -54,7 +54,7 @@ class ScaleShiftKernel final : public kernels::Kernel, public LayoutNegotiable {
         &pass);
     if (!rest_.empty()) ops::apply_post_ops(rest_, ctx.output(0), nullptr);  // any layout
   }
-  std::string impl() const override { return "cpu:loop:scale_shift"; }
+  std::string impl() const override { return "loop:scale_shift"; }
 
   std::optional<OpaqueLayout> native_output(size_t index) const override {
     if (index != 0 || x_.size() != 4) return std::nullopt;
