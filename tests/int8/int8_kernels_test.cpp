@@ -377,3 +377,110 @@ TEST(Int8MatMul, BatchedInputAgainstConstantWeights) {
     }
   }
 }
+
+namespace {
+
+// A transformer's MatMul: activation [..., K] of rank 3 or 4 against constant weights
+// [K, N] (the rows form: leading dimensions folded into M), with the "frugal.post_ops"
+// chain and a sum operand that is the full output (a residual) or one row broadcast over
+// it (a bias [N] or [1, 1, N], constant or fed at run time).
+struct RowsCase {
+  Shape a;
+  int64_t n;
+  std::vector<std::string> post_ops;
+  Shape sum_shape;  // empty: no sum operand
+  bool sum_constant = false;
+};
+
+std::string label(const RowsCase& p) {
+  std::string s = "a " + shape_str(p.a) + " n" + std::to_string(p.n) + " post_ops";
+  for (const auto& o : p.post_ops) s += " " + o;
+  if (!p.sum_shape.empty())
+    s += " sum " + shape_str(p.sum_shape) + (p.sum_constant ? " constant" : " input");
+  return s;
+}
+
+OneNode rows_node(const RowsCase& p, Tensor& a) {
+  const int64_t k = p.a.back();
+  a = uniform_tensor(p.a, 31 + k, -1.0f, 2.0f);
+  std::vector<Operand> ops{input("a", a), constant("w", random_tensor({k, p.n}, 32 + p.n, 0.3f))};
+  if (!p.sum_shape.empty()) {
+    const Tensor s = random_tensor(p.sum_shape, 33, 2.0f);
+    ops.push_back(p.sum_constant ? constant("s", s) : input("s", s));
+  }
+  std::map<std::string, ir::Attribute> attrs;
+  if (!p.post_ops.empty()) attrs["frugal.post_ops"] = attr(p.post_ops);
+  return one_node("MatMul", ops, attrs);
+}
+
+// int8 against ref per element within the Gemm bound (rows of A against columns of W; the
+// sum operand adds exact float32 values, relu is 1-Lipschitz, GELU's slope stays below
+// 1.13, which scales the bound).
+void check_matmul_rows(const RowsCase& p) {
+  Tensor a;
+  const OneNode t = rows_node(p, a);
+  const Ran ref = run_on("ref", t.graph, t.feeds);
+  const Ran got = run_int8(t, {{"a", range_of(a)}});
+  ASSERT_EQ(got.assignments.at(0).backend, "cpu:int8")
+      << label(p) << ": "
+      << (got.assignments[0].declined.empty() ? "" : got.assignments[0].declined[0]);
+  const int64_t k = p.a.back(), m = a.numel() / k;
+  const Tensor& w = t.graph.initializers.at("w");
+  Tensor rows(DType::kF32, {p.n, k});
+  for (int64_t i = 0; i < k; ++i)
+    for (int64_t j = 0; j < p.n; ++j) rows.data<float>()[j * k + i] = w.data<float>()[i * p.n + j];
+  const auto q = kernels::cpu::activation_quant(range_of(a), "a");
+  std::vector<double> s_w;
+  const std::vector<double> w_terms = weight_terms(rows, p.n, q.scale, s_w);
+  const bool gelu = std::find(p.post_ops.begin(), p.post_ops.end(), "gelu") != p.post_ops.end();
+  ASSERT_EQ(got.outputs[0].shape(), ref.outputs[0].shape()) << label(p);
+  for (int64_t r = 0; r < m; ++r) {
+    double sum_a = 0;
+    for (int64_t kk = 0; kk < k; ++kk) sum_a += std::fabs(a.data<float>()[r * k + kk]);
+    for (int64_t j = 0; j < p.n; ++j) {
+      const size_t c = static_cast<size_t>(j);
+      const double want = ref.outputs[0].at_double(r * p.n + j);
+      const double bound = (gelu ? 1.13 : 1.0) * (w_terms[c] + s_w[c] / 2 * sum_a) +
+                           1e-5 * (sum_a * 127 * s_w[c] + std::fabs(want) + 8) + 1e-6;
+      const double err = std::fabs(got.outputs[0].at_double(r * p.n + j) - want);
+      ASSERT_LE(err, bound) << label(p) << ": row " << r << " column " << j;
+    }
+  }
+}
+
+}  // namespace
+
+TEST(Int8MatMul, RowsWithBroadcastAndFullSumOperands) {
+  const std::vector<std::string> sum{"sum"};
+  for (const Shape& a : {Shape{2, 5, 24}, Shape{2, 3, 4, 20}}) {
+    Shape full = a;
+    full.back() = 16;
+    Shape ones(a.size(), 1);
+    ones.back() = 16;
+    check_matmul_rows({a, 16, {}, {}});
+    check_matmul_rows({a, 16, {"relu"}, {}});
+    for (bool constant : {true, false}) {
+      check_matmul_rows({a, 16, sum, {16}, constant});                 // bias [N]
+      check_matmul_rows({a, 16, sum, ones, constant});                 // bias [1, 1, N]
+      check_matmul_rows({a, 16, {"sum", "relu"}, {16}, constant});     // bias, then relu
+      check_matmul_rows({a, 16, {"relu", "sum"}, {16}, constant});     // not a bias: added last
+      check_matmul_rows({a, 16, {"sum", "gelu"}, {1, 16}, constant});  // BERT's FFN
+      check_matmul_rows({a, 16, sum, full, constant});                 // a residual
+      check_matmul_rows({a, 16, {"sum", "relu"}, full, constant});
+    }
+  }
+  check_matmul_rows({{1, 7, 33}, 5, sum, {5}, true});      // odd sizes, batch 1
+  check_matmul_rows({{1, 7, 33}, 5, sum, {7, 5}, false});  // full, rank below the output's
+}
+
+TEST(Int8MatMul, OtherSumBroadcastsDeclineWithTheShape) {
+  // [B, 1, N] broadcasts over the sequence but not over all the rows: left to float32.
+  Tensor a;
+  const OneNode t = rows_node({{2, 5, 24}, 16, {"sum"}, {2, 1, 16}}, a);
+  const Ran got = run_int8(t, {{"a", range_of(a)}});
+  EXPECT_EQ(got.assignments.at(0).backend, "ref");
+  ASSERT_FALSE(got.assignments[0].declined.empty());
+  EXPECT_NE(got.assignments[0].declined[0].find("sum operand 2x1x16 must have the output's shape"),
+            std::string::npos)
+      << got.assignments[0].declined[0];
+}

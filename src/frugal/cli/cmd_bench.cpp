@@ -128,8 +128,8 @@ void bench_model(const BenchArgs& a) {
 
   const auto& ports = session.inputs();
   const std::vector<Tensor> inputs = measure::make_inputs(
-      ports, a.inputs.size(), "--input",
-      [&](size_t i, const auto& port) { return make_input(a.inputs[i], port); });
+      session, a.inputs.size(), "--input",
+      [&](size_t i, const auto& port) { return make_input(a.inputs[i], port, &session.graph()); });
 
   const measure::SystemInfo& sys = run.system();
   std::map<std::string, int> backend_nodes;

@@ -95,7 +95,7 @@ void compare(const CompareArgs& a, bool backend_given) {
       const int64_t n = random_samples(specs[0]);
       for (int64_t s = 0; s < n; ++s) {
         std::vector<Tensor> in;
-        for (const auto& p : ports) in.push_back(make_input("random:" + std::to_string(s), p));
+        for (const auto& p : ports) in.push_back(make_input("random:" + std::to_string(s), p, &g));
         samples.push_back(std::move(in));
       }
       source = std::to_string(n) + " random inputs (seeds 0.." + std::to_string(n - 1) + ")";

@@ -63,7 +63,7 @@ void run_model(const RunArgs& a) {
   std::vector<std::string> sources;
   for (size_t i = 0; i < ports.size(); ++i) {
     std::string spec = i < a.inputs.size() ? a.inputs[i] : "random";
-    inputs.push_back(make_input(spec, ports[i]));
+    inputs.push_back(make_input(spec, ports[i], &g));
     sources.push_back(spec);
   }
   auto t0 = std::chrono::steady_clock::now();

@@ -7,6 +7,7 @@
 #include "frugal/core/npy.h"
 #include "frugal/core/strings.h"
 #include "frugal/measure/eval.h"
+#include "frugal/measure/random_input.h"
 #include "frugal/train/data/dataset.h"
 
 namespace frugal::measure {
@@ -56,7 +57,11 @@ std::string calibration_set(const CompressData& d) {
   return d.data;
 }
 
-compress::CalibrationSet random_calibration(const std::string& text, const ModelPorts& m) {
+// random:N[:SEED]: N samples of every model input (several inputs allowed: token ids,
+// masks), floats ~ N(0, 1), integers as frugal bench draws them (random_input.h: inside the
+// table of a Gather that reads them).
+compress::CalibrationSet random_calibration(const std::string& text, const ir::Graph& g,
+                                            const std::string& origin) {
   const std::string rest = text.substr(7);
   const std::string count = rest.substr(0, rest.find(':'));
   if (count.empty() || count.size() > 5 ||
@@ -66,12 +71,21 @@ compress::CalibrationSet random_calibration(const std::string& text, const Model
       rest.find(':') == std::string::npos ? "1" : rest.substr(rest.find(':') + 1);
   if (seed.empty() || seed.size() > 18 || seed.find_first_not_of("0123456789") != std::string::npos)
     throw UserError("--calibration: '" + text + "': SEED must be a number");
+  runtime::SessionOptions o;
+  o.origin = origin;
+  const runtime::Session s(g, o);
   compress::CalibrationSet c;
   c.source = text;
-  const runtime::Session::Port port{m.input, DType::kF32, m.shape};
-  for (int64_t i = 0; i < std::stoll(count); ++i)
-    c.batches.push_back(
-        {compress::random_input(port, std::stoull(seed) + static_cast<uint64_t>(i))});
+  for (int64_t i = 0; i < std::stoll(count); ++i) {
+    const uint64_t sample_seed = std::stoull(seed) + static_cast<uint64_t>(i);
+    std::vector<Tensor> sample;
+    for (const auto& port : s.inputs())
+      sample.push_back(port.dtype == DType::kF32
+                           ? compress::random_input(port, sample_seed)
+                           : random_tensor(port.dtype, port.shape, sample_seed,
+                                           random_int_limit(s.graph(), port.name)));
+    c.batches.push_back(std::move(sample));
+  }
   c.samples = std::stoll(count);
   return c;
 }
@@ -137,6 +151,12 @@ void attach_data(compress::PipelineContext& ctx, const ir::Graph& model, const C
   if (!d.calibration.empty() && !d.calib_data.empty())
     throw UserError("--calibration and --calib-data: give one calibration source");
   if (d.data.empty() && d.calibration.empty() && d.calib_data.empty()) return;
+  if (d.data.empty() && d.calibration.rfind("random:", 0) == 0) {  // any number of inputs
+    ctx.calibration = [d, origin = ctx.origin](const ir::Graph& g, const compress::QuantSpec&) {
+      return random_calibration(d.calibration, g, origin);
+    };
+    return;
+  }
   const ModelPorts m = model_ports(model, ctx.origin);
   if (!d.data.empty()) {
     std::shared_ptr<train::Dataset> data = open_for(d.data, d, m);
@@ -158,8 +178,9 @@ void attach_data(compress::PipelineContext& ctx, const ir::Graph& model, const C
     ctx.score_samples = d.limit > 0 ? std::min(d.limit, data->size()) : data->size();
     ctx.score_method = d.data + (d.limit ? ", first " + std::to_string(d.limit) + " samples" : "");
   }
-  ctx.calibration = [d, m](const ir::Graph&, const compress::QuantSpec& spec) {
-    if (d.calibration.rfind("random:", 0) == 0) return random_calibration(d.calibration, m);
+  ctx.calibration = [d, m, origin = ctx.origin](const ir::Graph& g,
+                                                const compress::QuantSpec& spec) {
+    if (d.calibration.rfind("random:", 0) == 0) return random_calibration(d.calibration, g, origin);
     if (!d.calibration.empty()) return npy_calibration(d.calibration, m);
     return data_calibration(d, m, spec.samples > 0 ? spec.samples : kDefaultCalibrationSamples);
   };

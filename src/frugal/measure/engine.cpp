@@ -105,7 +105,8 @@ void parse_input_shapes(const std::vector<std::string>& specs, ops::InferOptions
   }
 }
 
-Tensor make_input(const std::string& spec, const runtime::Session::Port& port) {
+Tensor make_input(const std::string& spec, const runtime::Session::Port& port,
+                  const ir::Graph* graph) {
   if (spec == "random" || spec.rfind("random:", 0) == 0) {
     uint64_t seed = 0;
     if (spec.size() > 7) {
@@ -113,7 +114,8 @@ Tensor make_input(const std::string& spec, const runtime::Session::Port& port) {
       seed = std::strtoull(spec.c_str() + 7, &end, 10);
       if (*end) throw UserError("--input: '" + spec + "' is not random[:SEED]");
     }
-    return measure::random_tensor(port.dtype, port.shape, seed);
+    return measure::random_tensor(port.dtype, port.shape, seed,
+                                  graph ? random_int_limit(*graph, port.name) : kRandomIntLimit);
   }
   Tensor t = read_npy(spec);
   if (t.dtype() != port.dtype)
@@ -126,14 +128,16 @@ Tensor make_input(const std::string& spec, const runtime::Session::Port& port) {
 }
 
 std::vector<Tensor> make_inputs(
-    const std::vector<runtime::Session::Port>& ports, size_t given_count, const std::string& option,
+    const runtime::Session& session, size_t given_count, const std::string& option,
     const std::function<Tensor(size_t, const runtime::Session::Port&)>& given) {
+  const auto& ports = session.inputs();
   if (given_count > ports.size())
     throw UserError(option + ": given " + std::to_string(given_count) + " inputs, the model has " +
                     std::to_string(ports.size()));
   std::vector<Tensor> inputs;
   for (size_t i = 0; i < ports.size(); ++i)
-    inputs.push_back(i < given_count ? given(i, ports[i]) : make_input("random", ports[i]));
+    inputs.push_back(i < given_count ? given(i, ports[i])
+                                     : make_input("random", ports[i], &session.graph()));
   return inputs;
 }
 

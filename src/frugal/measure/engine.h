@@ -47,15 +47,18 @@ Shape parse_shape(const std::string& text, const std::string& option);
 // "name=1x3x224x224" entries -> InferOptions.input_shapes.
 void parse_input_shapes(const std::vector<std::string>& specs, ops::InferOptions& opt);
 
-// "random" / "random:SEED" (floats ~ N(0,1), integers in [0,10), bools fair) or an NPY file,
-// checked against the port's dtype and shape (UserError naming the file and input).
-Tensor make_input(const std::string& spec, const runtime::Session::Port& port);
+// "random" / "random:SEED" (floats ~ N(0,1), bools fair, integers in [0,10), or in [0, rows)
+// when `graph` reads the input as Gather indices, 0 or 1 when it casts it to a float:
+// random_input.h's random_int_limit) or an
+// NPY file, checked against the port's dtype and shape (UserError naming the file and input).
+Tensor make_input(const std::string& spec, const runtime::Session::Port& port,
+                  const ir::Graph* graph = nullptr);
 
-// The inputs of a run: given(i, port) for the first `given_count` ports (NPY files, the
-// caller's arrays), seeded random (random:0) for the rest; more than the model has is a
-// UserError naming `option`.
+// The inputs of a run of `session`: given(i, port) for the first `given_count` ports (NPY
+// files, the caller's arrays), seeded random (random:0, integers bounded by the session's
+// graph) for the rest; more than the model has is a UserError naming `option`.
 std::vector<Tensor> make_inputs(
-    const std::vector<runtime::Session::Port>& ports, size_t given_count, const std::string& option,
+    const runtime::Session& session, size_t given_count, const std::string& option,
     const std::function<Tensor(size_t, const runtime::Session::Port&)>& given);
 
 }  // namespace frugal::measure

@@ -20,7 +20,7 @@ std::string bench(const Model& model, const measure::EngineOptions& engine, cons
                   const std::vector<py::array>& given) {
   measure::BenchRun run({model.graph, model.origin, model_digest(model)}, engine, k);
   const std::vector<Tensor> inputs =
-      measure::make_inputs(run.session().inputs(), given.size(), "inputs",
+      measure::make_inputs(run.session(), given.size(), "inputs",
                            [&](size_t i, const auto& port) { return to_tensor(given[i], port); });
   measure::SessionBenchResult sr;
   {

@@ -6,6 +6,7 @@
 
 #include "frugal/kernels/cpu/int8_impl.h"
 #include "frugal/kernels/cpu/int8_quant.h"
+#include "frugal/kernels/cpu/post_ops.h"
 #include "frugal/kernels/threads.h"
 #include "frugal/ops/conv_geometry.h"
 #include "frugal/ops/post_ops.h"
@@ -85,7 +86,8 @@ const ChannelQuant& quantized_weights(const Int8Build& ib, const Tensor& w, int6
 // reference one.
 struct Int8PostOps {
   dnnl::post_ops ops;
-  bool sum = false;
+  bool sum = false;                     // oneDNN's sum post-op (the full operand)
+  std::optional<int> row_sum_position;  // a binary add of the row operand, at this position
 };
 
 // The node's post-ops, in the order ONNX applies them.
@@ -98,21 +100,48 @@ std::vector<ops::PostOp> post_op_list(const Build& b) {
   }
 }
 
+// How a matmul's sum operand meets its output [m, n] (rows: the leading dimensions folded,
+// as the float32 rows form does): the full output (oneDNN's sum post-op reads it from the
+// destination), or one row [n] broadcast over the rows (a bias-like operand: a binary add
+// post-op reading a [1, n] operand, or when constant and first in the chain, folded into
+// the bias). Convolutions take only the full form.
+enum class SumForm { kFull, kRow };
+
+// The sum operand's form, or a decline naming its shape.
+SumForm sum_form(const Build& b, bool rows_allowed) {
+  const size_t index = ops::sum_operand_index(b.node().op_type);
+  if (!b.has_input(index)) decline("sum operand missing");
+  const Shape& y = b.out_shape(0);
+  const Shape s = with_rank(b.in_shape(index), y.size());
+  if (s == y) return SumForm::kFull;
+  bool row = rows_allowed && s.back() == y.back();
+  for (size_t d = 0; row && d + 1 < s.size(); ++d) row = s[d] == 1;
+  if (!row)
+    decline("sum operand " + shape_str(b.in_shape(index)) + " must have the output's shape " +
+            shape_str(y) + (rows_allowed ? " or be one row broadcast over it" : "") +
+            " in int8 (other broadcasts not implemented)");
+  return SumForm::kRow;
+}
+
 // Whether scaling the result by f > 0 before the chain equals scaling after it
 // (relu(f x) = f relu(x), clip bounds scaled with it): the requantization by 1 / s_y then
 // folds into the output scales instead of costing a post-op of its own.
-bool homogeneous(const std::vector<ops::PostOp>& list) {
+bool homogeneous(const Build& b, const std::vector<ops::PostOp>& list) {
   using K = ops::PostOp::Kind;
-  for (const ops::PostOp& p : list)
+  for (const ops::PostOp& p : list) {
     if (p.kind != K::kRelu && p.kind != K::kLeakyRelu && p.kind != K::kClip && p.kind != K::kSum)
       return false;
+    // A row operand is added unscaled (binary add).
+    if (p.kind == K::kSum && sum_form(b, b.node().op_type != "Conv") == SumForm::kRow) return false;
+  }
   return true;
 }
 
 // The chain as oneDNN post-ops, applied after output scales that include the factor `f`
 // (results are f times the float32 ones): clip bounds scale with it, and the sum operand,
 // which the destination holds as sum_scale * (q - sum_zero_point), is scaled by
-// sum_scale * f.
+// sum_scale * f. A row sum operand is added as is (binary add, float32): the caller keeps
+// f = 1 before it (not homogeneous).
 Int8PostOps int8_post_ops(const Build& b, const std::vector<ops::PostOp>& list, float f,
                           float sum_scale, int32_t sum_zero_point) {
   Int8PostOps r;
@@ -149,10 +178,11 @@ Int8PostOps int8_post_ops(const Build& b, const std::vector<ops::PostOp>& list, 
         r.ops.append_eltwise(1.0f, alg::eltwise_clip, 0.0f, 1.0f);
         break;
       case K::kSum: {
-        const size_t index = ops::sum_operand_index(b.node().op_type);
-        if (!b.has_input(index) || b.in_shape(index) != b.out_shape(0))
-          decline("sum operand must have the output's shape " + shape_str(b.out_shape(0)) +
-                  " in int8 (broadcasting not implemented)");
+        if (sum_form(b, b.node().op_type != "Conv") == SumForm::kRow) {
+          r.row_sum_position = r.ops.len();
+          r.ops.append_binary(alg::binary_add, plain_md({1, b.out_shape(0).back()}, dt::f32));
+          break;
+        }
         if (sum_zero_point != 0)
           r.ops.append_sum(sum_scale * f, sum_zero_point);
         else
@@ -239,21 +269,23 @@ struct Int8Epilogue {
   Int8PostOps post;
 };
 
-Int8Epilogue int8_epilogue(const Int8Build& ib, const Int8Io& io) {
+Int8Epilogue int8_epilogue(const Int8Build& ib, const Int8Io& io,
+                           const std::vector<ops::PostOp>& list) {
   const Build& b = ib.base;
-  const std::vector<ops::PostOp> list = post_op_list(b);
   Int8Epilogue e;
   float sum_scale = 1.0f;
   int32_t sum_zp = 0;
   bool has_sum = false;
   for (const auto& p : list) has_sum |= p.kind == ops::PostOp::Kind::kSum;
-  if (io.out && has_sum) {
+  const bool full_sum = has_sum && sum_form(b, b.node().op_type != "Conv") == SumForm::kFull;
+  if (has_sum && !full_sum && io.sum_u8) decline("a row sum operand is read as float32");
+  if (io.out && full_sum) {
     const auto sq = sum_quant(ib);
     if (!sq) decline("no calibration range for the sum operand (needed with a u8 output)");
     sum_scale = sq->scale;
     sum_zp = sq->zero_point;
   }
-  const bool fold = io.out && homogeneous(list);
+  const bool fold = io.out && homogeneous(b, list);
   if (fold) e.f = 1.0f / io.out->scale;
   e.post = int8_post_ops(b, list, e.f, sum_scale, sum_zp);
   if (io.out && !fold)
@@ -289,6 +321,24 @@ void add_sum_operand(OnednnKernel& k, const Int8Build& ib, const Int8Io& io,
   }
 }
 
+// A constant row sum operand first in the chain is a bias (Hugging Face's MatMul + Add(B)):
+// it is added to `bias` ([1 or m, n], float32, added after alpha as Gemm's C is) and
+// dropped from `list`. Returns the bias, undefined when there is none.
+Tensor with_constant_row_sum(const Build& b, std::vector<ops::PostOp>& list, const Tensor& bias,
+                             int64_t n) {
+  if (list.empty() || list.front().kind != ops::PostOp::Kind::kSum) return bias;
+  const size_t index = ops::sum_operand_index(b.node().op_type);
+  const Tensor* row = b.constant(index);
+  if (!row || sum_form(b, true) != SumForm::kRow) return bias;
+  if (!all_finite(*row)) decline("sum operand holds a non-finite value");
+  Tensor r = bias.defined() ? bias.clone() : Tensor(DType::kF32, {1, n});
+  const int64_t rows = r.dim(0);
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < n; ++j) r.data<float>()[i * n + j] += row->data<float>()[j];
+  list.erase(list.begin());
+  return r;
+}
+
 std::vector<float> output_scales(const ActivationQuant& q, const std::vector<float>& w_scales,
                                  float factor) {
   std::vector<float> s(w_scales.size());
@@ -309,10 +359,15 @@ dnnl::memory bound_output(OnednnKernel& k, const Int8Io& io, const dnnl::memory:
 // input scale and `alpha`, plus `bias` ([1 or m, n], float32 unscaled) when defined.
 Int8Built int8_matmul_kernel(const Int8Build& ib, const Int8Io& io, const ActivationQuant& q,
                              int64_t m, int64_t k, int64_t n, const ChannelQuant& wq, float alpha,
-                             const Tensor& bias) {
+                             const Tensor& given_bias) {
   const Build& b = ib.base;
-  const Int8Epilogue e = int8_epilogue(ib, io);
+  std::vector<ops::PostOp> list = post_op_list(b);
+  const Tensor full_bias = with_constant_row_sum(b, list, given_bias, n);
+  if (io.sum_u8 && list.size() < post_op_list(b).size())
+    decline("the constant sum operand is folded into the bias");
+  const Int8Epilogue e = int8_epilogue(ib, io, list);
   const std::vector<float> out_scales = output_scales(q, wq.scales, alpha * e.f);
+  const Tensor& bias = full_bias;
   Tensor scaled_bias;
   if (bias.defined()) {
     // oneDNN v2 adds the bias to the accumulator before scaling: in accumulator units,
@@ -348,6 +403,11 @@ Int8Built int8_matmul_kernel(const Int8Build& ib, const Int8Io& io, const Activa
     args[DNNL_ARG_BIAS] = kernel.constant_as(scaled_bias, bias_md, pd.bias_desc());
   args[DNNL_ARG_DST] = bound_output(kernel, io, dst_boundary, pd.dst_desc());
   if (e.post.sum) add_sum_operand(kernel, ib, io, dst_boundary, args[DNNL_ARG_DST]);
+  if (e.post.row_sum_position) {
+    const dnnl::memory::desc row = plain_md({1, n}, dt::f32);
+    args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(*e.post.row_sum_position) | DNNL_ARG_SRC_1] =
+        kernel.input_as(ops::sum_operand_index(b.node().op_type), row, row);
+  }
   kernel.add_step(pd, dnnl::matmul(pd), std::move(args));
   r.src = pd.src_desc();
   r.dst = pd.dst_desc();
@@ -373,7 +433,7 @@ Int8Built build_conv(const Int8Build& ib, const Int8Io& io) {
   dnnl::memory::dims dilations;
   for (int64_t d : g.dilations) dilations.push_back(d - 1);  // oneDNN counts from 0
 
-  const Int8Epilogue e = int8_epilogue(ib, io);
+  const Int8Epilogue e = int8_epilogue(ib, io, post_op_list(b));
   std::optional<ChannelQuant> local;
   const ChannelQuant& wq = quantized_weights(ib, w, out_channels, false, local);
   const std::vector<float> scales = output_scales(q, wq.scales, e.f);
