@@ -5,21 +5,12 @@
 #include "frugal/measure/engine.h"
 #include "frugal/measure/random_input.h"
 #include "frugal/runtime/session.h"
+#include "kernels/cpu_testing.h"
 
 using namespace frugal;
+using frugal::cpu_testing::make_node;
 
 namespace {
-
-ir::Node node(const std::string& op, std::vector<std::string> in, std::string out,
-              std::map<std::string, ir::Attribute> attrs = {}) {
-  ir::Node n;
-  n.name = out;
-  n.op_type = op;
-  n.inputs = std::move(in);
-  n.outputs = {std::move(out)};
-  n.attrs = std::move(attrs);
-  return n;
-}
 
 ir::ValueInfo value(const std::string& name, DType dtype, const Shape& shape) {
   ir::ValueInfo v{name, dtype, std::vector<ir::Dim>{}};
@@ -38,12 +29,13 @@ ir::Graph embedding_graph() {
   g.initializers["kinds"] = Tensor(DType::kF32, {2, 3});
   g.initializers["wide"] = Tensor(DType::kF32, {4, 3});
   g.nodes = {
-      node("Gather", {"words", "ids"}, "w"),
-      node("Cast", {"types"}, "types64", {{"to", ir::Attribute{.value = int64_t{7}}}}),
-      node("Gather", {"kinds", "types64"}, "k"),
-      node("Gather", {"wide", "types64"}, "k2", {{"axis", ir::Attribute{.value = int64_t{1}}}}),
-      node("Cast", {"mask"}, "maskf", {{"to", ir::Attribute{.value = int64_t{1}}}}),
-      node("Add", {"w", "k"}, "wk")};
+      make_node("n1", "Gather", {"words", "ids"}, "w"),
+      make_node("n2", "Cast", {"types"}, "types64", {{"to", ir::Attribute{.value = int64_t{7}}}}),
+      make_node("n3", "Gather", {"kinds", "types64"}, "k"),
+      make_node("n4", "Gather", {"wide", "types64"}, "k2",
+                {{"axis", ir::Attribute{.value = int64_t{1}}}}),
+      make_node("n5", "Cast", {"mask"}, "maskf", {{"to", ir::Attribute{.value = int64_t{1}}}}),
+      make_node("n6", "Add", {"w", "k"}, "wk")};
   g.outputs = {value("wk", DType::kF32, {2, 5, 3}), value("k2", DType::kF32, {4, 2, 5}),
                value("maskf", DType::kF32, {2, 5})};
   g.validate_and_sort();
