@@ -1,6 +1,7 @@
 // The plan stage plan_sum_in_place (runtime/plan.h lists the stages; this one runs after
-// negotiate_layouts and plan_concat_in_place, before plan_memory_per_device): an output placed in the buffer of an
-// input that its kernel only adds to the result (kernels/negotiation.h, OutputOverInput).
+// negotiate_layouts and plan_concat_in_place, before plan_memory_per_device): an output placed in
+// the buffer of an input that its kernel only adds to the result (kernels/negotiation.h,
+// OutputOverInput).
 #pragma once
 
 #include "frugal/runtime/plan.h"

@@ -236,8 +236,7 @@ std::unique_ptr<kernels::Kernel> make_own_depthwise(
     }
     plan->padded = t.padded_ms <= t.direct_ms;
   }
-  std::string label =
-      std::string("loop:dw_avx512:nhwc:") + (plan->padded ? "padded" : "direct");
+  std::string label = std::string("loop:dw_avx512:nhwc:") + (plan->padded ? "padded" : "direct");
   if (!measured_note.empty()) label += " [" + measured_note + "]";
   auto k = std::make_unique<OnednnKernel>(b.context);
   const dnnl::memory in = k->input_as(0, plain_md(b.in_shape(0), dt::f32), pd.src_desc());
