@@ -66,11 +66,13 @@ Tensor transposed(const Tensor& w) {
 }
 
 // The weights quantized per output channel (`rows` of them; `transpose`: w is [K, rows]),
-// once per kernel where the build carries a memo (a third of resnet50's int8 session init
-// went to quantizing the same weights again at each rebuild).
+// once per kernel: the builders run only inside Int8Kernel, whose memo keeps them across
+// the negotiation's rebuilds (a third of resnet50's int8 session init went to quantizing
+// the same weights again at each rebuild).
 const ChannelQuant& quantized_weights(const Int8Build& ib, const Tensor& w, int64_t rows,
-                                      bool transpose, std::optional<ChannelQuant>& local) {
-  std::optional<ChannelQuant>& memo = ib.weights ? *ib.weights : local;
+                                      bool transpose) {
+  FRUGAL_CHECK(ib.weights, "int8 weights quantized outside an Int8Kernel");
+  std::optional<ChannelQuant>& memo = *ib.weights;
   if (!memo) {
     if (!all_finite(w)) decline("weights hold a non-finite value");
     memo = quantize_rows(transpose ? transposed(w) : w, rows);
@@ -434,8 +436,7 @@ Int8Built build_conv(const Int8Build& ib, const Int8Io& io) {
   for (int64_t d : g.dilations) dilations.push_back(d - 1);  // oneDNN counts from 0
 
   const Int8Epilogue e = int8_epilogue(ib, io, post_op_list(b));
-  std::optional<ChannelQuant> local;
-  const ChannelQuant& wq = quantized_weights(ib, w, out_channels, false, local);
+  const ChannelQuant& wq = quantized_weights(ib, w, out_channels, false);
   const std::vector<float> scales = output_scales(q, wq.scales, e.f);
   Tensor bias;
   if (b.has_input(2)) {
@@ -498,8 +499,7 @@ Int8Built build_gemm(const Int8Build& ib, const Int8Io& io) {
   const Shape& y = b.out_shape(0);
   const int64_t m = y[0], cols = y[1], k = b.in_shape(0)[1];
 
-  std::optional<ChannelQuant> local;
-  const ChannelQuant& wq = quantized_weights(ib, w, cols, n.attr_int("transB", 0) == 0, local);
+  const ChannelQuant& wq = quantized_weights(ib, w, cols, n.attr_int("transB", 0) == 0);
 
   // C (times beta) becomes the bias.
   const bool has_c = ops::own_input_count(n) > 2 && b.has_input(2) && beta != 0.0f;
@@ -529,8 +529,7 @@ Int8Built build_matmul(const Int8Build& ib, const Int8Io& io) {
   const int64_t k = w.dim(0), cols = w.dim(1);
   // A [..., M, K] is row-major: its leading dimensions fold into M.
   const int64_t m = shape_numel(a) / k;
-  std::optional<ChannelQuant> local;
-  const ChannelQuant& wq = quantized_weights(ib, w, cols, true, local);
+  const ChannelQuant& wq = quantized_weights(ib, w, cols, true);
   return int8_matmul_kernel(ib, io, q, m, k, cols, wq, 1.0f, Tensor());
 }
 
@@ -697,7 +696,7 @@ class Int8Kernel final : public kernels::Kernel, public LayoutNegotiable, public
   std::shared_ptr<Context> context_;
   const std::map<std::string, ValueRange>* ranges_;  // the backend's, which outlives us
   Int8Builder builder_;
-  int threads_ = kernels::threads();  // the node's, current when the Session builds it
+  int threads_ = kernels::threads();             // the node's, current when the Session builds it
   mutable std::optional<ChannelQuant> weights_;  // quantized once, for every rebuild
   Int8Io io_;
   Int8Built built_;

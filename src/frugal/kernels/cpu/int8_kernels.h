@@ -30,7 +30,8 @@ struct Int8Build {
   Build base;  // shapes, constants and the backend's oneDNN context
   const std::map<std::string, ValueRange>& ranges;
   // The quantized weights of the kernel being built, kept across its rebuilds (the
-  // Session's layout negotiation rebuilds an int8 kernel several times); null: no memo.
+  // Session's layout negotiation rebuilds an int8 kernel several times); set by the kernel
+  // for its Conv/Gemm/MatMul builders, null where no weights are quantized.
   std::optional<ChannelQuant>* weights = nullptr;
 };
 
