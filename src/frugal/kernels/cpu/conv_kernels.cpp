@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "frugal/kernels/cpu/conv_choice.h"
 #include "frugal/kernels/cpu/depthwise.h"
 #include "frugal/kernels/cpu/factories.h"
 #include "frugal/kernels/cpu/post_ops.h"
@@ -104,12 +105,15 @@ std::unique_ptr<kernels::Kernel> make_conv(const Build& b) {
   }
   const dnnl::memory::desc w_boundary = plain_md(w_dims, dt::f32);
   const bool nhwc = grouped_in_nhwc(x, y, group);
+  const bool blocked = !nhwc && group == 1 && x.size() == 4 && conv_layout_blocked();
+  using tag = dnnl::memory::format_tag;
   const dnnl::memory::desc src =
-      nhwc ? dnnl::memory::desc(x, b.compute_type(), dnnl::memory::format_tag::nhwc)
-           : preferred_md(x, b.compute_type());
-  const dnnl::memory::desc dst =
-      nhwc ? dnnl::memory::desc(y, dt::f32, dnnl::memory::format_tag::nhwc)
-           : preferred_md(y, dt::f32);
+      nhwc      ? dnnl::memory::desc(x, b.compute_type(), tag::nhwc)
+      : blocked ? dnnl::memory::desc(x, b.compute_type(), x[1] < 16 ? tag::nchw : tag::nChw16c)
+                : preferred_md(x, b.compute_type());
+  const dnnl::memory::desc dst = nhwc      ? dnnl::memory::desc(y, dt::f32, tag::nhwc)
+                                 : blocked ? dnnl::memory::desc(y, dt::f32, tag::nChw16c)
+                                           : preferred_md(y, dt::f32);
   const dnnl::memory::desc wei = weights_query(b, w_boundary);
 
   PostOpChain chain;
@@ -120,16 +124,19 @@ std::unique_ptr<kernels::Kernel> make_conv(const Build& b) {
   using conv = dnnl::convolution_forward;
   const auto prop = dnnl::prop_kind::forward_inference;
   const auto alg = dnnl::algorithm::convolution_direct;
-  const conv::desc d = b.has_input(2)
-                           ? conv::desc(prop, alg, src, wei, plain_md(b.in_shape(2), dt::f32), dst,
-                                        g.strides, onednn_dilations(g), g.pad_begin, g.pad_end)
-                           : conv::desc(prop, alg, src, wei, dst, g.strides, onednn_dilations(g),
-                                        g.pad_begin, g.pad_end);
-  const conv::primitive_desc pd(d, attr, b.context->engine());
+  const ConvDescOf desc_of = [&](const dnnl::memory::desc& s, const dnnl::memory::desc& t) {
+    return b.has_input(2) ? conv::desc(prop, alg, s, wei, plain_md(b.in_shape(2), dt::f32), t,
+                                       g.strides, onednn_dilations(g), g.pad_begin, g.pad_end)
+                          : conv::desc(prop, alg, s, wei, t, g.strides, onednn_dilations(g),
+                                       g.pad_begin, g.pad_end);
+  };
+  std::string timed_note;
+  const conv::primitive_desc pd = fastest_conv_impl(b, desc_of, src, dst, attr, timed_note);
   std::string own_note;
   if (auto own = make_own_depthwise(b, g, pd, own_note)) return own;
   auto k = finish(b, pd, conv(pd), w_boundary, chain);
-  if (!own_note.empty()) static_cast<OnednnKernel&>(*k).add_note(own_note);
+  for (const std::string* note : {&timed_note, &own_note})
+    if (!note->empty()) static_cast<OnednnKernel&>(*k).add_note(*note);
   return k;
 }
 
