@@ -152,6 +152,37 @@ TEST(FoldBatchNorm, HandComputedWeightsAndBias) {
   EXPECT_EQ(g.initializer("w"), nullptr);
 }
 
+// The folded weights are w * s computed in double and rounded once (s = scale / sqrt(var +
+// eps), per output channel): the same bits whatever the pass's loop looks like.
+TEST(FoldBatchNorm, WeightsRoundedOnceFromDouble) {
+  for (const std::string op : {"Conv", "ConvTranspose", "Gemm"}) {
+    Builder b;
+    const bool gemm = op == "Gemm", transpose = op == "ConvTranspose";
+    b.input("x", gemm ? Shape{2, 5} : Shape{1, transpose ? 4 : 2, 5, 5});
+    // Output channels 6 in each case (ConvTranspose: C=4, group 2, M/group 3).
+    const Shape w_shape = gemm ? Shape{5, 6} : transpose ? Shape{4, 3, 3, 3} : Shape{6, 2, 3, 3};
+    std::map<std::string, ir::Attribute> attrs;
+    if (transpose) attrs["group"] = attr(int64_t{2});
+    b.node(op, {"x", b.weight("w", w_shape)}, "c", attrs);
+    b.batch_norm("c", 6, "y");
+    b.output("y");
+    passes::PassReport r;
+    const ir::Graph g = passes::fold_batch_norm(b.g, r);
+    ASSERT_EQ(r.changes, 1) << op;
+    const std::vector<double> w = b.g.initializers.at("w").to_double();
+    auto param = [&](const char* name, int64_t c) {
+      return b.g.initializers.at(std::string("y_") + name).at_double(c);
+    };
+    const Tensor& folded = *g.initializer(g.nodes[0].inputs[1]);
+    for (int64_t i = 0; i < folded.numel(); ++i) {
+      const int64_t c = gemm ? i % 6 : transpose ? (i / 27) / 2 * 3 + (i / 9) % 3 : i / 18;
+      const double s = param("scale", c) / std::sqrt(param("var", c) + static_cast<double>(1e-3f));
+      ASSERT_EQ(folded.data<float>()[i], static_cast<float>(w[static_cast<size_t>(i)] * s))
+          << op << " element " << i;
+    }
+  }
+}
+
 TEST(FoldBatchNorm, GroupedConvWithoutBias) {
   Builder b;
   b.input("x", {2, 6, 7, 7});
