@@ -25,6 +25,7 @@
 #include <string>
 
 #include "frugal/kernels/cpu/int8_quant.h"
+#include "frugal/kernels/cpu/onednn_kernel.h"
 #include "frugal/runtime/calibrate.h"
 #include "frugal/zoo/zoo.h"
 #include "kernels/cpu_testing.h"
@@ -240,6 +241,51 @@ TEST(Int8Regions, ResidualSumInU8) {
               << relative_error(r.int8_u8[0], r.fp32[0]) << ", float "
               << relative_error(r.int8_float[0], r.fp32[0]) << "\n";
   }
+}
+
+// The negotiation answers from probes and each int8 kernel is built once, at session init
+// (kernels/deferred_build.h): negotiating u8 boundaries and channels-last layouts creates
+// no more oneDNN primitives than building each kernel once without any negotiation
+// (FRUGAL_PLAIN_LAYOUTS=1; u8 boundaries drop conversions, so fewer), where rebuilding at
+// each agreement created several times as many; the first run creates none and gives
+// run_three's u8 result bit for bit.
+TEST(Int8Regions, EachKernelBuiltOnceAtInit) {
+  Builder b({1, 8, 6, 6});
+  b.conv("x", "x0", 8, 8, 3, 11);
+  b.node("Relu", {"x0"}, "x0r");
+  b.conv("x0r", "t", 8, 8, 3, 13);
+  b.node("Relu", {"t"}, "tr");
+  b.conv("tr", "u", 8, 8, 3, 15);
+  b.node("Add", {"u", "x0r"}, "s");
+  b.node("Relu", {"s"}, "z");
+  b.conv("z", "y", 8, 8, 1, 17);
+  const ir::Graph g = b.done({"y"});
+  const Runs r = run_three(g, {1, 8, 6, 6}, 21);
+  runtime::SessionOptions int8;
+  int8.backends = {"cpu:int8", "cpu", "ref"};
+  int8.backend_config.ranges = r.ranges;
+  const Tensor x = random_tensor({1, 8, 6, 6}, 21);
+  auto created_by = [](auto&& f) {
+    const size_t before = kernels::cpu::onednn_primitives_created();
+    f();
+    return kernels::cpu::onednn_primitives_created() - before;
+  };
+  size_t negotiated = 0, first_run = 0;
+  std::vector<Tensor> y;
+  negotiated = created_by([&] {
+    runtime::Session s(g, int8);
+    EXPECT_EQ(s.quantized_values().size(), 3u);
+    first_run = created_by([&] { y = s.run({x}); });
+  });
+  setenv("FRUGAL_PLAIN_LAYOUTS", "1", 1);
+  const size_t once = created_by([&] { runtime::Session s(g, int8); });
+  unsetenv("FRUGAL_PLAIN_LAYOUTS");
+  std::cout << "[ observed ] oneDNN primitives created: " << negotiated << " negotiated, " << once
+            << " with plain float32 boundaries\n";
+  EXPECT_GT(once, 0u);
+  EXPECT_LE(negotiated, once);
+  EXPECT_EQ(first_run, 0u);
+  EXPECT_EQ(max_abs_diff(y[0], r.int8_u8[0]), 0.0);
 }
 
 // Gemm -> Relu -> Gemm -> Gemm: u8 between, batch 1 and 5.

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "frugal/core/host_memory.h"
+#include "frugal/kernels/deferred_build.h"
 #include "frugal/kernels/threads.h"
 #include "frugal/ops/cost.h"
 #include "frugal/passes/qdq_fold.h"
@@ -438,6 +439,13 @@ void negotiate_layouts(Plan& p) {
   }
 }
 
+// Kernels that answered the negotiation from descriptions build what runs now, once
+// (kernels/deferred_build.h), so that the first run costs what every run costs.
+void finish_builds(Plan& p) {
+  for (size_t s = 0; s < p.steps.size(); ++s)
+    if (auto* k = negotiable<kernels::DeferredBuild>(p, s)) k->finish_build();
+}
+
 // The leading dimension of the first graph input, as planned: the batch an arena was sized
 // for, named when it does not fit.
 std::string planned_batch(const Plan& p) {
@@ -551,6 +559,7 @@ std::unique_ptr<Plan> compile(const ir::Graph& graph, SessionOptions options) {
   plan_liveness(*p);
   negotiate_quantized(*p);
   negotiate_layouts(*p);
+  finish_builds(*p);
   plan_concat_in_place(*p);  // after the layouts: it places only values that stayed plain
   plan_sum_in_place(*p);
   plan_memory_per_device(*p);

@@ -33,6 +33,8 @@ struct Int8Build {
   // Session's layout negotiation rebuilds an int8 kernel several times); set by the kernel
   // for its Conv/Gemm/MatMul builders, null where no weights are quantized.
   std::optional<ChannelQuant>* weights = nullptr;
+  // kProbe while the Session negotiates the kernel's boundaries (onednn_kernel.h).
+  OnednnKernel::Mode mode = OnednnKernel::Mode::kBuild;
 };
 
 std::unique_ptr<kernels::Kernel> make_int8_conv(const Int8Build& b);

@@ -1,5 +1,6 @@
 #include "frugal/kernels/cpu/onednn_kernel.h"
 
+#include <atomic>
 #include <utility>
 
 namespace frugal::kernels::cpu {
@@ -46,7 +47,21 @@ dnnl::primitive_attr scratchpad_attr() {
   return attr;
 }
 
-OnednnKernel::OnednnKernel(std::shared_ptr<Context> context) : context_(std::move(context)) {}
+namespace {
+std::atomic<size_t> primitives_created{0};
+
+dnnl::primitive created(const dnnl::primitive_desc_base& pd) {
+  ++primitives_created;
+  return dnnl::primitive(pd.get());
+}
+}  // namespace
+
+size_t onednn_primitives_created() {
+  return primitives_created;
+}
+
+OnednnKernel::OnednnKernel(std::shared_ptr<Context> context, Mode mode)
+    : context_(std::move(context)), probe_(mode == Mode::kProbe) {}
 
 dnnl::memory OnednnKernel::bind_input(size_t index, const dnnl::memory::desc& boundary) {
   dnnl::memory m(boundary, context_->engine(), DNNL_MEMORY_NONE);
@@ -68,6 +83,7 @@ dnnl::memory OnednnKernel::view_of(const dnnl::memory& base, const dnnl::memory:
 }
 
 dnnl::memory OnednnKernel::buffer(const dnnl::memory::desc& md) {
+  if (probe_) return dnnl::memory(md, context_->engine(), DNNL_MEMORY_NONE);
   return dnnl::memory(md, context_->engine());
 }
 
@@ -76,6 +92,10 @@ void OnednnKernel::add_reorder(const dnnl::memory& from, const dnnl::memory& to,
   dnnl::reorder::primitive_desc pd(context_->engine(), from.get_desc(), context_->engine(),
                                    to.get_desc(), scratchpad_attr());
   Args args{{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
+  if (probe_) {
+    into.push_back({dnnl::primitive(), std::move(args)});
+    return;
+  }
   const dnnl::memory::desc scratch = pd.scratchpad_desc();
   if (scratch.get_size() > 0) {
     context_->reserve_scratchpad(scratch.get_size());
@@ -83,7 +103,7 @@ void OnednnKernel::add_reorder(const dnnl::memory& from, const dnnl::memory& to,
     scratchpads_.push_back(s);
     args[DNNL_ARG_SCRATCHPAD] = s;
   }
-  into.push_back({dnnl::reorder(pd), std::move(args)});
+  into.push_back({created(pd), std::move(args)});
 }
 
 void OnednnKernel::add_copy(const dnnl::memory& from, const dnnl::memory& to) {
@@ -126,6 +146,7 @@ dnnl::memory OnednnKernel::output_as(size_t index, const dnnl::memory::desc& bou
 dnnl::memory OnednnKernel::constant_as(const Tensor& value, const dnnl::memory::desc& boundary,
                                        const dnnl::memory::desc& wanted) {
   FRUGAL_CHECK(value.nbytes() == boundary.get_size(), "constant does not match its descriptor");
+  if (probe_) return buffer(wanted);
   dnnl::memory source(boundary, context_->engine(), const_cast<void*>(value.raw()));
   if (wanted == boundary) {
     kept_.push_back(value);
@@ -140,10 +161,14 @@ dnnl::memory OnednnKernel::constant_as(const Tensor& value, const dnnl::memory::
   return converted;
 }
 
+void OnednnKernel::add_step(const dnnl::primitive_desc_base& pd, Args args, bool main) {
+  add_step(pd, probe_ ? dnnl::primitive() : created(pd), std::move(args), main);
+}
+
 void OnednnKernel::add_step(const dnnl::primitive_desc_base& pd, dnnl::primitive prim, Args args,
                             bool main) {
   const dnnl::memory::desc scratch = pd.scratchpad_desc();
-  if (scratch.get_size() > 0) {
+  if (scratch.get_size() > 0 && !probe_) {
     context_->reserve_scratchpad(scratch.get_size());
     dnnl::memory s(scratch, context_->engine(), DNNL_MEMORY_NONE);
     scratchpads_.push_back(s);
@@ -161,6 +186,7 @@ void OnednnKernel::add_function_step(std::function<void()> fn, const std::string
 }
 
 void OnednnKernel::run(ops::KernelContext& ctx) {
+  FRUGAL_CHECK(!probe_, "a probe kernel cannot run");
   for (auto& b : inputs_) b.mem.set_data_handle(const_cast<void*>(ctx.input(b.index).raw()));
   for (auto& b : outputs_) b.mem.set_data_handle(ctx.output(b.index).raw());
   for (auto& v : views_)

@@ -53,6 +53,11 @@ dnnl::memory::desc plain_md(const Shape& shape, dnnl::memory::data_type dt);
 // Attributes with the user-managed scratchpad every primitive here uses.
 dnnl::primitive_attr scratchpad_attr();
 
+// oneDNN primitives OnednnKernel has created in this process (its reorders and the steps
+// added without a primitive; probes create none): what a test counts to see that a kernel
+// is built once.
+size_t onednn_primitives_created();
+
 using Args = std::unordered_map<int, dnnl::memory>;
 
 // A key equal for two descriptors exactly when they place the same bytes the same way.
@@ -62,7 +67,12 @@ class OnednnKernel final : public kernels::Kernel,
                            public LayoutNegotiable,
                            public kernels::OutputOverInput {
  public:
-  explicit OnednnKernel(std::shared_ptr<Context> context);
+  // kProbe: the kernel is only described (primitive descriptors, the layouts it reads and
+  // writes, its conversions), to answer the Session's negotiation: no primitive is created
+  // (oneDNN generates its code then), no buffer allocated, no constant converted, and it
+  // cannot run. The kernel that runs is built once the negotiation has settled.
+  enum class Mode { kBuild, kProbe };
+  explicit OnednnKernel(std::shared_ptr<Context> context, Mode mode = Mode::kBuild);
 
   // Memory bound at run time to the node's input/output tensor `index`, described at the
   // boundary by `boundary` (plain row-major for now).
@@ -95,6 +105,8 @@ class OnednnKernel final : public kernels::Kernel,
   // implementation this kernel reports.
   void add_step(const dnnl::primitive_desc_base& pd, dnnl::primitive prim, Args args,
                 bool main = true);
+  // The same, creating the primitive of `pd` (none in a probe).
+  void add_step(const dnnl::primitive_desc_base& pd, Args args, bool main = true);
   // Appends a step that is frugal's own loop rather than a primitive (it reads and writes
   // the memory objects it captured: they follow run() and adopted layouts); `impl` names
   // the implementation this kernel reports.
@@ -139,6 +151,7 @@ class OnednnKernel final : public kernels::Kernel,
   void add_reorder(const dnnl::memory& from, const dnnl::memory& to, std::vector<Step>& into);
 
   std::shared_ptr<Context> context_;
+  bool probe_ = false;
   std::vector<Binding> inputs_, outputs_;
   std::vector<Conversion> conversions_;
   std::vector<Step> steps_, tail_;  // tail_: output reorders, after every step
