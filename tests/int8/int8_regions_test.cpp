@@ -137,6 +137,14 @@ Runs run_three(const ir::Graph& g, const Shape& shape, uint64_t seed) {
   return r;
 }
 
+// cpu:int8 (then cpu, ref) with the ranges run_three calibrated.
+runtime::SessionOptions int8_options(const Runs& r) {
+  runtime::SessionOptions opt;
+  opt.backends = {"cpu:int8", "cpu", "ref"};
+  opt.backend_config.ranges = r.ranges;
+  return opt;
+}
+
 double step(const runtime::RangeMap& ranges, const std::string& value) {
   return kernels::cpu::activation_quant(ranges.at(value), value).scale;
 }
@@ -261,9 +269,7 @@ TEST(Int8Regions, EachKernelBuiltOnceAtInit) {
   b.conv("z", "y", 8, 8, 1, 17);
   const ir::Graph g = b.done({"y"});
   const Runs r = run_three(g, {1, 8, 6, 6}, 21);
-  runtime::SessionOptions int8;
-  int8.backends = {"cpu:int8", "cpu", "ref"};
-  int8.backend_config.ranges = r.ranges;
+  const runtime::SessionOptions int8 = int8_options(r);
   const Tensor x = random_tensor({1, 8, 6, 6}, 21);
   auto created_by = [](auto&& f) {
     const size_t before = kernels::cpu::onednn_primitives_created();
@@ -322,9 +328,7 @@ TEST(Int8Regions, ThreadCountsPerNodeGiveTheSameResult) {
   b.conv("bb", "y", 32, 16, 1, 5);
   const ir::Graph g = b.done({"y"});
   const Runs r = run_three(g, {1, 16, 7, 7}, 7);
-  runtime::SessionOptions opt;
-  opt.backends = {"cpu:int8", "cpu", "ref"};
-  opt.backend_config.ranges = r.ranges;
+  runtime::SessionOptions opt = int8_options(r);
   const Tensor x = random_tensor({1, 16, 7, 7}, 7);
   for (double min_us : {50.0, 0.0}) {
     opt.threads = 2;
