@@ -10,7 +10,8 @@ the environment, e.g. FRUGAL_NO_CONCAT_IN_PLACE=1, through --env-b).
 
 AB_MIN_QUERIES=N in the environment lowers bench's --min-queries (default 64) for models
 whose query takes a second under load; AB_BATCH=N sets bench's --batch (default 1) for a
-model file with a dynamic batch dimension.
+model file with a dynamic batch dimension; AB_STAT=min_ms compares each run's fastest query
+instead of its p50 (the least disturbed figure when other jobs share the cores).
 """
 import json
 import os
@@ -25,7 +26,7 @@ def p50(binary, model, threads, env):
                           "--min-queries", os.environ.get("AB_MIN_QUERIES", "64"),
                           "--batch", os.environ.get("AB_BATCH", "1")],
                          capture_output=True, text=True, check=True, env=env).stdout
-    return json.loads(out)["results"]["latency"]["p50_ms"]
+    return json.loads(out)["results"]["latency"][os.environ.get("AB_STAT", "p50_ms")]
 
 
 def main():
@@ -43,7 +44,7 @@ def main():
             times[name].append(p50(binary, model, threads, env))
     for name in ("A", "B"):
         v = times[name]
-        print("%s p50 ms: median %.3f (min %.3f, max %.3f)" % (name, statistics.median(v), min(v), max(v)))
+        print(("%s " + os.environ.get("AB_STAT", "p50_ms") + ": median %.3f (min %.3f, max %.3f)") % (name, statistics.median(v), min(v), max(v)))
     ratio = [x / y for x, y in zip(times["A"], times["B"])]
     print("A/B time: median %.3f (min %.3f, max %.3f)" % (statistics.median(ratio), min(ratio), max(ratio)))
 

@@ -58,35 +58,34 @@ std::string timing_key(const conv::desc& d, const dnnl::primitive_attr& attr) {
   return k + " t" + std::to_string(num_threads());
 }
 
-struct Candidate {
-  int position = 0;  // next_impl() steps from oneDNN's first choice
-  std::string impl;
-};
-
-// oneDNN's implementations of `d` that read and write the first one's layouts with its
-// ISA (the lower ISAs' kernels are never faster), in oneDNN's order.
-std::vector<Candidate> candidates(const conv::desc& d, const dnnl::primitive_attr& attr,
-                                  const dnnl::engine& engine) {
+// The names of oneDNN's implementations of `d` (its layouts fixed) with the first one's ISA
+// (the lower ISAs' kernels are never faster), reference loops left out. By name, not by
+// position: oneDNN's primitive cache puts an implementation created before for the same
+// descriptor first in the list (then lists it again), so the order changes once the
+// candidates are timed.
+std::vector<std::string> candidates(const conv::desc& d, const dnnl::primitive_attr& attr,
+                                    const dnnl::engine& engine) {
   conv::primitive_desc pd(d, attr, engine);
-  const dnnl::memory::desc src = pd.src_desc(), dst = pd.dst_desc();
   const std::string isa = isa_of(pd.impl_info_str());
-  std::vector<Candidate> out;
-  int position = 0;
+  std::vector<std::string> out;
   do {
     const std::string impl = pd.impl_info_str();
-    if (pd.src_desc() == src && pd.dst_desc() == dst && isa_of(impl) == isa &&
-        impl.rfind("ref", 0) != 0)
-      out.push_back({position, impl});
-    ++position;
+    if (isa_of(impl) == isa && impl.rfind("ref", 0) != 0 &&
+        std::find(out.begin(), out.end(), impl) == out.end())
+      out.push_back(impl);
   } while (pd.next_impl());
   return out;
 }
 
-conv::primitive_desc at_position(const conv::desc& d, const dnnl::primitive_attr& attr,
-                                 const dnnl::engine& engine, int position) {
+// The implementation called `impl` (oneDNN's first choice when empty or absent).
+conv::primitive_desc named_or_first(const conv::desc& d, const dnnl::primitive_attr& attr,
+                                    const dnnl::engine& engine, const std::string& impl) {
   conv::primitive_desc pd(d, attr, engine);
-  for (int i = 0; i < position; ++i) pd.next_impl();
-  return pd;
+  if (impl.empty()) return pd;
+  do
+    if (pd.impl_info_str() == impl) return pd;
+  while (pd.next_impl());
+  return conv::primitive_desc(d, attr, engine);
 }
 
 dnnl::memory zeros(const dnnl::memory::desc& md, const dnnl::engine& engine) {
@@ -104,11 +103,11 @@ struct Timed {
 // The candidates in turn, the fastest of 4 runs each after one warm-up: alternating spreads
 // a shared machine's disturbances over all of them, the minimum is the least disturbed.
 std::vector<double> time_all(const conv::desc& d, const dnnl::primitive_attr& attr,
-                             const std::vector<Candidate>& cs, Context& context) {
+                             const std::vector<std::string>& cs, Context& context) {
   const dnnl::engine& engine = context.engine();
   std::vector<Timed> ts;
-  for (const Candidate& c : cs) {
-    const conv::primitive_desc pd = at_position(d, attr, engine, c.position);
+  for (const std::string& impl : cs) {
+    const conv::primitive_desc pd = named_or_first(d, attr, engine, impl);
     Timed t{conv(pd), {}};
     t.args[DNNL_ARG_SRC] = zeros(pd.src_desc(), engine);
     t.args[DNNL_ARG_WEIGHTS] = zeros(pd.weights_desc(), engine);
@@ -133,31 +132,31 @@ std::vector<double> time_all(const conv::desc& d, const dnnl::primitive_attr& at
 }
 
 struct Choice {
-  int position = 0;
+  std::string impl;  // empty: oneDNN's first choice
   std::string note;
 };
 
 // FRUGAL_CONV_IMPL=timed: the fastest candidate, the note listing every one's time.
 Choice fastest(const conv::desc& d, const dnnl::primitive_attr& attr, Context& context) {
-  const std::vector<Candidate> cs = candidates(d, attr, context.engine());
+  const std::vector<std::string> cs = candidates(d, attr, context.engine());
   if (cs.size() < 2) return {};
   const std::vector<double> ms = time_all(d, attr, cs, context);
   const size_t best = std::min_element(ms.begin(), ms.end()) - ms.begin();
   std::string note = "timed:";
   for (size_t i = 0; i < cs.size(); ++i) {
     char t[32];
-    std::snprintf(t, sizeof t, " %.3f ms", ms[i]);
-    note += " " + cs[i].impl + t;
+    std::snprintf(t, sizeof t, " %.4f ms", ms[i]);
+    note += " " + cs[i] + t;
   }
-  return {cs[best].position, note};
+  return {cs[best], note};
 }
 
 // FRUGAL_CONV_IMPL=NAME: the first candidate whose name starts with NAME (an A/B switch:
 // jit_1x1, jit:, brgconv...), else oneDNN's first choice.
 Choice named(const conv::desc& d, const dnnl::primitive_attr& attr, const dnnl::engine& engine,
              const std::string& name) {
-  for (const Candidate& c : candidates(d, attr, engine))
-    if (c.impl.rfind(name, 0) == 0) return {c.position, "FRUGAL_CONV_IMPL=" + name};
+  for (const std::string& impl : candidates(d, attr, engine))
+    if (impl.rfind(name, 0) == 0) return {impl, "FRUGAL_CONV_IMPL=" + name};
   return {};
 }
 
@@ -190,7 +189,7 @@ conv::primitive_desc fastest_conv_impl(const Build& b, const ConvDescOf& desc_of
     choice = it->second;
   }
   note = choice.note;
-  return at_position(fixed, attr, engine, choice.position);
+  return named_or_first(fixed, attr, engine, choice.impl);
 }
 
 }  // namespace frugal::kernels::cpu
