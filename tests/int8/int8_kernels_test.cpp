@@ -216,17 +216,26 @@ TEST(Int8Quant, WeightsRoundAsNearbyint) {
   }
 }
 
+// all_finite, and quantize_finite_rows (which finds them in its per-row peak pass: rows of
+// 25 values, the bad one in the first, a middle and the last row).
 TEST(Int8Quant, AllFiniteFindsInfinityAndNaNAnywhere) {
   for (float bad : {std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(),
                     std::numeric_limits<float>::quiet_NaN()})
-    for (int64_t at : {0, 17, 99}) {
+    for (int64_t at : {0, 17, 60, 99}) {
       std::vector<float> v(100, 1.5f);
       v[static_cast<size_t>(at)] = bad;
-      EXPECT_FALSE(kernels::cpu::all_finite(Tensor::from_vector<float>({100}, v))) << at;
+      const Tensor t = Tensor::from_vector<float>({100}, v);
+      EXPECT_FALSE(kernels::cpu::all_finite(t)) << at;
+      EXPECT_FALSE(kernels::cpu::quantize_finite_rows(t, 4).has_value()) << at;
     }
   std::vector<float> ok(100, -std::numeric_limits<float>::max());
   ok[3] = std::numeric_limits<float>::denorm_min();
-  EXPECT_TRUE(kernels::cpu::all_finite(Tensor::from_vector<float>({100}, ok)));
+  const Tensor t = Tensor::from_vector<float>({100}, ok);
+  EXPECT_TRUE(kernels::cpu::all_finite(t));
+  const auto q = kernels::cpu::quantize_finite_rows(t, 4);
+  ASSERT_TRUE(q.has_value());
+  EXPECT_EQ(q->values.data<int8_t>()[3], 0);
+  EXPECT_EQ(q->values.data<int8_t>()[4], -127);
 }
 
 TEST(Int8Conv, MatchesRefWithinQuantizationBound) {
@@ -280,6 +289,16 @@ TEST(Int8Conv, DeclinedNodesSayWhy) {
                                {{"kernel_shape", attr(std::vector<int64_t>{3, 3})}});
   r = run_int8(dyn, {{"x", {-1, 1}}});
   EXPECT_NE(r.assignments[0].declined.at(0).find("weights are not constant"), std::string::npos)
+      << r.assignments[0].declined[0];
+  // Weights with a NaN (in the last output channel) are not quantized.
+  Tensor bad = w.clone();
+  bad.data<float>()[bad.numel() - 1] = std::numeric_limits<float>::quiet_NaN();
+  const OneNode nan = one_node("Conv", {input("x", x), constant("w", bad)},
+                               {{"kernel_shape", attr(std::vector<int64_t>{3, 3})}});
+  r = run_int8(nan, {{"x", {-1, 1}}});
+  EXPECT_EQ(r.assignments[0].backend, "ref");
+  EXPECT_NE(r.assignments[0].declined.at(0).find("weights hold a non-finite value"),
+            std::string::npos)
       << r.assignments[0].declined[0];
   // Other operators are left to float32.
   const OneNode relu = one_node("Relu", {input("x", x)});

@@ -58,7 +58,7 @@ const Tensor& constant_weights(const Build& b) {
 // B [k, n] (row-major) as rows [n, k].
 Tensor transposed(const Tensor& w) {
   const int64_t k = w.dim(0), n = w.dim(1);
-  Tensor t(DType::kF32, {n, k});
+  Tensor t = Tensor::uninitialized(DType::kF32, {n, k});  // every value written below
   const float* s = w.data<float>();
   float* d = t.data<float>();
   for (int64_t i = 0; i < k; ++i)
@@ -75,8 +75,8 @@ const ChannelQuant& quantized_weights(const Int8Build& ib, const Tensor& w, int6
   FRUGAL_CHECK(ib.weights, "int8 weights quantized outside an Int8Kernel");
   std::optional<ChannelQuant>& memo = *ib.weights;
   if (!memo) {
-    if (!all_finite(w)) decline("weights hold a non-finite value");
-    memo = quantize_rows(transpose ? transposed(w) : w, rows);
+    memo = quantize_finite_rows(transpose ? transposed(w) : w, rows);
+    if (!memo) decline("weights hold a non-finite value");
   }
   return *memo;
 }

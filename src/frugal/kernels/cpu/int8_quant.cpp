@@ -49,16 +49,20 @@ bool all_finite(const Tensor& t) {
   return peak_bits(t.data<float>(), t.numel()) < kInfBits;
 }
 
-ChannelQuant quantize_rows(const Tensor& w, int64_t rows) {
+std::optional<ChannelQuant> quantize_finite_rows(const Tensor& w, int64_t rows) {
   FRUGAL_CHECK(w.dtype() == DType::kF32 && rows > 0 && w.numel() % rows == 0,
                "quantize_rows: float32 values divisible into rows expected");
   const int64_t row_size = w.numel() / rows;
-  ChannelQuant r{Tensor(DType::kI8, w.shape()), std::vector<float>(static_cast<size_t>(rows))};
+  // Every value is written below.
+  ChannelQuant r{Tensor::uninitialized(DType::kI8, w.shape()),
+                 std::vector<float>(static_cast<size_t>(rows))};
   const float* src = w.data<float>();
   int8_t* dst = r.values.data<int8_t>();
   for (int64_t c = 0; c < rows; ++c) {
     const float* row = src + c * row_size;
-    const float peak = std::bit_cast<float>(peak_bits(row, row_size));
+    const uint32_t peak_bits_of_row = peak_bits(row, row_size);
+    if (peak_bits_of_row >= kInfBits) return std::nullopt;
+    const float peak = std::bit_cast<float>(peak_bits_of_row);
     const float scale = peak > 0.0f ? peak / 127.0f : 1.0f;
     r.scales[static_cast<size_t>(c)] = scale;
     int8_t* out = dst + c * row_size;
@@ -66,6 +70,12 @@ ChannelQuant quantize_rows(const Tensor& w, int64_t rows) {
       out[i] = static_cast<int8_t>(std::clamp(round_even(row[i] / scale), -127.0f, 127.0f));
   }
   return r;
+}
+
+ChannelQuant quantize_rows(const Tensor& w, int64_t rows) {
+  std::optional<ChannelQuant> r = quantize_finite_rows(w, rows);
+  FRUGAL_CHECK(r.has_value(), "quantize_rows: a non-finite value");
+  return std::move(*r);
 }
 
 }  // namespace frugal::kernels::cpu

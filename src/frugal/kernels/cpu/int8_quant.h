@@ -7,6 +7,8 @@
 // exactly representable.
 #pragma once
 
+#include <optional>
+
 #include <cstdint>
 #include <vector>
 
@@ -32,6 +34,9 @@ struct ChannelQuant {
   std::vector<float> scales;  // one per row
 };
 ChannelQuant quantize_rows(const Tensor& w, int64_t rows);
+// The same, or nullopt when w holds an infinite or NaN value (found by the pass that takes
+// each row's peak, not by a pass of its own over w).
+std::optional<ChannelQuant> quantize_finite_rows(const Tensor& w, int64_t rows);
 
 // True when no float32 value of t is infinite or NaN.
 bool all_finite(const Tensor& t);
