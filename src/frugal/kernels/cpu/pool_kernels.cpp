@@ -1,7 +1,9 @@
 // MaxPool, AveragePool, GlobalAveragePool and GlobalMaxPool on oneDNN's (dilated) pooling
 // primitive. ceil_mode becomes extra right padding, which the primitive treats like the
-// model's own padding: excluded from maxima and from exclude-padding averages.
+// model's own padding: excluded from maxima and from exclude-padding averages. A 2-D
+// MaxPool that would read and write channels-last runs frugal's own loop (max_pool.h).
 #include "frugal/kernels/cpu/factories.h"
+#include "frugal/kernels/cpu/max_pool.h"
 #include "frugal/ops/conv_geometry.h"
 
 namespace frugal::kernels::cpu {
@@ -20,15 +22,14 @@ void check_spatial_rank(const Build& b) {
             " not implemented (1 to 3 spatial dims)");
 }
 
-std::unique_ptr<kernels::Kernel> pooling(const Build& b, dnnl::algorithm alg,
-                                         const dnnl::memory::dims& kernel,
-                                         const dnnl::memory::dims& strides,
-                                         const dnnl::memory::dims& dilations,
-                                         const dnnl::memory::dims& pad_l,
-                                         const dnnl::memory::dims& pad_r) {
+using pool = dnnl::pooling_v2_forward;
+
+pool::primitive_desc pooling_pd(const Build& b, dnnl::algorithm alg,
+                                const dnnl::memory::dims& kernel, const dnnl::memory::dims& strides,
+                                const dnnl::memory::dims& dilations,
+                                const dnnl::memory::dims& pad_l, const dnnl::memory::dims& pad_r) {
   const dnnl::memory::desc src = plain_md(b.in_shape(0), dt::f32);
   const dnnl::memory::desc dst = plain_md(b.out_shape(0), dt::f32);
-  using pool = dnnl::pooling_v2_forward;
   auto make_pd = [&](const dnnl::memory::desc& s, const dnnl::memory::desc& d) {
     return pool::primitive_desc(pool::desc(dnnl::prop_kind::forward_inference, alg, s, d, strides,
                                            kernel, dilations, pad_l, pad_r),
@@ -44,11 +45,15 @@ std::unique_ptr<kernels::Kernel> pooling(const Build& b, dnnl::algorithm alg,
   } catch (const dnnl::error&) {
     pd = make_pd(src, dst);
   }
+  return pd;
+}
+
+std::unique_ptr<kernels::Kernel> pooling_kernel(const Build& b, const pool::primitive_desc& pd) {
   auto k = std::make_unique<OnednnKernel>(b.context);
   Args args;
-  args[DNNL_ARG_SRC] = k->input_as(0, src, pd.src_desc());
-  args[DNNL_ARG_DST] = k->output_as(0, dst, pd.dst_desc());
-  k->add_step(pd, dnnl::pooling_v2_forward(pd), std::move(args));
+  args[DNNL_ARG_SRC] = k->input_as(0, plain_md(b.in_shape(0), dt::f32), pd.src_desc());
+  args[DNNL_ARG_DST] = k->output_as(0, plain_md(b.out_shape(0), dt::f32), pd.dst_desc());
+  k->add_step(pd, pool(pd), std::move(args));
   return k;
 }
 
@@ -76,14 +81,18 @@ std::unique_ptr<kernels::Kernel> window_pool(const Build& b, bool max) {
   const dnnl::algorithm alg = max           ? dnnl::algorithm::pooling_max
                               : include_pad ? dnnl::algorithm::pooling_avg_include_padding
                                             : dnnl::algorithm::pooling_avg_exclude_padding;
-  return pooling(b, alg, g.kernel, g.strides, dilations, g.pad_begin, pad_r);
+  const pool::primitive_desc pd =
+      pooling_pd(b, alg, g.kernel, g.strides, dilations, g.pad_begin, pad_r);
+  if (max)
+    if (auto own = make_own_max_pool(b, g, pd)) return own;
+  return pooling_kernel(b, pd);
 }
 
 std::unique_ptr<kernels::Kernel> global_pool(const Build& b, dnnl::algorithm alg) {
   check_spatial_rank(b);
   const dnnl::memory::dims kernel = spatial_of(b.in_shape(0));
   const dnnl::memory::dims ones(kernel.size(), 1), zeros(kernel.size(), 0);
-  return pooling(b, alg, kernel, ones, zeros, zeros, zeros);
+  return pooling_kernel(b, pooling_pd(b, alg, kernel, ones, zeros, zeros, zeros));
 }
 
 }  // namespace

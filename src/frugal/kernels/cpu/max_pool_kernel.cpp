@@ -1,0 +1,87 @@
+// Which MaxPool nodes the own NHWC loop runs (max_pool.h), and the OnednnKernel that wraps
+// it: the same boundary conversions and layout negotiation as oneDNN's pooling primitive,
+// the primitive replaced by a function step.
+#include <cstdlib>
+#include <string>
+
+#include "frugal/kernels/cpu/max_pool.h"
+#include "frugal/kernels/cpu/sparse_kernels.h"
+#include "frugal/kernels/cpu/threads.h"
+
+namespace frugal::kernels::cpu {
+namespace {
+
+using dt = dnnl::memory::data_type;
+
+bool switched_off() {
+  const char* v = std::getenv("FRUGAL_NO_OWN_MAXPOOL");
+  return v && std::string(v) == "1";
+}
+
+bool is_nhwc(const dnnl::memory::desc& md) {
+  return md.dims().size() == 4 &&
+         md == dnnl::memory::desc(md.dims(), dt::f32, dnnl::memory::format_tag::nhwc);
+}
+
+MaxPoolPlan plan_of(const Build& b, const ops::WindowGeometry& g) {
+  const Shape& x = b.in_shape(0);
+  const Shape& y = b.out_shape(0);
+  MaxPoolPlan p;
+  p.n = x[0];
+  p.channels = x[1];
+  p.in_h = x[2];
+  p.in_w = x[3];
+  p.out_h = y[2];
+  p.out_w = y[3];
+  p.kernel_h = g.kernel[0];
+  p.kernel_w = g.kernel[1];
+  p.stride_h = g.strides[0];
+  p.stride_w = g.strides[1];
+  p.dilation_h = g.dilations[0];
+  p.dilation_w = g.dilations[1];
+  p.pad_top = g.pad_begin[0];
+  p.pad_left = g.pad_begin[1];
+  return p;
+}
+
+struct Call {
+  const MaxPoolPlan* plan;
+  const float* src;
+  float* dst;
+};
+
+// Output rows split evenly over the backend's threads.
+void run_plan(const MaxPoolPlan& p, const float* src, float* dst) {
+  Call call{&p, src, dst};
+  sparse_parallel(
+      num_threads(),
+      [](void* data, int t, int T) {
+        const Call& c = *static_cast<const Call*>(data);
+        const int64_t rows = c.plan->n * c.plan->out_h;
+        max_pool_nhwc_avx512(*c.plan, c.src, c.dst, rows * t / T, rows * (t + 1) / T);
+      },
+      &call);
+}
+
+}  // namespace
+
+std::unique_ptr<kernels::Kernel> make_own_max_pool(
+    const Build& b, const ops::WindowGeometry& g,
+    const dnnl::pooling_v2_forward::primitive_desc& pd) {
+  if (switched_off() || !max_pool_isa_available() || g.rank() != 2 || !is_nhwc(pd.src_desc()) ||
+      !is_nhwc(pd.dst_desc()))
+    return nullptr;
+  auto plan = std::make_shared<MaxPoolPlan>(plan_of(b, g));
+  auto k = std::make_unique<OnednnKernel>(b.context);
+  const dnnl::memory in = k->input_as(0, plain_md(b.in_shape(0), dt::f32), pd.src_desc());
+  const dnnl::memory out = k->output_as(0, plain_md(b.out_shape(0), dt::f32), pd.dst_desc());
+  k->add_function_step(
+      [plan, in, out] {
+        run_plan(*plan, static_cast<const float*>(in.get_data_handle()),
+                 static_cast<float*>(out.get_data_handle()));
+      },
+      "loop:maxpool_avx512:nhwc");
+  return k;
+}
+
+}  // namespace frugal::kernels::cpu
