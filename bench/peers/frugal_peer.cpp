@@ -1,16 +1,19 @@
 // Times one ONNX model in a frugal Session in process, and prints the JSON that ort_run.js
 // prints for ONNX Runtime (per-iteration milliseconds and the first output), so that
 // compare.py can alternate the two on the same file and input. With --profile it also
-// times every step (Session::set_observer) and reports the mean per node.
+// times every step (Session::set_observer) and reports the mean per node ("ms") and the
+// median ("ms_median": on a shared machine, the figure a preempted run does not move).
 //
 //   frugal_peer --model M.onnx [--input x.npy [--input y.npy ...] | --shape 1x3x224x224 --seed 1]
 //               [--threads 1] [--iters 20] [--warmup 3] [--backend cpu,ref]
 //               [--precision fp32|bf16|int8] [--no-optimize] [--profile] [--no-output]
 //   frugal_peer --model M.onnx --describe      (the inputs' names and shapes, as JSON)
 //   frugal_peer --model M.onnx --rebatch OUT.onnx   (the same model, batch dimension symbolic)
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <numeric>
 #include <string>
 #include <vector>
 
@@ -130,12 +133,22 @@ std::vector<std::string> with_precision(std::vector<std::string> backends,
 }
 
 struct StepTimer final : runtime::NodeObserver {
-  std::vector<double> total_ms;
+  std::vector<std::vector<double>> ms;  // per step, one entry per run
   Clock::time_point t0;
   void before(size_t) override { t0 = Clock::now(); }
   void after(size_t step) override {
-    if (step >= total_ms.size()) total_ms.resize(step + 1, 0.0);
-    total_ms[step] += std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    if (step >= ms.size()) ms.resize(step + 1);
+    ms[step].push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+  }
+  double mean(size_t step) const {
+    if (step >= ms.size() || ms[step].empty()) return 0.0;
+    return std::accumulate(ms[step].begin(), ms[step].end(), 0.0) / ms[step].size();
+  }
+  double median(size_t step) const {
+    if (step >= ms.size() || ms[step].empty()) return 0.0;
+    std::vector<double> v = ms[step];
+    std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+    return v[v.size() / 2];
   }
 };
 
@@ -233,12 +246,12 @@ int run(const Args& a) {
       std::string op = as.op_type;
       if (n.has_attr(ops::kPostOpsAttr))
         for (const auto& e : n.attr_strings(ops::kPostOpsAttr)) op += "+" + e;
-      j["profile"].push_back(
-          {{"node", as.node_name},
-           {"op", op},
-           {"backend", as.backend},
-           {"impl", as.impl},
-           {"ms", k < timer.total_ms.size() ? timer.total_ms[k] / a.iters : 0.0}});
+      j["profile"].push_back({{"node", as.node_name},
+                              {"op", op},
+                              {"backend", as.backend},
+                              {"impl", as.impl},
+                              {"ms", timer.mean(k)},
+                              {"ms_median", timer.median(k)}});
     }
   }
   std::printf("%s\n", j.dump().c_str());

@@ -5,7 +5,8 @@
 //
 //   node ort_run.js --model M.onnx [--input x.npy [--input y.npy ...] | --shape 1x3x224x224 --seed 1]
 //                   [--threads 1] [--iters 20] [--warmup 3] [--no-output] [--profile]
-// --profile adds ORT's own per-node times (its profiler, mean ms per iteration).
+// --profile adds ORT's own per-node times (its profiler, mean ms per iteration, and the
+// median, ms_median: on a shared machine, the figure a preempted run does not move).
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -93,9 +94,15 @@ function readProfile(session, prefix, runs) {
   for (const e of events) {
     if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time')) continue;
     const name = e.name.slice(0, -'_kernel_time'.length);
-    const n = nodes.get(name) || {node: name, op: e.args && e.args.op_name, ms: 0};
+    const n = nodes.get(name) || {node: name, op: e.args && e.args.op_name, ms: 0, runs: []};
     n.ms += e.dur / 1000 / runs;
+    n.runs.push(e.dur / 1000);
     nodes.set(name, n);
+  }
+  for (const n of nodes.values()) {
+    n.runs.sort((x, y) => x - y);
+    n.ms_median = n.runs[Math.floor(n.runs.length / 2)];
+    delete n.runs;
   }
   return Array.from(nodes.values());
 }

@@ -1,11 +1,10 @@
 // frugal's own 2-D MaxPool on channels-last (NHWC) activations. oneDNN 2.6's pooling
-// reads NHWC 1.8-4.6x slower than a direct loop on the max-pools of squeezenet1_1 (64
-// channels of 111x111 at batch 1: 0.24 against 0.13 ms; at batch 8, 6.2 against 1.3 ms;
-// bench/RESULTS.md, "MaxPool on channels-last"), and every CNN whose convolutions run NHWC
-// has its max-pools there too. The kernel runs where oneDNN's pooling would read and write
-// NHWC (the producer's layout, kernels/cpu/layout.h), so the layout negotiation is the same
-// as for oneDNN's primitive: only the loop changes. FRUGAL_NO_OWN_MAXPOOL=1 keeps oneDNN's
-// (the A/B switch).
+// on NHWC took 1.7x the time of this loop on squeezenet1_1's three max-pools at batch 1
+// (0.45 against 0.27 ms a run; bench/RESULTS.md, "MaxPool on channels-last"), and every CNN
+// whose convolutions run NHWC has its max-pools there too. The kernel runs where oneDNN's
+// pooling would read and write NHWC (the producer's layout, kernels/cpu/layout.h), so the
+// layout negotiation is the same as for oneDNN's primitive: only the loop changes.
+// FRUGAL_NO_OWN_MAXPOOL=1 keeps oneDNN's (the A/B switch).
 #pragma once
 
 #include <cstdint>
