@@ -104,23 +104,10 @@ DwPlan plan_of(const Build& b, const ops::WindowGeometry& g, const dnnl::memory:
   return p;
 }
 
-struct Call {
-  const DwPlan* plan;
-  const float* src;
-  float* dst;
-};
-
 // Items split evenly over the backend's threads.
 void run_plan(const DwPlan& p, const float* src, float* dst) {
-  Call call{&p, src, dst};
-  sparse_parallel(
-      num_threads(),
-      [](void* data, int t, int T) {
-        const Call& c = *static_cast<const Call*>(data);
-        const int64_t items = dw_items(*c.plan);
-        dw_run_avx512(*c.plan, c.src, c.dst, items * t / T, items * (t + 1) / T);
-      },
-      &call);
+  parallel_split(num_threads(), dw_items(p),
+                 [&](int64_t begin, int64_t end) { dw_run_avx512(p, src, dst, begin, end); });
 }
 
 // FRUGAL_OWN_DW: "auto" (the fastest of the own kernel's two variants and oneDNN's,

@@ -44,23 +44,11 @@ MaxPoolPlan plan_of(const Build& b, const ops::WindowGeometry& g) {
   return p;
 }
 
-struct Call {
-  const MaxPoolPlan* plan;
-  const float* src;
-  float* dst;
-};
-
 // Output rows split evenly over the backend's threads.
 void run_plan(const MaxPoolPlan& p, const float* src, float* dst) {
-  Call call{&p, src, dst};
-  sparse_parallel(
-      num_threads(),
-      [](void* data, int t, int T) {
-        const Call& c = *static_cast<const Call*>(data);
-        const int64_t rows = c.plan->n * c.plan->out_h;
-        max_pool_nhwc_avx512(*c.plan, c.src, c.dst, rows * t / T, rows * (t + 1) / T);
-      },
-      &call);
+  parallel_split(num_threads(), p.n * p.out_h, [&](int64_t begin, int64_t end) {
+    max_pool_nhwc_avx512(p, src, dst, begin, end);
+  });
 }
 
 }  // namespace
