@@ -243,10 +243,11 @@ ir::Graph remove_dead_nodes(const ir::Graph& in, PassReport& report) {
 }
 
 // The order passes.h lists, with fuse_layer_norm, fuse_gelu and fuse_attention
-// (fuse_patterns.h) after remove_identities.
-Optimized optimize(const ir::Graph& graph, const ops::InferOptions& options, bool keep_attention) {
+// (fuse_patterns.h) after remove_identities, and fuse_squeeze_excite after fuse_activations.
+Optimized optimize(const ir::Graph& graph, const ops::InferOptions& options, bool keep_attention,
+                   bool squeeze_excite) {
   Optimized r;
-  r.passes.resize(9);
+  r.passes.resize(10);
   r.graph = fold_constants(graph, options, r.passes[0]);
   r.graph = remove_identities(r.graph, r.passes[1]);
   r.graph = fuse_layer_norm(r.graph, options, r.passes[2]);
@@ -258,7 +259,11 @@ Optimized optimize(const ir::Graph& graph, const ops::InferOptions& options, boo
   r.graph = fold_batch_norm(r.graph, r.passes[5]);
   r.graph = fuse_residual_add(r.graph, options, r.passes[6]);
   r.graph = fuse_activations(r.graph, options, r.passes[7]);
-  r.graph = remove_dead_nodes(r.graph, r.passes[8]);
+  if (squeeze_excite)
+    r.graph = fuse_squeeze_excite(r.graph, options, r.passes[8]);
+  else
+    r.passes[8] = {"fuse_squeeze_excite", 0, {}};
+  r.graph = remove_dead_nodes(r.graph, r.passes[9]);
   return r;
 }
 

@@ -25,4 +25,13 @@ ir::Graph fuse_gelu(const ir::Graph& graph, const ops::InferOptions& options, Pa
 ir::Graph fuse_attention(const ir::Graph& graph, const ops::InferOptions& options,
                          PassReport& report);
 
+// A squeeze-and-excitation block, GlobalAveragePool(X) -> 1x1 Conv (any activation
+// post-ops) -> 1x1 Conv (one sigmoid or hardsigmoid post-op) -> Mul by X, becomes one
+// SqueezeExcite node (domain "frugal", ops/squeeze_excite.h). The Convs must be dense 1x1
+// products (constant weights, constant or no bias, group 1, no padding, unit strides);
+// the pool, the Convs and their outputs must feed only the next step. Runs after
+// fuse_activations. Needs shapes (`options`).
+ir::Graph fuse_squeeze_excite(const ir::Graph& graph, const ops::InferOptions& options,
+                              PassReport& report);
+
 }  // namespace frugal::passes

@@ -60,10 +60,12 @@ struct Optimized {
 };
 
 // All of the above in order: fold_constants, remove_identities, fuse_layer_norm, fuse_gelu,
-// fuse_attention, fold_batch_norm, fuse_residual_add, fuse_activations, remove_dead_nodes.
+// fuse_attention, fold_batch_norm, fuse_residual_add, fuse_activations, fuse_squeeze_excite,
+// remove_dead_nodes.
 // `keep_attention`: fuse_attention is skipped (reported with no change), so that an emulating
-// backend still runs attention's two MatMuls in its number formats.
+// backend still runs attention's two MatMuls in its number formats. `squeeze_excite` false:
+// fuse_squeeze_excite is skipped likewise (the Session's choice: runtime/plan.cpp).
 Optimized optimize(const ir::Graph& graph, const ops::InferOptions& options,
-                   bool keep_attention = false);
+                   bool keep_attention = false, bool squeeze_excite = true);
 
 }  // namespace frugal::passes

@@ -150,13 +150,26 @@ void make_backends(Plan& p) {
   for (auto& b : p.backends) p.default_list.push_back(b.get());
 }
 
+// A squeeze-and-excitation block becomes one node only for a first-choice backend that
+// computes float32 on the host (its 1x1 Convs stay Convs for a GPU backend, for int8 and
+// bf16 variants that quantize them, and for an emulator), and only without per-node backend
+// lists, which may name the Convs.
+bool fuse_squeeze_excite(const Plan& p, bool emulated) {
+  if (emulated || p.default_list.empty() || !p.options.node_backends.empty()) return false;
+  const kernels::Backend& first = *p.default_list.front();
+  const DeviceKind kind = first.device().kind();
+  return (kind == DeviceKind::kHost || kind == DeviceKind::kHostCores) &&
+         kernels::backend_traits(first.name()).format == "fp32";
+}
+
 void optimize(Plan& p) {
   if (p.options.optimize) {
     // An emulator (--format) computes attention's MatMuls in its number formats only while
     // they stay MatMuls: no attention fusion for it.
     const bool emulated = !p.default_list.empty() &&
                           kernels::backend_traits(p.default_list.front()->name()).reads_format;
-    passes::Optimized o = passes::optimize(p.graph, p.options.infer, emulated);
+    passes::Optimized o =
+        passes::optimize(p.graph, p.options.infer, emulated, fuse_squeeze_excite(p, emulated));
     p.graph = std::move(o.graph);
     p.passes = std::move(o.passes);
   }

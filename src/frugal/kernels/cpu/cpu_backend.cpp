@@ -10,8 +10,10 @@
 #include "frugal/kernels/cpu/factories.h"
 #include "frugal/kernels/cpu/post_ops.h"
 #include "frugal/kernels/cpu/sparse_kernels.h"
+#include "frugal/kernels/cpu/squeeze_excite.h"
 #include "frugal/ops/binary_layer.h"
 #include "frugal/ops/block_circulant.h"
+#include "frugal/ops/squeeze_excite.h"
 
 namespace frugal::kernels::cpu {
 
@@ -85,13 +87,14 @@ const std::map<std::string, OpEntry>& op_table() {
 }
 
 // Operators of frugal's own domain: the binary layers (ops/binary_layer.h; their weight
-// bits are uint64) and Attention (ops/attention.cpp).
+// bits are uint64), Attention (ops/attention.cpp) and SqueezeExcite.
 const std::map<std::string, OpEntry>& frugal_op_table() {
   static const std::map<std::string, OpEntry> table{
       {ops::binary::kGemm, {make_binary_gemm, false, 1}},
       {ops::binary::kConv, {make_binary_conv, false, 1}},
       {"Attention", {make_attention, false}},
       {ops::kBlockCirculant, {make_block_circulant, false}},  // ops/block_circulant.h
+      {ops::kSqueezeExcite, {make_squeeze_excite, false}},    // ops/squeeze_excite.h
   };
   return table;
 }

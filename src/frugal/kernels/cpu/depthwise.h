@@ -50,6 +50,10 @@ int64_t dw_items(const DwPlan& p);
 // Runs items [begin, end) (AVX-512; the caller checks dw_isa_available()).
 void dw_run_avx512(const DwPlan& p, const float* src, float* dst, int64_t begin, int64_t end);
 bool dw_isa_available();
+// The post-ops (the kinds make_own_depthwise accepts; others are skipped, so the caller
+// checks dw_post_ops_cover) in place on `n` floats (AVX-512, as dw_run_avx512).
+void dw_post_ops_avx512(float* v, int64_t n, const std::vector<ops::PostOp>& ops);
+bool dw_post_ops_cover(const std::vector<ops::PostOp>& ops);
 
 // The own kernel for a Conv node whose oneDNN convolution is `pd`, or null: the node is
 // not a case it covers, FRUGAL_OWN_DW is unset or off (the default), or under

@@ -273,6 +273,16 @@ void dw_run_avx512(const DwPlan& p, const float* src, float* dst, int64_t begin,
   fn(p, src, dst, begin, end);
 }
 
+void dw_post_ops_avx512(float* v, int64_t n, const std::vector<ops::PostOp>& ops) {
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 lanes =
+        n - i >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << (n - i)) - 1);
+    __m512 x = _mm512_maskz_loadu_ps(lanes, v + i);
+    post_ops(&x, 1, ops);
+    _mm512_mask_storeu_ps(v + i, lanes, x);
+  }
+}
+
 #pragma GCC pop_options
 
 }  // namespace frugal::kernels::cpu

@@ -18,6 +18,14 @@
 #include "frugal/kernels/cpu/threads.h"
 
 namespace frugal::kernels::cpu {
+
+bool dw_post_ops_cover(const std::vector<ops::PostOp>& ops) {
+  using K = ops::PostOp::Kind;
+  for (const ops::PostOp& op : ops)
+    if (op.kind == K::kSum || op.kind == K::kGelu || op.kind == K::kGeluTanh) return false;
+  return true;
+}
+
 namespace {
 
 using dt = dnnl::memory::data_type;
@@ -43,10 +51,7 @@ DwStrides strides_of(const dnnl::memory::desc& md) {
 std::vector<ops::PostOp> covered_post_ops(const ir::Node& node) {
   if (!ops::has_post_ops(node)) return {};
   std::vector<ops::PostOp> list = ops::post_ops_of(node);
-  using K = ops::PostOp::Kind;
-  for (const ops::PostOp& op : list)
-    if (op.kind == K::kSum || op.kind == K::kGelu || op.kind == K::kGeluTanh)
-      not_covered("post-op sum or GELU");
+  if (!dw_post_ops_cover(list)) not_covered("post-op sum or GELU");
   return list;
 }
 

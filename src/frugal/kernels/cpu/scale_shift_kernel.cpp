@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "frugal/kernels/cpu/channels_last.h"
 #include "frugal/kernels/cpu/factories.h"
 #include "frugal/kernels/cpu/post_ops.h"
 #include "frugal/kernels/cpu/sparse_kernels.h"
@@ -29,11 +30,12 @@ struct Clamp {
   float lo = -INFINITY, hi = INFINITY;
 };
 
-class ScaleShiftKernel final : public kernels::Kernel, public LayoutNegotiable {
+class ScaleShiftKernel final : public kernels::Kernel, public ChannelsLastIo {
  public:
   ScaleShiftKernel(const Shape& x, std::vector<float> scale, std::vector<float> shift, Clamp clamp,
                    std::vector<ops::PostOp> rest)
-      : x_(x),
+      : ChannelsLastIo(x),
+        x_(x),
         scale_(std::move(scale)),
         shift_(std::move(shift)),
         clamp_(clamp),
@@ -56,22 +58,6 @@ class ScaleShiftKernel final : public kernels::Kernel, public LayoutNegotiable {
   }
   std::string impl() const override { return "loop:scale_shift"; }
 
-  std::optional<OpaqueLayout> native_output(size_t index) const override {
-    if (index != 0 || x_.size() != 4) return std::nullopt;
-    const dnnl::memory::desc md(x_, dnnl::memory::data_type::f32, dnnl::memory::format_tag::nhwc);
-    return OpaqueLayout{layout_key(md), md.get_size()};
-  }
-  std::optional<OpaqueLayout> native_input(size_t index) const override {
-    return native_output(index);  // the same channels-last layout of the same shape
-  }
-  void adopt_native_output(size_t index) override {
-    FRUGAL_CHECK(index == 0 && x_.size() == 4, "no native layout to adopt for this output");
-    channels_last_ = true;
-  }
-  void adopt_native_input(size_t index) override {
-    FRUGAL_CHECK(index == 0 && x_.size() == 4, "no native layout to adopt for this input");
-    in_channels_last_ = true;
-  }
 
  private:
   // A thread takes at least this many elements (1 MiB of input): DenseNet's BN passes at
@@ -89,7 +75,7 @@ class ScaleShiftKernel final : public kernels::Kernel, public LayoutNegotiable {
     int64_t n() const { return k->x_[0]; }
     int64_t c() const { return k->x_[1]; }
     int64_t hw() const { return shape_numel(k->x_) / (n() * c()); }
-    bool by_planes() const { return !k->in_channels_last_ && !k->channels_last_; }
+    bool by_planes() const { return !k->in_channels_last_ && !k->out_channels_last_; }
     int64_t tiles() const { return (hw() + kS - 1) / kS; }
     int64_t units() const { return by_planes() ? n() * c() : n() * tiles(); }
     void unit(int64_t u) const {
@@ -100,9 +86,9 @@ class ScaleShiftKernel final : public kernels::Kernel, public LayoutNegotiable {
       const int64_t b = u / tiles(), s0 = (u % tiles()) * kS, sn = std::min(kS, hw() - s0);
       const float* src = in + b * c() * hw();
       float* dst = out + b * c() * hw();
-      if (k->in_channels_last_ && k->channels_last_) {
+      if (k->in_channels_last_ && k->out_channels_last_) {
         k->rows(src + s0 * c(), dst + s0 * c(), c(), sn);
-      } else if (k->channels_last_) {
+      } else if (k->out_channels_last_) {
         k->plain_to_channels_last(src, dst, c(), hw(), s0, sn);
       } else {
         k->channels_last_to_plain(src, dst, c(), hw(), s0, sn);
@@ -159,8 +145,6 @@ class ScaleShiftKernel final : public kernels::Kernel, public LayoutNegotiable {
   std::vector<float> scale_, shift_;
   Clamp clamp_;
   std::vector<ops::PostOp> rest_;
-  bool channels_last_ = false;     // output NHWC
-  bool in_channels_last_ = false;  // input NHWC
 };
 
 // s = scale / sqrt(var + epsilon), t = B - mean * s, per channel; false when a parameter is
