@@ -35,14 +35,31 @@ class SqueezeExciteKernel final : public kernels::Kernel, public ChannelsLastIo 
   SqueezeExciteKernel(const Shape& x, int64_t cr, Weights w, const SeLoops& loops)
       : ChannelsLastIo(x), x_(x), cr_(cr), w_(std::move(w)), loops_(loops) {}
 
+  // Three passes, each shared among the backend's threads when its work pays for their
+  // wake-up: the channel sums (parts of each image's positions), the gates (one image
+  // each), the scaling (positions).
   void run(ops::KernelContext& ctx) override {
     const float* x = ctx.input(0).data<float>();
     float* y = ctx.output(0).data<float>();
-    const int64_t n = x_[0], c = x_[1], hw = positions();
+    const int64_t n = x_[0], c = x_[1], hw = positions(), image = c * hw;
+    const int64_t parts = threads_for(image);  // per image
+    std::vector<double> sums(static_cast<size_t>(n * parts * c));
+    parallel_split(threads_for(n * image), n * parts, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i)
+        pool(x + (i / parts) * image, hw * (i % parts) / parts, hw * (i % parts + 1) / parts,
+             sums.data() + i * c);
+    });
     std::vector<float> g(static_cast<size_t>(n * c));
-    for (int64_t b = 0; b < n; ++b) gate(x + b * c * hw, g.data() + b * c);
-    Scale s{this, x, g.data(), y};
-    sparse_parallel(threads_for(shape_numel(x_)), &Scale::part, &s);
+    const bool gates_apart = n > 1 && n * c * cr_ >= kMinMacsPerThread;
+    parallel_split(gates_apart ? num_threads() : 1, n, [&](int64_t begin, int64_t end) {
+      for (int64_t b = begin; b < end; ++b)
+        gate(sums.data() + b * parts * c, parts, g.data() + b * c);
+    });
+    parallel_split(threads_for(n * image), hw, [&](int64_t p0, int64_t p1) {
+      for (int64_t b = 0; b < n; ++b)
+        loops_.scale(x + b * image, g.data() + b * c, hw, c, in_channels_last_, out_channels_last_,
+                     p0, p1, y + b * image);
+    });
   }
   std::string impl() const override { return "loop:squeeze_excite"; }
 
@@ -54,24 +71,35 @@ class SqueezeExciteKernel final : public kernels::Kernel, public ChannelsLastIo 
   static constexpr int64_t kMinFloatsPerThread = int64_t{1} << 18;
   // Positions summed in float before the sum joins the double total.
   static constexpr int64_t kPoolChunk = 256;
+  // The gates of a batch are shared among the threads from this many multiply-accumulates
+  // (a few microseconds of work).
+  static constexpr int64_t kMinMacsPerThread = int64_t{1} << 15;
 
   int64_t positions() const { return shape_numel(x_) / (x_[0] * x_[1]); }
-  int threads_for(int64_t floats) const {
+  static int threads_for(int64_t floats) {
     return static_cast<int>(
         std::clamp<int64_t>(floats / kMinFloatsPerThread, 1, int64_t{num_threads()}));
   }
 
-  // One image's gate g[C]: the mean over the positions, the two products and activations.
-  void gate(const float* x, float* g) const {
+  // Positions [p0, p1) of one image summed per channel into `total` (float sums over
+  // chunks, double across them).
+  void pool(const float* x, int64_t p0, int64_t p1, double* total) const {
     const int64_t c = x_[1], hw = positions();
-    Pool pool{this, x, std::vector<double>(static_cast<size_t>(c) * num_threads(), 0.0)};
-    const int parts = threads_for(c * hw);
-    pool.parts = parts;
-    sparse_parallel(parts, &Pool::part, &pool);
+    std::vector<float> chunk(static_cast<size_t>(c));
+    for (int64_t p = p0; p < p1; p += kPoolChunk) {
+      loops_.pool(x, hw, c, in_channels_last_, p, std::min(p1, p + kPoolChunk), chunk.data());
+      for (int64_t ch = 0; ch < c; ++ch) total[ch] += chunk[static_cast<size_t>(ch)];
+    }
+  }
+
+  // One image's gate g[C] from its `parts` partial channel sums: the mean, the two products
+  // and their activations.
+  void gate(const double* sums, int64_t parts, float* g) const {
+    const int64_t c = x_[1], hw = positions();
     std::vector<float> mean(static_cast<size_t>(c)), h(static_cast<size_t>(cr_));
     for (int64_t ch = 0; ch < c; ++ch) {
       double s = 0;
-      for (int t = 0; t < parts; ++t) s += pool.totals[static_cast<size_t>(t * c + ch)];
+      for (int64_t t = 0; t < parts; ++t) s += sums[t * c + ch];
       mean[static_cast<size_t>(ch)] = static_cast<float>(s / double(hw));
     }
     loops_.dense_rows(w_.w1.data(), w_.b1.empty() ? nullptr : w_.b1.data(), mean.data(), cr_, c,
@@ -92,42 +120,6 @@ class SqueezeExciteKernel final : public kernels::Kernel, public ChannelsLastIo 
     ops::apply_post_ops(ops, t, nullptr);
     std::memcpy(v, t.data<float>(), static_cast<size_t>(n) * sizeof(float));
   }
-
-  // The channel sums of one image, positions split among `parts` threads.
-  struct Pool {
-    const SqueezeExciteKernel* k;
-    const float* x;
-    std::vector<double> totals;  // [part][C]
-    int parts = 1;
-    static void part(void* d, int t, int T) {
-      auto* p = static_cast<Pool*>(d);
-      const SqueezeExciteKernel& k = *p->k;
-      const int64_t c = k.x_[1], hw = k.positions();
-      std::vector<float> sums(static_cast<size_t>(c));
-      double* total = p->totals.data() + static_cast<size_t>(t) * c;
-      for (int64_t p0 = hw * t / T, end = hw * (t + 1) / T; p0 < end; p0 += kPoolChunk) {
-        k.loops_.pool(p->x, hw, c, k.in_channels_last_, p0, std::min(end, p0 + kPoolChunk),
-                      sums.data());
-        for (int64_t ch = 0; ch < c; ++ch) total[ch] += sums[static_cast<size_t>(ch)];
-      }
-    }
-  };
-
-  // Y = X * g over all images, positions split among the threads.
-  struct Scale {
-    const SqueezeExciteKernel* k;
-    const float* x;
-    const float* g;
-    float* y;
-    static void part(void* d, int t, int T) {
-      const auto* s = static_cast<const Scale*>(d);
-      const SqueezeExciteKernel& k = *s->k;
-      const int64_t c = k.x_[1], hw = k.positions(), image = c * hw;
-      for (int64_t b = 0; b < k.x_[0]; ++b)
-        k.loops_.scale(s->x + b * image, s->g + b * c, hw, c, k.in_channels_last_,
-                       k.out_channels_last_, hw * t / T, hw * (t + 1) / T, s->y + b * image);
-    }
-  };
 
   Shape x_;
   int64_t cr_;
