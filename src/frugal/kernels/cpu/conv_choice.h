@@ -1,8 +1,9 @@
 // Which oneDNN convolution implementation and activation layout a Conv node runs, chosen by
-// two switches kept for measurement (bench/RESULTS.md, "Convolution implementations and
-// layouts, session 10"): on this machine's AVX-512 cores oneDNN 2.6's first choice
-// (brgconv on nhwc) was the fastest or within the noise on every ResNet-50 layer, so both
-// default to oneDNN's own order and change nothing.
+// two switches kept for measurement, both off by default (bench/RESULTS.md, "Convolution
+// implementation and layout by measurement, session 10"): nChw16c lost 5-12 % against
+// oneDNN 2.6's first choice (brgconv on nhwc) on three of four CNNs, and the timed choice
+// gained at most 3-4 % while costing seconds of session init and picking different kernels
+// (different last bits) from one process to the next on a loaded machine.
 //
 // FRUGAL_CONV_LAYOUT=blocked: activations in nChw16c (the blocked layout of oneDNN's direct
 // jit kernels and of NCHWc engines) instead of the layout oneDNN prefers.
