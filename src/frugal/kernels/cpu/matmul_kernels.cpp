@@ -7,6 +7,7 @@
 
 #include "frugal/kernels/cpu/factories.h"
 #include "frugal/kernels/cpu/post_ops.h"
+#include "frugal/kernels/cpu/squeeze_excite.h"
 
 namespace frugal::kernels::cpu {
 namespace {
@@ -70,6 +71,7 @@ std::optional<RowsView> as_rows(const Build& b) {
 }  // namespace
 
 std::unique_ptr<kernels::Kernel> make_gemm(const Build& b) {
+  if (auto gemv = make_gemv(b)) return gemv;
   const ir::Node& n = b.node();
   const bool trans_a = n.attr_int("transA", 0) != 0;
   const bool trans_b = n.attr_int("transB", 0) != 0;

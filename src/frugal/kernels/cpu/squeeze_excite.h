@@ -42,4 +42,8 @@ const SeLoops& se_loops_avx512();  // only where dw_isa_available() (depthwise.h
 
 std::unique_ptr<kernels::Kernel> make_squeeze_excite(const Build& b);
 
+// A Gemm of one row by constant transposed weights run on the same dot loop
+// (gemv_kernel.cpp), or null when the node is not that case (make_gemm then builds oneDNN's).
+std::unique_ptr<kernels::Kernel> make_gemv(const Build& b);
+
 }  // namespace frugal::kernels::cpu
