@@ -6,4 +6,5 @@ cd "$(dirname "$0")/.."
 [ -f build/build.ninja ] || cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j "${FRUGAL_JOBS:-$(nproc)}"
 cd build
-ctest --output-on-failure -j "${FRUGAL_JOBS:-$(nproc)}" "$@"
+# --timeout: the limit of any test that sets none (a hang fails, named, in 30 minutes).
+ctest --output-on-failure --timeout 1800 -j "${FRUGAL_JOBS:-$(nproc)}" "$@"

@@ -3,10 +3,14 @@
 #include <gtest/gtest.h>
 #include <onnx/onnx_pb.h>
 
+#include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <thread>
 
 #include "frugal/core/rng.h"
@@ -130,9 +134,33 @@ TEST(OnnxIo, LoadsFromARegularFileAndFromAPipe) {
   std::ofstream(file, std::ios::binary) << bytes;
   fs::remove(fifo);
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
-  std::thread writer([&] { std::ofstream(fifo, std::ios::binary) << bytes; });
-  const ir::Graph from_pipe = ir::load_onnx(fifo.string());
+  // The loader must open the pipe once. Opened, closed and opened again (as it once was),
+  // the pipe loses what a quick writer wrote and left meanwhile (or the write fails, no
+  // reader left), and the second open waits forever for a writer: it hung a CI run. The
+  // writer here is as quick as can be (it opens the moment the loader does, writes and
+  // leaves); a loader still waiting after 20 s is released (an open for writing and a
+  // close give it end of file) and the test fails instead of hanging.
+  struct sigaction ignore = {}, previous = {};
+  ignore.sa_handler = SIG_IGN;
+  ::sigaction(SIGPIPE, &ignore, &previous);
+  bool written = false;
+  std::thread writer([&] {
+    int fd;
+    while ((fd = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC)) < 0 && errno == ENXIO)
+      std::this_thread::yield();
+    written =
+        fd >= 0 && ::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size());
+    if (fd >= 0) ::close(fd);
+  });
+  auto loading = std::async(std::launch::async, [&] { return ir::load_onnx(fifo.string()); });
+  const bool waited_forever =
+      loading.wait_for(std::chrono::seconds(20)) == std::future_status::timeout;
+  if (waited_forever) ::close(::open(fifo.c_str(), O_WRONLY | O_CLOEXEC));
   writer.join();
+  ::sigaction(SIGPIPE, &previous, nullptr);
+  ASSERT_FALSE(waited_forever) << "the loader waited for a second writer";
+  EXPECT_TRUE(written) << "the loader closed the pipe before its writer wrote";
+  const ir::Graph from_pipe = loading.get();
   const ir::Graph from_file = ir::load_onnx(file.string());
   const ir::Graph from_memory = ir::parse_onnx(bytes.data(), bytes.size(), "memory", ".");
   for (const ir::Graph* g : {&from_pipe, &from_file}) {

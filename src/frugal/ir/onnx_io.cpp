@@ -66,17 +66,11 @@ std::string read_file(const std::string& path) {
 class FileBytes {
  public:
   explicit FileBytes(const std::string& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    // stat, not open, decides: a pipe is opened once only, by read_file. Opened here and
+    // closed, its writer could write everything into the pipe meanwhile and leave, its
+    // bytes lost with the last reader and the second open waiting for a writer forever.
     struct stat st {};
-    if (fd >= 0 && ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
-      void* p = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ,
-                       MAP_PRIVATE | MAP_POPULATE, fd, 0);
-      if (p != MAP_FAILED) {
-        map_ = p;
-        size_ = static_cast<size_t>(st.st_size);
-      }
-    }
-    if (fd >= 0) ::close(fd);
+    if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) map(path);
     if (!map_) copy_ = read_file(path);  // and its errors: missing, directory, unreadable
   }
   FileBytes(const FileBytes&) = delete;
@@ -92,6 +86,21 @@ class FileBytes {
   }
 
  private:
+  void map(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+      void* p = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ,
+                       MAP_PRIVATE | MAP_POPULATE, fd, 0);
+      if (p != MAP_FAILED) {
+        map_ = p;
+        size_ = static_cast<size_t>(st.st_size);
+      }
+    }
+    ::close(fd);
+  }
+
   void* map_ = nullptr;
   size_t size_ = 0;
   std::string copy_;
