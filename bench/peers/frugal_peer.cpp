@@ -2,11 +2,13 @@
 // prints for ONNX Runtime (per-iteration milliseconds and the first output), so that
 // compare.py can alternate the two on the same file and input. With --profile it also
 // times every step (Session::set_observer) and reports the mean per node ("ms") and the
-// median ("ms_median": on a shared machine, the figure a preempted run does not move).
+// median ("ms_median": on a shared machine, the figure a preempted run does not move); with
+// --init-stages, where session init went (load, then runtime/compile_stages.h's stages).
 //
 //   frugal_peer --model M.onnx [--input x.npy [--input y.npy ...] | --shape 1x3x224x224 --seed 1]
 //               [--threads 1] [--iters 20] [--warmup 3] [--backend cpu,ref]
 //               [--precision fp32|bf16|int8] [--no-optimize] [--profile] [--no-output]
+//               [--init-stages]
 //   frugal_peer --model M.onnx --describe      (the inputs' names and shapes, as JSON)
 //   frugal_peer --model M.onnx --rebatch OUT.onnx   (the same model, batch dimension symbolic)
 #include <algorithm>
@@ -27,6 +29,7 @@
 #include "frugal/kernels/thread_environment.h"
 #include "frugal/ops/post_ops.h"
 #include "frugal/runtime/calibrate.h"
+#include "frugal/runtime/compile_stages.h"
 #include "frugal/runtime/session.h"
 
 using namespace frugal;
@@ -41,7 +44,7 @@ struct Args {
   uint32_t seed = 1;
   int threads = 1, iters = 20, warmup = 3;
   std::vector<std::string> backends{"cpu", "ref"};
-  bool optimize = true, profile = false, output = true, describe = false;
+  bool optimize = true, profile = false, output = true, describe = false, init_stages = false;
   std::string rebatch;  // write the model with a symbolic batch dimension here
 };
 
@@ -83,6 +86,8 @@ Args parse(int argc, char** argv) {
       a.optimize = false;
     else if (k == "--profile")
       a.profile = true;
+    else if (k == "--init-stages")
+      a.init_stages = true;
     else if (k == "--no-output")
       a.output = false;
     else if (k == "--describe")
@@ -168,7 +173,11 @@ int describe(const ir::Graph& g) {
 
 int run(const Args& a) {
   const auto load_start = Clock::now();  // init_ms: file read to session ready, as ORT's create()
+  const double load_cpu_start = runtime::thread_cpu_ms();
   const ir::Graph g = ir::load_onnx(a.model);
+  const double load_cpu_ms = runtime::thread_cpu_ms() - load_cpu_start;
+  const double load_ms =
+      std::chrono::duration<double, std::milli>(Clock::now() - load_start).count();
   if (a.describe) return describe(g);
   if (!a.rebatch.empty()) {
     // The zoo exports batch 1; ONNX Runtime then refuses other batches.
@@ -237,6 +246,13 @@ int run(const Args& a) {
     std::vector<float> data(out[0].numel());
     for (int64_t i = 0; i < out[0].numel(); ++i) data[i] = static_cast<float>(out[0].at_double(i));
     j["output"]["data"] = data;
+  }
+  if (a.init_stages) {
+    j["init_stages"] = nlohmann::json::array(
+        {{{"stage", "load_onnx"}, {"cpu_ms", load_cpu_ms}, {"wall_ms", load_ms}}});
+    for (const auto& st : runtime::last_compile_stages())
+      j["init_stages"].push_back(
+          {{"stage", st.stage}, {"cpu_ms", st.cpu_ms}, {"wall_ms", st.wall_ms}});
   }
   if (a.profile) {
     j["profile"] = nlohmann::json::array();

@@ -10,6 +10,7 @@
 #include "frugal/kernels/threads.h"
 #include "frugal/ops/cost.h"
 #include "frugal/passes/qdq_fold.h"
+#include "frugal/runtime/compile_stages.h"
 #include "frugal/runtime/memory_plan.h"
 #include "frugal/runtime/sum_in_place.h"
 
@@ -562,20 +563,27 @@ std::unique_ptr<Plan> compile(const ir::Graph& graph, SessionOptions options) {
   p->graph = graph;
   // Kernels are built for the thread count they will run with (place sets it per node).
   kernels::ThreadScope scope(p->options.threads);
+  StageClock clock;
   fold_qdq(*p);
+  clock.lap("fold_qdq");
   make_backends(*p);
   optimize(*p);
+  clock.lap("optimize");
   plan_threads(*p);
   place(*p);
+  clock.lap("place");
   find_fallbacks(*p);
   insert_transfers(*p);
   plan_liveness(*p);
   negotiate_quantized(*p);
   negotiate_layouts(*p);
+  clock.lap("negotiate");
   finish_builds(*p);
+  clock.lap("finish_builds");
   plan_concat_in_place(*p);  // after the layouts: it places only values that stayed plain
   plan_sum_in_place(*p);
   plan_memory_per_device(*p);
+  clock.lap("memory");
   return p;
 }
 
