@@ -1,7 +1,10 @@
 #include "frugal/kernels/thread_environment.h"
 
+#include "frugal/kernels/cpu/openmp_spin.h"
+
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <string>
 
@@ -43,6 +46,10 @@ TEST(ThreadEnvironment, CpuSpinDefaultSetUnlessTheUserChose) {
   EXPECT_EQ(spin->value, "10000");
   ASSERT_EQ(spin->user_choices.size(), 1u);
   EXPECT_EQ(spin->user_choices[0], "OMP_WAIT_POLICY");
+  // Chosen from the machine's load when applied: the quiet or the busy spin.
+  ASSERT_NE(spin->choose, nullptr);
+  const std::string chosen = spin->choose();
+  EXPECT_TRUE(chosen == cpu::kQuietSpinCount || chosen == cpu::kBusySpinCount) << chosen;
 
   SavedVariable keep_spin("GOMP_SPINCOUNT"), keep_policy("OMP_WAIT_POLICY");
   unsetenv("GOMP_SPINCOUNT");
@@ -51,7 +58,8 @@ TEST(ThreadEnvironment, CpuSpinDefaultSetUnlessTheUserChose) {
   ASSERT_EQ(set.size(), 1u);
   EXPECT_EQ(set[0], "GOMP_SPINCOUNT");
   ASSERT_NE(std::getenv("GOMP_SPINCOUNT"), nullptr);
-  EXPECT_STREQ(std::getenv("GOMP_SPINCOUNT"), "10000");
+  const std::string applied = std::getenv("GOMP_SPINCOUNT");
+  EXPECT_TRUE(applied == cpu::kQuietSpinCount || applied == cpu::kBusySpinCount) << applied;
   // Set once: a second call (the re-executed program) changes nothing, so no exec loop.
   EXPECT_TRUE(set_thread_environment_defaults().empty());
 
@@ -65,6 +73,28 @@ TEST(ThreadEnvironment, CpuSpinDefaultSetUnlessTheUserChose) {
   setenv("OMP_WAIT_POLICY", "passive", 1);
   EXPECT_TRUE(set_thread_environment_defaults().empty());
   EXPECT_EQ(std::getenv("GOMP_SPINCOUNT"), nullptr);
+  // What is in effect is what the user set.
+  const auto in_effect = thread_environment_in_effect();
+  const std::pair<std::string, std::string> policy{"OMP_WAIT_POLICY", "passive"};
+  EXPECT_NE(std::find(in_effect.begin(), in_effect.end(), policy), in_effect.end());
+  for (const auto& [name, value] : in_effect) EXPECT_NE(name, "GOMP_SPINCOUNT") << value;
+}
+
+// The spin's policy over made-up machines: short spin while quiet, none once the load already
+// exceeds the CPUs (other processes would take the cores the spinning worker holds).
+TEST(ThreadEnvironment, SpinCountFollowsTheLoad) {
+  EXPECT_STREQ(cpu::kQuietSpinCount, "10000");
+  EXPECT_STREQ(cpu::kBusySpinCount, "0");
+  EXPECT_EQ(cpu::openmp_spin_count(0.0, 2), cpu::kQuietSpinCount);
+  EXPECT_EQ(cpu::openmp_spin_count(1.5, 2), cpu::kQuietSpinCount);
+  EXPECT_EQ(cpu::openmp_spin_count(2.0, 2), cpu::kQuietSpinCount);  // exactly full: not busier
+  EXPECT_EQ(cpu::openmp_spin_count(2.01, 2), cpu::kBusySpinCount);
+  EXPECT_EQ(cpu::openmp_spin_count(11.5, 2), cpu::kBusySpinCount);
+  EXPECT_EQ(cpu::openmp_spin_count(11.5, 64), cpu::kQuietSpinCount);
+  EXPECT_EQ(cpu::openmp_spin_count(1.5, 1), cpu::kBusySpinCount);
+  // Unknown load or CPU count: the quiet default.
+  EXPECT_EQ(cpu::openmp_spin_count(-1.0, 2), cpu::kQuietSpinCount);
+  EXPECT_EQ(cpu::openmp_spin_count(50.0, 0), cpu::kQuietSpinCount);
 }
 
 }  // namespace

@@ -31,9 +31,21 @@ std::vector<std::string> set_thread_environment_defaults() {
     bool chosen = is_set(e.name);
     for (const auto& c : e.user_choices) chosen = chosen || is_set(c);
     if (chosen) continue;
-    if (setenv(e.name.c_str(), e.value.c_str(), 1) == 0) set.push_back(e.name);
+    const std::string value = e.choose ? e.choose() : e.value;
+    if (setenv(e.name.c_str(), value.c_str(), 1) == 0) set.push_back(e.name);
   }
   return set;
+}
+
+std::vector<std::pair<std::string, std::string>> thread_environment_in_effect() {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& e : entries()) {
+    std::vector<std::string> names{e.name};
+    names.insert(names.end(), e.user_choices.begin(), e.user_choices.end());
+    for (const auto& n : names)
+      if (is_set(n)) out.emplace_back(n, std::getenv(n.c_str()));
+  }
+  return out;
 }
 
 void apply_thread_environment(char** argv) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace frugal::kernels {
@@ -14,6 +15,10 @@ struct EnvironmentDefault {
   // The default stays unset when the user set any of these (or `name` itself): the user's
   // choice of the runtime's behaviour wins.
   std::vector<std::string> user_choices;
+  // When set, computes the value at the moment the default is applied (before the runtime
+  // loads), e.g. from how busy the machine is; `value` is then what it gives on a quiet
+  // machine. Registered by the backend, so the policy stays inside it.
+  std::string (*choose)() = nullptr;
 };
 void register_thread_environment(EnvironmentDefault entry);
 
@@ -24,6 +29,11 @@ std::vector<EnvironmentDefault> thread_environment();
 // in this process's environment. Returns the names it set: when not empty, the runtime has
 // already read its environment, and only a new process image (execv) applies them.
 std::vector<std::string> set_thread_environment_defaults();
+
+// The registered names and their user_choices that are set in this process's environment,
+// with their values, in registration order: what the thread runtimes run with (a record's
+// machine section shows it).
+std::vector<std::pair<std::string, std::string>> thread_environment_in_effect();
 
 // For a program's main, first thing: sets the defaults as above and, if it set any, runs the
 // program again (execv of /proc/self/exe with the same arguments) so that the runtimes read

@@ -9,6 +9,7 @@
 #include "frugal/compress/weight_encoding.h"
 #include "frugal/core/version.h"
 #include "frugal/kernels/accelerator.h"
+#include "frugal/kernels/thread_environment.h"
 
 namespace frugal::measure {
 namespace {
@@ -85,6 +86,11 @@ nlohmann::json record_where(const SystemInfo& system, std::time_t started) {
   j["gpu"] = nullptr;
   if (gpus.size() == 1) j["gpu"] = gpus[0];
   if (gpus.size() > 1) j["gpu"] = gpus;
+  // What the thread runtimes run with: frugal's defaults (some chosen from the machine's load
+  // when the program started) or the user's own settings.
+  j["thread_environment"] = nlohmann::json::object();
+  for (const auto& [name, value] : kernels::thread_environment_in_effect())
+    j["thread_environment"][name] = value;
   j["frugal_version"] = FRUGAL_VERSION;
   j["git_revision"] = FRUGAL_GIT_REV;
   j["libraries"] = library_versions();

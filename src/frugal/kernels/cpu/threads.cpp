@@ -1,10 +1,13 @@
 #include "frugal/kernels/cpu/threads.h"
 
 #include <dlfcn.h>
+#include <unistd.h>
 
+#include <fstream>
 #include <string>
 
 #include "frugal/core/error.h"
+#include "frugal/kernels/cpu/openmp_spin.h"
 #include "frugal/kernels/thread_environment.h"
 #include "frugal/kernels/threads.h"
 
@@ -42,13 +45,32 @@ FRUGAL_REGISTER_THREAD_CONTROL(cpu, "cpu", (ThreadControl{set_num_threads, num_t
 // process needs on a shared machine (resnet18 at 2 threads 44 against 22 ms passive, three
 // busy processes on 2 cores). 10,000 iterations, about 0.1 ms at 10 ns a pause here, spans
 // the gap between one kernel and the next and little more (bench/RESULTS.md, "OpenMP
-// waits"). libgomp spins far less (100 iterations; 1,000 with OMP_WAIT_POLICY=active) while
-// the process holds more OpenMP threads than CPUs, and each thread that ran a parallel region
-// keeps its team's threads until it exits: work that is done before a pipeline's stages
-// start runs on a thread of its own (pipeline/cpu_thread.h), else a two-thread stage sleeps
-// between kernels (mobilenet_v2 7.75 against 5.80 ms on one thread, docs/pipeline.md).
-FRUGAL_REGISTER_THREAD_ENVIRONMENT(cpu_openmp_spin,
-                                   (EnvironmentDefault{
-                                       "GOMP_SPINCOUNT", "10000", {"OMP_WAIT_POLICY"}}));
+// waits"). On a machine already busier than its CPUs even that spin loses: the spinning
+// worker uses up its share while the thread it waits for is not scheduled (mobilenet_v2 at 2
+// threads 69 ms with 10,000, 16 passive, at load 11-12 on 2 CPUs), so the spin is chosen when
+// the program starts (docs/pipeline.md, "The spin under load"). libgomp spins far less (100
+// iterations; 1,000 with OMP_WAIT_POLICY=active) while the process holds more OpenMP threads
+// than CPUs, and each thread that ran a parallel region keeps its team's threads until it
+// exits: work that is done before a pipeline's stages start runs on a thread of its own
+// (pipeline/cpu_thread.h), else a two-thread stage sleeps between kernels (mobilenet_v2 7.75
+// against 5.80 ms on one thread, docs/pipeline.md).
+std::string openmp_spin_count(double load_average, int online_cpus) {
+  if (online_cpus < 1 || load_average < 0) return kQuietSpinCount;
+  return load_average > online_cpus ? kBusySpinCount : kQuietSpinCount;
+}
+
+std::string openmp_spin_count_now() {
+  // The load average and the online CPUs are both machine-wide; the CPUs this process may
+  // run on (sched_getaffinity) would undercount the cores that load is spread over.
+  double load = -1;
+  std::ifstream("/proc/loadavg") >> load;
+  const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  return openmp_spin_count(load, cpus > 0 ? static_cast<int>(cpus) : 0);
+}
+
+FRUGAL_REGISTER_THREAD_ENVIRONMENT(cpu_openmp_spin, (EnvironmentDefault{"GOMP_SPINCOUNT",
+                                                                        kQuietSpinCount,
+                                                                        {"OMP_WAIT_POLICY"},
+                                                                        openmp_spin_count_now}));
 
 }  // namespace frugal::kernels::cpu

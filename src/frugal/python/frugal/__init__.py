@@ -20,7 +20,9 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 # Thread runtimes read their environment once, when they load, which happens with _frugal:
 # the defaults the frugal CLI applies (kernels/thread_environment.h: OpenMP workers spin
-# about 0.1 ms before they sleep) are set here first, unless the user chose.
+# about 0.1 ms before they sleep) are set here first, unless the user chose. The CLI chooses no
+# spin instead on a machine busier than its CPUs (kernels/cpu/openmp_spin.h); this package
+# sets the quiet-machine value, as the choice is made in the library it has not loaded yet.
 # tests/python/test_frugal.py checks them against _frugal.thread_environment().
 _THREAD_ENVIRONMENT = [("GOMP_SPINCOUNT", "10000", ("OMP_WAIT_POLICY",))]
 for _name, _value, _choices in _THREAD_ENVIRONMENT:

@@ -1,0 +1,26 @@
+// How long the cpu backend's OpenMP workers spin before they sleep (GOMP_SPINCOUNT), chosen
+// from how busy the machine is when a program starts (kernels/thread_environment.h applies
+// it before the runtime loads; a user's GOMP_SPINCOUNT or OMP_WAIT_POLICY wins).
+#pragma once
+
+#include <string>
+
+namespace frugal::kernels::cpu {
+
+// The spin on a quiet machine: spans the gap between one kernel and the next.
+inline constexpr const char* kQuietSpinCount = "10000";
+// The spin on a busy machine: none (a waiting worker sleeps at once, as with
+// OMP_WAIT_POLICY=passive), since a spinning worker uses up the share of a core that the
+// thread it waits for needs.
+inline constexpr const char* kBusySpinCount = "0";
+
+// Pure: the spin count for a machine whose 1-minute load average is `load_average` and which
+// has `online_cpus` CPUs. Busy means more runnable threads than CPUs already, before this
+// program adds its own: load_average > online_cpus. Unknown inputs (online_cpus < 1, or a
+// negative load) give the quiet spin.
+std::string openmp_spin_count(double load_average, int online_cpus);
+
+// openmp_spin_count of this machine now (/proc/loadavg, the online CPUs).
+std::string openmp_spin_count_now();
+
+}  // namespace frugal::kernels::cpu
