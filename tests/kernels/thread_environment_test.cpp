@@ -80,18 +80,20 @@ TEST(ThreadEnvironment, CpuSpinDefaultSetUnlessTheUserChose) {
   for (const auto& [name, value] : in_effect) EXPECT_NE(name, "GOMP_SPINCOUNT") << value;
 }
 
-// The spin's policy over made-up machines: short spin while quiet, none once the load already
-// exceeds the CPUs (other processes would take the cores the spinning worker holds).
+// The spin's policy over made-up machines: short spin while quiet or moderately loaded, none
+// once the load exceeds twice the CPUs (other processes then take the cores the spinning
+// worker holds).
 TEST(ThreadEnvironment, SpinCountFollowsTheLoad) {
   EXPECT_STREQ(cpu::kQuietSpinCount, "10000");
   EXPECT_STREQ(cpu::kBusySpinCount, "0");
   EXPECT_EQ(cpu::openmp_spin_count(0.0, 2), cpu::kQuietSpinCount);
-  EXPECT_EQ(cpu::openmp_spin_count(1.5, 2), cpu::kQuietSpinCount);
-  EXPECT_EQ(cpu::openmp_spin_count(2.0, 2), cpu::kQuietSpinCount);  // exactly full: not busier
-  EXPECT_EQ(cpu::openmp_spin_count(2.01, 2), cpu::kBusySpinCount);
+  EXPECT_EQ(cpu::openmp_spin_count(2.0, 2), cpu::kQuietSpinCount);  // its own 2-thread runs
+  EXPECT_EQ(cpu::openmp_spin_count(3.7, 2), cpu::kQuietSpinCount);
+  EXPECT_EQ(cpu::openmp_spin_count(4.0, 2), cpu::kQuietSpinCount);  // exactly twice: not above
+  EXPECT_EQ(cpu::openmp_spin_count(4.01, 2), cpu::kBusySpinCount);
   EXPECT_EQ(cpu::openmp_spin_count(11.5, 2), cpu::kBusySpinCount);
   EXPECT_EQ(cpu::openmp_spin_count(11.5, 64), cpu::kQuietSpinCount);
-  EXPECT_EQ(cpu::openmp_spin_count(1.5, 1), cpu::kBusySpinCount);
+  EXPECT_EQ(cpu::openmp_spin_count(2.5, 1), cpu::kBusySpinCount);
   // Unknown load or CPU count: the quiet default.
   EXPECT_EQ(cpu::openmp_spin_count(-1.0, 2), cpu::kQuietSpinCount);
   EXPECT_EQ(cpu::openmp_spin_count(50.0, 0), cpu::kQuietSpinCount);

@@ -15,9 +15,11 @@ inline constexpr const char* kQuietSpinCount = "10000";
 inline constexpr const char* kBusySpinCount = "0";
 
 // Pure: the spin count for a machine whose 1-minute load average is `load_average` and which
-// has `online_cpus` CPUs. Busy means more runnable threads than CPUs already, before this
-// program adds its own: load_average > online_cpus. Unknown inputs (online_cpus < 1, or a
-// negative load) give the quiet spin.
+// has `online_cpus` CPUs. Busy means a load above twice the CPUs: the load counts frugal's
+// own threads too (a script of 2-thread runs keeps a quiet 2-core machine at 1.3-2), and at
+// load 3.7 on 2 CPUs (two busy processes beside it) the spin still won, while from load 4 up
+// it lost by 2 to 8 times (docs/pipeline.md, "The spin under load"). Unknown inputs
+// (online_cpus < 1, or a negative load) give the quiet spin.
 std::string openmp_spin_count(double load_average, int online_cpus);
 
 // openmp_spin_count of this machine now (/proc/loadavg, the online CPUs).

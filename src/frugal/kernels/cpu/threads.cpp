@@ -45,7 +45,7 @@ FRUGAL_REGISTER_THREAD_CONTROL(cpu, "cpu", (ThreadControl{set_num_threads, num_t
 // process needs on a shared machine (resnet18 at 2 threads 44 against 22 ms passive, three
 // busy processes on 2 cores). 10,000 iterations, about 0.1 ms at 10 ns a pause here, spans
 // the gap between one kernel and the next and little more (bench/RESULTS.md, "OpenMP
-// waits"). On a machine already busier than its CPUs even that spin loses: the spinning
+// waits"). On a machine far busier than its CPUs even that spin loses: the spinning
 // worker uses up its share while the thread it waits for is not scheduled (mobilenet_v2 at 2
 // threads 69 ms with 10,000, 16 passive, at load 11-12 on 2 CPUs), so the spin is chosen when
 // the program starts (docs/pipeline.md, "The spin under load"). libgomp spins far less (100
@@ -56,7 +56,7 @@ FRUGAL_REGISTER_THREAD_CONTROL(cpu, "cpu", (ThreadControl{set_num_threads, num_t
 // against 5.80 ms on one thread, docs/pipeline.md).
 std::string openmp_spin_count(double load_average, int online_cpus) {
   if (online_cpus < 1 || load_average < 0) return kQuietSpinCount;
-  return load_average > online_cpus ? kBusySpinCount : kQuietSpinCount;
+  return load_average > 2.0 * online_cpus ? kBusySpinCount : kQuietSpinCount;
 }
 
 std::string openmp_spin_count_now() {
