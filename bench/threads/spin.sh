@@ -7,8 +7,8 @@
 # thread, and at 2 threads with OMP_WAIT_POLICY=passive (the CLI's default until
 # 2026-12-06) and GOMP_SPINCOUNT = 1000, 3000, 10000 (the default since), 30000 and 300000
 # (libgomp's own default), and with neither set ("default": what frugal chooses from the load
-# when it starts, kernels/cpu/openmp_spin.h). Prints a Markdown table of the median p50 latency (ms) with
-# [min, max] over rounds, and the machine's load average before and after.
+# when it starts, kernels/cpu/openmp_spin.h). Prints a Markdown table of the median p50
+# latency (ms) with [min, max] over rounds, and the machine's load average before and after.
 # HOGS=N also keeps N busy processes running during the rounds (a shared machine).
 set -euo pipefail
 frugal="$(realpath "$1")"; out="$2"; rounds="${3:-3}"; shift 3 || shift $#
