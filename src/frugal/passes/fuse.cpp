@@ -247,7 +247,7 @@ ir::Graph remove_dead_nodes(const ir::Graph& in, PassReport& report) {
 Optimized optimize(const ir::Graph& graph, const ops::InferOptions& options, bool keep_attention,
                    bool squeeze_excite) {
   Optimized r;
-  r.passes.resize(10);
+  r.passes.resize(11);
   r.graph = fold_constants(graph, options, r.passes[0]);
   r.graph = remove_identities(r.graph, r.passes[1]);
   r.graph = fuse_layer_norm(r.graph, options, r.passes[2]);
@@ -257,13 +257,17 @@ Optimized optimize(const ir::Graph& graph, const ops::InferOptions& options, boo
   else
     r.graph = fuse_attention(r.graph, options, r.passes[4]);
   r.graph = fold_batch_norm(r.graph, r.passes[5]);
-  r.graph = fuse_residual_add(r.graph, options, r.passes[6]);
-  r.graph = fuse_activations(r.graph, options, r.passes[7]);
-  if (squeeze_excite)
-    r.graph = fuse_squeeze_excite(r.graph, options, r.passes[8]);
+  if (keep_attention)
+    r.passes[6] = {"split_conv_over_concat", 0, {}};
   else
-    r.passes[8] = {"fuse_squeeze_excite", 0, {}};
-  r.graph = remove_dead_nodes(r.graph, r.passes[9]);
+    r.graph = split_conv_over_concat(r.graph, options, r.passes[6]);
+  r.graph = fuse_residual_add(r.graph, options, r.passes[7]);
+  r.graph = fuse_activations(r.graph, options, r.passes[8]);
+  if (squeeze_excite)
+    r.graph = fuse_squeeze_excite(r.graph, options, r.passes[9]);
+  else
+    r.passes[9] = {"fuse_squeeze_excite", 0, {}};
+  r.graph = remove_dead_nodes(r.graph, r.passes[10]);
   return r;
 }
 

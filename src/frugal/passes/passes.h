@@ -37,6 +37,13 @@ ir::Graph remove_identities(const ir::Graph& graph, PassReport& report);
 // that node's weights and bias (computed in double). All BN parameters must be constant.
 ir::Graph fold_batch_norm(const ir::Graph& graph, PassReport& report);
 
+// A Concat along the channels whose only readers are one-group Convs with constant float32
+// weights: each such Conv becomes one Conv per Concat input (its weights cut along the
+// input channels, the bias on the first) summed by Adds, and the Concat goes (it copied
+// every channel; the later passes fuse the Adds as sum post-ops). Needs shapes.
+ir::Graph split_conv_over_concat(const ir::Graph& graph, const ops::InferOptions& options,
+                                 PassReport& report);
+
 // Add(P(...), S), P a Conv, ConvTranspose, Gemm or MatMul whose float32 output only this
 // Add reads (and is not a graph output), becomes P with the post-op "sum" and S as its sum
 // operand (ops/post_ops.h), when S broadcasts to P's output. Needs shapes (`options`).
@@ -60,10 +67,11 @@ struct Optimized {
 };
 
 // All of the above in order: fold_constants, remove_identities, fuse_layer_norm, fuse_gelu,
-// fuse_attention, fold_batch_norm, fuse_residual_add, fuse_activations, fuse_squeeze_excite,
-// remove_dead_nodes.
-// `keep_attention`: fuse_attention is skipped (reported with no change), so that an emulating
-// backend still runs attention's two MatMuls in its number formats. `squeeze_excite` false:
+// fuse_attention, fold_batch_norm, split_conv_over_concat, fuse_residual_add,
+// fuse_activations, fuse_squeeze_excite, remove_dead_nodes.
+// `keep_attention`: fuse_attention and split_conv_over_concat are skipped (reported with no
+// change), so that an emulating backend still runs attention's two MatMuls, and each
+// convolution's whole accumulation, in its number formats. `squeeze_excite` false:
 // fuse_squeeze_excite is skipped likewise (the Session's choice: runtime/plan.cpp).
 Optimized optimize(const ir::Graph& graph, const ops::InferOptions& options,
                    bool keep_attention = false, bool squeeze_excite = true);
