@@ -58,7 +58,6 @@ class ScaleShiftKernel final : public kernels::Kernel, public ChannelsLastIo {
   }
   std::string impl() const override { return "loop:scale_shift"; }
 
-
  private:
   // A thread takes at least this many elements (1 MiB of input): DenseNet's BN passes at
   // batch 1 (0.1-3 MiB) ran 9 % slower on two threads than on one, those at batch 8 6 %

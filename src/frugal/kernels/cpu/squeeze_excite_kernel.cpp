@@ -63,7 +63,6 @@ class SqueezeExciteKernel final : public kernels::Kernel, public ChannelsLastIo 
   }
   std::string impl() const override { return "loop:squeeze_excite"; }
 
-
  private:
   // A thread takes at least this many elements of X, as the scale-shift pass (1 MiB): at
   // batch 1 most blocks then stay on one thread, where a wake-up would cost more than
