@@ -25,8 +25,7 @@ Affine batch_norm_affine(const ir::Graph& g, const ir::Node& bn) {
   const Tensor* p[4];
   for (size_t i = 0; i < 4; ++i) {
     p[i] = g.initializer(bn.inputs[i + 1]);
-    if (!p[i] || !is_float(*p[i]) || p[i]->rank() != 1 || p[i]->numel() != p[0]->numel())
-      return {};
+    if (!p[i] || !is_float(*p[i]) || p[i]->rank() != 1 || p[i]->numel() != p[0]->numel()) return {};
   }
   const double eps = bn.attr_float("epsilon", 1e-5f);
   const std::vector<double> scale = p[0]->to_double(), bias = p[1]->to_double(),
@@ -153,8 +152,7 @@ ir::Graph fold_batch_norm(const ir::Graph& in, PassReport& report) {
   std::vector<bool> dead(g.nodes.size(), false);
   for (size_t k = 0; k < g.nodes.size(); ++k) {
     ir::Node& bn = g.nodes[k];
-    if (!is_inference_bn(bn, uses) || bn.inputs.empty() || !uses.read_once(bn.inputs[0]))
-      continue;
+    if (!is_inference_bn(bn, uses) || bn.inputs.empty() || !uses.read_once(bn.inputs[0])) continue;
     const int64_t pi = g.producer(bn.inputs[0]);
     if (pi < 0) continue;
     ir::Node& p = g.nodes[pi];

@@ -39,8 +39,8 @@ pool::primitive_desc pooling_pd(const Build& b, dnnl::algorithm alg,
   pool::primitive_desc pd;
   const dnnl::memory::desc* hint = b.hint(0);
   try {
-    pd = hint ? make_pd(*hint, dnnl::memory::desc(b.out_shape(0), dt::f32,
-                                                   dnnl::memory::format_tag::any))
+    pd = hint ? make_pd(*hint,
+                        dnnl::memory::desc(b.out_shape(0), dt::f32, dnnl::memory::format_tag::any))
               : make_pd(src, dst);
   } catch (const dnnl::error&) {
     pd = make_pd(src, dst);
