@@ -73,21 +73,9 @@ std::string pool_impl(const runtime::Session& s) {
 // the MaxPool's implementation.
 std::string expect_matches_ref_at(const ir::Graph& g, const Shape& x_shape, int threads,
                                   const std::string& label) {
-  const Tensor x = random_tensor(x_shape, 1);
-  runtime::SessionOptions ref_opt;
-  ref_opt.backends = {"ref"};
-  const auto want = runtime::Session(g, ref_opt).run({x});
-  kernels::set_threads(threads);
-  runtime::SessionOptions opt;
-  opt.backends = {"cpu", "ref"};
-  opt.poison_arena = true;
-  opt.parallel_min_us = 0;
-  runtime::Session s(g, opt);
-  s.run({x});
-  const auto got = s.run({x});
-  kernels::set_threads(1);
-  EXPECT_LE(relative_error(got[0], want[0]), 1e-5) << label << " threads " << threads;
-  return pool_impl(s);
+  const auto r = run_cpu_and_ref(g, {random_tensor(x_shape, 1)}, threads);
+  EXPECT_LE(relative_error(r.got[0], r.want[0]), 1e-5) << label << " threads " << threads;
+  return pool_impl(*r.cpu);
 }
 
 struct NoOwnMaxPool {

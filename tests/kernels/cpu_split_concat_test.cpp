@@ -84,25 +84,13 @@ size_t count_op(const std::vector<runtime::NodeAssignment>& as, const std::strin
 std::vector<runtime::NodeAssignment> expect_fire_matches_ref(const ir::Graph& g, const Tensor& x,
                                                              int threads,
                                                              const std::string& label) {
-  runtime::SessionOptions ref_opt;
-  ref_opt.backends = {"ref"};
-  ref_opt.optimize = false;
-  const auto want = runtime::Session(g, ref_opt).run({x});
-  kernels::set_threads(threads);
-  runtime::SessionOptions opt;
-  opt.backends = {"cpu", "ref"};
-  opt.poison_arena = true;
-  opt.parallel_min_us = 0;
-  runtime::Session s(g, opt);
-  s.run({x});
-  const auto got = s.run({x});
-  kernels::set_threads(1);
-  for (size_t i = 0; i < want.size(); ++i)
-    EXPECT_LE(relative_error(got[i], want[i]), 1e-5)
+  const auto r = run_cpu_and_ref(g, {x}, threads);
+  for (size_t i = 0; i < r.want.size(); ++i)
+    EXPECT_LE(relative_error(r.got[i], r.want[i]), 1e-5)
         << label << " threads " << threads << " output " << i;
-  for (const auto& a : s.assignments())
+  for (const auto& a : r.cpu->assignments())
     EXPECT_EQ(a.backend, "cpu") << label << ": " << a.node_name << " " << a.impl;
-  return s.assignments();
+  return r.cpu->assignments();
 }
 
 }  // namespace

@@ -73,22 +73,10 @@ ir::Graph se_graph(const Case& k) {
 // The block on cpu at `threads` threads against ref on the unfused graph.
 void expect_matches_ref(const Case& k, int threads) {
   const ir::Graph g = se_graph(k);
-  const Tensor x = random_tensor({k.batch, k.c, k.hw, k.hw}, 1);
-  runtime::SessionOptions ref_opt;
-  ref_opt.backends = {"ref"};
-  ref_opt.optimize = false;
-  const auto want = runtime::Session(g, ref_opt).run({x});
-  kernels::set_threads(threads);
-  runtime::SessionOptions opt;
-  opt.backends = {"cpu", "ref"};
-  opt.poison_arena = true;
-  opt.parallel_min_us = 0;
-  runtime::Session s(g, opt);
-  s.run({x});  // twice: the second run reuses an arena the first one filled
-  const auto got = s.run({x});
-  kernels::set_threads(1);
+  const auto r = run_cpu_and_ref(g, {random_tensor({k.batch, k.c, k.hw, k.hw}, 1)}, threads);
+  const runtime::Session& s = *r.cpu;
   const std::string at = label(k) + " threads " + std::to_string(threads);
-  EXPECT_LE(relative_error(got[0], want[0]), 1e-5) << at;
+  EXPECT_LE(relative_error(r.got[0], r.want[0]), 1e-5) << at;
   size_t fused = 0;
   for (const auto& a : s.assignments()) {
     EXPECT_EQ(a.backend, "cpu") << at << ": " << a.node_name << " on " << a.backend;

@@ -7,10 +7,12 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "frugal/core/rng.h"
+#include "frugal/kernels/threads.h"
 #include "frugal/runtime/session.h"
 
 namespace frugal::cpu_testing {
@@ -128,6 +130,34 @@ inline Ran run_on(const std::string& backend, const ir::Graph& graph,
   Ran r;
   r.outputs = s.run(feeds);
   r.assignments = s.assignments();
+  return r;
+}
+
+// A whole graph on cpu (every node on `threads` threads, the arena poisoned, run twice so
+// that the second run reuses an arena the first one filled) and on ref as written (not
+// optimized, so fusions and rewrites are checked against the graph itself). The cpu
+// Session stays, for its assignments and layouts.
+struct CpuAndRef {
+  std::vector<Tensor> got, want;
+  std::unique_ptr<runtime::Session> cpu;
+};
+
+inline CpuAndRef run_cpu_and_ref(const ir::Graph& g, const std::vector<Tensor>& feeds,
+                                 int threads) {
+  CpuAndRef r;
+  runtime::SessionOptions ref_opt;
+  ref_opt.backends = {"ref"};
+  ref_opt.optimize = false;
+  r.want = runtime::Session(g, ref_opt).run(feeds);
+  kernels::set_threads(threads);
+  runtime::SessionOptions opt;
+  opt.backends = {"cpu", "ref"};
+  opt.poison_arena = true;
+  opt.parallel_min_us = 0;
+  r.cpu = std::make_unique<runtime::Session>(g, opt);
+  r.cpu->run(feeds);
+  r.got = r.cpu->run(feeds);
+  kernels::set_threads(1);
   return r;
 }
 
