@@ -14,6 +14,7 @@
 #include <mutex>
 
 #include "frugal/kernels/cpu/depthwise.h"
+#include "frugal/kernels/cpu/own_loop.h"
 #include "frugal/kernels/cpu/sparse_kernels.h"
 #include "frugal/kernels/cpu/threads.h"
 
@@ -230,16 +231,9 @@ std::unique_ptr<kernels::Kernel> make_own_depthwise(
   }
   std::string label = std::string("loop:dw_avx512:nhwc:") + (plan->padded ? "padded" : "direct");
   if (!measured_note.empty()) label += " [" + measured_note + "]";
-  auto k = std::make_unique<OnednnKernel>(b.context);
-  const dnnl::memory in = k->input_as(0, plain_md(b.in_shape(0), dt::f32), pd.src_desc());
-  const dnnl::memory out = k->output_as(0, plain_md(b.out_shape(0), dt::f32), pd.dst_desc());
-  k->add_function_step(
-      [plan, in, out] {
-        run_plan(*plan, static_cast<const float*>(in.get_data_handle()),
-                 static_cast<float*>(out.get_data_handle()));
-      },
-      label);
-  return k;
+  return own_loop_kernel(
+      b, pd.src_desc(), pd.dst_desc(),
+      [plan](const float* src, float* dst) { run_plan(*plan, src, dst); }, label);
 }
 
 }  // namespace frugal::kernels::cpu

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "frugal/kernels/cpu/max_pool.h"
+#include "frugal/kernels/cpu/own_loop.h"
 #include "frugal/kernels/cpu/sparse_kernels.h"
 #include "frugal/kernels/cpu/threads.h"
 
@@ -60,16 +61,10 @@ std::unique_ptr<kernels::Kernel> make_own_max_pool(
       !is_nhwc(pd.dst_desc()))
     return nullptr;
   auto plan = std::make_shared<MaxPoolPlan>(plan_of(b, g));
-  auto k = std::make_unique<OnednnKernel>(b.context);
-  const dnnl::memory in = k->input_as(0, plain_md(b.in_shape(0), dt::f32), pd.src_desc());
-  const dnnl::memory out = k->output_as(0, plain_md(b.out_shape(0), dt::f32), pd.dst_desc());
-  k->add_function_step(
-      [plan, in, out] {
-        run_plan(*plan, static_cast<const float*>(in.get_data_handle()),
-                 static_cast<float*>(out.get_data_handle()));
-      },
+  return own_loop_kernel(
+      b, pd.src_desc(), pd.dst_desc(),
+      [plan](const float* src, float* dst) { run_plan(*plan, src, dst); },
       "loop:maxpool_avx512:nhwc");
-  return k;
 }
 
 }  // namespace frugal::kernels::cpu
