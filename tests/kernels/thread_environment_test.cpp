@@ -99,5 +99,21 @@ TEST(ThreadEnvironment, SpinCountFollowsTheLoad) {
   EXPECT_EQ(cpu::openmp_spin_count(50.0, 0), cpu::kQuietSpinCount);
 }
 
+// Whether workers spin, as libgomp reads its environment, and the share of a streaming pass
+// worth a thread that follows from it.
+TEST(ThreadEnvironment, WorkersSpinUnlessPassiveOrZero) {
+  EXPECT_TRUE(cpu::openmp_workers_spin(nullptr, nullptr));  // libgomp's default spin
+  EXPECT_TRUE(cpu::openmp_workers_spin(nullptr, cpu::kQuietSpinCount));
+  EXPECT_FALSE(cpu::openmp_workers_spin(nullptr, cpu::kBusySpinCount));
+  EXPECT_FALSE(cpu::openmp_workers_spin(nullptr, "0k"));
+  EXPECT_TRUE(cpu::openmp_workers_spin(nullptr, "1k"));
+  EXPECT_TRUE(cpu::openmp_workers_spin(nullptr, "infinite"));
+  EXPECT_FALSE(cpu::openmp_workers_spin("passive", nullptr));
+  EXPECT_FALSE(cpu::openmp_workers_spin("PASSIVE", "10000"));
+  EXPECT_TRUE(cpu::openmp_workers_spin("active", nullptr));
+  EXPECT_EQ(cpu::min_floats_per_thread(true), int64_t{1} << 14);
+  EXPECT_EQ(cpu::min_floats_per_thread(false), int64_t{1} << 18);
+}
+
 }  // namespace
 }  // namespace frugal::kernels

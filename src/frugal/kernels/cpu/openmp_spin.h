@@ -3,6 +3,7 @@
 // it before the runtime loads; a user's GOMP_SPINCOUNT or OMP_WAIT_POLICY wins).
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace frugal::kernels::cpu {
@@ -21,6 +22,19 @@ inline constexpr const char* kBusySpinCount = "0";
 // it lost by 2 to 8 times (docs/pipeline.md, "The spin under load"). Unknown inputs
 // (online_cpus < 1, or a negative load) give the quiet spin.
 std::string openmp_spin_count(double load_average, int online_cpus);
+
+// Pure: whether idle OpenMP workers spin before they sleep, given the OMP_WAIT_POLICY and
+// GOMP_SPINCOUNT a process started with (null: unset). libgomp spins unless the policy is
+// passive or the count is zero.
+bool openmp_workers_spin(const char* wait_policy, const char* spin_count);
+
+// The smallest share of a streaming pass worth another thread (threads.h,
+// min_floats_per_thread) when workers spin or sleep: 64 KiB and 1 MiB of floats.
+// DenseNet's scale-shift passes at batch 1 (0.1-3 MiB) ran 9 % slower on two sleeping
+// workers than on one (load 9); with spinning workers a 64 KiB share made densenet121,
+// efficientnet_b0 and mobilenet_v3_large 5-14 % faster at 2 threads, 16 KiB and 256 KiB
+// no better (quiet machine; bench/RESULTS.md, "Small passes on two threads").
+int64_t min_floats_per_thread(bool workers_spin);
 
 // openmp_spin_count of this machine now (/proc/loadavg, the online CPUs).
 std::string openmp_spin_count_now();

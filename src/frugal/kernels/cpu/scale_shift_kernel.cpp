@@ -44,7 +44,7 @@ class ScaleShiftKernel final : public kernels::Kernel, public ChannelsLastIo {
   void run(ops::KernelContext& ctx) override {
     Pass pass{this, ctx.input(0).data<float>(), ctx.output(0).data<float>()};
     const int64_t units = pass.units();
-    const int64_t by_size = std::max<int64_t>(1, shape_numel(x_) / kMinFloatsPerThread);
+    const int64_t by_size = std::max<int64_t>(1, shape_numel(x_) / min_floats_per_thread());
     const int threads = static_cast<int>(std::min({int64_t{num_threads()}, units, by_size}));
     sparse_parallel(
         threads,
@@ -59,10 +59,6 @@ class ScaleShiftKernel final : public kernels::Kernel, public ChannelsLastIo {
   std::string impl() const override { return "loop:scale_shift"; }
 
  private:
-  // A thread takes at least this many elements (1 MiB of input): DenseNet's BN passes at
-  // batch 1 (0.1-3 MiB) ran 9 % slower on two threads than on one, those at batch 8 6 %
-  // faster (densenet121, 2 threads, machine under load 9; bench/RESULTS.md).
-  static constexpr int64_t kMinFloatsPerThread = int64_t{1} << 18;
   // One pass over the tensor, cut into units that threads share: a channel plane of one
   // image when both sides are plain, else kS positions of one image (all channels).
   static constexpr int64_t kC = 16, kS = 64;

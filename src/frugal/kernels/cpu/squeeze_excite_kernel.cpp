@@ -64,10 +64,6 @@ class SqueezeExciteKernel final : public kernels::Kernel, public ChannelsLastIo 
   std::string impl() const override { return "loop:squeeze_excite"; }
 
  private:
-  // A thread takes at least this many elements of X, as the scale-shift pass (1 MiB): at
-  // batch 1 most blocks then stay on one thread, where a wake-up would cost more than
-  // the pass.
-  static constexpr int64_t kMinFloatsPerThread = int64_t{1} << 18;
   // Positions summed in float before the sum joins the double total.
   static constexpr int64_t kPoolChunk = 256;
   // The gates of a batch are shared among the threads from this many multiply-accumulates
@@ -77,7 +73,7 @@ class SqueezeExciteKernel final : public kernels::Kernel, public ChannelsLastIo 
   int64_t positions() const { return shape_numel(x_) / (x_[0] * x_[1]); }
   static int threads_for(int64_t floats) {
     return static_cast<int>(
-        std::clamp<int64_t>(floats / kMinFloatsPerThread, 1, int64_t{num_threads()}));
+        std::clamp<int64_t>(floats / min_floats_per_thread(), 1, int64_t{num_threads()}));
   }
 
   // Positions [p0, p1) of one image summed per channel into `total` (float sums over

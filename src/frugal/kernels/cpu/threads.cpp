@@ -1,8 +1,10 @@
 #include "frugal/kernels/cpu/threads.h"
 
 #include <dlfcn.h>
+#include <strings.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <string>
 
@@ -36,6 +38,14 @@ int num_threads() {
   return get();
 }
 
+int64_t min_floats_per_thread() {
+  // The runtime read its environment when it loaded; the program has not changed it since
+  // (thread_environment.h sets it before, and runs the program again).
+  static const int64_t floats = min_floats_per_thread(
+      openmp_workers_spin(std::getenv("OMP_WAIT_POLICY"), std::getenv("GOMP_SPINCOUNT")));
+  return floats;
+}
+
 FRUGAL_REGISTER_THREAD_CONTROL(cpu, "cpu", (ThreadControl{set_num_threads, num_threads}));
 
 // libgomp's idle workers spin GOMP_SPINCOUNT pause iterations before they sleep on a futex
@@ -57,6 +67,17 @@ FRUGAL_REGISTER_THREAD_CONTROL(cpu, "cpu", (ThreadControl{set_num_threads, num_t
 std::string openmp_spin_count(double load_average, int online_cpus) {
   if (online_cpus < 1 || load_average < 0) return kQuietSpinCount;
   return load_average > 2.0 * online_cpus ? kBusySpinCount : kQuietSpinCount;
+}
+
+bool openmp_workers_spin(const char* wait_policy, const char* spin_count) {
+  if (wait_policy && strcasecmp(wait_policy, "passive") == 0) return false;
+  // libgomp reads a number with an optional k/M/G/T suffix, or "infinite"/"infinity".
+  return !(spin_count && spin_count[0] >= '0' && spin_count[0] <= '9' &&
+           std::strtoull(spin_count, nullptr, 10) == 0);
+}
+
+int64_t min_floats_per_thread(bool workers_spin) {
+  return workers_spin ? int64_t{1} << 14 : int64_t{1} << 18;
 }
 
 std::string openmp_spin_count_now() {

@@ -4,6 +4,8 @@
 // (kernels/threads.h): code outside kernels/cpu calls kernels::set_threads.
 #pragma once
 
+#include <cstdint>
+
 namespace frugal::kernels::cpu {
 
 // Threads used by kernels run from the calling thread from now on; n >= 1.
@@ -11,5 +13,14 @@ namespace frugal::kernels::cpu {
 void set_num_threads(int n);
 // Threads kernels run from the calling thread will use.
 int num_threads();
+
+// The smallest share of a streaming pass (each element read once: scale-shift, the
+// squeeze-excite passes, copies) worth handing to another thread, in floats. It depends on
+// what waking a worker costs: a spinning worker (libgomp's default and frugal's on a quiet
+// machine, cpu/openmp_spin.h) starts within a microsecond, a sleeping one (GOMP_SPINCOUNT=0
+// or OMP_WAIT_POLICY=passive, frugal's choice under load) needs a futex wake-up and a
+// scheduler slice (cpu/openmp_spin.h has the figures). Decided once, from the environment
+// the OpenMP runtime read.
+int64_t min_floats_per_thread();
 
 }  // namespace frugal::kernels::cpu
