@@ -177,6 +177,14 @@ def test_bench_record_has_the_cli_schema(cli, lenet):
     assert record["results"]["latency"]["p50_ms"] > 0
 
 
+def test_default_backend_is_the_clis(cli, lenet):
+    record = frugal.bench(frugal.Model.load(lenet), duration=0.1, min_queries=8, warmup=0)
+    theirs = json.loads(cli("bench", lenet, "--duration", "0.1", "--min-queries", "8",
+                            "--warmup", "0", "--json").stdout)
+    assert record["what"]["backend"] == theirs["what"]["backend"]
+    assert "auto" not in record["what"]["backend"]
+
+
 def test_eval_record(lenet):
     model = frugal.zoo("resnet8_fmnist")
     record = frugal.eval(model, "fashion-mnist", limit=64)

@@ -2,7 +2,7 @@
 
     import numpy as np, frugal
     model = frugal.zoo("lenet5")                      # or frugal.Model.load("m.onnx")
-    session = frugal.Session(model, backend="cpu,ref")
+    session = frugal.Session(model)                   # backend "auto", as the CLI
     logits, = session.run(np.zeros((1, 1, 28, 28), np.float32))
     record = frugal.bench(model, backend="cpu,ref", duration=1)   # as `frugal bench --json`
     small, report = frugal.compress(model, prune="0.5", quant="int8")
@@ -43,7 +43,9 @@ FileNotFound = _frugal.FileNotFound
 __all__ = ["Model", "Session", "zoo", "zoo_names", "bench", "eval", "compress", "train",
            "from_torch", "sweep", "report", "formats", "Error", "FileNotFound"]
 
-DEFAULT_BACKEND = "cpu,ref"
+# As the CLI: the fastest backends present, resolved by the library (kernels::auto_backends:
+# cpu,ref here, a GPU backend first where one is present).
+DEFAULT_BACKEND = "auto"
 
 
 def _engine(backend: Union[str, Sequence[str]] = DEFAULT_BACKEND, precision: str = "fp32",
@@ -77,7 +79,7 @@ def zoo_names() -> List[str]:
 class Session:
     """A model compiled for the engine (runtime::Session).
 
-    backend: preference list, "cpu,ref" (default) or ["emu", "ref"]; precision: fp32, bf16
+    backend: preference list, "auto" (default: as the CLI), "cpu,ref" or ["emu", "ref"]; precision: fp32, bf16
     or int8 (cpu; int8 needs calibration="random:N", "ranges.json" or "a.npy,..." unless the
     model is QDQ); format: emu formats ("w=e4m3,a=e4m3"); threads, batch, shapes
     ({input: dims}), sparse (auto|off|force), optimize (graph passes). The computation
