@@ -1,13 +1,15 @@
-// Data-movement operators: Concat on oneDNN's concat primitive; Transpose, Split, Reshape
-// and Flatten as reorders (oneDNN's reorder copies between any two strided layouts of the
-// same dims, so a transpose is a reorder into the output viewed with permuted strides, and
-// a split piece a reorder out of a sub-memory of the input). Each reads its inputs in their
-// producers' layout when it can, so that the blocked layouts of the convolutions around them
-// survive (layout.h): they then also write that kind of layout.
+// Data-movement operators: Concat on oneDNN's concat primitive (or the own copy in its
+// layouts, concat.h); Transpose, Split, Reshape and Flatten as reorders (oneDNN's reorder
+// copies between any two strided layouts of the same dims, so a transpose is a reorder into
+// the output viewed with permuted strides, and a split piece a reorder out of a sub-memory
+// of the input). Each reads its inputs in their producers' layout when it can, so that the
+// blocked layouts of the convolutions around them survive (layout.h): they then also write
+// that kind of layout.
 #include <algorithm>
 #include <numeric>
 #include <optional>
 
+#include "frugal/kernels/cpu/concat.h"
 #include "frugal/kernels/cpu/factories.h"
 
 namespace frugal::kernels::cpu {
@@ -88,6 +90,7 @@ std::unique_ptr<kernels::Kernel> make_concat(const Build& b) {
     }
   }
   if (!pd) pd.emplace(plain_md(y, dt::f32), axis, plain, b.context->engine(), scratchpad_attr());
+  if (auto own = make_own_concat(b, axis, *pd)) return own;
 
   auto k = std::make_unique<OnednnKernel>(b.context);
   Args args;
