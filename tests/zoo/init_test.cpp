@@ -13,6 +13,11 @@
 //   kaiming fan_in    weight N(0, sqrt(2 / fan_in)), bias 0 (torchvision DenseNet)
 //   default, bias 0   weight U(+-1/sqrt(fan_in)), bias 0 (DenseNet's Linear)
 //   uniform by out    weight U(+-1/sqrt(fan_out)), bias 0 (EfficientNet's Linear)
+//   fan_out, default bias  weight N(0, sqrt(2 / fan_out)), bias U(+-1/sqrt(fan_in))
+//                     (torchvision RegNet: its init sets weights only)
+//   kaiming uniform by out  weight U(+-sqrt(3 / fan_out)), bias 0 (MNASNet's Linear)
+//   normal 0.01, default bias  weight N(0, 0.01), bias U(+-1/sqrt(fan_in)) (GoogLeNet's
+//                     Linear: truncated normal cut at +-2, weights only)
 //   BatchNorm         scale 1, shift 0
 #include <gtest/gtest-spi.h>
 #include <gtest/gtest.h>
@@ -36,6 +41,9 @@ enum class Rule {
   kKaimingFanIn,
   kTorchDefaultZeroBias,
   kUniformByOut,
+  kKaimingFanOutDefaultBias,
+  kKaimingUniformByOut,
+  kNormal001DefaultBias,
 };
 
 struct ModelRules {
@@ -64,6 +72,10 @@ const std::map<std::string, ModelRules>& rules() {
       {"efficientnet_b0", {Rule::kKaimingFanOut, Rule::kUniformByOut, ""}},
       {"densenet121", {Rule::kKaimingFanIn, Rule::kTorchDefaultZeroBias, ""}},
       {"convnext_tiny", {Rule::kNormal002, Rule::kNormal002, ""}},
+      {"regnet_y_400mf", {Rule::kKaimingFanOutDefaultBias, Rule::kNormal001, ""}},
+      {"mnasnet1_0", {Rule::kKaimingFanOut, Rule::kKaimingUniformByOut, ""}},
+      {"googlenet", {Rule::kNormal001, Rule::kNormal001DefaultBias, ""}},
+      {"wide_resnet50_2", {Rule::kKaimingFanOut, Rule::kTorchDefault, ""}},
   };
   return r;
 }
@@ -145,6 +157,17 @@ void check_weight(Rule rule, const Tensor& w, const Tensor* bias, double fan_in,
     case Rule::kUniformByOut:
       expect_uniform(w, 1 / std::sqrt(fan_out), node + " weight (U(+-1/sqrt(out)))");
       break;
+    case Rule::kKaimingFanOutDefaultBias:
+      expect_normal(w, std::sqrt(2 / fan_out), node + " weight (Kaiming normal fan_out)");
+      if (bias) expect_uniform(*bias, 1 / std::sqrt(fan_in), node + " bias (PyTorch default)");
+      return;
+    case Rule::kKaimingUniformByOut:
+      expect_uniform(w, std::sqrt(3 / fan_out), node + " weight (U(+-sqrt(3/out)))");
+      break;
+    case Rule::kNormal001DefaultBias:
+      expect_normal(w, 0.01, node + " weight (N(0, 0.01))");
+      if (bias) expect_uniform(*bias, 1 / std::sqrt(fan_in), node + " bias (PyTorch default)");
+      return;
   }
   if (bias) expect_constant(*bias, 0.0f, node + " bias (zeros)");
 }

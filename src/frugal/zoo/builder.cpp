@@ -142,6 +142,10 @@ std::string GraphBuilder::add_conv(const std::string& name, const std::string& x
   } else if (opt.init == ConvInit::kKaimingNormalFanOut) {
     inputs.push_back(
         add_normal(name + ".weight", w_shape, static_cast<float>(std::sqrt(2.0 / fan_out))));
+  } else if (opt.init == ConvInit::kKaimingNormalFanOutDefaultBias) {
+    inputs.push_back(
+        add_normal(name + ".weight", w_shape, static_cast<float>(std::sqrt(2.0 / fan_out))));
+    bias_bound = static_cast<float>(1.0 / std::sqrt(fan_in));
   } else if (opt.init == ConvInit::kKaimingNormalFanIn) {
     inputs.push_back(
         add_normal(name + ".weight", w_shape, static_cast<float>(std::sqrt(2.0 / fan_in))));
@@ -252,6 +256,22 @@ std::string GraphBuilder::add_global_avg_pool(const std::string& name, const std
   return emit(name, "GlobalAveragePool", {x}, {in[0], in[1], 1, 1});
 }
 
+std::string GraphBuilder::add_reduce_mean(const std::string& name, const std::string& x,
+                                          const std::vector<int64_t>& axes, bool keepdims) {
+  const Shape& in = shape_of(x);
+  Shape out;
+  for (size_t i = 0; i < in.size(); ++i) {
+    const bool reduced = std::count(axes.begin(), axes.end(), static_cast<int64_t>(i)) > 0;
+    FRUGAL_CHECK(!reduced || i > 0, "reduce_mean '" + name + "': the batch axis stays");
+    if (!reduced)
+      out.push_back(in[i]);
+    else if (keepdims)
+      out.push_back(1);
+  }
+  return emit(name, "ReduceMean", {x}, std::move(out),
+              {{"axes", ints_attr(axes)}, {"keepdims", int_attr(keepdims ? 1 : 0)}});
+}
+
 std::string GraphBuilder::add_flatten(const std::string& name, const std::string& x) {
   const Shape& in = shape_of(x);
   int64_t inner = 1;
@@ -282,11 +302,27 @@ std::string GraphBuilder::add_linear(const std::string& name, const std::string&
                                      int64_t out_features, LinearInit init) {
   const Shape& in = shape_of(x);
   FRUGAL_CHECK(in.size() == 2, "linear '" + name + "' needs a 2-D input");
-  const double fan =
-      static_cast<double>(init == LinearInit::kUniformByOutZeroBias ? out_features : in[1]);
-  std::string w = add_uniform(name + ".weight", {out_features, in[1]},
-                              static_cast<float>(1.0 / std::sqrt(fan)));
-  std::string b = add_uniform(name + ".bias", {out_features}, 0.0f);
+  const Shape w_shape{out_features, in[1]};
+  const auto in_f = static_cast<double>(in[1]), out_f = static_cast<double>(out_features);
+  // The weight is created before the bias (their seeds' streams follow creation order).
+  std::string w;
+  float bias_bound = 0.0f;
+  switch (init) {
+    case LinearInit::kTorchDefaultZeroBias:
+      w = add_uniform(name + ".weight", w_shape, static_cast<float>(1.0 / std::sqrt(in_f)));
+      break;
+    case LinearInit::kUniformByOutZeroBias:
+      w = add_uniform(name + ".weight", w_shape, static_cast<float>(1.0 / std::sqrt(out_f)));
+      break;
+    case LinearInit::kKaimingUniformByOutZeroBias:
+      w = add_uniform(name + ".weight", w_shape, static_cast<float>(std::sqrt(3.0 / out_f)));
+      break;
+    case LinearInit::kNormal001DefaultBias:
+      w = add_normal(name + ".weight", w_shape, 0.01f);
+      bias_bound = static_cast<float>(1.0 / std::sqrt(in_f));
+      break;
+  }
+  std::string b = add_uniform(name + ".bias", {out_features}, bias_bound);
   return linear_from(name, x, out_features, std::move(w), std::move(b));
 }
 

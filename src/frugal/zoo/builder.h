@@ -31,6 +31,9 @@ enum class ConvInit : uint8_t {
   kKaimingUniform,
   // Kaiming normal, mode fan_in, gain sqrt(2), bias 0: torchvision's DenseNet.
   kKaimingNormalFanIn,
+  // Weight as kKaimingNormalFanOut, bias left at nn.Conv2d's default U(+-1/sqrt(fan_in)):
+  // torchvision's RegNet, whose init sets conv weights only (its SE convs have biases).
+  kKaimingNormalFanOutDefaultBias,
 };
 
 // How a Linear's weight and bias start when the reference overrides nn.Linear's default.
@@ -39,6 +42,12 @@ enum class LinearInit : uint8_t {
   kTorchDefaultZeroBias,
   // weight U(+-1/sqrt(out)), bias 0: torchvision's EfficientNet.
   kUniformByOutZeroBias,
+  // kaiming_uniform (fan_out, gain 1 for "sigmoid") = U(+-sqrt(3/out)), bias 0: torchvision's
+  // MNASNet.
+  kKaimingUniformByOutZeroBias,
+  // weight N(0, 0.01), bias left at nn.Linear's default U(+-1/sqrt(in)): torchvision's
+  // GoogLeNet (truncated normal cut at +-2 = 200 standard deviations; weights only).
+  kNormal001DefaultBias,
 };
 
 struct ConvOptions {
@@ -86,6 +95,10 @@ class GraphBuilder {
   std::string add_avg_pool(const std::string& name, const std::string& x, int64_t kernel,
                            int64_t stride, int64_t pad);
   std::string add_global_avg_pool(const std::string& name, const std::string& x);
+  // torch's x.mean(axes) as torch.onnx exports it at opset 17: ReduceMean with the axes as an
+  // attribute (MNASNet's x.mean([2, 3]) before its classifier).
+  std::string add_reduce_mean(const std::string& name, const std::string& x,
+                              const std::vector<int64_t>& axes, bool keepdims);
   std::string add_flatten(const std::string& name, const std::string& x);  // axis 1
   // torch.nn.Linear as Gemm(transB = 1), weight [out, in]. weight_std 0: nn.Linear's own
   // init, weight and bias U(+-1/sqrt(in)); > 0: weight N(0, weight_std), bias 0 (the

@@ -1,5 +1,7 @@
-// ResNet-18, ResNet-50 and ResNeXt-50 32x4d as torchvision.models.resnet defines them (v1.5:
-// in a Bottleneck the stride sits on the 3x3 conv, grouped in ResNeXt). Convs have no bias; the
+// ResNet-18, ResNet-50, ResNeXt-50 32x4d and Wide ResNet-50-2 as torchvision.models.resnet
+// defines them (v1.5: in a Bottleneck the stride sits on the 3x3 conv, grouped in ResNeXt;
+// Wide ResNet-50-2 (Zagoruyko and Komodakis, 2016) doubles the inner width of every
+// Bottleneck, width_per_group 128). Convs have no bias; the
 // projection shortcut is "downsample" (1x1 conv + BN). Initialization as torchvision's:
 // convs Kaiming normal (fan_out, ReLU gain), BN scale 1 shift 0, fc nn.Linear's default.
 #include "frugal/zoo/builder.h"
@@ -58,6 +60,11 @@ std::string resnext_32x4d_bottleneck(GraphBuilder& b, const std::string& p, cons
   return grouped_bottleneck(b, p, x, planes, stride, 32, 4);
 }
 
+std::string wide_bottleneck(GraphBuilder& b, const std::string& p, const std::string& x,
+                            int64_t planes, int64_t stride) {
+  return grouped_bottleneck(b, p, x, planes, stride, 1, 128);
+}
+
 using BlockFn = std::string (*)(GraphBuilder&, const std::string&, const std::string&, int64_t,
                                 int64_t);
 
@@ -95,6 +102,10 @@ ir::Graph build_resnet50(uint64_t seed) {
 
 ir::Graph build_resnext50_32x4d(uint64_t seed) {
   return build_resnet("resnext50_32x4d", resnext_32x4d_bottleneck, {3, 4, 6, 3}, seed);
+}
+
+ir::Graph build_wide_resnet50_2(uint64_t seed) {
+  return build_resnet("wide_resnet50_2", wide_bottleneck, {3, 4, 6, 3}, seed);
 }
 
 }  // namespace frugal::zoo

@@ -27,6 +27,11 @@ const std::vector<std::pair<std::string, BuildFn>>& registry() {
       {"efficientnet_b0", build_efficientnet_b0},
       {"densenet121", build_densenet121},
       {"convnext_tiny", build_convnext_tiny},
+      // Families added to check the engine on networks nobody profiled (issue 16).
+      {"regnet_y_400mf", build_regnet_y_400mf},
+      {"mnasnet1_0", build_mnasnet1_0},
+      {"googlenet", build_googlenet},
+      {"wide_resnet50_2", build_wide_resnet50_2},
   };
   return models;
 }
