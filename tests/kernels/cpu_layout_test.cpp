@@ -75,9 +75,9 @@ TEST(CpuLayouts, ChainStaysBlockedAndMatchesRef) {
 }
 
 TEST(CpuLayouts, ValueReadByRefStaysPlain) {
-  // The pool's output is also read by a node only ref runs (Neg): it must stay plain.
+  // The pool's output is also read by a node only ref runs (Erf): it must stay plain.
   ir::Graph g = residual_chain(24, false);
-  g.nodes.push_back(make_node("neg", "Neg", {"p"}, "n"));
+  g.nodes.push_back(make_node("erf", "Erf", {"p"}, "n"));
   g.outputs.push_back({"n", DType::kUndefined, std::nullopt});
   g.validate_and_sort();
   const Tensor x = random_tensor({2, 3, 16, 16}, 10);

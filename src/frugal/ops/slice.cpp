@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "frugal/ops/data_movement.h"
+#include "frugal/ops/slice_plan.h"
 #include "frugal/ops/util.h"
 
 namespace frugal::ops {
@@ -11,14 +12,8 @@ namespace {
   throw UserError(node.describe() + ": " + why);
 }
 
-struct AxisWindow {
-  int64_t start = 0;
-  int64_t step = 1;
-  int64_t length = 0;
-};
+}  // namespace
 
-// Per input axis, the window to copy. The tensors are inputs 1..4 for opset 10+ (null when
-// omitted); before opset 10 the starts/ends/axes attributes are used and steps are 1.
 std::vector<AxisWindow> plan_slice(const ir::Node& node, int64_t opset, const Shape& in,
                                    const Tensor* starts_t, const Tensor* ends_t,
                                    const Tensor* axes_t, const Tensor* steps_t) {
@@ -82,6 +77,8 @@ std::vector<AxisWindow> plan_slice(const ir::Node& node, int64_t opset, const Sh
   }
   return plan;
 }
+
+namespace {
 
 const Tensor* optional_value(InferContext& ctx, size_t i) {
   return ctx.has_input(i) ? &ctx.require_value(i) : nullptr;

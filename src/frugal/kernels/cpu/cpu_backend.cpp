@@ -7,6 +7,8 @@
 #include <map>
 #include <string>
 
+#include "frugal/kernels/cpu/activation_factories.h"
+#include "frugal/kernels/cpu/data_movement_factories.h"
 #include "frugal/kernels/cpu/factories.h"
 #include "frugal/kernels/cpu/post_ops.h"
 #include "frugal/kernels/cpu/sparse_kernels.h"
@@ -45,6 +47,7 @@ struct OpEntry {
   // Inputs holding the data (float32 tensors); the rest are read by the factory (Split's
   // int64 sizes).
   size_t data_inputs = SIZE_MAX;
+  bool any_dtype = false;  // data of any fixed-size dtype (copies), not only float32
 };
 
 const std::map<std::string, OpEntry>& op_table() {
@@ -82,6 +85,21 @@ const std::map<std::string, OpEntry>& op_table() {
       {"LSTM", {make_lstm, false, 4}},  // from sequence_lens on, checked by the factory
       {"GRU", {make_gru, false, 4}},
       {"RNN", {make_rnn, false, 4}},
+      // Moved from ref in session 11 (activation_kernels.cpp).
+      {"Tanh", {make_tanh, false}},
+      {"LeakyRelu", {make_leaky_relu, false}},
+      {"Elu", {make_elu, false}},
+      {"Selu", {make_selu, false}},
+      {"Softplus", {make_softplus, false}},
+      {"Mish", {make_mish, false}},
+      {"Exp", {make_exp, false}},
+      {"Sqrt", {make_sqrt, false}},
+      {"Abs", {make_abs, false}},
+      {"Neg", {make_neg, false}},
+      {"PRelu", {make_prelu, false}},
+      // slice_gather_kernels.cpp: the rest of the inputs read by the factory or at run time.
+      {"Slice", {make_slice, false, 1, true}},
+      {"Gather", {make_gather, false, 1, true}},
   };
   return table;
 }
@@ -118,7 +136,9 @@ void check_common(const kernels::NodeView& v, const OpEntry& entry) {
   auto check = [&](const ops::TensorInfo* t) {
     if (!t) return;
     if (!t->shape) decline("shapes known only at run time are not supported");
-    if (t->dtype != DType::kF32) decline(std::string(dtype_name(t->dtype)) + " not supported");
+    const bool storable = t->dtype != DType::kString && t->dtype != DType::kUndefined;
+    if (entry.any_dtype ? !storable : t->dtype != DType::kF32)
+      decline(std::string(dtype_name(t->dtype)) + " not supported");
     if (shape_numel(*t->shape) == 0) decline("empty tensor " + shape_str(*t->shape));
   };
   for (size_t i = 0; i < v.inputs.size() && i < entry.data_inputs; ++i) check(v.inputs[i]);

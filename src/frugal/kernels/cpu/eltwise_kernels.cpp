@@ -5,6 +5,7 @@
 #include <limits>
 #include <optional>
 
+#include "frugal/kernels/cpu/activation_factories.h"
 #include "frugal/kernels/cpu/factories.h"
 #include "frugal/kernels/cpu/post_ops.h"
 
@@ -13,20 +14,36 @@ namespace {
 
 using dt = dnnl::memory::data_type;
 
+}  // namespace
+
 std::unique_ptr<kernels::Kernel> eltwise(const Build& b, dnnl::algorithm alg, float alpha,
-                                         float beta) {
+                                         float beta, float scale) {
   const dnnl::memory::desc md = plain_md(b.in_shape(0), dt::f32);
   // In the producer's blocked layout when it has one: elementwise does not care.
   const dnnl::memory::desc wanted = b.hint(0) ? *b.hint(0) : md;
-  const dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_inference, alg, wanted, alpha, beta);
-  const dnnl::eltwise_forward::primitive_desc pd(d, scratchpad_attr(), b.context->engine());
+  auto pd_of = [&](dnnl::algorithm a, float al, float be) {
+    const dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_inference, a, wanted, al, be);
+    return dnnl::eltwise_forward::primitive_desc(d, scratchpad_attr(), b.context->engine());
+  };
+  const dnnl::eltwise_forward::primitive_desc pd = pd_of(alg, alpha, beta);
   auto k = std::make_unique<OnednnKernel>(b.context);
   Args args;
   args[DNNL_ARG_SRC] = k->input_as(0, md, pd.src_desc());
-  args[DNNL_ARG_DST] = k->output_as(0, md, pd.dst_desc());
+  const dnnl::memory dst = k->output_as(0, md, pd.dst_desc());
+  args[DNNL_ARG_DST] = dst;
   k->add_step(pd, dnnl::eltwise_forward(pd), std::move(args));
+  if (scale != 1.0f) {
+    // A second pass in place: oneDNN 2.6 runs an eltwise with a post-op on its reference
+    // kernel only (one thread, and wrong on 1-D tensors).
+    const dnnl::eltwise_forward::primitive_desc scaled =
+        pd_of(dnnl::algorithm::eltwise_linear, scale, 0.0f);
+    k->add_step(scaled, dnnl::eltwise_forward(scaled),
+                Args{{DNNL_ARG_SRC, dst}, {DNNL_ARG_DST, dst}}, false);
+  }
   return k;
 }
+
+namespace {
 
 // A Clip bound: the attribute before opset 11, the constant input from 11, else `dflt`.
 float clip_bound(const Build& b, size_t input, const char* attr, float dflt) {

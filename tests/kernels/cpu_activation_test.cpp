@@ -1,0 +1,183 @@
+// The unary activations and PRelu moved from ref to the cpu backend (activation_kernels.cpp)
+// against ref: shapes of rank 1 to 5 and batch 1/3, attributes and their defaults, 1 and 2
+// threads, a NaN-poisoned arena, a blocked-layout producer, non-finite inputs.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "kernels/cpu_testing.h"
+
+using namespace frugal;
+using namespace frugal::cpu_testing;
+
+namespace {
+
+constexpr double kTol = 2e-5;
+
+struct UnaryCase {
+  std::string op;
+  std::map<std::string, ir::Attribute> attrs;
+  float lo, hi;  // input range (not negative for Sqrt)
+  int64_t opset = 18;
+};
+
+std::vector<UnaryCase> unary_cases() {
+  return {
+      {"Tanh", {}, -6, 6},
+      {"LeakyRelu", {}, -6, 6},
+      {"LeakyRelu", {{"alpha", attr(0.2f)}}, -6, 6},
+      {"Elu", {}, -6, 6},
+      {"Elu", {{"alpha", attr(0.5f)}}, -6, 6},
+      {"Selu", {}, -6, 6},
+      {"Selu", {{"alpha", attr(1.5f)}, {"gamma", attr(0.75f)}}, -6, 6},
+      {"Softplus", {}, -30, 30},
+      {"Mish", {}, -10, 10},
+      {"Exp", {}, -20, 20},
+      {"Sqrt", {}, 0, 100},
+      {"Abs", {}, -6, 6},
+      {"Neg", {}, -6, 6},
+  };
+}
+
+std::string label_of(const UnaryCase& c) {
+  std::string l = c.op;
+  for (const auto& [k, v] : c.attrs) l += " " + k + "=" + std::to_string(std::get<float>(v.value));
+  return l;
+}
+
+// Runs the graph on cpu (poisoned arena, `threads`) and ref; expects every node on cpu.
+void expect_graph_on_cpu(const ir::Graph& g, const std::vector<Tensor>& feeds, int threads,
+                         const std::string& label, double tol = kTol) {
+  const CpuAndRef r = run_cpu_and_ref(g, feeds, threads);
+  for (const auto& a : r.cpu->assignments())
+    EXPECT_EQ(a.backend, "cpu") << label << ": " << (a.declined.empty() ? "" : a.declined[0]);
+  ASSERT_EQ(r.got.size(), r.want.size());
+  for (size_t i = 0; i < r.got.size(); ++i)
+    EXPECT_LE(relative_error(r.got[i], r.want[i]), tol) << label << " threads " << threads;
+}
+
+// NaN where ref has NaN, the same infinities, finite values within 1e-4 of max |ref|.
+bool agrees_nonfinite(const Tensor& got, const Tensor& want, std::string& why) {
+  double scale = 1;
+  for (int64_t i = 0; i < want.numel(); ++i)
+    if (std::isfinite(want.at_double(i))) scale = std::max(scale, std::fabs(want.at_double(i)));
+  for (int64_t i = 0; i < want.numel(); ++i) {
+    const double g = got.at_double(i), w = want.at_double(i);
+    const bool same = std::isnan(w)                    ? std::isnan(g)
+                      : std::isinf(w) || std::isinf(g) ? g == w
+                                                       : std::fabs(g - w) <= 1e-4 * scale;
+    if (!same) {
+      why = "element " + std::to_string(i) + ": cpu " + std::to_string(g) + ", ref " +
+            std::to_string(w);
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST(CpuActivation, UnaryOpsMatchRefOverShapesAttributesAndThreads) {
+  const std::vector<Shape> shapes = {{7}, {3, 33}, {1, 4, 6, 6}, {3, 17, 5, 7}, {3, 2, 3, 4, 5}};
+  int seed = 0;
+  for (const UnaryCase& c : unary_cases())
+    for (const Shape& s : shapes)
+      for (int threads : {1, 2}) {
+        const OneNode t =
+            one_node(c.op, {input("x", uniform_tensor(s, ++seed, c.lo, c.hi))}, c.attrs, c.opset);
+        expect_graph_on_cpu(t.graph, t.feeds, threads, label_of(c) + " " + shape_str(s));
+      }
+}
+
+// After a Conv, the activation reads the Conv's blocked output layout (its producer's).
+TEST(CpuActivation, AfterConvInItsLayout) {
+  for (const UnaryCase& c : unary_cases()) {
+    if (c.op == "Sqrt") continue;  // a Conv's output is of either sign
+    ir::Graph g;
+    g.opsets[""] = c.opset;
+    ir::ValueInfo x{"x", DType::kF32, std::vector<ir::Dim>{}};
+    for (int64_t d : {2, 16, 9, 9}) x.shape->push_back(ir::Dim{d, ""});
+    g.inputs.push_back(x);
+    g.initializers["w"] = random_tensor({32, 16, 3, 3}, 3, 0.1f);
+    g.nodes.push_back(make_node("conv", "Conv", {"x", "w"}, "c",
+                                {{"pads", attr(std::vector<int64_t>{1, 1, 1, 1})}}));
+    g.nodes.push_back(make_node("act", c.op, {"c"}, "y", c.attrs));
+    g.outputs.push_back(ir::ValueInfo{"y", DType::kUndefined, std::nullopt});
+    g.validate_and_sort();
+    for (int threads : {1, 2})
+      expect_graph_on_cpu(g, {uniform_tensor({2, 16, 9, 9}, 5, -1, 1)}, threads,
+                          label_of(c) + " after Conv");
+  }
+}
+
+// NaN and +-Inf inputs (and Sqrt of negatives and zero): cpu gives what ref gives,
+// except that oneDNN's Exp makes NaN +Inf (docs/robustness.md); the test pins that too.
+TEST(CpuActivation, NonFiniteInputsAgreeWithRef) {
+  Tensor x = uniform_tensor({4, 40}, 9, -5, 5);
+  float* d = x.data<float>();
+  const float special[] = {NAN, INFINITY, -INFINITY, 0.0f, -0.0f, 100.0f, -100.0f, -1.0f};
+  for (int64_t i = 0; i < 8; ++i) d[i * 17] = special[i];
+  for (const UnaryCase& c : unary_cases()) {
+    const OneNode t = one_node(c.op, {input("x", x)}, c.attrs, c.opset);
+    const Ran ref = run_on("ref", t.graph, t.feeds);
+    const Ran got = run_on("cpu", t.graph, t.feeds);
+    ASSERT_EQ(got.assignments.at(0).backend, "cpu") << label_of(c);
+    Tensor want = ref.outputs.at(0);
+    if (c.op == "Exp")
+      for (int64_t i = 0; i < want.numel(); ++i)
+        if (std::isnan(want.data<float>()[i])) want.data<float>()[i] = INFINITY;
+    std::string why;
+    EXPECT_TRUE(agrees_nonfinite(got.outputs.at(0), want, why)) << label_of(c) << ": " << why;
+  }
+}
+
+// Slope shapes ONNX exports use: per channel ([C,1,1], [1,C,1,1]), one value, the last
+// axis, the full shape; constant (weights) or fed at run time.
+TEST(CpuPRelu, MatchesRefOverSlopeShapes) {
+  struct Case {
+    Shape x, slope;
+  };
+  const std::vector<Case> cases = {
+      {{1, 8, 5, 5}, {8, 1, 1}},
+      {{3, 8, 5, 5}, {1, 8, 1, 1}},
+      {{3, 8, 5, 5}, {1}},
+      {{2, 8, 5, 5}, {5}},
+      {{2, 8, 5, 5}, {8, 5, 5}},
+      {{3, 33}, {33}},
+      {{2, 6, 4, 3, 3}, {6, 1, 1, 1}},
+      {{7}, {7}},
+  };
+  int seed = 100;
+  for (const Case& c : cases)
+    for (bool constant_slope : {true, false})
+      for (int threads : {1, 2}) {
+        const Tensor slope = uniform_tensor(c.slope, ++seed, 0.0f, 0.5f);
+        const OneNode t =
+            one_node("PRelu", {input("x", uniform_tensor(c.x, ++seed, -3, 3)),
+                               constant_slope ? constant("s", slope) : input("s", slope)});
+        expect_graph_on_cpu(t.graph, t.feeds, threads,
+                            "PRelu x " + shape_str(c.x) + " slope " + shape_str(c.slope) +
+                                (constant_slope ? " constant" : " input"));
+      }
+}
+
+TEST(CpuPRelu, AfterConvAndDeclinesOpset6) {
+  ir::Graph g;
+  g.opsets[""] = 17;
+  ir::ValueInfo x{"x", DType::kF32, std::vector<ir::Dim>{}};
+  for (int64_t d : {1, 16, 12, 12}) x.shape->push_back(ir::Dim{d, ""});
+  g.inputs.push_back(x);
+  g.initializers["w"] = random_tensor({32, 16, 3, 3}, 3, 0.1f);
+  g.initializers["s"] = uniform_tensor({32, 1, 1}, 4, 0.0f, 0.5f);
+  g.nodes.push_back(make_node("conv", "Conv", {"x", "w"}, "c"));
+  g.nodes.push_back(make_node("act", "PRelu", {"c", "s"}, "y"));
+  g.outputs.push_back(ir::ValueInfo{"y", DType::kUndefined, std::nullopt});
+  g.validate_and_sort();
+  for (int threads : {1, 2})
+    expect_graph_on_cpu(g, {uniform_tensor({1, 16, 12, 12}, 5, -1, 1)}, threads, "Conv+PRelu");
+
+  const std::string why = cpu_decline_reason(one_node(
+      "PRelu", {input("x", random_tensor({1, 4, 3, 3}, 1)), constant("s", random_tensor({4}, 2))},
+      {}, 6));
+  EXPECT_NE(why.find("opset 6"), std::string::npos) << why;
+}
