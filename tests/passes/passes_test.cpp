@@ -660,13 +660,13 @@ TEST(Optimize, ZooModelsKeepTheirOutputs) {
     ops::InferOptions opt;
     opt.input_shapes["input"] = c.input;
     const passes::Optimized o = passes::optimize(model, opt);
-    ASSERT_EQ(o.passes.size(), 11u);
+    ASSERT_EQ(o.passes.size(), 12u);
     EXPECT_EQ(count_op(o.graph, "BatchNormalization"), 0u) << c.model;
     if (c.bn_folded) {
       EXPECT_EQ(o.passes[5].changes, static_cast<int64_t>(c.bn_folded)) << c.model;
     }
     if (c.adds_fused) {
-      EXPECT_EQ(o.passes[7].changes, static_cast<int64_t>(c.adds_fused)) << c.model;
+      EXPECT_EQ(o.passes[8].changes, static_cast<int64_t>(c.adds_fused)) << c.model;
     }
     EXPECT_LT(o.graph.nodes.size(), model.nodes.size()) << c.model;
     const Tensor x = random_tensor(c.input, 77);
@@ -683,7 +683,7 @@ TEST(Optimize, SessionReportsPassesAndCanSkipThem) {
   const ir::Graph model = zoo::build("lenet5", 1);
   runtime::SessionOptions so;
   runtime::Session on(model, so);
-  ASSERT_EQ(on.passes().size(), 11u);
+  ASSERT_EQ(on.passes().size(), 12u);
   EXPECT_EQ(on.passes()[0].pass, "fold_constants");
   so.optimize = false;
   runtime::Session off(model, so);

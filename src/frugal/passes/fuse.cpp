@@ -9,6 +9,7 @@
 #include "frugal/passes/fuse_patterns.h"
 #include "frugal/passes/graph_edit.h"
 #include "frugal/passes/passes.h"
+#include "frugal/passes/pool_before_concat.h"
 
 namespace frugal::passes {
 namespace {
@@ -243,11 +244,12 @@ ir::Graph remove_dead_nodes(const ir::Graph& in, PassReport& report) {
 }
 
 // The order passes.h lists, with fuse_layer_norm, fuse_gelu and fuse_attention
-// (fuse_patterns.h) after remove_identities, and fuse_squeeze_excite after fuse_activations.
+// (fuse_patterns.h) after remove_identities, pool_before_concat (pool_before_concat.h)
+// before split_conv_over_concat, and fuse_squeeze_excite after fuse_activations.
 Optimized optimize(const ir::Graph& graph, const ops::InferOptions& options, bool keep_attention,
                    bool squeeze_excite) {
   Optimized r;
-  r.passes.resize(11);
+  r.passes.resize(12);
   r.graph = fold_constants(graph, options, r.passes[0]);
   r.graph = remove_identities(r.graph, r.passes[1]);
   r.graph = fuse_layer_norm(r.graph, options, r.passes[2]);
@@ -257,17 +259,18 @@ Optimized optimize(const ir::Graph& graph, const ops::InferOptions& options, boo
   else
     r.graph = fuse_attention(r.graph, options, r.passes[4]);
   r.graph = fold_batch_norm(r.graph, r.passes[5]);
+  r.graph = pool_before_concat(r.graph, options, r.passes[6]);
   if (keep_attention)
-    r.passes[6] = {"split_conv_over_concat", 0, {}};
+    r.passes[7] = {"split_conv_over_concat", 0, {}};
   else
-    r.graph = split_conv_over_concat(r.graph, options, r.passes[6]);
-  r.graph = fuse_residual_add(r.graph, options, r.passes[7]);
-  r.graph = fuse_activations(r.graph, options, r.passes[8]);
+    r.graph = split_conv_over_concat(r.graph, options, r.passes[7]);
+  r.graph = fuse_residual_add(r.graph, options, r.passes[8]);
+  r.graph = fuse_activations(r.graph, options, r.passes[9]);
   if (squeeze_excite)
-    r.graph = fuse_squeeze_excite(r.graph, options, r.passes[9]);
+    r.graph = fuse_squeeze_excite(r.graph, options, r.passes[10]);
   else
-    r.passes[9] = {"fuse_squeeze_excite", 0, {}};
-  r.graph = remove_dead_nodes(r.graph, r.passes[10]);
+    r.passes[10] = {"fuse_squeeze_excite", 0, {}};
+  r.graph = remove_dead_nodes(r.graph, r.passes[11]);
   return r;
 }
 
