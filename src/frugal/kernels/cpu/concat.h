@@ -1,10 +1,10 @@
 // frugal's own Concat on the cpu backend: a copy. oneDNN 2.6 runs a Concat of channels-last
-// (NHWC) activations, DenseNet's and Inception's, with its `simple:any` kernel, which took
-// 3.06 ms a run on densenet121's 58 Concats at batch 1 and scaled x1.38 from 1 to 2 threads
-// (ORT: 2.5 ms at 2 threads). The own kernel runs where that primitive reads and writes
-// dense strided layouts with one dimension order (NHWC from the convolutions, or plain), so
-// the layout negotiation is the same as for oneDNN's primitive: only the copy changes.
-// FRUGAL_NO_OWN_CONCAT=1 keeps oneDNN's (the A/B switch).
+// (NHWC) activations, DenseNet's and Inception's, with its `simple:any` kernel: 3.48 ms a
+// run on densenet121's 58 Concats at batch 1 against 2.98 for this copy at 1 thread, 4.21
+// against 3.00 at 2 (bench/RESULTS.md, "Own Concat, session 11"). The own kernel runs where
+// that primitive reads and writes dense strided layouts with one dimension order (NHWC from
+// the convolutions, or plain), so the layout negotiation is the same as for oneDNN's
+// primitive: only the copy changes. FRUGAL_NO_OWN_CONCAT=1 keeps oneDNN's (the A/B switch).
 #pragma once
 
 #include <algorithm>
