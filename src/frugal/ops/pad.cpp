@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "frugal/ops/data_movement.h"
+#include "frugal/ops/pad_plan.h"
 #include "frugal/ops/util.h"
 
 namespace frugal::ops {
@@ -12,15 +13,8 @@ namespace {
   throw UserError(node.describe() + ": " + why);
 }
 
-enum class PadMode { kConstant, kReflect, kEdge, kWrap };
+}  // namespace
 
-struct PadPlan {
-  PadMode mode = PadMode::kConstant;
-  std::vector<int64_t> begin, end;  // per input axis
-  Shape out;
-};
-
-// Inputs (opset 11+): pads (1), axes (3, opset 18); null when omitted or before opset 11.
 PadPlan plan_pad(const ir::Node& node, int64_t opset, const Shape& in, const Tensor* pads_t,
                  const Tensor* axes_t) {
   const int64_t r = static_cast<int64_t>(in.size());
@@ -83,8 +77,6 @@ PadPlan plan_pad(const ir::Node& node, int64_t opset, const Shape& in, const Ten
   return plan;
 }
 
-// Index of the input element that output index i (in input coordinates, i.e. already
-// shifted by the begin pad) takes along an axis of size n; -1 for the constant fill.
 int64_t source_index(PadMode mode, int64_t i, int64_t n) {
   if (i >= 0 && i < n) return i;
   switch (mode) {
@@ -103,6 +95,8 @@ int64_t source_index(PadMode mode, int64_t i, int64_t n) {
   }
   return -1;
 }
+
+namespace {
 
 void infer_pad(InferContext& ctx) {
   const Shape& in = ctx.shape(0);

@@ -100,6 +100,7 @@ const std::map<std::string, OpEntry>& op_table() {
       // slice_gather_kernels.cpp: the rest of the inputs read by the factory or at run time.
       {"Slice", {make_slice, false, 1, true}},
       {"Gather", {make_gather, false, 1, true}},
+      {"Pad", {make_pad, false, 1, true}},  // pad_kernel.cpp
   };
   return table;
 }

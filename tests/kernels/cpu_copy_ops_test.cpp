@@ -1,7 +1,8 @@
-// The cpu backend's Slice and Gather copies (slice_gather_kernels.cpp) against ref: ranks 1
-// to 5, batch 1/3, windows with positive and negative steps, clamped and negative bounds,
-// omitted axes/steps, the opset-9 attribute form; Gather on every axis with constant and
-// run-time, negative, int32 and scalar indices; dtypes of 1, 2, 4 and 8 bytes; 1 and 2
+// The cpu backend's Slice, Gather and Pad copies (slice_gather_kernels.cpp, pad_kernel.cpp)
+// against ref: ranks 1 to 5, batch 1/3, windows with positive and negative steps, clamped
+// and negative bounds, omitted axes/steps, the opset-9 attribute form; Gather on every axis
+// with constant and run-time, negative, int32 and scalar indices; Pad in every mode, with
+// crops, axes (opset 18) and the opset-2 attributes; dtypes of 1, 2, 4 and 8 bytes; 1 and 2
 // threads on a NaN-poisoned arena. A copy is exact: results must be bit-identical.
 #include <gtest/gtest.h>
 
@@ -142,4 +143,60 @@ TEST(CpuGather, OutOfRangeIndices) {
     EXPECT_NE(std::string(e.what()).find("index -6 is out of range"), std::string::npos)
         << e.what();
   }
+}
+
+namespace {
+
+struct PadCase {
+  Shape x;
+  std::vector<int64_t> pads;  // ONNX order: all begins, then all ends
+  std::vector<int64_t> axes;  // empty: every axis
+};
+
+}  // namespace
+
+TEST(CpuPad, MatchesRefOverModesShapesAndDtypes) {
+  const std::vector<PadCase> cases = {
+      {{9}, {2, 3}, {}},
+      {{3, 7}, {1, 0, 0, 4}, {}},
+      {{1, 3, 8, 8}, {0, 0, 1, 1, 0, 0, 1, 1}, {}},  // a Conv's explicit padding
+      {{3, 5, 6, 7}, {0, 0, 2, 0, 0, 0, 1, 3}, {}},
+      {{3, 5, 6, 7}, {0, 0, -1, 2, 0, 0, 2, -2}, {}},   // crop and pad
+      {{2, 3, 4, 5, 6}, {1, 2, 2, 1}, {2, -1}},         // opset 18 axes
+      {{3, 64, 56, 56}, {0, 0, 1, 1, 0, 0, 1, 1}, {}},  // large: split over threads
+  };
+  int seed = 0;
+  for (const PadCase& c : cases)
+    for (const char* mode : {"constant", "reflect", "edge", "wrap"})
+      for (DType dt : {DType::kF32, DType::kI64, DType::kI16, DType::kU8}) {
+        if (dt != DType::kF32 && (shape_numel(c.x) > 100000 || std::string(mode) != "constant"))
+          continue;
+        const Tensor x = uniform_tensor(c.x, ++seed, -100, 100).cast(dt);
+        std::vector<Operand> ops{input("x", x), constant("pads", i64(c.pads))};
+        if (std::string(mode) == "constant")
+          ops.push_back(constant("v", Tensor::from_vector<float>({}, {2.5f}).cast(dt)));
+        else if (!c.axes.empty())
+          ops.push_back(omitted());
+        if (!c.axes.empty()) ops.push_back(constant("axes", i64(c.axes)));
+        expect_exact_on_cpu(
+            one_node("Pad", ops, {{"mode", attr(std::string(mode))}}, 18),
+            "Pad " + shape_str(c.x) + " " + mode + " " + std::string(dtype_name(dt)));
+      }
+}
+
+TEST(CpuPad, Opset2AttributesDefaultFillAndDeclines) {
+  const Tensor x = random_tensor({2, 3, 5}, 1);
+  expect_exact_on_cpu(
+      one_node("Pad", {input("x", x)},
+               {{"pads", attr(std::vector<int64_t>{0, 1, 2, 0, 1, 0})}, {"value", attr(-1.0f)}}, 2),
+      "opset 2");
+  expect_exact_on_cpu(
+      one_node("Pad", {input("x", x), constant("pads", i64({0, 0, 1, 0, 0, 1}))}, {}, 13),
+      "default fill");
+  const std::string why =
+      cpu_decline_reason(one_node("Pad",
+                                  {input("x", x), constant("pads", i64({0, 0, 1, 0, 0, 1})),
+                                   input("v", Tensor::from_vector<float>({}, {3.0f}))},
+                                  {}, 13));
+  EXPECT_NE(why.find("constant_value known only at run time"), std::string::npos) << why;
 }
