@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <limits>
 #include <string>
 
 namespace frugal::kernels {
@@ -99,18 +100,20 @@ TEST(ThreadEnvironment, SpinCountFollowsTheLoad) {
   EXPECT_EQ(cpu::openmp_spin_count(50.0, 0), cpu::kQuietSpinCount);
 }
 
-// Whether workers spin, as libgomp reads its environment, and the share of a streaming pass
-// worth a thread that follows from it.
-TEST(ThreadEnvironment, WorkersSpinUnlessPassiveOrZero) {
-  EXPECT_TRUE(cpu::openmp_workers_spin(nullptr, nullptr));  // libgomp's default spin
-  EXPECT_TRUE(cpu::openmp_workers_spin(nullptr, cpu::kQuietSpinCount));
-  EXPECT_FALSE(cpu::openmp_workers_spin(nullptr, cpu::kBusySpinCount));
-  EXPECT_FALSE(cpu::openmp_workers_spin(nullptr, "0k"));
-  EXPECT_TRUE(cpu::openmp_workers_spin(nullptr, "1k"));
-  EXPECT_TRUE(cpu::openmp_workers_spin(nullptr, "infinite"));
-  EXPECT_FALSE(cpu::openmp_workers_spin("passive", nullptr));
-  EXPECT_FALSE(cpu::openmp_workers_spin("PASSIVE", "10000"));
-  EXPECT_TRUE(cpu::openmp_workers_spin("active", nullptr));
+// How long workers stay awake, as libgomp reads its environment, and the share of a
+// streaming pass worth a thread that follows from it.
+TEST(ThreadEnvironment, WorkersAwakeAsLibgompReadsTheEnvironment) {
+  const double forever = std::numeric_limits<double>::infinity();
+  EXPECT_DOUBLE_EQ(cpu::openmp_awake_us(nullptr, nullptr), 3000.0);  // libgomp's 300,000
+  EXPECT_DOUBLE_EQ(cpu::openmp_awake_us(nullptr, cpu::kQuietSpinCount), 100.0);
+  EXPECT_DOUBLE_EQ(cpu::openmp_awake_us(nullptr, cpu::kBusySpinCount), 0.0);
+  EXPECT_DOUBLE_EQ(cpu::openmp_awake_us(nullptr, "0k"), 0.0);
+  EXPECT_DOUBLE_EQ(cpu::openmp_awake_us(nullptr, "20k"), 200.0);
+  EXPECT_DOUBLE_EQ(cpu::openmp_awake_us(nullptr, "1M"), 10000.0);
+  EXPECT_EQ(cpu::openmp_awake_us(nullptr, "infinite"), forever);
+  EXPECT_EQ(cpu::openmp_awake_us("active", nullptr), forever);
+  EXPECT_DOUBLE_EQ(cpu::openmp_awake_us("passive", nullptr), 0.0);
+  EXPECT_DOUBLE_EQ(cpu::openmp_awake_us("PASSIVE", "10000"), 10000 * 0.01);  // count wins
   EXPECT_EQ(cpu::min_floats_per_thread(true), int64_t{1} << 14);
   EXPECT_EQ(cpu::min_floats_per_thread(false), int64_t{1} << 18);
 }

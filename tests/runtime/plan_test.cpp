@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <limits>
 #include <thread>
 
 #include "frugal/core/rng.h"
@@ -199,6 +200,36 @@ TEST(Plan, ThreadPlanCountsInt8MacsFaster) {
     fewer += int8[k] < fp32[k];
   }
   EXPECT_GT(fewer, 0u);
+}
+
+// The thread rule over made-up graphs: a node over the threshold but alone among one-thread
+// work longer than 4x the time workers stay awake (they have gone to sleep) stays on one
+// thread unless it is 4x larger.
+TEST(Plan, IsolatedSmallNodesStayOnOneThread) {
+  const double inf = std::numeric_limits<double>::infinity();
+  using V = std::vector<int>;
+  // Workers never sleep: the threshold alone decides.
+  EXPECT_EQ(runtime::threads_per_node({40, 60, 100, 10}, 2, 50, inf), (V{1, 2, 2, 1}));
+  // LeNet-5 at batch 8: conv2 (74 us) after 119 us of one-thread work (the run before
+  // included), workers awake 25 us: one thread.
+  EXPECT_EQ(runtime::threads_per_node({49, 19, 74, 6, 3, 34, 7, 1}, 2, 50, 25),
+            (V{1, 1, 1, 1, 1, 1, 1, 1}));
+  // Awake 100 us (GOMP_SPINCOUNT=10000): 119 us is not 4x that, the node keeps two threads.
+  EXPECT_EQ(runtime::threads_per_node({49, 19, 74, 6, 3, 34, 7, 1}, 2, 50, 100),
+            (V{1, 1, 2, 1, 1, 1, 1, 1}));
+  // The same node four times larger pays the wake-up back; after exactly 4x25 us it is awake.
+  EXPECT_EQ(runtime::threads_per_node({49, 19, 200, 6, 3, 34, 7, 1}, 2, 50, 25),
+            (V{1, 1, 2, 1, 1, 1, 1, 1}));
+  EXPECT_EQ(runtime::threads_per_node({30, 19, 74, 6, 3, 34, 7, 1}, 2, 50, 25),
+            (V{1, 1, 2, 1, 1, 1, 1, 1}));
+  // Back-to-back parallel nodes keep the workers awake: a 60 us node right after a
+  // parallel one stays parallel, and the stretch wraps around from the end of the run.
+  EXPECT_EQ(runtime::threads_per_node({60, 300, 60, 10, 60}, 2, 50, 3), (V{2, 2, 2, 1, 2}));
+  // Workers asleep at once (awake 0): every node after one-thread work must be large.
+  EXPECT_EQ(runtime::threads_per_node({60, 300, 60, 10, 60}, 2, 50, 0), (V{1, 2, 2, 1, 1}));
+  // One thread, or threshold 0: untouched.
+  EXPECT_EQ(runtime::threads_per_node({1, 1000}, 1, 50, 0), (V{1, 1}));
+  EXPECT_EQ(runtime::threads_per_node({1, 1000}, 2, 0, 0), (V{2, 2}));
 }
 
 TEST(Plan, SmallModelsRunSingleThreadedUnlessAsked) {

@@ -1,5 +1,7 @@
 #include "frugal/kernels/threads.h"
 
+#include <algorithm>
+#include <limits>
 #include <map>
 
 #include "frugal/core/error.h"
@@ -30,6 +32,13 @@ void set_threads(int n) {
 
 int threads() {
   return controls().empty() ? 1 : controls().begin()->second.get();
+}
+
+double workers_awake_us() {
+  double us = std::numeric_limits<double>::infinity();
+  for (const auto& [name, c] : controls())
+    if (c.awake_us) us = std::min(us, c.awake_us());
+  return us;
 }
 
 void ThreadScope::set(int n) {

@@ -16,6 +16,10 @@ namespace frugal::kernels {
 struct ThreadControl {
   std::function<void(int)> set;  // n >= 1, for the calling thread
   std::function<int()> get;
+  // How long, in microseconds, the backend's idle compute threads stay awake after a
+  // parallel kernel before they sleep (0: at once; infinity: never sleep); a kernel that
+  // starts later pays their wake-up. Null: unknown, taken as never.
+  std::function<double()> awake_us;
 };
 void register_thread_control(const std::string& backend, ThreadControl control);
 
@@ -32,6 +36,9 @@ void check_thread_count(int n);
 void set_threads(int n);
 // The calling thread's count (the first registered control's; 1 without any).
 int threads();
+
+// The shortest awake_us of the registered controls (infinity without any).
+double workers_awake_us();
 
 // Sets the calling thread's count for a scope, and restores the count from before the scope
 // when it ends (also after an exception). 0 leaves the count as it is.

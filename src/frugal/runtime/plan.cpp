@@ -180,9 +180,10 @@ void optimize(Plan& p) {
 
 // A thread wake-up costs a few microseconds per parallel region; a node whose work takes
 // less than SessionOptions::parallel_min_us on one thread runs on one (bench/RESULTS.md,
-// "Threads per node", measured the gain). The rates are one core's order of magnitude on
-// the machines frugal targets: they decide which side of the threshold a node falls,
-// not a prediction of its time.
+// "Threads per node", measured the gain), and so does one whose workers are likely asleep
+// unless it is much larger ("Isolated parallel nodes"). The rates are one core's order of magnitude
+// on the machines frugal targets: they decide which side of the threshold a node falls, not a
+// prediction of its time.
 namespace {
 const std::vector<Backend*>& backends_for(Plan& p, const ir::Node& n);
 
@@ -197,6 +198,34 @@ double mac_rate_factor(Plan& p, const ir::Node& n) {
 }
 }  // namespace
 
+std::vector<int> threads_per_node(const std::vector<double>& us, int threads, double min_us,
+                                  double awake_us) {
+  std::vector<int> t(us.size(), threads);
+  if (threads <= 1 || min_us <= 0) return t;
+  // Waking a sleeping worker (a futex and a scheduler slice: 23-250 us here against 1 us for
+  // a spinning one) is paid by a parallel node that follows a stretch of one-thread work
+  // longer than the workers stay awake; such a node needs this many times `min_us` of work.
+  constexpr double kIsolatedFactor = 4.0;
+  // Runs follow each other, so the stretch before the first parallel node includes the end
+  // of the run before: two passes, the first from awake workers, the second from the end
+  // of the first, and its decisions are kept. Estimated stretches must exceed the awake
+  // time kStretchFactor times: the estimates run up to twice the real time, and on a quiet
+  // machine with workers awake for 100 us (GOMP_SPINCOUNT=10000) a factor of 1 made
+  // mobilenet_v3_small and shufflenet_v2 11 % slower at batch 1, with 0 (workers asleep at
+  // once) 0.70 and 0.78 of the time (bench/RESULTS.md, "Isolated parallel nodes").
+  constexpr double kStretchFactor = 4.0;
+  double idle = 0;
+  for (int pass = 0; pass < 2; ++pass) {
+    for (size_t k = 0; k < us.size(); ++k) {
+      const bool isolated = idle > kStretchFactor * awake_us;
+      const bool parallel = us[k] >= min_us && (!isolated || us[k] >= kIsolatedFactor * min_us);
+      t[k] = parallel ? threads : 1;
+      idle = parallel ? 0 : idle + us[k];
+    }
+  }
+  return t;
+}
+
 void plan_threads(Plan& p) {
   constexpr double kMacsPerUs = 30e3;   // 30 GMAC/s fp32 on one core (AVX-512 FMA, oneDNN)
   constexpr double kBytesPerUs = 10e3;  // 10 GB/s of one core's streaming bandwidth
@@ -204,13 +233,14 @@ void plan_threads(Plan& p) {
   p.node_threads.assign(p.graph.nodes.size(), n);
   if (n <= 1 || p.options.parallel_min_us <= 0) return;
   const ops::GraphCost cost = ops::analyze_cost(p.graph, p.info);
+  std::vector<double> us(p.graph.nodes.size());
   for (size_t k = 0; k < p.graph.nodes.size(); ++k) {
     const ops::NodeCost& c = cost.nodes[k];
     const double macs_per_us = kMacsPerUs * mac_rate_factor(p, p.graph.nodes[k]);
-    const double us = static_cast<double>(c.macs) / macs_per_us +
-                      static_cast<double>(c.bytes_read + c.bytes_written) / kBytesPerUs;
-    if (us < p.options.parallel_min_us) p.node_threads[k] = 1;
+    us[k] = static_cast<double>(c.macs) / macs_per_us +
+            static_cast<double>(c.bytes_read + c.bytes_written) / kBytesPerUs;
   }
+  p.node_threads = threads_per_node(us, n, p.options.parallel_min_us, kernels::workers_awake_us());
 }
 
 namespace {

@@ -174,6 +174,12 @@ void fold_qdq(Plan& plan);
 void make_backends(Plan& plan);
 void optimize(Plan& plan);
 void plan_threads(Plan& plan);
+// plan_threads' rule, pure: per node (estimated one-thread microseconds `us`, in run order)
+// `threads`, or 1 where its work is under `min_us`, or under 4 x `min_us` after a stretch of
+// one-thread work longer than 4 x `awake_us` (the workers then sleep; runs follow each
+// other, so the stretch wraps around from the end of the graph).
+std::vector<int> threads_per_node(const std::vector<double>& us, int threads, double min_us,
+                                  double awake_us);
 void place(Plan& plan);
 void find_fallbacks(Plan& plan);
 void insert_transfers(Plan& plan);

@@ -23,14 +23,19 @@ inline constexpr const char* kBusySpinCount = "0";
 // (online_cpus < 1, or a negative load) give the quiet spin.
 std::string openmp_spin_count(double load_average, int online_cpus);
 
-// Pure: whether idle OpenMP workers spin before they sleep, given the OMP_WAIT_POLICY and
-// GOMP_SPINCOUNT a process started with (null: unset). libgomp spins unless the policy is
-// passive or the count is zero.
-bool openmp_workers_spin(const char* wait_policy, const char* spin_count);
+// Pure: how long idle OpenMP workers spin before they sleep, in microseconds, given the
+// OMP_WAIT_POLICY and GOMP_SPINCOUNT a process started with (null: unset), as libgomp reads
+// them: a count with an optional k/M/G/T suffix or "infinite"; unset, 300,000 (active
+// policy: infinite; passive: 0). A spin iteration (a `pause`) takes about 10 ns here:
+// 10,000 kept a worker awake across gaps of 100 us and asleep after 200 us (an empty
+// parallel region then took 23-250 us instead of 1; bench/RESULTS.md, "Isolated parallel
+// nodes").
+double openmp_awake_us(const char* wait_policy, const char* spin_count);
+inline constexpr double kSpinIterationNs = 10.0;
 
 // The smallest share of a streaming pass worth another thread (threads.h,
-// min_floats_per_thread) when workers spin or sleep: 64 KiB and 1 MiB of floats.
-// DenseNet's scale-shift passes at batch 1 (0.1-3 MiB) ran 9 % slower on two sleeping
+// min_floats_per_thread) when workers spin (openmp_awake_us > 0) or sleep: 64 KiB and 1 MiB of
+// floats. DenseNet's scale-shift passes at batch 1 (0.1-3 MiB) ran 9 % slower on two sleeping
 // workers than on one (load 9); with spinning workers a 64 KiB share made densenet121,
 // efficientnet_b0 and mobilenet_v3_large 5-14 % faster at 2 threads, 16 KiB and 256 KiB
 // no better (quiet machine; bench/RESULTS.md, "Small passes on two threads").

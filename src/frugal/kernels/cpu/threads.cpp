@@ -4,8 +4,12 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <cctype>
+#include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
+#include <limits>
 #include <string>
 
 #include "frugal/core/error.h"
@@ -41,12 +45,17 @@ int num_threads() {
 int64_t min_floats_per_thread() {
   // The runtime read its environment when it loaded; the program has not changed it since
   // (thread_environment.h sets it before, and runs the program again).
-  static const int64_t floats = min_floats_per_thread(
-      openmp_workers_spin(std::getenv("OMP_WAIT_POLICY"), std::getenv("GOMP_SPINCOUNT")));
+  static const int64_t floats = min_floats_per_thread(awake_us() > 0);
   return floats;
 }
 
-FRUGAL_REGISTER_THREAD_CONTROL(cpu, "cpu", (ThreadControl{set_num_threads, num_threads}));
+double awake_us() {
+  static const double us =
+      openmp_awake_us(std::getenv("OMP_WAIT_POLICY"), std::getenv("GOMP_SPINCOUNT"));
+  return us;
+}
+
+FRUGAL_REGISTER_THREAD_CONTROL(cpu, "cpu", (ThreadControl{set_num_threads, num_threads, awake_us}));
 
 // libgomp's idle workers spin GOMP_SPINCOUNT pause iterations before they sleep on a futex
 // (default 300,000, about 3 ms here; OMP_WAIT_POLICY=passive: 0). A sleeping worker costs a
@@ -69,11 +78,22 @@ std::string openmp_spin_count(double load_average, int online_cpus) {
   return load_average > 2.0 * online_cpus ? kBusySpinCount : kQuietSpinCount;
 }
 
-bool openmp_workers_spin(const char* wait_policy, const char* spin_count) {
-  if (wait_policy && strcasecmp(wait_policy, "passive") == 0) return false;
-  // libgomp reads a number with an optional k/M/G/T suffix, or "infinite"/"infinity".
-  return !(spin_count && spin_count[0] >= '0' && spin_count[0] <= '9' &&
-           std::strtoull(spin_count, nullptr, 10) == 0);
+double openmp_awake_us(const char* wait_policy, const char* spin_count) {
+  constexpr double kForever = std::numeric_limits<double>::infinity();
+  const bool passive = wait_policy && strcasecmp(wait_policy, "passive") == 0;
+  const bool active = wait_policy && strcasecmp(wait_policy, "active") == 0;
+  double count = passive ? 0 : active ? kForever : 300000;
+  if (spin_count && (strncasecmp(spin_count, "infinit", 7) == 0)) {
+    count = kForever;
+  } else if (spin_count && spin_count[0] >= '0' && spin_count[0] <= '9') {
+    char* end = nullptr;
+    count = static_cast<double>(std::strtoull(spin_count, &end, 10));
+    static constexpr char kSuffixes[] = "kmgt";  // x 1e3 each
+    const char* k =
+        *end ? std::strchr(kSuffixes, std::tolower(static_cast<unsigned char>(*end))) : nullptr;
+    if (k) count *= std::pow(1e3, static_cast<double>(k - kSuffixes + 1));
+  }
+  return count * kSpinIterationNs / 1000.0;
 }
 
 int64_t min_floats_per_thread(bool workers_spin) {

@@ -23,4 +23,8 @@ int num_threads();
 // the OpenMP runtime read.
 int64_t min_floats_per_thread();
 
+// How long idle workers stay awake after a parallel kernel, in microseconds
+// (kernels::ThreadControl::awake_us), from the environment the OpenMP runtime read.
+double awake_us();
+
 }  // namespace frugal::kernels::cpu
