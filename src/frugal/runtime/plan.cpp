@@ -580,6 +580,14 @@ void plan_memory_per_device(Plan& p) {
     p.arena_of[sl] = p.arena_of[root];
     p.arena_offset[sl] = p.arena_offset[root] + static_cast<int64_t>(p.home_offset[sl]);
   }
+  p.arena_views.assign(p.slot_of.size(), Tensor());
+  for (size_t sl = 0; sl < p.arena_offset.size(); ++sl) {
+    if (p.arena_offset[sl] < 0) continue;
+    const auto& ti = p.info.at(p.slot_name[sl]);
+    const auto& memory = p.arenas[static_cast<size_t>(p.arena_of[sl])].memory;
+    p.arena_views[sl] = Tensor::wrap(ti.dtype, *ti.shape,
+                                     static_cast<char*>(memory.get()) + p.arena_offset[sl], memory);
+  }
 }
 
 std::unique_ptr<Plan> compile(const ir::Graph& graph, SessionOptions options) {

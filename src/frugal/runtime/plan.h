@@ -155,6 +155,9 @@ struct Plan {
   std::map<std::string, kernels::QuantParams> quantized_values;
   std::vector<DeviceArena> arenas;
   std::vector<int64_t> arena_of, arena_offset;  // per slot; -1 if not planned
+  // Per planned slot: its buffer in the arena as a tensor of the value's type and shape,
+  // made once so that binding a step's outputs at each run is a copy (no lookup by name).
+  std::vector<Tensor> arena_views;
   // Per slot: the slot whose buffer holds it and the byte offset there (plan_concat_in_place:
   // the root Concat's own slot for the root, -1 for every value it did not place).
   std::vector<int64_t> home_slot;

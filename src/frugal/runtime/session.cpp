@@ -245,12 +245,10 @@ void Session::bind_outputs(size_t s, std::vector<Tensor>& slots) {
   for (size_t o = 0; o < st.out_slots.size(); ++o) {
     const int64_t sl = st.out_slots[o];
     if (sl < 0 || slots[sl].defined()) continue;  // defined: a caller's output buffer
-    const auto& oi = p.info.at(n.outputs[o]);
-    const int64_t off = p.arena_offset[sl];
-    if (off >= 0) {
-      const auto& arena = p.arenas[p.arena_of[sl]].memory;
-      slots[sl] = Tensor::wrap(oi.dtype, *oi.shape, static_cast<char*>(arena.get()) + off, arena);
+    if (p.arena_offset[sl] >= 0) {
+      slots[sl] = p.arena_views[sl];
     } else {
+      const auto& oi = p.info.at(n.outputs[o]);
       slots[sl] = Tensor(oi.dtype, *oi.shape);
     }
   }
