@@ -11,6 +11,7 @@
 #include "frugal/kernels/cpu/data_movement_factories.h"
 #include "frugal/kernels/cpu/factories.h"
 #include "frugal/kernels/cpu/post_ops.h"
+#include "frugal/kernels/cpu/reduce_factories.h"
 #include "frugal/kernels/cpu/sparse_kernels.h"
 #include "frugal/kernels/cpu/squeeze_excite.h"
 #include "frugal/ops/binary_layer.h"
@@ -100,7 +101,8 @@ const std::map<std::string, OpEntry>& op_table() {
       // slice_gather_kernels.cpp: the rest of the inputs read by the factory or at run time.
       {"Slice", {make_slice, false, 1, true}},
       {"Gather", {make_gather, false, 1, true}},
-      {"Pad", {make_pad, false, 1, true}},  // pad_kernel.cpp
+      {"Pad", {make_pad, false, 1, true}},           // pad_kernel.cpp
+      {"ReduceMean", {make_reduce_mean, false, 1}},  // reduce_kernel.cpp
   };
   return table;
 }
