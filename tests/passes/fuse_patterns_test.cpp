@@ -1,4 +1,5 @@
-// fuse_layer_norm and fuse_gelu: the exported decompositions become one node each, the
+// fuse_layer_norm, fuse_gelu, fuse_attention and pool_spatial_means: the exported
+// decompositions become one node each (a spatial mean a pool), the
 // rewritten graph computes what the original does (both on ref), and near misses stay.
 #include <gtest/gtest.h>
 
@@ -318,4 +319,110 @@ TEST(FuseAttention, KeptUnfusedForAnEmulator) {
   runtime::SessionOptions o;
   o.backends = {"emu", "ref"};
   EXPECT_EQ(count_op(runtime::Session(b.g, o).plan().graph, "Attention"), 0u);
+}
+
+namespace {
+
+struct MeanForm {
+  Shape x;
+  std::vector<int64_t> axes;
+  int64_t keepdims = 1;
+  bool axes_as_input = false;  // ReduceMean-18
+};
+
+// x -> ReduceMean -> Relu (a reader after the mean, so that a Flatten is not the output's
+// producer by accident of the test).
+Graph mean_graph(const MeanForm& f) {
+  Graph b(f.axes_as_input ? 18 : 13);
+  const std::string x = b.input("x", f.x);
+  std::map<std::string, ir::Attribute> a{{"keepdims", attr(f.keepdims)}};
+  std::vector<std::string> ins{x};
+  if (f.axes_as_input)
+    ins.push_back(b.constant(
+        "axes", Tensor::from_vector<int64_t>({static_cast<int64_t>(f.axes.size())}, f.axes)));
+  else if (!f.axes.empty())
+    a["axes"] = attr(f.axes);
+  b.node("ReduceMean", ins, "mean", a);
+  b.output(b.node("Relu", {"mean"}, "y"));
+  b.g.validate_and_sort();
+  return b;
+}
+
+ir::Graph pooled(const ir::Graph& g, int64_t& changes) {
+  passes::PassReport r;
+  ir::Graph out = passes::pool_spatial_means(g, {}, r);
+  changes = r.changes;
+  return out;
+}
+
+}  // namespace
+
+// x.mean([2, 3]) as torch.onnx writes it (MNASNet's head keeps no axes, timm's
+// squeeze-excitation keeps them) becomes GlobalAveragePool (+ Flatten): the same values on
+// ref, and on cpu (1 and 2 threads), where ReduceMean has no kernel and the pool runs.
+TEST(PoolSpatialMeans, SpatialMeansBecomeGlobalAveragePool) {
+  const std::vector<MeanForm> forms = {
+      {{2, 24, 7, 7}, {2, 3}, 1},      {{3, 40, 5, 9}, {2, 3}, 0}, {{1, 16, 6, 6}, {-1, -2}, 0},
+      {{2, 8, 4, 4}, {3, 2}, 1, true}, {{2, 32, 11}, {2}, 0},      {{1, 8, 3, 4, 5}, {2, 3, 4}, 1}};
+  for (size_t i = 0; i < forms.size(); ++i) {
+    const std::string label = "form " + std::to_string(i);
+    const Graph b = mean_graph(forms[i]);
+    int64_t changes = 0;
+    ir::Graph after = pooled(b.g, changes);
+    EXPECT_EQ(changes, 1) << label;
+    EXPECT_EQ(count_op(after, "ReduceMean"), 0u) << label;
+    EXPECT_EQ(count_op(after, "GlobalAveragePool"), 1u) << label;
+    EXPECT_EQ(count_op(after, "Flatten"), forms[i].keepdims ? 0u : 1u) << label;
+    EXPECT_TRUE(after.initializers.empty()) << label << ": the axes constant is pruned";
+    after.validate_and_sort();
+    expect_same(b.g, after, b.feeds, label);
+    for (int threads : {1, 2}) {
+      const CpuAndRef r = run_cpu_and_ref(b.g, b.feeds, threads);
+      EXPECT_LE(relative_error(r.got[0], r.want[0]), 1e-6) << label << ", " << threads;
+      for (const auto& a : r.cpu->assignments()) {
+        if (a.op_type == "GlobalAveragePool") {
+          EXPECT_EQ(a.backend, "cpu") << label;
+        }
+      }
+    }
+  }
+}
+
+TEST(PoolSpatialMeans, OtherMeansStay) {
+  const std::vector<MeanForm> forms = {{{2, 24, 7, 7}, {1, 2, 3}, 1},  // the channels too
+                                       {{2, 24, 7, 7}, {2}, 1},        // one spatial axis of two
+                                       {{2, 24, 7, 7}, {3}, 0},
+                                       {{2, 24, 7, 7}, {}, 1},  // no axes: all of them
+                                       {{2, 24}, {1}, 1}};      // no spatial axis
+  for (size_t i = 0; i < forms.size(); ++i) {
+    int64_t changes = 0;
+    const ir::Graph after = pooled(mean_graph(forms[i]).g, changes);
+    EXPECT_EQ(changes, 0) << "form " << i;
+    EXPECT_EQ(count_op(after, "ReduceMean"), 1u) << "form " << i;
+  }
+}
+
+// A squeeze-and-excitation block that squeezes with ReduceMean (timm's export) reaches
+// fuse_squeeze_excite through this pass: optimize() makes it one SqueezeExcite node.
+TEST(PoolSpatialMeans, MeanSqueezeExcitationIsFused) {
+  Graph b(13);
+  const std::string x = b.input("x", {2, 16, 6, 6});
+  b.node("ReduceMean", {x}, "s",
+         {{"axes", attr(std::vector<int64_t>{2, 3})}, {"keepdims", attr(int64_t{1})}});
+  b.node("Conv",
+         {"s", b.constant("w1", random_tensor({4, 16, 1, 1}, 1)),
+          b.constant("b1", random_tensor({4}, 2))},
+         "c1");
+  b.node("Relu", {"c1"}, "r1");
+  b.node("Conv",
+         {"r1", b.constant("w2", random_tensor({16, 4, 1, 1}, 3)),
+          b.constant("b2", random_tensor({16}, 4))},
+         "c2");
+  b.node("Sigmoid", {"c2"}, "gate");
+  b.output(b.node("Mul", {x, "gate"}, "y"));
+  b.g.validate_and_sort();
+  const passes::Optimized o = passes::optimize(b.g, {});
+  EXPECT_EQ(count_op(o.graph, "SqueezeExcite"), 1u);
+  EXPECT_EQ(o.graph.nodes.size(), 1u);
+  expect_same(b.g, o.graph, b.feeds, "squeeze-excite");
 }

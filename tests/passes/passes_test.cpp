@@ -660,7 +660,7 @@ TEST(Optimize, ZooModelsKeepTheirOutputs) {
     ops::InferOptions opt;
     opt.input_shapes["input"] = c.input;
     const passes::Optimized o = passes::optimize(model, opt);
-    ASSERT_EQ(o.passes.size(), 12u);
+    ASSERT_EQ(o.passes.size(), 13u);
     EXPECT_EQ(count_op(o.graph, "BatchNormalization"), 0u) << c.model;
     if (c.bn_folded) {
       EXPECT_EQ(o.passes[5].changes, static_cast<int64_t>(c.bn_folded)) << c.model;
@@ -683,7 +683,7 @@ TEST(Optimize, SessionReportsPassesAndCanSkipThem) {
   const ir::Graph model = zoo::build("lenet5", 1);
   runtime::SessionOptions so;
   runtime::Session on(model, so);
-  ASSERT_EQ(on.passes().size(), 12u);
+  ASSERT_EQ(on.passes().size(), 13u);
   EXPECT_EQ(on.passes()[0].pass, "fold_constants");
   so.optimize = false;
   runtime::Session off(model, so);

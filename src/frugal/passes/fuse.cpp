@@ -245,11 +245,12 @@ ir::Graph remove_dead_nodes(const ir::Graph& in, PassReport& report) {
 
 // The order passes.h lists, with fuse_layer_norm, fuse_gelu and fuse_attention
 // (fuse_patterns.h) after remove_identities, pool_before_concat (pool_before_concat.h)
-// before split_conv_over_concat, and fuse_squeeze_excite after fuse_activations.
+// before split_conv_over_concat, and pool_spatial_means (fuse_patterns.h) then
+// fuse_squeeze_excite after fuse_activations.
 Optimized optimize(const ir::Graph& graph, const ops::InferOptions& options, bool keep_attention,
                    bool squeeze_excite) {
   Optimized r;
-  r.passes.resize(12);
+  r.passes.resize(13);
   r.graph = fold_constants(graph, options, r.passes[0]);
   r.graph = remove_identities(r.graph, r.passes[1]);
   r.graph = fuse_layer_norm(r.graph, options, r.passes[2]);
@@ -266,11 +267,12 @@ Optimized optimize(const ir::Graph& graph, const ops::InferOptions& options, boo
     r.graph = split_conv_over_concat(r.graph, options, r.passes[7]);
   r.graph = fuse_residual_add(r.graph, options, r.passes[8]);
   r.graph = fuse_activations(r.graph, options, r.passes[9]);
+  r.graph = pool_spatial_means(r.graph, options, r.passes[10]);
   if (squeeze_excite)
-    r.graph = fuse_squeeze_excite(r.graph, options, r.passes[10]);
+    r.graph = fuse_squeeze_excite(r.graph, options, r.passes[11]);
   else
-    r.passes[10] = {"fuse_squeeze_excite", 0, {}};
-  r.graph = remove_dead_nodes(r.graph, r.passes[11]);
+    r.passes[11] = {"fuse_squeeze_excite", 0, {}};
+  r.graph = remove_dead_nodes(r.graph, r.passes[12]);
   return r;
 }
 

@@ -80,10 +80,10 @@ bool near(double v, double want) {
   return std::fabs(v - want) <= 1e-4 * std::fabs(want);
 }
 
-// The first reduced axis of a ReduceMean that keeps its dimensions and reduces the
-// trailing axes of a rank-`rank` input contiguously; nullopt otherwise.
-std::optional<int64_t> trailing_mean_axis(const ir::Graph& g, const ir::Node& n, size_t rank) {
-  if (n.attr_int("keepdims", 1) != 1) return std::nullopt;
+// The axes a ReduceMean of a rank-`rank` input reduces (the attribute, or the constant
+// input from opset 18), made non-negative and sorted; nullopt when they are not constant or
+// not given (all axes, or noop_with_empty_axes).
+std::optional<std::vector<int64_t>> mean_axes(const ir::Graph& g, const ir::Node& n, size_t rank) {
   std::vector<int64_t> axes;
   if (n.has_attr("axes")) {
     axes = n.attr_ints("axes");
@@ -92,13 +92,27 @@ std::optional<int64_t> trailing_mean_axis(const ir::Graph& g, const ir::Node& n,
     if (!t) return std::nullopt;
     for (int64_t i = 0; i < t->numel(); ++i) axes.push_back(static_cast<int64_t>(t->at_double(i)));
   }
-  if (axes.empty()) return std::nullopt;  // all axes, or noop_with_empty_axes
+  if (axes.empty()) return std::nullopt;
   const auto r = static_cast<int64_t>(rank);
   for (auto& a : axes) a = a < 0 ? a + r : a;
   std::sort(axes.begin(), axes.end());
+  return axes;
+}
+
+// True when the sorted `axes` are the trailing axes of a rank-`rank` value, contiguously.
+bool trailing_axes(const std::vector<int64_t>& axes, size_t rank) {
   for (size_t i = 0; i < axes.size(); ++i)
-    if (axes[i] != r - static_cast<int64_t>(axes.size() - i)) return std::nullopt;
-  return axes.front();
+    if (axes[i] != static_cast<int64_t>(rank - axes.size() + i)) return false;
+  return true;
+}
+
+// The first reduced axis of a ReduceMean that keeps its dimensions and reduces the
+// trailing axes of a rank-`rank` input contiguously; nullopt otherwise.
+std::optional<int64_t> trailing_mean_axis(const ir::Graph& g, const ir::Node& n, size_t rank) {
+  if (n.attr_int("keepdims", 1) != 1) return std::nullopt;
+  const auto axes = mean_axes(g, n, rank);
+  if (!axes || !trailing_axes(*axes, rank)) return std::nullopt;
+  return axes->front();
 }
 
 // A constant that broadcasts onto the normalized shape, reshaped to its trailing
@@ -488,6 +502,54 @@ ir::Graph fuse_attention(const ir::Graph& in, const ops::InferOptions& options,
   };
   ir::Graph g = rewrite_patterns(in, options, "Softmax", report, match);
   if (report.changes) g.opsets.emplace("frugal", 1);
+  return g;
+}
+
+namespace {
+
+// A ReduceMean over every spatial axis (2 and up, at least one) of a float input of known
+// rank: a global average pool.
+bool spatial_mean(const ir::Graph& g, const ops::GraphInfo& info, const ir::Node& n) {
+  if (n.op_type != "ReduceMean" || !is_onnx_domain(n) || n.outputs.size() != 1) return false;
+  auto it = info.values.find(n.inputs.at(0));
+  if (it == info.values.end() || !it->second.shape || it->second.shape->size() < 3 ||
+      (it->second.dtype != DType::kF32 && it->second.dtype != DType::kF64))
+    return false;
+  const size_t rank = it->second.shape->size();
+  const auto axes = mean_axes(g, n, rank);
+  return axes && axes->size() == rank - 2 && trailing_axes(*axes, rank);
+}
+
+}  // namespace
+
+ir::Graph pool_spatial_means(const ir::Graph& in, const ops::InferOptions& options,
+                             PassReport& report) {
+  report = {"pool_spatial_means", 0, {}};
+  const ops::GraphInfo info = ops::infer_graph(in, options);
+  ir::Graph g = in;
+  for (size_t k = g.nodes.size(); k-- > 0;) {
+    if (!spatial_mean(g, info, g.nodes[k])) continue;
+    ir::Node& mean = g.nodes[k];
+    const std::string out = mean.outputs[0];
+    const bool keepdims = mean.attr_int("keepdims", 1) != 0;
+    mean.op_type = "GlobalAveragePool";
+    mean.inputs.resize(1);
+    mean.attrs.clear();
+    report.nodes.push_back(mean.name + " (ReduceMean) into GlobalAveragePool" +
+                           (keepdims ? "" : " + Flatten"));
+    ++report.changes;
+    if (keepdims) continue;
+    // GlobalAveragePool keeps the spatial axes as 1s; Flatten(axis 1) drops them.
+    ir::Node flatten;
+    flatten.name = g.unique_name(mean.name + ".flatten");
+    flatten.op_type = "Flatten";
+    flatten.attrs["axis"] = ir::Attribute{.value = int64_t{1}};
+    flatten.outputs = {out};
+    mean.outputs[0] = g.unique_name(out + ".pooled");
+    flatten.inputs = {mean.outputs[0]};
+    g.nodes.insert(g.nodes.begin() + static_cast<std::ptrdiff_t>(k) + 1, std::move(flatten));
+  }
+  prune_values(g);  // the axes input of opset 18
   return g;
 }
 

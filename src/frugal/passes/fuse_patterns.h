@@ -25,6 +25,15 @@ ir::Graph fuse_gelu(const ir::Graph& graph, const ops::InferOptions& options, Pa
 ir::Graph fuse_attention(const ir::Graph& graph, const ops::InferOptions& options,
                          PassReport& report);
 
+// ReduceMean over every spatial axis (2 and up) of a float input of known rank, as
+// torch.onnx exports x.mean([2, 3]) (MNASNet's head, timm's squeeze-excitation blocks),
+// becomes GlobalAveragePool, followed by Flatten(axis 1) when it dropped the reduced axes
+// (keepdims 0). The same mean; the cpu backend runs the pool in any layout, where
+// ReduceMean has only the reference kernel. Runs before fuse_squeeze_excite, which then
+// sees such blocks too. Needs shapes (`options`).
+ir::Graph pool_spatial_means(const ir::Graph& graph, const ops::InferOptions& options,
+                             PassReport& report);
+
 // A squeeze-and-excitation block, GlobalAveragePool(X) -> 1x1 Conv (any activation
 // post-ops) -> 1x1 Conv (one sigmoid or hardsigmoid post-op) -> Mul by X, becomes one
 // SqueezeExcite node (domain "frugal", ops/squeeze_excite.h). The Convs must be dense 1x1

@@ -68,7 +68,8 @@ struct Optimized {
 
 // All of the above in order: fold_constants, remove_identities, fuse_layer_norm, fuse_gelu,
 // fuse_attention, fold_batch_norm, pool_before_concat, split_conv_over_concat,
-// fuse_residual_add, fuse_activations, fuse_squeeze_excite, remove_dead_nodes.
+// fuse_residual_add, fuse_activations, pool_spatial_means, fuse_squeeze_excite,
+// remove_dead_nodes.
 // `keep_attention`: fuse_attention and split_conv_over_concat are skipped (reported with no
 // change), so that an emulating backend still runs attention's two MatMuls, and each
 // convolution's whole accumulation, in its number formats. `squeeze_excite` false:
