@@ -6,6 +6,7 @@
 #include <string>
 
 #include "frugal/kernels/cpu/activation_factories.h"
+#include "frugal/kernels/cpu/hinted_pd.h"
 #include "frugal/kernels/cpu/post_ops.h"
 
 namespace frugal::kernels::cpu {
@@ -82,17 +83,9 @@ std::unique_ptr<kernels::Kernel> make_prelu(const Build& b) {
     return eltwise(b, alg::eltwise_relu, c->data<float>()[0], 0.0f);
   const Shape slope = with_rank(s, x.size());
   const dnnl::memory::desc md = plain_md(x, dt::f32), slope_md = plain_md(slope, dt::f32);
-  dnnl::prelu_forward::primitive_desc pd;
   // In the producer's blocked layout when oneDNN has a fast kernel for it, else plain.
-  if (b.hint(0)) {
-    try {
-      pd = prelu_pd(b, *b.hint(0), slope_md);
-      if (std::string(pd.impl_info_str()).rfind("ref", 0) == 0) pd = {};
-    } catch (const dnnl::error&) {
-      pd = {};
-    }
-  }
-  if (!pd) pd = prelu_pd(b, md, slope_md);
+  const auto pd = in_producer_layout(
+      b, 0, md, [&](const dnnl::memory::desc& src) { return prelu_pd(b, src, slope_md); });
   auto k = std::make_unique<OnednnKernel>(b.context);
   const dnnl::memory::desc weights = pd.query_md(dnnl::query::weights_md, 0);
   Args args;

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "frugal/kernels/cpu/hinted_pd.h"
 #include "frugal/kernels/cpu/reduce_factories.h"
 
 namespace frugal::kernels::cpu {
@@ -46,16 +47,8 @@ std::unique_ptr<kernels::Kernel> make_reduce_mean(const Build& b) {
   for (size_t d = 0; d < in.size(); ++d)
     if (reduced[d]) kept[d] = 1;
   const dnnl::memory::desc md = plain_md(in, dt::f32), out = plain_md(kept, dt::f32);
-  dnnl::reduction::primitive_desc pd;
-  if (b.hint(0)) {
-    try {
-      pd = mean_pd(b, *b.hint(0), out);
-      if (std::string(pd.impl_info_str()).rfind("ref", 0) == 0) pd = {};
-    } catch (const dnnl::error&) {
-      pd = {};
-    }
-  }
-  if (!pd) pd = mean_pd(b, md, out);
+  const auto pd = in_producer_layout(
+      b, 0, md, [&](const dnnl::memory::desc& src) { return mean_pd(b, src, out); });
   auto k = std::make_unique<OnednnKernel>(b.context);
   Args args;
   args[DNNL_ARG_SRC] = k->input_as(0, md, pd.src_desc());
