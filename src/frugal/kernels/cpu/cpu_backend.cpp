@@ -12,6 +12,7 @@
 #include "frugal/kernels/cpu/factories.h"
 #include "frugal/kernels/cpu/post_ops.h"
 #include "frugal/kernels/cpu/reduce_factories.h"
+#include "frugal/kernels/cpu/resize_factories.h"
 #include "frugal/kernels/cpu/sparse_kernels.h"
 #include "frugal/kernels/cpu/squeeze_excite.h"
 #include "frugal/ops/binary_layer.h"
@@ -103,6 +104,9 @@ const std::map<std::string, OpEntry>& op_table() {
       {"Gather", {make_gather, false, 1, true}},
       {"Pad", {make_pad, false, 1, true}},           // pad_kernel.cpp
       {"ReduceMean", {make_reduce_mean, false, 1}},  // reduce_kernel.cpp
+      // Moved from ref in session 12 (resize_kernel.cpp): scales/sizes read by the factory.
+      {"Resize", {make_resize, false, 1}},
+      {"Upsample", {make_resize, false, 1}},
   };
   return table;
 }
