@@ -10,6 +10,8 @@
 //                     [--patch 16] [--decomposed-ln]
 //   make_vit OUT.onnx --bert [--layers 12] [--hidden 768] [--heads 12] [--mlp 3072]
 //                     [--seq 128] [--vocab 30522] [--decomposed-ln]
+//   make_vit OUT.onnx --gpt2 [--layers 12] [--hidden 768] [--heads 12] [--mlp 3072]
+//                     [--seq 128] [--vocab 50257]
 //
 // --decomposed-ln writes LayerNorm as the ReduceMean/Sub/Pow/Sqrt/Div chain that exports
 // before opset 17 produce (for fuse_layer_norm).
@@ -21,6 +23,14 @@
 // q, k, v projections, scores divided by sqrt(head dim); post-LayerNorm blocks (residual Add,
 // then LayerNorm, epsilon 1e-12) with an Erf GELU; outputs last_hidden_state and the Tanh
 // pooler over the first token.
+//
+// --gpt2 writes a GPT-2 decoder (gpt2's dimensions by default) as Hugging Face's GPT2Model
+// with eager attention exports it (opset 17): int64 input_ids [N, seq]; token and position
+// embedding Gathers; pre-LayerNorm blocks (epsilon 1e-5); the packed c_attn projection
+// (MatMul + Add) Split into q, k, v, heads by Reshape/Transpose, k transposed again for
+// q kᵀ, scores divided by sqrt(head dim), the causal mask as Where(constant lower-triangular
+// bool, scores, float32 minimum), Softmax, heads merged; an MLP whose activation is GPT-2's
+// tanh GELU written out (0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), with Pow); ln_f.
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -37,9 +47,9 @@ namespace {
 
 struct Config {
   int64_t layers = 12, hidden = 768, heads = 12, mlp = 3072, image = 224, patch = 16;
-  int64_t seq = 128, vocab = 30522;  // --bert
-  bool decomposed_ln = false, bert = false;
-  float ln_epsilon() const { return bert ? 1e-12f : 1e-6f; }
+  int64_t seq = 128, vocab = 30522;  // --bert, --gpt2 (vocab 50257 unless given)
+  bool decomposed_ln = false, bert = false, gpt2 = false, vocab_given = false;
+  float ln_epsilon() const { return bert ? 1e-12f : gpt2 ? 1e-5f : 1e-6f; }
 };
 
 class Writer {
@@ -106,6 +116,15 @@ class Writer {
     const std::string e = node("Erf", {node("Div", {x, scalar(name + ".sqrt2", std::sqrt(2.0f))})});
     const std::string p = node("Add", {e, scalar(name + ".one", 1.0f)});
     return node("Mul", {node("Mul", {x, p}), scalar(name + ".half", 0.5f)});
+  }
+  // GPT-2's NewGELUActivation as torch writes it: 0.5 * x * (1 + tanh(c * (x + k * x^3))).
+  std::string gelu_tanh(const std::string& name, const std::string& x) {
+    const std::string cube = node("Pow", {x, scalar(name + ".three", 3.0f)});
+    const std::string inner = node("Add", {x, node("Mul", {scalar(name + ".k", 0.044715f), cube})});
+    const std::string t = node(
+        "Tanh", {node("Mul", {scalar(name + ".c", std::sqrt(2.0f / 3.14159265358979f)), inner})});
+    return node("Mul", {node("Mul", {scalar(name + ".half", 0.5f), x}),
+                        node("Add", {scalar(name + ".one", 1.0f), t})});
   }
 
  private:
@@ -262,20 +281,85 @@ ir::Graph build_bert(const Config& c) {
   return g;
 }
 
+// Hugging Face's GPT2Attention (eager): packed projection split in three, q kᵀ / sqrt(d),
+// the causal mask by Where, Softmax, heads merged, output projection.
+std::string gpt2_attention(Writer& w, const Config& c, const std::string& p, const std::string& x,
+                           const std::string& causal) {
+  const int64_t d = c.hidden / c.heads;
+  ir::Node split;
+  split.name = p + ".split";
+  split.op_type = "Split";
+  split.inputs = {w.linear(p + ".c_attn", x, c.hidden, 3 * c.hidden),
+                  w.ints(p + ".split_sizes", {c.hidden, c.hidden, c.hidden})};
+  split.attrs["axis"] = ir::Attribute{int64_t{2}};
+  for (const char* s : {".q", ".k", ".v"}) split.outputs.push_back(p + s);
+  w.graph().nodes.push_back(split);
+  const std::string heads = w.ints(p + ".heads_shape", {0, 0, c.heads, d});
+  auto split_heads = [&](const char* s) {
+    return w.node("Transpose", {w.node("Reshape", {p + s, heads})},
+                  {{"perm", ir::Attribute{std::vector<int64_t>{0, 2, 1, 3}}}});
+  };
+  const std::string q = split_heads(".q"), k = split_heads(".k"), v = split_heads(".v");
+  const std::string kt =
+      w.node("Transpose", {k}, {{"perm", ir::Attribute{std::vector<int64_t>{0, 1, 3, 2}}}});
+  const std::string scores = w.node(
+      "Div",
+      {w.node("MatMul", {q, kt}), w.scalar(p + ".sqrt_d", std::sqrt(static_cast<float>(d)))});
+  const std::string masked =
+      w.node("Where", {causal, scores, w.scalar(p + ".mask_value", -3.4028234663852886e38f)});
+  const std::string probs = w.node("Softmax", {masked}, {{"axis", ir::Attribute{int64_t{-1}}}});
+  const std::string o = w.node("MatMul", {probs, v});
+  const std::string merged =
+      w.node("Reshape",
+             {w.node("Transpose", {o}, {{"perm", ir::Attribute{std::vector<int64_t>{0, 2, 1, 3}}}}),
+              w.ints(p + ".merged_shape", {0, 0, c.hidden})});
+  return w.linear(p + ".c_proj", merged, c.hidden, c.hidden);
+}
+
+ir::Graph build_gpt2(const Config& c) {
+  Writer w(c);
+  ir::Graph& g = w.graph();
+  g.name = "gpt2";
+  g.inputs.push_back(
+      ir::ValueInfo{"input_ids", DType::kI64, std::vector<ir::Dim>{{-1, "N"}, {c.seq, ""}}});
+  std::vector<int64_t> positions(c.seq);
+  for (int64_t i = 0; i < c.seq; ++i) positions[i] = i;
+  std::string x = w.node(
+      "Add", {w.node("Gather", {w.random("wte.weight", {c.vocab, c.hidden}, 0.02f), "input_ids"}),
+              w.node("Gather", {w.random("wpe.weight", {1024, c.hidden}, 0.01f),
+                                w.ints("position_ids", positions, Shape{1, c.seq})})});
+  // The module's causal buffer sliced to the sequence (torch folds the Slice): 1 x 1 x T x T.
+  Tensor causal(DType::kBool, {1, 1, c.seq, c.seq});
+  for (int64_t i = 0; i < c.seq; ++i)
+    for (int64_t j = 0; j < c.seq; ++j) causal.data<bool>()[i * c.seq + j] = j <= i;
+  g.initializers["causal_mask"] = std::move(causal);
+  for (int64_t l = 0; l < c.layers; ++l) {
+    const std::string p = "h." + std::to_string(l);
+    x = w.node("Add",
+               {x, gpt2_attention(w, c, p + ".attn", w.layer_norm(p + ".ln_1", x), "causal_mask")});
+    std::string h = w.linear(p + ".mlp.c_fc", w.layer_norm(p + ".ln_2", x), c.hidden, c.mlp);
+    h = w.linear(p + ".mlp.c_proj", w.gelu_tanh(p + ".mlp.act", h), c.mlp, c.hidden);
+    x = w.node("Add", {x, h});
+  }
+  g.outputs.push_back(ir::ValueInfo{w.layer_norm("ln_f", x), DType::kF32, std::nullopt});
+  g.validate_and_sort();
+  return g;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 2 || argv[1][0] == '-') {
     std::fprintf(stderr,
-                 "usage: make_vit OUT.onnx [--bert] [--layers N] [--hidden N] [--heads N] "
+                 "usage: make_vit OUT.onnx [--bert|--gpt2] [--layers N] [--hidden N] [--heads N] "
                  "[--mlp N] [--image N] [--patch N] [--seq N] [--vocab N] [--decomposed-ln]\n");
     return 1;
   }
   Config c;
   for (int i = 2; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--decomposed-ln" || a == "--bert") {
-      (a == "--bert" ? c.bert : c.decomposed_ln) = true;
+    if (a == "--decomposed-ln" || a == "--bert" || a == "--gpt2") {
+      (a == "--bert" ? c.bert : a == "--gpt2" ? c.gpt2 : c.decomposed_ln) = true;
       continue;
     }
     if (i + 1 >= argc) {
@@ -298,12 +382,13 @@ int main(int argc, char** argv) {
     else if (a == "--seq")
       c.seq = v;
     else if (a == "--vocab")
-      c.vocab = v;
+      c.vocab = v, c.vocab_given = true;
     else {
       std::fprintf(stderr, "make_vit: unknown option %s\n", a.c_str());
       return 1;
     }
   }
-  ir::save_onnx(c.bert ? build_bert(c) : build(c), argv[1]);
+  if (c.gpt2 && !c.vocab_given) c.vocab = 50257;
+  ir::save_onnx(c.gpt2 ? build_gpt2(c) : c.bert ? build_bert(c) : build(c), argv[1]);
   return 0;
 }

@@ -181,3 +181,65 @@ TEST(CpuPRelu, AfterConvAndDeclinesOpset6) {
       {}, 6));
   EXPECT_NE(why.find("opset 6"), std::string::npos) << why;
 }
+
+// Pow by a one-element constant exponent (float or int64, shape [] or [1]) on oneDNN's pow:
+// the exponents real graphs use (x^2 in RMSNorm, x^3 in GELU's tanh form, square roots,
+// reciprocals) over bases of both signs, 1 and 2 threads, after a Conv in its layout;
+// NaN and infinities as ref gives them.
+TEST(CpuPow, ConstantExponentsMatchRef) {
+  Tensor special = uniform_tensor({3, 40}, 9, -5, 5);
+  const float odd[] = {NAN, INFINITY, -INFINITY, 0.0f, -0.0f, 1e10f, -1e-10f, -1.0f};
+  for (int64_t i = 0; i < 8; ++i) special.data<float>()[i * 13] = odd[i];
+  int seed = 0;
+  for (double e : {2.0, 3.0, 0.25, -1.0, 1.5, 0.0, 1.0, -2.0, 4.0, -0.5}) {
+    // A fractional exponent of a negative base is NaN on both: the matrix keeps both signs.
+    for (const Shape& s : {Shape{7}, Shape{3, 17, 5, 7}, Shape{2, 3, 4, 5, 6}})
+      for (int threads : {1, 2})
+        for (bool as_int : {false, true}) {
+          if (as_int && e != std::floor(e)) continue;
+          const Tensor exponent = as_int ? Tensor::from_vector<int64_t>({1}, {int64_t(e)})
+                                         : Tensor::from_vector<float>({}, {float(e)});
+          const OneNode t = one_node(
+              "Pow", {input("x", uniform_tensor(s, ++seed, -3, 3)), constant("e", exponent)}, {},
+              18);
+          const CpuAndRef r = run_cpu_and_ref(t.graph, t.feeds, threads);
+          const std::string label = "x^" + std::to_string(e) + (as_int ? " (int64)" : "") + " " +
+                                    shape_str(s) + " threads " + std::to_string(threads);
+          ASSERT_EQ(r.cpu->assignments().at(0).backend, "cpu") << label;
+          std::string why;
+          EXPECT_TRUE(agrees_nonfinite(r.got.at(0), r.want.at(0), why)) << label << ": " << why;
+        }
+    const OneNode t = one_node(
+        "Pow", {input("x", special), constant("e", Tensor::from_vector<float>({}, {float(e)}))}, {},
+        18);
+    const Ran ref = run_on("ref", t.graph, t.feeds), got = run_on("cpu", t.graph, t.feeds);
+    ASSERT_EQ(got.assignments.at(0).backend, "cpu");
+    std::string why;
+    EXPECT_TRUE(agrees_nonfinite(got.outputs.at(0), ref.outputs.at(0), why))
+        << "x^" << e << " of NaN/Inf/0: " << why;
+  }
+}
+
+// An exponent tensor, one fed at run time, or 0.5 (oneDNN's sqrt makes -inf NaN) stays on
+// ref with the reason.
+TEST(CpuPow, TensorExponentsStayOnRef) {
+  const OneNode per_element = one_node(
+      "Pow", {input("x", uniform_tensor({2, 5}, 1, 0, 2)), constant("e", random_tensor({5}, 2))},
+      {}, 18);
+  const Ran a = run_on("cpu", per_element.graph, per_element.feeds);
+  EXPECT_EQ(a.assignments.at(0).backend, "ref");
+  const OneNode fed = one_node("Pow",
+                               {input("x", uniform_tensor({2, 5}, 1, 0, 2)),
+                                input("e", Tensor::from_vector<float>({}, {2}))},
+                               {}, 18);
+  const Ran b = run_on("cpu", fed.graph, fed.feeds);
+  EXPECT_EQ(b.assignments.at(0).backend, "ref");
+  ASSERT_FALSE(b.assignments.at(0).declined.empty());
+  EXPECT_NE(b.assignments.at(0).declined[0].find("exponent"), std::string::npos)
+      << b.assignments.at(0).declined[0];
+  const OneNode half = one_node("Pow",
+                                {input("x", uniform_tensor({2, 5}, 1, 0, 2)),
+                                 constant("e", Tensor::from_vector<float>({}, {0.5f}))},
+                                {}, 18);
+  EXPECT_EQ(run_on("cpu", half.graph, half.feeds).assignments.at(0).backend, "ref");
+}

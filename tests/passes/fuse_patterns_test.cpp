@@ -214,6 +214,69 @@ TEST(FuseGelu, ExportedOrdersBecomeOneNode) {
   EXPECT_EQ(changes, 0) << "1 + erf replaced by 2 + erf";
 }
 
+namespace {
+
+// 0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 * x^3))): `cube` 0 Pow, 1 Mul(x, Mul(x, x)),
+// 2 Mul(Mul(x, x), x); `swap` writes each Add and Mul with its operands the other way round.
+Graph gelu_tanh_graph(int cube, bool swap, bool half_first, float k = 0.044715f) {
+  Graph b(17);
+  b.input("x", {2, 9, 12});
+  auto two = [&](const std::string& op, std::string a, std::string c, const std::string& out) {
+    if (swap) std::swap(a, c);
+    return b.node(op, {a, c}, out);
+  };
+  std::string x3;
+  if (cube == 0)
+    x3 = b.node("Pow", {"x", b.scalar("three", 3.0f)}, "x3");
+  else if (cube == 1)
+    x3 = b.node("Mul", {"x", b.node("Mul", {"x", "x"}, "x2")}, "x3");
+  else
+    x3 = b.node("Mul", {b.node("Mul", {"x", "x"}, "x2"), "x"}, "x3");
+  const std::string kx3 = two("Mul", b.scalar("k", k), x3, "kx3");
+  const std::string inner = two("Add", "x", kx3, "inner");
+  const std::string arg = two("Mul", b.scalar("c", 0.7978845608f), inner, "arg");
+  const std::string t = b.node("Tanh", {arg}, "t");
+  const std::string p = two("Add", b.scalar("one", 1.0f), t, "p");
+  b.scalar("half", 0.5f);
+  const std::string y = half_first ? two("Mul", two("Mul", "half", "x", "h"), p, "y")
+                                   : two("Mul", two("Mul", "x", p, "xp"), "half", "y");
+  b.node("Relu", {y}, "out");
+  b.output("out");
+  b.g.validate_and_sort();
+  return b;
+}
+
+}  // namespace
+
+// GPT-2's written-out tanh GELU becomes Gelu(approximate = tanh): one node, the same values.
+TEST(FuseGelu, TanhFormsBecomeOneNode) {
+  for (int cube : {0, 1, 2})
+    for (bool swap : {false, true})
+      for (bool half_first : {true, false}) {
+        const Graph b = gelu_tanh_graph(cube, swap, half_first);
+        int64_t changes = 0;
+        const ir::Graph g = fused(b.g, changes, true);
+        const std::string label = "cube " + std::to_string(cube) + (swap ? " swapped" : "") +
+                                  (half_first ? " half first" : "");
+        EXPECT_EQ(changes, 1) << label;
+        ASSERT_EQ(count_op(g, "Gelu"), 1u) << label;
+        EXPECT_EQ(g.nodes.size(), 2u) << label;
+        for (const auto& n : g.nodes) {
+          if (n.op_type == "Gelu") {
+            EXPECT_EQ(n.attr_string("approximate", "none"), "tanh") << label;
+          }
+        }
+        expect_same(b.g, g, b.feeds, label);
+      }
+  int64_t changes = 0;
+  fused(gelu_tanh_graph(0, false, true, 0.05f).g, changes, true);
+  EXPECT_EQ(changes, 0) << "0.044715 replaced by 0.05";
+  Graph cube_is_output = gelu_tanh_graph(0, false, true);
+  cube_is_output.output("x3");
+  fused(cube_is_output.g, changes, true);
+  EXPECT_EQ(changes, 0) << "x^3 also a graph output";
+}
+
 TEST(GeluOp, ValuesAndBadAttribute) {
   Graph b(20);
   b.input("x", {4});
@@ -239,6 +302,10 @@ struct AttnForm {
   int q_scale = 0;        // 0: the scores scaled by Div; 1: Q scaled by Mul; 2: no scale
   bool transpose = true;  // K transposed by a Transpose node, else Kᵀ is a graph input
   bool mask = false;      // Add of a [batch0, 1, 1, T] mask before the Softmax
+  // Where(causal, scores, fill) before the Softmax (2: Where(not causal, fill, scores));
+  // 3: the condition a graph input, not a constant.
+  int where = 0;
+  float fill = -3.4028234663852886e38f;
   int64_t softmax_axis = -1;
   bool probs_output = false;  // the Softmax's output is a graph output too
 };
@@ -262,6 +329,24 @@ Graph attention_graph(const AttnForm& f) {
   std::string s = b.node("MatMul", {q, kt}, "scores");
   if (f.q_scale == 0) s = b.node("Div", {s, b.scalar("sqrt_d", 2.8f)}, "scaled");
   if (f.mask) s = b.node("Add", {b.input("mask", {f.batch[0], 1, 1, f.t}), s}, "masked");
+  if (f.where) {
+    Tensor causal(DType::kBool, {1, 1, f.t, f.t});
+    for (int64_t i = 0; i < f.t * f.t; ++i)
+      causal.data<bool>()[i] = (i % f.t <= i / f.t) == (f.where != 2);
+    std::string c = "causal";
+    if (f.where == 3) {
+      b.g.inputs.push_back(ir::ValueInfo{
+          c, DType::kBool, std::vector<ir::Dim>{{1, ""}, {1, ""}, {f.t, ""}, {f.t, ""}}});
+      b.feeds.push_back(causal);
+    } else {
+      b.constant(c, causal);
+    }
+    const std::string fill = b.scalar("fill", f.fill);
+    s = b.node(
+        "Where",
+        f.where == 2 ? std::vector<std::string>{c, fill, s} : std::vector<std::string>{c, s, fill},
+        "masked");
+  }
   const std::string p = b.node("Softmax", {s}, "probs", {{"axis", attr(f.softmax_axis)}});
   b.output(b.node("MatMul", {p, b.input("v", dims(f.batch, f.t, f.d))}, "y"));
   if (f.probs_output) b.output(p);
@@ -296,10 +381,56 @@ TEST(FuseAttention, ExportedChainsBecomeOneNode) {
   }
 }
 
+// A decoder's causal mask as Where (GPT-2): fused with an additive mask made once for all
+// the layers that share the condition; the Softmax gives the masked entries 0 either way.
+TEST(FuseAttention, WhereCausalMaskBecomesAdditiveMask) {
+  for (int where : {1, 2})
+    for (float fill : {-3.4028234663852886e38f, -1e4f, -1e9f}) {
+      AttnForm f;
+      f.where = where;
+      f.fill = fill;
+      const Graph b = attention_graph(f);
+      int64_t changes = 0;
+      const ir::Graph after = attention_fused(b.g, changes);
+      const std::string label = "where " + std::to_string(where) + " fill " + std::to_string(fill);
+      EXPECT_EQ(changes, 1) << label;
+      EXPECT_EQ(after.nodes.size(), 1u) << label;
+      EXPECT_EQ(count_op(after, "Where"), 0u) << label;
+      expect_same(b.g, after, b.feeds, label);
+    }
+  // Two layers on one condition share one mask.
+  AttnForm f;
+  f.where = 1;
+  Graph two = attention_graph(f);
+  const size_t first = two.g.nodes.size();
+  for (size_t i = 0; i < first; ++i) {
+    ir::Node n = two.g.nodes[i];
+    for (auto& in : n.inputs)
+      if (in == "scores" || in == "scaled" || in == "masked" || in == "probs" || in == "kt")
+        in += "2";
+    for (auto& out : n.outputs) out += "2";
+    n.name += "2";
+    two.g.nodes.push_back(n);
+  }
+  two.output("y2");
+  two.g.validate_and_sort();
+  int64_t changes = 0;
+  const ir::Graph after = attention_fused(two.g, changes);
+  EXPECT_EQ(changes, 2);
+  size_t masks = 0;
+  for (const auto& [name, t] : after.initializers)
+    masks += t.dtype() == DType::kF32 && t.rank() == 4;
+  EXPECT_EQ(masks, 1u);
+  expect_same(two.g, after, two.feeds, "two layers");
+}
+
 TEST(FuseAttention, NearMissesStay) {
-  std::vector<AttnForm> forms(2);
+  std::vector<AttnForm> forms(4);
   forms[0].softmax_axis = 2;     // over the query axis
   forms[1].probs_output = true;  // the probabilities are needed on their own
+  forms[2].where = 1;            // a fill the Softmax does not make 0
+  forms[2].fill = -100.0f;
+  forms[3].where = 3;  // the condition known only at run time
   for (size_t i = 0; i < forms.size(); ++i) {
     int64_t changes = 0;
     const Graph b = attention_graph(forms[i]);

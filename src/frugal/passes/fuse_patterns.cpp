@@ -3,7 +3,9 @@
 // each stands for, so that a backend runs one kernel instead of five to nine nodes.
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <optional>
+#include <tuple>
 #include <unordered_map>
 
 #include "frugal/passes/fuse_patterns.h"
@@ -34,6 +36,7 @@ class Matcher {
   }
   const ir::Node& at(size_t k) const { return g_.nodes[k]; }
 
+  const Tensor* constant(const std::string& value) const { return g_.initializer(value); }
   // The value of a one-element constant.
   std::optional<double> scalar(const std::string& value) const {
     const Tensor* t = g_.initializer(value);
@@ -211,8 +214,42 @@ struct GeluMatch {
   std::string x;
 };
 
+// The tail both GELU forms share, after t = erf(x / sqrt 2) or tanh(sqrt(2/pi) (x + k x^3)):
+// Add 1 (either side); then Mul by x and Mul by 0.5, or Mul by Mul(x, 0.5). Appends its
+// nodes to r.nodes; r.x is set.
+bool match_gelu_tail(const Matcher& m, const std::string& t, GeluMatch& r) {
+  const auto plus = m.sole_reader(t);
+  if (!plus || m.at(*plus).op_type != "Add") return false;
+  const auto one = Matcher::other(m.at(*plus), t);
+  if (!one || m.scalar(*one) != 1.0) return false;
+  const auto times = m.sole_reader(m.at(*plus).outputs[0]);
+  if (!times || m.at(*times).op_type != "Mul") return false;
+  const auto factor = Matcher::other(m.at(*times), m.at(*plus).outputs[0]);
+  if (!factor) return false;
+  r.nodes.push_back(*plus);
+  auto is_half = [&](const ir::Node& n, const std::string& v) {
+    const auto o = Matcher::other(n, v);
+    return n.op_type == "Mul" && o && m.scalar(*o) == 0.5;
+  };
+  if (*factor == r.x) {  // (x * (1 + t)) * 0.5
+    const auto half = m.sole_reader(m.at(*times).outputs[0]);
+    if (!half || !is_half(m.at(*half), m.at(*times).outputs[0])) return false;
+    r.nodes.push_back(*times);
+    r.nodes.push_back(*half);
+  } else {  // (x * 0.5) * (1 + t)
+    const auto half = m.node(*factor, "Mul");
+    if (!half || !is_half(m.at(*half), r.x)) return false;
+    r.nodes.push_back(*half);
+    r.nodes.push_back(*times);
+  }
+  // The result must have x's shape (no broadcast hidden in the pattern).
+  const Shape* xs = m.shape(r.x);
+  const Shape* ys = m.shape(m.at(r.nodes.back()).outputs[0]);
+  return xs && ys && *xs == *ys;
+}
+
 // 0.5 * x * (1 + erf(x / sqrt(2))) in the orders exporters write it: Erf of Div(x, sqrt 2)
-// or Mul(x, 1/sqrt 2); Add 1; then Mul by x and Mul by 0.5, or Mul by Mul(x, 0.5).
+// or Mul(x, 1/sqrt 2), then the tail above.
 std::optional<GeluMatch> match_gelu(const Matcher& m, size_t erf) {
   const ir::Node& e = m.at(erf);
   if (e.inputs.size() != 1) return std::nullopt;
@@ -228,34 +265,69 @@ std::optional<GeluMatch> match_gelu(const Matcher& m, size_t erf) {
         r.x = s.inputs[i];
   }
   if (r.x.empty() || !m.is_float(r.x)) return std::nullopt;
-  const auto plus = m.sole_reader(e.outputs[0]);
-  if (!plus || m.at(*plus).op_type != "Add") return std::nullopt;
-  const auto one = Matcher::other(m.at(*plus), e.outputs[0]);
-  if (!one || m.scalar(*one) != 1.0) return std::nullopt;
-  const auto times = m.sole_reader(m.at(*plus).outputs[0]);
-  if (!times || m.at(*times).op_type != "Mul") return std::nullopt;
-  const auto factor = Matcher::other(m.at(*times), m.at(*plus).outputs[0]);
-  if (!factor) return std::nullopt;
-  r.nodes = {*scaled, erf, *plus};
-  auto is_half = [&](const ir::Node& n, const std::string& v) {
-    const auto o = Matcher::other(n, v);
-    return n.op_type == "Mul" && o && m.scalar(*o) == 0.5;
-  };
-  if (*factor == r.x) {  // (x * (1 + erf)) * 0.5
-    const auto half = m.sole_reader(m.at(*times).outputs[0]);
-    if (!half || !is_half(m.at(*half), m.at(*times).outputs[0])) return std::nullopt;
-    r.nodes.push_back(*times);
-    r.nodes.push_back(*half);
-  } else {  // (x * 0.5) * (1 + erf)
-    const auto half = m.node(*factor, "Mul");
-    if (!half || !is_half(m.at(*half), r.x)) return std::nullopt;
-    r.nodes.push_back(*half);
-    r.nodes.push_back(*times);
+  r.nodes = {*scaled, erf};
+  if (!match_gelu_tail(m, e.outputs[0], r)) return std::nullopt;
+  return r;
+}
+
+// The input of a Mul by a one-element constant near `factor` (either side) producing
+// `value`, owned by the pattern; appends the Mul to `nodes`.
+std::optional<std::string> times_constant(const Matcher& m, const std::string& value, double factor,
+                                          std::vector<size_t>& nodes) {
+  const auto mul = m.node(value, "Mul");
+  if (!mul || m.at(*mul).inputs.size() != 2) return std::nullopt;
+  const ir::Node& n = m.at(*mul);
+  for (size_t i : {0, 1})
+    if (near(m.scalar(n.inputs[1 - i]).value_or(0), factor)) {
+      nodes.push_back(*mul);
+      return n.inputs[i];
+    }
+  return std::nullopt;
+}
+
+// x^3 written as Pow(x, 3), Mul(x, Mul(x, x)) or Mul(Mul(x, x), x); appends its nodes.
+bool is_cube_of(const Matcher& m, const std::string& cube, const std::string& x,
+                std::vector<size_t>& nodes) {
+  if (const auto pow = m.node(cube, "Pow")) {
+    const ir::Node& p = m.at(*pow);
+    if (p.inputs.size() != 2 || p.inputs[0] != x || m.scalar(p.inputs[1]) != 3.0) return false;
+    nodes.push_back(*pow);
+    return true;
   }
-  // The result must have x's shape (no broadcast hidden in the pattern).
-  const Shape* xs = m.shape(r.x);
-  const Shape* ys = m.shape(m.at(r.nodes.back()).outputs[0]);
-  if (!xs || !ys || *xs != *ys) return std::nullopt;
+  const auto mul = m.node(cube, "Mul");
+  if (!mul || m.at(*mul).inputs.size() != 2) return false;
+  const auto square = Matcher::other(m.at(*mul), x);
+  const auto sq = square ? m.node(*square, "Mul") : std::nullopt;
+  if (!sq || m.at(*sq).inputs.size() != 2 || m.at(*sq).inputs[0] != x || m.at(*sq).inputs[1] != x)
+    return false;
+  nodes.push_back(*sq);
+  nodes.push_back(*mul);
+  return true;
+}
+
+// GELU's tanh approximation as GPT-2 and BERT-style code write it (Hendrycks and Gimpel,
+// 2016): 0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 * x^3))), either side of each Add
+// and Mul, then the tail above; it becomes Gelu with approximate = "tanh".
+std::optional<GeluMatch> match_gelu_tanh(const Matcher& m, size_t tanh) {
+  const ir::Node& t = m.at(tanh);
+  if (t.inputs.size() != 1) return std::nullopt;
+  GeluMatch r;
+  const auto inner = times_constant(m, t.inputs[0], std::sqrt(2.0 / M_PI), r.nodes);
+  const auto add = inner ? m.node(*inner, "Add") : std::nullopt;
+  if (!add || m.at(*add).inputs.size() != 2) return std::nullopt;
+  for (size_t i : {0, 1}) {
+    GeluMatch tried = r;
+    tried.x = m.at(*add).inputs[i];
+    const auto cube = times_constant(m, m.at(*add).inputs[1 - i], 0.044715, tried.nodes);
+    if (cube && is_cube_of(m, *cube, tried.x, tried.nodes)) {
+      r = std::move(tried);
+      break;
+    }
+  }
+  if (r.x.empty() || !m.is_float(r.x)) return std::nullopt;
+  r.nodes.push_back(*add);
+  r.nodes.push_back(tanh);
+  if (!match_gelu_tail(m, t.outputs[0], r)) return std::nullopt;
   return r;
 }
 
@@ -295,6 +367,11 @@ struct Rewrite {
 template <typename Match>
 ir::Graph rewrite_patterns(const ir::Graph& in, const ops::InferOptions& options,
                            const char* anchor, PassReport& report, Match match) {
+  report.changes = 0;
+  const bool any = std::any_of(in.nodes.begin(), in.nodes.end(), [&](const ir::Node& n) {
+    return n.op_type == anchor && is_onnx_domain(n);
+  });
+  if (!any) return in;  // no shape inference over a graph without a candidate
   ir::Graph g = in;
   const ops::GraphInfo info = ops::infer_graph(g, options);
   const Uses uses(g);
@@ -317,10 +394,24 @@ ir::Graph rewrite_patterns(const ir::Graph& in, const ops::InferOptions& options
   return g;
 }
 
+// Where(condition, scores, fill) (or the fill first and the condition negated) with a
+// constant boolean condition: the same as adding 0 where the scores are kept and `fill`
+// elsewhere, once the Softmax has made both exp(...) of the masked entries 0. That holds
+// whenever the fill is at least kLowestFill below the kept scores' maximum, and a fill of
+// -10000 (older Hugging Face GPT-2), -1e9 or the float32 minimum (torch's masked_fill
+// idiom, today's GPT-2) is far below any score a trained network produces.
+struct WhereMask {
+  std::string condition;
+  double fill = 0.0;
+  bool keep_if_true = true;  // the scores are Where's second input
+};
+constexpr double kLowestFill = -1e4;
+
 struct AttentionMatch {
   std::vector<size_t> nodes;  // the pattern's nodes, the second MatMul last
   std::string q, k, v, mask;  // mask empty when there is none
-  bool k_transposed = true;   // k is Kᵀ (no Transpose absorbed)
+  std::optional<WhereMask> where;  // a mask given by Where (becomes `mask` when fused)
+  bool k_transposed = true;        // k is Kᵀ (no Transpose absorbed)
   double scale = 1.0;
 };
 
@@ -373,9 +464,28 @@ bool match_product(const Matcher& m, std::string s, AttentionMatch& r) {
   return true;
 }
 
-// The scores feeding the Softmax: the product, or the product plus a mask (either side of
-// the Add).
+// The product masked by Where with a constant boolean condition and a low fill (WhereMask).
+bool match_where_mask(const Matcher& m, size_t where, AttentionMatch& r) {
+  const ir::Node& w = m.at(where);
+  const Tensor* condition = w.inputs.size() == 3 ? m.constant(w.inputs[0]) : nullptr;
+  if (!condition || condition->dtype() != DType::kBool) return false;
+  for (size_t i : {1, 2}) {
+    const auto fill = m.scalar(w.inputs[3 - i]);
+    if (!fill || !(*fill <= kLowestFill)) continue;
+    AttentionMatch tried = r;
+    tried.nodes.push_back(where);
+    if (!match_product(m, w.inputs[i], tried)) continue;
+    tried.where = WhereMask{w.inputs[0], *fill, i == 1};
+    r = std::move(tried);
+    return true;
+  }
+  return false;
+}
+
+// The scores feeding the Softmax: the product, the product plus a mask (either side of
+// the Add), or the product masked by Where (WhereMask).
 bool match_scores(const Matcher& m, const std::string& s, AttentionMatch& r) {
+  if (const auto where = m.node(s, "Where")) return match_where_mask(m, *where, r);
   const auto add = m.node(s, "Add");
   if (!add) return match_product(m, s, r);
   const ir::Node& a = m.at(*add);
@@ -431,6 +541,25 @@ std::optional<AttentionMatch> match_attention(const Matcher& m, size_t softmax, 
   return r;
 }
 
+// The float32 mask adding what `where` selects: 0 where the scores are kept, the fill
+// elsewhere; a new initializer named after the fused node, made once per condition and fill
+// (every layer of a decoder shares one causal mask): `made` remembers them.
+using MadeMasks = std::map<std::tuple<std::string, double, bool>, std::string>;
+std::string additive_mask(ir::Graph& g, const WhereMask& where, const std::string& node,
+                          MadeMasks& made) {
+  auto [it, fresh] =
+      made.try_emplace(std::make_tuple(where.condition, where.fill, where.keep_if_true));
+  if (!fresh) return it->second;
+  const Tensor& c = *g.initializer(where.condition);
+  Tensor mask(DType::kF32, c.shape());
+  for (int64_t i = 0; i < c.numel(); ++i)
+    mask.data<float>()[i] =
+        c.data<bool>()[i] == where.keep_if_true ? 0.0f : static_cast<float>(where.fill);
+  const std::string name = fresh_name(g, node + ".mask");
+  g.initializers[name] = std::move(mask);
+  return it->second = name;
+}
+
 }  // namespace
 
 ir::Graph fuse_layer_norm(const ir::Graph& in, const ops::InferOptions& options,
@@ -468,25 +597,42 @@ ir::Graph fuse_layer_norm(const ir::Graph& in, const ops::InferOptions& options,
 
 ir::Graph fuse_gelu(const ir::Graph& in, const ops::InferOptions& options, PassReport& report) {
   report = {"fuse_gelu", 0, {}};
-  auto match = [](ir::Graph& g, const Matcher& m, const ops::GraphInfo&,
-                  size_t k) -> std::optional<Rewrite> {
-    auto r = match_gelu(m, k);
-    if (!r) return std::nullopt;
+  auto fused = [](ir::Graph& g, const GeluMatch& r, bool tanh) {
     ir::Node gelu;
-    gelu.name = g.nodes[r->nodes.back()].name;
+    gelu.name = g.nodes[r.nodes.back()].name;
     gelu.op_type = "Gelu";
-    gelu.inputs = {r->x};
-    std::string line = gelu.name + " (5 nodes) into Gelu";
-    return Rewrite{r->nodes, std::move(gelu), std::move(line)};
+    gelu.inputs = {r.x};
+    if (tanh) gelu.attrs["approximate"] = ir::Attribute{.value = std::string("tanh")};
+    std::string line = gelu.name + " (" + std::to_string(r.nodes.size()) + " nodes) into Gelu" +
+                       (tanh ? " (tanh)" : "");
+    return Rewrite{r.nodes, std::move(gelu), std::move(line)};
   };
-  return rewrite_patterns(in, options, "Erf", report, match);
+  ir::Graph g = rewrite_patterns(in, options, "Erf", report,
+                                 [&](ir::Graph& g, const Matcher& m, const ops::GraphInfo&,
+                                     size_t k) -> std::optional<Rewrite> {
+                                   auto r = match_gelu(m, k);
+                                   if (!r) return std::nullopt;
+                                   return fused(g, *r, false);
+                                 });
+  PassReport tanh_report;
+  g = rewrite_patterns(g, options, "Tanh", tanh_report,
+                       [&](ir::Graph& g, const Matcher& m, const ops::GraphInfo&,
+                           size_t k) -> std::optional<Rewrite> {
+                         auto r = match_gelu_tanh(m, k);
+                         if (!r) return std::nullopt;
+                         return fused(g, *r, true);
+                       });
+  report.changes += tanh_report.changes;
+  report.nodes.insert(report.nodes.end(), tanh_report.nodes.begin(), tanh_report.nodes.end());
+  return g;
 }
 
 ir::Graph fuse_attention(const ir::Graph& in, const ops::InferOptions& options,
                          PassReport& report) {
   report = {"fuse_attention", 0, {}};
-  auto match = [](ir::Graph& g, const Matcher& m, const ops::GraphInfo&,
-                  size_t k) -> std::optional<Rewrite> {
+  MadeMasks masks;
+  auto match = [&masks](ir::Graph& g, const Matcher& m, const ops::GraphInfo&,
+                        size_t k) -> std::optional<Rewrite> {
     auto r = match_attention(m, k, g.opset(""));
     if (!r) return std::nullopt;
     ir::Node att;
@@ -494,6 +640,7 @@ ir::Graph fuse_attention(const ir::Graph& in, const ops::InferOptions& options,
     att.op_type = "Attention";
     att.domain = "frugal";
     att.inputs = {r->q, r->k, r->v};
+    if (r->where) r->mask = additive_mask(g, *r->where, att.name, masks);
     if (!r->mask.empty()) att.inputs.push_back(r->mask);
     att.attrs["scale"] = ir::Attribute{.value = static_cast<float>(r->scale)};
     att.attrs["k_transposed"] = ir::Attribute{.value = int64_t{r->k_transposed ? 1 : 0}};

@@ -65,6 +65,18 @@ std::unique_ptr<kernels::Kernel> make_abs(const Build& b) {
   return eltwise(b, alg::eltwise_abs, 0.0f, 0.0f);
 }
 
+// x^e for a one-element constant exponent e (of any numeric type) as oneDNN's pow,
+// alpha * x^beta; an exponent tensor or one known only at run time stays on ref.
+std::unique_ptr<kernels::Kernel> make_pow(const Build& b) {
+  const Tensor* e = b.constant(1);
+  if (!e || e->numel() != 1) decline("exponent is not a one-element constant");
+  if (b.out_shape(0) != b.in_shape(0)) decline("the exponent broadcasts the base's shape");
+  const double beta = e->at_double(0);
+  // oneDNN computes x^0.5 as sqrt(x): NaN for -inf, where pow (and ONNX's reference) gives +inf.
+  if (beta == 0.5) decline("exponent 0.5: oneDNN's sqrt gives NaN for -inf (pow: +inf)");
+  return eltwise(b, alg::eltwise_pow, 1.0f, static_cast<float>(beta));
+}
+
 // -x as oneDNN's linear alpha * x + beta.
 std::unique_ptr<kernels::Kernel> make_neg(const Build& b) {
   return eltwise(b, alg::eltwise_linear, -1.0f, 0.0f);
