@@ -10,6 +10,8 @@
 //                     [--patch 16] [--decomposed-ln]
 //   make_vit OUT.onnx --bert [--layers 12] [--hidden 768] [--heads 12] [--mlp 3072]
 //                     [--seq 128] [--vocab 30522] [--decomposed-ln]
+//   make_vit OUT.onnx --distilbert [--layers 6] [--hidden 768] [--heads 12] [--mlp 3072]
+//                     [--seq 128] [--vocab 30522]
 //   make_vit OUT.onnx --gpt2 [--layers 12] [--hidden 768] [--heads 12] [--mlp 3072]
 //                     [--seq 128] [--vocab 50257]
 //
@@ -23,6 +25,12 @@
 // q, k, v projections, scores divided by sqrt(head dim); post-LayerNorm blocks (residual Add,
 // then LayerNorm, epsilon 1e-12) with an Erf GELU; outputs last_hidden_state and the Tanh
 // pooler over the first token.
+//
+// --distilbert writes DistilBERT as Hugging Face's DistilBertModel (eager attention) exports
+// it: int64 input_ids and attention_mask [N, seq]; word and position embeddings, LayerNorm;
+// q divided by sqrt(head dim) before q kᵀ; per layer the padding mask as
+// Where(Expand(Reshape(Equal(attention_mask, 0)), Shape(scores)), float32 minimum, scores)
+// (masked_fill); post-LayerNorm blocks with an Erf GELU; output last_hidden_state.
 //
 // --gpt2 writes a GPT-2 decoder (gpt2's dimensions by default) as Hugging Face's GPT2Model
 // with eager attention exports it (opset 17): int64 input_ids [N, seq]; token and position
@@ -48,8 +56,9 @@ namespace {
 struct Config {
   int64_t layers = 12, hidden = 768, heads = 12, mlp = 3072, image = 224, patch = 16;
   int64_t seq = 128, vocab = 30522;  // --bert, --gpt2 (vocab 50257 unless given)
-  bool decomposed_ln = false, bert = false, gpt2 = false, vocab_given = false;
-  float ln_epsilon() const { return bert ? 1e-12f : gpt2 ? 1e-5f : 1e-6f; }
+  bool decomposed_ln = false, bert = false, gpt2 = false, distilbert = false;
+  bool vocab_given = false, layers_given = false;
+  float ln_epsilon() const { return bert || distilbert ? 1e-12f : gpt2 ? 1e-5f : 1e-6f; }
 };
 
 class Writer {
@@ -235,6 +244,66 @@ std::string bert_attention(Writer& w, const Config& c, const std::string& p, con
   return w.linear(p + ".output.dense", merged, c.hidden, c.hidden);
 }
 
+// DistilBERT's MultiHeadSelfAttention: q / sqrt(d), q kᵀ, masked_fill of the padding mask
+// (`pad`: attention_mask == 0, [N, seq]), Softmax, heads merged, output projection.
+std::string distilbert_attention(Writer& w, const Config& c, const std::string& p,
+                                 const std::string& x, const std::string& pad) {
+  const int64_t d = c.hidden / c.heads;
+  const std::string heads = w.ints(p + ".heads_shape", {0, 0, c.heads, d});
+  auto split = [&](const std::string& name, std::vector<int64_t> perm) {
+    const std::string r = w.node("Reshape", {w.linear(p + name, x, c.hidden, c.hidden), heads});
+    return w.node("Transpose", {r}, {{"perm", ir::Attribute{std::move(perm)}}});
+  };
+  const std::string q = w.node("Div", {split(".q_lin", {0, 2, 1, 3}),
+                                       w.scalar(p + ".sqrt_d", std::sqrt(static_cast<float>(d)))});
+  const std::string kt = split(".k_lin", {0, 2, 3, 1});
+  const std::string v = split(".v_lin", {0, 2, 1, 3});
+  const std::string scores = w.node("MatMul", {q, kt});
+  const std::string mask =
+      w.node("Expand", {w.node("Reshape", {pad, w.ints(p + ".mask_shape", {0, 1, 1, c.seq})}),
+                        w.node("Shape", {scores})});
+  const std::string masked =
+      w.node("Where", {mask, w.scalar(p + ".mask_value", -3.4028234663852886e38f), scores});
+  const std::string probs = w.node("Softmax", {masked}, {{"axis", ir::Attribute{int64_t{-1}}}});
+  const std::string o = w.node("MatMul", {probs, v});
+  const std::string merged =
+      w.node("Reshape",
+             {w.node("Transpose", {o}, {{"perm", ir::Attribute{std::vector<int64_t>{0, 2, 1, 3}}}}),
+              w.ints(p + ".merged_shape", {0, 0, c.hidden})});
+  return w.linear(p + ".out_lin", merged, c.hidden, c.hidden);
+}
+
+ir::Graph build_distilbert(const Config& c) {
+  Writer w(c);
+  ir::Graph& g = w.graph();
+  g.name = "distilbert";
+  for (const char* name : {"input_ids", "attention_mask"})
+    g.inputs.push_back(
+        ir::ValueInfo{name, DType::kI64, std::vector<ir::Dim>{{-1, "N"}, {c.seq, ""}}});
+  std::vector<int64_t> positions(c.seq);
+  for (int64_t i = 0; i < c.seq; ++i) positions[i] = i;
+  std::string x = w.node(
+      "Add",
+      {w.node("Gather", {w.random("embeddings.word_embeddings.weight", {c.vocab, c.hidden}, 0.02f),
+                         "input_ids"}),
+       w.node("Gather", {w.random("embeddings.position_embeddings.weight", {512, c.hidden}, 0.02f),
+                         w.ints("position_ids", positions, Shape{1, c.seq})})});
+  x = w.layer_norm("embeddings.LayerNorm", x);
+  g.initializers["zero_i64"] = Tensor::from_vector<int64_t>({}, {0});
+  const std::string pad = w.node("Equal", {"attention_mask", "zero_i64"});
+  for (int64_t l = 0; l < c.layers; ++l) {
+    const std::string p = "transformer.layer." + std::to_string(l);
+    const std::string a = distilbert_attention(w, c, p + ".attention", x, pad);
+    x = w.layer_norm(p + ".sa_layer_norm", w.node("Add", {a, x}));
+    std::string h = w.gelu(p + ".ffn.activation", w.linear(p + ".ffn.lin1", x, c.hidden, c.mlp));
+    h = w.linear(p + ".ffn.lin2", h, c.mlp, c.hidden);
+    x = w.layer_norm(p + ".output_layer_norm", w.node("Add", {h, x}));
+  }
+  g.outputs.push_back(ir::ValueInfo{x, DType::kF32, std::nullopt});
+  g.validate_and_sort();
+  return g;
+}
+
 ir::Graph build_bert(const Config& c) {
   Writer w(c);
   ir::Graph& g = w.graph();
@@ -351,15 +420,19 @@ ir::Graph build_gpt2(const Config& c) {
 int main(int argc, char** argv) {
   if (argc < 2 || argv[1][0] == '-') {
     std::fprintf(stderr,
-                 "usage: make_vit OUT.onnx [--bert|--gpt2] [--layers N] [--hidden N] [--heads N] "
+                 "usage: make_vit OUT.onnx [--bert|--distilbert|--gpt2] [--layers N] [--hidden N] "
+                 "[--heads N] "
                  "[--mlp N] [--image N] [--patch N] [--seq N] [--vocab N] [--decomposed-ln]\n");
     return 1;
   }
   Config c;
   for (int i = 2; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--decomposed-ln" || a == "--bert" || a == "--gpt2") {
-      (a == "--bert" ? c.bert : a == "--gpt2" ? c.gpt2 : c.decomposed_ln) = true;
+    if (a == "--decomposed-ln" || a == "--bert" || a == "--gpt2" || a == "--distilbert") {
+      (a == "--bert"         ? c.bert
+       : a == "--gpt2"       ? c.gpt2
+       : a == "--distilbert" ? c.distilbert
+                             : c.decomposed_ln) = true;
       continue;
     }
     if (i + 1 >= argc) {
@@ -368,7 +441,7 @@ int main(int argc, char** argv) {
     }
     const int64_t v = std::stoll(argv[++i]);
     if (a == "--layers")
-      c.layers = v;
+      c.layers = v, c.layers_given = true;
     else if (a == "--hidden")
       c.hidden = v;
     else if (a == "--heads")
@@ -389,6 +462,11 @@ int main(int argc, char** argv) {
     }
   }
   if (c.gpt2 && !c.vocab_given) c.vocab = 50257;
-  ir::save_onnx(c.gpt2 ? build_gpt2(c) : c.bert ? build_bert(c) : build(c), argv[1]);
+  if (c.distilbert && !c.layers_given) c.layers = 6;
+  ir::save_onnx(c.gpt2         ? build_gpt2(c)
+                : c.distilbert ? build_distilbert(c)
+                : c.bert       ? build_bert(c)
+                               : build(c),
+                argv[1]);
   return 0;
 }

@@ -299,11 +299,14 @@ namespace {
 struct AttnForm {
   Shape batch = {2, 3};
   int64_t t = 7, d = 8;
-  int q_scale = 0;        // 0: the scores scaled by Div; 1: Q scaled by Mul; 2: no scale
+  // 0: the scores scaled by Div; 1: Q scaled by Mul; 2: no scale; 3: Q and Kᵀ each scaled by
+  // Mul (torch's scaled_dot_product_attention export).
+  int q_scale = 0;
   bool transpose = true;  // K transposed by a Transpose node, else Kᵀ is a graph input
   bool mask = false;      // Add of a [batch0, 1, 1, T] mask before the Softmax
   // Where(causal, scores, fill) before the Softmax (2: Where(not causal, fill, scores));
-  // 3: the condition a graph input, not a constant.
+  // 3: the condition a graph input, not a constant; 4: DistilBERT's padding mask, a
+  // [batch0, 1, 1, T] bool input Expanded to the scores' shape, Where(pad, fill, scores).
   int where = 0;
   float fill = -3.4028234663852886e38f;
   int64_t softmax_axis = -1;
@@ -326,10 +329,30 @@ Graph attention_graph(const AttnForm& f) {
                                       {{"perm", attr(std::vector<int64_t>{0, 1, 3, 2})}})
                              : b.input("kt", dims(f.batch, f.d, f.t));
   if (f.q_scale == 1) q = b.node("Mul", {q, b.scalar("s", 0.35f)}, "qs");
-  std::string s = b.node("MatMul", {q, kt}, "scores");
+  std::string k_side = kt;
+  if (f.q_scale == 3) {
+    q = b.node("Mul", {q, b.scalar("root_s", 0.6f)}, "qs");
+    k_side = b.node("Mul", {b.scalar("root_s2", 0.6f), kt}, "kts");
+  }
+  std::string s = b.node("MatMul", {q, k_side}, "scores");
   if (f.q_scale == 0) s = b.node("Div", {s, b.scalar("sqrt_d", 2.8f)}, "scaled");
   if (f.mask) s = b.node("Add", {b.input("mask", {f.batch[0], 1, 1, f.t}), s}, "masked");
-  if (f.where) {
+  if (f.where == 4) {
+    const Shape pad_shape = {f.batch[0], 1, 1, f.t};
+    Tensor pad(DType::kBool, pad_shape);
+    for (int64_t i = 0; i < pad.numel(); ++i) pad.data<bool>()[i] = i % f.t >= f.t - 1 - i / f.t;
+    ir::ValueInfo v{"pad", DType::kBool, std::vector<ir::Dim>{}};
+    for (int64_t d : pad_shape) v.shape->push_back({d, ""});
+    b.g.inputs.push_back(v);
+    b.feeds.push_back(pad);
+    const Shape full = dims(f.batch, f.t, f.t);
+    const std::string e =
+        b.node("Expand",
+               {"pad", b.constant("full", Tensor::from_vector<int64_t>(
+                                              {static_cast<int64_t>(full.size())}, full))},
+               "pad_full");
+    s = b.node("Where", {e, b.scalar("fill", f.fill), s}, "masked");
+  } else if (f.where) {
     Tensor causal(DType::kBool, {1, 1, f.t, f.t});
     for (int64_t i = 0; i < f.t * f.t; ++i)
       causal.data<bool>()[i] = (i % f.t <= i / f.t) == (f.where != 2);
@@ -364,12 +387,13 @@ ir::Graph attention_fused(const ir::Graph& g, int64_t& changes) {
 }  // namespace
 
 TEST(FuseAttention, ExportedChainsBecomeOneNode) {
-  std::vector<AttnForm> forms(5);
+  std::vector<AttnForm> forms(6);
   forms[1].q_scale = 1;
   forms[2].q_scale = 2;
   forms[3].transpose = false;
   forms[4].mask = true;
   forms[4].softmax_axis = 3;
+  forms[5].q_scale = 3;
   for (size_t i = 0; i < forms.size(); ++i) {
     const Graph b = attention_graph(forms[i]);
     int64_t changes = 0;
@@ -379,6 +403,29 @@ TEST(FuseAttention, ExportedChainsBecomeOneNode) {
     EXPECT_EQ(count_op(after, "Attention"), 1u) << "form " << i;
     expect_same(b.g, after, b.feeds, "form " + std::to_string(i));
   }
+}
+
+// A mask computed at run time as Where: a padding mask Expanded to the scores
+// (DistilBERT) or a full-size condition; the Where is rewritten to make a float mask of the
+// condition's own shape (the Expand goes), which the Attention broadcasts.
+TEST(FuseAttention, RunTimeWhereMaskBecomesFloatMask) {
+  for (int where : {3, 4})
+    for (int q_scale : {0, 3}) {
+      AttnForm f;
+      f.where = where;
+      f.q_scale = q_scale;
+      const Graph b = attention_graph(f);
+      int64_t changes = 0;
+      const ir::Graph after = attention_fused(b.g, changes);
+      const std::string label =
+          "where " + std::to_string(where) + " scale " + std::to_string(q_scale);
+      EXPECT_EQ(changes, 1) << label;
+      EXPECT_EQ(count_op(after, "Attention"), 1u) << label;
+      EXPECT_EQ(count_op(after, "Where"), 1u) << label;
+      EXPECT_EQ(count_op(after, "Expand"), 0u) << label;
+      EXPECT_EQ(after.nodes.size(), 2u) << label;
+      expect_same(b.g, after, b.feeds, label);
+    }
 }
 
 // A decoder's causal mask as Where (GPT-2): fused with an additive mask made once for all
@@ -430,7 +477,8 @@ TEST(FuseAttention, NearMissesStay) {
   forms[1].probs_output = true;  // the probabilities are needed on their own
   forms[2].where = 1;            // a fill the Softmax does not make 0
   forms[2].fill = -100.0f;
-  forms[3].where = 3;  // the condition known only at run time
+  forms[3].where = 4;
+  forms[3].fill = -100.0f;
   for (size_t i = 0; i < forms.size(); ++i) {
     int64_t changes = 0;
     const Graph b = attention_graph(forms[i]);

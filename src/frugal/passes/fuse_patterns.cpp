@@ -360,6 +360,9 @@ struct Rewrite {
   std::vector<size_t> nodes;
   ir::Node fused;
   std::string line;
+  // Nodes of the pattern rewritten where they stand instead of removed (each placed before
+  // the fused node, its inputs computed before it).
+  std::vector<std::pair<size_t, ir::Node>> in_place = {};
 };
 
 // The frame of every pass here: `match(g, m, info, k)` tries each ONNX-domain node k of
@@ -387,23 +390,33 @@ ir::Graph rewrite_patterns(const ir::Graph& in, const ops::InferOptions& options
     rewrites.push_back(std::move(*r));
   }
   std::vector<bool> dead(g.nodes.size(), false);
-  for (Rewrite& r : rewrites) replace(g, r.nodes, std::move(r.fused), dead);
+  for (Rewrite& r : rewrites) {
+    replace(g, r.nodes, std::move(r.fused), dead);
+    for (auto& [k, n] : r.in_place) {
+      g.nodes[k] = std::move(n);
+      dead[k] = false;
+    }
+  }
   report.changes = static_cast<int64_t>(rewrites.size());
   erase_nodes(g, dead);
   prune_values(g);
   return g;
 }
 
-// Where(condition, scores, fill) (or the fill first and the condition negated) with a
-// constant boolean condition: the same as adding 0 where the scores are kept and `fill`
-// elsewhere, once the Softmax has made both exp(...) of the masked entries 0. That holds
-// whenever the fill is at least kLowestFill below the kept scores' maximum, and a fill of
-// -10000 (older Hugging Face GPT-2), -1e9 or the float32 minimum (torch's masked_fill
-// idiom, today's GPT-2) is far below any score a trained network produces.
+// Where(condition, scores, fill) (or the fill first and the condition negated): the same as
+// adding 0 where the scores are kept and `fill` elsewhere, once the Softmax has made both
+// exp(...) of the masked entries 0. That holds whenever the fill is at least 104 below the
+// kept scores' maximum (minus the masked score), and a fill of -10000 (older Hugging Face
+// GPT-2), -1e9 or the float32 minimum (torch's masked_fill idiom) is far below any score a
+// trained network produces. A constant condition (GPT-2's causal mask) becomes a constant
+// float mask; one computed at run time (DistilBERT's `(mask == 0).view(...).expand_as(s)`)
+// becomes a Where of the condition before its Expand, 0 and the fill: a small float mask
+// that the Attention kernel broadcasts.
 struct WhereMask {
   std::string condition;
   double fill = 0.0;
   bool keep_if_true = true;  // the scores are Where's second input
+  size_t node = 0;           // the Where
 };
 constexpr double kLowestFill = -1e4;
 
@@ -449,7 +462,10 @@ bool match_product(const Matcher& m, std::string s, AttentionMatch& r) {
   r.nodes.push_back(*mm);
   r.q = m.at(*mm).inputs[0];
   r.k = m.at(*mm).inputs[1];
+  // Q and Kᵀ may each carry a factor (torch's scaled_dot_product_attention export scales
+  // both by sqrt(scale)).
   if (const auto unscaled = strip_scale(m, r.q, r.nodes, r.scale)) r.q = *unscaled;
+  if (const auto unscaled = strip_scale(m, r.k, r.nodes, r.scale)) r.k = *unscaled;
   const Shape* kt = m.shape(r.k);
   if (const auto t = m.node(r.k, "Transpose"); t && kt && kt->size() >= 2) {
     std::vector<int64_t> swap(kt->size());
@@ -464,18 +480,26 @@ bool match_product(const Matcher& m, std::string s, AttentionMatch& r) {
   return true;
 }
 
-// The product masked by Where with a constant boolean condition and a low fill (WhereMask).
+// The product masked by Where with a boolean condition and a low fill (WhereMask); an
+// Expand of the condition read only there is absorbed (the mask broadcasts instead).
 bool match_where_mask(const Matcher& m, size_t where, AttentionMatch& r) {
   const ir::Node& w = m.at(where);
-  const Tensor* condition = w.inputs.size() == 3 ? m.constant(w.inputs[0]) : nullptr;
-  if (!condition || condition->dtype() != DType::kBool) return false;
+  if (w.inputs.size() != 3 || m.dtype(w.inputs[0]) != DType::kBool) return false;
   for (size_t i : {1, 2}) {
     const auto fill = m.scalar(w.inputs[3 - i]);
     if (!fill || !(*fill <= kLowestFill)) continue;
     AttentionMatch tried = r;
     tried.nodes.push_back(where);
     if (!match_product(m, w.inputs[i], tried)) continue;
-    tried.where = WhereMask{w.inputs[0], *fill, i == 1};
+    // Where must not broadcast the scores to a larger shape.
+    const Shape *scores = m.shape(w.inputs[i]), *out = m.shape(w.outputs[0]);
+    if (!scores || !out || *scores != *out) continue;
+    std::string condition = w.inputs[0];
+    if (const auto expand = m.node(condition, "Expand")) {
+      tried.nodes.push_back(*expand);
+      condition = m.at(*expand).inputs.at(0);
+    }
+    tried.where = WhereMask{condition, *fill, i == 1, where};
     r = std::move(tried);
     return true;
   }
@@ -541,11 +565,26 @@ std::optional<AttentionMatch> match_attention(const Matcher& m, size_t softmax, 
   return r;
 }
 
-// The float32 mask adding what `where` selects: 0 where the scores are kept, the fill
-// elsewhere; a new initializer named after the fused node, made once per condition and fill
-// (every layer of a decoder shares one causal mask): `made` remembers them.
+// A name no value of `g` has yet, from `base`.
+std::string fresh_value(const ir::Graph& g, const std::string& base) {
+  auto taken = [&](const std::string& v) {
+    if (g.initializers.count(v)) return true;
+    for (const auto& in : g.inputs)
+      if (in.name == v) return true;
+    for (const auto& n : g.nodes)
+      if (std::find(n.outputs.begin(), n.outputs.end(), v) != n.outputs.end()) return true;
+    return false;
+  };
+  std::string name = base;
+  for (int i = 1; taken(name); ++i) name = base + "_" + std::to_string(i);
+  return name;
+}
+
+// The float32 mask adding what a constant `where` selects: 0 where the scores are kept, the
+// fill elsewhere; a new initializer named after the fused node, made once per condition and
+// fill (every layer of a decoder shares one causal mask): `made` remembers them.
 using MadeMasks = std::map<std::tuple<std::string, double, bool>, std::string>;
-std::string additive_mask(ir::Graph& g, const WhereMask& where, const std::string& node,
+std::string constant_mask(ir::Graph& g, const WhereMask& where, const std::string& node,
                           MadeMasks& made) {
   auto [it, fresh] =
       made.try_emplace(std::make_tuple(where.condition, where.fill, where.keep_if_true));
@@ -558,6 +597,21 @@ std::string additive_mask(ir::Graph& g, const WhereMask& where, const std::strin
   const std::string name = fresh_name(g, node + ".mask");
   g.initializers[name] = std::move(mask);
   return it->second = name;
+}
+
+// For a condition computed at run time: Where(condition, 0, fill) (or the other way round),
+// to stand where the scores' Where stood; its output is the mask.
+ir::Node run_time_mask(ir::Graph& g, const WhereMask& where, const std::string& node) {
+  const std::string zero = fresh_name(g, node + ".mask_zero");
+  g.initializers[zero] = Tensor::from_vector<float>({}, {0.0f});
+  const std::string fill = fresh_name(g, node + ".mask_fill");
+  g.initializers[fill] = Tensor::from_vector<float>({}, {static_cast<float>(where.fill)});
+  ir::Node n;
+  n.name = node + ".mask";
+  n.op_type = "Where";
+  n.inputs = {where.condition, where.keep_if_true ? zero : fill, where.keep_if_true ? fill : zero};
+  n.outputs = {fresh_value(g, node + ".mask")};
+  return n;
 }
 
 }  // namespace
@@ -640,12 +694,18 @@ ir::Graph fuse_attention(const ir::Graph& in, const ops::InferOptions& options,
     att.op_type = "Attention";
     att.domain = "frugal";
     att.inputs = {r->q, r->k, r->v};
-    if (r->where) r->mask = additive_mask(g, *r->where, att.name, masks);
+    std::vector<std::pair<size_t, ir::Node>> in_place;
+    if (r->where && g.initializer(r->where->condition)) {
+      r->mask = constant_mask(g, *r->where, att.name, masks);
+    } else if (r->where) {
+      in_place.emplace_back(r->where->node, run_time_mask(g, *r->where, att.name));
+      r->mask = in_place.back().second.outputs[0];
+    }
     if (!r->mask.empty()) att.inputs.push_back(r->mask);
     att.attrs["scale"] = ir::Attribute{.value = static_cast<float>(r->scale)};
     att.attrs["k_transposed"] = ir::Attribute{.value = int64_t{r->k_transposed ? 1 : 0}};
     std::string line = att.name + " (" + std::to_string(r->nodes.size()) + " nodes) into Attention";
-    return Rewrite{r->nodes, std::move(att), std::move(line)};
+    return Rewrite{r->nodes, std::move(att), std::move(line), std::move(in_place)};
   };
   ir::Graph g = rewrite_patterns(in, options, "Softmax", report, match);
   if (report.changes) g.opsets.emplace("frugal", 1);
