@@ -36,6 +36,7 @@ std::vector<UnaryCase> unary_cases() {
       {"Sqrt", {}, 0, 100},
       {"Abs", {}, -6, 6},
       {"Neg", {}, -6, 6},
+      {"Reciprocal", {}, -6, 6},
   };
 }
 
@@ -92,7 +93,9 @@ TEST(CpuActivation, UnaryOpsMatchRefOverShapesAttributesAndThreads) {
 // After a Conv, the activation reads the Conv's blocked output layout (its producer's).
 TEST(CpuActivation, AfterConvInItsLayout) {
   for (const UnaryCase& c : unary_cases()) {
-    if (c.op == "Sqrt") continue;  // a Conv's output is of either sign
+    // Sqrt: a Conv's output is of either sign; Reciprocal: 1/x of outputs near 0 magnifies
+    // the Conv's own rounding differences far beyond the tolerance.
+    if (c.op == "Sqrt" || c.op == "Reciprocal") continue;
     ir::Graph g;
     g.opsets[""] = c.opset;
     ir::ValueInfo x{"x", DType::kF32, std::vector<ir::Dim>{}};

@@ -25,6 +25,7 @@ std::unique_ptr<kernels::Kernel> make_sqrt(const Build& b);
 std::unique_ptr<kernels::Kernel> make_abs(const Build& b);
 std::unique_ptr<kernels::Kernel> make_neg(const Build& b);
 std::unique_ptr<kernels::Kernel> make_pow(const Build& b);
+std::unique_ptr<kernels::Kernel> make_reciprocal(const Build& b);
 std::unique_ptr<kernels::Kernel> make_prelu(const Build& b);
 
 }  // namespace frugal::kernels::cpu

@@ -77,6 +77,11 @@ std::unique_ptr<kernels::Kernel> make_pow(const Build& b) {
   return eltwise(b, alg::eltwise_pow, 1.0f, static_cast<float>(beta));
 }
 
+// 1 / x as oneDNN's pow with exponent -1 (a division there, as ref computes it).
+std::unique_ptr<kernels::Kernel> make_reciprocal(const Build& b) {
+  return eltwise(b, alg::eltwise_pow, 1.0f, -1.0f);
+}
+
 // -x as oneDNN's linear alpha * x + beta.
 std::unique_ptr<kernels::Kernel> make_neg(const Build& b) {
   return eltwise(b, alg::eltwise_linear, -1.0f, 0.0f);

@@ -100,6 +100,7 @@ const std::map<std::string, OpEntry>& op_table() {
       {"Neg", {make_neg, false}},
       {"PRelu", {make_prelu, false}},
       {"Pow", {make_pow, false, 1}},  // the exponent read by the factory
+      {"Reciprocal", {make_reciprocal, false}},
       // slice_gather_kernels.cpp: the rest of the inputs read by the factory or at run time.
       {"Slice", {make_slice, false, 1, true}},
       {"Gather", {make_gather, false, 1, true}},
