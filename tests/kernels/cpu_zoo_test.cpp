@@ -19,8 +19,9 @@ namespace {
 // Ops of the zoo models that the cpu backend must run (the others, Flatten, Reshape,
 // Concat, Split, Transpose, are data movement left to ref for now).
 const std::set<std::string> kCpuOps = {
-    "Conv", "Gemm", "MaxPool", "GlobalAveragePool", "BatchNormalization", "Relu",
-    "Clip", "Add",  "Mul",     "HardSwish",         "HardSigmoid"};
+    "Conv",   "Gemm", "MaxPool", "GlobalAveragePool", "BatchNormalization", "Relu",
+    "Clip",   "Add",  "Mul",     "HardSwish",         "HardSigmoid",        "Resize",
+    "Sigmoid"};
 
 struct ModelRun {
   Tensor logits;

@@ -49,6 +49,7 @@ enum class Rule {
 struct ModelRules {
   Rule conv, linear;
   std::string normal001_conv;  // a conv node initialized N(0, 0.01) ("" none)
+  std::string default_convs;   // the conv nodes named from this on follow kTorchDefault
 };
 
 // The reference of every zoo model (a model missing here fails the test).
@@ -76,6 +77,8 @@ const std::map<std::string, ModelRules>& rules() {
       {"mnasnet1_0", {Rule::kKaimingFanOut, Rule::kKaimingUniformByOut, ""}},
       {"googlenet", {Rule::kNormal001, Rule::kNormal001DefaultBias, ""}},
       {"wide_resnet50_2", {Rule::kKaimingFanOut, Rule::kTorchDefault, ""}},
+      // The backbone is MobileNetV3's; LRASPPHead keeps nn.Conv2d's default.
+      {"lraspp_mobilenet_v3_large", {Rule::kKaimingFanOut, Rule::kTorchDefault, "", "classifier."}},
   };
   return r;
 }
@@ -188,7 +191,10 @@ TEST(ZooInit, EveryLayerFollowsItsReferenceImplementation) {
       if (node.op_type == "Conv") {
         const Tensor& w = *input(1);
         const double k = static_cast<double>(w.dim(2) * w.dim(3));
-        const Rule rule = node.name == r.normal001_conv ? Rule::kNormal001 : r.conv;
+        const bool by_default = !r.default_convs.empty() && node.name.starts_with(r.default_convs);
+        const Rule rule = node.name == r.normal001_conv ? Rule::kNormal001
+                          : by_default                  ? Rule::kTorchDefault
+                                                        : r.conv;
         check_weight(rule, w, input(2), static_cast<double>(w.dim(1)) * k,
                      static_cast<double>(w.dim(0)) * k, node.name);
         ++checked;

@@ -27,7 +27,12 @@ struct Published {
   Shape input;
   int64_t classes;
   int64_t conv_count;
+  Shape output = {};  // empty: {1, classes} (a classifier's logits)
 };
+
+Shape output_of(const Published& p) {
+  return p.output.empty() ? Shape{1, p.classes} : p.output;
+}
 
 // Parameter counts: torchvision's model metadata ("num_params"); LeNet-5 by hand:
 // (6*25+6) + (16*6*25+16) + (400*120+120) + (120*84+84) + (84*10+10) = 61,706.
@@ -63,6 +68,12 @@ const std::vector<Published>& published() {
       {"mnasnet1_0", 4383312, 0.314e9, {1, 3, 224, 224}, 1000, 52},
       {"googlenet", 6624904, 1.498e9, {1, 3, 224, 224}, 1000, 57},
       {"wide_resnet50_2", 68883240, 11.398e9, {1, 3, 224, 224}, 1000, 53},
+      // torchvision's num_params (3,221,538; the backbone's features 2,971,952 + the head's
+      // 249,586). MACs at 224x224 by hand from the definition (torchvision's "_ops", 2.086
+      // GFLOPS, are at 520x520): the dilated backbone keeps its last stage at 14x14. Convs:
+      // MobileNetV3-Large's 62 less none (its classifier is Linear) + cbr, scale and the two
+      // classifiers.
+      {"lraspp_mobilenet_v3_large", 3221538, 0.3793e9, {1, 3, 224, 224}, 21, 66, {1, 21, 224, 224}},
   };
   return table;
 }
@@ -188,6 +199,10 @@ WalkResult walk(const ir::Graph& g) {
         EXPECT_TRUE(da == db || da == 1 || db == 1) << n.describe();
         y[i] = std::max(da, db);
       }
+    } else if (op == "Resize") {  // constant scales (the zoo's bilinear upsampling)
+      const std::vector<double> scales = g.initializer(n.inputs.at(2))->to_double();
+      for (size_t i = 0; i < x.size(); ++i)
+        y.push_back(static_cast<int64_t>(std::floor(static_cast<double>(x[i]) * scales.at(i))));
     } else if (op == "GlobalAveragePool") {
       y = {x[0], x[1], 1, 1};
     } else if (op == "ReduceMean") {
@@ -260,7 +275,8 @@ TEST_P(ZooModel, EveryInitializerIsAParameterBnStatisticOrConstant) {
       accounted.insert(n.inputs[3]);
       accounted.insert(n.inputs[4]);
     }
-    if (n.op_type == "Clip" || n.op_type == "Reshape" || n.op_type == "Split")
+    if (n.op_type == "Clip" || n.op_type == "Reshape" || n.op_type == "Split" ||
+        n.op_type == "Resize")
       for (size_t i = 1; i < n.inputs.size(); ++i) accounted.insert(n.inputs[i]);
     for (const auto& in : n.inputs)  // GELU's scalars (sqrt 2, 1, 0.5)
       if (const Tensor* t = g.initializer(in);
@@ -277,7 +293,7 @@ TEST_P(ZooModel, GraphIsValidOpset17WithOneInputAndOutput) {
   ASSERT_EQ(g.inputs.size(), 1u);
   EXPECT_EQ(at_batch_1(g.inputs[0]), GetParam().input);
   ASSERT_EQ(g.outputs.size(), 1u);
-  EXPECT_EQ(at_batch_1(g.outputs[0]), (Shape{1, GetParam().classes}));
+  EXPECT_EQ(at_batch_1(g.outputs[0]), output_of(GetParam()));
   std::set<std::string> node_names;
   for (const auto& n : g.nodes) {
     EXPECT_TRUE(n.domain.empty()) << n.describe();
@@ -291,7 +307,7 @@ TEST_P(ZooModel, GraphIsValidOpset17WithOneInputAndOutput) {
 TEST_P(ZooModel, WalkedShapesAgreeAndMacsMatchPublished) {
   const ir::Graph& g = model(GetParam().name);
   WalkResult r = walk(g);
-  EXPECT_EQ(r.shapes.at(g.outputs[0].name), (Shape{1, GetParam().classes}));
+  EXPECT_EQ(r.shapes.at(g.outputs[0].name), output_of(GetParam()));
   for (const auto& [name, info] : g.value_info)
     EXPECT_EQ(at_batch_1(info), r.shapes.at(name)) << name;
   EXPECT_NEAR(r.macs / GetParam().macs, 1.0, 0.01) << GetParam().name << ": " << r.macs << " MACs";
@@ -302,7 +318,7 @@ TEST_P(ZooModel, EngineShapeInferenceSupportsEveryNode) {
   const ir::Graph& g = model(GetParam().name);
   ops::GraphInfo info = ops::infer_graph(g);
   ASSERT_TRUE(info.supported()) << info.unsupported_summary();
-  EXPECT_EQ(info.at(g.outputs[0].name).shape, (Shape{1, GetParam().classes}));
+  EXPECT_EQ(info.at(g.outputs[0].name).shape, output_of(GetParam()));
   for (const auto& [name, vi] : g.value_info)
     EXPECT_EQ(info.at(name).shape, at_batch_1(vi)) << name;
 }
@@ -335,9 +351,11 @@ TEST_P(ZooModel, InitialisationFollowsTorchvision) {
   const ir::Graph& g = model(GetParam().name);
   for (const auto& n : g.nodes) {
     if (n.op_type == "BatchNormalization") {
-      const bool eps_1e3 = GetParam().name == "mobilenet_v3_small" ||
-                           GetParam().name == "mobilenet_v3_large" ||
-                           GetParam().name == "inception_v3" || GetParam().name == "googlenet";
+      // LRASPP's backbone is MobileNetV3's; its head's BatchNorm2d keeps the default.
+      const bool eps_1e3 =
+          GetParam().name == "mobilenet_v3_small" || GetParam().name == "mobilenet_v3_large" ||
+          GetParam().name == "inception_v3" || GetParam().name == "googlenet" ||
+          (GetParam().name == "lraspp_mobilenet_v3_large" && n.name.starts_with("backbone."));
       EXPECT_FLOAT_EQ(n.attr_float("epsilon", 0), eps_1e3 ? 1e-3f : 1e-5f);
       for (double v : g.initializer(n.inputs[1])->to_double()) ASSERT_EQ(v, 1.0) << n.name;
       for (double v : g.initializer(n.inputs[2])->to_double()) ASSERT_EQ(v, 0.0) << n.name;
@@ -417,6 +435,11 @@ TEST(Zoo, InitializerNamesFollowTorchvisionStateDict) {
        {"conv1.conv.weight", "conv3.bn.running_var", "inception3a.branch2.1.conv.weight",
         "inception4e.branch4.1.bn.bias", "inception5b.branch3.0.conv.weight", "fc.bias"}},
       {"wide_resnet50_2", {"layer1.0.conv2.weight", "layer4.2.bn3.running_var", "fc.weight"}},
+      {"lraspp_mobilenet_v3_large",
+       {"backbone.0.0.weight", "backbone.4.block.2.fc1.weight", "backbone.13.block.1.0.weight",
+        "backbone.16.1.running_var", "classifier.cbr.0.weight", "classifier.cbr.1.running_mean",
+        "classifier.scale.1.weight", "classifier.low_classifier.bias",
+        "classifier.high_classifier.weight"}},
   };
   for (const auto& [model_name, tensors] : expected) {
     const ir::Graph& g = model(model_name);

@@ -466,14 +466,15 @@ void ref_resize(KernelContext& ctx) {
 }
 
 // Multiply-adds per output element: taps per resized axis (a separable approximation).
+// roi, scales and sizes are not parameters.
 Work resize_cost(const CostContext& c) {
   const std::string mode = c.node.attr_string("mode", "nearest");
-  if (mode == "nearest") return {};
+  if (mode == "nearest") return {.params = 0};
   const int64_t taps = mode == "cubic" ? 4 : 2;
   int64_t resized = 0;
   for (size_t d = 0; d < c.in[0].size() && d < c.out[0].size(); ++d)
     resized += c.in[0][d] != c.out[0][d];
-  return {.flops = 2 * taps * std::max<int64_t>(resized, 1) * shape_numel(c.out[0])};
+  return {.flops = 2 * taps * std::max<int64_t>(resized, 1) * shape_numel(c.out[0]), .params = 0};
 }
 
 }  // namespace

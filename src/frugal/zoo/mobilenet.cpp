@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "frugal/zoo/builder.h"
+#include "frugal/zoo/mobilenet_v3.h"
 #include "frugal/zoo/models.h"
 
 namespace frugal::zoo {
@@ -17,10 +18,13 @@ enum class Act { kNone, kRelu, kRelu6, kHardswish };
 // Conv (no bias, "same" padding) - BN - activation.
 std::string conv_bn_act(GraphBuilder& b, const std::string& p, const std::string& x,
                         int64_t out_channels, int64_t kernel, int64_t stride, int64_t groups,
-                        Act act, float bn_epsilon) {
-  std::string y =
-      b.add_conv(p + ".0", x, out_channels,
-                 {.kernel = kernel, .stride = stride, .pad = (kernel - 1) / 2, .groups = groups});
+                        Act act, float bn_epsilon, int64_t dilation = 1) {
+  std::string y = b.add_conv(p + ".0", x, out_channels,
+                             {.kernel = kernel,
+                              .stride = stride,
+                              .pad = (kernel - 1) / 2 * dilation,
+                              .groups = groups,
+                              .dilation = dilation});
   y = b.add_bn(p + ".1", y, bn_epsilon);
   switch (act) {
     case Act::kNone:
@@ -86,6 +90,7 @@ struct V3BlockConfig {
   bool use_se;
   bool use_hardswish;  // else ReLU
   int64_t stride;
+  int64_t dilation = 1;  // > 1: the depthwise conv dilated and at stride 1 (segmentation)
 };
 
 std::string v3_block(GraphBuilder& b, const std::string& p, const std::string& x,
@@ -96,7 +101,9 @@ std::string v3_block(GraphBuilder& b, const std::string& p, const std::string& x
   int idx = 0;
   auto next = [&] { return p + ".block." + std::to_string(idx++); };
   if (cfg.expanded != inp) y = conv_bn_act(b, next(), y, cfg.expanded, 1, 1, 1, act, kV3Eps);
-  y = conv_bn_act(b, next(), y, cfg.expanded, cfg.kernel, cfg.stride, cfg.expanded, act, kV3Eps);
+  const int64_t stride = cfg.dilation > 1 ? 1 : cfg.stride;  // torchvision's InvertedResidual
+  y = conv_bn_act(b, next(), y, cfg.expanded, cfg.kernel, stride, cfg.expanded, act, kV3Eps,
+                  cfg.dilation);
   if (cfg.use_se) y = squeeze_excitation(b, next(), y);
   y = conv_bn_act(b, next(), y, cfg.out, 1, 1, 1, Act::kNone, kV3Eps);
   if (cfg.stride == 1 && inp == cfg.out) y = b.add_add(p + ".add", y, x);
@@ -152,23 +159,35 @@ ir::Graph build_mobilenet_v3_small(uint64_t seed) {
   return b.finish(x);
 }
 
+std::string mobilenet_v3_large_features(GraphBuilder& b, const std::string& prefix,
+                                        const std::string& input, bool dilated,
+                                        std::string* stride8) {
+  std::string x = conv_bn_act(b, prefix + "0", input, 16, 3, 2, 1, Act::kHardswish, kV3Eps);
+  const int64_t d = dilated ? 2 : 1;
+  // kernel, expanded, out, SE, hardswish, stride, dilation (torchvision's bneck_conf rows)
+  const V3BlockConfig blocks[] = {
+      {3, 16, 16, false, false, 1},    {3, 64, 24, false, false, 2},
+      {3, 72, 24, false, false, 1},    {5, 72, 40, true, false, 2},
+      {5, 120, 40, true, false, 1},    {5, 120, 40, true, false, 1},
+      {3, 240, 80, false, true, 2},    {3, 200, 80, false, true, 1},
+      {3, 184, 80, false, true, 1},    {3, 184, 80, false, true, 1},
+      {3, 480, 112, true, true, 1},    {3, 672, 112, true, true, 1},
+      {5, 672, 160, true, true, 2, d}, {5, 960, 160, true, true, 1, d},
+      {5, 960, 160, true, true, 1, d},
+  };
+  int feature = 1;
+  for (const V3BlockConfig& cfg : blocks) {
+    x = v3_block(b, prefix + std::to_string(feature++), x, cfg);
+    if (feature == 5 && stride8) *stride8 = x;  // features.4, the last block at stride 8
+  }
+  return conv_bn_act(b, prefix + std::to_string(feature), x, 6 * b.channels(x), 1, 1, 1,
+                     Act::kHardswish, kV3Eps);
+}
+
 ir::Graph build_mobilenet_v3_large(uint64_t seed) {
   GraphBuilder b("mobilenet_v3_large", seed);
   std::string x = b.add_input("input", {1, 3, 224, 224});
-  x = conv_bn_act(b, "features.0", x, 16, 3, 2, 1, Act::kHardswish, kV3Eps);
-  // kernel, expanded, out, SE, hardswish, stride (torchvision's bneck_conf rows)
-  const V3BlockConfig blocks[] = {
-      {3, 16, 16, false, false, 1}, {3, 64, 24, false, false, 2}, {3, 72, 24, false, false, 1},
-      {5, 72, 40, true, false, 2},  {5, 120, 40, true, false, 1}, {5, 120, 40, true, false, 1},
-      {3, 240, 80, false, true, 2}, {3, 200, 80, false, true, 1}, {3, 184, 80, false, true, 1},
-      {3, 184, 80, false, true, 1}, {3, 480, 112, true, true, 1}, {3, 672, 112, true, true, 1},
-      {5, 672, 160, true, true, 2}, {5, 960, 160, true, true, 1}, {5, 960, 160, true, true, 1},
-  };
-  int feature = 1;
-  for (const V3BlockConfig& cfg : blocks)
-    x = v3_block(b, "features." + std::to_string(feature++), x, cfg);
-  x = conv_bn_act(b, "features." + std::to_string(feature), x, 6 * b.channels(x), 1, 1, 1,
-                  Act::kHardswish, kV3Eps);
+  x = mobilenet_v3_large_features(b, "features.", x, false, nullptr);
   x = b.add_global_avg_pool("avgpool", x);
   x = b.add_flatten("flatten", x);
   x = b.add_linear("classifier.0", x, 1280, 0.01f);

@@ -32,6 +32,8 @@ const std::vector<std::pair<std::string, BuildFn>>& registry() {
       {"mnasnet1_0", build_mnasnet1_0},
       {"googlenet", build_googlenet},
       {"wide_resnet50_2", build_wide_resnet50_2},
+      // A segmentation model: Resize (bilinear), dilated convs, a 4-D output (session 12).
+      {"lraspp_mobilenet_v3_large", build_lraspp_mobilenet_v3_large},
   };
   return models;
 }
