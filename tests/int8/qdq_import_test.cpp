@@ -12,8 +12,11 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <iostream>
 
+#include "frugal/ops/dequantize.h"
+#include "frugal/passes/passes.h"
 #include "frugal/passes/qdq_fold.h"
 #include "kernels/cpu_testing.h"
 
@@ -157,4 +160,31 @@ TEST(QdqImport, PairsItCannotTakeAreNamed) {
   EXPECT_EQ(s.qdq_notes().size(), 1u);
   const Tensor x = random_tensor({2, 8, 6, 6}, 9);
   EXPECT_EQ(s.run({x})[0].numel(), 2 * 8 * 6 * 6);
+}
+
+// The weights' DequantizeLinear nodes fold in the import, which leaves each Conv its 8-bit
+// source; cpu:int8 quantizes from it what it quantized from the float32 weights before:
+// the same outputs, bit for bit, as the graph whose weights were folded to float32 first.
+TEST(QdqImport, WeightsFromTheFileGiveTheSameResultAsFromFloat32) {
+  for (bool s8 : {false, true}) {
+    const QdqGraph q = build(s8);
+    const passes::QdqFolded f = passes::fold_qdq(q.g);
+    EXPECT_EQ(f.weights_dequantized, 2u);
+    for (const auto& n : f.graph.nodes)
+      if (n.op_type == "Conv") {
+        EXPECT_TRUE(ops::weight_source(n, f.graph.initializers.at(n.inputs[1])).has_value())
+            << n.name;
+      }
+    passes::PassReport report;
+    const ir::Graph floats = passes::fold_constants(q.g, ops::InferOptions{}, report);
+    EXPECT_EQ(floats.initializers.count("w1"), 1u);
+    runtime::SessionOptions int8;
+    int8.backends = {"cpu:int8", "cpu", "ref"};
+    const Tensor x = random_tensor({2, 8, 6, 6}, 9);
+    const Tensor from_file = runtime::Session(q.g, int8).run({x})[0];
+    const Tensor from_float = runtime::Session(floats, int8).run({x})[0];
+    ASSERT_EQ(from_file.nbytes(), from_float.nbytes());
+    EXPECT_EQ(std::memcmp(from_file.raw(), from_float.raw(), from_file.nbytes()), 0)
+        << (s8 ? "s8" : "u8");
+  }
 }

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <type_traits>
 
+#include "frugal/ops/dequantize.h"
 #include "frugal/ops/elementwise.h"
 #include "frugal/ops/quantize_math.h"
 
@@ -121,33 +122,31 @@ void infer_dequantize(InferContext& ctx) {
   ctx.set_output(0, DType::kF32, ctx.shape(0));
 }
 
+// The 8-bit types subtract in int32 (exact there, and a loop the compiler vectorizes);
+// int32 in int64, where x - zero_point cannot overflow.
 template <typename X>
-void dequantize_kernel(const KernelContext& ctx) {
-  const Tensor& x = ctx.input(0);
-  const AxisLayout l = layout_of(x.shape(), kernel_axis(ctx));
-  const float* scale = ctx.input(1).data<float>();
-  const X* zero = ctx.has_input(2) ? ctx.input(2).data<X>() : nullptr;
+void dequantize_kernel(const Tensor& x, const Tensor& scale_t, const Tensor* zero_t, int64_t axis,
+                       Tensor& y) {
+  using D = std::conditional_t<sizeof(X) == 1, int32_t, int64_t>;
+  const AxisLayout l = layout_of(x.shape(), axis);
+  const float* scale = scale_t.data<float>();
+  const X* zero = zero_t ? zero_t->data<X>() : nullptr;
   const X* px = x.data<X>();
-  float* py = ctx.output(0).data<float>();
+  float* py = y.data<float>();
   for (int64_t o = 0; o < l.outer; ++o)
     for (int64_t c = 0; c < l.channels; ++c) {
       const float s = scale[c];
-      const int64_t z = zero ? zero[c] : 0;
+      const D z = zero ? zero[c] : 0;
       const int64_t base = (o * l.channels + c) * l.inner;
       for (int64_t i = 0; i < l.inner; ++i)
-        py[base + i] = static_cast<float>(static_cast<int64_t>(px[base + i]) - z) * s;
+        py[base + i] = sizeof(X) == 1 ? dequantize_value(px[base + i], static_cast<int32_t>(z), s)
+                                      : static_cast<float>(static_cast<D>(px[base + i]) - z) * s;
     }
 }
 
 void ref_dequantize(KernelContext& ctx) {
-  switch (ctx.input(0).dtype()) {
-    case DType::kU8:
-      return dequantize_kernel<uint8_t>(ctx);
-    case DType::kI8:
-      return dequantize_kernel<int8_t>(ctx);
-    default:
-      return dequantize_kernel<int32_t>(ctx);
-  }
+  dequantize_into(ctx.input(0), ctx.input(1), ctx.has_input(2) ? &ctx.input(2) : nullptr,
+                  kernel_axis(ctx), ctx.output(0));
 }
 
 void infer_dynamic_quantize(InferContext& ctx) {
@@ -199,5 +198,46 @@ FRUGAL_REGISTER_OP(DynamicQuantizeLinear, OpDef{.op_type = "DynamicQuantizeLinea
                                                 .max_outputs = 3,
                                                 .infer = infer_dynamic_quantize,
                                                 .ref = ref_dynamic_quantize});
+
+void dequantize_into(const Tensor& x, const Tensor& scale, const Tensor* zero_point, int64_t axis,
+                     Tensor& y) {
+  switch (x.dtype()) {
+    case DType::kU8:
+      return dequantize_kernel<uint8_t>(x, scale, zero_point, axis, y);
+    case DType::kI8:
+      return dequantize_kernel<int8_t>(x, scale, zero_point, axis, y);
+    default:
+      return dequantize_kernel<int32_t>(x, scale, zero_point, axis, y);
+  }
+}
+
+namespace {
+constexpr const char* kSourceValues = "frugal.weight_values";
+constexpr const char* kSourceScale = "frugal.weight_scale";
+constexpr const char* kSourceZeroPoint = "frugal.weight_zero_point";
+constexpr const char* kSourceAxis = "frugal.weight_axis";
+// The float32 weight itself (shared storage, no copy): what weight_source compares.
+constexpr const char* kSourceOf = "frugal.weight_dequantized";
+}  // namespace
+
+void attach_weight_source(ir::Node& reader, const WeightSource& source, const Tensor& weight) {
+  reader.attrs[kSourceValues] = ir::Attribute{.value = source.values};
+  reader.attrs[kSourceScale] = ir::Attribute{.value = source.scale};
+  if (source.zero_point.defined())
+    reader.attrs[kSourceZeroPoint] = ir::Attribute{.value = source.zero_point};
+  reader.attrs[kSourceAxis] = ir::Attribute{.value = source.axis};
+  reader.attrs[kSourceOf] = ir::Attribute{.value = weight};
+}
+
+std::optional<WeightSource> weight_source(const ir::Node& reader, const Tensor& weight) {
+  if (!reader.has_attr(kSourceOf)) return std::nullopt;
+  const Tensor& of = reader.attr_tensor(kSourceOf);
+  if (of.raw() != weight.raw() || of.dtype() != weight.dtype() || of.shape() != weight.shape())
+    return std::nullopt;
+  WeightSource s{reader.attr_tensor(kSourceValues), reader.attr_tensor(kSourceScale), Tensor(),
+                 reader.attr_int(kSourceAxis)};
+  if (reader.has_attr(kSourceZeroPoint)) s.zero_point = reader.attr_tensor(kSourceZeroPoint);
+  return s;
+}
 
 }  // namespace frugal::ops

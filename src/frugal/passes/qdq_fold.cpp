@@ -3,6 +3,7 @@
 #include <cmath>
 #include <optional>
 
+#include "frugal/ops/dequantize.h"
 #include "frugal/passes/graph_edit.h"
 
 namespace frugal::passes {
@@ -64,10 +65,64 @@ Pair examine(const ir::Graph& g, const ir::Node& q, const ir::Node& dq) {
   return p;
 }
 
+// The axis of a weight DequantizeLinear's parameters (-1: one per tensor), or nullopt when
+// its inputs are not all constants of the types and counts the operator allows; such a
+// node is left to fold_constants, which names what is wrong.
+std::optional<int64_t> constant_weight_axis(const ir::Graph& g, const ir::Node& dq) {
+  const auto constant = [&](size_t i) -> const Tensor* {
+    if (i >= dq.inputs.size() || dq.inputs[i].empty()) return nullptr;
+    auto it = g.initializers.find(dq.inputs[i]);
+    return it == g.initializers.end() ? nullptr : &it->second;
+  };
+  const Tensor *x = constant(0), *scale = constant(1), *zero = constant(2);
+  if (!x || !scale || (dq.inputs.size() > 2 && !dq.inputs[2].empty() && !zero)) return std::nullopt;
+  if ((x->dtype() != DType::kI8 && x->dtype() != DType::kU8) || scale->dtype() != DType::kF32 ||
+      scale->rank() > 1 ||
+      (zero && (zero->dtype() != x->dtype() || zero->numel() != scale->numel())))
+    return std::nullopt;
+  if (scale->numel() == 1) return -1;
+  const int64_t rank = x->rank(), axis = dq.attr_int("axis", 1);
+  const int64_t a = axis < 0 ? axis + rank : axis;
+  if (scale->rank() != 1 || g.opset("") < 13 || a < 0 || a >= rank || x->dim(a) != scale->numel())
+    return std::nullopt;
+  return a;
+}
+
+// Each DequantizeLinear of a constant 8-bit weight becomes its float32 initializer, as
+// fold_constants would make it but without zeroing the tensor first, and the nodes reading
+// it as their input 1 (Conv, Gemm, MatMul) are told its 8-bit source (ops/dequantize.h),
+// from which cpu:int8 requantizes it without reading the float32 values.
+size_t fold_weight_dequantize(ir::Graph& g, std::vector<bool>& dead) {
+  const Uses uses(g);
+  std::map<std::string, std::vector<size_t>> weight_readers;  // nodes reading a value as input 1
+  for (size_t r = 0; r < g.nodes.size(); ++r)
+    if (g.nodes[r].has_input(1)) weight_readers[g.nodes[r].inputs[1]].push_back(r);
+  size_t folded = 0;
+  for (size_t k = 0; k < g.nodes.size(); ++k) {
+    const ir::Node& dq = g.nodes[k];
+    if (dead[k] || dq.op_type != "DequantizeLinear" || !is_onnx_domain(dq) ||
+        dq.outputs.size() != 1 || uses.is_graph_output(dq.outputs[0]))
+      continue;
+    const auto axis = constant_weight_axis(g, dq);
+    if (!axis) continue;
+    const Tensor& x = g.initializers.at(dq.inputs[0]);
+    const bool has_zero = dq.inputs.size() > 2 && !dq.inputs[2].empty();
+    const ops::WeightSource source{x, g.initializers.at(dq.inputs[1]),
+                                   has_zero ? g.initializers.at(dq.inputs[2]) : Tensor(), *axis};
+    Tensor y = Tensor::uninitialized(DType::kF32, x.shape());  // every value written
+    ops::dequantize_into(x, source.scale, has_zero ? &source.zero_point : nullptr, *axis, y);
+    for (size_t r : weight_readers[dq.outputs[0]]) ops::attach_weight_source(g.nodes[r], source, y);
+    g.initializers[dq.outputs[0]] = std::move(y);
+    dead[k] = true;
+    ++folded;
+  }
+  return folded;
+}
+
 }  // namespace
 
 QdqFolded fold_qdq(const ir::Graph& graph) {
-  QdqFolded r{graph, {}, 0, {}};
+  QdqFolded r{graph, {}, 0, 0, {}};
   ir::Graph& g = r.graph;
   const Uses uses(g);
   std::map<std::string, size_t> producer;
@@ -106,6 +161,7 @@ QdqFolded fold_qdq(const ir::Graph& graph) {
     dead[k] = dead[pit->second] = true;
     ++r.pairs_folded;
   }
+  r.weights_dequantized = fold_weight_dequantize(g, dead);
   erase_nodes(g, dead);
   prune_values(g);
   return r;

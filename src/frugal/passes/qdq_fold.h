@@ -5,10 +5,11 @@
 // pair Q(x; s, z) -> DQ(.; s, z) is removed, its readers read x, and x gets the range its
 // 8-bit grid spans (u8: [s (0 - z), s (255 - z)], s8: [s (-128 - z), s (127 - z)]), which
 // cpu:int8 turns back into exactly that grid (scale s; zero point z, or z + 128 for s8 as
-// u8). The weight DequantizeLinear nodes fold as constants (fold_constants) into float32
-// weights; cpu:int8 quantizes those per output channel with max|w| / 127, which is the
-// file's grid when the exporter scaled each channel's largest weight to 127 (symmetric
-// per-channel, the common convention), and a close one otherwise.
+// u8). The weight DequantizeLinear nodes fold into float32 weights here (the values
+// fold_constants would give them, at less cost); cpu:int8 quantizes those per output
+// channel with max|w| / 127, which is the file's grid when the exporter scaled each
+// channel's largest weight to 127 (symmetric per-channel, the common convention), and a
+// close one otherwise.
 //
 // Pairs this does not take stay in the graph (they run as fake quantization in float32),
 // each named with the reason in `notes`: per-axis activation scales, non-constant scales
@@ -32,6 +33,7 @@ struct QdqFolded {
   ir::Graph graph;
   std::map<std::string, QdqRange> ranges;  // by value name (the float input of each pair)
   size_t pairs_folded = 0;
+  size_t weights_dequantized = 0;  // weight DequantizeLinear nodes folded into initializers
   std::vector<std::string> notes;  // pairs left as they are, with why
 };
 

@@ -96,7 +96,7 @@ void fold_qdq(Plan& p) {
     for (const auto& b : list) ranges |= kernels::backend_traits(b).reads_ranges;
   if (!ranges) return;
   passes::QdqFolded q = passes::fold_qdq(p.graph);
-  if (q.pairs_folded > 0) {
+  if (q.pairs_folded > 0 || q.weights_dequantized > 0) {
     p.graph = std::move(q.graph);
     for (const auto& [value, r] : q.ranges)
       p.options.backend_config.ranges.emplace(value, kernels::ValueRange{r.min, r.max});

@@ -75,7 +75,10 @@ const ChannelQuant& quantized_weights(const Int8Build& ib, const Tensor& w, int6
   FRUGAL_CHECK(ib.weights, "int8 weights quantized outside an Int8Kernel");
   std::optional<ChannelQuant>& memo = *ib.weights;
   if (!memo) {
-    memo = quantize_finite_rows(transpose ? transposed(w) : w, rows);
+    // From the 8-bit values of a QDQ file's weight, when the Session's QDQ import left them.
+    if (const auto source = ops::weight_source(ib.base.node(), w))
+      memo = quantize_source_rows(*source, rows, transpose);
+    if (!memo) memo = quantize_finite_rows(transpose ? transposed(w) : w, rows);
     if (!memo) decline("weights hold a non-finite value");
   }
   return *memo;

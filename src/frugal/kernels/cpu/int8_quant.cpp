@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <type_traits>
 
 namespace frugal::kernels::cpu {
 
@@ -70,6 +71,146 @@ std::optional<ChannelQuant> quantize_finite_rows(const Tensor& w, int64_t rows) 
       out[i] = static_cast<int8_t>(std::clamp(round_even(row[i] / scale), -127.0f, 127.0f));
   }
   return r;
+}
+
+namespace {
+
+// The rows' 8-bit values, their parameters and where each row's elements lie.
+template <typename X>
+struct SourceRows {
+  const X* values;
+  const float* scale;
+  const X* zero_point;  // null: 0
+  bool per_row;         // parameters per row, else one for all
+  int64_t rows, row_size;
+  bool transposed;  // element i of row r at values[i * rows + r], else [r * row_size + i]
+
+  X at(int64_t r, int64_t i) const { return values[transposed ? i * rows + r : r * row_size + i]; }
+  float scale_of(int64_t r) const { return scale[per_row ? r : 0]; }
+  int32_t zero_of(int64_t r) const {
+    return zero_point ? static_cast<int32_t>(zero_point[per_row ? r : 0]) : 0;
+  }
+};
+
+// One row's parameters: its smallest and largest 8-bit values, from which its peak follows
+// (dequantization, a product rounded to float32, is monotone), and the quantization of
+// each value as quantize_finite_rows computes it from the dequantized row; tabled for the
+// values in [lo, hi] when the row holds more values than that span.
+struct RowQuant {
+  int32_t lo = 0, hi = 0, zero_point = 0;
+  float source_scale = 1.0f, scale = 1.0f;
+  bool tabled = false;
+  int8_t table[256];
+
+  int8_t compute(int32_t v) const {
+    return static_cast<int8_t>(std::clamp(
+        round_even(ops::dequantize_value(v, zero_point, source_scale) / scale), -127.0f, 127.0f));
+  }
+  int8_t operator()(int32_t v) const { return tabled ? table[v - lo] : compute(v); }
+};
+
+template <typename X>
+std::optional<RowQuant> row_quant(const SourceRows<X>& src, int64_t c) {
+  RowQuant t;
+  if (src.transposed) {
+    t.lo = t.hi = src.at(c, 0);
+    for (int64_t i = 1; i < src.row_size; ++i) {
+      const int32_t v = src.at(c, i);
+      t.lo = std::min(t.lo, v), t.hi = std::max(t.hi, v);
+    }
+  } else {
+    const X* row = src.values + c * src.row_size;
+    X lo = row[0], hi = row[0];
+    for (int64_t i = 1; i < src.row_size; ++i) lo = std::min(lo, row[i]), hi = std::max(hi, row[i]);
+    t.lo = lo, t.hi = hi;
+  }
+  t.source_scale = src.scale_of(c);
+  t.zero_point = src.zero_of(c);
+  const uint32_t peak_bits_of_row =
+      std::max(magnitude_bits(ops::dequantize_value(t.lo, t.zero_point, t.source_scale)),
+               magnitude_bits(ops::dequantize_value(t.hi, t.zero_point, t.source_scale)));
+  if (peak_bits_of_row >= kInfBits) return std::nullopt;
+  const float peak = std::bit_cast<float>(peak_bits_of_row);
+  t.scale = peak > 0.0f ? peak / 127.0f : 1.0f;
+  if (src.row_size > t.hi - t.lo + 1) {
+    for (int32_t v = t.lo; v <= t.hi; ++v) t.table[v - t.lo] = t.compute(v);
+    t.tabled = true;
+  }
+  return t;
+}
+
+// Whether row c quantizes each of its values to itself.
+template <typename X>
+bool maps_to_itself(const SourceRows<X>& src, int64_t c, const RowQuant& t) {
+  if (t.tabled) {
+    for (int32_t v = t.lo; v <= t.hi; ++v)
+      if (t.table[v - t.lo] != v) return false;
+    return true;
+  }
+  for (int64_t i = 0; i < src.row_size; ++i)
+    if (t(src.at(c, i)) != src.at(c, i)) return false;
+  return true;
+}
+
+// quantize_finite_rows of the dequantized rows. Where every row maps each int8 value to
+// itself (a file quantized symmetric per channel with max|q| = 127, as frugal quantize
+// writes it), the source's values are the result as they are: shared, not copied.
+template <typename X>
+std::optional<ChannelQuant> quantize_source(const SourceRows<X>& src, const Tensor& values,
+                                            const Shape& out_shape) {
+  std::vector<RowQuant> rows(static_cast<size_t>(src.rows));
+  bool identity = std::is_same_v<X, int8_t> && !src.transposed;
+  for (int64_t c = 0; c < src.rows; ++c) {
+    auto t = row_quant(src, c);
+    if (!t) return std::nullopt;
+    rows[static_cast<size_t>(c)] = *t;
+    identity = identity && maps_to_itself(src, c, *t);
+  }
+  ChannelQuant r;
+  for (const auto& t : rows) r.scales.push_back(t.scale);
+  if (identity) {
+    r.values = values;
+    return r;
+  }
+  r.values = Tensor::uninitialized(DType::kI8, out_shape);  // every value written below
+  int8_t* dst = r.values.data<int8_t>();
+  for (int64_t c = 0; c < src.rows; ++c) {
+    const RowQuant& t = rows[static_cast<size_t>(c)];
+    int8_t* out = dst + c * src.row_size;
+    for (int64_t i = 0; i < src.row_size; ++i) out[i] = t(src.at(c, i));
+  }
+  return r;
+}
+
+template <typename X>
+std::optional<ChannelQuant> quantize_source_as(const ops::WeightSource& s, int64_t rows,
+                                               bool transposed) {
+  const Tensor& x = s.values;
+  const bool per_row = s.axis >= 0;
+  if (per_row && s.axis != (transposed ? 1 : 0)) return std::nullopt;
+  if (transposed && x.rank() != 2) return std::nullopt;
+  if (x.rank() == 0 || (transposed ? x.dim(1) : x.dim(0)) != rows) return std::nullopt;
+  const float* scale = s.scale.data<float>();
+  for (int64_t c = 0; c < s.scale.numel(); ++c)
+    if (!std::isfinite(scale[c])) return std::nullopt;
+  const SourceRows<X> src{
+      x.data<X>(), scale, s.zero_point.defined() ? s.zero_point.data<X>() : nullptr,
+      per_row,     rows,  x.numel() / rows,
+      transposed};
+  if (src.row_size == 0) return std::nullopt;
+  return quantize_source(src, x, transposed ? Shape{x.dim(1), x.dim(0)} : x.shape());
+}
+
+}  // namespace
+
+std::optional<ChannelQuant> quantize_source_rows(const ops::WeightSource& source, int64_t rows,
+                                                 bool transposed) {
+  if (rows <= 0) return std::nullopt;
+  if (source.values.dtype() == DType::kI8)
+    return quantize_source_as<int8_t>(source, rows, transposed);
+  if (source.values.dtype() == DType::kU8)
+    return quantize_source_as<uint8_t>(source, rows, transposed);
+  return std::nullopt;
 }
 
 ChannelQuant quantize_rows(const Tensor& w, int64_t rows) {

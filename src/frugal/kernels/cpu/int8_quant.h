@@ -14,6 +14,7 @@
 
 #include "frugal/core/tensor.h"
 #include "frugal/kernels/backend.h"
+#include "frugal/ops/dequantize.h"
 
 namespace frugal::kernels::cpu {
 
@@ -37,6 +38,15 @@ ChannelQuant quantize_rows(const Tensor& w, int64_t rows);
 // The same, or nullopt when w holds an infinite or NaN value (found by the pass that takes
 // each row's peak, not by a pass of its own over w).
 std::optional<ChannelQuant> quantize_finite_rows(const Tensor& w, int64_t rows);
+
+// quantize_finite_rows of the float32 weights `source` dequantizes to (ops/dequantize.h),
+// bit for bit, computed from its 8-bit values: one table of 256 entries per row instead of
+// a pass over the float32 weights (which are 4x larger and no longer in cache). With
+// `transposed`, the weights are [K, rows] and each column is a row. Nullopt where the
+// source's parameters do not follow the rows (per-axis along another axis), a scale is
+// not finite, or a value would not be: the caller quantizes the float32 weights then.
+std::optional<ChannelQuant> quantize_source_rows(const ops::WeightSource& source, int64_t rows,
+                                                 bool transposed);
 
 // True when no float32 value of t is infinite or NaN.
 bool all_finite(const Tensor& t);
