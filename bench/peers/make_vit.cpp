@@ -16,7 +16,9 @@
 //                     [--seq 128] [--vocab 50257]
 //
 // --decomposed-ln writes LayerNorm as the ReduceMean/Sub/Pow/Sqrt/Div chain that exports
-// before opset 17 produce (for fuse_layer_norm).
+// before opset 17 produce (for fuse_layer_norm). --rms-norm writes every norm instead as
+// T5's and LLaMA's RMS norm as torch exports it: Pow(x, 2), ReduceMean, Add(eps), Sqrt,
+// Div(1, .) (torch.rsqrt), Mul by x, Mul by the weight (no bias).
 //
 // --bert writes instead a BERT encoder (bert-base-uncased's dimensions by default) as
 // Hugging Face's BertModel exports it: int64 inputs input_ids, attention_mask and
@@ -56,7 +58,7 @@ namespace {
 struct Config {
   int64_t layers = 12, hidden = 768, heads = 12, mlp = 3072, image = 224, patch = 16;
   int64_t seq = 128, vocab = 30522;  // --bert, --gpt2 (vocab 50257 unless given)
-  bool decomposed_ln = false, bert = false, gpt2 = false, distilbert = false;
+  bool decomposed_ln = false, rms_norm = false, bert = false, gpt2 = false, distilbert = false;
   bool vocab_given = false, layers_given = false;
   float ln_epsilon() const { return bert || distilbert ? 1e-12f : gpt2 ? 1e-5f : 1e-6f; }
 };
@@ -108,11 +110,18 @@ class Writer {
   std::string layer_norm(const std::string& name, const std::string& x) {
     const std::string scale = random(name + ".weight", {c_.hidden}, 0.1f);
     const std::string bias = random(name + ".bias", {c_.hidden}, 0.1f);
+    const ir::Attribute axes{std::vector<int64_t>{-1}};
+    if (c_.rms_norm) {
+      const std::string ms =
+          node("ReduceMean", {node("Pow", {x, scalar(name + ".two", 2.0f)})}, {{"axes", axes}});
+      const std::string rms = node("Sqrt", {node("Add", {ms, scalar(name + ".eps", 1e-6f)})});
+      const std::string inv = node("Div", {scalar(name + ".one", 1.0f), rms});
+      return node("Mul", {scale, node("Mul", {x, inv})});
+    }
     if (!c_.decomposed_ln)
       return node(
           "LayerNormalization", {x, scale, bias},
           {{"axis", ir::Attribute{int64_t{-1}}}, {"epsilon", ir::Attribute{c_.ln_epsilon()}}});
-    const ir::Attribute axes{std::vector<int64_t>{-1}};
     const std::string mean = node("ReduceMean", {x}, {{"axes", axes}});
     const std::string d = node("Sub", {x, mean});
     const std::string var =
@@ -419,19 +428,22 @@ ir::Graph build_gpt2(const Config& c) {
 
 int main(int argc, char** argv) {
   if (argc < 2 || argv[1][0] == '-') {
-    std::fprintf(stderr,
-                 "usage: make_vit OUT.onnx [--bert|--distilbert|--gpt2] [--layers N] [--hidden N] "
-                 "[--heads N] "
-                 "[--mlp N] [--image N] [--patch N] [--seq N] [--vocab N] [--decomposed-ln]\n");
+    std::fprintf(
+        stderr,
+        "usage: make_vit OUT.onnx [--bert|--distilbert|--gpt2] [--layers N] [--hidden N] "
+        "[--heads N] "
+        "[--mlp N] [--image N] [--patch N] [--seq N] [--vocab N] [--decomposed-ln|--rms-norm]\n");
     return 1;
   }
   Config c;
   for (int i = 2; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--decomposed-ln" || a == "--bert" || a == "--gpt2" || a == "--distilbert") {
+    if (a == "--decomposed-ln" || a == "--rms-norm" || a == "--bert" || a == "--gpt2" ||
+        a == "--distilbert") {
       (a == "--bert"         ? c.bert
        : a == "--gpt2"       ? c.gpt2
        : a == "--distilbert" ? c.distilbert
+       : a == "--rms-norm"   ? c.rms_norm
                              : c.decomposed_ln) = true;
       continue;
     }

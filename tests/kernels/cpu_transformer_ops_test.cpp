@@ -99,3 +99,45 @@ TEST(CpuSqueeze, MatchesRef) {
                {input("x", x), constant("axes", Tensor::from_vector<int64_t>({2}, {0, -1}))}),
       kTol, "cpu", "unsqueeze 0, -1");
 }
+
+// RMSNormalization (the loop of rms_norm_kernel.cpp) against ref: rank 2 to 4 x every axis
+// x Scale forms x 1 and 2 threads, a NaN-poisoned arena; rows from 1 to 197 of sizes
+// around the 16-lane step (15, 16, 17, 33) and large (768).
+TEST(CpuRmsNorm, MatchesRefOverShapesAxesAndThreads) {
+  const std::vector<Shape> shapes = {{4, 33}, {2, 7, 768}, {1, 5, 6, 17}, {3, 197, 16}, {1, 15}};
+  int index = 0;
+  for (const Shape& x : shapes)
+    for (int64_t axis = -1; axis >= -static_cast<int64_t>(x.size()); --axis) {
+      const Shape normalized(x.end() + axis, x.end());
+      for (int form = 0; form < 3; ++form) {
+        ++index;
+        Shape scale = normalized;
+        if (form == 1) scale[0] = 1;
+        if (form == 2) scale = {normalized.back()};
+        const OneNode t =
+            one_node("RMSNormalization",
+                     {input("x", uniform_tensor(x, index, -3.0f, 5.0f)),
+                      constant("s", random_tensor(scale, index + 1))},
+                     {{"axis", attr(axis)}, {"epsilon", attr(index % 3 ? 1e-6f : 1e-2f)}}, 23);
+        for (int threads : {1, 2}) {
+          const CpuAndRef r = run_cpu_and_ref(t.graph, t.feeds, threads);
+          const std::string label = "x " + shape_str(x) + " axis " + std::to_string(axis) +
+                                    " scale " + shape_str(scale) + " threads " +
+                                    std::to_string(threads);
+          EXPECT_EQ(r.cpu->assignments().at(0).impl, "loop:rms_norm") << label;
+          EXPECT_LE(relative_error(r.got.at(0), r.want.at(0)), kTol) << label;
+        }
+      }
+    }
+}
+
+// A Scale fed at run time stays on ref, with the reason.
+TEST(CpuRmsNorm, DeclinesRunTimeScale) {
+  const OneNode t = one_node(
+      "RMSNormalization",
+      {input("x", uniform_tensor({2, 8}, 1, -1, 1)), input("s", random_tensor({8}, 2))}, {}, 23);
+  const Ran r = run_on("cpu", t.graph, t.feeds);
+  EXPECT_EQ(r.assignments.at(0).backend, "ref");
+  ASSERT_FALSE(r.assignments.at(0).declined.empty());
+  EXPECT_NE(r.assignments.at(0).declined[0].find("Scale"), std::string::npos);
+}

@@ -163,9 +163,109 @@ TEST(FuseLayerNorm, NearMissesStay) {
   for (size_t i = 0; i < cases.size(); ++i) {
     int64_t changes = 0;
     const ir::Graph g = fused(cases[i].g, changes);
-    EXPECT_EQ(changes, 0) << "case " << i;
     EXPECT_EQ(count_op(g, "LayerNormalization"), 0u) << "case " << i;
+    // The inner Div(D, Sqrt(mean(D^2) + eps)) may still become an RMSNormalization of D
+    // (the same values) where its axes are trailing and its values its own.
+    EXPECT_EQ(changes, static_cast<int64_t>(count_op(g, "RMSNormalization"))) << "case " << i;
+    expect_same(cases[i].g, g, cases[i].feeds, "case " + std::to_string(i));
   }
+}
+
+namespace {
+
+// T5's / LLaMA's norm as exported: x^2 (`pow`: Pow, else Mul(x, x)), ReduceMean over the
+// last `axes` (keepdims), Add eps, Sqrt, then `inverse` 0: Div(x, s); 1: Mul(x,
+// Reciprocal(s)); 2: Mul(Div(1, s), x); then a weight Mul when `weight` is not empty.
+struct RmsForm {
+  Shape x;
+  std::vector<int64_t> axes;
+  bool pow = true;
+  int inverse = 0;
+  Shape weight = {};
+};
+
+Graph rms_norm_graph(const RmsForm& f, const std::string& extra_output = "") {
+  Graph b(17);
+  b.input("x", f.x);
+  const std::string sq =
+      f.pow ? b.node("Pow", {"x", b.scalar("two", 2.0f)}, "sq") : b.node("Mul", {"x", "x"}, "sq");
+  b.node("ReduceMean", {sq}, "ms", {{"axes", attr(f.axes)}});
+  b.node("Add", {"ms", b.scalar("eps", 1e-6f)}, "mse");
+  b.node("Sqrt", {"mse"}, "rms");
+  std::string y;
+  if (f.inverse == 0) {
+    y = b.node("Div", {"x", "rms"}, "n");
+  } else if (f.inverse == 1) {
+    y = b.node("Mul", {"x", b.node("Reciprocal", {"rms"}, "inv")}, "n");
+  } else {
+    y = b.node("Mul", {b.node("Div", {b.scalar("one", 1.0f), "rms"}, "inv"), "x"}, "n");
+  }
+  if (!f.weight.empty()) y = b.node("Mul", {b.constant("w", random_tensor(f.weight, 3)), y}, "wy");
+  b.node("Relu", {y}, "out");
+  b.output("out");
+  if (!extra_output.empty()) b.output(extra_output);
+  b.g.validate_and_sort();
+  return b;
+}
+
+}  // namespace
+
+TEST(FuseRmsNorm, DecompositionsBecomeOneNode) {
+  const std::vector<RmsForm> forms = {
+      {{2, 5, 16}, {-1}, true, 0, {16}},     {{2, 5, 16}, {2}, false, 1, {}},
+      {{3, 7, 32}, {-1}, true, 2, {32}},     {{1, 3, 4, 6}, {-2, -1}, true, 1, {4, 6}},
+      {{1, 3, 4, 6}, {3}, false, 2, {1, 6}},
+  };
+  for (size_t i = 0; i < forms.size(); ++i) {
+    const Graph b = rms_norm_graph(forms[i]);
+    int64_t changes = 0;
+    const ir::Graph g = fused(b.g, changes);
+    const std::string label = "form " + std::to_string(i);
+    EXPECT_EQ(changes, 1) << label;
+    EXPECT_EQ(g.nodes.size(), 2u) << label;
+    EXPECT_EQ(count_op(g, "RMSNormalization"), 1u) << label;
+    expect_same(b.g, g, b.feeds, label);
+  }
+  // A LayerNorm is not mistaken for one (its inner chain, from the Sub, looks like one).
+  int64_t changes = 0;
+  const ir::Graph ln = fused(layer_norm_graph({{2, 5, 16}, {-1}}).g, changes);
+  EXPECT_EQ(count_op(ln, "LayerNormalization"), 1u);
+  EXPECT_EQ(count_op(ln, "RMSNormalization"), 0u);
+}
+
+TEST(FuseRmsNorm, NearMissesStay) {
+  std::vector<Graph> cases;
+  cases.push_back(rms_norm_graph({{2, 5, 16}, {1}}));          // a leading axis
+  cases.push_back(rms_norm_graph({{2, 5, 16}, {-1}}, "rms"));  // an intermediate is an output
+  Graph cube = rms_norm_graph({{2, 5, 16}, {-1}});
+  cube.g.initializers["two"] = Tensor::from_vector<float>({}, {3.0f});  // x^3
+  cases.push_back(cube);
+  Graph other = rms_norm_graph({{2, 5, 16}, {-1}, true, 2});
+  other.g.initializers["one"] = Tensor::from_vector<float>({}, {2.0f});  // 2 / s
+  cases.push_back(other);
+  for (size_t i = 0; i < cases.size(); ++i) {
+    int64_t changes = 0;
+    const ir::Graph g = fused(cases[i].g, changes);
+    EXPECT_EQ(count_op(g, "RMSNormalization"), 0u) << "case " << i;
+  }
+}
+
+// The operator itself (opset 23) against values computed by hand, and a Scale that does not
+// broadcast.
+TEST(RmsNormOp, ValuesAndBadScale) {
+  Graph b(23);
+  b.input("x", {2, 2});
+  b.feeds[0] = Tensor::from_vector<float>({2, 2}, {3.0f, 4.0f, -1.0f, 1.0f});
+  b.node("RMSNormalization", {"x", b.constant("s", Tensor::from_vector<float>({2}, {1.0f, 2.0f}))},
+         "y", {{"epsilon", attr(0.0f)}});
+  b.output("y");
+  b.g.validate_and_sort();
+  const Tensor y = run_ref(b.g, b.feeds)[0];
+  // rms(3, 4) = sqrt(12.5); rms(-1, 1) = 1.
+  const float want[] = {3.0f / std::sqrt(12.5f), 8.0f / std::sqrt(12.5f), -1.0f, 2.0f};
+  for (int i = 0; i < 4; ++i) EXPECT_NEAR(y.data<float>()[i], want[i], 1e-6f) << i;
+  b.g.initializers["s"] = Tensor::from_vector<float>({3}, {1.0f, 1.0f, 1.0f});
+  EXPECT_THROW(run_ref(b.g, b.feeds), UserError);
 }
 
 namespace {

@@ -209,6 +209,90 @@ std::optional<LayerNormMatch> match_layer_norm(const ir::Graph& g, const Matcher
   return r;
 }
 
+struct RmsNormMatch {
+  std::vector<size_t> nodes;  // the pattern's nodes, the last one producing the result
+  std::string x;
+  int64_t axis = -1;
+  double epsilon = 0;
+  std::optional<Tensor> scale;
+};
+
+// The node reading `value` once, when it is an ONNX-domain `op`; else nullopt.
+std::optional<size_t> sole_reader_of_type(const Matcher& m, const std::string& value,
+                                          const char* op) {
+  const auto k = m.sole_reader(value);
+  if (!k || m.at(*k).op_type != op || !is_onnx_domain(m.at(*k))) return std::nullopt;
+  return k;
+}
+
+// T5's and LLaMA's norm as exports write it: s = Sqrt(Add(ReduceMean(Pow(X, 2) or
+// Mul(X, X)), eps)) over trailing axes (keepdims), then X / s, or X * Reciprocal(s) or
+// X * Div(1, s) (torch's rsqrt), then an optional constant Mul (the weight), either side.
+std::optional<RmsNormMatch> match_rms_norm(const ir::Graph& g, const Matcher& m, size_t sqrt) {
+  const ir::Node& sq = m.at(sqrt);
+  const auto add_eps = sq.inputs.size() == 1 ? m.node(sq.inputs[0], "Add") : std::nullopt;
+  if (!add_eps || m.at(*add_eps).inputs.size() != 2) return std::nullopt;
+  RmsNormMatch r;
+  std::optional<size_t> mean;
+  for (size_t i : {0, 1}) {
+    const auto eps = m.scalar(m.at(*add_eps).inputs[1 - i]);
+    mean = m.node(m.at(*add_eps).inputs[i], "ReduceMean");
+    if (eps && mean) {
+      r.epsilon = *eps;
+      break;
+    }
+    mean.reset();
+  }
+  if (!mean) return std::nullopt;
+  const std::string& squared = m.at(*mean).inputs.at(0);
+  std::optional<size_t> square = m.node(squared, "Pow");
+  if (square) {
+    const ir::Node& p = m.at(*square);
+    if (p.inputs.size() != 2 || m.scalar(p.inputs[1]) != 2.0) return std::nullopt;
+    r.x = p.inputs[0];
+  } else if ((square = m.node(squared, "Mul"))) {
+    const ir::Node& p = m.at(*square);
+    if (p.inputs.size() != 2 || p.inputs[0] != p.inputs[1]) return std::nullopt;
+    r.x = p.inputs[0];
+  }
+  const Shape* xs = r.x.empty() ? nullptr : m.shape(r.x);
+  if (!xs || !m.is_float(r.x)) return std::nullopt;
+  const auto axis = trailing_mean_axis(g, m.at(*mean), xs->size());
+  if (!axis) return std::nullopt;
+  r.axis = *axis;
+  r.nodes = {*square, *mean, *add_eps, sqrt};
+  const std::string& s = sq.outputs[0];
+  std::string y;
+  if (const auto div = sole_reader_of_type(m, s, "Div");
+      div && m.at(*div).inputs == std::vector<std::string>{r.x, s}) {
+    r.nodes.push_back(*div);
+    y = m.at(*div).outputs[0];
+  } else {
+    auto inverse = sole_reader_of_type(m, s, "Reciprocal");
+    if (!inverse && (inverse = sole_reader_of_type(m, s, "Div")))
+      if (m.at(*inverse).inputs.size() != 2 || m.at(*inverse).inputs[1] != s ||
+          m.scalar(m.at(*inverse).inputs[0]) != 1.0)
+        inverse.reset();
+    if (!inverse) return std::nullopt;
+    const std::string& inv = m.at(*inverse).outputs[0];
+    const auto times = sole_reader_of_type(m, inv, "Mul");
+    if (!times || Matcher::other(m.at(*times), inv) != r.x) return std::nullopt;
+    r.nodes.push_back(*inverse);
+    r.nodes.push_back(*times);
+    y = m.at(*times).outputs[0];
+  }
+  if (!m.shape(y) || *m.shape(y) != *xs) return std::nullopt;
+  const Shape normalized(xs->begin() + r.axis, xs->end());
+  if (const auto w = sole_reader_of_type(m, y, "Mul")) {
+    const auto operand = Matcher::other(m.at(*w), y);
+    if (auto value = operand ? affine_operand(g, *operand, normalized) : std::nullopt) {
+      r.scale = std::move(value);
+      r.nodes.push_back(*w);
+    }
+  }
+  return r;
+}
+
 struct GeluMatch {
   std::vector<size_t> nodes;
   std::string x;
@@ -646,7 +730,35 @@ ir::Graph fuse_layer_norm(const ir::Graph& in, const ops::InferOptions& options,
                        " into LayerNormalization";
     return Rewrite{r->nodes, std::move(ln), std::move(line)};
   };
-  return rewrite_patterns(in, options, "Div", report, match);
+  ir::Graph g = rewrite_patterns(in, options, "Div", report, match);
+  // Then the RMS form (no mean subtracted; after the LayerNorms, whose inner chain it would
+  // otherwise match).
+  auto match_rms = [](ir::Graph& g, const Matcher& m, const ops::GraphInfo& info,
+                      size_t k) -> std::optional<Rewrite> {
+    auto r = match_rms_norm(g, m, k);
+    if (!r) return std::nullopt;
+    const Shape& xs = *m.shape(r->x);
+    const Shape normalized(xs.begin() + r->axis, xs.end());
+    ir::Node rms;
+    rms.name = g.nodes[r->nodes.back()].name;
+    rms.op_type = "RMSNormalization";
+    rms.attrs["axis"] = ir::Attribute{.value = r->axis};
+    rms.attrs["epsilon"] = ir::Attribute{.value = static_cast<float>(r->epsilon)};
+    const std::string scale = fresh_name(g, rms.name + ".rms_scale");
+    g.initializers[scale] =
+        r->scale ? *r->scale
+                 : tensor_from_doubles(info.at(r->x).dtype, normalized,
+                                       std::vector<double>(shape_numel(normalized), 1.0));
+    rms.inputs = {r->x, scale};
+    std::string line =
+        std::to_string(r->nodes.size()) + " nodes ending in " + rms.name + " into RMSNormalization";
+    return Rewrite{r->nodes, std::move(rms), std::move(line)};
+  };
+  PassReport rms_report;
+  g = rewrite_patterns(g, options, "Sqrt", rms_report, match_rms);
+  report.changes += rms_report.changes;
+  report.nodes.insert(report.nodes.end(), rms_report.nodes.begin(), rms_report.nodes.end());
+  return g;
 }
 
 ir::Graph fuse_gelu(const ir::Graph& in, const ops::InferOptions& options, PassReport& report) {

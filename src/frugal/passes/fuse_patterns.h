@@ -9,6 +9,9 @@ namespace frugal::passes {
 // The LayerNorm decomposition ReduceMean, Sub, Pow(2) or Mul, ReduceMean, Add(eps), Sqrt,
 // Div, then optionally a constant Mul (scale) and Add (bias), over the same trailing axes,
 // becomes one LayerNormalization (opset 17's definition; scale 1 when there is no Mul).
+// Then the RMS norm of T5 and LLaMA, Pow(2) or Mul, ReduceMean, Add(eps), Sqrt, then Div, or
+// Reciprocal (or Div(1, .)) and Mul, then optionally a constant Mul, becomes one
+// RMSNormalization (opset 23's definition, ops/rms_norm.cpp).
 // Only values the pattern alone reads are absorbed. Needs shapes (`options`).
 ir::Graph fuse_layer_norm(const ir::Graph& graph, const ops::InferOptions& options,
                           PassReport& report);

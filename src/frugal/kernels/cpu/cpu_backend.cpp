@@ -13,6 +13,7 @@
 #include "frugal/kernels/cpu/post_ops.h"
 #include "frugal/kernels/cpu/reduce_factories.h"
 #include "frugal/kernels/cpu/resize_factories.h"
+#include "frugal/kernels/cpu/rms_norm.h"
 #include "frugal/kernels/cpu/sparse_kernels.h"
 #include "frugal/kernels/cpu/squeeze_excite.h"
 #include "frugal/ops/binary_layer.h"
@@ -64,6 +65,7 @@ const std::map<std::string, OpEntry>& op_table() {
       {"GlobalMaxPool", {make_global_max_pool, false}},
       {"BatchNormalization", {make_batch_norm_inference, true}},
       {"LayerNormalization", {make_layer_norm, false}},
+      {"RMSNormalization", {make_rms_norm, false, 1}},  // rms_norm_kernel.cpp; Scale constant
       {"LRN", {make_lrn, false}},
       {"Softmax", {make_softmax, false}},
       {"LogSoftmax", {make_log_softmax, false}},
