@@ -37,6 +37,15 @@ struct Int8Built {
 
 using Int8Builder = Int8Built (*)(const Int8Build&, const Int8Io&);
 
+bool same_quant(const std::optional<ActivationQuant>& a, const std::optional<ActivationQuant>& b) {
+  return a.has_value() == b.has_value() &&
+         (!a || (a->scale == b->scale && a->zero_point == b->zero_point));
+}
+
+bool same_io(const Int8Io& a, const Int8Io& b) {
+  return a.src_u8 == b.src_u8 && a.sum_u8 == b.sum_u8 && same_quant(a.out, b.out);
+}
+
 // The input's quantization from its calibrated range, or a decline saying what is missing.
 ActivationQuant input_quant(const Int8Build& b) {
   const std::string& name = b.base.node().inputs.at(0);
@@ -620,10 +629,10 @@ class Int8Kernel final : public kernels::Kernel,
 
   void run(ops::KernelContext& ctx) override {
     if (!final_) finish_build();  // a kernel run outside a Session
-    built_.kernel->run(ctx);
+    current().kernel->run(ctx);
   }
   std::string impl() const override {
-    std::string s = built_.kernel->impl();
+    std::string s = current().kernel->impl();
     if (io_.src_u8 || io_.sum_u8 || io_.out)
       s += std::string(" [") + (io_.src_u8 || io_.sum_u8 ? "u8 in" : "f32 in") +
            (io_.out ? ", u8 out]" : ", f32 out]");
@@ -631,30 +640,30 @@ class Int8Kernel final : public kernels::Kernel,
   }
 
   std::optional<OpaqueLayout> native_output(size_t index) const override {
-    return built_.kernel->native_output(index);
+    return current().kernel->native_output(index);
   }
   std::optional<OpaqueLayout> native_input(size_t index) const override {
-    return built_.kernel->native_input(index);
+    return current().kernel->native_input(index);
   }
   void adopt_native_output(size_t index) override {
-    built_.kernel->adopt_native_output(index);
+    current().kernel->adopt_native_output(index);
     adopted_.push_back({true, index});
   }
   void adopt_native_input(size_t index) override {
-    built_.kernel->adopt_native_input(index);
+    current().kernel->adopt_native_input(index);
     adopted_.push_back({false, index});
   }
 
   std::optional<QuantizedLayout> quantized_input(size_t index) override {
+    const Int8Built& built = current();
     if (index == 0 && !io_.src_u8)
-      return QuantizedLayout{{layout_key(built_.src), built_.src.get_size()},
-                             params_of(built_.in_q)};
+      return QuantizedLayout{{layout_key(built.src), built.src.get_size()}, params_of(built.in_q)};
     if (sum_index_ >= 0 && index == static_cast<size_t>(sum_index_) && !io_.sum_u8) {
-      const dnnl::memory::desc md = with_type(built_.dst, dnnl_u8);
+      const dnnl::memory::desc md = with_type(built.dst, dnnl_u8);
       Int8Io t = io_;
       t.sum_u8 = md;
       auto sq = sum_quant(Int8Build{base(view()), *ranges_});
-      if (!sq || !try_probe(t)) return std::nullopt;
+      if (!sq || !remember_probe(t)) return std::nullopt;
       return QuantizedLayout{{layout_key(md), md.get_size()}, params_of(*sq)};
     }
     return std::nullopt;
@@ -663,31 +672,33 @@ class Int8Kernel final : public kernels::Kernel,
     if (index != 0 || io_.out) return std::nullopt;
     Int8Io t = io_;
     t.out = ActivationQuant{q.scale, q.zero_point};
-    auto r = try_probe(t);
+    const Int8Built* r = remember_probe(t);
     if (!r) return std::nullopt;
     return OpaqueLayout{layout_key(r->dst), r->dst.get_size()};
   }
   void adopt_quantized_input(size_t index) override {
     FRUGAL_CHECK(!final_ && adopted_.empty(), "8-bit boundaries are agreed before the layouts");
     if (index == 0) {
-      io_.src_u8 = built_.src;
+      io_.src_u8 = current().src;
     } else {
       FRUGAL_CHECK(sum_index_ >= 0 && index == static_cast<size_t>(sum_index_),
                    "no quantized input to adopt");
-      io_.sum_u8 = with_type(built_.dst, dnnl_u8);
+      io_.sum_u8 = with_type(current().dst, dnnl_u8);
     }
-    built_ = build(io_, OnednnKernel::Mode::kProbe);
+    use_probe_or_rebuild_later();
   }
   void adopt_quantized_output(size_t index, const QuantParams& q) override {
     FRUGAL_CHECK(index == 0, "no quantized output to adopt");
     FRUGAL_CHECK(!final_ && adopted_.empty(), "8-bit boundaries are agreed before the layouts");
     io_.out = ActivationQuant{q.scale, q.zero_point};
-    built_ = build(io_, OnednnKernel::Mode::kProbe);
+    use_probe_or_rebuild_later();
   }
 
   void finish_build() override {
     if (final_) return;
     built_ = build(io_, OnednnKernel::Mode::kBuild);
+    stale_ = false;
+    probed_.reset();
     for (const auto& [output, index] : adopted_)
       if (output)
         built_.kernel->adopt_native_output(index);
@@ -712,6 +723,27 @@ class Int8Kernel final : public kernels::Kernel,
     const kernels::NodeView v = view();
     return builder_(Int8Build{base(v), *ranges_, &weights_, mode}, io);
   }
+  // The kernel as described by io_: built again only where an adoption changed io_ and no
+  // probe of that io_ was kept (each probe is a oneDNN primitive descriptor: resnet50's
+  // and mobilenet_v2's negotiation rebuilt each int8 kernel two to three times).
+  const Int8Built& current() const {
+    if (stale_) {
+      built_ = build(io_, OnednnKernel::Mode::kProbe);
+      stale_ = false;
+    }
+    return built_;
+  }
+  const Int8Built* remember_probe(const Int8Io& io) {
+    auto r = try_probe(io);
+    if (!r) return nullptr;
+    probed_ = {io, std::move(*r)};
+    return &probed_->second;
+  }
+  void use_probe_or_rebuild_later() {
+    stale_ = !(probed_ && same_io(probed_->first, io_));
+    if (!stale_) built_ = std::move(probed_->second);
+    probed_.reset();
+  }
   std::optional<Int8Built> try_probe(const Int8Io& io) const {
     try {
       return build(io, OnednnKernel::Mode::kProbe);
@@ -730,7 +762,9 @@ class Int8Kernel final : public kernels::Kernel,
   int threads_ = kernels::threads();             // the node's, current when the Session builds it
   mutable std::optional<ChannelQuant> weights_;  // quantized once, for every build
   Int8Io io_;
-  Int8Built built_;  // a probe until finish_build()
+  mutable Int8Built built_;                             // a probe until finish_build()
+  mutable bool stale_ = false;                          // io_ changed since built_ was built
+  std::optional<std::pair<Int8Io, Int8Built>> probed_;  // the last probe that succeeded
   bool final_ = false;
   std::vector<std::pair<bool, size_t>> adopted_;  // native layouts adopted: (output?, index)
   int64_t sum_index_ = -1;
