@@ -1,8 +1,9 @@
 // Resize and Upsample on the cpu backend (resize_kernel.cpp) against ref: modes nearest
 // (every nearest_mode) and linear, every coordinate transformation mode it implements,
 // scales up, down and non-integer, sizes, opset-18 axes, Resize 10/11/13/18/19 and
-// Upsample 7/9, 4-D and 5-D, batch 1 and 3, odd sizes, a plain input and a convolution's
-// channels-last output (one-hot weights keep it exact), 1 and 2 threads, poisoned arena.
+// Upsample 7/9, 4-D and 5-D, batch 1 and 3, odd sizes, input and output each plain or
+// channels-last (convolutions with one-hot weights before and after keep the graph exact),
+// 1 and 2 threads, poisoned arena.
 // Nearest copies are bit-exact.
 #include <gtest/gtest.h>
 
@@ -21,6 +22,7 @@ struct Resize {
   std::vector<int64_t> sizes;  // idem
   std::map<std::string, ir::Attribute> attrs;
   bool after_conv = false;  // x comes from a 1x1 Conv (channels-last on this CPU)
+  bool before_conv = false;  // the output goes to a 1x1 Conv (set by expect_on_cpu)
 };
 
 Tensor floats(const std::vector<float>& v) {
@@ -45,6 +47,20 @@ void add_size_inputs(ir::Graph& g, ir::Node& n, const Resize& c) {
   add("sizes", Tensor::from_vector<int64_t>({static_cast<int64_t>(c.sizes.size())}, c.sizes));
 }
 
+// A 1x1 Conv from `in` channels to in + 5 with one-hot weights: it copies channels,
+// exactly on both backends.
+void add_one_hot_conv(ir::Graph& g, const std::string& name, const std::string& from,
+                      const std::string& to, int64_t in, size_t rank) {
+  Shape w(rank, 1);
+  w[0] = in + 5;
+  w[1] = in;
+  Tensor weights(DType::kF32, w);
+  for (int64_t i = 0; i < weights.numel(); ++i)
+    weights.data<float>()[i] = i % in == (i / in) % in ? 1.0f : 0.0f;
+  g.initializers[name + ".w"] = std::move(weights);
+  g.nodes.push_back(make_node(name, "Conv", {from, name + ".w"}, to));
+}
+
 ir::Graph graph_of(const Resize& c) {
   ir::Graph g;
   g.opsets[""] = c.opset;
@@ -52,22 +68,16 @@ ir::Graph graph_of(const Resize& c) {
   for (int64_t d : c.x) x.shape->push_back(ir::Dim{d, ""});
   g.inputs.push_back(x);
   std::string from = "x";
+  int64_t channels = c.x[1];
   if (c.after_conv) {
-    Shape w = c.x;
-    w[0] = c.x[1] + 5;
-    for (size_t d = 2; d < w.size(); ++d) w[d] = 1;
-    // One-hot weights: the convolution copies channels, exactly on both backends.
-    Tensor weights(DType::kF32, w);
-    const int64_t per_out = shape_numel(w) / w[0];
-    for (int64_t i = 0; i < weights.numel(); ++i)
-      weights.data<float>()[i] = i % per_out == (i / per_out) % c.x[1] ? 1.0f : 0.0f;
-    g.initializers["w"] = std::move(weights);
-    g.nodes.push_back(make_node("conv", "Conv", {"x", "w"}, "c"));
+    add_one_hot_conv(g, "conv", "x", "c", channels, c.x.size());
     from = "c";
+    channels += 5;
   }
-  ir::Node n = make_node("resize", c.op, {from}, "y", c.attrs);
+  ir::Node n = make_node("resize", c.op, {from}, c.before_conv ? "r" : "y", c.attrs);
   add_size_inputs(g, n, c);
   g.nodes.push_back(std::move(n));
+  if (c.before_conv) add_one_hot_conv(g, "conv_after", "r", "y", channels, c.x.size());
   g.outputs.push_back(ir::ValueInfo{"y", DType::kUndefined, std::nullopt});
   g.validate_and_sort();
   return g;
@@ -80,12 +90,22 @@ std::string label_of(const Resize& c) {
   s += c.scales.empty() ? " sizes" : " scales";
   for (float f : c.scales) s += " " + std::to_string(f);
   for (int64_t v : c.sizes) s += " " + std::to_string(v);
-  return s + (c.after_conv ? " after Conv" : " plain");
+  return s + (c.after_conv ? " after Conv" : " from input") +
+         (c.before_conv ? " before Conv" : " to output");
 }
 
-// Every node on cpu, the Resize in the expected layout; linear within float rounding of
-// ref's double sums, nearest bit-exact.
-void expect_on_cpu(const Resize& c) {
+// Whether the node leaves the channel axis as it is (a Conv may then follow it).
+bool keeps_channels(const Resize& c) {
+  if (c.attrs.count("axes")) return true;  // the tests' axes never include 1
+  const int64_t channels = c.x[1] + (c.after_conv ? 5 : 0);
+  return c.scales.empty() ? c.sizes[1] == channels : c.scales[1] == 1.0f;
+}
+
+// Every node on cpu; linear within float rounding of ref's double sums, nearest bit-exact.
+// The Resize reads a convolution's channels-last output in place (after_conv) and writes
+// channels-last for the convolution after it (before_conv), or plain: the values kept in
+// the convolutions' layout say which.
+void expect_on_cpu_once(const Resize& c) {
   const ir::Graph g = graph_of(c);
   const Tensor x = uniform_tensor(c.x, 17, -2, 3);
   const bool nearest = std::get<std::string>(c.attrs.at("mode").value) == "nearest";
@@ -95,13 +115,21 @@ void expect_on_cpu(const Resize& c) {
     for (const auto& a : r.cpu->assignments()) {
       if (a.op_type == "Copy") continue;
       EXPECT_EQ(a.backend, "cpu") << label << ": " << (a.declined.empty() ? "" : a.declined[0]);
-      if (a.node_name != "resize") continue;
-      const std::string layout = c.after_conv ? (c.x.size() == 4 ? "nhwc" : "ndhwc") : "plain";
-      EXPECT_EQ(a.impl, "loop:resize:" + layout) << label;
+      if (a.node_name == "resize") {
+        EXPECT_EQ(a.impl, "loop:resize") << label;
+      }
     }
+    EXPECT_EQ(r.cpu->native_layout_values(), size_t{c.after_conv} + size_t{c.before_conv}) << label;
     ASSERT_EQ(r.got.size(), 1u);
     EXPECT_LE(relative_error(r.got[0], r.want[0]), nearest ? 0.0 : 2e-6) << label;
   }
+}
+
+void expect_on_cpu(Resize c) {
+  expect_on_cpu_once(c);
+  if (!keeps_channels(c)) return;
+  c.before_conv = true;
+  expect_on_cpu_once(c);
 }
 
 std::map<std::string, ir::Attribute> modes(const std::string& mode, const std::string& coord,
