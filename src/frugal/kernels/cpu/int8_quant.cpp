@@ -100,7 +100,7 @@ struct RowQuant {
   int32_t lo = 0, hi = 0, zero_point = 0;
   float source_scale = 1.0f, scale = 1.0f;
   bool tabled = false;
-  int8_t table[256];
+  int8_t table[256] = {};
 
   int8_t compute(int32_t v) const {
     return static_cast<int8_t>(std::clamp(
