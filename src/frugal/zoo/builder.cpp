@@ -337,20 +337,21 @@ std::string GraphBuilder::add_linear_nd(const std::string& name, const std::stri
   return emit(name, "Add", {y, b}, shape);
 }
 
-std::string GraphBuilder::add_bilinear_upsample(const std::string& name, const std::string& x,
-                                                int64_t factor) {
+std::string GraphBuilder::add_upsample(const std::string& name, const std::string& x,
+                                       int64_t factor, bool bilinear) {
   const float f = static_cast<float>(factor);
   const std::string scales =
       add_constant(name + ".scales", Tensor::from_vector<float>({4}, {1.0f, 1.0f, f, f}));
   Shape out = shape_of(x);
   out[2] *= factor;
   out[3] *= factor;
-  return emit(
-      name, "Resize", {x, "", scales}, std::move(out),
-      {{"mode", ir::Attribute{.value = std::string("linear")}},
-       {"coordinate_transformation_mode", ir::Attribute{.value = std::string("half_pixel")}},
-       {"cubic_coeff_a", float_attr(-0.75f)},
-       {"nearest_mode", ir::Attribute{.value = std::string("floor")}}});
+  const std::string mode = bilinear ? "linear" : "nearest";
+  const std::string coordinates = bilinear ? "half_pixel" : "asymmetric";
+  return emit(name, "Resize", {x, "", scales}, std::move(out),
+              {{"mode", ir::Attribute{.value = mode}},
+               {"coordinate_transformation_mode", ir::Attribute{.value = coordinates}},
+               {"cubic_coeff_a", float_attr(-0.75f)},
+               {"nearest_mode", ir::Attribute{.value = std::string("floor")}}});
 }
 
 std::string GraphBuilder::add_sigmoid(const std::string& name, const std::string& x) {

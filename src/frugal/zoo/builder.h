@@ -99,11 +99,14 @@ class GraphBuilder {
   // attribute (MNASNet's x.mean([2, 3]) before its classifier).
   std::string add_reduce_mean(const std::string& name, const std::string& x,
                               const std::vector<int64_t>& axes, bool keepdims);
-  // torch's F.interpolate(x, scale_factor=(f, f), mode="bilinear", align_corners=False) as
-  // torch.onnx exports it at opset 17: Resize, mode linear, half_pixel, constant scales
-  // [1, 1, f, f] (LRASPP's upsampling; torch exports size= as Shape-derived sizes instead,
-  // the same resize when the scale is out / in exactly, as the zoo's fixed sizes make it).
-  std::string add_bilinear_upsample(const std::string& name, const std::string& x, int64_t factor);
+  // torch's F.interpolate(x, scale_factor=(f, f), mode=..., align_corners=False) as
+  // torch.onnx exports it at opset 17: Resize with constant scales [1, 1, f, f], mode
+  // linear and half_pixel coordinates (`bilinear`: LRASPP's upsampling; torch exports its
+  // size= as Shape-derived sizes instead, the same resize when the scale is out / in
+  // exactly, as the zoo's fixed sizes make it), or nearest with asymmetric coordinates
+  // (nn.Upsample(scale_factor=2), the YOLO necks').
+  std::string add_upsample(const std::string& name, const std::string& x, int64_t factor,
+                           bool bilinear);
   std::string add_flatten(const std::string& name, const std::string& x);  // axis 1
   // torch.nn.Linear as Gemm(transB = 1), weight [out, in]. weight_std 0: nn.Linear's own
   // init, weight and bias U(+-1/sqrt(in)); > 0: weight N(0, weight_std), bias 0 (the

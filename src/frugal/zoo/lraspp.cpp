@@ -28,13 +28,13 @@ ir::Graph build_lraspp_mobilenet_v3_large(uint64_t seed) {
   s = b.add_conv("classifier.scale.1", s, kInter, head);
   s = b.add_sigmoid("classifier.scale.2", s);
   x = b.add_mul("classifier.mul", x, s);
-  x = b.add_bilinear_upsample("classifier.interpolate", x, b.shape_of(low)[2] / b.shape_of(x)[2]);
+  x = b.add_upsample("classifier.interpolate", x, b.shape_of(low)[2] / b.shape_of(x)[2], true);
   ConvOptions classifier = head;
   classifier.bias = true;
   const std::string l = b.add_conv("classifier.low_classifier", low, kClasses, classifier);
   const std::string h = b.add_conv("classifier.high_classifier", x, kClasses, classifier);
   x = b.add_add("classifier.add", l, h);
-  x = b.add_bilinear_upsample("interpolate", x, b.shape_of(input)[2] / b.shape_of(x)[2]);
+  x = b.add_upsample("interpolate", x, b.shape_of(input)[2] / b.shape_of(x)[2], true);
   return b.finish(x, "out");
 }
 
