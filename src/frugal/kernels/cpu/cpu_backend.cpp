@@ -111,6 +111,8 @@ const std::map<std::string, OpEntry>& op_table() {
       // Moved from ref in session 12 (resize_kernel.cpp): scales/sizes read by the factory.
       {"Resize", {make_resize, false, 1}},
       {"Upsample", {make_resize, false, 1}},
+      {"Sum", {make_sum, false}},  // variadic_kernel.cpp
+      {"Mean", {make_mean, false}},
   };
   return table;
 }

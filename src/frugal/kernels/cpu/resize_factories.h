@@ -1,6 +1,7 @@
 // Factories of the cpu backend's kernels for the operators segmentation, detection and
-// style-transfer networks add to the classifiers' (resize_kernel.cpp). A header of its own
-// so that adding operators does not recompile every cpu kernel.
+// style-transfer networks (and older exports) add to the classifiers' (resize_kernel.cpp,
+// variadic_kernel.cpp). A header of its own so that adding operators does not recompile
+// every cpu kernel.
 #pragma once
 
 #include <memory>
@@ -10,5 +11,8 @@
 namespace frugal::kernels::cpu {
 
 std::unique_ptr<kernels::Kernel> make_resize(const Build& b);  // Resize and Upsample
+// Two or more inputs, broadcasting as ONNX allows.
+std::unique_ptr<kernels::Kernel> make_sum(const Build& b);
+std::unique_ptr<kernels::Kernel> make_mean(const Build& b);
 
 }  // namespace frugal::kernels::cpu
