@@ -8,6 +8,7 @@
 #include <array>
 
 #include "frugal/ops/data_movement.h"
+#include "frugal/ops/depth_space.h"
 #include "frugal/ops/util.h"
 
 namespace frugal::ops {
@@ -51,7 +52,9 @@ void infer_space_to_depth(InferContext& ctx) {
 }
 
 // Copies the 6-D view `in6` of x, permuted by `perm`, into y.
-void permute_6d(const Tensor& x, Tensor& y, const Shape& in6, const std::array<int64_t, 6>& perm) {
+void permute_6d(const Tensor& x, Tensor& y, const DepthSpaceView& view) {
+  const Shape& in6 = view.in6;
+  const std::array<int64_t, 6>& perm = view.perm;
   if (y.numel() == 0) return;
   const std::vector<int64_t> strides = strides_of(in6);
   Shape out6(6);
@@ -64,32 +67,29 @@ void permute_6d(const Tensor& x, Tensor& y, const Shape& in6, const std::array<i
   copy_by_axis_offsets(y.raw(), x.raw(), dtype_size(x.dtype()), out6, offsets);
 }
 
-void ref_depth_to_space(KernelContext& ctx) {
+void ref_depth_space(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
-  const int64_t b = blocksize_of(ctx.node());
-  const int64_t n = x.dim(0), c = x.dim(1) / (b * b), h = x.dim(2), w = x.dim(3);
-  if (crd_mode(ctx.node()))
-    permute_6d(x, ctx.output(0), {n, c, b, b, h, w}, {0, 1, 4, 2, 5, 3});
-  else
-    permute_6d(x, ctx.output(0), {n, b, b, c, h, w}, {0, 3, 4, 1, 5, 2});
-}
-
-void ref_space_to_depth(KernelContext& ctx) {
-  const Tensor& x = ctx.input(0);
-  const int64_t b = blocksize_of(ctx.node());
-  permute_6d(x, ctx.output(0), {x.dim(0), x.dim(1), x.dim(2) / b, b, x.dim(3) / b, b},
-             {0, 3, 5, 1, 2, 4});
+  permute_6d(x, ctx.output(0), depth_space_view(ctx.node(), x.shape()));
 }
 
 }  // namespace
 
+DepthSpaceView depth_space_view(const ir::Node& node, const Shape& x) {
+  const int64_t b = blocksize_of(node);
+  if (node.op_type == "SpaceToDepth")
+    return {{x[0], x[1], x[2] / b, b, x[3] / b, b}, {0, 3, 5, 1, 2, 4}};
+  const int64_t n = x[0], c = x[1] / (b * b), h = x[2], w = x[3];
+  if (crd_mode(node)) return {{n, c, b, b, h, w}, {0, 1, 4, 2, 5, 3}};
+  return {{n, b, b, c, h, w}, {0, 3, 4, 1, 5, 2}};
+}
+
 FRUGAL_REGISTER_OP(DepthToSpace, OpDef{.op_type = "DepthToSpace",
                                        .infer = infer_depth_to_space,
-                                       .ref = ref_depth_to_space,
+                                       .ref = ref_depth_space,
                                        .cost = no_arithmetic});
 FRUGAL_REGISTER_OP(SpaceToDepth, OpDef{.op_type = "SpaceToDepth",
                                        .infer = infer_space_to_depth,
-                                       .ref = ref_space_to_depth,
+                                       .ref = ref_depth_space,
                                        .cost = no_arithmetic});
 
 }  // namespace frugal::ops
