@@ -9,10 +9,61 @@
 
 namespace frugal::runtime {
 
+// A run's values, bound once at compile: constants and arena views stay in their slots for
+// good, and each step's kernel context points into the slots, so that a run copies no
+// tensor and allocates nothing for planned values (issue 16). A run binds only the slots
+// in `per_run` (inputs, graph outputs, run-time-shaped values) and releases them again.
+struct Session::RunState {
+  std::vector<Tensor> slots;
+  std::vector<ops::KernelContext> contexts;  // per step
+  std::vector<size_t> per_run;
+  std::vector<std::vector<int64_t>> release_after;  // per step: per-run slots last read there
+
+  explicit RunState(const Plan& p) : slots(p.constants), release_after(p.steps.size()) {
+    std::vector<bool> fixed(slots.size(), false);
+    for (size_t sl = 0; sl < slots.size(); ++sl) {
+      if (p.arena_offset[sl] >= 0) slots[sl] = p.arena_views[sl];
+      fixed[sl] = slots[sl].defined();
+      if (!fixed[sl]) per_run.push_back(sl);
+    }
+    contexts.reserve(p.steps.size());
+    for (size_t s = 0; s < p.steps.size(); ++s) {
+      const PlanStep& st = p.steps[s];
+      for (int64_t f : st.free_after)
+        if (!fixed[static_cast<size_t>(f)]) release_after[s].push_back(f);
+      contexts.push_back(context(p, st));
+    }
+  }
+
+  ops::KernelContext context(const Plan& p, const PlanStep& st) {
+    const ir::Node& n = st.is_copy() ? st.copy_node : p.graph.nodes[st.node_index];
+    const int64_t opset = n.domain.empty() ? p.graph.opset("") : p.graph.opset(n.domain);
+    std::vector<const Tensor*> ins(st.in_slots.size(), nullptr);
+    for (size_t i = 0; i < ins.size(); ++i)
+      if (st.in_slots[i] >= 0) ins[i] = &slots[static_cast<size_t>(st.in_slots[i])];
+    std::vector<Tensor*> outs(st.out_slots.size(), nullptr);
+    for (size_t o = 0; o < outs.size(); ++o)
+      if (st.out_slots[o] >= 0) outs[o] = &slots[static_cast<size_t>(st.out_slots[o])];
+    return ops::KernelContext(n, opset, std::move(ins), std::move(outs));
+  }
+
+  // Copy-assigned from an empty tensor, a slot drops its storage and keeps its shape
+  // vector's capacity: binding the next run's tensor of that rank allocates nothing.
+  void release(int64_t sl) {
+    static const Tensor kNone;
+    slots[static_cast<size_t>(sl)] = kNone;
+  }
+  void release_per_run() {
+    for (size_t sl : per_run) release(static_cast<int64_t>(sl));
+  }
+};
+
 Session::~Session() = default;
 
 Session::Session(const ir::Graph& graph, SessionOptions options)
-    : plan_(compile(graph, std::move(options))), queues_(std::make_unique<Queues>(*plan_)) {
+    : plan_(compile(graph, std::move(options))),
+      queues_(std::make_unique<Queues>(*plan_)),
+      state_(std::make_unique<RunState>(*plan_)) {
   for (const auto& in : plan_->graph.inputs)
     inputs_.push_back({in.name, in.dtype, plan_->info.input_shapes.at(in.name)});
   for (const auto& out : plan_->graph.outputs) {
@@ -49,13 +100,19 @@ void Session::check_inputs(const std::vector<Tensor>& inputs) const {
   }
 }
 
+// A run that threw left its per-run slots bound: each run starts by releasing them.
+void Session::bind_inputs(const std::vector<Tensor>& inputs) {
+  state_->release_per_run();
+  for (size_t i = 0; i < inputs.size(); ++i) state_->slots[plan_->input_slots[i]] = inputs[i];
+}
+
 std::vector<Tensor> Session::run(const std::vector<Tensor>& inputs) {
   check_inputs(inputs);
-  std::vector<Tensor> slots = plan_->constants;
-  for (size_t i = 0; i < inputs.size(); ++i) slots[plan_->input_slots[i]] = inputs[i];
-  run_steps(slots);
+  bind_inputs(inputs);
+  run_steps();
   std::vector<Tensor> result;
-  for (size_t o : plan_->output_slots) result.push_back(slots[o]);
+  for (size_t o : plan_->output_slots) result.push_back(state_->slots[o]);
+  state_->release_per_run();
   return result;
 }
 
@@ -64,8 +121,8 @@ void Session::run(const std::vector<Tensor>& inputs, std::vector<Tensor>& output
   if (outputs.size() != outputs_.size())
     throw UserError(plan_->options.origin + ": expected " + std::to_string(outputs_.size()) +
                     " output buffers, got " + std::to_string(outputs.size()));
-  std::vector<Tensor> slots = plan_->constants;
-  for (size_t i = 0; i < inputs.size(); ++i) slots[plan_->input_slots[i]] = inputs[i];
+  bind_inputs(inputs);
+  std::vector<Tensor>& slots = state_->slots;
   for (size_t o = 0; o < outputs.size(); ++o) {
     const Port& p = outputs_[o];
     const Tensor& t = outputs[o];
@@ -77,9 +134,9 @@ void Session::run(const std::vector<Tensor>& inputs, std::vector<Tensor>& output
                                    : std::string("none")));
     // A graph output that is an input or a constant is copied, not bound.
     const size_t sl = plan_->output_slots[o];
-    if (!slots[sl].defined()) slots[sl] = Tensor::wrap(t.dtype(), t.shape(), outputs[o].raw());
+    if (!slots[sl].defined()) slots[sl] = t;
   }
-  run_steps(slots);
+  run_steps();
   for (size_t o = 0; o < outputs.size(); ++o) {
     const Tensor& v = slots[plan_->output_slots[o]];
     if (outputs[o].defined() && v.raw() == outputs[o].raw()) continue;
@@ -89,6 +146,7 @@ void Session::run(const std::vector<Tensor>& inputs, std::vector<Tensor>& output
     else
       outputs[o] = v;
   }
+  state_->release_per_run();
 }
 
 // ---- Queued devices (core/queued_device.h): phases, timestamps, recorded stretches ----
@@ -218,8 +276,9 @@ const std::string& Session::device_graphs_status() const {
 
 // The step's outputs: views into its device's arena, caller buffers, or (run-time shapes,
 // unplanned values) new host tensors.
-void Session::bind_outputs(size_t s, std::vector<Tensor>& slots) {
+void Session::bind_outputs(size_t s) {
   Plan& p = *plan_;
+  std::vector<Tensor>& slots = state_->slots;
   PlanStep& st = p.steps[s];
   const ir::Node& n = st.is_copy() ? st.copy_node : p.graph.nodes[st.node_index];
   if (st.dynamic) {
@@ -244,28 +303,17 @@ void Session::bind_outputs(size_t s, std::vector<Tensor>& slots) {
   }
   for (size_t o = 0; o < st.out_slots.size(); ++o) {
     const int64_t sl = st.out_slots[o];
-    if (sl < 0 || slots[sl].defined()) continue;  // defined: a caller's output buffer
-    if (p.arena_offset[sl] >= 0) {
-      slots[sl] = p.arena_views[sl];
-    } else {
-      const auto& oi = p.info.at(n.outputs[o]);
-      slots[sl] = Tensor(oi.dtype, *oi.shape);
-    }
+    // Defined: an arena view bound at compile, or a caller's output buffer.
+    if (sl < 0 || slots[sl].defined()) continue;
+    const auto& oi = p.info.at(n.outputs[o]);
+    slots[sl] = Tensor(oi.dtype, *oi.shape);
   }
 }
 
-void Session::run_step(size_t s, std::vector<Tensor>& slots, kernels::ThreadScope& scope) {
+void Session::run_step(size_t s, kernels::ThreadScope& scope) {
   Plan& p = *plan_;
   PlanStep& st = p.steps[s];
-  const ir::Node& n = st.is_copy() ? st.copy_node : p.graph.nodes[st.node_index];
-  const int64_t opset = n.domain.empty() ? p.graph.opset("") : p.graph.opset(n.domain);
-  std::vector<const Tensor*> ins(st.in_slots.size(), nullptr);
-  for (size_t i = 0; i < ins.size(); ++i)
-    if (st.in_slots[i] >= 0) ins[i] = &slots[st.in_slots[i]];
-  std::vector<Tensor*> outs(st.out_slots.size(), nullptr);
-  for (size_t o = 0; o < outs.size(); ++o)
-    if (st.out_slots[o] >= 0) outs[o] = &slots[st.out_slots[o]];
-  ops::KernelContext kctx(n, opset, std::move(ins), std::move(outs));
+  ops::KernelContext& kctx = state_->contexts[s];
   scope.set(st.threads > 0 ? st.threads : p.options.threads);
   const QueuedDevice* queue = queues_->steps[s].queue;
   // An elided Concat's inputs were written in place (plan_concat_in_place): nothing to run.
@@ -304,8 +352,9 @@ bool Session::replaying_stretches() {
   return false;
 }
 
-void Session::run_steps(std::vector<Tensor>& slots) {
+void Session::run_steps() {
   Plan& p = *plan_;
+  RunState& r = *state_;
   Queues& q = *queues_;
   // The session's thread count on this thread for the run; single-threaded steps switch.
   kernels::ThreadScope scope(p.options.threads);
@@ -319,9 +368,8 @@ void Session::run_steps(std::vector<Tensor>& slots) {
   bool replayed = false, recording = false;
   std::vector<int64_t> deferred;  // frees inside a stretch being recorded, done at its end
   for (size_t s = 0; s < p.steps.size(); ++s) {
-    PlanStep& st = p.steps[s];
     q.enter(s);
-    bind_outputs(s, slots);
+    bind_outputs(s);
     Queues::Stretch* stretch = stretches && q.stretch_of[s] >= 0
                                    ? &q.stretches[static_cast<size_t>(q.stretch_of[s])]
                                    : nullptr;
@@ -335,26 +383,26 @@ void Session::run_steps(std::vector<Tensor>& slots) {
     }
     if (recording) {
       try {
-        run_step(s, slots, scope);
+        run_step(s, scope);
       } catch (const std::exception& e) {
         stretch->queue->abort_capture();
         recording = false;
-        recording_failed(static_cast<size_t>(q.stretch_of[s]), s, e.what(), slots, scope);
+        recording_failed(static_cast<size_t>(q.stretch_of[s]), s, e.what(), scope);
       }
     } else if (!replayed) {
-      run_step(s, slots, scope);
+      run_step(s, scope);
     }
     if (stretch && s + 1 == stretch->end) {
-      if (recording) finish_recording(static_cast<size_t>(q.stretch_of[s]), slots, scope);
+      if (recording) finish_recording(static_cast<size_t>(q.stretch_of[s]), scope);
       recording = replayed = false;
-      for (int64_t f : deferred) slots[f] = Tensor();
+      for (int64_t f : deferred) r.release(f);
       deferred.clear();
     }
-    for (int64_t f : st.free_after) {
+    for (int64_t f : r.release_after[s]) {
       if (recording)
         deferred.push_back(f);
       else
-        slots[f] = Tensor();
+        r.release(f);
     }
   }
   q.finish_run();
@@ -362,13 +410,13 @@ void Session::run_steps(std::vector<Tensor>& slots) {
 
 // The stretch's work is recorded: replay it (recording ran nothing), or run it eagerly
 // where the device could not record it.
-void Session::finish_recording(size_t k, std::vector<Tensor>& slots, kernels::ThreadScope& scope) {
+void Session::finish_recording(size_t k, kernels::ThreadScope& scope) {
   Queues::Stretch& stretch = queues_->stretches[k];
   std::unique_ptr<QueuedDevice::Recording> r;
   try {
     r = stretch.queue->end_capture();
   } catch (const std::exception& e) {
-    recording_failed(k, stretch.end - 1, e.what(), slots, scope);
+    recording_failed(k, stretch.end - 1, e.what(), scope);
     return;
   }
   if (!stretch.queue->replay(*r))
@@ -378,13 +426,13 @@ void Session::finish_recording(size_t k, std::vector<Tensor>& slots, kernels::Th
 
 // Recording stops for good (status says where and why); the stretch so far runs eagerly.
 void Session::recording_failed(size_t k, size_t failed_step, const std::string& why,
-                               std::vector<Tensor>& slots, kernels::ThreadScope& scope) {
+                               kernels::ThreadScope& scope) {
   Queues& q = *queues_;
   const size_t begin = q.stretches[k].begin;
   q.recording_failed = true;
   for (auto& st : q.stretches) st.recording.reset();
   q.status = "eager: recording failed at " + plan_->assignments[failed_step].node_name + ": " + why;
-  for (size_t s = begin; s <= failed_step; ++s) run_step(s, slots, scope);
+  for (size_t s = begin; s <= failed_step; ++s) run_step(s, scope);
 }
 
 std::map<std::string, Tensor> Session::run_named(const std::map<std::string, Tensor>& inputs) {

@@ -119,15 +119,19 @@ class Session {
   NodeObserver* observer_ = nullptr;
   struct Queues;  // queued-device state: phases, recordings, timestamps (session.cpp)
   std::unique_ptr<Queues> queues_;
+  // The values and kernel contexts, bound once and reused run after run (session.cpp).
+  struct RunState;
+  std::unique_ptr<RunState> state_;
   void check_inputs(const std::vector<Tensor>& inputs) const;
-  // Runs the steps with `slots` holding constants and inputs; fills the graph outputs.
-  void run_steps(std::vector<Tensor>& slots);
-  void bind_outputs(size_t step, std::vector<Tensor>& slots);
-  void run_step(size_t step, std::vector<Tensor>& slots, kernels::ThreadScope& scope);
+  void bind_inputs(const std::vector<Tensor>& inputs);
+  // Runs the steps with the inputs bound; fills the graph outputs.
+  void run_steps();
+  void bind_outputs(size_t step);
+  void run_step(size_t step, kernels::ThreadScope& scope);
   bool replaying_stretches();
-  void finish_recording(size_t stretch, std::vector<Tensor>& slots, kernels::ThreadScope& scope);
+  void finish_recording(size_t stretch, kernels::ThreadScope& scope);
   void recording_failed(size_t stretch, size_t failed_step, const std::string& why,
-                        std::vector<Tensor>& slots, kernels::ThreadScope& scope);
+                        kernels::ThreadScope& scope);
 };
 
 }  // namespace frugal::runtime
