@@ -11,6 +11,8 @@
 #include "frugal/runtime/session.h"
 #include "frugal/zoo/zoo.h"
 
+#include "runtime/graph_testing.h"
+
 using namespace frugal;
 
 namespace {
@@ -59,21 +61,8 @@ FRUGAL_REGISTER_BACKEND(test_far, "test:far", [](const kernels::BackendConfig&) 
   return std::make_unique<FarBackend>();
 });
 
-ir::ValueInfo vi(const std::string& name, std::vector<int64_t> dims) {
-  ir::ValueInfo v{name, DType::kF32, std::vector<ir::Dim>{}};
-  for (auto d : dims) v.shape->push_back(ir::Dim{d, ""});
-  return v;
-}
-
-ir::Node node(std::string name, std::string op, std::vector<std::string> in,
-              std::vector<std::string> out) {
-  ir::Node n;
-  n.name = std::move(name);
-  n.op_type = std::move(op);
-  n.inputs = std::move(in);
-  n.outputs = std::move(out);
-  return n;
-}
+using runtime_testing::node;
+using runtime_testing::vi;
 
 // y = Sigmoid(Relu(x)) + Relu(x): Relu and Add on the far device, Sigmoid on the host.
 ir::Graph far_graph() {

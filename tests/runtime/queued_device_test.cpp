@@ -13,6 +13,8 @@
 #include "frugal/core/rng.h"
 #include "frugal/runtime/session.h"
 
+#include "runtime/graph_testing.h"
+
 using namespace frugal;
 
 namespace {
@@ -138,21 +140,8 @@ FRUGAL_REGISTER_BACKEND(test_queue, "test:queue", [](const kernels::BackendConfi
   return std::make_unique<QueueBackend>();
 });
 
-ir::ValueInfo vi(const std::string& name, std::vector<int64_t> dims) {
-  ir::ValueInfo v{name, DType::kF32, std::vector<ir::Dim>{}};
-  for (auto d : dims) v.shape->push_back(ir::Dim{d, ""});
-  return v;
-}
-
-ir::Node node(std::string name, std::string op, std::vector<std::string> in,
-              std::vector<std::string> out) {
-  ir::Node n;
-  n.name = std::move(name);
-  n.op_type = std::move(op);
-  n.inputs = std::move(in);
-  n.outputs = std::move(out);
-  return n;
-}
+using runtime_testing::node;
+using runtime_testing::vi;
 
 // y = Relu(Sigmoid(Relu(x)) + Relu(x)) + x: two stretches on the device (relu; add, relu2,
 // add2) around Sigmoid on the host.

@@ -13,6 +13,8 @@
 #include "frugal/runtime/session.h"
 #include "frugal/zoo/zoo.h"
 
+#include "runtime/graph_testing.h"
+
 namespace {
 std::atomic<bool> counting{false};
 std::atomic<long> allocations{0};
@@ -81,21 +83,8 @@ FRUGAL_REGISTER_BACKEND(test_plain, "test:plain", [](const kernels::BackendConfi
   return std::make_unique<PlainBackend>();
 });
 
-ir::ValueInfo vi(const std::string& name, std::vector<int64_t> dims) {
-  ir::ValueInfo v{name, DType::kF32, std::vector<ir::Dim>{}};
-  for (auto d : dims) v.shape->push_back(ir::Dim{d, ""});
-  return v;
-}
-
-ir::Node node(std::string name, std::string op, std::vector<std::string> in,
-              std::vector<std::string> out) {
-  ir::Node n;
-  n.name = std::move(name);
-  n.op_type = std::move(op);
-  n.inputs = std::move(in);
-  n.outputs = std::move(out);
-  return n;
-}
+using runtime_testing::node;
+using runtime_testing::vi;
 
 // `blocks` times v = Relu(v) + w (a constant), then y = v + x: planned intermediates, a
 // constant read by every block, an input read by the first and the last step.

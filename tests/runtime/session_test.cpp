@@ -9,6 +9,8 @@
 #include "frugal/runtime/session.h"
 #include "frugal/zoo/zoo.h"
 
+#include "runtime/graph_testing.h"
+
 using namespace frugal;
 
 namespace {
@@ -19,15 +21,7 @@ ir::ValueInfo vi(const std::string& name, DType t, std::vector<int64_t> dims) {
   return v;
 }
 
-ir::Node node(std::string name, std::string op, std::vector<std::string> in,
-              std::vector<std::string> out) {
-  ir::Node n;
-  n.name = std::move(name);
-  n.op_type = std::move(op);
-  n.inputs = std::move(in);
-  n.outputs = std::move(out);
-  return n;
-}
+using runtime_testing::node;
 
 }  // namespace
 
