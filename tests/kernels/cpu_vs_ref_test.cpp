@@ -315,6 +315,27 @@ TEST(CpuVsRef, SoftmaxAndLogSoftmax) {
   }
 }
 
+// A softmax over an axis that is not the innermost (YOLOv8's DFL: axis 1 of [N, 16, 4, A])
+// runs oneDNN's jit kernel with the axis reordered innermost, not its reference one: every
+// axis of ranks 2-5, batch 1 and 3, 1 and 2 threads, a NaN-poisoned arena.
+TEST(CpuVsRef, SoftmaxOverInnerAxesRunsJit) {
+  const std::vector<Shape> shapes = {{3, 7}, {1, 16, 4, 37}, {3, 16, 4, 21}, {2, 3, 5, 4, 6}};
+  int seed = 90;
+  for (const char* op : {"Softmax", "LogSoftmax"})
+    for (const Shape& x : shapes)
+      for (int64_t axis = 0; axis + 1 < static_cast<int64_t>(x.size()); ++axis)
+        for (int threads : {1, 2}) {
+          const OneNode t = one_node(op, {input("x", random_tensor(x, ++seed, 4.0f))},
+                                     {{"axis", attr(axis)}}, 13);
+          const CpuAndRef r = run_cpu_and_ref(t.graph, t.feeds, threads);
+          const std::string label = std::string(op) + " " + shape_str(x) + " axis " +
+                                    std::to_string(axis) + " threads " + std::to_string(threads);
+          const std::string& impl = r.cpu->assignments().at(0).impl;
+          EXPECT_NE(impl.find("jit"), std::string::npos) << label << ": " << impl;
+          EXPECT_LE(relative_error(r.got.at(0), r.want.at(0)), kTol) << label;
+        }
+}
+
 TEST(CpuVsRef, Activations) {
   const Tensor x = uniform_tensor({2, 5, 7, 3}, 90, -8.0f, 8.0f);
   for (const char* op : {"Relu", "Sigmoid", "HardSwish"})
