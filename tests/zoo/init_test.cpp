@@ -79,6 +79,8 @@ const std::map<std::string, ModelRules>& rules() {
       {"wide_resnet50_2", {Rule::kKaimingFanOut, Rule::kTorchDefault, ""}},
       // The backbone is MobileNetV3's; LRASPPHead keeps nn.Conv2d's default.
       {"lraspp_mobilenet_v3_large", {Rule::kKaimingFanOut, Rule::kTorchDefault, "", "classifier."}},
+      // Ultralytics keeps nn.Conv2d's default (its initialize_weights leaves convs alone).
+      {"yolov8n", {Rule::kTorchDefault, Rule::kTorchDefault, ""}},
   };
   return r;
 }
@@ -188,7 +190,11 @@ TEST(ZooInit, EveryLayerFollowsItsReferenceImplementation) {
         auto it = g.initializers.find(node.inputs[i]);
         return it == g.initializers.end() ? nullptr : &it->second;
       };
-      if (node.op_type == "Conv") {
+      if (node.op_type == "Conv" && node.name == "model.22.dfl.conv") {
+        // YOLOv8's DFL: a fixed 1x1 conv with weights 0..15 (the expected bin), not trained.
+        const Tensor& w = *input(1);
+        for (int64_t i = 0; i < w.numel(); ++i) EXPECT_EQ(w.data<float>()[i], float(i));
+      } else if (node.op_type == "Conv") {
         const Tensor& w = *input(1);
         const double k = static_cast<double>(w.dim(2) * w.dim(3));
         const bool by_default = !r.default_convs.empty() && node.name.starts_with(r.default_convs);

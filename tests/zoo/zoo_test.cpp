@@ -74,6 +74,11 @@ const std::vector<Published>& published() {
       // MobileNetV3-Large's 62 less none (its classifier is Linear) + cbr, scale and the two
       // classifiers.
       {"lraspp_mobilenet_v3_large", 3221538, 0.3793e9, {1, 3, 224, 224}, 21, 66, {1, 21, 224, 224}},
+      // Ultralytics' model summary: 3,157,200 parameters (the DFL's 16 fixed weights
+      // included: 3,157,184 gradients); its README's 8.7 GFLOPs at 640x640 are 2 x 4.35 G
+      // MACs. Convs: backbone 5 + C2f 4, 6, 6, 4 + SPPF 2; neck 2 + C2f 4 x 4; Detect 3 x 6
+      // + the DFL's.
+      {"yolov8n", 3157200, 4.35e9, {1, 3, 640, 640}, 80, 64, {1, 84, 8400}},
   };
   return table;
 }
@@ -94,6 +99,10 @@ const ir::Graph& model(const std::string& name) {
 // LayerNorm scale and shift, a MatMul's weight, and the tensors (not the scalars) an Add
 // or Mul takes (a Linear's bias after its MatMul, ConvNeXt's layer scale). BN running
 // statistics, scalar constants (GELU's) and shape/split/clip constants are not.
+// YOLOv8's anchor grid and strides: buffers Detect computes from the input size
+// (make_anchors), constants in the export, not parameters.
+const std::set<std::string> kBuffers = {"model.22.anchors", "model.22.strides"};
+
 std::set<std::string> parameter_names(const ir::Graph& g) {
   std::set<std::string> out;
   for (const auto& n : g.nodes) {
@@ -103,7 +112,7 @@ std::set<std::string> parameter_names(const ir::Graph& g) {
     if (!weights && !operands) continue;
     for (size_t i = weights ? 1 : 0; i < n.inputs.size() && (!weights || i <= 2); ++i) {
       const Tensor* t = g.initializer(n.inputs[i]);
-      if (t && t->rank() > 0) out.insert(n.inputs[i]);
+      if (t && t->rank() > 0 && !kBuffers.count(n.inputs[i])) out.insert(n.inputs[i]);
     }
   }
   return out;
@@ -185,9 +194,9 @@ WalkResult walk(const ir::Graph& g) {
       r.macs += static_cast<double>(x[0] * w[0] * w[1]);
     } else if (op == "BatchNormalization" || op == "Relu" || op == "Clip" || op == "HardSwish" ||
                op == "HardSigmoid" || op == "Dropout" || op == "Sigmoid" || op == "Erf" ||
-               op == "LayerNormalization") {
+               op == "LayerNormalization" || op == "Softmax") {
       y = x;
-    } else if (op == "Add" || op == "Mul" || op == "Div") {
+    } else if (op == "Add" || op == "Mul" || op == "Div" || op == "Sub") {
       // numpy broadcasting: trailing axes aligned (a bias [C], a layer scale [C, 1, 1], a scalar)
       const Shape& a = x;
       const Shape& b = sh.at(n.inputs[1]);
@@ -269,6 +278,7 @@ TEST_P(ZooModel, ParameterCountMatchesPublished) {
 TEST_P(ZooModel, EveryInitializerIsAParameterBnStatisticOrConstant) {
   const ir::Graph& g = model(GetParam().name);
   std::set<std::string> accounted = parameter_names(g);
+  accounted.insert(kBuffers.begin(), kBuffers.end());
   for (const auto& n : g.nodes) {
     if (n.op_type == "BatchNormalization") {
       ASSERT_EQ(n.inputs.size(), 5u) << n.describe();
@@ -339,7 +349,8 @@ TEST_P(ZooModel, SameSeedSameWeightsOtherSeedDifferent) {
   // Every random tensor (weights, BN running statistics) changes with the seed.
   for (const auto& n : a.nodes) {
     std::vector<size_t> random_inputs;
-    if (n.op_type == "Conv" || n.op_type == "Gemm") random_inputs = {1};
+    if ((n.op_type == "Conv" && n.name != "model.22.dfl.conv") || n.op_type == "Gemm")
+      random_inputs = {1};  // YOLOv8's DFL weights are fixed (0..15)
     if (n.op_type == "BatchNormalization") random_inputs = {3, 4};
     for (size_t i : random_inputs)
       EXPECT_FALSE(other.initializers.at(n.inputs[i]).equals(a.initializers.at(n.inputs[i])))
@@ -355,6 +366,7 @@ TEST_P(ZooModel, InitialisationFollowsTorchvision) {
       const bool eps_1e3 =
           GetParam().name == "mobilenet_v3_small" || GetParam().name == "mobilenet_v3_large" ||
           GetParam().name == "inception_v3" || GetParam().name == "googlenet" ||
+          GetParam().name == "yolov8n" ||
           (GetParam().name == "lraspp_mobilenet_v3_large" && n.name.starts_with("backbone."));
       EXPECT_FLOAT_EQ(n.attr_float("epsilon", 0), eps_1e3 ? 1e-3f : 1e-5f);
       for (double v : g.initializer(n.inputs[1])->to_double()) ASSERT_EQ(v, 1.0) << n.name;

@@ -402,17 +402,78 @@ std::string GraphBuilder::add_channel_scale(const std::string& name, const std::
   return emit(name + ".mul", "Mul", {gamma, x}, shape_of(x));  // [C, 1, 1] broadcasts over x
 }
 
-std::string GraphBuilder::add_concat(const std::string& name, const std::vector<std::string>& xs) {
+std::string GraphBuilder::add_concat(const std::string& name, const std::vector<std::string>& xs,
+                                     int64_t axis) {
   FRUGAL_CHECK(!xs.empty(), "concat '" + name + "' has no inputs");
   Shape out = shape_of(xs[0]);
+  const auto a = static_cast<size_t>(axis);
+  FRUGAL_CHECK(a < out.size(), "concat '" + name + "': axis out of range");
   for (size_t i = 1; i < xs.size(); ++i) {
     Shape s = shape_of(xs[i]);
     FRUGAL_CHECK(s.size() == out.size(), "concat '" + name + "': ranks differ");
     for (size_t d = 0; d < s.size(); ++d)
-      FRUGAL_CHECK(d == 1 || s[d] == out[d], "concat '" + name + "': shapes differ");
-    out[1] += s[1];
+      FRUGAL_CHECK(d == a || s[d] == out[d], "concat '" + name + "': shapes differ");
+    out[a] += s[a];
   }
-  return emit(name, "Concat", xs, std::move(out), {{"axis", int_attr(1)}});
+  return emit(name, "Concat", xs, std::move(out), {{"axis", int_attr(axis)}});
+}
+
+std::string GraphBuilder::add_reshape(const std::string& name, const std::string& x,
+                                      const std::vector<int64_t>& dims) {
+  const Shape& in = shape_of(x);
+  Shape out;
+  int64_t known = 1, inferred = -1;
+  for (size_t i = 0; i < dims.size(); ++i) {
+    const int64_t d = dims[i] == 0 ? in.at(i) : dims[i];
+    if (d == -1) inferred = static_cast<int64_t>(i);
+    out.push_back(d);
+    if (d != -1) known *= d;
+  }
+  if (inferred >= 0) out[static_cast<size_t>(inferred)] = shape_numel(in) / known;
+  FRUGAL_CHECK(shape_numel(out) == shape_numel(in), "reshape '" + name + "': sizes differ");
+  const std::string shape = add_constant(
+      name + ".shape", Tensor::from_vector<int64_t>({static_cast<int64_t>(dims.size())}, dims));
+  return emit(name, "Reshape", {x, shape}, std::move(out));
+}
+
+std::string GraphBuilder::add_softmax(const std::string& name, const std::string& x, int64_t axis) {
+  return emit(name, "Softmax", {x}, shape_of(x), {{"axis", int_attr(axis)}});
+}
+
+std::string GraphBuilder::add_binary(const std::string& name, const std::string& op,
+                                     const std::string& a, const std::string& b) {
+  const Shape &sa = shape_of(a), &sb = shape_of(b);
+  Shape out(std::max(sa.size(), sb.size()), 1);
+  for (size_t i = 0; i < out.size(); ++i) {
+    const int64_t da = i < sa.size() ? sa[sa.size() - 1 - i] : 1;
+    const int64_t db = i < sb.size() ? sb[sb.size() - 1 - i] : 1;
+    FRUGAL_CHECK(da == db || da == 1 || db == 1, op + " '" + name + "': shapes do not broadcast");
+    out[out.size() - 1 - i] = std::max(da, db);
+  }
+  return emit(name, op, {a, b}, std::move(out));
+}
+
+std::string GraphBuilder::add_fixed(const std::string& name, Tensor value) {
+  Shape shape = value.shape();
+  const std::string v = add_constant(name, std::move(value));
+  record_value(v, std::move(shape));
+  return v;
+}
+
+std::string GraphBuilder::add_fixed_conv(const std::string& name, const std::string& x,
+                                         Tensor weight) {
+  const Shape& in = shape_of(x);
+  FRUGAL_CHECK(in.size() == 4 && weight.rank() == 4 && weight.dim(1) == in[1] &&
+                   weight.dim(2) == 1 && weight.dim(3) == 1,
+               "conv '" + name + "': a 1x1 weight over the input's channels is needed");
+  Shape out{in[0], weight.dim(0), in[2], in[3]};
+  const std::string w = add_constant(name + ".weight", std::move(weight));
+  return emit(name, "Conv", {x, w}, std::move(out),
+              {{"kernel_shape", ints_attr({1, 1})},
+               {"strides", ints_attr({1, 1})},
+               {"pads", ints_attr({0, 0, 0, 0})},
+               {"dilations", ints_attr({1, 1})},
+               {"group", int_attr(1)}});
 }
 
 std::vector<std::string> GraphBuilder::add_split(const std::string& name, const std::string& x,
@@ -478,7 +539,7 @@ ir::Graph GraphBuilder::finish(const std::string& value, const std::string& outp
 
   // Shapes of intermediate values (graph inputs carry their own).
   for (const auto& [name, shape] : shapes_) {
-    if (graph_.find_input(name)) continue;
+    if (graph_.find_input(name) || graph_.initializers.count(name)) continue;  // add_fixed's
     ir::ValueInfo info;
     info.name = name;
     info.dtype = DType::kF32;

@@ -107,6 +107,17 @@ class GraphBuilder {
   // (nn.Upsample(scale_factor=2), the YOLO necks').
   std::string add_upsample(const std::string& name, const std::string& x, int64_t factor,
                            bool bilinear);
+  // Reshape to `dims` (a constant; 0 copies the input's dimension, -1 is inferred).
+  std::string add_reshape(const std::string& name, const std::string& x,
+                          const std::vector<int64_t>& dims);
+  std::string add_softmax(const std::string& name, const std::string& x, int64_t axis);
+  // A two-input elementwise `op` (Add, Sub, Mul, Div) with numpy broadcasting.
+  std::string add_binary(const std::string& name, const std::string& op, const std::string& a,
+                         const std::string& b);
+  // A constant (not a parameter: fixed by the architecture, e.g. anchor grids), by value.
+  std::string add_fixed(const std::string& name, Tensor value);
+  // A 1x1 Conv without bias whose weight is fixed by the architecture (YOLOv8's DFL).
+  std::string add_fixed_conv(const std::string& name, const std::string& x, Tensor weight);
   std::string add_flatten(const std::string& name, const std::string& x);  // axis 1
   // torch.nn.Linear as Gemm(transB = 1), weight [out, in]. weight_std 0: nn.Linear's own
   // init, weight and bias U(+-1/sqrt(in)); > 0: weight N(0, weight_std), bias 0 (the
@@ -132,7 +143,8 @@ class GraphBuilder {
   // A trainable per-channel scale of shape [C, 1, 1], every entry `value`, multiplied into
   // the N x C x H x W value x (ConvNeXt's layer scale).
   std::string add_channel_scale(const std::string& name, const std::string& x, float value);
-  std::string add_concat(const std::string& name, const std::vector<std::string>& xs);  // axis 1
+  std::string add_concat(const std::string& name, const std::vector<std::string>& xs,
+                         int64_t axis = 1);
   // Split along the channel axis into parts of the given sizes.
   std::vector<std::string> add_split(const std::string& name, const std::string& x,
                                      const std::vector<int64_t>& sizes);

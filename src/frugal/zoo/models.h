@@ -26,6 +26,7 @@ ir::Graph build_regnet_y_400mf(uint64_t seed);      // regnet.cpp
 ir::Graph build_mnasnet1_0(uint64_t seed);          // mnasnet.cpp
 ir::Graph build_googlenet(uint64_t seed);           // googlenet.cpp
 ir::Graph build_lraspp_mobilenet_v3_large(uint64_t seed);  // lraspp.cpp
+ir::Graph build_yolov8n(uint64_t seed);                    // yolo.cpp
 ir::Graph build_resnet8_fmnist(uint64_t seed);      // small_fmnist.cpp
 ir::Graph build_mobilenet_fmnist(uint64_t seed);    // small_fmnist.cpp
 ir::Graph build_lenet300_100(uint64_t seed);        // mlp.cpp

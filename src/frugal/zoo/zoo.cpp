@@ -34,6 +34,8 @@ const std::vector<std::pair<std::string, BuildFn>>& registry() {
       {"wide_resnet50_2", build_wide_resnet50_2},
       // A segmentation model: Resize (bilinear), dilated convs, a 4-D output (session 12).
       {"lraspp_mobilenet_v3_large", build_lraspp_mobilenet_v3_large},
+      // A detector: SiLU, C2f splits and concats, nearest Upsample, SPPF, Detect's decoding.
+      {"yolov8n", build_yolov8n},
   };
   return models;
 }
