@@ -115,6 +115,7 @@ const std::map<std::string, OpEntry>& op_table() {
       {"Mean", {make_mean, false}},
       {"DepthToSpace", {make_depth_space, false}},  // depth_space_kernel.cpp
       {"SpaceToDepth", {make_depth_space, false}},
+      {"InstanceNormalization", {make_instance_norm, false}},  // instance_norm_kernel.cpp
   };
   return table;
 }
