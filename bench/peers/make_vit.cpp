@@ -151,6 +151,20 @@ class Writer {
   uint64_t stream_ = 0;
 };
 
+// The end every attention here shares: Softmax over the keys of the (scaled, masked)
+// scores, the product by V, the heads merged back (Transpose, Reshape) and the output
+// projection `proj`.
+std::string attend(Writer& w, const Config& c, const std::string& p, const std::string& scores,
+                   const std::string& v, const std::string& proj) {
+  const std::string probs = w.node("Softmax", {scores}, {{"axis", ir::Attribute{int64_t{-1}}}});
+  const std::string o = w.node("MatMul", {probs, v});
+  const std::string merged =
+      w.node("Reshape",
+             {w.node("Transpose", {o}, {{"perm", ir::Attribute{std::vector<int64_t>{0, 2, 1, 3}}}}),
+              w.ints(p + ".merged_shape", {0, 0, c.hidden})});
+  return w.linear(p + proj, merged, c.hidden, c.hidden);
+}
+
 std::string attention(Writer& w, const Config& c, const std::string& p, const std::string& x) {
   const int64_t d = c.hidden / c.heads;
   const std::string qkv = w.linear(p + ".in_proj", x, c.hidden, 3 * c.hidden);
@@ -243,14 +257,7 @@ std::string bert_attention(Writer& w, const Config& c, const std::string& p, con
   const std::string scores = w.node(
       "Div",
       {w.node("MatMul", {q, kt}), w.scalar(p + ".sqrt_d", std::sqrt(static_cast<float>(d)))});
-  const std::string probs =
-      w.node("Softmax", {w.node("Add", {scores, mask})}, {{"axis", ir::Attribute{int64_t{-1}}}});
-  const std::string o = w.node("MatMul", {probs, v});
-  const std::string merged =
-      w.node("Reshape",
-             {w.node("Transpose", {o}, {{"perm", ir::Attribute{std::vector<int64_t>{0, 2, 1, 3}}}}),
-              w.ints(p + ".merged_shape", {0, 0, c.hidden})});
-  return w.linear(p + ".output.dense", merged, c.hidden, c.hidden);
+  return attend(w, c, p, w.node("Add", {scores, mask}), v, ".output.dense");
 }
 
 // DistilBERT's MultiHeadSelfAttention: q / sqrt(d), q kᵀ, masked_fill of the padding mask
@@ -273,13 +280,7 @@ std::string distilbert_attention(Writer& w, const Config& c, const std::string& 
                         w.node("Shape", {scores})});
   const std::string masked =
       w.node("Where", {mask, w.scalar(p + ".mask_value", -3.4028234663852886e38f), scores});
-  const std::string probs = w.node("Softmax", {masked}, {{"axis", ir::Attribute{int64_t{-1}}}});
-  const std::string o = w.node("MatMul", {probs, v});
-  const std::string merged =
-      w.node("Reshape",
-             {w.node("Transpose", {o}, {{"perm", ir::Attribute{std::vector<int64_t>{0, 2, 1, 3}}}}),
-              w.ints(p + ".merged_shape", {0, 0, c.hidden})});
-  return w.linear(p + ".out_lin", merged, c.hidden, c.hidden);
+  return attend(w, c, p, masked, v, ".out_lin");
 }
 
 ir::Graph build_distilbert(const Config& c) {
@@ -385,13 +386,7 @@ std::string gpt2_attention(Writer& w, const Config& c, const std::string& p, con
       {w.node("MatMul", {q, kt}), w.scalar(p + ".sqrt_d", std::sqrt(static_cast<float>(d)))});
   const std::string masked =
       w.node("Where", {causal, scores, w.scalar(p + ".mask_value", -3.4028234663852886e38f)});
-  const std::string probs = w.node("Softmax", {masked}, {{"axis", ir::Attribute{int64_t{-1}}}});
-  const std::string o = w.node("MatMul", {probs, v});
-  const std::string merged =
-      w.node("Reshape",
-             {w.node("Transpose", {o}, {{"perm", ir::Attribute{std::vector<int64_t>{0, 2, 1, 3}}}}),
-              w.ints(p + ".merged_shape", {0, 0, c.hidden})});
-  return w.linear(p + ".c_proj", merged, c.hidden, c.hidden);
+  return attend(w, c, p, masked, v, ".c_proj");
 }
 
 ir::Graph build_gpt2(const Config& c) {

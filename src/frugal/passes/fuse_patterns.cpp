@@ -135,6 +135,19 @@ std::optional<Tensor> affine_operand(const ir::Graph& g, const std::string& valu
   return t->clone().reshaped(s);
 }
 
+// Add(ReduceMean(v), eps) or Add(eps, ReduceMean(v)) at node `add`, eps a one-element
+// constant and the mean read only there: the mean's node and eps.
+std::optional<std::pair<size_t, double>> mean_plus_epsilon(const Matcher& m, size_t add) {
+  const ir::Node& a = m.at(add);
+  if (a.inputs.size() != 2) return std::nullopt;
+  for (size_t i : {0, 1}) {
+    const auto eps = m.scalar(a.inputs[1 - i]);
+    const auto mean = m.node(a.inputs[i], "ReduceMean");
+    if (eps && mean) return std::make_pair(*mean, *eps);
+  }
+  return std::nullopt;
+}
+
 struct LayerNormMatch {
   std::vector<size_t> nodes;  // the pattern's nodes, the last one producing the result
   std::string x;
@@ -154,18 +167,10 @@ std::optional<LayerNormMatch> match_layer_norm(const ir::Graph& g, const Matcher
   const auto add_eps = m.node(m.at(*sqrt).inputs[0], "Add");
   if (!add_eps) return std::nullopt;
   LayerNormMatch r;
-  const ir::Node& ae = m.at(*add_eps);
-  std::optional<size_t> var;
-  for (size_t i : {0, 1}) {
-    const auto eps = m.scalar(ae.inputs.at(1 - i));
-    var = m.node(ae.inputs[i], "ReduceMean");
-    if (eps && var) {
-      r.epsilon = *eps;
-      break;
-    }
-    var.reset();
-  }
-  if (!var) return std::nullopt;
+  const auto var_eps = mean_plus_epsilon(m, *add_eps);
+  if (!var_eps) return std::nullopt;
+  const std::optional<size_t> var = var_eps->first;
+  r.epsilon = var_eps->second;
   const std::string& squared = m.at(*var).inputs.at(0);
   // D squared by Pow(D, 2) (D read twice: there and by Div) or Mul(D, D) (three times).
   std::optional<size_t> sq = m.node(squared, "Pow"), sub;
@@ -231,19 +236,11 @@ std::optional<size_t> sole_reader_of_type(const Matcher& m, const std::string& v
 std::optional<RmsNormMatch> match_rms_norm(const ir::Graph& g, const Matcher& m, size_t sqrt) {
   const ir::Node& sq = m.at(sqrt);
   const auto add_eps = sq.inputs.size() == 1 ? m.node(sq.inputs[0], "Add") : std::nullopt;
-  if (!add_eps || m.at(*add_eps).inputs.size() != 2) return std::nullopt;
+  const auto mean_eps = add_eps ? mean_plus_epsilon(m, *add_eps) : std::nullopt;
+  if (!mean_eps) return std::nullopt;
   RmsNormMatch r;
-  std::optional<size_t> mean;
-  for (size_t i : {0, 1}) {
-    const auto eps = m.scalar(m.at(*add_eps).inputs[1 - i]);
-    mean = m.node(m.at(*add_eps).inputs[i], "ReduceMean");
-    if (eps && mean) {
-      r.epsilon = *eps;
-      break;
-    }
-    mean.reset();
-  }
-  if (!mean) return std::nullopt;
+  const std::optional<size_t> mean = mean_eps->first;
+  r.epsilon = mean_eps->second;
   const std::string& squared = m.at(*mean).inputs.at(0);
   std::optional<size_t> square = m.node(squared, "Pow");
   if (square) {
