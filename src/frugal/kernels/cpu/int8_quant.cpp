@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <limits>
 #include <type_traits>
 
 namespace frugal::kernels::cpu {
@@ -94,19 +95,31 @@ struct SourceRows {
 
 // One row's parameters: its smallest and largest 8-bit values, from which its peak follows
 // (dequantization, a product rounded to float32, is monotone), and the quantization of
-// each value as quantize_finite_rows computes it from the dequantized row; tabled for the
-// values in [lo, hi] when the row holds more values than that span.
+// each value as quantize_finite_rows computes it from the dequantized row.
 struct RowQuant {
   int32_t lo = 0, hi = 0, zero_point = 0;
   float source_scale = 1.0f, scale = 1.0f;
-  bool tabled = false;
-  int8_t table[256] = {};
+  // Each value quantizes to itself, by the argument at row_quant, without computing it.
+  bool maps_to_itself = false;
 
   int8_t compute(int32_t v) const {
     return static_cast<int8_t>(std::clamp(
         round_even(ops::dequantize_value(v, zero_point, source_scale) / scale), -127.0f, 127.0f));
   }
-  int8_t operator()(int32_t v) const { return tabled ? table[v - lo] : compute(v); }
+};
+
+// The row's values quantized, tabled for [lo, hi] where the row holds more values than
+// that span, else computed value by value.
+struct RowTable {
+  const RowQuant& row;
+  bool tabled;
+  int8_t table[256] = {};
+
+  RowTable(const RowQuant& r, int64_t row_size) : row(r), tabled(row_size > r.hi - r.lo + 1) {
+    if (tabled)
+      for (int32_t v = r.lo; v <= r.hi; ++v) table[v - r.lo] = r.compute(v);
+  }
+  int8_t operator()(int32_t v) const { return tabled ? table[v - row.lo] : row.compute(v); }
 };
 
 template <typename X>
@@ -124,31 +137,37 @@ std::optional<RowQuant> row_quant(const SourceRows<X>& src, int64_t c) {
     for (int64_t i = 1; i < src.row_size; ++i) lo = std::min(lo, row[i]), hi = std::max(hi, row[i]);
     t.lo = lo, t.hi = hi;
   }
-  t.source_scale = src.scale_of(c);
+  const float s = t.source_scale = src.scale_of(c);
   t.zero_point = src.zero_of(c);
   const uint32_t peak_bits_of_row =
-      std::max(magnitude_bits(ops::dequantize_value(t.lo, t.zero_point, t.source_scale)),
-               magnitude_bits(ops::dequantize_value(t.hi, t.zero_point, t.source_scale)));
+      std::max(magnitude_bits(ops::dequantize_value(t.lo, t.zero_point, s)),
+               magnitude_bits(ops::dequantize_value(t.hi, t.zero_point, s)));
   if (peak_bits_of_row >= kInfBits) return std::nullopt;
   const float peak = std::bit_cast<float>(peak_bits_of_row);
   t.scale = peak > 0.0f ? peak / 127.0f : 1.0f;
-  if (src.row_size > t.hi - t.lo + 1) {
-    for (int32_t v = t.lo; v <= t.hi; ++v) t.table[v - t.lo] = t.compute(v);
-    t.tabled = true;
-  }
+  // The file's grid (zero point 0, largest |v| 127, -128 unused, s > 0 normal and 127 s
+  // finite): peak = 127 s (1 + d1), scale = s (1 + d1)(1 + d2) and v s / scale = v (1 + d3)
+  // with |d3| < 2^-21 for every row value v, each d a float32 rounding (|d| <= 2^-24,
+  // no subnormals): |v d3| < 127 * 2^-21 < 0.5, so every v rounds back to itself.
+  // Int8WeightSource.MatchesQuantizingTheDequantizedWeights checks it against the float
+  // path bit for bit.
+  t.maps_to_itself = t.zero_point == 0 && t.lo >= -127 && std::max(-t.lo, t.hi) == 127 &&
+                     s >= std::numeric_limits<float>::min() && std::isfinite(127.0f * s);
   return t;
 }
 
 // Whether row c quantizes each of its values to itself.
 template <typename X>
 bool maps_to_itself(const SourceRows<X>& src, int64_t c, const RowQuant& t) {
-  if (t.tabled) {
+  if (t.maps_to_itself) return true;
+  const RowTable q(t, src.row_size);
+  if (q.tabled) {
     for (int32_t v = t.lo; v <= t.hi; ++v)
-      if (t.table[v - t.lo] != v) return false;
+      if (q.table[v - t.lo] != v) return false;
     return true;
   }
   for (int64_t i = 0; i < src.row_size; ++i)
-    if (t(src.at(c, i)) != src.at(c, i)) return false;
+    if (q(src.at(c, i)) != src.at(c, i)) return false;
   return true;
 }
 
@@ -175,9 +194,9 @@ std::optional<ChannelQuant> quantize_source(const SourceRows<X>& src, const Tens
   r.values = Tensor::uninitialized(DType::kI8, out_shape);  // every value written below
   int8_t* dst = r.values.data<int8_t>();
   for (int64_t c = 0; c < src.rows; ++c) {
-    const RowQuant& t = rows[static_cast<size_t>(c)];
+    const RowTable q(rows[static_cast<size_t>(c)], src.row_size);
     int8_t* out = dst + c * src.row_size;
-    for (int64_t i = 0; i < src.row_size; ++i) out[i] = t(src.at(c, i));
+    for (int64_t i = 0; i < src.row_size; ++i) out[i] = q(src.at(c, i));
   }
   return r;
 }
