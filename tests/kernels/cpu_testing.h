@@ -175,6 +175,21 @@ inline double relative_error(const Tensor& got, const Tensor& want) {
   return scale > 0 ? worst / scale : worst;
 }
 
+// run_cpu_and_ref at 1 and 2 threads: every node (copy steps aside) on cpu and the one
+// output within `tol` of ref (relative to max |ref|).
+inline void expect_graph_on_cpu(const ir::Graph& g, const std::vector<Tensor>& feeds, double tol,
+                                const std::string& label) {
+  for (int threads : {1, 2}) {
+    const CpuAndRef r = run_cpu_and_ref(g, feeds, threads);
+    for (const auto& a : r.cpu->assignments()) {
+      if (a.op_type == "Copy") continue;
+      EXPECT_EQ(a.backend, "cpu") << label << ": " << (a.declined.empty() ? "" : a.declined[0]);
+    }
+    ASSERT_EQ(r.got.size(), 1u);
+    EXPECT_LE(relative_error(r.got[0], r.want[0]), tol) << label << " threads " << threads;
+  }
+}
+
 // Runs the node on `backend` and on ref; expects the node assigned to `backend` and every
 // output within `tol` (relative to max |ref|). Returns the error observed.
 inline double expect_matches_ref(const OneNode& t, double tol, const std::string& backend = "cpu",
