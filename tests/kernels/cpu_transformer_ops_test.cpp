@@ -83,8 +83,55 @@ TEST(CpuSubDiv, MatchesRefWithBroadcasts) {
                          std::string(op) + " " + shape_str(c.a) + " by " + shape_str(c.b));
     }
   const std::string reason = cpu_decline_reason(one_node(
-      "Sub", {input("a", random_tensor({1, 4}, 1)), input("b", random_tensor({3, 4}, 2))}));
-  EXPECT_NE(reason.find("broadcast"), std::string::npos) << reason;
+      "Div", {input("a", random_tensor({1, 4}, 1)), input("b", uniform_tensor({3, 4}, 2, 1, 2))}));
+  EXPECT_NE(reason.find("first operand"), std::string::npos) << reason;
+  const std::string both = cpu_decline_reason(one_node(
+      "Sub", {input("a", random_tensor({1, 4}, 1)), input("b", random_tensor({3, 1}, 2))}));
+  EXPECT_NE(both.find("both operands"), std::string::npos) << both;
+}
+
+// Sub with its first operand broadcast (BERT's `1 - mask`, YOLOv8's `anchors - lt` at batch
+// > 1) runs on cpu as the swapped Sub negated by a post-op: bit for bit what ref gives, 1 and
+// 2 threads, a NaN-poisoned arena, the full-size operand from a Conv's layout or plain.
+TEST(CpuSubDiv, SubWithABroadcastFirstOperandIsExact) {
+  struct Case {
+    Shape a, b;
+  };
+  const Case cases[] = {{{}, {2, 1, 1, 128}},
+                        {{1, 2, 37}, {3, 2, 37}},
+                        {{4}, {3, 5, 4}},
+                        {{1, 8, 1, 1}, {2, 8, 5, 5}}};
+  int index = 0;
+  for (const Case& c : cases)
+    for (int threads : {1, 2}) {
+      const OneNode t = one_node("Sub", {input("a", random_tensor(c.a, ++index)),
+                                         input("b", random_tensor(c.b, index + 40))});
+      const CpuAndRef r = run_cpu_and_ref(t.graph, t.feeds, threads);
+      const std::string label =
+          shape_str(c.a) + " - " + shape_str(c.b) + " threads " + std::to_string(threads);
+      EXPECT_EQ(r.cpu->assignments().at(0).backend, "cpu") << label;
+      EXPECT_EQ(r.cpu->assignments().at(0).impl.find("ref"), std::string::npos)
+          << label << ": " << r.cpu->assignments().at(0).impl;
+      EXPECT_TRUE(r.got.at(0).equals(r.want.at(0))) << label;
+    }
+  // After a Conv: the full-size operand arrives in the convolution's layout.
+  ir::Graph g;
+  g.opsets[""] = 17;
+  ir::ValueInfo x{"x", DType::kF32, std::vector<ir::Dim>{}};
+  for (int64_t d : {2, 16, 9, 9}) x.shape->push_back(ir::Dim{d, ""});
+  g.inputs.push_back(x);
+  g.initializers["w"] = random_tensor({32, 16, 3, 3}, 3, 0.1f);
+  g.initializers["c"] = random_tensor({1, 32, 1, 1}, 4);
+  g.nodes.push_back(make_node("conv", "Conv", {"x", "w"}, "y",
+                              {{"pads", attr(std::vector<int64_t>{1, 1, 1, 1})}}));
+  g.nodes.push_back(make_node("sub", "Sub", {"c", "y"}, "z"));
+  g.outputs.push_back(ir::ValueInfo{"z", DType::kUndefined, std::nullopt});
+  g.validate_and_sort();
+  for (int threads : {1, 2}) {
+    const CpuAndRef r = run_cpu_and_ref(g, {uniform_tensor({2, 16, 9, 9}, 5, -1, 1)}, threads);
+    for (const auto& a : r.cpu->assignments()) EXPECT_EQ(a.backend, "cpu") << a.node_name;
+    EXPECT_LE(relative_error(r.got.at(0), r.want.at(0)), kTol) << "after Conv, threads " << threads;
+  }
 }
 
 TEST(CpuSqueeze, MatchesRef) {

@@ -61,12 +61,23 @@ std::unique_ptr<kernels::Kernel> binary(const Build& b, dnnl::algorithm alg, boo
   const Shape out = with_rank(y, rank);
   size_t first = 0, second = 1;
   Shape s0 = with_rank(b.in_shape(0), rank), s1 = with_rank(b.in_shape(1), rank);
+  // oneDNN broadcasts only its second source. A broadcast first operand swaps the two: free
+  // for Add and Mul; Sub's result is then negated by a post-op (x - a = -(a - x) exactly:
+  // BERT's `1 - mask`, YOLOv8's `anchors - lt` at batch > 1).
+  dnnl::primitive_attr attr = scratchpad_attr();
   if (s0 != out) {
-    if (!commutative || s1 != out)
+    if (s1 != out)
       decline("broadcast of both operands (" + shape_str(b.in_shape(0)) + ", " +
               shape_str(b.in_shape(1)) + ") not implemented");
+    if (!commutative && alg != dnnl::algorithm::binary_sub)
+      decline("a broadcast first operand (" + shape_str(b.in_shape(0)) + ") not implemented");
     std::swap(first, second);
     std::swap(s0, s1);
+    if (!commutative) {
+      dnnl::post_ops negate;
+      negate.append_eltwise(1.0f, dnnl::algorithm::eltwise_linear, -1.0f, 0.0f);
+      attr.set_post_ops(negate);
+    }
   }
   const dnnl::memory::desc md0 = plain_md(s0, dt::f32), md1 = plain_md(s1, dt::f32),
                            dst = plain_md(out, dt::f32);
@@ -79,14 +90,13 @@ std::unique_ptr<kernels::Kernel> binary(const Build& b, dnnl::algorithm alg, boo
   const bool same = h0 && h1 && *h0 == *h1 && s0 == s1;
   std::optional<dnnl::binary::primitive_desc> pd;
   if (same) {
-    pd.emplace(dnnl::binary::desc(alg, *h0, *h0, *h0), scratchpad_attr(), b.context->engine());
+    pd.emplace(dnnl::binary::desc(alg, *h0, *h0, *h0), attr, b.context->engine());
   } else if (h0 && s0 != s1) {
-    pd.emplace(dnnl::binary::desc(alg, *h0, md1, *h0), scratchpad_attr(), b.context->engine());
+    pd.emplace(dnnl::binary::desc(alg, *h0, md1, *h0), attr, b.context->engine());
     // oneDNN's reference loops over a blocked layout cost more than the two reorders.
     if (std::string(pd->impl_info_str()).rfind("ref", 0) == 0) pd.reset();
   }
-  if (!pd)
-    pd.emplace(dnnl::binary::desc(alg, md0, md1, dst), scratchpad_attr(), b.context->engine());
+  if (!pd) pd.emplace(dnnl::binary::desc(alg, md0, md1, dst), attr, b.context->engine());
   auto k = std::make_unique<OnednnKernel>(b.context);
   Args args;
   args[DNNL_ARG_SRC_0] = k->input_as(first, md0, pd->src0_desc());
