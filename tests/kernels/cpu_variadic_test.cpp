@@ -1,7 +1,7 @@
 // Sum and Mean of 2 to 4 inputs on the cpu backend (variadic_kernel.cpp) against ref: equal
 // shapes, broadcasting inputs in any position (ONNX's multidirectional rule), ranks 1 to 5,
 // inputs from convolutions (their channels-last layout) and from the graph, 1 and 2
-// threads, poisoned arena. Max and Min stay on ref (NaN).
+// threads, poisoned arena. Max and Min of inputs of one shape (own loop, NaN from any input).
 #include <gtest/gtest.h>
 
 #include "kernels/cpu_testing.h"
@@ -71,17 +71,33 @@ TEST(CpuVariadic, DeclinesWhenEveryInputBroadcasts) {
   EXPECT_NE(why.find("broadcasts"), std::string::npos) << why;
 }
 
-// Max and Min stay on ref: ONNX propagates NaN from either operand, oneDNN 2.6's binary
-// max/min only from the second; a NaN in the first comes out of ref.
-TEST(CpuVariadic, MaxAndMinKeepNaNOnRef) {
+// Max and Min of inputs of one shape: an own loop, bit-exact, NaN from any input (ONNX's
+// rule; oneDNN 2.6's binary max/min drop a NaN in the first operand). A broadcasting input
+// leaves them on ref.
+TEST(CpuVariadic, MaxAndMinPropagateNaNAndDeclineBroadcast) {
   for (const std::string op : {"Max", "Min"}) {
-    Tensor a = uniform_tensor({64}, 1, -3, 3), b = uniform_tensor({64}, 2, -3, 3);
-    a.data<float>()[3] = NAN;
-    b.data<float>()[40] = NAN;
-    const OneNode t = one_node(op, {input("a", a), input("b", b)}, {}, 13);
-    const Ran got = run_on("cpu", t.graph, t.feeds);
-    EXPECT_EQ(got.assignments.at(0).backend, "ref") << op;
-    EXPECT_TRUE(std::isnan(got.outputs[0].data<float>()[3])) << op;
-    EXPECT_TRUE(std::isnan(got.outputs[0].data<float>()[40])) << op;
+    for (const Shape& s : {Shape{64}, Shape{3, 40, 7, 7}})
+      for (int inputs : {2, 3}) {
+        std::vector<Operand> ops;
+        std::vector<Tensor> values;
+        for (int i = 0; i < inputs; ++i) {
+          Tensor t = uniform_tensor(s, 30 + i, -3, 3);
+          t.data<float>()[3 + 20 * i] = NAN;  // in the first input too
+          ops.push_back(input("x" + std::to_string(i), t));
+        }
+        const OneNode t = one_node(op, ops, {}, 13);
+        for (int threads : {1, 2}) {
+          const CpuAndRef r = run_cpu_and_ref(t.graph, t.feeds, threads);
+          const std::string label = op + " " + shape_str(s) + " x" + std::to_string(inputs) +
+                                    " threads " + std::to_string(threads);
+          EXPECT_EQ(r.cpu->assignments().at(0).backend, "cpu") << label;
+          for (int i = 0; i < inputs; ++i)
+            EXPECT_TRUE(std::isnan(r.got[0].data<float>()[3 + 20 * i])) << label << " input " << i;
+          EXPECT_TRUE(r.got[0].equals(r.want[0])) << label;  // NaNs at the same places
+        }
+      }
+    const OneNode b = one_node(
+        op, {input("a", random_tensor({3, 4}, 1)), input("b", random_tensor({4}, 2))}, {}, 13);
+    EXPECT_NE(cpu_decline_reason(b).find("broadcasting"), std::string::npos) << op;
   }
 }

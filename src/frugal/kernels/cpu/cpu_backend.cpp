@@ -113,6 +113,8 @@ const std::map<std::string, OpEntry>& op_table() {
       {"Upsample", {make_resize, false, 1}},
       {"Sum", {make_sum, false}},  // variadic_kernel.cpp
       {"Mean", {make_mean, false}},
+      {"Max", {make_max, false}},
+      {"Min", {make_min, false}},
       {"DepthToSpace", {make_depth_space, false}},  // depth_space_kernel.cpp
       {"SpaceToDepth", {make_depth_space, false}},
       {"InstanceNormalization", {make_instance_norm, false}},  // instance_norm_kernel.cpp

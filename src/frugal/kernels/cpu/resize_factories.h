@@ -14,6 +14,8 @@ std::unique_ptr<kernels::Kernel> make_resize(const Build& b);  // Resize and Ups
 // Two or more inputs, broadcasting as ONNX allows.
 std::unique_ptr<kernels::Kernel> make_sum(const Build& b);
 std::unique_ptr<kernels::Kernel> make_mean(const Build& b);
+std::unique_ptr<kernels::Kernel> make_max(const Build& b);  // inputs of one shape
+std::unique_ptr<kernels::Kernel> make_min(const Build& b);
 // DepthToSpace and SpaceToDepth (depth_space_kernel.cpp).
 std::unique_ptr<kernels::Kernel> make_depth_space(const Build& b);
 std::unique_ptr<kernels::Kernel> make_instance_norm(const Build& b);  // instance_norm_kernel.cpp

@@ -3,15 +3,19 @@
 // first, then each other input folded into the output in place (it may broadcast, as
 // ONNX's multidirectional rule allows: its dimensions are 1 or the output's), and Mean's
 // division as a scaling pass. Full-size inputs are read in their producers' layout when
-// they all share one and oneDNN has a fast kernel there. Max and Min stay on ref: oneDNN
-// 2.6's binary max/min return the second operand where the first is NaN, and ONNX
-// propagates NaN from either (tests/ops/variadic_test.cpp).
+// they all share one and oneDNN has a fast kernel there. Max and Min of inputs of one shape
+// are an own loop: oneDNN 2.6's binary max/min return the second operand where the first is
+// NaN, and ONNX propagates NaN from either (tests/ops/variadic_test.cpp); with a
+// broadcasting input they stay on ref.
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "frugal/kernels/cpu/post_ops.h"
 #include "frugal/kernels/cpu/resize_factories.h"
+#include "frugal/kernels/cpu/sparse_kernels.h"
+#include "frugal/kernels/cpu/threads.h"
 
 namespace frugal::kernels::cpu {
 namespace {
@@ -90,7 +94,61 @@ std::unique_ptr<kernels::Kernel> variadic(const Build& b, dnnl::algorithm alg, b
   return k;
 }
 
+// acc[i] = the larger (smaller) of acc[i] and x[i], NaN from either.
+template <bool kMax>
+__attribute__((target_clones("avx512f", "default"))) void extremum_into(float* acc, const float* x,
+                                                                        int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float a = acc[i], b = x[i];
+    const bool keep = (kMax ? a > b : a < b) || a != a;
+    acc[i] = keep ? a : b;
+  }
+}
+
+// Max or Min over inputs of the output's shape, plain, parallel over equal slices.
+class ExtremumKernel final : public kernels::Kernel {
+ public:
+  ExtremumKernel(bool max, int64_t count) : max_(max), count_(count) {}
+  void run(ops::KernelContext& ctx) override {
+    float* y = ctx.output(0).data<float>();
+    const int threads = static_cast<int>(
+        std::clamp<int64_t>(count_ / min_floats_per_thread(), 1, int64_t{num_threads()}));
+    parallel_split(threads, count_, [&](int64_t begin, int64_t end) {
+      std::copy(ctx.input(0).data<float>() + begin, ctx.input(0).data<float>() + end, y + begin);
+      for (size_t i = 1; i < ctx.num_inputs(); ++i) {
+        const float* x = ctx.input(i).data<float>() + begin;
+        if (max_)
+          extremum_into<true>(y + begin, x, end - begin);
+        else
+          extremum_into<false>(y + begin, x, end - begin);
+      }
+    });
+  }
+  std::string impl() const override { return "loop:extremum"; }
+
+ private:
+  bool max_;
+  int64_t count_;
+};
+
+std::unique_ptr<kernels::Kernel> extremum(const Build& b, bool max) {
+  const size_t n = b.view.inputs.size();
+  if (n < 2) decline("one input (a copy) not implemented");
+  for (size_t i = 0; i < n; ++i) {
+    if (!b.has_input(i)) decline("an omitted input");
+    if (b.in_shape(i) != b.out_shape(0)) decline("a broadcasting input not implemented");
+  }
+  return std::make_unique<ExtremumKernel>(max, shape_numel(b.out_shape(0)));
+}
+
 }  // namespace
+
+std::unique_ptr<kernels::Kernel> make_max(const Build& b) {
+  return extremum(b, true);
+}
+std::unique_ptr<kernels::Kernel> make_min(const Build& b) {
+  return extremum(b, false);
+}
 
 std::unique_ptr<kernels::Kernel> make_sum(const Build& b) {
   return variadic(b, dnnl::algorithm::binary_add, false);
