@@ -103,6 +103,7 @@ void print_plan(const ir::Graph& g, const InfoArgs& a, const runtime::SessionOpt
                     {"optimized", so.optimize},
                     {"native_layout_values", s.native_layout_values()},
                     {"concats_in_place", s.plan().concats_in_place},
+                    {"views", s.plan().views},
                     {"u8_values", s.quantized_values().size()},
                     {"qdq_pairs_folded", s.qdq_pairs_folded()},
                     {"qdq_notes", s.qdq_notes()},
@@ -177,6 +178,11 @@ void print_plan(const ir::Graph& g, const InfoArgs& a, const runtime::SessionOpt
         " %s B not copied per run)\n",
         s.plan().concats_in_place,
         with_commas(static_cast<int64_t>(s.plan().concat_bytes_not_copied)).c_str());
+  if (s.plan().views > 0)
+    std::printf(
+        "views     %zu data-movement steps elided (their outputs are their inputs' bytes:"
+        " %s B not copied per run)\n",
+        s.plan().views, with_commas(static_cast<int64_t>(s.plan().view_bytes_not_copied)).c_str());
   if (!s.quantized_values().empty())
     std::printf(
         "int8      %zu values pass as u8 between int8 kernels (requantized in the"

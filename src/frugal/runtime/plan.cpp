@@ -13,6 +13,7 @@
 #include "frugal/runtime/compile_stages.h"
 #include "frugal/runtime/memory_plan.h"
 #include "frugal/runtime/sum_in_place.h"
+#include "frugal/runtime/views.h"
 
 namespace frugal::runtime {
 namespace {
@@ -619,6 +620,7 @@ std::unique_ptr<Plan> compile(const ir::Graph& graph, SessionOptions options) {
   finish_builds(*p);
   clock.lap("finish_builds");
   plan_concat_in_place(*p);  // after the layouts: it places only values that stayed plain
+  plan_views(*p);            // before the sums in place: they must not write over a view
   plan_sum_in_place(*p);
   plan_memory_per_device(*p);
   clock.lap("memory");

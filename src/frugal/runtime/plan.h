@@ -16,6 +16,9 @@
 //   negotiate_layouts   native layouts between kernels that agree on them
 //   plan_concat_in_place  Concat inputs that stayed plain written straight into the
 //                       Concat's output
+//   plan_views          data movement that moves nothing (a Reshape of a plain value, a
+//                       Transpose into the order its input already has, a Split into
+//                       byte ranges): the output placed in its input's buffer, step elided
 //   plan_sum_in_place   a convolution's output over the residual operand it adds, where
 //                       that operand dies there
 //   plan_memory_per_device  one activation arena per device, offsets by lifetime
@@ -112,8 +115,9 @@ struct PlanStep {
   std::vector<int64_t> out_slots;   // -1 for omitted outputs
   std::vector<int64_t> free_after;  // slots whose last use is this step
   bool dynamic = false;
-  // A Concat whose inputs were written in place in its output (plan_concat_in_place):
-  // nothing left to do, its kernel is not run.
+  // A Concat whose inputs were written in place in its output (plan_concat_in_place), or
+  // a step whose outputs are views of its input (plan_views): nothing left to do, its
+  // kernel is not run.
   bool elided = false;
   int threads = 0;     // the calling thread's count while it runs (0: the session's)
   ir::Node copy_node;  // copy steps only
@@ -158,12 +162,15 @@ struct Plan {
   // Per planned slot: its buffer in the arena as a tensor of the value's type and shape,
   // made once so that binding a step's outputs at each run is a copy (no lookup by name).
   std::vector<Tensor> arena_views;
-  // Per slot: the slot whose buffer holds it and the byte offset there (plan_concat_in_place:
-  // the root Concat's own slot for the root, -1 for every value it did not place).
+  // Per slot: the slot whose buffer holds it and the byte offset there (plan_concat_in_place,
+  // plan_views, plan_sum_in_place: the root's own slot for the root, -1 for every value
+  // they did not place).
   std::vector<int64_t> home_slot;
   std::vector<size_t> home_offset;
   size_t concats_in_place = 0;         // Concat steps elided
   size_t concat_bytes_not_copied = 0;  // per run, by those steps
+  size_t views = 0;                    // steps elided by plan_views
+  size_t view_bytes_not_copied = 0;    // per run, by those steps
   size_t constant_bytes = 0;
 
   // The slot of value `name`, made on first use (-1 for an omitted value "").

@@ -5,27 +5,16 @@
 #include <string>
 
 #include "frugal/kernels/negotiation.h"
+#include "frugal/runtime/homes.h"
 
 namespace frugal::runtime {
 namespace {
 
-size_t buffer_bytes(const Plan& p, int64_t sl) {
-  if (p.native_bytes[sl]) return p.native_bytes[sl];
-  const auto& ti = p.info.at(p.slot_name[sl]);
-  return static_cast<size_t>(shape_numel(*ti.shape)) * dtype_size(ti.dtype);
-}
-
-// A value in the arena, written by a static step: what plan_memory_per_device places.
-bool in_arena(const Plan& p, const std::vector<int64_t>& producer, int64_t sl) {
-  if (sl < 0 || producer[sl] < 0 || p.is_output(sl) || p.constants[sl].defined()) return false;
-  const PlanStep& st = p.steps[producer[sl]];
-  const auto& ti = p.info.at(p.slot_name[sl]);
-  return !st.dynamic && ti.shape.has_value();
-}
-
 // The input slot whose buffer step `s`'s output may take, or -1: the kernel offers it, the
 // step is its last reader and reads it once, and both values are arena buffers of one size
-// on one device, neither placed by plan_concat_in_place (`ours`: homes made here).
+// on one device, neither placed by plan_concat_in_place nor sharing a buffer with a view
+// (plan_views, which runs before: a view read after this step would see the sum; `ours`:
+// homes made here).
 int64_t shared_input(const Plan& p, const std::vector<int64_t>& producer,
                      const std::vector<bool>& ours, size_t s) {
   const PlanStep& st = p.steps[s];
@@ -51,14 +40,8 @@ int64_t shared_input(const Plan& p, const std::vector<int64_t>& producer,
 void plan_sum_in_place(Plan& p) {
   const char* off = std::getenv("FRUGAL_NO_SUM_IN_PLACE");
   if (off && std::string(off) == "1") return;
-  if (p.home_slot.size() != p.slot_of.size()) {
-    p.home_slot.assign(p.slot_of.size(), -1);
-    p.home_offset.assign(p.slot_of.size(), 0);
-  }
-  std::vector<int64_t> producer(p.slot_of.size(), -1);
-  for (size_t s = 0; s < p.steps.size(); ++s)
-    for (int64_t sl : p.steps[s].out_slots)
-      if (sl >= 0) producer[sl] = static_cast<int64_t>(s);
+  ensure_homes(p);
+  const std::vector<int64_t> producer = producers(p);
   std::vector<bool> ours(p.slot_of.size(), false);
   for (size_t s = 0; s < p.steps.size(); ++s) {
     const int64_t in = shared_input(p, producer, ours, s);

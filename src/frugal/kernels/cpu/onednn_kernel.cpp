@@ -1,5 +1,6 @@
 #include "frugal/kernels/cpu/onednn_kernel.h"
 
+#include <algorithm>
 #include <atomic>
 #include <utility>
 
@@ -41,6 +42,29 @@ std::string layout_key(const dnnl::memory::desc& md) {
   return k;
 }
 
+std::optional<int64_t> byte_shift(const dnnl::memory::desc& from, const dnnl::memory::desc& to) {
+  const dnnl_memory_desc_t &a = from.data, &b = to.data;
+  if (a.data_type != b.data_type || a.ndims != b.ndims || a.format_kind != dnnl_blocked ||
+      b.format_kind != dnnl_blocked || a.extra.flags != 0 || b.extra.flags != 0)
+    return std::nullopt;
+  const dnnl_blocking_desc_t &ba = a.format_desc.blocking, &bb = b.format_desc.blocking;
+  if (ba.inner_nblks != bb.inner_nblks) return std::nullopt;
+  for (int i = 0; i < ba.inner_nblks; ++i)
+    if (ba.inner_blks[i] != bb.inner_blks[i] || ba.inner_idxs[i] != bb.inner_idxs[i])
+      return std::nullopt;
+  for (int d = 0; d < a.ndims; ++d) {
+    if (a.dims[d] != b.dims[d] || a.padded_dims[d] != b.padded_dims[d] ||
+        a.padded_offsets[d] != b.padded_offsets[d])
+      return std::nullopt;
+    dnnl_dim_t blocks = a.padded_dims[d];  // positions of the outer index along d
+    for (int i = 0; i < ba.inner_nblks; ++i)
+      if (ba.inner_idxs[i] == d) blocks /= ba.inner_blks[i];
+    if (blocks > 1 && ba.strides[d] != bb.strides[d]) return std::nullopt;
+  }
+  return (a.offset0 - b.offset0) *
+         static_cast<int64_t>(dnnl::memory::data_type_size(from.data_type()));
+}
+
 dnnl::primitive_attr scratchpad_attr() {
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
@@ -53,6 +77,18 @@ std::atomic<size_t> primitives_created{0};
 dnnl::primitive created(const dnnl::primitive_desc_base& pd) {
   ++primitives_created;
   return dnnl::primitive(pd.get());
+}
+
+// A reorder that only moves bytes: no scaling, no post-ops (a quantizing reorder computes).
+bool moves_only(const dnnl::primitive_desc_base& pd) {
+  if (pd.get_kind() != dnnl::primitive::kind::reorder) return false;
+  const dnnl::primitive_attr attr = pd.get_primitive_attr();
+  int mask = 0;
+  std::vector<float> scales;
+  attr.get_output_scales(mask, scales);
+  for (float sc : scales)
+    if (sc != 1.0f) return false;
+  return attr.get_post_ops().len() == 0;
 }
 }  // namespace
 
@@ -104,11 +140,17 @@ void OnednnKernel::add_reorder(const dnnl::memory& from, const dnnl::memory& to,
     args[DNNL_ARG_SCRATCHPAD] = s;
   }
   into.push_back({created(pd), std::move(args)});
+  into.back().moves_only = moves_only(pd);
 }
 
-void OnednnKernel::add_copy(const dnnl::memory& from, const dnnl::memory& to) {
+void OnednnKernel::add_copy(const dnnl::memory& from, const dnnl::memory& to, bool main) {
   add_reorder(from, to, steps_);
   steps_.back().copy = true;
+  if (main)
+    impl_ = std::string("onednn:") +
+            dnnl::reorder::primitive_desc(context_->engine(), from.get_desc(), context_->engine(),
+                                          to.get_desc(), scratchpad_attr())
+                .impl_info_str();
 }
 
 namespace {
@@ -175,6 +217,7 @@ void OnednnKernel::add_step(const dnnl::primitive_desc_base& pd, dnnl::primitive
     args[DNNL_ARG_SCRATCHPAD] = s;
   }
   steps_.push_back({std::move(prim), std::move(args)});
+  steps_.back().moves_only = moves_only(pd);
   if (main) impl_ = std::string("onednn:") + pd.impl_info_str();
 }
 
@@ -247,6 +290,85 @@ void OnednnKernel::adopt_native_input(size_t index) {
   FRUGAL_CHECK(c != nullptr, "no native layout to adopt for this input");
   steps_[c->step].enabled = false;
   inputs_[c->binding].mem = c->native;
+}
+
+}  // namespace frugal::kernels::cpu
+
+namespace frugal::kernels::cpu {
+
+std::pair<dnnl::memory, size_t> OnednnKernel::underlying(const dnnl::memory& m) const {
+  std::pair<dnnl::memory, size_t> at{m, 0};
+  for (bool found = true; found;) {
+    found = false;
+    for (const auto& v : views_)
+      if (v.view.get() == at.first.get()) {
+        at = {v.base, at.second + v.bytes};
+        found = true;
+        break;
+      }
+  }
+  return at;
+}
+
+std::optional<kernels::InputBytes> OnednnKernel::output_view(size_t index) const {
+  const dnnl::memory* out = nullptr;
+  for (const auto& b : outputs_)
+    if (b.index == index) {
+      if (out) return std::nullopt;
+      out = &b.mem;
+    }
+  if (!out) return std::nullopt;
+  const Step* writer = nullptr;
+  for (const auto* list : {&steps_, &tail_})
+    for (const Step& s : *list) {
+      if (!s.enabled) continue;
+      if (!s.moves_only) return std::nullopt;
+      const auto [to, at] = underlying(s.args.at(DNNL_ARG_TO));
+      if (to.get() != out->get()) continue;
+      if (writer || at != 0 ||
+          s.args.at(DNNL_ARG_TO).get_desc().get_size() != out->get_desc().get_size())
+        return std::nullopt;
+      writer = &s;
+    }
+  if (!writer) return std::nullopt;
+  const dnnl::memory& src = writer->args.at(DNNL_ARG_FROM);
+  const auto [from, from_at] = underlying(src);
+  const auto shift = byte_shift(src.get_desc(), writer->args.at(DNNL_ARG_TO).get_desc());
+  if (!shift || static_cast<int64_t>(from_at) + *shift < 0) return std::nullopt;
+  for (const auto& b : inputs_)
+    if (b.mem.get() == from.get())
+      return kernels::InputBytes{b.index,
+                                 static_cast<size_t>(static_cast<int64_t>(from_at) + *shift)};
+  return std::nullopt;
+}
+
+void OnednnKernel::finish_build() {
+  for (const auto& c : conversions_) {
+    if (!c.output || !tail_[c.step].enabled) continue;
+    // The steps touching the native buffer: only a whole copy into it qualifies (a
+    // convolution accumulating onto a copied addend, say, does not).
+    std::vector<Step*> touching;
+    for (auto& s : steps_)
+      for (const auto& [arg, m] : s.args)
+        if (s.enabled && arg != DNNL_ARG_SCRATCHPAD &&
+            underlying(m).first.get() == c.native.get()) {
+          touching.push_back(&s);
+          break;
+        }
+    if (touching.size() != 1) continue;
+    // ... from an input (no step writes it, so the conversion at the end reads the same).
+    Step& s = *touching[0];
+    if (!s.copy) continue;
+    const dnnl::memory from = underlying(s.args.at(DNNL_ARG_FROM)).first;
+    const bool from_input = std::any_of(inputs_.begin(), inputs_.end(), [&](const Binding& b) {
+      return b.mem.get() == from.get();
+    });
+    if (from_input && s.args.at(DNNL_ARG_TO).get() == c.native.get() &&
+        s.args.at(DNNL_ARG_FROM).get_desc() == c.md) {
+      tail_[c.step].args[DNNL_ARG_FROM] = s.args.at(DNNL_ARG_FROM);
+      s.enabled = false;
+    }
+  }
 }
 
 }  // namespace frugal::kernels::cpu

@@ -10,10 +10,13 @@
 // producer's native layout).
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include <oneapi/dnnl/dnnl.hpp>
@@ -21,6 +24,8 @@
 #include "frugal/core/tensor.h"
 #include "frugal/kernels/backend.h"
 #include "frugal/kernels/cpu/layout.h"
+#include "frugal/kernels/deferred_build.h"
+#include "frugal/kernels/views.h"
 
 namespace frugal::kernels::cpu {
 
@@ -63,9 +68,17 @@ using Args = std::unordered_map<int, dnnl::memory>;
 // A key equal for two descriptors exactly when they place the same bytes the same way.
 std::string layout_key(const dnnl::memory::desc& md);
 
+// Where each element of `from` lies in bytes minus where `to` places it, when that is the
+// same for every element (a copy from one to the other then moves every byte onto its own
+// place, shifted by this): dimensions of one element or one block may have any stride.
+// nullopt when the two place elements differently, or are not plain strided or blocked.
+std::optional<int64_t> byte_shift(const dnnl::memory::desc& from, const dnnl::memory::desc& to);
+
 class OnednnKernel final : public kernels::Kernel,
                            public LayoutNegotiable,
-                           public kernels::OutputOverInput {
+                           public kernels::OutputOverInput,
+                           public kernels::OutputAsView,
+                           public kernels::DeferredBuild {
  public:
   // kProbe: the kernel is only described (primitive descriptors, the layouts it reads and
   // writes, its conversions), to answer the Session's negotiation: no primitive is created
@@ -90,8 +103,9 @@ class OnednnKernel final : public kernels::Kernel,
   dnnl::memory constant_as(const Tensor& value, const dnnl::memory::desc& boundary,
                            const dnnl::memory::desc& wanted);
   // A step copying `from` into `to` (same dims, any layouts), run in order with the others;
-  // skipped in a run where both are the same buffer in the same layout.
-  void add_copy(const dnnl::memory& from, const dnnl::memory& to);
+  // skipped in a run where both are the same buffer in the same layout. `main`: it names
+  // the implementation this kernel reports.
+  void add_copy(const dnnl::memory& from, const dnnl::memory& to, bool main = false);
   // Input `index` is read only by a copy into output 0 (add_copy) before anything writes it.
   void allow_output_over_input(size_t index) { output_over_input_ = index; }
   std::optional<size_t> output_over_input() const override { return output_over_input_; }
@@ -126,6 +140,15 @@ class OnednnKernel final : public kernels::Kernel,
   void adopt_native_output(size_t index) override;
   void adopt_native_input(size_t index) override;
 
+  // Output `index` as the bytes of an input: the only enabled step writing it is a reorder
+  // that moves bytes only (no scales, no post-ops) straight from an input's binding, and
+  // every byte lands where it was (byte_shift); every other enabled step moves bytes too.
+  std::optional<kernels::InputBytes> output_view(size_t index) const override;
+  // After the negotiation: an output left plain whose native buffer is only a copy of an
+  // input in that same layout (a Transpose offering its input's memory order, in case the
+  // reader keeps it) is converted to plain straight from that input; the copy goes.
+  void finish_build() override;
+
  private:
   struct Binding {
     size_t index;
@@ -137,6 +160,7 @@ class OnednnKernel final : public kernels::Kernel,
     bool enabled = true;
     std::function<void()> fn;  // runs instead of prim when set
     bool copy = false;         // add_copy's: a no-op when source and destination coincide
+    bool moves_only = false;   // a reorder without scales or post-ops: it only moves bytes
   };
   // A reorder between a boundary binding and the primitive's own layout.
   struct Conversion {
@@ -148,6 +172,8 @@ class OnednnKernel final : public kernels::Kernel,
     dnnl::memory::desc md;  // native's
   };
   const Conversion* conversion(bool output, size_t index) const;
+  // The memory whose buffer `m` is (through views_), and the byte offset of `m` in it.
+  std::pair<dnnl::memory, size_t> underlying(const dnnl::memory& m) const;
   void add_reorder(const dnnl::memory& from, const dnnl::memory& to, std::vector<Step>& into);
 
   std::shared_ptr<Context> context_;

@@ -132,11 +132,29 @@ std::unique_ptr<kernels::Kernel> make_transpose(const Build& b) {
 
   // In a producer's strided layout (nhwc, or a reshape of it), y is written with its axes
   // in the same memory order by position, so that a channel shuffle
-  // (N,g,C/g,H,W) -> (N,C/g,g,H,W) of an nhwc tensor reshapes back to nhwc.
+  // (N,g,C/g,H,W) -> (N,C/g,g,H,W) of an nhwc tensor reshapes back to nhwc; unless that
+  // layout already is plain y (nhwc, perm (0,2,3,1)): then nothing moves (views.h).
   const dnnl::memory::desc* hint = b.hint(0);
-  std::optional<dnnl::memory::desc> out_native = hint ? same_order(*hint, y) : std::nullopt;
+  const bool hint_is_plain_y = hint && byte_shift(*hint, as_input_axes(out_plain)) == 0;
+  std::optional<dnnl::memory::desc> out_native =
+      hint && !hint_is_plain_y ? same_order(*hint, y) : std::nullopt;
   auto k = std::make_unique<OnednnKernel>(b.context);
   Args args;
+  if (!hint) {
+    // A plain input: y in the input's memory order (NHWC -> perm (0,3,1,2) gives nhwc),
+    // kept when the readers want that layout (a convolution, then nothing moves), else
+    // converted to plain y straight from the input (OnednnKernel::finish_build).
+    const auto* in_strides = in_plain.data.format_desc.blocking.strides;
+    dnnl::memory::dims strides(y.size());
+    for (size_t j = 0; j < perm.size(); ++j) strides[j] = in_strides[perm[j]];
+    const dnnl::memory::desc in_order(y, dt::f32, strides);
+    if (in_order != out_plain) {
+      const dnnl::memory bound = k->bind_input(0, in_plain);
+      k->add_copy(k->view_of(bound, in_order), k->output_as(0, out_plain, in_order), true);
+      k->add_note("its input's memory order where the reader keeps it");
+      return k;
+    }
+  }
   if (out_native) {
     const dnnl::memory::desc to = as_input_axes(*out_native);
     dnnl::reorder::primitive_desc pd(eng, *hint, eng, to, scratchpad_attr());
