@@ -108,6 +108,14 @@ Planned expect_views_exact(const Built& b, const std::string& what, bool optimiz
   return first;
 }
 
+// Which layouts oneDNN's convolutions choose depends on the ISA: the counts of views
+// below are those of AVX-512 (nhwc at 96 channels), as on this project's machines.
+bool has_avx512() {
+  return __builtin_cpu_supports("avx512f");
+}
+constexpr const char* kNoAvx512 =
+    "no AVX-512: oneDNN's convolutions may not keep nhwc; only the outputs were checked";
+
 // ConvNeXt's block: a convolution (nhwc or blocked), a permute to channels-last around an
 // elementwise middle (its LayerNorm and Linear layers), a permute back, a per-channel
 // scale and the residual Add, then the next convolution.
@@ -139,12 +147,13 @@ TEST(CpuViews, PermutesAroundAChannelsLastBlockMoveNothing) {
       const Planned r = expect_views_exact(channels_last_block(n, c, 6), what);
       // Where the convolutions keep channels last (96 channels: nhwc, as in ConvNeXt), both
       // permutes are views; blocked layouts (8, 16) are not one order of the dims.
-      if (c == 96) {
+      if (c == 96 && has_avx512()) {
         EXPECT_EQ(r.views, 2u) << what;
         EXPECT_EQ(r.impl("to_last").rfind("view", 0), 0u) << what << ": " << r.impl("to_last");
         EXPECT_EQ(r.impl("to_first").rfind("view", 0), 0u) << what << ": " << r.impl("to_first");
       }
     }
+  if (!has_avx512()) GTEST_SKIP() << kNoAvx512;
 }
 
 // a = Relu(x); v1 = Reshape(a) and v2 = Reshape(v1) (a view of a view); a is read again
@@ -232,6 +241,7 @@ TEST(CpuViews, SumsInPlaceNeverWriteOverALiveView) {
     b.g.validate_and_sort();
     const std::string what = "batch " + std::to_string(n);
     const Planned r = expect_views_exact(b, what);
+    if (!has_avx512()) GTEST_SKIP() << kNoAvx512;
     for (const char* v : {"v", "st", "t"})
       EXPECT_EQ(r.impl(v).rfind("view", 0), 0u) << what << " " << v << ": " << r.impl(v);
     for (const char* c : {"conv", "conv2"})
