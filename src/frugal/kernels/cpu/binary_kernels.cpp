@@ -15,7 +15,6 @@
 
 #include "frugal/kernels/cpu/binary_popcount.h"
 #include "frugal/kernels/cpu/factories.h"
-#include "frugal/kernels/cpu/sparse_kernels.h"
 #include "frugal/kernels/cpu/threads.h"
 #include "frugal/ops/binary_layer.h"
 #include "frugal/ops/conv_geometry.h"
@@ -110,7 +109,7 @@ void parallel_items(int64_t items, const Job& job) {
     int64_t items;
   } ctx{&job, items};
   const int threads = static_cast<int>(std::min<int64_t>(num_threads(), items));
-  sparse_parallel(
+  parallel_run(
       threads,
       [](void* d, int t, int T) {
         const auto* c = static_cast<const Ctx*>(d);

@@ -9,7 +9,6 @@
 
 #include "frugal/kernels/circulant_fft.h"
 #include "frugal/kernels/cpu/factories.h"
-#include "frugal/kernels/cpu/sparse_kernels.h"
 #include "frugal/kernels/cpu/threads.h"
 
 namespace frugal::kernels::cpu {
@@ -34,7 +33,7 @@ class CirculantKernel final : public kernels::Kernel {
       for (auto& f : ffts_) f->set_weights(ctx.input(1).data<float>());
     float* y = ctx.output(0).data<float>();
     Slices job{this, rows_.x_rows(ctx.input(0).data<float>()), rows_.y_rows(y), rows_.rows()};
-    sparse_parallel(
+    parallel_run(
         static_cast<int>(threads),
         [](void* d, int t, int T) {
           const auto* j = static_cast<const Slices*>(d);

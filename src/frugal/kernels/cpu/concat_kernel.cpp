@@ -7,7 +7,6 @@
 #include <string>
 
 #include "frugal/kernels/cpu/concat.h"
-#include "frugal/kernels/cpu/sparse_kernels.h"
 #include "frugal/kernels/cpu/threads.h"
 
 namespace frugal::kernels::cpu {

@@ -15,7 +15,6 @@
 
 #include "frugal/kernels/cpu/depthwise.h"
 #include "frugal/kernels/cpu/own_loop.h"
-#include "frugal/kernels/cpu/sparse_kernels.h"
 #include "frugal/kernels/cpu/threads.h"
 
 namespace frugal::kernels::cpu {

@@ -9,7 +9,6 @@
 #include <cstring>
 
 #include "frugal/kernels/cpu/depthwise.h"
-#include "frugal/kernels/cpu/sparse_kernels.h"
 #include "frugal/kernels/cpu/squeeze_excite.h"
 #include "frugal/kernels/cpu/threads.h"
 

@@ -7,7 +7,6 @@
 #include <cmath>
 
 #include "frugal/kernels/cpu/resize_factories.h"
-#include "frugal/kernels/cpu/sparse_kernels.h"
 #include "frugal/kernels/cpu/threads.h"
 
 namespace frugal::kernels::cpu {

@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "frugal/kernels/cpu/data_movement_factories.h"
-#include "frugal/kernels/cpu/sparse_kernels.h"
 #include "frugal/kernels/cpu/threads.h"
 #include "frugal/ops/data_movement.h"
 #include "frugal/ops/pad_plan.h"

@@ -25,7 +25,6 @@
 #include "frugal/kernels/cpu/layout.h"
 #include "frugal/kernels/cpu/onednn_kernel.h"
 #include "frugal/kernels/cpu/resize_factories.h"
-#include "frugal/kernels/cpu/sparse_kernels.h"
 #include "frugal/kernels/cpu/threads.h"
 #include "frugal/ops/resize.h"
 

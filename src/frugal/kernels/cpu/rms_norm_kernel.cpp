@@ -9,7 +9,6 @@
 #include <vector>
 
 #include "frugal/kernels/cpu/rms_norm.h"
-#include "frugal/kernels/cpu/sparse_kernels.h"
 #include "frugal/kernels/cpu/threads.h"
 #include "frugal/ops/elementwise.h"
 

@@ -18,7 +18,6 @@
 #include "frugal/kernels/cpu/channels_last.h"
 #include "frugal/kernels/cpu/factories.h"
 #include "frugal/kernels/cpu/post_ops.h"
-#include "frugal/kernels/cpu/sparse_kernels.h"
 #include "frugal/kernels/cpu/threads.h"
 
 namespace frugal::kernels::cpu {
@@ -46,7 +45,7 @@ class ScaleShiftKernel final : public kernels::Kernel, public ChannelsLastIo {
     const int64_t units = pass.units();
     const int64_t by_size = std::max<int64_t>(1, shape_numel(x_) / min_floats_per_thread());
     const int threads = static_cast<int>(std::min({int64_t{num_threads()}, units, by_size}));
-    sparse_parallel(
+    parallel_run(
         threads,
         [](void* d, int t, int T) {
           const auto* p = static_cast<const Pass*>(d);

@@ -9,7 +9,6 @@
 #include <vector>
 
 #include "frugal/kernels/cpu/data_movement_factories.h"
-#include "frugal/kernels/cpu/sparse_kernels.h"
 #include "frugal/kernels/cpu/threads.h"
 #include "frugal/ops/slice_plan.h"
 

@@ -1,7 +1,5 @@
 #include "frugal/kernels/cpu/sparse_kernels.h"
 
-#include <dlfcn.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -12,46 +10,6 @@
 #include "frugal/ops/conv_geometry.h"
 
 namespace frugal::kernels::cpu {
-
-// ---- threads: the OpenMP pool oneDNN uses (looked up at run time, as threads.cpp does) ----
-
-namespace {
-
-using GompParallel = void (*)(void (*)(void*), void*, unsigned, unsigned);
-using OmpInt = int (*)();
-
-struct OmpApi {
-  GompParallel parallel = nullptr;
-  OmpInt thread_num = nullptr, num_threads = nullptr;
-};
-const OmpApi& omp_api() {
-  static const OmpApi api{reinterpret_cast<GompParallel>(dlsym(RTLD_DEFAULT, "GOMP_parallel")),
-                          reinterpret_cast<OmpInt>(dlsym(RTLD_DEFAULT, "omp_get_thread_num")),
-                          reinterpret_cast<OmpInt>(dlsym(RTLD_DEFAULT, "omp_get_num_threads"))};
-  return api;
-}
-
-struct Trampoline {
-  void (*fn)(void*, int, int);
-  void* data;
-};
-void trampoline(void* p) {
-  const auto* t = static_cast<const Trampoline*>(p);
-  t->fn(t->data, omp_api().thread_num(), omp_api().num_threads());
-}
-
-}  // namespace
-
-void sparse_parallel(int threads, void (*fn)(void*, int, int), void* data) {
-  const OmpApi& api = omp_api();
-  threads = std::min(threads, num_threads());
-  if (threads <= 1 || !api.parallel || !api.thread_num || !api.num_threads) {
-    fn(data, 0, 1);
-    return;
-  }
-  Trampoline t{fn, data};
-  api.parallel(trampoline, &t, static_cast<unsigned>(threads), 0);
-}
 
 namespace {
 
@@ -106,7 +64,7 @@ void run_product(Product p, int threads) {
     sparse_matmul(p.isa, a, p.r0, p.r1, p.b, p.ldb, p.cols, p.c, p.ldc, p.bias);
     return;
   }
-  sparse_parallel(
+  parallel_run(
       threads,
       [](void* d, int t, int T) {
         const Product& q = *static_cast<const Product*>(d);
@@ -325,7 +283,7 @@ class SparseConvKernel final : public SparseKernel {
     const int threads = num_threads();
     if (by_jobs() && threads > 1) {
       Jobs jobs{this, x, y, std::min(threads, std::max(slots_, 1))};
-      sparse_parallel(jobs.threads, run_jobs, &jobs);
+      parallel_run(jobs.threads, run_jobs, &jobs);
     } else {
       for (int64_t n = 0; n < g_.batch; ++n)
         for (int64_t grp = 0; grp < g_.group; ++grp) run_one(x, y, n, grp, 0, threads);
@@ -363,7 +321,7 @@ class SparseConvKernel final : public SparseKernel {
         float* out;
       } u{&g, xg, cols};
       if (threads > 1 && g.k() * g.p() >= kMinParallelWork) {
-        sparse_parallel(
+        parallel_run(
             threads,
             [](void* d, int t, int T) {
               const Unfold& u = *static_cast<const Unfold*>(d);

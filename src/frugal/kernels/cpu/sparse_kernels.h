@@ -27,25 +27,4 @@ struct SparseDecline {
 std::unique_ptr<kernels::Kernel> make_sparse(const Build& b, const SparseSetting& setting,
                                              SparseDecline& declined);
 
-// Runs `fn(t, T)` on T = min(threads, num_threads()) threads of the cpu backend's
-// OpenMP pool (t = 0 .. T-1); on the calling thread when T == 1.
-void sparse_parallel(int threads, void (*fn)(void*, int, int), void* data);
-
-// Splits the items [0, count) evenly over sparse_parallel's threads: fn(begin, end) once
-// on each.
-template <typename F>
-void parallel_split(int threads, int64_t count, const F& fn) {
-  struct Job {
-    const F* fn;
-    int64_t count;
-  } job{&fn, count};
-  sparse_parallel(
-      threads,
-      [](void* data, int t, int T) {
-        const Job& j = *static_cast<const Job*>(data);
-        (*j.fn)(j.count * t / T, j.count * (t + 1) / T);
-      },
-      &job);
-}
-
 }  // namespace frugal::kernels::cpu

@@ -9,7 +9,6 @@
 
 #include "frugal/kernels/cpu/channels_last.h"
 #include "frugal/kernels/cpu/depthwise.h"
-#include "frugal/kernels/cpu/sparse_kernels.h"
 #include "frugal/kernels/cpu/squeeze_excite.h"
 #include "frugal/kernels/cpu/squeeze_excite_loops.h"
 #include "frugal/kernels/cpu/threads.h"

@@ -4,6 +4,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
@@ -29,7 +30,47 @@ Fn openmp_symbol(const char* name) {
   return reinterpret_cast<Fn>(sym);
 }
 
+// Null where the runtime lacks it (a oneDNN built on another threading runtime).
+template <typename Fn>
+Fn optional_openmp_symbol(const char* name) {
+  return reinterpret_cast<Fn>(dlsym(RTLD_DEFAULT, name));
+}
+
+struct OpenMpTeam {
+  void (*parallel)(void (*)(void*), void*, unsigned, unsigned) = nullptr;
+  int (*thread_num)() = nullptr;
+  int (*team_size)() = nullptr;
+  bool loaded() const { return parallel && thread_num && team_size; }
+};
+const OpenMpTeam& openmp_team() {
+  static const OpenMpTeam team{
+      optional_openmp_symbol<void (*)(void (*)(void*), void*, unsigned, unsigned)>("GOMP_parallel"),
+      optional_openmp_symbol<int (*)()>("omp_get_thread_num"),
+      optional_openmp_symbol<int (*)()>("omp_get_num_threads")};
+  return team;
+}
+
+struct Trampoline {
+  void (*fn)(void*, int, int);
+  void* data;
+};
+void trampoline(void* p) {
+  const auto* t = static_cast<const Trampoline*>(p);
+  t->fn(t->data, openmp_team().thread_num(), openmp_team().team_size());
+}
+
 }  // namespace
+
+void parallel_run(int threads, void (*fn)(void*, int, int), void* data) {
+  const OpenMpTeam& team = openmp_team();
+  threads = std::min(threads, num_threads());
+  if (threads <= 1 || !team.loaded()) {
+    fn(data, 0, 1);
+    return;
+  }
+  Trampoline t{fn, data};
+  team.parallel(trampoline, &t, static_cast<unsigned>(threads), 0);
+}
 
 void set_num_threads(int n) {
   if (n < 1) throw UserError("--threads: " + std::to_string(n) + " must be at least 1");

@@ -27,4 +27,26 @@ int64_t min_floats_per_thread();
 // (kernels::ThreadControl::awake_us), from the environment the OpenMP runtime read.
 double awake_us();
 
+// Runs `fn(data, t, T)` on T = min(threads, num_threads()) threads of the OpenMP pool that
+// oneDNN uses (t = 0 .. T-1), the backend's own loops' way to share the cores; on the
+// calling thread when T == 1 (or no OpenMP runtime is loaded).
+void parallel_run(int threads, void (*fn)(void*, int, int), void* data);
+
+// Splits the items [0, count) evenly over parallel_run's threads: fn(begin, end) once on
+// each.
+template <typename F>
+void parallel_split(int threads, int64_t count, const F& fn) {
+  struct Job {
+    const F* fn;
+    int64_t count;
+  } job{&fn, count};
+  parallel_run(
+      threads,
+      [](void* data, int t, int T) {
+        const Job& j = *static_cast<const Job*>(data);
+        (*j.fn)(j.count * t / T, j.count * (t + 1) / T);
+      },
+      &job);
+}
+
 }  // namespace frugal::kernels::cpu
