@@ -449,7 +449,6 @@ void negotiate_quantized(Plan& p) {
       p.quantized_values[p.slot_name[sl]] = agreed->quant;
     }
   }
-  for (size_t s = 0; s < p.steps.size(); ++s) p.assignments[s].impl = p.steps[s].kernel->impl();
 }
 
 // Values that flow only between kernels able to keep the producer's native layout stay in
@@ -489,6 +488,9 @@ void negotiate_layouts(Plan& p) {
 void finish_builds(Plan& p) {
   for (size_t s = 0; s < p.steps.size(); ++s)
     if (auto* k = negotiable<kernels::DeferredBuild>(p, s)) k->finish_build();
+  // The kernels' names now that every negotiation has settled (a kernel may name the
+  // quantized values or the layouts it adopted).
+  for (size_t s = 0; s < p.steps.size(); ++s) p.assignments[s].impl = p.steps[s].kernel->impl();
 }
 
 // The leading dimension of the first graph input, as planned: the batch an arena was sized

@@ -316,7 +316,8 @@ void Session::run_step(size_t s, kernels::ThreadScope& scope) {
   ops::KernelContext& kctx = state_->contexts[s];
   scope.set(st.threads > 0 ? st.threads : p.options.threads);
   const QueuedDevice* queue = queues_->steps[s].queue;
-  // An elided Concat's inputs were written in place (plan_concat_in_place): nothing to run.
+  // An elided step has nothing to move: a Concat whose inputs were written in place
+  // (plan_concat_in_place), a view of its input (plan_views).
   if (!observer_) {
     if (!st.elided) st.kernel->run(kctx);
     return;
