@@ -165,6 +165,24 @@ std::string attend(Writer& w, const Config& c, const std::string& p, const std::
   return w.linear(p + proj, merged, c.hidden, c.hidden);
 }
 
+// int64 inputs [N, seq] named `names`, and the sum of the word embedding of input_ids
+// (table `words` x hidden) and the learned position embedding (`positions`, 512 or 1024 rows)
+// of the positions 0 .. seq-1, as Hugging Face's text models begin.
+std::string text_inputs_and_embeddings(Writer& w, const Config& c,
+                                       const std::vector<std::string>& names,
+                                       const std::string& words, const std::string& positions,
+                                       int64_t position_rows, float position_std) {
+  for (const auto& name : names)
+    w.graph().inputs.push_back(
+        ir::ValueInfo{name, DType::kI64, std::vector<ir::Dim>{{-1, "N"}, {c.seq, ""}}});
+  std::vector<int64_t> ids(c.seq);
+  for (int64_t i = 0; i < c.seq; ++i) ids[i] = i;
+  return w.node("Add",
+                {w.node("Gather", {w.random(words, {c.vocab, c.hidden}, 0.02f), "input_ids"}),
+                 w.node("Gather", {w.random(positions, {position_rows, c.hidden}, position_std),
+                                   w.ints("position_ids", ids, Shape{1, c.seq})})});
+}
+
 std::string attention(Writer& w, const Config& c, const std::string& p, const std::string& x) {
   const int64_t d = c.hidden / c.heads;
   const std::string qkv = w.linear(p + ".in_proj", x, c.hidden, 3 * c.hidden);
@@ -287,17 +305,9 @@ ir::Graph build_distilbert(const Config& c) {
   Writer w(c);
   ir::Graph& g = w.graph();
   g.name = "distilbert";
-  for (const char* name : {"input_ids", "attention_mask"})
-    g.inputs.push_back(
-        ir::ValueInfo{name, DType::kI64, std::vector<ir::Dim>{{-1, "N"}, {c.seq, ""}}});
-  std::vector<int64_t> positions(c.seq);
-  for (int64_t i = 0; i < c.seq; ++i) positions[i] = i;
-  std::string x = w.node(
-      "Add",
-      {w.node("Gather", {w.random("embeddings.word_embeddings.weight", {c.vocab, c.hidden}, 0.02f),
-                         "input_ids"}),
-       w.node("Gather", {w.random("embeddings.position_embeddings.weight", {512, c.hidden}, 0.02f),
-                         w.ints("position_ids", positions, Shape{1, c.seq})})});
+  std::string x = text_inputs_and_embeddings(w, c, {"input_ids", "attention_mask"},
+                                             "embeddings.word_embeddings.weight",
+                                             "embeddings.position_embeddings.weight", 512, 0.02f);
   x = w.layer_norm("embeddings.LayerNorm", x);
   g.initializers["zero_i64"] = Tensor::from_vector<int64_t>({}, {0});
   const std::string pad = w.node("Equal", {"attention_mask", "zero_i64"});
@@ -393,14 +403,8 @@ ir::Graph build_gpt2(const Config& c) {
   Writer w(c);
   ir::Graph& g = w.graph();
   g.name = "gpt2";
-  g.inputs.push_back(
-      ir::ValueInfo{"input_ids", DType::kI64, std::vector<ir::Dim>{{-1, "N"}, {c.seq, ""}}});
-  std::vector<int64_t> positions(c.seq);
-  for (int64_t i = 0; i < c.seq; ++i) positions[i] = i;
-  std::string x = w.node(
-      "Add", {w.node("Gather", {w.random("wte.weight", {c.vocab, c.hidden}, 0.02f), "input_ids"}),
-              w.node("Gather", {w.random("wpe.weight", {1024, c.hidden}, 0.01f),
-                                w.ints("position_ids", positions, Shape{1, c.seq})})});
+  std::string x =
+      text_inputs_and_embeddings(w, c, {"input_ids"}, "wte.weight", "wpe.weight", 1024, 0.01f);
   // The module's causal buffer sliced to the sequence (torch folds the Slice): 1 x 1 x T x T.
   Tensor causal(DType::kBool, {1, 1, c.seq, c.seq});
   for (int64_t i = 0; i < c.seq; ++i)

@@ -11,33 +11,42 @@ namespace {
 
 constexpr double kTol = 1e-4;
 
-}  // namespace
-
-// Rank 2 to 4 x every axis x Scale (full, broadcast with 1s, leading-1 free) x B present
-// or omitted x epsilon; values offset so that the mean matters.
-TEST(CpuLayerNorm, MatchesRefOverShapesAndAxes) {
-  const std::vector<Shape> shapes = {{4, 33}, {2, 7, 768}, {1, 5, 6, 17}, {3, 197, 64}};
+// The normalizations' matrix: ranks 2 to 4 (`shapes`) x every axis x three Scale forms
+// (0: the normalized shape; 1: a broadcast 1 first; 2: the last dimension only); `run`
+// gets the input shape, the axis, the Scale's shape and a running case index (a seed).
+template <typename Run>
+void for_each_norm_case(const std::vector<Shape>& shapes, const Run& run) {
   int index = 0;
   for (const Shape& x : shapes)
     for (int64_t axis = -1; axis >= -static_cast<int64_t>(x.size()); --axis) {
       const Shape normalized(x.end() + axis, x.end());
       for (int form = 0; form < 3; ++form) {
-        ++index;
-        // 0: Scale of the normalized shape; 1: Scale with a broadcast 1 first; 2: last dim only.
         Shape scale = normalized;
         if (form == 1) scale[0] = 1;
         if (form == 2) scale = {normalized.back()};
-        std::vector<Operand> ops{input("x", uniform_tensor(x, index, 2.0f, 5.0f)),
-                                 constant("s", random_tensor(scale, index + 1))};
-        if (index % 2) ops.push_back(constant("b", random_tensor(scale, index + 2)));
-        const float eps = index % 3 ? 1e-5f : 1e-2f;
-        const std::string label = "x " + shape_str(x) + " axis " + std::to_string(axis) +
-                                  " scale " + shape_str(scale) + (index % 2 ? " bias" : "");
-        expect_matches_ref(
-            one_node("LayerNormalization", ops, {{"axis", attr(axis)}, {"epsilon", attr(eps)}}),
-            kTol, "cpu", label);
+        run(x, axis, scale, ++index);
       }
     }
+}
+
+}  // namespace
+
+// Rank 2 to 4 x every axis x Scale (full, broadcast with 1s, leading-1 free) x B present
+// or omitted x epsilon; values offset so that the mean matters.
+TEST(CpuLayerNorm, MatchesRefOverShapesAndAxes) {
+  for_each_norm_case({{4, 33}, {2, 7, 768}, {1, 5, 6, 17}, {3, 197, 64}},
+                     [](const Shape& x, int64_t axis, const Shape& scale, int index) {
+                       std::vector<Operand> ops{input("x", uniform_tensor(x, index, 2.0f, 5.0f)),
+                                                constant("s", random_tensor(scale, index + 1))};
+                       if (index % 2) ops.push_back(constant("b", random_tensor(scale, index + 2)));
+                       const float eps = index % 3 ? 1e-5f : 1e-2f;
+                       const std::string label = "x " + shape_str(x) + " axis " +
+                                                 std::to_string(axis) + " scale " +
+                                                 shape_str(scale) + (index % 2 ? " bias" : "");
+                       expect_matches_ref(one_node("LayerNormalization", ops,
+                                                   {{"axis", attr(axis)}, {"epsilon", attr(eps)}}),
+                                          kTol, "cpu", label);
+                     });
 }
 
 TEST(CpuLayerNorm, DeclinesWhatItDoesNotRun) {
@@ -151,16 +160,9 @@ TEST(CpuSqueeze, MatchesRef) {
 // x Scale forms x 1 and 2 threads, a NaN-poisoned arena; rows from 1 to 197 of sizes
 // around the 16-lane step (15, 16, 17, 33) and large (768).
 TEST(CpuRmsNorm, MatchesRefOverShapesAxesAndThreads) {
-  const std::vector<Shape> shapes = {{4, 33}, {2, 7, 768}, {1, 5, 6, 17}, {3, 197, 16}, {1, 15}};
-  int index = 0;
-  for (const Shape& x : shapes)
-    for (int64_t axis = -1; axis >= -static_cast<int64_t>(x.size()); --axis) {
-      const Shape normalized(x.end() + axis, x.end());
-      for (int form = 0; form < 3; ++form) {
-        ++index;
-        Shape scale = normalized;
-        if (form == 1) scale[0] = 1;
-        if (form == 2) scale = {normalized.back()};
+  for_each_norm_case(
+      {{4, 33}, {2, 7, 768}, {1, 5, 6, 17}, {3, 197, 16}, {1, 15}},
+      [](const Shape& x, int64_t axis, const Shape& scale, int index) {
         const OneNode t =
             one_node("RMSNormalization",
                      {input("x", uniform_tensor(x, index, -3.0f, 5.0f)),
@@ -174,8 +176,7 @@ TEST(CpuRmsNorm, MatchesRefOverShapesAxesAndThreads) {
           EXPECT_EQ(r.cpu->assignments().at(0).impl, "loop:rms_norm") << label;
           EXPECT_LE(relative_error(r.got.at(0), r.want.at(0)), kTol) << label;
         }
-      }
-    }
+      });
 }
 
 // A Scale fed at run time stays on ref, with the reason.
