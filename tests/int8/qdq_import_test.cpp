@@ -30,8 +30,8 @@ struct QdqGraph {
   double l2 = 0;  // max_c sum |w2^_c|
 };
 
-void add_node(ir::Graph& g, const std::string& op, std::vector<std::string> ins, const std::string& out,
-              std::map<std::string, ir::Attribute> attrs = {}) {
+void add_node(ir::Graph& g, const std::string& op, std::vector<std::string> ins,
+              const std::string& out, std::map<std::string, ir::Attribute> attrs = {}) {
   ir::Node n;
   n.name = out + "_node";
   n.op_type = op;
@@ -51,7 +51,8 @@ std::string weights(ir::Graph& g, const std::string& name, int64_t m, int64_t c,
   *inf_norm = 0;
   for (int64_t o = 0; o < m; ++o) {
     float peak = 0;
-    for (int64_t i = 0; i < per; ++i) peak = std::max(peak, std::fabs(w.data<float>()[o * per + i]));
+    for (int64_t i = 0; i < per; ++i)
+      peak = std::max(peak, std::fabs(w.data<float>()[o * per + i]));
     const float scale = peak / 127;
     s.data<float>()[o] = scale;
     z.data<int8_t>()[o] = 0;
@@ -66,7 +67,8 @@ std::string weights(ir::Graph& g, const std::string& name, int64_t m, int64_t c,
   g.initializers[name + "_q"] = q;
   g.initializers[name + "_s"] = s;
   g.initializers[name + "_z"] = z;
-  add_node(g, "DequantizeLinear", {name + "_q", name + "_s", name + "_z"}, name, {{"axis", attr(int64_t{0})}});
+  add_node(g, "DequantizeLinear", {name + "_q", name + "_s", name + "_z"}, name,
+           {{"axis", attr(int64_t{0})}});
   return name;
 }
 
@@ -77,8 +79,10 @@ std::string qdq(ir::Graph& g, const std::string& x, const std::string& name, flo
   s.data<float>()[0] = scale;
   s2.data<float>()[0] = dq_scale > 0 ? dq_scale : scale;
   Tensor zp(s8 ? DType::kI8 : DType::kU8, {});
-  if (s8) zp.data<int8_t>()[0] = static_cast<int8_t>(z);
-  else zp.data<uint8_t>()[0] = static_cast<uint8_t>(z);
+  if (s8)
+    zp.data<int8_t>()[0] = static_cast<int8_t>(z);
+  else
+    zp.data<uint8_t>()[0] = static_cast<uint8_t>(z);
   g.initializers[name + "_s"] = s;
   g.initializers[name + "_s2"] = s2;
   g.initializers[name + "_z"] = zp;
@@ -92,7 +96,8 @@ QdqGraph build(bool s8, float mid_dq_scale = 0) {
   QdqGraph r;
   ir::Graph& g = r.g;
   g.opsets[""] = 13;
-  g.inputs.push_back(ir::ValueInfo{"x", DType::kF32, std::vector<ir::Dim>{{2, ""}, {8, ""}, {6, ""}, {6, ""}}});
+  g.inputs.push_back(
+      ir::ValueInfo{"x", DType::kF32, std::vector<ir::Dim>{{2, ""}, {8, ""}, {6, ""}, {6, ""}}});
   double l1 = 0;
   const std::string xq = qdq(g, "x", "xq", 4.0f / 127, s8 ? 0 : 128, s8);
   const std::string w1 = weights(g, "w1", 16, 8, 3, 5, &l1);

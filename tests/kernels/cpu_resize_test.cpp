@@ -24,7 +24,7 @@ struct Resize {
   std::vector<float> scales;   // as the node gives them (empty: sizes)
   std::vector<int64_t> sizes;  // idem
   std::map<std::string, ir::Attribute> attrs;
-  bool after_conv = false;  // x comes from a 1x1 Conv (channels-last on this CPU)
+  bool after_conv = false;   // x comes from a 1x1 Conv (channels-last on this CPU)
   bool before_conv = false;  // the output goes to a 1x1 Conv (set by expect_on_cpu)
 };
 

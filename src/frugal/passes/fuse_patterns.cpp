@@ -502,8 +502,8 @@ struct WhereMask {
 constexpr double kLowestFill = -1e4;
 
 struct AttentionMatch {
-  std::vector<size_t> nodes;  // the pattern's nodes, the second MatMul last
-  std::string q, k, v, mask;  // mask empty when there is none
+  std::vector<size_t> nodes;       // the pattern's nodes, the second MatMul last
+  std::string q, k, v, mask;       // mask empty when there is none
   std::optional<WhereMask> where;  // a mask given by Where (becomes `mask` when fused)
   bool k_transposed = true;        // k is Kᵀ (no Transpose absorbed)
   double scale = 1.0;
