@@ -3,6 +3,7 @@
 // each stands for, so that a backend runs one kernel instead of five to nine nodes.
 #include <algorithm>
 #include <cmath>
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <tuple>
@@ -447,13 +448,20 @@ struct Rewrite {
 };
 
 // The frame of every pass here: `match(g, m, info, k)` tries each ONNX-domain node k of
-// type `anchor`; matches overlapping an earlier one are skipped; then all are replaced.
+// the `anchors`' types, anchor by anchor in the order given (the first has priority: a
+// LayerNorm's Div before the RMS norm's Sqrt inside it); matches overlapping an earlier one
+// are skipped; then all are replaced. One shape inference serves every anchor.
 template <typename Match>
 ir::Graph rewrite_patterns(const ir::Graph& in, const ops::InferOptions& options,
-                           const char* anchor, PassReport& report, Match match) {
+                           std::initializer_list<const char*> anchors, PassReport& report,
+                           Match match) {
   report.changes = 0;
-  const bool any = std::any_of(in.nodes.begin(), in.nodes.end(), [&](const ir::Node& n) {
+  auto is_anchor = [](const ir::Node& n, const char* anchor) {
     return n.op_type == anchor && is_onnx_domain(n);
+  };
+  const bool any = std::any_of(in.nodes.begin(), in.nodes.end(), [&](const ir::Node& n) {
+    return std::any_of(anchors.begin(), anchors.end(),
+                       [&](const char* a) { return is_anchor(n, a); });
   });
   if (!any) return in;  // no shape inference over a graph without a candidate
   ir::Graph g = in;
@@ -462,14 +470,15 @@ ir::Graph rewrite_patterns(const ir::Graph& in, const ops::InferOptions& options
   const Matcher m(g, uses, info);
   std::vector<bool> taken(g.nodes.size(), false);
   std::vector<Rewrite> rewrites;
-  for (size_t k = 0; k < g.nodes.size(); ++k) {
-    if (g.nodes[k].op_type != anchor || !is_onnx_domain(g.nodes[k])) continue;
-    std::optional<Rewrite> r = match(g, m, info, k);
-    if (!r || overlaps(r->nodes, taken)) continue;
-    for (size_t j : r->nodes) taken[j] = true;
-    report.nodes.push_back(r->line);
-    rewrites.push_back(std::move(*r));
-  }
+  for (const char* anchor : anchors)
+    for (size_t k = 0; k < g.nodes.size(); ++k) {
+      if (!is_anchor(g.nodes[k], anchor)) continue;
+      std::optional<Rewrite> r = match(g, m, info, k);
+      if (!r || overlaps(r->nodes, taken)) continue;
+      for (size_t j : r->nodes) taken[j] = true;
+      report.nodes.push_back(r->line);
+      rewrites.push_back(std::move(*r));
+    }
   std::vector<bool> dead(g.nodes.size(), false);
   for (Rewrite& r : rewrites) {
     replace(g, r.nodes, std::move(r.fused), dead);
@@ -697,27 +706,41 @@ ir::Node run_time_mask(ir::Graph& g, const WhereMask& where, const std::string& 
 
 }  // namespace
 
+namespace {
+
+// The normalization node `op` (LayerNormalization or RMSNormalization) standing for the
+// pattern ending at `last`: axis, epsilon, X and a Scale initializer (the matched constant,
+// or ones of the normalized shape).
+ir::Node norm_node(ir::Graph& g, const char* op, size_t last, const std::string& x, int64_t axis,
+                   double epsilon, const std::optional<Tensor>& scale, DType dtype,
+                   const Shape& normalized, const char* suffix) {
+  ir::Node n;
+  n.name = g.nodes[last].name;
+  n.op_type = op;
+  n.attrs["axis"] = ir::Attribute{.value = axis};
+  n.attrs["epsilon"] = ir::Attribute{.value = static_cast<float>(epsilon)};
+  const std::string s = fresh_name(g, n.name + suffix);
+  g.initializers[s] = scale
+                          ? *scale
+                          : tensor_from_doubles(dtype, normalized,
+                                                std::vector<double>(shape_numel(normalized), 1.0));
+  n.inputs = {x, s};
+  return n;
+}
+
+}  // namespace
+
 ir::Graph fuse_layer_norm(const ir::Graph& in, const ops::InferOptions& options,
                           PassReport& report) {
   report = {"fuse_layer_norm", 0, {}};
-  auto match = [](ir::Graph& g, const Matcher& m, const ops::GraphInfo& info,
-                  size_t k) -> std::optional<Rewrite> {
+  auto layer_norm = [](ir::Graph& g, const Matcher& m, const ops::GraphInfo& info,
+                       size_t k) -> std::optional<Rewrite> {
     auto r = match_layer_norm(g, m, k);
     if (!r) return std::nullopt;
     const Shape& xs = *m.shape(r->x);
-    const Shape normalized(xs.begin() + r->axis, xs.end());
-    const DType dtype = info.at(r->x).dtype;
-    ir::Node ln;
-    ln.name = g.nodes[r->nodes.back()].name;
-    ln.op_type = "LayerNormalization";
-    ln.attrs["axis"] = ir::Attribute{.value = r->axis};
-    ln.attrs["epsilon"] = ir::Attribute{.value = static_cast<float>(r->epsilon)};
-    const std::string scale = fresh_name(g, ln.name + ".ln_scale");
-    g.initializers[scale] =
-        r->scale ? *r->scale
-                 : tensor_from_doubles(dtype, normalized,
-                                       std::vector<double>(shape_numel(normalized), 1.0));
-    ln.inputs = {r->x, scale};
+    ir::Node ln =
+        norm_node(g, "LayerNormalization", r->nodes.back(), r->x, r->axis, r->epsilon, r->scale,
+                  info.at(r->x).dtype, Shape(xs.begin() + r->axis, xs.end()), ".ln_scale");
     if (r->bias) {
       const std::string bias = fresh_name(g, ln.name + ".ln_bias");
       g.initializers[bias] = *r->bias;
@@ -727,67 +750,47 @@ ir::Graph fuse_layer_norm(const ir::Graph& in, const ops::InferOptions& options,
                        " into LayerNormalization";
     return Rewrite{r->nodes, std::move(ln), std::move(line)};
   };
-  ir::Graph g = rewrite_patterns(in, options, "Div", report, match);
-  // Then the RMS form (no mean subtracted; after the LayerNorms, whose inner chain it would
-  // otherwise match).
-  auto match_rms = [](ir::Graph& g, const Matcher& m, const ops::GraphInfo& info,
-                      size_t k) -> std::optional<Rewrite> {
+  auto rms_norm = [](ir::Graph& g, const Matcher& m, const ops::GraphInfo& info,
+                     size_t k) -> std::optional<Rewrite> {
     auto r = match_rms_norm(g, m, k);
     if (!r) return std::nullopt;
     const Shape& xs = *m.shape(r->x);
-    const Shape normalized(xs.begin() + r->axis, xs.end());
-    ir::Node rms;
-    rms.name = g.nodes[r->nodes.back()].name;
-    rms.op_type = "RMSNormalization";
-    rms.attrs["axis"] = ir::Attribute{.value = r->axis};
-    rms.attrs["epsilon"] = ir::Attribute{.value = static_cast<float>(r->epsilon)};
-    const std::string scale = fresh_name(g, rms.name + ".rms_scale");
-    g.initializers[scale] =
-        r->scale ? *r->scale
-                 : tensor_from_doubles(info.at(r->x).dtype, normalized,
-                                       std::vector<double>(shape_numel(normalized), 1.0));
-    rms.inputs = {r->x, scale};
+    ir::Node rms =
+        norm_node(g, "RMSNormalization", r->nodes.back(), r->x, r->axis, r->epsilon, r->scale,
+                  info.at(r->x).dtype, Shape(xs.begin() + r->axis, xs.end()), ".rms_scale");
     std::string line =
         std::to_string(r->nodes.size()) + " nodes ending in " + rms.name + " into RMSNormalization";
     return Rewrite{r->nodes, std::move(rms), std::move(line)};
   };
-  PassReport rms_report;
-  g = rewrite_patterns(g, options, "Sqrt", rms_report, match_rms);
-  report.changes += rms_report.changes;
-  report.nodes.insert(report.nodes.end(), rms_report.nodes.begin(), rms_report.nodes.end());
-  return g;
+  // The LayerNorms' Divs first: the RMS form (no mean subtracted) would otherwise match
+  // their inner chain from the Sqrt.
+  return rewrite_patterns(in, options, {"Div", "Sqrt"}, report,
+                          [&](ir::Graph& g, const Matcher& m, const ops::GraphInfo& info,
+                              size_t k) -> std::optional<Rewrite> {
+                            return g.nodes[k].op_type == "Div" ? layer_norm(g, m, info, k)
+                                                               : rms_norm(g, m, info, k);
+                          });
 }
 
 ir::Graph fuse_gelu(const ir::Graph& in, const ops::InferOptions& options, PassReport& report) {
   report = {"fuse_gelu", 0, {}};
-  auto fused = [](ir::Graph& g, const GeluMatch& r, bool tanh) {
-    ir::Node gelu;
-    gelu.name = g.nodes[r.nodes.back()].name;
-    gelu.op_type = "Gelu";
-    gelu.inputs = {r.x};
-    if (tanh) gelu.attrs["approximate"] = ir::Attribute{.value = std::string("tanh")};
-    std::string line = gelu.name + " (" + std::to_string(r.nodes.size()) + " nodes) into Gelu" +
-                       (tanh ? " (tanh)" : "");
-    return Rewrite{r.nodes, std::move(gelu), std::move(line)};
-  };
-  ir::Graph g = rewrite_patterns(in, options, "Erf", report,
-                                 [&](ir::Graph& g, const Matcher& m, const ops::GraphInfo&,
-                                     size_t k) -> std::optional<Rewrite> {
-                                   auto r = match_gelu(m, k);
-                                   if (!r) return std::nullopt;
-                                   return fused(g, *r, false);
-                                 });
-  PassReport tanh_report;
-  g = rewrite_patterns(g, options, "Tanh", tanh_report,
-                       [&](ir::Graph& g, const Matcher& m, const ops::GraphInfo&,
-                           size_t k) -> std::optional<Rewrite> {
-                         auto r = match_gelu_tanh(m, k);
-                         if (!r) return std::nullopt;
-                         return fused(g, *r, true);
-                       });
-  report.changes += tanh_report.changes;
-  report.nodes.insert(report.nodes.end(), tanh_report.nodes.begin(), tanh_report.nodes.end());
-  return g;
+  return rewrite_patterns(in, options, {"Erf", "Tanh"}, report,
+                          [](ir::Graph& g, const Matcher& m, const ops::GraphInfo&,
+                             size_t k) -> std::optional<Rewrite> {
+                            const bool tanh = g.nodes[k].op_type == "Tanh";
+                            auto r = tanh ? match_gelu_tanh(m, k) : match_gelu(m, k);
+                            if (!r) return std::nullopt;
+                            ir::Node gelu;
+                            gelu.name = g.nodes[r->nodes.back()].name;
+                            gelu.op_type = "Gelu";
+                            gelu.inputs = {r->x};
+                            if (tanh)
+                              gelu.attrs["approximate"] =
+                                  ir::Attribute{.value = std::string("tanh")};
+                            std::string line = gelu.name + " (" + std::to_string(r->nodes.size()) +
+                                               " nodes) into Gelu" + (tanh ? " (tanh)" : "");
+                            return Rewrite{r->nodes, std::move(gelu), std::move(line)};
+                          });
 }
 
 ir::Graph fuse_attention(const ir::Graph& in, const ops::InferOptions& options,
@@ -816,7 +819,7 @@ ir::Graph fuse_attention(const ir::Graph& in, const ops::InferOptions& options,
     std::string line = att.name + " (" + std::to_string(r->nodes.size()) + " nodes) into Attention";
     return Rewrite{r->nodes, std::move(att), std::move(line), std::move(in_place)};
   };
-  ir::Graph g = rewrite_patterns(in, options, "Softmax", report, match);
+  ir::Graph g = rewrite_patterns(in, options, {"Softmax"}, report, match);
   if (report.changes) g.opsets.emplace("frugal", 1);
   return g;
 }
