@@ -46,17 +46,6 @@ std::string label_of(const UnaryCase& c) {
   return l;
 }
 
-// Runs the graph on cpu (poisoned arena, `threads`) and ref; expects every node on cpu.
-void expect_graph_on_cpu(const ir::Graph& g, const std::vector<Tensor>& feeds, int threads,
-                         const std::string& label, double tol = kTol) {
-  const CpuAndRef r = run_cpu_and_ref(g, feeds, threads);
-  for (const auto& a : r.cpu->assignments())
-    EXPECT_EQ(a.backend, "cpu") << label << ": " << (a.declined.empty() ? "" : a.declined[0]);
-  ASSERT_EQ(r.got.size(), r.want.size());
-  for (size_t i = 0; i < r.got.size(); ++i)
-    EXPECT_LE(relative_error(r.got[i], r.want[i]), tol) << label << " threads " << threads;
-}
-
 // NaN where ref has NaN, the same infinities, finite values within 1e-4 of max |ref|.
 bool agrees_nonfinite(const Tensor& got, const Tensor& want, std::string& why) {
   double scale = 1;
@@ -86,7 +75,7 @@ TEST(CpuActivation, UnaryOpsMatchRefOverShapesAttributesAndThreads) {
       for (int threads : {1, 2}) {
         const OneNode t =
             one_node(c.op, {input("x", uniform_tensor(s, ++seed, c.lo, c.hi))}, c.attrs, c.opset);
-        expect_graph_on_cpu(t.graph, t.feeds, threads, label_of(c) + " " + shape_str(s));
+        expect_graph_on_cpu_at(t.graph, t.feeds, threads, kTol, label_of(c) + " " + shape_str(s));
       }
 }
 
@@ -108,8 +97,8 @@ TEST(CpuActivation, AfterConvInItsLayout) {
     g.outputs.push_back(ir::ValueInfo{"y", DType::kUndefined, std::nullopt});
     g.validate_and_sort();
     for (int threads : {1, 2})
-      expect_graph_on_cpu(g, {uniform_tensor({2, 16, 9, 9}, 5, -1, 1)}, threads,
-                          label_of(c) + " after Conv");
+      expect_graph_on_cpu_at(g, {uniform_tensor({2, 16, 9, 9}, 5, -1, 1)}, threads, kTol,
+                             label_of(c) + " after Conv");
   }
 }
 
@@ -158,9 +147,9 @@ TEST(CpuPRelu, MatchesRefOverSlopeShapes) {
         const OneNode t =
             one_node("PRelu", {input("x", uniform_tensor(c.x, ++seed, -3, 3)),
                                constant_slope ? constant("s", slope) : input("s", slope)});
-        expect_graph_on_cpu(t.graph, t.feeds, threads,
-                            "PRelu x " + shape_str(c.x) + " slope " + shape_str(c.slope) +
-                                (constant_slope ? " constant" : " input"));
+        expect_graph_on_cpu_at(t.graph, t.feeds, threads, kTol,
+                               "PRelu x " + shape_str(c.x) + " slope " + shape_str(c.slope) +
+                                   (constant_slope ? " constant" : " input"));
       }
 }
 
@@ -177,7 +166,8 @@ TEST(CpuPRelu, AfterConvAndDeclinesOpset6) {
   g.outputs.push_back(ir::ValueInfo{"y", DType::kUndefined, std::nullopt});
   g.validate_and_sort();
   for (int threads : {1, 2})
-    expect_graph_on_cpu(g, {uniform_tensor({1, 16, 12, 12}, 5, -1, 1)}, threads, "Conv+PRelu");
+    expect_graph_on_cpu_at(g, {uniform_tensor({1, 16, 12, 12}, 5, -1, 1)}, threads, kTol,
+                           "Conv+PRelu");
 
   const std::string why = cpu_decline_reason(one_node(
       "PRelu", {input("x", random_tensor({1, 4, 3, 3}, 1)), constant("s", random_tensor({4}, 2))},

@@ -175,19 +175,25 @@ inline double relative_error(const Tensor& got, const Tensor& want) {
   return scale > 0 ? worst / scale : worst;
 }
 
-// run_cpu_and_ref at 1 and 2 threads: every node (copy steps aside) on cpu and the one
-// output within `tol` of ref (relative to max |ref|).
+// run_cpu_and_ref at `threads`: every node (copy steps aside) on cpu and every output
+// within `tol` of ref (relative to max |ref|).
+inline void expect_graph_on_cpu_at(const ir::Graph& g, const std::vector<Tensor>& feeds,
+                                   int threads, double tol, const std::string& label) {
+  const CpuAndRef r = run_cpu_and_ref(g, feeds, threads);
+  for (const auto& a : r.cpu->assignments()) {
+    if (a.op_type == "Copy") continue;
+    EXPECT_EQ(a.backend, "cpu") << label << ": " << (a.declined.empty() ? "" : a.declined[0]);
+  }
+  ASSERT_FALSE(r.got.empty());
+  ASSERT_EQ(r.got.size(), r.want.size());
+  for (size_t i = 0; i < r.got.size(); ++i)
+    EXPECT_LE(relative_error(r.got[i], r.want[i]), tol) << label << " threads " << threads;
+}
+
+// The same at 1 and 2 threads.
 inline void expect_graph_on_cpu(const ir::Graph& g, const std::vector<Tensor>& feeds, double tol,
                                 const std::string& label) {
-  for (int threads : {1, 2}) {
-    const CpuAndRef r = run_cpu_and_ref(g, feeds, threads);
-    for (const auto& a : r.cpu->assignments()) {
-      if (a.op_type == "Copy") continue;
-      EXPECT_EQ(a.backend, "cpu") << label << ": " << (a.declined.empty() ? "" : a.declined[0]);
-    }
-    ASSERT_EQ(r.got.size(), 1u);
-    EXPECT_LE(relative_error(r.got[0], r.want[0]), tol) << label << " threads " << threads;
-  }
+  for (int threads : {1, 2}) expect_graph_on_cpu_at(g, feeds, threads, tol, label);
 }
 
 // Runs the node on `backend` and on ref; expects the node assigned to `backend` and every
