@@ -655,21 +655,6 @@ std::optional<AttentionMatch> match_attention(const Matcher& m, size_t softmax, 
   return r;
 }
 
-// A name no value of `g` has yet, from `base`.
-std::string fresh_value(const ir::Graph& g, const std::string& base) {
-  auto taken = [&](const std::string& v) {
-    if (g.initializers.count(v)) return true;
-    for (const auto& in : g.inputs)
-      if (in.name == v) return true;
-    for (const auto& n : g.nodes)
-      if (std::find(n.outputs.begin(), n.outputs.end(), v) != n.outputs.end()) return true;
-    return false;
-  };
-  std::string name = base;
-  for (int i = 1; taken(name); ++i) name = base + "_" + std::to_string(i);
-  return name;
-}
-
 // The float32 mask adding what a constant `where` selects: 0 where the scores are kept, the
 // fill elsewhere; a new initializer named after the fused node, made once per condition and
 // fill (every layer of a decoder shares one causal mask): `made` remembers them.
@@ -697,10 +682,10 @@ ir::Node run_time_mask(ir::Graph& g, const WhereMask& where, const std::string& 
   const std::string fill = fresh_name(g, node + ".mask_fill");
   g.initializers[fill] = Tensor::from_vector<float>({}, {static_cast<float>(where.fill)});
   ir::Node n;
-  n.name = node + ".mask";
+  n.name = g.unique_name(node + ".mask");
   n.op_type = "Where";
   n.inputs = {where.condition, where.keep_if_true ? zero : fill, where.keep_if_true ? fill : zero};
-  n.outputs = {fresh_value(g, node + ".mask")};
+  n.outputs = {n.name};
   return n;
 }
 
