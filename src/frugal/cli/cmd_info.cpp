@@ -108,6 +108,10 @@ void print_plan(const ir::Graph& g, const InfoArgs& a, const runtime::SessionOpt
                     {"qdq_pairs_folded", s.qdq_pairs_folded()},
                     {"qdq_notes", s.qdq_notes()},
                     {"backends", s.backends()},
+                    {"sub_batch",
+                     {{"batch", s.sub_batch().batch},
+                      {"size", s.sub_batch().size},
+                      {"why", s.sub_batch().why}}},
                     {"threads", so.threads},
                     {"transfers", nlohmann::json::array()},
                     {"fallbacks", measure::fallbacks_json(s.fallbacks())},
@@ -195,6 +199,14 @@ void print_plan(const ir::Graph& g, const InfoArgs& a, const runtime::SessionOpt
         s.qdq_pairs_folded());
   for (const auto& n : s.qdq_notes()) std::printf("  %s\n", n.c_str());
   print_fallbacks(s, so.backends.front());
+  if (s.sub_batch().count() > 1)
+    std::printf("batch     %lld as %lld runs of %lld (the plan below is one run's): %s\n",
+                static_cast<long long>(s.sub_batch().batch),
+                static_cast<long long>(s.sub_batch().count()),
+                static_cast<long long>(s.sub_batch().size), s.sub_batch().why.c_str());
+  else if (!s.sub_batch().why.empty())
+    std::printf("batch     one run of %lld: %s\n", static_cast<long long>(s.sub_batch().batch),
+                s.sub_batch().why.c_str());
   std::printf(
       "memory    activation arena %s B (planned before the first run; lower bound %s B),"
       " weights and constants %s B\n",

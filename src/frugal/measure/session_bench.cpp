@@ -42,6 +42,10 @@ WorkDone session_work(const runtime::Session& session) {
     if (c.macs > 0) w.macs_by_format[format] += static_cast<double>(c.macs);
     w.bytes_moved += static_cast<double>(c.bytes_read + c.bytes_written);
   }
+  // The plan is one sub-batch's: a run of the session runs it count() times.
+  const auto runs = static_cast<double>(session.sub_batch().count());
+  for (auto& [format, macs] : w.macs_by_format) macs *= runs;
+  w.bytes_moved *= runs;
   return w;
 }
 

@@ -70,6 +70,11 @@ struct SessionOptions {
   // second run, and replay it with one launch on every later run (core/queued_device.h);
   // false: every run queues each kernel (eager). Profiled runs are eager either way.
   bool device_graphs = true;
+  // Run a batch as consecutive runs of a plan compiled for fewer images
+  // (runtime/sub_batch.h): 0, where the cache model predicts less memory traffic; > 0,
+  // this many images per run (UserError where that cannot hold); < 0, never. The
+  // environment's FRUGAL_SUB_BATCH (auto, off or a number) overrides 0.
+  int64_t sub_batch = 0;
 };
 
 struct NodeAssignment {

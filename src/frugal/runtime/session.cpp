@@ -1,6 +1,7 @@
 #include "frugal/runtime/session.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <limits>
 
 #include "frugal/core/queued_device.h"
@@ -60,16 +61,73 @@ struct Session::RunState {
 
 Session::~Session() = default;
 
+namespace {
+
+SubBatch sub_batch_of(const ir::Graph& graph, const SessionOptions& options) {
+  int64_t requested = options.sub_batch;
+  if (const char* env = std::getenv("FRUGAL_SUB_BATCH"); env && requested == 0) {
+    const std::string v = env;
+    char* end = nullptr;
+    const long long n = std::strtoll(v.c_str(), &end, 10);
+    if (v == "off")
+      requested = -1;
+    else if (v != "auto" && (v.empty() || *end || n <= 0))
+      throw UserError("FRUGAL_SUB_BATCH: expected auto, off or a number of images, got '" + v +
+                      "'");
+    else if (v != "auto")
+      requested = n;
+  }
+  bool single = options.infer.batch < 2;
+  for (const auto& [name, shape] : options.infer.input_shapes)
+    single = single && (shape.empty() || shape[0] < 2);
+  if (requested == 0 && single) return {};  // a batch of one: nothing to split
+  return choose_sub_batch(graph, options.infer, requested, sub_batch_cache_bytes());
+}
+
+// The plan for one sub-batch; for the whole batch where the plan holds memory the host
+// cannot reach (a GPU: its own memory and launch costs, not the host's caches, set its
+// batch).
+std::unique_ptr<Plan> compile_sub_batch(const ir::Graph& graph, SessionOptions options,
+                                        SubBatch& sub) {
+  if (sub.count() == 1) return compile(graph, std::move(options));
+  SessionOptions whole = options;
+  options.infer = with_batch(options.infer,
+                             ops::infer_graph(graph,
+                                              [&] {
+                                                ops::InferOptions shapes = options.infer;
+                                                shapes.fold_constants = false;
+                                                return shapes;
+                                              }())
+                                 .input_shapes,
+                             sub.size);
+  std::unique_ptr<Plan> plan = compile(graph, std::move(options));
+  for (const auto& a : plan->arenas)
+    if (!a.device->shares_host_memory()) {
+      sub = {sub.batch, sub.batch, "off: the plan holds device memory"};
+      return compile(graph, std::move(whole));
+    }
+  return plan;
+}
+
+}  // namespace
+
 Session::Session(const ir::Graph& graph, SessionOptions options)
-    : plan_(compile(graph, std::move(options))),
+    : sub_(sub_batch_of(graph, options)),
+      plan_(compile_sub_batch(graph, std::move(options), sub_)),
       queues_(std::make_unique<Queues>(*plan_)),
       state_(std::make_unique<RunState>(*plan_)) {
   for (const auto& in : plan_->graph.inputs)
-    inputs_.push_back({in.name, in.dtype, plan_->info.input_shapes.at(in.name)});
+    run_inputs_.push_back({in.name, in.dtype, plan_->info.input_shapes.at(in.name)});
   for (const auto& out : plan_->graph.outputs) {
     const auto& ti = plan_->info.at(out.name);
-    outputs_.push_back({out.name, ti.dtype, ti.shape ? *ti.shape : Shape{}});
+    run_outputs_.push_back({out.name, ti.dtype, ti.shape ? *ti.shape : Shape{}});
   }
+  inputs_ = run_inputs_;
+  outputs_ = run_outputs_;
+  // Every input and output of a sub-batched plan has the batch as dimension 0.
+  for (auto* ports : {&inputs_, &outputs_})
+    for (Port& p : *ports)
+      if (sub_.count() > 1) p.shape[0] *= sub_.count();
 }
 
 size_t Session::arena_bytes() const {
@@ -84,12 +142,13 @@ size_t Session::arena_lower_bound() const {
   return n;
 }
 
-void Session::check_inputs(const std::vector<Tensor>& inputs) const {
-  if (inputs.size() != inputs_.size())
-    throw UserError(plan_->options.origin + ": expected " + std::to_string(inputs_.size()) +
+void Session::check_inputs(const std::vector<Tensor>& inputs,
+                           const std::vector<Port>& ports) const {
+  if (inputs.size() != ports.size())
+    throw UserError(plan_->options.origin + ": expected " + std::to_string(ports.size()) +
                     " inputs, got " + std::to_string(inputs.size()));
   for (size_t i = 0; i < inputs.size(); ++i) {
-    const Port& p = inputs_[i];
+    const Port& p = ports[i];
     const Tensor& t = inputs[i];
     if (t.dtype() != p.dtype)
       throw UserError("input '" + p.name + "': expected dtype " + std::string(dtype_name(p.dtype)) +
@@ -107,7 +166,13 @@ void Session::bind_inputs(const std::vector<Tensor>& inputs) {
 }
 
 std::vector<Tensor> Session::run(const std::vector<Tensor>& inputs) {
-  check_inputs(inputs);
+  if (sub_.count() > 1) {
+    std::vector<Tensor> outputs;
+    for (const Port& p : outputs_) outputs.emplace_back(p.dtype, p.shape);
+    run(inputs, outputs);
+    return outputs;
+  }
+  check_inputs(inputs, run_inputs_);
   bind_inputs(inputs);
   run_steps();
   std::vector<Tensor> result;
@@ -117,14 +182,48 @@ std::vector<Tensor> Session::run(const std::vector<Tensor>& inputs) {
 }
 
 void Session::run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs) {
-  check_inputs(inputs);
+  if (sub_.count() == 1) {
+    run_plan(inputs, outputs);
+    return;
+  }
+  check_inputs(inputs, inputs_);
   if (outputs.size() != outputs_.size())
     throw UserError(plan_->options.origin + ": expected " + std::to_string(outputs_.size()) +
+                    " output buffers, got " + std::to_string(outputs.size()));
+  for (size_t o = 0; o < outputs.size(); ++o)
+    if (outputs[o].dtype() != outputs_[o].dtype || outputs[o].shape() != outputs_[o].shape)
+      throw UserError("output '" + outputs_[o].name + "': expected a " +
+                      std::string(dtype_name(outputs_[o].dtype)) + " buffer of shape " +
+                      shape_str(outputs_[o].shape));
+  // Each run of the plan reads and writes its slice of the batch in place (dimension 0 is
+  // outermost: a slice is contiguous).
+  const int64_t count = sub_.count();
+  std::vector<Tensor> in(inputs.size()), out(outputs.size());
+  for (int64_t k = 0; k < count; ++k) {
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      const size_t slice = inputs[i].nbytes() / static_cast<size_t>(count);
+      in[i] = Tensor::wrap(inputs[i].dtype(), run_inputs_[i].shape,
+                           const_cast<char*>(static_cast<const char*>(inputs[i].raw())) +
+                               static_cast<size_t>(k) * slice);
+    }
+    for (size_t o = 0; o < outputs.size(); ++o) {
+      const size_t slice = outputs[o].nbytes() / static_cast<size_t>(count);
+      out[o] = Tensor::wrap(outputs[o].dtype(), run_outputs_[o].shape,
+                            static_cast<char*>(outputs[o].raw()) + static_cast<size_t>(k) * slice);
+    }
+    run_plan(in, out);
+  }
+}
+
+void Session::run_plan(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs) {
+  check_inputs(inputs, run_inputs_);
+  if (outputs.size() != run_outputs_.size())
+    throw UserError(plan_->options.origin + ": expected " + std::to_string(run_outputs_.size()) +
                     " output buffers, got " + std::to_string(outputs.size()));
   bind_inputs(inputs);
   std::vector<Tensor>& slots = state_->slots;
   for (size_t o = 0; o < outputs.size(); ++o) {
-    const Port& p = outputs_[o];
+    const Port& p = run_outputs_[o];
     const Tensor& t = outputs[o];
     if (!plan_->info.at(p.name).shape) continue;  // allocated by its producer, handed back below
     if (t.dtype() != p.dtype || t.shape() != p.shape)

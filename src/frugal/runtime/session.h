@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "frugal/runtime/plan.h"
+#include "frugal/runtime/sub_batch.h"
 
 namespace frugal::kernels {
 class ThreadScope;
@@ -49,6 +50,11 @@ class Session {
   };
   const std::vector<Port>& inputs() const { return inputs_; }
   const std::vector<Port>& outputs() const { return outputs_; }
+  // How a batch runs: as one run, or as consecutive runs of the compiled plan over slices of
+  // the batch (SessionOptions::sub_batch). The plan, its shapes, arenas and costs (graph(),
+  // info(), arena_bytes()) are then those of one sub-batch; inputs() and outputs() the
+  // whole batch's.
+  const SubBatch& sub_batch() const { return sub_; }
 
   // Runs once on the calling thread, with the session's thread count on that thread for
   // the run (restored after). Inputs in graph-input order; each must match its port's
@@ -114,16 +120,20 @@ class Session {
   // thread; sessions on different threads run concurrently.
 
  private:
+  SubBatch sub_;
   std::unique_ptr<Plan> plan_;
-  std::vector<Port> inputs_, outputs_;
+  std::vector<Port> inputs_, outputs_;          // the whole batch
+  std::vector<Port> run_inputs_, run_outputs_;  // one run of the plan (a sub-batch)
   NodeObserver* observer_ = nullptr;
   struct Queues;  // queued-device state: phases, recordings, timestamps (session.cpp)
   std::unique_ptr<Queues> queues_;
   // The values and kernel contexts, bound once and reused run after run (session.cpp).
   struct RunState;
   std::unique_ptr<RunState> state_;
-  void check_inputs(const std::vector<Tensor>& inputs) const;
+  void check_inputs(const std::vector<Tensor>& inputs, const std::vector<Port>& ports) const;
   void bind_inputs(const std::vector<Tensor>& inputs);
+  // One run of the plan, its inputs and outputs checked against run_inputs_/run_outputs_.
+  void run_plan(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs);
   // Runs the steps with the inputs bound; fills the graph outputs.
   void run_steps();
   void bind_outputs(size_t step);

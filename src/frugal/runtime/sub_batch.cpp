@@ -1,0 +1,386 @@
+#include "frugal/runtime/sub_batch.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <set>
+
+#include "frugal/core/error.h"
+
+namespace frugal::runtime {
+namespace {
+
+// Ops whose output at a position depends on inputs at the same image only, whatever their
+// attributes (element-wise with broadcasting, per-image windows and normalizations): the
+// shape check of sub_batch_refusal covers what broadcasting could mix.
+const std::set<std::string>& per_image_ops() {
+  static const std::set<std::string> ops{"Abs",
+                                         "Add",
+                                         "And",
+                                         "AveragePool",
+                                         "BatchNormalization",
+                                         "BitShift",
+                                         "Cast",
+                                         "CastLike",
+                                         "Ceil",
+                                         "Celu",
+                                         "Clip",
+                                         "Constant",
+                                         "ConstantOfShape",
+                                         "Conv",
+                                         "ConvTranspose",
+                                         "Cos",
+                                         "DepthToSpace",
+                                         "Div",
+                                         "Dropout",
+                                         "Elu",
+                                         "Equal",
+                                         "Erf",
+                                         "Exp",
+                                         "Expand",
+                                         "Floor",
+                                         "Gelu",
+                                         "GlobalAveragePool",
+                                         "GlobalLpPool",
+                                         "GlobalMaxPool",
+                                         "Greater",
+                                         "GreaterOrEqual",
+                                         "HardSigmoid",
+                                         "HardSwish",
+                                         "Identity",
+                                         "InstanceNormalization",
+                                         "IsInf",
+                                         "IsNaN",
+                                         "LRN",
+                                         "LeakyRelu",
+                                         "Less",
+                                         "LessOrEqual",
+                                         "Log",
+                                         "LpPool",
+                                         "MatMul",
+                                         "Max",
+                                         "MaxPool",
+                                         "Mean",
+                                         "Min",
+                                         "Mish",
+                                         "Mod",
+                                         "Mul",
+                                         "Neg",
+                                         "Not",
+                                         "Or",
+                                         "PRelu",
+                                         "Pow",
+                                         "Range",
+                                         "Reciprocal",
+                                         "Relu",
+                                         "Reshape",
+                                         "Round",
+                                         "Selu",
+                                         "Shape",
+                                         "Sigmoid",
+                                         "Sign",
+                                         "Sin",
+                                         "Softplus",
+                                         "Softsign",
+                                         "SpaceToDepth",
+                                         "Sqrt",
+                                         "Sub",
+                                         "Sum",
+                                         "Tanh",
+                                         "Where",
+                                         "Xor"};
+  return ops;
+}
+
+// Ops that keep each image apart when `axis` (attribute, default given) is not the batch.
+const std::map<std::string, int64_t>& axis_ops() {
+  static const std::map<std::string, int64_t> ops{
+      {"ArgMax", 0},           {"ArgMin", 0},         {"Concat", 0},
+      {"DequantizeLinear", 1}, {"Flatten", 1},        {"Gather", 0},
+      {"GatherElements", 0},   {"Hardmax", -1},       {"LayerNormalization", -1},
+      {"LogSoftmax", -1},      {"QuantizeLinear", 1}, {"RMSNormalization", -1},
+      {"Softmax", -1},         {"Split", 0},          {"TopK", -1}};
+  return ops;
+}
+
+// Ops that keep each image apart when their axes (attribute or constant input 1) leave the
+// batch out; absent axes mean all of them.
+const std::set<std::string>& axes_ops() {
+  static const std::set<std::string> ops{
+      "ReduceL1",   "ReduceL2",  "ReduceLogSum", "ReduceLogSumExp", "ReduceMax",
+      "ReduceMean", "ReduceMin", "ReduceProd",   "ReduceSum",       "ReduceSumSquare",
+      "Slice",      "Squeeze",   "Unsqueeze"};
+  return ops;
+}
+
+int64_t normalized(int64_t axis, size_t rank) {
+  return axis < 0 ? axis + static_cast<int64_t>(rank) : axis;
+}
+
+bool has_batch(const ops::GraphInfo& big, const ops::GraphInfo& small, const std::string& v) {
+  const auto b = big.values.find(v), s = small.values.find(v);
+  return b != big.values.end() && s != small.values.end() && b->second.shape && s->second.shape &&
+         *b->second.shape != *s->second.shape;
+}
+
+// The constant int64 contents of input `i`, or nullopt.
+std::optional<std::vector<int64_t>> constant_ints(const ops::GraphInfo& info, const ir::Node& n,
+                                                  size_t i) {
+  if (!n.has_input(i)) return std::nullopt;
+  const auto it = info.values.find(n.inputs[i]);
+  if (it == info.values.end() || !it->second.value || it->second.value->dtype() != DType::kI64)
+    return std::nullopt;
+  const auto span = it->second.value->span<int64_t>();
+  return std::vector<int64_t>(span.begin(), span.end());
+}
+
+// Why node `n` mixes the images of its first input, or "" when it does not.
+std::string node_refusal(const ir::Node& n, const ops::GraphInfo& big,
+                         const ops::GraphInfo& small) {
+  if (!n.domain.empty() && n.domain != "ai.onnx") return n.describe() + " is not an ONNX op";
+  const std::string& op = n.op_type;
+  if (per_image_ops().count(op)) return "";
+  const bool batched = n.has_input(0) && has_batch(big, small, n.inputs[0]);
+  const size_t rank = batched ? big.at(n.inputs[0]).shape->size() : 0;
+  const std::string mixes = n.describe() + " works across the batch dimension";
+  if (const auto a = axis_ops().find(op); a != axis_ops().end()) {
+    if (batched && normalized(n.attr_int("axis", a->second), rank) == 0) return mixes;
+    return "";
+  }
+  if (axes_ops().count(op)) {
+    if (!batched) return "";
+    std::optional<std::vector<int64_t>> axes;
+    if (n.has_attr("axes"))
+      axes = n.attr_ints("axes");
+    else if (op == "Slice")
+      axes = n.has_input(3) ? constant_ints(big, n, 3) : std::vector<int64_t>{0};
+    else if (n.has_input(1))
+      axes = constant_ints(big, n, 1);
+    else if (op.rfind("Reduce", 0) == 0 && n.attr_int("noop_with_empty_axes", 0) == 0)
+      axes = std::vector<int64_t>{0};  // all axes
+    else if (op == "Squeeze")
+      return "";  // the unit dimensions: never a batch of several
+    if (!axes) return n.describe() + ": axes known only at run time";
+    // Unsqueeze's axes count in its output's rank.
+    const size_t r = op == "Unsqueeze" ? rank + axes->size() : rank;
+    for (int64_t x : *axes)
+      if (normalized(x, r) == 0) return mixes;
+    return "";
+  }
+  if (op == "Transpose") {
+    const std::vector<int64_t> perm = n.attr_ints("perm");
+    if (batched && (perm.empty() ? rank > 1 : perm[0] != 0)) return mixes;
+    return "";
+  }
+  if (op == "Gemm") {
+    if (batched && n.attr_int("transA", 0) != 0) return mixes;
+    return "";
+  }
+  if (op == "Tile") {
+    const auto reps = constant_ints(big, n, 1);
+    if (batched && (!reps || reps->empty() || (*reps)[0] != 1)) return mixes;
+    return "";
+  }
+  if (op == "Pad" || op == "Resize" || op == "Upsample") {
+    // The batch dimension neither padded nor scaled.
+    if (batched && big.at(n.outputs[0]).shape &&
+        (*big.at(n.outputs[0]).shape)[0] != (*big.at(n.inputs[0]).shape)[0])
+      return mixes;
+    return "";
+  }
+  return n.describe() + " is not known to keep the images apart";
+}
+
+// The batch all graph inputs share as dimension 0, or 0.
+int64_t common_batch(const ir::Graph& graph, const ops::GraphInfo& big) {
+  int64_t batch = 0;
+  for (const auto& in : graph.inputs) {
+    const Shape& s = big.input_shapes.at(in.name);
+    if (s.empty() || (batch && s[0] != batch)) return 0;
+    batch = s[0];
+  }
+  return batch;
+}
+
+size_t bytes_of(const ops::TensorInfo& t) {
+  return t.shape ? static_cast<size_t>(shape_numel(*t.shape)) * dtype_size(t.dtype) : 0;
+}
+
+// Element-wise ops the passes fuse into their producer (activations, a residual sum) or
+// that stream once through memory: counted as steps, their working sets would describe the
+// graph as exported, not the plan that runs (a SiLU written as Sigmoid and Mul reads three
+// tensors where the fused convolution writes one).
+const std::set<std::string>& streaming_ops() {
+  static const std::set<std::string> ops{
+      "Abs",     "Add",      "Cast", "Clip",        "Div",       "Dropout",  "Elu",
+      "Erf",     "Exp",      "Gelu", "HardSigmoid", "HardSwish", "Identity", "LeakyRelu",
+      "Mish",    "Mul",      "Neg",  "PRelu",       "Pow",       "Relu",     "Selu",
+      "Sigmoid", "Softplus", "Sqrt", "Sub",         "Sum",       "Tanh",     "Where"};
+  return ops;
+}
+
+// The activation bytes each step reads and writes at the full batch (values with a batch
+// dimension; constants, batch-free values and streaming_ops excluded).
+std::vector<size_t> step_bytes(const ir::Graph& graph, const ops::GraphInfo& big,
+                               const ops::GraphInfo& small) {
+  std::vector<size_t> bytes;
+  for (const auto& n : graph.nodes) {
+    if (streaming_ops().count(n.op_type)) continue;
+    size_t b = 0;
+    for (const auto* list : {&n.inputs, &n.outputs})
+      for (const auto& v : *list)
+        if (!v.empty() && has_batch(big, small, v)) b += bytes_of(big.at(v));
+    bytes.push_back(b);
+  }
+  return bytes;
+}
+
+// Memory traffic saved by sub-batches of `size` out of `batch`: a step whose working set
+// exceeds the cache moves its activations through memory, one that fits keeps them in
+// cache; each sub-batch after the first reads the weights again.
+double traffic_saved(const std::vector<size_t>& steps, int64_t batch, int64_t size, size_t weights,
+                     size_t cache) {
+  double saved = 0;
+  for (size_t full : steps) {
+    const double part = static_cast<double>(full) * static_cast<double>(size) / double(batch);
+    if (static_cast<double>(full) > double(cache) && part <= double(cache))
+      saved += static_cast<double>(full);
+  }
+  return saved - static_cast<double>(batch / size - 1) * static_cast<double>(weights);
+}
+
+// The largest cache the kernel describes for CPU 0 (sysfs; glibc's sysconf reads 320 MiB
+// of L3 on the 32 MiB EPYC here), else sysconf's, else 0.
+size_t last_level_cache_bytes() {
+  size_t best = 0;
+  for (int i = 0; i < 8; ++i) {
+    const std::string dir = "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(i) + "/";
+    std::ifstream size(dir + "size"), type(dir + "type");
+    std::string s, t;
+    if (!(size >> s) || !(type >> t) || t == "Instruction") continue;
+    char* end = nullptr;
+    size_t v = std::strtoull(s.c_str(), &end, 10);
+    if (end && *end == 'K') v <<= 10;
+    if (end && *end == 'M') v <<= 20;
+    best = std::max(best, v);
+  }
+  if (best) return best;
+  const long l3 = sysconf(_SC_LEVEL3_CACHE_SIZE), l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
+  return static_cast<size_t>(std::max({l3, l2, 0L}));
+}
+
+SubBatch none(int64_t batch, std::string why) {
+  return {batch, batch, std::move(why)};
+}
+
+}  // namespace
+
+ops::InferOptions with_batch(const ops::InferOptions& infer,
+                             const std::map<std::string, Shape>& input_shapes, int64_t size) {
+  ops::InferOptions out = infer;
+  out.batch = size;
+  for (const auto& [name, shape] : input_shapes) {
+    Shape s = shape;
+    if (!s.empty()) s[0] = size;
+    out.input_shapes[name] = s;
+  }
+  return out;
+}
+
+namespace {
+
+std::string refusal(const ir::Graph& graph, const ops::InferOptions& infer,
+                    const ops::GraphInfo& big, int64_t small_batch) {
+  const int64_t batch = common_batch(graph, big);
+  if (batch < 2) return "the graph inputs share no batch dimension above 1";
+  if (small_batch < 1 || batch % small_batch != 0)
+    return "a sub-batch of " + std::to_string(small_batch) + " does not divide the batch of " +
+           std::to_string(batch);
+  ops::GraphInfo small;
+  try {
+    small = ops::infer_graph(graph, with_batch(infer, big.input_shapes, small_batch));
+  } catch (const std::exception& e) {
+    return std::string("shapes at batch ") + std::to_string(small_batch) + ": " + e.what();
+  }
+  for (const auto& [name, b] : big.values) {
+    const auto s = small.values.find(name);
+    if (s == small.values.end() || !b.shape || !s->second.shape)
+      return "value '" + name + "' has a shape known only at run time";
+    const Shape &x = *b.shape, &y = *s->second.shape;
+    if (x == y) continue;
+    if (x.empty() || x.size() != y.size() || !std::equal(x.begin() + 1, x.end(), y.begin() + 1) ||
+        x[0] * small_batch != y[0] * batch)
+      return "value '" + name + "' is " + shape_str(x) + " at batch " + std::to_string(batch) +
+             " but " + shape_str(y) + " at batch " + std::to_string(small_batch);
+  }
+  for (const auto& out : graph.outputs)
+    if (!has_batch(big, small, out.name))
+      return "graph output '" + out.name + "' has no batch dimension";
+  for (const auto& n : graph.nodes)
+    if (std::string why = node_refusal(n, big, small); !why.empty()) return why;
+  return "";
+}
+
+}  // namespace
+
+std::string sub_batch_refusal(const ir::Graph& graph, const ops::InferOptions& infer,
+                              int64_t small_batch) {
+  return refusal(graph, infer, ops::infer_graph(graph, infer), small_batch);
+}
+
+SubBatch choose_sub_batch(const ir::Graph& graph, const ops::InferOptions& infer, int64_t requested,
+                          size_t cache_bytes) {
+  const ops::GraphInfo big = ops::infer_graph(graph, infer);
+  const int64_t batch = common_batch(graph, big);
+  if (requested < 0) return none(batch, "off");
+  if (requested > 0) {
+    if (requested == batch) return none(batch, "requested: the whole batch");
+    if (std::string why = refusal(graph, infer, big, requested); !why.empty())
+      throw UserError("sub-batch " + std::to_string(requested) + ": " + why);
+    return {batch, requested, "requested"};
+  }
+  if (batch < 2) return none(batch, "batch " + std::to_string(batch));
+  // The working set per step from the shapes at batch 1 against the full batch.
+  ops::GraphInfo one;
+  try {
+    one = ops::infer_graph(graph, with_batch(infer, big.input_shapes, 1));
+  } catch (const std::exception&) {
+    return none(batch, "shapes at batch 1 do not follow");
+  }
+  const std::vector<size_t> steps = step_bytes(graph, big, one);
+  size_t weights = 0;
+  for (const auto& [name, t] : graph.initializers) weights += t.nbytes();
+  int64_t best = batch;
+  double best_saved = 0;
+  for (int64_t size = batch / 2; size >= 1; --size) {
+    if (batch % size) continue;
+    const double saved = traffic_saved(steps, batch, size, weights, cache_bytes);
+    if (saved > best_saved) best = size, best_saved = saved;
+  }
+  const std::string cache = std::to_string(cache_bytes >> 20) + " MiB";
+  if (best == batch)
+    return none(batch, "the steps' activations fit in " + cache + " or weights outweigh them");
+  if (std::string why = refusal(graph, infer, big, best); !why.empty()) return none(batch, why);
+  return {batch, best,
+          "steps' activations over " + cache + " of cache at batch " + std::to_string(batch) +
+              ": " + std::to_string(static_cast<int64_t>(best_saved / (1 << 20))) +
+              " MiB less memory traffic per run"};
+}
+
+size_t sub_batch_cache_bytes() {
+  if (const char* kb = std::getenv("FRUGAL_SUB_BATCH_CACHE_KB")) {
+    char* end = nullptr;
+    const long long v = std::strtoll(kb, &end, 10);
+    if (!end || *end || v <= 0)
+      throw UserError("FRUGAL_SUB_BATCH_CACHE_KB: expected a positive number of KiB, got '" +
+                      std::string(kb) + "'");
+    return static_cast<size_t>(v) << 10;
+  }
+  size_t last = last_level_cache_bytes();
+  if (last == 0) last = size_t{8} << 20;
+  return last / 2;
+}
+
+}  // namespace frugal::runtime

@@ -1,0 +1,52 @@
+// Sub-batches: a batch of N run as N / b consecutive runs of a plan compiled for batch b.
+// A session runs a network layer by layer over the whole batch, so each step reads and
+// writes every image's activations; at batch 8 the early layers of a CNN move 10-40 MB per
+// step, more than the caches hold, and each step then waits on memory (bench/RESULTS.md,
+// "Sub-batches", session 13: on the 2-core EPYC the same plan ran 8-25 % faster per image
+// at batch 2 or 4 than at batch 8). Smaller batches keep a step's working set in cache; the
+// weights, read once per sub-batch, set the limit the other way.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "frugal/ir/graph.h"
+#include "frugal/ops/infer.h"
+
+namespace frugal::runtime {
+
+struct SubBatch {
+  int64_t batch = 0;  // the graph inputs' batch (dimension 0); 0 when they have none in common
+  int64_t size = 0;   // the batch each run sees; == batch: no sub-batches
+  int64_t count() const { return size > 0 ? batch / size : 1; }
+  std::string why;  // the reason for the choice, for `info --plan`
+};
+
+// Every node of `graph` (as given, before the passes) treats the images of dimension 0
+// independently, and every value's shape at batch `small` is its shape at `infer.batch`
+// with dimension 0 scaled alike (or has no batch dimension): then running batch N as N / small
+// sub-batches gives the same outputs. Empty when it does; else why not (first offender).
+std::string sub_batch_refusal(const ir::Graph& graph, const ops::InferOptions& infer,
+                              int64_t small);
+
+// The sub-batch `graph` runs with at `infer.batch`:
+// - `requested` > 0: that size (UserError when it does not divide the batch or the graph's
+//   images are not independent); < 0: none;
+// - 0 (auto): the largest divisor b of the batch whose largest step working set (the bytes
+//   of its activation inputs and outputs, weights excluded) at batch b fits in
+//   `cache_bytes`; none when the whole batch fits or the graph's images are not independent.
+SubBatch choose_sub_batch(const ir::Graph& graph, const ops::InferOptions& infer, int64_t requested,
+                          size_t cache_bytes);
+
+// The activation bytes the auto choice lets a step hold: half the host's last-level cache
+// (sysfs, else sysconf), shared with the weights and the other core's work;
+// FRUGAL_SUB_BATCH_CACHE_KB overrides it.
+size_t sub_batch_cache_bytes();
+
+// `infer` for runs of `size` images: the graph inputs' shapes at the full batch
+// (GraphInfo::input_shapes), dimension 0 replaced.
+ops::InferOptions with_batch(const ops::InferOptions& infer,
+                             const std::map<std::string, Shape>& input_shapes, int64_t size);
+
+}  // namespace frugal::runtime

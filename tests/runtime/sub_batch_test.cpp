@@ -1,0 +1,231 @@
+// Sub-batches (runtime/sub_batch.h): which graphs keep their images apart, the cache model's
+// choice, and a session that runs a batch as several runs giving the outputs of one run.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <functional>
+#include <utility>
+
+#include "frugal/core/error.h"
+#include "frugal/core/rng.h"
+#include "frugal/measure/session_bench.h"
+#include "frugal/runtime/session.h"
+#include "frugal/runtime/sub_batch.h"
+#include "frugal/zoo/zoo.h"
+
+#include "runtime/graph_testing.h"
+
+using namespace frugal;
+using runtime_testing::node;
+using runtime_testing::vi;
+
+namespace {
+
+ops::InferOptions at_batch(int64_t n) {
+  ops::InferOptions o;
+  o.batch = n;
+  return o;
+}
+
+ir::ValueInfo batched(const std::string& name, std::vector<int64_t> dims) {
+  ir::ValueInfo v = vi(name, std::move(dims));
+  (*v.shape)[0] = ir::Dim{-1, "N"};
+  return v;
+}
+
+// x [N,4,6] -> OP -> y, with the node's attributes set by `attrs`.
+ir::Graph one_node(const std::string& op, std::vector<std::string> extra_inputs = {},
+                   const std::function<void(ir::Node&)>& attrs = nullptr) {
+  ir::Graph g;
+  g.opsets[""] = 17;
+  g.inputs.push_back(batched("x", {-1, 4, 6}));
+  g.outputs.push_back(vi("y", {}));
+  g.outputs.back().shape.reset();
+  std::vector<std::string> in{"x"};
+  in.insert(in.end(), extra_inputs.begin(), extra_inputs.end());
+  g.nodes.push_back(node("the_node", op, in, {"y"}));
+  if (attrs) attrs(g.nodes.back());
+  return g;
+}
+
+std::string refusal(const ir::Graph& g) {
+  return runtime::sub_batch_refusal(g, at_batch(8), 2);
+}
+
+Tensor random_input(const Shape& s, uint64_t seed) {
+  Tensor t(DType::kF32, s);
+  const Philox rng(seed);
+  auto v = t.span<float>();
+  for (size_t i = 0; i < v.size(); ++i) v[i] = 2.0f * rng.uniform(i) - 1.0f;
+  return t;
+}
+
+}  // namespace
+
+TEST(SubBatch, OpsThatKeepImagesApartAreAccepted) {
+  EXPECT_EQ(refusal(one_node("Relu")), "");
+  EXPECT_EQ(refusal(one_node("Softmax", {},
+                             [](ir::Node& n) { n.attrs["axis"] = ir::Attribute{int64_t{-1}}; })),
+            "");
+  EXPECT_EQ(refusal(one_node("Transpose", {},
+                             [](ir::Node& n) {
+                               n.attrs["perm"] = ir::Attribute{std::vector<int64_t>{0, 2, 1}};
+                             })),
+            "");
+  EXPECT_EQ(refusal(one_node("ReduceMean", {},
+                             [](ir::Node& n) {
+                               n.attrs["axes"] = ir::Attribute{std::vector<int64_t>{1, 2}};
+                             })),
+            "");
+  // [N,4,6] -> [N*4, 6] or [N*24]: each image's elements stay contiguous.
+  for (const std::vector<int64_t>& target :
+       {std::vector<int64_t>{-1, 6}, std::vector<int64_t>{-1}}) {
+    ir::Graph r = one_node("Reshape", {"shape"});
+    r.initializers["shape"] =
+        Tensor::from_vector<int64_t>({static_cast<int64_t>(target.size())}, target);
+    EXPECT_EQ(refusal(r), "");
+  }
+  // An embedding: Gather on axis 0 of a constant table, indices with a batch.
+  ir::Graph e;
+  e.opsets[""] = 17;
+  e.inputs.push_back(batched("ids", {-1, 5}));
+  e.inputs.back().dtype = DType::kI64;
+  e.outputs.push_back(vi("y", {}));
+  e.outputs.back().shape.reset();
+  e.initializers["table"] = Tensor(DType::kF32, {10, 3});
+  e.nodes.push_back(node("embed", "Gather", {"table", "ids"}, {"y"}));
+  EXPECT_EQ(runtime::sub_batch_refusal(e, at_batch(8), 2), "");
+}
+
+TEST(SubBatch, OpsThatMixImagesAreRefusedByName) {
+  const auto refused = [](const ir::Graph& g) {
+    const std::string why = refusal(g);
+    EXPECT_NE(why, "");
+    return why;
+  };
+  EXPECT_NE(refused(one_node("Softmax", {},
+                             [](ir::Node& n) { n.attrs["axis"] = ir::Attribute{int64_t{0}}; }))
+                .find("the_node"),
+            std::string::npos);
+  refused(one_node("Transpose", {}, [](ir::Node& n) {
+    n.attrs["perm"] = ir::Attribute{std::vector<int64_t>{1, 0, 2}};
+  }));
+  refused(one_node("ReduceMean", {},
+                   [](ir::Node& n) { n.attrs["axes"] = ir::Attribute{std::vector<int64_t>{0}}; }));
+  refused(one_node("ReduceSum"));  // all axes
+  refused(
+      one_node("Concat", {"x"}, [](ir::Node& n) { n.attrs["axis"] = ir::Attribute{int64_t{0}}; }));
+  refused(
+      one_node("Flatten", {}, [](ir::Node& n) { n.attrs["axis"] = ir::Attribute{int64_t{0}}; }));
+  ir::Graph tile = one_node("Tile", {"reps"});
+  tile.initializers["reps"] = Tensor::from_vector<int64_t>({3}, {2, 1, 1});
+  refused(tile);
+  // [N,4,6] -> [4, N*6]: each row holds a part of every image.
+  ir::Graph across = one_node("Reshape", {"shape"});
+  across.initializers["shape"] = Tensor::from_vector<int64_t>({2}, {4, -1});
+  EXPECT_NE(refused(across).find("value 'y'"), std::string::npos);
+  refused(one_node("NonZero"));  // not known to keep the images apart
+}
+
+TEST(SubBatch, CacheModelSplitsWhereActivationsOutgrowTheCache) {
+  const ir::Graph g = zoo::build("resnet8_fmnist", 1);
+  const size_t mib = size_t{1} << 20;
+  // Batch 64 of 28x28 images: the largest step's activations are a few MiB.
+  const runtime::SubBatch big_cache = runtime::choose_sub_batch(g, at_batch(64), 0, 1024 * mib);
+  EXPECT_EQ(big_cache.size, 64);
+  EXPECT_EQ(big_cache.count(), 1);
+  const runtime::SubBatch small_cache = runtime::choose_sub_batch(g, at_batch(64), 0, mib / 2);
+  EXPECT_LT(small_cache.size, 64);
+  EXPECT_EQ(64 % small_cache.size, 0);
+  EXPECT_GT(small_cache.count(), 1);
+  EXPECT_NE(small_cache.why.find("less memory traffic"), std::string::npos) << small_cache.why;
+  // Off, and a size that does not divide the batch.
+  EXPECT_EQ(runtime::choose_sub_batch(g, at_batch(64), -1, mib / 2).count(), 1);
+  try {
+    runtime::choose_sub_batch(g, at_batch(64), 3, mib);
+    FAIL() << "a sub-batch of 3 out of 64 was accepted";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("does not divide"), std::string::npos) << e.what();
+  }
+}
+
+TEST(SubBatch, CacheModelKeepsTheBatchWhereWeightsOutweighActivations) {
+  // One Gemm of 32 MiB weights over a batch of 8 rows: re-reading the weights per
+  // sub-batch would cost more than any activation saved.
+  ir::Graph g;
+  g.opsets[""] = 17;
+  g.inputs.push_back(batched("x", {-1, 4096}));
+  g.outputs.push_back(vi("y", {}));
+  g.outputs.back().shape.reset();
+  g.initializers["w"] = Tensor(DType::kF32, {4096, 2048});
+  g.nodes.push_back(node("fc", "MatMul", {"x", "w"}, {"y"}));
+  EXPECT_EQ(runtime::choose_sub_batch(g, at_batch(8), 0, size_t{1} << 10).count(), 1);
+}
+
+TEST(SubBatch, SessionRunsSubBatchesWithTheOutputsOfOneRun) {
+  const ir::Graph g = zoo::build("lenet5", 3);
+  for (const std::vector<std::string>& backends :
+       {std::vector<std::string>{"ref"}, std::vector<std::string>{"cpu", "ref"}}) {
+    runtime::SessionOptions whole;
+    whole.backends = backends;
+    whole.infer.batch = 6;
+    whole.sub_batch = -1;
+    runtime::Session one(g, whole);
+    ASSERT_EQ(one.sub_batch().count(), 1);
+    const Tensor x = random_input(one.inputs()[0].shape, 11);
+    const std::vector<Tensor> expected = one.run({x});
+    for (int64_t size : {1, 2, 3}) {
+      runtime::SessionOptions split = whole;
+      split.sub_batch = size;
+      split.poison_arena = true;
+      runtime::Session s(g, split);
+      ASSERT_EQ(s.sub_batch().size, size);
+      EXPECT_EQ(s.inputs()[0].shape, one.inputs()[0].shape);
+      EXPECT_EQ(s.outputs()[0].shape, one.outputs()[0].shape);
+      EXPECT_EQ(s.info().input_shapes.begin()->second[0], size) << "the plan is one run's";
+      // Both run forms: outputs returned, and written into the caller's buffers.
+      const std::vector<Tensor> got = s.run({x});
+      std::vector<Tensor> into{Tensor(DType::kF32, s.outputs()[0].shape)};
+      s.run({x}, into);
+      ASSERT_EQ(got[0].shape(), expected[0].shape());
+      const auto e = expected[0].span<float>();
+      const auto a = got[0].span<float>();
+      const auto b = std::as_const(into[0]).span<float>();
+      for (size_t i = 0; i < e.size(); ++i) {
+        // The reference kernels compute each image alike whatever the batch; oneDNN may
+        // block a batch of 6 and one of 2 differently.
+        const float tol = backends[0] == "ref" ? 0.0f : 1e-5f * (1.0f + std::fabs(e[i]));
+        ASSERT_NEAR(a[i], e[i], tol) << backends[0] << " sub-batch " << size << " element " << i;
+        ASSERT_EQ(a[i], b[i]);
+      }
+      // The work of a run counts every sub-batch.
+      const measure::WorkDone w1 = measure::session_work(one), w2 = measure::session_work(s);
+      EXPECT_DOUBLE_EQ(w1.macs_by_format.at("fp32"), w2.macs_by_format.at("fp32"));
+    }
+  }
+}
+
+TEST(SubBatch, SessionRefusesWrongBuffersAndBadEnvironment) {
+  const ir::Graph g = zoo::build("lenet5", 3);
+  runtime::SessionOptions o;
+  o.infer.batch = 4;
+  o.sub_batch = 2;
+  runtime::Session s(g, o);
+  const Tensor x = random_input(s.inputs()[0].shape, 5);
+  std::vector<Tensor> small{Tensor(DType::kF32, {2, 10})};
+  EXPECT_THROW(s.run({x}, small), UserError);
+  EXPECT_THROW(s.run({random_input({2, 1, 28, 28}, 5)}), UserError);
+  setenv("FRUGAL_SUB_BATCH", "two", 1);
+  runtime::SessionOptions env = o;
+  env.sub_batch = 0;
+  try {
+    runtime::Session bad(g, env);
+    ADD_FAILURE() << "FRUGAL_SUB_BATCH=two was accepted";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("FRUGAL_SUB_BATCH"), std::string::npos) << e.what();
+  }
+  setenv("FRUGAL_SUB_BATCH", "2", 1);
+  EXPECT_EQ(runtime::Session(g, env).sub_batch().size, 2);
+  unsetenv("FRUGAL_SUB_BATCH");
+}
