@@ -271,6 +271,8 @@ size_t last_level_cache_bytes() {
   return static_cast<size_t>(std::max({l3, l2, 0L}));
 }
 
+constexpr double kMinSavedShare = 0.1;
+
 SubBatch none(int64_t batch, std::string why) {
   return {batch, batch, std::move(why)};
 }
@@ -362,11 +364,22 @@ SubBatch choose_sub_batch(const ir::Graph& graph, const ops::InferOptions& infer
   const std::string cache = std::to_string(cache_bytes >> 20) + " MiB";
   if (best == batch)
     return none(batch, "the steps' activations fit in " + cache + " or weights outweigh them");
+  // Each run pays every step's fixed cost again (a call, a wake-up of the other threads),
+  // which the bytes do not show: below a tenth of the traffic, the splits measured no gain
+  // (bench/RESULTS.md, "Sub-batches").
+  double total = 0;
+  for (size_t b : steps) total += static_cast<double>(b);
+  if (best_saved < kMinSavedShare * total)
+    return none(batch, "sub-batches of " + std::to_string(best) + " would save under " +
+                           std::to_string(static_cast<int>(kMinSavedShare * 100)) +
+                           " % of the memory traffic");
   if (std::string why = refusal(graph, infer, big, best); !why.empty()) return none(batch, why);
   return {batch, best,
           "steps' activations over " + cache + " of cache at batch " + std::to_string(batch) +
               ": " + std::to_string(static_cast<int64_t>(best_saved / (1 << 20))) +
-              " MiB less memory traffic per run"};
+              " MiB less memory traffic per run (of " +
+              std::to_string(static_cast<int64_t>(total / (1 << 20))) + " MiB, " +
+              std::to_string(steps.size()) + " steps)"};
 }
 
 size_t sub_batch_cache_bytes() {

@@ -33,9 +33,11 @@ std::string sub_batch_refusal(const ir::Graph& graph, const ops::InferOptions& i
 // The sub-batch `graph` runs with at `infer.batch`:
 // - `requested` > 0: that size (UserError when it does not divide the batch or the graph's
 //   images are not independent); < 0: none;
-// - 0 (auto): the largest divisor b of the batch whose largest step working set (the bytes
-//   of its activation inputs and outputs, weights excluded) at batch b fits in
-//   `cache_bytes`; none when the whole batch fits or the graph's images are not independent.
+// - 0 (auto): the divisor b of the batch that saves the most memory traffic (an estimate:
+//   each step whose activation bytes, weights excluded, exceed `cache_bytes` at the full
+//   batch but not at b saves them; each run after the first reads the weights again),
+//   where that is at least a tenth of the run's activation traffic; none otherwise or where
+//   the graph's images are not independent.
 SubBatch choose_sub_batch(const ir::Graph& graph, const ops::InferOptions& infer, int64_t requested,
                           size_t cache_bytes);
 
