@@ -91,15 +91,8 @@ std::unique_ptr<Plan> compile_sub_batch(const ir::Graph& graph, SessionOptions o
                                         SubBatch& sub) {
   if (sub.count() == 1) return compile(graph, std::move(options));
   SessionOptions whole = options;
-  options.infer = with_batch(options.infer,
-                             ops::infer_graph(graph,
-                                              [&] {
-                                                ops::InferOptions shapes = options.infer;
-                                                shapes.fold_constants = false;
-                                                return shapes;
-                                              }())
-                                 .input_shapes,
-                             sub.size);
+  options.infer.batch = sub.size;
+  options.infer.input_shapes = sub.input_shapes;
   std::unique_ptr<Plan> plan = compile(graph, std::move(options));
   for (const auto& a : plan->arenas)
     if (!a.device->shares_host_memory()) {

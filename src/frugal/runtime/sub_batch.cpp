@@ -341,7 +341,8 @@ SubBatch choose_sub_batch(const ir::Graph& graph, const ops::InferOptions& infer
     if (requested == batch) return none(batch, "requested: the whole batch");
     if (std::string why = refusal(graph, infer, big, requested); !why.empty())
       throw UserError("sub-batch " + std::to_string(requested) + ": " + why);
-    return {batch, requested, "requested"};
+    return {batch, requested, "requested",
+            with_batch(infer, big.input_shapes, requested).input_shapes};
   }
   if (batch < 2) return none(batch, "batch " + std::to_string(batch));
   // The working set per step from the shapes at batch 1 against the full batch.
@@ -379,7 +380,8 @@ SubBatch choose_sub_batch(const ir::Graph& graph, const ops::InferOptions& infer
               ": " + std::to_string(static_cast<int64_t>(best_saved / (1 << 20))) +
               " MiB less memory traffic per run (of " +
               std::to_string(static_cast<int64_t>(total / (1 << 20))) + " MiB, " +
-              std::to_string(steps.size()) + " steps)"};
+              std::to_string(steps.size()) + " steps)",
+          with_batch(infer, big.input_shapes, best).input_shapes};
 }
 
 size_t sub_batch_cache_bytes() {

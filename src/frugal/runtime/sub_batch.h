@@ -21,6 +21,8 @@ struct SubBatch {
   int64_t size = 0;   // the batch each run sees; == batch: no sub-batches
   int64_t count() const { return size > 0 ? batch / size : 1; }
   std::string why;  // the reason for the choice, for `info --plan`
+  // One run's graph input shapes (dimension 0 = size), where size < batch.
+  std::map<std::string, Shape> input_shapes;
 };
 
 // Every node of `graph` (as given, before the passes) treats the images of dimension 0
