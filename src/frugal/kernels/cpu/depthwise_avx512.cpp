@@ -20,38 +20,16 @@ bool dw_isa_available() {
   return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq");
 }
 
+}  // namespace frugal::kernels::cpu
+
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512dq")
+#include "frugal/kernels/cpu/avx512_math.h"
 
+namespace frugal::kernels::cpu {
 namespace {
 
 using Kind = ops::PostOp::Kind;
-
-// e^x, Cephes' single-precision polynomial on x - n ln2, scaled by 2^n (about 1 ulp).
-inline __m512 exp_ps(__m512 x) {
-  x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.3f)), _mm512_set1_ps(88.7f));
-  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-  p = _mm512_fmadd_ps(_mm512_mul_ps(p, r), r, _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-  return _mm512_scalef_ps(p, n);
-}
-
-// 1 / (1 + e^-x): the reciprocal as rcp14 and one Newton step (about 2^-23 relative), as a
-// division costs more than the whole 3x3 window per vector.
-inline __m512 sigmoid_ps(__m512 x) {
-  const __m512 one = _mm512_set1_ps(1.0f);
-  const __m512 d = _mm512_add_ps(one, exp_ps(_mm512_sub_ps(_mm512_setzero_ps(), x)));
-  const __m512 r = _mm512_rcp14_ps(d);
-  return _mm512_fmadd_ps(r, _mm512_fnmadd_ps(d, r, one), r);  // r + r (1 - d r)
-}
 
 inline __m512 clamp_ps(__m512 v, float lo, float hi) {
   return _mm512_min_ps(_mm512_max_ps(v, _mm512_set1_ps(lo)), _mm512_set1_ps(hi));
@@ -283,6 +261,5 @@ void dw_post_ops_avx512(float* v, int64_t n, const std::vector<ops::PostOp>& ops
   }
 }
 
-#pragma GCC pop_options
-
 }  // namespace frugal::kernels::cpu
+#pragma GCC pop_options
