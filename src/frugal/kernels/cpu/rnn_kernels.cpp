@@ -1,5 +1,7 @@
-// LSTM, GRU and RNN on oneDNN's recurrent primitives (lstm_forward, gru_forward,
-// lbr_gru_forward for linear_before_reset, vanilla_rnn_forward), float32, one layer.
+// LSTM, GRU and RNN: frugal's own kernel where the CPU has AVX-512 (own_rnn.h); else, and
+// under FRUGAL_NO_OWN_RNN=1 (the A/B switch of bench/rnn), oneDNN's recurrent primitives
+// (lstm_forward, gru_forward, lbr_gru_forward for linear_before_reset, vanilla_rnn_forward),
+// float32, one layer, as follows.
 //
 // ONNX and oneDNN order the gates differently: ONNX's LSTM weights hold i, o, f, c and its
 // peepholes i, o, f; oneDNN wants i, f, c, o and i, f, o. GRU's z, r, h is oneDNN's u, r, o.
@@ -9,12 +11,13 @@
 // bidirectional_concat output ([seq, batch, dirs*hidden]) permuted by a strided copy.
 //
 // Weights given at run time are copied gate by gate into that order on each run.
-// Declined (the node falls back to ref, with the reason in the plan): sequence_lens, clip,
-// non-default activations, LSTM's input_forget.
+// Declined by the primitive path (the node falls back to ref, with the reason in the plan):
+// sequence_lens, clip, non-default activations, LSTM's input_forget; the own kernel runs them.
 #include <algorithm>
 #include <vector>
 
 #include "frugal/kernels/cpu/factories.h"
+#include "frugal/kernels/cpu/own_rnn.h"
 #include "frugal/ops/recurrent.h"
 
 namespace frugal::kernels::cpu {
@@ -195,6 +198,7 @@ Boundaries boundaries(const Attrs& a, const Dims& d) {
 }
 
 std::unique_ptr<kernels::Kernel> make_recurrent(const Build& b, Cell cell) {
+  if (auto own = make_own_recurrent(b, cell)) return own;
   Attrs a = parse_attrs(b.node(), cell);
   a.hidden_size = b.in_shape(kR)[2];
   check_supported(b, a);

@@ -40,13 +40,15 @@ struct OpenMpTeam {
   void (*parallel)(void (*)(void*), void*, unsigned, unsigned) = nullptr;
   int (*thread_num)() = nullptr;
   int (*team_size)() = nullptr;
-  bool loaded() const { return parallel && thread_num && team_size; }
+  void (*barrier)() = nullptr;
+  bool loaded() const { return parallel && thread_num && team_size && barrier; }
 };
 const OpenMpTeam& openmp_team() {
   static const OpenMpTeam team{
       optional_openmp_symbol<void (*)(void (*)(void*), void*, unsigned, unsigned)>("GOMP_parallel"),
       optional_openmp_symbol<int (*)()>("omp_get_thread_num"),
-      optional_openmp_symbol<int (*)()>("omp_get_num_threads")};
+      optional_openmp_symbol<int (*)()>("omp_get_num_threads"),
+      optional_openmp_symbol<void (*)()>("GOMP_barrier")};
   return team;
 }
 
@@ -70,6 +72,11 @@ void parallel_run(int threads, void (*fn)(void*, int, int), void* data) {
   }
   Trampoline t{fn, data};
   team.parallel(trampoline, &t, static_cast<unsigned>(threads), 0);
+}
+
+void parallel_barrier() {
+  const OpenMpTeam& team = openmp_team();
+  if (team.loaded() && team.team_size() > 1) team.barrier();
 }
 
 void set_num_threads(int n) {

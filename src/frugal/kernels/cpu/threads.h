@@ -32,6 +32,11 @@ double awake_us();
 // calling thread when T == 1 (or no OpenMP runtime is loaded).
 void parallel_run(int threads, void (*fn)(void*, int, int), void* data);
 
+// Inside parallel_run's fn: waits until every thread of the team has called it (the
+// OpenMP runtime's barrier: its workers spin, then sleep, as between kernels). A no-op on
+// one thread.
+void parallel_barrier();
+
 // Splits the items [0, count) evenly over parallel_run's threads: fn(begin, end) once on
 // each.
 template <typename F>
