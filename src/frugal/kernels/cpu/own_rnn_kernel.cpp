@@ -36,6 +36,14 @@ using namespace ops::recurrent;
 // splitting its blocks over one more thread pays for a barrier per step.
 constexpr int64_t kMinStepMacsPerThread = int64_t{1} << 15;
 
+// The projection's multiply-accumulates from which another thread pays for its wake-up:
+// about 8 us of work where idle workers spin, 130 us where they sleep (a futex wake-up and
+// a scheduler slice, kernels/cpu/threads.h). Below, oneDNN's matmul runs on one thread.
+int projection_threads(int64_t macs, int available) {
+  const int64_t per_thread = awake_us() > 0 ? int64_t{1} << 18 : int64_t{1} << 22;
+  return static_cast<int>(std::clamp<int64_t>(macs / per_thread, 1, std::max(available, 1)));
+}
+
 RnnShape shape_of(const Attrs& a, const Dims& d) {
   RnnShape s;
   s.cell = a.cell;
@@ -160,7 +168,8 @@ struct OwnRnn {
   Attrs attrs;
   std::string node;  // for errors
   int64_t input = 0;
-  int threads = 1;  // for the time steps (step_threads, when built)
+  int threads = 1;      // for the time steps (step_threads, when built)
+  int run_threads = 1;  // the run's thread count, while the projection runs on fewer
   Packed packed;
   std::vector<RnnDirection> directions;
   Tensor h_state;              // [dirs][2][batch][padded]: step s reads s % 2, writes the other
@@ -385,7 +394,20 @@ void add_projection(OnednnKernel& kernel, const Build& b, OwnRnn& k, bool at_run
   }
   k.proj = kernel.buffer(dst);
   args[DNNL_ARG_DST] = k.proj;
+  // oneDNN runs a primitive on the calling thread's OpenMP thread count: the steps around
+  // the matmul set the count its size pays for, then restore the kernel's.
+  const int own = projection_threads(rows * k.input * cols, num_threads());
+  OwnRnn* shared = &k;  // owned by the recurrence's step, added after these
+  if (own < num_threads())
+    kernel.add_function_step(
+        [shared, own] {
+          shared->run_threads = num_threads();
+          set_num_threads(std::min(own, shared->run_threads));
+        },
+        "");
   kernel.add_step(pd, dnnl::matmul(pd), std::move(args), false);
+  if (own < num_threads())
+    kernel.add_function_step([shared] { set_num_threads(shared->run_threads); }, "");
 }
 
 std::string impl_name(const RnnShape& sh, int threads) {
