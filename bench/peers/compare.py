@@ -25,6 +25,18 @@ channel, activations u8 per tensor), which ONNX Runtime runs with its QDQ fusion
 (QLinearConv, QGemm) and frugal_peer runs on cpu:int8 (its QDQ import turns each pair into
 the int8 boundary with the file's own scales). `--int8-vs-fp32` adds, for the int8 rows,
 frugal's fp32 time on the float file in the same rounds (the int8/fp32 speed-up).
+
+Files from other tool chains (paddle2onnx, tf2onnx, older torch exports): a FILE.onnx whose
+first input already has a symbolic batch dimension is run as it is, by both runtimes (the
+exporter's own bytes, not frugal's re-export); other files are rebatched. Inputs with
+other symbolic dimensions (an image's height and width, a sequence length) take their shape
+from `--shape NAME=DIMS` (repeatable; DIMS as 1x3x48x320, the first dimension replaced by
+each batch of --batches), e.g. PaddleOCR's recognizer:
+  compare.py --models rec.onnx --shape x=1x3x48x320 --batches 1,8
+
+`--baseline DIR` also times DIR/bench/frugal_peer (a build of the code before a change) in
+the same rounds, after frugal's run, and prints a line under each row with its median and
+ORT/baseline: before and after measured side by side under the same load.
 """
 import argparse
 import json
@@ -69,6 +81,15 @@ def write_npy(path, shape, seed, dtype="float32", name=""):
         f.write(struct.pack(fmt, *values))
 
 
+def symbolic_batch(peer, model):
+    """True when the file's first input has a symbolic (or unknown) first dimension."""
+    p = subprocess.run([peer, "--model", model, "--describe"], capture_output=True, text=True)
+    if p.returncode != 0:
+        return False
+    ins = json.loads(p.stdout.strip().splitlines()[-1])["inputs"]
+    return bool(ins) and bool(ins[0]["shape"]) and ins[0]["shape"][0] < 0
+
+
 def timed(cmd, env=None):
     """Runs cmd under /usr/bin/time -v: (parsed JSON stdout, peak RSS in MiB)."""
     p = subprocess.run(["/usr/bin/time", "-v"] + cmd, capture_output=True, text=True, env=env)
@@ -107,6 +128,11 @@ def main():
                     help="int8 rows: also time frugal fp32 and ORT fp32 on the float file in the same rounds")
     ap.add_argument("--frugal-env", action="append", default=[], metavar="KEY=VALUE",
                     help="environment for frugal's process only (e.g. ONEDNN_VERBOSE=1)")
+    ap.add_argument("--baseline", default=None, metavar="DIR",
+                    help="a second build (the code before a change) timed in the same rounds")
+    ap.add_argument("--shape", action="append", default=[], metavar="NAME=DIMS",
+                    help="an input's shape where the file leaves dimensions symbolic "
+                         "(1x3x48x320; the first dimension becomes each batch)")
     ap.add_argument("--omp-wait-policy", default=None, metavar="passive|active",
                     help="OMP_WAIT_POLICY of frugal's process; default: the environment as it "
                          "is, with the frugal CLI's defaults (kernels/thread_environment.h)")
@@ -115,13 +141,24 @@ def main():
     build = os.path.abspath(a.build)
     frugal = os.path.join(build, "frugal")
     peer = os.path.join(build, "bench", "frugal_peer")
-    for f in (frugal, peer):
+    base_peer = os.path.join(os.path.abspath(a.baseline), "bench", "frugal_peer") if a.baseline else None
+    for f in (frugal, peer) + ((base_peer,) if base_peer else ()):
         if not os.path.exists(f):
             sys.exit("compare.py: %s not found: build it (ninja -C %s frugal frugal_peer)" % (f, a.build))
     if not os.path.isdir(os.path.join(HERE, "node_modules", "onnxruntime-node")):
         sys.exit("compare.py: onnxruntime-node not installed: run bench/peers/install.sh")
     work = a.workdir or tempfile.mkdtemp(prefix="frugal-peers-")
     os.makedirs(work, exist_ok=True)
+
+    shapes = {}
+    for kv in a.shape:
+        name, _, dims = kv.partition("=")
+        try:
+            shapes[name] = [int(d) for d in dims.split("x")]
+        except ValueError:
+            sys.exit("compare.py: --shape %s: DIMS must be integers joined by x (1x3x48x320)" % kv)
+        if not name or min(shapes[name]) < 1:
+            sys.exit("compare.py: --shape %s: give NAME=DIMS with every dimension >= 1" % kv)
 
     frugal_env = dict(os.environ)
     if a.omp_wait_policy is not None:
@@ -141,7 +178,9 @@ def main():
             model = os.path.basename(model)[:-len(".onnx")]
         fixed = source or os.path.join(work, model + "_b1.onnx")
         onnx = os.path.join(work, model + "_bN.onnx")
-        if not os.path.exists(onnx):
+        if source and symbolic_batch(peer, source):
+            onnx = source  # already rebatchable: both runtimes read the exporter's own file
+        elif not os.path.exists(onnx):
             if not source:
                 subprocess.run([frugal, "zoo", model, "-o", fixed], check=True, capture_output=True)
             subprocess.run([peer, "--model", fixed, "--rebatch", onnx], check=True, capture_output=True)
@@ -149,7 +188,14 @@ def main():
         for batch in [int(b) for b in a.batches.split(",")]:
             inputs = []  # one .npy per graph input, in order
             for i, port in enumerate(desc["inputs"]):
-                shape = [batch] + [d for d in port["shape"][1:]]
+                dims = shapes.get(port["name"], port["shape"])
+                if len(dims) != len(port["shape"]):
+                    sys.exit("compare.py: --shape %s: %d dimensions, the input has %d" % (
+                        port["name"], len(dims), len(port["shape"])))
+                shape = [batch] + [d for d in dims[1:]]
+                if min(shape[1:] or [1]) < 1:
+                    sys.exit("compare.py: %s: input %s has symbolic dimensions %s: give --shape %s=DIMS"
+                             % (model, port["name"], port["shape"], port["name"]))
                 npy = os.path.join(work, "%s_b%d%s.npy" % (model, batch, "" if i == 0 else "_%d" % i))
                 if not os.path.exists(npy):
                     write_npy(npy, shape, 1234 + i, port["dtype"], port["name"])
@@ -161,6 +207,7 @@ def main():
                     ort_ms, fr_ms, ort_rss, fr_rss = [], [], [], []
                     ort_init, fr_init = [], []  # session creation, file read included
                     f32_ms, ort32_ms = [], []
+                    base_ms = []
                     diff = None
                     model_file = onnx
                     try:
@@ -181,6 +228,10 @@ def main():
                             fr_ms += f["ms"]
                             fr_init.append(f.get("init_ms", float("nan")))
                             fr_rss.append(rss)
+                            if base_peer:
+                                fb, _ = timed([base_peer, "--model", model_file, "--precision", prec] + common,
+                                              frugal_env)
+                                base_ms += fb["ms"]
                             if prec == "int8" and a.int8_vs_fp32:
                                 f32, _ = timed([peer, "--model", onnx, "--precision", "fp32"] + common, frugal_env)
                                 f32_ms += f32["ms"]
@@ -205,11 +256,19 @@ def main():
                         row["frugal_fp32_median_ms"] = percentile(f32_ms, 0.5)
                         row["ort_fp32_median_ms"] = percentile(ort32_ms, 0.5)
                         row["frugal_int8_vs_fp32"] = row["frugal_fp32_median_ms"] / row["frugal_median_ms"]
+                    if base_ms:
+                        row["baseline_median_ms"] = percentile(base_ms, 0.5)
+                        row["baseline_p90_ms"] = percentile(base_ms, 0.9)
+                        row["baseline_ratio"] = row["ort_median_ms"] / row["baseline_median_ms"]
                     rows.append(row)
                     print("| %s | %s | %d | %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.1e | %.0f | %.0f | %.0f | %.0f |" % (
                         model, prec, batch, threads, row["ort_median_ms"], row["ort_p90_ms"],
                         row["frugal_median_ms"], row["frugal_p90_ms"], row["ratio"], diff,
                         row["ort_rss_mib"], row["frugal_rss_mib"], row["ort_init_ms"], row["frugal_init_ms"]))
+                    if base_ms:
+                        print("|  | (baseline in the same rounds) | %d | %d |  |  | %.2f | %.2f | %.2f |  |  |  |  |  |" % (
+                            batch, threads, row["baseline_median_ms"], row["baseline_p90_ms"],
+                            row["baseline_ratio"]))
                     if f32_ms:
                         print("|  | (fp32 in the same rounds) | %d | %d | %.2f |  | %.2f |  | frugal int8 %.2fx its fp32 |  |  |  |  |  |" % (
                             batch, threads, row["ort_fp32_median_ms"], row["frugal_fp32_median_ms"],
