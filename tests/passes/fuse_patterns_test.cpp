@@ -705,3 +705,154 @@ TEST(PoolSpatialMeans, MeanSqueezeExcitationIsFused) {
   EXPECT_EQ(o.graph.nodes.size(), 1u);
   expect_same(b.g, o.graph, b.feeds, "squeeze-excite");
 }
+
+namespace {
+
+// HardSwish written out as exporters do before opset 14. `form`: 0 (x * clip) / 6, 1 (x *
+// clip) * (1/6), 2 x * (clip / 6), 3 x * (clip * (1/6)), 4 x * HardSigmoid(x, 1/6, 1/2);
+// clip = Clip(x + 3, 0, 6), its bounds attributes before opset 11, inputs from 11. `swap`
+// writes every two-operand node the other way round (Div aside). `three`, `six`, `max`
+// and `alpha` make near misses.
+struct HsForm {
+  int form = 0;
+  bool swap = false;
+  int64_t opset = 11;
+  float three = 3.0f, six = 6.0f, max = 6.0f, alpha = 1.0f / 6.0f;
+};
+
+Graph hard_swish_graph(const HsForm& f, const std::string& extra_output = "") {
+  Graph b(f.opset);
+  b.input("x", {2, 5, 6, 7});
+  auto two = [&](const std::string& op, std::string a, std::string c, const std::string& out) {
+    if (f.swap && op != "Div") std::swap(a, c);
+    return b.node(op, {a, c}, out);
+  };
+  std::string y;
+  if (f.form == 4) {
+    b.node("HardSigmoid", {"x"}, "gate", {{"alpha", attr(f.alpha)}, {"beta", attr(0.5f)}});
+    y = two("Mul", "x", "gate", "y");
+  } else {
+    const std::string shifted = two("Add", "x", b.scalar("three", f.three), "shifted");
+    if (f.opset < 11)
+      b.node("Clip", {shifted}, "clip", {{"min", attr(0.0f)}, {"max", attr(f.max)}});
+    else
+      b.node("Clip", {shifted, b.scalar("lo", 0.0f), b.scalar("hi", f.max)}, "clip");
+    b.scalar("six", f.six);
+    b.scalar("sixth", 1.0f / f.six);
+    if (f.form == 0) y = b.node("Div", {two("Mul", "x", "clip", "xc"), "six"}, "y");
+    if (f.form == 1) y = two("Mul", two("Mul", "x", "clip", "xc"), "sixth", "y");
+    if (f.form == 2) y = two("Mul", "x", b.node("Div", {"clip", "six"}, "gate"), "y");
+    if (f.form == 3) y = two("Mul", "x", two("Mul", "clip", "sixth", "gate"), "y");
+  }
+  b.output(y);
+  if (!extra_output.empty()) b.output(extra_output);
+  b.g.validate_and_sort();
+  return b;
+}
+
+int64_t hard_swish_changes(const Graph& b, ir::Graph* out = nullptr) {
+  passes::PassReport r;
+  ir::Graph g = passes::fuse_hard_swish(b.g, {}, r);
+  if (out) *out = std::move(g);
+  return r.changes;
+}
+
+}  // namespace
+
+// Each written-out form becomes one HardSwish of x with the same values, whatever the
+// operand order and opset (Clip's bounds as attributes or inputs).
+TEST(FuseHardSwish, ExportedFormsBecomeOneNode) {
+  for (int form = 0; form <= 4; ++form)
+    for (bool swap : {false, true})
+      for (int64_t opset : {9, 11, 13}) {
+        if (form == 4 && opset != 13) continue;
+        const Graph b = hard_swish_graph({form, swap, opset});
+        ir::Graph g;
+        const std::string label = "form " + std::to_string(form) + (swap ? " swapped" : "") +
+                                  " opset " + std::to_string(opset);
+        EXPECT_EQ(hard_swish_changes(b, &g), 1) << label;
+        ASSERT_EQ(g.nodes.size(), 1u) << label;
+        EXPECT_EQ(g.nodes[0].op_type, "HardSwish") << label;
+        EXPECT_EQ(g.nodes[0].inputs, std::vector<std::string>{"x"}) << label;
+        expect_same(b.g, g, b.feeds, label);
+      }
+  // The result read by two nodes (MobileNetV3's squeeze-excitation input) fuses too.
+  Graph b = hard_swish_graph({.form = 0});
+  b.node("Relu", {"y"}, "r1");
+  b.node("Sigmoid", {"y"}, "r2");
+  b.output("r1");
+  b.output("r2");
+  ir::Graph g;
+  EXPECT_EQ(hard_swish_changes(b, &g), 1) << "result read twice";
+  expect_same(b.g, g, b.feeds, "result read twice");
+}
+
+// Other constants, a gate of another value, or an intermediate someone else reads: no change.
+TEST(FuseHardSwish, NearMissesStay) {
+  EXPECT_EQ(hard_swish_changes(hard_swish_graph({.form = 0, .three = 2.5f})), 0) << "x + 2.5";
+  EXPECT_EQ(hard_swish_changes(hard_swish_graph({.form = 1, .max = 5.0f})), 0) << "clip to 5";
+  EXPECT_EQ(hard_swish_changes(hard_swish_graph({.form = 2, .six = 5.0f})), 0) << "/ 5";
+  EXPECT_EQ(hard_swish_changes(hard_swish_graph({.form = 4, .opset = 13, .alpha = 0.2f})), 0)
+      << "hardsigmoid alpha 0.2";
+  EXPECT_EQ(hard_swish_changes(hard_swish_graph({.form = 0}, "clip")), 0) << "clip also read";
+  EXPECT_EQ(hard_swish_changes(hard_swish_graph({.form = 2}, "gate")), 0) << "gate also read";
+  Graph other(11);  // z * clip(x + 3, 0, 6) / 6: the product is not by x
+  other.input("x", {1, 4, 5, 5});
+  other.input("z", {1, 4, 5, 5});
+  other.node("Add", {"x", other.scalar("three", 3.0f)}, "s");
+  other.node("Clip", {"s", other.scalar("lo", 0.0f), other.scalar("hi", 6.0f)}, "c");
+  other.node("Div", {other.node("Mul", {"z", "c"}, "zc"), other.scalar("six", 6.0f)}, "y");
+  other.output("y");
+  EXPECT_EQ(hard_swish_changes(other), 0) << "z * relu6(x + 3) / 6";
+}
+
+// PaddleOCR's PP-LCNetV3 block as paddle2onnx writes it: a depthwise Conv, its learnable
+// scale and bias (Mul, Add by one-element constants), HardSwish written out, the affine
+// block after it, a 1x1 Conv + BatchNormalization and swish as x * sigmoid(1 * x). The
+// optimized graph keeps two Convs (the affine maps folded, HardSwish and swish post-ops) and
+// runs every node on cpu with the unoptimized graph's values on ref.
+TEST(FuseHardSwish, PaddleLcnetBlockOnCpu) {
+  for (int64_t opset : {9, 11}) {
+    Graph b(opset);
+    b.input("x", {1, 16, 12, 10});
+    b.node("Conv",
+           {"x", b.constant("dw", random_tensor({16, 1, 3, 3}, 11)),
+            b.constant("dw_b", random_tensor({16}, 12))},
+           "c1",
+           {{"group", attr(int64_t{16})},
+            {"kernel_shape", attr(std::vector<int64_t>{3, 3})},
+            {"pads", attr(std::vector<int64_t>{1, 1, 1, 1})}});
+    b.node("Mul", {b.constant("s1", Tensor::from_vector<float>({1}, {1.38f})), "c1"}, "m1");
+    b.node("Add", {"m1", b.constant("b1", Tensor::from_vector<float>({1}, {0.59f}))}, "x1");
+    b.node("Add", {"x1", b.scalar("three", 3.0f)}, "x1p3");
+    if (opset < 11)
+      b.node("Clip", {"x1p3"}, "clip", {{"min", attr(0.0f)}, {"max", attr(6.0f)}});
+    else
+      b.node("Clip", {"x1p3", b.scalar("lo", 0.0f), b.scalar("hi", 6.0f)}, "clip");
+    b.node("Div", {b.node("Mul", {"x1", "clip"}, "xc"), b.scalar("six", 6.0f)}, "hs");
+    b.node("Mul", {b.constant("s2", Tensor::from_vector<float>({1}, {0.17f})), "hs"}, "m2");
+    b.node("Add", {"m2", b.constant("b2", Tensor::from_vector<float>({1}, {0.01f}))}, "a2");
+    b.node("Conv", {"a2", b.constant("pw", random_tensor({24, 16, 1, 1}, 13))}, "c2");
+    const std::string p = "bn_";
+    b.node("BatchNormalization",
+           {"c2", b.constant(p + "scale", uniform_tensor({24}, 14, 0.5f, 1.5f)),
+            b.constant(p + "bias", random_tensor({24}, 15)),
+            b.constant(p + "mean", random_tensor({24}, 16)),
+            b.constant(p + "var", uniform_tensor({24}, 17, 0.2f, 2.0f))},
+           "bn", {{"epsilon", attr(1e-5f)}});
+    b.node("Mul", {"bn", b.scalar("beta", 1.0f)}, "beta_x");
+    b.node("Sigmoid", {"beta_x"}, "sig");
+    b.output(b.node("Mul", {"bn", "sig"}, "y"));
+    b.g.validate_and_sort();
+    const std::string label = "opset " + std::to_string(opset);
+    const passes::Optimized o = passes::optimize(b.g, {});
+    EXPECT_EQ(count_op(o.graph, "Conv"), 2u) << label;
+    EXPECT_EQ(count_op(o.graph, "HardSwish") + count_op(o.graph, "Clip") +
+                  count_op(o.graph, "Sigmoid") + count_op(o.graph, "BatchNormalization"),
+              0u)
+        << label;
+    EXPECT_EQ(o.graph.nodes.size(), 4u) << label;  // Conv+hardswish, Mul, Add, Conv+swish
+    expect_same(b.g, o.graph, b.feeds, label);
+    expect_graph_on_cpu(b.g, b.feeds, 1e-4, label);
+  }
+}

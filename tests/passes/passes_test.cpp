@@ -279,6 +279,86 @@ TEST(FoldBatchNorm, LeavesAloneWhatMustNotFold) {
   }
 }
 
+// A Mul by and an Add of a constant per output channel (one value, or 1 x C x 1 x 1), in
+// either operand order, after a Conv, ConvTranspose or Gemm fold like a BatchNormalization:
+// PaddleOCR's learnable affine blocks (paddle2onnx writes Mul(scale, conv) then Add).
+TEST(FoldBatchNorm, ConstantMulAndAddPerChannel) {
+  struct Case {
+    std::string producer;
+    Shape scale, shift;
+    bool constant_first;
+  };
+  const std::vector<Case> cases = {
+      {"Conv", {1}, {1}, true},      {"Conv", {}, {1, 4, 1, 1}, false},
+      {"Conv", {4, 1, 1}, {}, true}, {"ConvTranspose", {1, 6, 1, 1}, {1}, false},
+      {"Gemm", {4}, {1, 4}, true},
+  };
+  for (const Case& c : cases) {
+    Builder b;
+    if (c.producer == "Conv") {
+      b.input("x", {2, 3, 6, 6});
+      b.node("Conv", {"x", b.weight("w", {4, 3, 3, 3}), b.weight("bias", {4})}, "p",
+             {{"pads", ir::Attribute{.value = std::vector<int64_t>{1, 1, 1, 1}}}});
+    } else if (c.producer == "ConvTranspose") {
+      b.input("x", {1, 4, 5, 5});
+      b.node("ConvTranspose", {"x", b.weight("w", {4, 3, 3, 3})}, "p",
+             {{"group", attr(int64_t{2})}});
+    } else {
+      b.input("x", {3, 5});
+      b.node("Gemm", {"x", b.weight("w", {5, 4}), b.weight("bias", {4})}, "p");
+    }
+    auto two = [&](const std::string& op, const std::string& v, const std::string& k,
+                   const std::string& out) {
+      b.node(op, c.constant_first ? std::vector<std::string>{k, v} : std::vector<std::string>{v, k},
+             out);
+    };
+    std::string y = "p";
+    if (!c.scale.empty()) {
+      two("Mul", y, b.weight("scale", c.scale, -2, 2), "scaled");
+      y = "scaled";
+    }
+    if (!c.shift.empty()) {
+      two("Add", y, b.weight("shift", c.shift), "shifted");
+      y = "shifted";
+    }
+    b.node("Relu", {y}, "y");
+    b.output("y");
+    passes::PassReport r;
+    const ir::Graph g = passes::fold_batch_norm(b.g, r);
+    const std::string label = c.producer + " " + shape_str(c.scale) + " " + shape_str(c.shift);
+    EXPECT_EQ(r.changes, (c.scale.empty() ? 0 : 1) + (c.shift.empty() ? 0 : 1)) << label;
+    EXPECT_EQ(g.nodes.size(), 2u) << label;
+    expect_same_outputs(b.g, g, b.feeds);
+  }
+}
+
+// Constants that vary along another axis, or would change the output's shape, and a
+// product read twice stay.
+TEST(FoldBatchNorm, ConstantsThatAreNoChannelAffineStay) {
+  const std::vector<Shape> shapes = {{1, 1, 1, 6}, {6, 1}, {1, 4, 6, 6}, {2, 1, 1, 1, 1}};
+  for (const Shape& s : shapes) {
+    Builder b;
+    b.input("x", {2, 3, 6, 6});
+    b.node("Conv", {"x", b.weight("w", {4, 3, 3, 3})}, "p",
+           {{"pads", ir::Attribute{.value = std::vector<int64_t>{1, 1, 1, 1}}}});
+    b.node("Mul", {"p", b.weight("k", s)}, "y");
+    b.output("y");
+    passes::PassReport r;
+    passes::fold_batch_norm(b.g, r);
+    EXPECT_EQ(r.changes, 0) << shape_str(s);
+  }
+  Builder b;  // the Conv's output also feeds a Relu
+  b.input("x", {1, 2, 4, 4});
+  b.node("Conv", {"x", b.weight("w", {3, 2, 1, 1})}, "p");
+  b.node("Mul", {"p", b.weight("k", {1})}, "y");
+  b.node("Relu", {"p"}, "r");
+  b.output("y");
+  b.output("r");
+  passes::PassReport r;
+  passes::fold_batch_norm(b.g, r);
+  EXPECT_EQ(r.changes, 0);
+}
+
 // --- fuse_activations -------------------------------------------------------------------
 
 TEST(FuseActivations, EachActivationIntoConvGemmMatMul) {
@@ -600,6 +680,37 @@ TEST(RemoveIdentities, TrainingDropoutWithRatioZeroIsACopy) {
   EXPECT_EQ(r.changes, 0);
 }
 
+// A product by a rank-0 constant 1 copies its other operand (paddle2onnx's swish writes
+// x * sigmoid(1 * x)); by a one-element constant of rank 1 it may add an axis, by 1.5 or as
+// 1 / x it computes: those stay.
+TEST(RemoveIdentities, ProductByScalarOneIsACopy) {
+  Builder b(11);
+  b.input("x", {2, 3});
+  b.node("Relu", {"x"}, "r");
+  b.node("Mul", {b.constant("one", Tensor::scalar(1.0f)), "r"}, "m");
+  b.node("Sigmoid", {b.node("Div", {"m", "one"}, "d").outputs[0]}, "s");
+  b.node("Mul", {"s", "one"}, "y");  // a graph output: Sigmoid is renamed to write y
+  b.output("y");
+  passes::PassReport r;
+  const ir::Graph g = passes::remove_identities(b.g, r);
+  EXPECT_EQ(r.changes, 3);
+  ASSERT_EQ(g.nodes.size(), 2u);
+  EXPECT_EQ(g.nodes[1].outputs[0], "y");
+  expect_same_outputs(b.g, g, b.feeds);
+
+  Builder keep(11);
+  keep.input("x", {2, 3});
+  keep.node("Relu", {"x"}, "r");
+  keep.node("Mul", {"r", keep.constant("one1", Tensor::from_vector<float>({1}, {1.0f}))}, "a");
+  keep.node("Mul", {"r", keep.constant("half", Tensor::scalar(1.5f))}, "b");
+  keep.node("Div", {keep.constant("one", Tensor::scalar(1.0f)), "r"}, "c");
+  keep.node("Add", {"r", keep.constant("zero", Tensor::scalar(0.0f))}, "d");
+  for (const char* o : {"a", "b", "c", "d"}) keep.node("Sigmoid", {o}, std::string(o) + "_out");
+  for (const char* o : {"a", "b", "c", "d"}) keep.output(std::string(o) + "_out");
+  passes::remove_identities(keep.g, r);
+  EXPECT_EQ(r.changes, 0);
+}
+
 TEST(FoldConstants, PyTorchFlattenChainBecomesAnInitializer) {
   // y = Reshape(x, Concat(Unsqueeze(Gather(Shape(x), 0)), [-1])) with batch 3.
   Builder b(13);
@@ -660,13 +771,15 @@ TEST(Optimize, ZooModelsKeepTheirOutputs) {
     ops::InferOptions opt;
     opt.input_shapes["input"] = c.input;
     const passes::Optimized o = passes::optimize(model, opt);
-    ASSERT_EQ(o.passes.size(), 13u);
+    ASSERT_EQ(o.passes.size(), 14u);
     EXPECT_EQ(count_op(o.graph, "BatchNormalization"), 0u) << c.model;
     if (c.bn_folded) {
-      EXPECT_EQ(o.passes[5].changes, static_cast<int64_t>(c.bn_folded)) << c.model;
+      EXPECT_EQ(o.passes[6].pass, "fold_batch_norm");
+      EXPECT_EQ(o.passes[6].changes, static_cast<int64_t>(c.bn_folded)) << c.model;
     }
     if (c.adds_fused) {
-      EXPECT_EQ(o.passes[8].changes, static_cast<int64_t>(c.adds_fused)) << c.model;
+      EXPECT_EQ(o.passes[9].pass, "fuse_residual_add");
+      EXPECT_EQ(o.passes[9].changes, static_cast<int64_t>(c.adds_fused)) << c.model;
     }
     EXPECT_LT(o.graph.nodes.size(), model.nodes.size()) << c.model;
     const Tensor x = random_tensor(c.input, 77);
@@ -683,7 +796,7 @@ TEST(Optimize, SessionReportsPassesAndCanSkipThem) {
   const ir::Graph model = zoo::build("lenet5", 1);
   runtime::SessionOptions so;
   runtime::Session on(model, so);
-  ASSERT_EQ(on.passes().size(), 13u);
+  ASSERT_EQ(on.passes().size(), 14u);
   EXPECT_EQ(on.passes()[0].pass, "fold_constants");
   so.optimize = false;
   runtime::Session off(model, so);

@@ -1,7 +1,11 @@
 // BatchNormalization in inference is y = (x - mean) * s + bias with s = scale /
 // sqrt(var + epsilon), an affine map per channel; after a Conv, ConvTranspose or Gemm it
-// merges into that node's weights (scaled per output channel) and bias.
+// merges into that node's weights (scaled per output channel) and bias. A Mul by or an Add
+// of a constant that is one value, or one per output channel, is such a map too (PaddleOCR's
+// PP-LCNetV3 follows each convolution by a learnable scale and bias, written as Mul and Add).
+#include <algorithm>
 #include <cmath>
+#include <optional>
 #include <type_traits>
 
 #include "frugal/ops/post_ops.h"
@@ -36,6 +40,58 @@ Affine batch_norm_affine(const ir::Graph& g, const ir::Node& bn) {
     a.scale.push_back(s);
     a.shift.push_back(bias[c] - mean[c] * s);
   }
+  return a;
+}
+
+// The number of output channels of `p` (a Conv, ConvTranspose or Gemm with constant
+// float weights), the rank of its output and the axis of the channels; nullopt otherwise.
+struct OutputChannels {
+  int64_t count = 0, rank = 0, axis = 1;
+};
+std::optional<OutputChannels> output_channels(const ir::Graph& g, const ir::Node& p) {
+  const Tensor* w = p.has_input(1) ? g.initializer(p.inputs[1]) : nullptr;
+  if (!w || !is_float(*w)) return std::nullopt;
+  if (p.op_type == "Conv" && w->rank() >= 3) return OutputChannels{w->dim(0), w->rank(), 1};
+  if (p.op_type == "ConvTranspose" && w->rank() >= 3)
+    return OutputChannels{w->dim(1) * p.attr_int("group", 1), w->rank(), 1};
+  if (p.op_type == "Gemm" && w->rank() == 2)
+    return OutputChannels{p.attr_int("transB", 0) != 0 ? w->dim(0) : w->dim(1), 2, 1};
+  return std::nullopt;
+}
+
+// The per-channel values of a constant `c` that broadcasts onto `p`'s output without
+// changing its shape, varying at most along the channels: one value, or one per channel
+// (e.g. 1 x C x 1 x 1 after a Conv); empty otherwise.
+std::vector<double> per_channel(const Tensor& c, const OutputChannels& out) {
+  if (!is_float(c) || c.rank() > out.rank) return {};
+  const Shape s = [&] {
+    Shape r(static_cast<size_t>(out.rank - c.rank()), 1);
+    r.insert(r.end(), c.shape().begin(), c.shape().end());
+    return r;
+  }();
+  for (size_t d = 0; d < s.size(); ++d)
+    if (s[d] != 1 && (static_cast<int64_t>(d) != out.axis || s[d] != out.count)) return {};
+  const std::vector<double> v = c.to_double();
+  return v.size() == 1 ? std::vector<double>(static_cast<size_t>(out.count), v[0]) : v;
+}
+
+// The affine map of a Mul by (scale) or an Add of (shift) a per-channel constant reading
+// `value`, `p`'s output; empty when `n` is no such node.
+Affine constant_affine(const ir::Graph& g, const ir::Node& n, const ir::Node& p,
+                       const std::string& value) {
+  if (!is_onnx_domain(n) || (n.op_type != "Mul" && n.op_type != "Add") || n.inputs.size() != 2 ||
+      n.outputs.size() != 1 || n.inputs[0] == n.inputs[1])
+    return {};
+  const std::string& other = n.inputs[0] == value ? n.inputs[1] : n.inputs[0];
+  const Tensor* c = g.initializer(other);
+  const Tensor* w = g.initializer(p.inputs[1]);
+  const auto out = output_channels(g, p);
+  if (!c || !out || c->dtype() != w->dtype()) return {};
+  std::vector<double> v = per_channel(*c, *out);
+  if (v.empty()) return {};
+  Affine a;
+  a.scale = n.op_type == "Mul" ? v : std::vector<double>(v.size(), 1.0);
+  a.shift = n.op_type == "Mul" ? std::vector<double>(v.size(), 0.0) : v;
   return a;
 }
 
@@ -151,21 +207,28 @@ ir::Graph fold_batch_norm(const ir::Graph& in, PassReport& report) {
   const Uses uses(g);
   std::vector<bool> dead(g.nodes.size(), false);
   for (size_t k = 0; k < g.nodes.size(); ++k) {
-    ir::Node& bn = g.nodes[k];
-    if (!is_inference_bn(bn, uses) || bn.inputs.empty() || !uses.read_once(bn.inputs[0])) continue;
-    const int64_t pi = g.producer(bn.inputs[0]);
-    if (pi < 0) continue;
-    ir::Node& p = g.nodes[pi];
-    if (!is_onnx_domain(p) || p.has_attr(ops::kPostOpsAttr) ||
-        (p.op_type != "Conv" && p.op_type != "ConvTranspose" && p.op_type != "Gemm"))
-      continue;
-    const Affine a = batch_norm_affine(g, bn);
-    if (a.scale.empty() || !fold_into(g, p, a)) continue;
-    p.outputs[0] = bn.outputs[0];
-    dead[k] = true;
-    bn.outputs.clear();
-    ++report.changes;
-    report.nodes.push_back(bn.name + " into " + p.name);
+    ir::Node& n = g.nodes[k];
+    const bool bn = is_inference_bn(n, uses);
+    if (!bn && n.op_type != "Mul" && n.op_type != "Add") continue;
+    // The BN's data input; either operand of a Mul or Add.
+    for (size_t slot = 0; slot < (bn ? 1 : std::min<size_t>(n.inputs.size(), 2)); ++slot) {
+      const std::string value = n.inputs.empty() ? "" : n.inputs[slot];
+      if (value.empty() || !uses.read_once(value)) continue;
+      const int64_t pi = g.producer(value);
+      if (pi < 0) continue;
+      ir::Node& p = g.nodes[pi];
+      if (!is_onnx_domain(p) || p.has_attr(ops::kPostOpsAttr) || p.outputs[0] != value ||
+          (p.op_type != "Conv" && p.op_type != "ConvTranspose" && p.op_type != "Gemm"))
+        continue;
+      const Affine a = bn ? batch_norm_affine(g, n) : constant_affine(g, n, p, value);
+      if (a.scale.empty() || !fold_into(g, p, a)) continue;
+      p.outputs[0] = n.outputs[0];
+      dead[k] = true;
+      n.outputs.clear();
+      ++report.changes;
+      report.nodes.push_back(n.name + (bn ? "" : " (" + n.op_type + ")") + " into " + p.name);
+      break;
+    }
   }
   erase_nodes(g, dead);
   prune_values(g);

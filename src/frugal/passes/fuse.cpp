@@ -57,16 +57,6 @@ std::vector<std::string> post_op_list(const ir::Node& n) {
                                        : std::vector<std::string>{};
 }
 
-// A Clip bound: the attribute before opset 11, else a constant input (omitted: none).
-std::optional<float> clip_bound(const ir::Graph& g, const ir::Node& n, size_t input,
-                                const char* attr, float dflt) {
-  if (g.opset("") < 11) return n.attr_float(attr, dflt);
-  if (!n.has_input(input)) return dflt;
-  const Tensor* t = g.initializer(n.inputs[input]);
-  if (!t || t->numel() != 1) return std::nullopt;
-  return static_cast<float>(t->at_double(0));
-}
-
 // The post-op an activation node computes, or nullopt when it is not one we fuse.
 std::optional<ops::PostOp> activation_post_op(const ir::Graph& g, const ir::Node& n) {
   if (!is_onnx_domain(n) || n.inputs.empty() || n.outputs.size() != 1) return std::nullopt;
@@ -243,36 +233,37 @@ ir::Graph remove_dead_nodes(const ir::Graph& in, PassReport& report) {
   return g;
 }
 
-// The order passes.h lists, with fuse_layer_norm, fuse_gelu and fuse_attention
-// (fuse_patterns.h) after remove_identities, pool_before_concat (pool_before_concat.h)
-// before split_conv_over_concat, and pool_spatial_means (fuse_patterns.h) then
-// fuse_squeeze_excite after fuse_activations.
+// The order passes.h lists, with fuse_layer_norm, fuse_gelu, fuse_hard_swish and
+// fuse_attention (fuse_patterns.h) after remove_identities, pool_before_concat
+// (pool_before_concat.h) before split_conv_over_concat, and pool_spatial_means (fuse_patterns.h)
+// then fuse_squeeze_excite after fuse_activations.
 Optimized optimize(const ir::Graph& graph, const ops::InferOptions& options, bool keep_attention,
                    bool squeeze_excite) {
   Optimized r;
-  r.passes.resize(13);
+  r.passes.resize(14);
   r.graph = fold_constants(graph, options, r.passes[0]);
   r.graph = remove_identities(r.graph, r.passes[1]);
   r.graph = fuse_layer_norm(r.graph, options, r.passes[2]);
   r.graph = fuse_gelu(r.graph, options, r.passes[3]);
+  r.graph = fuse_hard_swish(r.graph, options, r.passes[4]);
   if (keep_attention)
-    r.passes[4] = {"fuse_attention", 0, {}};
+    r.passes[5] = {"fuse_attention", 0, {}};
   else
-    r.graph = fuse_attention(r.graph, options, r.passes[4]);
-  r.graph = fold_batch_norm(r.graph, r.passes[5]);
-  r.graph = pool_before_concat(r.graph, options, r.passes[6]);
+    r.graph = fuse_attention(r.graph, options, r.passes[5]);
+  r.graph = fold_batch_norm(r.graph, r.passes[6]);
+  r.graph = pool_before_concat(r.graph, options, r.passes[7]);
   if (keep_attention)
-    r.passes[7] = {"split_conv_over_concat", 0, {}};
+    r.passes[8] = {"split_conv_over_concat", 0, {}};
   else
-    r.graph = split_conv_over_concat(r.graph, options, r.passes[7]);
-  r.graph = fuse_residual_add(r.graph, options, r.passes[8]);
-  r.graph = fuse_activations(r.graph, options, r.passes[9]);
-  r.graph = pool_spatial_means(r.graph, options, r.passes[10]);
+    r.graph = split_conv_over_concat(r.graph, options, r.passes[8]);
+  r.graph = fuse_residual_add(r.graph, options, r.passes[9]);
+  r.graph = fuse_activations(r.graph, options, r.passes[10]);
+  r.graph = pool_spatial_means(r.graph, options, r.passes[11]);
   if (squeeze_excite)
-    r.graph = fuse_squeeze_excite(r.graph, options, r.passes[11]);
+    r.graph = fuse_squeeze_excite(r.graph, options, r.passes[12]);
   else
-    r.passes[11] = {"fuse_squeeze_excite", 0, {}};
-  r.graph = remove_dead_nodes(r.graph, r.passes[12]);
+    r.passes[12] = {"fuse_squeeze_excite", 0, {}};
+  r.graph = remove_dead_nodes(r.graph, r.passes[13]);
   return r;
 }
 

@@ -413,6 +413,97 @@ std::optional<GeluMatch> match_gelu_tanh(const Matcher& m, size_t tanh) {
   return r;
 }
 
+// `v` equals `want` up to float32 rounding (1/6 as a float).
+bool float32_equal(double v, double want) {
+  return std::fabs(v - want) <= 1e-6 * std::fabs(want);
+}
+
+// A one-element constant equal to `want` up to float32 rounding.
+bool scalar_is(const Matcher& m, const std::string& value, double want) {
+  const auto v = m.scalar(value);
+  return v && float32_equal(*v, want);
+}
+
+// The other input of node `k` when it divides by 6 (Div by 6, Mul by 1/6 either side).
+std::optional<std::string> sixth_of(const Matcher& m, size_t k) {
+  const ir::Node& n = m.at(k);
+  if (n.inputs.size() != 2 || n.outputs.size() != 1 || !is_onnx_domain(n)) return std::nullopt;
+  if (n.op_type == "Div")
+    return scalar_is(m, n.inputs[1], 6.0) ? std::optional<std::string>(n.inputs[0]) : std::nullopt;
+  if (n.op_type != "Mul") return std::nullopt;
+  for (size_t i : {0, 1})
+    if (scalar_is(m, n.inputs[1 - i], 1.0 / 6.0)) return n.inputs[i];
+  return std::nullopt;
+}
+
+struct HardSwishMatch {
+  std::vector<size_t> nodes;
+  std::string x;
+};
+
+// The gate g(x) = clip(x + 3, 0, 6) / 6 or hardsigmoid(x, 1/6, 1/2) that starts at node
+// `gate` (a Clip or a HardSigmoid); r.x is set. The division by 6 after the Clip may also
+// come after the product by x (the caller looks for it there).
+bool match_hard_swish_gate(const ir::Graph& g, const Matcher& m, size_t gate, HardSwishMatch& r) {
+  const ir::Node& n = m.at(gate);
+  if (n.op_type == "HardSigmoid") {
+    if (n.inputs.size() != 1 || !float32_equal(n.attr_float("alpha", 0.2f), 1.0 / 6.0) ||
+        n.attr_float("beta", 0.5f) != 0.5f)
+      return false;
+    r.x = n.inputs[0];
+    r.nodes.push_back(gate);
+    return true;
+  }
+  if (n.inputs.empty() || clip_bound(g, n, 1, "min", -1.0f) != 0.0f ||
+      clip_bound(g, n, 2, "max", -1.0f) != 6.0f)
+    return false;
+  const auto add = m.node(n.inputs[0], "Add");
+  if (!add) return false;
+  for (size_t i : {0, 1}) {
+    const ir::Node& a = m.at(*add);
+    if (a.inputs.size() == 2 && scalar_is(m, a.inputs[1 - i], 3.0)) {
+      r.x = a.inputs[i];
+      r.nodes = {*add, gate};
+      return true;
+    }
+  }
+  return false;
+}
+
+// HardSwish as exporters write it before opset 14: x * clip(x + 3, 0, 6) / 6 with the
+// division by 6 (or product by 1/6) before or after the product by x, any operand order
+// (PaddleOCR's PP-LCNet through paddle2onnx, torch's older hardswish), or x *
+// hardsigmoid(x, 1/6, 1/2) (torch.onnx before opset 14).
+std::optional<HardSwishMatch> match_hard_swish(const ir::Graph& g, const Matcher& m, size_t gate) {
+  HardSwishMatch r;
+  if (!match_hard_swish_gate(g, m, gate, r) || !m.is_float(r.x)) return std::nullopt;
+  std::string t = m.at(gate).outputs[0];
+  const bool clip = m.at(gate).op_type == "Clip";
+  bool divided = !clip;
+  if (clip) {  // clip / 6 first, then x times it
+    const auto reader = m.sole_reader(t);
+    if (reader && sixth_of(m, *reader) == t) {
+      r.nodes.push_back(*reader);
+      t = m.at(*reader).outputs[0];
+      divided = true;
+    }
+  }
+  const auto times = sole_reader_of_type(m, t, "Mul");
+  if (!times || Matcher::other(m.at(*times), t) != r.x) return std::nullopt;
+  r.nodes.push_back(*times);
+  std::string y = m.at(*times).outputs[0];
+  if (!divided) {  // (x * clip) / 6
+    const auto after = m.sole_reader(y);
+    if (!after || sixth_of(m, *after) != y) return std::nullopt;
+    r.nodes.push_back(*after);
+    y = m.at(*after).outputs[0];
+  }
+  const Shape* xs = m.shape(r.x);
+  const Shape* ys = m.shape(y);
+  if (!xs || !ys || *xs != *ys) return std::nullopt;
+  return r;
+}
+
 // Replaces the matched nodes by `fused`, placed where the pattern's last node was (all
 // its inputs are computed before that point).
 void replace(ir::Graph& g, const std::vector<size_t>& nodes, ir::Node fused,
@@ -775,6 +866,26 @@ ir::Graph fuse_gelu(const ir::Graph& in, const ops::InferOptions& options, PassR
                             std::string line = gelu.name + " (" + std::to_string(r->nodes.size()) +
                                                " nodes) into Gelu" + (tanh ? " (tanh)" : "");
                             return Rewrite{r->nodes, std::move(gelu), std::move(line)};
+                          });
+}
+
+ir::Graph fuse_hard_swish(const ir::Graph& in, const ops::InferOptions& options,
+                          PassReport& report) {
+  report = {"fuse_hard_swish", 0, {}};
+  return rewrite_patterns(in, options, {"Clip", "HardSigmoid"}, report,
+                          [](ir::Graph& g, const Matcher& m, const ops::GraphInfo&,
+                             size_t k) -> std::optional<Rewrite> {
+                            auto r = match_hard_swish(g, m, k);
+                            if (!r) return std::nullopt;
+                            size_t last = r->nodes.front();
+                            for (size_t n : r->nodes) last = std::max(last, n);
+                            ir::Node hs;
+                            hs.name = g.nodes[last].name;
+                            hs.op_type = "HardSwish";
+                            hs.inputs = {r->x};
+                            std::string line = hs.name + " (" + std::to_string(r->nodes.size()) +
+                                               " nodes) into HardSwish";
+                            return Rewrite{r->nodes, std::move(hs), std::move(line)};
                           });
 }
 

@@ -20,6 +20,14 @@ ir::Graph fuse_layer_norm(const ir::Graph& graph, const ops::InferOptions& optio
 // 1/sqrt(2); the 0.5 applied last or to x first) becomes one Gelu (opset 20's definition).
 ir::Graph fuse_gelu(const ir::Graph& graph, const ops::InferOptions& options, PassReport& report);
 
+// HardSwish as exporters write it before opset 14, x * clip(x + 3, 0, 6) / 6 (the division
+// by 6, or product by 1/6, before or after the product by x; any operand order; the Clip's
+// bounds as attributes or constant inputs) or x * hardsigmoid(x, 1/6, 1/2), becomes one
+// HardSwish (opset 14's definition), which fuse_activations then fuses into its producer.
+// PaddleOCR's PP-LCNet (paddle2onnx) writes the first after nearly every convolution.
+ir::Graph fuse_hard_swish(const ir::Graph& graph, const ops::InferOptions& options,
+                          PassReport& report);
+
 // Scaled dot-product attention, MatMul(Q, Kᵀ), an optional scale (Mul or Div by a
 // one-element constant, of the product or of Q), an optional Add of a mask, Softmax over
 // the last axis and MatMul by V, becomes one Attention node (domain "frugal",

@@ -56,4 +56,13 @@ Tensor tensor_from_doubles(DType dtype, const Shape& shape, const std::vector<do
   return Tensor::from_vector<float>(shape, f);
 }
 
+std::optional<float> clip_bound(const ir::Graph& graph, const ir::Node& clip, size_t input,
+                                const char* attr, float dflt) {
+  if (graph.opset("") < 11) return clip.attr_float(attr, dflt);
+  if (!clip.has_input(input)) return dflt;
+  const Tensor* t = graph.initializer(clip.inputs[input]);
+  if (!t || t->numel() != 1) return std::nullopt;
+  return static_cast<float>(t->at_double(0));
+}
+
 }  // namespace frugal::passes

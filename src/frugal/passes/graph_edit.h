@@ -2,6 +2,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -36,6 +37,11 @@ void erase_nodes(ir::Graph& graph, const std::vector<bool>& dead);
 
 // Removes initializers and value_info entries of values nothing refers to any more.
 void prune_values(ir::Graph& graph);
+
+// A Clip bound: the attribute `attr` before opset 11, else the constant input `input`
+// (`dflt` when omitted); nullopt when the bound is known only at run time.
+std::optional<float> clip_bound(const ir::Graph& graph, const ir::Node& clip, size_t input,
+                                const char* attr, float dflt);
 
 // A tensor of `dtype` (float32 or float64) holding `values`.
 Tensor tensor_from_doubles(DType dtype, const Shape& shape, const std::vector<double>& values);

@@ -28,13 +28,17 @@ struct PassReport {
 ir::Graph fold_constants(const ir::Graph& graph, const ops::InferOptions& options,
                          PassReport& report);
 
-// Identity, and Dropout in inference mode whose mask output is unused, are removed; their
-// readers read the input instead. A graph output keeps its name (the producer is renamed).
+// Identity, Dropout in inference mode whose mask output is unused, and a Mul or Div by a
+// rank-0 constant 1 (PaddleOCR's swish, x * sigmoid(1 * x)) are removed; their readers read
+// the input instead. A graph output keeps its name (the producer is renamed).
 ir::Graph remove_identities(const ir::Graph& graph, PassReport& report);
 
 // BatchNormalization in inference mode after a Conv, ConvTranspose or Gemm with constant
 // weights, whose output nothing else reads and that is not a graph output, is folded into
 // that node's weights and bias (computed in double). All BN parameters must be constant.
+// So is a Mul by or an Add of a float constant of one value or one per output channel
+// (1 x C x 1 x 1 after a 2-D Conv; C or 1 x C after a Gemm), either operand order
+// (PaddleOCR's learnable affine blocks after each convolution).
 ir::Graph fold_batch_norm(const ir::Graph& graph, PassReport& report);
 
 // A Concat along the channels whose only readers are one-group Convs with constant float32
@@ -67,7 +71,7 @@ struct Optimized {
 };
 
 // All of the above in order: fold_constants, remove_identities, fuse_layer_norm, fuse_gelu,
-// fuse_attention, fold_batch_norm, pool_before_concat, split_conv_over_concat,
+// fuse_hard_swish, fuse_attention, fold_batch_norm, pool_before_concat, split_conv_over_concat,
 // fuse_residual_add, fuse_activations, pool_spatial_means, fuse_squeeze_excite,
 // remove_dead_nodes.
 // `keep_attention`: fuse_attention and split_conv_over_concat are skipped (reported with no
