@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "frugal/ops/post_ops.h"
 #include "kernels/cpu_testing.h"
 
 using namespace frugal;
@@ -153,6 +154,63 @@ TEST(CpuVsRef, ConvTransposeMatrix) {
                                constant("w", random_tensor({3, 2, 3}, 51))},
                               {{"strides", attr(std::vector<int64_t>{2})}}),
                      kTol, "cpu", "conv_transpose 1-D");
+}
+
+// ConvTranspose whose stride equals its kernel (no pads, no dilation, one group) runs as a
+// 1x1 convolution and a pixel shuffle: square and oblong kernels, one output channel or
+// several, with or without a bias, with activation post-ops. A run-time bias, a sum
+// post-op, groups, pads or output_padding keep oneDNN's deconvolution; both match ref.
+TEST(CpuVsRef, ConvTransposeStrideEqualsKernel) {
+  struct Case {
+    int64_t m, kh, kw;
+    bool bias;
+    std::vector<std::string> post_ops;
+    std::map<std::string, ir::Attribute> extra;
+    bool shuffle;
+  };
+  const std::vector<Case> cases = {
+      {3, 2, 2, true, {}, {}, true},
+      {1, 2, 2, false, {"sigmoid"}, {}, true},
+      {4, 2, 3, true, {"relu"}, {}, true},
+      {2, 4, 4, true, {"clip:0:6", "hardswish"}, {}, true},
+      {3, 1, 1, true, {}, {}, true},
+      {3, 2, 2, true, {"sum"}, {}, false},
+      {6, 2, 2, true, {}, {{"group", attr(int64_t{2})}}, false},
+      {3, 2, 2, false, {}, {{"pads", attr(std::vector<int64_t>{1, 0, 0, 1})}}, false},
+      {3, 2, 2, true, {}, {{"output_padding", attr(std::vector<int64_t>{1, 1})}}, false},
+  };
+  int index = 0;
+  for (const auto& c : cases) {
+    const std::string label = "case " + std::to_string(index);
+    const int64_t channels = 6, group = c.extra.count("group") ? 2 : 1;
+    const uint64_t seed = 900 + 5 * index++;
+    auto attrs = c.extra;
+    attrs["strides"] = attr(std::vector<int64_t>{c.kh, c.kw});
+    attrs["kernel_shape"] = attr(std::vector<int64_t>{c.kh, c.kw});
+    if (!c.post_ops.empty()) attrs[ops::kPostOpsAttr] = attr(c.post_ops);
+    std::vector<Operand> ops{
+        input("x", random_tensor({2, channels, 5, 7}, seed)),
+        constant("w", random_tensor({channels, c.m / group, c.kh, c.kw}, seed + 1))};
+    if (c.bias) ops.push_back(constant("b", random_tensor({c.m}, seed + 2)));
+    if (c.post_ops == std::vector<std::string>{"sum"})  // the operand after the bias
+      ops.push_back(input("s", random_tensor({2, c.m, 5 * c.kh, 7 * c.kw}, seed + 3)));
+    const OneNode node = one_node("ConvTranspose", ops, attrs);
+    expect_matches_ref(node, kTol, "cpu", label);
+    const Ran got = run_on("cpu", node.graph, node.feeds);
+    EXPECT_EQ(got.assignments.at(0).impl.find("pixel shuffle") != std::string::npos, c.shuffle)
+        << label << ": " << got.assignments.at(0).impl;
+  }
+  // The bias fed at run time: the deconvolution, the same values.
+  const OneNode run_time_bias =
+      one_node("ConvTranspose",
+               {input("x", random_tensor({1, 4, 5, 5}, 60)),
+                constant("w", random_tensor({4, 3, 2, 2}, 61)), input("b", random_tensor({3}, 62))},
+               {{"strides", attr(std::vector<int64_t>{2, 2})}});
+  expect_matches_ref(run_time_bias, kTol, "cpu", "run-time bias");
+  EXPECT_EQ(run_on("cpu", run_time_bias.graph, run_time_bias.feeds)
+                .assignments.at(0)
+                .impl.find("pixel shuffle"),
+            std::string::npos);
 }
 
 // Gemm: transposes x C shapes (none, scalar, [N], [1,N], [M,1], [M,N]) x alpha/beta,
