@@ -133,7 +133,8 @@ TEST(CudaVsRef, GemmAndMatMul) {
     // ... and with the Gelu after it (fuse_activations: a transformer's MLP).
     for (const std::vector<std::string>& post :
          {std::vector<std::string>{"sum"}, std::vector<std::string>{"sum", "relu"},
-          std::vector<std::string>{"sum", "gelu"}, std::vector<std::string>{"sum", "gelutanh"}})
+          std::vector<std::string>{"sum", "gelu"}, std::vector<std::string>{"sum", "gelutanh"},
+          std::vector<std::string>{"sum", "linear:0.5:-0.25"}})
       expect_on_gpu(one_node("MatMul",
                              {input("a", random_tensor({1, 5, 5, 24}, 13)),
                               constant("w", random_tensor({24, 40}, 14)),

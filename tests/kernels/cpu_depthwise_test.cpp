@@ -44,9 +44,17 @@ std::string label_of(const Case& c) {
   return s;
 }
 
-const std::vector<std::vector<std::string>> kChains = {
-    {},        {"relu"},      {"clip:0:6"},      {"clip:1:-1"},           {"sigmoid"},
-    {"swish"}, {"hardswish"}, {"leakyrelu:0.1"}, {"hardsigmoid:0.2:0.5"}, {"relu", "sigmoid"}};
+const std::vector<std::vector<std::string>> kChains = {{},
+                                                       {"relu"},
+                                                       {"clip:0:6"},
+                                                       {"clip:1:-1"},
+                                                       {"sigmoid"},
+                                                       {"swish"},
+                                                       {"hardswish"},
+                                                       {"leakyrelu:0.1"},
+                                                       {"hardsigmoid:0.2:0.5"},
+                                                       {"relu", "sigmoid"},
+                                                       {"hardswish", "linear:0.5:-0.25"}};
 
 bool skip_without_avx512() {
   return !kernels::cpu::dw_isa_available();

@@ -26,9 +26,16 @@ std::vector<Operand> batch_norm_operands(const Shape& x, bool constant_stats) {
 TEST(CpuScaleShift, MatchesRefOverShapesAndPostOps) {
   const std::vector<Shape> shapes = {{1, 16, 7, 7}, {2, 24, 5, 3},   {3, 5},
                                      {1, 40, 9},    {2, 3, 3, 4, 5}, {1, 70, 1, 1}};
-  const std::vector<std::vector<std::string>> chains = {
-      {},        {"relu"},      {"clip:0:6"},      {"clip:1:-1"},          {"relu", "sigmoid"},
-      {"swish"}, {"hardswish"}, {"leakyrelu:0.1"}, {"hardsigmoid:0.2:0.5"}};
+  const std::vector<std::vector<std::string>> chains = {{},
+                                                        {"relu"},
+                                                        {"clip:0:6"},
+                                                        {"clip:1:-1"},
+                                                        {"relu", "sigmoid"},
+                                                        {"swish"},
+                                                        {"hardswish"},
+                                                        {"leakyrelu:0.1"},
+                                                        {"hardsigmoid:0.2:0.5"},
+                                                        {"hardswish", "linear:0.5:-0.25"}};
   for (const Shape& x : shapes) {
     for (const auto& chain : chains) {
       std::map<std::string, ir::Attribute> attrs = {{"epsilon", attr(1e-3f)}};

@@ -461,7 +461,9 @@ TEST(CpuVsRef, FusedPostOps) {
                                                         {"gelu"},
                                                         {"sum", "gelu"},
                                                         {"gelutanh"},
-                                                        {"sum", "gelutanh"}};
+                                                        {"sum", "gelutanh"},
+                                                        {"hardswish", "linear:0.5:-0.25"},
+                                                        {"sum", "linear:-2:1"}};
   int index = 0;
   for (const auto& chain : chains) {
     const bool sum = std::find(chain.begin(), chain.end(), "sum") != chain.end();

@@ -431,6 +431,42 @@ TEST(FuseActivations, SiluMulOfSigmoidIntoSwish) {
   EXPECT_EQ(r.changes, 0);
 }
 
+// A Mul by and an Add of one-element constants after a node that takes post-ops become one
+// linear post-op (composed); a per-channel constant, or one that adds an axis, stays.
+TEST(FuseActivations, ScalarMulAndAddIntoLinear) {
+  for (const bool constant_first : {false, true}) {
+    Builder b(11);
+    b.input("x", {1, 3, 6, 6});
+    b.node("Conv", {"x", b.weight("w", {4, 3, 3, 3}), b.weight("bias", {4})}, "p");
+    b.node("HardSwish", {"p"}, "h");
+    auto two = [&](const char* op, const std::string& v, const std::string& k, const char* out) {
+      b.node(op, constant_first ? std::vector<std::string>{k, v} : std::vector<std::string>{v, k},
+             out);
+    };
+    two("Mul", "h", b.constant("a", Tensor::from_vector<float>({1}, {0.5f})), "m");
+    two("Add", "m", b.constant("c", Tensor::scalar(-0.25f)), "y");
+    b.output("y");
+    passes::PassReport r;
+    const ir::Graph g = passes::fuse_activations(b.g, {}, r);
+    EXPECT_EQ(r.changes, 3);
+    EXPECT_EQ(g.nodes.size(), 1u);
+    EXPECT_EQ(post_ops(g, "Conv"), (std::vector<std::string>{"hardswish", "linear:0.5:-0.25"}));
+    expect_same_outputs(b.g, g, b.feeds);
+  }
+  Builder b(11);
+  b.input("x", {1, 3, 6, 6});
+  b.node("Conv", {"x", b.weight("w", {4, 3, 3, 3})}, "p");
+  b.node("Relu", {"p"}, "r");
+  b.node("Mul", {"r", b.weight("k", {4, 1, 1})}, "m");  // per channel
+  b.node("Add", {"m", b.constant("c", Tensor::from_vector<float>({1, 1, 1, 1, 1}, {1.0f}))},
+         "y");  // adds an axis
+  b.output("y");
+  passes::PassReport r;
+  const ir::Graph g = passes::fuse_activations(b.g, {}, r);
+  EXPECT_EQ(r.changes, 1);  // the Relu only
+  EXPECT_EQ(g.nodes.size(), 3u);
+}
+
 TEST(FuseActivations, ClipBoundsFromInputsAndChains) {
   Builder b(13);
   b.input("x", {1, 3, 6, 6});

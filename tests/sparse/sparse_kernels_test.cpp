@@ -161,10 +161,10 @@ TEST(SparseKernels, ConvOverGeometryGroupsAndSparsity) {
 
 TEST(SparseKernels, FusedPostOps) {
   const std::vector<std::vector<std::string>> chains = {
-      {"relu"},      {"clip:0:6"},    {"leakyrelu:0.1"},
-      {"hardswish"}, {"sigmoid"},     {"hardsigmoid:0.2:0.5"},
-      {"sum"},       {"sum", "relu"}, {"relu", "sum"},
-      {"swish"},     {"sum", "swish"}};
+      {"relu"},      {"clip:0:6"},     {"leakyrelu:0.1"},
+      {"hardswish"}, {"sigmoid"},      {"hardsigmoid:0.2:0.5"},
+      {"sum"},       {"sum", "relu"},  {"relu", "sum"},
+      {"swish"},     {"sum", "swish"}, {"hardswish", "linear:0.5:-0.25"}};
   int index = 0;
   for (const auto& chain : chains) {
     const bool sum = std::find(chain.begin(), chain.end(), "sum") != chain.end();

@@ -43,6 +43,7 @@ PostOp parse_entry(const ir::Node& node, const std::string& entry) {
       {"swish", K::kSwish, 0},
       {"gelu", K::kGelu, 0},
       {"gelutanh", K::kGeluTanh, 0},
+      {"linear", K::kLinear, 2},
   };
   for (const Known& k : known) {
     if (p[0] != k.name) continue;
@@ -111,6 +112,9 @@ void apply(const std::vector<PostOp>& ops, Tensor& y, const Tensor* sum) {
           d[i] =
               T(0.5) * d[i] *
               (T(1) + std::tanh(T(0.7978845608028654) * (d[i] + T(0.044715) * d[i] * d[i] * d[i])));
+        break;
+      case K::kLinear:
+        for (int64_t i = 0; i < n; ++i) d[i] = a * d[i] + b;
         break;
       case K::kSum: {
         const T* s = sum->data<T>();
@@ -181,6 +185,8 @@ std::string post_op_entry(const PostOp& op) {
       return "gelu";
     case K::kGeluTanh:
       return "gelutanh";
+    case K::kLinear:
+      return "linear:" + exact(op.a) + ":" + exact(op.b);
   }
   return "?";
 }

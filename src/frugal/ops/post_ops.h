@@ -8,6 +8,7 @@
 //   "hardswish"          x * min(max(x / 6 + 0.5, 0), 1)
 //   "swish"              x * sigmoid(x) = x / (1 + exp(-x))  (SiLU)
 //   "hardsigmoid:A:B"    min(max(A * x + B, 0), 1)
+//   "linear:A:B"         A * x + B  (a Mul by and Add of one-element constants after it)
 //   "gelu"               x * Phi(x) = 0.5 x (1 + erf(x / sqrt(2)))  (Gelu, exact form)
 //   "gelutanh"           0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))  (Gelu, tanh form)
 //   "sum"                x + S, S the node's sum operand
@@ -40,10 +41,11 @@ struct PostOp {
     kSum,
     kSwish,
     kGelu,
-    kGeluTanh
+    kGeluTanh,
+    kLinear
   };
   Kind kind;
-  float a = 0, b = 0;  // LeakyRelu's alpha; Clip's LO, HI; HardSigmoid's A, B
+  float a = 0, b = 0;  // LeakyRelu's alpha; Clip's LO, HI; HardSigmoid's and linear's A, B
 };
 
 // True for the operators that may carry post-ops.

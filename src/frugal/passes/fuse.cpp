@@ -113,6 +113,43 @@ ir::Node* swish_producer(ir::Graph& g, const Uses& uses, const ops::GraphInfo& i
   return &n;
 }
 
+// A Mul by or an Add of a one-element float32 constant, either operand order, that keeps its
+// data operand's shape: the linear post-op it computes and that operand. PaddleOCR's
+// PP-LCNetV3 scales and shifts each activation by learnable scalars this way.
+std::optional<std::pair<std::string, ops::PostOp>> affine_post_op(const ir::Graph& g,
+                                                                  const ops::GraphInfo& info,
+                                                                  const ir::Node& n) {
+  if ((n.op_type != "Mul" && n.op_type != "Add") || !is_onnx_domain(n) || n.inputs.size() != 2 ||
+      n.outputs.size() != 1)
+    return std::nullopt;
+  for (size_t i : {0, 1}) {
+    const Tensor* c = g.initializer(n.inputs[1 - i]);
+    const Shape* x = shape_of(info, n.inputs[i]);
+    const Shape* y = shape_of(info, n.outputs[0]);
+    if (!c || c->numel() != 1 || c->dtype() != DType::kF32 || !x || !y || *x != *y) continue;
+    const auto v = static_cast<float>(c->at_double(0));
+    const ops::PostOp op = n.op_type == "Mul" ? ops::PostOp{ops::PostOp::Kind::kLinear, v, 0.0f}
+                                              : ops::PostOp{ops::PostOp::Kind::kLinear, 1.0f, v};
+    return std::make_pair(n.inputs[i], op);
+  }
+  return std::nullopt;
+}
+
+// `list` with the linear post-op `op` appended, composed with a linear post-op that ends it.
+std::vector<std::string> with_linear(const ir::Node& p, std::vector<std::string> list,
+                                     const ops::PostOp& op) {
+  const std::vector<ops::PostOp> parsed =
+      list.empty() ? std::vector<ops::PostOp>{} : ops::post_ops_of(p);
+  if (!parsed.empty() && parsed.back().kind == ops::PostOp::Kind::kLinear) {
+    const ops::PostOp& last = parsed.back();  // a (A x + B) + b
+    list.back() =
+        ops::post_op_entry({ops::PostOp::Kind::kLinear, op.a * last.a, op.a * last.b + op.b});
+  } else {
+    list.push_back(ops::post_op_entry(op));
+  }
+  return list;
+}
+
 }  // namespace
 
 ir::Graph fuse_activations(const ir::Graph& in, const ops::InferOptions& options,
@@ -136,6 +173,18 @@ ir::Graph fuse_activations(const ir::Graph& in, const ops::InferOptions& options
       g.nodes[*sig].outputs.clear();
       ++report.changes;
       report.nodes.push_back(act.name + " (Mul of Sigmoid: swish) into " + p->name);
+      continue;
+    }
+    if (const auto affine = affine_post_op(g, info, act)) {
+      ir::Node* p = fusable_producer(g, uses, info, affine->first);
+      if (!p) continue;
+      p->attrs[ops::kPostOpsAttr] =
+          ir::Attribute{.value = with_linear(*p, post_op_list(*p), affine->second)};
+      p->outputs[0] = act.outputs[0];
+      dead[k] = true;
+      act.outputs.clear();
+      ++report.changes;
+      report.nodes.push_back(act.name + " (" + act.op_type + ": linear) into " + p->name);
       continue;
     }
     const auto op = activation_post_op(g, act);

@@ -71,6 +71,10 @@ __attribute__((always_inline)) inline void post_ops(__m512* v, int count,
           v[j] = clamp_ps(_mm512_fmadd_ps(v[j], _mm512_set1_ps(op.a), _mm512_set1_ps(op.b)), 0.0f,
                           1.0f);
         break;
+      case Kind::kLinear:
+        for (int j = 0; j < count; ++j)
+          v[j] = _mm512_fmadd_ps(v[j], _mm512_set1_ps(op.a), _mm512_set1_ps(op.b));
+        break;
       default:
         break;  // not accepted by make_own_depthwise
     }

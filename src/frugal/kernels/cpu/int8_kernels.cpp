@@ -192,6 +192,9 @@ Int8PostOps int8_post_ops(const Build& b, const std::vector<ops::PostOp>& list, 
         r.ops.append_eltwise(1.0f, alg::eltwise_linear, p.a, p.b);
         r.ops.append_eltwise(1.0f, alg::eltwise_clip, 0.0f, 1.0f);
         break;
+      case K::kLinear:
+        r.ops.append_eltwise(1.0f, alg::eltwise_linear, p.a, p.b);
+        break;
       case K::kSum: {
         if (sum_form(b, b.node().op_type != "Conv") == SumForm::kRow) {
           r.row_sum_position = r.ops.len();

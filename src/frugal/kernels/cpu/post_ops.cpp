@@ -73,6 +73,9 @@ void PostOpChain::add_node_post_ops(const kernels::NodeView& view, const Shape& 
         add_eltwise(dnnl::algorithm::eltwise_linear, op.a, op.b);
         add_eltwise(dnnl::algorithm::eltwise_clip, 0.0f, 1.0f);
         break;
+      case K::kLinear:
+        add_eltwise(dnnl::algorithm::eltwise_linear, op.a, op.b);
+        break;
       case K::kSum:
         add_sum_operand(view, dst, sum_layout);
         break;

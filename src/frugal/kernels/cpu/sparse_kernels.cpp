@@ -131,6 +131,9 @@ class PostOpList {
         case K::kHardSigmoid:
           for (int64_t i = 0; i < n; ++i) d[i] = std::min(std::max(p.a * d[i] + p.b, 0.0f), 1.0f);
           break;
+        case K::kLinear:
+          for (int64_t i = 0; i < n; ++i) d[i] = p.a * d[i] + p.b;
+          break;
         case K::kSwish:
           for (int64_t i = 0; i < n; ++i) d[i] = d[i] / (1.0f + std::exp(-d[i]));
           break;

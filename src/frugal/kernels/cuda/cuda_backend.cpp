@@ -113,6 +113,9 @@ Epilogue epilogue_of(const Build& b) {
       case ops::PostOp::Kind::kGeluTanh:
         d.kind = DevicePostOp::kGeluTanh;
         break;
+      case ops::PostOp::Kind::kLinear:
+        d.kind = DevicePostOp::kLinear;
+        break;
       case ops::PostOp::Kind::kSum: {
         d.kind = DevicePostOp::kSum;
         const size_t s = ops::sum_operand_index(b.node().op_type);

@@ -62,6 +62,8 @@ __device__ float apply_op(const DevicePostOp& op, float x, const float* sum, int
       return 0.5f * x * (1.f + erff(x * 0.7071067811865476f));
     case DevicePostOp::kGeluTanh:
       return 0.5f * x * (1.f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x)));
+    case DevicePostOp::kLinear:
+      return op.a * x + op.b;
   }
   return x;
 }

@@ -32,6 +32,7 @@ struct DevicePostOp {
     kSwish,
     kGeluErf,   // Gelu: 0.5 x (1 + erf(x / sqrt 2))
     kGeluTanh,  // Gelu with approximate = tanh
+    kLinear,    // a x + b
   };
   Kind kind;
   float a, b;
