@@ -49,7 +49,8 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ZOO = ["lenet5", "resnet18", "resnet50", "mobilenet_v2", "mobilenet_v3_small",
-       "squeezenet1_1", "shufflenet_v2_x1_0", "efficientnet_b0", "densenet121", "convnext_tiny"]
+       "squeezenet1_1", "shufflenet_v2_x1_0", "efficientnet_b0", "densenet121", "convnext_tiny",
+       "swin_t"]
 
 
 def write_npy(path, shape, seed, dtype="float32", name=""):

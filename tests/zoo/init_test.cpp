@@ -81,6 +81,9 @@ const std::map<std::string, ModelRules>& rules() {
       {"lraspp_mobilenet_v3_large", {Rule::kKaimingFanOut, Rule::kTorchDefault, "", "classifier."}},
       // Ultralytics keeps nn.Conv2d's default (its initialize_weights leaves convs alone).
       {"yolov8n", {Rule::kTorchDefault, Rule::kTorchDefault, ""}},
+      // SwinTransformer sets every Linear (its blocks' MLP init is overridden); the patch
+      // Conv keeps nn.Conv2d's default.
+      {"swin_t", {Rule::kTorchDefault, Rule::kNormal002, ""}},
   };
   return r;
 }

@@ -79,6 +79,13 @@ const std::vector<Published>& published() {
       // MACs. Convs: backbone 5 + C2f 4, 6, 6, 4 + SPPF 2; neck 2 + C2f 4 x 4; Detect 3 x 6
       // + the DFL's.
       {"yolov8n", 3157200, 4.35e9, {1, 3, 640, 640}, 80, 64, {1, 84, 8400}},
+      // torchvision's Swin_T_Weights: num_params 28,288,354 (each relative position bias
+      // table's 169 x heads entries, which the export folds into a [1, heads, 49, 49]
+      // constant: counted here from that constant, folded_table_parameters) and "_ops" 4.491
+      // GFLOPS, the Linear and patch Conv MACs (4.350 G) plus attention's two products q kᵀ
+      // and p v (0.140 G), which the walker counts as MatMuls of two values. One Conv (the
+      // patch embedding).
+      {"swin_t", 28288354, 4.491e9, {1, 3, 224, 224}, 1000, 1},
   };
   return table;
 }
@@ -101,7 +108,38 @@ const ir::Graph& model(const std::string& name) {
 // statistics, scalar constants (GELU's) and shape/split/clip constants are not.
 // YOLOv8's anchor grid and strides: buffers Detect computes from the input size
 // (make_anchors), constants in the export, not parameters.
+// Swin's attention masks (computed by shifted_window_attention from the map size) likewise.
 const std::set<std::string> kBuffers = {"model.22.anchors", "model.22.strides"};
+bool is_buffer(const std::string& name) {
+  return kBuffers.count(name) || name.ends_with(".attn_mask");
+}
+
+// Swin's relative position bias: the export gathers each block's table [(2w-1)^2, heads]
+// by the tokens' relative offsets into a constant [1, heads, w*w, w*w]. The table's entries
+// (its parameters) are the bias's values per head and offset: every pair of tokens at one
+// offset must hold one value. Returns heads x (2w-1)^2, or 0 (a test failure) otherwise.
+bool is_folded_table(const std::string& name) {
+  return name.ends_with(".relative_position_bias");
+}
+int64_t folded_table_parameters(const Tensor& bias) {
+  const auto w = static_cast<int64_t>(std::lround(std::sqrt(static_cast<double>(bias.dim(2)))));
+  EXPECT_EQ(bias.rank(), 4);
+  EXPECT_EQ(w * w, bias.dim(2));
+  const int64_t n = w * w, heads = bias.dim(1);
+  std::map<std::pair<int64_t, int64_t>, float> table;  // (head, offset) -> entry
+  for (int64_t h = 0; h < heads; ++h)
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        const int64_t offset = (i / w - j / w + w - 1) * (2 * w - 1) + (i % w - j % w + w - 1);
+        const float v = bias.data<float>()[(h * n + i) * n + j];
+        auto [it, fresh] = table.try_emplace({h, offset}, v);
+        if (!fresh && it->second != v) {
+          ADD_FAILURE() << "bias of head " << h << " differs at one offset";
+          return 0;
+        }
+      }
+  return static_cast<int64_t>(table.size());
+}
 
 std::set<std::string> parameter_names(const ir::Graph& g) {
   std::set<std::string> out;
@@ -112,7 +150,7 @@ std::set<std::string> parameter_names(const ir::Graph& g) {
     if (!weights && !operands) continue;
     for (size_t i = weights ? 1 : 0; i < n.inputs.size() && (!weights || i <= 2); ++i) {
       const Tensor* t = g.initializer(n.inputs[i]);
-      if (t && t->rank() > 0 && !kBuffers.count(n.inputs[i])) out.insert(n.inputs[i]);
+      if (t && t->rank() > 0 && !is_buffer(n.inputs[i])) out.insert(n.inputs[i]);
     }
   }
   return out;
@@ -179,13 +217,33 @@ WalkResult walk(const ir::Graph& g) {
                   static_cast<double>(w[1] * w[2] * w[3]);
       }
     } else if (op == "MatMul") {
-      const Shape& w = sh.at(n.inputs[1]);  // [K, N], an initializer
-      EXPECT_EQ(x.back(), w[0]) << n.describe();
+      // [K, N] (a Linear's weight) or [..., K, N] with x's leading dimensions (attention).
+      const Shape& w = sh.at(n.inputs[1]);
+      const int64_t k = w[w.size() - 2];
+      EXPECT_EQ(x.back(), k) << n.describe();
+      EXPECT_TRUE(w.size() == 2 || std::equal(w.begin(), w.end() - 2, x.begin())) << n.describe();
       y = x;
-      y.back() = w[1];
+      y.back() = w.back();
       double rows = 1;
       for (size_t i = 0; i + 1 < x.size(); ++i) rows *= static_cast<double>(x[i]);
-      r.macs += rows * static_cast<double>(w[0] * w[1]);
+      r.macs += rows * static_cast<double>(k * w.back());
+    } else if (op == "Slice") {  // constant starts, ends, axes, steps (positive)
+      const auto starts = g.initializer(n.inputs.at(1))->to_int64();
+      const auto ends = g.initializer(n.inputs.at(2))->to_int64();
+      const auto axes = g.initializer(n.inputs.at(3))->to_int64();
+      const auto steps = n.inputs.size() > 4 ? g.initializer(n.inputs[4])->to_int64()
+                                             : std::vector<int64_t>(axes.size(), 1);
+      y = x;
+      for (size_t i = 0; i < axes.size(); ++i) {
+        const int64_t len = x.at(axes[i]);
+        auto at = [len](int64_t v) { return std::clamp(v < 0 ? v + len : v, int64_t{0}, len); };
+        const int64_t b = at(starts[i]), e = at(ends[i]);
+        y[axes[i]] = e > b ? (e - b + steps[i] - 1) / steps[i] : 0;
+      }
+    } else if (op == "Gather") {  // a scalar index: the axis goes
+      EXPECT_EQ(g.initializer(n.inputs.at(1))->rank(), 0) << n.describe();
+      y = x;
+      y.erase(y.begin() + n.attr_int("axis", 0));
     } else if (op == "Gemm") {
       const Shape& w = sh.at(n.inputs[1]);
       EXPECT_EQ(n.attr_int("transB", 0), 1) << n.describe();
@@ -271,7 +329,9 @@ class ZooModel : public ::testing::TestWithParam<Published> {};
 TEST_P(ZooModel, ParameterCountMatchesPublished) {
   const ir::Graph& g = model(GetParam().name);
   int64_t params = 0;
-  for (const auto& name : parameter_names(g)) params += g.initializer(name)->numel();
+  for (const auto& name : parameter_names(g))
+    params += is_folded_table(name) ? folded_table_parameters(*g.initializer(name))
+                                    : g.initializer(name)->numel();
   EXPECT_EQ(params, GetParam().params);
 }
 
@@ -279,6 +339,8 @@ TEST_P(ZooModel, EveryInitializerIsAParameterBnStatisticOrConstant) {
   const ir::Graph& g = model(GetParam().name);
   std::set<std::string> accounted = parameter_names(g);
   accounted.insert(kBuffers.begin(), kBuffers.end());
+  for (const auto& [name, t] : g.initializers)
+    if (is_buffer(name)) accounted.insert(name);
   for (const auto& n : g.nodes) {
     if (n.op_type == "BatchNormalization") {
       ASSERT_EQ(n.inputs.size(), 5u) << n.describe();
@@ -286,7 +348,8 @@ TEST_P(ZooModel, EveryInitializerIsAParameterBnStatisticOrConstant) {
       accounted.insert(n.inputs[4]);
     }
     if (n.op_type == "Clip" || n.op_type == "Reshape" || n.op_type == "Split" ||
-        n.op_type == "Resize")
+        n.op_type == "Resize" || n.op_type == "Slice" || n.op_type == "Gather" ||
+        n.op_type == "Dropout")
       for (size_t i = 1; i < n.inputs.size(); ++i) accounted.insert(n.inputs[i]);
     for (const auto& in : n.inputs)  // GELU's scalars (sqrt 2, 1, 0.5)
       if (const Tensor* t = g.initializer(in);

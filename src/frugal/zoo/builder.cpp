@@ -85,19 +85,25 @@ std::string GraphBuilder::emit(const std::string& name, const std::string& op_ty
 }
 
 template <typename Fill>
-std::string GraphBuilder::add_param(const std::string& name, const Shape& shape, Fill fill) {
-  std::string value = claim_name(name);
+Tensor GraphBuilder::draw(const Shape& shape, Fill fill) {
   Tensor t(DType::kF32, shape);
   Philox rng(seed_, next_stream_++);
   float* d = t.data<float>();
   for (int64_t i = 0; i < t.numel(); ++i) d[i] = fill(rng, static_cast<uint64_t>(i));
-  graph_.initializers.emplace(value, std::move(t));
+  return t;
+}
+
+template <typename Fill>
+std::string GraphBuilder::add_param(const std::string& name, const Shape& shape, Fill fill) {
+  std::string value = claim_name(name);
+  graph_.initializers.emplace(value, draw(shape, fill));
   return value;
 }
 
 std::string GraphBuilder::add_normal(const std::string& name, const Shape& shape, float std_dev) {
-  return add_param(name, shape,
-                   [std_dev](const Philox& r, uint64_t i) { return std_dev * r.normal(i); });
+  std::string value = claim_name(name);
+  graph_.initializers.emplace(value, draw_normal(shape, std_dev));
+  return value;
 }
 
 std::string GraphBuilder::add_uniform(const std::string& name, const Shape& shape, float bound) {
@@ -327,14 +333,79 @@ std::string GraphBuilder::add_linear(const std::string& name, const std::string&
 }
 
 std::string GraphBuilder::add_linear_nd(const std::string& name, const std::string& x,
-                                        int64_t out_features, float weight_std) {
+                                        int64_t out_features, float weight_std, bool bias) {
   Shape shape = shape_of(x);
   FRUGAL_CHECK(shape.size() > 2, "linear '" + name + "' needs an input of rank > 2");
   const std::string w = add_normal(name + ".weight_t", {shape.back(), out_features}, weight_std);
-  const std::string b = add_uniform(name + ".bias", {out_features}, 0.0f);
   shape.back() = out_features;
+  if (!bias) return emit(name, "MatMul", {x, w}, shape);
+  const std::string b = add_uniform(name + ".bias", {out_features}, 0.0f);
   const std::string y = emit(name + ".matmul", "MatMul", {x, w}, shape);
   return emit(name, "Add", {y, b}, shape);
+}
+
+std::string GraphBuilder::add_matmul(const std::string& name, const std::string& a,
+                                     const std::string& b) {
+  const Shape &sa = shape_of(a), &sb = shape_of(b);
+  FRUGAL_CHECK(sa.size() >= 2 && sa.size() == sb.size() &&
+                   std::equal(sa.begin(), sa.end() - 2, sb.begin()) &&
+                   sa.back() == sb[sb.size() - 2],
+               "matmul '" + name + "': shapes do not multiply");
+  Shape out = sa;
+  out.back() = sb.back();
+  return emit(name, "MatMul", {a, b}, std::move(out));
+}
+
+std::string GraphBuilder::add_slice(const std::string& name, const std::string& x,
+                                    const std::vector<int64_t>& starts,
+                                    const std::vector<int64_t>& ends,
+                                    const std::vector<int64_t>& axes,
+                                    const std::vector<int64_t>& steps) {
+  FRUGAL_CHECK(starts.size() == axes.size() && ends.size() == axes.size() &&
+                   (steps.empty() || steps.size() == axes.size()),
+               "slice '" + name + "': starts, ends, axes and steps differ in length");
+  Shape out = shape_of(x);
+  for (size_t i = 0; i < axes.size(); ++i) {
+    const int64_t n = out.at(static_cast<size_t>(axes[i]));
+    const int64_t step = steps.empty() ? 1 : steps[i];
+    FRUGAL_CHECK(step > 0, "slice '" + name + "': only positive steps");
+    auto clamp = [n](int64_t v) { return std::clamp(v < 0 ? v + n : v, int64_t{0}, n); };
+    const int64_t begin = clamp(starts[i]), end = clamp(ends[i]);
+    out[static_cast<size_t>(axes[i])] = end > begin ? (end - begin + step - 1) / step : 0;
+  }
+  auto ints = [&](const char* what, const std::vector<int64_t>& v) {
+    return add_constant(name + what,
+                        Tensor::from_vector<int64_t>({static_cast<int64_t>(v.size())}, v));
+  };
+  std::vector<std::string> inputs{x, ints(".starts", starts), ints(".ends", ends),
+                                  ints(".axes", axes)};
+  if (!steps.empty()) inputs.push_back(ints(".steps", steps));
+  return emit(name, "Slice", std::move(inputs), std::move(out));
+}
+
+std::string GraphBuilder::add_gather(const std::string& name, const std::string& x, int64_t index,
+                                     int64_t axis) {
+  Shape out = shape_of(x);
+  FRUGAL_CHECK(axis >= 0 && axis < static_cast<int64_t>(out.size()) &&
+                   index < out[static_cast<size_t>(axis)],
+               "gather '" + name + "': index out of range");
+  out.erase(out.begin() + axis);
+  const std::string i = add_constant(name + ".index", Tensor::scalar<int64_t>(index));
+  return emit(name, "Gather", {x, i}, std::move(out), {{"axis", int_attr(axis)}});
+}
+
+std::string GraphBuilder::add_training_dropout(const std::string& name, const std::string& x,
+                                               float ratio) {
+  const std::string r = add_constant(name + ".ratio", Tensor::scalar<float>(ratio));
+  const std::string t = add_constant(name + ".training_mode", Tensor::scalar<bool>(true));
+  const std::string y = emit(name, "Dropout", {x, r, t}, shape_of(x));
+  // The mask output (bool), unread; not in shapes_, whose values finish() records as float.
+  graph_.nodes.back().outputs.push_back(claim_name(name + ".mask"));
+  return y;
+}
+
+Tensor GraphBuilder::draw_normal(const Shape& shape, float std_dev) {
+  return draw(shape, [std_dev](const Philox& r, uint64_t i) { return std_dev * r.normal(i); });
 }
 
 std::string GraphBuilder::add_upsample(const std::string& name, const std::string& x,
@@ -537,9 +608,12 @@ ir::Graph GraphBuilder::finish(const std::string& value, const std::string& outp
   out.shape = batch_free(out_shape);
   graph_.outputs = {out};
 
-  // Shapes of intermediate values (graph inputs carry their own).
+  // Shapes of intermediate values (graph inputs carry their own) whose leading dimension is
+  // the batch: 1 as built. Another (Swin's windows of all images, [N * 64, 49, C], or its
+  // packed [3, N * 64, ...] Q, K, V) has no symbolic name here and is left to inference.
   for (const auto& [name, shape] : shapes_) {
     if (graph_.find_input(name) || graph_.initializers.count(name)) continue;  // add_fixed's
+    if (shape.empty() || shape[0] != 1) continue;
     ir::ValueInfo info;
     info.name = name;
     info.dtype = DType::kF32;

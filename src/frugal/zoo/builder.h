@@ -128,9 +128,25 @@ class GraphBuilder {
                          LinearInit init);
   // torch.nn.Linear on an input of rank > 2 as torch.onnx exports it: MatMul by the
   // transposed weight [in, out] (an initializer), then Add the bias. Weight N(0, weight_std),
-  // bias 0 (ConvNeXt's truncated normal, cut at +-2 = 100 standard deviations).
+  // bias 0 (ConvNeXt's truncated normal, cut at +-2 = 100 standard deviations). Without
+  // `bias` the MatMul alone (Swin's PatchMerging reduction), named `name`.
   std::string add_linear_nd(const std::string& name, const std::string& x, int64_t out_features,
-                            float weight_std);
+                            float weight_std, bool bias = true);
+  // MatMul of two values (attention's Q Kᵀ and P V): [..., M, K] x [..., K, N], the leading
+  // dimensions equal.
+  std::string add_matmul(const std::string& name, const std::string& a, const std::string& b);
+  // Slice with constant starts, ends, axes and steps (opset 10+ inputs; ends may be
+  // INT64_MAX, "to the end", as torch.onnx writes an open slice).
+  std::string add_slice(const std::string& name, const std::string& x,
+                        const std::vector<int64_t>& starts, const std::vector<int64_t>& ends,
+                        const std::vector<int64_t>& axes, const std::vector<int64_t>& steps = {});
+  // Gather of one constant scalar index along `axis` (torch's x[i]): the axis is dropped.
+  std::string add_gather(const std::string& name, const std::string& x, int64_t index,
+                         int64_t axis);
+  // torch's F.dropout(x, p) with its default training=True as torch.onnx exports it (opset
+  // 12+): Dropout with constant ratio and training_mode inputs and two outputs, the second
+  // (the mask) unread. A copy only when ratio is 0 (Swin's attention and projection dropout).
+  std::string add_training_dropout(const std::string& name, const std::string& x, float ratio);
   std::string add_sigmoid(const std::string& name, const std::string& x);
   // torch.nn.SiLU as exported at opset 17: x * Sigmoid(x).
   std::string add_silu(const std::string& name, const std::string& x);
@@ -152,6 +168,11 @@ class GraphBuilder {
   // Reshape back to N x C x H x W.
   std::string add_channel_shuffle(const std::string& name, const std::string& x, int64_t groups);
 
+  // A tensor of N(0, std_dev) draws from the next initializer stream, not added to the graph:
+  // for a parameter that the export folds into a constant (Swin's relative position bias
+  // table, gathered into a [1, heads, N, N] bias), which the caller then adds by add_fixed.
+  Tensor draw_normal(const Shape& shape, float std_dev);
+
   const Shape& shape_of(const std::string& value) const;
   int64_t channels(const std::string& value) const { return shape_of(value).at(1); }
 
@@ -166,6 +187,9 @@ class GraphBuilder {
                    std::map<std::string, ir::Attribute> attrs = {});
   std::string claim_name(const std::string& wanted);
   void record_value(const std::string& value, Shape shape);
+  // A float tensor filled by `fill(philox, i)` for element i, from the next stream.
+  template <typename Fill>
+  Tensor draw(const Shape& shape, Fill fill);
   // Adds a float initializer filled by `fill(philox, i)` for element i.
   template <typename Fill>
   std::string add_param(const std::string& name, const Shape& shape, Fill fill);

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "frugal/ir/graph.h"
 
@@ -27,9 +29,19 @@ ir::Graph build_mnasnet1_0(uint64_t seed);                 // mnasnet.cpp
 ir::Graph build_googlenet(uint64_t seed);                  // googlenet.cpp
 ir::Graph build_lraspp_mobilenet_v3_large(uint64_t seed);  // lraspp.cpp
 ir::Graph build_yolov8n(uint64_t seed);                    // yolo.cpp
+ir::Graph build_swin_t(uint64_t seed);                     // swin.cpp
 ir::Graph build_resnet8_fmnist(uint64_t seed);             // small_fmnist.cpp
 ir::Graph build_mobilenet_fmnist(uint64_t seed);           // small_fmnist.cpp
 ir::Graph build_lenet300_100(uint64_t seed);               // mlp.cpp
 ir::Graph build_logreg_fmnist(uint64_t seed);              // mlp.cpp
+
+// A Swin Transformer of other sizes (tests run a small one against the reference): the
+// defaults are torchvision's swin_t. The maps of every stage must be multiples of the window.
+struct SwinConfig {
+  std::string name = "swin_t";
+  int64_t image = 224, embed = 96, window = 7, classes = 1000;
+  std::vector<int64_t> depths{2, 2, 6, 2}, heads{3, 6, 12, 24};
+};
+ir::Graph build_swin(const SwinConfig& config, uint64_t seed);  // swin.cpp
 
 }  // namespace frugal::zoo

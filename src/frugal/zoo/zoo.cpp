@@ -36,6 +36,9 @@ const std::vector<std::pair<std::string, BuildFn>>& registry() {
       {"lraspp_mobilenet_v3_large", build_lraspp_mobilenet_v3_large},
       // A detector: SiLU, C2f splits and concats, nearest Upsample, SPPF, Detect's decoding.
       {"yolov8n", build_yolov8n},
+      // A windowed-attention transformer: shifted windows (roll as Slice + Concat), relative
+      // position bias and mask constants, PatchMerging's strided Slices (issue 16).
+      {"swin_t", build_swin_t},
   };
   return models;
 }
