@@ -1,6 +1,7 @@
 // frugal's Attention node (ops/attention.cpp) on the cpu backend against ref, over batch
 // shapes, sequence lengths, head dimensions, K given plain or transposed, and every mask
-// form the kernel takes; the mask forms it cannot chunk are declined to ref.
+// form the kernel takes (run-time or constant); the mask forms it cannot chunk are declined
+// to ref.
 #include <gtest/gtest.h>
 
 #include "kernels/cpu_testing.h"
@@ -23,7 +24,8 @@ Shape with(Shape batch, int64_t a, int64_t b) {
   return batch;
 }
 
-OneNode attention(const Case& c, bool k_transposed, const Shape* mask, uint64_t seed) {
+OneNode attention(const Case& c, bool k_transposed, const Shape* mask, uint64_t seed,
+                  bool constant_mask = false) {
   std::vector<Operand> ops{
       input("q", random_tensor(with(c.batch, c.tq, c.d), seed)),
       input("k", random_tensor(k_transposed ? with(c.batch, c.d, c.tk) : with(c.batch, c.tk, c.d),
@@ -33,7 +35,7 @@ OneNode attention(const Case& c, bool k_transposed, const Shape* mask, uint64_t 
   if (mask) {
     Tensor m = uniform_tensor(*mask, seed + 3, 0.0f, 1.0f);
     for (float& x : m.span<float>()) x = x < 0.3f ? -10000.0f : 0.0f;
-    ops.push_back(input("mask", m));
+    ops.push_back(constant_mask ? constant("mask", m) : input("mask", m));
   }
   const float scale = 1.0f / std::sqrt(static_cast<float>(c.d));
   OneNode t = one_node("Attention", ops,
@@ -84,11 +86,38 @@ TEST(CpuAttention, MatchesRefWithMasks) {
     }
 }
 
-// A mask that varies inside the batch dimensions after a broadcast one (heads vary, batch
-// broadcast) cannot be cut into chunks sharing one mask matrix: ref runs it.
+// Masks that repeat over the leading batch dimensions: Swin's relative position bias (one
+// matrix per head, the same for every window: [1, heads, T, T] against [windows, heads]),
+// its shifted windows once split ([1, windows, heads, T, T] against [images, windows,
+// heads]), with 1s after the varying dimensions too; given at run time (chunks of at most
+// one period) and as a constant (chunks of several periods read a tiled copy), with values
+// as Swin's (a bias of N(0, 1) plus -100 where windows mix).
+TEST(CpuAttention, MatchesRefWithRepeatingMasks) {
+  struct MaskCase {
+    Case c;
+    Shape mask;
+  };
+  const std::vector<MaskCase> cases = {{{{64, 3}, 49, 49, 32, 32}, {1, 3, 49, 49}},
+                                       {{{2, 4}, 9, 11, 8, 8}, {1, 4, 9, 11}},
+                                       {{{2, 16, 6}, 49, 49, 32, 32}, {1, 16, 6, 49, 49}},
+                                       {{{3, 4, 2}, 5, 6, 4, 3}, {1, 4, 1, 5, 6}},
+                                       {{{5, 2, 3}, 7, 7, 4, 4}, {2, 1, 1, 7}},
+                                       {{{4, 3}, 6, 6, 5, 5}, {1, 3, 1, 6}}};
+  uint64_t seed = 300;
+  for (const MaskCase& m : cases)
+    for (bool constant_mask : {false, true})
+      for (bool kt : {false, true}) {
+        seed += 10;
+        expect_matches_ref(attention(m.c, kt, &m.mask, seed, constant_mask), kTol, "cpu",
+                           label(m.c, kt, &m.mask) + (constant_mask ? " (constant)" : ""));
+      }
+}
+
+// A mask that varies inside the batch dimensions on both sides of a broadcast one (batch
+// and heads vary, windows broadcast) cannot be read as one block per chunk: ref runs it.
 TEST(CpuAttention, DeclinesMaskBroadcastInsideBatch) {
-  const Case c{{2, 4}, 5, 6, 4, 4};
-  const Shape mask{1, 4, 5, 6};
+  const Case c{{2, 3, 4}, 5, 6, 4, 4};
+  const Shape mask{2, 1, 4, 5, 6};
   const std::string why = cpu_decline_reason(attention(c, false, &mask, 7));
   EXPECT_NE(why.find("broadcasts inside the batch"), std::string::npos) << why;
 }

@@ -282,3 +282,40 @@ TEST(CpuViews, SplitPiecesAreByteRanges) {
     EXPECT_EQ(r.views, c.views ? 1u : 0u) << what;
   }
 }
+
+// Attention's packed Q, K, V (Swin, ViT): a Transpose to [3, batch, heads, T, d], then
+// Gather of the constant index 0, 1, 2 on axis 0 (torch's qkv[i]): each Gather's output is
+// one slab of the Transpose's output, a view. A Gather with something before its axis, or
+// of two rows, copies.
+TEST(CpuViews, GatherOfOneSlabIsAView) {
+  for (int64_t n : {1, 3}) {
+    Built b;
+    b.g.opsets[""] = 17;
+    add_input(b, "x", {n, 5, 3, 2, 8}, 51);
+    for (int64_t i : {0, 1, 2}) {
+      Tensor t(DType::kI64, {});
+      t.data<int64_t>()[0] = i;
+      b.g.initializers["i" + std::to_string(i)] = t;
+    }
+    b.g.initializers["rows"] = i64({0, 2});
+    b.g.nodes = {make_node("qkv", "Transpose", {"x"}, "t", {{"perm", perm({2, 0, 3, 1, 4})}}),
+                 make_node("q", "Gather", {"t", "i0"}, "q"),
+                 make_node("k", "Gather", {"t", "i1"}, "k"),
+                 make_node("v", "Gather", {"t", "i2"}, "v"),
+                 make_node("qk", "Add", {"q", "k"}, "qk"),
+                 make_node("y", "Mul", {"qk", "v"}, "y"),
+                 make_node("inner", "Gather", {"t", "i1"}, "g", {{"axis", attr(int64_t{2})}}),
+                 make_node("two", "Gather", {"t", "rows"}, "g2"),
+                 make_node("z", "Relu", {"g"}, "z"),
+                 make_node("w", "Relu", {"g2"}, "w")};
+    add_output(b, "y");
+    add_output(b, "z");
+    add_output(b, "w");
+    b.g.validate_and_sort();
+    const Planned r = expect_views_exact(b, "batch " + std::to_string(n));
+    EXPECT_EQ(r.views, 3u);
+    for (const char* v : {"q", "k", "v"})
+      EXPECT_EQ(r.impl(v).rfind("view", 0), 0u) << v << ": " << r.impl(v);
+    for (const char* v : {"inner", "two"}) EXPECT_NE(r.impl(v).rfind("view", 0), 0u) << v;
+  }
+}

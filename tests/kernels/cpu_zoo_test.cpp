@@ -87,7 +87,8 @@ std::vector<std::string> models_small_enough() {
 // in the first stage, 4 in the second, one in the third, where the shift is 0), embedding
 // 16, depths 2, 2, 2, heads 1, 2, 4; every construct of swin_t (rolls, window partition,
 // relative position bias, shifted-window masks, PatchMerging, training-mode Dropout) at
-// batch 1 and 3 (the masks repeat per image).
+// batch 1 and 3 (the masks repeat per image); every node on cpu, each block's attention one
+// Attention node (fuse_attention's windows).
 TEST(CpuZoo, SwinSmallMatchesRef) {
   zoo::SwinConfig c;
   c.name = "swin_small_test";
@@ -101,6 +102,13 @@ TEST(CpuZoo, SwinSmallMatchesRef) {
     const Tensor x = random_tensor({batch, 3, 112, 112}, 78);
     const ModelRun ref = run_model(g, x, {"ref"}, false);
     const ModelRun cpu = run_model(g, x, {"cpu", "ref"});
+    size_t attention = 0;
+    for (const auto& a : cpu.assignments) {
+      attention += a.op_type == "Attention";
+      EXPECT_EQ(a.backend, "cpu") << a.node_name << " (" << a.op_type << ") "
+                                  << (a.declined.empty() ? "" : a.declined[0]);
+    }
+    EXPECT_EQ(attention, 6u) << "every block's attention fused";
     const double err = relative_error(cpu.logits, ref.logits);
     EXPECT_LE(err, 1e-4) << "batch " << batch;
     std::cout << "[ observed ] swin (small), batch " << batch

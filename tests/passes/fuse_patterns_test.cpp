@@ -602,6 +602,95 @@ TEST(FuseAttention, KeptUnfusedForAnEmulator) {
 
 namespace {
 
+// Swin's shifted-window attention as torchvision exports it: q scaled, q kᵀ over [images x
+// windows, heads, T, T], the relative position bias [1, heads, T, T] added, the scores split
+// to [images, windows, heads, T, T] by a Reshape (-1 for the images), the window mask [1,
+// windows, 1, T, T] added, reshaped back, Softmax, times v.
+struct WindowForm {
+  int64_t images = 2, windows = 4, heads = 3, t = 9, d = 4;
+  bool bias = true;
+  Shape mask = {1, 4, 1, 9, 9};
+  std::vector<int64_t> split = {-1, 4, 3, 9, 9};
+  std::vector<int64_t> back = {-1, 3, 9, 9};
+  bool mask_input = false;  // the window mask a graph input, not a constant
+};
+
+Graph window_attention_graph(const WindowForm& f) {
+  Graph b(17);
+  const Shape qkv = {f.images * f.windows, f.heads, f.t, f.d};
+  const std::string q = b.node("Mul", {b.input("q", qkv), b.scalar("scale", 0.5f)}, "qs");
+  const std::string kt = b.node("Transpose", {b.input("k", qkv)}, "kt",
+                                {{"perm", attr(std::vector<int64_t>{0, 1, 3, 2})}});
+  std::string s = b.node("MatMul", {q, kt}, "scores");
+  if (f.bias)
+    s = b.node("Add", {s, b.constant("bias", random_tensor({1, f.heads, f.t, f.t}, 8))}, "biased");
+  auto ints = [](const std::vector<int64_t>& v) {
+    return Tensor::from_vector<int64_t>({static_cast<int64_t>(v.size())}, v);
+  };
+  s = b.node("Reshape", {s, b.constant("split", ints(f.split))}, "per_window");
+  Tensor mask = uniform_tensor(f.mask, 9, 0.0f, 1.0f);
+  for (float& x : mask.span<float>()) x = x < 0.4f ? -100.0f : 0.0f;
+  s = b.node("Add", {s, f.mask_input ? b.input("mask", f.mask) : b.constant("mask", mask)},
+             "masked");
+  s = b.node("Reshape", {s, b.constant("back", ints(f.back))}, "flat");
+  const std::string p = b.node("Softmax", {s}, "probs", {{"axis", attr(int64_t{-1})}});
+  b.output(b.node("MatMul", {p, b.input("v", qkv)}, "y"));
+  b.g.validate_and_sort();
+  return b;
+}
+
+}  // namespace
+
+// The split, the mask and the bias fold into one Attention over the split leading
+// dimensions: Q, K, V reshaped there, one constant mask [1, windows, heads, T, T] (or
+// without the bias [1, windows, 1, T, T]), the result reshaped back; the same values on ref,
+// and on cpu (every node there, the Reshapes views).
+TEST(FuseAttention, ShiftedWindowsBecomeOneNode) {
+  for (bool bias : {true, false})
+    for (int64_t images : {1, 2}) {
+      WindowForm f;
+      f.bias = bias;
+      f.images = images;
+      const Graph b = window_attention_graph(f);
+      int64_t changes = 0;
+      const ir::Graph after = attention_fused(b.g, changes);
+      const std::string label =
+          std::string(bias ? "bias" : "no bias") + ", images " + std::to_string(images);
+      EXPECT_EQ(changes, 1) << label;
+      EXPECT_EQ(count_op(after, "Attention"), 1u) << label;
+      EXPECT_EQ(count_op(after, "Reshape"), 4u) << label;
+      EXPECT_EQ(after.nodes.size(), 5u) << label;
+      const ir::Node* att = nullptr;
+      for (const auto& n : after.nodes)
+        if (n.op_type == "Attention") att = &n;
+      ASSERT_NE(att, nullptr);
+      ASSERT_EQ(att->inputs.size(), 4u) << label;
+      EXPECT_EQ(after.initializer(att->inputs[3])->shape(),
+                (Shape{1, f.windows, bias ? f.heads : 1, f.t, f.t}))
+          << label;
+      expect_same(b.g, after, b.feeds, label);
+      expect_graph_on_cpu(b.g, b.feeds, 1e-4, label);
+    }
+}
+
+// Not folded: a mask that differs per image (it would fix the batch the split leaves free),
+// a Reshape target with a 0 (copying a dimension whose meaning changes with the rank), a
+// mask known only at run time.
+TEST(FuseAttention, WindowNearMissesStay) {
+  std::vector<WindowForm> forms(3);
+  forms[0].mask = {2, 4, 1, 9, 9};
+  forms[1].split = {-1, 4, 3, 0, 9};
+  forms[2].mask_input = true;
+  for (size_t i = 0; i < forms.size(); ++i) {
+    const Graph b = window_attention_graph(forms[i]);
+    int64_t changes = 0;
+    attention_fused(b.g, changes);
+    EXPECT_EQ(changes, 0) << "form " << i;
+  }
+}
+
+namespace {
+
 struct MeanForm {
   Shape x;
   std::vector<int64_t> axes;

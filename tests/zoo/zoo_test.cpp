@@ -593,5 +593,45 @@ TEST(Zoo, ActivationConstantsMatchTorch) {
   EXPECT_EQ(hardsigmoids, 9);  // one per squeeze-excitation block
 }
 
+// swin_t's shifted-window masks as torchvision's shifted_window_attention builds them: an
+// H x W map of region labels filled slice by slice (rows [0, H-7), [H-7, H-3), [H-3, H),
+// columns the same), partitioned into 7x7 windows; -100 between tokens of a window whose
+// labels differ. Blocks 1 of stages 1-3 are shifted (their masks [1, nW, 1, 49, 49]); no
+// block of the last stage (7x7: one window) and no even block has a mask.
+TEST(Zoo, SwinShiftedWindowMasksAsTorchvisionBuildsThem) {
+  const ir::Graph& g = model("swin_t");
+  const int64_t w = 7, s = 3;
+  int masks = 0;
+  for (const auto& [name, t] : g.initializers) {
+    if (!name.ends_with(".attn_mask")) continue;
+    ++masks;
+    const int64_t windows = t.dim(1),
+                  side = w *
+                         static_cast<int64_t>(std::lround(std::sqrt(static_cast<double>(windows))));
+    ASSERT_EQ(t.shape(), (Shape{1, windows, 1, w * w, w * w})) << name;
+    std::vector<int> label(static_cast<size_t>(side * side));
+    const int64_t cuts[4] = {0, side - w, side - s, side};
+    int count = 0;
+    for (int hi = 0; hi < 3; ++hi)
+      for (int wi = 0; wi < 3; ++wi, ++count)
+        for (int64_t y = cuts[hi]; y < cuts[hi + 1]; ++y)
+          for (int64_t x = cuts[wi]; x < cuts[wi + 1]; ++x)
+            label[static_cast<size_t>(y * side + x)] = count;
+    for (int64_t win = 0; win < windows; ++win)
+      for (int64_t i = 0; i < w * w; ++i)
+        for (int64_t j = 0; j < w * w; ++j) {
+          auto at = [&](int64_t token) {
+            const int64_t y = (win / (side / w)) * w + token / w,
+                          x = (win % (side / w)) * w + token % w;
+            return label[static_cast<size_t>(y * side + x)];
+          };
+          const float want = at(i) == at(j) ? 0.0f : -100.0f;
+          ASSERT_EQ(t.data<float>()[(win * w * w + i) * w * w + j], want)
+              << name << " window " << win << " tokens " << i << ", " << j;
+        }
+  }
+  EXPECT_EQ(masks, 1 + 1 + 3);
+}
+
 }  // namespace
 }  // namespace frugal

@@ -9,6 +9,7 @@
 #include <tuple>
 #include <unordered_map>
 
+#include "frugal/ops/elementwise.h"
 #include "frugal/passes/fuse_patterns.h"
 #include "frugal/passes/graph_edit.h"
 
@@ -601,11 +602,22 @@ struct WhereMask {
 };
 constexpr double kLowestFill = -1e4;
 
+// Swin's shifted windows: the scores [N*nW, heads, Tq, Tk] (after their bias) reshaped to
+// split a leading dimension ([N, nW, heads, Tq, Tk]), plus a constant mask there, reshaped
+// back. Fused, Q, K and V are reshaped to the split leading dimensions (views), the bias
+// and the mask folded into one constant there, and the result reshaped back.
+struct WindowSplit {
+  std::vector<int64_t> split;  // the first Reshape's constant target (no 0s)
+  std::vector<int64_t> back;   // the second's, its last entry then V's last dimension
+  Tensor mask;                 // bias + mask, broadcastable to the split scores
+};
+
 struct AttentionMatch {
   std::vector<size_t> nodes;       // the pattern's nodes, the second MatMul last
   std::string q, k, v, mask;       // mask empty when there is none
   std::optional<WhereMask> where;  // a mask given by Where (becomes `mask` when fused)
-  bool k_transposed = true;        // k is Kᵀ (no Transpose absorbed)
+  std::optional<WindowSplit> window;
+  bool k_transposed = true;  // k is Kᵀ (no Transpose absorbed)
   double scale = 1.0;
 };
 
@@ -687,10 +699,113 @@ bool match_where_mask(const Matcher& m, size_t where, AttentionMatch& r) {
   return false;
 }
 
+bool match_scores(const Matcher& m, const std::string& s, AttentionMatch& r);
+
+// How the leading dimensions `split` (a Reshape's result) group those of `whole`: for each
+// dimension of `whole`, the number of consecutive dimensions of `split` whose product it is
+// (1s at the end of `split` join the last group); nullopt when no such grouping exists.
+std::optional<std::vector<size_t>> split_groups(const Shape& whole, const Shape& split) {
+  std::vector<size_t> groups;
+  size_t j = 0;
+  for (int64_t d : whole) {
+    size_t n = 0;
+    for (int64_t p = 1; p < d && j < split.size(); ++n) p *= split[j++];
+    groups.push_back(n);
+  }
+  while (j < split.size() && split[j] == 1 && !groups.empty()) ++groups.back(), ++j;
+  if (j != split.size()) return std::nullopt;
+  for (size_t i = 0, at = 0; i < whole.size(); at += groups[i], ++i) {
+    int64_t p = 1;
+    for (size_t k = at; k < at + groups[i]; ++k) p *= split[k];
+    if (p != whole[i]) return std::nullopt;
+  }
+  return groups;
+}
+
+// `bias` (broadcasting to the scores `whole`) placed in the split space and added to
+// `mask` (broadcasting to `split`): the one constant the fused node adds; nullopt when a
+// grouping is missing or the sum would depend on a dimension the split leaves free (-1,
+// the batch).
+std::optional<Tensor> fold_window_mask(const Tensor* bias, const Tensor& mask, const Shape& whole,
+                                       const Shape& split, const std::vector<int64_t>& target) {
+  const size_t lead = whole.size() - 2;
+  const auto groups =
+      split_groups(Shape(whole.begin(), whole.end() - 2), Shape(split.begin(), split.end() - 2));
+  if (!groups) return std::nullopt;
+  Shape bias_split;  // the bias's shape in the split space
+  if (bias) {
+    Shape b = bias->shape();
+    if (b.size() > whole.size()) return std::nullopt;
+    b.insert(b.begin(), whole.size() - b.size(), 1);
+    for (size_t i = 0, at = 0; i < lead; at += (*groups)[i], ++i)
+      for (size_t k = at; k < at + (*groups)[i]; ++k)
+        bias_split.push_back(b[i] == 1 ? 1 : split[k]);
+    bias_split.push_back(b[lead]);
+    bias_split.push_back(b[lead + 1]);
+  }
+  Shape out(split.size(), 1), m = mask.shape();
+  if (m.size() > split.size()) return std::nullopt;
+  m.insert(m.begin(), split.size() - m.size(), 1);
+  for (size_t i = 0; i < split.size(); ++i) {
+    out[i] = std::max(m[i], bias ? bias_split[i] : 1);
+    if (out[i] != 1 && target[i] == -1) return std::nullopt;
+  }
+  Tensor sum(DType::kF32, out), part(DType::kF32, out);
+  ops::elementwise::broadcast_copy<float>(mask, sum);
+  if (bias) {
+    ops::elementwise::broadcast_copy<float>(bias->clone().reshaped(bias_split), part);
+    for (int64_t i = 0; i < sum.numel(); ++i) sum.data<float>()[i] += part.data<float>()[i];
+  }
+  return sum;
+}
+
+// The scores split by a Reshape, plus a constant mask, and reshaped back by `back` (the
+// node producing the Softmax's input): WindowSplit.
+bool match_window(const Matcher& m, size_t back, AttentionMatch& r) {
+  const ir::Node& r2 = m.at(back);
+  const Tensor* back_target = r2.inputs.size() == 2 ? m.constant(r2.inputs[1]) : nullptr;
+  const auto add = r2.inputs.empty() ? std::nullopt : m.node(r2.inputs[0], "Add");
+  if (!back_target || !add || m.at(*add).inputs.size() != 2) return false;
+  for (size_t i : {0, 1}) {
+    const ir::Node& a = m.at(*add);
+    const auto r1 = m.node(a.inputs[i], "Reshape");
+    const Tensor* mask = m.constant(a.inputs[1 - i]);
+    if (!r1 || !mask || mask->dtype() != DType::kF32 || m.at(*r1).inputs.size() != 2) continue;
+    const Tensor* split_target = m.constant(m.at(*r1).inputs[1]);
+    const std::string& scores = m.at(*r1).inputs[0];
+    const Shape *whole = m.shape(scores), *split = m.shape(a.inputs[i]),
+                *summed = m.shape(a.outputs[0]), *out = m.shape(r2.outputs[0]);
+    if (!split_target || !whole || !split || !summed || !out || *summed != *split ||
+        *out != *whole || whole->size() < 2 || split->size() < 2 ||
+        !std::equal(whole->end() - 2, whole->end(), split->end() - 2))
+      continue;
+    const std::vector<int64_t> target = split_target->to_int64(), back_to = back_target->to_int64();
+    auto has_zero = [](const std::vector<int64_t>& v) {
+      return std::find(v.begin(), v.end(), 0) != v.end();
+    };
+    if (target.size() != split->size() || back_to.size() != whole->size() || has_zero(target) ||
+        has_zero(back_to))
+      continue;
+    AttentionMatch tried = r;
+    tried.nodes.insert(tried.nodes.end(), {back, *add, *r1});
+    if (!match_scores(m, scores, tried) || tried.where || tried.window) continue;
+    const Tensor* bias = tried.mask.empty() ? nullptr : m.constant(tried.mask);
+    if (!tried.mask.empty() && !bias) continue;
+    auto folded = fold_window_mask(bias, *mask, *whole, *split, target);
+    if (!folded) continue;
+    tried.mask.clear();
+    tried.window = WindowSplit{target, back_to, std::move(*folded)};
+    r = std::move(tried);
+    return true;
+  }
+  return false;
+}
+
 // The scores feeding the Softmax: the product, the product plus a mask (either side of
-// the Add), or the product masked by Where (WhereMask).
+// the Add), the product masked by Where (WhereMask), or split into windows (WindowSplit).
 bool match_scores(const Matcher& m, const std::string& s, AttentionMatch& r) {
   if (const auto where = m.node(s, "Where")) return match_where_mask(m, *where, r);
+  if (const auto back = m.node(s, "Reshape")) return match_window(m, *back, r);
   const auto add = m.node(s, "Add");
   if (!add) return match_product(m, s, r);
   const ir::Node& a = m.at(*add);
@@ -889,12 +1004,64 @@ ir::Graph fuse_hard_swish(const ir::Graph& in, const ops::InferOptions& options,
                           });
 }
 
+// A Reshape of `x` to `dims` (a new constant), named after `base`.
+ir::Node reshape_node(ir::Graph& g, const std::string& base, const std::string& x,
+                      const std::vector<int64_t>& dims) {
+  ir::Node n;
+  n.name = g.unique_name(base);
+  n.op_type = "Reshape";
+  const std::string target = fresh_name(g, n.name + ".shape");
+  g.initializers[target] = Tensor::from_vector<int64_t>({static_cast<int64_t>(dims.size())}, dims);
+  n.inputs = {x, target};
+  n.outputs = {n.name};
+  return n;
+}
+
+// WindowSplit fused: Q, K and V reshaped to the split leading dimensions (views), the
+// Attention there with the folded mask, and `att` becoming the Reshape back (it keeps the
+// pattern's output). The new nodes take the places of the pattern's first nodes (the pass
+// sorts the graph afterwards).
+std::vector<std::pair<size_t, ir::Node>> split_into_windows(ir::Graph& g, const Matcher& m,
+                                                            const AttentionMatch& r,
+                                                            ir::Node& att) {
+  const WindowSplit& w = *r.window;
+  const std::vector<int64_t> lead(w.split.begin(), w.split.end() - 2);
+  auto split = [&](const std::string& x, const char* what) {
+    std::vector<int64_t> dims = lead;
+    const Shape& s = *m.shape(x);
+    dims.insert(dims.end(), s.end() - 2, s.end());
+    return reshape_node(g, att.name + what, x, dims);
+  };
+  std::vector<ir::Node> added{split(r.q, ".q_windows"), split(r.k, ".k_windows"),
+                              split(r.v, ".v_windows")};
+  for (size_t i = 0; i < 3; ++i) att.inputs[i] = added[i].outputs[0];
+  const std::string mask = fresh_name(g, att.name + ".mask");
+  g.initializers[mask] = w.mask;
+  att.inputs.push_back(mask);
+  const std::string name = att.name;
+  ir::Node windowed = att;
+  windowed.name = g.unique_name(name + ".windows");
+  windowed.outputs = {windowed.name};
+  std::vector<int64_t> back = w.back;
+  back.back() = m.shape(r.v)->back();
+  att = reshape_node(g, name + ".merge", windowed.name, back);
+  att.name = name;
+  added.push_back(std::move(windowed));
+  std::vector<size_t> places(r.nodes.begin(), r.nodes.end() - 1);  // the last is `att`'s
+  std::sort(places.begin(), places.end());
+  std::vector<std::pair<size_t, ir::Node>> in_place;
+  for (size_t i = 0; i < added.size(); ++i)
+    in_place.emplace_back(places.at(i), std::move(added[i]));
+  return in_place;
+}
+
 ir::Graph fuse_attention(const ir::Graph& in, const ops::InferOptions& options,
                          PassReport& report) {
   report = {"fuse_attention", 0, {}};
   MadeMasks masks;
-  auto match = [&masks](ir::Graph& g, const Matcher& m, const ops::GraphInfo&,
-                        size_t k) -> std::optional<Rewrite> {
+  bool windows = false;
+  auto match = [&masks, &windows](ir::Graph& g, const Matcher& m, const ops::GraphInfo&,
+                                  size_t k) -> std::optional<Rewrite> {
     auto r = match_attention(m, k, g.opset(""));
     if (!r) return std::nullopt;
     ir::Node att;
@@ -913,10 +1080,16 @@ ir::Graph fuse_attention(const ir::Graph& in, const ops::InferOptions& options,
     att.attrs["scale"] = ir::Attribute{.value = static_cast<float>(r->scale)};
     att.attrs["k_transposed"] = ir::Attribute{.value = int64_t{r->k_transposed ? 1 : 0}};
     std::string line = att.name + " (" + std::to_string(r->nodes.size()) + " nodes) into Attention";
+    if (r->window) {
+      in_place = split_into_windows(g, m, *r, att);
+      line += " over windows (bias and mask folded)";
+      windows = true;
+    }
     return Rewrite{r->nodes, std::move(att), std::move(line), std::move(in_place)};
   };
   ir::Graph g = rewrite_patterns(in, options, {"Softmax"}, report, match);
   if (report.changes) g.opsets.emplace("frugal", 1);
+  if (windows) g.validate_and_sort();
   return g;
 }
 

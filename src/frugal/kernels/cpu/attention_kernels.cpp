@@ -20,27 +20,31 @@ struct Problem {
   int64_t n = 1;  // flattened leading dimensions
   int64_t tq = 0, tk = 0, d = 0, dv = 0;
   bool k_transposed = false;
-  // The mask flattened as [mn, mq, mk]: mn is n (one mask per batch) or 1 (one mask per
-  // `mask_every` consecutive batches); mq, mk are Tq or 1, Tk or 1.
+  // The mask flattened as [mn, mq, mk]: batch j reads mask matrix (j / mask_every) % mn.
+  // Its leading dimensions are 1s (the mask repeats: Swin's relative position bias, one
+  // per head, for every window), then the batch's own (mn their product), then 1s (each
+  // matrix serves `mask_every` consecutive batches: one mask per sequence for every head).
+  // mq, mk are Tq or 1, Tk or 1.
   bool has_mask = false;
   int64_t mn = 1, mq = 1, mk = 1, mask_every = 1;
 };
 
-// The mask's leading dimensions must be the batch's up to some axis and 1 after it, so
-// that each run of `mask_every` flattened batches shares one mask matrix.
 void flatten_mask(const Shape& batch, Shape mask, Problem& p) {
   mask.insert(mask.begin(), batch.size() + 2 - std::min(mask.size(), batch.size() + 2), 1);
   p.mq = mask[batch.size()];
   p.mk = mask[batch.size() + 1];
   size_t split = batch.size();
   while (split > 0 && mask[split - 1] == 1) --split;
+  size_t from = 0;
+  while (from < split && mask[from] == 1) ++from;
   p.mask_every = 1;
+  p.mn = 1;
   for (size_t i = 0; i < batch.size(); ++i) {
-    if (i < split && mask[i] != batch[i])
+    if (i >= from && i < split && mask[i] != batch[i])
       decline("mask " + shape_str(mask) + " broadcasts inside the batch dimensions");
     if (i >= split) p.mask_every *= batch[i];
+    if (i >= from && i < split) p.mn *= batch[i];
   }
-  p.mn = p.mask_every == 1 ? p.n : p.n / p.mask_every;
 }
 
 Problem problem_of(const Build& b) {
@@ -60,14 +64,20 @@ Problem problem_of(const Build& b) {
   return p;
 }
 
-// The largest chunk of batches whose scores fit kChunkScoreBytes and that never splits a
-// run sharing one mask matrix (or, one mask per batch, any divisor of n).
-int64_t chunk_of(const Problem& p) {
+// The batches per chunk: the most whose scores fit kChunkScoreBytes, dividing n, and
+// reading the masks as one block: within a run sharing one mask matrix (mask_every > 1);
+// else mask matrices in a row, c dividing mn, or, when the mask is a constant that
+// repeats (`tileable`), c a multiple of mn (the kernel then holds c / mn copies of it).
+int64_t chunk_of(const Problem& p, bool tileable) {
   const int64_t limit = std::max<int64_t>(1, kChunkScoreBytes / (4 * p.tq * p.tk));
-  const int64_t within = p.has_mask && p.mask_every > 1 ? p.mask_every : p.n;
+  auto reads_mask_as_block = [&](int64_t c) {
+    if (!p.has_mask) return true;
+    if (p.mask_every > 1) return p.mask_every % c == 0;
+    return p.mn % c == 0 || (tileable && c % p.mn == 0);
+  };
   int64_t c = 1;
-  for (int64_t i = 1; i <= std::min(limit, within); ++i)
-    if (within % i == 0) c = i;
+  for (int64_t i = 1; i <= std::min(limit, p.n); ++i)
+    if (p.n % i == 0 && reads_mask_as_block(i)) c = i;
   return c;
 }
 
@@ -105,19 +115,32 @@ Primitives primitives_of(const Problem& p, int64_t c, float scale, const dnnl::e
   return r;
 }
 
+// A constant mask [mn, mq, mk] repeated `copies` times, for chunks of copies x mn batches.
+Tensor tiled_mask(const Tensor& mask, const Problem& p, int64_t copies) {
+  Tensor t(DType::kF32, {copies * p.mn, p.mq, p.mk});
+  for (int64_t i = 0; i < copies; ++i)
+    std::copy_n(mask.data<float>(), mask.numel(), t.data<float>() + i * mask.numel());
+  return t;
+}
+
 }  // namespace
 
 std::unique_ptr<kernels::Kernel> make_attention(const Build& b) {
   const Problem p = problem_of(b);
-  const int64_t c = chunk_of(p);
+  const Tensor* constant_mask = p.has_mask ? b.constant(3) : nullptr;
+  const int64_t c = chunk_of(p, constant_mask != nullptr && p.mn < p.n);
+  const bool tiled = p.has_mask && p.mask_every == 1 && c > p.mn;
   const Primitives pr =
       primitives_of(p, c, b.node().attr_float("scale", 1.0f), b.context->engine());
   auto k = std::make_unique<OnednnKernel>(b.context);
   const dnnl::memory q = k->bind_input(0, plain_md(b.in_shape(0), dt::f32));
   const dnnl::memory kk = k->bind_input(1, plain_md(b.in_shape(1), dt::f32));
   const dnnl::memory v = k->bind_input(2, plain_md(b.in_shape(2), dt::f32));
-  const dnnl::memory m =
-      p.has_mask ? k->bind_input(3, plain_md(b.in_shape(3), dt::f32)) : dnnl::memory();
+  dnnl::memory m;
+  if (tiled)
+    m = k->constant_as(tiled_mask(*constant_mask, p, c / p.mn), pr.m, pr.m);
+  else if (p.has_mask)
+    m = k->bind_input(3, plain_md(b.in_shape(3), dt::f32));
   const dnnl::memory y = k->bind_output(0, plain_md(b.out_shape(0), dt::f32));
   const dnnl::memory s = k->buffer(pr.s);
   const dnnl::matmul scores(pr.scores), values(pr.values);
@@ -132,7 +155,7 @@ std::unique_ptr<kernels::Kernel> make_attention(const Build& b) {
                  {DNNL_ARG_WEIGHTS, k->view_of(kk, pr.kt, at(j, p.tk, p.d))},
                  {DNNL_ARG_DST, s}});
     if (p.has_mask) {
-      const int64_t mj = p.mask_every > 1 ? j / p.mask_every : j;
+      const int64_t mj = tiled ? 0 : (j / p.mask_every) % p.mn;
       k->add_step(pr.mask, mask,
                   {{DNNL_ARG_SRC_0, s},
                    {DNNL_ARG_SRC_1, k->view_of(m, pr.m, at(mj, p.mq, p.mk))},
@@ -146,7 +169,7 @@ std::unique_ptr<kernels::Kernel> make_attention(const Build& b) {
                  {DNNL_ARG_DST, k->view_of(y, pr.y, at(j, p.tq, p.dv))}},
                 false);
   }
-  k->add_note("chunks of " + std::to_string(c));
+  k->add_note("chunks of " + std::to_string(c) + (tiled ? ", mask tiled" : ""));
   return k;
 }
 

@@ -5,11 +5,13 @@
 // the backend's threads when the copy is large enough to pay for them (threads.h).
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "frugal/kernels/cpu/data_movement_factories.h"
 #include "frugal/kernels/cpu/threads.h"
+#include "frugal/kernels/views.h"
 #include "frugal/ops/slice_plan.h"
 
 namespace frugal::kernels::cpu {
@@ -128,8 +130,10 @@ class SliceKernel final : public kernels::Kernel {
 };
 
 // Gather: for each of `outer` slabs of the input, the blocks of `block` bytes at the
-// indexed rows, in index order.
-class GatherKernel final : public kernels::Kernel {
+// indexed rows, in index order. One constant index with nothing before the axis (torch's
+// qkv[0] splitting attention's packed Q, K, V) is one block of the input: a view
+// (kernels/views.h), which the Session then places in the input's buffer.
+class GatherKernel final : public kernels::Kernel, public kernels::OutputAsView {
  public:
   GatherKernel(int64_t outer, int64_t dim, size_t block, std::vector<int64_t> constant_rows,
                int64_t count)
@@ -153,6 +157,10 @@ class GatherKernel final : public kernels::Kernel {
                    });
   }
   std::string impl() const override { return "loop"; }
+  std::optional<kernels::InputBytes> output_view(size_t index) const override {
+    if (index != 0 || outer_ != 1 || rows_.size() != 1) return std::nullopt;
+    return kernels::InputBytes{0, static_cast<size_t>(rows_[0]) * block_};
+  }
 
  private:
   // Run-time indices, checked (negative ones count from the end) into run_rows_, whose
