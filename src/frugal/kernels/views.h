@@ -3,9 +3,10 @@
 // of one of its inputs from some offset on moves nothing: a Reshape of a plain tensor, a
 // Transpose whose source layout already is the transposed order (a convolution writing
 // NCHW as nhwc, then perm (0,2,3,1) to plain NHWC), a Split along an axis with only 1s
-// before it, a Gather of one constant index with nothing before its axis. The kernel says so; the Session then places the output in that input's
-// buffer and skips the step (runtime/views.h). Asked after the negotiation, since the
-// answer depends on the adopted layouts. The interface names no backend.
+// before it, a Gather of one constant index with nothing before its axis. The kernel says so; the
+// Session then places the output in that input's buffer and skips the step (runtime/views.h). Asked
+// after the negotiation, since the answer depends on the adopted layouts. The interface names no
+// backend.
 #pragma once
 
 #include <cstddef>

@@ -11,10 +11,10 @@ namespace frugal::runtime {
 // A Reshape, Flatten, Squeeze or Unsqueeze of a plain value (or of a layout the new shape
 // keeps), a Transpose whose input layout already is the transposed order (ConvNeXt's
 // NCHW <-> NHWC permutes around each block's LayerNorm), a Split along an axis with only
-// 1s before it, a Gather of one constant index with nothing before its axis: each output becomes a view of its input's buffer (Plan::home_slot, as the
-// Concat in place), the step runs nothing, and the buffer lives until the last reader of
-// any value in it (plan_memory_per_device). Graph inputs, constants and graph outputs
-// (caller buffers), values on another device, values already placed by
+// 1s before it, a Gather of one constant index with nothing before its axis: each output becomes a
+// view of its input's buffer (Plan::home_slot, as the Concat in place), the step runs nothing, and
+// the buffer lives until the last reader of any value in it (plan_memory_per_device). Graph inputs,
+// constants and graph outputs (caller buffers), values on another device, values already placed by
 // plan_concat_in_place, and dynamic steps are left as they are (copied). A step with
 // several outputs is elided only when every output is a view. Notes each choice in the
 // step's impl. FRUGAL_NO_VIEWS=1 turns the stage off (the A/B switch).
