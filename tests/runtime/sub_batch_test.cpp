@@ -126,6 +126,29 @@ TEST(SubBatch, OpsThatMixImagesAreRefusedByName) {
   across.initializers["shape"] = Tensor::from_vector<int64_t>({2}, {4, -1});
   EXPECT_NE(refused(across).find("value 'y'"), std::string::npos);
   refused(one_node("NonZero"));  // not known to keep the images apart
+  // Range up to the batch (Shape(x)[0]): its values differ per run.
+  ir::Graph range;
+  range.opsets[""] = 17;
+  range.inputs.push_back(batched("x", {-1, 4}));
+  range.outputs.push_back(vi("y", {}));
+  range.outputs.back().shape.reset();
+  range.initializers["zero"] = Tensor::from_vector<int64_t>({}, {0});
+  range.initializers["one"] = Tensor::from_vector<int64_t>({}, {1});
+  range.initializers["axis1"] = Tensor::from_vector<int64_t>({1}, {1});
+  range.nodes.push_back(node("shape", "Shape", {"x"}, {"s"}));
+  range.nodes.push_back(node("count", "Gather", {"s", "zero"}, {"n"}));
+  range.nodes.push_back(node("ids", "Range", {"zero", "n", "one"}, {"r"}));
+  range.nodes.push_back(node("cast", "Cast", {"r"}, {"rf"}));
+  range.nodes.back().attrs["to"] = ir::Attribute{int64_t{1}};
+  range.nodes.push_back(node("unsq", "Unsqueeze", {"rf", "axis1"}, {"col"}));
+  range.nodes.push_back(node("add", "Add", {"x", "col"}, {"y"}));
+  EXPECT_NE(refused(range).find("'ids'"), std::string::npos);
+  // Up to a fixed length instead (positions along another axis): accepted.
+  range.initializers["four"] = Tensor::from_vector<int64_t>({}, {4});
+  range.nodes[2].inputs = {"zero", "four", "one"};
+  range.nodes[4].inputs = {"rf", "zero1"};
+  range.initializers["zero1"] = Tensor::from_vector<int64_t>({1}, {0});
+  EXPECT_EQ(refusal(range), "");
 }
 
 TEST(SubBatch, CacheModelSplitsWhereActivationsOutgrowTheCache) {

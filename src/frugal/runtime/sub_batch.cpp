@@ -72,7 +72,6 @@ const std::set<std::string>& per_image_ops() {
                                          "Or",
                                          "PRelu",
                                          "Pow",
-                                         "Range",
                                          "Reciprocal",
                                          "Relu",
                                          "Reshape",
@@ -167,6 +166,11 @@ std::string node_refusal(const ir::Node& n, const ops::GraphInfo& big,
     const size_t r = op == "Unsqueeze" ? rank + axes->size() : rank;
     for (int64_t x : *axes)
       if (normalized(x, r) == 0) return mixes;
+    return "";
+  }
+  if (op == "Range") {
+    // Counting up to the batch (indices of its images) would count per run.
+    if (has_batch(big, small, n.outputs[0])) return mixes;
     return "";
   }
   if (op == "Transpose") {
