@@ -173,6 +173,7 @@ TEST(Plan, ThreadPlanCountsInt8MacsFaster) {
     runtime::Plan p;
     p.options.backends = std::move(backends);
     p.options.threads = 2;
+    p.options.infer.batch = 4;  // a run long enough for two threads (plan_threads' tiny runs)
     p.graph = zoo::build("resnet8_fmnist", 0);
     runtime::fold_qdq(p);
     runtime::make_backends(p);
@@ -219,6 +220,23 @@ TEST(Plan, IsolatedSmallNodesStayOnOneThread) {
   // One thread, or threshold 0: untouched.
   EXPECT_EQ(runtime::threads_per_node({1, 1000}, 1, 50, 0), (V{1, 1}));
   EXPECT_EQ(runtime::threads_per_node({1, 1000}, 2, 0, 0), (V{2, 2}));
+}
+
+TEST(Plan, TinyRunsStayOnOneThreadAtAnyBatch) {
+  // LeNet-5 at batch 8: conv2 alone would pass the per-node rule, the whole run (about
+  // 190 us) cannot pay for a late wake-up.
+  runtime::SessionOptions opt;
+  opt.backends = {"cpu", "ref"};
+  opt.threads = 2;
+  opt.infer.batch = 8;
+  runtime::Session s(zoo::build("lenet5", 0), opt);
+  for (const auto& a : s.assignments()) EXPECT_EQ(a.threads, 1) << a.node_name;
+  // A larger run keeps its parallel nodes.
+  opt.infer.batch = 64;
+  runtime::Session big(zoo::build("lenet5", 0), opt);
+  int parallel = 0;
+  for (const auto& a : big.assignments()) parallel += a.threads == 2;
+  EXPECT_GT(parallel, 0);
 }
 
 TEST(Plan, SmallModelsRunSingleThreadedUnlessAsked) {

@@ -241,6 +241,18 @@ void plan_threads(Plan& p) {
     us[k] = static_cast<double>(c.macs) / macs_per_us +
             static_cast<double>(c.bytes_read + c.bytes_written) / kBytesPerUs;
   }
+  // A whole run shorter than two wake-ups of a sleeping worker (23-250 us measured on these
+  // machines) cannot gain from a second thread what one late wake-up costs: LeNet-5 at
+  // batch 8 (about 190 us estimated, conv2 on two threads) took 0.12 to 0.63 ms per run at
+  // 2 threads against a steady 0.14 at 1 on the 2-core EPYC (bench/RESULTS.md, "Every model
+  // against ONNX Runtime on the EPYC").
+  constexpr double kTinyRunUs = 500;
+  double total = 0;
+  for (double u : us) total += u;
+  if (total < kTinyRunUs) {
+    p.node_threads.assign(p.graph.nodes.size(), 1);
+    return;
+  }
   p.node_threads = threads_per_node(us, n, p.options.parallel_min_us, kernels::workers_awake_us());
 }
 
