@@ -7,7 +7,7 @@ over the rounds of each side, with the difference. ORT's own Reorder nodes (its 
 conversions) show as such; frugal's layout conversions are inside its nodes.
 
   /usr/bin/python3 bench/peers/profile_ops.py --model M.onnx --input x.npy [--threads 1]
-      [--iters 40] [--rounds 3] [--build build] [--env-frugal K=V ...]
+      [--iters 40] [--rounds 3] [--build build] [--env-frugal K=V ...] [--precision int8]
 """
 import argparse
 import json
@@ -38,6 +38,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--build", default="build")
     ap.add_argument("--env-frugal", action="append", default=[], help="K=V for frugal_peer")
+    ap.add_argument("--precision", default="fp32",
+                    help="frugal_peer's --precision (int8 on a QDQ file: cpu:int8 against ORT's QLinear ops)")
     a = ap.parse_args()
     common = ["--model", a.model, "--input", a.input, "--threads", a.threads, "--iters", a.iters,
               "--warmup", "3", "--no-output", "--profile"]
@@ -49,7 +51,7 @@ def main():
         k, _, v = kv.partition("=")
         fenv[k] = v
     sides = {"ort": (["node", os.path.join(HERE, "ort_run.js")] + common, dict(os.environ)),
-             "frugal": ([peer] + common, fenv)}
+             "frugal": ([peer] + common + ["--precision", a.precision], fenv)}
     got = {s: [] for s in sides}
     walls = {s: [] for s in sides}
     for r in range(a.rounds):

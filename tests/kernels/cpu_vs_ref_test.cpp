@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "frugal/kernels/cpu/depthwise.h"
 #include "frugal/ops/post_ops.h"
 #include "kernels/cpu_testing.h"
 
@@ -525,5 +526,52 @@ TEST(CpuVsRef, FusedPostOps) {
             input("s", random_tensor(broadcast ? Shape{1, 3, 4} : Shape{2, 3, 4}, seed + 17)));
       expect_matches_ref(one_node("MatMul", ops, with({})), kTol, "cpu", "matmul " + label);
     }
+  }
+}
+
+// A Conv's trailing swish / sigmoid post-ops run as frugal's own AVX-512 loop over the
+// output after oneDNN's primitive (PostOpChain::allow_own_tail): dense 1x1 and 3x3 and
+// depthwise, with a bias and a sum before them, channel counts that leave a blocked
+// layout's padding (24, 40) or none (96), outputs from a few vectors with a partial last one
+// to several 4096-float chunks, at 1 and 2 threads; the plan says it. A chain whose swish is
+// followed by another entry keeps oneDNN's injector for all of it.
+TEST(CpuVsRef, ConvSwishTailByOwnLoop) {
+  if (!kernels::cpu::dw_isa_available())
+    GTEST_SKIP() << "no AVX-512 on this CPU: oneDNN's injector applies every post-op";
+  struct Case {
+    int64_t n, c, m, h, w, k, group;
+    std::vector<std::string> chain;
+    bool own;
+  };
+  const std::vector<Case> cases = {
+      {1, 16, 96, 23, 29, 1, 1, {"swish"}, true},
+      {2, 5, 24, 7, 9, 3, 1, {"sum", "swish"}, true},
+      {1, 40, 40, 17, 15, 3, 40, {"swish"}, true},
+      {1, 24, 24, 9, 9, 3, 24, {"sigmoid"}, true},
+      {1, 8, 40, 30, 31, 1, 1, {"relu", "swish"}, true},
+      {1, 3, 5, 3, 3, 3, 1, {"swish", "sigmoid"}, true},
+      {1, 8, 40, 5, 5, 1, 1, {"swish", "linear:0.5:-0.25"}, false},
+  };
+  for (const Case& c : cases) {
+    std::string label = "n" + std::to_string(c.n) + " c" + std::to_string(c.c) + " m" +
+                        std::to_string(c.m) + " " + std::to_string(c.h) + "x" +
+                        std::to_string(c.w) + " k" + std::to_string(c.k) + " g" +
+                        std::to_string(c.group);
+    for (const auto& e : c.chain) label += " " + e;
+    const uint64_t seed = 7000 + static_cast<uint64_t>(c.h * c.w);
+    std::vector<Operand> ops{
+        input("x", random_tensor({c.n, c.c, c.h, c.w}, seed)),
+        constant("w", random_tensor({c.m, c.c / c.group, c.k, c.k}, seed + 1, 0.5f)),
+        constant("b", random_tensor({c.m}, seed + 2))};
+    if (c.chain.front() == "sum")
+      ops.push_back(input("s", random_tensor({c.n, c.m, c.h, c.w}, seed + 3)));
+    const int64_t p = c.k / 2;
+    const OneNode node = one_node("Conv", ops,
+                                  {{"group", attr(c.group)},
+                                   {"pads", attr(std::vector<int64_t>{p, p, p, p})},
+                                   {ops::kPostOpsAttr, attr(c.chain)}});
+    expect_graph_on_cpu(node.graph, node.feeds, 1e-5, label);
+    const std::string impl = run_on("cpu", node.graph, node.feeds).assignments.at(0).impl;
+    EXPECT_EQ(impl.find("by own loop") != std::string::npos, c.own) << label << ": " << impl;
   }
 }

@@ -9,20 +9,30 @@
 namespace frugal::kernels::cpu {
 namespace {
 
-// e^x, Cephes' single-precision polynomial on x - n ln2, scaled by 2^n (about 1 ulp).
+// e^x (kNegate: e^-x, the negation folded into the range reduction): x - n ln2 in two
+// steps (Cody and Waite, Cephes' split of ln2), e^r on |r| <= ln2 / 2 as its degree-6
+// Taylor polynomial (truncation under 2e-7 relative), scaled by 2^n. Two operations fewer
+// than Cephes' 1 + r + r^2 P(r) form at the same accuracy (about 2 ulp): the swish after
+// EfficientNet's convolutions spends its time here (bench/RESULTS.md, "Swish after the
+// convolution").
+template <bool kNegate = false>
 inline __m512 exp_ps(__m512 x) {
-  x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.3f)), _mm512_set1_ps(88.7f));
-  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+  const float lo = kNegate ? -88.7f : -87.3f, hi = kNegate ? 87.3f : 88.7f;
+  x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(lo)), _mm512_set1_ps(hi));
+  const float log2e = kNegate ? -1.44269504088896341f : 1.44269504088896341f;
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(log2e)),
                                         _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+  // r = (+-x) - n ln2, ln2 = 0.693359375 - 2.12194440e-4 (the first part exact in 9 bits)
+  __m512 r = kNegate ? _mm512_fnmsub_ps(n, _mm512_set1_ps(0.693359375f), x)
+                     : _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
   r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-  p = _mm512_fmadd_ps(_mm512_mul_ps(p, r), r, _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+  __m512 p = _mm512_set1_ps(1.0f / 720.0f);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120.0f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24.0f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6.0f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
   return _mm512_scalef_ps(p, n);
 }
 
@@ -35,8 +45,7 @@ inline __m512 reciprocal_ps(__m512 d) {
 
 // 1 / (1 + e^-x).
 inline __m512 sigmoid_ps(__m512 x) {
-  return reciprocal_ps(
-      _mm512_add_ps(_mm512_set1_ps(1.0f), exp_ps(_mm512_sub_ps(_mm512_setzero_ps(), x))));
+  return reciprocal_ps(_mm512_add_ps(_mm512_set1_ps(1.0f), exp_ps<true>(x)));
 }
 
 // tanh x: below |x| = 0.625 Cephes' odd polynomial x + x^3 P(x^2) (where 1 - 2 / (e^2x + 1)

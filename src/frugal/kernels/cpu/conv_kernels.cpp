@@ -84,7 +84,9 @@ std::unique_ptr<kernels::Kernel> finish(const Build& b, const PrimitiveDesc& pd,
   args[DNNL_ARG_DST] = k->output_as(0, plain_md(b.out_shape(0), dt::f32), pd.dst_desc());
   chain.copy_sum_operand(*k, b.view, args[DNNL_ARG_DST]);
   chain.bind(*k, args);
+  const dnnl::memory dst = args[DNNL_ARG_DST];
   k->add_step(pd, prim, std::move(args));
+  chain.add_own_tail(*k, dst);
   return k;
 }
 
@@ -200,6 +202,7 @@ std::unique_ptr<kernels::Kernel> make_conv(const Build& b) {
   const dnnl::memory::desc wei = weights_query(b, w_boundary);
 
   PostOpChain chain;
+  chain.allow_own_tail();
   chain.add_node_post_ops_sum_in_place(b.view, y);
   dnnl::primitive_attr attr = scratchpad_attr();
   if (!chain.empty()) attr.set_post_ops(chain.ops());

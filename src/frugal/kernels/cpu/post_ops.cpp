@@ -1,6 +1,11 @@
 #include "frugal/kernels/cpu/post_ops.h"
 
+#include <algorithm>
 #include <cstdlib>
+#include <cstring>
+
+#include "frugal/kernels/cpu/depthwise.h"
+#include "frugal/kernels/cpu/threads.h"
 
 namespace frugal::kernels::cpu {
 
@@ -42,6 +47,13 @@ void PostOpChain::add_node_post_ops(const kernels::NodeView& view, const Shape& 
     decline(e.what());
   }
   using K = ops::PostOp::Kind;
+  if (own_tail_allowed_ && dw_isa_available()) {
+    size_t keep = list.size();
+    while (keep > 0 && (list[keep - 1].kind == K::kSwish || list[keep - 1].kind == K::kSigmoid))
+      --keep;
+    own_tail_.assign(list.begin() + static_cast<std::ptrdiff_t>(keep), list.end());
+    list.resize(keep);
+  }
   for (const ops::PostOp& op : list) {
     switch (op.kind) {
       case K::kRelu:
@@ -126,6 +138,30 @@ void PostOpChain::copy_sum_operand(OnednnKernel& kernel, const kernels::NodeView
       *in_place_sum_, plain_md(shape, dnnl::memory::data_type::f32), dst.get_desc());
   kernel.add_copy(operand, dst);
   kernel.allow_output_over_input(*in_place_sum_);
+}
+
+void PostOpChain::allow_own_tail() {
+  const char* off = std::getenv("FRUGAL_NO_OWN_TAIL");
+  own_tail_allowed_ = !(off && std::strcmp(off, "1") == 0);
+}
+
+void PostOpChain::add_own_tail(OnednnKernel& kernel, const dnnl::memory& dst) const {
+  if (own_tail_.empty()) return;
+  kernel.add_function_step(
+      [dst, ops = own_tail_] {
+        float* v = static_cast<float*>(dst.get_data_handle());
+        const int64_t n = static_cast<int64_t>(dst.get_desc().get_size() / sizeof(float));
+        constexpr int64_t kChunk = 4096;  // floats: 16 KiB, whole vectors
+        parallel_split(num_threads(), (n + kChunk - 1) / kChunk, [&](int64_t begin, int64_t end) {
+          const int64_t lo = begin * kChunk, hi = std::min(n, end * kChunk);
+          if (hi > lo) dw_post_ops_avx512(v + lo, hi - lo, ops);
+        });
+      },
+      kernel.impl());
+  std::string names;
+  for (const ops::PostOp& op : own_tail_)
+    names += (names.empty() ? "" : "+") + ops::post_op_entry(op);
+  kernel.add_note(names + " by own loop");
 }
 
 void PostOpChain::bind(OnednnKernel& kernel, Args& args) const {

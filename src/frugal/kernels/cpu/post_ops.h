@@ -41,6 +41,17 @@ class PostOpChain {
   // operand read in dst's layout, written into `dst`. No-op without an in-place sum.
   void copy_sum_operand(OnednnKernel& kernel, const kernels::NodeView& view,
                         const dnnl::memory& dst) const;
+  // Lets add_node_post_ops* leave the node's trailing swish and sigmoid entries out of the
+  // oneDNN chain, for add_own_tail to apply after the primitive (where the AVX-512 loops
+  // run: dw_isa_available()). oneDNN 2.6's eltwise injector inside brgconv costs about
+  // 0.8 ns per element for swish on the EPYC, frugal's loop over the output about 0.25
+  // (bench/RESULTS.md, "Swish after the convolution"). FRUGAL_NO_OWN_TAIL=1 keeps
+  // oneDNN's (to compare). Call before add_node_post_ops*.
+  void allow_own_tail();
+  // Adds the step applying those entries in place to `dst` (all of its buffer, any layout:
+  // a blocked layout's zero padding stays zero), split over the backend's threads; run it
+  // after the primitive's step. No-op when there are none.
+  void add_own_tail(OnednnKernel& kernel, const dnnl::memory& dst) const;
   bool empty() const { return ops_.len() == 0; }
   const dnnl::post_ops& ops() const { return ops_; }
   // Binds the binary operands into `args` of the primitive using this chain.
@@ -50,6 +61,8 @@ class PostOpChain {
   void add_sum_operand(const kernels::NodeView& view, const Shape& dst,
                        const dnnl::memory::desc* layout);
   bool in_place_allowed_ = false;
+  bool own_tail_allowed_ = false;
+  std::vector<ops::PostOp> own_tail_;   // applied by add_own_tail's loop, in order
   std::optional<size_t> in_place_sum_;  // input index of an in-place sum operand
   struct Operand {
     int position;
