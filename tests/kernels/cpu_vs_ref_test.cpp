@@ -575,3 +575,35 @@ TEST(CpuVsRef, ConvSwishTailByOwnLoop) {
     EXPECT_EQ(impl.find("by own loop") != std::string::npos, c.own) << label << ": " << impl;
   }
 }
+
+// A 4-D pooling whose input comes plain (from a node on ref, as in ISNet after its
+// dynamically quantized convolutions' Casts) runs channels last, not in oneDNN 2.6's scalar
+// simple_nchw loop (68 ms for one ceil-mode 2x2 max pool of 32x512x512 there), with the
+// same values.
+TEST(CpuVsRef, PoolingOnPlainInputLeavesTheScalarLoop) {
+  for (const char* op : {"MaxPool", "AveragePool"}) {
+    ir::Graph g;
+    g.opsets[""] = 17;
+    g.inputs.push_back(ir::ValueInfo{
+        "x", DType::kF32, std::vector<ir::Dim>{{1, ""}, {32, ""}, {130, ""}, {128, ""}}});
+    g.nodes.push_back(make_node("act", "Erf", {"x"}, "e"));
+    g.nodes.push_back(make_node("relu", "Relu", {"e"}, "r"));
+    g.nodes.push_back(make_node("pool", op, {"r"}, "y",
+                                {{"kernel_shape", attr(std::vector<int64_t>{2, 2})},
+                                 {"strides", attr(std::vector<int64_t>{2, 2})},
+                                 {"ceil_mode", attr(int64_t{1})}}));
+    g.outputs.push_back(ir::ValueInfo{"y", DType::kUndefined, std::nullopt});
+    g.validate_and_sort();
+    const std::vector<Tensor> feeds{random_tensor({1, 32, 130, 128}, 77)};
+    for (int threads : {1, 2}) {  // Erf stays on ref: its output reaches the pool plain
+      const CpuAndRef r = run_cpu_and_ref(g, feeds, threads);
+      EXPECT_LE(relative_error(r.got.at(0), r.want.at(0)), kTol) << op;
+      for (const auto& a : r.cpu->assignments()) {
+        if (a.op_type == op) {
+          EXPECT_EQ(a.backend, "cpu") << op;
+          EXPECT_EQ(a.impl.find("simple_nchw"), std::string::npos) << a.impl;
+        }
+      }
+    }
+  }
+}

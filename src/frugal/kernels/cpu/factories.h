@@ -43,6 +43,10 @@ using Factory = std::unique_ptr<kernels::Kernel> (*)(const Build&);
 
 std::unique_ptr<kernels::Kernel> make_conv(const Build& b);
 std::unique_ptr<kernels::Kernel> make_conv_transpose(const Build& b);
+// ONNX Runtime's dynamic quantization (integer_kernels.cpp).
+std::unique_ptr<kernels::Kernel> make_dynamic_quantize_linear(const Build& b);
+std::unique_ptr<kernels::Kernel> make_matmul_integer(const Build& b);
+std::unique_ptr<kernels::Kernel> make_conv_integer(const Build& b);
 std::unique_ptr<kernels::Kernel> make_gemm(const Build& b);
 std::unique_ptr<kernels::Kernel> make_matmul(const Build& b);
 std::unique_ptr<kernels::Kernel> make_max_pool(const Build& b);
