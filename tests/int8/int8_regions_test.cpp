@@ -215,7 +215,8 @@ TEST(Int8Regions, ConvChainKeepsU8Between) {
 }
 
 // Residual: x0 = relu(conv(x)); t = relu(conv(x0)); z = relu(conv(t) + x0); y = conv(z).
-// x0 is read by a conv and by the fused sum, z is written u8 with the u8 sum operand.
+// x0 is read by a conv and by the fused sum, z is written u8 with the u8 sum operand, over
+// x0r's buffer.
 TEST(Int8Regions, ResidualSumInU8) {
   for (int64_t c : {8, 24}) {
     Builder b({2, c, 6, 6});
@@ -233,6 +234,9 @@ TEST(Int8Regions, ResidualSumInU8) {
       EXPECT_EQ(r.quantized.count(v), 1u) << "c" << c << ": " << v << " not u8";
     const std::string sum_impl = step_of(r, "u_node").impl;
     EXPECT_NE(sum_impl.find("u8 in, u8 out"), std::string::npos) << sum_impl;
+    // u is x0r's last reader: its output takes x0r's buffer, and the copy of the operand
+    // into the output moves nothing (runtime/sum_in_place.h).
+    EXPECT_NE(sum_impl.find("[output over input x0r]"), std::string::npos) << sum_impl;
     // Ties at x0r (through t, u, y and through the sum), tr (through u, y), z (through y),
     // plus x0r's own quantization error s_x/2 in the sum, through y.
     const double l_t = inf_norm(g.initializers.at("t_w")), l_u = inf_norm(g.initializers.at("u_w")),

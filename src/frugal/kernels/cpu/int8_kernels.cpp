@@ -333,6 +333,11 @@ void add_sum_operand(OnednnKernel& k, const Int8Build& ib, const Int8Io& io,
   } else if (!io.sum_u8) {  // quantize with the operand's parameters
     add_scaled_copy(k, b, k.input_as(index, boundary, with_type(dst_md, dnnl_f32)), dst,
                     1.0f / sq->scale, 0, sq->zero_point);
+  } else if (*io.sum_u8 == dst_md) {
+    // u8 to u8 in one layout: a plain copy, which the Session drops by placing the output
+    // over the operand when this node is its last reader (runtime/sum_in_place.h).
+    k.add_copy(k.input_as(index, *io.sum_u8, *io.sum_u8), dst);
+    k.allow_output_over_input(index);
   } else {  // u8 to u8: bytes only move
     add_scaled_copy(k, b, k.input_as(index, *io.sum_u8, *io.sum_u8), dst, 1.0f, 0, 0);
   }
@@ -611,7 +616,8 @@ QuantParams params_of(const ActivationQuant& q) {
 class Int8Kernel final : public kernels::Kernel,
                          public LayoutNegotiable,
                          public QuantNegotiable,
-                         public DeferredBuild {
+                         public DeferredBuild,
+                         public kernels::OutputOverInput {
  public:
   Int8Kernel(const Int8Build& ib, Int8Builder builder)
       : node_(ib.base.node()),
@@ -642,6 +648,11 @@ class Int8Kernel final : public kernels::Kernel,
     return s;
   }
 
+  // The built kernel's offer (a u8 sum operand already in the output's layout and
+  // quantization); none before the build.
+  std::optional<size_t> output_over_input() const override {
+    return final_ ? current().kernel->output_over_input() : std::nullopt;
+  }
   std::optional<OpaqueLayout> native_output(size_t index) const override {
     return current().kernel->native_output(index);
   }
