@@ -37,7 +37,8 @@ std::string sub_batch_refusal(const ir::Graph& graph, const ops::InferOptions& i
 //   images are not independent); < 0: none;
 // - 0 (auto): the divisor b of the batch that saves the most memory traffic (an estimate:
 //   each step whose activation bytes, weights excluded, exceed `cache_bytes` at the full
-//   batch but not at b saves them; each run after the first reads the weights again),
+//   batch but not at b saves them; each run after the first reads the weights again,
+//   counted twice),
 //   where that is at least a tenth of the run's activation traffic; none otherwise or where
 //   the graph's images are not independent.
 SubBatch choose_sub_batch(const ir::Graph& graph, const ops::InferOptions& infer, int64_t requested,
