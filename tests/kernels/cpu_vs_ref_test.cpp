@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstring>
+#include <iterator>
 
 #include "frugal/kernels/cpu/depthwise.h"
 #include "frugal/ops/post_ops.h"
@@ -603,6 +605,50 @@ TEST(CpuVsRef, PoolingOnPlainInputLeavesTheScalarLoop) {
           EXPECT_EQ(a.backend, "cpu") << op;
           EXPECT_EQ(a.impl.find("simple_nchw"), std::string::npos) << a.impl;
         }
+      }
+    }
+  }
+}
+
+// Cast on cpu against ref, exactly, at 1 and 2 threads: float to integers (NaN, infinities,
+// out-of-range values saturating, negatives to unsigned), integers to float and to narrower
+// integers (wrapping), bool both ways, float64; sizes below and above the threading limit.
+TEST(CpuVsRef, CastMatrix) {
+  const float specials[] = {NAN, INFINITY, -INFINITY, 3e9f, -3e9f, 300.7f, -1.5f, 0.0f, 255.5f};
+  struct Pair {
+    DType from, to;
+  };
+  const std::vector<Pair> pairs = {
+      {DType::kF32, DType::kI32}, {DType::kF32, DType::kU8},   {DType::kF32, DType::kI8},
+      {DType::kF32, DType::kI64}, {DType::kF32, DType::kBool}, {DType::kF32, DType::kF64},
+      {DType::kI32, DType::kF32}, {DType::kI64, DType::kF32},  {DType::kI32, DType::kI8},
+      {DType::kU8, DType::kF32},  {DType::kBool, DType::kF32}, {DType::kF64, DType::kF32},
+  };
+  for (int64_t n : {int64_t{37}, int64_t{70001}}) {
+    Tensor base = random_tensor({n}, 91, 400.0f);
+    for (size_t i = 0; i < std::size(specials) && static_cast<int64_t>(i) < n; ++i)
+      base.data<float>()[i * 7 % n] = specials[i];
+    for (const Pair& p : pairs) {
+      // The input in its dtype, through ref's own Cast (the conversion under test's twin).
+      Tensor x = base;
+      if (p.from != DType::kF32) {
+        const OneNode to_from =
+            one_node("Cast", {input("x", base)}, {{"to", attr(int64_t{dtype_to_onnx(p.from)})}});
+        x = run_on("ref", to_from.graph, to_from.feeds).outputs.at(0);
+      }
+      const OneNode node =
+          one_node("Cast", {input("x", x)}, {{"to", attr(int64_t{dtype_to_onnx(p.to)})}});
+      const std::string label = std::string(dtype_name(p.from)) + " to " +
+                                std::string(dtype_name(p.to)) + " n " + std::to_string(n);
+      const Ran ref = run_on("ref", node.graph, node.feeds);
+      for (int threads : {1, 2}) {
+        const CpuAndRef r = run_cpu_and_ref(node.graph, node.feeds, threads);
+        EXPECT_EQ(r.cpu->assignments().at(0).backend, "cpu") << label;
+        const Tensor& got = r.got.at(0);
+        ASSERT_EQ(got.dtype(), p.to) << label;
+        ASSERT_EQ(got.nbytes(), ref.outputs.at(0).nbytes()) << label;
+        EXPECT_EQ(std::memcmp(got.raw(), ref.outputs.at(0).raw(), got.nbytes()), 0)
+            << label << " threads " << threads;
       }
     }
   }

@@ -62,6 +62,7 @@ const std::map<std::string, OpEntry>& op_table() {
       {"DynamicQuantizeLinear", {make_dynamic_quantize_linear, false, SIZE_MAX, true}},
       {"MatMulInteger", {make_matmul_integer, false, SIZE_MAX, true}},
       {"ConvInteger", {make_conv_integer, false, SIZE_MAX, true}},
+      {"Cast", {make_cast, false, SIZE_MAX, true}},
       {"MaxPool", {make_max_pool, false}},
       {"AveragePool", {make_average_pool, false}},
       {"GlobalAveragePool", {make_global_average_pool, false}},

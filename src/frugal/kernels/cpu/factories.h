@@ -47,6 +47,8 @@ std::unique_ptr<kernels::Kernel> make_conv_transpose(const Build& b);
 std::unique_ptr<kernels::Kernel> make_dynamic_quantize_linear(const Build& b);
 std::unique_ptr<kernels::Kernel> make_matmul_integer(const Build& b);
 std::unique_ptr<kernels::Kernel> make_conv_integer(const Build& b);
+// Cast between the dtypes ref converts (cast_kernel.cpp).
+std::unique_ptr<kernels::Kernel> make_cast(const Build& b);
 std::unique_ptr<kernels::Kernel> make_gemm(const Build& b);
 std::unique_ptr<kernels::Kernel> make_matmul(const Build& b);
 std::unique_ptr<kernels::Kernel> make_max_pool(const Build& b);
