@@ -372,15 +372,24 @@ std::unique_ptr<kernels::Kernel> make_conv_integer(const Build& b) {
         const int32_t* zp = static_cast<const int32_t*>(z.get_data_handle());
         int32_t* yp = static_cast<int32_t*>(out.get_data_handle());
         const int32_t x_zero = zero.value();
-        // z is channels last: [n][position][m + 1].
-        parallel_split(num_threads(), n * positions, [&](int64_t q0, int64_t q1) {
-          for (int64_t q = q0; q < q1; ++q) {
-            const int64_t img = q / positions, pos = q % positions;
-            const int32_t* zq = zp + q * (m + 1);
-            int32_t* yq = yp + img * m * positions + pos;
-            for (int64_t o = 0; o < m; ++o)
-              yq[o * positions] = compensate(zq[o], shift[static_cast<size_t>(o)], zq[m], x_zero,
-                                             cc[static_cast<size_t>(o)]);
+        // z is channels last, [n][position][m + 1]; y plain. Tiles of kTile positions of one
+        // image: the tile of z (kTile (m + 1) values) stays in the core's cache while each
+        // channel's row of y is written in one contiguous run (writing position by position,
+        // a value in each of m rows, took 23 of 40 ms on a 64-channel 256x256 layer).
+        constexpr int64_t kTile = 64;
+        const int64_t tiles = (positions + kTile - 1) / kTile;
+        parallel_split(num_threads(), n * tiles, [&](int64_t t0, int64_t t1) {
+          for (int64_t t = t0; t < t1; ++t) {
+            const int64_t img = t / tiles, p0 = (t % tiles) * kTile;
+            const int64_t p1 = std::min(positions, p0 + kTile);
+            const int32_t* zt = zp + (img * positions) * (m + 1);
+            int32_t* yi = yp + img * m * positions;
+            for (int64_t o = 0; o < m; ++o) {
+              const int32_t d = shift[static_cast<size_t>(o)], co = cc[static_cast<size_t>(o)];
+              int32_t* yo = yi + o * positions;
+              for (int64_t p = p0; p < p1; ++p)
+                yo[p] = compensate(zt[p * (m + 1) + o], d, zt[p * (m + 1) + m], x_zero, co);
+            }
           }
         });
       },
