@@ -64,13 +64,18 @@ SplitWeights split_weights(const Tensor& w, const std::vector<int64_t>& zero, in
   s.d.resize(static_cast<size_t>(rows));
   s.c.resize(static_cast<size_t>(rows));
   const bool u8 = w.dtype() == DType::kU8;
-  const std::vector<int64_t> v = w.to_int64();
+  // The 8-bit values as they are (ISNet's 44 MB of weights widened to int64 first took most
+  // of its session init).
+  const auto* bytes = static_cast<const uint8_t*>(w.raw());
+  auto value_at = [&](int64_t i) -> int64_t {
+    return u8 ? int64_t{bytes[i]} : int64_t{static_cast<int8_t>(bytes[i])};
+  };
   for (int64_t o = 0; o < rows; ++o) {
     const int64_t z = zero.size() == 1 ? zero[0] : zero[static_cast<size_t>(o)];
     const int64_t shift = u8 ? 128 : 0;
     int64_t sum = 0;
     for (int64_t t = 0; t < taps; ++t) {
-      const int64_t value = v[static_cast<size_t>(o * row_stride + t * tap_stride)];
+      const int64_t value = value_at(o * row_stride + t * tap_stride);
       s.w8[static_cast<size_t>(o * taps + t)] = static_cast<int8_t>(value - shift);
       sum += value - z;
     }
