@@ -2,8 +2,8 @@
 // against ref, exactly: DynamicQuantizeLinear over sizes with a partial vector, NaN, an
 // all-zero and a one-signed input, at 1 and 2 threads; MatMulInteger and ConvInteger over
 // uint8/int8 operands, zero points absent, per tensor, per column / output channel, fed at
-// run time or constant, pads (symmetric, asymmetric, SAME_UPPER), strides and dilations;
-// the cases left to ref name why.
+// run time or constant, pads (symmetric, asymmetric, SAME_UPPER), strides and dilations,
+// groups (depthwise, a channel multiplier, grouped); the cases left to ref name why.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -182,15 +182,38 @@ TEST(CpuInteger, ConvIntegerMatchesRefExactly) {
     expect_exact(one_node("ConvInteger", ops, c.attrs),
                  "conv_integer case " + std::to_string(index++));
   }
-  const OneNode grouped = one_node("ConvInteger",
-                                   {input("x", eight_bit(DType::kU8, {1, 4, 5, 5}, 1)),
-                                    constant("w", eight_bit(DType::kU8, {4, 2, 3, 3}, 2))},
-                                   {{"group", attr(int64_t{2})}});
-  EXPECT_EQ(cpu_decline_reason(grouped), "cpu: ConvInteger: groups not supported");
-  expect_matches_ref(
-      one_node("ConvInteger", {input("x", eight_bit(DType::kU8, {1, 4, 5, 5}, 1)),
-                               constant("w", eight_bit(DType::kU8, {4, 4, 3, 3}, 2))}),
-      0.0);
+  // Groups: depthwise (with and without weight shifts: int8 weights with no zero point, and
+  // uint8 ones at 128, need no window sums), a channel multiplier, two groups of 3 x 2.
+  struct Grouped {
+    int64_t c, m, group;
+    DType wt;
+    int w_zero;  // 0 absent, 1 per tensor (128 for uint8: no shift; -7 for int8), 2 per channel
+  };
+  const std::vector<Grouped> groups = {
+      {16, 16, 16, DType::kU8, 2}, {16, 16, 16, DType::kI8, 0}, {8, 8, 8, DType::kU8, 1},
+      {8, 16, 8, DType::kI8, 2},   {6, 9, 3, DType::kU8, 2},    {4, 6, 2, DType::kI8, 1},
+  };
+  for (const Grouped& c : groups) {
+    const uint64_t seed = 700 + 10 * static_cast<uint64_t>(index);
+    std::vector<Operand> ops{input("x", eight_bit(DType::kU8, {2, c.c, 9, 10}, seed)),
+                             constant("w", eight_bit(c.wt, {c.m, c.c / c.group, 3, 3}, seed + 1)),
+                             input("xz", zero_point(DType::kU8, {}, seed + 2))};
+    if (c.w_zero == 1)
+      ops.push_back(constant(
+          "wz", c.wt == DType::kU8 ? Tensor::scalar<uint8_t>(128) : Tensor::scalar<int8_t>(-7)));
+    if (c.w_zero == 2) ops.push_back(constant("wz", zero_point(c.wt, {c.m}, seed + 3)));
+    const int64_t stride = 1 + index % 2;
+    expect_exact(one_node("ConvInteger", ops,
+                          {{"group", attr(c.group)},
+                           {"pads", attr(std::vector<int64_t>{1, 1, 1, 1})},
+                           {"strides", attr(std::vector<int64_t>{stride, stride})}}),
+                 "grouped conv_integer case " + std::to_string(index++));
+  }
+  // A 1-D convolution stays on ref, saying why.
+  const OneNode one_d =
+      one_node("ConvInteger", {input("x", eight_bit(DType::kU8, {1, 4, 9}, 1)),
+                               constant("w", eight_bit(DType::kU8, {2, 4, 3}, 2))});
+  EXPECT_EQ(cpu_decline_reason(one_d), "cpu: ConvInteger: 3-D x not supported (2-D images only)");
 }
 
 // The dynamic-quantization chain quantize_dynamic writes for a convolution, run as a graph:

@@ -297,10 +297,11 @@ std::unique_ptr<kernels::Kernel> make_matmul_integer(const Build& b) {
   return kernel;
 }
 
-// ConvInteger, 2-D, one group: x padded with its zero point into a buffer (when the node
-// pads), one oneDNN int8 convolution without padding to M + 1 channels (w8 and the window
-// sums), then the zero-point pass, reading the primitive's channels-last result and
-// writing y plain.
+// ConvInteger, 2-D: x padded with its zero point into a buffer (when the node pads), one
+// oneDNN int8 convolution without padding, then the zero-point pass, reading the
+// primitive's channels-last result and writing y plain. One group: the window sums S come
+// from an (M + 1)th output channel of ones. Groups: from a second grouped convolution of
+// ones, one output per group (only where some d is not 0).
 std::unique_ptr<kernels::Kernel> make_conv_integer(const Build& b) {
   require_exact_int8();
   const ir::Node& node = b.node();
@@ -309,16 +310,22 @@ std::unique_ptr<kernels::Kernel> make_conv_integer(const Build& b) {
   const Tensor* w = b.constant(1);
   if (!w) decline("w known only at run time not supported");
   if (x.size() != 4) decline(std::to_string(x.size()) + "-D x not supported (2-D images only)");
-  if (node.attr_int("group", 1) != 1) decline("groups not supported");
   const dt x_type = int8_type(input_dtype(b, 0), "x");
   int8_type(w->dtype(), "w");
   const Shape& ws = w->shape();
-  const int64_t m = ws[0], taps = ws[1] * ws[2] * ws[3];
+  const int64_t group = node.attr_int("group", 1);
+  const int64_t m = ws[0], cg = ws[1], taps = cg * ws[2] * ws[3];
+  const int64_t n = x[0], c = x[1], mg = m / group;
+  if (group < 1 || c != cg * group || m % group != 0)
+    decline("group " + std::to_string(group) + " does not divide the channels");
+  const bool grouped = group > 1;
   const ops::WindowGeometry g =
       ops::sliding_window(node, {x[2], x[3]}, {ws[2], ws[3]}, /*ceil_mode=*/false);
-  const SplitWeights s = split_weights(*w, weight_zero_points(b, 3, m, "w_zero_point"), m, taps,
-                                       /*row_stride=*/taps, /*tap_stride=*/1);
-  const int64_t n = x[0], c = x[1];
+  SplitWeights s = split_weights(*w, weight_zero_points(b, 3, m, "w_zero_point"), m, taps,
+                                 /*row_stride=*/taps, /*tap_stride=*/1);
+  const bool sums_needed =
+      !grouped || std::any_of(s.d.begin(), s.d.end(), [](int32_t d) { return d != 0; });
+  if (grouped) s.w8.resize(static_cast<size_t>(m * taps));  // no row of ones
   const int64_t ph = x[2] + g.pad_begin[0] + g.pad_end[0];
   const int64_t pw = x[3] + g.pad_begin[1] + g.pad_end[1];
   const bool padded = ph != x[2] || pw != x[3];
@@ -326,13 +333,21 @@ std::unique_ptr<kernels::Kernel> make_conv_integer(const Build& b) {
     decline("negative pads not supported");
   const dnnl::memory::desc p_md = plain_md({n, c, ph, pw}, x_type);
   const dnnl::memory::dims dil{g.dilations[0] - 1, g.dilations[1] - 1}, none{0, 0};
-  const dnnl::memory::desc z_any({n, m + 1, y[2], y[3]}, dt::s32, tag::nhwc);
-  const dnnl::convolution_forward::desc d(
-      dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-      dnnl::memory::desc({n, c, ph, pw}, x_type, tag::nhwc),
-      dnnl::memory::desc({m + 1, ws[1], ws[2], ws[3]}, dt::s8, tag::any), z_any,
-      dnnl::memory::dims{g.strides[0], g.strides[1]}, dil, none, none);
-  const dnnl::convolution_forward::primitive_desc pd(d, scratchpad_attr(), b.context->engine());
+  const dnnl::memory::dims strides{g.strides[0], g.strides[1]};
+  const dnnl::memory::desc src_md({n, c, ph, pw}, x_type, tag::nhwc);
+  // The primitive of `outputs` channels per group over weights `wdims` (oihw or goihw).
+  auto conv_pd = [&](const dnnl::memory::dims& wdims, int64_t channels) {
+    const dnnl::convolution_forward::desc d(
+        dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_md,
+        dnnl::memory::desc(wdims, dt::s8, tag::any),
+        dnnl::memory::desc({n, channels, y[2], y[3]}, dt::s32, tag::nhwc), strides, dil, none,
+        none);
+    return dnnl::convolution_forward::primitive_desc(d, scratchpad_attr(), b.context->engine());
+  };
+  const int64_t zc = grouped ? m : m + 1;  // z's channels
+  const dnnl::memory::dims w_dims = grouped ? dnnl::memory::dims{group, mg, cg, ws[2], ws[3]}
+                                            : dnnl::memory::dims{m + 1, cg, ws[2], ws[3]};
+  const auto pd = conv_pd(w_dims, zc);
 
   auto kernel = std::make_unique<OnednnKernel>(b.context);
   OnednnKernel& kk = *kernel;
@@ -363,21 +378,40 @@ std::unique_ptr<kernels::Kernel> make_conv_integer(const Build& b) {
   } else {
     args[DNNL_ARG_SRC] = kk.input_as(0, plain_md(x, x_type), pd.src_desc());
   }
-  // s.w8 is [M + 1][C kh kw]: oneDNN's oihw.
+  const dnnl::memory src = args[DNNL_ARG_SRC];
+  // s.w8 is [M (+ 1)][C/group kh kw]: oneDNN's oihw, or goihw with the groups outermost.
   args[DNNL_ARG_WEIGHTS] =
-      kk.constant_as(Tensor::from_vector<int8_t>({m + 1, ws[1], ws[2], ws[3]}, s.w8),
-                     plain_md({m + 1, ws[1], ws[2], ws[3]}, dt::s8), pd.weights_desc());
+      kk.constant_as(Tensor::from_vector<int8_t>(Shape(w_dims.begin(), w_dims.end()), s.w8),
+                     plain_md(w_dims, dt::s8), pd.weights_desc());
   const dnnl::memory z = kk.buffer(pd.dst_desc());
   args[DNNL_ARG_DST] = z;
   kk.add_step(pd, std::move(args));
+  dnnl::memory sums;  // grouped: [n][position][group], the window sums
+  if (grouped && sums_needed) {
+    const dnnl::memory::dims ones_dims{group, 1, cg, ws[2], ws[3]};
+    const auto spd = conv_pd(ones_dims, group);
+    sums = kk.buffer(spd.dst_desc());
+    Args sargs;
+    sargs[DNNL_ARG_SRC] = src;
+    sargs[DNNL_ARG_WEIGHTS] = kk.constant_as(
+        Tensor::from_vector<int8_t>(Shape(ones_dims.begin(), ones_dims.end()),
+                                    std::vector<int8_t>(static_cast<size_t>(group * taps), 1)),
+        plain_md(ones_dims, dt::s8), spd.weights_desc());
+    sargs[DNNL_ARG_DST] = sums;
+    kk.add_step(spd, std::move(sargs), /*main=*/false);
+  }
   const dnnl::memory out = kk.bind_output(0, plain_md(y, dt::s32));
   const int64_t positions = y[2] * y[3];
+  const bool has_sums = !grouped || sums_needed;
   kk.add_function_step(
-      [z, out, zero, shift = s.d, cc = s.c, n, m, positions] {
+      [z, sums, out, zero, shift = s.d, cc = s.c, n, m, zc, group, mg, grouped, has_sums,
+       positions] {
         const int32_t* zp = static_cast<const int32_t*>(z.get_data_handle());
+        const int32_t* sp =
+            grouped && has_sums ? static_cast<const int32_t*>(sums.get_data_handle()) : nullptr;
         int32_t* yp = static_cast<int32_t*>(out.get_data_handle());
         const int32_t x_zero = zero.value();
-        // z is channels last, [n][position][m + 1]; y plain. Tiles of kTile positions of one
+        // z is channels last, [n][position][zc]; y plain. Tiles of kTile positions of one
         // image: each position's m values computed along z's row (vectorized) into a local
         // tile, then written out channel by channel, kTile contiguous values each (element
         // by element through z's columns, the pass took 23 of 40 ms on a 64-channel
@@ -389,14 +423,21 @@ std::unique_ptr<kernels::Kernel> make_conv_integer(const Build& b) {
           for (int64_t t = t0; t < t1; ++t) {
             const int64_t img = t / tiles, p0 = (t % tiles) * kTile;
             const int64_t count = std::min(positions - p0, kTile);
-            const int32_t* zt = zp + (img * positions + p0) * (m + 1);
+            const int64_t q0 = img * positions + p0;  // the tile's first position in z
             for (int64_t p = 0; p < count; ++p) {
-              const int32_t* zr = zt + p * (m + 1);
-              const int32_t s = zr[m];
+              const int32_t* zr = zp + (q0 + p) * zc;
               int32_t* row = tile.data() + p * m;
-              for (int64_t o = 0; o < m; ++o)
-                row[o] = compensate(zr[o], shift[static_cast<size_t>(o)], s, x_zero,
-                                    cc[static_cast<size_t>(o)]);
+              if (!grouped) {
+                const int32_t sum = zr[m];
+                for (int64_t o = 0; o < m; ++o)
+                  row[o] = compensate(zr[o], shift[static_cast<size_t>(o)], sum, x_zero,
+                                      cc[static_cast<size_t>(o)]);
+              } else {
+                const int32_t* sr = sp ? sp + (q0 + p) * group : nullptr;
+                for (int64_t o = 0; o < m; ++o)
+                  row[o] = compensate(zr[o], shift[static_cast<size_t>(o)], sr ? sr[o / mg] : 0,
+                                      x_zero, cc[static_cast<size_t>(o)]);
+              }
             }
             int32_t* yi = yp + img * m * positions + p0;
             for (int64_t o = 0; o < m; ++o)
