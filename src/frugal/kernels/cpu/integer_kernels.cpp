@@ -9,7 +9,7 @@
 // s8 weights and no weight zero point, so the weights are split at build time as
 //   w - w_zero[o] = w8 + d[o],  w8 = w - 128 (uint8 weights) or w (int8), d[o] the rest,
 // and one more output column (channel) of ones gives each output's sum of x over its
-// window, S. Then
+// window, S (a grouped ConvInteger: a second grouped convolution of ones). Then
 //   y = (x . w8) + d[o] S - x_zero C[o],  C[o] = sum over the window of (w - w_zero[o]),
 // which an own pass applies to the primitive's int32 result (wrapping, as ref's). The
 // window covers padding for ConvInteger: x is padded with x_zero first, so every tap counts
