@@ -49,7 +49,7 @@ DType input_dtype(const Build& b, size_t i) {
   return b.view.inputs.at(i)->dtype;
 }
 
-// The weights split for oneDNN: w8 (as int8, one more row of ones appended by the caller),
+// The weights split for oneDNN: w8 (int8, with one more row of ones after the `rows` rows),
 // d[o] and C[o] (see the top of the file), from constant weights read as `rows` x `taps`
 // with output row o's weights at w[o * row_stride + t * tap_stride].
 struct SplitWeights {
