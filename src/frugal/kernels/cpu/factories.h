@@ -31,6 +31,7 @@ struct Build {
   bool has_output(size_t i) const { return i < view.outputs.size() && view.outputs[i]; }
   const Shape& in_shape(size_t i) const;
   const Shape& out_shape(size_t i) const;
+  DType in_dtype(size_t i) const { return view.inputs.at(i)->dtype; }
   // Contents known at compile time (weights), or null.
   const Tensor* constant(size_t i) const;
   // The native layout input `i`'s producer writes (a hint), or null when plain/unknown.

@@ -35,10 +35,6 @@ dt onednn_type(DType t) {
   }
 }
 
-DType input_dtype(const Build& b, size_t i) {
-  return b.view.inputs.at(i)->dtype;
-}
-
 // A constant per-tensor float parameter (scale).
 float constant_scale(const Build& b, size_t i, const char* what) {
   const Tensor* t = b.constant(i);
@@ -102,7 +98,7 @@ std::unique_ptr<kernels::Kernel> make_qlinear_conv(const Int8Build& ib) {
     w_dims[0] /= group;
     w_dims.insert(w_dims.begin(), group);
   }
-  const dt src_type = onednn_type(input_dtype(b, 0));
+  const dt src_type = onednn_type(b.in_dtype(0));
   const dt dst_type = onednn_type(b.view.outputs[0]->dtype);
   const dnnl::memory::desc w_boundary = plain_md(w_dims, dt::s8);
   const dnnl::memory::desc src(x, src_type, tag::any);
@@ -160,7 +156,7 @@ std::unique_ptr<kernels::Kernel> make_dequantize_linear(const Int8Build& ib) {
   const Build& b = ib.base;
   const float scale = constant_scale(b, 1, "x_scale");
   const int32_t zero = constant_zero_point(b, 2, "x_zero_point");
-  const dt from_type = onednn_type(input_dtype(b, 0));
+  const dt from_type = onednn_type(b.in_dtype(0));
   if (from_type != dt::u8 && from_type != dt::s8) decline("input must be uint8 or int8");
   dnnl::primitive_attr attr = scratchpad_attr();
   attr.set_output_scales(0, {scale});

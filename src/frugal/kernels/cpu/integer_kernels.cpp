@@ -45,10 +45,6 @@ dt int8_type(DType t, const char* what) {
   decline(std::string(what) + " is " + std::string(dtype_name(t)) + ", expected uint8 or int8");
 }
 
-DType input_dtype(const Build& b, size_t i) {
-  return b.view.inputs.at(i)->dtype;
-}
-
 // The weights split for oneDNN: w8 (int8, with one more row of ones after the `rows` rows),
 // d[o] and C[o] (see the top of the file), from constant weights read as `rows` x `taps`
 // with output row o's weights at w[o * row_stride + t * tap_stride].
@@ -114,7 +110,7 @@ ActivationZero activation_zero(const Build& b, OnednnKernel& k, size_t i, const 
   if (!b.has_input(i)) return z;
   if (shape_numel(b.in_shape(i)) != 1)
     decline(std::string(what) + " with more than one value not supported");
-  z.is_signed = input_dtype(b, i) == DType::kI8;
+  z.is_signed = b.in_dtype(i) == DType::kI8;
   if (const Tensor* t = b.constant(i))
     z.constant = static_cast<int32_t>(t->to_int64()[0]);
   else
@@ -237,7 +233,7 @@ class DynamicQuantizeKernel final : public kernels::Kernel {
 }  // namespace
 
 std::unique_ptr<kernels::Kernel> make_dynamic_quantize_linear(const Build& b) {
-  if (input_dtype(b, 0) != DType::kF32) decline("x is not float32");
+  if (b.in_dtype(0) != DType::kF32) decline("x is not float32");
   return std::make_unique<DynamicQuantizeKernel>(shape_numel(b.in_shape(0)));
 }
 
@@ -252,7 +248,7 @@ std::unique_ptr<kernels::Kernel> make_matmul_integer(const Build& b) {
     decline("B of rank " + std::to_string(w->shape().size()) +
             " not supported (2-D constant weights only)");
   if (a.size() < 2) decline("1-D A not supported");
-  const dt a_type = int8_type(input_dtype(b, 0), "A");
+  const dt a_type = int8_type(b.in_dtype(0), "A");
   int8_type(w->dtype(), "B");
   const int64_t k = w->shape()[0], n = w->shape()[1];
   const int64_t rows = shape_numel(a) / k;
@@ -310,7 +306,7 @@ std::unique_ptr<kernels::Kernel> make_conv_integer(const Build& b) {
   const Tensor* w = b.constant(1);
   if (!w) decline("w known only at run time not supported");
   if (x.size() != 4) decline(std::to_string(x.size()) + "-D x not supported (2-D images only)");
-  const dt x_type = int8_type(input_dtype(b, 0), "x");
+  const dt x_type = int8_type(b.in_dtype(0), "x");
   int8_type(w->dtype(), "w");
   const Shape& ws = w->shape();
   const int64_t group = node.attr_int("group", 1);
