@@ -10,6 +10,7 @@
 #include "frugal/kernels/cpu/conv_choice.h"
 #include "frugal/kernels/cpu/depthwise.h"
 #include "frugal/kernels/cpu/factories.h"
+#include "frugal/kernels/cpu/pointwise.h"
 #include "frugal/kernels/cpu/post_ops.h"
 #include "frugal/ops/conv_geometry.h"
 
@@ -220,6 +221,7 @@ std::unique_ptr<kernels::Kernel> make_conv(const Build& b) {
   const conv::primitive_desc pd = fastest_conv_impl(b, desc_of, src, dst, attr, timed_note);
   std::string own_note;
   if (auto own = make_own_depthwise(b, g, pd, own_note)) return own;
+  if (auto own = make_own_pointwise(b, g, pd)) return own;
   auto k = finish(b, pd, conv(pd), w_boundary, chain);
   for (const std::string* note : {&timed_note, &own_note})
     if (!note->empty()) static_cast<OnednnKernel&>(*k).add_note(*note);
