@@ -27,7 +27,7 @@ namespace frugal::kernels::cpu {
 struct PwPlan {
   static constexpr int64_t kBlock = 12;       // pixels per step
   int64_t pixels = 0;                         // batch x height x width (stride 1: in = out)
-  int64_t in_channels = 0, out_channels = 0;  // out_channels <= 16
+  int64_t in_channels = 0, out_channels = 0;  // in_channels <= 64, out_channels <= 16
   std::vector<float> weights;                 // [in][16], zero past out_channels
   std::vector<float> bias;                    // [16]
   std::vector<ops::PostOp> post_ops;
@@ -39,7 +39,7 @@ void pw_run_avx512(const PwPlan& p, const float* src, float* dst, int64_t begin,
 
 // The own kernel for a Conv node whose oneDNN convolution is `pd`, or null where it does
 // not apply (not a 2-D 1x1 convolution at stride 1 without padding or groups, more than 16
-// output channels, a sum post-op, a layout other than NHWC, FRUGAL_OWN_PW=0).
+// output channels or 64 input channels, a sum post-op, a layout other than NHWC, FRUGAL_OWN_PW=0).
 std::unique_ptr<kernels::Kernel> make_own_pointwise(
     const Build& b, const ops::WindowGeometry& g,
     const dnnl::convolution_forward::primitive_desc& pd);
