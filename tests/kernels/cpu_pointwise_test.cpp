@@ -100,8 +100,8 @@ TEST(CpuPointwise, MatchesRefOverShapesAndPostOps) {
 }
 
 // More than 16 output channels or 64 input channels, strides, padding, groups and a sum
-// post-op stay with
-// oneDNN, as does every node under FRUGAL_OWN_PW=0; all still equal ref's result.
+// post-op stay with oneDNN, as does every node under FRUGAL_OWN_PW=0; all still equal ref's
+// result.
 TEST(CpuPointwise, UncoveredCasesAndSwitchKeepOneDnn) {
   if (!kernels::cpu::dw_isa_available())
     GTEST_SKIP() << "no AVX-512 on this CPU: the own kernel is not used";
