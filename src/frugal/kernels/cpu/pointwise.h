@@ -1,8 +1,9 @@
 // frugal's own 1x1 convolution for few output channels (at most 16) on channels-last
 // float32 data, in the place of oneDNN 2.6's brgconv_1x1, which runs such layers at under
 // half the speed its others reach: MNASNet's, MobileNet-V2's and EfficientNet-B0's
-// 32 -> 16 channel projection at 112x112 took 0.24 ms per image against ONNX Runtime's
-// 0.13 (bench/RESULTS.md, "Projections to 16 channels"). With one vector of output
+// 32 -> 16 channel projection at 112x112 took 0.16-0.24 ms per image (batch 1 to 8)
+// against ONNX Runtime's 0.13 and this loop's 0.13 (bench/RESULTS.md, "Projections to 16
+// channels"). With one vector of output
 // channels per pixel oneDNN's kernel has one multiply-add per broadcast input value and
 // few in flight; this one computes 12 pixels at a time (12 accumulators, each weight
 // vector loaded once per 12 multiply-adds, the input values broadcast from memory).

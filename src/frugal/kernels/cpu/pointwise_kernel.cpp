@@ -1,6 +1,8 @@
 // Which Conv nodes the own pointwise kernel runs (pointwise.h), its weights packed once.
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 
 #include "frugal/kernels/cpu/depthwise.h"
 #include "frugal/kernels/cpu/own_loop.h"
