@@ -47,6 +47,8 @@ void row(const float* x, int64_t k, const float* w, const float* bias, float* y,
   _mm512_mask_storeu_ps(y, n >= 16 ? __mmask16(0xffff) : __mmask16((1u << n) - 1), a);
 }
 
+#undef FRUGAL_PW_ROWS
+
 }  // namespace
 
 void pw_run_avx512(const PwPlan& p, const float* src, float* dst, int64_t begin, int64_t end) {
