@@ -28,7 +28,8 @@ expect 1 "--threads: 32768 is outside 1..1024" -- "$frugal" bench "$tmp/lenet5.o
 expect 1 "activations at batch 200000 need 4.7 GB (4704000000 bytes), more than the" -- bash -c "ulimit -v 3000000; FRUGAL_SUB_BATCH=off exec \"$frugal\" run \"$tmp/lenet5.onnx\" --batch 200000"
 expect 1 "(RLIMIT_AS)" -- bash -c "ulimit -v 3000000; FRUGAL_SUB_BATCH=off exec \"$frugal\" bench \"$tmp/lenet5.onnx\" --batch 200000 --duration 0.1"
 # Sub-batches asked for by the environment: a bad value, a size that does not divide the batch.
-expect 1 "FRUGAL_SUB_BATCH: expected auto, off or a number of images, got 'x'" -- env FRUGAL_SUB_BATCH=x "$frugal" run "$tmp/lenet5.onnx" --batch 4
+expect 1 "FRUGAL_SUB_BATCH: expected auto, off, a number of images or N@node, got 'x'" -- env FRUGAL_SUB_BATCH=x "$frugal" run "$tmp/lenet5.onnx" --batch 4
 expect 1 "sub-batch 3: a sub-batch of 3 does not divide the batch of 4" -- env FRUGAL_SUB_BATCH=3 "$frugal" run "$tmp/lenet5.onnx" --batch 4
+expect 1 "sub-batch 2 until node 'nowhere': the graph has no such node" -- env FRUGAL_SUB_BATCH=2@nowhere "$frugal" run "$tmp/lenet5.onnx" --batch 4
 # --max-drop -1 was taken as "not given" (the internal sentinel) and silently ignored.
 expect 1 "--max-drop: must be 0 or more top-1 points, got -1" -- "$frugal" compress "$tmp/lenet5.onnx" --quant int8 --calibration random:4 --max-drop -1 -o "$tmp/md.onnx"

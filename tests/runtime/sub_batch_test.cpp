@@ -161,7 +161,8 @@ TEST(SubBatch, CacheModelSplitsWhereActivationsOutgrowTheCache) {
   const runtime::SubBatch small_cache = runtime::choose_sub_batch(g, at_batch(64), 0, mib / 2);
   EXPECT_LT(small_cache.size, 64);
   EXPECT_EQ(64 % small_cache.size, 0);
-  EXPECT_GT(small_cache.count(), 1);
+  // The whole graph as several runs, or its first nodes as copies (a split plan).
+  EXPECT_TRUE(small_cache.count() > 1 || small_cache.prefix_nodes > 0) << small_cache.why;
   EXPECT_NE(small_cache.why.find("less memory traffic"), std::string::npos) << small_cache.why;
   // Off, and a size that does not divide the batch.
   EXPECT_EQ(runtime::choose_sub_batch(g, at_batch(64), -1, mib / 2).count(), 1);
@@ -251,4 +252,158 @@ TEST(SubBatch, SessionRefusesWrongBuffersAndBadEnvironment) {
   setenv("FRUGAL_SUB_BATCH", "2", 1);
   EXPECT_EQ(runtime::Session(g, env).sub_batch().size, 2);
   unsetenv("FRUGAL_SUB_BATCH");
+}
+
+// A split plan (runtime/batch_split.h): the nodes before a cut in copies over sub-batches,
+// the rest over the whole batch, in one plan whose outputs are those of one whole run.
+TEST(SubBatch, SplitPlanGivesTheOutputsOfOneRun) {
+  const ir::Graph g = zoo::build("resnet8_fmnist", 3);
+  const size_t n = g.nodes.size();
+  for (const std::vector<std::string>& backends :
+       {std::vector<std::string>{"ref"}, std::vector<std::string>{"cpu", "ref"}}) {
+    runtime::SessionOptions whole;
+    whole.backends = backends;
+    whole.infer.batch = 8;
+    whole.sub_batch = -1;
+    runtime::Session one(g, whole);
+    const Tensor x = random_input(one.inputs()[0].shape, 13);
+    const std::vector<Tensor> expected = one.run({x});
+    // Cuts before nodes the passes keep (a Relu fused into its Conv leaves no cut there).
+    std::vector<size_t> cuts;
+    for (size_t i = 1; i < n; ++i)
+      if (g.nodes[i].op_type == "Conv" || g.nodes[i].op_type == "Gemm") cuts.push_back(i);
+    ASSERT_GE(cuts.size(), 4u);
+    for (size_t cut : {cuts[0], cuts[cuts.size() / 3], cuts[cuts.size() / 2], cuts.back()})
+      for (int64_t size : {1, 2, 4}) {
+        runtime::SessionOptions split = whole;
+        split.sub_batch = size;
+        split.sub_batch_until = g.nodes[cut].name;
+        split.poison_arena = true;
+        runtime::Session s(g, split);
+        const std::string what =
+            backends[0] + " until " + split.sub_batch_until + " by " + std::to_string(size);
+        ASSERT_EQ(s.sub_batch().prefix_nodes, cut) << what << ": " << s.sub_batch().why;
+        EXPECT_EQ(s.sub_batch().count(), 1) << what;
+        EXPECT_EQ(s.inputs()[0].shape, one.inputs()[0].shape);
+        EXPECT_EQ(s.info().input_shapes.begin()->second[0], 8) << "one plan of the whole batch";
+        // The copies read the graph's weights: none is duplicated; the Split's sizes added.
+        EXPECT_EQ(s.constant_bytes(), one.constant_bytes() + sizeof(int64_t) * (8 / size)) << what;
+        size_t splits = 0, concats = 0, copies = 0;
+        for (const auto& node : s.graph().nodes) {
+          splits += node.op_type == "Split";
+          concats += node.op_type == "Concat";
+          copies += node.name.find("/sub") != std::string::npos;
+        }
+        EXPECT_EQ(splits, 1u) << what;
+        EXPECT_GE(concats, 1u) << what;
+        EXPECT_GT(copies, 0u) << what;
+        EXPECT_EQ(copies % static_cast<size_t>(8 / size), 0u) << what;
+        const std::vector<Tensor> got = s.run({x});
+        ASSERT_EQ(got[0].shape(), expected[0].shape());
+        const auto e = expected[0].span<float>();
+        const auto a = got[0].span<float>();
+        for (size_t i = 0; i < e.size(); ++i) {
+          const float tol = backends[0] == "ref" ? 0.0f : 1e-5f * (1.0f + std::fabs(e[i]));
+          ASSERT_NEAR(a[i], e[i], tol) << what << " element " << i;
+        }
+      }
+  }
+}
+
+TEST(SubBatch, SplitPlanRefusalsNameTheNodeAndTheReason) {
+  const ir::Graph g = zoo::build("resnet8_fmnist", 3);
+  const auto refused = [&](const ir::Graph& graph, int64_t size, const std::string& until,
+                           const std::string& expect) {
+    runtime::SessionOptions o;
+    o.backends = {"ref"};
+    o.infer.batch = 8;
+    o.sub_batch = size;
+    o.sub_batch_until = until;
+    try {
+      runtime::Session s(graph, o);
+      ADD_FAILURE() << "split until '" << until << "' by " << size << " was accepted";
+    } catch (const UserError& e) {
+      const std::string m = e.what();
+      EXPECT_NE(m.find("'" + until + "'"), std::string::npos) << m;
+      EXPECT_NE(m.find(expect), std::string::npos) << m;
+    }
+  };
+  refused(g, 2, "no_such_node", "no such node");
+  refused(g, 2, g.nodes[0].name, "first node");
+  refused(g, 3, g.nodes[2].name, "does not divide");
+  refused(g, 8, g.nodes[2].name, "does not divide");
+  // A node before the cut mixes the images.
+  ir::Graph mix;
+  mix.opsets[""] = 17;
+  mix.inputs.push_back(batched("x", {-1, 4, 6}));
+  mix.outputs.push_back(vi("y", {}));
+  mix.outputs.back().shape.reset();
+  mix.nodes.push_back(node("soft", "Softmax", {"x"}, {"s"}));
+  mix.nodes.back().attrs["axis"] = ir::Attribute{int64_t{0}};
+  mix.nodes.push_back(node("relu", "Relu", {"s"}, {"y"}));
+  refused(mix, 2, "relu", "'soft' (Softmax) works across the batch dimension");
+  // A value crossing the cut without a batch dimension (the batch's shape).
+  ir::Graph shape;
+  shape.opsets[""] = 17;
+  shape.inputs.push_back(batched("x", {-1, 4, 6}));
+  shape.outputs.push_back(vi("y", {}));
+  shape.outputs.back().shape.reset();
+  shape.nodes.push_back(node("shape", "Shape", {"x"}, {"s"}));
+  shape.nodes.push_back(node("relu", "Relu", {"x"}, {"r"}));
+  shape.nodes.push_back(node("reshape", "Reshape", {"r", "s"}, {"y"}));
+  refused(shape, 2, "reshape", "value 's' crosses the cut without a batch");
+  // The environment: N@node, checked alike.
+  setenv("FRUGAL_SUB_BATCH", "2@no_such_node", 1);
+  runtime::SessionOptions env;
+  env.backends = {"ref"};
+  env.infer.batch = 8;
+  EXPECT_THROW(runtime::Session(g, env), UserError);
+  setenv("FRUGAL_SUB_BATCH", ("two@" + g.nodes[2].name).c_str(), 1);
+  EXPECT_THROW(runtime::Session(g, env), UserError);
+  size_t conv = 1;
+  while (g.nodes[conv].op_type != "Conv") ++conv;
+  setenv("FRUGAL_SUB_BATCH", ("2@" + g.nodes[conv].name).c_str(), 1);
+  EXPECT_EQ(runtime::Session(g, env).sub_batch().prefix_nodes, conv);
+  // A cut before a node the passes fuse away: no split, and the reason.
+  setenv("FRUGAL_SUB_BATCH", ("2@" + g.nodes[conv - 1].name).c_str(), 1);
+  ASSERT_NE(g.nodes[conv - 1].op_type, "Conv");
+  const runtime::Session fused(g, env);
+  EXPECT_EQ(fused.sub_batch().count(), 1);
+  EXPECT_EQ(fused.sub_batch().prefix_nodes, 0u);
+  EXPECT_NE(fused.sub_batch().why.find("the passes left no split"), std::string::npos)
+      << fused.sub_batch().why;
+  unsetenv("FRUGAL_SUB_BATCH");
+}
+
+TEST(SubBatch, CacheModelSplitsBeforeLargeWeights) {
+  // Large activations first (two 3x3 convolutions over 64x64), then a classifier of 8 MiB
+  // of weights: sub-batches of the whole graph would read those weights once per run, a
+  // split plan keeps the classifier over the whole batch.
+  ir::Graph g;
+  g.opsets[""] = 17;
+  g.inputs.push_back(batched("x", {-1, 16, 64, 64}));
+  g.outputs.push_back(vi("y", {}));
+  g.outputs.back().shape.reset();
+  g.initializers["w1"] = Tensor(DType::kF32, {16, 16, 3, 3});
+  g.initializers["w2"] = Tensor(DType::kF32, {16, 16, 3, 3});
+  g.initializers["fc"] = Tensor(DType::kF32, {16, 131072});
+  g.nodes.push_back(node("conv1", "Conv", {"x", "w1"}, {"c1"}));
+  g.nodes.back().attrs["pads"] = ir::Attribute{std::vector<int64_t>{1, 1, 1, 1}};
+  g.nodes.push_back(node("relu", "Relu", {"c1"}, {"r1"}));
+  g.nodes.push_back(node("conv2", "Conv", {"r1", "w2"}, {"c2"}));
+  g.nodes.back().attrs["pads"] = ir::Attribute{std::vector<int64_t>{1, 1, 1, 1}};
+  g.nodes.push_back(node("pool", "GlobalAveragePool", {"c2"}, {"p"}));
+  g.nodes.push_back(node("flat", "Flatten", {"p"}, {"f"}));
+  g.nodes.push_back(node("fc", "MatMul", {"f", "fc"}, {"y"}));
+  const size_t mib = size_t{1} << 20;
+  const runtime::SubBatch s = runtime::choose_sub_batch(g, at_batch(8), 0, mib);
+  EXPECT_EQ(s.count(), 1) << s.why;
+  EXPECT_GE(s.prefix_nodes, 3u) << s.why;
+  EXPECT_LT(s.size, 8) << s.why;
+  EXPECT_NE(s.why.find("less memory traffic"), std::string::npos) << s.why;
+  // With the classifier's weights small, the whole graph in sub-batches.
+  g.initializers["fc"] = Tensor(DType::kF32, {16, 16});
+  const runtime::SubBatch w = runtime::choose_sub_batch(g, at_batch(8), 0, mib);
+  EXPECT_GT(w.count(), 1) << w.why;
+  EXPECT_EQ(w.prefix_nodes, 0u) << w.why;
 }

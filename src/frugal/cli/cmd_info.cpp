@@ -111,6 +111,7 @@ void print_plan(const ir::Graph& g, const InfoArgs& a, const runtime::SessionOpt
                     {"sub_batch",
                      {{"batch", s.sub_batch().batch},
                       {"size", s.sub_batch().size},
+                      {"until", s.sub_batch().until},
                       {"why", s.sub_batch().why}}},
                     {"threads", so.threads},
                     {"transfers", nlohmann::json::array()},
@@ -204,6 +205,12 @@ void print_plan(const ir::Graph& g, const InfoArgs& a, const runtime::SessionOpt
                 static_cast<long long>(s.sub_batch().batch),
                 static_cast<long long>(s.sub_batch().count()),
                 static_cast<long long>(s.sub_batch().size), s.sub_batch().why.c_str());
+  else if (s.sub_batch().prefix_nodes)
+    std::printf(
+        "batch     one run of %lld, the nodes before '%s' as copies over %lld images each:"
+        " %s\n",
+        static_cast<long long>(s.sub_batch().batch), s.sub_batch().until.c_str(),
+        static_cast<long long>(s.sub_batch().size), s.sub_batch().why.c_str());
   else if (!s.sub_batch().why.empty())
     std::printf("batch     one run of %lld: %s\n", static_cast<long long>(s.sub_batch().batch),
                 s.sub_batch().why.c_str());

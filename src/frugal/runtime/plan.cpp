@@ -12,6 +12,7 @@
 #include "frugal/passes/qdq_fold.h"
 #include "frugal/runtime/compile_stages.h"
 #include "frugal/runtime/memory_plan.h"
+#include "frugal/runtime/sub_batch.h"
 #include "frugal/runtime/sum_in_place.h"
 #include "frugal/runtime/views.h"
 
@@ -177,6 +178,17 @@ void optimize(Plan& p) {
   }
   p.info = ops::infer_graph(p.graph, p.options.infer);
   ops::require_supported(p.graph, p.info, p.options.origin);
+}
+
+// A split plan (runtime/batch_split.h) made on the graph after the passes: its copies then
+// share the folded weights, and each backend converts them once.
+void split_prefix(Plan& p) {
+  const SessionOptions& o = p.options;
+  if (o.sub_batch <= 0 || o.sub_batch_until.empty()) return;
+  if (auto g = split_at(p.graph, o.infer, o.sub_batch, o.sub_batch_until, p.split_refused)) {
+    p.graph = std::move(*g);
+    p.info = ops::infer_graph(p.graph, o.infer);
+  }
 }
 
 // A thread wake-up costs a few microseconds per parallel region; a node whose work takes
@@ -621,6 +633,7 @@ std::unique_ptr<Plan> compile(const ir::Graph& graph, SessionOptions options) {
   clock.lap("fold_qdq");
   make_backends(*p);
   optimize(*p);
+  split_prefix(*p);
   clock.lap("optimize");
   plan_threads(*p);
   place(*p);

@@ -73,8 +73,11 @@ struct SessionOptions {
   // Run a batch as consecutive runs of a plan compiled for fewer images
   // (runtime/sub_batch.h): 0, where the cache model predicts less memory traffic; > 0,
   // this many images per run (UserError where that cannot hold); < 0, never. The
-  // environment's FRUGAL_SUB_BATCH (auto, off or a number) overrides 0.
+  // environment's FRUGAL_SUB_BATCH (auto, off, a number, or N@node for both) overrides 0.
   int64_t sub_batch = 0;
+  // With sub_batch > 0: only the nodes before this one (the graph's order, as given) run
+  // in sub-batches, the rest over the whole batch, in one plan (runtime/batch_split.h).
+  std::string sub_batch_until;
 };
 
 struct NodeAssignment {
@@ -140,6 +143,9 @@ struct Plan {
   SessionOptions options;  // backends resolved ("auto" expanded)
   ir::Graph graph;
   std::vector<passes::PassReport> passes;
+  // Why the split plan SessionOptions::sub_batch_until asked for was not made (split_prefix),
+  // or empty.
+  std::string split_refused;
   std::vector<std::string> qdq_notes;
   size_t qdq_pairs_folded = 0;
   ops::GraphInfo info;

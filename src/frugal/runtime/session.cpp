@@ -63,17 +63,20 @@ Session::~Session() = default;
 
 namespace {
 
-SubBatch sub_batch_of(const ir::Graph& graph, const SessionOptions& options) {
+SubBatch sub_batch_of(const ir::Graph& graph, const SessionOptions& options, bool splits) {
   int64_t requested = options.sub_batch;
+  std::string until = options.sub_batch_until;
   if (const char* env = std::getenv("FRUGAL_SUB_BATCH"); env && requested == 0) {
-    const std::string v = env;
+    std::string v = env;
+    if (const size_t at = v.find('@'); at != std::string::npos)
+      until = v.substr(at + 1), v = v.substr(0, at);
     char* end = nullptr;
     const long long n = std::strtoll(v.c_str(), &end, 10);
-    if (v == "off")
+    if (v == "off" && until.empty())
       requested = -1;
-    else if (v != "auto" && (v.empty() || *end || n <= 0))
-      throw UserError("FRUGAL_SUB_BATCH: expected auto, off or a number of images, got '" + v +
-                      "'");
+    else if ((v != "auto" || !until.empty()) && (v.empty() || *end || n <= 0))
+      throw UserError("FRUGAL_SUB_BATCH: expected auto, off, a number of images or N@node, got '" +
+                      std::string(env) + "'");
     else if (v != "auto")
       requested = n;
   }
@@ -81,22 +84,42 @@ SubBatch sub_batch_of(const ir::Graph& graph, const SessionOptions& options) {
   for (const auto& [name, shape] : options.infer.input_shapes)
     single = single && (shape.empty() || shape[0] < 2);
   if (requested == 0 && single) return {};  // a batch of one: nothing to split
-  return choose_sub_batch(graph, options.infer, requested, sub_batch_cache_bytes());
+  return choose_sub_batch(graph, options.infer, requested, sub_batch_cache_bytes(), until, splits);
 }
 
-// The plan for one sub-batch; for the whole batch where the plan holds memory the host
-// cannot reach (a GPU: its own memory and launch costs, not the host's caches, set its
-// batch).
+// The plan for one sub-batch, or for the split plan's graph; for the whole batch where the
+// plan holds memory the host cannot reach (a GPU: its own memory and launch costs, not the
+// host's caches, set its batch). A split the passes left no place for (its cut node fused
+// away) falls back to the choice without splits, unless it was requested.
 std::unique_ptr<Plan> compile_sub_batch(const ir::Graph& graph, SessionOptions options,
                                         SubBatch& sub) {
-  if (sub.count() == 1) return compile(graph, std::move(options));
+  if (sub.size == sub.batch || sub.size == 0) return compile(graph, std::move(options));
   SessionOptions whole = options;
-  options.infer.batch = sub.size;
-  options.infer.input_shapes = sub.input_shapes;
-  std::unique_ptr<Plan> plan = compile(graph, std::move(options));
+  std::unique_ptr<Plan> plan;
+  if (sub.prefix_nodes) {
+    options.sub_batch = sub.size;
+    options.sub_batch_until = sub.until;
+    plan = compile(graph, std::move(options));
+    if (!plan->split_refused.empty()) {
+      const std::string why =
+          "the passes left no split before '" + sub.until + "': " + plan->split_refused;
+      if (sub.why == "requested") {
+        sub = {sub.batch, sub.batch, "off: " + why};
+        return plan;
+      }
+      sub = sub_batch_of(graph, whole, false);
+      sub.why += " (" + why + ")";
+      return compile_sub_batch(graph, std::move(whole), sub);
+    }
+  } else {
+    options.infer.batch = sub.size;
+    options.infer.input_shapes = sub.input_shapes;
+    plan = compile(graph, std::move(options));
+  }
   for (const auto& a : plan->arenas)
     if (!a.device->shares_host_memory()) {
       sub = {sub.batch, sub.batch, "off: the plan holds device memory"};
+      whole.sub_batch_until.clear();
       return compile(graph, std::move(whole));
     }
   return plan;
@@ -105,7 +128,7 @@ std::unique_ptr<Plan> compile_sub_batch(const ir::Graph& graph, SessionOptions o
 }  // namespace
 
 Session::Session(const ir::Graph& graph, SessionOptions options)
-    : sub_(sub_batch_of(graph, options)),
+    : sub_(sub_batch_of(graph, options, true)),
       plan_(compile_sub_batch(graph, std::move(options), sub_)),
       queues_(std::make_unique<Queues>(*plan_)),
       state_(std::make_unique<RunState>(*plan_)) {

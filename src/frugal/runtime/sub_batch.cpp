@@ -5,9 +5,12 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <set>
 
 #include "frugal/core/error.h"
+#include "frugal/ops/squeeze_excite.h"
+#include "frugal/runtime/batch_split.h"
 
 namespace frugal::runtime {
 namespace {
@@ -138,6 +141,9 @@ std::optional<std::vector<int64_t>> constant_ints(const ops::GraphInfo& info, co
 // Why node `n` mixes the images of its first input, or "" when it does not.
 std::string node_refusal(const ir::Node& n, const ops::GraphInfo& big,
                          const ops::GraphInfo& small) {
+  // The passes' squeeze-excitation block pools over the spatial axes of each image (a split
+  // plan is made on the graph after them).
+  if (n.domain == "frugal" && n.op_type == ops::kSqueezeExcite) return "";
   if (!n.domain.empty() && n.domain != "ai.onnx") return n.describe() + " is not an ONNX op";
   const std::string& op = n.op_type;
   if (per_image_ops().count(op)) return "";
@@ -225,20 +231,34 @@ const std::set<std::string>& streaming_ops() {
   return ops;
 }
 
-// The activation bytes each step reads and writes at the full batch (values with a batch
-// dimension; constants, batch-free values and streaming_ops excluded).
+// The activation bytes each node reads and writes at the full batch as a step (values with
+// a batch dimension; constants and batch-free values excluded), 0 for streaming_ops.
 std::vector<size_t> step_bytes(const ir::Graph& graph, const ops::GraphInfo& big,
                                const ops::GraphInfo& small) {
   std::vector<size_t> bytes;
   for (const auto& n : graph.nodes) {
-    if (streaming_ops().count(n.op_type)) continue;
     size_t b = 0;
-    for (const auto* list : {&n.inputs, &n.outputs})
-      for (const auto& v : *list)
-        if (!v.empty() && has_batch(big, small, v)) b += bytes_of(big.at(v));
+    if (!streaming_ops().count(n.op_type))
+      for (const auto* list : {&n.inputs, &n.outputs})
+        for (const auto& v : *list)
+          if (!v.empty() && has_batch(big, small, v)) b += bytes_of(big.at(v));
     bytes.push_back(b);
   }
   return bytes;
+}
+
+// The ops a split plan's cut goes before: the split is made on the graph after the passes
+// (plan stage split_prefix), which keep these nodes and their names, where they fuse an
+// activation, a BatchNormalization or a residual sum into the node before it.
+const std::set<std::string>& cut_ops() {
+  static const std::set<std::string> ops{
+      "AveragePool",       "Concat",        "Conv",   "ConvTranspose", "Flatten", "Gemm",
+      "GlobalAveragePool", "GlobalMaxPool", "MatMul", "MaxPool",       "Resize"};
+  return ops;
+}
+
+size_t counted_steps(const std::vector<size_t>& steps) {
+  return static_cast<size_t>(std::count_if(steps.begin(), steps.end(), [](size_t b) { return b; }));
 }
 
 // Memory traffic saved by sub-batches of `size` out of `batch`: a step whose working set
@@ -248,9 +268,10 @@ std::vector<size_t> step_bytes(const ir::Graph& graph, const ops::GraphInfo& big
 // CPU ms per batch-8 query: wide_resnet50_2, 276 MB of weights, 1669 in 4 runs of 2 against
 // 1616 in one run; mnasnet1_0 57.6 in 4 runs of 2, 54.6 in 2 of 4).
 double traffic_saved(const std::vector<size_t>& steps, int64_t batch, int64_t size, size_t weights,
-                     size_t cache) {
+                     size_t cache, size_t end = SIZE_MAX) {
   double saved = 0;
-  for (size_t full : steps) {
+  for (size_t i = 0; i < std::min(end, steps.size()); ++i) {
+    const size_t full = steps[i];
     const double part = static_cast<double>(full) * static_cast<double>(size) / double(batch);
     if (static_cast<double>(full) > double(cache) && part <= double(cache))
       saved += static_cast<double>(full);
@@ -281,6 +302,7 @@ size_t last_level_cache_bytes() {
 }
 
 constexpr double kMinSavedShare = 0.1;
+constexpr double kMinSplitGain = 0.01;
 
 SubBatch none(int64_t batch, std::string why) {
   return {batch, batch, std::move(why)};
@@ -341,11 +363,102 @@ std::string sub_batch_refusal(const ir::Graph& graph, const ops::InferOptions& i
   return refusal(graph, infer, ops::infer_graph(graph, infer), small_batch);
 }
 
+namespace {
+
+// A split plan's prefix: the weights its nodes read and the activation bytes crossing the
+// cut, or why it cannot be one.
+struct Prefix {
+  std::string refusal;
+  size_t weights = 0, crossing = 0;
+};
+
+// The prefixes [0, p) of `graph` for every p (index p), as split plans at `small` images.
+std::vector<Prefix> prefixes(const ir::Graph& graph, const ops::GraphInfo& big,
+                             const ops::GraphInfo& small) {
+  const auto batched = [&](const std::string& v) { return has_batch(big, small, v); };
+  const size_t n = graph.nodes.size();
+  std::vector<Prefix> out(n + 1);
+  // Per node, the last node reading each value (graph outputs read at n).
+  std::map<std::string, size_t> last_read;
+  for (size_t i = 0; i < n; ++i)
+    for (const auto& v : graph.nodes[i].inputs) last_read[v] = i;
+  for (const auto& o : graph.outputs) last_read[o.name] = n;
+  const std::set<std::string> copied = copied_values(graph, n, batched);
+  std::set<std::string> weights_seen;
+  size_t weights = 0, crossing = 0;
+  std::set<std::string> live;  // copied values produced before the cut and read after it
+  std::string refused;
+  for (size_t p = 0; p <= n; ++p) {
+    out[p] = {refused, weights, crossing};
+    if (refused.empty()) {
+      for (const auto& v : live)
+        if (!batched(v)) out[p].refusal = "value '" + v + "' crosses the cut without a batch";
+    }
+    if (p == n) break;
+    const ir::Node& node = graph.nodes[p];
+    if (refused.empty()) refused = node_refusal(node, big, small);
+    for (const auto& v : node.inputs) {
+      if (const Tensor* t = graph.initializer(v); t && weights_seen.insert(v).second)
+        weights += t->nbytes();
+      if (live.count(v) && last_read[v] <= p) {
+        live.erase(v);
+        crossing -= bytes_of(big.at(v));
+      }
+    }
+    for (const auto& o : node.outputs)
+      if (copied.count(o) && last_read.count(o) && last_read[o] > p) {
+        live.insert(o);
+        crossing += bytes_of(big.at(o));
+      }
+  }
+  return out;
+}
+
+SubBatch split(int64_t batch, int64_t size, size_t prefix, const ir::Graph& graph,
+               std::string why) {
+  SubBatch s{batch, size, std::move(why)};
+  s.prefix_nodes = prefix;
+  s.until = prefix < graph.nodes.size() ? graph.nodes[prefix].name : "";
+  return s;
+}
+
+// Why nodes [0, p) (p: the index of node `until`) cannot run in sub-batches of `size`
+// with the rest over the whole batch, or "" (then `small` holds the shapes at `size`).
+std::string split_refusal(const ir::Graph& graph, const ops::InferOptions& infer,
+                          const ops::GraphInfo& big, int64_t size, const std::string& until,
+                          size_t& p, ops::GraphInfo& small) {
+  p = 0;
+  while (p < graph.nodes.size() && graph.nodes[p].name != until) ++p;
+  if (p == graph.nodes.size()) return "the graph has no such node";
+  if (p == 0) return "it is the first node";
+  const int64_t batch = common_batch(graph, big);
+  if (batch < 2 || size < 1 || size >= batch || batch % size != 0)
+    return std::to_string(size) + " does not divide the batch of " + std::to_string(batch) +
+           " into several runs";
+  try {
+    small = ops::infer_graph(graph, with_batch(infer, big.input_shapes, size));
+  } catch (const std::exception& e) {
+    return "shapes at batch " + std::to_string(size) + ": " + e.what();
+  }
+  return prefixes(graph, big, small)[p].refusal;
+}
+
+}  // namespace
+
 SubBatch choose_sub_batch(const ir::Graph& graph, const ops::InferOptions& infer, int64_t requested,
-                          size_t cache_bytes) {
+                          size_t cache_bytes, const std::string& until, bool splits) {
   const ops::GraphInfo big = ops::infer_graph(graph, infer);
   const int64_t batch = common_batch(graph, big);
   if (requested < 0) return none(batch, "off");
+  if (requested > 0 && !until.empty()) {
+    size_t p = 0;
+    ops::GraphInfo small;
+    if (std::string why = split_refusal(graph, infer, big, requested, until, p, small);
+        !why.empty())
+      throw UserError("sub-batch " + std::to_string(requested) + " until node '" + until +
+                      "': " + why);
+    return split(batch, requested, p, graph, "requested");
+  }
   if (requested > 0) {
     if (requested == batch) return none(batch, "requested: the whole batch");
     if (std::string why = refusal(graph, infer, big, requested); !why.empty())
@@ -371,26 +484,59 @@ SubBatch choose_sub_batch(const ir::Graph& graph, const ops::InferOptions& infer
     const double saved = traffic_saved(steps, batch, size, weights, cache_bytes);
     if (saved > best_saved) best = size, best_saved = saved;
   }
+  // Split plans: the prefix's weights read again per sub-batch, the crossing values copied
+  // into the whole batch's buffer (read and written).
+  // A split adds steps of its own (the Split, the Concats) that the bytes understate: it
+  // must save a hundredth of the traffic more than the best whole-graph choice.
+  double total = 0;
+  for (size_t b : steps) total += static_cast<double>(b);
+  const std::vector<Prefix> cuts = prefixes(graph, big, one);
+  int64_t split_size = 0;
+  size_t split_at = 0;
+  double split_saved = best_saved + kMinSplitGain * total;
+  const char* no_split = std::getenv("FRUGAL_NO_SPLIT_PLAN");  // the A/B switch
+  if (no_split && std::string(no_split) == "1") splits = false;
+  for (int64_t size = batch / 2; size >= 1 && splits; --size) {
+    if (batch % size) continue;
+    for (size_t p = 1; p < graph.nodes.size(); ++p) {
+      if (!cuts[p].refusal.empty() || !cut_ops().count(graph.nodes[p].op_type)) continue;
+      const double saved = traffic_saved(steps, batch, size, cuts[p].weights, cache_bytes, p) -
+                           2.0 * static_cast<double>(cuts[p].crossing);
+      if (saved > split_saved) split_size = size, split_at = p, split_saved = saved;
+    }
+  }
   const std::string cache = std::to_string(cache_bytes >> 20) + " MiB";
-  if (best == batch)
+  if (best == batch && !split_size)
     return none(batch, "the steps' activations fit in " + cache + " or weights outweigh them");
   // Each run pays every step's fixed cost again (a call, a wake-up of the other threads),
   // which the bytes do not show: below a tenth of the traffic, the splits measured no gain
   // (bench/RESULTS.md, "Sub-batches").
-  double total = 0;
-  for (size_t b : steps) total += static_cast<double>(b);
-  if (best_saved < kMinSavedShare * total)
-    return none(batch, "sub-batches of " + std::to_string(best) + " would save under " +
+  const int64_t chosen = split_size ? split_size : best;
+  const double saved = std::max(best_saved, split_saved);
+  if (saved < kMinSavedShare * total)
+    return none(batch, "sub-batches of " + std::to_string(chosen) + " would save under " +
                            std::to_string(static_cast<int>(kMinSavedShare * 100)) +
                            " % of the memory traffic");
-  if (std::string why = refusal(graph, infer, big, best); !why.empty()) return none(batch, why);
-  return {batch, best,
-          "steps' activations over " + cache + " of cache at batch " + std::to_string(batch) +
-              ": " + std::to_string(static_cast<int64_t>(best_saved / (1 << 20))) +
-              " MiB less memory traffic per run (of " +
-              std::to_string(static_cast<int64_t>(total / (1 << 20))) + " MiB, " +
-              std::to_string(steps.size()) + " steps)",
-          with_batch(infer, big.input_shapes, best).input_shapes};
+  const std::string why = "steps' activations over " + cache + " of cache at batch " +
+                          std::to_string(batch) + ": " +
+                          std::to_string(static_cast<int64_t>(saved / (1 << 20))) +
+                          " MiB less memory traffic per run (of " +
+                          std::to_string(static_cast<int64_t>(total / (1 << 20))) + " MiB, " +
+                          std::to_string(counted_steps(steps)) + " steps)";
+  if (split_size) return split(batch, split_size, split_at, graph, why);
+  if (std::string r = refusal(graph, infer, big, best); !r.empty()) return none(batch, r);
+  return {batch, best, why, with_batch(infer, big.input_shapes, best).input_shapes};
+}
+
+std::optional<ir::Graph> split_at(const ir::Graph& graph, const ops::InferOptions& infer,
+                                  int64_t size, const std::string& until, std::string& why) {
+  const ops::GraphInfo big = ops::infer_graph(graph, infer);
+  size_t p = 0;
+  ops::GraphInfo small;
+  why = split_refusal(graph, infer, big, size, until, p, small);
+  if (!why.empty()) return std::nullopt;
+  return split_batch(graph, p, size, common_batch(graph, big),
+                     [&](const std::string& v) { return has_batch(big, small, v); });
 }
 
 size_t sub_batch_cache_bytes() {

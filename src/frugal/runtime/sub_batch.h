@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "frugal/ir/graph.h"
@@ -19,10 +20,16 @@ namespace frugal::runtime {
 struct SubBatch {
   int64_t batch = 0;  // the graph inputs' batch (dimension 0); 0 when they have none in common
   int64_t size = 0;   // the batch each run sees; == batch: no sub-batches
-  int64_t count() const { return size > 0 ? batch / size : 1; }
+  // Runs of the plan per batch.
+  int64_t count() const { return size > 0 && prefix_nodes == 0 ? batch / size : 1; }
   std::string why;  // the reason for the choice, for `info --plan`
-  // One run's graph input shapes (dimension 0 = size), where size < batch.
+  // One run's graph input shapes (dimension 0 = size), where count() > 1.
   std::map<std::string, Shape> input_shapes;
+  // > 0: a split plan (runtime/batch_split.h): only the graph's first `prefix_nodes` nodes
+  // (in its order, before the passes) run in sub-batches of `size`, as copies within one
+  // plan of the whole batch; `until` names the first node that runs over the whole batch.
+  size_t prefix_nodes = 0;
+  std::string until;
 };
 
 // Every node of `graph` (as given, before the passes) treats the images of dimension 0
@@ -34,15 +41,27 @@ std::string sub_batch_refusal(const ir::Graph& graph, const ops::InferOptions& i
 
 // The sub-batch `graph` runs with at `infer.batch`:
 // - `requested` > 0: that size (UserError when it does not divide the batch or the graph's
-//   images are not independent); < 0: none;
+//   images are not independent); with `until` (a node name), for the nodes before that
+//   node only (a split plan; UserError naming the node where it cannot hold); < 0: none;
 // - 0 (auto): the divisor b of the batch that saves the most memory traffic (an estimate:
 //   each step whose activation bytes, weights excluded, exceed `cache_bytes` at the full
 //   batch but not at b saves them; each run after the first reads the weights again,
 //   counted twice),
 //   where that is at least a tenth of the run's activation traffic; none otherwise or where
-//   the graph's images are not independent.
+//   the graph's images are not independent. A split plan is weighed the same way, its
+//   prefix's weights read again per sub-batch and the values crossing the cut copied once
+//   (Concat); it is chosen where it saves a hundredth of the traffic more than the best
+//   whole-graph choice, unless `splits` is false or FRUGAL_NO_SPLIT_PLAN=1.
 SubBatch choose_sub_batch(const ir::Graph& graph, const ops::InferOptions& infer, int64_t requested,
-                          size_t cache_bytes);
+                          size_t cache_bytes, const std::string& until = "", bool splits = true);
+
+// A split plan's graph (runtime/batch_split.h): `graph`'s nodes before node `until` as
+// copies over `size` images each, the rest over `infer`'s batch; nullopt with `why` where
+// that cannot hold (no such node, a node before it mixes images, a value crossing the cut
+// has no batch dimension). The plan stage split_prefix (runtime/plan.h) calls it on the
+// graph after the passes, whose fused nodes keep their names.
+std::optional<ir::Graph> split_at(const ir::Graph& graph, const ops::InferOptions& infer,
+                                  int64_t size, const std::string& until, std::string& why);
 
 // The activation bytes the auto choice lets a step hold: half the host's last-level cache
 // (sysfs, else sysconf), shared with the weights and the other core's work;

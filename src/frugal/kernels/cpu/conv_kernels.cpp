@@ -66,7 +66,7 @@ dnnl::memory::desc weights_query(const Build& b, const dnnl::memory::desc& bound
 
 dnnl::memory weights_memory(const Build& b, OnednnKernel& k, const dnnl::memory::desc& boundary,
                             const dnnl::memory::desc& wanted) {
-  if (const Tensor* w = b.constant(1)) return k.constant_as(*w, boundary, wanted);
+  if (const Tensor* w = b.constant(1)) return k.graph_constant_as(*w, boundary, wanted);
   return k.input_as(1, boundary, wanted);
 }
 

@@ -192,9 +192,9 @@ std::unique_ptr<kernels::Kernel> make_matmul(const Build& b) {
   auto kernel = std::make_unique<OnednnKernel>(b.context);
   Args args;
   args[DNNL_ARG_SRC] = kernel->input_as(0, a_boundary, pd.src_desc());
-  args[DNNL_ARG_WEIGHTS] = constant_w
-                               ? kernel->constant_as(*constant_w, w_boundary, pd.weights_desc())
-                               : kernel->input_as(1, w_boundary, pd.weights_desc());
+  args[DNNL_ARG_WEIGHTS] =
+      constant_w ? kernel->graph_constant_as(*constant_w, w_boundary, pd.weights_desc())
+                 : kernel->input_as(1, w_boundary, pd.weights_desc());
   args[DNNL_ARG_DST] = kernel->output_as(0, dst, pd.dst_desc());
   chain.bind(*kernel, args);
   kernel->add_step(pd, dnnl::matmul(pd), std::move(args));

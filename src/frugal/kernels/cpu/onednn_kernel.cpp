@@ -12,6 +12,16 @@ void decline(std::string why) {
 
 Context::Context() : engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {}
 
+std::shared_ptr<const dnnl::memory> Context::converted(const void* source, const std::string& key) {
+  const auto it = converted_.find({source, key});
+  return it == converted_.end() ? nullptr : it->second.lock();
+}
+
+void Context::remember_converted(const void* source, const std::string& key,
+                                 const std::shared_ptr<const dnnl::memory>& memory) {
+  converted_[{source, key}] = memory;
+}
+
 void Context::reserve_scratchpad(size_t bytes) {
   if (bytes > scratchpad_.nbytes()) scratchpad_ = Tensor(DType::kU8, {static_cast<int64_t>(bytes)});
 }
@@ -201,6 +211,20 @@ dnnl::memory OnednnKernel::constant_as(const Tensor& value, const dnnl::memory::
   once[0].prim.execute(context_->stream(), once[0].args);
   context_->stream().wait();
   return converted;
+}
+
+dnnl::memory OnednnKernel::graph_constant_as(const Tensor& value,
+                                             const dnnl::memory::desc& boundary,
+                                             const dnnl::memory::desc& wanted) {
+  if (probe_ || wanted == boundary) return constant_as(value, boundary, wanted);
+  const std::string key = layout_key(boundary) + " -> " + layout_key(wanted);
+  std::shared_ptr<const dnnl::memory> m = context_->converted(value.raw(), key);
+  if (!m) {
+    m = std::make_shared<const dnnl::memory>(constant_as(value, boundary, wanted));
+    context_->remember_converted(value.raw(), key, m);
+  }
+  shared_constants_.push_back(m);
+  return *m;
 }
 
 void OnednnKernel::add_step(const dnnl::primitive_desc_base& pd, Args args, bool main) {

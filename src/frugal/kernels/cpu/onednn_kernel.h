@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -46,11 +47,18 @@ class Context {
   // Grows the scratchpad to at least `bytes`; only while building kernels.
   void reserve_scratchpad(size_t bytes);
   void* scratchpad() { return scratchpad_.raw(); }
+  // Graph constants converted to a layout, by the constant's bytes and the conversion
+  // (layout keys): the copies of one node in a split plan (runtime/batch_split.h) read one
+  // converted buffer. Held by the kernels that use it; an entry expires with the last.
+  std::shared_ptr<const dnnl::memory> converted(const void* source, const std::string& key);
+  void remember_converted(const void* source, const std::string& key,
+                          const std::shared_ptr<const dnnl::memory>& memory);
 
  private:
   dnnl::engine engine_;
   dnnl::stream stream_;
   Tensor scratchpad_;
+  std::map<std::pair<const void*, std::string>, std::weak_ptr<const dnnl::memory>> converted_;
 };
 
 // Plain row-major descriptor of `shape` (a scalar is viewed as one element).
@@ -102,6 +110,10 @@ class OnednnKernel final : public kernels::Kernel,
   // A compile-time constant (weights) in the wanted layout, reordered once, now.
   dnnl::memory constant_as(const Tensor& value, const dnnl::memory::desc& boundary,
                            const dnnl::memory::desc& wanted);
+  // The same for a constant of the graph (it lives as long as the plan): converted once per
+  // backend for every kernel that reads it in the same layout (Context::converted).
+  dnnl::memory graph_constant_as(const Tensor& value, const dnnl::memory::desc& boundary,
+                                 const dnnl::memory::desc& wanted);
   // A step copying `from` into `to` (same dims, any layouts), run in order with the others;
   // skipped in a run where both are the same buffer in the same layout. `main`: it names
   // the implementation this kernel reports.
@@ -187,7 +199,8 @@ class OnednnKernel final : public kernels::Kernel,
     size_t bytes;
   };
   std::vector<View> views_;
-  std::vector<Tensor> kept_;  // constants used in place
+  std::vector<Tensor> kept_;                                           // constants used in place
+  std::vector<std::shared_ptr<const dnnl::memory>> shared_constants_;  // graph_constant_as
   std::string impl_ = "onednn";
   std::optional<size_t> output_over_input_;
 };
