@@ -302,6 +302,8 @@ size_t last_level_cache_bytes() {
 }
 
 constexpr double kMinSavedShare = 0.1;
+// A split plan adds steps of its own (the Split, the Concats) that the bytes understate: it
+// must save a hundredth of the activation traffic more than the best whole-graph choice.
 constexpr double kMinSplitGain = 0.01;
 
 SubBatch none(int64_t batch, std::string why) {
@@ -422,6 +424,33 @@ SubBatch split(int64_t batch, int64_t size, size_t prefix, const ir::Graph& grap
   return s;
 }
 
+// The split plan that saves the most memory traffic, if more than `to_beat` (size 0 if
+// none does): the prefix's steps save their bytes as in traffic_saved, its weights are
+// read again per sub-batch, and the values crossing the cut are copied into the whole
+// batch's buffer (read and written).
+struct Cut {
+  int64_t size = 0;
+  size_t prefix = 0;
+  double saved = 0;
+};
+
+Cut best_cut(const ir::Graph& graph, const ops::GraphInfo& big, const ops::GraphInfo& one,
+             const std::vector<size_t>& steps, size_t cache_bytes, double to_beat) {
+  const int64_t batch = common_batch(graph, big);
+  const std::vector<Prefix> cuts = prefixes(graph, big, one);
+  Cut best{0, 0, to_beat};
+  for (int64_t size = batch / 2; size >= 1; --size) {
+    if (batch % size) continue;
+    for (size_t p = 1; p < graph.nodes.size(); ++p) {
+      if (!cuts[p].refusal.empty() || !cut_ops().count(graph.nodes[p].op_type)) continue;
+      const double saved = traffic_saved(steps, batch, size, cuts[p].weights, cache_bytes, p) -
+                           2.0 * static_cast<double>(cuts[p].crossing);
+      if (saved > best.saved) best = {size, p, saved};
+    }
+  }
+  return best;
+}
+
 // Why nodes [0, p) (p: the index of node `until`) cannot run in sub-batches of `size`
 // with the rest over the whole batch, or "" (then `small` holds the shapes at `size`).
 std::string split_refusal(const ir::Graph& graph, const ops::InferOptions& infer,
@@ -484,27 +513,15 @@ SubBatch choose_sub_batch(const ir::Graph& graph, const ops::InferOptions& infer
     const double saved = traffic_saved(steps, batch, size, weights, cache_bytes);
     if (saved > best_saved) best = size, best_saved = saved;
   }
-  // Split plans: the prefix's weights read again per sub-batch, the crossing values copied
-  // into the whole batch's buffer (read and written).
-  // A split adds steps of its own (the Split, the Concats) that the bytes understate: it
-  // must save a hundredth of the traffic more than the best whole-graph choice.
   double total = 0;
   for (size_t b : steps) total += static_cast<double>(b);
-  const std::vector<Prefix> cuts = prefixes(graph, big, one);
-  int64_t split_size = 0;
-  size_t split_at = 0;
-  double split_saved = best_saved + kMinSplitGain * total;
   const char* no_split = std::getenv("FRUGAL_NO_SPLIT_PLAN");  // the A/B switch
-  if (no_split && std::string(no_split) == "1") splits = false;
-  for (int64_t size = batch / 2; size >= 1 && splits; --size) {
-    if (batch % size) continue;
-    for (size_t p = 1; p < graph.nodes.size(); ++p) {
-      if (!cuts[p].refusal.empty() || !cut_ops().count(graph.nodes[p].op_type)) continue;
-      const double saved = traffic_saved(steps, batch, size, cuts[p].weights, cache_bytes, p) -
-                           2.0 * static_cast<double>(cuts[p].crossing);
-      if (saved > split_saved) split_size = size, split_at = p, split_saved = saved;
-    }
-  }
+  const Cut cut =
+      splits && !(no_split && std::string(no_split) == "1")
+          ? best_cut(graph, big, one, steps, cache_bytes, best_saved + kMinSplitGain * total)
+          : Cut{};
+  const int64_t split_size = cut.size;
+  const double saved = split_size ? cut.saved : best_saved;
   const std::string cache = std::to_string(cache_bytes >> 20) + " MiB";
   if (best == batch && !split_size)
     return none(batch, "the steps' activations fit in " + cache + " or weights outweigh them");
@@ -512,7 +529,6 @@ SubBatch choose_sub_batch(const ir::Graph& graph, const ops::InferOptions& infer
   // which the bytes do not show: below a tenth of the traffic, the splits measured no gain
   // (bench/RESULTS.md, "Sub-batches").
   const int64_t chosen = split_size ? split_size : best;
-  const double saved = std::max(best_saved, split_saved);
   if (saved < kMinSavedShare * total)
     return none(batch, "sub-batches of " + std::to_string(chosen) + " would save under " +
                            std::to_string(static_cast<int>(kMinSavedShare * 100)) +
@@ -523,7 +539,7 @@ SubBatch choose_sub_batch(const ir::Graph& graph, const ops::InferOptions& infer
                           " MiB less memory traffic per run (of " +
                           std::to_string(static_cast<int64_t>(total / (1 << 20))) + " MiB, " +
                           std::to_string(counted_steps(steps)) + " steps)";
-  if (split_size) return split(batch, split_size, split_at, graph, why);
+  if (split_size) return split(batch, split_size, cut.prefix, graph, why);
   if (std::string r = refusal(graph, infer, big, best); !r.empty()) return none(batch, r);
   return {batch, best, why, with_batch(infer, big.input_shapes, best).input_shapes};
 }
