@@ -352,6 +352,36 @@ TEST(SubBatch, SplitPlanRefusalsNameTheNodeAndTheReason) {
   shape.nodes.push_back(node("relu", "Relu", {"x"}, {"r"}));
   shape.nodes.push_back(node("reshape", "Reshape", {"r", "s"}, {"y"}));
   refused(shape, 2, "reshape", "value 's' crosses the cut without a batch");
+  // Per-node backend lists and activation ranges name the nodes and values a split renames.
+  size_t first_conv = 1;
+  while (g.nodes[first_conv].op_type != "Conv") ++first_conv;
+  runtime::SessionOptions named;
+  named.backends = {"ref"};
+  named.infer.batch = 8;
+  named.sub_batch = 2;
+  named.sub_batch_until = g.nodes[first_conv].name;
+  named.node_backends[g.nodes[0].name] = {"ref"};
+  try {
+    runtime::Session s(g, named);
+    ADD_FAILURE() << "a split plan with per-node backends was accepted";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("per-node backend lists"), std::string::npos) << e.what();
+  }
+  named.node_backends.clear();
+  named.backends = {"cpu:int8", "cpu", "ref"};
+  EXPECT_THROW(runtime::Session(g, named), UserError);
+  // Left to the model, such a session is never split.
+  named.sub_batch = 0;
+  named.sub_batch_until.clear();
+  named.backend_config.ranges["x"] = kernels::ValueRange{-1.0f, 1.0f};
+  named.backends = {"ref"};
+  runtime::SessionOptions plain = named;
+  plain.backend_config.ranges.clear();
+  setenv("FRUGAL_SUB_BATCH_CACHE_KB", "256", 1);
+  EXPECT_GT(runtime::Session(g, plain).sub_batch().prefix_nodes, 0u)
+      << runtime::Session(g, plain).sub_batch().why;
+  EXPECT_EQ(runtime::Session(g, named).sub_batch().prefix_nodes, 0u);
+  unsetenv("FRUGAL_SUB_BATCH_CACHE_KB");
   // The environment: N@node, checked alike.
   setenv("FRUGAL_SUB_BATCH", "2@no_such_node", 1);
   runtime::SessionOptions env;

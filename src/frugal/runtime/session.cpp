@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "frugal/core/queued_device.h"
+#include "frugal/kernels/backend.h"
 #include "frugal/kernels/threads.h"
 #include "frugal/ops/post_ops.h"
 
@@ -63,6 +64,17 @@ Session::~Session() = default;
 
 namespace {
 
+// A split plan renames the nodes and values it copies: per-node backend lists and the
+// activation ranges a backend reads (calibration, a QDQ file's pairs) name them.
+std::string split_conflict(const SessionOptions& options) {
+  if (!options.node_backends.empty()) return "per-node backend lists name the nodes";
+  if (!options.backend_config.ranges.empty()) return "activation ranges name the values";
+  for (const auto& b : kernels::resolve_backends(options.backends))
+    if (kernels::backend_traits(b).reads_ranges)
+      return "backend " + b + " reads activation ranges by value name";
+  return "";
+}
+
 SubBatch sub_batch_of(const ir::Graph& graph, const SessionOptions& options, bool splits) {
   int64_t requested = options.sub_batch;
   std::string until = options.sub_batch_until;
@@ -84,6 +96,11 @@ SubBatch sub_batch_of(const ir::Graph& graph, const SessionOptions& options, boo
   for (const auto& [name, shape] : options.infer.input_shapes)
     single = single && (shape.empty() || shape[0] < 2);
   if (requested == 0 && single) return {};  // a batch of one: nothing to split
+  const std::string conflict = split_conflict(options);
+  if (requested > 0 && !until.empty() && !conflict.empty())
+    throw UserError("sub-batch " + std::to_string(requested) + " until node '" + until +
+                    "': a split plan cannot hold here: " + conflict);
+  splits = splits && conflict.empty();
   return choose_sub_batch(graph, options.infer, requested, sub_batch_cache_bytes(), until, splits);
 }
 
