@@ -53,7 +53,8 @@ class Session {
   // How a batch runs: as one run, or as consecutive runs of the compiled plan over slices of
   // the batch (SessionOptions::sub_batch). The plan, its shapes, arenas and costs (graph(),
   // info(), arena_bytes()) are then those of one sub-batch; inputs() and outputs() the
-  // whole batch's.
+  // whole batch's. A split plan (SubBatch::prefix_nodes) is one run of the whole batch
+  // whose graph() holds the copies of the first nodes (runtime/batch_split.h).
   const SubBatch& sub_batch() const { return sub_; }
 
   // Runs once on the calling thread, with the session's thread count on that thread for
