@@ -185,7 +185,8 @@ void optimize(Plan& p) {
 void split_prefix(Plan& p) {
   const SessionOptions& o = p.options;
   if (o.sub_batch <= 0 || o.sub_batch_until.empty()) return;
-  if (auto g = split_at(p.graph, o.infer, o.sub_batch, o.sub_batch_until, p.split_refused)) {
+  if (auto g =
+          split_at(p.graph, o.infer, p.info, o.sub_batch, o.sub_batch_until, p.split_refused)) {
     p.graph = std::move(*g);
     p.info = ops::infer_graph(p.graph, o.infer);
   }

@@ -545,8 +545,8 @@ SubBatch choose_sub_batch(const ir::Graph& graph, const ops::InferOptions& infer
 }
 
 std::optional<ir::Graph> split_at(const ir::Graph& graph, const ops::InferOptions& infer,
-                                  int64_t size, const std::string& until, std::string& why) {
-  const ops::GraphInfo big = ops::infer_graph(graph, infer);
+                                  const ops::GraphInfo& big, int64_t size, const std::string& until,
+                                  std::string& why) {
   size_t p = 0;
   ops::GraphInfo small;
   why = split_refusal(graph, infer, big, size, until, p, small);

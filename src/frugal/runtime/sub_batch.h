@@ -56,12 +56,14 @@ SubBatch choose_sub_batch(const ir::Graph& graph, const ops::InferOptions& infer
                           size_t cache_bytes, const std::string& until = "", bool splits = true);
 
 // A split plan's graph (runtime/batch_split.h): `graph`'s nodes before node `until` as
-// copies over `size` images each, the rest over `infer`'s batch; nullopt with `why` where
-// that cannot hold (no such node, a node before it mixes images, a value crossing the cut
-// has no batch dimension). The plan stage split_prefix (runtime/plan.h) calls it on the
-// graph after the passes, whose fused nodes keep their names.
+// copies over `size` images each, the rest over `infer`'s batch (`big`: the graph's shapes
+// there, as inferred already); nullopt with `why` where that cannot hold (no such node, a
+// node before it mixes images, a value crossing the cut has no batch dimension). The plan
+// stage split_prefix (runtime/plan.h) calls it on the graph after the passes, whose fused
+// nodes keep their names.
 std::optional<ir::Graph> split_at(const ir::Graph& graph, const ops::InferOptions& infer,
-                                  int64_t size, const std::string& until, std::string& why);
+                                  const ops::GraphInfo& big, int64_t size, const std::string& until,
+                                  std::string& why);
 
 // The activation bytes the auto choice lets a step hold: half the host's last-level cache
 // (sysfs, else sysconf), shared with the weights and the other core's work;
