@@ -18,6 +18,7 @@
 #include <random>
 #include <string>
 
+#include "frugal/kernels/cpu/few_channel_int8.h"
 #include "frugal/kernels/cpu/int8_quant.h"
 #include "kernels/cpu_testing.h"
 
@@ -94,6 +95,14 @@ std::string label(const ConvCase& p) {
          " x in [" + std::to_string(p.x_lo) + ", " + std::to_string(p.x_hi) + ")";
 }
 
+// Whether cpu:int8 runs the case on frugal's own kernel for inputs of few channels
+// (few_channel_int8.h) rather than on a oneDNN primitive.
+bool own_few_channels(const ConvCase& p, const std::vector<std::string>& post_ops) {
+  const bool sum = std::find(post_ops.begin(), post_ops.end(), "sum") != post_ops.end();
+  return p.c <= 4 && p.group == 1 && p.dilation == 1 && !sum &&
+         kernels::cpu::FewChannelConvInt8::available();
+}
+
 // Checks int8 against ref element by element with the derived bound; returns the largest
 // error as a fraction of the bound.
 // With a "sum" post-op the sum operand (a graph input of the output's shape) is input 3.
@@ -124,7 +133,9 @@ double check_conv(const ConvCase& p, std::vector<std::string> post_ops = {}) {
       << label(p) << ": "
       << (got.assignments[0].declined.empty() ? "" : got.assignments[0].declined[0]);
   if (got.assignments.at(0).backend != "cpu:int8") return INFINITY;
-  EXPECT_EQ(got.assignments[0].impl.rfind("onednn:", 0), 0u) << got.assignments[0].impl;
+  const std::string impl = own_few_channels(p, post_ops) ? "own_int8_few_channels:" : "onednn:";
+  EXPECT_EQ(got.assignments[0].impl.rfind(impl, 0), 0u)
+      << label(p) << ": " << got.assignments[0].impl;
 
   // sum_window |x| and sum_window |x| |w| per output, by the reference convolution.
   auto ref_conv = [&](const Tensor& xx, const Tensor& ww) {
@@ -261,6 +272,41 @@ TEST(Int8Conv, MatchesRefWithinQuantizationBound) {
   for (const auto& c : cases) {
     const double worst = check_conv(c);
     std::cout << "[ observed ] " << label(c) << ": worst error / bound = " << worst << "\n";
+  }
+}
+
+// frugal's kernel for 1 to 4 input channels over a matrix: channels 1-4, kernels 1-7,
+// strides 1-3, symmetric and uneven padding, widths that leave a partial step of pixels,
+// 5-32 output channels (12 pixels a step) and 33-130 (6 pixels x 64 channels, a partial
+// last block), batch 1-2, inputs whose zero point is 0, 255 or between, relu, a clip and a
+// leaky relu.
+TEST(Int8Conv, FewInputChannelsByFrugalsKernel) {
+  if (!kernels::cpu::FewChannelConvInt8::available())
+    GTEST_SKIP() << "no AVX-512 VNNI on this CPU: frugal's few-channel int8 kernel not tested";
+  struct Case {
+    ConvCase conv;
+    const char* post_op1;  // "" for none
+    const char* post_op2;
+  };
+  const std::vector<Case> cases{
+      {{1, 3, 23, 23, 64, 1, 7, 2, {3, 3, 3, 3}, true, -2.0f, 2.5f}, "relu", ""},
+      {{2, 3, 16, 19, 70, 1, 7, 2, {3, 2, 1, 3}, false, -1.0f, 1.0f}, "", ""},
+      {{1, 3, 17, 17, 32, 1, 3, 2, {1, 1, 1, 1}, true, 0.0f, 1.0f}, "clip:0:6", ""},
+      {{1, 1, 28, 28, 6, 1, 5, 1, {0, 0, 0, 0}, true, 0.0f, 1.0f}, "relu", ""},
+      {{2, 1, 13, 11, 130, 1, 3, 1, {1, 1, 1, 1}, true, -1.0f, 1.0f}, "leakyrelu:0.1", ""},
+      {{1, 2, 9, 14, 33, 1, 3, 3, {2, 0, 0, 2}, true, -2.0f, -0.5f}, "", ""},
+      {{1, 4, 10, 10, 48, 1, 5, 2, {2, 2, 2, 2}, false, -0.3f, 3.0f}, "relu", ""},
+      {{1, 4, 8, 13, 64, 1, 1, 1, {0, 0, 0, 0}, true, -1.0f, 1.0f}, "", ""},
+      {{2, 2, 12, 12, 5, 1, 4, 2, {1, 2, 1, 2}, true, -1.0f, 4.0f}, "leakyrelu:0.2", "clip:-1:2"},
+      {{1, 3, 7, 31, 96, 1, 3, 1, {1, 1, 1, 1}, true, -1.0f, 1.0f}, "relu", "clip:0:1"},
+      {{1, 1, 5, 5, 12, 1, 5, 1, {0, 0, 0, 0}, false, -1.0f, 1.0f}, "", ""},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> post_ops;
+    for (const char* op : {c.post_op1, c.post_op2})
+      if (*op) post_ops.emplace_back(op);
+    const double worst = check_conv(c.conv, post_ops);
+    std::cout << "[ observed ] " << label(c.conv) << ": worst error / bound = " << worst << "\n";
   }
 }
 

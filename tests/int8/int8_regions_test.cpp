@@ -24,6 +24,7 @@
 #include <iostream>
 #include <string>
 
+#include "frugal/kernels/cpu/few_channel_int8.h"
 #include "frugal/kernels/cpu/int8_quant.h"
 #include "frugal/kernels/cpu/onednn_kernel.h"
 #include "frugal/runtime/calibrate.h"
@@ -414,6 +415,83 @@ TEST(Int8Regions, MaxPoolInU8) {
   EXPECT_LE(max_abs_diff(r.int8_u8[0], r.int8_float[0]), bound);
   EXPECT_LE(relative_error(r.int8_u8[0], r.fp32[0]),
             1.1 * relative_error(r.int8_float[0], r.fp32[0]) + 1e-6);
+}
+
+// MaxPool's u8 result dequantized for a float32 reader (here the graph output), 16 to 96
+// channels: its zero point survives the move from channels last to plain (oneDNN 2.6's
+// transposing reorder drops it from 64 channels on; int8_kernels.cpp add_scaled_copy).
+TEST(Int8Regions, MaxPoolToFloatKeepsItsZeroPoint) {
+  for (int64_t c : {16, 64, 96}) {
+    Builder b({2, 8, 20, 18});
+    b.conv("x", "a", 8, c, 3, 61);
+    b.node("MaxPool", {"a"}, "p",
+           {{"kernel_shape", attr(std::vector<int64_t>{2, 2})},
+            {"strides", attr(std::vector<int64_t>{2, 2})}});
+    const ir::Graph g = b.done({"p"});
+    const Runs r = run_three(g, {2, 8, 20, 18}, 63);
+    EXPECT_NE(kernels::cpu::activation_quant(r.ranges.at("a"), "a").zero_point, 0);
+    EXPECT_NE(step_of(r, "p_node").impl.find("u8 in, f32 out"), std::string::npos)
+        << step_of(r, "p_node").impl;
+    // Within the quantization of "a" (half a step) and the convolution's own error.
+    const double error = relative_error(r.int8_u8[0], r.fp32[0]);
+    std::cout << "[ observed ] " << c << " channels: max|int8 - fp32| / max|fp32| = " << error
+              << "\n";
+    EXPECT_LT(error, 0.05) << c << " channels";
+  }
+}
+
+// A network's stem on frugal's few-channel kernel (few_channel_int8.h): a 3-channel 7x7
+// stride-2 convolution with relu writes u8 to a MaxPool, and a 1-channel 3x3 with a clip
+// (64 + 6 output channels: a partial block) writes u8 to a 1x1 convolution.
+TEST(Int8Regions, FewChannelStemWritesU8) {
+  if (!kernels::cpu::FewChannelConvInt8::available())
+    GTEST_SKIP() << "no AVX-512 VNNI on this CPU: frugal's few-channel int8 kernel not tested";
+  struct Case {
+    int64_t c, m, k, stride;
+    bool clip;
+  };
+  for (const Case& c : {Case{3, 64, 7, 2, false}, Case{1, 70, 3, 1, true}}) {
+    const std::string label = "c" + std::to_string(c.c) + " m" + std::to_string(c.m);
+    const Shape shape{2, c.c, 19, 17};
+    Builder b(shape);
+    const float gain = 1.0f / std::sqrt(static_cast<float>(c.c * c.k * c.k));
+    b.g.initializers["a_w"] = random_tensor({c.m, c.c, c.k, c.k}, 91, gain);
+    b.g.initializers["a_b"] = random_tensor({c.m}, 92, 0.1f);
+    b.node("Conv", {"x", "a_w", "a_b"}, "a",
+           {{"pads", attr(std::vector<int64_t>(4, c.k / 2))},
+            {"strides", attr(std::vector<int64_t>{c.stride, c.stride})}});
+    if (c.clip) {
+      b.g.initializers["lo"] = Tensor::from_vector<float>({}, {0.0f});
+      b.g.initializers["hi"] = Tensor::from_vector<float>({}, {0.5f});
+      b.node("Clip", {"a", "lo", "hi"}, "ar");
+      b.conv("ar", "y", c.m, 16, 1, 93);
+    } else {
+      b.node("Relu", {"a"}, "ar");
+      b.node("MaxPool", {"ar"}, "p",
+             {{"kernel_shape", attr(std::vector<int64_t>{3, 3})},
+              {"strides", attr(std::vector<int64_t>{2, 2})},
+              {"pads", attr(std::vector<int64_t>{1, 1, 1, 1})}});
+      b.conv("p", "y", c.m, 16, 1, 93);
+    }
+    const ir::Graph g = b.done({"y"});
+    const Runs r = run_three(g, shape, 95);
+    EXPECT_EQ(r.quantized.count("ar"), 1u) << label;
+    EXPECT_EQ(step_of(r, "a_node").impl.rfind("own_int8_few_channels:", 0), 0u)
+        << label << ": " << step_of(r, "a_node").impl;
+    EXPECT_NE(step_of(r, "a_node").impl.find("f32 in, u8 out"), std::string::npos)
+        << label << ": " << step_of(r, "a_node").impl;
+    // One tie-step at "ar" (pooled as is) through y.
+    const double bound =
+        step(r.ranges, "ar") * inf_norm(g.initializers.at("y_w")) + 1e-5 * max_abs(r.int8_float[0]);
+    const double diff = max_abs_diff(r.int8_u8[0], r.int8_float[0]);
+    std::cout << "[ observed ] " << label << ": u8 vs float boundaries " << diff << " (bound "
+              << bound << "), vs fp32: u8 " << relative_error(r.int8_u8[0], r.fp32[0]) << ", float "
+              << relative_error(r.int8_float[0], r.fp32[0]) << "\n";
+    EXPECT_LE(diff, bound) << label;
+    EXPECT_LE(relative_error(r.int8_u8[0], r.fp32[0]),
+              1.1 * relative_error(r.int8_float[0], r.fp32[0]) + 1e-6)
+        << label;
+  }
 }
 
 // Every step cpu:int8 declines is a fallback, named with the reason and its MACs' share;

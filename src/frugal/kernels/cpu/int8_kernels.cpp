@@ -2,8 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
 #include <optional>
 
+#include "frugal/kernels/cpu/few_channel_int8.h"
 #include "frugal/kernels/cpu/int8_impl.h"
 #include "frugal/kernels/cpu/int8_quant.h"
 #include "frugal/kernels/cpu/post_ops.h"
@@ -213,10 +217,29 @@ Int8PostOps int8_post_ops(const Build& b, const std::vector<ops::PostOp>& list, 
   return r;
 }
 
+// `md` with elements of type `t` at the same places (strides count elements).
+dnnl::memory::desc with_type(const dnnl::memory::desc& md, dnnl_data_type_t t) {
+  dnnl_memory_desc_t d = md.data;
+  d.data_type = t;
+  return dnnl::memory::desc(d);
+}
+
 // A reorder step `from` -> `to` run before the primitive: to = saturate(scale * (from -
 // src_zp) + dst_zp) (the quantization or dequantization of a value as it moves).
+// oneDNN 2.6's reorder from channels last to plain (its jit:uni transposition) drops the
+// zero points at some shapes (u8 NHWC -> f32 NCHW, 2x64x10x9 and 2x256x10x9: every value off
+// by scale x zero point; 16, 32, 48 channels right): with a zero point and a change of
+// layout the values are converted in `from`'s layout first, then moved
+// (Int8Regions.MaxPoolToFloatKeepsItsZeroPoint).
 void add_scaled_copy(OnednnKernel& k, const Build& b, const dnnl::memory& from,
                      const dnnl::memory& to, float scale, int32_t src_zp, int32_t dst_zp) {
+  const dnnl::memory::desc converted_md = with_type(from.get_desc(), to.get_desc().data.data_type);
+  if ((src_zp != 0 || dst_zp != 0) && converted_md != to.get_desc()) {
+    const dnnl::memory converted = k.buffer(converted_md);
+    add_scaled_copy(k, b, from, converted, scale, src_zp, dst_zp);
+    k.add_copy(converted, to);
+    return;
+  }
   dnnl::primitive_attr attr = scratchpad_attr();
   if (scale != 1.0f) attr.set_output_scales(0, {scale});
   if (src_zp != 0) attr.set_zero_points(DNNL_ARG_SRC, 0, {src_zp});
@@ -237,13 +260,6 @@ dnnl::primitive_attr int8_attr(const std::vector<float>& out_scales, const Activ
     attr.set_zero_points(DNNL_ARG_DST, 0, {io.out->zero_point});
   if (post.ops.len() > 0) attr.set_post_ops(post.ops);
   return attr;
-}
-
-// `md` with elements of type `t` at the same places (strides count elements).
-dnnl::memory::desc with_type(const dnnl::memory::desc& md, dnnl_data_type_t t) {
-  dnnl_memory_desc_t d = md.data;
-  d.data_type = t;
-  return dnnl::memory::desc(d);
 }
 
 // Binds input 0 and returns it as the primitive reads it, u8 in `wanted`'s layout. When
@@ -437,6 +453,114 @@ Int8Built int8_matmul_kernel(const Int8Build& ib, const Int8Io& io, const Activa
   return r;
 }
 
+// The epilogue of the own few-channel kernel for the node's post-ops applied to results
+// scaled by f: relu, clips (bounds scaled by f), a leaky relu first; nullopt for any other
+// chain (a sum, a non-homogeneous activation, clips whose bounds leave one value).
+std::optional<FewChannelEpilogue> few_channel_epilogue(const Build& b, float f) {
+  using K = ops::PostOp::Kind;
+  FewChannelEpilogue e;
+  const std::vector<ops::PostOp> list = post_op_list(b);
+  for (size_t i = 0; i < list.size(); ++i) {
+    const ops::PostOp& p = list[i];
+    if (p.kind == K::kLeakyRelu && i == 0) {
+      e.negative_slope = p.a;
+      continue;
+    }
+    float lo = -std::numeric_limits<float>::infinity(), hi = -lo;
+    if (p.kind == K::kRelu) {
+      lo = 0.0f;
+    } else if (p.kind == K::kClip) {
+      lo = std::min(p.a, p.b) * f;
+      hi = p.b * f;
+    } else {
+      return std::nullopt;
+    }
+    if (std::max(lo, e.lo) > std::min(hi, e.hi)) return std::nullopt;
+    e.lo = std::max(lo, e.lo);
+    e.hi = std::min(hi, e.hi);
+  }
+  return e;
+}
+
+// frugal's own kernel (few_channel_int8.h) for a 2-D convolution of a float32 input of 1 to
+// 4 channels (a network's stem) without groups or dilation, whose post-ops
+// few_channel_epilogue covers; nullopt where it does not apply (oneDNN's primitive runs:
+// a u8 input from an int8 producer, too, which its primitive reads as it comes).
+// `scales` are oneDNN's output scales (factor f included), `bias` in accumulator units.
+// FRUGAL_OWN_INT8_FEW=0 keeps oneDNN's primitive everywhere (to compare).
+std::optional<Int8Built> build_own_few_channels(const Int8Build& ib, const Int8Io& io,
+                                                const ActivationQuant& q, const ChannelQuant& wq,
+                                                const std::vector<float>& scales,
+                                                const Tensor& bias, const ops::WindowGeometry& g,
+                                                float f) {
+  static const bool off = [] {
+    const char* v = std::getenv("FRUGAL_OWN_INT8_FEW");
+    return v && std::strcmp(v, "0") == 0;
+  }();
+  const Build& b = ib.base;
+  const Shape& x = b.in_shape(0);
+  const Shape& y = b.out_shape(0);
+  const Shape& w = wq.values.shape();
+  if (off || io.src_u8 || x.size() != 4 || x[1] < 1 || x[1] > 4 ||
+      b.node().attr_int("group", 1) != 1 || !FewChannelConvInt8::available())
+    return std::nullopt;
+  for (size_t d = 0; d < 2; ++d)
+    if (g.dilations[d] != 1) return std::nullopt;
+  std::optional<FewChannelEpilogue> e = few_channel_epilogue(b, f);
+  if (!e) return std::nullopt;
+
+  const int64_t out_channels = y[1], per_out = shape_numel(w) / out_channels;
+  e->u8_out = io.out.has_value();
+  e->dst_zero_point = io.out ? static_cast<float>(io.out->zero_point) : 0.0f;
+  e->scale = scales;
+  e->bias.resize(static_cast<size_t>(out_channels));
+  const int8_t* wv = wq.values.data<int8_t>();
+  for (int64_t o = 0; o < out_channels; ++o) {
+    int64_t weight_sum = 0;
+    for (int64_t i = 0; i < per_out; ++i) weight_sum += wv[o * per_out + i];
+    const double acc_bias = (bias.defined() ? double(bias.data<float>()[o]) : 0.0) -
+                            double(q.zero_point) * double(weight_sum);
+    e->bias[static_cast<size_t>(o)] = static_cast<float>(double(scales[size_t(o)]) * acc_bias);
+  }
+
+  Int8Built r;
+  r.kernel = std::make_unique<OnednnKernel>(b.context, ib.mode);
+  OnednnKernel& k = *r.kernel;
+  const dnnl::memory::desc dst_md(y, io.out ? dt::u8 : dt::f32, tag::nhwc);
+  const dnnl::memory src = k.input_as(0, plain_md(x, dt::f32), plain_md(x, dt::f32));
+  const dnnl::memory dst = bound_output(k, io, plain_md(y, dt::f32), dst_md);
+  std::shared_ptr<FewChannelConvInt8> conv;
+  if (ib.mode == OnednnKernel::Mode::kBuild) {
+    FewChannelShape s;
+    s.batch = x[0];
+    s.channels = x[1];
+    s.in_h = x[2];
+    s.in_w = x[3];
+    s.out_channels = out_channels;
+    s.out_h = y[2];
+    s.out_w = y[3];
+    s.kernel_h = w[2];
+    s.kernel_w = w[3];
+    s.stride_h = g.strides[0];
+    s.stride_w = g.strides[1];
+    s.pad_top = g.pad_begin[0];
+    s.pad_left = g.pad_begin[1];
+    s.pad_bottom = g.pad_end[0];
+    s.pad_right = g.pad_end[1];
+    conv = std::make_shared<FewChannelConvInt8>(s, wv, FewChannelInputQuant{q.scale, q.zero_point},
+                                                std::move(*e));
+  }
+  k.add_function_step(
+      [conv, src, dst] {
+        conv->run(static_cast<const float*>(src.get_data_handle()), dst.get_data_handle());
+      },
+      "own_int8_few_channels:avx512_vnni");
+  r.src = dnnl::memory::desc(x, dt::u8, tag::nhwc);
+  r.dst = dst_md;
+  r.in_q = q;
+  return r;
+}
+
 Int8Built build_conv(const Int8Build& ib, const Int8Io& io) {
   const Build& b = ib.base;
   const size_t rank = b.in_shape(0).size();
@@ -467,6 +591,8 @@ Int8Built build_conv(const Int8Build& ib, const Int8Io& io) {
     for (int64_t o = 0; o < out_channels; ++o)
       bias.data<float>()[o] = c->data<float>()[o] / (q.scale * wq.scales[static_cast<size_t>(o)]);
   }
+  if (auto own = build_own_few_channels(ib, io, q, wq, scales, bias, g, e.f))
+    return std::move(*own);
 
   // ONNX's M x C/group x k... is oneDNN's goihw (or oihw) in the same memory order.
   Shape w_dims = w.shape();

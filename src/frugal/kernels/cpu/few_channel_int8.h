@@ -1,0 +1,95 @@
+// frugal's own int8 convolution for inputs of few channels (1 to 4: a network's RGB or
+// grayscale stem), AVX-512 VNNI, in the place of oneDNN 2.6's primitive for cpu:int8.
+//
+// vpdpbusd multiplies groups of four u8 inputs by four s8 weights. oneDNN groups them by
+// input channel, so a 3-channel input fills 3 of every 4 bytes, and reads the image through
+// two steps before it (NCHW float32 to NHWC, then the quantization): ResNet's 7x7 stride-2
+// stem (118 M multiply-accumulates) took 0.97 ms per image on the EPYC, 122 G/s against the
+// core's vpdpbusd peak of 235 (bench/RESULTS.md, "int8 stems").
+//
+// Here the image is quantized once per run into a padded channels-last u8 copy, in which the
+// KW x C values of one kernel row under an output pixel are contiguous bytes: the reduction
+// runs over groups of four of those bytes (7 x 3 = 21 of 24 used for ResNet's stem). The
+// weights are packed per block of 64 output channels as [kh][group][64][4] s8, zero past
+// KW x C. Each step computes P pixels of one output row x 64 (or 32) output channels in 24
+// int32 accumulators over the whole window, then the epilogue in float32:
+//   v = act(scale[c] * acc + bias[c]) + dst_zero_point
+// stored as u8 (rounded half to even, saturated) or as float32, where scale folds the input
+// and weight scales (and 1 / s_y for a u8 output), bias the convolution's bias and the input
+// zero point times the weights' sum, and act is relu, leaky relu or a clip. Padding holds
+// the input's zero point, which the bias cancels as it cancels it everywhere else.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+namespace frugal::kernels::cpu {
+
+struct FewChannelShape {
+  int64_t batch = 1, channels = 1, in_h = 1, in_w = 1;  // channels 1 to 4
+  int64_t out_channels = 1, out_h = 1, out_w = 1;
+  int64_t kernel_h = 1, kernel_w = 1, stride_h = 1, stride_w = 1;
+  int64_t pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
+};
+
+struct FewChannelEpilogue {
+  std::vector<float> scale, bias;                      // per output channel
+  float lo = -std::numeric_limits<float>::infinity();  // clip bounds (relu: lo = 0)
+  float hi = std::numeric_limits<float>::infinity();
+  float negative_slope = 1.0f;  // leaky relu's: v < 0 becomes slope * v (1: none)
+  float dst_zero_point = 0.0f;  // added after act (u8 output)
+  bool u8_out = true;           // else float32
+};
+
+// The input's quantization: q = saturate_u8(round_half_even(x / scale) + zero_point).
+struct FewChannelInputQuant {
+  float scale = 1.0f;
+  int32_t zero_point = 0;
+};
+
+// The raw view the vector code runs on (few_channel_int8_avx512_vnni.cpp).
+struct FewChannelArgs {
+  FewChannelShape shape;
+  int64_t groups = 0;       // ceil(kernel_w x channels / 4)
+  int64_t padded_w = 0;     // in_w + pad_left + pad_right
+  int64_t padded_h = 0;     // in_h + pad_top + pad_bottom
+  int64_t row_bytes = 0;    // one padded row (a multiple of 4)
+  int64_t image_bytes = 0;  // padded_h rows
+  int cols = 64;            // output channels per block: 64, or 32 for at most 32
+  int64_t col_blocks = 1;
+  const int8_t* packed = nullptr;  // [col_blocks][kernel_h][groups][cols][4]
+  const float* scale = nullptr;    // [col_blocks * cols], zero past out_channels
+  const float* bias = nullptr;
+  float lo = 0, hi = 0, slope = 1, dst_zp = 0;
+  bool u8_out = true;
+  FewChannelInputQuant quant;
+  uint8_t* padded = nullptr;  // [batch][padded_h][row_bytes] (+ 64 bytes read past the end)
+};
+
+// Quantizes images' rows [begin, end) of batch x in_h of NCHW float32 `src` into a.padded
+// (the border, written once at construction, is left as it is).
+void few_channel_quantize_avx512_vnni(const FewChannelArgs& a, const float* src, int64_t begin,
+                                      int64_t end);
+// Output rows x column blocks, units [begin, end) (row major: batch x out_h rows).
+void few_channel_conv_avx512_vnni(const FewChannelArgs& a, void* dst, int64_t begin, int64_t end);
+
+class FewChannelConvInt8 {
+ public:
+  // Whether this CPU runs the kernel (AVX-512 with VNNI).
+  static bool available();
+  // weights: [out_channels][channels][kernel_h][kernel_w] s8 (ONNX's order).
+  FewChannelConvInt8(const FewChannelShape& shape, const int8_t* weights,
+                     const FewChannelInputQuant& quant, FewChannelEpilogue epilogue);
+  // src: NCHW float32; dst: NHWC [batch][out_h][out_w][out_channels], u8 or float32 as the
+  // epilogue says.
+  void run(const float* src, void* dst);
+
+ private:
+  FewChannelArgs args_;
+  std::vector<int8_t> packed_storage_;
+  std::vector<float> scale_, bias_;
+  std::vector<uint8_t> padded_storage_;
+};
+
+}  // namespace frugal::kernels::cpu
