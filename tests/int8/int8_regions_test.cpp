@@ -417,6 +417,36 @@ TEST(Int8Regions, MaxPoolInU8) {
             1.1 * relative_error(r.int8_float[0], r.fp32[0]) + 1e-6);
 }
 
+// GlobalAveragePool reads its producer's u8 and writes float32 (the mean of the grid
+// values, dequantized): the convolution before it writes u8, the Gemm after it quantizes the
+// float32 mean. With float32 boundaries it averages float32.
+TEST(Int8Regions, GlobalAveragePoolReadsU8) {
+  for (int64_t c : {24, 64}) {
+    Builder b({2, 8, 7, 9});
+    b.conv("x", "a", 8, c, 3, 71);
+    b.node("Relu", {"a"}, "ar");
+    b.node("GlobalAveragePool", {"ar"}, "m");
+    b.node("Flatten", {"m"}, "f");
+    b.gemm("f", "y", c, 10, 73);
+    const ir::Graph g = b.done({"y"});
+    const Runs r = run_three(g, {2, 8, 7, 9}, 75);
+    EXPECT_EQ(r.quantized.count("ar"), 1u) << c;
+    EXPECT_EQ(r.quantized.count("m"), 0u) << c;
+    EXPECT_EQ(step_of(r, "m_node").impl, "own:u8_mean [u8 in, f32 out]") << c;
+    // "ar" quantized (half a step, which its mean keeps) through the Gemm, plus a tie-step
+    // where the Gemm quantizes the mean.
+    const double bound = step(r.ranges, "ar") * inf_norm(g.initializers.at("y_w")) +
+                         step(r.ranges, "f") * inf_norm(g.initializers.at("y_w")) +
+                         1e-5 * max_abs(r.int8_float[0]);
+    const double diff = max_abs_diff(r.int8_u8[0], r.int8_float[0]);
+    std::cout << "[ observed ] " << c << " channels: u8 vs float boundaries " << diff << " (bound "
+              << bound << "), vs fp32: u8 " << relative_error(r.int8_u8[0], r.fp32[0])
+              << ", float " << relative_error(r.int8_float[0], r.fp32[0]) << "\n";
+    EXPECT_LE(diff, bound) << c;
+    EXPECT_LE(relative_error(r.int8_u8[0], r.fp32[0]), 0.05) << c;
+  }
+}
+
 // MaxPool's u8 result dequantized for a float32 reader (here the graph output), 16 to 96
 // channels: its zero point survives the move from channels last to plain (oneDNN 2.6's
 // transposing reorder drops it from 64 channels on; int8_kernels.cpp add_scaled_copy).

@@ -1,6 +1,6 @@
 // `cpu:int8`: the cpu backend's int8 precision. It takes only what it quantizes (Conv,
-// Gemm and MatMul with constant weights, and MaxPool, whose input has a calibrated range,
-// see int8_kernels.h), and the quantized operators of graphs already in ONNX's QLinear form
+// Gemm and MatMul with constant weights, and MaxPool and GlobalAveragePool, whose input has
+// a calibrated range, see int8_kernels.h), and the quantized operators of graphs already in ONNX's QLinear form
 // (QLinearConv, QuantizeLinear, DequantizeLinear); it declines every other node with the
 // reason, so that a preference list such as cpu:int8,cpu,ref runs the rest in float32 and
 // the plan shows why.
@@ -25,6 +25,7 @@ const std::map<std::string, Int8Op>& int8_ops() {
       {"Gemm", {make_int8_gemm, true}},
       {"MatMul", {make_int8_matmul, true}},
       {"MaxPool", {make_int8_max_pool, true}},
+      {"GlobalAveragePool", {make_int8_global_avg_pool, true}},
       {"QLinearConv", {make_qlinear_conv, false}},
       {"QuantizeLinear", {make_quantize_linear, false}},
       {"DequantizeLinear", {make_dequantize_linear, false}},

@@ -728,6 +728,66 @@ Int8Built build_max_pool(const Int8Build& ib, const Int8Io& io) {
   return r;
 }
 
+// GlobalAveragePool of a u8 channels-last input into float32: the mean of the grid values,
+// dequantized, s (sum q / HW - z), exact up to float32 rounding (the quantization of a
+// mean would cost half a step). Its readers get float32 (a mean lies off the input's grid),
+// so it ends an int8 region, but its producer writes u8: a quarter of the bytes (resnet50's
+// last convolution wrote 2048 x 7 x 7 floats). With float32 input (no int8 producer) it
+// averages in float32 as the cpu backend's pooling.
+Int8Built build_global_avg_pool(const Int8Build& ib, const Int8Io& io) {
+  const Build& b = ib.base;
+  const Shape& x = b.in_shape(0);
+  if (x.size() != 4)
+    decline(std::to_string(x.size()) + "-D input not implemented in int8 (4-D only)");
+  if (io.out) decline("GlobalAveragePool writes float32 (a mean lies off its input's grid)");
+  const ActivationQuant q = input_quant(ib);
+  const Shape& y = b.out_shape(0);
+  const dnnl::memory::desc u8_src(x, dt::u8, tag::nhwc);
+  if (io.src_u8 && *io.src_u8 != u8_src) decline("u8 input in a layout other than NHWC");
+  Int8Built r;
+  r.kernel = std::make_unique<OnednnKernel>(b.context, ib.mode);
+  OnednnKernel& k = *r.kernel;
+  const dnnl::memory out = k.bind_output(0, plain_md(y, dt::f32));
+  if (io.src_u8) {
+    const dnnl::memory in = k.input_as(0, u8_src, u8_src);
+    const int64_t n = x[0], c = x[1], hw = x[2] * x[3];
+    k.add_function_step(
+        [in, out, n, c, hw, q] {
+          const uint8_t* src = static_cast<const uint8_t*>(in.get_data_handle());
+          float* dst = static_cast<float*>(out.get_data_handle());
+          std::vector<int32_t> sum(static_cast<size_t>(c));
+          for (int64_t i = 0; i < n; ++i) {
+            std::fill(sum.begin(), sum.end(), 0);
+            for (int64_t p = 0; p < hw; ++p) {
+              const uint8_t* row = src + (i * hw + p) * c;
+              for (int64_t j = 0; j < c; ++j) sum[static_cast<size_t>(j)] += row[j];
+            }
+            for (int64_t j = 0; j < c; ++j)
+              dst[i * c + j] =
+                  q.scale * (static_cast<float>(sum[static_cast<size_t>(j)]) /
+                                 static_cast<float>(hw) -
+                             static_cast<float>(q.zero_point));
+          }
+        },
+        "own:u8_mean");
+  } else {
+    const dnnl::memory::desc src(x, dt::f32, tag::nhwc);
+    const dnnl::memory::desc dst = plain_md(y, dt::f32);
+    using pool = dnnl::pooling_v2_forward;
+    const pool::primitive_desc pd(
+        pool::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::pooling_avg_include_padding,
+                   src, dnnl::memory::desc(y, dt::f32, tag::nhwc), {1, 1}, {x[2], x[3]}, {0, 0},
+                   {0, 0}, {0, 0}),
+        scratchpad_attr(), b.context->engine());
+    k.add_step(pd, Args{{DNNL_ARG_SRC, k.input_as(0, plain_md(x, dt::f32), pd.src_desc())},
+                        {DNNL_ARG_DST, k.output_as(0, dst, pd.dst_desc())}});
+  }
+  r.src = u8_src;
+  r.dst = dnnl::memory::desc(y, dt::f32, tag::nhwc);
+  r.in_q = q;
+  return r;
+}
+
 QuantParams params_of(const ActivationQuant& q) {
   return {q.scale, q.zero_point};
 }
@@ -926,6 +986,10 @@ std::unique_ptr<kernels::Kernel> make_int8_matmul(const Int8Build& ib) {
 
 std::unique_ptr<kernels::Kernel> make_int8_max_pool(const Int8Build& ib) {
   return std::make_unique<Int8Kernel>(ib, build_max_pool);
+}
+
+std::unique_ptr<kernels::Kernel> make_int8_global_avg_pool(const Int8Build& ib) {
+  return std::make_unique<Int8Kernel>(ib, build_global_avg_pool);
 }
 
 }  // namespace frugal::kernels::cpu

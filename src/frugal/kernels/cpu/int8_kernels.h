@@ -43,6 +43,9 @@ std::unique_ptr<kernels::Kernel> make_int8_matmul(const Int8Build& b);
 // MaxPool on u8 (4-D, channels last), output in its input's quantization: the backend then
 // gives the output value the input's range, so that int8 readers pass u8 on.
 std::unique_ptr<kernels::Kernel> make_int8_max_pool(const Int8Build& b);
+// GlobalAveragePool of a u8 input (4-D, channels last) into float32, so that its producer
+// writes u8; float32 input averaged in float32.
+std::unique_ptr<kernels::Kernel> make_int8_global_avg_pool(const Int8Build& b);
 
 // Operators of graphs already quantized (ONNX's QLinearConv, QuantizeLinear,
 // DequantizeLinear; int8_qlinear.cpp): 8-bit tensors at their boundaries, so consecutive
