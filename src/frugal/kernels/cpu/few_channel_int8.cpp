@@ -26,8 +26,9 @@ FewChannelConvInt8::FewChannelConvInt8(const FewChannelShape& s, const int8_t* w
                                        const FewChannelInputQuant& quant, FewChannelEpilogue e) {
   FewChannelArgs& a = args_;
   a.shape = s;
-  const int64_t span = s.kernel_w * s.channels;  // bytes of one kernel row under a pixel
-  a.groups = (span + 3) / 4;
+  a.span = s.kernel_w * s.channels;
+  a.groups = (s.kernel_h * a.span + 3) / 4;
+  a.patch_bytes = a.groups * 4;
   a.padded_w = s.in_w + s.pad_left + s.pad_right;
   a.padded_h = s.in_h + s.pad_top + s.pad_bottom;
   a.row_bytes = (a.padded_w * s.channels + 3) / 4 * 4;
@@ -35,20 +36,19 @@ FewChannelConvInt8::FewChannelConvInt8(const FewChannelShape& s, const int8_t* w
   a.cols = s.out_channels <= 32 ? 32 : 64;
   a.col_blocks = (s.out_channels + a.cols - 1) / a.cols;
 
-  // Weights [block][kh][group][cols][4]: byte j of a group is kernel row position
-  // (kw, c) = (j / C, j % C) of the flattened row, zero past the kernel's width.
-  const int64_t block_bytes = s.kernel_h * a.groups * a.cols * 4;
+  // Weights [block][group][cols][4]: byte j of the window is (kh, kw, c) = (j / span,
+  // j % span / C, j % C), zero past the window.
+  const int64_t block_bytes = a.groups * a.cols * 4;
   packed_storage_.assign(static_cast<size_t>(a.col_blocks * block_bytes + 64), 0);
   int8_t* packed = aligned64(packed_storage_);
   const int64_t per_out = s.channels * s.kernel_h * s.kernel_w;
   for (int64_t o = 0; o < s.out_channels; ++o) {
     const int64_t block = o / a.cols, col = o % a.cols;
-    for (int64_t kh = 0; kh < s.kernel_h; ++kh)
-      for (int64_t j = 0; j < span; ++j) {
-        const int64_t kw = j / s.channels, c = j % s.channels;
-        packed[block * block_bytes + ((kh * a.groups + j / 4) * a.cols + col) * 4 + j % 4] =
-            weights[o * per_out + (c * s.kernel_h + kh) * s.kernel_w + kw];
-      }
+    for (int64_t j = 0; j < per_out; ++j) {
+      const int64_t kh = j / a.span, kw = j % a.span / s.channels, c = j % s.channels;
+      packed[block * block_bytes + (j / 4 * a.cols + col) * 4 + j % 4] =
+          weights[o * per_out + (c * s.kernel_h + kh) * s.kernel_w + kw];
+    }
   }
   a.packed = packed;
   scale_.assign(static_cast<size_t>(a.col_blocks * a.cols), 0.0f);
@@ -64,8 +64,8 @@ FewChannelConvInt8::FewChannelConvInt8(const FewChannelShape& s, const int8_t* w
   a.u8_out = e.u8_out;
   a.quant = quant;
 
-  // The padded copy, its border (and the bytes the last groups read past the end) set to
-  // the input's zero point once: runs write only the inside.
+  // The padded copy, its border set to the input's zero point once: runs write only the
+  // inside.
   padded_storage_.assign(static_cast<size_t>(s.batch * a.image_bytes + 128),
                          static_cast<uint8_t>(quant.zero_point));
   a.padded = aligned64(padded_storage_);
@@ -75,7 +75,7 @@ void FewChannelConvInt8::run(const float* src, void* dst) {
   const FewChannelArgs& a = args_;
   const FewChannelShape& s = a.shape;
   // The quantization streams the image once (4 bytes in, 1 out per value); the convolution
-  // runs kernel_h x groups x cols / 16 vpdpbusd per output pixel and block.
+  // runs groups x cols / 16 vpdpbusd per output pixel and block.
   const int64_t in_rows = s.batch * s.in_h;
   const int64_t values = in_rows * s.in_w * s.channels;
   const int quant_threads = static_cast<int>(std::clamp<int64_t>(
@@ -83,12 +83,12 @@ void FewChannelConvInt8::run(const float* src, void* dst) {
   parallel_split(quant_threads, in_rows, [&a, src](int64_t begin, int64_t end) {
     few_channel_quantize_avx512_vnni(a, src, begin, end);
   });
-  const int64_t units = s.batch * s.out_h * a.col_blocks;
-  const int64_t steps = units * s.out_w * s.kernel_h * a.groups * a.cols / 16;
+  const int64_t rows = s.batch * s.out_h;
+  const int64_t steps = rows * s.out_w * a.col_blocks * a.groups * a.cols / 16;
   // A worker pays its wake-up from ~20k vpdpbusd on.
   const int threads = static_cast<int>(
-      std::clamp<int64_t>(steps / 20000, 1, std::min<int64_t>(num_threads(), units)));
-  parallel_split(threads, units, [&a, dst](int64_t begin, int64_t end) {
+      std::clamp<int64_t>(steps / 20000, 1, std::min<int64_t>(num_threads(), rows)));
+  parallel_split(threads, rows, [&a, dst](int64_t begin, int64_t end) {
     few_channel_conv_avx512_vnni(a, dst, begin, end);
   });
 }

@@ -483,7 +483,8 @@ std::optional<FewChannelEpilogue> few_channel_epilogue(const Build& b, float f) 
 }
 
 // frugal's own kernel (few_channel_int8.h) for a 2-D convolution of a float32 input of 1 to
-// 4 channels (a network's stem) without groups or dilation, whose post-ops
+// 4 channels (a network's stem; kernel rows of at most 64 bytes) without groups or
+// dilation, whose post-ops
 // few_channel_epilogue covers; nullopt where it does not apply (oneDNN's primitive runs:
 // a u8 input from an int8 producer, too, which its primitive reads as it comes).
 // `scales` are oneDNN's output scales (factor f included), `bias` in accumulator units.
@@ -506,6 +507,7 @@ std::optional<Int8Built> build_own_few_channels(const Int8Build& ib, const Int8I
     return std::nullopt;
   for (size_t d = 0; d < 2; ++d)
     if (g.dilations[d] != 1) return std::nullopt;
+  if (w[3] * x[1] > 64) return std::nullopt;  // a kernel row in one vector
   std::optional<FewChannelEpilogue> e = few_channel_epilogue(b, f);
   if (!e) return std::nullopt;
 
@@ -763,10 +765,9 @@ Int8Built build_global_avg_pool(const Int8Build& ib, const Int8Io& io) {
               for (int64_t j = 0; j < c; ++j) sum[static_cast<size_t>(j)] += row[j];
             }
             for (int64_t j = 0; j < c; ++j)
-              dst[i * c + j] =
-                  q.scale * (static_cast<float>(sum[static_cast<size_t>(j)]) /
-                                 static_cast<float>(hw) -
-                             static_cast<float>(q.zero_point));
+              dst[i * c + j] = q.scale * (static_cast<float>(sum[static_cast<size_t>(j)]) /
+                                              static_cast<float>(hw) -
+                                          static_cast<float>(q.zero_point));
           }
         },
         "own:u8_mean");
