@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <random>
 #include <string>
@@ -308,6 +309,10 @@ TEST(Int8Conv, FewInputChannelsByFrugalsKernel) {
     const double worst = check_conv(c.conv, post_ops);
     std::cout << "[ observed ] " << label(c.conv) << ": worst error / bound = " << worst << "\n";
   }
+  // The channels interleaved without AVX-512 VBMI (CPUs that lack it), 2 to 4 channels.
+  setenv("FRUGAL_INT8_NO_VBMI", "1", 1);
+  for (size_t i : {1, 5, 7}) check_conv(cases[i].conv, {});
+  unsetenv("FRUGAL_INT8_NO_VBMI");
 }
 
 TEST(Int8Conv, FusedReluAndSumApplyAfterDequantization) {

@@ -1,6 +1,7 @@
 #include "frugal/kernels/cpu/few_channel_int8.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 #include "frugal/kernels/cpu/threads.h"
@@ -63,6 +64,8 @@ FewChannelConvInt8::FewChannelConvInt8(const FewChannelShape& s, const int8_t* w
   a.dst_zp = e.dst_zero_point;
   a.u8_out = e.u8_out;
   a.quant = quant;
+  const char* no_vbmi = std::getenv("FRUGAL_INT8_NO_VBMI");
+  a.vbmi = __builtin_cpu_supports("avx512vbmi") && !(no_vbmi && std::strcmp(no_vbmi, "1") == 0);
 
   // The padded copy, its border set to the input's zero point once: runs write only the
   // inside.

@@ -70,6 +70,9 @@ struct FewChannelArgs {
   float lo = 0, hi = 0, slope = 1, dst_zp = 0;
   bool u8_out = true;
   FewChannelInputQuant quant;
+  // The quantization interleaves channels with one byte permutation (AVX-512 VBMI) where
+  // the CPU has it and FRUGAL_INT8_NO_VBMI is not 1 (the test of the other path).
+  bool vbmi = false;
   uint8_t* padded = nullptr;  // [batch][padded_h][row_bytes] (+ 64 bytes past the end)
 };
 

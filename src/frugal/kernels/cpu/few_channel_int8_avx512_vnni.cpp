@@ -279,6 +279,19 @@ void rows(const FewChannelArgs& a, void* dst, int64_t begin, int64_t end) {
 
 }  // namespace
 
+namespace {
+
+// The C (2 to 4) quantized 16-value lanes of `lanes` interleaved into 16 x C bytes at `out`
+// (pixel-major), `count` pixels: one byte permutation (AVX-512 VBMI).
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vbmi"))) void interleave_vbmi(
+    const __m512i& lanes, const __m512i& order, int64_t c_count, int64_t count, uint8_t* out) {
+  const int64_t bytes = count * c_count;
+  const __mmask64 m = bytes == 64 ? ~__mmask64(0) : (__mmask64(1) << bytes) - 1;
+  _mm512_mask_storeu_epi8(out, m, _mm512_maskz_permutexvar_epi8(~__mmask64(0), order, lanes));
+}
+
+}  // namespace
+
 void few_channel_quantize_avx512_vnni(const FewChannelArgs& a, const float* src, int64_t begin,
                                       int64_t end) {
   const FewChannelShape& s = a.shape;
@@ -288,6 +301,11 @@ void few_channel_quantize_avx512_vnni(const FewChannelArgs& a, const float* src,
   const __m512 lo = _mm512_set1_ps(-1.0f - static_cast<float>(a.quant.zero_point));
   const __m512 hi = _mm512_set1_ps(256.0f - static_cast<float>(a.quant.zero_point));
   const __m512i zp = _mm512_set1_epi32(a.quant.zero_point);
+  // Byte j of the interleaved pixels is channel j % C of pixel j / C: lane j % C, byte j / C.
+  alignas(64) uint8_t order_bytes[64];
+  for (int64_t j = 0; j < 64; ++j)
+    order_bytes[j] = static_cast<uint8_t>(j < 16 * c_count ? (j % c_count) * 16 + j / c_count : 0);
+  const __m512i order = _mm512_load_si512(order_bytes);
   alignas(64) uint8_t lanes[4][16];
   for (int64_t r = begin; r < end; ++r) {
     const int64_t n = r / s.in_h, ih = r % s.in_h;
@@ -302,10 +320,23 @@ void few_channel_quantize_avx512_vnni(const FewChannelArgs& a, const float* src,
                              quantize16(_mm512_maskz_loadu_ps(m, x + i), scale, lo, hi, zp));
         continue;
       }
-      for (int64_t c = 0; c < c_count; ++c)
-        _mm_store_si128(reinterpret_cast<__m128i*>(lanes[c]),
-                        quantize16(_mm512_maskz_loadu_ps(m, x + c * plane + i), scale, lo, hi, zp));
+      __m512i packed = _mm512_setzero_si512();
+      for (int64_t c = 0; c < c_count; ++c) {
+        const __m128i q =
+            quantize16(_mm512_maskz_loadu_ps(m, x + c * plane + i), scale, lo, hi, zp);
+        // In a register: four 16-byte stores read back as one 64-byte load would miss the
+        // store forwarding.
+        packed = c == 0   ? _mm512_inserti32x4(packed, q, 0)
+                 : c == 1 ? _mm512_inserti32x4(packed, q, 1)
+                 : c == 2 ? _mm512_inserti32x4(packed, q, 2)
+                          : _mm512_inserti32x4(packed, q, 3);
+      }
       uint8_t* out = d + i * c_count;
+      if (a.vbmi) {
+        interleave_vbmi(packed, order, c_count, count, out);
+        continue;
+      }
+      _mm512_store_si512(lanes, packed);
       for (int64_t j = 0; j < count; ++j)
         for (int64_t c = 0; c < c_count; ++c) out[j * c_count + c] = lanes[c][j];
     }
