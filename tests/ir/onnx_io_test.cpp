@@ -8,9 +8,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <limits>
 #include <thread>
 
 #include "frugal/core/rng.h"
@@ -229,6 +231,137 @@ TEST(OnnxIo, Float16InitializersConvertedOnLoad) {
   const Tensor* t = g.initializer("W");
   ASSERT_EQ(t->dtype(), DType::kF32);
   for (int i = 0; i < 54; ++i) EXPECT_NEAR(t->data<float>()[i], vals[i], 1e-3);
+}
+
+// A float16-converted model (ISNet medium's form): float32 input cast to float16, float16
+// weights, intermediate values declared float16, cast back to float32 at the end. frugal
+// holds the float16 values as float32 (core/dtype.h held_type): it loads, runs on ref and
+// cpu with the casts rounding to float16's grid, and saves as a float32 model whose casts
+// type-check (to=FLOAT).
+TEST(OnnxIo, Float16ModelRunsHeldAsFloat32) {
+  onnx::ModelProto m = small_model();
+  auto* g = m.mutable_graph();
+  auto* w = g->mutable_initializer(0);
+  std::vector<float> vals(w->float_data().begin(), w->float_data().end());
+  w->clear_float_data();
+  w->set_data_type(onnx::TensorProto::FLOAT16);
+  std::string raw;
+  for (float v : vals) {
+    const uint16_t h = float_to_half(v);
+    raw.append(reinterpret_cast<const char*>(&h), 2);
+  }
+  w->set_raw_data(raw);
+  // x -> Cast(f16) -> conv -> relu -> Cast(f32) -> y, with "c" declared float16.
+  auto* conv = g->mutable_node(0);
+  conv->set_input(0, "x16");
+  auto* relu = g->mutable_node(1);
+  relu->set_output(0, "y16");
+  auto cast = [&](const std::string& in, const std::string& out, int to) {
+    onnx::NodeProto n;
+    n.set_name("cast_" + out);
+    n.set_op_type("Cast");
+    n.add_input(in);
+    n.add_output(out);
+    auto* a = n.add_attribute();
+    a->set_name("to");
+    a->set_type(onnx::AttributeProto::INT);
+    a->set_i(to);
+    return n;
+  };
+  *g->add_node() = cast("x", "x16", onnx::TensorProto::FLOAT16);
+  *g->add_node() = cast("y16", "y", onnx::TensorProto::FLOAT);
+  auto* vi = g->add_value_info();
+  vi->set_name("c");
+  vi->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT16);
+  const std::string bytes = m.SerializeAsString();
+  ir::Graph graph = ir::parse_onnx(bytes.data(), bytes.size(), "f16.onnx");
+  graph.validate_and_sort();
+  EXPECT_EQ(graph.value_info.at("c").dtype, DType::kF32);
+
+  // The expected result: the same convolution of x rounded to float16, in float32.
+  const Tensor x = random_input({1, 2, 5, 5}, 3);
+  Tensor x16 = x.clone();
+  for (float& v : x16.span<float>()) v = half_to_float(float_to_half(v));
+  std::string plain = small_model().SerializeAsString();
+  ir::Graph reference = ir::parse_onnx(plain.data(), plain.size(), "small.onnx");
+  for (int i = 0; i < 54; ++i)
+    reference.initializers.at("W").data<float>()[i] = half_to_float(float_to_half(vals[i]));
+  runtime::SessionOptions ref;
+  ref.backends = {"ref"};
+  const Tensor want = runtime::Session(reference, ref).run({x16})[0];
+  for (const std::vector<std::string>& backends :
+       {std::vector<std::string>{"ref"}, std::vector<std::string>{"cpu", "ref"}}) {
+    runtime::SessionOptions opt;
+    opt.backends = backends;
+    runtime::Session s(graph, opt);
+    const Tensor y = s.run({x})[0];
+    ASSERT_EQ(y.dtype(), DType::kF32);
+    ASSERT_EQ(y.shape(), want.shape());
+    for (int64_t i = 0; i < y.numel(); ++i)
+      EXPECT_NEAR(y.data<float>()[i], want.data<float>()[i], 1e-5) << backends[0] << " " << i;
+  }
+  // Saved, the casts say float32: the file type-checks against its float32 weights.
+  const std::string saved = ir::serialize_onnx(graph);
+  onnx::ModelProto back;
+  ASSERT_TRUE(back.ParseFromString(saved));
+  for (const auto& n : back.graph().node())
+    if (n.op_type() == "Cast") {
+      EXPECT_EQ(n.attribute(0).i(), onnx::TensorProto::FLOAT);
+    }
+}
+
+// Cast to float16 and bfloat16 on ref and cpu: float32 storage holding values rounded to
+// nearest even on that grid, overflow to infinity (float16), NaN kept.
+TEST(OnnxIo, CastToSixteenBitFloatsRoundsInFloat32) {
+  const std::vector<float> in{1.0f / 3,    -2.5f, 65519.0f,
+                              65520.0f,    1e-8f, 3e-5f,
+                              1.00390625f, -0.0f, std::numeric_limits<float>::quiet_NaN(),
+                              1e20f};
+  for (const int to : {onnx::TensorProto::FLOAT16, onnx::TensorProto::BFLOAT16}) {
+    onnx::ModelProto m;
+    m.set_ir_version(8);
+    m.add_opset_import()->set_version(17);
+    auto* g = m.mutable_graph();
+    g->set_name("cast");
+    for (auto* vi : {g->add_input(), g->add_output()}) {
+      vi->set_name(vi == &g->input(0) ? "x" : "y");
+      auto* tt = vi->mutable_type()->mutable_tensor_type();
+      tt->set_elem_type(vi == &g->input(0) ? onnx::TensorProto::FLOAT : to);
+      tt->mutable_shape()->add_dim()->set_dim_value(static_cast<int64_t>(in.size()));
+    }
+    auto* n = g->add_node();
+    n->set_name("cast");
+    n->set_op_type("Cast");
+    n->add_input("x");
+    n->add_output("y");
+    auto* a = n->add_attribute();
+    a->set_name("to");
+    a->set_type(onnx::AttributeProto::INT);
+    a->set_i(to);
+    const std::string bytes = m.SerializeAsString();
+    const ir::Graph graph = ir::parse_onnx(bytes.data(), bytes.size(), "cast.onnx");
+    const Tensor x = Tensor::from_vector<float>({static_cast<int64_t>(in.size())}, in);
+    for (const char* backend : {"ref", "cpu"}) {
+      runtime::SessionOptions opt;
+      opt.backends = {backend};
+      runtime::Session s(graph, opt);
+      const Tensor y = s.run({x})[0];
+      ASSERT_EQ(y.dtype(), DType::kF32) << backend;
+      for (size_t i = 0; i < in.size(); ++i) {
+        const float want = to == onnx::TensorProto::FLOAT16 ? half_to_float(float_to_half(in[i]))
+                                                            : bf16_to_float(float_to_bf16(in[i]));
+        const float got = y.data<float>()[i];
+        if (std::isnan(want))
+          EXPECT_TRUE(std::isnan(got)) << backend << " " << in[i];
+        else
+          EXPECT_EQ(got, want) << backend << " " << in[i] << " to " << to;
+      }
+      if (to == onnx::TensorProto::FLOAT16) {
+        EXPECT_EQ(y.data<float>()[0], 0.333251953125f) << backend;
+        EXPECT_TRUE(std::isinf(y.data<float>()[3])) << backend;
+      }
+    }
+  }
 }
 
 TEST(OnnxIoBadInput, TruncatedAndRandomBytes) {

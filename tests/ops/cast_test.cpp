@@ -1,3 +1,4 @@
+#include <cmath>
 #include <cstdint>
 #include <limits>
 
@@ -62,8 +63,14 @@ TEST(Cast, FloatWidths) {
   EXPECT_EQ(values<float>(same), (std::vector<float>{1.5f, -2}));
 }
 
-TEST(Cast, DeclinesHalfAndRejectsUnknown) {
-  expect_user_error([] { cast(Tensor(DType::kF32, {2}), kFloat16); }, true);
+// A cast to float16 writes float32 holding float16's grid (frugal holds 16-bit floats as
+// float32); a float16 tensor itself (which a loaded model never has) is still declined.
+TEST(Cast, HalfHeldAsFloat32AndRejectsUnknown) {
+  const Tensor y = cast(Tensor::from_vector<float>({3}, {1.0f / 3, 65520.0f, -2.0f}), kFloat16);
+  ASSERT_EQ(y.dtype(), DType::kF32);
+  EXPECT_EQ(y.data<float>()[0], 0.333251953125f);
+  EXPECT_TRUE(std::isinf(y.data<float>()[1]));
+  EXPECT_EQ(y.data<float>()[2], -2.0f);
   expect_user_error([] { cast(Tensor(DType::kF16, {2}), kFloat); }, true);
   expect_user_error([] { cast(Tensor(DType::kF32, {2}), 99); });
   // 'to' is required.

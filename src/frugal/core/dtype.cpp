@@ -17,13 +17,20 @@ struct DTypeTraits {
 
 // The one table of element types.
 constexpr DTypeTraits kTraits[] = {
-    {DType::kUndefined, "undefined", 0, 0}, {DType::kF32, "float32", 4, 1},
-    {DType::kF64, "float64", 8, 11},        {DType::kF16, "float16", 2, 10},
-    {DType::kBF16, "bfloat16", 2, 16},      {DType::kI8, "int8", 1, 3},
-    {DType::kU8, "uint8", 1, 2},            {DType::kI16, "int16", 2, 5},
-    {DType::kU16, "uint16", 2, 4},          {DType::kI32, "int32", 4, 6},
-    {DType::kU32, "uint32", 4, 12},         {DType::kI64, "int64", 8, 7},
-    {DType::kU64, "uint64", 8, 13},         {DType::kBool, "bool", 1, 9},
+    {DType::kUndefined, "undefined", 0, 0},
+    {DType::kF32, "float32", 4, 1},
+    {DType::kF64, "float64", 8, 11},
+    {DType::kF16, "float16", 2, 10},
+    {DType::kBF16, "bfloat16", 2, 16},
+    {DType::kI8, "int8", 1, 3},
+    {DType::kU8, "uint8", 1, 2},
+    {DType::kI16, "int16", 2, 5},
+    {DType::kU16, "uint16", 2, 4},
+    {DType::kI32, "int32", 4, 6},
+    {DType::kU32, "uint32", 4, 12},
+    {DType::kI64, "int64", 8, 7},
+    {DType::kU64, "uint64", 8, 13},
+    {DType::kBool, "bool", 1, 9},
     {DType::kString, "string", 0, 8},
 };
 
@@ -35,23 +42,45 @@ const DTypeTraits& traits(DType t) {
 
 }  // namespace
 
-size_t dtype_size(DType t) { return traits(t).size; }
-std::string_view dtype_name(DType t) { return traits(t).name; }
+size_t dtype_size(DType t) {
+  return traits(t).size;
+}
+std::string_view dtype_name(DType t) {
+  return traits(t).name;
+}
 
 DType dtype_from_onnx(int32_t code) {
   for (const auto& tr : kTraits)
     if (tr.onnx == code && tr.type != DType::kUndefined) return tr.type;
   return DType::kUndefined;
 }
-int32_t dtype_to_onnx(DType t) { return traits(t).onnx; }
+int32_t dtype_to_onnx(DType t) {
+  return traits(t).onnx;
+}
 
 bool dtype_is_float(DType t) {
   return t == DType::kF32 || t == DType::kF64 || t == DType::kF16 || t == DType::kBF16;
 }
+DType held_type(DType t) {
+  return t == DType::kF16 || t == DType::kBF16 ? DType::kF32 : t;
+}
+
+float round_to_held(DType t, float v) {
+  if (t == DType::kF16) return half_to_float(float_to_half(v));
+  if (t == DType::kBF16) return bf16_to_float(float_to_bf16(v));
+  return v;
+}
+
 bool dtype_is_integer(DType t) {
   switch (t) {
-    case DType::kI8: case DType::kU8: case DType::kI16: case DType::kU16:
-    case DType::kI32: case DType::kU32: case DType::kI64: case DType::kU64:
+    case DType::kI8:
+    case DType::kU8:
+    case DType::kI16:
+    case DType::kU16:
+    case DType::kI32:
+    case DType::kU32:
+    case DType::kI64:
+    case DType::kU64:
       return true;
     default:
       return false;
@@ -90,7 +119,9 @@ uint16_t float_to_half(float f) {
   return sign | static_cast<uint16_t>(half);
 }
 
-float bf16_to_float(uint16_t b) { return std::bit_cast<float>(static_cast<uint32_t>(b) << 16); }
+float bf16_to_float(uint16_t b) {
+  return std::bit_cast<float>(static_cast<uint32_t>(b) << 16);
+}
 
 uint16_t float_to_bf16(float f) {
   uint32_t x = std::bit_cast<uint32_t>(f);

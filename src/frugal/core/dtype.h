@@ -35,6 +35,15 @@ int32_t dtype_to_onnx(DType t);
 bool dtype_is_float(DType t);    // f32, f64, f16, bf16
 bool dtype_is_integer(DType t);  // signed or unsigned ints (not bool)
 
+// 16-bit floats are held as float32: frugal has no float16 / bfloat16 tensors, so a model's
+// initializers and declared values of those types widen at load, and a Cast to them keeps
+// float32 storage holding values rounded to that type's grid (round_to_held). Returns
+// kF32 for kF16 and kBF16, `t` otherwise.
+DType held_type(DType t);
+// `v` rounded to the grid of `t` (kF16: to nearest even, overflow to infinity; kBF16: to
+// nearest even); `v` itself for any other type.
+float round_to_held(DType t, float v);
+
 // bf16/fp16 <-> f32 conversions used at the edges (loading initializers, casts).
 float half_to_float(uint16_t h);
 uint16_t float_to_half(float f);  // round to nearest even, IEEE inf/nan
@@ -44,16 +53,49 @@ uint16_t float_to_bf16(float f);  // round to nearest even
 // C++ type -> DType.
 template <typename T>
 constexpr DType dtype_of();
-template <> constexpr DType dtype_of<float>() { return DType::kF32; }
-template <> constexpr DType dtype_of<double>() { return DType::kF64; }
-template <> constexpr DType dtype_of<int8_t>() { return DType::kI8; }
-template <> constexpr DType dtype_of<uint8_t>() { return DType::kU8; }
-template <> constexpr DType dtype_of<int16_t>() { return DType::kI16; }
-template <> constexpr DType dtype_of<uint16_t>() { return DType::kU16; }
-template <> constexpr DType dtype_of<int32_t>() { return DType::kI32; }
-template <> constexpr DType dtype_of<uint32_t>() { return DType::kU32; }
-template <> constexpr DType dtype_of<int64_t>() { return DType::kI64; }
-template <> constexpr DType dtype_of<uint64_t>() { return DType::kU64; }
-template <> constexpr DType dtype_of<bool>() { return DType::kBool; }
+template <>
+constexpr DType dtype_of<float>() {
+  return DType::kF32;
+}
+template <>
+constexpr DType dtype_of<double>() {
+  return DType::kF64;
+}
+template <>
+constexpr DType dtype_of<int8_t>() {
+  return DType::kI8;
+}
+template <>
+constexpr DType dtype_of<uint8_t>() {
+  return DType::kU8;
+}
+template <>
+constexpr DType dtype_of<int16_t>() {
+  return DType::kI16;
+}
+template <>
+constexpr DType dtype_of<uint16_t>() {
+  return DType::kU16;
+}
+template <>
+constexpr DType dtype_of<int32_t>() {
+  return DType::kI32;
+}
+template <>
+constexpr DType dtype_of<uint32_t>() {
+  return DType::kU32;
+}
+template <>
+constexpr DType dtype_of<int64_t>() {
+  return DType::kI64;
+}
+template <>
+constexpr DType dtype_of<uint64_t>() {
+  return DType::kU64;
+}
+template <>
+constexpr DType dtype_of<bool>() {
+  return DType::kBool;
+}
 
 }  // namespace frugal

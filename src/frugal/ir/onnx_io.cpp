@@ -177,7 +177,7 @@ struct Loader {
     } else if (tp.has_raw_data()) {
       raw = &tp.raw_data();
     }
-    DType dt = (stored == DType::kF16 || stored == DType::kBF16) ? DType::kF32 : stored;
+    const DType dt = held_type(stored);
     if (raw) {
       need(raw->size(), esize);
       Tensor t = Tensor::uninitialized(dt, shape);  // every byte written below
@@ -257,6 +257,7 @@ struct Loader {
     if (v.dtype == DType::kUndefined && tt.elem_type() != 0)
       throw UnsupportedError(origin + ": value '" + vi.name() + "' has data type " +
                              std::to_string(tt.elem_type()) + ", which frugal does not support");
+    v.dtype = held_type(v.dtype);  // float16 / bfloat16 values are held as float32
     if (tt.has_shape()) {
       std::vector<Dim> dims;
       for (const auto& d : tt.shape().dim()) {
@@ -501,7 +502,13 @@ std::string serialize_onnx(const Graph& g) {
               ap->set_f(v);
             } else if constexpr (std::is_same_v<V, int64_t>) {
               ap->set_type(AP::INT);
-              ap->set_i(v);
+              // A cast to float16 / bfloat16 is written as the float32 cast frugal runs
+              // (its values are held as float32, core/dtype.h held_type), so that the file
+              // types check: its readers' other operands were widened at load.
+              const bool held_cast =
+                  n.op_type == "Cast" && n.domain.empty() && key == "to" &&
+                  held_type(dtype_from_onnx(static_cast<int32_t>(v))) == DType::kF32;
+              ap->set_i(held_cast ? dtype_to_onnx(DType::kF32) : v);
             } else if constexpr (std::is_same_v<V, std::string>) {
               ap->set_type(AP::STRING);
               ap->set_s(v);
