@@ -1,5 +1,7 @@
 #include "frugal/core/dtype.h"
 
+#include <immintrin.h>
+
 #include <bit>
 #include <cmath>
 #include <cstring>
@@ -84,6 +86,45 @@ bool dtype_is_integer(DType t) {
       return true;
     default:
       return false;
+  }
+}
+
+namespace {
+
+__attribute__((target("avx,f16c"))) void widen_halves_f16c(const uint8_t* src, float* dst,
+                                                           int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(
+        dst + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 2 * i))));
+  for (; i < n; ++i) {
+    uint16_t h;
+    std::memcpy(&h, src + 2 * i, 2);
+    dst[i] = half_to_float(h);
+  }
+}
+
+}  // namespace
+
+void widen_16bit_floats(const void* src, float* dst, int64_t n, bool bf16) {
+  const uint8_t* s = static_cast<const uint8_t*>(src);
+  if (bf16) {
+    for (int64_t i = 0; i < n; ++i) {
+      uint16_t b;
+      std::memcpy(&b, s + 2 * i, 2);
+      dst[i] = bf16_to_float(b);
+    }
+    return;
+  }
+  static const bool f16c = __builtin_cpu_supports("avx") && __builtin_cpu_supports("f16c");
+  if (f16c) {
+    widen_halves_f16c(s, dst, n);
+    return;
+  }
+  for (int64_t i = 0; i < n; ++i) {
+    uint16_t h;
+    std::memcpy(&h, s + 2 * i, 2);
+    dst[i] = half_to_float(h);
   }
 }
 

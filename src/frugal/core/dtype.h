@@ -49,6 +49,10 @@ float half_to_float(uint16_t h);
 uint16_t float_to_half(float f);  // round to nearest even, IEEE inf/nan
 float bf16_to_float(uint16_t b);
 uint16_t float_to_bf16(float f);  // round to nearest even
+// n float16 (`bf16`: bfloat16) values, little-endian as ONNX stores them (`src` need not be
+// aligned), widened into dst: half_to_float / bf16_to_float each, vectorized where the CPU
+// converts float16 itself (F16C); a NaN keeps its payload there.
+void widen_16bit_floats(const void* src, float* dst, int64_t n, bool bf16);
 
 // C++ type -> DType.
 template <typename T>

@@ -182,12 +182,7 @@ struct Loader {
       need(raw->size(), esize);
       Tensor t = Tensor::uninitialized(dt, shape);  // every byte written below
       if (stored == DType::kF16 || stored == DType::kBF16) {
-        float* out = t.data<float>();
-        for (int64_t i = 0; i < n; ++i) {
-          uint16_t h;
-          std::memcpy(&h, raw->data() + 2 * i, 2);
-          out[i] = stored == DType::kF16 ? half_to_float(h) : bf16_to_float(h);
-        }
+        widen_16bit_floats(raw->data(), t.data<float>(), n, stored == DType::kBF16);
       } else if (n) {
         std::memcpy(t.raw(), raw->data(), raw->size());
       }
