@@ -754,10 +754,9 @@ Int8Built build_global_avg_pool(const Int8Build& ib, const Int8Io& io) {
     const dnnl::memory in = k.input_as(0, u8_src, u8_src);
     const int64_t n = x[0], c = x[1], hw = x[2] * x[3];
     k.add_function_step(
-        [in, out, n, c, hw, q] {
+        [in, out, n, c, hw, q, sum = std::vector<int32_t>(static_cast<size_t>(c))]() mutable {
           const uint8_t* src = static_cast<const uint8_t*>(in.get_data_handle());
           float* dst = static_cast<float*>(out.get_data_handle());
-          std::vector<int32_t> sum(static_cast<size_t>(c));
           for (int64_t i = 0; i < n; ++i) {
             std::fill(sum.begin(), sum.end(), 0);
             for (int64_t p = 0; p < hw; ++p) {
