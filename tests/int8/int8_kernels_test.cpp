@@ -100,7 +100,7 @@ std::string label(const ConvCase& p) {
 // (few_channel_int8.h) rather than on a oneDNN primitive.
 bool own_few_channels(const ConvCase& p, const std::vector<std::string>& post_ops) {
   const bool sum = std::find(post_ops.begin(), post_ops.end(), "sum") != post_ops.end();
-  return p.c <= 4 && p.group == 1 && p.dilation == 1 && !sum &&
+  return p.c <= 4 && p.k * p.c <= 64 && p.group == 1 && p.dilation == 1 && !sum &&
          kernels::cpu::FewChannelConvInt8::available();
 }
 
@@ -276,11 +276,11 @@ TEST(Int8Conv, MatchesRefWithinQuantizationBound) {
   }
 }
 
-// frugal's kernel for 1 to 4 input channels over a matrix: channels 1-4, kernels 1-7,
-// strides 1-3, symmetric and uneven padding, widths that leave a partial step of pixels,
-// 5-32 output channels (12 pixels a step) and 33-130 (6 pixels x 64 channels, a partial
-// last block), batch 1-2, inputs whose zero point is 0, 255 or between, relu, a clip and a
-// leaky relu.
+// frugal's kernel for 1 to 4 input channels over a matrix: channels 1-4, kernels 1-11
+// (kernel rows of 1 to 33 bytes; 68, past 64, on oneDNN's primitive), strides 1-4, symmetric and
+// uneven padding, widths that leave a partial step of pixels, 5-32 output channels (12 pixels a
+// step) and 33-130 (6 pixels x 64 channels, a partial last block), batch 1-2, inputs whose zero
+// point is 0, 255 or between, relu, a clip and a leaky relu.
 TEST(Int8Conv, FewInputChannelsByFrugalsKernel) {
   if (!kernels::cpu::FewChannelConvInt8::available())
     GTEST_SKIP() << "no AVX-512 VNNI on this CPU: frugal's few-channel int8 kernel not tested";
@@ -301,6 +301,10 @@ TEST(Int8Conv, FewInputChannelsByFrugalsKernel) {
       {{2, 2, 12, 12, 5, 1, 4, 2, {1, 2, 1, 2}, true, -1.0f, 4.0f}, "leakyrelu:0.2", "clip:-1:2"},
       {{1, 3, 7, 31, 96, 1, 3, 1, {1, 1, 1, 1}, true, -1.0f, 1.0f}, "relu", "clip:0:1"},
       {{1, 1, 5, 5, 12, 1, 5, 1, {0, 0, 0, 0}, false, -1.0f, 1.0f}, "", ""},
+      // AlexNet's stem, 11x11 stride 4: kernel rows of 33 bytes (one 64-byte vector each)
+      {{1, 3, 39, 39, 64, 1, 11, 4, {2, 2, 2, 2}, true, -1.0f, 1.0f}, "relu", ""},
+      // rows of 68 bytes: oneDNN's primitive
+      {{1, 4, 20, 20, 8, 1, 17, 1, {8, 8, 8, 8}, true, -1.0f, 1.0f}, "", ""},
   };
   for (const Case& c : cases) {
     std::vector<std::string> post_ops;
