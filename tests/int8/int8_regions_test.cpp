@@ -440,8 +440,8 @@ TEST(Int8Regions, GlobalAveragePoolReadsU8) {
                          1e-5 * max_abs(r.int8_float[0]);
     const double diff = max_abs_diff(r.int8_u8[0], r.int8_float[0]);
     std::cout << "[ observed ] " << c << " channels: u8 vs float boundaries " << diff << " (bound "
-              << bound << "), vs fp32: u8 " << relative_error(r.int8_u8[0], r.fp32[0])
-              << ", float " << relative_error(r.int8_float[0], r.fp32[0]) << "\n";
+              << bound << "), vs fp32: u8 " << relative_error(r.int8_u8[0], r.fp32[0]) << ", float "
+              << relative_error(r.int8_float[0], r.fp32[0]) << "\n";
     EXPECT_LE(diff, bound) << c;
     EXPECT_LE(relative_error(r.int8_u8[0], r.fp32[0]), 0.05) << c;
   }

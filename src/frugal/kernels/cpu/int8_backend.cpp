@@ -1,9 +1,9 @@
 // `cpu:int8`: the cpu backend's int8 precision. It takes only what it quantizes (Conv,
 // Gemm and MatMul with constant weights, and MaxPool and GlobalAveragePool, whose input has
-// a calibrated range, see int8_kernels.h), and the quantized operators of graphs already in ONNX's QLinear form
-// (QLinearConv, QuantizeLinear, DequantizeLinear); it declines every other node with the
-// reason, so that a preference list such as cpu:int8,cpu,ref runs the rest in float32 and
-// the plan shows why.
+// a calibrated range, see int8_kernels.h), and the quantized operators of graphs already in ONNX's
+// QLinear form (QLinearConv, QuantizeLinear, DequantizeLinear); it declines every other node with
+// the reason, so that a preference list such as cpu:int8,cpu,ref runs the rest in float32 and the
+// plan shows why.
 #include <map>
 #include <string>
 
