@@ -1,5 +1,6 @@
 #include "frugal/core/dtype.h"
 
+#include <cpuid.h>
 #include <immintrin.h>
 
 #include <bit>
@@ -116,7 +117,11 @@ void widen_16bit_floats(const void* src, float* dst, int64_t n, bool bf16) {
     }
     return;
   }
-  static const bool f16c = __builtin_cpu_supports("avx") && __builtin_cpu_supports("f16c");
+  // F16C from CPUID leaf 1 (clang's __builtin_cpu_supports does not know "f16c").
+  static const bool f16c = [] {
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    return __builtin_cpu_supports("avx") && __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C);
+  }();
   if (f16c) {
     widen_halves_f16c(s, dst, n);
     return;

@@ -489,6 +489,10 @@ std::string serialize_onnx(const Graph& g) {
       using AP = onnx::AttributeProto;
       auto* ap = np->add_attribute();
       ap->set_name(key);
+      // A cast to float16 / bfloat16 is written as the float32 cast frugal runs (its values
+      // are held as float32, core/dtype.h held_type), so that the file type-checks: its
+      // readers' other operands were widened at load.
+      const bool cast_to = n.op_type == "Cast" && n.domain.empty() && key == "to";
       std::visit(
           [&](const auto& v) {
             using V = std::decay_t<decltype(v)>;
@@ -497,12 +501,8 @@ std::string serialize_onnx(const Graph& g) {
               ap->set_f(v);
             } else if constexpr (std::is_same_v<V, int64_t>) {
               ap->set_type(AP::INT);
-              // A cast to float16 / bfloat16 is written as the float32 cast frugal runs
-              // (its values are held as float32, core/dtype.h held_type), so that the file
-              // types check: its readers' other operands were widened at load.
               const bool held_cast =
-                  n.op_type == "Cast" && n.domain.empty() && key == "to" &&
-                  held_type(dtype_from_onnx(static_cast<int32_t>(v))) == DType::kF32;
+                  cast_to && held_type(dtype_from_onnx(static_cast<int32_t>(v))) == DType::kF32;
               ap->set_i(held_cast ? dtype_to_onnx(DType::kF32) : v);
             } else if constexpr (std::is_same_v<V, std::string>) {
               ap->set_type(AP::STRING);

@@ -3,7 +3,7 @@
 #include "frugal/kernels/cpu/round_held.h"
 
 #pragma GCC push_options
-#pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,f16c")
+#pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq")
 
 namespace frugal::kernels::cpu {
 namespace {
@@ -27,7 +27,7 @@ inline __m512 to_bf16_grid(__m512 v) {
 }  // namespace
 
 bool round_held_available() {
-  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("f16c");
+  return __builtin_cpu_supports("avx512f");
 }
 
 void round_held_avx512(bool to_half, const float* src, float* dst, int64_t n) {
