@@ -30,10 +30,10 @@ FewChannelConvInt8::FewChannelConvInt8(const FewChannelShape& s, const int8_t* w
   a.span = s.kernel_w * s.channels;
   a.groups = (s.kernel_h * a.span + 3) / 4;
   a.patch_bytes = a.groups * 4;
-  a.padded_w = s.in_w + s.pad_left + s.pad_right;
-  a.padded_h = s.in_h + s.pad_top + s.pad_bottom;
-  a.row_bytes = (a.padded_w * s.channels + 3) / 4 * 4;
-  a.image_bytes = a.padded_h * a.row_bytes;
+  const int64_t padded_w = s.in_w + s.pad_left + s.pad_right;
+  const int64_t padded_h = s.in_h + s.pad_top + s.pad_bottom;
+  a.row_bytes = (padded_w * s.channels + 3) / 4 * 4;
+  a.image_bytes = padded_h * a.row_bytes;
   a.cols = s.out_channels <= 32 ? 32 : 64;
   a.col_blocks = (s.out_channels + a.cols - 1) / a.cols;
 

@@ -58,10 +58,8 @@ struct FewChannelArgs {
   int64_t span = 0;         // kernel_w x channels: one kernel row's bytes (at most 64)
   int64_t groups = 0;       // ceil(kernel_h x span / 4)
   int64_t patch_bytes = 0;  // one pixel's window in a patch row (groups x 4)
-  int64_t padded_w = 0;     // in_w + pad_left + pad_right
-  int64_t padded_h = 0;     // in_h + pad_top + pad_bottom
   int64_t row_bytes = 0;    // one padded row (a multiple of 4)
-  int64_t image_bytes = 0;  // padded_h rows
+  int64_t image_bytes = 0;  // in_h + pad_top + pad_bottom rows
   int cols = 64;            // output channels per block: 64, or 32 for at most 32
   int64_t col_blocks = 1;
   const int8_t* packed = nullptr;  // [col_blocks][groups][cols][4]
@@ -73,7 +71,7 @@ struct FewChannelArgs {
   // The quantization interleaves channels with one byte permutation (AVX-512 VBMI) where
   // the CPU has it and FRUGAL_INT8_NO_VBMI is not 1 (the test of the other path).
   bool vbmi = false;
-  uint8_t* padded = nullptr;  // [batch][padded_h][row_bytes] (+ 64 bytes past the end)
+  uint8_t* padded = nullptr;  // [batch][image_bytes] (+ 64 bytes past the end)
 };
 
 // Quantizes images' rows [begin, end) of batch x in_h of NCHW float32 `src` into a.padded
