@@ -470,6 +470,57 @@ TEST(Int8Regions, MaxPoolToFloatKeepsItsZeroPoint) {
   }
 }
 
+// A relu or clip whose bounds the u8 destination's saturation already applies is dropped
+// from the epilogue (int8_kernels.cpp saturation_applies); one whose bounds it does not
+// apply stays. A convolution with a relu or clip, its output range set by hand, read in u8
+// by a 1x1 MaxPool whose result is the graph output: int8 against float32 clamped to that
+// range. A bound dropped wrongly shows as errors of 1 or more (values below 0, or above the
+// clip), the quantization's as a few hundredths.
+TEST(Int8Regions, SaturationStandsInOnlyForTheBoundsItApplies) {
+  struct Case {
+    const char* label;
+    bool clip;
+    float lo, hi;  // the output's range
+  };
+  for (const Case& c : {Case{"relu, range from 0 (saturation applies it)", false, 0.0f, 6.0f},
+                        Case{"relu, range from -2 (kept)", false, -2.0f, 6.0f},
+                        Case{"clip 0..3, range to 5 (kept)", true, 0.0f, 5.0f},
+                        Case{"clip 0..3, range to 2 (saturation applies it)", true, 0.0f, 2.0f}}) {
+    const Shape shape{1, 8, 9, 9};
+    Builder b(shape);
+    b.conv("x", "a", 8, 16, 3, 101);
+    if (c.clip) {
+      b.g.initializers["lo"] = Tensor::from_vector<float>({}, {0.0f});
+      b.g.initializers["hi"] = Tensor::from_vector<float>({}, {3.0f});
+      b.node("Clip", {"a", "lo", "hi"}, "ar");
+    } else {
+      b.node("Relu", {"a"}, "ar");
+    }
+    b.node("MaxPool", {"ar"}, "p", {{"kernel_shape", attr(std::vector<int64_t>{1, 1})}});
+    const ir::Graph g = b.done({"p"});
+    const Tensor x = random_tensor(shape, 103, 4.0f);
+    runtime::SessionOptions fp32;
+    fp32.backends = {"cpu", "ref"};
+    const Tensor want = runtime::Session(g, fp32).run({x})[0];
+    runtime::SessionOptions int8 = fp32;
+    int8.backends = {"cpu:int8", "cpu", "ref"};
+    int8.backend_config.ranges = runtime::calibrate_minmax(g, {{x}}, fp32);
+    int8.backend_config.ranges["ar"] = kernels::ValueRange{c.lo, c.hi};
+    runtime::Session s(g, int8);
+    const Tensor got = s.run({x})[0];
+    ASSERT_EQ(s.quantized_values().count("ar"), 1u) << c.label;
+    // The case tests something: values reach the clip's bound, or the range's top.
+    EXPECT_GE(max_abs(want), c.clip ? 3.0 : c.hi) << c.label;
+    double worst = 0;
+    for (int64_t i = 0; i < want.numel(); ++i) {
+      const double expect = std::clamp(want.at_double(i), double(c.lo), double(c.hi));
+      worst = std::max(worst, std::fabs(got.at_double(i) - expect));
+    }
+    std::cout << "[ observed ] " << c.label << ": max |int8 - clamped fp32| " << worst << "\n";
+    EXPECT_LT(worst, 0.25) << c.label;
+  }
+}
+
 // A network's stem on frugal's few-channel kernel (few_channel_int8.h): a 3-channel 7x7
 // stride-2 convolution with relu writes u8 to a MaxPool, and a 1-channel 3x3 with a clip
 // (64 + 6 output channels: a partial block) writes u8 to a 1x1 convolution.

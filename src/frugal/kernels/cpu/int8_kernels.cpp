@@ -302,8 +302,19 @@ struct Int8Epilogue {
   Int8PostOps post;
 };
 
-Int8Epilogue int8_epilogue(const Int8Build& ib, const Int8Io& io,
-                           const std::vector<ops::PostOp>& list) {
+// Whether the u8 destination's saturation already applies `p`, a relu or clip run on values
+// in output units (v = y / s, then q = saturate(round(v + z))): a lower bound L with L / s
+// + z <= 0 clamps only what rounds to 0 or below anyway, an upper bound U with U / s + z >=
+// 255 only what saturates to 255 (relu: L = 0, so z must be 0). Such a trailing post-op is
+// dropped: one vector operation fewer per 16 outputs in the epilogue.
+bool saturation_applies(const ops::PostOp& p, const ActivationQuant& out) {
+  const float f = 1.0f / out.scale, z = static_cast<float>(out.zero_point);
+  if (p.kind == ops::PostOp::Kind::kRelu) return out.zero_point == 0;
+  if (p.kind != ops::PostOp::Kind::kClip) return false;
+  return std::min(p.a, p.b) * f + z <= 0.0f && p.b * f + z >= 255.0f;
+}
+
+Int8Epilogue int8_epilogue(const Int8Build& ib, const Int8Io& io, std::vector<ops::PostOp> list) {
   const Build& b = ib.base;
   Int8Epilogue e;
   float sum_scale = 1.0f;
@@ -320,6 +331,7 @@ Int8Epilogue int8_epilogue(const Int8Build& ib, const Int8Io& io,
   }
   const bool fold = io.out && homogeneous(b, list);
   if (fold) e.f = 1.0f / io.out->scale;
+  while (fold && !list.empty() && saturation_applies(list.back(), *io.out)) list.pop_back();
   e.post = int8_post_ops(b, list, e.f, sum_scale, sum_zp);
   if (io.out && !fold)
     e.post.ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_linear, 1.0f / io.out->scale, 0.0f);
