@@ -1,10 +1,13 @@
 #include "frugal/core/host_memory.h"
 
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -41,7 +44,35 @@ size_t address_space_left() {
   return used < limit ? limit - used : 0;
 }
 
+constexpr size_t kHugePage = size_t{2} << 20;
+
+bool huge_pages_enabled() {
+  static const bool on = [] {
+    const char* v = std::getenv("FRUGAL_HUGE_PAGES");
+    return !(v && std::strcmp(v, "0") == 0);
+  }();
+  return on;
+}
+
 }  // namespace
+
+size_t advise_huge_pages(void* p, size_t bytes) {
+  if (!p || bytes < kHugePage || !huge_pages_enabled()) return 0;
+  const uintptr_t start = reinterpret_cast<uintptr_t>(p);
+  const uintptr_t first = (start + kHugePage - 1) / kHugePage * kHugePage;
+  const uintptr_t last = (start + bytes) / kHugePage * kHugePage;
+  if (last <= first) return 0;
+#ifdef MADV_HUGEPAGE
+  // Advice only: a kernel without THP refuses it, and the buffer keeps its small pages.
+  if (madvise(reinterpret_cast<void*>(first), last - first, MADV_HUGEPAGE) == 0)
+    return last - first;
+#endif
+  return 0;
+}
+
+size_t huge_page_alignment(size_t bytes, size_t alignment) {
+  return bytes >= kHugePage && huge_pages_enabled() ? kHugePage : alignment;
+}
 
 HostMemoryBudget host_memory_budget() {
   const size_t avail = mem_available(), as_left = address_space_left();

@@ -4,6 +4,8 @@
 #include <atomic>
 #include <utility>
 
+#include "frugal/core/host_memory.h"
+
 namespace frugal::kernels::cpu {
 
 void decline(std::string why) {
@@ -130,7 +132,11 @@ dnnl::memory OnednnKernel::view_of(const dnnl::memory& base, const dnnl::memory:
 
 dnnl::memory OnednnKernel::buffer(const dnnl::memory::desc& md) {
   if (probe_) return dnnl::memory(md, context_->engine(), DNNL_MEMORY_NONE);
-  return dnnl::memory(md, context_->engine());
+  dnnl::memory m(md, context_->engine());
+  // Packed weights and intermediate buffers are read every run: huge pages where they are
+  // large (oneDNN allocates them untouched; the reorder that fills them comes after).
+  advise_huge_pages(m.get_data_handle(), md.get_size());
+  return m;
 }
 
 void OnednnKernel::add_reorder(const dnnl::memory& from, const dnnl::memory& to,
