@@ -370,6 +370,60 @@ TEST(OnnxIo, CastToSixteenBitFloatsRoundsInFloat32) {
   }
 }
 
+// CastLike to a float16 / bfloat16 value (an initializer here) rounds as Cast does: the
+// loader turns it into Cast(to=that type), since the value itself is held as float32. To a
+// float32 value it stays CastLike and keeps every bit.
+TEST(OnnxIo, CastLikeToSixteenBitFloatsRounds) {
+  const std::vector<float> in{1.0f / 3, -2.5f, 65520.0f, 1.00390625f, 3e-5f};
+  for (const int like :
+       {onnx::TensorProto::FLOAT16, onnx::TensorProto::BFLOAT16, onnx::TensorProto::FLOAT}) {
+    onnx::ModelProto m;
+    m.set_ir_version(8);
+    m.add_opset_import()->set_version(17);
+    auto* g = m.mutable_graph();
+    g->set_name("castlike");
+    for (auto* vi : {g->add_input(), g->add_output()}) {
+      vi->set_name(vi == &g->input(0) ? "x" : "y");
+      auto* tt = vi->mutable_type()->mutable_tensor_type();
+      tt->set_elem_type(vi == &g->input(0) ? onnx::TensorProto::FLOAT : like);
+      tt->mutable_shape()->add_dim()->set_dim_value(static_cast<int64_t>(in.size()));
+    }
+    auto* t = g->add_initializer();
+    t->set_name("like");
+    t->set_data_type(like);
+    t->add_dims(1);
+    if (like == onnx::TensorProto::FLOAT)
+      t->add_float_data(0.0f);
+    else
+      t->add_int32_data(0);  // 16-bit floats are stored as int32_data
+    auto* n = g->add_node();
+    n->set_name("castlike");
+    n->set_op_type("CastLike");
+    n->add_input("x");
+    n->add_input("like");
+    n->add_output("y");
+    const std::string bytes = m.SerializeAsString();
+    const ir::Graph graph = ir::parse_onnx(bytes.data(), bytes.size(), "castlike.onnx");
+    ASSERT_EQ(graph.nodes.size(), 1u);
+    EXPECT_EQ(graph.nodes[0].op_type, like == onnx::TensorProto::FLOAT ? "CastLike" : "Cast");
+    const Tensor x = Tensor::from_vector<float>({static_cast<int64_t>(in.size())}, in);
+    for (const char* backend : {"ref", "cpu"}) {
+      runtime::SessionOptions opt;
+      opt.backends = {backend, "ref"};
+      runtime::Session s(graph, opt);
+      const Tensor y = s.run({x})[0];
+      ASSERT_EQ(y.dtype(), DType::kF32) << backend;
+      for (size_t i = 0; i < in.size(); ++i) {
+        const float want = like == onnx::TensorProto::FLOAT16 ? half_to_float(float_to_half(in[i]))
+                           : like == onnx::TensorProto::BFLOAT16
+                               ? bf16_to_float(float_to_bf16(in[i]))
+                               : in[i];
+        EXPECT_EQ(y.data<float>()[i], want) << backend << " " << in[i] << " like " << like;
+      }
+    }
+  }
+}
+
 TEST(OnnxIoBadInput, TruncatedAndRandomBytes) {
   std::string bytes = small_model().SerializeAsString();
   for (size_t cut : {size_t{1}, bytes.size() / 3, bytes.size() - 5}) {

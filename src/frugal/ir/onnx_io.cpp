@@ -390,12 +390,42 @@ struct Loader {
       g.nodes.push_back(std::move(n));
       ++idx;
     }
+    cast_like_to_sixteen_bits(gp, g);
     try {
       g.validate_and_sort();
     } catch (const UserError& e) {
       fail(e.what());
     }
     return g;
+  }
+
+  // CastLike(x, like) with `like` a float16 or bfloat16 value becomes Cast(x, to=that type):
+  // frugal holds such values as float32 (core/dtype.h held_type), so the kernel would see a
+  // float32 `like` and not round; Cast rounds to the 16-bit grid. The 16-bit values known
+  // here: initializers, declared inputs, outputs and value_info, and the outputs of Casts
+  // to them.
+  static void cast_like_to_sixteen_bits(const onnx::GraphProto& gp, Graph& g) {
+    std::map<std::string, int64_t> sixteen;  // value -> its ONNX 16-bit float type
+    const auto note = [&](const std::string& name, int64_t type) {
+      if (type == onnx::TensorProto::FLOAT16 || type == onnx::TensorProto::BFLOAT16)
+        sixteen[name] = type;
+    };
+    for (const auto& t : gp.initializer()) note(t.name(), t.data_type());
+    for (const auto* list : {&gp.input(), &gp.output(), &gp.value_info()})
+      for (const auto& vi : *list)
+        if (vi.type().has_tensor_type()) note(vi.name(), vi.type().tensor_type().elem_type());
+    for (const Node& n : g.nodes)
+      if (n.op_type == "Cast" && n.domain.empty() && n.has_attr("to") && !n.outputs.empty() &&
+          n.attrs.at("to").kind() == Attribute::Kind::kInt)
+        note(n.outputs[0], std::get<int64_t>(n.attrs.at("to").value));
+    for (Node& n : g.nodes) {
+      if (n.op_type != "CastLike" || !n.domain.empty() || n.inputs.size() != 2) continue;
+      const auto it = sixteen.find(n.inputs[1]);
+      if (it == sixteen.end()) continue;
+      n.op_type = "Cast";
+      n.inputs.resize(1);
+      n.attrs["to"] = Attribute{it->second};
+    }
   }
 };
 
