@@ -1,5 +1,6 @@
 // EyeLike (opset 9): a 2-D tensor shaped like the input with ones on diagonal k (column -
-// row = k) and zeros elsewhere, of the input's dtype or of attribute dtype.
+// row = k) and zeros elsewhere, of the input's dtype or of attribute dtype (a 16-bit float
+// dtype gives float32, as frugal holds those types: core/dtype.h held_type).
 #include <algorithm>
 #include <cstring>
 #include <vector>
@@ -14,7 +15,7 @@ DType output_dtype(const InferContext& ctx) {
   const int64_t code = ctx.node().attr_int("dtype");
   const DType t = dtype_from_onnx(static_cast<int32_t>(code));
   if (t == DType::kUndefined) ctx.fail("dtype " + std::to_string(code) + " is not a known dtype");
-  return t;
+  return held_type(t);  // float16 / bfloat16 held as float32 (0 and 1 are on every grid)
 }
 
 void infer_eyelike(InferContext& ctx) {
