@@ -20,6 +20,7 @@
 #include <string>
 
 #include "frugal/kernels/cpu/few_channel_int8.h"
+#include "frugal/kernels/cpu/int8_impl.h"
 #include "frugal/kernels/cpu/int8_quant.h"
 #include "kernels/cpu_testing.h"
 
@@ -98,9 +99,16 @@ std::string label(const ConvCase& p) {
 
 // Whether cpu:int8 runs the case on frugal's own kernel for inputs of few channels
 // (few_channel_int8.h) rather than on a oneDNN primitive.
+// On an AMX CPU a convolution of kAmxJitMinMacs or more runs on oneDNN's AMX kernel, which
+// is faster there (int8_kernels.cpp build_conv).
 bool own_few_channels(const ConvCase& p, const std::vector<std::string>& post_ops) {
   const bool sum = std::find(post_ops.begin(), post_ops.end(), "sum") != post_ops.end();
-  return p.c <= 4 && p.k * p.c <= 64 && p.group == 1 && p.dilation == 1 && !sum &&
+  const int64_t oh = (p.h + p.pads[0] + p.pads[2] - p.dilation * (p.k - 1) - 1) / p.stride + 1;
+  const int64_t ow = (p.w + p.pads[1] + p.pads[3] - p.dilation * (p.k - 1) - 1) / p.stride + 1;
+  const int64_t macs = p.n * p.m * oh * ow * p.c / p.group * p.k * p.k;
+  const bool amx = dnnl::get_effective_cpu_isa() >= dnnl::cpu_isa::avx512_core_amx &&
+                   macs >= kernels::cpu::kAmxJitMinMacs;
+  return p.c <= 4 && p.k * p.c <= 64 && p.group == 1 && p.dilation == 1 && !sum && !amx &&
          kernels::cpu::FewChannelConvInt8::available();
 }
 
@@ -305,6 +313,8 @@ TEST(Int8Conv, FewInputChannelsByFrugalsKernel) {
       {{1, 3, 39, 39, 64, 1, 11, 4, {2, 2, 2, 2}, true, -1.0f, 1.0f}, "relu", ""},
       // rows of 68 bytes: oneDNN's primitive
       {{1, 4, 20, 20, 8, 1, 17, 1, {8, 8, 8, 8}, true, -1.0f, 1.0f}, "", ""},
+      // ResNet's stem at 160x160 (60 M MACs): oneDNN's AMX kernel on an AMX CPU, else frugal's
+      {{1, 3, 160, 160, 64, 1, 7, 2, {3, 3, 3, 3}, true, -2.0f, 2.5f}, "relu", ""},
   };
   for (const Case& c : cases) {
     std::vector<std::string> post_ops;

@@ -605,9 +605,6 @@ Int8Built build_conv(const Int8Build& ib, const Int8Io& io) {
     for (int64_t o = 0; o < out_channels; ++o)
       bias.data<float>()[o] = c->data<float>()[o] / (q.scale * wq.scales[static_cast<size_t>(o)]);
   }
-  if (auto own = build_own_few_channels(ib, io, q, wq, scales, bias, g, e.f))
-    return std::move(*own);
-
   // ONNX's M x C/group x k... is oneDNN's goihw (or oihw) in the same memory order.
   Shape w_dims = w.shape();
   if (group > 1) {
@@ -630,6 +627,12 @@ Int8Built build_conv(const Int8Build& ib, const Int8Io& io) {
                                                    g.pad_begin, g.pad_end);
   const conv::primitive_desc pd = int8_conv_pd(d, int8_attr(scales, q, e.post, io),
                                                b.context->engine(), conv_macs(y, w.shape()));
+  // frugal's few-channel kernel against oneDNN's VNNI path, not its AMX tiles: on an AMX
+  // CPU oneDNN's stem took 0.45-0.48 ms per image against the kernel's 0.59-0.61 (resnet50;
+  // bench/RESULTS.md, "Every model against ONNX Runtime on an Intel Xeon with AMX").
+  if (std::string(pd.impl_info_str()).find("amx") == std::string::npos)
+    if (auto own = build_own_few_channels(ib, io, q, wq, scales, bias, g, e.f))
+      return std::move(*own);
 
   Int8Built r;
   r.kernel = std::make_unique<OnednnKernel>(b.context, ib.mode);
