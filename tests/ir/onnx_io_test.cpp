@@ -316,6 +316,27 @@ TEST(OnnxIo, Float16ModelRunsHeldAsFloat32) {
     }
 }
 
+namespace {
+
+// An opset-17 model with a float32 input "x" and an output "y" of ONNX type `y_type`, both
+// of `n` elements; the caller adds the nodes.
+onnx::ModelProto x_to_y_model(const std::string& name, int64_t n, int y_type) {
+  onnx::ModelProto m;
+  m.set_ir_version(8);
+  m.add_opset_import()->set_version(17);
+  auto* g = m.mutable_graph();
+  g->set_name(name);
+  for (auto* vi : {g->add_input(), g->add_output()}) {
+    vi->set_name(vi == &g->input(0) ? "x" : "y");
+    auto* tt = vi->mutable_type()->mutable_tensor_type();
+    tt->set_elem_type(vi == &g->input(0) ? onnx::TensorProto::FLOAT : y_type);
+    tt->mutable_shape()->add_dim()->set_dim_value(n);
+  }
+  return m;
+}
+
+}  // namespace
+
 // Cast to float16 and bfloat16 on ref and cpu: float32 storage holding values rounded to
 // nearest even on that grid, overflow to infinity (float16), NaN kept.
 TEST(OnnxIo, CastToSixteenBitFloatsRoundsInFloat32) {
@@ -324,17 +345,8 @@ TEST(OnnxIo, CastToSixteenBitFloatsRoundsInFloat32) {
                               1.00390625f, -0.0f, std::numeric_limits<float>::quiet_NaN(),
                               1e20f};
   for (const int to : {onnx::TensorProto::FLOAT16, onnx::TensorProto::BFLOAT16}) {
-    onnx::ModelProto m;
-    m.set_ir_version(8);
-    m.add_opset_import()->set_version(17);
+    onnx::ModelProto m = x_to_y_model("cast", static_cast<int64_t>(in.size()), to);
     auto* g = m.mutable_graph();
-    g->set_name("cast");
-    for (auto* vi : {g->add_input(), g->add_output()}) {
-      vi->set_name(vi == &g->input(0) ? "x" : "y");
-      auto* tt = vi->mutable_type()->mutable_tensor_type();
-      tt->set_elem_type(vi == &g->input(0) ? onnx::TensorProto::FLOAT : to);
-      tt->mutable_shape()->add_dim()->set_dim_value(static_cast<int64_t>(in.size()));
-    }
     auto* n = g->add_node();
     n->set_name("cast");
     n->set_op_type("Cast");
@@ -377,17 +389,8 @@ TEST(OnnxIo, CastLikeToSixteenBitFloatsRounds) {
   const std::vector<float> in{1.0f / 3, -2.5f, 65520.0f, 1.00390625f, 3e-5f};
   for (const int like :
        {onnx::TensorProto::FLOAT16, onnx::TensorProto::BFLOAT16, onnx::TensorProto::FLOAT}) {
-    onnx::ModelProto m;
-    m.set_ir_version(8);
-    m.add_opset_import()->set_version(17);
+    onnx::ModelProto m = x_to_y_model("castlike", static_cast<int64_t>(in.size()), like);
     auto* g = m.mutable_graph();
-    g->set_name("castlike");
-    for (auto* vi : {g->add_input(), g->add_output()}) {
-      vi->set_name(vi == &g->input(0) ? "x" : "y");
-      auto* tt = vi->mutable_type()->mutable_tensor_type();
-      tt->set_elem_type(vi == &g->input(0) ? onnx::TensorProto::FLOAT : like);
-      tt->mutable_shape()->add_dim()->set_dim_value(static_cast<int64_t>(in.size()));
-    }
     auto* t = g->add_initializer();
     t->set_name("like");
     t->set_data_type(like);
