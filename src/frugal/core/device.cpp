@@ -36,11 +36,8 @@ std::shared_ptr<void> Device::allocate(size_t bytes) const {
   if (bytes == 0) return nullptr;
   if (bytes > max_tensor_bytes() || (capacity_ && bytes > capacity_))
     throw UserError(name_ + ": cannot hold " + std::to_string(bytes) + " bytes");
-  const size_t align = huge_page_alignment(bytes, kTensorAlignment);
-  const size_t rounded = (bytes + align - 1) / align * align;
-  void* p = std::aligned_alloc(align, rounded);
+  void* p = allocate_host(bytes, kTensorAlignment);
   if (!p) throw UserError(name_ + ": cannot allocate " + std::to_string(bytes) + " bytes");
-  advise_huge_pages(p, bytes);
   return std::shared_ptr<void>(p, [](void* q) { std::free(q); });
 }
 

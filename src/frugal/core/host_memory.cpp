@@ -74,6 +74,13 @@ size_t huge_page_alignment(size_t bytes, size_t alignment) {
   return bytes >= kHugePage && huge_pages_enabled() ? kHugePage : alignment;
 }
 
+void* allocate_host(size_t bytes, size_t alignment) {
+  const size_t align = huge_page_alignment(bytes, alignment);
+  void* p = std::aligned_alloc(align, (bytes + align - 1) / align * align);
+  advise_huge_pages(p, bytes);
+  return p;
+}
+
 HostMemoryBudget host_memory_budget() {
   const size_t avail = mem_available(), as_left = address_space_left();
   if (as_left < avail) return {as_left, "RLIMIT_AS"};

@@ -28,6 +28,10 @@ size_t advise_huge_pages(void* p, size_t bytes);
 // from 2 MiB on (huge pages are enabled), else `alignment`.
 size_t huge_page_alignment(size_t bytes, size_t alignment);
 
+// `bytes` of host memory (freed with std::free), starting on a multiple of `alignment` (2
+// MiB from 2 MiB on) and advised to huge pages; null when the system has none to give.
+void* allocate_host(size_t bytes, size_t alignment);
+
 // "23.5 GB": bytes in decimal units with one decimal, for error messages.
 std::string human_bytes(size_t bytes);
 

@@ -59,11 +59,9 @@ Tensor Tensor::uninitialized(DType dtype, Shape shape) {
   if (static_cast<uint64_t>(t.numel_) > max_tensor_bytes() / esize)
     throw UserError("tensor of shape " + shape_str(t.shape_) + " (" +
                     std::string(dtype_name(dtype)) + ") needs more memory than this machine has");
-  const size_t bytes = allocation_bytes(static_cast<size_t>(t.numel_) * esize);
-  const size_t align = huge_page_alignment(bytes, kTensorAlignment);
-  void* p = std::aligned_alloc(align, (bytes + align - 1) / align * align);
+  void* p =
+      allocate_host(allocation_bytes(static_cast<size_t>(t.numel_) * esize), kTensorAlignment);
   if (!p) throw UserError("out of memory allocating tensor of shape " + shape_str(t.shape_));
-  advise_huge_pages(p, bytes);
   t.storage_ = std::shared_ptr<void>(p, [](void* q) { std::free(q); });
   t.data_ = p;
   return t;

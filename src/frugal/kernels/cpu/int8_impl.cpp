@@ -13,8 +13,12 @@ int64_t conv_macs(const std::vector<int64_t>& y, const std::vector<int64_t>& w) 
   return macs * y.at(1);
 }
 
+bool is_amx(const std::string& impl) {
+  return impl.find("amx") != std::string::npos;
+}
+
 bool is_jit_amx(const std::string& impl) {
-  return impl.rfind("jit", 0) == 0 && impl.find("amx") != std::string::npos;
+  return impl.rfind("jit", 0) == 0 && is_amx(impl);
 }
 
 namespace {

@@ -25,6 +25,8 @@ int64_t conv_macs(const std::vector<int64_t>& y, const std::vector<int64_t>& w);
 
 // Whether `impl` (a primitive_desc's impl_info_str) names one of the older jit AMX kernels.
 bool is_jit_amx(const std::string& impl);
+// Whether `impl` runs on AMX tiles at all (brgemm or jit).
+bool is_amx(const std::string& impl);
 
 // The primitive descriptor of `d`: oneDNN's first implementation, or for a convolution of
 // fewer than kAmxJitMinMacs MACs whose first is a jit AMX one, the first that is not (the

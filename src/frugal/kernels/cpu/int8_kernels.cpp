@@ -630,7 +630,7 @@ Int8Built build_conv(const Int8Build& ib, const Int8Io& io) {
   // frugal's few-channel kernel against oneDNN's VNNI path, not its AMX tiles: on an AMX
   // CPU oneDNN's stem took 0.45-0.48 ms per image against the kernel's 0.59-0.61 (resnet50;
   // bench/RESULTS.md, "Every model against ONNX Runtime on an Intel Xeon with AMX").
-  if (std::string(pd.impl_info_str()).find("amx") == std::string::npos)
+  if (!is_amx(pd.impl_info_str()))
     if (auto own = build_own_few_channels(ib, io, q, wq, scales, bias, g, e.f))
       return std::move(*own);
 
