@@ -174,6 +174,19 @@ TEST(SubBatch, CacheModelSplitsWhereActivationsOutgrowTheCache) {
   }
 }
 
+TEST(SubBatch, CacheFigureTrustsSysfsAndNotAHypervisorsL3) {
+  const size_t mib = size_t{1} << 20;
+  // The kernel's description as it is, whatever CPUID says.
+  EXPECT_EQ(runtime::last_level_cache_from(32 * mib, 320L << 20, 1L << 20), 32 * mib);
+  // No sysfs: a core complex's L3 from sysconf, or L2 when there is no L3.
+  EXPECT_EQ(runtime::last_level_cache_from(0, 32L << 20, 1L << 20), 32 * mib);
+  EXPECT_EQ(runtime::last_level_cache_from(0, 96L << 20, 1L << 20), 96 * mib);
+  EXPECT_EQ(runtime::last_level_cache_from(0, 0, 1L << 20), mib);
+  EXPECT_EQ(runtime::last_level_cache_from(0, -1, -1), 0u);
+  // The 2-core Zen 5 VM's CPUID: 508 MiB of L3, no sysfs.
+  EXPECT_EQ(runtime::last_level_cache_from(0, 532676608L, 1L << 20), runtime::kVmL3);
+}
+
 TEST(SubBatch, CacheModelKeepsTheBatchWhereWeightsOutweighActivations) {
   // One Gemm of 32 MiB weights over a batch of 8 rows: re-reading the weights per
   // sub-batch would cost more than any activation saved.

@@ -281,9 +281,8 @@ double traffic_saved(const std::vector<size_t>& steps, int64_t batch, int64_t si
          kWeightReads * static_cast<double>(batch / size - 1) * static_cast<double>(weights);
 }
 
-// The largest cache the kernel describes for CPU 0 (sysfs; glibc's sysconf reads 320 MiB
-// of L3 on the 32 MiB EPYC here), else sysconf's, else 0.
-size_t last_level_cache_bytes() {
+// The largest cache the kernel describes for CPU 0 (sysfs), 0 when it describes none.
+size_t sysfs_last_level_cache_bytes() {
   size_t best = 0;
   for (int i = 0; i < 8; ++i) {
     const std::string dir = "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(i) + "/";
@@ -296,9 +295,7 @@ size_t last_level_cache_bytes() {
     if (end && *end == 'M') v <<= 20;
     best = std::max(best, v);
   }
-  if (best) return best;
-  const long l3 = sysconf(_SC_LEVEL3_CACHE_SIZE), l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
-  return static_cast<size_t>(std::max({l3, l2, 0L}));
+  return best;
 }
 
 constexpr double kMinSavedShare = 0.1;
@@ -564,9 +561,17 @@ size_t sub_batch_cache_bytes() {
                       std::string(kb) + "'");
     return static_cast<size_t>(v) << 10;
   }
-  size_t last = last_level_cache_bytes();
+  size_t last =
+      last_level_cache_from(sysfs_last_level_cache_bytes(), sysconf(_SC_LEVEL3_CACHE_SIZE),
+                            sysconf(_SC_LEVEL2_CACHE_SIZE));
   if (last == 0) last = size_t{8} << 20;
   return last / 2;
+}
+
+size_t last_level_cache_from(size_t sysfs, long sysconf_l3, long sysconf_l2) {
+  if (sysfs) return sysfs;
+  if (sysconf_l3 > 0 && static_cast<size_t>(sysconf_l3) > kMaxCoreComplexL3) return kVmL3;
+  return static_cast<size_t>(std::max({sysconf_l3, sysconf_l2, 0L}));
 }
 
 }  // namespace frugal::runtime
