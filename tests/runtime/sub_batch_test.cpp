@@ -177,14 +177,17 @@ TEST(SubBatch, CacheModelSplitsWhereActivationsOutgrowTheCache) {
 TEST(SubBatch, CacheFigureTrustsSysfsAndNotAHypervisorsL3) {
   const size_t mib = size_t{1} << 20;
   // The kernel's description as it is, whatever CPUID says.
-  EXPECT_EQ(runtime::last_level_cache_from(32 * mib, 320L << 20, 1L << 20), 32 * mib);
+  EXPECT_EQ(runtime::last_level_cache_from(32 * mib, 320L << 20, 1L << 20, 2), 32 * mib);
   // No sysfs: a core complex's L3 from sysconf, or L2 when there is no L3.
-  EXPECT_EQ(runtime::last_level_cache_from(0, 32L << 20, 1L << 20), 32 * mib);
-  EXPECT_EQ(runtime::last_level_cache_from(0, 96L << 20, 1L << 20), 96 * mib);
-  EXPECT_EQ(runtime::last_level_cache_from(0, 0, 1L << 20), mib);
-  EXPECT_EQ(runtime::last_level_cache_from(0, -1, -1), 0u);
-  // The 2-core Zen 5 VM's CPUID: 508 MiB of L3, no sysfs.
-  EXPECT_EQ(runtime::last_level_cache_from(0, 532676608L, 1L << 20), runtime::kVmL3);
+  EXPECT_EQ(runtime::last_level_cache_from(0, 32L << 20, 1L << 20, 2), 32 * mib);
+  EXPECT_EQ(runtime::last_level_cache_from(0, 96L << 20, 1L << 20, 1), 96 * mib);
+  EXPECT_EQ(runtime::last_level_cache_from(0, 0, 1L << 20, 1), mib);
+  EXPECT_EQ(runtime::last_level_cache_from(0, -1, -1, 1), 0u);
+  // The 2-core Zen 5 VM's CPUID: 508 MiB of L3, no sysfs; a share per thread of the run.
+  EXPECT_EQ(runtime::last_level_cache_from(0, 532676608L, 1L << 20, 1), runtime::kVmL3PerThread);
+  EXPECT_EQ(runtime::last_level_cache_from(0, 532676608L, 1L << 20, 2),
+            2 * runtime::kVmL3PerThread);
+  EXPECT_EQ(runtime::last_level_cache_from(0, 532676608L, 1L << 20, 0), runtime::kVmL3PerThread);
 }
 
 TEST(SubBatch, CacheModelKeepsTheBatchWhereWeightsOutweighActivations) {

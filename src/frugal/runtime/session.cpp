@@ -101,7 +101,10 @@ SubBatch sub_batch_of(const ir::Graph& graph, const SessionOptions& options, boo
     throw UserError("sub-batch " + std::to_string(requested) + " until node '" + until +
                     "': a split plan cannot hold here: " + conflict);
   splits = splits && conflict.empty();
-  return choose_sub_batch(graph, options.infer, requested, sub_batch_cache_bytes(), until, splits);
+  return choose_sub_batch(
+      graph, options.infer, requested,
+      sub_batch_cache_bytes(options.threads > 0 ? options.threads : kernels::threads()), until,
+      splits);
 }
 
 // The plan for one sub-batch, or for the split plan's graph; for the whole batch where the

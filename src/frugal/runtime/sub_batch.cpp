@@ -552,7 +552,7 @@ std::optional<ir::Graph> split_at(const ir::Graph& graph, const ops::InferOption
                      [&](const std::string& v) { return has_batch(big, small, v); });
 }
 
-size_t sub_batch_cache_bytes() {
+size_t sub_batch_cache_bytes(int threads) {
   if (const char* kb = std::getenv("FRUGAL_SUB_BATCH_CACHE_KB")) {
     char* end = nullptr;
     const long long v = std::strtoll(kb, &end, 10);
@@ -563,14 +563,15 @@ size_t sub_batch_cache_bytes() {
   }
   size_t last =
       last_level_cache_from(sysfs_last_level_cache_bytes(), sysconf(_SC_LEVEL3_CACHE_SIZE),
-                            sysconf(_SC_LEVEL2_CACHE_SIZE));
+                            sysconf(_SC_LEVEL2_CACHE_SIZE), threads);
   if (last == 0) last = size_t{8} << 20;
   return last / 2;
 }
 
-size_t last_level_cache_from(size_t sysfs, long sysconf_l3, long sysconf_l2) {
+size_t last_level_cache_from(size_t sysfs, long sysconf_l3, long sysconf_l2, int threads) {
   if (sysfs) return sysfs;
-  if (sysconf_l3 > 0 && static_cast<size_t>(sysconf_l3) > kMaxCoreComplexL3) return kVmL3;
+  if (sysconf_l3 > 0 && static_cast<size_t>(sysconf_l3) > kMaxCoreComplexL3)
+    return kVmL3PerThread * static_cast<size_t>(std::max(threads, 1));
   return static_cast<size_t>(std::max({sysconf_l3, sysconf_l2, 0L}));
 }
 

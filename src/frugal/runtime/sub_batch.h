@@ -66,19 +66,21 @@ std::optional<ir::Graph> split_at(const ir::Graph& graph, const ops::InferOption
                                   std::string& why);
 
 // The activation bytes the auto choice lets a step hold: half the host's last-level cache
-// (last_level_cache_from below), shared with the weights and the other core's work;
-// FRUGAL_SUB_BATCH_CACHE_KB overrides it.
-size_t sub_batch_cache_bytes();
+// (last_level_cache_from below) for a run on `threads` threads, shared with the weights and
+// the other core's work; FRUGAL_SUB_BATCH_CACHE_KB overrides it.
+size_t sub_batch_cache_bytes(int threads);
 
 // The last-level cache one core's working set shares, from what the host describes: the
 // kernel's sysfs figure (`sysfs`, 0 when the VM hides /sys/devices/system/cpu/cpu0/cache)
 // as it is; else glibc's sysconf figures, read from CPUID, which a hypervisor fills with a
 // socket's or an invented figure (508 MiB of L3 on the 2-core Zen 5 EPYC, 320 MiB on the Zen
 // 4 one whose sysfs said 32 MiB): an L3 above kMaxCoreComplexL3 is not one core complex's
-// and counts as kVmL3 (bench/RESULTS.md, "Sub-batches on a VM that hides its caches").
+// and counts as kVmL3PerThread per thread of the run, the share of a shared L3 that grows
+// with the cores running (measured best on that VM: 16 MiB at 1 thread, 32 at 2; bench/
+// RESULTS.md, "Sub-batches on a VM that hides its caches").
 inline constexpr size_t kMaxCoreComplexL3 = size_t{96} << 20;  // AMD's 3D V-Cache CCD
-inline constexpr size_t kVmL3 = size_t{16} << 20;
-size_t last_level_cache_from(size_t sysfs, long sysconf_l3, long sysconf_l2);
+inline constexpr size_t kVmL3PerThread = size_t{16} << 20;
+size_t last_level_cache_from(size_t sysfs, long sysconf_l3, long sysconf_l2, int threads);
 
 // `infer` for runs of `size` images: the graph inputs' shapes at the full batch
 // (GraphInfo::input_shapes), dimension 0 replaced.
